@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+// Swift 6 language mode (the default for tools 6.x) gives complete strict concurrency checking.
+
+import PackageDescription
+
+let package = Package(
+    name: "ConsentBridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "consent-bridge", targets: ["consent-bridge"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+    ],
+    targets: [
+        // MARK: Kafka (librdkafka through Debian's librdkafka-dev)
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "ConsentKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Pure modules: no Kafka, SQL or HTTP, so they build and test in seconds
+        .target(name: "ConsentContracts"),
+        .target(name: "ConsentPolicy", dependencies: ["ConsentContracts"]),
+
+        // MARK: Storage (SQLite embedded default, PostgreSQL in production)
+        .target(
+            name: "ConsentStorage",
+            dependencies: [
+                "ConsentPolicy",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+            ]
+        ),
+
+        // MARK: The executable: argument parsing, logging bootstrap, subcommands
+        .executableTarget(
+            name: "consent-bridge",
+            dependencies: [
+                "ConsentKafka",
+                "ConsentContracts",
+                "ConsentPolicy",
+                "ConsentStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "ConsentKafkaTests",
+            dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"]),
+        .testTarget(
+            name: "ConsentPolicyTests",
+            dependencies: [
+                "ConsentPolicy",
+                "ConsentContracts",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "ConsentStorageTests", dependencies: ["ConsentStorage"]),
+    ]
+)

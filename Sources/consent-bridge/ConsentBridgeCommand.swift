@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// `consent-bridge`: the root command. Each subcommand lives in `Commands/<Name>Command.swift`.
+@main
+struct ConsentBridgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consent-bridge",
+        abstract: "Consent-enforcing integration bridge between health services (EPJ) and NAV for IPS.",
+        subcommands: [
+            BrokerCommand.self,
+            BenchCommand.self,
+        ]
+    )
+}
+
+/// `consent-bridge bench …`: benchmark commands that print numbers (never timed tests).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print throughput and latency figures (build with -c release).",
+        subcommands: [
+            BenchKafkaCommand.self,
+        ]
+    )
+}
