@@ -42,7 +42,6 @@ let package = Package(
         .target(
             name: "ConsentStorage",
             dependencies: [
-                "ConsentPolicy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
@@ -78,6 +77,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "ConsentStorageTests", dependencies: ["ConsentStorage"]),
+        // A child process the sink crash test SIGKILLs mid-batch (ConsentStorageTests).
+        .executableTarget(name: "ConsentStorageSinkProbe", dependencies: ["ConsentStorage"]),
+        .testTarget(
+            name: "ConsentStorageTests",
+            dependencies: ["ConsentStorage", "ConsentStorageSinkProbe", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )
