@@ -1,0 +1,285 @@
+/// Builds a `MessageContract` from one schema document, collecting every problem it finds.
+///
+/// Shared by `ContractCatalog.load` (which throws on any error) and the contract linter
+/// (which reports them all).
+package struct MessageContractBuilder {
+    /// Contract stem (file name without `.schema.json`).
+    package let name: String
+    /// File path for diagnostics, relative to the contracts directory.
+    package let file: String
+    private let document: JSONValue
+    private(set) var diagnostics: [ContractDiagnostic] = []
+
+    /// A builder for `document` read from `file`.
+    package init(name: String, file: String, document: JSONValue) {
+        self.name = name
+        self.file = file
+        self.document = document
+    }
+
+    /// The contract, or nil when an error makes it unusable; plus every diagnostic found.
+    package static func build(
+        name: String, file: String, document: JSONValue
+    ) -> (contract: MessageContract?, diagnostics: [ContractDiagnostic]) {
+        var builder = MessageContractBuilder(name: name, file: file, document: document)
+        let contract = builder.run()
+        return (contract, builder.diagnostics)
+    }
+
+    private mutating func run() -> MessageContract? {
+        guard let root = document.objectValue else {
+            error("", "a contract schema must be a JSON object")
+            return nil
+        }
+        var schema: JSONSchema? = nil
+        do throws(SchemaCompileError) {
+            schema = try JSONSchema(compiling: document)
+        } catch {
+            self.error(error.pointer, error.message)
+        }
+        if root["$schema"]?.stringValue != "https://json-schema.org/draft/2020-12/schema" {
+            error("/$schema", "must be https://json-schema.org/draft/2020-12/schema")
+        }
+        let ceType = requiredString(root, "x-ce-type")
+        if let ceType, !Self.isWellFormedCEType(ceType) {
+            error("/x-ce-type", "must look like no.ips.<side>.<message>.v<N>")
+        }
+        var direction: MessageDirection? = nil
+        if let raw = requiredString(root, "x-direction") {
+            direction = MessageDirection(rawValue: raw)
+            if direction == nil { error("/x-direction", "unknown direction") }
+        }
+        let sourceTopic = requiredString(root, "x-source-topic")
+        if let sourceTopic, !ContractVocabulary.topics.contains(sourceTopic) {
+            error("/x-source-topic", "unknown topic '\(sourceTopic)'")
+        }
+        var destinationTopic: String? = nil
+        if let value = root["x-destination-topic"] {
+            if let topic = value.stringValue, ContractVocabulary.topics.contains(topic) {
+                destinationTopic = topic
+            } else {
+                error("/x-destination-topic", "must name a known topic")
+            }
+        }
+        if let direction {
+            checkTopics(direction, sourceTopic, destinationTopic)
+        }
+        var recipientRoles: [String] = []
+        if let list = root["x-recipient-roles"]?.arrayValue {
+            for (position, role) in list.enumerated() {
+                if let role = role.stringValue, ContractVocabulary.recipientRoles.contains(role) {
+                    recipientRoles.append(role)
+                } else {
+                    error("/x-recipient-roles/\(position)", "unknown recipient role")
+                }
+            }
+        } else {
+            error("/x-recipient-roles", "missing or not an array")
+        }
+        if direction == .healthToNav || direction == .navToHealth, recipientRoles.isEmpty {
+            error("/x-recipient-roles", "a message that crosses must name its NAV-side roles")
+        }
+        var hasAnonymousForm = false
+        if let flag = root["x-anonymous-form"]?.boolValue {
+            hasAnonymousForm = flag
+        } else {
+            error("/x-anonymous-form", "missing or not a boolean")
+        }
+
+        var fields: [FieldRule] = []
+        collectFields(of: document, schemaPointer: [], path: [], into: &fields, visiting: [])
+
+        var subjectPath: [String] = []
+        if let pointer = requiredString(root, "x-subject-field") {
+            subjectPath = resolveBodyPointer(pointer, at: "/x-subject-field", fields: fields) ?? []
+        }
+        var requiredForForwarding: [[String]] = []
+        if let list = root["x-required-for-forwarding"]?.arrayValue {
+            for (position, entry) in list.enumerated() {
+                guard let pointer = entry.stringValue else {
+                    error("/x-required-for-forwarding/\(position)", "must be a JSON pointer string")
+                    continue
+                }
+                if let path = resolveBodyPointer(pointer, at: "/x-required-for-forwarding/\(position)", fields: fields) {
+                    requiredForForwarding.append(path)
+                }
+            }
+        } else {
+            error("/x-required-for-forwarding", "missing or not an array")
+        }
+
+        guard let schema, let ceType, let direction, let sourceTopic,
+            !diagnostics.contains(where: { $0.severity == .error })
+        else { return nil }
+        return MessageContract(
+            name: name, ceType: ceType, direction: direction, sourceTopic: sourceTopic,
+            destinationTopic: destinationTopic, recipientRoles: recipientRoles, subjectPath: subjectPath,
+            hasAnonymousForm: hasAnonymousForm, requiredForForwarding: requiredForForwarding,
+            fields: fields, schema: schema)
+    }
+
+    /// `no.ips.<part>.<part>….v<N>`: lower-case dotted words ending in a version.
+    static func isWellFormedCEType(_ ceType: String) -> Bool {
+        let parts = ceType.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0] == "no", parts[1] == "ips", let version = parts.last,
+            version.hasPrefix("v"), version.count > 1, version.dropFirst().allSatisfy(\.isASCIIDigit)
+        else { return false }
+        return parts.dropLast().allSatisfy { part in
+            !part.isEmpty && part.allSatisfy { $0.isASCIIDigit || ("a"..."z").contains($0) || $0 == "-" }
+        }
+    }
+
+    private mutating func checkTopics(_ direction: MessageDirection, _ source: String?, _ destination: String?) {
+        let expected: (String, String?)?
+        switch direction {
+        case .healthToNav: expected = ("health.ips.outbound", "nav.ips.inbound")
+        case .navToHealth: expected = ("nav.ips.outbound", "health.ips.inbound")
+        case .navInternal: expected = ("nav.ips.outbound", nil)
+        case .consent: expected = ("health.consent", nil)
+        case .bridge: expected = nil
+        }
+        guard let (expectedSource, expectedDestination) = expected else { return }
+        if let source, source != expectedSource {
+            error("/x-source-topic", "\(direction.rawValue) messages are read from \(expectedSource)")
+        }
+        if destination != expectedDestination {
+            if let expectedDestination {
+                error("/x-destination-topic", "\(direction.rawValue) messages are forwarded to \(expectedDestination)")
+            } else {
+                // R3: NAV's own follow-up never crosses; consent records are not forwarded either.
+                error("/x-destination-topic", "\(direction.rawValue) messages must not have a destination")
+            }
+        }
+    }
+
+    /// Walks `properties` (following `$ref` and `items`) and emits one rule per property.
+    private mutating func collectFields(
+        of schema: JSONValue, schemaPointer: [String], path: [String], into fields: inout [FieldRule],
+        visiting: Set<String>
+    ) {
+        let (resolved, resolvedPointer, refChain) = resolveReferences(schema, at: schemaPointer)
+        guard let object = resolved.objectValue else { return }
+        if refChain.contains(where: visiting.contains) { return }  // recursive definitions: stop
+        let visiting = visiting.union(refChain)
+        if let items = object["items"] {
+            collectFields(of: items, schemaPointer: resolvedPointer + ["items"], path: path, into: &fields, visiting: visiting)
+        }
+        guard let properties = object["properties"]?.objectValue else { return }
+        for member in properties {
+            let propertyPointer = resolvedPointer + ["properties", member.key]
+            let propertyPath = path + [member.key]
+            addRule(for: member.value, schemaPointer: propertyPointer, path: propertyPath, into: &fields, visiting: visiting)
+        }
+    }
+
+    private mutating func addRule(
+        for schema: JSONValue, schemaPointer: [String], path: [String], into fields: inout [FieldRule],
+        visiting: Set<String>, inherited: FieldRule? = nil
+    ) {
+        let (resolved, resolvedPointer, _) = resolveReferences(schema, at: schemaPointer)
+        let own = schema.objectValue
+        let target = resolved.objectValue
+        func annotation(_ key: String) -> JSONValue? { own?[key] ?? target?[key] }
+        let pointer = JSONPointer.make(schemaPointer)
+
+        var classification = inherited?.classification
+        if let raw = annotation("x-classification") {
+            if let text = raw.stringValue, let value = FieldClassification(rawValue: text) {
+                classification = value
+            } else {
+                error(pointer + "/x-classification", "unknown classification")
+            }
+        } else if inherited == nil {
+            error(pointer, "property has no x-classification")
+        }
+        var category = inherited?.consentCategory
+        if let raw = annotation("x-consent-category") {
+            if let text = raw.stringValue, ContractVocabulary.consentCategories.contains(text) {
+                category = text
+            } else {
+                error(pointer + "/x-consent-category", "unknown consent category")
+            }
+        }
+        var generalization = inherited?.generalization
+        if let raw = annotation("x-anonymize") {
+            if let text = raw.stringValue, ContractVocabulary.generalizations.contains(text) {
+                generalization = text
+                if text == "keep", classification != .workRelated, classification != .operational {
+                    error(pointer + "/x-anonymize", "'keep' is only allowed on work-related or operational fields")
+                }
+                if text != "keep", classification != .quasiIdentifier {
+                    error(pointer + "/x-anonymize", "generalization is only for quasi-identifiers")
+                }
+            } else {
+                error(pointer + "/x-anonymize", "unknown generalization")
+            }
+        }
+        if let classification, classification != .operational, classification != .navInternal, category == nil {
+            // Consent-governed content needs a category, or no consent could ever cover it.
+            error(pointer, "\(classification.rawValue) property needs x-consent-category")
+        }
+        let isArray = target?["items"] != nil
+        let isObject = target?["properties"] != nil || isArray
+        guard let classification else { return }
+        let rule = FieldRule(
+            path: path, classification: classification, consentCategory: category,
+            generalization: generalization, isObject: isObject)
+        fields.append(rule)
+        if isArray, let items = target?["items"] {
+            addRule(
+                for: items, schemaPointer: resolvedPointer + ["items"], path: path + ["[]"], into: &fields,
+                visiting: visiting, inherited: rule)
+        } else if target?["properties"] != nil {
+            collectFields(of: resolved, schemaPointer: resolvedPointer, path: path, into: &fields, visiting: visiting)
+        }
+    }
+
+    /// Follows `$ref` chains to the schema that holds the structure.
+    private mutating func resolveReferences(
+        _ schema: JSONValue, at pointer: [String]
+    ) -> (JSONValue, [String], [String]) {
+        var current = schema
+        var currentPointer = pointer
+        var chain: [String] = []
+        while let reference = current.objectValue?["$ref"]?.stringValue, reference.hasPrefix("#") {
+            let target = String(reference.dropFirst())
+            if chain.contains(target) { break }
+            chain.append(target)
+            guard let tokens = JSONPointer.tokens(target), let next = JSONPointer.resolve(target, in: document) else {
+                break  // the schema compiler reports unresolvable references
+            }
+            current = next
+            currentPointer = tokens
+        }
+        return (current, currentPointer, chain)
+    }
+
+    /// Turns a body pointer into a field path, checking it names a declared property.
+    private mutating func resolveBodyPointer(_ pointer: String, at location: String, fields: [FieldRule]) -> [String]? {
+        guard let tokens = JSONPointer.tokens(pointer), !tokens.isEmpty else {
+            error(location, "not a JSON pointer to a property")
+            return nil
+        }
+        guard fields.contains(where: { $0.path == tokens }) else {
+            error(location, "points to no property of the schema")
+            return nil
+        }
+        return tokens
+    }
+
+    private mutating func requiredString(_ root: JSONObject, _ key: String) -> String? {
+        guard let value = root[key]?.stringValue, !value.isEmpty else {
+            error("/" + key, "missing or not a string")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func error(_ pointer: String, _ message: String) {
+        diagnostics.append(ContractDiagnostic(.error, file: file, pointer: pointer, message: message))
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}

@@ -1,0 +1,307 @@
+/// A small backtracking regular-expression engine for schema `pattern`s (ECMA-262 subset).
+///
+/// Supports literals, `.`, `^`, `$`, classes `[...]` with ranges and negation, `\d \D \w \W
+/// \s \S`, escaped punctuation, groups `( )` / `(?: )`, alternation `|`, and the quantifiers
+/// `* + ? {n} {n,} {n,m}` (greedy and lazy). Anything else is a compile error, so a contract
+/// never carries a pattern that is silently read differently. Search semantics as in JSON
+/// Schema: the pattern may match anywhere unless anchored.
+struct SchemaRegex: Sendable {
+    struct SyntaxError: Error, Sendable {
+        let message: String
+    }
+
+    fileprivate struct ClassItem: Sendable {
+        let lower: Unicode.Scalar
+        let upper: Unicode.Scalar
+    }
+
+    fileprivate struct CharacterClass: Sendable {
+        var items: [ClassItem] = []
+        var isNegated = false
+
+        func contains(_ scalar: Unicode.Scalar) -> Bool {
+            var found = false
+            for item in items where item.lower <= scalar && scalar <= item.upper {
+                found = true
+                break
+            }
+            return found != isNegated
+        }
+    }
+
+    fileprivate indirect enum Node: Sendable {
+        case literal(Unicode.Scalar)
+        case any
+        case characterClass(CharacterClass)
+        case start
+        case end
+        case group([[Node]])
+        case repeated(Node, min: Int, max: Int, isGreedy: Bool)
+    }
+
+    /// The pattern as written in the schema.
+    let source: String
+    private let alternatives: [[Node]]
+    private let isAnchoredAtStart: Bool
+
+    init(_ source: String) throws(SyntaxError) {
+        self.source = source
+        var parser = RegexParser(scalars: Array(source.unicodeScalars))
+        alternatives = try parser.parseAll()
+        isAnchoredAtStart = alternatives.allSatisfy { sequence in
+            if case .start = sequence.first { return true }
+            return false
+        }
+    }
+
+    /// True when the pattern matches somewhere in `text`.
+    func search(_ text: String) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        let matcher = Matcher(input: scalars)
+        let lastStart = isAnchoredAtStart ? 0 : scalars.count
+        for start in 0...lastStart {
+            for sequence in alternatives where matcher.match(sequence[...], start, { _ in true }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    private struct Matcher {
+        let input: [Unicode.Scalar]
+
+        func match(_ sequence: ArraySlice<Node>, _ position: Int, _ next: (Int) -> Bool) -> Bool {
+            guard let first = sequence.first else { return next(position) }
+            let rest = sequence.dropFirst()
+            switch first {
+            case .start:
+                return position == 0 && match(rest, position, next)
+            case .end:
+                return position == input.count && match(rest, position, next)
+            case .literal, .any, .characterClass:
+                guard position < input.count, single(first, input[position]) else { return false }
+                return match(rest, position + 1, next)
+            case .group(let alternatives):
+                for alternative in alternatives
+                where match(alternative[...], position, { match(rest, $0, next) }) {
+                    return true
+                }
+                return false
+            case .repeated(let node, let min, let max, let isGreedy):
+                return repeatMatch(node, min, max, isGreedy, 0, position) { match(rest, $0, next) }
+            }
+        }
+
+        private func repeatMatch(
+            _ node: Node, _ min: Int, _ max: Int, _ isGreedy: Bool, _ count: Int, _ position: Int,
+            _ next: (Int) -> Bool
+        ) -> Bool {
+            if count < min {
+                return match([node][...], position) { repeatMatch(node, min, max, isGreedy, count + 1, $0, next) }
+            }
+            if !isGreedy, next(position) { return true }
+            // An iteration that consumed nothing cannot make progress; stop there.
+            if count < max,
+                match([node][...], position, {
+                    $0 != position && repeatMatch(node, min, max, isGreedy, count + 1, $0, next)
+                })
+            {
+                return true
+            }
+            return isGreedy && next(position)
+        }
+
+        private func single(_ node: Node, _ scalar: Unicode.Scalar) -> Bool {
+            switch node {
+            case .literal(let expected): return scalar == expected
+            case .any: return scalar != "\n" && scalar != "\r" && scalar != "\u{2028}" && scalar != "\u{2029}"
+            case .characterClass(let set): return set.contains(scalar)
+            default: return false
+            }
+        }
+    }
+
+    private struct RegexParser {
+        let scalars: [Unicode.Scalar]
+        var index = 0
+
+        mutating func parseAll() throws(SyntaxError) -> [[Node]] {
+            let result = try parseAlternatives()
+            guard index == scalars.count else { throw SyntaxError(message: "unbalanced ')'") }
+            return result
+        }
+
+        private mutating func parseAlternatives() throws(SyntaxError) -> [[Node]] {
+            var alternatives: [[Node]] = [try parseSequence()]
+            while index < scalars.count, scalars[index] == "|" {
+                index += 1
+                alternatives.append(try parseSequence())
+            }
+            return alternatives
+        }
+
+        private mutating func parseSequence() throws(SyntaxError) -> [Node] {
+            var nodes: [Node] = []
+            while index < scalars.count, scalars[index] != "|", scalars[index] != ")" {
+                var atom = try parseAtom()
+                if let (min, max) = try parseQuantifier() {
+                    switch atom {
+                    case .start, .end: throw SyntaxError(message: "quantified anchor")
+                    default: break
+                    }
+                    var isGreedy = true
+                    if index < scalars.count, scalars[index] == "?" {
+                        isGreedy = false
+                        index += 1
+                    }
+                    atom = .repeated(atom, min: min, max: max, isGreedy: isGreedy)
+                }
+                nodes.append(atom)
+            }
+            return nodes
+        }
+
+        private mutating func parseQuantifier() throws(SyntaxError) -> (Int, Int)? {
+            guard index < scalars.count else { return nil }
+            switch scalars[index] {
+            case "*": index += 1; return (0, Int.max)
+            case "+": index += 1; return (1, Int.max)
+            case "?": index += 1; return (0, 1)
+            case "{":
+                index += 1
+                guard let min = parseInteger() else { throw SyntaxError(message: "bad {n,m}") }
+                var max = min
+                if index < scalars.count, scalars[index] == "," {
+                    index += 1
+                    max = parseInteger() ?? Int.max
+                }
+                guard index < scalars.count, scalars[index] == "}", min <= max else {
+                    throw SyntaxError(message: "bad {n,m}")
+                }
+                index += 1
+                return (min, max)
+            default: return nil
+            }
+        }
+
+        private mutating func parseInteger() -> Int? {
+            var value = 0
+            let start = index
+            while index < scalars.count, let digit = scalars[index].properties.numericType == .decimal
+                ? Int(String(scalars[index])) : nil, scalars[index].isASCII
+            {
+                value = value * 10 + digit
+                if value > 100_000 { return nil }
+                index += 1
+            }
+            return index > start ? value : nil
+        }
+
+        private mutating func parseAtom() throws(SyntaxError) -> Node {
+            let scalar = scalars[index]
+            index += 1
+            switch scalar {
+            case "^": return .start
+            case "$": return .end
+            case ".": return .any
+            case "(":
+                if index < scalars.count, scalars[index] == "?" {
+                    guard index + 1 < scalars.count, scalars[index + 1] == ":" else {
+                        throw SyntaxError(message: "only (?: ) groups are supported")
+                    }
+                    index += 2
+                }
+                let alternatives = try parseAlternatives()
+                guard index < scalars.count, scalars[index] == ")" else { throw SyntaxError(message: "unclosed group") }
+                index += 1
+                return .group(alternatives)
+            case "[": return .characterClass(try parseClass())
+            case "\\": return try parseEscape(inClass: false)
+            case "*", "+", "?", "{": throw SyntaxError(message: "nothing to repeat")
+            case "]", "}": throw SyntaxError(message: "unescaped '\(scalar)'")
+            default: return .literal(scalar)
+            }
+        }
+
+        private mutating func parseClass() throws(SyntaxError) -> CharacterClass {
+            var set = CharacterClass()
+            if index < scalars.count, scalars[index] == "^" {
+                set.isNegated = true
+                index += 1
+            }
+            var isFirst = true
+            while index < scalars.count, scalars[index] != "]" || isFirst && false {
+                isFirst = false
+                var lower: Unicode.Scalar
+                let scalar = scalars[index]
+                index += 1
+                if scalar == "\\" {
+                    switch try parseEscape(inClass: true) {
+                    case .literal(let literal): lower = literal
+                    case .characterClass(let nested):
+                        guard !nested.isNegated else { throw SyntaxError(message: "negated shorthand in class") }
+                        set.items.append(contentsOf: nested.items)
+                        continue
+                    default: throw SyntaxError(message: "bad escape in class")
+                    }
+                } else {
+                    lower = scalar
+                }
+                if index + 1 < scalars.count, scalars[index] == "-", scalars[index + 1] != "]" {
+                    index += 1
+                    var upper = scalars[index]
+                    index += 1
+                    if upper == "\\" {
+                        guard case .literal(let literal) = try parseEscape(inClass: true) else {
+                            throw SyntaxError(message: "bad range")
+                        }
+                        upper = literal
+                    }
+                    guard lower <= upper else { throw SyntaxError(message: "range out of order") }
+                    set.items.append(ClassItem(lower: lower, upper: upper))
+                } else {
+                    set.items.append(ClassItem(lower: lower, upper: lower))
+                }
+            }
+            guard index < scalars.count else { throw SyntaxError(message: "unclosed class") }
+            index += 1
+            return set
+        }
+
+        private mutating func parseEscape(inClass: Bool) throws(SyntaxError) -> Node {
+            guard index < scalars.count else { throw SyntaxError(message: "trailing backslash") }
+            let scalar = scalars[index]
+            index += 1
+            func shorthand(_ items: [ClassItem], negated: Bool) -> Node {
+                .characterClass(CharacterClass(items: items, isNegated: negated))
+            }
+            let digits = [ClassItem(lower: "0", upper: "9")]
+            let word = [
+                ClassItem(lower: "a", upper: "z"), ClassItem(lower: "A", upper: "Z"),
+                ClassItem(lower: "0", upper: "9"), ClassItem(lower: "_", upper: "_"),
+            ]
+            let space: [ClassItem] = [" ", "\t", "\n", "\r", "\u{0B}", "\u{0C}", "\u{A0}", "\u{FEFF}"].map {
+                ClassItem(lower: $0, upper: $0)
+            }
+            switch scalar {
+            case "d": return shorthand(digits, negated: false)
+            case "D": return shorthand(digits, negated: true)
+            case "w": return shorthand(word, negated: false)
+            case "W": return shorthand(word, negated: true)
+            case "s": return shorthand(space, negated: false)
+            case "S": return shorthand(space, negated: true)
+            case "n": return .literal("\n")
+            case "t": return .literal("\t")
+            case "r": return .literal("\r")
+            case "-" where inClass: return .literal("-")
+            default:
+                // Escaped punctuation is literal; escaped letters/digits would be ECMA features
+                // (backreferences, \b, \p{…}) this engine does not implement.
+                guard scalar.isASCII, !scalar.properties.isAlphabetic, !("0"..."9").contains(scalar) else {
+                    throw SyntaxError(message: "unsupported escape '\\\(scalar)'")
+                }
+                return .literal(scalar)
+            }
+        }
+    }
+}
