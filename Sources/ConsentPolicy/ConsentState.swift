@@ -1,0 +1,34 @@
+/// What the consent view knows about one patient, as the policy sees it.
+///
+/// Only `.granted` can ever allow identified disclosure; every other case means no consent.
+package enum ConsentState: Sendable, Hashable, Codable {
+    /// No record was ever seen for this patient.
+    case absent
+    /// The latest record grants consent (validity window and scope still to be checked).
+    case granted(ConsentRecord)
+    /// The latest record withdraws consent (R5).
+    case withdrawn(ConsentRecord)
+    /// The latest message for the key was a tombstone.
+    case tombstoned
+    /// The latest message for the key could not be read as a consent (fail closed).
+    case unreadable
+
+    /// The record in force, if the state is granted.
+    package var grantedRecord: ConsentRecord? {
+        if case .granted(let record) = self { return record }
+        return nil
+    }
+}
+
+extension ConsentState: CustomStringConvertible {
+    /// The case and consent id/version only, never the patient id.
+    package var description: String {
+        switch self {
+        case .absent: "absent"
+        case .granted(let record): "granted(\(record.reference))"
+        case .withdrawn(let record): "withdrawn(\(record.reference))"
+        case .tombstoned: "tombstoned"
+        case .unreadable: "unreadable"
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ConsentContracts
+
+/// The latest consent per patient, built by applying `health.consent` records in order.
+///
+/// A pure value: `apply` never does I/O, so the bridge can snapshot it (it is `Codable`),
+/// persist it in its store, and rebuild it deterministically. Rules:
+/// - a record whose version is lower than the highest seen for the patient never overwrites
+///   it (an equal version replaces only as a withdrawal, the fail-closed reading);
+/// - a tombstone means no consent;
+/// - anything that cannot be read as a consent for that key means no consent for the key.
+package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
+    /// The view's knowledge about one patient.
+    package struct Entry: Sendable, Hashable, Codable {
+        /// The state the policy sees.
+        package var state: ConsentState
+        /// Highest version ever applied for the patient (kept across tombstones and unreadable
+        /// records so a replayed older version cannot resurrect a consent).
+        package var highestVersion: Int64?
+    }
+
+    /// What `apply` did.
+    package enum ApplyOutcome: Sendable, Hashable {
+        /// The view changed.
+        case applied
+        /// The record's version was not newer than what the view holds; ignored.
+        case ignoredStale
+        /// The message was not a readable consent; the key now has no consent.
+        case unreadable(ConsentRecordError)
+    }
+
+    /// Entries by patient id.
+    package private(set) var entries: [String: Entry]
+
+    /// An empty view (nobody has consented).
+    package init() { entries = [:] }
+
+    /// Number of patients the view knows about.
+    package var count: Int { entries.count }
+
+    package func state(for patientID: String) -> ConsentState {
+        entries[patientID]?.state ?? .absent
+    }
+
+    /// Applies a parsed record.
+    @discardableResult
+    package mutating func apply(_ record: ConsentRecord) -> ApplyOutcome {
+        let existing = entries[record.patientID]
+        if let highest = existing?.highestVersion {
+            if record.version < highest { return .ignoredStale }
+            if record.version == highest {
+                // Same version twice is a redelivery; only a withdrawal may win (fail closed).
+                guard record.status == .withdrawn, existing?.state.grantedRecord != nil else { return .ignoredStale }
+            }
+        }
+        let state: ConsentState = record.status == .granted ? .granted(record) : .withdrawn(record)
+        entries[record.patientID] = Entry(state: state, highestVersion: max(record.version, existing?.highestVersion ?? 0))
+        return .applied
+    }
+
+    /// Applies a tombstone for `patientID`: no consent from now on.
+    package mutating func applyTombstone(patientID: String) {
+        entries[patientID] = Entry(state: .tombstoned, highestVersion: entries[patientID]?.highestVersion)
+    }
+
+    /// Marks `patientID` as having an unreadable latest record: no consent.
+    package mutating func applyUnreadable(patientID: String) {
+        entries[patientID] = Entry(state: .unreadable, highestVersion: entries[patientID]?.highestVersion)
+    }
+
+    /// Applies one message from `health.consent`: `value == nil` is a tombstone; bytes that are
+    /// not a valid consent for exactly this key leave the key with no consent.
+    @discardableResult
+    package mutating func apply(key: String, value: [UInt8]?, schema: JSONSchema) -> ApplyOutcome {
+        guard let value else {
+            applyTombstone(patientID: key)
+            return .applied
+        }
+        do {
+            let record = try ConsentRecord.parse(value, schema: schema)
+            guard record.patientID == key else {
+                applyUnreadable(patientID: key)
+                return .unreadable(ConsentRecordError(code: .keyMismatch, detail: "patientId"))
+            }
+            return apply(record)
+        } catch {
+            applyUnreadable(patientID: key)
+            return .unreadable(error)
+        }
+    }
+}
+
+extension ConsentView: CustomStringConvertible {
+    /// Counts only: the keys are fødselsnumre.
+    package var description: String { "ConsentView(\(entries.count) patients)" }
+}

@@ -1,0 +1,38 @@
+import ConsentContracts
+
+/// A contract prepared for `decide`: the schema plus everything precomputed from its `x-*`
+/// annotations (field tree, role and direction bits, subject and required paths).
+package struct ContractPlan: Sendable {
+    /// The contract as loaded.
+    package let contract: MessageContract
+    /// The field tree.
+    package let root: FieldPlan
+    /// Roles the consent must name; `hasUnknownRole` when the contract names one the policy
+    /// does not know (never covered, fail closed).
+    package let roles: RecipientRoles
+    package let hasUnknownRole: Bool
+    /// The direction bit the consent must hold; empty for directions that never cross.
+    package let direction: ConsentDirections
+    /// The plan of the subject field (so it does not count as content).
+    package let subjectPlan: FieldPlan?
+    /// Whether this is the referral (R7, R12 apply).
+    package let isReferral: Bool
+
+    /// Prepares `contract`.
+    package init(_ contract: MessageContract) {
+        self.contract = contract
+        root = FieldPlan.tree(for: contract.fields)
+        var roles: RecipientRoles = []
+        var unknown = false
+        for name in contract.recipientRoles {
+            if let role = RecipientRoles(name: name) { roles.insert(role) } else { unknown = true }
+        }
+        self.roles = roles
+        hasUnknownRole = unknown
+        direction = ConsentDirections(contract.direction)
+        var plan: FieldPlan? = root
+        for token in contract.subjectPath { plan = plan?.children[token] }
+        subjectPlan = contract.subjectPath.isEmpty ? nil : plan
+        isReferral = contract.name == "referral"
+    }
+}

@@ -1,0 +1,136 @@
+import ConsentContracts
+
+/// Builds an output body from the allow-listed fields of a validated input, walking the
+/// contract's field tree. Nothing is ever deleted from the input: each output object is a new
+/// object holding only the members the plan allows, so an undeclared field can never slip
+/// through.
+///
+/// Two modes: identified (consent scope decides) and anonymous (classification and
+/// `x-anonymize` decide, R2).
+struct FieldFilter {
+    enum Mode {
+        case identified(scope: ConsentCategories)
+        case anonymous(eventDate: CivilDate)
+    }
+
+    let mode: Mode
+    /// The subject field's plan: kept or not, it is identification, not content.
+    let subjectPlan: FieldPlan?
+    private(set) var removed: [FieldRemoval] = []
+    private(set) var generalized: [FieldGeneralization] = []
+    /// Number of kept leaves that carry information beyond routing and identification.
+    private(set) var contentKept = 0
+
+    init(mode: Mode, subjectPlan: FieldPlan?) {
+        self.mode = mode
+        self.subjectPlan = subjectPlan
+    }
+
+    /// The filtered value, or nil when nothing of it may cross.
+    mutating func filter(_ value: JSONValue, plan: FieldPlan) -> JSONValue? {
+        switch value {
+        case .object(let object):
+            var members: [JSONObject.Member] = []
+            members.reserveCapacity(object.count)
+            for member in object {
+                guard let child = plan.children[member.key] else {
+                    // Unreachable after schema validation (additionalProperties: false); fail closed.
+                    note(FieldRemoval(path: plan.pointer + "/*", classification: nil, consentCategory: nil, cause: .undeclared))
+                    continue
+                }
+                if let kept = admit(member.value, plan: child) {
+                    members.append(JSONObject.Member(key: member.key, value: kept))
+                }
+            }
+            if members.isEmpty, object.count > 0 { return nil }
+            return .object(JSONObject(uniqueMembers: members))
+        case .array(let elements):
+            let itemPlan = plan.items ?? plan
+            var kept: [JSONValue] = []
+            kept.reserveCapacity(elements.count)
+            for element in elements {
+                if plan.items == nil {
+                    if let value = leaf(element, plan: plan, countAsContent: false) { kept.append(value) }
+                } else if let value = admit(element, plan: itemPlan) {
+                    kept.append(value)
+                }
+            }
+            if kept.isEmpty, !elements.isEmpty { return nil }
+            if plan.items == nil, !kept.isEmpty, plan.classification != .operational { contentKept += 1 }
+            return .array(kept)
+        default:
+            return leaf(value, plan: plan, countAsContent: true)
+        }
+    }
+
+    /// Applies `plan`'s own verdict to `value`, then recurses into containers.
+    private mutating func admit(_ value: JSONValue, plan: FieldPlan) -> JSONValue? {
+        switch verdict(plan) {
+        case .drop(let cause):
+            note(FieldRemoval(path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName, cause: cause))
+            return nil
+        case .keep, .generalize:
+            switch value {
+            case .object, .array:
+                return filter(value, plan: plan)
+            default:
+                return leaf(value, plan: plan, countAsContent: true)
+            }
+        }
+    }
+
+    /// A scalar under `plan` (whose verdict allows it, or an array item of such a field).
+    private mutating func leaf(_ value: JSONValue, plan: FieldPlan, countAsContent: Bool) -> JSONValue? {
+        switch verdict(plan) {
+        case .drop(let cause):
+            note(FieldRemoval(path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName, cause: cause))
+            return nil
+        case .keep:
+            if countAsContent, plan.classification != .operational, plan !== subjectPlan { contentKept += 1 }
+            return value
+        case .generalize(let rule, let eventDate):
+            guard case .string(let text) = value, let general = rule.apply(to: text, eventDate: eventDate) else {
+                note(FieldRemoval(path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName, cause: .notGeneralizable))
+                return nil
+            }
+            if !generalized.contains(where: { $0.path == plan.pointer }) {
+                generalized.append(FieldGeneralization(path: plan.pointer, rule: rule))
+            }
+            if countAsContent { contentKept += 1 }
+            return .string(general)
+        }
+    }
+
+    private enum Verdict {
+        case keep
+        case generalize(Generalization, CivilDate)
+        case drop(FieldRemoval.Cause)
+    }
+
+    private func verdict(_ plan: FieldPlan) -> Verdict {
+        switch mode {
+        case .identified(let scope):
+            switch plan.classification {
+            case .navInternal: return .drop(.navInternal)
+            case .operational: return .keep
+            default:
+                if plan.category.isEmpty { return .drop(.notConsentGoverned) }
+                return scope.contains(plan.category) ? .keep : .drop(.categoryNotInConsent)
+            }
+        case .anonymous(let eventDate):
+            switch plan.classification {
+            case .operational: return .keep
+            case .workRelated: return plan.generalization == .keep ? .keep : .drop(.anonymousForm)
+            case .quasiIdentifier:
+                guard let rule = plan.generalization, rule != .keep else { return .drop(.anonymousForm) }
+                return .generalize(rule, eventDate)
+            case .navInternal: return .drop(.navInternal)
+            case .directIdentifier, .healthConfidential, .freeText: return .drop(.anonymousForm)
+            }
+        }
+    }
+
+    private mutating func note(_ removal: FieldRemoval) {
+        if !removed.contains(removal) { removed.append(removal) }
+    }
+}

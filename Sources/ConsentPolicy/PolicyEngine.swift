@@ -1,0 +1,193 @@
+import ConsentContracts
+
+/// The consent policy: decides, field by field, what of one event may cross the sector boundary.
+///
+/// `decide` is pure and deterministic: no I/O, no clock, no randomness of its own (the
+/// anonymous case reference and `now` are inputs). Pipeline: contract lookup by `ce_type` →
+/// envelope checks → strict parse → schema validation → subject lookup → consent checks →
+/// per-field actions → output built from allow-listed fields only.
+package enum PolicyEngine {
+    /// Decides what of `event` may cross.
+    ///
+    /// - Parameters:
+    ///   - event: headers and raw body bytes as consumed.
+    ///   - consent: the consent view (looked up by the event's subject).
+    ///   - contracts: the prepared contract catalog.
+    ///   - now: the decision time (consent validity; age bands when `ce_time` is absent).
+    ///   - caseReference: a fresh random reference, used only if the anonymous form is sent.
+    package static func decide(
+        event: PolicyEvent, consent: some ConsentLookup, contracts: PolicyCatalog, now: Timestamp,
+        caseReference: CaseReference
+    ) -> PolicyDecision {
+        // Contract and envelope.
+        guard let ceType = event.headers.type, let plan = contracts.plan(forCEType: ceType) else {
+            return .reject(Rejection(reason: .unknownContract))
+        }
+        let contract = plan.contract
+        switch contract.direction {
+        case .navInternal:
+            return .reject(Rejection(reason: .navInternalNeverCrosses, contractName: contract.name))
+        case .consent, .bridge:
+            return .reject(Rejection(reason: .notAnEventContract, contractName: contract.name))
+        case .healthToNav, .navToHealth:
+            break
+        }
+        guard let destination = contract.destinationTopic else {
+            // A crossing direction without a destination is NAV-internal in effect (R3).
+            return .reject(Rejection(reason: .navInternalNeverCrosses, contractName: contract.name))
+        }
+        if let topic = event.sourceTopic, topic != contract.sourceTopic {
+            return .reject(Rejection(reason: .wrongSourceTopic, contractName: contract.name))
+        }
+        guard let id = event.headers.id, !id.isEmpty else {
+            return .reject(Rejection(reason: .missingEventID, contractName: contract.name))
+        }
+        if let version = event.headers.specVersion, version != "1.0" {
+            return .reject(Rejection(reason: .unsupportedSpecVersion, contractName: contract.name))
+        }
+        if let contentType = event.headers.contentType, !isJSON(contentType) {
+            return .reject(Rejection(reason: .unsupportedContentType, contractName: contract.name))
+        }
+
+        // Strict parse and schema.
+        let body: JSONValue
+        do {
+            body = try StrictJSON.parse(event.body)
+        } catch {
+            return .reject(Rejection(reason: .invalidJSON(error.code), contractName: contract.name))
+        }
+        if !contract.schema.isValid(body) {
+            return .reject(
+                Rejection(reason: .schemaViolation, contractName: contract.name, violations: contract.schema.validate(body)))
+        }
+
+        // Subject and consent.
+        guard let subject = value(at: contract.subjectPath, in: body)?.stringValue, !subject.isEmpty else {
+            return .reject(Rejection(reason: .subjectMissing, contractName: contract.name))
+        }
+        let state = consent.state(for: subject)
+        let origin: DataSide = contract.direction == .navToHealth ? .nav : .health
+
+        var basis: RejectReason
+        var consentFound: ConsentReference?
+        switch evaluate(state, plan: plan, now: now) {
+        case .covered(let record):
+            if plan.isReferral, !methodSupervisorRequirementMet(body) {
+                return .reject(
+                    Rejection(reason: .sickListedNeedsMethodSupervisor, contractName: contract.name, consent: record.reference))
+            }
+            var filter = FieldFilter(mode: .identified(scope: record.categories), subjectPlan: plan.subjectPlan)
+            let output = filter.filter(body, plan: plan.root) ?? .object(JSONObject())
+            if filter.contentKept == 0 {
+                basis = .nothingInScope
+            } else if !contract.requiredForForwarding.allSatisfy({ value(at: $0, in: output) != nil }) {
+                basis = .requiredFieldNotInConsent
+            } else {
+                return .forward(
+                    FilteredEvent(
+                        contractName: contract.name, ceType: contract.ceType, destinationTopic: destination,
+                        subject: subject, body: output, bytes: output.serializedBytes(), consent: record.reference,
+                        removed: filter.removed))
+            }
+            consentFound = record.reference
+            guard contract.hasAnonymousForm else {
+                return .reject(
+                    Rejection(reason: basis, contractName: contract.name, consent: record.reference, removed: filter.removed))
+            }
+        case .notCovered(let reason, let reference):
+            basis = reason
+            consentFound = reference
+            if plan.isReferral, reference == nil || [.consentWithdrawn, .consentExpired, .consentNotYetValid].contains(reason) {
+                // R7: without consent in force there is no referral, and never an anonymous one.
+                basis = .referralRequiresConsent
+            }
+            guard contract.hasAnonymousForm, !plan.isReferral else {
+                return .reject(Rejection(reason: basis, contractName: contract.name, consent: reference))
+            }
+        }
+
+        // Anonymous form (R2).
+        let eventTime = event.headers.time.flatMap(Timestamp.init(rfc3339:)) ?? now
+        var filter = FieldFilter(mode: .anonymous(eventDate: eventTime.utcDate), subjectPlan: plan.subjectPlan)
+        guard case .object(let anonymous)? = filter.filter(body, plan: plan.root), filter.contentKept > 0 else {
+            return .reject(
+                Rejection(reason: .nothingInScope, contractName: contract.name, consent: consentFound, removed: filter.removed))
+        }
+        var members = anonymous.members
+        members.append(JSONObject.Member(key: "caseReference", value: .string(caseReference.rawValue)))
+        let output = JSONValue.object(JSONObject(uniqueMembers: members))
+        return .forwardAnonymous(
+            AnonymousEvent(
+                contractName: contract.name, ceType: contract.ceType, destinationTopic: destination, body: output,
+                bytes: output.serializedBytes(), caseReference: caseReference,
+                mapping: CaseReferenceMapping(subject: subject, caseReference: caseReference, keeper: origin),
+                basis: basis, consent: consentFound, removed: filter.removed, generalized: filter.generalized))
+    }
+
+    // MARK: Consent
+
+    enum ConsentVerdict {
+        case covered(ConsentRecord)
+        case notCovered(RejectReason, ConsentReference?)
+    }
+
+    /// Whether the consent in `state` covers the contract at `now` (R1, R5, R6, R13).
+    static func evaluate(_ state: ConsentState, plan: ContractPlan, now: Timestamp) -> ConsentVerdict {
+        let record: ConsentRecord
+        switch state {
+        case .absent, .tombstoned: return .notCovered(.noConsent, nil)
+        case .unreadable: return .notCovered(.consentUnreadable, nil)
+        case .withdrawn(let withdrawn): return .notCovered(.consentWithdrawn, withdrawn.reference)
+        case .granted(let granted): record = granted
+        }
+        if now < record.validFrom { return .notCovered(.consentNotYetValid, record.reference) }
+        if let until = record.validUntil, now >= until { return .notCovered(.consentExpired, record.reference) }
+        if record.purpose != ConsentRecord.ipsPurpose { return .notCovered(.purposeNotCovered, record.reference) }
+        if plan.direction.isEmpty || !record.directions.contains(plan.direction) {
+            return .notCovered(.directionNotCovered, record.reference)
+        }
+        if plan.hasUnknownRole || !record.recipientRoles.contains(plan.roles) {
+            return .notCovered(.recipientNotCovered, record.reference)
+        }
+        return .covered(record)
+    }
+
+    // MARK: Contract-specific rules
+
+    /// R12: a sick-listed person's referral needs the method supervisor's supporting assessment.
+    static func methodSupervisorRequirementMet(_ body: JSONValue) -> Bool {
+        guard case .bool(let sickListed)? = value(at: ["referral", "sickListed"], in: body) else {
+            return false  // the schema requires it; absent = cannot tell = fail closed
+        }
+        guard sickListed else { return true }
+        return value(at: ["referral", "methodSupervisorAssessment", "outcome"], in: body)?.stringValue
+            == "referral-supported"
+    }
+
+    // MARK: Helpers
+
+    /// The value at property path `path` (objects only), or nil.
+    static func value(at path: [String], in root: JSONValue) -> JSONValue? {
+        var current = root
+        for token in path {
+            guard case .object(let object) = current, let next = object[token] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// `application/json`, optionally with parameters (`; charset=utf-8`).
+    static func isJSON(_ contentType: String) -> Bool {
+        let media = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingPrefixSpaces() } ?? ""
+        return media.lowercased() == "application/json"
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingPrefixSpaces() -> Substring {
+        var text = self
+        while text.first == " " { text = text.dropFirst() }
+        while text.last == " " { text = text.dropLast() }
+        return text
+    }
+}
