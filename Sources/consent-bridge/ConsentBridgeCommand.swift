@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print throughput and latency figures (build with -c release).",
         subcommands: [
-            BenchKafkaCommand.self,
+
         ]
     )
 }

@@ -1,0 +1,66 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A long-lived OS thread that runs blocking librdkafka calls one at a time.
+///
+/// librdkafka's blocking calls (metadata, watermark queries, flush, destroy) must never run on
+/// Swift's cooperative pool: on two cores a couple of them stall every other task. Each client
+/// owns one of these, so its blocking calls neither block the pool nor each other's clients.
+final class DedicatedThread: Sendable {
+    private struct State {
+        var jobs: [@Sendable () -> Void] = []
+        var isStopped = false
+    }
+
+    private let state = Mutex(State())
+    private let wakeUp = DispatchSemaphore(value: 0)
+
+    init(name: String) {
+        let thread = Thread { [self] in self.runLoop() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Runs `body` on the dedicated thread and returns its result.
+    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            let accepted = state.withLock { state -> Bool in
+                guard !state.isStopped else { return false }
+                state.jobs.append { continuation.resume(returning: body()) }
+                return true
+            }
+            if accepted {
+                wakeUp.signal()
+            } else {
+                // The thread is gone; run on a fresh detached thread so the caller still never
+                // blocks the cooperative pool.
+                Thread.detachNewThread { continuation.resume(returning: body()) }
+            }
+        }
+    }
+
+    /// Stops the thread after the jobs already queued have run.
+    func stop() {
+        let wasRunning = state.withLock { state -> Bool in
+            defer { state.isStopped = true }
+            return !state.isStopped
+        }
+        if wasRunning { wakeUp.signal() }
+    }
+
+    private func runLoop() {
+        while true {
+            let (jobs, isStopped) = state.withLock { state in
+                defer { state.jobs.removeAll() }
+                return (state.jobs, state.isStopped)
+            }
+            if jobs.isEmpty {
+                if isStopped { return }
+                wakeUp.wait()
+                continue
+            }
+            for job in jobs { job() }
+        }
+    }
+}

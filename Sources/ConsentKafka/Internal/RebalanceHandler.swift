@@ -1,0 +1,96 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+internal import CRdKafka
+
+/// Turns librdkafka's rebalance callback into assignments that start at the caller's stored
+/// offsets.
+///
+/// The callback runs on the consumer's own poll thread, so waiting there for the caller's
+/// (async) offset lookup blocks no Swift task; it only delays fetching, which is the point.
+struct RebalanceHandler: Sendable {
+    let startingOffsets: KafkaConsumerConfiguration.StartingOffsets
+    let logger: Logger
+    let onChange: @Sendable (KafkaAssignmentChange) -> Void
+    let onFailure: @Sendable (any Error) -> Void
+
+    func handle(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let isCooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let assigned = partitions.topicPartitions
+            switch lookUpStartingOffsets(assigned) {
+            case .success(let stored):
+                var starts: [KafkaTopicPartition: Int64] = [:]
+                for index in 0..<Int(partitions.pointee.cnt) {
+                    let key = assigned[index]
+                    let start = stored[key] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+                    partitions.pointee.elems[index].offset = start
+                    starts[key] = start
+                }
+                if isCooperative {
+                    if let error = rd_kafka_incremental_assign(rk, partitions) {
+                        onFailure(KafkaError.consuming(error, operation: "assign"))
+                        return
+                    }
+                } else {
+                    let result = rd_kafka_assign(rk, partitions)
+                    guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                        onFailure(KafkaError.from(result, operation: "assign"))
+                        return
+                    }
+                }
+                logger.info("Kafka partitions assigned", metadata: ["kafka.partitions": "\(assigned.count)"])
+                onChange(.assigned(starts))
+            case .failure(let error):
+                // Fail closed: without the stored positions we must not read at all.
+                logger.error("Stored offsets unavailable; consumer stops", metadata: ["error.type": "\(type(of: error))"])
+                if isCooperative {
+                    if let error = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(error) }
+                } else {
+                    _ = rd_kafka_assign(rk, nil)
+                }
+                onFailure(error)
+            }
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let revoked = partitions.topicPartitions
+            onChange(.revoked(revoked))
+            if isCooperative {
+                if let error = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(error) }
+            } else {
+                _ = rd_kafka_assign(rk, nil)
+            }
+            logger.info("Kafka partitions revoked", metadata: ["kafka.partitions": "\(revoked.count)"])
+        default:
+            logger.warning("Kafka rebalance error", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(err)))"])
+            _ = rd_kafka_assign(rk, nil)
+        }
+    }
+
+    /// Runs the async lookup and waits for it on the current (poll) thread.
+    private func lookUpStartingOffsets(_ partitions: [KafkaTopicPartition]) -> Result<[KafkaTopicPartition: Int64], any Error> {
+        let result = Mutex<Result<[KafkaTopicPartition: Int64], any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let lookup = startingOffsets
+        Task {
+            let outcome: Result<[KafkaTopicPartition: Int64], any Error>
+            do { outcome = .success(try await lookup(partitions)) } catch { outcome = .failure(error) }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0! }
+    }
+}
+
+/// Runs on the consumer's poll thread whenever the group assigns or revokes partitions.
+let rebalanceCallback: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
+    rk, err, partitions, _ in
+    guard let rk, let partitions else { return }
+    guard let handler = callbackContext(of: rk)?.rebalance.withLock({ $0 }) else {
+        _ = rd_kafka_assign(rk, nil)
+        return
+    }
+    handler(rk, err, partitions)
+}

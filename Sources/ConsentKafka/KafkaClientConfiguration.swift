@@ -1,0 +1,38 @@
+/// Settings shared by every Kafka client: where the brokers are and any extra librdkafka
+/// properties (security, tuning).
+///
+/// `properties` are passed to librdkafka as they are (e.g. `security.protocol`,
+/// `ssl.ca.location`, `sasl.mechanism`, `sasl.username`, `sasl.password`). librdkafka 2.0.2
+/// rejects keys it does not know, so a typo fails at start-up instead of being ignored.
+package struct KafkaClientConfiguration: Sendable {
+    /// Comma-separated `host:port` list.
+    package var bootstrapServers: String
+    /// Extra librdkafka properties; they override the client's defaults.
+    package var properties: [String: String]
+    /// `client.id`, visible in broker logs and metrics.
+    package var clientID: String
+
+    package init(bootstrapServers: String, clientID: String = "consent-bridge", properties: [String: String] = [:]) {
+        self.bootstrapServers = bootstrapServers
+        self.clientID = clientID
+        self.properties = properties
+    }
+
+    /// Defaults, then the bootstrap list and client id, then the caller's properties.
+    func librdkafkaProperties(defaults: [String: String]) -> [String: String] {
+        var merged = defaults
+        merged["bootstrap.servers"] = bootstrapServers
+        merged["client.id"] = clientID
+        merged.merge(properties) { _, custom in custom }
+        return merged
+    }
+}
+
+extension KafkaClientConfiguration {
+    /// Keys whose values are secrets: never echoed in errors or logs.
+    static func isSecret(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return lowered.contains("password") || lowered.contains("secret") || lowered.hasSuffix(".key.pem")
+            || lowered.contains("sasl.oauthbearer.config") || lowered.hasSuffix("key.password")
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Logging
+import Synchronization
+internal import CRdKafka
+
+/// A Kafka consumer in a consumer group whose offsets are owned by the caller.
+///
+/// Records arrive in batches through `batches`, read by a dedicated poll thread (blocking
+/// librdkafka calls never run on Swift's cooperative pool) and handed across in batches,
+/// which is what makes consuming through an async sequence fast. On every assignment the
+/// caller's `startingOffsets` decides where each partition starts; nothing is committed to
+/// Kafka. Close it with `close()`.
+package final class KafkaConsumer: Sendable {
+    private let client: RdKafkaClient
+    private let channel: RecordBatchChannel
+    private let blocking: DedicatedThread
+    private let stopFlag = StopFlag()
+    private let pollThreadFinished = DispatchSemaphore(value: 0)
+    private let assignmentContinuation: AsyncStream<KafkaAssignmentChange>.Continuation
+    private let assignment = LockedBox<Set<KafkaTopicPartition>>([])
+
+    /// Record batches in partition order. Finishes after `close()`; throws if the consumer
+    /// hit a fatal error or the caller's `startingOffsets` failed.
+    package let batches: KafkaRecordBatches
+    /// Assignment changes, in the order they happened.
+    package let assignmentChanges: AsyncStream<KafkaAssignmentChange>
+
+    /// Creates the consumer, subscribes to `configuration.topics` and starts polling.
+    package init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
+        var properties = configuration.client.librdkafkaProperties(defaults: KafkaConsumerConfiguration.defaultProperties)
+        properties["group.id"] = configuration.groupID
+        client = try RdKafkaClient(
+            type: RD_KAFKA_CONSUMER,
+            properties: properties,
+            logger: logger,
+            operation: "create consumer",
+            configure: { conf in rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback) }
+        )
+        channel = RecordBatchChannel(capacity: max(1, configuration.maxBufferedBatches))
+        batches = KafkaRecordBatches(channel: channel)
+        blocking = DedicatedThread(name: "kafka-consumer-blocking")
+        (assignmentChanges, assignmentContinuation) = AsyncStream.makeStream(of: KafkaAssignmentChange.self)
+
+        rd_kafka_poll_set_consumer(client.handle)
+        let handler = RebalanceHandler(
+            startingOffsets: configuration.startingOffsets,
+            logger: logger,
+            onChange: { [assignmentContinuation, assignment] change in
+                assignment.withLock { current in
+                    switch change {
+                    case .assigned(let offsets): current.formUnion(offsets.keys)
+                    case .revoked(let partitions): current.subtract(partitions)
+                    }
+                }
+                assignmentContinuation.yield(change)
+            },
+            onFailure: { [channel] error in channel.finish(throwing: error) }
+        )
+        client.context.rebalance.withLock { $0 = handler.handle }
+
+        let subscription = TopicPartitionList(topics: configuration.topics)
+        let subscribeError = rd_kafka_subscribe(client.handle, subscription.pointer)
+        guard subscribeError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            client.destroy(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+            throw KafkaError.from(subscribeError, operation: "subscribe")
+        }
+
+        let maxBatchSize = max(1, configuration.maxBatchSize)
+        let thread = Thread { [client, channel, stopFlag, pollThreadFinished] in
+            Self.pollLoop(client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize)
+            // Leave the group (serves the final revocation) from the thread that polled.
+            rd_kafka_consumer_close(client.handle)
+            channel.finish(throwing: nil)
+            pollThreadFinished.signal()
+        }
+        thread.name = "kafka-consumer-poll"
+        thread.start()
+    }
+
+    /// The partitions currently assigned to this consumer.
+    package var currentAssignment: Set<KafkaTopicPartition> { assignment.withLock { $0 } }
+
+    /// Stops fetching from `partitions` until `resume`; buffered records are still delivered.
+    package func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        let list = TopicPartitionList(partitions: partitions)
+        let err = rd_kafka_pause_partitions(client.handle, list.pointer)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, operation: "pause") }
+    }
+
+    /// Resumes fetching from paused `partitions`.
+    package func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        let list = TopicPartitionList(partitions: partitions)
+        let err = rd_kafka_resume_partitions(client.handle, list.pointer)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, operation: "resume") }
+    }
+
+    /// Asks the partition leader for the current high watermark (offset of the next record).
+    package func highWatermark(topic: String, partition: Int32, timeout: Duration = .seconds(5)) async throws(KafkaError) -> Int64 {
+        try await queryWatermarks(client: client, on: blocking, topic: topic, partition: partition, timeout: timeout).high
+    }
+
+    /// Leaves the group and stops the poll thread; `batches` then finishes. Idempotent.
+    package func close() async {
+        guard stopFlag.set() else { return }
+        let finished = pollThreadFinished
+        await blocking.run { finished.wait() }
+        assignmentContinuation.finish()
+        blocking.stop()
+        let client = self.client
+        await DedicatedThread(name: "kafka-consumer-destroy").run { client.destroy() }
+    }
+
+    /// Reads batches until stopped, handing each to the channel (waiting while it is full).
+    private static func pollLoop(client: RdKafkaClient, channel: RecordBatchChannel, stopFlag: StopFlag, maxBatchSize: Int) {
+        guard let queue = rd_kafka_queue_get_consumer(client.handle) else { return }
+        defer { rd_kafka_queue_destroy(queue) }
+        var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxBatchSize)
+        var topicNames: [OpaquePointer: String] = [:]
+        while !stopFlag.isSet {
+            let count = rd_kafka_consume_batch_queue(queue, 100, &messages, maxBatchSize)
+            guard count > 0 else {
+                if let fatal = client.currentFatalError(operation: "consume") {
+                    channel.finish(throwing: fatal)
+                    return
+                }
+                continue
+            }
+            var records: [KafkaRecord] = []
+            records.reserveCapacity(count)
+            for index in 0..<count {
+                guard let message = messages[index] else { continue }
+                defer { rd_kafka_message_destroy(message) }
+                if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let error = KafkaError.from(message.pointee.err, operation: "consume")
+                    client.logger.warning("Kafka consume error", metadata: ["kafka.error": "\(error)"])
+                    continue
+                }
+                records.append(Self.record(from: message, topicNames: &topicNames))
+            }
+            if !records.isEmpty, !channel.send(records, stopFlag: stopFlag) { return }
+        }
+    }
+
+    /// Copies a librdkafka message into a Swift record.
+    private static func record(from message: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout [OpaquePointer: String]) -> KafkaRecord {
+        let raw = message.pointee
+        var topic = ""
+        if let rkt = raw.rkt {
+            if let cached = topicNames[rkt] {
+                topic = cached
+            } else {
+                topic = String(cString: rd_kafka_topic_name(rkt))
+                topicNames[rkt] = topic
+            }
+        }
+        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
+        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) }
+        var headers: [KafkaHeader] = []
+        var headerList: OpaquePointer? = nil
+        if rd_kafka_message_headers(message, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+            var index = 0
+            var name: UnsafePointer<CChar>? = nil
+            var valuePointer: UnsafeRawPointer? = nil
+            var size = 0
+            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let headerValue = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: headerValue))
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let milliseconds = rd_kafka_message_timestamp(message, &timestampType)
+        let timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        return KafkaRecord(
+            topic: topic, partition: raw.partition, offset: raw.offset,
+            key: key, value: value, headers: headers, timestamp: timestamp
+        )
+    }
+}
+
+/// Queries low and high watermarks on `thread` (the call blocks on a broker round trip).
+func queryWatermarks(
+    client: RdKafkaClient, on thread: DedicatedThread, topic: String, partition: Int32, timeout: Duration
+) async throws(KafkaError) -> (low: Int64, high: Int64) {
+    let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+    let result = await thread.run { () -> (Int32, Int64, Int64) in
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let err = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, milliseconds)
+        return (Int32(err.rawValue), low, high)
+    }
+    let err = rd_kafka_resp_err_t(rawValue: result.0)
+    guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, operation: "query watermarks") }
+    return (result.1, result.2)
+}

@@ -1,0 +1,53 @@
+/// How a `KafkaConsumer` joins its group and where it starts reading.
+package struct KafkaConsumerConfiguration: Sendable {
+    /// Returns the stored position (the offset of the next record to read) for each newly
+    /// assigned partition. Partitions missing from the result start at the beginning of the
+    /// partition, never at its end: a silent jump to the end would lose records.
+    package typealias StartingOffsets = @Sendable ([KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64]
+
+    package var client: KafkaClientConfiguration
+    package var groupID: String
+    package var topics: [String]
+    /// Called on every assignment; throwing stops the consumer with that error (fail closed).
+    package var startingOffsets: StartingOffsets
+    /// Most records handed to Swift in one batch.
+    package var maxBatchSize: Int
+    /// Batches read ahead of the caller before the poll thread waits (bounds memory).
+    package var maxBufferedBatches: Int
+
+    package init(
+        client: KafkaClientConfiguration,
+        groupID: String,
+        topics: [String],
+        maxBatchSize: Int = 500,
+        maxBufferedBatches: Int = 4,
+        startingOffsets: @escaping StartingOffsets = { _ in [:] }
+    ) {
+        self.client = client
+        self.groupID = groupID
+        self.topics = topics
+        self.maxBatchSize = maxBatchSize
+        self.maxBufferedBatches = maxBufferedBatches
+        self.startingOffsets = startingOffsets
+    }
+
+    /// librdkafka defaults for our consumers; `client.properties` override them.
+    package static let defaultProperties: [String: String] = [
+        // Offsets live in the caller's store, never auto-committed to Kafka.
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+        // Only used when a stored position is out of range: start over (duplicates are
+        // de-duplicated downstream) instead of skipping to the end (which would lose data).
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": "false",
+        "partition.assignment.strategy": "range,roundrobin",
+    ]
+}
+
+/// A change of the partitions this consumer reads.
+package enum KafkaAssignmentChange: Sendable, Hashable {
+    /// Newly assigned, each starting at the offset given (or the beginning: -2).
+    case assigned([KafkaTopicPartition: Int64])
+    /// Taken away (rebalance or close); records already handed out may still be in flight.
+    case revoked([KafkaTopicPartition])
+}

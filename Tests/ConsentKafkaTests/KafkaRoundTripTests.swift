@@ -1,0 +1,133 @@
+import ConsentKafka
+import Foundation
+import Testing
+
+@Suite("Kafka client round trips on the embedded cluster")
+struct KafkaRoundTripTests {
+    @Test("10,000 records keep keys, headers and per-partition order")
+    func tenThousandRecordsRoundTrip() async throws {
+        let topic = KafkaTestSupport.unique("roundtrip")
+        let cluster = try KafkaTestSupport.cluster(brokers: 3, topics: [topic: 8])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        let count = 10_000
+        let records = (0..<count).map { index in
+            KafkaOutgoingRecord(
+                topic: topic,
+                key: Array("patient-\(index % 97)".utf8),
+                value: Array("{\"seq\":\(index)}".utf8),
+                headers: [KafkaHeader(name: "ce_id", string: "id-\(index)"), KafkaHeader(name: "empty", value: nil)]
+            )
+        }
+        let reports = try await producer.send(records)
+        let delivered = try reports.map { try $0.get() }
+        #expect(delivered.count == count)
+        await producer.close()
+
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+        let collector = RecordCollector()
+        let reader = consumer.drain(into: collector)
+        #expect(await collector.waitFor(count: count, timeout: .seconds(30)))
+        await consumer.close()
+        try await reader.value
+
+        let received = collector.all
+        #expect(received.count == count)
+        // Every record arrives once, with its key and headers, where the producer was told it is.
+        var reportByID: [String: KafkaDeliveryReport] = [:]
+        for (index, report) in delivered.enumerated() { reportByID["id-\(index)"] = report }
+        for record in received {
+            let id = try #require(record.headers.string(named: "ce_id"))
+            let sequence = Int(id.dropFirst(3))!
+            #expect(record.key == Array("patient-\(sequence % 97)".utf8))
+            #expect(record.value == Array("{\"seq\":\(sequence)}".utf8))
+            #expect(record.headers.contains(KafkaHeader(name: "empty", value: nil)))
+            #expect(reportByID[id]?.partition == record.partition)
+            #expect(reportByID[id]?.offset == record.offset)
+        }
+        #expect(Set(received.compactMap { $0.headers.string(named: "ce_id") }).count == count)
+        // Per partition, offsets increase and records of one key keep the order they were sent in.
+        for partition in Set(received.map(\.partition)) {
+            let inPartition = received.filter { $0.partition == partition }
+            #expect(inPartition.map(\.offset) == inPartition.map(\.offset).sorted())
+            let sequences = inPartition.compactMap { $0.headers.string(named: "ce_id").flatMap { Int($0.dropFirst(3)) } }
+            #expect(sequences == sequences.sorted())
+        }
+    }
+
+    @Test("a consumer starts exactly at the offsets the caller supplies")
+    func resumesFromCallerSuppliedOffsets() async throws {
+        let topic = KafkaTestSupport.unique("resume")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 2])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        for partition in Int32(0)...1 {
+            let batch = (0..<100).map { KafkaOutgoingRecord(topic: topic, partition: partition, key: nil, value: Array("\(partition)-\($0)".utf8)) }
+            _ = try await producer.send(batch).map { try $0.get() }
+        }
+        await producer.close()
+
+        let stored: [KafkaTopicPartition: Int64] = [
+            KafkaTopicPartition(topic: topic, partition: 0): 42,
+            KafkaTopicPartition(topic: topic, partition: 1): 99,
+        ]
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) { partitions in
+            #expect(Set(partitions) == Set(stored.keys))
+            return stored
+        }
+        let collector = RecordCollector()
+        let reader = consumer.drain(into: collector)
+        #expect(await collector.waitFor(count: 58 + 1, timeout: .seconds(20)))
+        try await Task.sleep(for: .milliseconds(300))
+        await consumer.close()
+        try await reader.value
+
+        let partition0 = collector.all.filter { $0.partition == 0 }.map(\.offset)
+        let partition1 = collector.all.filter { $0.partition == 1 }.map(\.offset)
+        #expect(partition0 == Array(42..<100))
+        #expect(partition1 == [99])
+    }
+
+    @Test("a tombstone (null value) arrives as a record with a nil value")
+    func tombstonesAreRecords() async throws {
+        let topic = KafkaTestSupport.unique("tombstone")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 1])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: Array("k".utf8), value: nil))
+        await producer.close()
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+        let collector = RecordCollector()
+        let reader = consumer.drain(into: collector)
+        #expect(await collector.waitFor(count: 1, timeout: .seconds(20)))
+        await consumer.close()
+        try await reader.value
+        #expect(collector.all.first?.value == nil)
+        #expect(collector.all.first?.key == Array("k".utf8))
+    }
+
+    @Test("pause stops delivery from a partition until resume; high watermark is the next offset")
+    func pauseResumeAndHighWatermark() async throws {
+        let topic = KafkaTestSupport.unique("pause")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 1])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        _ = try await producer.send((0..<10).map { KafkaOutgoingRecord(topic: topic, key: nil, value: Array("\($0)".utf8)) })
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+        #expect(try await consumer.highWatermark(topic: topic, partition: 0) == 10)
+        let collector = RecordCollector()
+        let reader = consumer.drain(into: collector)
+        #expect(await collector.waitFor(count: 10, timeout: .seconds(20)))
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        try consumer.pause([partition])
+        _ = try await producer.send((10..<20).map { KafkaOutgoingRecord(topic: topic, key: nil, value: Array("\($0)".utf8)) })
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(collector.count == 10)
+        try consumer.resume([partition])
+        #expect(await collector.waitFor(count: 20, timeout: .seconds(10)))
+        #expect(try await consumer.highWatermark(topic: topic, partition: 0) == 20)
+        await producer.close()
+        await consumer.close()
+        try await reader.value
+    }
+}
