@@ -37,6 +37,7 @@ let package = Package(
         // MARK: Pure modules: no Kafka, SQL or HTTP, so they build and test in seconds
         .target(name: "ConsentContracts"),
         .target(name: "ConsentPolicy", dependencies: ["ConsentContracts"]),
+        .target(name: "ConsentConfiguration"),
 
         // MARK: Storage (SQLite embedded default, PostgreSQL in production)
         .target(
@@ -57,6 +58,7 @@ let package = Package(
                 "ConsentContracts",
                 "ConsentPolicy",
                 "ConsentStorage",
+                "ConsentConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -69,6 +71,7 @@ let package = Package(
             dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"]),
+        .testTarget(name: "ConsentConfigurationTests", dependencies: ["ConsentConfiguration"]),
         .testTarget(
             name: "ConsentPolicyTests",
             dependencies: [

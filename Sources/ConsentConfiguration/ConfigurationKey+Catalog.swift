@@ -1,0 +1,110 @@
+extension ConfigurationKey {
+    /// Every key the bridge reads, in documentation order. Adding a key here is the only way
+    /// to make it loadable, and a test keeps docs/configuration.md identical to this table.
+    package static let all: [ConfigurationKey] =
+        general + stores + groups + kafka(side: "health", label: "health side (EPJ)")
+        + kafka(side: "nav", label: "NAV side") + topics + pipeline
+        + sealing(side: "health", label: "health side") + sealing(side: "nav", label: "NAV side")
+        + operations
+
+    private static let general: [ConfigurationKey] = [
+        .init("roles", .list, default: "bridge,health-sink,nav-sink",
+              choices: BridgeRole.allCases.map(\.rawValue),
+              "Comma-separated parts to run in this process: `bridge`, `health-sink`, `nav-sink`."),
+        .init("embedded", .bool, default: "false",
+              "Start the embedded mock Kafka cluster in this process and use it for both sides (development and tests only; then no `*.kafka.*` key may be set)."),
+        .init("data.directory", .path, default: "data",
+              "Directory for the embedded SQLite stores (default store paths live here)."),
+        .init("contracts.directory", .path, default: "Contracts",
+              "Directory with the message contracts (`schemas/`, `asyncapi.yaml`)."),
+    ]
+
+    private static let stores: [ConfigurationKey] = [
+        .init("bridge.store", .store, default: "<data.directory>/bridge.sqlite", secret: true,
+              "Bridge store: a SQLite file path (optionally `sqlite:` prefixed) or a `postgres://user:password@host:port/database` URL. Needed by role `bridge`."),
+        .init("health.store", .store, default: "<data.directory>/health.sqlite", secret: true,
+              "Health journal store (same forms). Needed by role `health-sink`. Must differ from the other stores."),
+        .init("nav.store", .store, default: "<data.directory>/nav.sqlite", secret: true,
+              "NAV case store (same forms). Needed by role `nav-sink`. Must differ from the other stores."),
+    ]
+
+    private static let groups: [ConfigurationKey] = [
+        .init("bridge.group-id", .string, default: "consent-bridge",
+              "Kafka consumer group of the bridge; run more instances with the same id to scale out."),
+        .init("health-sink.group-id", .string, default: "consent-bridge-health-sink",
+              "Kafka consumer group of the health sink."),
+        .init("nav-sink.group-id", .string, default: "consent-bridge-nav-sink",
+              "Kafka consumer group of the NAV sink."),
+    ]
+
+    private static func kafka(side: String, label: String) -> [ConfigurationKey] {
+        let prefix = "\(side).kafka."
+        return [
+            .init(prefix + "bootstrap-servers", .string,
+                  "Comma-separated `host:port` list of the \(label) Kafka cluster. Required unless `embedded`."),
+            .init(prefix + "security-protocol", .choice, default: "plaintext",
+                  choices: KafkaSecurityProtocol.allCases.map(\.rawValue),
+                  "librdkafka `security.protocol` for the \(label) cluster."),
+            .init(prefix + "ssl.ca-location", .path, "CA certificate file (PEM) to verify the \(label) brokers."),
+            .init(prefix + "ssl.certificate-location", .path, "Client certificate file (PEM) for mutual TLS with the \(label) cluster."),
+            .init(prefix + "ssl.key-location", .path, "Client private key file (PEM) for mutual TLS with the \(label) cluster."),
+            .init(prefix + "ssl.key-password", .string, secret: true, "Password of the client private key, if it is encrypted."),
+            .init(prefix + "sasl.mechanism", .choice, choices: KafkaSASLMechanism.allCases.map(\.rawValue),
+                  "SASL mechanism for the \(label) cluster (required with `sasl_plaintext`/`sasl_ssl`)."),
+            .init(prefix + "sasl.username", .string, "SASL user (Kafka principal) for the \(label) cluster."),
+            .init(prefix + "sasl.password", .string, secret: true, "SASL password for the \(label) cluster."),
+        ]
+    }
+
+    /// Topic keys and their defaults; the defaults are the names in Contracts/asyncapi.yaml.
+    package static let topicDefaults: KeyValuePairs<String, String> = [
+        "topics.health-consent": "health.consent",
+        "topics.health-outbound": "health.ips.outbound",
+        "topics.nav-outbound": "nav.ips.outbound",
+        "topics.nav-inbound": "nav.ips.inbound",
+        "topics.health-inbound": "health.ips.inbound",
+        "topics.health-receipts": "health.ips.receipts",
+        "topics.nav-receipts": "nav.ips.receipts",
+        "topics.health-disclosures": "health.disclosures",
+        "topics.nav-disclosures": "nav.disclosures",
+        "topics.rejected": "bridge.rejected",
+    ]
+
+    private static let topics: [ConfigurationKey] = topicDefaults.map { key, value in
+        .init(key, .string, default: value, "Topic name (see the topic table in ARCHITECTURE.md).")
+    }
+
+    private static let pipeline: [ConfigurationKey] = [
+        .init("pipeline.batch-size", .integer, default: "500", "Maximum events decided and recorded in one database transaction (1…10000)."),
+        .init("pipeline.poll-timeout-ms", .integer, default: "100", "Longest a consumer poll waits for records, in milliseconds (1…60000)."),
+        .init("relay.retry-initial-backoff-ms", .integer, default: "100", "First wait after a broker or database error before retrying, in milliseconds."),
+        .init("relay.retry-max-backoff-ms", .integer, default: "30000", "Longest wait between retries (the wait doubles up to this), in milliseconds."),
+    ]
+
+    private static func sealing(side: String, label: String) -> [ConfigurationKey] {
+        let prefix = "\(side).sealing."
+        return [
+            .init(prefix + "key-id", .string,
+                  "Id of the current \(label) sealing key (letters, digits, `.`, `_`, `-`; stored beside each sealed payload)."),
+            .init(prefix + "key", .base64Key, secret: true,
+                  "Current \(label) AES-256 sealing key for rejected payloads: base64 of 32 random bytes. Required by role `bridge` unless `embedded`."),
+            .init(prefix + "previous-key-id", .string, "Id of the previous \(label) key, kept during a rotation so older rejections can still be opened."),
+            .init(prefix + "previous-key", .base64Key, secret: true, "Previous \(label) AES-256 key (base64 of 32 bytes)."),
+        ]
+    }
+
+    private static let operations: [ConfigurationKey] = [
+        .init("http.listen-address", .address, default: "127.0.0.1:8080",
+              "`host:port` of the HTTP listener for `/health/live`, `/health/ready` and `/metrics` (`consent-bridge health` probes it)."),
+        .init("log.level", .choice, default: "info", choices: LogSettings.levels, "Lowest log level written."),
+        .init("log.format", .choice, default: "text", choices: LogSettings.Format.allCases.map(\.rawValue), "Log line format."),
+        .init("testing.allow-synthetic-identifiers", .bool, default: "false",
+              "Accept synthetic test fødselsnumre (month + 40/80). Tests only: never in production."),
+    ]
+
+    /// The key with this dotted name, if it is documented.
+    package static func named(_ name: String) -> ConfigurationKey? { byName[name] }
+
+    private static let byName: [String: ConfigurationKey] = Dictionary(
+        all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+}

@@ -1,0 +1,333 @@
+/// Turns merged raw values into a typed `BridgeConfiguration`, collecting every issue.
+///
+/// A key's default is the `default` text of its `ConfigurationKey` (unless it is a
+/// placeholder like `<data.directory>/bridge.sqlite`), so documented and actual defaults
+/// are the same string.
+struct ConfigurationReader {
+    let layers: ConfigurationLayers
+    private(set) var issues: [ConfigurationError.Issue]
+    private var sources: [String: ConfigurationSource] = [:]
+
+    init(layers: ConfigurationLayers) {
+        self.layers = layers
+        self.issues = layers.issues
+    }
+
+    // MARK: Raw access
+
+    /// The effective raw value of `name`, falling back to a literal default.
+    private mutating func raw(_ name: String) -> ConfigurationLayers.RawValue? {
+        if let value = layers.values[name] {
+            sources[name] = value.source
+            return value
+        }
+        guard let key = ConfigurationKey.named(name), let fallback = key.defaultDescription,
+              !fallback.contains("<") else { return nil }
+        sources[name] = .defaultValue
+        return .init(value: fallback, source: .defaultValue)
+    }
+
+    private func isExplicit(_ name: String) -> Bool { layers.values[name] != nil }
+
+    private mutating func fail(_ code: ConfigurationError.Issue.Code, _ name: String, _ message: String) {
+        issues.append(.init(code, key: name, message, source: layers.values[name]?.source))
+    }
+
+    private mutating func string(_ name: String) -> String? {
+        guard let raw = raw(name) else { return nil }
+        if raw.value.isEmpty {
+            fail(.invalidValue, name, "must not be empty")
+            return nil
+        }
+        return raw.value
+    }
+
+    private mutating func requiredString(_ name: String, because reason: String) -> String? {
+        guard isExplicit(name) || ConfigurationKey.named(name)?.defaultDescription != nil else {
+            fail(.missingValue, name, "required \(reason)")
+            return nil
+        }
+        return string(name)
+    }
+
+    private mutating func bool(_ name: String) -> Bool {
+        guard let raw = raw(name) else { return false }
+        switch raw.value {
+        case "true": return true
+        case "false": return false
+        default:
+            fail(.invalidValue, name, "must be `true` or `false`")
+            return false
+        }
+    }
+
+    private mutating func integer(_ name: String, in range: ClosedRange<Int>) -> Int {
+        guard let raw = raw(name) else { return range.lowerBound }
+        guard let value = Int(raw.value), range.contains(value) else {
+            fail(.invalidValue, name, "must be a whole number in \(range.lowerBound)…\(range.upperBound)")
+            return range.lowerBound
+        }
+        return value
+    }
+
+    private mutating func choice<T: RawRepresentable>(_ name: String, as type: T.Type) -> T? where T.RawValue == String {
+        guard let raw = raw(name) else { return nil }
+        guard let value = T(rawValue: raw.value) else {
+            let choices = ConfigurationKey.named(name)?.choices.joined(separator: ", ") ?? ""
+            fail(.invalidValue, name, "must be one of: \(choices)")
+            return nil
+        }
+        return value
+    }
+
+    // MARK: Typed configuration
+
+    mutating func readConfiguration() -> BridgeConfiguration? {
+        let roles = readRoles()
+        let isEmbedded = bool("embedded")
+        let dataDirectory = string("data.directory") ?? "data"
+        let contractsDirectory = string("contracts.directory") ?? "Contracts"
+
+        let bridgeStore = roles.contains(.bridge) ? store("bridge.store", defaultFile: "bridge.sqlite", in: dataDirectory) : nil
+        let healthStore = roles.contains(.healthSink) ? store("health.store", defaultFile: "health.sqlite", in: dataDirectory) : nil
+        let navStore = roles.contains(.navSink) ? store("nav.store", defaultFile: "nav.sqlite", in: dataDirectory) : nil
+        checkDistinct([("bridge.store", bridgeStore), ("health.store", healthStore), ("nav.store", navStore)])
+
+        let usesHealth = roles.contains(.bridge) || roles.contains(.healthSink)
+        let usesNav = roles.contains(.bridge) || roles.contains(.navSink)
+        let healthKafka = kafka(side: "health", isUsed: usesHealth, isEmbedded: isEmbedded)
+        let navKafka = kafka(side: "nav", isUsed: usesNav, isEmbedded: isEmbedded)
+
+        let sealingRequired = roles.contains(.bridge) && !isEmbedded
+        let healthKeys = sealingKeys(side: "health", isRequired: sealingRequired)
+        let navKeys = sealingKeys(side: "nav", isRequired: sealingRequired)
+        if let healthKeys, let navKeys {
+            let healthBytes = [healthKeys.current.bytes] + (healthKeys.previous.map { [$0.bytes] } ?? [])
+            let navBytes = [navKeys.current.bytes] + (navKeys.previous.map { [$0.bytes] } ?? [])
+            if healthBytes.contains(where: navBytes.contains) {
+                fail(.conflict, "nav.sealing.key",
+                     "the health side and the NAV side must not share a sealing key (separate controllers, R9)")
+            }
+        }
+
+        let initialBackoff = integer("relay.retry-initial-backoff-ms", in: 1...600_000)
+        let maxBackoff = integer("relay.retry-max-backoff-ms", in: 1...3_600_000)
+        if initialBackoff > maxBackoff {
+            fail(.conflict, "relay.retry-max-backoff-ms", "must not be smaller than relay.retry-initial-backoff-ms")
+        }
+
+        let listenAddress: HTTPListenAddress
+        if let text = string("http.listen-address"), let parsed = HTTPListenAddress.parse(text) {
+            listenAddress = parsed
+        } else {
+            if layers.values["http.listen-address"].map({ !$0.value.isEmpty }) == true {
+                fail(.invalidValue, "http.listen-address", "must be `host:port` or `[ipv6]:port` with a port in 0…65535")
+            }
+            listenAddress = HTTPListenAddress(host: "127.0.0.1", port: 8080)
+        }
+
+        let level = string("log.level") ?? "info"
+        if !LogSettings.levels.contains(level) {
+            fail(.invalidValue, "log.level", "must be one of: \(LogSettings.levels.joined(separator: ", "))")
+        }
+        let format = choice("log.format", as: LogSettings.Format.self) ?? .text
+
+        let configuration = BridgeConfiguration(
+            roles: roles, isEmbedded: isEmbedded, dataDirectory: dataDirectory, contractsDirectory: contractsDirectory,
+            bridgeStore: bridgeStore, healthStore: healthStore, navStore: navStore,
+            bridgeGroupID: groupID("bridge.group-id"), healthSinkGroupID: groupID("health-sink.group-id"),
+            navSinkGroupID: groupID("nav-sink.group-id"),
+            healthKafka: healthKafka, navKafka: navKafka, topics: readTopics(),
+            batchSize: integer("pipeline.batch-size", in: 1...10_000),
+            pollTimeoutMilliseconds: integer("pipeline.poll-timeout-ms", in: 1...60_000),
+            retryInitialBackoffMilliseconds: initialBackoff, retryMaxBackoffMilliseconds: maxBackoff,
+            healthSealingKeys: healthKeys, navSealingKeys: navKeys, httpListenAddress: listenAddress,
+            log: LogSettings(level: level, format: format),
+            allowsSyntheticIdentifiers: bool("testing.allow-synthetic-identifiers"),
+            sources: [:])
+        var result = configuration
+        // Record sources last so every key read above is included.
+        for key in ConfigurationKey.all where sources[key.name] == nil {
+            if let value = layers.values[key.name] { sources[key.name] = value.source }
+        }
+        result.sources = sources
+        return issues.isEmpty ? result : nil
+    }
+
+    private mutating func readRoles() -> Set<BridgeRole> {
+        guard let text = string("roles") else { return Set(BridgeRole.allCases) }
+        var roles: Set<BridgeRole> = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingSpaceCharacters()
+            guard let role = BridgeRole(rawValue: name) else {
+                fail(.invalidValue, "roles", "each role must be one of: \(BridgeRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                return Set(BridgeRole.allCases)
+            }
+            roles.insert(role)
+        }
+        return roles
+    }
+
+    private mutating func store(_ name: String, defaultFile: String, in dataDirectory: String) -> StoreLocation? {
+        guard let raw = raw(name) else {
+            sources[name] = .defaultValue
+            let directory = dataDirectory.hasSuffix("/") ? String(dataDirectory.dropLast()) : dataDirectory
+            return .sqlite(path: directory + "/" + defaultFile)
+        }
+        switch StoreLocation.parse(raw.value) {
+        case .success(let location):
+            return location
+        case .failure(let error):
+            fail(.invalidValue, name, error.reason)
+            return nil
+        }
+    }
+
+    /// R9: each side's documentation lives in its own database; identical locations are refused,
+    /// and so is one PostgreSQL user shared by two stores (separate credentials).
+    private mutating func checkDistinct(_ stores: [(String, StoreLocation?)]) {
+        let present = stores.compactMap { name, location in location.map { (name, $0) } }
+        for (index, (name, location)) in present.enumerated() {
+            for (otherName, other) in present[..<index] {
+                if location.identity == other.identity {
+                    fail(.conflict, name, "is the same database as \(otherName); each store needs its own (R9)")
+                } else if case .postgres(let url) = location, case .postgres(let otherURL) = other,
+                          url.host.lowercased() == otherURL.host.lowercased(), url.port == otherURL.port,
+                          url.username == otherURL.username {
+                    fail(.conflict, name, "uses the same PostgreSQL user as \(otherName); each store needs its own credentials (R9)")
+                }
+            }
+        }
+    }
+
+    private mutating func groupID(_ name: String) -> String {
+        string(name) ?? ConfigurationKey.named(name)?.defaultDescription ?? name
+    }
+
+    private mutating func kafka(side: String, isUsed: Bool, isEmbedded: Bool) -> KafkaConnection? {
+        let prefix = "\(side).kafka."
+        let names = ConfigurationKey.all.map(\.name).filter { $0.hasPrefix(prefix) }
+        if isEmbedded {
+            for name in names where isExplicit(name) {
+                fail(.conflict, name, "must not be set together with `embedded = true`")
+            }
+            return nil
+        }
+        guard isUsed else { return nil }
+        guard let servers = requiredString(prefix + "bootstrap-servers", because: "by the selected roles unless `embedded` is true")
+        else { return nil }
+        if !servers.split(separator: ",").allSatisfy({ HTTPListenAddress.parse($0.trimmingSpaceCharacters()) != nil }) {
+            fail(.invalidValue, prefix + "bootstrap-servers", "must be a comma-separated list of host:port")
+        }
+        let security = choice(prefix + "security-protocol", as: KafkaSecurityProtocol.self) ?? .plaintext
+        var connection = KafkaConnection(bootstrapServers: servers, securityProtocol: security)
+        connection.caLocation = optional(prefix + "ssl.ca-location")
+        connection.certificateLocation = optional(prefix + "ssl.certificate-location")
+        connection.keyLocation = optional(prefix + "ssl.key-location")
+        connection.keyPassword = optional(prefix + "ssl.key-password")
+        connection.saslMechanism = isExplicit(prefix + "sasl.mechanism") ? choice(prefix + "sasl.mechanism", as: KafkaSASLMechanism.self) : nil
+        connection.saslUsername = optional(prefix + "sasl.username")
+        connection.saslPassword = optional(prefix + "sasl.password")
+
+        // Fail closed: a TLS or SASL setting that the protocol would ignore means the operator
+        // believes the connection is protected when it is not.
+        if !security.usesTLS {
+            for name in ["ssl.ca-location", "ssl.certificate-location", "ssl.key-location", "ssl.key-password"]
+            where isExplicit(prefix + name) {
+                fail(.conflict, prefix + name, "is set but \(prefix)security-protocol is \(security.rawValue) (no TLS)")
+            }
+        }
+        if (connection.certificateLocation == nil) != (connection.keyLocation == nil) {
+            fail(.conflict, prefix + "ssl.key-location", "ssl.certificate-location and ssl.key-location must be set together")
+        }
+        if connection.keyPassword != nil && connection.keyLocation == nil {
+            fail(.conflict, prefix + "ssl.key-password", "is set without \(prefix)ssl.key-location")
+        }
+        if security.usesSASL {
+            for name in ["sasl.mechanism", "sasl.username", "sasl.password"] where !isExplicit(prefix + name) {
+                fail(.missingValue, prefix + name, "required with security-protocol \(security.rawValue)")
+            }
+        } else {
+            for name in ["sasl.mechanism", "sasl.username", "sasl.password"] where isExplicit(prefix + name) {
+                fail(.conflict, prefix + name, "is set but \(prefix)security-protocol is \(security.rawValue) (no SASL)")
+            }
+        }
+        return connection
+    }
+
+    private mutating func optional(_ name: String) -> String? {
+        isExplicit(name) ? string(name) : nil
+    }
+
+    private mutating func sealingKeys(side: String, isRequired: Bool) -> SealingKeyRing? {
+        let prefix = "\(side).sealing."
+        let current = sealingKey(idKey: prefix + "key-id", keyKey: prefix + "key", isRequired: isRequired)
+        let previous = sealingKey(idKey: prefix + "previous-key-id", keyKey: prefix + "previous-key", isRequired: false)
+        if let current, let previous {
+            if current.id == previous.id {
+                fail(.conflict, prefix + "previous-key-id", "must differ from \(prefix)key-id")
+            }
+            if current.bytes == previous.bytes {
+                fail(.conflict, prefix + "previous-key", "must differ from \(prefix)key (rotate to a new key)")
+            }
+        }
+        if previous != nil && current == nil && !isExplicit(prefix + "key") {
+            fail(.missingValue, prefix + "key", "required when \(prefix)previous-key is set")
+        }
+        return current.map { SealingKeyRing(current: $0, previous: previous) }
+    }
+
+    private mutating func sealingKey(idKey: String, keyKey: String, isRequired: Bool) -> SealingKey? {
+        let hasID = isExplicit(idKey)
+        let hasKey = isExplicit(keyKey)
+        guard hasID || hasKey || isRequired else { return nil }
+        if !hasKey { fail(.missingValue, keyKey, hasID ? "required when \(idKey) is set" : "required by role `bridge` unless `embedded` is true") }
+        if !hasID { fail(.missingValue, idKey, hasKey ? "required when \(keyKey) is set" : "required by role `bridge` unless `embedded` is true") }
+        guard hasID, hasKey, let id = string(idKey), let keyText = string(keyKey) else { return nil }
+        var isValid = true
+        if !SealingKey.isValidID(id) {
+            fail(.invalidValue, idKey, "must be 1…64 letters, digits, `.`, `_` or `-`")
+            isValid = false
+        }
+        guard let bytes = SealingKey.decodeKey(base64: keyText) else {
+            fail(.invalidValue, keyKey, "must be standard base64 of exactly 32 random bytes (e.g. `openssl rand -base64 32`)")
+            return nil
+        }
+        return isValid ? SealingKey(id: id, bytes: bytes) : nil
+    }
+
+    private mutating func readTopics() -> TopicNames {
+        func topic(_ name: String) -> String {
+            guard let value = string(name) else { return "" }
+            let isLegal = value.count <= 249 && value != "." && value != ".." && value.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || $0 == "." || $0 == "_" || $0 == "-"
+            }
+            if !isLegal { fail(.invalidValue, name, "must be a legal Kafka topic name (letters, digits, `.`, `_`, `-`)") }
+            return value
+        }
+        let names = TopicNames(
+            healthConsent: topic("topics.health-consent"), healthOutbound: topic("topics.health-outbound"),
+            navOutbound: topic("topics.nav-outbound"), navInbound: topic("topics.nav-inbound"),
+            healthInbound: topic("topics.health-inbound"), healthReceipts: topic("topics.health-receipts"),
+            navReceipts: topic("topics.nav-receipts"), healthDisclosures: topic("topics.health-disclosures"),
+            navDisclosures: topic("topics.nav-disclosures"), rejected: topic("topics.rejected"))
+        var firstUse: [String: String] = [:]
+        for (key, _) in ConfigurationKey.topicDefaults {
+            guard let value = layers.values[key]?.value ?? ConfigurationKey.named(key)?.defaultDescription else { continue }
+            if let other = firstUse[value] {
+                fail(.conflict, key, "names the same topic as \(other)")
+            } else {
+                firstUse[value] = key
+            }
+        }
+        return names
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces (list items like `bridge, nav-sink`).
+    fileprivate func trimmingSpaceCharacters() -> String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}

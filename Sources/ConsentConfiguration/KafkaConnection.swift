@@ -1,0 +1,46 @@
+/// How to reach and authenticate to one side's Kafka cluster.
+///
+/// `librdkafkaProperties` is what the Kafka module hands to `rd_kafka_conf_set`;
+/// `redactedProperties` is the same map safe to print.
+package struct KafkaConnection: Sendable, Hashable, CustomStringConvertible {
+    package var bootstrapServers: String
+    package var securityProtocol: KafkaSecurityProtocol
+    package var caLocation: String?
+    package var certificateLocation: String?
+    package var keyLocation: String?
+    package var keyPassword: String?
+    package var saslMechanism: KafkaSASLMechanism?
+    package var saslUsername: String?
+    package var saslPassword: String?
+
+    /// librdkafka property names whose values are secrets.
+    package static let secretProperties: Set<String> = ["ssl.key.password", "sasl.password"]
+
+    /// Connection and security properties for librdkafka (client-specific ones, such as
+    /// `group.id` or `enable.idempotence`, are added by the Kafka module).
+    package var librdkafkaProperties: [String: String] {
+        var properties = [
+            "bootstrap.servers": bootstrapServers,
+            "security.protocol": securityProtocol.rawValue,
+        ]
+        properties["ssl.ca.location"] = caLocation
+        properties["ssl.certificate.location"] = certificateLocation
+        properties["ssl.key.location"] = keyLocation
+        properties["ssl.key.password"] = keyPassword
+        properties["sasl.mechanisms"] = saslMechanism?.rawValue
+        properties["sasl.username"] = saslUsername
+        properties["sasl.password"] = saslPassword
+        return properties
+    }
+
+    /// `librdkafkaProperties` with secret values replaced by `<redacted>`.
+    package var redactedProperties: [String: String] {
+        var properties = librdkafkaProperties
+        for name in Self.secretProperties where properties[name] != nil { properties[name] = "<redacted>" }
+        return properties
+    }
+
+    package var description: String {
+        redactedProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+}

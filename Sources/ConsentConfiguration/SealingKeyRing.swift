@@ -1,0 +1,16 @@
+/// One side's sealing keys: the current one seals, the previous one (during a rotation) still opens.
+package struct SealingKeyRing: Sendable, Hashable, CustomStringConvertible {
+    package var current: SealingKey
+    package var previous: SealingKey?
+
+    /// The key with this id, for opening a sealed payload.
+    package func key(id: String) -> SealingKey? {
+        if current.id == id { return current }
+        if let previous, previous.id == id { return previous }
+        return nil
+    }
+
+    package var description: String {
+        "current " + current.description + (previous.map { ", previous " + $0.description } ?? "")
+    }
+}
