@@ -84,7 +84,13 @@ let package = Package(
         .executableTarget(name: "ConsentStorageSinkProbe", dependencies: ["ConsentStorage"]),
         .testTarget(
             name: "ConsentStorageTests",
-            dependencies: ["ConsentStorage", "ConsentStorageSinkProbe", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "ConsentStorage",
+                "ConsentStorageSinkProbe",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ]
         ),
     ]
 )

@@ -1,0 +1,75 @@
+extension BridgeStore {
+    /// The bridge store's migrations; append new versions, never edit applied ones.
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "bridge store") { engine in
+            [
+                Migrator.consumerOffsetsTable,
+                """
+                CREATE TABLE consent_view (
+                    subject_key TEXT PRIMARY KEY,
+                    consent_id TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    document \(engine.bytesType) NOT NULL,
+                    updated_at TEXT NOT NULL)
+                """,
+                // One row per consumed message: the dedup key and its decision.
+                """
+                CREATE TABLE decisions (
+                    message_id TEXT PRIMARY KEY,
+                    source_topic TEXT NOT NULL,
+                    partition_id INTEGER NOT NULL,
+                    source_offset BIGINT NOT NULL,
+                    ce_type TEXT,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('forward', 'forward-anonymous', 'reject')),
+                    reason_code TEXT,
+                    consent_id TEXT,
+                    consent_version BIGINT,
+                    bridge_version TEXT NOT NULL,
+                    decided_at TEXT NOT NULL)
+                """,
+                """
+                CREATE TABLE disclosures (
+                    \(StoreSQL.disclosureColumnsDDL),
+                    message_id TEXT NOT NULL REFERENCES decisions (message_id))
+                """,
+                "CREATE INDEX disclosures_subject ON disclosures (subject_id, disclosed_at)",
+                // Append-only record that the relay withheld a disclosure (consent withdrawn
+                // between decision and publishing): the disclosure row itself never changes.
+                """
+                CREATE TABLE disclosure_withholdings (
+                    disclosure_id TEXT PRIMARY KEY REFERENCES disclosures (disclosure_id),
+                    reason_code TEXT NOT NULL,
+                    withheld_at TEXT NOT NULL)
+                """,
+                """
+                CREATE TABLE outbox (
+                    seq \(engine.serialPrimaryKey),
+                    message_id TEXT NOT NULL REFERENCES decisions (message_id),
+                    disclosure_id TEXT REFERENCES disclosures (disclosure_id),
+                    topic TEXT NOT NULL,
+                    kafka_key \(engine.bytesType),
+                    headers TEXT NOT NULL,
+                    payload \(engine.bytesType) NOT NULL,
+                    created_at TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'published', 'withheld')),
+                    status_at TEXT,
+                    status_reason TEXT)
+                """,
+                "CREATE INDEX outbox_by_status ON outbox (status, seq)",
+                // Metadata only; the payload is sealed with the origin side's key.
+                """
+                CREATE TABLE rejections (
+                    message_id TEXT PRIMARY KEY REFERENCES decisions (message_id),
+                    ce_type TEXT,
+                    ce_source TEXT,
+                    reason_code TEXT NOT NULL,
+                    sealed_payload \(engine.bytesType),
+                    sealing_key_id TEXT,
+                    received_at TEXT NOT NULL)
+                """,
+            ]
+                + Migrator.appendOnly("disclosures", engine: engine)
+                + Migrator.appendOnly("disclosure_withholdings", engine: engine)
+        }
+    ]
+}

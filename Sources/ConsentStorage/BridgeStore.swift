@@ -1,0 +1,334 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// The bridge's own store: consent view, offsets, decisions (dedup), outbox, disclosures,
+/// rejections. Holds no API that writes a health journal or NAV case record (DOMAIN.md R9).
+package final class BridgeStore: Sendable {
+    /// The open database.
+    package let database: StoreDatabase
+    private let logger: Logger
+
+    private init(database: StoreDatabase, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// Opens (and migrates) the bridge store at `location`.
+    package static func open(_ location: StoreLocation, logger: Logger) async throws(StorageError) -> BridgeStore {
+        let database = try await StoreDatabase.open(location, logger: logger)
+        do throws(StorageError) {
+            try await Migrator.migrate(database, kind: .bridge, migrations: Self.migrations, logger: logger)
+        } catch {
+            await database.close()
+            throw error
+        }
+        return BridgeStore(database: database, logger: logger)
+    }
+
+    /// Closes the connection.
+    package func close() async {
+        await self.database.close()
+    }
+
+    // MARK: Batch write
+
+    /// Records one batch in one transaction: decisions (message ids), disclosures, outbox rows,
+    /// rejections and offsets together. Messages whose id was already recorded are skipped
+    /// entirely, so a second call with the same ids changes nothing (exactly-once).
+    package func record(_ batch: BridgeBatch) async throws(StorageError) -> BridgeBatchResult {
+        var seen = Set<String>()
+        var unique: [BridgeMessageRecord] = []
+        var duplicates: [String] = []
+        for message in batch.messages {
+            if let rejection = message.rejection, rejection.messageID != message.decision.messageID {
+                throw StorageError(.invalidBatch, "rejection record does not belong to its decision")
+            }
+            if seen.insert(message.decision.messageID).inserted {
+                unique.append(message)
+            } else {
+                duplicates.append(message.decision.messageID)
+            }
+        }
+        let now = Date()
+        let recorded: [String] = try await self.database.transaction { sql in
+            let decisionRows: [[any SQLExpression]] = unique.map { message in
+                let decision = message.decision
+                return [
+                    SQLBind(decision.messageID), SQLBind(decision.sourceTopic), SQLBind(Int64(decision.partition)),
+                    SQLBind(decision.offset), StoreSQL.bind(decision.ceType), SQLBind(decision.outcome.rawValue),
+                    StoreSQL.bind(decision.reasonCode), StoreSQL.bind(decision.consentID), StoreSQL.bind(decision.consentVersion),
+                    SQLBind(decision.bridgeVersion), StoreSQL.time(decision.decidedAt),
+                ]
+            }
+            let inserted = Set(
+                try await StoreSQL.insertIgnoringDuplicates(
+                    sql,
+                    into: "decisions",
+                    columns: [
+                        "message_id", "source_topic", "partition_id", "source_offset", "ce_type", "outcome",
+                        "reason_code", "consent_id", "consent_version", "bridge_version", "decided_at",
+                    ],
+                    rows: decisionRows,
+                    returning: "message_id"
+                )
+            )
+            let fresh = unique.filter { inserted.contains($0.decision.messageID) }
+
+            var disclosureRows: [[any SQLExpression]] = []
+            var outboxRows: [[any SQLExpression]] = []
+            var rejectionRows: [[any SQLExpression]] = []
+            for message in fresh {
+                let messageID = message.decision.messageID
+                for disclosure in message.disclosures {
+                    disclosureRows.append(try StoreSQL.disclosureValues(disclosure) + [SQLBind(messageID)])
+                }
+                for outbox in message.outbox {
+                    outboxRows.append([
+                        SQLBind(messageID), StoreSQL.bind(outbox.disclosureID), SQLBind(outbox.topic),
+                        StoreSQL.bytes(outbox.key), SQLBind(try Self.encodeHeaders(outbox.headers)),
+                        StoreSQL.bytes(outbox.payload), StoreSQL.time(now),
+                    ])
+                }
+                if let rejection = message.rejection {
+                    rejectionRows.append([
+                        SQLBind(messageID), StoreSQL.bind(rejection.ceType), StoreSQL.bind(rejection.ceSource),
+                        SQLBind(rejection.reasonCode), StoreSQL.bytes(rejection.sealedPayload),
+                        StoreSQL.bind(rejection.sealingKeyID), StoreSQL.time(rejection.receivedAt),
+                    ])
+                }
+            }
+            try await StoreSQL.insert(sql, into: "disclosures", columns: StoreSQL.disclosureColumns + ["message_id"], rows: disclosureRows)
+            try await StoreSQL.insert(
+                sql,
+                into: "outbox",
+                columns: ["message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at"],
+                rows: outboxRows
+            )
+            try await StoreSQL.insert(
+                sql,
+                into: "rejections",
+                columns: ["message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at"],
+                rows: rejectionRows
+            )
+            try await StoreSQL.advanceOffsets(sql, batch.offsets, at: now)
+            return fresh.map(\.decision.messageID)
+        }
+        let recordedSet = Set(recorded)
+        duplicates += unique.map(\.decision.messageID).filter { !recordedSet.contains($0) }
+        if !duplicates.isEmpty {
+            self.logger.debug("bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])
+        }
+        return BridgeBatchResult(recordedMessageIDs: recorded, duplicateMessageIDs: duplicates)
+    }
+
+    /// The stored offsets of one consumer group (where to seek on assignment).
+    package func offsets(consumerGroup: String) async throws(StorageError) -> [ConsumerOffset] {
+        try await self.database.read { sql in try await StoreSQL.offsets(sql, consumerGroup: consumerGroup) }
+    }
+
+    /// Whether a message id has been recorded.
+    package func hasRecorded(messageID: String) async throws(StorageError) -> Bool {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT 1 AS found FROM decisions WHERE message_id = \(bind: messageID)").first() != nil
+        }
+    }
+
+    /// The recorded decision for a message id.
+    package func decision(messageID: String) async throws(StorageError) -> DecisionRecord? {
+        try await self.database.read { sql in
+            guard let row = try await sql.raw("SELECT * FROM decisions WHERE message_id = \(bind: messageID)").first() else {
+                return nil
+            }
+            guard let outcome = DecisionRecord.Outcome(rawValue: try row.decode(column: "outcome", as: String.self)),
+                let decidedAt = StoreTime.date(from: try row.decode(column: "decided_at", as: String.self))
+            else {
+                throw StorageError(.corruptRow, "decision row has an unknown outcome or unreadable time")
+            }
+            return DecisionRecord(
+                messageID: messageID,
+                sourceTopic: try row.decode(column: "source_topic", as: String.self),
+                partition: Int32(try row.decode(column: "partition_id", as: Int64.self)),
+                offset: try row.decode(column: "source_offset", as: Int64.self),
+                ceType: try row.decode(column: "ce_type", as: String?.self),
+                outcome: outcome,
+                reasonCode: try row.decode(column: "reason_code", as: String?.self),
+                consentID: try row.decode(column: "consent_id", as: String?.self),
+                consentVersion: try row.decode(column: "consent_version", as: Int64?.self),
+                bridgeVersion: try row.decode(column: "bridge_version", as: String.self),
+                decidedAt: decidedAt
+            )
+        }
+    }
+
+    /// Disclosures about one subject, oldest first.
+    package func disclosures(subjectID: String) async throws(StorageError) -> [DisclosureRecord] {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT * FROM disclosures WHERE subject_id = \(bind: subjectID) ORDER BY disclosed_at, disclosure_id")
+                .all().map(StoreSQL.decodeDisclosure)
+        }
+    }
+
+    /// Rejection metadata, newest first (no plaintext: the payload stays sealed).
+    package func rejections(limit: Int) async throws(StorageError) -> [RejectionRecord] {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT * FROM rejections ORDER BY received_at DESC, message_id LIMIT \(unsafeRaw: String(max(0, limit)))")
+                .all().map { row in
+                    guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self)) else {
+                        throw StorageError(.corruptRow, "rejection row has an unreadable time")
+                    }
+                    return RejectionRecord(
+                        messageID: try row.decode(column: "message_id", as: String.self),
+                        ceType: try row.decode(column: "ce_type", as: String?.self),
+                        ceSource: try row.decode(column: "ce_source", as: String?.self),
+                        reasonCode: try row.decode(column: "reason_code", as: String.self),
+                        sealedPayload: try row.decode(column: "sealed_payload", as: Data?.self).map { Array($0) },
+                        sealingKeyID: try row.decode(column: "sealing_key_id", as: String?.self),
+                        receivedAt: receivedAt
+                    )
+                }
+        }
+    }
+
+    // MARK: Outbox (for the relay)
+
+    /// Pending outbox rows in publish order.
+    package func pendingOutbox(limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT * FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT \(unsafeRaw: String(max(0, limit)))")
+                .all().map { row in
+                    guard let createdAt = StoreTime.date(from: try row.decode(column: "created_at", as: String.self)) else {
+                        throw StorageError(.corruptRow, "outbox row has an unreadable time")
+                    }
+                    return StoredOutboxRow(
+                        sequence: try row.decode(column: "seq", as: Int64.self),
+                        messageID: try row.decode(column: "message_id", as: String.self),
+                        record: OutboxRecord(
+                            topic: try row.decode(column: "topic", as: String.self),
+                            key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
+                            headers: try Self.decodeHeaders(try row.decode(column: "headers", as: String.self)),
+                            payload: Array(try row.decode(column: "payload", as: Data.self)),
+                            disclosureID: try row.decode(column: "disclosure_id", as: String?.self)
+                        ),
+                        createdAt: createdAt
+                    )
+                }
+        }
+    }
+
+    /// Marks rows published after their delivery reports arrived.
+    package func markPublished(sequences: [Int64]) async throws(StorageError) {
+        guard !sequences.isEmpty else { return }
+        let now = StoreTime.string(from: Date())
+        try await self.database.transaction { sql in
+            for chunk in sequences.chunked(by: StoreSQL.rowsPerStatement) {
+                try await sql.update("outbox")
+                    .set("status", to: "published")
+                    .set("status_at", to: now)
+                    .where("seq", .in, Array(chunk))
+                    .where("status", .equal, "pending")
+                    .run()
+            }
+        }
+    }
+
+    /// Withholds a pending row (consent withdrawn since the decision, R5) and, if it carried a
+    /// disclosure, appends the withholding beside that disclosure.
+    package func markWithheld(sequence: Int64, reasonCode: String) async throws(StorageError) {
+        let now = StoreTime.string(from: Date())
+        try await self.database.transaction { sql in
+            let row = try await sql.raw("SELECT disclosure_id, status FROM outbox WHERE seq = \(bind: sequence)").first()
+            guard let row else { throw StorageError(.invalidBatch, "no outbox row with that sequence number") }
+            guard try row.decode(column: "status", as: String.self) == "pending" else { return }
+            try await sql.update("outbox")
+                .set("status", to: "withheld")
+                .set("status_at", to: now)
+                .set("status_reason", to: reasonCode)
+                .where("seq", .equal, sequence)
+                .run()
+            if let disclosureID = try row.decode(column: "disclosure_id", as: String?.self) {
+                try await sql.insert(into: "disclosure_withholdings")
+                    .columns("disclosure_id", "reason_code", "withheld_at")
+                    .values(SQLBind(disclosureID), SQLBind(reasonCode), SQLBind(now))
+                    .ignoringConflicts()
+                    .run()
+            }
+        }
+    }
+
+    /// Ids of disclosures the relay withheld.
+    package func withheldDisclosureIDs() async throws(StorageError) -> Set<String> {
+        try await self.database.read { sql in
+            Set(try await sql.raw("SELECT disclosure_id FROM disclosure_withholdings").all().map {
+                try $0.decode(column: "disclosure_id", as: String.self)
+            })
+        }
+    }
+
+    // MARK: Consent view
+
+    /// Persists consent-view changes with the `health.consent` offsets they reach, in one
+    /// transaction. An upsert with a lower version than the stored one is ignored.
+    package func saveConsentView(upserts: [ConsentViewEntry], removals: [String], offsets: [ConsumerOffset]) async throws(StorageError) {
+        let now = StoreTime.string(from: Date())
+        try await self.database.transaction { sql in
+            for entry in upserts {
+                try await sql.raw("""
+                    INSERT INTO consent_view (subject_key, consent_id, version, document, updated_at)
+                    VALUES (\(bind: entry.subjectKey), \(bind: entry.consentID), \(bind: entry.version), \(bind: Data(entry.document)), \(bind: now))
+                    ON CONFLICT (subject_key) DO UPDATE
+                    SET consent_id = excluded.consent_id, version = excluded.version,
+                        document = excluded.document, updated_at = excluded.updated_at
+                    WHERE excluded.version >= consent_view.version
+                    """).run()
+            }
+            for chunk in removals.chunked(by: StoreSQL.rowsPerStatement) {
+                try await sql.delete(from: "consent_view").where("subject_key", .in, Array(chunk)).run()
+            }
+            try await StoreSQL.advanceOffsets(sql, offsets, at: Date())
+        }
+    }
+
+    /// Loads the persisted consent view and the offsets it was built up to.
+    package func loadConsentView(consumerGroup: String) async throws(StorageError) -> (entries: [ConsentViewEntry], offsets: [ConsumerOffset]) {
+        try await self.database.read { sql in
+            let entries = try await sql.raw("SELECT subject_key, consent_id, version, document FROM consent_view").all().map { row in
+                ConsentViewEntry(
+                    subjectKey: try row.decode(column: "subject_key", as: String.self),
+                    consentID: try row.decode(column: "consent_id", as: String.self),
+                    version: try row.decode(column: "version", as: Int64.self),
+                    document: Array(try row.decode(column: "document", as: Data.self))
+                )
+            }
+            return (entries, try await StoreSQL.offsets(sql, consumerGroup: consumerGroup))
+        }
+    }
+
+    // MARK: Helpers
+
+    private struct StoredHeader: Codable {
+        var name: String
+        var value: String?
+    }
+
+    static func encodeHeaders(_ headers: [MessageHeader]) throws -> String {
+        let stored = headers.map { StoredHeader(name: $0.name, value: $0.value.map { Data($0).base64EncodedString() }) }
+        return String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+    }
+
+    static func decodeHeaders(_ text: String) throws -> [MessageHeader] {
+        let stored: [StoredHeader]
+        do {
+            stored = try JSONDecoder().decode([StoredHeader].self, from: Data(text.utf8))
+        } catch {
+            throw StorageError(.corruptRow, "outbox headers are not readable", cause: error)
+        }
+        return try stored.map { header in
+            guard let value = header.value else { return MessageHeader(name: header.name, value: nil) }
+            guard let data = Data(base64Encoded: value) else {
+                throw StorageError(.corruptRow, "outbox header value is not base64")
+            }
+            return MessageHeader(name: header.name, value: Array(data))
+        }
+    }
+}

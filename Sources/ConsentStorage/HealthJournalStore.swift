@@ -1,0 +1,193 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// The health service's journal store: consent history, disclosure log, anonymous case
+/// references and events from NAV awaiting a clinician (DOMAIN.md R4, R9).
+///
+/// Its only write path is the health sink (`apply(_:)`), which refuses NAV's follow-up
+/// documentation (R3); the schema has no table that could hold it.
+package final class HealthJournalStore: Sendable {
+    /// The open database.
+    package let database: StoreDatabase
+    /// What the sink accepts.
+    package let policy: HealthSinkPolicy
+    private let logger: Logger
+
+    private init(database: StoreDatabase, policy: HealthSinkPolicy, logger: Logger) {
+        self.database = database
+        self.policy = policy
+        self.logger = logger
+    }
+
+    /// Opens (and migrates) the health journal store at `location`.
+    package static func open(
+        _ location: StoreLocation, policy: HealthSinkPolicy = .standard, logger: Logger
+    ) async throws(StorageError) -> HealthJournalStore {
+        let database = try await StoreDatabase.open(location, logger: logger)
+        do throws(StorageError) {
+            try await Migrator.migrate(database, kind: .healthJournal, migrations: Self.migrations, logger: logger)
+        } catch {
+            await database.close()
+            throw error
+        }
+        return HealthJournalStore(database: database, policy: policy, logger: logger)
+    }
+
+    /// Closes the connection.
+    package func close() async {
+        await self.database.close()
+    }
+
+    /// Applies one health-sink batch and its offsets in one transaction, idempotent by `ce_id`.
+    package func apply(_ batch: SinkBatch) async throws(StorageError) -> SinkBatchResult {
+        let policy = self.policy
+        return try await SinkWriter.apply(batch, to: self.database, kind: .healthJournal, logger: self.logger) { record, now in
+            Self.route(record, policy: policy, now: now)
+        }
+    }
+
+    /// Decides where a consumed record goes (pure: no I/O).
+    static func route(_ record: SinkRecord, policy: HealthSinkPolicy, now: Date) -> SinkRoute {
+        switch record.topic {
+        case policy.consentTopic:
+            return Self.routeConsent(record, now: now)
+        case policy.disclosuresTopic:
+            guard let value = record.value else { return .reject(.unexpectedTombstone) }
+            guard let ceID = record.ceID else { return .reject(.missingCloudEventHeaders) }
+            guard let disclosure = try? DisclosureRecord.decode(jsonBytes: value), disclosure.direction == "health-to-nav" else {
+                return .reject(.invalidBody)
+            }
+            var row = SinkRow(
+                table: "disclosure_log",
+                columns: StoreSQL.disclosureColumns + ["ce_id", "received_at"],
+                values: (try? StoreSQL.disclosureValues(disclosure)).map { $0 + [SQLBind(ceID), StoreSQL.time(now)] } ?? [],
+                ceID: ceID
+            )
+            guard !row.values.isEmpty else { return .reject(.invalidBody) }
+            if let caseReference = disclosure.caseReference {
+                row.followUps.append(SinkFollowUpRow(
+                    table: "case_references",
+                    columns: ["case_reference", "patient_id", "first_disclosure_id", "created_at"],
+                    values: [SQLBind(caseReference), SQLBind(disclosure.subjectID), SQLBind(disclosure.disclosureID), StoreSQL.time(now)]
+                ))
+            }
+            return .store(row)
+        case policy.inboundTopic:
+            guard let value = record.value else { return .reject(.unexpectedTombstone) }
+            guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
+            // R3 first: even a misconfigured allow-list cannot let follow-up notes in.
+            if policy.isNavInternal(ceType) { return .reject(.navInternalDocumentation) }
+            guard policy.acceptedInboundTypes.contains(ceType) else { return .reject(.unacceptedEventType) }
+            return .store(SinkWriter.eventRow(table: "events_from_nav", record: record, ceID: ceID, ceType: ceType, payload: value, now: now))
+        default:
+            return .reject(.unexpectedTopic)
+        }
+    }
+
+    private struct ConsentFields: Decodable {
+        var patientId: String
+        var consentId: String
+        var version: Int64
+        var status: String
+        var recordedAt: String?
+    }
+
+    private static let consentColumns = [
+        "ce_id", "patient_id", "consent_id", "version", "status", "document", "recorded_at",
+        "source_topic", "partition_id", "source_offset", "received_at",
+    ]
+
+    private static func routeConsent(_ record: SinkRecord, now: Date) -> SinkRoute {
+        let position: [any SQLExpression] = [SQLBind(record.topic), SQLBind(Int64(record.partition)), SQLBind(record.offset), StoreSQL.time(now)]
+        guard let value = record.value else {
+            // A tombstone means "no consent" for the key's patient: kept in the history too.
+            guard let patientID = record.keyText else { return .reject(.missingKey) }
+            let ceID = record.ceID ?? "tombstone:\(record.topic):\(record.partition):\(record.offset)"
+            return .store(SinkRow(
+                table: "consent_history",
+                columns: Self.consentColumns,
+                values: [SQLBind(ceID), SQLBind(patientID), SQLLiteral.null, SQLLiteral.null, SQLBind("tombstone"), SQLLiteral.null, SQLLiteral.null] + position,
+                ceID: ceID
+            ))
+        }
+        guard let ceID = record.ceID else { return .reject(.missingCloudEventHeaders) }
+        guard let fields = try? JSONDecoder().decode(ConsentFields.self, from: Data(value)),
+            !fields.patientId.isEmpty, !fields.consentId.isEmpty,
+            record.keyText == nil || record.keyText == fields.patientId
+        else {
+            return .reject(.invalidBody)
+        }
+        return .store(SinkRow(
+            table: "consent_history",
+            columns: Self.consentColumns,
+            values: [
+                SQLBind(ceID), SQLBind(fields.patientId), SQLBind(fields.consentId), SQLBind(fields.version),
+                SQLBind(fields.status), StoreSQL.bytes(value), StoreSQL.bind(fields.recordedAt),
+            ] + position,
+            ceID: ceID
+        ))
+    }
+
+    // MARK: Reads
+
+    /// Everything disclosed about one patient, oldest first (R4, GDPR art. 15).
+    package func disclosures(patientID: String) async throws(StorageError) -> [DisclosureRecord] {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT * FROM disclosure_log WHERE subject_id = \(bind: patientID) ORDER BY disclosed_at, disclosure_id")
+                .all().map(StoreSQL.decodeDisclosure)
+        }
+    }
+
+    /// The patient's consent history, in the order received.
+    package func consentHistory(patientID: String) async throws(StorageError) -> [ConsentHistoryEntry] {
+        try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT * FROM consent_history WHERE patient_id = \(bind: patientID)
+                ORDER BY source_topic, partition_id, source_offset
+                """).all().map { row in
+                guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self)) else {
+                    throw StorageError(.corruptRow, "consent history row has an unreadable time")
+                }
+                return ConsentHistoryEntry(
+                    ceID: try row.decode(column: "ce_id", as: String.self),
+                    patientID: try row.decode(column: "patient_id", as: String.self),
+                    consentID: try row.decode(column: "consent_id", as: String?.self),
+                    version: try row.decode(column: "version", as: Int64?.self),
+                    status: try row.decode(column: "status", as: String.self),
+                    document: try row.decode(column: "document", as: Data?.self).map { Array($0) },
+                    recordedAt: try row.decode(column: "recorded_at", as: String?.self),
+                    receivedAt: receivedAt
+                )
+            }
+        }
+    }
+
+    /// Events from NAV still awaiting a clinician, oldest first.
+    package func eventsAwaitingClinician(limit: Int = 1000) async throws(StorageError) -> [ReceivedEvent] {
+        try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT * FROM events_from_nav WHERE status = 'awaiting-clinician'
+                ORDER BY received_at, ce_id LIMIT \(unsafeRaw: String(max(0, limit)))
+                """).all().map(SinkWriter.decodeEvent)
+        }
+    }
+
+    /// The patient behind an anonymous case reference, if this journal issued it.
+    package func patientID(forCaseReference reference: String) async throws(StorageError) -> String? {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT patient_id FROM case_references WHERE case_reference = \(bind: reference)").first()?
+                .decode(column: "patient_id", as: String.self)
+        }
+    }
+
+    /// Records the sink refused (metadata only).
+    package func sinkRejections() async throws(StorageError) -> [SinkRejection] {
+        try await self.database.read { sql in try await SinkWriter.rejections(sql) }
+    }
+
+    /// The sink's stored offsets (where to seek on assignment).
+    package func offsets(consumerGroup: String) async throws(StorageError) -> [ConsumerOffset] {
+        try await self.database.read { sql in try await StoreSQL.offsets(sql, consumerGroup: consumerGroup) }
+    }
+}

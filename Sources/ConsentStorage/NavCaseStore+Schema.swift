@@ -1,0 +1,30 @@
+extension NavCaseStore {
+    /// The NAV case store's migrations; append new versions, never edit applied ones.
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "nav case store") { engine in
+            [
+                Migrator.consumerOffsetsTable,
+                SinkWriter.sinkRejectionsTable,
+                """
+                CREATE TABLE participants (
+                    participant_key TEXT PRIMARY KEY,
+                    first_ce_id TEXT NOT NULL,
+                    registered_at TEXT NOT NULL)
+                """,
+                "CREATE TABLE events_from_health (\(SinkWriter.eventColumnsDDL(engine)))",
+                "CREATE INDEX events_from_health_subject ON events_from_health (subject_key)",
+                // NAV's own work follow-up documentation (R3: it lives here, never in the journal).
+                "CREATE TABLE follow_up_documentation (\(SinkWriter.eventColumnsDDL(engine)))",
+                "CREATE INDEX follow_up_documentation_subject ON follow_up_documentation (subject_key)",
+                """
+                CREATE TABLE disclosure_log (
+                    \(StoreSQL.disclosureColumnsDDL),
+                    ce_id TEXT NOT NULL UNIQUE,
+                    received_at TEXT NOT NULL)
+                """,
+                "CREATE INDEX disclosure_log_subject ON disclosure_log (subject_id, disclosed_at)",
+            ]
+                + Migrator.appendOnly("disclosure_log", engine: engine)
+        }
+    ]
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// NAV's case store: IPS participants, events received from health, NAV's own follow-up
+/// documentation and NAV's disclosure log (DOMAIN.md R3, R9).
+///
+/// Its only write path is the NAV sink (`apply(_:)`).
+package final class NavCaseStore: Sendable {
+    /// The open database.
+    package let database: StoreDatabase
+    /// What the sink accepts.
+    package let policy: NavSinkPolicy
+    private let logger: Logger
+
+    private init(database: StoreDatabase, policy: NavSinkPolicy, logger: Logger) {
+        self.database = database
+        self.policy = policy
+        self.logger = logger
+    }
+
+    /// Opens (and migrates) the NAV case store at `location`.
+    package static func open(
+        _ location: StoreLocation, policy: NavSinkPolicy = .standard, logger: Logger
+    ) async throws(StorageError) -> NavCaseStore {
+        let database = try await StoreDatabase.open(location, logger: logger)
+        do throws(StorageError) {
+            try await Migrator.migrate(database, kind: .navCase, migrations: Self.migrations, logger: logger)
+        } catch {
+            await database.close()
+            throw error
+        }
+        return NavCaseStore(database: database, policy: policy, logger: logger)
+    }
+
+    /// Closes the connection.
+    package func close() async {
+        await self.database.close()
+    }
+
+    /// Applies one NAV-sink batch and its offsets in one transaction, idempotent by `ce_id`.
+    package func apply(_ batch: SinkBatch) async throws(StorageError) -> SinkBatchResult {
+        let policy = self.policy
+        return try await SinkWriter.apply(batch, to: self.database, kind: .navCase, logger: self.logger) { record, now in
+            Self.route(record, policy: policy, now: now)
+        }
+    }
+
+    /// Decides where a consumed record goes (pure: no I/O).
+    static func route(_ record: SinkRecord, policy: NavSinkPolicy, now: Date) -> SinkRoute {
+        switch record.topic {
+        case policy.inboundTopic, policy.ownOutboundTopic:
+            guard let value = record.value else { return .reject(.unexpectedTombstone) }
+            guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
+            let isInbound = record.topic == policy.inboundTopic
+            let accepted = isInbound ? policy.acceptedInboundTypes : policy.ownDocumentationTypes
+            guard accepted.contains(ceType) else { return .reject(.unacceptedEventType) }
+            var row = SinkWriter.eventRow(
+                table: isInbound ? "events_from_health" : "follow_up_documentation",
+                record: record, ceID: ceID, ceType: ceType, payload: value, now: now)
+            if let participant = record.keyText {
+                row.followUps.append(SinkFollowUpRow(
+                    table: "participants",
+                    columns: ["participant_key", "first_ce_id", "registered_at"],
+                    values: [SQLBind(participant), SQLBind(ceID), StoreSQL.time(now)]
+                ))
+            }
+            return .store(row)
+        case policy.disclosuresTopic:
+            guard let value = record.value else { return .reject(.unexpectedTombstone) }
+            guard let ceID = record.ceID else { return .reject(.missingCloudEventHeaders) }
+            guard let disclosure = try? DisclosureRecord.decode(jsonBytes: value), disclosure.direction == "nav-to-health",
+                let values = try? StoreSQL.disclosureValues(disclosure)
+            else {
+                return .reject(.invalidBody)
+            }
+            return .store(SinkRow(
+                table: "disclosure_log",
+                columns: StoreSQL.disclosureColumns + ["ce_id", "received_at"],
+                values: values + [SQLBind(ceID), StoreSQL.time(now)],
+                ceID: ceID
+            ))
+        default:
+            return .reject(.unexpectedTopic)
+        }
+    }
+
+    // MARK: Reads
+
+    /// Participant keys, in key order.
+    package func participants() async throws(StorageError) -> [String] {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT participant_key FROM participants ORDER BY participant_key").all().map {
+                try $0.decode(column: "participant_key", as: String.self)
+            }
+        }
+    }
+
+    /// Events received from health, oldest first.
+    package func eventsFromHealth(limit: Int = 1000) async throws(StorageError) -> [ReceivedEvent] {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT * FROM events_from_health ORDER BY received_at, ce_id LIMIT \(unsafeRaw: String(max(0, limit)))")
+                .all().map(SinkWriter.decodeEvent)
+        }
+    }
+
+    /// NAV's own follow-up documentation for one participant, oldest first.
+    package func followUpDocumentation(participantKey: String) async throws(StorageError) -> [ReceivedEvent] {
+        try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT * FROM follow_up_documentation WHERE subject_key = \(bind: participantKey)
+                ORDER BY source_topic, partition_id, source_offset
+                """).all().map(SinkWriter.decodeEvent)
+        }
+    }
+
+    /// What NAV disclosed about one participant, oldest first.
+    package func disclosures(participantID: String) async throws(StorageError) -> [DisclosureRecord] {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT * FROM disclosure_log WHERE subject_id = \(bind: participantID) ORDER BY disclosed_at, disclosure_id")
+                .all().map(StoreSQL.decodeDisclosure)
+        }
+    }
+
+    /// Records the sink refused (metadata only).
+    package func sinkRejections() async throws(StorageError) -> [SinkRejection] {
+        try await self.database.read { sql in try await SinkWriter.rejections(sql) }
+    }
+
+    /// The sink's stored offsets (where to seek on assignment).
+    package func offsets(consumerGroup: String) async throws(StorageError) -> [ConsumerOffset] {
+        try await self.database.read { sql in try await StoreSQL.offsets(sql, consumerGroup: consumerGroup) }
+    }
+}

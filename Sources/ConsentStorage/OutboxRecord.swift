@@ -1,0 +1,24 @@
+import Foundation
+
+/// A message the relay must publish: the filtered payload, never the original input.
+package struct OutboxRecord: Sendable, Hashable {
+    /// Destination topic.
+    package var topic: String
+    /// Kafka key (never a raw fødselsnummer unless the consent covers identity).
+    package var key: [UInt8]?
+    /// Headers (CloudEvents binary mode).
+    package var headers: [MessageHeader]
+    /// Body.
+    package var payload: [UInt8]
+    /// The disclosure this message carries out, if any (the relay withholds it on withdrawal).
+    package var disclosureID: String?
+
+    /// Creates an outbox record.
+    package init(topic: String, key: [UInt8]?, headers: [MessageHeader], payload: [UInt8], disclosureID: String? = nil) {
+        self.topic = topic
+        self.key = key
+        self.headers = headers
+        self.payload = payload
+        self.disclosureID = disclosureID
+    }
+}

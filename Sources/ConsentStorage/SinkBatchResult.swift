@@ -1,0 +1,13 @@
+/// What applying one sink batch did.
+package struct SinkBatchResult: Sendable, Hashable {
+    /// Records newly stored.
+    package var stored: Int
+    /// Records whose `ce_id` was already stored (re-published or re-consumed): nothing written.
+    package var duplicates: Int
+    /// Records below the stored offset (already applied by an earlier batch): skipped.
+    package var alreadyApplied: Int
+    /// Records refused, with reasons (also kept in the store's `sink_rejections`).
+    package var rejections: [SinkRejection]
+    /// The offsets stored with the batch.
+    package var offsets: [ConsumerOffset]
+}

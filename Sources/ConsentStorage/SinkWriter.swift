@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// A row a sink writes for one record, keyed by `ce_id` in its table.
+struct SinkRow {
+    var table: String
+    var columns: [String]
+    var values: [any SQLExpression]
+    /// The record's idempotency key (the `ce_id` column of `table`).
+    var ceID: String
+    /// Rows written only when the main row was new (e.g. a participant seen for the first time).
+    var followUps: [SinkFollowUpRow] = []
+}
+
+/// A dependent row, inserted unless its unique key already exists.
+struct SinkFollowUpRow {
+    var table: String
+    var columns: [String]
+    var values: [any SQLExpression]
+}
+
+/// What a sink does with one record.
+enum SinkRoute {
+    case store(SinkRow)
+    case reject(SinkRejection.Reason)
+}
+
+/// Applies sink batches: routing is the store's, the transaction and offsets are shared.
+enum SinkWriter {
+    /// The received-event columns shared by the event tables of both sides.
+    static let eventColumns = [
+        "ce_id", "ce_type", "ce_source", "ce_time", "subject_key", "payload",
+        "source_topic", "partition_id", "source_offset", "received_at",
+    ]
+
+    static func eventColumnsDDL(_ engine: SQLEngine) -> String {
+        """
+        ce_id TEXT PRIMARY KEY,
+            ce_type TEXT NOT NULL,
+            ce_source TEXT,
+            ce_time TEXT,
+            subject_key TEXT,
+            payload \(engine.bytesType) NOT NULL,
+            source_topic TEXT NOT NULL,
+            partition_id INTEGER NOT NULL,
+            source_offset BIGINT NOT NULL,
+            received_at TEXT NOT NULL
+        """
+    }
+
+    static let sinkRejectionsTable = """
+        CREATE TABLE sink_rejections (
+            source_topic TEXT NOT NULL,
+            partition_id INTEGER NOT NULL,
+            source_offset BIGINT NOT NULL,
+            ce_id TEXT,
+            ce_type TEXT,
+            reason_code TEXT NOT NULL,
+            rejected_at TEXT NOT NULL,
+            PRIMARY KEY (source_topic, partition_id, source_offset))
+        """
+
+    static func eventRow(table: String, record: SinkRecord, ceID: String, ceType: String, payload: [UInt8], now: Date) -> SinkRow {
+        SinkRow(
+            table: table,
+            columns: Self.eventColumns,
+            values: [
+                SQLBind(ceID), SQLBind(ceType), StoreSQL.bind(record.headerText("ce_source")),
+                StoreSQL.bind(record.headerText("ce_time")), StoreSQL.bind(record.keyText), StoreSQL.bytes(payload),
+                SQLBind(record.topic), SQLBind(Int64(record.partition)), SQLBind(record.offset), StoreSQL.time(now),
+            ],
+            ceID: ceID
+        )
+    }
+
+    static func decodeEvent(_ row: any SQLRow) throws -> ReceivedEvent {
+        guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self)) else {
+            throw StorageError(.corruptRow, "event row has an unreadable time")
+        }
+        return ReceivedEvent(
+            ceID: try row.decode(column: "ce_id", as: String.self),
+            ceType: try row.decode(column: "ce_type", as: String.self),
+            ceSource: try row.decode(column: "ce_source", as: String?.self),
+            ceTime: try row.decode(column: "ce_time", as: String?.self),
+            subjectKey: try row.decode(column: "subject_key", as: String?.self),
+            payload: Array(try row.decode(column: "payload", as: Data.self)),
+            topic: try row.decode(column: "source_topic", as: String.self),
+            partition: Int32(try row.decode(column: "partition_id", as: Int64.self)),
+            offset: try row.decode(column: "source_offset", as: Int64.self),
+            receivedAt: receivedAt
+        )
+    }
+
+    /// Applies `batch` in one transaction: stores new records (dedup by `ce_id`), records
+    /// refusals, and moves the offsets to just after the batch. Records below the stored
+    /// offset were applied before and are skipped.
+    static func apply(
+        _ batch: SinkBatch,
+        to database: StoreDatabase,
+        kind: StoreKind,
+        logger: Logger,
+        route: (SinkRecord, Date) -> SinkRoute
+    ) async throws(StorageError) -> SinkBatchResult {
+        let now = Date()
+        let result = try await database.transaction { sql -> SinkBatchResult in
+            var stored: [String: Int64] = [:]
+            for offset in try await StoreSQL.offsets(sql, consumerGroup: batch.consumerGroup) {
+                stored["\(offset.topic)\u{0}\(offset.partition)"] = offset.nextOffset
+            }
+            var nextOffsets: [String: ConsumerOffset] = [:]
+            var rowsByTable: [String: [SinkRow]] = [:]
+            var tableOrder: [String] = []
+            var seenKeys = Set<String>()
+            var rejections: [SinkRejection] = []
+            var alreadyApplied = 0
+            var duplicates = 0
+            for record in batch.records {
+                let partitionKey = "\(record.topic)\u{0}\(record.partition)"
+                let next = record.offset + 1
+                if next > (nextOffsets[partitionKey]?.nextOffset ?? Int64.min) {
+                    nextOffsets[partitionKey] = ConsumerOffset(
+                        consumerGroup: batch.consumerGroup, topic: record.topic, partition: record.partition, nextOffset: next)
+                }
+                if let storedNext = stored[partitionKey], record.offset < storedNext {
+                    alreadyApplied += 1
+                    continue
+                }
+                switch route(record, now) {
+                case .store(let row):
+                    guard seenKeys.insert("\(row.table)\u{0}\(row.ceID)").inserted else {
+                        duplicates += 1
+                        continue
+                    }
+                    if rowsByTable[row.table] == nil { tableOrder.append(row.table) }
+                    rowsByTable[row.table, default: []].append(row)
+                case .reject(let reason):
+                    rejections.append(SinkRejection(record, reason: reason))
+                }
+            }
+            var storedCount = 0
+            for table in tableOrder {
+                let rows = rowsByTable[table] ?? []
+                guard let columns = rows.first?.columns else { continue }
+                let inserted = Set(
+                    try await StoreSQL.insertIgnoringDuplicates(
+                        sql, into: table, columns: columns, rows: rows.map(\.values), returning: "ce_id")
+                )
+                storedCount += inserted.count
+                duplicates += rows.count - inserted.count
+                for row in rows where inserted.contains(row.ceID) {
+                    for followUp in row.followUps {
+                        try await sql.insert(into: followUp.table).columns(followUp.columns).values(followUp.values)
+                            .ignoringConflicts().run()
+                    }
+                }
+            }
+            if !rejections.isEmpty {
+                var builder = sql.insert(into: "sink_rejections").columns(
+                    "source_topic", "partition_id", "source_offset", "ce_id", "ce_type", "reason_code", "rejected_at")
+                for rejection in rejections {
+                    builder = builder.values([
+                        SQLBind(rejection.topic), SQLBind(Int64(rejection.partition)), SQLBind(rejection.offset),
+                        StoreSQL.bind(rejection.ceID), StoreSQL.bind(rejection.ceType), SQLBind(rejection.reason.code),
+                        StoreSQL.time(now),
+                    ])
+                }
+                try await builder.ignoringConflicts().run()
+            }
+            let offsets = nextOffsets.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+            try await StoreSQL.advanceOffsets(sql, offsets, at: now)
+            return SinkBatchResult(
+                stored: storedCount, duplicates: duplicates, alreadyApplied: alreadyApplied,
+                rejections: rejections, offsets: offsets)
+        }
+        for rejection in result.rejections {
+            // Reason, type and position only: the key and body may hold personal data.
+            logger.warning(
+                "sink refused record",
+                metadata: [
+                    "store.kind": "\(kind)", "sink.reason": "\(rejection.reason)",
+                    "kafka.topic": "\(rejection.topic)", "kafka.partition": "\(rejection.partition)",
+                    "kafka.offset": "\(rejection.offset)", "ce.type": "\(rejection.ceType ?? "-")",
+                ]
+            )
+        }
+        return result
+    }
+
+    static func rejections(_ sql: any SQLDatabase) async throws -> [SinkRejection] {
+        try await sql.raw("SELECT * FROM sink_rejections ORDER BY source_topic, partition_id, source_offset").all().map { row in
+            SinkRejection(
+                topic: try row.decode(column: "source_topic", as: String.self),
+                partition: Int32(try row.decode(column: "partition_id", as: Int64.self)),
+                offset: try row.decode(column: "source_offset", as: Int64.self),
+                ceID: try row.decode(column: "ce_id", as: String?.self),
+                ceType: try row.decode(column: "ce_type", as: String?.self),
+                reason: SinkRejection.Reason(storedCode: try row.decode(column: "reason_code", as: String.self))
+            )
+        }
+    }
+}

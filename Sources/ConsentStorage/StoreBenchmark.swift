@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+
+/// `consent-bridge bench store`: throughput of the bridge's batch write.
+///
+/// Each message written is the bridge's full record of one forwarded event: a decision (the
+/// dedup id), a disclosure, an outbox row, plus the batch's offsets, in one transaction per
+/// batch. Prints messages/s and table rows/s (3 rows per message) per batch size.
+package enum StoreBenchmark {
+    /// One measured batch size.
+    package struct Result: Sendable, Hashable, Codable {
+        /// Messages per transaction.
+        package var batchSize: Int
+        /// Transactions run.
+        package var batches: Int
+        /// Messages written.
+        package var messages: Int
+        /// Table rows written (decision + disclosure + outbox per message).
+        package var rows: Int
+        /// Wall-clock seconds.
+        package var seconds: Double
+        /// Messages per second.
+        package var messagesPerSecond: Double
+        /// Rows per second.
+        package var rowsPerSecond: Double
+    }
+
+    /// Runs the benchmark against a fresh bridge store at `location` (must be empty or new).
+    ///
+    /// Each batch size runs until `minimumSeconds` have passed and at least `minimumMessages`
+    /// were written (after one warm-up batch).
+    package static func run(
+        location: StoreLocation,
+        batchSizes: [Int] = [1, 100, 1000],
+        minimumSeconds: Double = 3,
+        minimumMessages: Int = 2000,
+        logger: Logger
+    ) async throws(StorageError) -> [Result] {
+        let store = try await BridgeStore.open(location, logger: logger)
+        var results: [Result] = []
+        var offset: Int64 = 0
+        do throws(StorageError) {
+            for batchSize in batchSizes where batchSize > 0 {
+                _ = try await store.record(Self.batch(size: batchSize, startingAt: offset))
+                offset += Int64(batchSize)
+                let clock = ContinuousClock()
+                let start = clock.now
+                var messages = 0
+                var batches = 0
+                var elapsed = 0.0
+                repeat {
+                    let result = try await store.record(Self.batch(size: batchSize, startingAt: offset))
+                    guard result.recordedMessageIDs.count == batchSize else {
+                        throw StorageError(.invalidBatch, "benchmark batch was not fully recorded")
+                    }
+                    offset += Int64(batchSize)
+                    messages += batchSize
+                    batches += 1
+                    let duration = clock.now - start
+                    elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+                } while elapsed < minimumSeconds || messages < minimumMessages
+                results.append(Result(
+                    batchSize: batchSize, batches: batches, messages: messages, rows: messages * 3, seconds: elapsed,
+                    messagesPerSecond: Double(messages) / elapsed, rowsPerSecond: Double(messages * 3) / elapsed))
+            }
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        return results
+    }
+
+    /// A realistic batch: forwarded referrals with ~1 KiB filtered payloads.
+    static func batch(size: Int, startingAt offset: Int64) -> BridgeBatch {
+        let now = Date()
+        let payload = Array(String(repeating: "{\"eventId\":\"x\",\"referral\":\"work\"}", count: 30).utf8)
+        let messages = (0..<size).map { index -> BridgeMessageRecord in
+            let position = offset + Int64(index)
+            let messageID = "bench-\(position)"
+            let disclosureID = "bench-disclosure-\(position)"
+            return BridgeMessageRecord(
+                decision: DecisionRecord(
+                    messageID: messageID, sourceTopic: "health.ips.outbound", partition: Int32(position % 8), offset: position / 8,
+                    ceType: "no.ips.health.referral.v1", outcome: .forward, reasonCode: nil, consentID: "consent-\(position % 997)",
+                    consentVersion: 1, bridgeVersion: "bench", decidedAt: now),
+                disclosures: [DisclosureRecord(
+                    disclosureID: disclosureID, eventID: messageID, ceType: "no.ips.health.referral.v1", direction: "health-to-nav",
+                    subjectID: "synthetic-\(position % 997)", recipientRole: "ips-job-specialist", recipientOrganisation: "nav-bench",
+                    categories: ["identity-and-contact", "ips-participation"], form: "identified", consentID: "consent-\(position % 997)",
+                    consentVersion: 1, purpose: "ips-follow-up", disclosedAt: now, bridgeVersion: "bench")],
+                outbox: [OutboxRecord(
+                    topic: "nav.ips.inbound", key: Array("pseudonym-\(position % 997)".utf8),
+                    headers: [MessageHeader(name: "ce_id", text: messageID), MessageHeader(name: "ce_type", text: "no.ips.health.referral.v1")],
+                    payload: payload, disclosureID: disclosureID)]
+            )
+        }
+        let offsets = (0..<8).map { partition in
+            ConsumerOffset(consumerGroup: "bench", topic: "health.ips.outbound", partition: Int32(partition), nextOffset: (offset + Int64(size)) / 8 + 1)
+        }
+        return BridgeBatch(messages: messages, offsets: offsets)
+    }
+
+    /// Renders results as an aligned table.
+    package static func table(_ results: [Result], engine: SQLEngine) -> String {
+        var text = "engine    batch  batches  messages  seconds  messages/s     rows/s\n"
+        for result in results {
+            text += engine.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + String(
+                    format: " %6d %8d %9d %8.2f %11.0f %10.0f\n",
+                    result.batchSize, result.batches, result.messages, result.seconds,
+                    result.messagesPerSecond, result.rowsPerSecond)
+        }
+        return text
+    }
+}

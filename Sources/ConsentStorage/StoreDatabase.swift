@@ -1,0 +1,160 @@
+import Foundation
+import Synchronization
+import Logging
+import PostgresKit
+import SQLKit
+import SQLiteKit
+
+/// One open database connection for one store, with serialized transactions.
+///
+/// Every read and write of a store goes through `transaction(_:)` or `read(_:)`: statements of
+/// one transaction never interleave with another task's. SQL is written once over SQLKit;
+/// `engine` picks the few engine-specific statements. Query logging is switched off because
+/// bound values may be personal data.
+package final class StoreDatabase: Sendable {
+    /// The engine behind this connection.
+    package let engine: SQLEngine
+    /// Where the database lives (operator-safe `description`).
+    package let location: StoreLocation
+    let sql: any SQLDatabase
+    private let gate = AsyncSerialGate()
+    private let closeConnection: @Sendable () async throws -> Void
+    private let isClosed = Mutex(false)
+
+    private init(
+        engine: SQLEngine,
+        location: StoreLocation,
+        sql: any SQLDatabase,
+        close: @escaping @Sendable () async throws -> Void
+    ) {
+        self.engine = engine
+        self.location = location
+        self.sql = sql
+        self.closeConnection = close
+    }
+
+    /// Opens a connection to `location` (creating a SQLite file and its folder if needed).
+    package static func open(_ location: StoreLocation, logger: Logger) async throws(StorageError) -> StoreDatabase {
+        // Driver loggers never go below .info: their debug/trace output can include bound values.
+        var driverLogger = logger
+        if driverLogger.logLevel < .info { driverLogger.logLevel = .info }
+        switch location {
+        case .sqlite(let path):
+            do {
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: driverLogger)
+                let database = StoreDatabase(
+                    engine: .sqlite,
+                    location: location,
+                    sql: connection.sql(queryLogLevel: nil),
+                    close: { try await connection.close() }
+                )
+                // WAL: readers do not block the writer. synchronous=NORMAL is safe for our
+                // exactly-once design: a commit lost to power failure loses its offsets with it,
+                // so the records are consumed again, never skipped.
+                for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"] {
+                    try await database.sql.raw(SQLQueryString(pragma)).run()
+                }
+                return database
+            } catch let error as StorageError {
+                throw error
+            } catch {
+                throw StorageError(.connectionFailed, "could not open SQLite store at \(location)", cause: error)
+            }
+        case .postgres(let url):
+            do {
+                let configuration = try SQLPostgresConfiguration(url: url)
+                let connection = try await PostgresConnection.connect(
+                    configuration: configuration.coreConfiguration,
+                    id: Int.random(in: 1...Int.max),
+                    logger: driverLogger
+                )
+                return StoreDatabase(
+                    engine: .postgres,
+                    location: location,
+                    sql: connection.sql(queryLogLevel: nil),
+                    close: { try await connection.close() }
+                )
+            } catch {
+                throw StorageError(.connectionFailed, "could not connect to PostgreSQL store at \(location)", cause: error)
+            }
+        }
+    }
+
+    /// Runs `body` inside one database transaction: committed if it returns, rolled back if it throws.
+    package func transaction<R>(_ body: (any SQLDatabase) async throws -> R) async throws(StorageError) -> R {
+        do {
+            return try await self.gate.withGate {
+                try self.checkOpen()
+                try await self.sql.raw(SQLQueryString(self.engine.beginTransaction)).run()
+                let result: R
+                do {
+                    result = try await body(self.sql)
+                } catch {
+                    // Roll back, then report the original error (a failed rollback on a broken
+                    // connection adds nothing the caller can act on).
+                    try? await self.sql.raw("ROLLBACK").run()
+                    throw error
+                }
+                do {
+                    try await self.sql.raw("COMMIT").run()
+                } catch {
+                    try? await self.sql.raw("ROLLBACK").run()
+                    throw error
+                }
+                return result
+            }
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.queryFailed, "transaction on \(self.engine) store failed", cause: error)
+        }
+    }
+
+    /// Runs read-only `body` with the connection held (no explicit transaction).
+    package func read<R>(_ body: (any SQLDatabase) async throws -> R) async throws(StorageError) -> R {
+        do {
+            return try await self.gate.withGate {
+                try self.checkOpen()
+                return try await body(self.sql)
+            }
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.queryFailed, "read from \(self.engine) store failed", cause: error)
+        }
+    }
+
+    /// Closes the connection; later calls fail with `.closed`.
+    package func close() async {
+        let wasClosed = self.isClosed.withLock { closed -> Bool in
+            defer { closed = true }
+            return closed
+        }
+        if wasClosed { return }
+        _ = try? await self.gate.withGate {
+            try await self.closeConnection()
+        }
+    }
+
+    private func checkOpen() throws(StorageError) {
+        if self.isClosed.withLock({ $0 }) {
+            throw StorageError(.closed, "store connection is closed")
+        }
+    }
+}
+
+extension StoreDatabase {
+    /// Names of the tables in this store (for operators and the separation tests).
+    package func tableNames() async throws(StorageError) -> Set<String> {
+        let engine = self.engine
+        return try await self.read { sql in
+            let query: SQLQueryString = switch engine {
+            case .sqlite: "SELECT name AS table_name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            case .postgres: "SELECT tablename AS table_name FROM pg_tables WHERE schemaname = current_schema()"
+            }
+            return Set(try await sql.raw(query).all().map { try $0.decode(column: "table_name", as: String.self) })
+        }
+    }
+}

@@ -1,0 +1,14 @@
+/// Which of the three separately controlled stores a database holds (DOMAIN.md R9).
+///
+/// Recorded in the database at migration (`store_identity`), so opening one side's store on
+/// another side's database fails instead of mixing the two sides' records.
+package enum StoreKind: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// The bridge's own store: consent view, offsets, decisions, outbox, disclosures, rejections.
+    case bridge
+    /// The health service's journal store (EPJ side).
+    case healthJournal = "health-journal"
+    /// NAV's case store (NAV side).
+    case navCase = "nav-case"
+
+    package var description: String { self.rawValue }
+}

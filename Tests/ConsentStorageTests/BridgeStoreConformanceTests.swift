@@ -1,0 +1,212 @@
+import ConsentStorage
+import Foundation
+import Logging
+import SQLKit
+import Testing
+
+/// The bridge store's contract, run against every available engine (issue 4 items 1, 3, 6).
+@Suite("Bridge store conformance")
+struct BridgeStoreConformanceTests {
+    @Test("PostgreSQL conformance runs (skipped without CONSENT_BRIDGE_TEST_POSTGRES_URL)", .enabled(if: TestEngine.postgresURL != nil, Comment(rawValue: TestEngine.skipMessage)))
+    func postgresIsReachable() async throws {
+        try await withScratch(.postgres) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("reach"), logger: ScratchLocations.logger)
+            #expect(store.database.engine == .postgres)
+            await store.close()
+        }
+    }
+
+    @Test("CI must not silently skip PostgreSQL", .enabled(if: ProcessInfo.processInfo.environment["CONSENT_BRIDGE_REQUIRE_POSTGRES"] == "1"))
+    func postgresRequiredInCI() {
+        #expect(TestEngine.postgresURL != nil, "CONSENT_BRIDGE_REQUIRE_POSTGRES=1 but CONSENT_BRIDGE_TEST_POSTGRES_URL is not set")
+    }
+
+    @Test("Migrations run once at start-up and are recorded with versions", arguments: TestEngine.available)
+    func migrationsAreVersionedAndRunOnce(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("migrate")
+            let first = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            await first.close()
+            let second = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            let versions = try await second.database.read { sql in
+                try await sql.raw("SELECT version, name FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int64.self) }
+            }
+            #expect(versions == [1])
+            let tables = try await second.database.tableNames()
+            #expect(tables.isSuperset(of: ["decisions", "disclosures", "outbox", "rejections", "consumer_offsets", "consent_view", "store_identity"]))
+            await second.close()
+        }
+    }
+
+    @Test("R9: a database keeps the store kind it was created as", arguments: TestEngine.available)
+    func R9_openingAnotherKindOfStoreFails(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("kind")
+            let health = try await HealthJournalStore.open(location, logger: ScratchLocations.logger)
+            await health.close()
+            let navError = await #expect(throws: StorageError.self) {
+                _ = try await NavCaseStore.open(location, logger: ScratchLocations.logger)
+            }
+            #expect(navError?.code == .wrongStoreKind)
+            let bridgeError = await #expect(throws: StorageError.self) {
+                _ = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            }
+            #expect(bridgeError?.code == .wrongStoreKind)
+            // The refused open wrote nothing: the database is still only a health journal.
+            let reopened = try await HealthJournalStore.open(location, logger: ScratchLocations.logger)
+            let tables = try await reopened.database.tableNames()
+            #expect(!tables.contains("follow_up_documentation") && !tables.contains("decisions"))
+            await reopened.close()
+        }
+    }
+
+    @Test("Batch write records everything at once; the same ids again change nothing", arguments: TestEngine.available)
+    func batchWriteIsExactlyOnce(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("bridge"), logger: ScratchLocations.logger)
+            let batch = BridgeBatch(
+                messages: [Fixtures.message("m1", offset: 0), Fixtures.message("m2", offset: 1, outcome: .reject), Fixtures.message("m3", offset: 2)],
+                offsets: [Fixtures.offset(3)])
+            let first = try await store.record(batch)
+            #expect(first.recordedMessageIDs == ["m1", "m2", "m3"])
+            #expect(first.duplicateMessageIDs.isEmpty)
+            let countsAfterFirst = try await Self.counts(store)
+            #expect(countsAfterFirst == Counts(decisions: 3, disclosures: 2, outbox: 3, rejections: 1))
+
+            let second = try await store.record(batch)
+            #expect(second.recordedMessageIDs.isEmpty)
+            #expect(Set(second.duplicateMessageIDs) == ["m1", "m2", "m3"])
+            #expect(try await Self.counts(store) == countsAfterFirst)
+
+            // A later batch repeating one old id plus one new id writes only the new one.
+            let mixed = try await store.record(BridgeBatch(
+                messages: [Fixtures.message("m3", offset: 2), Fixtures.message("m4", offset: 3), Fixtures.message("m4", offset: 3)],
+                offsets: [Fixtures.offset(4)]))
+            #expect(mixed.recordedMessageIDs == ["m4"])
+            #expect(mixed.duplicateMessageIDs.sorted() == ["m3", "m4"])
+            #expect(try await Self.counts(store) == Counts(decisions: 4, disclosures: 3, outbox: 4, rejections: 1))
+            #expect(try await store.offsets(consumerGroup: "bridge") == [Fixtures.offset(4)])
+
+            let decision = try #require(try await store.decision(messageID: "m2"))
+            #expect(decision.outcome == .reject && decision.reasonCode == "no-consent" && decision.offset == 1)
+            let rejection = try #require(try await store.rejections(limit: 10).first)
+            #expect(rejection.sealedPayload == [0xde, 0xad, 0xbe, 0xef] && rejection.sealingKeyID == "health-key-1")
+            await store.close()
+        }
+    }
+
+    @Test("A failing batch leaves no trace: not its ids, rows or offsets", arguments: TestEngine.available)
+    func failedBatchRollsBackEverything(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("rollback"), logger: ScratchLocations.logger)
+            _ = try await store.record(BridgeBatch(messages: [Fixtures.message("a", offset: 0)], offsets: [Fixtures.offset(1)]))
+            // Message "b" reuses disclosure id of "a": the disclosure insert fails mid-batch.
+            var clash = Fixtures.message("b", offset: 1)
+            clash.disclosures[0].disclosureID = "disclosure-a"
+            await #expect(throws: StorageError.self) {
+                _ = try await store.record(BridgeBatch(messages: [Fixtures.message("c", offset: 1), clash], offsets: [Fixtures.offset(2)]))
+            }
+            #expect(try await store.hasRecorded(messageID: "b") == false)
+            #expect(try await store.hasRecorded(messageID: "c") == false)
+            #expect(try await store.offsets(consumerGroup: "bridge") == [Fixtures.offset(1)])
+            #expect(try await Self.counts(store) == Counts(decisions: 1, disclosures: 1, outbox: 1, rejections: 0))
+            // The store is usable after the rollback.
+            let retry = try await store.record(BridgeBatch(messages: [Fixtures.message("c", offset: 1)], offsets: [Fixtures.offset(2)]))
+            #expect(retry.recordedMessageIDs == ["c"])
+            await store.close()
+        }
+    }
+
+    @Test("Offsets only move forward", arguments: TestEngine.available)
+    func offsetsOnlyMoveForward(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("offsets"), logger: ScratchLocations.logger)
+            _ = try await store.record(BridgeBatch(messages: [], offsets: [Fixtures.offset(10), Fixtures.offset(5, partition: 1)]))
+            _ = try await store.record(BridgeBatch(messages: [], offsets: [Fixtures.offset(7), Fixtures.offset(9, partition: 1)]))
+            #expect(try await store.offsets(consumerGroup: "bridge") == [Fixtures.offset(10), Fixtures.offset(9, partition: 1)])
+            #expect(try await store.offsets(consumerGroup: "other").isEmpty)
+            await store.close()
+        }
+    }
+
+    @Test("R4: disclosures cannot be updated or deleted, enforced by the database", arguments: TestEngine.available)
+    func R4_disclosuresAreAppendOnly(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("appendonly"), logger: ScratchLocations.logger)
+            _ = try await store.record(BridgeBatch(messages: [Fixtures.message("a", offset: 0)], offsets: []))
+            for statement in ["UPDATE disclosures SET purpose = 'other'", "DELETE FROM disclosures"] {
+                let error = await #expect(throws: StorageError.self) {
+                    try await store.database.transaction { sql in try await sql.raw(SQLQueryString(statement)).run() }
+                }
+                #expect(error?.code == .queryFailed)
+                #expect(error.map { !String(describing: $0).contains(knownFodselsnummer) } ?? true)
+            }
+            if engine == .postgres {
+                await #expect(throws: StorageError.self) {
+                    try await store.database.transaction { sql in try await sql.raw("TRUNCATE disclosures CASCADE").run() }
+                }
+            }
+            let kept = try await store.disclosures(subjectID: knownFodselsnummer)
+            #expect(kept == [Fixtures.message("a", offset: 0).disclosures[0]])
+            await store.close()
+        }
+    }
+
+    @Test("Relay: outbox rows come out in order; withheld disclosures are recorded beside, not changed", arguments: TestEngine.available)
+    func outboxLifecycle(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("outbox"), logger: ScratchLocations.logger)
+            let messages = (0..<5).map { Fixtures.message("o\($0)", offset: Int64($0)) }
+            _ = try await store.record(BridgeBatch(messages: messages, offsets: [Fixtures.offset(5)]))
+            let pending = try await store.pendingOutbox(limit: 10)
+            #expect(pending.map(\.messageID) == ["o0", "o1", "o2", "o3", "o4"])
+            #expect(pending.map(\.sequence) == pending.map(\.sequence).sorted())
+            #expect(pending[0].record == messages[0].outbox[0])
+            try await store.markPublished(sequences: [pending[0].sequence, pending[1].sequence])
+            try await store.markWithheld(sequence: pending[2].sequence, reasonCode: "consent-withdrawn")
+            #expect(try await store.pendingOutbox(limit: 10).map(\.messageID) == ["o3", "o4"])
+            #expect(try await store.withheldDisclosureIDs() == ["disclosure-o2"])
+            #expect(try await store.disclosures(subjectID: knownFodselsnummer).count == 5)
+            await store.close()
+        }
+    }
+
+    @Test("Consent view: a lower version never overwrites a higher one; removals and offsets persist", arguments: TestEngine.available)
+    func consentViewPersistence(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("consentview"), logger: ScratchLocations.logger)
+            let offsets = [ConsumerOffset(consumerGroup: "consent-view", topic: "health.consent", partition: 0, nextOffset: 3)]
+            try await store.saveConsentView(
+                upserts: [
+                    ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 3, document: [1]),
+                    ConsentViewEntry(subjectKey: "p2", consentID: "c2", version: 1, document: [2]),
+                ],
+                removals: [], offsets: offsets)
+            try await store.saveConsentView(
+                upserts: [ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 2, document: [9])],
+                removals: ["p2"], offsets: [ConsumerOffset(consumerGroup: "consent-view", topic: "health.consent", partition: 0, nextOffset: 5)])
+            let loaded = try await store.loadConsentView(consumerGroup: "consent-view")
+            #expect(loaded.entries == [ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 3, document: [1])])
+            #expect(loaded.offsets.map(\.nextOffset) == [5])
+            await store.close()
+        }
+    }
+
+    struct Counts: Equatable {
+        var decisions: Int
+        var disclosures: Int
+        var outbox: Int
+        var rejections: Int
+    }
+
+    static func counts(_ store: BridgeStore) async throws -> Counts {
+        try await store.database.read { sql in
+            func count(_ table: String) async throws -> Int {
+                Int(try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()?.decode(column: "n", as: Int64.self) ?? -1)
+            }
+            return Counts(
+                decisions: try await count("decisions"), disclosures: try await count("disclosures"),
+                outbox: try await count("outbox"), rejections: try await count("rejections"))
+        }
+    }
+}

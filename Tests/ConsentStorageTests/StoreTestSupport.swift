@@ -1,0 +1,145 @@
+import ConsentStorage
+import Foundation
+import Logging
+import Testing
+
+/// Engines the conformance suite runs on: SQLite always, PostgreSQL when
+/// `CONSENT_BRIDGE_TEST_POSTGRES_URL` is set (scripts/with-postgres.sh sets it; CI always does).
+enum TestEngine: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite
+    case postgres
+
+    var testDescription: String { self.rawValue }
+
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static var available: [TestEngine] {
+        Self.postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+    }
+
+    static let skipMessage = """
+        PostgreSQL conformance tests skipped: set CONSENT_BRIDGE_TEST_POSTGRES_URL, e.g. \
+        `scripts/with-postgres.sh swift test --filter ConsentStorageTests` (starts a throwaway cluster)
+        """
+}
+
+/// A throwaway database per test: a SQLite file in a temporary folder, or a new PostgreSQL database.
+struct ScratchLocations {
+    let engine: TestEngine
+    private let directory: URL
+    private var postgresDatabases: [String] = []
+
+    static let logger: Logger = {
+        var logger = Logger(label: "consent-storage-tests")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    init(engine: TestEngine) throws {
+        self.engine = engine
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("consent-storage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+    }
+
+    /// A new, empty database location named `name`.
+    mutating func make(_ name: String) async throws -> StoreLocation {
+        switch self.engine {
+        case .sqlite:
+            return .sqlite(path: self.directory.appendingPathComponent("\(name).sqlite").path)
+        case .postgres:
+            let base = try #require(TestEngine.postgresURL, "PostgreSQL URL vanished")
+            let url = try await PostgresScratchDatabase.create(baseURL: base, prefix: "t_\(name)", logger: Self.logger)
+            self.postgresDatabases.append(url)
+            return .postgres(url: url)
+        }
+    }
+
+    func cleanUp() async {
+        if let base = TestEngine.postgresURL {
+            for url in self.postgresDatabases {
+                await PostgresScratchDatabase.drop(url: url, baseURL: base, logger: Self.logger)
+            }
+        }
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+}
+
+/// Runs `body` with a scratch-location factory and always cleans up.
+func withScratch(_ engine: TestEngine, _ body: (inout ScratchLocations) async throws -> Void) async throws {
+    var scratch = try ScratchLocations(engine: engine)
+    do {
+        try await body(&scratch)
+    } catch {
+        await scratch.cleanUp()
+        throw error
+    }
+    await scratch.cleanUp()
+}
+
+/// A synthetic fødselsnummer-shaped id used to prove personal data stays out of logs/errors.
+let knownFodselsnummer = "12848740088"
+
+enum Fixtures {
+    static let time = Date(timeIntervalSince1970: 1_790_000_000)
+
+    static func disclosure(_ id: String, subject: String, direction: String = "health-to-nav", caseReference: String? = nil) -> DisclosureRecord {
+        DisclosureRecord(
+            disclosureID: "disclosure-\(id)", eventID: "event-\(id)", ceType: "no.ips.health.referral.v1", direction: direction,
+            subjectID: subject, recipientRole: "ips-job-specialist", recipientOrganisation: "nav-grunerlokka",
+            categories: ["identity-and-contact", "ips-participation"], form: caseReference == nil ? "identified" : "anonymous",
+            consentID: caseReference == nil ? "consent-\(subject)" : nil, consentVersion: caseReference == nil ? 2 : nil,
+            purpose: "ips-follow-up", caseReference: caseReference, disclosedAt: time,
+            bridgeVersion: "test-1")
+    }
+
+    static func message(_ id: String, offset: Int64, subject: String = knownFodselsnummer, outcome: DecisionRecord.Outcome = .forward) -> BridgeMessageRecord {
+        let decision = DecisionRecord(
+            messageID: id, sourceTopic: "health.ips.outbound", partition: 0, offset: offset, ceType: "no.ips.health.referral.v1",
+            outcome: outcome, reasonCode: outcome == .reject ? "no-consent" : nil, consentID: outcome == .reject ? nil : "consent-1",
+            consentVersion: outcome == .reject ? nil : 2, bridgeVersion: "test-1", decidedAt: time)
+        if outcome == .reject {
+            return BridgeMessageRecord(
+                decision: decision,
+                outbox: [OutboxRecord(topic: "health.ips.receipts", key: Array(id.utf8), headers: [MessageHeader(name: "ce_id", text: "receipt-\(id)")], payload: Array("{\"status\":\"rejected\"}".utf8))],
+                rejection: RejectionRecord(
+                    messageID: id, ceType: "no.ips.health.referral.v1", ceSource: "epj", reasonCode: "no-consent",
+                    sealedPayload: [0xde, 0xad, 0xbe, 0xef], sealingKeyID: "health-key-1", receivedAt: time))
+        }
+        let disclosure = self.disclosure(id, subject: subject)
+        return BridgeMessageRecord(
+            decision: decision,
+            disclosures: [disclosure],
+            outbox: [OutboxRecord(
+                topic: "nav.ips.inbound", key: Array("pseudonym-1".utf8),
+                headers: [MessageHeader(name: "ce_id", text: id), MessageHeader(name: "ce_type", text: "no.ips.health.referral.v1"), MessageHeader(name: "empty", value: nil)],
+                payload: Array("{\"eventId\":\"\(id)\"}".utf8), disclosureID: disclosure.disclosureID)])
+    }
+
+    static func offset(_ next: Int64, partition: Int32 = 0) -> ConsumerOffset {
+        ConsumerOffset(consumerGroup: "bridge", topic: "health.ips.outbound", partition: partition, nextOffset: next)
+    }
+
+    static func event(topic: String, offset: Int64, ceID: String?, ceType: String?, key: String? = "participant-1", body: String = "{\"eventId\":\"e\"}", partition: Int32 = 0) -> SinkRecord {
+        var headers: [MessageHeader] = []
+        if let ceID { headers.append(MessageHeader(name: "ce_id", text: ceID)) }
+        if let ceType { headers.append(MessageHeader(name: "ce_type", text: ceType)) }
+        return SinkRecord(topic: topic, partition: partition, offset: offset, key: key.map { Array($0.utf8) }, value: Array(body.utf8), headers: headers)
+    }
+
+    static func disclosureEvent(topic: String, offset: Int64, _ record: DisclosureRecord) throws -> SinkRecord {
+        SinkRecord(
+            topic: topic, partition: 0, offset: offset, key: Array(record.subjectID.utf8), value: try record.jsonBytes(),
+            headers: [MessageHeader(name: "ce_id", text: "ce-\(record.disclosureID)"), MessageHeader(name: "ce_type", text: DisclosureRecord.ceType)])
+    }
+
+    static func consentEvent(offset: Int64, patient: String, version: Int64, status: String = "granted") -> SinkRecord {
+        let body = """
+            {"patientId":"\(patient)","consentId":"consent-\(patient)","version":\(version),"status":"\(status)","recordedAt":"2026-03-02T09:14:00+01:00"}
+            """
+        return SinkRecord(
+            topic: "health.consent", partition: 0, offset: offset, key: Array(patient.utf8), value: Array(body.utf8),
+            headers: [MessageHeader(name: "ce_id", text: "consent-evt-\(offset)"), MessageHeader(name: "ce_type", text: "no.ips.health.consent.v1")])
+    }
+}
