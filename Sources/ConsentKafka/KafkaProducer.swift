@@ -225,7 +225,7 @@ private final class DeliverySlot {
 
 /// Runs on the producer's poll thread for every record librdkafka is done with.
 private let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
-    _, message, _ in
+    rk, message, _ in
     guard let message, let opaque = message.pointee._private else { return }
     let slot = Unmanaged<DeliverySlot>.fromOpaque(opaque).takeRetainedValue()
     let record = message.pointee
@@ -233,6 +233,13 @@ private let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointe
         let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         slot.batch.complete(index: slot.index, with: .success(KafkaDeliveryReport(topic: topic, partition: record.partition, offset: record.offset)))
     } else {
-        slot.batch.complete(index: slot.index, with: .failure(KafkaError.from(record.err, operation: "produce")))
+        var error = KafkaError.from(record.err, operation: "produce")
+        // A record failing because the client hit a fatal error (e.g. idempotence broken) is
+        // reported as fatal: retrying on this client cannot succeed.
+        if let rk, rd_kafka_fatal_error(rk, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            error.isFatal = true
+            error.isRetriable = false
+        }
+        slot.batch.complete(index: slot.index, with: .failure(error))
     }
 }

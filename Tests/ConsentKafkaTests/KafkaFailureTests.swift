@@ -1,0 +1,102 @@
+import ConsentKafka
+import Foundation
+import Testing
+
+@Suite("Kafka failures surface as typed errors")
+struct KafkaFailureTests {
+    @Test("an unreachable broker gives a clear, retriable error within a bounded time")
+    func unreachableBrokerFailsInBoundedTime() async throws {
+        // Port 1 on loopback: nothing listens there.
+        let configuration = KafkaClientConfiguration(bootstrapServers: "127.0.0.1:1", properties: ["message.timeout.ms": "1500"])
+        let producer = try KafkaProducer(configuration: configuration, logger: KafkaTestSupport.logger)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: KafkaError.self) {
+            _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: nil, value: Array("{}".utf8)))
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(error?.code == .messageTimedOut)
+        #expect(error?.isRetriable == true)
+        #expect(error?.isFatal == false)
+        await producer.close(timeout: .seconds(1))
+
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(client: configuration, groupID: "unreachable", topics: ["health.consent"]),
+            logger: KafkaTestSupport.logger
+        )
+        let queryStarted = ContinuousClock.now
+        await #expect(throws: KafkaError.self) {
+            _ = try await consumer.highWatermark(topic: "health.consent", partition: 0, timeout: .seconds(2))
+        }
+        #expect(ContinuousClock.now - queryStarted < .seconds(10))
+        await consumer.close()
+    }
+
+    @Test("an unknown configuration key fails at start-up, naming the key")
+    func unknownConfigurationKeyIsRejected() throws {
+        let configuration = KafkaClientConfiguration(bootstrapServers: "127.0.0.1:9092", properties: ["group.protocol": "consumer"])
+        let error = #expect(throws: KafkaError.self) {
+            _ = try KafkaProducer(configuration: configuration, logger: KafkaTestSupport.logger)
+        }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.description.contains("group.protocol") == true)
+    }
+
+    @Test("a secret configuration value never appears in a configuration error")
+    func secretValuesStayOutOfErrors() throws {
+        let secret = "hunter2-\(UUID().uuidString)"
+        let configuration = KafkaClientConfiguration(
+            bootstrapServers: "127.0.0.1:9092",
+            properties: ["sasl.password": secret, "ssl.key.password": secret, "security.protocol": "bogus"]
+        )
+        let error = #expect(throws: KafkaError.self) {
+            _ = try KafkaProducer(configuration: configuration, logger: KafkaTestSupport.logger)
+        }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.description.contains("security.protocol") == true)
+        #expect(error?.description.contains(secret) == false)
+    }
+
+    @Test("produce succeeds after injected retriable broker errors, and stores the record once")
+    func produceRetriesInjectedErrors() async throws {
+        let topic = KafkaTestSupport.unique("retry")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 1])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        // Warm up so the producer id is acquired, then make the next produce requests fail.
+        _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("warm-up".utf8)))
+        cluster.pushRequestErrors(.produce, [.notLeaderForPartition, .notEnoughReplicas, .requestTimedOut])
+        let report = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("after-errors".utf8)))
+        #expect(report.offset == 1)
+        await producer.close()
+
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+        let collector = RecordCollector()
+        let reader = consumer.drain(into: collector)
+        #expect(await collector.waitFor(count: 2, timeout: .seconds(20)))
+        try await Task.sleep(for: .milliseconds(300))
+        await consumer.close()
+        try await reader.value
+        #expect(collector.all.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["warm-up", "after-errors"])
+    }
+
+    @Test("a fatal producer error surfaces as fatal and later sends fail fast")
+    func fatalErrorSurfacesAsFatal() async throws {
+        let topic = KafkaTestSupport.unique("fatal")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 1])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster, properties: ["message.timeout.ms": "5000"])
+        _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("ok".utf8)))
+        // An out-of-order sequence the idempotent producer cannot recover from without
+        // reordering is fatal for a non-transactional idempotent producer.
+        cluster.pushRequestErrors(.produce, [.outOfOrderSequenceNumber])
+        let first = await #expect(throws: KafkaError.self) {
+            _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("broken".utf8)))
+        }
+        #expect(first?.isFatal == true)
+        let next = await #expect(throws: KafkaError.self) {
+            _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("after".utf8)))
+        }
+        #expect(next?.isFatal == true)
+        await producer.close(timeout: .seconds(2))
+    }
+}
