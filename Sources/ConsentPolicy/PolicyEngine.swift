@@ -113,6 +113,10 @@ package enum PolicyEngine {
             return .reject(
                 Rejection(reason: .nothingInScope, contractName: contract.name, consent: consentFound, removed: filter.removed))
         }
+        guard isFreeOfIdentifiers(.object(anonymous), subject: subject) else {
+            return .reject(
+                Rejection(reason: .anonymousFormNotSafe, contractName: contract.name, consent: consentFound, removed: filter.removed))
+        }
         var members = anonymous.members
         members.append(JSONObject.Member(key: "caseReference", value: .string(caseReference.rawValue)))
         let output = JSONValue.object(JSONObject(uniqueMembers: members))
@@ -165,6 +169,27 @@ package enum PolicyEngine {
     }
 
     // MARK: Helpers
+
+    /// Defence in depth for the anonymous form (R2): no string may contain the subject, a valid
+    /// fødselsnummer/D-number (synthetic ones included) or an e-mail address. Phone-shaped digit
+    /// groups are not checked here: schema patterns already keep digits out of free operational
+    /// strings, and ids (UUIDs, organisation numbers) would read as phone numbers.
+    static func isFreeOfIdentifiers(_ value: JSONValue, subject: String) -> Bool {
+        switch value {
+        case .string(let text):
+            guard text.utf8.count >= 11 || text.utf8.contains(UInt8(ascii: "@")) else { return true }
+            if text.contains(subject) { return false }
+            return !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains {
+                $0.kind == .nationalIdentityNumber || $0.kind == .emailAddress
+            }
+        case .array(let items):
+            return items.allSatisfy { isFreeOfIdentifiers($0, subject: subject) }
+        case .object(let object):
+            return object.allSatisfy { isFreeOfIdentifiers(.string($0.key), subject: subject) && isFreeOfIdentifiers($0.value, subject: subject) }
+        default:
+            return true
+        }
+    }
 
     /// The value at property path `path` (objects only), or nil.
     static func value(at path: [String], in root: JSONValue) -> JSONValue? {

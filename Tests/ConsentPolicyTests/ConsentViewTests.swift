@@ -1,0 +1,99 @@
+import ConsentContracts
+import ConsentPolicy
+import Foundation
+import Testing
+
+/// The consent view: versions, tombstones, unreadable records, snapshots.
+@Suite struct ConsentViewTests {
+    typealias F = PolicyFixtures
+
+    @Test func exampleRecordsParseWithTheirScope() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        let full = try ConsentRecord.parse(try F.example("consent", "granted-full-written"), schema: schema)
+        #expect(full.status == .granted)
+        #expect(full.categories == [.identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus])
+        #expect(full.recipientRoles == [.ipsJobSpecialist, .navVeileder])
+        #expect(full.form == .written)
+        #expect(full.validFrom == Timestamp(rfc3339: "2026-03-02T08:14:00Z"))
+        let narrow = try ConsentRecord.parse(try F.example("consent", "granted-narrow-oral"), schema: schema)
+        #expect(narrow.categories == [.identityAndContact, .ipsParticipation, .workStatus])
+        #expect(narrow.validUntil == nil)
+        #expect(narrow.form == .oral)
+    }
+
+    @Test func R5_lowerVersionNeverOverwritesHigher() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        var view = ConsentView()
+        #expect(view.apply(key: F.kari, value: try F.example("consent", "withdrawn"), schema: schema) == .applied)  // v2
+        #expect(view.apply(key: F.kari, value: try F.example("consent", "granted-full-written"), schema: schema) == .ignoredStale)  // v1
+        guard case .withdrawn(let record) = view.state(for: F.kari) else { Issue.record("expected withdrawn"); return }
+        #expect(record.version == 2)
+    }
+
+    @Test func sameVersionOnlyWinsAsAWithdrawal() {
+        var view = F.view(F.consent(F.kari, version: 5))
+        #expect(view.apply(F.consent(F.kari, version: 5, categories: [.workStatus])) == .ignoredStale)
+        #expect(view.apply(F.consent(F.kari, version: 5, status: .withdrawn, categories: [])) == .applied)
+        #expect(view.state(for: F.kari).grantedRecord == nil)
+    }
+
+    @Test func tombstoneMeansNoConsentAndKeepsTheVersionWatermark() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        var view = F.view(F.consent(F.kari, version: 3))
+        view.apply(key: F.kari, value: nil, schema: schema)
+        #expect(view.state(for: F.kari) == .tombstoned)
+        #expect(view.apply(F.consent(F.kari, version: 2)) == .ignoredStale)
+        #expect(view.apply(F.consent(F.kari, version: 4)) == .applied)
+        #expect(view.state(for: F.kari).grantedRecord?.version == 4)
+    }
+
+    @Test(arguments: [
+        #"not json"#, #"{"patientId":"12848740088"}"#, #"{"patientId":"12848740088","patientId":"12848740088"}"#,
+    ])
+    func anythingUnparseableMeansNoConsentForThatKey(body: String) throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        var view = F.view(F.consent(F.kari))
+        guard case .unreadable = view.apply(key: F.kari, value: Array(body.utf8), schema: schema) else {
+            Issue.record("expected unreadable"); return
+        }
+        #expect(view.state(for: F.kari) == .unreadable)
+    }
+
+    @Test func invalidExampleConsentsAreUnreadable() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        for name in try F.exampleNames("consent", kind: "invalid") {
+            var view = F.view(F.consent(F.kari), F.consent(F.ola))
+            let body = try F.example("consent", name, kind: "invalid")
+            let value = try StrictJSON.parse(body)
+            let key = try #require(JSONPointer.resolve("/patientId", in: value)?.stringValue)
+            view.apply(key: key, value: body, schema: schema)
+            #expect(view.state(for: key) == .unreadable, "\(name)")
+        }
+    }
+
+    @Test func recordUnderAnotherPatientsKeyIsUnreadable() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        var view = ConsentView()
+        let outcome = view.apply(key: F.ola, value: try F.example("consent", "granted-full-written"), schema: schema)
+        #expect(outcome == .unreadable(ConsentRecordError(code: .keyMismatch, detail: "patientId")))
+        #expect(view.state(for: F.ola) == .unreadable)
+        #expect(view.state(for: F.kari) == .absent)
+    }
+
+    @Test func viewSnapshotRoundTripsThroughJSON() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        var view = F.view(F.consent(F.kari, version: 2, validUntil: "2027-01-01T00:00:00Z"), F.consent(F.ola, status: .withdrawn))
+        view.apply(key: F.young, value: nil, schema: schema)
+        view.apply(key: F.caseDiscussion, value: Array("x".utf8), schema: schema)
+        let data = try JSONEncoder().encode(view)
+        let restored = try JSONDecoder().decode(ConsentView.self, from: data)
+        #expect(restored == view)
+    }
+
+    @Test func recordSerializesToAValidConsentBody() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        let record = F.consent(F.kari, version: 7, validUntil: "2027-03-02T00:00:00Z")
+        let bytes = record.jsonValue.serializedBytes()
+        #expect(try ConsentRecord.parse(bytes, schema: schema) == record)
+    }
+}

@@ -1,0 +1,98 @@
+import ConsentContracts
+import ConsentPolicy
+import Testing
+
+/// Fail-closed checks before consent is even looked at, and the reason catalogue itself.
+@Suite struct PolicyEnvelopeTests {
+    typealias F = PolicyFixtures
+
+    @Test func unknownTypeIsRejected() throws {
+        var event = try F.exampleEvent("job-status-update", "job-started")
+        event.headers.type = "no.ips.nav.job-status.v9"
+        #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "unknown-contract")
+        event.headers.type = nil
+        #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "unknown-contract")
+    }
+
+    @Test func consentRecordsAreNotEventsToForward() throws {
+        let event = try F.exampleEvent("consent", "granted-full-written")
+        #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "not-an-event-contract")
+    }
+
+    @Test func strictParseFailuresCarryTheParserCode() throws {
+        let duplicate = Array(#"{"eventId":"a","eventId":"b"}"#.utf8)
+        #expect(try F.decide(try F.event("job-status-update", body: duplicate), ConsentView()).code == "invalid-json.duplicate-key")
+        #expect(try F.decide(try F.event("job-status-update", body: [0xFF, 0x7B]), ConsentView()).code.hasPrefix("invalid-json."))
+        #expect(try F.decide(try F.event("job-status-update", body: []), ConsentView()).code == "invalid-json.empty")
+    }
+
+    @Test func everyInvalidExampleIsRejectedAsSchemaViolation() throws {
+        let view = F.view(F.consent(F.kari), F.consent(F.ola), F.consent(F.caseDiscussion), F.consent(F.young))
+        for contract in ContractExamplesTests.contracts where contract != "consent" && contract != "follow-up-note" {
+            for name in try F.exampleNames(contract, kind: "invalid") {
+                let event = try F.event(contract, body: try F.example(contract, name, kind: "invalid"))
+                #expect(try F.decide(event, view).code == "schema-violation", "\(contract)/\(name)")
+            }
+        }
+    }
+
+    @Test func envelopeHeadersAreChecked() throws {
+        let view = F.view(F.consent(F.kari))
+        var event = try F.exampleEvent("job-status-update", "job-started")
+        event.sourceTopic = "health.ips.outbound"
+        #expect(try F.decide(event, view).code == "wrong-source-topic")
+        event = try F.exampleEvent("job-status-update", "job-started")
+        event.headers.id = nil
+        #expect(try F.decide(event, view).code == "missing-ce-id")
+        event = try F.exampleEvent("job-status-update", "job-started")
+        event.headers.specVersion = "0.3"
+        #expect(try F.decide(event, view).code == "unsupported-specversion")
+        event = try F.exampleEvent("job-status-update", "job-started")
+        event.headers.contentType = "text/plain"
+        #expect(try F.decide(event, view).code == "unsupported-content-type")
+        event.headers.contentType = "application/json; charset=utf-8"
+        #expect(try F.decide(event, view).isForward)
+    }
+
+    @Test func everyReasonHasAStableCodeAndTextsInBothLanguages() {
+        let codes = RejectReason.all.map(\.code)
+        #expect(Set(codes).count == codes.count)
+        for reason in RejectReason.all {
+            #expect(!reason.english.isEmpty && !reason.norwegian.isEmpty && reason.english != reason.norwegian, "\(reason.code)")
+        }
+        #expect(RejectReason.invalidJSON(.duplicateKey).code == "invalid-json.duplicate-key")
+    }
+
+    @Test func descriptionsNeverContainPersonalData() throws {
+        let view = F.view(F.consent(F.kari), F.consent(F.ola, categories: [.ipsParticipation]))
+        var descriptions = [view.description, F.consent(F.kari).description, ConsentState.granted(F.consent(F.kari)).description]
+        for (contract, example) in [
+            ("referral", "sick-listed-with-method-supervisor-assessment"), ("referral", "not-sick-listed-minimal"),
+            ("anonymous-case-discussion", "pre-consent-discussion"), ("job-status-update", "job-started"),
+            ("candidate-suggestion", "veileder-suggests-candidate"),
+        ] {
+            let event = try F.exampleEvent(contract, example)
+            let decision = try F.decide(event, view)
+            descriptions.append(decision.description)
+            descriptions.append(event.description)
+            descriptions.append(decision.removed.description)
+            if case .forwardAnonymous(let anonymous) = decision { descriptions.append(anonymous.mapping.description) }
+            if case .reject(let rejection) = decision { descriptions.append(rejection.violations.description) }
+        }
+        for text in descriptions {
+            for person in [F.kari, F.ola, F.caseDiscussion, F.young] { #expect(!text.contains(person)) }
+            #expect(PersonalDataScanner.isFree(of: text), "\(text)")
+        }
+    }
+
+    @Test func decideIsDeterministicForTheSameInputs() throws {
+        let view = F.view(F.consent(F.kari))
+        for (contract, example) in [("job-status-update", "job-started"), ("anonymous-case-discussion", "pre-consent-discussion")] {
+            let event = try F.exampleEvent(contract, example)
+            let first = try F.decide(event, view)
+            let second = try F.decide(event, view)
+            #expect(first.code == second.code)
+            #expect(first.forwardedBody == second.forwardedBody)
+        }
+    }
+}

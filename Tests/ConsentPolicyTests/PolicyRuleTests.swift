@@ -1,0 +1,267 @@
+import ConsentContracts
+import ConsentPolicy
+import Testing
+
+/// One or more tests per DOMAIN.md rule the policy enforces, on the real contracts and fixtures.
+@Suite struct PolicyRuleTests {
+    typealias F = PolicyFixtures
+
+    // MARK: R1 Consent before disclosure
+
+    @Test func R1_noConsentMeansNothingIdentifiedCrosses() throws {
+        for (contract, example) in [
+            ("work-relevant-health-information", "functional-ability-and-accommodations"),
+            ("treatment-coordination", "cooperation-meeting"),
+            ("health-participation-change", "paused-admission"),
+        ] {
+            let decision = try F.decide(try F.exampleEvent(contract, example), ConsentView())
+            #expect(decision.code == "no-consent", "\(contract)")
+            #expect(decision.forwardedBody == nil)
+        }
+    }
+
+    @Test func R1_navToHealthAlsoNeedsConsent() throws {
+        let decision = try F.decide(try F.exampleEvent("job-status-update", "job-started"), ConsentView())
+        #expect(decision.code == "no-consent")
+    }
+
+    @Test func R1_withConsentTheIdentifiedEventIsForwarded() throws {
+        let decision = try F.decide(try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), F.view(F.consent(F.kari)))
+        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        #expect(event.subject == F.kari)
+        #expect(event.destinationTopic == "nav.ips.inbound")
+        #expect(event.consent.version == 1)
+        #expect(JSONPointer.resolve("/functionalAbility/workCapacityPercent", in: event.body) == .integer(50))
+    }
+
+    @Test func R1_unreadableOrTombstonedConsentIsNoConsent() throws {
+        let catalog = try F.catalog()
+        let schema = try #require(catalog.consentSchema)
+        var view = F.view(F.consent(F.kari))
+        view.apply(key: F.kari, value: Array("{\"patientId\":".utf8), schema: schema)
+        let event = try F.exampleEvent("job-status-update", "job-started")
+        #expect(try F.decide(event, view).code == "consent-unreadable")
+        view = F.view(F.consent(F.kari))
+        view.apply(key: F.kari, value: nil, schema: schema)
+        #expect(try F.decide(event, view).code == "no-consent")
+    }
+
+    // MARK: R2 Anonymous form before consent
+
+    @Test func R2_caseDiscussionWithoutConsentCrossesOnlyInAnonymousForm() throws {
+        let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), ConsentView())
+        guard case .forwardAnonymous(let event) = decision else { Issue.record("expected anonymous, got \(decision)"); return }
+        let body = event.body
+        let text = String(decoding: event.bytes, as: UTF8.self)
+        #expect(!text.contains(F.caseDiscussion))
+        #expect(JSONPointer.resolve("/patient/fodselsnummer", in: body) == nil)
+        // Born 1972-02-28, event 2026-10-15: 54 years → band 50-59; Oslo 0301 → county 03.
+        #expect(JSONPointer.resolve("/patient/birthDate", in: body) == .string("50-59"))
+        #expect(JSONPointer.resolve("/patient/municipalityNumber", in: body) == .string("03"))
+        #expect(JSONPointer.resolve("/discussion/discussedOn", in: body) == .string("2026-10"))
+        #expect(JSONPointer.resolve("/discussion/question", in: body) == nil)
+        #expect(JSONPointer.resolve("/discussion/mainChallenges", in: body) == nil)
+        #expect(JSONPointer.resolve("/discussion/jobInterests", in: body) == .array([.string("warehouse"), .string("transport")]))
+        #expect(JSONPointer.resolve("/caseReference", in: body) == .string(F.fixedCaseReference.rawValue))
+        #expect(event.mapping.subject == F.caseDiscussion)
+        #expect(event.mapping.keeper == .health)
+        #expect(event.basis.code == "no-consent")
+        #expect(event.removed.contains { $0.path == "/patient/fodselsnummer" && $0.classification == .directIdentifier })
+        #expect(event.removed.contains { $0.path == "/discussion/question" && $0.classification == .freeText })
+        #expect(Set(event.generalized.map(\.rule)) == [.ageBand10y, .county, .month])
+    }
+
+    @Test func R2_candidateSuggestionWithoutConsentIsAnonymousAndMappedOnTheNAVSide() throws {
+        let decision = try F.decide(try F.exampleEvent("candidate-suggestion", "veileder-suggests-candidate"), ConsentView())
+        guard case .forwardAnonymous(let event) = decision else { Issue.record("expected anonymous, got \(decision)"); return }
+        let text = String(decoding: event.bytes, as: UTF8.self)
+        #expect(!text.contains(F.caseDiscussion))
+        #expect(!text.contains("Hansen"))
+        #expect(!text.contains("AAP"))  // the veileder's internal assessment
+        #expect(event.mapping.keeper == .nav)
+        #expect(event.destinationTopic == "health.ips.inbound")
+        #expect(JSONPointer.resolve("/benefitType", in: event.body) == .string("arbeidsavklaringspenger"))
+    }
+
+    @Test func R2_withConsentTheCaseDiscussionIsIdentified() throws {
+        let decision = try F.decide(
+            try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), F.view(F.consent(F.caseDiscussion)))
+        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        #expect(JSONPointer.resolve("/patient/birthDate", in: event.body) == .string("1972-02-28"))
+    }
+
+    @Test func R2_anonymousFormWithAnIdentifierInAnOperationalStringIsRejected() throws {
+        var body = try F.exampleValue("anonymous-case-discussion", "minimal")
+        // A team id is operational and kept; if a system puts a person's number in it, fail closed.
+        guard case .object(var root) = body, case .object(var team)? = root["team"] else { Issue.record("shape"); return }
+        team["teamId"] = .string("team-\(F.young)")
+        root["team"] = .object(team)
+        body = .object(root)
+        let decision = try F.decide(try F.event("anonymous-case-discussion", body: body.serializedBytes()), ConsentView())
+        #expect(decision.code == "anonymous-form-not-safe")
+    }
+
+    // MARK: R3 Work follow-up never goes into the journal
+
+    @Test func R3_navFollowUpNeverReachesJournal() throws {
+        let full = F.view(F.consent(F.kari), F.consent(F.ola))
+        for name in try F.exampleNames("follow-up-note", kind: "valid") {
+            let decision = try F.decide(try F.exampleEvent("follow-up-note", name), full)
+            #expect(decision.code == "nav-internal-never-crosses")
+            #expect(decision.rejectReason?.rule == "R3")
+        }
+    }
+
+    @Test func R3_navInternalFieldsAreRemovedEvenWithFullConsent() throws {
+        let decision = try F.decide(try F.exampleEvent("job-status-update", "job-started"), F.view(F.consent(F.kari)))
+        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        #expect(JSONPointer.resolve("/followUpAssessment", in: event.body) == nil)
+        #expect(!String(decoding: event.bytes, as: UTF8.self).contains("oppfølging første uke"))
+        #expect(event.removed.contains { $0.path == "/followUpAssessment" && $0.cause == .navInternal })
+        #expect(JSONPointer.resolve("/status", in: event.body) == .string("job-started"))
+    }
+
+    // MARK: R5 Consent can be withdrawn
+
+    @Test func R5_withdrawalStopsSharingAtOnce() throws {
+        var view = F.view(F.consent(F.kari, version: 1))
+        let event = try F.exampleEvent("job-status-update", "job-started")
+        #expect(try F.decide(event, view).isForward)
+        view.apply(F.consent(F.kari, version: 2, status: .withdrawn, categories: []))
+        let decision = try F.decide(event, view)
+        #expect(decision.code == "consent-withdrawn")
+        #expect(decision.consentUsed?.version == 2)
+    }
+
+    @Test func R5_anOlderGrantCannotResurrectAWithdrawnConsent() throws {
+        var view = F.view(F.consent(F.kari, version: 2, status: .withdrawn, categories: []))
+        #expect(view.apply(F.consent(F.kari, version: 1)) == .ignoredStale)
+        #expect(try F.decide(try F.exampleEvent("job-status-update", "job-started"), view).code == "consent-withdrawn")
+    }
+
+    @Test func R5_withdrawnCaseDiscussionFallsBackToAnonymousForm() throws {
+        let view = F.view(F.consent(F.caseDiscussion, version: 3, status: .withdrawn, categories: []))
+        let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), view)
+        guard case .forwardAnonymous(let event) = decision else { Issue.record("expected anonymous, got \(decision)"); return }
+        #expect(event.basis.code == "consent-withdrawn")
+    }
+
+    // MARK: R6 Informed, scoped consent
+
+    @Test func R6_fieldsOutsideTheConsentedCategoriesDoNotCross() throws {
+        // Ola consented to identity, participation and work status, not treatment coordination.
+        let view = F.view(F.consent(F.kari, categories: [.identityAndContact, .ipsParticipation]))
+        let decision = try F.decide(try F.exampleEvent("health-participation-change", "paused-admission"), view)
+        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        #expect(JSONPointer.resolve("/reason", in: event.body) == nil)  // "admission" is treatment information
+        #expect(JSONPointer.resolve("/change", in: event.body) == .string("paused"))
+        #expect(event.removed == [
+            FieldRemoval(path: "/reason", classification: .healthConfidential, consentCategory: "treatment-coordination", cause: .categoryNotInConsent)
+        ])
+    }
+
+    @Test func R6_nothingInScopeIsRejected() throws {
+        let view = F.view(F.consent(F.kari, categories: [.identityAndContact, .ipsParticipation]))
+        let decision = try F.decide(try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), view)
+        #expect(decision.code == "nothing-in-scope")
+    }
+
+    @Test func R6_withoutIdentityTheReferralCannotBeSent() throws {
+        let view = F.view(F.consent(F.ola, categories: [.ipsParticipation]))
+        let decision = try F.decide(try F.exampleEvent("referral", "not-sick-listed-minimal"), view)
+        #expect(decision.code == "required-field-not-in-consent")
+    }
+
+    @Test func R6_expiredAndNotYetValidConsentsDoNotCover() throws {
+        let event = try F.exampleEvent("job-status-update", "job-started")
+        let expired = F.view(F.consent(F.kari, validUntil: "2026-10-01T00:00:00Z"))
+        #expect(try F.decide(event, expired).code == "consent-expired")
+        let future = F.view(F.consent(F.kari, validFrom: "2026-11-01T00:00:00Z"))
+        #expect(try F.decide(event, future).code == "consent-not-yet-valid")
+    }
+
+    // MARK: R7 No referral without consent
+
+    @Test func R7_referralWithoutConsentIsRejectedNeverAnonymous() throws {
+        let event = try F.exampleEvent("referral", "not-sick-listed-minimal")
+        let none = try F.decide(event, ConsentView())
+        #expect(none.code == "referral-requires-consent")
+        #expect(none.rejectReason?.rule == "R7")
+        let withdrawn = try F.decide(event, F.view(F.consent(F.ola, version: 4, status: .withdrawn, categories: [])))
+        #expect(withdrawn.code == "referral-requires-consent")
+        #expect(!withdrawn.isAnonymous)
+    }
+
+    @Test func R7_referralWithConsentIsForwarded() throws {
+        let decision = try F.decide(try F.exampleEvent("referral", "not-sick-listed-minimal"), F.view(F.consent(F.ola)))
+        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        #expect(JSONPointer.resolve("/patient/fodselsnummer", in: event.body) == .string(F.ola))
+    }
+
+    // MARK: R8 Only what is relevant and necessary
+
+    @Test func R8_undeclaredFieldsAreRejectedNotForwarded() throws {
+        let body = try F.example("referral", "unknown-field-diagnosis", kind: "invalid")
+        let decision = try F.decide(try F.event("referral", body: body), F.view(F.consent(F.ola)))
+        #expect(decision.code == "schema-violation")
+        guard case .reject(let rejection) = decision else { return }
+        #expect(rejection.violations.contains { $0.keyword == "additionalProperties" })
+        #expect(!rejection.violations.description.contains("F20"))
+    }
+
+    @Test func R8_outputHoldsOnlyDeclaredConsentedFields() throws {
+        let view = F.view(F.consent(F.caseDiscussion, categories: [.identityAndContact, .ipsParticipation]))
+        let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), view)
+        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        // The health-confidential challenges need work-relevant-health, which is not consented.
+        #expect(JSONPointer.resolve("/discussion/mainChallenges", in: event.body) == nil)
+        #expect(event.removed.map(\.path) == ["/discussion/mainChallenges"])
+    }
+
+    // MARK: R12 Sick-listed people
+
+    @Test func R12_sickListedReferralNeedsMethodSupervisorAssessment() throws {
+        let view = F.view(F.consent(F.kari))
+        let withAssessment = try F.decide(try F.exampleEvent("referral", "sick-listed-with-method-supervisor-assessment"), view)
+        #expect(withAssessment.isForward)
+
+        var body = try F.exampleValue("referral", "sick-listed-with-method-supervisor-assessment")
+        guard case .object(var root) = body, case .object(var referral)? = root["referral"] else { Issue.record("shape"); return }
+        referral["methodSupervisorAssessment"] = nil
+        root["referral"] = .object(referral)
+        body = .object(root)
+        let without = try F.decide(try F.event("referral", body: body.serializedBytes()), view)
+        #expect(without.code == "sick-listed-needs-method-supervisor")
+        #expect(without.rejectReason?.rule == "R12")
+
+        referral["methodSupervisorAssessment"] = .object(JSONObject(uniqueMembers: [
+            .init(key: "assessedOn", value: .string("2026-03-04")), .init(key: "outcome", value: .string("referral-not-supported")),
+        ]))
+        root["referral"] = .object(referral)
+        let notSupported = try F.decide(try F.event("referral", body: JSONValue.object(root).serializedBytes()), view)
+        #expect(notSupported.code == "sick-listed-needs-method-supervisor")
+    }
+
+    // MARK: R13 Roles differ
+
+    @Test func R13_recipientRoleMustBeCoveredByConsent() throws {
+        let onlyVeileder = F.view(F.consent(F.kari, roles: [.navVeileder]))
+        let decision = try F.decide(try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), onlyVeileder)
+        #expect(decision.code == "recipient-not-covered")
+        let onlySpecialist = F.view(F.consent(F.caseDiscussion, roles: [.ipsJobSpecialist]))
+        let suggestion = try F.decide(try F.exampleEvent("candidate-suggestion", "veileder-suggests-candidate"), onlySpecialist)
+        guard case .forwardAnonymous(let event) = suggestion else { Issue.record("expected anonymous, got \(suggestion)"); return }
+        #expect(event.basis.code == "recipient-not-covered")
+    }
+
+    @Test func R13_directionMustBeCoveredByConsent() throws {
+        let healthToNavOnly = F.view(F.consent(F.kari, directions: [.healthToNav]))
+        #expect(try F.decide(try F.exampleEvent("job-status-update", "job-started"), healthToNavOnly).code == "direction-not-covered")
+        #expect(try F.decide(try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), healthToNavOnly).isForward)
+    }
+
+    @Test func R13_noTeamMeetingsWithoutTreatmentCoordinationConsent() throws {
+        let view = F.view(F.consent(F.kari, categories: [.identityAndContact, .ipsParticipation, .workRelevantHealth]))
+        #expect(try F.decide(try F.exampleEvent("treatment-coordination", "cooperation-meeting"), view).code == "nothing-in-scope")
+    }
+}
