@@ -61,7 +61,7 @@ package final class KafkaProducer: Sendable {
         }
         if let fatal = client.currentFatalError(operation: "produce") { throw fatal }
         if records.isEmpty { return [] }
-        let batch = DeliveryBatch(count: records.count)
+        let batch = DeliveryBatch(topics: records.map(\.topic))
         for (index, record) in records.enumerated() {
             while true {
                 let slot = Unmanaged.passRetained(DeliverySlot(batch: batch, index: index))
@@ -183,9 +183,12 @@ private final class DeliveryBatch: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Each record's topic, so delivery reports need no C-string conversion per record.
+    let topics: [String]
 
-    init(count: Int) {
-        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count, waiter: nil))
+    init(topics: [String]) {
+        self.topics = topics
+        state = Mutex(State(results: Array(repeating: nil, count: topics.count), remaining: topics.count, waiter: nil))
     }
 
     func complete(index: Int, with result: Result<KafkaDeliveryReport, KafkaError>) {
@@ -230,8 +233,8 @@ private let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointe
     let slot = Unmanaged<DeliverySlot>.fromOpaque(opaque).takeRetainedValue()
     let record = message.pointee
     if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        slot.batch.complete(index: slot.index, with: .success(KafkaDeliveryReport(topic: topic, partition: record.partition, offset: record.offset)))
+        let report = KafkaDeliveryReport(topic: slot.batch.topics[slot.index], partition: record.partition, offset: record.offset)
+        slot.batch.complete(index: slot.index, with: .success(report))
     } else {
         var error = KafkaError.from(record.err, operation: "produce")
         // A record failing because the client hit a fatal error (e.g. idempotence broken) is

@@ -8,6 +8,7 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
         abstract: "Consent-enforcing integration bridge between health services (EPJ) and NAV for IPS.",
         subcommands: [
             BrokerCommand.self,
+            DisclosuresCommand.self,
             BenchCommand.self,
         ]
     )
@@ -19,7 +20,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print throughput and latency figures (build with -c release).",
         subcommands: [
-
+            BenchKafkaCommand.self,
+            BenchStoreCommand.self,
         ]
     )
 }

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+
+/// Produce and consume throughput of our client against a cluster (used by
+/// `consent-bridge bench kafka`). Measures work, asserts nothing.
+package struct KafkaThroughputBenchmark: Sendable {
+    package struct Result: Sendable {
+        package var produceMessagesPerSecond: Double
+        package var consumeMessagesPerSecond: Double
+    }
+
+    package var bootstrapServers: String
+    package var topic: String
+    package var messages: Int
+    package var size: Int
+    package var consumerProperties: [String: String]
+    package var logger: Logger
+
+    package init(bootstrapServers: String, topic: String, messages: Int, size: Int, consumerProperties: [String: String], logger: Logger) {
+        self.bootstrapServers = bootstrapServers
+        self.topic = topic
+        self.messages = messages
+        self.size = size
+        self.consumerProperties = consumerProperties
+        self.logger = logger
+    }
+
+    /// Produces `messages` records of `size` bytes (idempotent, acks=all), then consumes them
+    /// in a fresh group. Consume time runs from the first record received to the last, so the
+    /// group join is not counted (the peer is measured the same way).
+    package func run() async throws -> Result {
+        let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrapServers), logger: logger)
+        let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+        let chunk = 5_000
+        let produceStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            for start in stride(from: 0, to: messages, by: chunk) {
+                let records = (start..<min(start + chunk, messages)).map { index in
+                    KafkaOutgoingRecord(topic: topic, key: Array("patient-\(index % 1024)".utf8), value: payload)
+                }
+                if inFlight == 8 {
+                    try await group.next()
+                    inFlight -= 1
+                }
+                group.addTask {
+                    for result in try await producer.send(records) { _ = try result.get() }
+                }
+                inFlight += 1
+            }
+            try await group.waitForAll()
+        }
+        let produceSeconds = (ContinuousClock.now - produceStart).seconds
+        await producer.close()
+
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                client: KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: consumerProperties),
+                groupID: "bench-ours-\(UInt64.random(in: 0...UInt64.max))",
+                topics: [topic]
+            ),
+            logger: logger
+        )
+        var received = 0
+        var first: ContinuousClock.Instant? = nil
+        var last = ContinuousClock.now
+        for try await batch in consumer.batches {
+            if first == nil { first = ContinuousClock.now }
+            received += batch.count
+            if received >= messages {
+                last = ContinuousClock.now
+                break
+            }
+        }
+        await consumer.close()
+        guard received >= messages, let first else {
+            throw KafkaError(code: .timedOut, operation: "benchmark consume", detail: "received \(received) of \(messages)")
+        }
+        return Result(
+            produceMessagesPerSecond: Double(messages) / produceSeconds,
+            consumeMessagesPerSecond: Double(messages - 1) / max((last - first).seconds, 1e-9)
+        )
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a floating-point number.
+    package var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
