@@ -49,9 +49,22 @@ package struct MessageContractBuilder {
             direction = MessageDirection(rawValue: raw)
             if direction == nil { error("/x-direction", "unknown direction") }
         }
-        let sourceTopic = requiredString(root, "x-source-topic")
-        if let sourceTopic, !ContractVocabulary.topics.contains(sourceTopic) {
-            error("/x-source-topic", "unknown topic '\(sourceTopic)'")
+        var sourceTopic: String? = nil
+        if direction == .bridge {
+            // The bridge writes these itself, possibly on several topics (one per side).
+            if let list = root["x-topics"]?.arrayValue, !list.isEmpty {
+                for (position, topic) in list.enumerated() where !(topic.stringValue.map(ContractVocabulary.topics.contains) ?? false) {
+                    error("/x-topics/\(position)", "unknown topic")
+                }
+                sourceTopic = list.first?.stringValue
+            } else {
+                error("/x-topics", "a bridge contract lists the topics it is written to")
+            }
+        } else {
+            sourceTopic = requiredString(root, "x-source-topic")
+            if let sourceTopic, !ContractVocabulary.topics.contains(sourceTopic) {
+                error("/x-source-topic", "unknown topic '\(sourceTopic)'")
+            }
         }
         var destinationTopic: String? = nil
         if let value = root["x-destination-topic"] {
@@ -90,7 +103,9 @@ package struct MessageContractBuilder {
         collectFields(of: document, schemaPointer: [], path: [], into: &fields, visiting: [])
 
         var subjectPath: [String] = []
-        if let pointer = requiredString(root, "x-subject-field") {
+        if direction == .bridge, root["x-subject-field"] == nil {
+            // Receipts name no person.
+        } else if let pointer = requiredString(root, "x-subject-field") {
             subjectPath = resolveBodyPointer(pointer, at: "/x-subject-field", fields: fields) ?? []
         }
         var requiredForForwarding: [[String]] = []
@@ -172,6 +187,10 @@ package struct MessageContractBuilder {
         }
     }
 
+    private var requiresCategories: Bool {
+        document.objectValue?["x-direction"]?.stringValue != MessageDirection.bridge.rawValue
+    }
+
     private mutating func addRule(
         for schema: JSONValue, schemaPointer: [String], path: [String], into fields: inout [FieldRule],
         visiting: Set<String>, inherited: FieldRule? = nil
@@ -214,7 +233,9 @@ package struct MessageContractBuilder {
                 error(pointer + "/x-anonymize", "unknown generalization")
             }
         }
-        if let classification, classification != .operational, classification != .navInternal, category == nil {
+        if requiresCategories, let classification, classification != .operational, classification != .navInternal,
+            category == nil
+        {
             // Consent-governed content needs a category, or no consent could ever cover it.
             error(pointer, "\(classification.rawValue) property needs x-consent-category")
         }
