@@ -60,7 +60,7 @@ struct UnknownKeyTests {
         #expect(error.issues.map(\.source) == [.file(line: 7), .file(line: 8), .file(line: 9)])
         #expect(!error.description.contains("S3cret"))
 
-        let valid = try BridgeConfiguration.load(arguments: [], environment: [:], fileContents: String(file.split(separator: "\n").prefix(6).joined(separator: "\n")))
+        let valid = try BridgeConfiguration.load(arguments: [], environment: [:], fileContents: file.split(separator: "\n", omittingEmptySubsequences: false).prefix(6).joined(separator: "\n"))
         #expect(valid.log.level == "debug")
         #expect(valid.contractsDirectory == "/srv/contracts with \"quotes\"")
         #expect(valid.dataDirectory == "/var/lib/consent bridge # not a comment: bare values are taken whole")

@@ -118,7 +118,7 @@ def asyncapi_kafka_configs(settings: dict) -> tuple[int | None, dict[str, str]]:
     configs: dict[str, str] = {}
     for source in (settings, settings.get("configs") or {}, settings.get("topicConfiguration") or {}):
         for key, value in source.items():
-            if key in ("partitions", "replicas", "replicationFactor", "replication-factor", "configs",
+            if key in ("topic", "partitions", "replicas", "replicationFactor", "replication-factor", "configs",
                        "topicConfiguration", "bindingVersion", "key", "description"):
                 continue
             if isinstance(value, list):
