@@ -9,6 +9,7 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
         subcommands: [
             BrokerCommand.self,
             DisclosuresCommand.self,
+            ConfigCommand.self,
             BenchCommand.self,
         ]
     )
