@@ -14,10 +14,11 @@ package enum PolicyEngine {
     ///   - consent: the consent view (looked up by the event's subject).
     ///   - contracts: the prepared contract catalog.
     ///   - now: the decision time (consent validity; age bands when `ce_time` is absent).
-    ///   - caseReference: a fresh random reference, used only if the anonymous form is sent.
+    ///   - caseReference: a fresh random reference, evaluated only when the anonymous form is
+    ///     sent (drawing from the system generator costs a syscall; most decisions never need one).
     package static func decide(
         event: PolicyEvent, consent: some ConsentLookup, contracts: PolicyCatalog, now: Timestamp,
-        caseReference: CaseReference
+        caseReference makeCaseReference: @autoclosure () -> CaseReference
     ) -> PolicyDecision {
         // Contract and envelope.
         guard let ceType = event.headers.type, let plan = contracts.plan(forCEType: ceType) else {
@@ -117,6 +118,7 @@ package enum PolicyEngine {
             return .reject(
                 Rejection(reason: .anonymousFormNotSafe, contractName: contract.name, consent: consentFound, removed: filter.removed))
         }
+        let caseReference = makeCaseReference()
         var members = anonymous.members
         members.append(JSONObject.Member(key: "caseReference", value: .string(caseReference.rawValue)))
         let output = JSONValue.object(JSONObject(uniqueMembers: members))

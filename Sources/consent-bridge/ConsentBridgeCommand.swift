@@ -23,6 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchKafkaCommand.self,
             BenchStoreCommand.self,
+            BenchPolicyCommand.self,
         ]
     )
 }
