@@ -141,6 +141,12 @@ def test_topic_job_creates_exactly_the_asyncapi_topics_with_their_partitions_and
         for key, value in configs.items():
             assert created[topic][1].get(key) == value, f"{topic}: {key}"
     assert created["health.consent"][1]["cleanup.policy"] == "compact"
+    # The job's replication factor is the contract's `replicas` (one value for every topic).
+    replicas = {settings.get("replicas") for settings in contract.values()} - {None}
+    job = compose()["services"]["kafka-topics"]["environment"]
+    if replicas:
+        assert replicas == {int(job["REPLICATION_FACTOR"])}
+    assert 1 <= int(job["MIN_INSYNC_REPLICAS"]) < int(job["REPLICATION_FACTOR"]), "one broker may fail"
 
 
 def test_default_topic_names_of_the_bridge_are_the_asyncapi_topics():
