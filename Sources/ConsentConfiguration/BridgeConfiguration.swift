@@ -7,28 +7,45 @@ package struct BridgeConfiguration: Sendable {
     package var roles: Set<BridgeRole>
     /// Run against the embedded mock Kafka cluster (development and tests only).
     package var isEmbedded: Bool
+    /// Directory of the embedded SQLite stores (`data.directory`).
     package var dataDirectory: String
+    /// Directory of the message contracts (`contracts.directory`).
     package var contractsDirectory: String
     /// Set for every store a selected role needs; `nil` for the others.
     package var bridgeStore: StoreLocation?
+    /// Health journal store; set when role `health-sink` runs.
     package var healthStore: StoreLocation?
+    /// NAV case store; set when role `nav-sink` runs.
     package var navStore: StoreLocation?
+    /// Consumer group shared by every bridge instance (`bridge.group-id`).
     package var bridgeGroupID: String
+    /// Consumer group of the health sink.
     package var healthSinkGroupID: String
+    /// Consumer group of the NAV sink.
     package var navSinkGroupID: String
     /// `nil` when embedded or when no selected role uses that side.
     package var healthKafka: KafkaConnection?
+    /// The NAV side's cluster (see `healthKafka`).
     package var navKafka: KafkaConnection?
+    /// Topic names (defaults = Contracts/asyncapi.yaml).
     package var topics: TopicNames
+    /// Most events decided and recorded in one transaction (`pipeline.batch-size`).
     package var batchSize: Int
+    /// Longest consumer poll wait (`pipeline.poll-timeout-ms`).
     package var pollTimeoutMilliseconds: Int
+    /// First retry wait after an infrastructure error.
     package var retryInitialBackoffMilliseconds: Int
+    /// Longest retry wait (the wait doubles up to it).
     package var retryMaxBackoffMilliseconds: Int
     /// Required by role `bridge` unless embedded (then `nil` means: generate an ephemeral key).
     package var healthSealingKeys: SealingKeyRing?
+    /// The NAV side's sealing keys (see `healthSealingKeys`).
     package var navSealingKeys: SealingKeyRing?
+    /// Where `/health/*` and `/metrics` are served.
     package var httpListenAddress: HTTPListenAddress
+    /// Log level and format, for the executable's bootstrap.
     package var log: LogSettings
+    /// Accept synthetic test fødselsnumre (tests only).
     package var allowsSyntheticIdentifiers: Bool
     /// Effective raw source of every key, for `config print`.
     package var sources: [String: ConfigurationSource]

@@ -7,17 +7,26 @@ package struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     package struct Issue: Sendable, Hashable, CustomStringConvertible {
         /// What kind of problem; extensible so callers can match without parsing text.
         package struct Code: Sendable, Hashable, CustomStringConvertible {
+            /// Stable machine-readable name, e.g. `unknown-key`.
             package var name: String
             package var description: String { name }
+            /// A key, option or variable the bridge does not know.
             package static let unknownKey = Code(name: "unknown-key")
+            /// The same key twice in one layer.
             package static let duplicateKey = Code(name: "duplicate-key")
+            /// A file line or argument that is not `key = value` / `--key value`.
             package static let syntax = Code(name: "syntax")
+            /// A required key without a value.
             package static let missingValue = Code(name: "missing-value")
+            /// A value of the wrong form or out of range.
             package static let invalidValue = Code(name: "invalid-value")
+            /// Keys whose values contradict each other.
             package static let conflict = Code(name: "conflict")
+            /// A configuration or secret file that cannot be read.
             package static let unreadableFile = Code(name: "unreadable-file")
         }
 
+        /// The kind of problem.
         package var code: Code
         /// The dotted key (or the option / variable as written when it is unknown).
         package var key: String
@@ -26,6 +35,7 @@ package struct ConfigurationError: Error, Sendable, CustomStringConvertible {
         /// Where the offending value came from, if one key's value is at fault.
         package var source: ConfigurationSource?
 
+        /// An issue; `message` must not contain the offending value.
         package init(_ code: Code, key: String, _ message: String, source: ConfigurationSource? = nil) {
             self.code = code
             self.key = key
@@ -42,6 +52,7 @@ package struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     /// Every problem found, in key order (at least one).
     package var issues: [Issue]
 
+    /// An error with every issue found.
     package init(issues: [Issue]) { self.issues = issues }
 
     /// The dotted keys (or unknown names) named by the issues.

@@ -8,8 +8,11 @@
 package enum ConfigurationFile {
     /// One `key = value` line.
     package struct Entry: Sendable, Hashable {
+        /// Dotted key as written.
         package var key: String
+        /// Value, unquoted.
         package var value: String
+        /// 1-based line number.
         package var line: Int
     }
 

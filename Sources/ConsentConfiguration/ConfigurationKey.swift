@@ -24,6 +24,7 @@ package struct ConfigurationKey: Sendable, Hashable, Comparable {
     /// For `choice` keys: the accepted values (also used in error messages; they are not secret).
     package var choices: [String]
 
+    /// A key; `summary` is one line of documentation.
     package init(
         _ name: String, _ kind: ValueKind, default defaultDescription: String? = nil,
         secret isSecret: Bool = false, choices: [String] = [], _ summary: String

@@ -3,7 +3,9 @@
 package struct ConfigurationLayers: Sendable {
     /// A raw value and the layer it came from.
     package struct RawValue: Sendable, Hashable {
+        /// The value as given.
         package var value: String
+        /// The layer it came from.
         package var source: ConfigurationSource
     }
 
@@ -19,6 +21,7 @@ package struct ConfigurationLayers: Sendable {
     /// `CONSENT_BRIDGE_*` variables that are not configuration keys: the file path, the test
     /// suites' binary path, and the `CONSENT_BRIDGE_TEST_` family used by test harnesses.
     package static let ignoredVariables: Set<String> = [configFileVariable, "CONSENT_BRIDGE_BIN"]
+    /// Prefix of test-harness variables that are not configuration.
     package static let ignoredVariablePrefix = "CONSENT_BRIDGE_TEST_"
 
     private static let byEnvironmentName = Dictionary(

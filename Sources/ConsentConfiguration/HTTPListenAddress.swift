@@ -1,6 +1,8 @@
 /// `host:port` (or `[v6]:port`) of the bridge's HTTP listener.
 package struct HTTPListenAddress: Sendable, Hashable, CustomStringConvertible {
+    /// Host name or IP address (IPv6 without brackets).
     package var host: String
+    /// TCP port; 0 = any free port.
     package var port: Int
 
     /// Parses `host:port` / `[v6]:port`; port 0…65535 (0 = any free port).

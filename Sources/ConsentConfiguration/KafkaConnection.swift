@@ -3,14 +3,23 @@
 /// `librdkafkaProperties` is what the Kafka module hands to `rd_kafka_conf_set`;
 /// `redactedProperties` is the same map safe to print.
 package struct KafkaConnection: Sendable, Hashable, CustomStringConvertible {
+    /// Comma-separated `host:port` list.
     package var bootstrapServers: String
+    /// `security.protocol`.
     package var securityProtocol: KafkaSecurityProtocol
+    /// `ssl.ca.location`: CA file to verify the brokers.
     package var caLocation: String?
+    /// `ssl.certificate.location`: client certificate (mutual TLS).
     package var certificateLocation: String?
+    /// `ssl.key.location`: client private key (mutual TLS).
     package var keyLocation: String?
+    /// `ssl.key.password` (secret).
     package var keyPassword: String?
+    /// `sasl.mechanisms`.
     package var saslMechanism: KafkaSASLMechanism?
+    /// `sasl.username`: the Kafka principal.
     package var saslUsername: String?
+    /// `sasl.password` (secret).
     package var saslPassword: String?
 
     /// librdkafka property names whose values are secrets.

@@ -7,14 +7,20 @@ import Foundation
 package struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
     /// The URL as configured, password included: pass it to the client, never to a log.
     package var url: String
+    /// Database user (percent-decoded).
     package var username: String
+    /// Password (percent-decoded; secret).
     package var password: String?
+    /// Server host.
     package var host: String
+    /// Server port (default 5432).
     package var port: Int
+    /// Database name.
     package var database: String
     /// The `sslmode` query parameter (`disable`, `prefer`, `require`, `verify-full` …), if given.
     package var sslMode: String?
 
+    /// Parses a `postgres://` / `postgresql://` URL; the error never contains the URL.
     package static func parse(_ text: String) -> Result<PostgresStoreURL, StoreLocationError> {
         guard let components = URLComponents(string: text) else {
             return .failure(StoreLocationError(reason: "not a valid PostgreSQL URL"))

@@ -1,6 +1,8 @@
 /// One side's sealing keys: the current one seals, the previous one (during a rotation) still opens.
 package struct SealingKeyRing: Sendable, Hashable, CustomStringConvertible {
+    /// Seals new rejections.
     package var current: SealingKey
+    /// Still opens rejections sealed before the last rotation.
     package var previous: SealingKey?
 
     /// The key with this id, for opening a sealed payload.

@@ -43,5 +43,6 @@ package enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
 
 /// Why a store location is invalid; never contains the location itself.
 package struct StoreLocationError: Error, Sendable, Hashable {
+    /// Operator-safe reason.
     package var reason: String
 }
