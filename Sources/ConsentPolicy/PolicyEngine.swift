@@ -180,7 +180,7 @@ package enum PolicyEngine {
         switch value {
         case .string(let text):
             guard text.utf8.count >= 11 || text.utf8.contains(UInt8(ascii: "@")) else { return true }
-            if text.contains(subject) { return false }
+            if containsBytes(text, subject) { return false }
             return !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains {
                 $0.kind == .nationalIdentityNumber || $0.kind == .emailAddress
             }
@@ -203,10 +203,26 @@ package enum PolicyEngine {
         return current
     }
 
-    /// `application/json`, optionally with parameters (`; charset=utf-8`).
+    /// `application/json`, optionally with parameters (`; charset=utf-8`), case-insensitive.
     static func isJSON(_ contentType: String) -> Bool {
-        let media = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingPrefixSpaces() } ?? ""
-        return media.lowercased() == "application/json"
+        if contentType == "application/json" { return true }  // the common case, no allocation
+        var media = Substring(contentType)
+        if let semicolon = media.firstIndex(of: ";") { media = media[..<semicolon] }
+        return media.trimmingPrefixSpaces().lowercased() == "application/json"
+    }
+
+    /// Whether `text` contains `needle` as bytes (no Foundation, no Unicode normalisation:
+    /// identifiers are ASCII digits).
+    static func containsBytes(_ text: String, _ needle: String) -> Bool {
+        let haystack = text.utf8, pattern = needle.utf8
+        guard let first = pattern.first, haystack.count >= pattern.count else { return pattern.isEmpty }
+        var index = haystack.startIndex
+        let lastStart = haystack.index(haystack.endIndex, offsetBy: -pattern.count)
+        while index <= lastStart {
+            if haystack[index] == first, haystack[index...].starts(with: pattern) { return true }
+            index = haystack.index(after: index)
+        }
+        return false
     }
 }
 
