@@ -67,6 +67,21 @@ package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
         entries[patientID] = Entry(state: .unreadable, highestVersion: entries[patientID]?.highestVersion)
     }
 
+    /// Applies one message from `health.consent` using the catalog's consent contract; without
+    /// a consent contract nothing is readable, so the key has no consent (fail closed).
+    @discardableResult
+    package mutating func apply(key: String, value: [UInt8]?, catalog: PolicyCatalog) -> ApplyOutcome {
+        guard let schema = catalog.consentSchema else {
+            if value == nil {
+                applyTombstone(patientID: key)
+                return .applied
+            }
+            applyUnreadable(patientID: key)
+            return .unreadable(ConsentRecordError(code: .schemaViolation, detail: "no consent contract"))
+        }
+        return apply(key: key, value: value, schema: schema)
+    }
+
     /// Applies one message from `health.consent`: `value == nil` is a tombstone; bytes that are
     /// not a valid consent for exactly this key leave the key with no consent.
     @discardableResult

@@ -74,6 +74,13 @@ package struct FilteredEvent: Sendable {
     package var consent: ConsentReference
     /// What was left out and why.
     package var removed: [FieldRemoval]
+    /// Whether the output still names the person (identity was in the consent's scope).
+    package var namesSubject: Bool
+
+    /// The Kafka key to publish under: the fødselsnummer only when the output itself carries it
+    /// (consent covers identity); otherwise nil and the relay keys by `ce_id` (ARCHITECTURE.md:
+    /// an inbound key is never a raw fødselsnummer unless the consent covers identity).
+    package var publishKey: String? { namesSubject ? subject : nil }
 }
 
 /// The anonymous form of an event, plus the mapping only the origin side may store.
@@ -100,6 +107,9 @@ package struct AnonymousEvent: Sendable {
     package var removed: [FieldRemoval]
     /// What was generalized and how.
     package var generalized: [FieldGeneralization]
+
+    /// The Kafka key to publish under: the case reference, never the person's number.
+    package var publishKey: String { caseReference.rawValue }
 }
 
 /// Links a case reference to the person, kept by the side that sent the original event.

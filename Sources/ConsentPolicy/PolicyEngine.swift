@@ -88,7 +88,8 @@ package enum PolicyEngine {
                     FilteredEvent(
                         contractName: contract.name, ceType: contract.ceType, destinationTopic: destination,
                         subject: subject, body: output, bytes: output.serializedBytes(), consent: record.reference,
-                        removed: filter.removed))
+                        removed: filter.removed,
+                        namesSubject: value(at: contract.subjectPath, in: output)?.stringValue == subject))
             }
             consentFound = record.reference
             guard contract.hasAnonymousForm else {

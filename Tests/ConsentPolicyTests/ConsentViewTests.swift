@@ -80,6 +80,14 @@ import Testing
         #expect(view.state(for: F.kari) == .absent)
     }
 
+    @Test func viewReadsConsentMessagesThroughTheCatalog() throws {
+        var view = ConsentView()
+        #expect(view.apply(key: F.ola, value: try F.example("consent", "granted-narrow-oral"), catalog: try F.catalog()) == .applied)
+        #expect(view.state(for: F.ola).grantedRecord?.version == 3)
+        #expect(view.apply(key: F.ola, value: nil, catalog: try F.catalog()) == .applied)
+        #expect(view.state(for: F.ola) == .tombstoned)
+    }
+
     @Test func viewSnapshotRoundTripsThroughJSON() throws {
         let schema = try #require(try F.catalog().consentSchema)
         var view = F.view(F.consent(F.kari, version: 2, validUntil: "2027-01-01T00:00:00Z"), F.consent(F.ola, status: .withdrawn))

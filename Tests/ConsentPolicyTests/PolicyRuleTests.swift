@@ -65,6 +65,7 @@ import Testing
         #expect(JSONPointer.resolve("/caseReference", in: body) == .string(F.fixedCaseReference.rawValue))
         #expect(event.mapping.subject == F.caseDiscussion)
         #expect(event.mapping.keeper == .health)
+        #expect(event.publishKey == F.fixedCaseReference.rawValue)
         #expect(event.basis.code == "no-consent")
         #expect(event.removed.contains { $0.path == "/patient/fodselsnummer" && $0.classification == .directIdentifier })
         #expect(event.removed.contains { $0.path == "/discussion/question" && $0.classification == .freeText })
@@ -196,6 +197,7 @@ import Testing
         let decision = try F.decide(try F.exampleEvent("referral", "not-sick-listed-minimal"), F.view(F.consent(F.ola)))
         guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
         #expect(JSONPointer.resolve("/patient/fodselsnummer", in: event.body) == .string(F.ola))
+        #expect(event.publishKey == F.ola)  // identity is in the consent's scope
     }
 
     // MARK: R8 Only what is relevant and necessary
