@@ -117,7 +117,7 @@ package final class KafkaConsumer: Sendable {
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxBatchSize)
         var topicNames: [OpaquePointer: String] = [:]
         while !stopFlag.isSet {
-            let count = rd_kafka_consume_batch_queue(queue, 100, &messages, maxBatchSize)
+            let count = Self.nextBatch(queue, into: &messages)
             guard count > 0 else {
                 if let fatal = client.currentFatalError(operation: "consume") {
                     channel.finish(throwing: fatal)
@@ -138,6 +138,23 @@ package final class KafkaConsumer: Sendable {
                 records.append(Self.record(from: message, topicNames: &topicNames))
             }
             if !records.isEmpty, !channel.send(records, stopFlag: stopFlag) { return }
+        }
+    }
+
+    /// Fills `messages` with what is available now, or waits (at most 100 ms) for the first
+    /// record and then takes whatever else is already there.
+    ///
+    /// `rd_kafka_consume_batch_queue` with a timeout waits until the batch is *full* or the
+    /// timeout passes, which would add up to the whole timeout to every record's latency.
+    private static func nextBatch(_ queue: OpaquePointer, into messages: inout [UnsafeMutablePointer<rd_kafka_message_t>?]) -> Int {
+        messages.withUnsafeMutableBufferPointer { buffer -> Int in
+            guard let base = buffer.baseAddress else { return 0 }
+            let available = rd_kafka_consume_batch_queue(queue, 0, base, buffer.count)
+            if available != 0 { return available }
+            guard let first = rd_kafka_consume_queue(queue, 100) else { return 0 }
+            base[0] = first
+            let more = buffer.count > 1 ? rd_kafka_consume_batch_queue(queue, 0, base + 1, buffer.count - 1) : 0
+            return 1 + max(more, 0)
         }
     }
 
