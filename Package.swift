@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: Kafka (librdkafka through Debian's librdkafka-dev)
@@ -36,6 +37,11 @@ let package = Package(
 
         // MARK: Pure modules: no Kafka, SQL or HTTP, so they build and test in seconds
         .target(name: "ConsentContracts"),
+        // Reads asyncapi.yaml for `contracts check`; Yams stays out of ConsentContracts.
+        .target(
+            name: "ConsentContractsLint",
+            dependencies: ["ConsentContracts", .product(name: "Yams", package: "Yams")]
+        ),
         .target(name: "ConsentPolicy", dependencies: ["ConsentContracts"]),
         .target(name: "ConsentConfiguration"),
 
@@ -56,6 +62,7 @@ let package = Package(
             dependencies: [
                 "ConsentKafka",
                 "ConsentContracts",
+                "ConsentContractsLint",
                 "ConsentPolicy",
                 "ConsentStorage",
                 "ConsentConfiguration",
@@ -71,6 +78,7 @@ let package = Package(
             dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"]),
+        .testTarget(name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"]),
         .testTarget(name: "ConsentConfigurationTests", dependencies: ["ConsentConfiguration"]),
         .testTarget(
             name: "ConsentPolicyTests",

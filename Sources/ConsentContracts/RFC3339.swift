@@ -2,14 +2,20 @@
 package enum RFC3339 {
     /// `YYYY-MM-DD`, year 0001–9999, a day that exists in that month.
     package static func isValidDate(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10 else { return false }
-        return parseDate(bytes, 0)
+        withBytes(text) { bytes in bytes.count == 10 && parseDate(bytes, 0) }
+    }
+
+    private static func withBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`; `T` and `Z` in either case; seconds 00–59.
     package static func isValidDateTime(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        withBytes(text, isValidDateTime(bytes:))
+    }
+
+    private static func isValidDateTime(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count >= 20, parseDate(bytes, 0) else { return false }
         guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") else { return false }
         guard let hour = twoDigits(bytes, 11), hour <= 23, bytes[13] == UInt8(ascii: ":"),
@@ -47,7 +53,7 @@ package enum RFC3339 {
         }
     }
 
-    private static func parseDate(_ bytes: [UInt8], _ start: Int) -> Bool {
+    private static func parseDate(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int) -> Bool {
         guard let high = twoDigits(bytes, start), let low = twoDigits(bytes, start + 2),
             bytes[start + 4] == UInt8(ascii: "-"), let month = twoDigits(bytes, start + 5),
             bytes[start + 7] == UInt8(ascii: "-"), let day = twoDigits(bytes, start + 8)
@@ -57,7 +63,7 @@ package enum RFC3339 {
         return day <= daysIn(month: month, year: year)
     }
 
-    private static func twoDigits(_ bytes: [UInt8], _ index: Int) -> Int? {
+    private static func twoDigits(_ bytes: UnsafeBufferPointer<UInt8>, _ index: Int) -> Int? {
         guard index + 1 < bytes.count, isDigit(bytes[index]), isDigit(bytes[index + 1]) else { return nil }
         return Int(bytes[index] - UInt8(ascii: "0")) * 10 + Int(bytes[index + 1] - UInt8(ascii: "0"))
     }

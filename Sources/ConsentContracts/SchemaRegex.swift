@@ -56,9 +56,17 @@ struct SchemaRegex: Sendable {
 
     /// True when the pattern matches somewhere in `text`.
     func search(_ text: String) -> Bool {
-        let scalars = Array(text.unicodeScalars)
-        let matcher = Matcher(input: scalars)
-        let lastStart = isAnchoredAtStart ? 0 : scalars.count
+        // Most contract strings are ASCII: match straight on the UTF-8 bytes, no copy.
+        let asciiResult: Bool?? = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+            return search(in: Matcher(input: ASCIIScalars(bytes: bytes)))
+        }
+        if let asciiResult, let result = asciiResult { return result }
+        return search(in: Matcher(input: Array(text.unicodeScalars)))
+    }
+
+    private func search<Input>(in matcher: Matcher<Input>) -> Bool {
+        let lastStart = isAnchoredAtStart ? 0 : matcher.input.count
         for start in 0...lastStart {
             for sequence in alternatives where matcher.match(sequence[...], start, { _ in true }) {
                 return true
@@ -67,8 +75,16 @@ struct SchemaRegex: Sendable {
         return false
     }
 
-    private struct Matcher {
-        let input: [Unicode.Scalar]
+    /// ASCII bytes seen as Unicode scalars.
+    private struct ASCIIScalars: RandomAccessCollection {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var startIndex: Int { 0 }
+        var endIndex: Int { bytes.count }
+        subscript(position: Int) -> Unicode.Scalar { Unicode.Scalar(bytes[position]) }
+    }
+
+    private struct Matcher<Input: RandomAccessCollection> where Input.Element == Unicode.Scalar, Input.Index == Int {
+        let input: Input
 
         func match(_ sequence: ArraySlice<Node>, _ position: Int, _ next: (Int) -> Bool) -> Bool {
             guard let first = sequence.first else { return next(position) }
@@ -88,8 +104,60 @@ struct SchemaRegex: Sendable {
                 }
                 return false
             case .repeated(let node, let min, let max, let isGreedy):
+                if isSingle(node) {
+                    return repeatSingle(node, min, max, isGreedy, position) { match(rest, $0, next) }
+                }
                 return repeatMatch(node, min, max, isGreedy, 0, position) { match(rest, $0, next) }
             }
+        }
+
+        /// Matches exactly one node, then continues with `next`.
+        private func matchOne(_ node: Node, _ position: Int, _ next: (Int) -> Bool) -> Bool {
+            switch node {
+            case .literal, .any, .characterClass:
+                guard position < input.count, single(node, input[position]) else { return false }
+                return next(position + 1)
+            case .start:
+                return position == 0 && next(position)
+            case .end:
+                return position == input.count && next(position)
+            case .group(let alternatives):
+                for alternative in alternatives where match(alternative[...], position, next) {
+                    return true
+                }
+                return false
+            case .repeated(let inner, let min, let max, let isGreedy):
+                if isSingle(inner) { return repeatSingle(inner, min, max, isGreedy, position, next) }
+                return repeatMatch(inner, min, max, isGreedy, 0, position, next)
+            }
+        }
+
+        private func isSingle(_ node: Node) -> Bool {
+            switch node {
+            case .literal, .any, .characterClass: return true
+            default: return false
+            }
+        }
+
+        /// A repeated one-character atom: count the run once, then try lengths without recursion.
+        private func repeatSingle(
+            _ node: Node, _ min: Int, _ max: Int, _ isGreedy: Bool, _ position: Int, _ next: (Int) -> Bool
+        ) -> Bool {
+            var available = 0
+            while available < max, position + available < input.count, single(node, input[position + available]) {
+                available += 1
+            }
+            guard available >= min else { return false }
+            if isGreedy {
+                var count = available
+                while count >= min {
+                    if next(position + count) { return true }
+                    count -= 1
+                }
+            } else {
+                for count in min...available where next(position + count) { return true }
+            }
+            return false
         }
 
         private func repeatMatch(
@@ -97,12 +165,12 @@ struct SchemaRegex: Sendable {
             _ next: (Int) -> Bool
         ) -> Bool {
             if count < min {
-                return match([node][...], position) { repeatMatch(node, min, max, isGreedy, count + 1, $0, next) }
+                return matchOne(node, position) { repeatMatch(node, min, max, isGreedy, count + 1, $0, next) }
             }
             if !isGreedy, next(position) { return true }
             // An iteration that consumed nothing cannot make progress; stop there.
             if count < max,
-                match([node][...], position, {
+                matchOne(node, position, {
                     $0 != position && repeatMatch(node, min, max, isGreedy, count + 1, $0, next)
                 })
             {

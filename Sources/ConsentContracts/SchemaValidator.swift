@@ -17,49 +17,48 @@ struct SchemaValidator {
 
     mutating func validate(_ value: JSONValue, against node: SchemaNode) {
         if stopAtFirst, !violations.isEmpty { return }
-        let rules = node.keywords
-        if let alwaysValid = rules.alwaysValid {
+        if let alwaysValid = node.keywords.alwaysValid {
             if !alwaysValid { report("false", "no value is allowed here") }
             return
         }
-        if let reference = rules.reference, reference < definitions.count {
+        if let reference = node.keywords.reference, reference < definitions.count {
             validate(value, against: definitions[reference])
         }
-        if !rules.types.isEmpty, !Self.matches(value, rules.types) {
-            report("type", "expected \(rules.typeNames)")
+        if !node.keywords.types.isEmpty, !Self.matches(value, node.keywords.types) {
+            report("type", "expected \(node.keywords.typeNames)")
         }
-        if let constValue = rules.constValue, !JSONEquality.equal(value, constValue) {
+        if let constValue = node.keywords.constValue, !JSONEquality.equal(value, constValue) {
             report("const", "value differs from the required constant")
         }
-        if let enumValues = rules.enumValues, !enumValues.contains(where: { JSONEquality.equal(value, $0) }) {
+        if let enumValues = node.keywords.enumValues, !enumValues.contains(where: { JSONEquality.equal(value, $0) }) {
             report("enum", "value is not one of the \(enumValues.count) allowed values")
         }
         switch value {
-        case .string(let string): validateString(string, rules)
-        case .integer, .number: validateNumber(value, rules)
-        case .array(let items): validateArray(items, rules)
-        case .object(let object): validateObject(object, rules)
+        case .string(let string): validateString(string, node)
+        case .integer, .number: validateNumber(value, node)
+        case .array(let items): validateArray(items, node)
+        case .object(let object): validateObject(object, node)
         case .null, .bool: break
         }
     }
 
     // MARK: Per type
 
-    private mutating func validateString(_ string: String, _ rules: SchemaNode.Keywords) {
-        if rules.minLength != nil || rules.maxLength != nil {
+    private mutating func validateString(_ string: String, _ node: SchemaNode) {
+        if node.keywords.minLength != nil || node.keywords.maxLength != nil {
             // JSON Schema counts Unicode code points, not UTF-16 units or grapheme clusters.
             let length = string.unicodeScalars.count
-            if let minLength = rules.minLength, length < minLength {
+            if let minLength = node.keywords.minLength, length < minLength {
                 report("minLength", "shorter than \(minLength) characters")
             }
-            if let maxLength = rules.maxLength, length > maxLength {
+            if let maxLength = node.keywords.maxLength, length > maxLength {
                 report("maxLength", "longer than \(maxLength) characters")
             }
         }
-        if let pattern = rules.pattern, !pattern.search(string) {
+        if let pattern = node.keywords.pattern, !pattern.search(string) {
             report("pattern", "does not match the pattern \(pattern.source)")
         }
-        if let format = rules.format {
+        if let format = node.keywords.format {
             let isValid: Bool
             switch format {
             case .date: isValid = RFC3339.isValidDate(string)
@@ -69,29 +68,29 @@ struct SchemaValidator {
         }
     }
 
-    private mutating func validateNumber(_ value: JSONValue, _ rules: SchemaNode.Keywords) {
-        if let bound = rules.minimum, Self.compare(value, bound) < 0 {
+    private mutating func validateNumber(_ value: JSONValue, _ node: SchemaNode) {
+        if let bound = node.keywords.minimum, Self.compare(value, bound) < 0 {
             report("minimum", "below the minimum \(Self.text(bound))")
         }
-        if let bound = rules.maximum, Self.compare(value, bound) > 0 {
+        if let bound = node.keywords.maximum, Self.compare(value, bound) > 0 {
             report("maximum", "above the maximum \(Self.text(bound))")
         }
-        if let bound = rules.exclusiveMinimum, Self.compare(value, bound) <= 0 {
+        if let bound = node.keywords.exclusiveMinimum, Self.compare(value, bound) <= 0 {
             report("exclusiveMinimum", "not above \(Self.text(bound))")
         }
-        if let bound = rules.exclusiveMaximum, Self.compare(value, bound) >= 0 {
+        if let bound = node.keywords.exclusiveMaximum, Self.compare(value, bound) >= 0 {
             report("exclusiveMaximum", "not below \(Self.text(bound))")
         }
     }
 
-    private mutating func validateArray(_ items: [JSONValue], _ rules: SchemaNode.Keywords) {
-        if let minItems = rules.minItems, items.count < minItems {
+    private mutating func validateArray(_ items: [JSONValue], _ node: SchemaNode) {
+        if let minItems = node.keywords.minItems, items.count < minItems {
             report("minItems", "fewer than \(minItems) items")
         }
-        if let maxItems = rules.maxItems, items.count > maxItems {
+        if let maxItems = node.keywords.maxItems, items.count > maxItems {
             report("maxItems", "more than \(maxItems) items")
         }
-        if rules.uniqueItems, items.count > 1 {
+        if node.keywords.uniqueItems, items.count > 1 {
             outer: for first in 0..<(items.count - 1) {
                 for second in (first + 1)..<items.count where JSONEquality.equal(items[first], items[second]) {
                     report("uniqueItems", "items \(first) and \(second) are equal")
@@ -99,7 +98,7 @@ struct SchemaValidator {
                 }
             }
         }
-        if let itemSchema = rules.items {
+        if let itemSchema = node.keywords.items {
             for (position, item) in items.enumerated() {
                 path.append(.index(position))
                 validate(item, against: itemSchema)
@@ -108,18 +107,18 @@ struct SchemaValidator {
         }
     }
 
-    private mutating func validateObject(_ object: JSONObject, _ rules: SchemaNode.Keywords) {
-        for name in rules.required where object[name] == nil {
+    private mutating func validateObject(_ object: JSONObject, _ node: SchemaNode) {
+        for name in node.keywords.required where object[name] == nil {
             report("required", "missing required property '\(name)'")
         }
         for member in object {
-            if let propertySchema = rules.properties[member.key] {
+            if let propertySchema = node.keywords.properties[member.key] {
                 path.append(.key(member.key))
                 validate(member.value, against: propertySchema)
                 path.removeLast()
                 continue
             }
-            switch rules.additionalProperties {
+            switch node.keywords.additionalProperties {
             case .allowed:
                 break
             case .forbidden:

@@ -10,6 +10,7 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
             BrokerCommand.self,
             DisclosuresCommand.self,
             ConfigCommand.self,
+            ContractsCommand.self,
             BenchCommand.self,
         ]
     )

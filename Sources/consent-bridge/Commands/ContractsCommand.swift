@@ -1,0 +1,78 @@
+import ArgumentParser
+import ConsentContracts
+import ConsentContractsLint
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `consent-bridge contracts …`: checks on the message contracts in `Contracts/`.
+struct ContractsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contracts",
+        abstract: "Lint and use the message contracts (schemas, examples, asyncapi.yaml).",
+        subcommands: [ContractsCheckCommand.self, ContractsValidateCommand.self]
+    )
+}
+
+/// `consent-bridge contracts check [--dir Contracts]`: every diagnostic, non-zero exit on any error.
+struct ContractsCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Lint schemas, examples and asyncapi.yaml; list every problem (file#pointer: message)."
+    )
+
+    @Option(name: .long, help: "The contracts directory.")
+    var dir: String = "Contracts"
+
+    func run() throws {
+        let report = ContractsCheck.run(directory: dir)
+        for diagnostic in report.diagnostics { print(diagnostic.description) }
+        guard report.isPassing else {
+            print("contracts check FAILED: \(report.errorCount) errors")
+            throw ExitCode.failure
+        }
+        print(report.summary)
+    }
+}
+
+/// Dev tool for the jsonschema cross-check: validates JSON lines from stdin, one verdict per line.
+struct ContractsValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Validate JSON lines from stdin against one schema; print one JSON verdict per line.",
+        shouldDisplay: false
+    )
+
+    @Option(name: .long, help: "Path to a *.schema.json file.")
+    var schema: String
+
+    @Flag(name: .long, help: "Read one JSON instance per line from stdin (the only mode).")
+    var stdinJsonl = false
+
+    func run() throws {
+        guard stdinJsonl else { throw ValidationError("--stdin-jsonl is required") }
+        let tool: ContractValidationTool
+        do {
+            tool = try ContractValidationTool.load(schemaPath: schema)
+        } catch {
+            print("schema error: \(error)")
+            throw ExitCode.failure
+        }
+        // Raw bytes, not readLine(): the strict parser must see invalid UTF-8 as it arrived.
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            pending += chunk[0..<count]
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: 0x0A) {
+                print(tool.verdict(for: pending[start..<newline]))
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+        }
+        if !pending.isEmpty { print(tool.verdict(for: pending)) }
+    }
+}
