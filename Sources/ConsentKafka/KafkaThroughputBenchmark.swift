@@ -89,3 +89,56 @@ extension Duration {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
+
+/// Produce→consume latency of single records (used by `consent-bridge bench kafka`): one
+/// record every `interval`, each awaited on a consumer before the next is sent.
+package struct KafkaLatencyBenchmark: Sendable {
+    package struct Result: Sendable {
+        /// Sorted samples in milliseconds.
+        package var samples: [Double]
+        package func percentile(_ p: Double) -> Double {
+            guard !samples.isEmpty else { return 0 }
+            return samples[min(samples.count - 1, Int((Double(samples.count) * p).rounded(.up)) - 1)]
+        }
+    }
+
+    package var bootstrapServers: String
+    package var topic: String
+    package var samples: Int
+    package var interval: Duration
+    package var consumerProperties: [String: String]
+    package var logger: Logger
+
+    package init(bootstrapServers: String, topic: String, samples: Int, interval: Duration, consumerProperties: [String: String], logger: Logger) {
+        self.bootstrapServers = bootstrapServers
+        self.topic = topic
+        self.samples = samples
+        self.interval = interval
+        self.consumerProperties = consumerProperties
+        self.logger = logger
+    }
+
+    package func run() async throws -> Result {
+        let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: ["linger.ms": "0"]), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                client: KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: consumerProperties),
+                groupID: "bench-latency-\(UInt64.random(in: 0...UInt64.max))", topics: [topic]),
+            logger: logger)
+        var iterator = consumer.batches.makeAsyncIterator()
+        // Warm-up: the group join and the first fetch are not part of the measurement.
+        _ = try await producer.send(KafkaOutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("warm-up".utf8)))
+        _ = try await iterator.next()
+        var measured: [Double] = []
+        for _ in 0..<samples {
+            try await Task.sleep(for: interval)
+            let start = ContinuousClock.now
+            _ = try await producer.send(KafkaOutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("sample".utf8)))
+            guard try await iterator.next() != nil else { break }
+            measured.append((ContinuousClock.now - start).seconds * 1000)
+        }
+        await consumer.close()
+        await producer.close()
+        return Result(samples: measured.sorted())
+    }
+}

@@ -25,6 +25,12 @@ struct BenchKafkaCommand: AsyncParsableCommand {
     @Option(help: "The peer script.")
     var peerScript: String = "scripts/bench/peer_kafka.py"
 
+    @Option(help: "fetch.wait.max.ms of the consumers (the mock holds empty fetches this long; see docs/kafka.md).")
+    var fetchWaitMs: Int = 10
+
+    @Option(help: "Latency samples (one record every 30 ms, each awaited on a consumer).")
+    var latencySamples: Int = 200
+
     @Flag(help: "Print a final JSON line with the figures.")
     var json = false
 
@@ -40,13 +46,22 @@ struct BenchKafkaCommand: AsyncParsableCommand {
         defer { cluster.shutdown() }
         try cluster.createTopic("bench.ours", partitions: partitions)
         try cluster.createTopic("bench.peer", partitions: partitions)
+        try cluster.createTopic("bench.latency", partitions: 1)
+        let consumerProperties = ["fetch.wait.max.ms": "\(fetchWaitMs)"]
 
         print("Kafka benchmark: \(messages) messages × \(size) bytes, \(partitions) partitions, embedded broker \(cluster.bootstrapServers)")
         let ours = try await KafkaThroughputBenchmark(
             bootstrapServers: cluster.bootstrapServers, topic: "bench.ours", messages: messages, size: size,
-            consumerProperties: ["fetch.wait.max.ms": "10"], logger: logger
+            consumerProperties: consumerProperties, logger: logger
         ).run()
         print(String(format: "  ours (ConsentKafka)      produce %10.0f msg/s   consume %10.0f msg/s", ours.produceMessagesPerSecond, ours.consumeMessagesPerSecond))
+
+        let latency = try await KafkaLatencyBenchmark(
+            bootstrapServers: cluster.bootstrapServers, topic: "bench.latency", samples: latencySamples, interval: .milliseconds(30),
+            consumerProperties: consumerProperties, logger: logger
+        ).run()
+        print(String(format: "  ours produce→consume latency (fetch.wait.max.ms=%d): p50 %.2f ms   p99 %.2f ms   max %.2f ms",
+                     fetchWaitMs, latency.percentile(0.5), latency.percentile(0.99), latency.percentile(1.0)))
 
         let peer = try runPeer(bootstrap: cluster.bootstrapServers)
         print(String(format: "  peer (confluent-kafka)   produce %10.0f msg/s   consume %10.0f msg/s", peer.produce, peer.consume))
@@ -57,6 +72,8 @@ struct BenchKafkaCommand: AsyncParsableCommand {
                 "consume_msgs_per_s": ours.consumeMessagesPerSecond.rounded(),
                 "peer_produce_msgs_per_s": peer.produce.rounded(),
                 "peer_consume_msgs_per_s": peer.consume.rounded(),
+                "latency_p50_ms": (latency.percentile(0.5) * 100).rounded() / 100,
+                "latency_p99_ms": (latency.percentile(0.99) * 100).rounded() / 100,
             ]
             let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
