@@ -7,9 +7,9 @@ package struct ContractPlan: Sendable {
     package let contract: MessageContract
     /// The field tree.
     package let root: FieldPlan
-    /// Roles the consent must name; `hasUnknownRole` when the contract names one the policy
-    /// does not know (never covered, fail closed).
+    /// Roles the consent must name.
     package let roles: RecipientRoles
+    /// True when the contract names a role the policy does not know (never covered, fail closed).
     package let hasUnknownRole: Bool
     /// The direction bit the consent must hold; empty for directions that never cross.
     package let direction: ConsentDirections

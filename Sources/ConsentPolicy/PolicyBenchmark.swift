@@ -27,16 +27,23 @@ package enum PolicyBenchmark {
         /// Seed for the workload (not for the case references).
         package var seed: UInt64 = 0x1BC0_2026
 
+        /// The defaults above.
         package init() {}
     }
 
     /// The measured figures.
     package struct Result: Sendable {
+        /// Timed decisions.
         package var decisions: Int
+        /// Wall-clock seconds for them.
         package var seconds: Double
+        /// Decisions per wall-clock second.
         package var decisionsPerSecond: Double
+        /// Median wall-clock time per decision.
         package var p50Microseconds: Double
+        /// 99th percentile wall-clock time per decision.
         package var p99Microseconds: Double
+        /// Mean event body size.
         package var meanBodyBytes: Int
         /// CPU time the benchmark thread used (on a busy shared machine wall time is higher).
         package var cpuSeconds: Double
@@ -81,7 +88,9 @@ package enum PolicyBenchmark {
 
     /// A ready workload.
     package struct Workload: Sendable {
+        /// Pre-built events, cycled through.
         package var events: [PolicyEvent]
+        /// The population's consents.
         package var view: ConsentView
     }
 
@@ -268,6 +277,7 @@ package enum PolicyBenchmark {
 /// SplitMix64: a fast, seedable generator for building the benchmark workload.
 package struct BenchmarkRandom: RandomNumberGenerator {
     var state: UInt64
+    /// The next 64 random bits.
     package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
