@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,14 @@ def test_every_bridge_environment_key_is_a_documented_configuration_key():
         if line.startswith("ENV ") for part in line[4:].split()
     ]
     assert dockerfile_variables and all(variable in keys for variable in dockerfile_variables)
+
+
+def test_readme_production_section_lists_every_configuration_key():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("<!-- production:begin -->"):text.index("<!-- production:end -->")]
+    listed = re.findall(r"^\| `([a-z0-9.-]+)` \| `(CONSENT_BRIDGE_[A-Z0-9_]+)` \|", section, flags=re.M)
+    documented = [(key.name, key.environment) for key in documented_keys().values()]
+    assert listed == documented, "README's key list differs from docs/configuration.md"
 
 
 def test_compose_environment_is_accepted_by_the_bridge_itself(tmp_path):
