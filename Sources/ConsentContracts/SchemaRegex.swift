@@ -16,10 +16,35 @@ struct SchemaRegex: Sendable {
     }
 
     fileprivate struct CharacterClass: Sendable {
-        var items: [ClassItem] = []
+        var items: [ClassItem] = [] {
+            didSet { rebuildBitmap() }
+        }
         var isNegated = false
+        /// Membership of U+0000…U+007F before negation, so ASCII input needs no item scan.
+        private var low: UInt64 = 0
+        private var high: UInt64 = 0
 
+        init(items: [ClassItem] = [], isNegated: Bool = false) {
+            self.items = items
+            self.isNegated = isNegated
+            rebuildBitmap()
+        }
+
+        private mutating func rebuildBitmap() {
+            low = 0
+            high = 0
+            for item in items where item.lower.value < 128 {
+                for value in item.lower.value...min(item.upper.value, 127) {
+                    if value < 64 { low |= 1 << UInt64(value) } else { high |= 1 << UInt64(value - 64) }
+                }
+            }
+        }
+
+        @inline(__always)
         func contains(_ scalar: Unicode.Scalar) -> Bool {
+            let value = scalar.value
+            if value < 64 { return (low >> UInt64(value)) & 1 == 1 ? !isNegated : isNegated }
+            if value < 128 { return (high >> UInt64(value - 64)) & 1 == 1 ? !isNegated : isNegated }
             var found = false
             for item in items where item.lower <= scalar && scalar <= item.upper {
                 found = true
@@ -43,6 +68,15 @@ struct SchemaRegex: Sendable {
     let source: String
     private let alternatives: [[Node]]
     private let isAnchoredAtStart: Bool
+    /// `^a{m,n}…$` with one-character atoms where only the last may vary in length: matched in
+    /// one left-to-right pass without backtracking (most contract patterns have this shape).
+    private let linear: [LinearStep]?
+
+    fileprivate struct LinearStep: Sendable {
+        let atom: Node
+        let min: Int
+        let max: Int
+    }
 
     init(_ source: String) throws(SyntaxError) {
         self.source = source
@@ -52,6 +86,44 @@ struct SchemaRegex: Sendable {
             if case .start = sequence.first { return true }
             return false
         }
+        linear = Self.linearForm(alternatives)
+    }
+
+    private static func linearForm(_ alternatives: [[Node]]) -> [LinearStep]? {
+        guard alternatives.count == 1, let sequence = alternatives.first, sequence.count >= 2,
+            case .start = sequence.first, case .end = sequence.last
+        else { return nil }
+        var steps: [LinearStep] = []
+        for node in sequence.dropFirst().dropLast() {
+            switch node {
+            case .literal, .any, .characterClass:
+                steps.append(LinearStep(atom: node, min: 1, max: 1))
+            case .repeated(let atom, let min, let max, _):
+                switch atom {
+                case .literal, .any, .characterClass: steps.append(LinearStep(atom: atom, min: min, max: max))
+                default: return nil
+                }
+            default:
+                return nil
+            }
+        }
+        // Greedy without backtracking is exact only if nothing but the end follows a variable step.
+        for step in steps.dropLast() where step.min != step.max { return nil }
+        return steps
+    }
+
+    private func matchLinear<Input>(_ steps: [LinearStep], _ matcher: Matcher<Input>) -> Bool {
+        let input = matcher.input
+        var position = 0
+        for step in steps {
+            var count = 0
+            while count < step.max, position < input.count, matcher.single(step.atom, input[position]) {
+                count += 1
+                position += 1
+            }
+            if count < step.min { return false }
+        }
+        return position == input.count
     }
 
     /// True when the pattern matches somewhere in `text`.
@@ -66,6 +138,7 @@ struct SchemaRegex: Sendable {
     }
 
     private func search<Input>(in matcher: Matcher<Input>) -> Bool {
+        if let linear { return matchLinear(linear, matcher) }
         let lastStart = isAnchoredAtStart ? 0 : matcher.input.count
         for start in 0...lastStart {
             for sequence in alternatives where matcher.match(sequence[...], start, { _ in true }) {
@@ -179,7 +252,8 @@ struct SchemaRegex: Sendable {
             return isGreedy && next(position)
         }
 
-        private func single(_ node: Node, _ scalar: Unicode.Scalar) -> Bool {
+        @inline(__always)
+        func single(_ node: Node, _ scalar: Unicode.Scalar) -> Bool {
             switch node {
             case .literal(let expected): return scalar == expected
             case .any: return scalar != "\n" && scalar != "\r" && scalar != "\u{2028}" && scalar != "\u{2029}"

@@ -47,11 +47,15 @@ struct SchemaValidator {
     private mutating func validateString(_ string: String, _ node: SchemaNode) {
         if node.keywords.minLength != nil || node.keywords.maxLength != nil {
             // JSON Schema counts Unicode code points, not UTF-16 units or grapheme clusters.
-            let length = string.unicodeScalars.count
-            if let minLength = node.keywords.minLength, length < minLength {
+            // A code point is 1–4 UTF-8 bytes: count them only when the byte count is inconclusive.
+            let byteCount = string.utf8.count
+            let isWithinMax = node.keywords.maxLength.map { byteCount <= $0 } ?? true
+            let isWithinMin = node.keywords.minLength.map { (byteCount + 3) / 4 >= $0 } ?? true
+            let length = isWithinMax && isWithinMin ? -1 : string.unicodeScalars.count
+            if length >= 0, let minLength = node.keywords.minLength, length < minLength {
                 report("minLength", "shorter than \(minLength) characters")
             }
-            if let maxLength = node.keywords.maxLength, length > maxLength {
+            if length >= 0, let maxLength = node.keywords.maxLength, length > maxLength {
                 report("maxLength", "longer than \(maxLength) characters")
             }
         }

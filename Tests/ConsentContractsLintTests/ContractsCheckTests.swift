@@ -124,3 +124,14 @@ struct ContractsCheckTests {
         #expect(value.objectValue?["a"] == .array([.string("x"), .number(2.5), .bool(true), .null]))
     }
 }
+
+@Suite("AsyncAPI topics for the broker")
+struct AsyncAPITopicsTests {
+    @Test("every ARCHITECTURE.md topic is listed; health.consent is compacted (latest consent per patient, R5)")
+    func topicsFromAsyncAPI() throws {
+        let topics = try AsyncAPITopics.load(contractsDirectory: ContractsCheckTests.repositoryContracts)
+        #expect(Set(topics.map(\.name)) == ContractVocabulary.topics)
+        #expect(topics.first { $0.name == "health.consent" }?.cleanupPolicy == "compact")
+        #expect(topics.allSatisfy { $0.partitions >= 1 })
+    }
+}

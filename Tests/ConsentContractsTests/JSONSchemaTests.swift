@@ -77,6 +77,16 @@ struct JSONSchemaTests {
         #expect(try keywords(#"{"pattern":"^\\d{4}\\s?\\w+$"}"#, #""0150 Oslo""#) == [])
         #expect(try keywords(#"{"pattern":"^[^@]+@[^@]+$"}"#, #""a@b@c""#) == ["pattern"])
         #expect(try keywords(#"{"pattern":"^a.*?b$"}"#, #""axxb""#) == [])
+        // One-pass (linear) and backtracking shapes agree on the edges.
+        #expect(try keywords(#"{"pattern":"^[a-z]+[a-z]$"}"#, #""ab""#) == [])
+        #expect(try keywords(#"{"pattern":"^[a-z]+[a-z]$"}"#, #""a""#) == ["pattern"])
+        #expect(try keywords(#"{"pattern":"^[0-9]{6,9}$"}"#, #""12345""#) == ["pattern"])
+        #expect(try keywords(#"{"pattern":"^[0-9]{6,9}$"}"#, #""123456789""#) == [])
+        #expect(try keywords(#"{"pattern":"^[0-9]{6,9}$"}"#, #""1234567890""#) == ["pattern"])
+        #expect(try keywords(#"{"pattern":"^[^0-9@]+$"}"#, #""Bjørn Ås""#) == [])
+        #expect(try keywords(#"{"pattern":"^[^0-9@]+$"}"#, #""Bjørn1""#) == ["pattern"])
+        #expect(try keywords(#"{"pattern":"^\\+47[0-9]{8}$"}"#, #""+4791234567""#) == [])
+        #expect(try keywords(#"{"pattern":"^[A-Z][0-9]{6}$"}"#, #""a123456""#) == ["pattern"])
         // Patterns only constrain strings.
         #expect(try keywords(#"{"pattern":"^x$"}"#, "5") == [])
     }
