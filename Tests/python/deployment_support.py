@@ -153,7 +153,8 @@ def is_aes256_key(text: str) -> bool:
 
 
 def readme_build_commands() -> list[str]:
-    """`swift build …` lines in README.md outside the production section (the lead's part)."""
+    """`swift build …` commands (fenced lines or inline code) in README.md outside the
+    production section (the lead's part)."""
     text = README.read_text()
     text = re.sub(r"<!-- production:begin -->.*?<!-- production:end -->", "", text, flags=re.S)
     commands = []
@@ -162,6 +163,8 @@ def readme_build_commands() -> list[str]:
             line = line.strip().lstrip("$ ").strip()
             if line.startswith("swift build"):
                 commands.append(line)
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    commands += [span.strip() for span in re.findall(r"`(swift build[^`]*)`", text)]
     return commands
 
 
