@@ -212,29 +212,39 @@ struct StrictJSONParser {
 
     private mutating func parseStringSlow(start: Int) throws(JSONParseError) -> String {
         scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        var runStart = start
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
+                flush(from: runStart)
                 index += 1
                 return String(decoding: scratch, as: UTF8.self)
             case UInt8(ascii: "\\"):
+                flush(from: runStart)
                 try parseEscape()
+                runStart = index
             case 0x00..<0x20:
                 throw fail(.controlCharacter)
             case 0x20..<0x80:
-                scratch.append(byte)
                 index += 1
             default:
-                try copyMultiByteScalar()
+                try skipMultiByteScalar()
             }
         }
         throw fail(.syntax)  // unterminated
     }
 
+    /// Copies the validated run `runStart..<index` into the scratch buffer in one append.
+    @inline(__always)
+    private mutating func flush(from runStart: Int) {
+        if runStart < index {
+            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+        }
+    }
+
     /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlongs, no surrogates, ≤ U+10FFFF).
-    private mutating func copyMultiByteScalar() throws(JSONParseError) {
+    private mutating func skipMultiByteScalar() throws(JSONParseError) {
         let lead = bytes[index]
         let length: Int
         var lowerBound: UInt8 = 0x80
@@ -257,7 +267,6 @@ struct StrictJSONParser {
         for offset in 2..<max(length, 2) where bytes[index + offset] & 0xC0 != 0x80 {
             throw JSONParseError(code: .invalidUTF8, byteOffset: index + offset)
         }
-        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<(index + length)]))
         index += length
     }
 
