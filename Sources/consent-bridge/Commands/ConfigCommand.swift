@@ -37,12 +37,19 @@ struct ConfigurationInput: ParsableArguments {
 
 /// `consent-bridge config check`: exit 0 when the configuration would start, 78 otherwise.
 struct ConfigCheckCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate the configuration (exit 0 = valid, 78 = invalid).")
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Validate the configuration and the files it names (exit 0 = valid, 78 = invalid).")
 
     @OptionGroup var input: ConfigurationInput
 
     func run() throws {
         let configuration = try input.load()
+        let missing = configuration.referencedPaths.filter { !FileManager.default.fileExists(atPath: $0.path) }
+        if !missing.isEmpty {
+            let lines = missing.map { "  - \($0.key): \($0.path) does not exist" }.joined(separator: "\n")
+            FileHandle.standardError.write(Data(("invalid configuration:\n" + lines + "\n").utf8))
+            throw ExitCode(78)
+        }
         let roles = configuration.roles.sorted().map(\.rawValue).joined(separator: ",")
         print("configuration valid: roles \(roles)\(configuration.isEmbedded ? ", embedded" : "")")
     }
