@@ -21,8 +21,8 @@ package struct StoreLocations: Sendable, Hashable {
         let folder = URL(fileURLWithPath: dataDirectory)
         return StoreLocations(
             bridge: .sqlite(path: folder.appendingPathComponent("bridge.sqlite").path),
-            healthJournal: .sqlite(path: folder.appendingPathComponent("health-journal.sqlite").path),
-            navCase: .sqlite(path: folder.appendingPathComponent("nav-case.sqlite").path)
+            healthJournal: .sqlite(path: folder.appendingPathComponent("health.sqlite").path),
+            navCase: .sqlite(path: folder.appendingPathComponent("nav.sqlite").path)
         )
     }
 
