@@ -234,7 +234,7 @@ package struct MessageContractBuilder {
             }
         }
         if requiresCategories, let classification, classification != .operational, classification != .navInternal,
-            category == nil
+            category == nil, annotation("x-consent-category") == nil
         {
             // Consent-governed content needs a category, or no consent could ever cover it.
             error(pointer, "\(classification.rawValue) property needs x-consent-category")

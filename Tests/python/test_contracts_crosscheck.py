@@ -124,3 +124,37 @@ def test_swift_and_jsonschema_agree(schema_path):
     assert not disagreements, f"{len(disagreements)} of {len(cases)} cases disagree:\n" + "\n".join(disagreements[:40])
     # The generated cases must exercise both verdicts, or the check proves little.
     assert python_verdicts.count(True) >= 1 and python_verdicts.count(False) >= 10
+
+
+def _run_check(directory):
+    return subprocess.run(
+        [BIN, "contracts", "check", "--dir", str(directory)], capture_output=True, timeout=120, check=False
+    )
+
+
+def test_contracts_check_cli_passes_on_repo_and_fails_on_broken_copy(tmp_path):
+    """`consent-bridge contracts check` exits 0 on the repository and non-zero, listing every
+    problem as file#pointer: message, on a copy with an unclassified property (R8) and an
+    example in the wrong folder."""
+    ok = _run_check(CONTRACTS)
+    assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()
+    assert ok.stdout.decode().strip().splitlines()[-1].startswith("contracts OK:")
+
+    import shutil
+
+    broken = tmp_path / "Contracts"
+    shutil.copytree(CONTRACTS, broken)
+    schema_path = broken / "schemas" / "job-status-update.schema.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    first = next(iter(schema["properties"]))
+    del schema["properties"][first]["x-classification"]
+    schema_path.write_text(json.dumps(schema, ensure_ascii=False, indent=2), encoding="utf-8")
+    valid = sorted((broken / "examples" / "consent" / "valid").glob("*.json"))[0]
+    shutil.copy(valid, broken / "examples" / "consent" / "invalid" / "wrong-folder.json")
+
+    failed = _run_check(broken)
+    output = failed.stdout.decode()
+    assert failed.returncode != 0
+    assert f"error: schemas/job-status-update.schema.json#/properties/{first}: property has no x-classification" in output
+    assert "error: examples/consent/invalid/wrong-folder.json#: invalid example passes the schema" in output
+    assert "contracts check FAILED" in output
