@@ -5,6 +5,12 @@ package struct HTTPListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// TCP port; 0 = any free port.
     package var port: Int
 
+    /// An address; `parse` validates text, this initializer takes parts as they are.
+    package init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
     /// Parses `host:port` / `[v6]:port`; port 0…65535 (0 = any free port).
     package static func parse(_ text: String) -> HTTPListenAddress? {
         let host: Substring

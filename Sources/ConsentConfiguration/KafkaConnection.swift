@@ -22,6 +22,24 @@ package struct KafkaConnection: Sendable, Hashable, CustomStringConvertible {
     /// `sasl.password` (secret).
     package var saslPassword: String?
 
+    /// A connection; the loader validates combinations, this initializer takes them as given.
+    package init(
+        bootstrapServers: String, securityProtocol: KafkaSecurityProtocol = .plaintext,
+        caLocation: String? = nil, certificateLocation: String? = nil, keyLocation: String? = nil,
+        keyPassword: String? = nil, saslMechanism: KafkaSASLMechanism? = nil,
+        saslUsername: String? = nil, saslPassword: String? = nil
+    ) {
+        self.bootstrapServers = bootstrapServers
+        self.securityProtocol = securityProtocol
+        self.caLocation = caLocation
+        self.certificateLocation = certificateLocation
+        self.keyLocation = keyLocation
+        self.keyPassword = keyPassword
+        self.saslMechanism = saslMechanism
+        self.saslUsername = saslUsername
+        self.saslPassword = saslPassword
+    }
+
     /// librdkafka property names whose values are secrets.
     package static let secretProperties: Set<String> = ["ssl.key.password", "sasl.password"]
 

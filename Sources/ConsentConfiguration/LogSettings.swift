@@ -15,4 +15,10 @@ package struct LogSettings: Sendable, Hashable {
     package var level: String
     /// Line format.
     package var format: Format
+
+    /// Settings as given (the loader validates `level` against `levels`).
+    package init(level: String = "info", format: Format = .text) {
+        self.level = level
+        self.format = format
+    }
 }

@@ -9,6 +9,12 @@ package struct SealingKey: Sendable, Hashable, CustomStringConvertible {
     /// Exactly 32 bytes.
     package var bytes: [UInt8]
 
+    /// A key; `bytes` must be `byteCount` long (the loader guarantees it for configured keys).
+    package init(id: String, bytes: [UInt8]) {
+        self.id = id
+        self.bytes = bytes
+    }
+
     /// Length of an AES-256 key in bytes.
     package static let byteCount = 32
 

@@ -5,6 +5,12 @@ package struct SealingKeyRing: Sendable, Hashable, CustomStringConvertible {
     /// Still opens rejections sealed before the last rotation.
     package var previous: SealingKey?
 
+    /// A ring with the current key and, during a rotation, the previous one.
+    package init(current: SealingKey, previous: SealingKey? = nil) {
+        self.current = current
+        self.previous = previous
+    }
+
     /// The key with this id, for opening a sealed payload.
     package func key(id: String) -> SealingKey? {
         if current.id == id { return current }

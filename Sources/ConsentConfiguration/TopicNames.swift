@@ -20,4 +20,29 @@ package struct TopicNames: Sendable, Hashable {
     package var navDisclosures: String
     /// `topics.rejected` (metadata + sealed payload).
     package var rejected: String
+
+    /// The default names: the topics of Contracts/asyncapi.yaml and ARCHITECTURE.md.
+    package static let defaults = TopicNames(
+        healthConsent: "health.consent", healthOutbound: "health.ips.outbound", navOutbound: "nav.ips.outbound",
+        navInbound: "nav.ips.inbound", healthInbound: "health.ips.inbound", healthReceipts: "health.ips.receipts",
+        navReceipts: "nav.ips.receipts", healthDisclosures: "health.disclosures", navDisclosures: "nav.disclosures",
+        rejected: "bridge.rejected")
+
+    /// Names as given (the loader checks they are legal and distinct).
+    package init(
+        healthConsent: String, healthOutbound: String, navOutbound: String, navInbound: String,
+        healthInbound: String, healthReceipts: String, navReceipts: String, healthDisclosures: String,
+        navDisclosures: String, rejected: String
+    ) {
+        self.healthConsent = healthConsent
+        self.healthOutbound = healthOutbound
+        self.navOutbound = navOutbound
+        self.navInbound = navInbound
+        self.healthInbound = healthInbound
+        self.healthReceipts = healthReceipts
+        self.navReceipts = navReceipts
+        self.healthDisclosures = healthDisclosures
+        self.navDisclosures = navDisclosures
+        self.rejected = rejected
+    }
 }

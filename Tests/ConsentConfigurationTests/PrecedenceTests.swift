@@ -42,6 +42,7 @@ struct PrecedenceTests {
         #expect(configuration.roles == Set(BridgeRole.allCases))
         #expect(configuration.topics.healthConsent == "health.consent")
         #expect(configuration.topics.rejected == "bridge.rejected")
+        #expect(configuration.topics == TopicNames.defaults)
         #expect(configuration.bridgeStore == .sqlite(path: "data/bridge.sqlite"))
         #expect(configuration.healthStore == .sqlite(path: "data/health.sqlite"))
         #expect(configuration.navStore == .sqlite(path: "data/nav.sqlite"))
