@@ -55,11 +55,22 @@ let package = Package(
                 .product(name: "PostgresKit", package: "postgres-kit"),
             ]
         ),
+        // The sinks' Kafka loop: each side's topics into that side's store (helper C).
+        .target(
+            name: "ConsentSinks",
+            dependencies: [
+                "ConsentKafka",
+                "ConsentStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
 
         // MARK: The executable: argument parsing, logging bootstrap, subcommands
         .executableTarget(
             name: "consent-bridge",
             dependencies: [
+                "ConsentSinks",
                 "ConsentKafka",
                 "ConsentContracts",
                 "ConsentContractsLint",
@@ -98,6 +109,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
+            ]
+        ),
+        .testTarget(
+            name: "ConsentSinksTests",
+            dependencies: [
+                "ConsentSinks",
+                "ConsentKafka",
+                "ConsentStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

@@ -1,0 +1,98 @@
+import ConsentKafka
+import ConsentSinks
+import ConsentStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// The sink loop over the embedded Kafka cluster: consume → one transaction with offsets (issue 4 item 4).
+@Suite("Sink service over Kafka")
+struct SinkServiceTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "consent-sinks-tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    static let tuning: [String: String] = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+
+    static func event(_ topic: String, _ ceID: String, _ ceType: String, key: String) -> KafkaOutgoingRecord {
+        KafkaOutgoingRecord(
+            topic: topic, key: Array(key.utf8), value: Array("{\"eventId\":\"\(ceID)\"}".utf8),
+            headers: [KafkaHeader(name: "ce_id", string: ceID), KafkaHeader(name: "ce_type", string: ceType)])
+    }
+
+    /// Runs the sink until `condition` holds (or 30 s pass), then shuts it down gracefully.
+    static func runSink(_ store: HealthJournalStore, cluster: EmbeddedKafkaCluster, group: String, until condition: @escaping @Sendable () async -> Bool) async throws -> Bool {
+        let service = SinkService(
+            store: store, client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning),
+            groupID: group, logger: Self.logger)
+        let serviceGroup = ServiceGroup(configuration: .init(services: [service], logger: Self.logger))
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await serviceGroup.run()
+                return false
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            var reached = false
+            while ContinuousClock.now < deadline {
+                if await condition() { reached = true; break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            await serviceGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return reached
+        }
+    }
+
+    @Test("R3/R4: the health sink stores inbound events and disclosures, refuses follow-up notes, and resumes from its stored offsets")
+    func R3_healthSinkOverKafka() async throws {
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.logger)
+        defer { cluster.shutdown() }
+        let policy = HealthSinkPolicy.standard
+        for topic in policy.topics { try cluster.createTopic(topic, partitions: 2) }
+        let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
+
+        var first: [KafkaOutgoingRecord] = (0..<40).map { Self.event(policy.inboundTopic, "job-\($0)", "no.ips.nav.job-status.v1", key: "participant-\($0 % 4)") }
+        first.append(Self.event(policy.inboundTopic, "note-1", "no.ips.nav.follow-up-note.v1", key: "participant-1"))
+        let disclosure = DisclosureRecord(
+            disclosureID: "d-1", eventID: "ref-1", ceType: "no.ips.health.referral.v1", direction: "health-to-nav", subjectID: "12848740088",
+            recipientRole: "ips-job-specialist", recipientOrganisation: "nav-oslo", categories: ["ips-participation"], form: "identified",
+            consentID: "c-1", consentVersion: 1, purpose: "ips-follow-up", disclosedAt: Date(timeIntervalSince1970: 1_790_000_000), bridgeVersion: "t")
+        first.append(KafkaOutgoingRecord(
+            topic: policy.disclosuresTopic, key: Array("12848740088".utf8), value: try disclosure.jsonBytes(),
+            headers: [KafkaHeader(name: "ce_id", string: "disc-1"), KafkaHeader(name: "ce_type", string: DisclosureRecord.ceType)]))
+        for report in try await producer.send(first) { _ = try report.get() }
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sink-service-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try await HealthJournalStore.open(.sqlite(path: folder.appendingPathComponent("health.sqlite").path), logger: Self.logger)
+        let group = "health-sink-\(UUID().uuidString.prefix(8))"
+
+        let firstRun = try await Self.runSink(store, cluster: cluster, group: group) {
+            let events = (try? await store.eventsAwaitingClinician().count) ?? 0
+            let disclosures = (try? await store.disclosures(patientID: "12848740088").count) ?? 0
+            return events == 40 && disclosures == 1
+        }
+        #expect(firstRun, "the sink did not store the first 40 events and the disclosure in time")
+        #expect(try await store.sinkRejections().map(\.reason) == [.navInternalDocumentation])
+
+        // More records, one re-published (same ce_id): a new sink run resumes after the stored offsets.
+        let second = (40..<50).map { Self.event(policy.inboundTopic, "job-\($0)", "no.ips.nav.job-status.v1", key: "participant-\($0 % 4)") }
+            + [Self.event(policy.inboundTopic, "job-3", "no.ips.nav.job-status.v1", key: "participant-3")]
+        for report in try await producer.send(second) { _ = try report.get() }
+        await producer.close()
+        let secondRun = try await Self.runSink(store, cluster: cluster, group: group) {
+            let offsets = (try? await store.offsets(consumerGroup: group)) ?? []
+            let inbound = offsets.filter { $0.topic == policy.inboundTopic }.reduce(0) { $0 + $1.nextOffset }
+            return inbound == 52
+        }
+        #expect(secondRun, "the sink did not consume the second round in time")
+        let stored = try await store.eventsAwaitingClinician()
+        #expect(stored.count == 50)
+        #expect(Set(stored.map(\.ceID)).count == 50)
+        #expect(try await store.sinkRejections().count == 1, "the refused note was consumed again: offsets were not resumed")
+        await store.close()
+    }
+}
