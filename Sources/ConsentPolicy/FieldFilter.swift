@@ -33,7 +33,7 @@ struct FieldFilter {
             var members: [JSONObject.Member] = []
             members.reserveCapacity(object.count)
             for member in object {
-                guard let child = plan.children[member.key] else {
+                guard let child = plan.child(member.key) else {
                     // Unreachable after schema validation (additionalProperties: false); fail closed.
                     note(FieldRemoval(path: plan.pointer + "/*", classification: nil, consentCategory: nil, cause: .undeclared))
                     continue

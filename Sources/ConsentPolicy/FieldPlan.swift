@@ -19,6 +19,9 @@ package final class FieldPlan: Sendable {
     package let generalization: Generalization?
     /// Child properties of an object.
     package let children: [String: FieldPlan]
+    /// The same children as a list: objects have a handful of properties, so a linear scan of
+    /// short strings beats hashing every key of every event.
+    private let childList: [(name: String, plan: FieldPlan)]
     /// Plan for array items, when the contract declares them separately.
     package let items: FieldPlan?
 
@@ -34,6 +37,14 @@ package final class FieldPlan: Sendable {
         self.generalization = generalization
         self.children = children
         self.items = items
+        childList = children.map { ($0.key, $0.value) }.sorted { $0.name < $1.name }
+    }
+
+    /// The child property `name`, or nil when the contract does not declare it.
+    @inline(__always)
+    package func child(_ name: String) -> FieldPlan? {
+        for entry in childList where entry.name == name { return entry.plan }
+        return nil
     }
 
     /// Builds the tree for a contract's flattened rules.
