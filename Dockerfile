@@ -23,7 +23,7 @@ RUN swift build -c release --product consent-bridge
 # Stage the binary with the Swift runtime libraries it links (and nothing else).
 RUN mkdir -p /staging/swift-lib \
     && cp "$(swift build -c release --show-bin-path)/consent-bridge" /staging/consent-bridge \
-    && ldd /staging/consent-bridge | awk '$3 ~ /^\/usr\/lib\/swift\// { print $3 }' \
+    && ldd /staging/consent-bridge | awk '$3 ~ /\/lib\/swift\/linux\// { print $3 }' \
        | xargs -r -I{} cp -L {} /staging/swift-lib/
 
 # ---- runtime ----------------------------------------------------------------------------
