@@ -17,7 +17,7 @@ package struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
     package var port: Int
     /// Database name.
     package var database: String
-    /// The `sslmode` query parameter (`disable`, `prefer`, `require`, `verify-full` …), if given.
+    /// The `sslmode` (or `tlsmode`) query parameter (`disable`, `prefer`, `require`, `verify-full` …), if given.
     package var sslMode: String?
 
     /// Parses a `postgres://` / `postgresql://` URL; the error never contains the URL.
@@ -39,12 +39,13 @@ package struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
         guard (1...65535).contains(port) else {
             return .failure(StoreLocationError(reason: "PostgreSQL URL with a port outside 1…65535"))
         }
-        let allowedParameters: Set<String> = ["sslmode", "application_name", "connect_timeout"]
+        // `tlsmode` is postgres-kit's name for libpq's `sslmode`; both are accepted.
+        let allowedParameters: Set<String> = ["sslmode", "tlsmode", "application_name", "connect_timeout"]
         for item in components.queryItems ?? [] where !allowedParameters.contains(item.name) {
             return .failure(StoreLocationError(
                 reason: "unsupported PostgreSQL URL parameter \(item.name) (allowed: \(allowedParameters.sorted().joined(separator: ", ")))"))
         }
-        let sslMode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value
+        let sslMode = components.queryItems?.last(where: { $0.name == "sslmode" || $0.name == "tlsmode" })?.value
         let sslModes: Set<String> = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
         if let sslMode, !sslModes.contains(sslMode) {
             return .failure(StoreLocationError(reason: "sslmode must be one of \(sslModes.sorted().joined(separator: ", "))"))

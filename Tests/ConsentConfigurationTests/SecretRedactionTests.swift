@@ -52,6 +52,7 @@ struct SecretRedactionTests {
             return
         }
         #expect(url.url.contains(Planted.databasePassword))  // the client still gets it
+        #expect(try StoreLocation.parse("postgres://nav:pw@db/nav?tlsmode=require").get().description == "postgres://nav:***@db:5432/nav?sslmode=require")
         #expect(try StoreLocation.parse("sqlite:///var/lib/x.sqlite").get() == .sqlite(path: "/var/lib/x.sqlite"))
         #expect(try StoreLocation.parse("sqlite:rel.sqlite").get() == .sqlite(path: "rel.sqlite"))
     }
