@@ -242,12 +242,38 @@ def test_topic_job_creates_every_listed_topic_and_acl_and_hides_the_admin_passwo
 
 
 def test_topic_job_fails_without_enough_brokers_or_without_the_admin_secret(tmp_path):
+    secrets = tmp_path / "secrets"
+    generate_secrets(secrets)
     log = tmp_path / "calls.log"
     base = {"PATH": os.environ["PATH"], "BOOTSTRAP_SERVERS": "k:9092", "TOPICS_FILE": str(ROOT / "deploy/kafka/topics.txt"),
-            "ACLS_FILE": str(ACLS), "KAFKA_BIN": str(stub_kafka_bin(tmp_path / "bin", log))}
+            "ACLS_FILE": str(ACLS), "KAFKA_BIN": str(stub_kafka_bin(tmp_path / "bin", log, brokers=2)),
+            "BROKER_WAIT_ATTEMPTS": "2", "BROKER_WAIT_SECONDS": "0"}
     missing = subprocess.run(["sh", str(ROOT / "deploy/kafka/create-topics.sh")],
                              env=dict(base, SASL_ADMIN_PASSWORD_FILE=str(tmp_path / "none")), capture_output=True, text=True)
     assert missing.returncode != 0 and not log.exists()
+    # Two brokers up, replication factor 3: no topic may be created with fewer replicas.
+    too_few = subprocess.run(["sh", str(ROOT / "deploy/kafka/create-topics.sh")],
+                             env=dict(base, SASL_ADMIN_PASSWORD_FILE=str(secrets / "sasl-admin-password"), REPLICATION_FACTOR="3"),
+                             capture_output=True, text=True, timeout=60)
+    assert too_few.returncode != 0 and "fewer than 3 brokers" in too_few.stderr
+    assert not log.exists()
+
+
+def test_topic_job_fails_when_a_kafka_tool_fails(tmp_path):
+    secrets = tmp_path / "secrets"
+    generate_secrets(secrets)
+    log = tmp_path / "calls.log"
+    tools = stub_kafka_bin(tmp_path / "bin", log)
+    (tools / "kafka-acls.sh").write_text("#!/bin/sh\necho denied >&2\nexit 1\n")
+    environment = {
+        "PATH": os.environ["PATH"], "BOOTSTRAP_SERVERS": "k:9092", "SASL_ADMIN_PASSWORD_FILE": str(secrets / "sasl-admin-password"),
+        "TOPICS_FILE": str(ROOT / "deploy/kafka/topics.txt"), "ACLS_FILE": str(ACLS), "KAFKA_BIN": str(tools),
+    }
+    result = subprocess.run(["sh", str(ROOT / "deploy/kafka/create-topics.sh")], env=environment,
+                            capture_output=True, text=True, timeout=60)
+    # The bridge depends on this job's success: a half-made cluster must not look done.
+    assert result.returncode != 0
+    assert "kafka-topics: done" not in result.stdout
 
 
 def test_broker_user_table_has_every_acl_principal_with_the_generated_passwords(tmp_path):

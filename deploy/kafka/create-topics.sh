@@ -31,15 +31,18 @@ unset SASL_ADMIN_PASSWORD
 
 kafka_tool() { tool=$1; shift; "$KAFKA_BIN/$tool" --bootstrap-server "$BOOTSTRAP_SERVERS" --command-config "$config" "$@"; }
 
+BROKER_WAIT_ATTEMPTS="${BROKER_WAIT_ATTEMPTS:-60}"
+BROKER_WAIT_SECONDS="${BROKER_WAIT_SECONDS:-5}"
+
 echo "kafka-topics: waiting for $REPLICATION_FACTOR brokers"
 attempt=0
 until [ "$(kafka_tool kafka-broker-api-versions.sh 2>/dev/null | grep -c '(id: ')" -ge "$REPLICATION_FACTOR" ]; do
     attempt=$((attempt + 1))
-    if [ "$attempt" -ge 60 ]; then
-        echo "kafka-topics: fewer than $REPLICATION_FACTOR brokers after 5 minutes" >&2
+    if [ "$attempt" -ge "$BROKER_WAIT_ATTEMPTS" ]; then
+        echo "kafka-topics: fewer than $REPLICATION_FACTOR brokers after $attempt attempts" >&2
         exit 1
     fi
-    sleep 5
+    sleep "$BROKER_WAIT_SECONDS"
 done
 
 grep -v '^[[:space:]]*#' "$TOPICS_FILE" | grep -v '^[[:space:]]*$' | while read -r topic partitions configs; do
