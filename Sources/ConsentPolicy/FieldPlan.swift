@@ -21,7 +21,7 @@ package final class FieldPlan: Sendable {
     package let children: [String: FieldPlan]
     /// The same children as a list: objects have a handful of properties, so a linear scan of
     /// short strings beats hashing every key of every event.
-    private let childList: [(name: String, plan: FieldPlan)]
+    private let childList: [(name: String, length: Int, plan: FieldPlan)]
     /// Plan for array items, when the contract declares them separately.
     package let items: FieldPlan?
 
@@ -37,13 +37,15 @@ package final class FieldPlan: Sendable {
         self.generalization = generalization
         self.children = children
         self.items = items
-        childList = children.map { ($0.key, $0.value) }.sorted { $0.name < $1.name }
+        childList = children.map { ($0.key, $0.key.utf8.count, $0.value) }.sorted { $0.name < $1.name }
     }
 
     /// The child property `name`, or nil when the contract does not declare it.
     @inline(__always)
     package func child(_ name: String) -> FieldPlan? {
-        for entry in childList where entry.name == name { return entry.plan }
+        let length = name.utf8.count
+        // Comparing lengths first rejects most candidates without a full string comparison.
+        for entry in childList where entry.length == length && entry.name == name { return entry.plan }
         return nil
     }
 
