@@ -38,7 +38,11 @@ final class SchemaNode: Sendable {
         var alwaysValid: Bool? = nil
         var types: TypeSet = []
         var typeNames: String = ""
-        var properties: [String: SchemaNode] = [:]
+        /// `properties` in schema order; small objects are searched linearly (cheaper than hashing).
+        var propertyList: [(name: String, schema: SchemaNode)] = []
+        var properties: [String: SchemaNode] = [:] {
+            didSet { propertyList = properties.map { ($0.key, $0.value) }.sorted { $0.name < $1.name } }
+        }
         var additionalProperties: AdditionalProperties = .allowed
         var required: [String] = []
         var enumValues: [JSONValue]? = nil
@@ -60,6 +64,16 @@ final class SchemaNode: Sendable {
     }
 
     let keywords: Keywords
+
+    /// The subschema for property `name`, if `properties` declares it.
+    @inline(__always)
+    func propertySchema(_ name: String) -> SchemaNode? {
+        if keywords.propertyList.count <= 16 {
+            for entry in keywords.propertyList where entry.name == name { return entry.schema }
+            return nil
+        }
+        return keywords.properties[name]
+    }
 
     init(_ keywords: Keywords) { self.keywords = keywords }
 }

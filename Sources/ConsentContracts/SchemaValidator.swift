@@ -116,7 +116,7 @@ struct SchemaValidator {
             report("required", "missing required property '\(name)'")
         }
         for member in object {
-            if let propertySchema = node.keywords.properties[member.key] {
+            if let propertySchema = node.propertySchema(member.key) {
                 path.append(.key(member.key))
                 validate(member.value, against: propertySchema)
                 path.removeLast()

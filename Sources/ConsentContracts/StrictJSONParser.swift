@@ -41,6 +41,7 @@ struct StrictJSONParser {
         try enterContainer()
         index += 1  // {
         var members: [JSONObject.Member] = []
+        members.reserveCapacity(8)
         var keySet: Set<String>? = nil
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
