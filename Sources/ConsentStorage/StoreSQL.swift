@@ -51,20 +51,40 @@ enum StoreSQL {
     }
 
     /// Moves offsets forward only: a stale or replayed batch never moves a partition back.
+    ///
+    /// One multi-row upsert per call (one round trip however many partitions a batch touched).
     static func advanceOffsets(_ sql: any SQLDatabase, _ offsets: [ConsumerOffset], at now: Date) async throws {
-        let stamp = StoreTime.string(from: now)
+        guard !offsets.isEmpty else { return }
+        // Highest offset per partition: one statement may not update the same row twice.
+        var highest: [String: ConsumerOffset] = [:]
+        var order: [String] = []
         for offset in offsets {
             guard offset.nextOffset >= 0 else {
                 throw StorageError(.invalidBatch, "negative consumer offset for topic \(offset.topic)")
             }
-            try await sql.raw("""
-                INSERT INTO consumer_offsets (consumer_group, topic, partition_id, next_offset, updated_at)
-                VALUES (\(bind: offset.consumerGroup), \(bind: offset.topic), \(bind: Int64(offset.partition)), \(bind: offset.nextOffset), \(bind: stamp))
-                ON CONFLICT (consumer_group, topic, partition_id) DO UPDATE
-                SET next_offset = excluded.next_offset, updated_at = excluded.updated_at
-                WHERE excluded.next_offset > consumer_offsets.next_offset
-                """).run()
+            let key = "\(offset.consumerGroup)\u{0}\(offset.topic)\u{0}\(offset.partition)"
+            if let existing = highest[key] {
+                if offset.nextOffset > existing.nextOffset { highest[key] = offset }
+            } else {
+                highest[key] = offset
+                order.append(key)
+            }
         }
+        let stamp = StoreTime.string(from: now)
+        var builder = sql.insert(into: "consumer_offsets")
+            .columns("consumer_group", "topic", "partition_id", "next_offset", "updated_at")
+        for key in order {
+            guard let offset = highest[key] else { continue }
+            builder = builder.values([
+                SQLBind(offset.consumerGroup), SQLBind(offset.topic), SQLBind(Int64(offset.partition)),
+                SQLBind(offset.nextOffset), SQLBind(stamp),
+            ])
+        }
+        try await builder.onConflict(with: ["consumer_group", "topic", "partition_id"]) { update in
+            update.set(excludedValueOf: "next_offset")
+                .set(excludedValueOf: "updated_at")
+                .where(SQLColumn("next_offset", table: "excluded"), .greaterThan, SQLColumn("next_offset", table: "consumer_offsets"))
+        }.run()
     }
 
     static func offsets(_ sql: any SQLDatabase, consumerGroup: String) async throws -> [ConsumerOffset] {
