@@ -27,6 +27,7 @@ package struct SinkService: Service {
         self.logger = logger
     }
 
+    /// Consumes until graceful shutdown (returns) or a broker/database error (throws).
     package func run() async throws {
         let store = self.store
         let groupID = self.groupID

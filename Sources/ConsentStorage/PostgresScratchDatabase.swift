@@ -16,9 +16,13 @@ package enum PostgresScratchDatabase {
         let cleanPrefix = prefix.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "_" }
         let name = "\(cleanPrefix.isEmpty ? "scratch" : cleanPrefix)_\(suffix)"
         let admin = try await StoreDatabase.open(.postgres(url: baseURL), logger: logger)
-        defer { Task { await admin.close() } }
-        // CREATE DATABASE cannot run inside a transaction; the name is generated above (no input).
-        try await admin.read { sql in try await sql.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        do {
+            // CREATE DATABASE cannot run inside a transaction; the name is generated above (no input).
+            try await admin.read { sql in try await sql.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        } catch {
+            await admin.close()
+            throw error
+        }
         await admin.close()
         components.path = "/" + name
         guard let url = components.string else {

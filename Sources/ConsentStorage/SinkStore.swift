@@ -14,11 +14,15 @@ package protocol SinkStore: Sendable {
 }
 
 extension HealthJournalStore: SinkStore {
+    /// Always `.healthJournal`.
     package var kind: StoreKind { .healthJournal }
+    /// The topics of `policy`.
     package var sinkTopics: [String] { self.policy.topics }
 }
 
 extension NavCaseStore: SinkStore {
+    /// Always `.navCase`.
     package var kind: StoreKind { .navCase }
+    /// The topics of `policy`.
     package var sinkTopics: [String] { self.policy.topics }
 }
