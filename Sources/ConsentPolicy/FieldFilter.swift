@@ -20,6 +20,8 @@ struct FieldFilter {
     private(set) var generalized: [FieldGeneralization] = []
     /// Number of kept leaves that carry information beyond routing and identification.
     private(set) var contentKept = 0
+    /// Number of removals and generalizations so far (a change below a container).
+    private var edits = 0
 
     init(mode: Mode, subjectPlan: FieldPlan?) {
         self.mode = mode
@@ -27,37 +29,50 @@ struct FieldFilter {
     }
 
     /// The filtered value, or nil when nothing of it may cross.
+    ///
+    /// Every member is checked against the plan. When every member of a container passed
+    /// unchanged, the container is returned as it came (an identical allow-listed copy would be
+    /// built from exactly the same members); otherwise a new container holds only the kept ones.
     mutating func filter(_ value: JSONValue, plan: FieldPlan) -> JSONValue? {
         switch value {
         case .object(let object):
-            var members: [JSONObject.Member] = []
-            members.reserveCapacity(object.count)
+            var rebuilt: [JSONObject.Member]?
+            var position = 0
             for member in object {
-                guard let child = plan.child(member.key) else {
+                let editsBefore = edits
+                let kept: JSONValue?
+                if let child = plan.child(member.key) {
+                    kept = admit(member.value, plan: child)
+                } else {
                     // Unreachable after schema validation (additionalProperties: false); fail closed.
                     note(FieldRemoval(path: plan.pointer + "/*", classification: nil, consentCategory: nil, cause: .undeclared))
-                    continue
+                    kept = nil
                 }
-                if let kept = admit(member.value, plan: child) {
-                    members.append(JSONObject.Member(key: member.key, value: kept))
+                if edits != editsBefore, rebuilt == nil {
+                    rebuilt = Array(object.members[0..<position])
+                    rebuilt?.reserveCapacity(object.count)
                 }
+                if rebuilt != nil, let kept { rebuilt?.append(JSONObject.Member(key: member.key, value: kept)) }
+                position += 1
             }
-            if members.isEmpty, object.count > 0 { return nil }
-            return .object(JSONObject(uniqueMembers: members))
+            guard let rebuilt else { return value }
+            if rebuilt.isEmpty, object.count > 0 { return nil }
+            return .object(JSONObject(uniqueMembers: rebuilt))
         case .array(let elements):
             let itemPlan = plan.items ?? plan
-            var kept: [JSONValue] = []
-            kept.reserveCapacity(elements.count)
-            for element in elements {
-                if plan.items == nil {
-                    if let value = leaf(element, plan: plan, countAsContent: false) { kept.append(value) }
-                } else if let value = admit(element, plan: itemPlan) {
-                    kept.append(value)
+            var rebuilt: [JSONValue]?
+            for (position, element) in elements.enumerated() {
+                let editsBefore = edits
+                let kept = plan.items == nil ? leaf(element, plan: plan, countAsContent: false) : admit(element, plan: itemPlan)
+                if edits != editsBefore, rebuilt == nil {
+                    rebuilt = Array(elements[0..<position])
                 }
+                if rebuilt != nil, let kept { rebuilt?.append(kept) }
             }
-            if kept.isEmpty, !elements.isEmpty { return nil }
-            if plan.items == nil, !kept.isEmpty, plan.classification != .operational { contentKept += 1 }
-            return .array(kept)
+            let result = rebuilt ?? elements
+            if result.isEmpty, !elements.isEmpty { return nil }
+            if plan.items == nil, !result.isEmpty, plan.classification != .operational { contentKept += 1 }
+            return rebuilt.map(JSONValue.array) ?? value
         default:
             return leaf(value, plan: plan, countAsContent: true)
         }
@@ -93,6 +108,7 @@ struct FieldFilter {
                 note(FieldRemoval(path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName, cause: .notGeneralizable))
                 return nil
             }
+            edits += 1
             if !generalized.contains(where: { $0.path == plan.pointer }) {
                 generalized.append(FieldGeneralization(path: plan.pointer, rule: rule))
             }
@@ -131,6 +147,7 @@ struct FieldFilter {
     }
 
     private mutating func note(_ removal: FieldRemoval) {
+        edits += 1
         if !removed.contains(removal) { removed.append(removal) }
     }
 }
