@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -66,11 +68,31 @@ let package = Package(
             ]
         ),
 
+        // MARK: The bridge: consent gate, decide, record, relay (the composition of the above)
+        .target(
+            name: "ConsentBridge",
+            dependencies: [
+                "ConsentKafka",
+                "ConsentContracts",
+                "ConsentPolicy",
+                "ConsentStorage",
+                "ConsentSinks",
+                "ConsentConfiguration",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: The executable: argument parsing, logging bootstrap, subcommands
         .executableTarget(
             name: "consent-bridge",
             dependencies: [
                 "ConsentSinks",
+                "ConsentBridge",
                 "ConsentKafka",
                 "ConsentContracts",
                 "ConsentContractsLint",
@@ -87,6 +109,15 @@ let package = Package(
         .testTarget(
             name: "ConsentKafkaTests",
             dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "ConsentBridgeTests",
+            dependencies: [
+                "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"]),
         .testTarget(name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"]),

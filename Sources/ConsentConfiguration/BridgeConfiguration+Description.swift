@@ -43,6 +43,8 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "health.sealing.previous-key", "nav.sealing.previous-key": keys?.previous.map { _ in "<redacted>" }
             case "pipeline.batch-size": String(batchSize)
             case "pipeline.poll-timeout-ms": String(pollTimeoutMilliseconds)
+            case "kafka.session-timeout-ms": String(kafkaSessionTimeoutMilliseconds)
+            case "kafka.fetch-wait-max-ms": String(kafkaFetchWaitMaxMilliseconds)
             case "relay.retry-initial-backoff-ms": String(retryInitialBackoffMilliseconds)
             case "relay.retry-max-backoff-ms": String(retryMaxBackoffMilliseconds)
             case "http.listen-address": httpListenAddress.description

@@ -31,6 +31,10 @@ package struct BridgeConfiguration: Sendable {
     package var topics: TopicNames
     /// Most events decided and recorded in one transaction (`pipeline.batch-size`).
     package var batchSize: Int
+    /// librdkafka `session.timeout.ms` of every consumer (`kafka.session-timeout-ms`).
+    package var kafkaSessionTimeoutMilliseconds: Int = 45_000
+    /// librdkafka `fetch.wait.max.ms` of the event consumers (`kafka.fetch-wait-max-ms`).
+    package var kafkaFetchWaitMaxMilliseconds: Int = 500
     /// Longest consumer poll wait (`pipeline.poll-timeout-ms`).
     package var pollTimeoutMilliseconds: Int
     /// First retry wait after an infrastructure error.

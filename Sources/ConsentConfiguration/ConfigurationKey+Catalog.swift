@@ -79,6 +79,10 @@ extension ConfigurationKey {
         .init("pipeline.poll-timeout-ms", .integer, default: "100", "Longest a consumer poll waits for records, in milliseconds (1…60000)."),
         .init("relay.retry-initial-backoff-ms", .integer, default: "100", "First wait after a broker or database error before retrying, in milliseconds."),
         .init("relay.retry-max-backoff-ms", .integer, default: "30000", "Longest wait between retries (the wait doubles up to this), in milliseconds."),
+        .init("kafka.session-timeout-ms", .integer, default: "45000",
+              "librdkafka `session.timeout.ms` of every consumer (both sides): how long a crashed member holds its partitions (1000…3600000)."),
+        .init("kafka.fetch-wait-max-ms", .integer, default: "500",
+              "librdkafka `fetch.wait.max.ms` of the event consumers (both sides); the consent-topic consumer uses at most 100 (0…10000)."),
     ]
 
     private static func sealing(side: String, label: String) -> [ConfigurationKey] {

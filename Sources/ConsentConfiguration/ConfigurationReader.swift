@@ -146,6 +146,8 @@ struct ConfigurationReader {
             allowsSyntheticIdentifiers: bool("testing.allow-synthetic-identifiers"),
             sources: [:])
         var result = configuration
+        result.kafkaSessionTimeoutMilliseconds = integer("kafka.session-timeout-ms", in: 1000...3_600_000)
+        result.kafkaFetchWaitMaxMilliseconds = integer("kafka.fetch-wait-max-ms", in: 0...10_000)
         // Record sources last so every key read above is included.
         for key in ConfigurationKey.all where sources[key.name] == nil {
             if let value = layers.values[key.name] { sources[key.name] = value.source }

@@ -7,7 +7,9 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
         commandName: "consent-bridge",
         abstract: "Consent-enforcing integration bridge between health services (EPJ) and NAV for IPS.",
         subcommands: [
+            RunCommand.self,
             BrokerCommand.self,
+            HealthCommand.self,
             DisclosuresCommand.self,
             ConfigCommand.self,
             ContractsCommand.self,

@@ -50,7 +50,7 @@ struct BrokerCommand: AsyncParsableCommand {
             bootstrap = "127.0.0.1:\(port)"
         }
         print("bootstrap: \(bootstrap)")
-        fflush(stdout)
+        fflush(nil)  // all streams: `stdout` itself is not concurrency-safe to name
         logger.notice("Embedded broker ready", metadata: ["kafka.brokers": "\(brokers)", "kafka.topics": "\(topics.count)"])
         let group = ServiceGroup(
             configuration: .init(

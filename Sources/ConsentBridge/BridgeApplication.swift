@@ -1,0 +1,216 @@
+import ConsentConfiguration
+import ConsentKafka
+import ConsentPolicy
+import ConsentSinks
+import ConsentStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The composition root: wires the Kafka clients, the policy and the stores into the
+/// services a `consent-bridge run` process runs, for the roles it was configured with.
+package struct BridgeApplication: Sendable {
+    /// Where each side's Kafka cluster is (the same cluster for both when embedded).
+    package struct KafkaEndpoints: Sendable {
+        package var health: KafkaClientConfiguration
+        package var nav: KafkaClientConfiguration
+
+        package init(health: KafkaClientConfiguration, nav: KafkaClientConfiguration) {
+            self.health = health
+            self.nav = nav
+        }
+    }
+
+    /// The bridge's version, recorded with every decision and disclosure.
+    package static let version = "0.1.0"
+
+    /// Consumer defaults for the consent topic: a short fetch wait bounds how late a withdrawal
+    /// is seen (R5) on brokers that hold empty fetches for the full wait (librdkafka's mock
+    /// does; real brokers answer as soon as data arrives, so this only adds idle polls).
+    package static let consentConsumerProperties: [String: String] = ["fetch.wait.max.ms": "100"]
+
+    package let services: [any Service]
+    package let readiness: BridgeReadiness
+    package let metrics: BridgeMetrics
+    /// Closes the stores after the services have stopped.
+    package let shutdown: @Sendable () async -> Void
+
+    /// Builds the services for `configuration.roles`.
+    package static func make(
+        configuration: BridgeConfiguration, kafka: KafkaEndpoints, consumerTuning: [String: String] = [:], logger: Logger
+    ) async throws -> BridgeApplication {
+        let retry = RetryPolicy(
+            initialDelay: .milliseconds(configuration.retryInitialBackoffMilliseconds),
+            maximumDelay: .milliseconds(configuration.retryMaxBackoffMilliseconds))
+        let metrics = BridgeMetrics()
+        var services: [any Service] = []
+        var closers: [@Sendable () async -> Void] = []
+        var readinessChecks: [@Sendable () async -> String?] = []
+        let topics = configuration.topics
+        let configured = [
+            "session.timeout.ms": "\(configuration.kafkaSessionTimeoutMilliseconds)",
+            "heartbeat.interval.ms": "\(max(100, configuration.kafkaSessionTimeoutMilliseconds / 10))",
+            "fetch.wait.max.ms": "\(configuration.kafkaFetchWaitMaxMilliseconds)",
+        ]
+        /// Precedence: the operator's librdkafka properties, the embedded broker's tuning,
+        /// `defaults` (per consumer), then the configured consumer keys.
+        func tuned(_ client: KafkaClientConfiguration, _ defaults: [String: String] = [:]) -> KafkaClientConfiguration {
+            var client = client
+            client.properties.merge(consumerTuning) { current, _ in current }
+            client.properties.merge(defaults) { current, _ in current }
+            client.properties.merge(configured) { current, _ in current }
+            return client
+        }
+
+        if configuration.roles.contains(.bridge) {
+            guard let location = configuration.bridgeStore else { throw ApplicationError.missingStore("bridge") }
+            let catalog = try PolicyCatalog.load(directory: configuration.contractsDirectory)
+            guard let consentSchema = catalog.consentSchema else { throw ApplicationError.noConsentContract }
+            let store = try await BridgeStore.open(storageLocation(location), logger: logger)
+            closers.append { await store.close() }
+
+            let keeper = ConsentViewKeeper(consentSchema: consentSchema)
+            try await ConsentViewService.restore(into: keeper, from: store, topic: topics.healthConsent, retry: retry, logger: logger)
+            let consentConsumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    client: tuned(kafka.health, consentConsumerProperties),
+                    // Every instance reads every consent partition: a group of its own.
+                    groupID: "\(configuration.bridgeGroupID)-consent-view-\(UUID().uuidString.prefix(8).lowercased())",
+                    topics: [topics.healthConsent],
+                    startingOffsets: { partitions in
+                        let positions = keeper.positions
+                        var starts: [KafkaTopicPartition: Int64] = [:]
+                        for partition in partitions { starts[partition] = positions[partition.partition] }
+                        return starts.compactMapValues { $0 }
+                    }),
+                logger: logger)
+            let partitionCount = try await consentPartitionCount(kafka.health, topic: topics.healthConsent, retry: retry, logger: logger)
+            let gate = ConsentGate(keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount, watermarkSource: consentConsumer)
+            readinessChecks.append {
+                guard let required = try? await gate.highWatermarks() else { return "health Kafka cluster unreachable" }
+                return keeper.hasRead(upTo: required) ? nil : "consent view not caught up"
+            }
+            services.append(ConsentViewService(keeper: keeper, consumer: consentConsumer, store: store, consentTopic: topics.healthConsent, retry: retry, logger: logger))
+
+            let sealer = PayloadSealer(
+                health: try configuration.healthSealingKeys ?? ephemeralKeys(side: .health, configuration: configuration),
+                nav: try configuration.navSealingKeys ?? ephemeralKeys(side: .nav, configuration: configuration))
+            let builder = BridgeRecordBuilder(
+                topics: .init(
+                    outboundOf: { topics.outbound(of: $0) }, receiptsOf: { topics.receipts(of: $0) },
+                    disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
+                catalog: catalog, sealer: sealer, bridgeVersion: version)
+            let signal = RelaySignal()
+            for side in BridgeSide.allCases {
+                let client = side == .health ? kafka.health : kafka.nav
+                let consumer = try KafkaConsumer(
+                    configuration: KafkaConsumerConfiguration(
+                        client: tuned(client), groupID: configuration.bridgeGroupID, topics: [topics.outbound(of: side)],
+                        maxBatchSize: configuration.batchSize,
+                        startingOffsets: EventPipeline.startingOffsets(store: store, group: configuration.bridgeGroupID)),
+                    logger: logger)
+                services.append(EventPipeline(
+                    origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate, catalog: catalog,
+                    builder: builder, store: store, relaySignal: signal, retry: retry, logger: logger, metrics: metrics))
+            }
+            let producers: [BridgeSide: KafkaProducer] = [
+                .health: try KafkaProducer(configuration: kafka.health, logger: logger),
+                .nav: try KafkaProducer(configuration: kafka.nav, logger: logger),
+            ]
+            services.append(OutboxRelay(
+                store: store, producers: producers, clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper, signal: signal, retry: retry,
+                logger: logger, metrics: metrics, batchSize: configuration.batchSize))
+        }
+
+        // The sinks: each side's topics into that side's own store (R3, R4, R9).
+        if configuration.roles.contains(.healthSink) {
+            guard let location = configuration.healthStore else { throw ApplicationError.missingStore("health journal") }
+            var policy = HealthSinkPolicy.standard
+            policy.consentTopic = topics.healthConsent
+            policy.inboundTopic = topics.healthInbound
+            policy.disclosuresTopic = topics.healthDisclosures
+            let store = try await HealthJournalStore.open(storageLocation(location), policy: policy, logger: logger)
+            closers.append { await store.close() }
+            services.append(SinkService(
+                store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
+                maxBatchSize: configuration.batchSize, logger: logger))
+        }
+        if configuration.roles.contains(.navSink) {
+            guard let location = configuration.navStore else { throw ApplicationError.missingStore("NAV case") }
+            var policy = NavSinkPolicy.standard
+            policy.inboundTopic = topics.navInbound
+            policy.ownOutboundTopic = topics.navOutbound
+            policy.disclosuresTopic = topics.navDisclosures
+            let store = try await NavCaseStore.open(storageLocation(location), policy: policy, logger: logger)
+            closers.append { await store.close() }
+            services.append(SinkService(
+                store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,
+                maxBatchSize: configuration.batchSize, logger: logger))
+        }
+
+        let closeStores = closers
+        return BridgeApplication(
+            services: services,
+            readiness: BridgeReadiness(checks: readinessChecks),
+            metrics: metrics,
+            shutdown: { for close in closeStores { await close() } })
+    }
+
+    /// The consent topic's partition count (waits for the topic to exist).
+    private static func consentPartitionCount(_ client: KafkaClientConfiguration, topic: String, retry: RetryPolicy, logger: Logger) async throws -> Int32 {
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
+        defer { Task { await admin.close() } }
+        return try await retry.run("consent topic metadata", logger: logger) {
+            let metadata = try await admin.metadata()
+            guard let found = metadata.topics.first(where: { $0.name == topic }), found.error == nil, found.partitionCount > 0 else {
+                throw ApplicationError.topicMissing(topic)
+            }
+            return Int32(found.partitionCount)
+        }
+    }
+
+    /// Embedded mode without configured keys: a fresh random key per run (rejections from an
+    /// earlier run cannot be opened, which is right for throwaway development data).
+    private static func ephemeralKeys(side: BridgeSide, configuration: BridgeConfiguration) throws -> SealingKeyRing {
+        guard configuration.isEmbedded else { throw ApplicationError.missingSealingKey(side.rawValue) }
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<SealingKey.byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return SealingKeyRing(current: SealingKey(id: "\(side.rawValue)-ephemeral", bytes: bytes), previous: nil)
+    }
+
+    /// The storage module's location for a configured location.
+    package static func storageLocation(_ location: ConsentConfiguration.StoreLocation) throws -> ConsentStorage.StoreLocation {
+        switch location {
+        case .sqlite(let path): return .sqlite(path: path)
+        case .postgres(let url): return .postgres(url: url.url)
+        }
+    }
+
+    package enum ApplicationError: Error, CustomStringConvertible {
+        case missingStore(String)
+        case noConsentContract
+        case topicMissing(String)
+        case missingSealingKey(String)
+
+        package var description: String {
+            switch self {
+            case .missingStore(let store): "no \(store) store configured"
+            case .noConsentContract: "the contracts directory has no consent contract"
+            case .topicMissing(let topic): "topic \(topic) does not exist yet"
+            case .missingSealingKey(let side): "no sealing key configured for the \(side) side"
+            }
+        }
+    }
+}
+
+/// Whether the process is ready: every check returns `nil` (ready) or a reason.
+package struct BridgeReadiness: Sendable {
+    let checks: [@Sendable () async -> String?]
+
+    /// Reasons the process is not ready; empty when ready.
+    package func problems() async -> [String] {
+        var problems: [String] = []
+        for check in checks { if let problem = await check() { problems.append(problem) } }
+        return problems
+    }
+}

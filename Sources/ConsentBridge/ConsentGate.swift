@@ -1,0 +1,65 @@
+import ConsentKafka
+import Logging
+
+/// The consent gate: before a batch is decided, the consent view must have read
+/// `health.consent` up to the high watermarks fetched *after* the batch was fetched.
+///
+/// Any consent change appended before an event was appended is then in the view when the
+/// event is decided (R5). While the view lags, the batch waits and the bridge is not ready.
+package struct ConsentGate: Sendable {
+    package let keeper: ConsentViewKeeper
+    package let consentTopic: String
+    package let partitionCount: Int32
+    /// Any consumer on the consent topic's cluster (used for watermark queries only).
+    package let watermarkSource: KafkaConsumer
+    package let timeout: Duration
+
+    package init(keeper: ConsentViewKeeper, consentTopic: String, partitionCount: Int32, watermarkSource: KafkaConsumer, timeout: Duration = .seconds(30)) {
+        self.keeper = keeper
+        self.consentTopic = consentTopic
+        self.partitionCount = partitionCount
+        self.watermarkSource = watermarkSource
+        self.timeout = timeout
+    }
+
+    /// Current high watermarks of every consent partition.
+    package func highWatermarks() async throws -> [Int32: Int64] {
+        try await withThrowingTaskGroup(of: (Int32, Int64).self) { group in
+            for partition in 0..<partitionCount {
+                group.addTask {
+                    (partition, try await watermarkSource.highWatermark(topic: consentTopic, partition: partition, timeout: .seconds(5)))
+                }
+            }
+            var result: [Int32: Int64] = [:]
+            for try await (partition, high) in group { result[partition] = high }
+            return result
+        }
+    }
+
+    /// Waits until the view is current; throws `ConsentViewLagging` after `timeout` (an
+    /// infrastructure condition: the caller retries, it never decides on a stale view).
+    package func waitUntilCurrent() async throws {
+        let required = try await highWatermarks()
+        if keeper.hasRead(upTo: required) { return }
+        let keeper = self.keeper
+        let caughtUp = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await keeper.waitUntilRead(upTo: required)
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard caughtUp else { throw ConsentViewLagging() }
+    }
+}
+
+/// The consent view did not catch up with the consent topic in time.
+package struct ConsentViewLagging: Error, CustomStringConvertible {
+    package var description: String { "the consent view has not caught up with the consent topic" }
+}

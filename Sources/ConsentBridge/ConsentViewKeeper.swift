@@ -1,0 +1,133 @@
+import ConsentContracts
+import ConsentKafka
+import ConsentPolicy
+import Synchronization
+
+/// The bridge's in-memory consent view and how far into `health.consent` it has read.
+///
+/// The consent gate waits here until the view has read every consent partition up to given
+/// positions, so that a consent change appended before an event is seen when that event is
+/// decided (R5). Lookups take the lock briefly, once per event.
+package final class ConsentViewKeeper: Sendable, ConsentLookup {
+    private struct Waiter {
+        var required: [Int32: Int64]
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var view = ConsentView()
+        /// Next offset to read, per partition of the consent topic.
+        var positions: [Int32: Int64] = [:]
+        var waiters: [Int: Waiter] = [:]
+        var nextWaiterID = 0
+        /// Changes not yet persisted: latest document per patient key (nil = tombstone).
+        var unsaved: [String: ConsentDocument] = [:]
+    }
+
+    /// A consent record as read from the topic, kept to rebuild the view after a restart.
+    package struct ConsentDocument: Sendable, Hashable {
+        package var patientKey: String
+        /// `nil`: tombstone.
+        package var bytes: [UInt8]?
+    }
+
+    private let state = Mutex(State())
+    private let schema: JSONSchema
+
+    package init(consentSchema: JSONSchema) {
+        schema = consentSchema
+    }
+
+    /// The consent state for one patient, as of the records read so far.
+    package func state(for patientID: String) -> ConsentState {
+        state.withLock { $0.view.state(for: patientID) }
+    }
+
+    /// Positions read so far (next offset per partition).
+    package var positions: [Int32: Int64] { state.withLock { $0.positions } }
+
+    /// Applies records read from the consent topic, in order. Records without a key cannot
+    /// name a patient and are skipped (they change no one's consent).
+    package func apply(_ records: [KafkaRecord]) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            for record in records {
+                state.positions[record.partition] = max(state.positions[record.partition] ?? 0, record.offset + 1)
+                guard let key = record.key, let patient = String(validating: key, as: UTF8.self) else { continue }
+                switch state.view.apply(key: patient, value: record.value, schema: schema) {
+                case .applied, .unreadable:
+                    state.unsaved[patient] = ConsentDocument(patientKey: patient, bytes: record.value)
+                case .ignoredStale:
+                    break
+                }
+            }
+            return Self.takeSatisfied(&state)
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    /// Restores a persisted view: documents re-applied in order, positions as saved.
+    package func restore(documents: [ConsentDocument], positions: [Int32: Int64]) {
+        state.withLock { state in
+            for document in documents {
+                _ = state.view.apply(key: document.patientKey, value: document.bytes, schema: schema)
+            }
+            state.positions = positions
+        }
+    }
+
+    /// Takes the changes not yet persisted, with the positions they bring the view to.
+    package func takeUnsaved() -> (documents: [ConsentDocument], positions: [Int32: Int64]) {
+        state.withLock { state in
+            defer { state.unsaved.removeAll() }
+            return (Array(state.unsaved.values), state.positions)
+        }
+    }
+
+    /// Puts back changes whose persisting failed, unless newer ones arrived meanwhile.
+    package func returnUnsaved(_ documents: [ConsentDocument]) {
+        state.withLock { state in
+            for document in documents where state.unsaved[document.patientKey] == nil {
+                state.unsaved[document.patientKey] = document
+            }
+        }
+    }
+
+    /// Whether the view has read each partition up to `required` (next offsets).
+    package func hasRead(upTo required: [Int32: Int64]) -> Bool {
+        state.withLock { Self.satisfies($0.positions, required) }
+    }
+
+    /// Suspends until the view has read each partition up to `required`.
+    package func waitUntilRead(upTo required: [Int32: Int64]) async {
+        let id = state.withLock { state -> Int in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let isSatisfied = state.withLock { state -> Bool in
+                    if Self.satisfies(state.positions, required) { return true }
+                    state.waiters[id] = Waiter(required: required, continuation: continuation)
+                    return false
+                }
+                if isSatisfied { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.continuation.resume()
+        }
+    }
+
+    private static func satisfies(_ positions: [Int32: Int64], _ required: [Int32: Int64]) -> Bool {
+        required.allSatisfy { partition, offset in offset <= 0 || (positions[partition] ?? 0) >= offset }
+    }
+
+    private static func takeSatisfied(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        var ready: [CheckedContinuation<Void, Never>] = []
+        for (id, waiter) in state.waiters where satisfies(state.positions, waiter.required) {
+            ready.append(waiter.continuation)
+            state.waiters.removeValue(forKey: id)
+        }
+        return ready
+    }
+}

@@ -1,0 +1,49 @@
+import Synchronization
+
+/// Wakes the relay when the pipeline has recorded new outbox rows (or after a timeout).
+package final class RelaySignal: Sendable {
+    private struct State {
+        var isPending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    package init() {}
+
+    /// Marks new work and wakes a waiting relay.
+    package func notify() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.isPending = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when notified (or at once if a notification is pending) or after `timeout`.
+    package func wait(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if state.isPending || state.waiter != nil { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            // Release whichever child is still waiting.
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+            group.cancelAll()
+        }
+        state.withLock { $0.isPending = false }
+    }
+}

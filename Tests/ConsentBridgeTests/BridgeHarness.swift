@@ -1,0 +1,198 @@
+import ConsentBridge
+import ConsentConfiguration
+import ConsentKafka
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Captures every log line (message and metadata) so tests can prove what never appears.
+final class CapturedLogs: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+
+    var logger: Logger {
+        var logger = Logger(label: "bridge-tests") { _ in CapturingLogHandler(sink: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let sink: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        sink.append("\(event.level) \(event.message) \(merged)")
+    }
+}
+
+/// A running bridge on an embedded cluster with SQLite stores in a temporary folder.
+final class BridgeHarness: Sendable {
+    static let contractsDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Contracts").path
+
+    let cluster: EmbeddedKafkaCluster
+    let directory: String
+    let logs = CapturedLogs()
+    let configuration: BridgeConfiguration
+    private let running = Mutex<(group: ServiceGroup, task: Task<Void, any Error>, application: BridgeApplication)?>(nil)
+    let producer: KafkaProducer
+
+    var topics: TopicNames { configuration.topics }
+
+    init(partitions: Int = 3) throws {
+        cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "cluster") { _ in SwiftLogNoOpLogHandler() })
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        configuration = try BridgeConfiguration.load(
+            arguments: [],
+            environment: [
+                "CONSENT_BRIDGE_ROLES": "bridge",
+                "CONSENT_BRIDGE_EMBEDDED": "true",
+                "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
+                "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": Self.contractsDirectory,
+                "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
+                "CONSENT_BRIDGE_TESTING_ALLOW_SYNTHETIC_IDENTIFIERS": "true",
+                "CONSENT_BRIDGE_RELAY_RETRY_INITIAL_BACKOFF_MS": "50",
+            ],
+            fileContents: nil)
+        let topics = configuration.topics
+        for topic in [topics.healthConsent, topics.healthOutbound, topics.navOutbound, topics.navInbound, topics.healthInbound,
+                      topics.healthReceipts, topics.navReceipts, topics.healthDisclosures, topics.navDisclosures, topics.rejected] {
+            try cluster.createTopic(topic, partitions: partitions)
+        }
+        producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Logger(label: "p") { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    static let tuning = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+
+    /// Starts the bridge's services.
+    func start() async throws {
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+        let application = try await BridgeApplication.make(
+            configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: Self.tuning, logger: logs.logger)
+        let group = ServiceGroup(
+            configuration: .init(services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [], cancellationSignals: [], logger: logs.logger))
+        let task = Task { try await group.run() }
+        running.withLock { $0 = (group, task, application) }
+    }
+
+    /// Stops the services gracefully and closes the stores.
+    func stop() async {
+        guard let current = running.withLock({ state in defer { state = nil }; return state }) else { return }
+        await current.group.triggerGracefulShutdown()
+        _ = try? await current.task.value
+        await current.application.shutdown()
+    }
+
+    func finish() async {
+        await stop()
+        await producer.close()
+        cluster.shutdown()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    var metrics: BridgeMetrics? { running.withLock { $0?.application.metrics } }
+
+    /// Publishes a consent record (key = patient id) on `health.consent`.
+    func publishConsent(patient: String, _ body: [UInt8]?) async throws {
+        _ = try await producer.send(KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: body))
+    }
+
+    /// Publishes an event with CloudEvents headers; returns its ce_id.
+    @discardableResult
+    func publishEvent(topic: String, ceType: String, key: String, body: [UInt8], id: String = UUID().uuidString.lowercased()) async throws -> String {
+        let headers = [
+            KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: ceType),
+            KafkaHeader(name: "ce_source", string: "urn:test"), KafkaHeader(name: "ce_specversion", string: "1.0"),
+            KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"), KafkaHeader(name: "content-type", string: "application/json"),
+        ]
+        _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: Array(key.utf8), value: body, headers: headers))
+        return id
+    }
+
+    /// Reads `topic` from the beginning until at least `count` records arrived and everything
+    /// up to the high watermarks (taken once the reader is assigned) has been read, or until
+    /// `timeout`. With `count` 0 it returns exactly what the topic holds now, so an empty
+    /// result proves the topic is empty (the reader has really joined and caught up).
+    func read(_ topic: String, atLeast count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaRecord] {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning),
+                groupID: "reader-\(UUID().uuidString)", topics: [topic]),
+            logger: Logger(label: "reader") { _ in SwiftLogNoOpLogHandler() })
+        let collected = Mutex<[KafkaRecord]>([])
+        let reader = Task {
+            for try await batch in consumer.batches { collected.withLock { $0.append(contentsOf: batch) } }
+        }
+        let deadline = ContinuousClock.now + timeout
+        // Joined: wait for the assignment, then note where each partition ends now.
+        var assigned: [KafkaTopicPartition] = []
+        for await change in consumer.assignmentChanges {
+            if case .assigned(let starts) = change {
+                assigned = Array(starts.keys)
+                break
+            }
+        }
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        for partition in assigned {
+            ends[partition] = try await consumer.highWatermark(topic: partition.topic, partition: partition.partition)
+        }
+        func caughtUp(_ records: [KafkaRecord]) -> Bool {
+            ends.allSatisfy { partition, end in
+                end == 0 || records.contains { $0.topicPartition == partition && $0.offset + 1 >= end }
+            }
+        }
+        while ContinuousClock.now < deadline {
+            let records = collected.withLock { $0 }
+            if records.count >= count && caughtUp(records) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await consumer.close()
+        _ = try? await reader.value
+        return collected.withLock { $0 }
+    }
+}
+
+/// Example messages from Contracts/examples, adjusted per test.
+enum Fixtures {
+    static func json(_ path: String) throws -> [String: Any] {
+        let url = URL(fileURLWithPath: BridgeHarness.contractsDirectory).appendingPathComponent("examples/\(path)")
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+
+    static func bytes(_ object: [String: Any]) throws -> [UInt8] {
+        Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+    }
+
+    /// A consent record for `patient` with `status` and `version`, based on the full example.
+    static func consent(patient: String, status: String = "granted", version: Int = 1, categories: [String]? = nil) throws -> [UInt8] {
+        var object = try json("consent/valid/granted-full-written.json")
+        object["patientId"] = patient
+        object["status"] = status
+        object["version"] = version
+        if let categories { object["categories"] = categories }
+        return try bytes(object)
+    }
+
+    /// A referral (not sick-listed) for `patient`.
+    static func referral(patient: String) throws -> [UInt8] {
+        var object = try json("referral/valid/not-sick-listed-minimal.json")
+        var person = object["patient"] as! [String: Any]
+        person["fodselsnummer"] = patient
+        object["patient"] = person
+        object["eventId"] = UUID().uuidString.lowercased()
+        return try bytes(object)
+    }
+}

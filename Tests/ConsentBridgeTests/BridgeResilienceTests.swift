@@ -1,0 +1,45 @@
+import ConsentBridge
+import ConsentKafka
+import Foundation
+import Testing
+
+@Suite("Bridge resilience", .serialized)
+struct BridgeResilienceTests {
+    @Test("broker loss: the embedded brokers go down for 10 s mid-stream and nothing is lost")
+    func brokerLossLosesNothing() async throws {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        let patient = BridgeEndToEndTests.patient
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        let total = 200
+        var ids: [String] = []
+        for _ in 0..<(total / 2) {
+            ids.append(try await harness.publishEvent(
+                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient)))
+        }
+        _ = try await harness.read(harness.topics.navInbound, atLeast: 1)
+
+        harness.cluster.setBrokerDown()
+        // Records sent while the brokers are down wait in the producer (message.timeout.ms 30 s).
+        let lateSends = Task {
+            var late: [String] = []
+            for _ in 0..<(total / 2) {
+                late.append(try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                    body: try Fixtures.referral(patient: patient)))
+            }
+            return late
+        }
+        try await Task.sleep(for: .seconds(10))
+        harness.cluster.setBrokerUp()
+        ids += try await lateSends.value
+
+        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: total, timeout: .seconds(90))
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: total, timeout: .seconds(30))
+        await harness.finish()
+
+        let forwardedIDs = forwarded.compactMap { $0.headers.string(named: "ce_id") }
+        #expect(Set(forwardedIDs) == Set(ids), "lost: \(Set(ids).subtracting(forwardedIDs).count)")
+        #expect(Set(receipts.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }) == Set(ids))
+    }
+}
