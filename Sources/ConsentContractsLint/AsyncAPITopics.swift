@@ -51,9 +51,4 @@ package enum AsyncAPITopics {
         }
         return topics
     }
-
-    /// The same as `load`, as tuples (the shape the broker command asked for).
-    package static func kafkaTopics(contractsDirectory: String) throws -> [(name: String, partitions: Int, cleanupPolicy: String)] {
-        try load(contractsDirectory: contractsDirectory).map { ($0.name, $0.partitions, $0.cleanupPolicy) }
-    }
 }

@@ -123,6 +123,7 @@ struct BridgeCrashTests {
         let deadline = ContinuousClock.now + .seconds(300)
         var decided = 0
         while ContinuousClock.now < deadline {
+            try #require(bridge.process.isRunning, "the restarted bridge exited with status \(bridge.process.terminationStatus)")
             decided = try await Self.count(store, "SELECT COUNT(*) AS n FROM decisions")
             let pending = try await Self.count(store, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")
             if decided >= total && pending == 0 { break }
@@ -133,19 +134,8 @@ struct BridgeCrashTests {
         await store.close()
         bridge.terminate()
 
-        let reader = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                client: KafkaClientConfiguration(bootstrapServers: String(bootstrap), properties: BridgeHarness.tuning),
-                groupID: "crash-reader", topics: ["nav.ips.inbound"]),
-            logger: logger)
-        var forwardedIDs: [String] = []
-        let readDeadline = ContinuousClock.now + .seconds(60)
-        for try await batch in reader.batches {
-            forwardedIDs += batch.compactMap { $0.headers.string(named: "ce_id") }
-            if forwardedIDs.count >= forwardDecisions || ContinuousClock.now > readDeadline { break }
-        }
-        // Anything beyond the expected count (duplicates) arrives right behind; give it a moment.
-        await reader.close()
+        let forwardedIDs = try await BridgeHarness.read("nav.ips.inbound", bootstrap: String(bootstrap), atLeast: forwardDecisions, timeout: .seconds(60))
+            .compactMap { $0.headers.string(named: "ce_id") }
 
         let lost = total - decided
         let duplicates = forwardedIDs.count - Set(forwardedIDs).count

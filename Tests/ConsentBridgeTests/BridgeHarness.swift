@@ -127,9 +127,14 @@ final class BridgeHarness: Sendable {
     /// `timeout`. With `count` 0 it returns exactly what the topic holds now, so an empty
     /// result proves the topic is empty (the reader has really joined and caught up).
     func read(_ topic: String, atLeast count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaRecord] {
+        try await Self.read(topic, bootstrap: cluster.bootstrapServers, atLeast: count, timeout: timeout)
+    }
+
+    /// `read` against any cluster.
+    static func read(_ topic: String, bootstrap: String, atLeast count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaRecord] {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning),
+                client: KafkaClientConfiguration(bootstrapServers: bootstrap, properties: Self.tuning),
                 groupID: "reader-\(UUID().uuidString)", topics: [topic]),
             logger: Logger(label: "reader") { _ in SwiftLogNoOpLogHandler() })
         let collected = Mutex<[KafkaRecord]>([])
@@ -138,13 +143,18 @@ final class BridgeHarness: Sendable {
         }
         let deadline = ContinuousClock.now + timeout
         // Joined: wait for the assignment, then note where each partition ends now.
-        var assigned: [KafkaTopicPartition] = []
-        for await change in consumer.assignmentChanges {
-            if case .assigned(let starts) = change {
-                assigned = Array(starts.keys)
-                break
+        let assignment = Task {
+            for await change in consumer.assignmentChanges {
+                if case .assigned(let starts) = change { return Array(starts.keys) }
             }
+            return [KafkaTopicPartition]()
         }
+        let assignmentTimeout = Task {
+            try await Task.sleep(for: timeout)
+            assignment.cancel()
+        }
+        let assigned = await assignment.value
+        assignmentTimeout.cancel()
         var ends: [KafkaTopicPartition: Int64] = [:]
         for partition in assigned {
             ends[partition] = try await consumer.highWatermark(topic: partition.topic, partition: partition.partition)
