@@ -133,6 +133,8 @@ struct BridgeCrashTests {
         var decided = 0
         while ContinuousClock.now < deadline {
             if !bridge.process.isRunning {
+                // Reap it first: Foundation traps on `terminationStatus` of an unreaped process.
+                bridge.process.waitUntilExit()
                 // The bridge's log holds no personal data (a test proves it), so show its end.
                 let log = (try? String(contentsOfFile: directory + "/bridge.log", encoding: .utf8)) ?? ""
                 Issue.record("the restarted bridge exited with status \(bridge.process.terminationStatus): \(log.suffix(3000))")
