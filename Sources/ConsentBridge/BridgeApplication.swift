@@ -32,6 +32,8 @@ package struct BridgeApplication: Sendable {
     package let services: [any Service]
     package let readiness: BridgeReadiness
     package let metrics: BridgeMetrics
+    /// The consent view the bridge decides with (role `bridge`), for benchmarks and tests.
+    package let consentView: ConsentViewKeeper?
     /// Closes the stores after the services have stopped.
     package let shutdown: @Sendable () async -> Void
 
@@ -46,6 +48,7 @@ package struct BridgeApplication: Sendable {
         var services: [any Service] = []
         var closers: [@Sendable () async -> Void] = []
         var readinessChecks: [@Sendable () async -> String?] = []
+        var consentView: ConsentViewKeeper? = nil
         let topics = configuration.topics
         let configured = [
             "session.timeout.ms": "\(configuration.kafkaSessionTimeoutMilliseconds)",
@@ -70,6 +73,7 @@ package struct BridgeApplication: Sendable {
             closers.append { await store.close() }
 
             let keeper = ConsentViewKeeper(consentSchema: consentSchema)
+            consentView = keeper
             try await ConsentViewService.restore(into: keeper, from: store, topic: topics.healthConsent, retry: retry, logger: logger)
             let consentConsumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
@@ -153,6 +157,7 @@ package struct BridgeApplication: Sendable {
             services: services,
             readiness: BridgeReadiness(checks: readinessChecks),
             metrics: metrics,
+            consentView: consentView,
             shutdown: { for close in closeStores { await close() } })
     }
 

@@ -25,6 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print throughput and latency figures (build with -c release).",
         subcommands: [
             BenchKafkaCommand.self,
+            BenchBridgeCommand.self,
             BenchStoreCommand.self,
             BenchPolicyCommand.self,
         ]

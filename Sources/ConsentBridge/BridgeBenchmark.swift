@@ -1,0 +1,193 @@
+import ConsentConfiguration
+import ConsentKafka
+import ConsentPolicy
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// `consent-bridge bench bridge`: (a) a plain consume→produce passthrough with our client and
+/// (b) the full bridge with SQLite, on the embedded broker, plus how long a consent
+/// withdrawal takes from being appended to being in the view the bridge decides with.
+/// Measures and prints; asserts nothing.
+package struct BridgeBenchmark: Sendable {
+    package struct Result: Sendable {
+        package var passthroughPerSecond: Double
+        package var passthroughLatency: [Double]
+        package var bridgePerSecond: Double
+        package var bridgeLatency: [Double]
+        package var withdrawalLatency: [Double]
+    }
+
+    package var events: Int
+    package var contractsDirectory: String
+    package var logger: Logger
+
+    package init(events: Int, contractsDirectory: String, logger: Logger) {
+        self.events = events
+        self.contractsDirectory = contractsDirectory
+        self.logger = logger
+    }
+
+    static let tuning = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+
+    package func run() async throws -> Result {
+        let examples = URL(fileURLWithPath: contractsDirectory).appendingPathComponent("examples")
+        let consentTemplate = try JSONSerialization.jsonObject(with: Data(contentsOf: examples.appendingPathComponent("consent/valid/granted-full-written.json"))) as! [String: Any]
+        let referralTemplate = try JSONSerialization.jsonObject(with: Data(contentsOf: examples.appendingPathComponent("referral/valid/not-sick-listed-minimal.json"))) as! [String: Any]
+        let patient = consentTemplate["patientId"] as! String
+        func consent(version: Int, status: String) throws -> [UInt8] {
+            var object = consentTemplate
+            object["version"] = version
+            object["status"] = status
+            return Array(try JSONSerialization.data(withJSONObject: object))
+        }
+        var referral = referralTemplate
+        var person = referral["patient"] as! [String: Any]
+        person["fodselsnummer"] = patient
+        referral["patient"] = person
+        let body = Array(try JSONSerialization.data(withJSONObject: referral))
+        func event(_ topic: String) -> KafkaOutgoingRecord {
+            KafkaOutgoingRecord(topic: topic, key: Array(patient.utf8), value: body, headers: [
+                KafkaHeader(name: "ce_id", string: UUID().uuidString.lowercased()), KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
+                KafkaHeader(name: "ce_source", string: "urn:bench"), KafkaHeader(name: "ce_specversion", string: "1.0"),
+                KafkaHeader(name: "content-type", string: "application/json"),
+            ])
+        }
+
+        // (a) Passthrough: consume health.ips.outbound, produce each batch to nav.ips.inbound.
+        let passthrough = try await measure(events: events, makeEvent: event) { cluster, stop in
+            let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
+            let consumer = try KafkaConsumer(configuration: .init(client: client, groupID: "passthrough", topics: ["health.ips.outbound"]), logger: logger)
+            let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            return Task {
+                let forward = Task {
+                    for try await batch in consumer.batches {
+                        let out = batch.map { KafkaOutgoingRecord(topic: "nav.ips.inbound", key: $0.key, value: $0.value, headers: $0.headers) }
+                        for result in try await producer.send(out) { _ = try result.get() }
+                    }
+                }
+                while !stop.isSet { try await Task.sleep(for: .milliseconds(20)) }
+                await consumer.close()
+                try await forward.value
+                await producer.close()
+                return [Double]()
+            }
+        }
+
+        // (b) The full bridge with SQLite, and (c) withdrawal latency on the same set-up.
+        let bridge = try await measure(events: events, makeEvent: event, seedConsent: (patient, try consent(version: 1, status: "granted"))) { cluster, stop in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-bridge-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let configuration = try BridgeConfiguration.load(
+                arguments: [], environment: [
+                    "CONSENT_BRIDGE_ROLES": "bridge", "CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
+                    "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contractsDirectory, "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
+                ], fileContents: nil)
+            let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+            let application = try await BridgeApplication.make(
+                configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: Self.tuning, logger: logger)
+            let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
+            // Alternating withdrawals and re-grants (version 2, 3, …), bodies prepared up front.
+            let changes = try (2..<42).map { version in
+                let status = version % 2 == 0 ? "withdrawn" : "granted"
+                return (status, try consent(version: version, status: status))
+            }
+            let logger = self.logger
+            return Task {
+                var withdrawal: [Double] = []
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { try await group.run() }
+                    while !stop.isSet { try await Task.sleep(for: .milliseconds(20)) }
+                    // Withdrawal latency: append a withdrawal, time until the view has it.
+                    if let view = application.consentView {
+                        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]), logger: logger)
+                        for (status, body) in changes {
+                            let start = ContinuousClock.now
+                            _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))
+                            while true {
+                                let state = view.state(for: patient)
+                                if status == "withdrawn", case .withdrawn = state { break }
+                                if status == "granted", case .granted = state { break }
+                                try await Task.sleep(for: .microseconds(200))
+                            }
+                            if status == "withdrawn" { withdrawal.append((ContinuousClock.now - start).seconds * 1000) }
+                            try await Task.sleep(for: .milliseconds(30))
+                        }
+                        await producer.close()
+                    }
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
+                }
+                await application.shutdown()
+                try? FileManager.default.removeItem(atPath: directory)
+                return withdrawal
+            }
+        }
+        return Result(
+            passthroughPerSecond: passthrough.perSecond, passthroughLatency: passthrough.latency,
+            bridgePerSecond: bridge.perSecond, bridgeLatency: bridge.latency, withdrawalLatency: bridge.extra.sorted())
+    }
+
+    /// Starts a cluster and the system under test, produces `events` records into
+    /// `health.ips.outbound`, and times their arrival on `nav.ips.inbound`.
+    private func measure(
+        events: Int, makeEvent: (String) -> KafkaOutgoingRecord, seedConsent: (String, [UInt8])? = nil,
+        start: (EmbeddedKafkaCluster, StopSignal) async throws -> Task<[Double], any Error>
+    ) async throws -> (perSecond: Double, latency: [Double], extra: [Double]) {
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+        defer { cluster.shutdown() }
+        let names = TopicNames.defaults
+        for topic in [names.healthConsent, names.healthOutbound, names.navOutbound, names.navInbound, names.healthInbound,
+                      names.healthReceipts, names.navReceipts, names.healthDisclosures, names.navDisclosures, names.rejected] {
+            try cluster.createTopic(topic, partitions: 6)
+        }
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        if let (patient, body) = seedConsent {
+            _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))
+        }
+        let reader = try KafkaConsumer(
+            configuration: .init(client: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning), groupID: "bench-reader", topics: ["nav.ips.inbound"]),
+            logger: logger)
+        let stop = StopSignal()
+        let system = try await start(cluster, stop)
+        // Warm-up: one event end to end (group joins, consent view caught up).
+        _ = try await producer.send(makeEvent("health.ips.outbound"))
+        var iterator = reader.batches.makeAsyncIterator()
+        _ = try await iterator.next()
+
+        let records = (0..<events).map { _ in makeEvent("health.ips.outbound") }
+        let begin = ContinuousClock.now
+        let sender = Task {
+            var times: [String: ContinuousClock.Instant] = [:]
+            for chunk in stride(from: 0, to: records.count, by: 100) {
+                let slice = Array(records[chunk..<min(chunk + 100, records.count)])
+                let now = ContinuousClock.now
+                for record in slice { times[record.headers.string(named: "ce_id")!] = now }
+                for result in try await producer.send(slice) { _ = try result.get() }
+            }
+            return times
+        }
+        var latency: [Double] = []
+        var arrivals: [String: ContinuousClock.Instant] = [:]
+        while arrivals.count < events, let batch = try await iterator.next() {
+            let now = ContinuousClock.now
+            for record in batch { if let id = record.headers.string(named: "ce_id") { arrivals[id] = now } }
+        }
+        let end = ContinuousClock.now
+        let sentAt = try await sender.value
+        for (id, arrived) in arrivals { if let sent = sentAt[id] { latency.append((arrived - sent).seconds * 1000) } }
+        stop.set()
+        let extra = try await system.value
+        await reader.close()
+        await producer.close()
+        return (Double(events) / (end - begin).seconds, latency.sorted(), extra)
+    }
+}
+
+/// A flag the benchmark's background work polls to know when to stop.
+final class StopSignal: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
+}

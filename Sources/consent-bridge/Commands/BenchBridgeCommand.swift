@@ -1,0 +1,51 @@
+import ArgumentParser
+import ConsentBridge
+import Foundation
+import Logging
+
+/// `consent-bridge bench bridge`: passthrough vs the full bridge, and withdrawal latency.
+struct BenchBridgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bridge",
+        abstract: "Events/s and end-to-end latency of (a) a plain consume→produce passthrough and (b) the full bridge with SQLite on the embedded broker; consent-withdrawal latency."
+    )
+
+    @Option(help: "Events per run.")
+    var events: Int = 10_000
+
+    @Option(help: "Contracts directory.")
+    var contracts: String = "Contracts"
+
+    @Flag(help: "Print a final JSON line with the figures.")
+    var json = false
+
+    func validate() throws {
+        guard events >= 10 else { throw ValidationError("--events must be at least 10") }
+    }
+
+    func run() async throws {
+        LoggingBootstrap.bootstrap(level: .error)
+        let result = try await BridgeBenchmark(events: events, contractsDirectory: contracts, logger: Logger(label: "bench")).run()
+        func percentile(_ values: [Double], _ p: Double) -> Double {
+            values.isEmpty ? 0 : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
+        }
+        print("Bridge benchmark: \(events) referral events (1 consented patient), embedded broker, SQLite")
+        print(String(format: "  (a) passthrough   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.passthroughPerSecond,
+                     percentile(result.passthroughLatency, 0.5), percentile(result.passthroughLatency, 0.99)))
+        print(String(format: "  (b) full bridge   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.bridgePerSecond,
+                     percentile(result.bridgeLatency, 0.5), percentile(result.bridgeLatency, 0.99)))
+        print(String(format: "  ratio b/a %.2f", result.bridgePerSecond / result.passthroughPerSecond))
+        print(String(format: "  withdrawal appended → enforced: p50 %.1f ms   p99 %.1f ms (%d samples)",
+                     percentile(result.withdrawalLatency, 0.5), percentile(result.withdrawalLatency, 0.99), result.withdrawalLatency.count))
+        if json {
+            let line: [String: Double] = [
+                "passthrough_per_s": result.passthroughPerSecond.rounded(),
+                "bridge_per_s": result.bridgePerSecond.rounded(),
+                "ratio": (result.bridgePerSecond / result.passthroughPerSecond * 100).rounded() / 100,
+                "p99_ms": (percentile(result.bridgeLatency, 0.99) * 10).rounded() / 10,
+                "withdrawal_p99_ms": (percentile(result.withdrawalLatency, 0.99) * 10).rounded() / 10,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
+        }
+    }
+}
