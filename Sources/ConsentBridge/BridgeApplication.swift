@@ -104,7 +104,7 @@ package struct BridgeApplication: Sendable {
                     outboundOf: { topics.outbound(of: $0) }, receiptsOf: { topics.receipts(of: $0) },
                     disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
                 catalog: catalog, sealer: sealer, bridgeVersion: version)
-            let signal = RelaySignal()
+            let signal = WakeSignal()
             for side in BridgeSide.allCases {
                 let client = side == .health ? kafka.health : kafka.nav
                 let consumer = try KafkaConsumer(

@@ -102,6 +102,8 @@ package struct BridgeBenchmark: Sendable {
                     // Withdrawal latency: append a withdrawal, time until the view has it.
                     if let view = application.consentView {
                         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]), logger: logger)
+                        // Warm-up: connection, metadata and producer id are not part of the latency.
+                        _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: nil, value: nil))
                         for (status, body) in changes {
                             let start = ContinuousClock.now
                             _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))

@@ -41,12 +41,30 @@ package struct ConsentViewService: Service {
     }
 
     package func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            for try await batch in consumer.batches {
-                keeper.apply(batch)
+        // Records are applied to the view as soon as they arrive; persisting runs beside it,
+        // so a slow store write (SQLite lock, PostgreSQL latency) never delays a withdrawal.
+        let changed = WakeSignal()
+        let persister = Task {
+            while !Task.isCancelled {
+                await changed.wait(timeout: .milliseconds(500))
                 try await persist()
             }
         }
+        do {
+            try await cancelWhenGracefulShutdown {
+                for try await batch in consumer.batches {
+                    keeper.apply(batch)
+                    changed.notify()
+                }
+            }
+        } catch {
+            persister.cancel()
+            await consumer.close()
+            throw error
+        }
+        persister.cancel()
+        _ = try? await persister.value
+        try await persist()
         await consumer.close()
     }
 

@@ -16,14 +16,14 @@ package struct EventPipeline: Service {
     package let catalog: PolicyCatalog
     package let builder: BridgeRecordBuilder
     package let store: BridgeStore
-    package let relaySignal: RelaySignal
+    package let relaySignal: WakeSignal
     package let retry: RetryPolicy
     package let logger: Logger
     package let metrics: BridgeMetrics
 
     package init(
         origin: BridgeSide, consumer: KafkaConsumer, consumerGroup: String, gate: ConsentGate, catalog: PolicyCatalog,
-        builder: BridgeRecordBuilder, store: BridgeStore, relaySignal: RelaySignal, retry: RetryPolicy, logger: Logger,
+        builder: BridgeRecordBuilder, store: BridgeStore, relaySignal: WakeSignal, retry: RetryPolicy, logger: Logger,
         metrics: BridgeMetrics
     ) {
         self.origin = origin

@@ -17,7 +17,7 @@ package struct OutboxRelay: Service {
     package let producers: [BridgeSide: KafkaProducer]
     package let topics: TopicNames
     package let consent: ConsentViewKeeper
-    package let signal: RelaySignal
+    package let signal: WakeSignal
     package let retry: RetryPolicy
     package let logger: Logger
     package let metrics: BridgeMetrics
@@ -27,7 +27,7 @@ package struct OutboxRelay: Service {
 
     package init(
         store: BridgeStore, producers: [BridgeSide: KafkaProducer], clients: [BridgeSide: KafkaClientConfiguration], topics: TopicNames,
-        consent: ConsentViewKeeper, signal: RelaySignal, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500
+        consent: ConsentViewKeeper, signal: WakeSignal, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500
     ) {
         self.clients = clients
         self.store = store

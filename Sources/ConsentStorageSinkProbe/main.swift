@@ -5,18 +5,21 @@
 // record is applied; then prints "done". The test SIGKILLs it at random moments and checks
 // that after the final run nothing is lost and nothing is duplicated.
 //
-// Usage: ConsentStorageSinkProbe STORE_PATH PARTITIONS RECORDS_PER_PARTITION DISCLOSURES
+// Usage: ConsentStorageSinkProbe STORE_PATH PARTITIONS RECORDS_PER_PARTITION DISCLOSURES [BATCH_PAUSE_MS]
+// BATCH_PAUSE_MS slows the run down so the test's kills land mid-run even when the test
+// process itself is slowed by other tests running in parallel.
 import ConsentStorage
 import Foundation
 import Logging
 
 let arguments = CommandLine.arguments
-guard arguments.count == 5, let partitions = Int32(arguments[2]), let perPartition = Int64(arguments[3]),
+guard arguments.count == 5 || arguments.count == 6, let partitions = Int32(arguments[2]), let perPartition = Int64(arguments[3]),
     let disclosures = Int64(arguments[4])
 else {
     FileHandle.standardError.write(Data("usage: ConsentStorageSinkProbe STORE_PATH PARTITIONS RECORDS DISCLOSURES\n".utf8))
     exit(64)
 }
+let batchPause = arguments.count == 6 ? Int(arguments[5]) ?? 0 : 0
 var logger = Logger(label: "sink-probe")
 logger.logLevel = .error
 let source = DeterministicSinkSource(partitions: partitions, recordsPerPartition: perPartition, disclosures: disclosures)
@@ -44,6 +47,7 @@ do {
         }
         let result = try await store.apply(SinkBatch(consumerGroup: DeterministicSinkSource.consumerGroup, records: records))
         for offset in result.offsets { next["\(offset.topic)#\(offset.partition)"] = offset.nextOffset }
+        if batchPause > 0 { try await Task.sleep(for: .milliseconds(batchPause)) }
     }
     await store.close()
     print("done")

@@ -39,7 +39,9 @@ struct SinkCrashTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let storePath = folder.appendingPathComponent("health.sqlite").path
         let source = DeterministicSinkSource(partitions: 3, recordsPerPartition: 3000, disclosures: 600)
-        let arguments = [storePath, "\(source.partitions)", "\(source.recordsPerPartition)", "\(source.disclosures)"]
+        // 10 ms between batches: a full run takes seconds, so kills land mid-run even when
+        // parallel tests slow this test's own timers down.
+        let arguments = [storePath, "\(source.partitions)", "\(source.recordsPerPartition)", "\(source.disclosures)", "10"]
 
         var kills = 0
         var finished = false

@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Wakes the relay when the pipeline has recorded new outbox rows (or after a timeout).
-package final class RelaySignal: Sendable {
+/// Wakes a waiting loop when there is new work (the relay after a recorded batch, the consent
+/// view persister after applied records), or lets it wait at most a timeout.
+package final class WakeSignal: Sendable {
     private struct State {
         var isPending = false
         var waiter: CheckedContinuation<Void, Never>?
