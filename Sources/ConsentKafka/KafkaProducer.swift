@@ -135,28 +135,31 @@ package final class KafkaProducer: Sendable {
         let error: OpaquePointer? = record.topic.withCString { topic in
             withOptionalBytes(record.key) { key in
                 withOptionalBytes(record.value) { value in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
-                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    fields[0].u.cstr = topic
-                    fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
-                    fields[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
-                    fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    fields[2].u.i = RD_KAFKA_MSG_F_COPY
-                    fields[3].vtype = RD_KAFKA_VTYPE_KEY
-                    fields[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                    fields[3].u.mem.size = key.count
-                    fields[4].vtype = RD_KAFKA_VTYPE_VALUE
-                    fields[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    fields[4].u.mem.size = value.count
-                    fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    fields[5].u.ptr = opaque
-                    var count = 6
-                    if let headers {
-                        fields[6].vtype = RD_KAFKA_VTYPE_HEADERS
-                        fields[6].u.headers = headers
-                        count = 7
+                    // Stack-allocated argument list: no heap allocation per record.
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
+                        fields.initialize(repeating: rd_kafka_vu_t())
+                        fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                        fields[0].u.cstr = topic
+                        fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                        fields[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                        fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        fields[2].u.i = RD_KAFKA_MSG_F_COPY
+                        fields[3].vtype = RD_KAFKA_VTYPE_KEY
+                        fields[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                        fields[3].u.mem.size = key.count
+                        fields[4].vtype = RD_KAFKA_VTYPE_VALUE
+                        fields[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                        fields[4].u.mem.size = value.count
+                        fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
+                        fields[5].u.ptr = opaque
+                        var count = 6
+                        if let headers {
+                            fields[6].vtype = RD_KAFKA_VTYPE_HEADERS
+                            fields[6].u.headers = headers
+                            count = 7
+                        }
+                        return rd_kafka_produceva(client.handle, fields.baseAddress, count)
                     }
-                    return rd_kafka_produceva(client.handle, fields, count)
                 }
             }
         }
