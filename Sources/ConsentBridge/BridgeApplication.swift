@@ -101,7 +101,7 @@ package struct BridgeApplication: Sendable {
                 nav: try configuration.navSealingKeys ?? ephemeralKeys(side: .nav, configuration: configuration))
             let builder = BridgeRecordBuilder(
                 topics: .init(
-                    outboundOf: { topics.outbound(of: $0) }, receiptsOf: { topics.receipts(of: $0) },
+                    receiptsOf: { topics.receipts(of: $0) },
                     disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
                 catalog: catalog, sealer: sealer, bridgeVersion: version)
             let signal = WakeSignal()

@@ -139,9 +139,7 @@ package struct BridgeBenchmark: Sendable {
     ) async throws -> (perSecond: Double, latency: [Double], extra: [Double]) {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
         defer { cluster.shutdown() }
-        let names = TopicNames.defaults
-        for topic in [names.healthConsent, names.healthOutbound, names.navOutbound, names.navInbound, names.healthInbound,
-                      names.healthReceipts, names.navReceipts, names.healthDisclosures, names.navDisclosures, names.rejected] {
+        for topic in TopicNames.defaults.all {
             try cluster.createTopic(topic, partitions: 6)
         }
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)

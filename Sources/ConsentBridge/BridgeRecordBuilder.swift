@@ -18,16 +18,14 @@ package struct BridgeRecordBuilder: Sendable {
 
     /// The topic names the builder writes to.
     package struct TopicLayout: Sendable {
-        package var outboundOf: @Sendable (BridgeSide) -> String
         package var receiptsOf: @Sendable (BridgeSide) -> String
         package var disclosuresOf: @Sendable (BridgeSide) -> String
         package var rejected: String
 
         package init(
-            outboundOf: @escaping @Sendable (BridgeSide) -> String, receiptsOf: @escaping @Sendable (BridgeSide) -> String,
+            receiptsOf: @escaping @Sendable (BridgeSide) -> String,
             disclosuresOf: @escaping @Sendable (BridgeSide) -> String, rejected: String
         ) {
-            self.outboundOf = outboundOf
             self.receiptsOf = receiptsOf
             self.disclosuresOf = disclosuresOf
             self.rejected = rejected

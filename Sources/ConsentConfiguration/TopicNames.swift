@@ -21,6 +21,17 @@ package struct TopicNames: Sendable, Hashable {
     /// `topics.rejected` (metadata + sealed payload).
     package var rejected: String
 
+    /// Every topic, in declaration order.
+    package var all: [String] {
+        [healthConsent, healthOutbound, navOutbound, navInbound, healthInbound,
+         healthReceipts, navReceipts, healthDisclosures, navDisclosures, rejected]
+    }
+
+    /// The configured name of a topic known by its default name (unknown names unchanged).
+    package func configuredName(ofDefault name: String) -> String {
+        zip(Self.defaults.all, all).first { $0.0 == name }?.1 ?? name
+    }
+
     /// The default names: the topics of Contracts/asyncapi.yaml and ARCHITECTURE.md.
     package static let defaults = TopicNames(
         healthConsent: "health.consent", healthOutbound: "health.ips.outbound", navOutbound: "nav.ips.outbound",

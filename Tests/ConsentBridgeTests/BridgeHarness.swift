@@ -67,9 +67,7 @@ final class BridgeHarness: Sendable {
                 "CONSENT_BRIDGE_RELAY_RETRY_INITIAL_BACKOFF_MS": "50",
             ],
             fileContents: nil)
-        let topics = configuration.topics
-        for topic in [topics.healthConsent, topics.healthOutbound, topics.navOutbound, topics.navInbound, topics.healthInbound,
-                      topics.healthReceipts, topics.navReceipts, topics.healthDisclosures, topics.navDisclosures, topics.rejected] {
+        for topic in configuration.topics.all {
             try cluster.createTopic(topic, partitions: partitions)
         }
         producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Logger(label: "p") { _ in SwiftLogNoOpLogHandler() })
