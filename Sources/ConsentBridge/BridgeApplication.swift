@@ -34,6 +34,8 @@ package struct BridgeApplication: Sendable {
     package let metrics: BridgeMetrics
     /// The consent view the bridge decides with (role `bridge`), for benchmarks and tests.
     package let consentView: ConsentViewKeeper?
+    /// The operator's redrive of rejected messages (role `bridge`).
+    package let redrive: RejectionRedrive?
     /// Closes the stores after the services have stopped.
     package let shutdown: @Sendable () async -> Void
 
@@ -49,6 +51,7 @@ package struct BridgeApplication: Sendable {
         var closers: [@Sendable () async -> Void] = []
         var readinessChecks: [@Sendable () async -> String?] = []
         var consentView: ConsentViewKeeper? = nil
+        var redrive: RejectionRedrive? = nil
         let topics = configuration.topics
         let configured = [
             "session.timeout.ms": "\(configuration.kafkaSessionTimeoutMilliseconds)",
@@ -104,7 +107,8 @@ package struct BridgeApplication: Sendable {
                     receiptsOf: { topics.receipts(of: $0) },
                     disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
                 catalog: catalog, sealer: sealer, bridgeVersion: version)
-            let signal = WakeSignal()
+            let handoff = OutboxHandoff()
+            redrive = RejectionRedrive(store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff, logger: logger)
             for side in BridgeSide.allCases {
                 let client = side == .health ? kafka.health : kafka.nav
                 let consumer = try KafkaConsumer(
@@ -115,14 +119,14 @@ package struct BridgeApplication: Sendable {
                     logger: logger)
                 services.append(EventPipeline(
                     origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate, catalog: catalog,
-                    builder: builder, store: store, relaySignal: signal, retry: retry, logger: logger, metrics: metrics))
+                    builder: builder, store: store, handoff: handoff, retry: retry, logger: logger, metrics: metrics))
             }
             let producers: [BridgeSide: KafkaProducer] = [
                 .health: try KafkaProducer(configuration: kafka.health, logger: logger),
                 .nav: try KafkaProducer(configuration: kafka.nav, logger: logger),
             ]
             services.append(OutboxRelay(
-                store: store, producers: producers, clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper, signal: signal, retry: retry,
+                store: store, producers: producers, clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper, handoff: handoff, retry: retry,
                 logger: logger, metrics: metrics, batchSize: configuration.batchSize))
         }
 
@@ -158,6 +162,7 @@ package struct BridgeApplication: Sendable {
             readiness: BridgeReadiness(checks: readinessChecks),
             metrics: metrics,
             consentView: consentView,
+            redrive: redrive,
             shutdown: { for close in closeStores { await close() } })
     }
 

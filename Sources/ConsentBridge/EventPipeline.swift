@@ -16,14 +16,14 @@ package struct EventPipeline: Service {
     package let catalog: PolicyCatalog
     package let builder: BridgeRecordBuilder
     package let store: BridgeStore
-    package let relaySignal: WakeSignal
+    package let handoff: OutboxHandoff
     package let retry: RetryPolicy
     package let logger: Logger
     package let metrics: BridgeMetrics
 
     package init(
         origin: BridgeSide, consumer: KafkaConsumer, consumerGroup: String, gate: ConsentGate, catalog: PolicyCatalog,
-        builder: BridgeRecordBuilder, store: BridgeStore, relaySignal: WakeSignal, retry: RetryPolicy, logger: Logger,
+        builder: BridgeRecordBuilder, store: BridgeStore, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
         metrics: BridgeMetrics
     ) {
         self.origin = origin
@@ -33,7 +33,7 @@ package struct EventPipeline: Service {
         self.catalog = catalog
         self.builder = builder
         self.store = store
-        self.relaySignal = relaySignal
+        self.handoff = handoff
         self.retry = retry
         self.logger = logger
         self.metrics = metrics
@@ -54,8 +54,15 @@ package struct EventPipeline: Service {
 
     package func run() async throws {
         try await cancelWhenGracefulShutdown {
-            for try await batch in consumer.batches {
-                try await process(batch)
+            // Two stages: while one batch is being recorded, the next is fetched, gated and
+            // decided. Batches are recorded strictly in order (one recording at a time).
+            try await withThrowingTaskGroup(of: Void.self) { recording in
+                for try await batch in consumer.batches {
+                    let decided = try await decide(batch)
+                    try await recording.next()
+                    recording.addTask { try await record(decided) }
+                }
+                try await recording.waitForAll()
             }
         }
         await consumer.close()
@@ -63,6 +70,11 @@ package struct EventPipeline: Service {
 
     /// Decides and records one batch; infrastructure errors are retried, never skipped.
     package func process(_ batch: [KafkaRecord]) async throws {
+        try await record(try await decide(batch))
+    }
+
+    /// Waits for the consent gate, then decides every event of the batch.
+    private func decide(_ batch: [KafkaRecord]) async throws -> BridgeBatch {
         try await retry.run("consent gate", logger: logger) { try await gate.waitUntilCurrent() }
         let now = Date()
         let timestamp = Timestamp(date: now)
@@ -79,10 +91,14 @@ package struct EventPipeline: Service {
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
             metrics.recordDecision(decision)
         }
-        let bridgeBatch = BridgeBatch(
+        return BridgeBatch(
             messages: messages,
             offsets: offsets.map { ConsumerOffset(consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) })
-        _ = try await retry.run("record batch", logger: logger) { try await store.record(bridgeBatch) }
-        relaySignal.notify()
+    }
+
+    /// Records a decided batch in one transaction and hands its outbox rows to the relay.
+    private func record(_ batch: BridgeBatch) async throws {
+        let recorded = try await retry.run("record batch", logger: logger) { try await store.record(batch) }
+        handoff.hand(recorded.outbox)
     }
 }

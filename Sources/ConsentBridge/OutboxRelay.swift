@@ -9,6 +9,11 @@ import ServiceLifecycle
 /// Publishes outbox rows in order with the idempotent producers and marks them published
 /// after the delivery reports.
 ///
+/// Rows come from the handoff (just committed by a pipeline) or, at start, after an error,
+/// after a handoff overflow and when idle, from the store. A store read covers everything
+/// committed before it (one connection: sequence numbers follow commit order), so handed rows
+/// at or below the highest sequence read are skipped; nothing is published twice or missed.
+///
 /// Before publishing an identified disclosure it re-checks the consent: if it was withdrawn
 /// (or no longer covers what is disclosed) since the decision, the row is withheld and the
 /// disclosure marked so (R5). Broker or database errors halt and retry.
@@ -17,7 +22,7 @@ package struct OutboxRelay: Service {
     package let producers: [BridgeSide: KafkaProducer]
     package let topics: TopicNames
     package let consent: ConsentViewKeeper
-    package let signal: WakeSignal
+    package let handoff: OutboxHandoff
     package let retry: RetryPolicy
     package let logger: Logger
     package let metrics: BridgeMetrics
@@ -27,14 +32,14 @@ package struct OutboxRelay: Service {
 
     package init(
         store: BridgeStore, producers: [BridgeSide: KafkaProducer], clients: [BridgeSide: KafkaClientConfiguration], topics: TopicNames,
-        consent: ConsentViewKeeper, signal: WakeSignal, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500
+        consent: ConsentViewKeeper, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500
     ) {
         self.clients = clients
         self.store = store
         self.producers = producers
         self.topics = topics
         self.consent = consent
-        self.signal = signal
+        self.handoff = handoff
         self.retry = retry
         self.logger = logger
         self.metrics = metrics
@@ -48,20 +53,65 @@ package struct OutboxRelay: Service {
         _ = try await retry.run("relay recovery", logger: logger) { try await recovery.run() }
         // Keep publishing until shutdown, then drain what is already recorded.
         await cancelWhenGracefulShutdown {
+            var cursor = Cursor()
             while !Task.isCancelled {
-                let published = (try? await retry.run("relay outbox", logger: logger) { try await publishPending() }) ?? 0
-                if published == 0 { await signal.wait(timeout: .milliseconds(200)) }
+                let handled = (try? await retry.run("relay outbox", logger: logger) { try await step(&cursor) }) ?? 0
+                if handled == 0, await !handoff.signal.wait(timeout: .milliseconds(200)) {
+                    // Idle: look in the store for rows nobody handed over (e.g. a batch whose
+                    // commit succeeded although the store reported an error, then re-recorded).
+                    cursor.readsStore = true
+                }
             }
         }
         while let published = try? await publishPending(), published > 0 {}
         for producer in producers.values { await producer.close() }
     }
 
-    /// Publishes (or withholds) one page of pending rows; returns how many rows it handled.
+    /// Where the relay takes its next rows from.
+    private struct Cursor {
+        /// Read pending rows from the store (until a page comes back short).
+        var readsStore = true
+        /// Highest sequence read from the store: handed rows at or below it were in that read.
+        var highestRead: Int64 = 0
+    }
+
+    /// Publishes the next rows, from the handoff or the store; returns how many it handled.
+    private func step(_ cursor: inout Cursor) async throws -> Int {
+        if !cursor.readsStore {
+            switch handoff.take() {
+            case .overflowed:
+                logger.notice("Relay fell behind the pipelines; reading the outbox from the store")
+            case .rows(let rows):
+                let fresh = rows.filter { $0.sequence > cursor.highestRead }
+                if fresh.isEmpty { return 0 }
+                // If publishing fails, what is left is pending in the store: read it from there.
+                cursor.readsStore = true
+                try await publish(fresh)
+                cursor.readsStore = false
+                return fresh.count
+            }
+        }
+        // Everything handed so far is committed, so the read below covers it.
+        _ = handoff.take()
+        let rows = try await store.pendingOutbox(limit: batchSize)
+        if let last = rows.last { cursor.highestRead = max(cursor.highestRead, last.sequence) }
+        try await publish(rows)
+        cursor.readsStore = rows.count == batchSize
+        return rows.count
+    }
+
+    /// Publishes (or withholds) one page of pending rows read from the store; returns how many
+    /// rows it handled.
     @discardableResult
     package func publishPending() async throws -> Int {
         let rows = try await store.pendingOutbox(limit: batchSize)
-        if rows.isEmpty { return 0 }
+        try await publish(rows)
+        return rows.count
+    }
+
+    /// Publishes (or withholds) `rows`, in order, and marks them.
+    private func publish(_ rows: [StoredOutboxRow]) async throws {
+        if rows.isEmpty { return }
         let now = Timestamp.now()
         var toPublish: [StoredOutboxRow] = []
         for row in rows {
@@ -104,7 +154,6 @@ package struct OutboxRelay: Service {
         }
         try await mark()
         metrics.recordPublished(published.count)
-        return rows.count
     }
 
     /// Why an identified disclosure may no longer be published, or `nil` when it may.

@@ -22,9 +22,11 @@ package final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when notified (or at once if a notification is pending) or after `timeout`.
-    package func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
+    /// Returns when notified (or at once if a notification is pending) or after `timeout`;
+    /// `true` when notified.
+    @discardableResult
+    package func wait(timeout: Duration) async -> Bool {
+        let notified = await withTaskGroup(of: Bool.self) { group in
             group.addTask { [self] in
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state -> Bool in
@@ -34,9 +36,13 @@ package final class WakeSignal: Sendable {
                     }
                     if resumeNow { continuation.resume() }
                 }
+                return true
             }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
             // Release whichever child is still waiting.
             let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
                 defer { state.waiter = nil }
@@ -44,7 +50,9 @@ package final class WakeSignal: Sendable {
             }
             waiter?.resume()
             group.cancelAll()
+            return first
         }
         state.withLock { $0.isPending = false }
+        return notified
     }
 }

@@ -120,6 +120,13 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         "anonymous-form-not-safe", "R2", "The anonymous form could not be made free of identifying information.",
         "Den anonyme formen kunne ikke gjøres fri for identifiserende opplysninger.")
 
+    /// Codes of the reasons a change of consent can lift: only these are worth deciding again
+    /// (an operator's redrive). Envelope, contract and content faults stay faults.
+    package static let consentDependentCodes: Set<String> = Set([
+        noConsent, consentUnreadable, consentWithdrawn, consentExpired, consentNotYetValid, purposeNotCovered,
+        recipientNotCovered, directionNotCovered, referralRequiresConsent, nothingInScope, requiredFieldNotInConsent,
+    ].map(\.code))
+
     /// Every fixed reason (the parametrised `invalid-json.*` family excluded), for docs and tests.
     package static let all: [RejectReason] = [
         unknownContract, notAnEventContract, missingEventID, unsupportedSpecVersion, unsupportedContentType,

@@ -16,14 +16,9 @@ extension BridgeStore {
         let now = Date()
         let stamp = StoreTime.string(from: now)
         try await self.database.transaction { sql in
-            for chunk in sequences.chunked(by: StoreSQL.rowsPerStatement) {
-                try await sql.update("outbox")
-                    .set("status", to: "published")
-                    .set("status_at", to: stamp)
-                    .where("seq", .in, Array(chunk))
-                    .where("status", .equal, "pending")
-                    .run()
-            }
+            try await self.database.bulkUpdate(
+                sql, table: "outbox", set: [("status", .text("published")), ("status_at", .text(stamp))],
+                whereKey: "seq", in: sequences, andColumn: ("status", "pending"))
             try await StoreSQL.advanceOffsets(sql, positions, at: now)
         }
     }

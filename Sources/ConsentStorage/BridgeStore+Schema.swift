@@ -70,6 +70,22 @@ extension BridgeStore {
             ]
                 + Migrator.appendOnly("disclosures", engine: engine)
                 + Migrator.appendOnly("disclosure_withholdings", engine: engine)
-        }
+        },
+        Migration(version: 2, name: "redrive") { engine in
+            [
+                // A redrive decides again with the original event time (anonymous form's age band).
+                "ALTER TABLE rejections ADD COLUMN ce_time TEXT",
+                // A rejection an operator redrove and that the current consent let through; at
+                // most one per message (the primary key), and never changed afterwards.
+                """
+                CREATE TABLE redrives (
+                    message_id TEXT PRIMARY KEY REFERENCES rejections (message_id),
+                    outcome TEXT NOT NULL CHECK (outcome IN ('forward', 'forward-anonymous')),
+                    consent_id TEXT,
+                    consent_version BIGINT,
+                    redriven_at TEXT NOT NULL)
+                """,
+            ] + Migrator.appendOnly("redrives", engine: engine)
+        },
     ]
 }

@@ -51,75 +51,33 @@ package final class BridgeStore: Sendable {
             }
         }
         let now = Date()
-        let recorded: [String] = try await self.database.transaction { sql in
-            let decisionRows: [[any SQLExpression]] = unique.map { message in
-                let decision = message.decision
-                return [
-                    SQLBind(decision.messageID), SQLBind(decision.sourceTopic), SQLBind(Int64(decision.partition)),
-                    SQLBind(decision.offset), StoreSQL.bind(decision.ceType), SQLBind(decision.outcome.rawValue),
-                    StoreSQL.bind(decision.reasonCode), StoreSQL.bind(decision.consentID), StoreSQL.bind(decision.consentVersion),
-                    SQLBind(decision.bridgeVersion), StoreSQL.time(decision.decidedAt),
-                ]
-            }
+        // Rows are built before the transaction: the connection is held only for the SQL.
+        let rows = try unique.map { message throws(StorageError) in try MessageRows(message, createdAt: now) }
+        let (recorded, storedOutbox): ([String], [StoredOutboxRow]) = try await self.database.transaction { sql in
             let inserted = Set(
-                try await StoreSQL.insertIgnoringDuplicates(
-                    sql,
-                    into: "decisions",
-                    columns: [
-                        "message_id", "source_topic", "partition_id", "source_offset", "ce_type", "outcome",
-                        "reason_code", "consent_id", "consent_version", "bridge_version", "decided_at",
-                    ],
-                    rows: decisionRows,
-                    returning: "message_id"
-                )
-            )
-            let fresh = unique.filter { inserted.contains($0.decision.messageID) }
-
-            var disclosureRows: [[any SQLExpression]] = []
-            var outboxRows: [[any SQLExpression]] = []
-            var rejectionRows: [[any SQLExpression]] = []
-            for message in fresh {
-                let messageID = message.decision.messageID
-                for disclosure in message.disclosures {
-                    disclosureRows.append(try StoreSQL.disclosureValues(disclosure) + [SQLBind(messageID)])
+                try await self.database.bulkInsert(
+                    sql, into: "decisions", columns: MessageRows.decisionColumns, rows: rows.map(\.decision),
+                    ignoringConflicts: true, returning: "message_id"
+                ).compactMap { value -> String? in
+                    if case .text(let id) = value { return id }
+                    return nil
                 }
-                for outbox in message.outbox {
-                    outboxRows.append([
-                        SQLBind(messageID), StoreSQL.bind(outbox.disclosureID), SQLBind(outbox.topic),
-                        StoreSQL.bytes(outbox.key), SQLBind(try Self.encodeHeaders(outbox.headers)),
-                        StoreSQL.bytes(outbox.payload), StoreSQL.time(now),
-                    ])
-                }
-                if let rejection = message.rejection {
-                    rejectionRows.append([
-                        SQLBind(messageID), StoreSQL.bind(rejection.ceType), StoreSQL.bind(rejection.ceSource),
-                        SQLBind(rejection.reasonCode), StoreSQL.bytes(rejection.sealedPayload),
-                        StoreSQL.bind(rejection.sealingKeyID), StoreSQL.time(rejection.receivedAt),
-                    ])
-                }
-            }
-            try await StoreSQL.insert(sql, into: "disclosures", columns: StoreSQL.disclosureColumns + ["message_id"], rows: disclosureRows)
-            try await StoreSQL.insert(
-                sql,
-                into: "outbox",
-                columns: ["message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at"],
-                rows: outboxRows
             )
-            try await StoreSQL.insert(
-                sql,
-                into: "rejections",
-                columns: ["message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at"],
-                rows: rejectionRows
-            )
+            let fresh = rows.filter { inserted.contains($0.messageID) }
+            _ = try await self.database.bulkInsert(
+                sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: fresh.flatMap(\.disclosures))
+            let stored = try await self.insertOutbox(sql, fresh.flatMap(\.outbox), createdAt: now)
+            _ = try await self.database.bulkInsert(
+                sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: fresh.compactMap(\.rejection))
             try await StoreSQL.advanceOffsets(sql, batch.offsets, at: now)
-            return fresh.map(\.decision.messageID)
+            return (fresh.map(\.messageID), stored)
         }
         let recordedSet = Set(recorded)
         duplicates += unique.map(\.decision.messageID).filter { !recordedSet.contains($0) }
         if !duplicates.isEmpty {
             self.logger.debug("bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])
         }
-        return BridgeBatchResult(recordedMessageIDs: recorded, duplicateMessageIDs: duplicates)
+        return BridgeBatchResult(recordedMessageIDs: recorded, duplicateMessageIDs: duplicates, outbox: storedOutbox)
     }
 
     /// The stored offsets of one consumer group (where to seek on assignment).
@@ -173,21 +131,24 @@ package final class BridgeStore: Sendable {
     package func rejections(limit: Int) async throws(StorageError) -> [RejectionRecord] {
         try await self.database.read { sql in
             try await sql.raw("SELECT * FROM rejections ORDER BY received_at DESC, message_id LIMIT \(unsafeRaw: String(max(0, limit)))")
-                .all().map { row in
-                    guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self)) else {
-                        throw StorageError(.corruptRow, "rejection row has an unreadable time")
-                    }
-                    return RejectionRecord(
-                        messageID: try row.decode(column: "message_id", as: String.self),
-                        ceType: try row.decode(column: "ce_type", as: String?.self),
-                        ceSource: try row.decode(column: "ce_source", as: String?.self),
-                        reasonCode: try row.decode(column: "reason_code", as: String.self),
-                        sealedPayload: try row.decode(column: "sealed_payload", as: Data?.self).map { Array($0) },
-                        sealingKeyID: try row.decode(column: "sealing_key_id", as: String?.self),
-                        receivedAt: receivedAt
-                    )
-                }
+                .all().map(Self.decodeRejection)
         }
+    }
+
+    static func decodeRejection(_ row: any SQLRow) throws -> RejectionRecord {
+        guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self)) else {
+            throw StorageError(.corruptRow, "rejection row has an unreadable time")
+        }
+        return RejectionRecord(
+            messageID: try row.decode(column: "message_id", as: String.self),
+            ceType: try row.decode(column: "ce_type", as: String?.self),
+            ceSource: try row.decode(column: "ce_source", as: String?.self),
+            reasonCode: try row.decode(column: "reason_code", as: String.self),
+            sealedPayload: try row.decode(column: "sealed_payload", as: Data?.self).map { Array($0) },
+            sealingKeyID: try row.decode(column: "sealing_key_id", as: String?.self),
+            receivedAt: receivedAt,
+            ceTime: try row.decode(column: "ce_time", as: String?.self)
+        )
     }
 
     // MARK: Outbox (for the relay)
@@ -206,7 +167,7 @@ package final class BridgeStore: Sendable {
                         record: OutboxRecord(
                             topic: try row.decode(column: "topic", as: String.self),
                             key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
-                            headers: try Self.decodeHeaders(try row.decode(column: "headers", as: String.self)),
+                            headers: try OutboxHeaderCodec.decode(try row.decode(column: "headers", as: String.self)),
                             payload: Array(try row.decode(column: "payload", as: Data.self)),
                             disclosureID: try row.decode(column: "disclosure_id", as: String?.self)
                         ),
@@ -218,18 +179,7 @@ package final class BridgeStore: Sendable {
 
     /// Marks rows published after their delivery reports arrived.
     package func markPublished(sequences: [Int64]) async throws(StorageError) {
-        guard !sequences.isEmpty else { return }
-        let now = StoreTime.string(from: Date())
-        try await self.database.transaction { sql in
-            for chunk in sequences.chunked(by: StoreSQL.rowsPerStatement) {
-                try await sql.update("outbox")
-                    .set("status", to: "published")
-                    .set("status_at", to: now)
-                    .where("seq", .in, Array(chunk))
-                    .where("status", .equal, "pending")
-                    .run()
-            }
-        }
+        try await self.markPublished(sequences: sequences, positions: [])
     }
 
     /// Withholds a pending row (consent withdrawn since the decision, R5) and, if it carried a
@@ -303,32 +253,52 @@ package final class BridgeStore: Sendable {
             return (entries, try await StoreSQL.offsets(sql, consumerGroup: consumerGroup))
         }
     }
+}
 
-    // MARK: Helpers
+/// One message's rows as bound values, built outside the transaction.
+struct MessageRows {
+    static let decisionColumns = [
+        "message_id", "source_topic", "partition_id", "source_offset", "ce_type", "outcome",
+        "reason_code", "consent_id", "consent_version", "bridge_version", "decided_at",
+    ]
+    static let disclosureColumns = StoreSQL.disclosureColumns + ["message_id"]
+    static let outboxColumns = ["message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at"]
+    static let rejectionColumns = ["message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at", "ce_time"]
 
-    private struct StoredHeader: Codable {
-        var name: String
-        var value: String?
-    }
+    var messageID: String
+    var decision: [StoreValue]
+    var disclosures: [[StoreValue]]
+    typealias OutboxRow = (messageID: String, record: OutboxRecord, values: [StoreValue])
+    var outbox: [OutboxRow]
+    var rejection: [StoreValue]?
 
-    static func encodeHeaders(_ headers: [MessageHeader]) throws -> String {
-        let stored = headers.map { StoredHeader(name: $0.name, value: $0.value.map { Data($0).base64EncodedString() }) }
-        return String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
-    }
-
-    static func decodeHeaders(_ text: String) throws -> [MessageHeader] {
-        let stored: [StoredHeader]
+    init(_ message: BridgeMessageRecord, createdAt: Date) throws(StorageError) {
+        let decision = message.decision
+        let messageID = decision.messageID
+        self.messageID = messageID
+        self.decision = [
+            .text(messageID), .text(decision.sourceTopic), .integer(Int64(decision.partition)),
+            .integer(decision.offset), .text(decision.ceType), .text(decision.outcome.rawValue),
+            .text(decision.reasonCode), .text(decision.consentID), .integer(decision.consentVersion),
+            .text(decision.bridgeVersion), .time(decision.decidedAt),
+        ]
         do {
-            stored = try JSONDecoder().decode([StoredHeader].self, from: Data(text.utf8))
+            self.disclosures = try message.disclosures.map { try StoreSQL.disclosureStoreValues($0) + [.text(messageID)] }
         } catch {
-            throw StorageError(.corruptRow, "outbox headers are not readable", cause: error)
+            throw StorageError(.invalidBatch, "disclosure record could not be encoded", cause: error)
         }
-        return try stored.map { header in
-            guard let value = header.value else { return MessageHeader(name: header.name, value: nil) }
-            guard let data = Data(base64Encoded: value) else {
-                throw StorageError(.corruptRow, "outbox header value is not base64")
-            }
-            return MessageHeader(name: header.name, value: Array(data))
+        let created = StoreValue.time(createdAt)
+        self.outbox = message.outbox.map { outbox in
+            (messageID, outbox, [
+                .text(messageID), .text(outbox.disclosureID), .text(outbox.topic), .bytes(outbox.key),
+                .text(OutboxHeaderCodec.encode(outbox.headers)), .bytes(outbox.payload), created,
+            ])
+        }
+        self.rejection = message.rejection.map { rejection in
+            [
+                .text(messageID), .text(rejection.ceType), .text(rejection.ceSource), .text(rejection.reasonCode),
+                .bytes(rejection.sealedPayload), .text(rejection.sealingKeyID), .time(rejection.receivedAt), .text(rejection.ceTime),
+            ]
         }
     }
 }

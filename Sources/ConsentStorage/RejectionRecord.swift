@@ -18,11 +18,14 @@ package struct RejectionRecord: Sendable, Hashable {
     package var sealingKeyID: String?
     /// When the message was received.
     package var receivedAt: Date
+    /// Its `ce_time`, if present (a redrive decides with it again; nil for rows from before
+    /// redrive existed).
+    package var ceTime: String?
 
     /// Creates a rejection record.
     package init(
         messageID: String, ceType: String?, ceSource: String?, reasonCode: String,
-        sealedPayload: [UInt8]?, sealingKeyID: String?, receivedAt: Date
+        sealedPayload: [UInt8]?, sealingKeyID: String?, receivedAt: Date, ceTime: String? = nil
     ) {
         self.messageID = messageID
         self.ceType = ceType
@@ -31,5 +34,6 @@ package struct RejectionRecord: Sendable, Hashable {
         self.sealedPayload = sealedPayload
         self.sealingKeyID = sealingKeyID
         self.receivedAt = receivedAt
+        self.ceTime = ceTime
     }
 }

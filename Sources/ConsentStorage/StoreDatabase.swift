@@ -17,6 +17,8 @@ package final class StoreDatabase: Sendable {
     /// Where the database lives (operator-safe `description`).
     package let location: StoreLocation
     let sql: any SQLDatabase
+    /// The SQLite connection itself, for the bulk statements that bypass SQLKit (`nil` on PostgreSQL).
+    let sqliteConnection: SQLiteConnection?
     private let gate = AsyncSerialGate()
     private let closeConnection: @Sendable () async throws -> Void
     private let isClosed = Mutex(false)
@@ -25,11 +27,13 @@ package final class StoreDatabase: Sendable {
         engine: SQLEngine,
         location: StoreLocation,
         sql: any SQLDatabase,
+        sqliteConnection: SQLiteConnection? = nil,
         close: @escaping @Sendable () async throws -> Void
     ) {
         self.engine = engine
         self.location = location
         self.sql = sql
+        self.sqliteConnection = sqliteConnection
         self.closeConnection = close
     }
 
@@ -48,6 +52,7 @@ package final class StoreDatabase: Sendable {
                     engine: .sqlite,
                     location: location,
                     sql: connection.sql(queryLogLevel: nil),
+                    sqliteConnection: connection,
                     close: { try await connection.close() }
                 )
                 // WAL: readers do not block the writer. synchronous=NORMAL is safe for our

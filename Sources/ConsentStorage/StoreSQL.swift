@@ -111,12 +111,16 @@ enum StoreSQL {
     ]
 
     static func disclosureValues(_ record: DisclosureRecord) throws -> [any SQLExpression] {
+        try disclosureStoreValues(record).map(\.sqlExpression)
+    }
+
+    static func disclosureStoreValues(_ record: DisclosureRecord) throws -> [StoreValue] {
         [
-            SQLBind(record.disclosureID), SQLBind(record.eventID), SQLBind(record.ceType), SQLBind(record.direction),
-            SQLBind(record.subjectID), SQLBind(record.recipientRole), SQLBind(record.recipientOrganisation),
-            SQLBind(try Self.encodeList(record.categories)), SQLBind(record.form), bind(record.consentID),
-            bind(record.consentVersion), SQLBind(record.purpose), bind(record.caseReference),
-            time(record.disclosedAt), SQLBind(record.bridgeVersion),
+            .text(record.disclosureID), .text(record.eventID), .text(record.ceType), .text(record.direction),
+            .text(record.subjectID), .text(record.recipientRole), .text(record.recipientOrganisation),
+            .text(try Self.encodeList(record.categories)), .text(record.form), .text(record.consentID),
+            .integer(record.consentVersion), .text(record.purpose), .text(record.caseReference),
+            .time(record.disclosedAt), .text(record.bridgeVersion),
         ]
     }
 

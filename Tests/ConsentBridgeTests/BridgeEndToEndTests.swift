@@ -6,7 +6,7 @@ import Testing
 
 /// Each rule end to end: events in on the outbound topics, the bridge running on the
 /// embedded broker with SQLite, and what comes out on the other side's topics.
-@Suite("Bridge end to end (embedded broker, SQLite)", .serialized)
+@Suite("Bridge end to end (embedded broker; SQLite, and PostgreSQL when available)", .serialized)
 struct BridgeEndToEndTests {
     static let patient = "12848740088"
 
@@ -14,9 +14,9 @@ struct BridgeEndToEndTests {
         try #require(JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any])
     }
 
-    @Test("R1/R6/R8: a consented referral reaches nav.ips.inbound with only the fields its consent covers")
-    func R1_consentedReferralCarriesOnlyInScopeFields() async throws {
-        let harness = try BridgeHarness()
+    @Test("R1/R6/R8: a consented referral reaches nav.ips.inbound with only the fields its consent covers", arguments: BridgeStoreEngine.available)
+    func R1_consentedReferralCarriesOnlyInScopeFields(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
         let granted = ["identity-and-contact", "ips-participation"]
         try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: granted))
@@ -56,9 +56,9 @@ struct BridgeEndToEndTests {
         #expect(try decoded(receipt)["outcome"] as? String == "accepted")
     }
 
-    @Test("R1/R7: a referral without consent is rejected with a receipt, and nothing crosses")
-    func R7_referralWithoutConsentIsRejected() async throws {
-        let harness = try BridgeHarness()
+    @Test("R1/R7: a referral without consent is rejected with a receipt, and nothing crosses", arguments: BridgeStoreEngine.available)
+    func R7_referralWithoutConsentIsRejected(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
         let id = try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
@@ -106,9 +106,9 @@ struct BridgeEndToEndTests {
         #expect(receipt["outcome"] as? String == "anonymized")
     }
 
-    @Test("R5: a withdrawal appended before an event stops that event")
-    func R5_withdrawalAppendedBeforeEventStopsIt() async throws {
-        let harness = try BridgeHarness()
+    @Test("R5: a withdrawal appended before an event stops that event", arguments: BridgeStoreEngine.available)
+    func R5_withdrawalAppendedBeforeEventStopsIt(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
         try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
         try await harness.publishEvent(

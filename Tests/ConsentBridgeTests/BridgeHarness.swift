@@ -1,10 +1,12 @@
 import ConsentBridge
 import ConsentConfiguration
 import ConsentKafka
+import ConsentStorage
 import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Testing
 
 /// Captures every log line (message and metadata) so tests can prove what never appears.
 final class CapturedLogs: Sendable {
@@ -51,7 +53,23 @@ final class BridgeHarness: Sendable {
 
     var topics: TopicNames { configuration.topics }
 
-    init(partitions: Int = 3) throws {
+    /// The bridge store's PostgreSQL scratch database, when the harness runs on PostgreSQL.
+    let postgresDatabase: String?
+
+    /// A harness whose bridge store is on `engine` (a scratch PostgreSQL database, dropped by `finish`).
+    static func make(engine: BridgeStoreEngine, partitions: Int = 3) async throws -> BridgeHarness {
+        switch engine {
+        case .sqlite:
+            return try BridgeHarness(partitions: partitions)
+        case .postgres:
+            let base = try #require(BridgeStoreEngine.postgresURL)
+            let url = try await PostgresScratchDatabase.create(baseURL: base, prefix: "bridge_e2e", logger: Logger(label: "scratch"))
+            return try BridgeHarness(partitions: partitions, postgresDatabase: url)
+        }
+    }
+
+    init(partitions: Int = 3, postgresDatabase: String? = nil) throws {
+        self.postgresDatabase = postgresDatabase
         cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "cluster") { _ in SwiftLogNoOpLogHandler() })
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -62,7 +80,7 @@ final class BridgeHarness: Sendable {
                 "CONSENT_BRIDGE_EMBEDDED": "true",
                 "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
                 "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": Self.contractsDirectory,
-                "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
+                "CONSENT_BRIDGE_BRIDGE_STORE": postgresDatabase ?? directory + "/bridge.sqlite",
                 "CONSENT_BRIDGE_TESTING_ALLOW_SYNTHETIC_IDENTIFIERS": "true",
                 "CONSENT_BRIDGE_RELAY_RETRY_INITIAL_BACKOFF_MS": "50",
             ],
@@ -99,9 +117,19 @@ final class BridgeHarness: Sendable {
         await producer.close()
         cluster.shutdown()
         try? FileManager.default.removeItem(atPath: directory)
+        if let postgresDatabase, let base = BridgeStoreEngine.postgresURL {
+            await PostgresScratchDatabase.drop(url: postgresDatabase, baseURL: base, logger: Logger(label: "scratch"))
+        }
+    }
+
+    /// Opens the bridge store the harness's bridge writes to (after `stop`, to inspect it).
+    func openBridgeStore() async throws -> BridgeStore {
+        let location = try #require(configuration.bridgeStore)
+        return try await BridgeStore.open(try BridgeApplication.storageLocation(location), logger: Logger(label: "inspect"))
     }
 
     var metrics: BridgeMetrics? { running.withLock { $0?.application.metrics } }
+    var redrive: RejectionRedrive? { running.withLock { $0?.application.redrive } }
 
     /// Publishes a consent record (key = patient id) on `health.consent`.
     func publishConsent(patient: String, _ body: [UInt8]?) async throws {
@@ -174,6 +202,21 @@ final class BridgeHarness: Sendable {
 }
 
 /// Example messages from Contracts/examples, adjusted per test.
+/// Engines the bridge's end-to-end tests run their bridge store on: SQLite always, PostgreSQL
+/// when `CONSENT_BRIDGE_TEST_POSTGRES_URL` is set (scripts/with-postgres.sh; CI always sets it).
+enum BridgeStoreEngine: String, CustomTestStringConvertible, Sendable {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static var available: [BridgeStoreEngine] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+}
+
 enum Fixtures {
     static func json(_ path: String) throws -> [String: Any] {
         let url = URL(fileURLWithPath: BridgeHarness.contractsDirectory).appendingPathComponent("examples/\(path)")

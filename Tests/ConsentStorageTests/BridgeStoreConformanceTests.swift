@@ -31,9 +31,9 @@ struct BridgeStoreConformanceTests {
             let versions = try await second.database.read { sql in
                 try await sql.raw("SELECT version, name FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int64.self) }
             }
-            #expect(versions == [1])
+            #expect(versions == [1, 2])
             let tables = try await second.database.tableNames()
-            #expect(tables.isSuperset(of: ["decisions", "disclosures", "outbox", "rejections", "consumer_offsets", "consent_view", "store_identity"]))
+            #expect(tables.isSuperset(of: ["decisions", "disclosures", "outbox", "rejections", "redrives", "consumer_offsets", "consent_view", "store_identity"]))
             await second.close()
         }
     }
@@ -157,8 +157,12 @@ struct BridgeStoreConformanceTests {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("outbox"), logger: ScratchLocations.logger)
             let messages = (0..<5).map { Fixtures.message("o\($0)", offset: Int64($0)) }
-            _ = try await store.record(BridgeBatch(messages: messages, offsets: [Fixtures.offset(5)]))
+            let recorded = try await store.record(BridgeBatch(messages: messages, offsets: [Fixtures.offset(5)]))
             let pending = try await store.pendingOutbox(limit: 10)
+            // What `record` hands the relay is exactly what the relay would read back.
+            #expect(recorded.outbox.map(\.sequence) == pending.map(\.sequence))
+            #expect(recorded.outbox.map(\.record) == pending.map(\.record))
+            #expect(recorded.outbox.map(\.messageID) == pending.map(\.messageID))
             #expect(pending.map(\.messageID) == ["o0", "o1", "o2", "o3", "o4"])
             #expect(pending.map(\.sequence) == pending.map(\.sequence).sorted())
             #expect(pending[0].record == messages[0].outbox[0])
@@ -188,6 +192,61 @@ struct BridgeStoreConformanceTests {
             let loaded = try await store.loadConsentView(consumerGroup: "consent-view")
             #expect(loaded.entries == [ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 3, document: [1])])
             #expect(loaded.offsets.map(\.nextOffset) == [5])
+            await store.close()
+        }
+    }
+
+    @Test("Outbox headers keep any name and bytes (nil, empty, binary, non-ASCII); rows in the older JSON form stay readable", arguments: TestEngine.available)
+    func outboxHeadersRoundTrip(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("headers"), logger: ScratchLocations.logger)
+            var message = Fixtures.message("h1", offset: 0)
+            let headers = [
+                MessageHeader(name: "ce_id", text: "h1"), MessageHeader(name: "absent", value: nil), MessageHeader(name: "empty", value: []),
+                MessageHeader(name: "binary", value: Array(0...255)), MessageHeader(name: "navn-æøå,:=", text: "verdi,med:skilletegn"),
+            ]
+            message.outbox[0].headers = headers
+            _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
+            // A row written by an older version (headers as a JSON array), pending at an upgrade.
+            try await store.database.transaction { sql in
+                try await sql.raw("""
+                    INSERT INTO outbox (message_id, topic, headers, payload, created_at)
+                    VALUES ('h1', 'nav.ips.inbound', '[{"name":"ce_id","value":"bGVnYWN5"},{"name":"gone"}]', \(bind: Data([1])), '2026-01-01T00:00:00.000Z')
+                    """).run()
+            }
+            let pending = try await store.pendingOutbox(limit: 10)
+            #expect(pending.count == 2)
+            #expect(pending.first?.record.headers == headers)
+            #expect(pending.last?.record.headers == [MessageHeader(name: "ce_id", text: "legacy"), MessageHeader(name: "gone", value: nil)])
+            await store.close()
+        }
+    }
+
+    @Test("Redrive: a rejection is found with its decision; it is let through at most once, and that record cannot change", arguments: TestEngine.available)
+    func redriveIsRecordedOnce(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("redrive"), logger: ScratchLocations.logger)
+            var rejected = Fixtures.message("r1", offset: 0, outcome: .reject)
+            rejected.rejection?.ceTime = "2026-06-01T10:00:00Z"
+            _ = try await store.record(BridgeBatch(messages: [rejected], offsets: []))
+            #expect(try await store.storedRejection(messageID: "nope") == nil)
+            let stored = try #require(try await store.storedRejection(messageID: "r1"))
+            #expect(stored.rejection == rejected.rejection)
+            #expect(stored.decision.sourceTopic == "health.ips.outbound" && stored.decision.offset == 0)
+            #expect(stored.redrivenOutcome == nil)
+
+            // The redrive's rows: the forwarded form of the same message id.
+            let forward = Fixtures.message("r1", offset: 0)
+            let rows = try #require(try await store.recordRedrive(forward))
+            #expect(rows.map(\.record) == forward.outbox)
+            #expect(try await store.recordRedrive(forward) == nil, "a second redrive writes nothing")
+            #expect(try await store.storedRejection(messageID: "r1")?.redrivenOutcome == .forward)
+            #expect(try await store.pendingOutbox(limit: 10).map(\.sequence).suffix(1) == rows.map(\.sequence))
+            #expect(try await store.disclosures(subjectID: knownFodselsnummer).count == 1)
+            await #expect(throws: StorageError.self) {
+                try await store.database.transaction { sql in try await sql.raw("UPDATE redrives SET outcome = 'forward-anonymous'").run() }
+            }
+            await #expect(throws: StorageError.self) { _ = try await store.recordRedrive(rejected) }
             await store.close()
         }
     }

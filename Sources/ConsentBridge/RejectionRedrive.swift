@@ -1,0 +1,117 @@
+import ConsentConfiguration
+import ConsentKafka
+import ConsentPolicy
+import ConsentStorage
+import Foundation
+import Logging
+
+/// Re-evaluates a rejected message against the *current* consent: the operator's redrive.
+///
+/// Only rejections a consent change can lift are decided again (`RejectReason.consentDependentCodes`);
+/// an envelope, contract or content fault stays rejected without the payload ever being opened.
+/// The sealed payload is opened with the origin side's key only inside this call, decided with
+/// the same engine and the same gate as live traffic (the consent view must be current), and
+/// if it now may cross it is recorded (disclosures, outbox rows, a `redrives` row) in one
+/// transaction and handed to the relay, which re-checks consent again before publishing.
+/// A message is let through by a redrive at most once.
+package struct RejectionRedrive: Sendable {
+    /// What a redrive did. Carries codes only, never content, so it is safe to show an operator.
+    package enum Outcome: Sendable, Equatable, CustomStringConvertible {
+        /// The current consent lets it through as it is (in-scope fields only).
+        case forwarded
+        /// It now crosses in anonymous form.
+        case anonymized
+        /// The current consent still refuses it (with the new reason).
+        case stillRejected(reasonCode: String)
+        /// Rejected for a reason consent cannot change; it was not decided again.
+        case notRedrivable(reasonCode: String)
+        /// An earlier redrive already let it through.
+        case alreadyRedriven
+        /// No rejection has that message id.
+        case notFound
+
+        package var description: String {
+            switch self {
+            case .forwarded: "forwarded"
+            case .anonymized: "anonymized"
+            case .stillRejected(let code): "still-rejected (\(code))"
+            case .notRedrivable(let code): "not-redrivable (\(code))"
+            case .alreadyRedriven: "already-redriven"
+            case .notFound: "not-found"
+            }
+        }
+    }
+
+    package let store: BridgeStore
+    package let gate: ConsentGate
+    package let catalog: PolicyCatalog
+    package let builder: BridgeRecordBuilder
+    package let topics: TopicNames
+    package let handoff: OutboxHandoff
+    package let logger: Logger
+
+    package init(
+        store: BridgeStore, gate: ConsentGate, catalog: PolicyCatalog, builder: BridgeRecordBuilder, topics: TopicNames,
+        handoff: OutboxHandoff, logger: Logger
+    ) {
+        self.store = store
+        self.gate = gate
+        self.catalog = catalog
+        self.builder = builder
+        self.topics = topics
+        self.handoff = handoff
+        self.logger = logger
+    }
+
+    /// Decides the rejected message `messageID` again. Throws on infrastructure errors (store,
+    /// broker, a lagging consent view) and when the sealed payload cannot be opened (wrong or
+    /// rotated-out key): never a silent "still rejected".
+    package func redrive(messageID: String) async throws -> Outcome {
+        guard let stored = try await store.storedRejection(messageID: messageID) else { return .notFound }
+        if stored.redrivenOutcome != nil { return .alreadyRedriven }
+        let rejection = stored.rejection
+        guard RejectReason.consentDependentCodes.contains(rejection.reasonCode) else {
+            return .notRedrivable(reasonCode: rejection.reasonCode)
+        }
+        guard let sealed = rejection.sealedPayload, let keyID = rejection.sealingKeyID, let ceType = rejection.ceType else {
+            return .notRedrivable(reasonCode: rejection.reasonCode)
+        }
+        let decision = stored.decision
+        let origin = topics.side(of: decision.sourceTopic)
+        let payload = try builder.sealer.open(
+            sealed, keyID: keyID, for: origin,
+            associatedData: BridgeRecordBuilder.sealingContext(
+                messageID: messageID, topic: decision.sourceTopic, partition: decision.partition, offset: decision.offset))
+
+        // The same rule as live traffic: decide only with a view that has read every consent
+        // change appended before now.
+        try await gate.waitUntilCurrent()
+        // The envelope passed its checks the first time (only consent reasons get here), so
+        // it is rebuilt from what was recorded.
+        var headers = [
+            KafkaHeader(name: BridgeHeaders.id, string: messageID), KafkaHeader(name: BridgeHeaders.type, string: ceType),
+            KafkaHeader(name: BridgeHeaders.specVersion, string: "1.0"), KafkaHeader(name: BridgeHeaders.contentType, string: "application/json"),
+        ]
+        if let source = rejection.ceSource { headers.append(KafkaHeader(name: BridgeHeaders.source, string: source)) }
+        if let time = rejection.ceTime { headers.append(KafkaHeader(name: BridgeHeaders.time, string: time)) }
+        let record = KafkaRecord(
+            topic: decision.sourceTopic, partition: decision.partition, offset: decision.offset, key: nil, value: payload,
+            headers: headers, timestamp: nil)
+        let now = Date()
+        let event = PolicyEvent(
+            headers: CloudEventHeaders(kafkaHeaders: headers.map { (name: $0.name, value: $0.value ?? []) }),
+            body: payload, sourceTopic: decision.sourceTopic)
+        let policyDecision = PolicyEngine.decide(
+            event: event, consent: gate.keeper, contracts: catalog, now: Timestamp(date: now), caseReference: CaseReference.random())
+        if let reason = policyDecision.rejectReason {
+            logger.notice("Redrive: still rejected", metadata: ["bridge.reason": "\(reason.code)"])
+            return .stillRejected(reasonCode: reason.code)
+        }
+        let message = try builder.build(record: record, origin: origin, decision: policyDecision, now: now, isRedrive: true)
+        guard let rows = try await store.recordRedrive(message) else { return .alreadyRedriven }
+        handoff.hand(rows)
+        let outcome: Outcome = message.decision.outcome == .forwardAnonymous ? .anonymized : .forwarded
+        logger.notice("Redrive: let through", metadata: ["bridge.outcome": "\(outcome)"])
+        return outcome
+    }
+}

@@ -1,0 +1,96 @@
+import ConsentBridge
+import ConsentContracts
+import ConsentKafka
+import ConsentPolicy
+import ConsentStorage
+import Foundation
+import Logging
+import Testing
+
+/// The operator's redrive: a rejection is decided again against the current consent.
+@Suite("Redrive of rejected messages (embedded broker; SQLite, and PostgreSQL when available)", .serialized)
+struct BridgeRedriveTests {
+    static let patient = "12848740088"
+
+    private func decoded(_ record: KafkaRecord) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any])
+    }
+
+    @Test("R1/R6: a referral rejected for lack of consent crosses after consent is given, only once, with only in-scope fields", arguments: BridgeStoreEngine.available)
+    func R1_redriveAfterConsentForwardsOnce(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
+        try await harness.start()
+        let id = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+            body: try Fixtures.referral(patient: Self.patient))
+        let firstReceipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
+        let firstReceipt = try #require(firstReceipts.first)
+        let firstReason = try #require(try decoded(firstReceipt)["reasonCode"] as? String)
+        let redrive = try #require(harness.redrive)
+
+        // Still no consent: decided again, still refused, nothing recorded or sent.
+        #expect(try await redrive.redrive(messageID: id) == .stillRejected(reasonCode: firstReason))
+
+        let granted = ["identity-and-contact", "ips-participation"]
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: granted))
+        // No wait: the redrive goes through the consent gate, so the grant just appended is seen.
+        #expect(try await redrive.redrive(messageID: id) == .forwarded)
+        #expect(try await redrive.redrive(messageID: id) == .alreadyRedriven)
+
+        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 1)
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 2)
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 1)
+        await harness.stop()
+        let store = try await harness.openBridgeStore()
+        let disclosures = try await store.disclosures(subjectID: Self.patient)
+        await store.close()
+        await harness.finish()
+
+        #expect(forwarded.count == 1, "a redrive lets a message through once")
+        let record = try #require(forwarded.first)
+        #expect(record.headers.string(named: "ce_id") == id)
+        let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let contract = try #require(catalog.contract(forCEType: "no.ips.health.referral.v1"))
+        let body = try decoded(record)
+        for field in contract.fields {
+            guard let category = field.consentCategory, !granted.contains(category) else { continue }
+            #expect(!BridgeEndToEndTests.exists(field.path, in: body), "field \(field.path) of category \(category) crossed without consent")
+        }
+        // The sender gets a second receipt under its own id (the first, "rejected", stays valid).
+        let outcomes = try receipts.map { try decoded($0)["outcome"] as? String }
+        #expect(outcomes.sorted { ($0 ?? "") < ($1 ?? "") } == ["accepted", "rejected"])
+        #expect(Set(receipts.compactMap { $0.headers.string(named: "ce_id") }).count == 2)
+        // R10: the disclosure is logged, in the store and on the journal's disclosure topic.
+        #expect(disclosures.count == 1)
+        #expect(disclosures.first?.eventID == id)
+        #expect(notices.count == 1)
+    }
+
+    @Test("Fail closed: a contract fault is never decided again, and an unknown id is reported as such")
+    func redriveRefusesContractFaults() async throws {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        var referral = try Fixtures.json("referral/valid/not-sick-listed-minimal.json")
+        var person = referral["patient"] as! [String: Any]
+        person["fodselsnummer"] = Self.patient
+        referral["patient"] = person
+        referral["unexpectedField"] = "not in the contract"
+        let id = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+            body: try Fixtures.bytes(referral))
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
+        let redrive = try #require(harness.redrive)
+        let outcome = try await redrive.redrive(messageID: id)
+        let unknown = try await redrive.redrive(messageID: "no-such-message")
+        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        await harness.finish()
+
+        let receipt = try #require(receipts.first)
+        let reason = try #require(try decoded(receipt)["reasonCode"] as? String)
+        #expect(reason == "schema-violation")
+        #expect(outcome == .notRedrivable(reasonCode: "schema-violation"))
+        #expect(unknown == .notFound)
+        #expect(forwarded.isEmpty)
+    }
+}
