@@ -10,4 +10,11 @@ package struct StoredOutboxRow: Sendable, Hashable {
     package var record: OutboxRecord
     /// When it was recorded.
     package var createdAt: Date
+
+    package init(sequence: Int64, messageID: String, record: OutboxRecord, createdAt: Date) {
+        self.sequence = sequence
+        self.messageID = messageID
+        self.record = record
+        self.createdAt = createdAt
+    }
 }

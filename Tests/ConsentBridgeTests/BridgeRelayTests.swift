@@ -1,0 +1,49 @@
+import ConsentBridge
+import ConsentKafka
+import ConsentStorage
+import Foundation
+import Testing
+
+/// The relay's store path: the handoff from the pipelines is only a shortcut.
+@Suite("Relay (embedded broker; SQLite, and PostgreSQL when available)", .serialized)
+struct BridgeRelayTests {
+    @Test("Nothing lost: an outbox row nobody handed to the relay is found in the store and published once", arguments: BridgeStoreEngine.available)
+    func rowsNotHandedArePublishedFromTheStore(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
+        try await harness.start()
+        // Written by another connection, as a batch whose commit the pipeline never saw
+        // confirmed would be: the running relay gets no handoff for it.
+        let store = try await harness.openBridgeStore()
+        let id = "unhanded-\(UUID().uuidString.lowercased())"
+        let decision = DecisionRecord(
+            messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0, offset: 999_999, ceType: "no.ips.health.referral.v1",
+            outcome: .reject, reasonCode: "no-consent", consentID: nil, consentVersion: nil, bridgeVersion: "test", decidedAt: Date())
+        let receipt = OutboxRecord(
+            topic: harness.topics.healthReceipts, key: Array(id.utf8), headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
+            payload: Array("{\"messageId\":\"\(id)\"}".utf8))
+        let recorded = try await store.record(BridgeBatch(
+            messages: [BridgeMessageRecord(
+                decision: decision, outbox: [receipt],
+                rejection: RejectionRecord(
+                    messageID: id, ceType: "no.ips.health.referral.v1", ceSource: "urn:test", reasonCode: "no-consent",
+                    sealedPayload: nil, sealingKeyID: nil, receivedAt: Date()))],
+            offsets: []))
+        #expect(recorded.outbox.count == 1)
+
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1, timeout: .seconds(20))
+        // Wait until the relay has marked it, then check nothing is left and nothing doubled.
+        var pending = try await store.pendingOutbox(limit: 10)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !pending.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            pending = try await store.pendingOutbox(limit: 10)
+        }
+        let again = try await harness.read(harness.topics.healthReceipts, atLeast: 0)
+        await store.close()
+        await harness.finish()
+
+        #expect(receipts.map { $0.headers.string(named: "ce_id") } == ["receipt:\(id)"])
+        #expect(pending.isEmpty)
+        #expect(again.count == 1, "published once")
+    }
+}
