@@ -17,6 +17,8 @@ package struct BridgeBenchmark: Sendable {
         package var bridgePerSecond: Double
         package var bridgeLatency: [Double]
         package var withdrawalLatency: [Double]
+        /// Where the full bridge's time went (summed over the run, all stages overlap).
+        package var bridgeStages: [BridgeMetrics.Stage: BridgeMetrics.StageTotals]
     }
 
     package var events: Int
@@ -76,6 +78,7 @@ package struct BridgeBenchmark: Sendable {
         }
 
         // (b) The full bridge with SQLite, and (c) withdrawal latency on the same set-up.
+        let stages = StageSnapshot()
         let bridge = try await measure(events: events, makeEvent: event, seedConsent: (patient, try consent(version: 1, status: "granted"))) { cluster, stop in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-bridge-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -121,6 +124,7 @@ package struct BridgeBenchmark: Sendable {
                     await group.triggerGracefulShutdown()
                     try await tasks.waitForAll()
                 }
+                stages.store(application.metrics.stages)
                 await application.shutdown()
                 try? FileManager.default.removeItem(atPath: directory)
                 return withdrawal
@@ -128,7 +132,8 @@ package struct BridgeBenchmark: Sendable {
         }
         return Result(
             passthroughPerSecond: passthrough.perSecond, passthroughLatency: passthrough.latency,
-            bridgePerSecond: bridge.perSecond, bridgeLatency: bridge.latency, withdrawalLatency: bridge.extra.sorted())
+            bridgePerSecond: bridge.perSecond, bridgeLatency: bridge.latency, withdrawalLatency: bridge.extra.sorted(),
+            bridgeStages: stages.load())
     }
 
     /// Starts a cluster and the system under test, produces `events` records into
@@ -183,6 +188,13 @@ package struct BridgeBenchmark: Sendable {
         await producer.close()
         return (Double(events) / (end - begin).seconds, latency.sorted(), extra)
     }
+}
+
+/// The bridge's stage totals, handed out of the benchmark's background task.
+final class StageSnapshot: Sendable {
+    private let value = Mutex<[BridgeMetrics.Stage: BridgeMetrics.StageTotals]>([:])
+    func store(_ stages: [BridgeMetrics.Stage: BridgeMetrics.StageTotals]) { value.withLock { $0 = stages } }
+    func load() -> [BridgeMetrics.Stage: BridgeMetrics.StageTotals] { value.withLock { $0 } }
 }
 
 /// A flag the benchmark's background work polls to know when to stop.

@@ -11,6 +11,32 @@ package final class BridgeMetrics: Sendable {
         var published = 0
         var withheld = 0
         var relayErrors = 0
+        var stages: [Stage: StageTotals] = [:]
+    }
+
+    /// The steps of the hot path whose time is measured (a fixed list: bounded labels).
+    package enum Stage: String, Sendable, CaseIterable, Comparable {
+        /// Waiting for the consent view to reach the consent topic's high watermarks.
+        case gate
+        /// Deciding a batch and building its rows (pure CPU).
+        case decide
+        /// The batch's bridge-store transaction.
+        case record
+        /// Sending outbox rows and waiting for their delivery reports.
+        case publish
+        /// Marking rows published in the bridge store.
+        case mark
+
+        package static func < (lhs: Stage, rhs: Stage) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
+    }
+
+    /// Accumulated time of one stage.
+    package struct StageTotals: Sendable, Equatable {
+        package var runs = 0
+        package var items = 0
+        package var seconds = 0.0
     }
 
     private let state = Mutex(State())
@@ -26,6 +52,26 @@ package final class BridgeMetrics: Sendable {
     package func recordWithheld() { state.withLock { $0.withheld += 1 } }
     package func recordRelayError() { state.withLock { $0.relayErrors += 1 } }
 
+    /// Adds one run of `stage` over `items` events or rows that took `duration`.
+    package func recordStage(_ stage: Stage, items: Int, duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        state.withLock {
+            $0.stages[stage, default: StageTotals()].runs += 1
+            $0.stages[stage, default: StageTotals()].items += items
+            $0.stages[stage, default: StageTotals()].seconds += seconds
+        }
+    }
+
+    /// Time `body` as one run of `stage` over `items`.
+    package func timed<T>(_ stage: Stage, items: Int, _ body: () async throws -> T) async rethrows -> T {
+        let start = ContinuousClock.now
+        defer { recordStage(stage, items: items, duration: ContinuousClock.now - start) }
+        return try await body()
+    }
+
+    /// Accumulated time per stage so far.
+    package var stages: [Stage: StageTotals] { state.withLock { $0.stages } }
+
     /// Decisions so far by outcome or reject reason code.
     package var decisions: [String: Int] { state.withLock { $0.decisions } }
 
@@ -40,7 +86,16 @@ package final class BridgeMetrics: Sendable {
             "# TYPE consent_bridge_outbox_published_total counter", "consent_bridge_outbox_published_total \(snapshot.published)",
             "# TYPE consent_bridge_outbox_withheld_total counter", "consent_bridge_outbox_withheld_total \(snapshot.withheld)",
             "# TYPE consent_bridge_relay_errors_total counter", "consent_bridge_relay_errors_total \(snapshot.relayErrors)",
+            "# HELP consent_bridge_stage_seconds_total Time spent in each step of the hot path.",
+            "# TYPE consent_bridge_stage_seconds_total counter",
         ]
+        for (stage, totals) in snapshot.stages.sorted(by: { $0.key < $1.key }) {
+            lines.append("consent_bridge_stage_seconds_total{stage=\"\(stage.rawValue)\"} \(totals.seconds)")
+        }
+        lines += ["# HELP consent_bridge_stage_items_total Events or rows handled by each step.", "# TYPE consent_bridge_stage_items_total counter"]
+        for (stage, totals) in snapshot.stages.sorted(by: { $0.key < $1.key }) {
+            lines.append("consent_bridge_stage_items_total{stage=\"\(stage.rawValue)\"} \(totals.items)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -22,18 +22,9 @@ package struct ConsentGate: Sendable {
         self.timeout = timeout
     }
 
-    /// Current high watermarks of every consent partition.
+    /// Current high watermarks of every consent partition (one request, not one per partition).
     package func highWatermarks() async throws -> [Int32: Int64] {
-        try await withThrowingTaskGroup(of: (Int32, Int64).self) { group in
-            for partition in 0..<partitionCount {
-                group.addTask {
-                    (partition, try await watermarkSource.highWatermark(topic: consentTopic, partition: partition, timeout: .seconds(5)))
-                }
-            }
-            var result: [Int32: Int64] = [:]
-            for try await (partition, high) in group { result[partition] = high }
-            return result
-        }
+        try await watermarkSource.highWatermarks(topic: consentTopic, partitions: Array(0..<partitionCount), timeout: .seconds(5))
     }
 
     /// Waits until the view is current; throws `ConsentViewLagging` after `timeout` (an

@@ -75,7 +75,10 @@ package struct EventPipeline: Service {
 
     /// Waits for the consent gate, then decides every event of the batch.
     private func decide(_ batch: [KafkaRecord]) async throws -> BridgeBatch {
-        try await retry.run("consent gate", logger: logger) { try await gate.waitUntilCurrent() }
+        try await metrics.timed(.gate, items: batch.count) {
+            try await retry.run("consent gate", logger: logger) { try await gate.waitUntilCurrent() }
+        }
+        let started = ContinuousClock.now
         let now = Date()
         let timestamp = Timestamp(date: now)
         var messages: [BridgeMessageRecord] = []
@@ -91,6 +94,7 @@ package struct EventPipeline: Service {
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
             metrics.recordDecision(decision)
         }
+        metrics.recordStage(.decide, items: batch.count, duration: ContinuousClock.now - started)
         return BridgeBatch(
             messages: messages,
             offsets: offsets.map { ConsumerOffset(consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) })
@@ -98,7 +102,9 @@ package struct EventPipeline: Service {
 
     /// Records a decided batch in one transaction and hands its outbox rows to the relay.
     private func record(_ batch: BridgeBatch) async throws {
-        let recorded = try await retry.run("record batch", logger: logger) { try await store.record(batch) }
+        let recorded = try await metrics.timed(.record, items: batch.messages.count) {
+            try await retry.run("record batch", logger: logger) { try await store.record(batch) }
+        }
         handoff.hand(recorded.outbox)
     }
 }

@@ -127,6 +127,8 @@ package struct OutboxRelay: Service {
         var published: [Int64] = []
         var positions: [KafkaTopicPartition: Int64] = [:]
         func mark() async throws {
+            let start = ContinuousClock.now
+            defer { metrics.recordStage(.mark, items: published.count, duration: ContinuousClock.now - start) }
             try await store.markPublished(
                 sequences: published,
                 positions: positions.map {
@@ -137,7 +139,7 @@ package struct OutboxRelay: Service {
             let rowsForSide = toPublish.filter { topics.side(of: $0.record.topic) == side }
             if rowsForSide.isEmpty { continue }
             guard let producer = producers[side] else { throw RelayError.noProducer }
-            let results = try await producer.send(rowsForSide.map(Self.kafkaRecord))
+            let results = try await metrics.timed(.publish, items: rowsForSide.count) { try await producer.send(rowsForSide.map(Self.kafkaRecord)) }
             for (row, result) in zip(rowsForSide, results) {
                 switch result {
                 case .success(let report):

@@ -18,6 +18,10 @@ package final class KafkaConsumer: Sendable {
     private let pollThreadFinished = DispatchSemaphore(value: 0)
     private let assignmentContinuation: AsyncStream<KafkaAssignmentChange>.Continuation
     private let assignment = LockedBox<Set<KafkaTopicPartition>>([])
+    /// Handles of the subscribed topics, held until `close` (see `TopicHandle`): without them
+    /// librdkafka 2.0.2 creates a topic's partitions only at assignment, and a partition whose
+    /// fetch starts before it has joined its leader waits a fixed 500 ms offset-query retry.
+    private let topicHandles: [TopicHandle]
 
     /// Record batches in partition order. Finishes after `close()`; throws if the consumer
     /// hit a fatal error or the caller's `startingOffsets` failed.
@@ -58,9 +62,12 @@ package final class KafkaConsumer: Sendable {
         )
         client.context.rebalance.withLock { $0 = handler.handle }
 
+        // Regex subscriptions ("^…") name no single topic.
+        topicHandles = configuration.topics.filter { !$0.hasPrefix("^") }.compactMap { [client] in TopicHandle(client: client, topic: $0) }
         let subscription = TopicPartitionList(topics: configuration.topics)
         let subscribeError = rd_kafka_subscribe(client.handle, subscription.pointer)
         guard subscribeError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            for handle in topicHandles { handle.destroy() }
             client.destroy(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
             throw KafkaError.from(subscribeError, operation: "subscribe")
         }
@@ -99,6 +106,31 @@ package final class KafkaConsumer: Sendable {
         try await queryWatermarks(client: client, on: blocking, topic: topic, partition: partition, timeout: timeout).high
     }
 
+    /// High watermarks of several partitions of `topic` in one request per leader broker
+    /// (ListOffsets for the latest offset), instead of one round trip per partition.
+    package func highWatermarks(topic: String, partitions: [Int32], timeout: Duration = .seconds(5)) async throws(KafkaError) -> [Int32: Int64] {
+        if partitions.isEmpty { return [:] }
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let client = self.client
+        let result = await blocking.run { () -> Result<[Int32: Int64], KafkaError> in
+            let list = TopicPartitionList(partitions: partitions.map { KafkaTopicPartition(topic: topic, partition: $0) })
+            // As a timestamp, RD_KAFKA_OFFSET_END (-1) asks for the latest offset.
+            for index in 0..<Int(list.pointer.pointee.cnt) { list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END) }
+            let err = rd_kafka_offsets_for_times(client.handle, list.pointer, milliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(KafkaError.from(err, operation: "query watermarks")) }
+            var highs: [Int32: Int64] = [:]
+            for index in 0..<Int(list.pointer.pointee.cnt) {
+                let element = list.pointer.pointee.elems[index]
+                guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else {
+                    return .failure(KafkaError.from(element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__BAD_MSG : element.err, operation: "query watermarks"))
+                }
+                highs[element.partition] = element.offset
+            }
+            return .success(highs)
+        }
+        return try result.get()
+    }
+
     /// Leaves the group and stops the poll thread; `batches` then finishes. Idempotent.
     package func close() async {
         guard stopFlag.set() else { return }
@@ -107,7 +139,11 @@ package final class KafkaConsumer: Sendable {
         assignmentContinuation.finish()
         blocking.stop()
         let client = self.client
-        await DedicatedThread(name: "kafka-consumer-destroy").run { client.destroy() }
+        let handles = topicHandles
+        await DedicatedThread(name: "kafka-consumer-destroy").run {
+            for handle in handles { handle.destroy() }
+            client.destroy()
+        }
     }
 
     /// Reads batches until stopped, handing each to the channel (waiting while it is full).
@@ -115,7 +151,7 @@ package final class KafkaConsumer: Sendable {
         guard let queue = rd_kafka_queue_get_consumer(client.handle) else { return }
         defer { rd_kafka_queue_destroy(queue) }
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxBatchSize)
-        var topicNames: [OpaquePointer: String] = [:]
+        var topicNames = TopicNameCache()
         while !stopFlag.isSet {
             let count = Self.nextBatch(queue, into: &messages)
             guard count > 0 else {
@@ -135,7 +171,7 @@ package final class KafkaConsumer: Sendable {
                     client.logger.warning("Kafka consume error", metadata: ["kafka.error": "\(error)"])
                     continue
                 }
-                records.append(Self.record(from: message, topicNames: &topicNames))
+                records.append(Self.record(from: message, topic: topicNames.name(of: message.pointee.rkt)))
             }
             if !records.isEmpty, !channel.send(records, stopFlag: stopFlag) { return }
         }
@@ -159,19 +195,8 @@ package final class KafkaConsumer: Sendable {
     }
 
     /// Copies a librdkafka message into a Swift record.
-    private static func record(from message: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout [OpaquePointer: String]) -> KafkaRecord {
+    private static func record(from message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> KafkaRecord {
         let raw = message.pointee
-        var topic = ""
-        if let rkt = raw.rkt {
-            if let cached = topicNames[rkt] {
-                topic = cached
-            } else {
-                topic = String(cString: rd_kafka_topic_name(rkt))
-                topicNames[rkt] = topic
-            }
-        }
-        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
-        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) }
         var headers: [KafkaHeader] = []
         var headerList: OpaquePointer? = nil
         if rd_kafka_message_headers(message, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
@@ -180,18 +205,51 @@ package final class KafkaConsumer: Sendable {
             var valuePointer: UnsafeRawPointer? = nil
             var size = 0
             while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let headerValue = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: headerValue))
+                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: copyBytes(valuePointer, size)))
                 index += 1
             }
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let milliseconds = rd_kafka_message_timestamp(message, &timestampType)
-        let timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : Date(timeIntervalSince1970: Double(milliseconds) / 1000)
         return KafkaRecord(
             topic: topic, partition: raw.partition, offset: raw.offset,
-            key: key, value: value, headers: headers, timestamp: timestamp
+            key: copyBytes(raw.key, raw.key_len), value: copyBytes(raw.payload, raw.len), headers: headers,
+            timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : Date(timeIntervalSince1970: Double(milliseconds) / 1000)
         )
+    }
+}
+
+/// Topic names by librdkafka topic handle, converted from C once per topic. Consecutive
+/// records almost always share a topic, so the last one is checked before the dictionary.
+private struct TopicNameCache {
+    private var lastHandle: OpaquePointer? = nil
+    private var lastName = ""
+    private var names: [OpaquePointer: String] = [:]
+
+    mutating func name(of handle: OpaquePointer?) -> String {
+        guard let handle else { return "" }
+        if handle == lastHandle { return lastName }
+        let name: String
+        if let cached = names[handle] {
+            name = cached
+        } else {
+            name = String(cString: rd_kafka_topic_name(handle))
+            names[handle] = name
+        }
+        lastHandle = handle
+        lastName = name
+        return name
+    }
+}
+
+/// A copy of `count` bytes at `pointer`; `nil` stays `nil` (no key, a tombstone, a header without a value).
+private func copyBytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8]? {
+    guard let pointer else { return nil }
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if count > 0, let base = buffer.baseAddress {
+            UnsafeMutableRawPointer(base).copyMemory(from: pointer, byteCount: count)
+        }
+        initialized = count
     }
 }
 

@@ -24,6 +24,10 @@ package final class KafkaProducer: Sendable {
     private let pollThreadFinished = DispatchSemaphore(value: 0)
     private let blocking: DedicatedThread
     private let isClosed = Atomic<Bool>(false)
+    /// `send` calls still handing records to librdkafka; `close` waits for them before flushing.
+    private let activeSends = Atomic<Int>(0)
+    /// One librdkafka topic handle per topic, created on first use and destroyed in `close`.
+    private let topicHandles = Mutex<[String: TopicHandle]>([:])
 
     /// Creates the producer and starts its delivery-report thread.
     package init(configuration: KafkaClientConfiguration, logger: Logger) throws(KafkaError) {
@@ -56,18 +60,31 @@ package final class KafkaProducer: Sendable {
     /// Enqueueing fails as a whole only when the producer is closed or has a fatal error;
     /// per-record failures (e.g. a message timeout) are in the results.
     package func send(_ records: [KafkaOutgoingRecord]) async throws(KafkaError) -> [Result<KafkaDeliveryReport, KafkaError>] {
-        guard !isClosed.load(ordering: .acquiring) else {
+        // Sequentially consistent, paired with `close`: either this send sees the producer
+        // closed, or `close` sees this send active and waits for it.
+        activeSends.add(1, ordering: .sequentiallyConsistent)
+        guard !isClosed.load(ordering: .sequentiallyConsistent) else {
+            activeSends.subtract(1, ordering: .acquiringAndReleasing)
             throw KafkaError(code: .clientClosed, operation: "produce")
         }
-        if let fatal = client.currentFatalError(operation: "produce") { throw fatal }
-        if records.isEmpty { return [] }
+        if let fatal = client.currentFatalError(operation: "produce") {
+            activeSends.subtract(1, ordering: .acquiringAndReleasing)
+            throw fatal
+        }
+        if records.isEmpty {
+            activeSends.subtract(1, ordering: .acquiringAndReleasing)
+            return []
+        }
         let batch = DeliveryBatch(topics: records.map(\.topic))
+        var topicName: String? = nil
+        var topic: OpaquePointer? = nil
         for (index, record) in records.enumerated() {
+            if record.topic != topicName {
+                topicName = record.topic
+                topic = topicHandle(record.topic)
+            }
             while true {
-                let slot = Unmanaged.passRetained(DeliverySlot(batch: batch, index: index))
-                let error = enqueue(record, opaque: slot.toOpaque())
-                guard let error else { break }
-                slot.release()
+                guard let error = enqueue(record, topic: topic, opaque: batch.opaque(index)) else { break }
                 if error.code == .queueFull {
                     // Back-pressure: wait for delivery reports to free queue space.
                     try? await Task.sleep(for: .milliseconds(1))
@@ -77,7 +94,24 @@ package final class KafkaProducer: Sendable {
                 break
             }
         }
+        activeSends.subtract(1, ordering: .acquiringAndReleasing)
         return await batch.results()
+    }
+
+    /// The topic handle for `name` (`nil` if librdkafka rejects the name: the record then
+    /// fails in `produceva` with librdkafka's error).
+    ///
+    /// Producing through a handle created with `rd_kafka_topic_new` matters for more than the
+    /// per-record name lookup it saves: librdkafka 2.0.2 requests a new topic's metadata at once
+    /// only when the topic is created that way. A topic first named in `produceva` waits for
+    /// the 1-second topic scan, which held every first record of a fresh producer ~1 s.
+    private func topicHandle(_ name: String) -> OpaquePointer? {
+        topicHandles.withLock { handles -> OpaquePointer? in
+            if let existing = handles[name] { return existing.pointer }
+            guard !isClosed.load(ordering: .acquiring), let created = TopicHandle(client: client, topic: name) else { return nil }
+            handles[name] = created
+            return created.pointer
+        }
     }
 
     /// Waits until every enqueued record has a delivery report, at most `timeout`.
@@ -94,7 +128,12 @@ package final class KafkaProducer: Sendable {
     /// Records still undelivered when the timeout passes get a failed delivery report, so no
     /// caller waits forever and none is told a record was stored when it was not.
     package func close(timeout: Duration = .seconds(30)) async {
-        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !isClosed.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        // Sends that passed the closed check finish enqueueing first, so the flush covers them
+        // (and no record is enqueued after the topic handles and the client are destroyed).
+        while activeSends.load(ordering: .sequentiallyConsistent) > 0 {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
         do {
             try await flush(timeout: timeout)
         } catch {
@@ -108,7 +147,14 @@ package final class KafkaProducer: Sendable {
         await blocking.run { finished.wait() }
         blocking.stop()
         let client = self.client
-        await DedicatedThread(name: "kafka-producer-destroy").run { client.destroy() }
+        let handles = topicHandles.withLock { handles in
+            defer { handles.removeAll() }
+            return Array(handles.values)
+        }
+        await DedicatedThread(name: "kafka-producer-destroy").run {
+            for handle in handles { handle.destroy() }
+            client.destroy()
+        }
     }
 
     /// The number of records waiting in librdkafka's queues (enqueued, not yet acknowledged).
@@ -118,7 +164,7 @@ package final class KafkaProducer: Sendable {
     var rdKafkaClient: RdKafkaClient { client }
 
     /// Hands one record to librdkafka (copying key, value and headers).
-    private func enqueue(_ record: KafkaOutgoingRecord, opaque: UnsafeMutableRawPointer) -> KafkaError? {
+    private func enqueue(_ record: KafkaOutgoingRecord, topic handle: OpaquePointer?, opaque: UnsafeMutableRawPointer) -> KafkaError? {
         var headers: OpaquePointer? = nil
         if !record.headers.isEmpty {
             headers = rd_kafka_headers_new(record.headers.count)
@@ -132,32 +178,37 @@ package final class KafkaProducer: Sendable {
                 }
             }
         }
-        let error: OpaquePointer? = record.topic.withCString { topic in
-            withOptionalBytes(record.key) { key in
-                withOptionalBytes(record.value) { value in
-                    // Stack-allocated argument list: no heap allocation per record.
-                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
-                        fields.initialize(repeating: rd_kafka_vu_t())
+        let error: OpaquePointer? = withOptionalBytes(record.key) { key in
+            withOptionalBytes(record.value) { value in
+                // Stack-allocated argument list: no heap allocation per record.
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
+                    fields.initialize(repeating: rd_kafka_vu_t())
+                    fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                    fields[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                    fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    fields[2].u.i = RD_KAFKA_MSG_F_COPY
+                    fields[3].vtype = RD_KAFKA_VTYPE_KEY
+                    fields[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                    fields[3].u.mem.size = key.count
+                    fields[4].vtype = RD_KAFKA_VTYPE_VALUE
+                    fields[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    fields[4].u.mem.size = value.count
+                    fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    fields[5].u.ptr = opaque
+                    var count = 6
+                    if let headers {
+                        fields[6].vtype = RD_KAFKA_VTYPE_HEADERS
+                        fields[6].u.headers = headers
+                        count = 7
+                    }
+                    if let handle {
+                        fields[0].vtype = RD_KAFKA_VTYPE_RKT
+                        fields[0].u.rkt = handle
+                        return rd_kafka_produceva(client.handle, fields.baseAddress, count)
+                    }
+                    return record.topic.withCString { topic in
                         fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
                         fields[0].u.cstr = topic
-                        fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
-                        fields[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
-                        fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                        fields[2].u.i = RD_KAFKA_MSG_F_COPY
-                        fields[3].vtype = RD_KAFKA_VTYPE_KEY
-                        fields[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                        fields[3].u.mem.size = key.count
-                        fields[4].vtype = RD_KAFKA_VTYPE_VALUE
-                        fields[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                        fields[4].u.mem.size = value.count
-                        fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
-                        fields[5].u.ptr = opaque
-                        var count = 6
-                        if let headers {
-                            fields[6].vtype = RD_KAFKA_VTYPE_HEADERS
-                            fields[6].u.headers = headers
-                            count = 7
-                        }
                         return rd_kafka_produceva(client.handle, fields.baseAddress, count)
                     }
                 }
@@ -178,6 +229,10 @@ private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPoi
 }
 
 /// Collects the delivery reports of one `send` call.
+///
+/// Each record's librdkafka opaque points into one buffer of slots allocated per call (not one
+/// object per record). The batch outlives every delivery report: `send` holds it until
+/// `results()` returns, which happens only after the last report completed it.
 private final class DeliveryBatch: Sendable {
     private struct State {
         var results: [Result<KafkaDeliveryReport, KafkaError>?]
@@ -188,11 +243,26 @@ private final class DeliveryBatch: Sendable {
     private let state: Mutex<State>
     /// Each record's topic, so delivery reports need no C-string conversion per record.
     let topics: [String]
+    /// One slot per record; written once in `init`, then only read (by delivery reports).
+    private nonisolated(unsafe) let slots: UnsafeMutablePointer<DeliverySlot>
 
     init(topics: [String]) {
         self.topics = topics
         state = Mutex(State(results: Array(repeating: nil, count: topics.count), remaining: topics.count, waiter: nil))
+        slots = .allocate(capacity: topics.count)
+        let unmanaged = Unmanaged.passUnretained(self)
+        for index in topics.indices {
+            (slots + index).initialize(to: DeliverySlot(batch: unmanaged, index: index))
+        }
     }
+
+    deinit {
+        slots.deinitialize(count: topics.count)
+        slots.deallocate()
+    }
+
+    /// The librdkafka opaque of record `index`.
+    func opaque(_ index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots + index) }
 
     func complete(index: Int, with result: Result<KafkaDeliveryReport, KafkaError>) {
         let resume = state.withLock { state -> (CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>, [Result<KafkaDeliveryReport, KafkaError>])? in
@@ -219,25 +289,22 @@ private final class DeliveryBatch: Sendable {
 }
 
 /// The per-record opaque handed to librdkafka: which batch and which position.
-private final class DeliverySlot {
-    let batch: DeliveryBatch
+private struct DeliverySlot {
+    let batch: Unmanaged<DeliveryBatch>
     let index: Int
-
-    init(batch: DeliveryBatch, index: Int) {
-        self.batch = batch
-        self.index = index
-    }
 }
 
 /// Runs on the producer's poll thread for every record librdkafka is done with.
 private let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
     rk, message, _ in
     guard let message, let opaque = message.pointee._private else { return }
-    let slot = Unmanaged<DeliverySlot>.fromOpaque(opaque).takeRetainedValue()
+    let slot = opaque.assumingMemoryBound(to: DeliverySlot.self).pointee
+    // A strong reference for the duration of `complete` (the batch is alive: see DeliveryBatch).
+    let batch = slot.batch.takeUnretainedValue()
     let record = message.pointee
     if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        let report = KafkaDeliveryReport(topic: slot.batch.topics[slot.index], partition: record.partition, offset: record.offset)
-        slot.batch.complete(index: slot.index, with: .success(report))
+        let report = KafkaDeliveryReport(topic: batch.topics[slot.index], partition: record.partition, offset: record.offset)
+        batch.complete(index: slot.index, with: .success(report))
     } else {
         var error = KafkaError.from(record.err, operation: "produce")
         // A record failing because the client hit a fatal error (e.g. idempotence broken) is
@@ -246,6 +313,6 @@ private let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointe
             error.isFatal = true
             error.isRetriable = false
         }
-        slot.batch.complete(index: slot.index, with: .failure(error))
+        batch.complete(index: slot.index, with: .failure(error))
     }
 }

@@ -3,10 +3,19 @@ import Logging
 
 /// Produce and consume throughput of our client against a cluster (used by
 /// `consent-bridge bench kafka`). Measures work, asserts nothing.
+///
+/// Each figure is the median of `rounds` runs: on two shared cores one run varies by ±40 %
+/// (scheduling, heap growth, the in-process mock's own work), so a single run cannot tell a
+/// 10 % difference. The peer (scripts/bench/peer_kafka.py) follows the same protocol.
 package struct KafkaThroughputBenchmark: Sendable {
     package struct Result: Sendable {
+        /// Median of `produceSamples`.
         package var produceMessagesPerSecond: Double
+        /// Median of `consumeSamples`.
         package var consumeMessagesPerSecond: Double
+        /// Every round's figure, in the order measured.
+        package var produceSamples: [Double] = []
+        package var consumeSamples: [Double] = []
     }
 
     package var bootstrapServers: String
@@ -15,20 +24,39 @@ package struct KafkaThroughputBenchmark: Sendable {
     package var size: Int
     package var consumerProperties: [String: String]
     package var logger: Logger
+    /// Produce rounds, then consume rounds (at least 1 each).
+    package var rounds: Int
 
-    package init(bootstrapServers: String, topic: String, messages: Int, size: Int, consumerProperties: [String: String], logger: Logger) {
+    package init(
+        bootstrapServers: String, topic: String, messages: Int, size: Int, consumerProperties: [String: String], logger: Logger,
+        rounds: Int = 3
+    ) {
         self.bootstrapServers = bootstrapServers
         self.topic = topic
         self.messages = messages
         self.size = size
         self.consumerProperties = consumerProperties
         self.logger = logger
+        self.rounds = rounds
     }
 
-    /// Produces `messages` records of `size` bytes (idempotent, acks=all), then consumes them
-    /// in a fresh group. Consume time runs from the first record received to the last, so the
-    /// group join is not counted (the peer is measured the same way).
+    /// `rounds` times: a fresh producer produces `messages` records of `size` bytes
+    /// (idempotent, acks=all), timed from the first send to the last delivery report. Then
+    /// `rounds` times: a consumer in a fresh group reads `messages` records from the beginning,
+    /// timed from the first record received to the last, so the group join is not counted (the
+    /// peer is measured the same way).
     package func run() async throws -> Result {
+        var produced: [Double] = []
+        for _ in 0..<max(1, rounds) { produced.append(try await produceOnce()) }
+        var consumed: [Double] = []
+        for _ in 0..<max(1, rounds) { consumed.append(try await consumeOnce()) }
+        return Result(
+            produceMessagesPerSecond: median(produced), consumeMessagesPerSecond: median(consumed),
+            produceSamples: produced, consumeSamples: consumed
+        )
+    }
+
+    private func produceOnce() async throws -> Double {
         let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrapServers), logger: logger)
         let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
         let chunk = 5_000
@@ -52,7 +80,10 @@ package struct KafkaThroughputBenchmark: Sendable {
         }
         let produceSeconds = (ContinuousClock.now - produceStart).seconds
         await producer.close()
+        return Double(messages) / produceSeconds
+    }
 
+    private func consumeOnce() async throws -> Double {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 client: KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: consumerProperties),
@@ -76,11 +107,16 @@ package struct KafkaThroughputBenchmark: Sendable {
         guard received >= messages, let first else {
             throw KafkaError(code: .timedOut, operation: "benchmark consume", detail: "received \(received) of \(messages)")
         }
-        return Result(
-            produceMessagesPerSecond: Double(messages) / produceSeconds,
-            consumeMessagesPerSecond: Double(messages - 1) / max((last - first).seconds, 1e-9)
-        )
+        return Double(messages - 1) / max((last - first).seconds, 1e-9)
     }
+}
+
+/// The median (the mean of the two middle values for an even count); 0 for no values.
+private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 extension Duration {

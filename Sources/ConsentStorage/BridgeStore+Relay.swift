@@ -14,11 +14,8 @@ extension BridgeStore {
     package func markPublished(sequences: [Int64], positions: [ConsumerOffset]) async throws(StorageError) {
         guard !sequences.isEmpty || !positions.isEmpty else { return }
         let now = Date()
-        let stamp = StoreTime.string(from: now)
         try await self.database.transaction { sql in
-            try await self.database.bulkUpdate(
-                sql, table: "outbox", set: [("status", .text("published")), ("status_at", .text(stamp))],
-                whereKey: "seq", in: sequences, andColumn: ("status", "pending"))
+            _ = try await self.settle(sql, sequences, as: "published", at: now)
             try await StoreSQL.advanceOffsets(sql, positions, at: now)
         }
     }

@@ -156,7 +156,10 @@ package final class BridgeStore: Sendable {
     /// Pending outbox rows in publish order.
     package func pendingOutbox(limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
         try await self.database.read { sql in
-            try await sql.raw("SELECT * FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT \(unsafeRaw: String(max(0, limit)))")
+            try await sql.raw("""
+                SELECT o.* FROM outbox_pending p JOIN outbox o ON o.seq = p.seq
+                ORDER BY p.seq LIMIT \(unsafeRaw: String(max(0, limit)))
+                """)
                 .all().map { row in
                     guard let createdAt = StoreTime.date(from: try row.decode(column: "created_at", as: String.self)) else {
                         throw StorageError(.corruptRow, "outbox row has an unreadable time")
@@ -185,25 +188,29 @@ package final class BridgeStore: Sendable {
     /// Withholds a pending row (consent withdrawn since the decision, R5) and, if it carried a
     /// disclosure, appends the withholding beside that disclosure.
     package func markWithheld(sequence: Int64, reasonCode: String) async throws(StorageError) {
-        let now = StoreTime.string(from: Date())
+        let now = Date()
         try await self.database.transaction { sql in
-            let row = try await sql.raw("SELECT disclosure_id, status FROM outbox WHERE seq = \(bind: sequence)").first()
+            let row = try await sql.raw("SELECT disclosure_id FROM outbox WHERE seq = \(bind: sequence)").first()
             guard let row else { throw StorageError(.invalidBatch, "no outbox row with that sequence number") }
-            guard try row.decode(column: "status", as: String.self) == "pending" else { return }
-            try await sql.update("outbox")
-                .set("status", to: "withheld")
-                .set("status_at", to: now)
-                .set("status_reason", to: reasonCode)
-                .where("seq", .equal, sequence)
-                .run()
+            guard try await self.settle(sql, [sequence], as: "withheld", reason: reasonCode, at: now) == [sequence] else { return }
             if let disclosureID = try row.decode(column: "disclosure_id", as: String?.self) {
                 try await sql.insert(into: "disclosure_withholdings")
                     .columns("disclosure_id", "reason_code", "withheld_at")
-                    .values(SQLBind(disclosureID), SQLBind(reasonCode), SQLBind(now))
+                    .values(SQLBind(disclosureID), SQLBind(reasonCode), SQLBind(StoreTime.string(from: now)))
                     .ignoringConflicts()
                     .run()
             }
         }
+    }
+
+    /// Moves still-pending rows out of `outbox_pending` into `outbox_done` with `status`;
+    /// returns the sequences that were pending (others were settled before and stay as they are).
+    func settle(_ sql: any SQLDatabase, _ sequences: [Int64], as status: String, reason: String? = nil, at time: Date) async throws -> [Int64] {
+        let settled = try await self.database.bulkDelete(sql, from: "outbox_pending", whereKey: "seq", in: sequences)
+        _ = try await self.database.bulkInsert(
+            sql, into: "outbox_done", columns: ["seq", "status", "status_at", "status_reason"],
+            rows: settled.map { [.integer($0), .text(status), .time(time), .text(reason)] })
+        return settled
     }
 
     /// Ids of disclosures the relay withheld.

@@ -88,29 +88,24 @@ extension StoreDatabase {
         return returned
     }
 
-    /// `UPDATE table SET … WHERE key IN (…) [AND extra]`, in chunks, on the connection of the
-    /// caller's transaction.
-    func bulkUpdate(
-        _ sql: any SQLDatabase, table: String, set: [(column: String, value: StoreValue)], whereKey key: String,
-        in keys: [Int64], andColumn condition: (column: String, equals: String)? = nil
-    ) async throws {
+    /// `DELETE FROM table WHERE key IN (…)`, in chunks, on the connection of the caller's
+    /// transaction; returns the keys of the rows that were there (and are now deleted).
+    func bulkDelete(_ sql: any SQLDatabase, from table: String, whereKey key: String, in keys: [Int64]) async throws -> [Int64] {
+        var deleted: [Int64] = []
         for chunk in keys.chunked(by: StoreSQL.rowsPerStatement) {
             guard let sqlite = self.sqliteConnection else {
-                var builder = sql.update(table)
-                for assignment in set { builder = builder.set(SQLIdentifier(assignment.column), to: assignment.value.sqlExpression) }
-                builder = builder.where(key, .in, Array(chunk))
-                if let condition { builder = builder.where(condition.column, .equal, condition.equals) }
-                try await builder.run()
+                let rows = try await sql.delete(from: table).where(key, .in, Array(chunk)).returning(SQLColumn(key)).all()
+                deleted += try rows.map { try $0.decode(column: key, as: Int64.self) }
                 continue
             }
-            var statement = "UPDATE \(table) SET " + set.map { "\($0.column) = ?" }.joined(separator: ", ")
-            statement += " WHERE \(key) IN (" + Array(repeating: "?", count: chunk.count).joined(separator: ",") + ")"
-            var binds = set.map(\.value.sqliteData) + chunk.map { SQLiteData.integer(Int($0)) }
-            if let condition {
-                statement += " AND \(condition.column) = ?"
-                binds.append(.text(condition.equals))
+            let statement = "DELETE FROM \(table) WHERE \(key) IN (" + Array(repeating: "?", count: chunk.count).joined(separator: ",") + ") RETURNING \(key)"
+            for row in try await sqlite.query(statement, chunk.map { SQLiteData.integer(Int($0)) }) {
+                guard case .integer(let value) = row.column(key) else {
+                    throw StorageError(.corruptRow, "bulk delete returned an unexpected value type")
+                }
+                deleted.append(Int64(value))
             }
-            _ = try await sqlite.query(statement, binds)
         }
+        return deleted
     }
 }

@@ -138,10 +138,11 @@ struct BridgeCrashTests {
                 // The bridge's log holds no personal data (a test proves it), so show its end.
                 let log = (try? String(contentsOfFile: directory + "/bridge.log", encoding: .utf8)) ?? ""
                 Issue.record("the restarted bridge exited with status \(bridge.process.terminationStatus): \(log.suffix(3000))")
+                await store.close()
                 return
             }
             decided = try await Self.count(store, "SELECT COUNT(*) AS n FROM decisions")
-            let pending = try await Self.count(store, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")
+            let pending = try await Self.count(store, "SELECT COUNT(*) AS n FROM outbox_pending")
             if decided >= total && pending == 0 { break }
             try await Task.sleep(for: .milliseconds(500))
         }

@@ -106,6 +106,28 @@ struct KafkaRoundTripTests {
         #expect(collector.all.first?.key == Array("k".utf8))
     }
 
+    @Test("High watermarks of many partitions in one query equal the per-partition answers")
+    func highWatermarksInOneQuery() async throws {
+        let topic = KafkaTestSupport.unique("watermarks")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 4])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        // 0, 3, 5 and 7 records in partitions 0…3.
+        let counts: [Int32: Int] = [0: 0, 1: 3, 2: 5, 3: 7]
+        for (partition, count) in counts where count > 0 {
+            _ = try await producer.send((0..<count).map { KafkaOutgoingRecord(topic: topic, partition: partition, key: nil, value: [UInt8($0)]) })
+        }
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+        let all = try await consumer.highWatermarks(topic: topic, partitions: [0, 1, 2, 3])
+        #expect(all == [0: 0, 1: 3, 2: 5, 3: 7])
+        for partition in counts.keys {
+            #expect(try await consumer.highWatermark(topic: topic, partition: partition) == all[partition])
+        }
+        await #expect(throws: KafkaError.self) { _ = try await consumer.highWatermarks(topic: topic, partitions: [9]) }
+        await producer.close()
+        await consumer.close()
+    }
+
     @Test("pause stops delivery from a partition until resume; high watermark is the next offset")
     func pauseResumeAndHighWatermark() async throws {
         let topic = KafkaTestSupport.unique("pause")
@@ -126,6 +148,7 @@ struct KafkaRoundTripTests {
         try consumer.resume([partition])
         #expect(await collector.waitFor(count: 20, timeout: .seconds(10)))
         #expect(try await consumer.highWatermark(topic: topic, partition: 0) == 20)
+        #expect(try await consumer.highWatermarks(topic: topic, partitions: [0]) == [0: 20])
         await producer.close()
         await consumer.close()
         try await reader.value

@@ -16,9 +16,9 @@ struct BridgeStoreConformanceTests {
         }
     }
 
-    @Test("CI must not silently skip PostgreSQL", .enabled(if: ProcessInfo.processInfo.environment["CONSENT_BRIDGE_REQUIRE_POSTGRES"] == "1"))
+    @Test("CI must not silently skip PostgreSQL", .enabled(if: ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_REQUIRE_POSTGRES"] == "1"))
     func postgresRequiredInCI() {
-        #expect(TestEngine.postgresURL != nil, "CONSENT_BRIDGE_REQUIRE_POSTGRES=1 but CONSENT_BRIDGE_TEST_POSTGRES_URL is not set")
+        #expect(TestEngine.postgresURL != nil, "CONSENT_BRIDGE_TEST_REQUIRE_POSTGRES=1 but CONSENT_BRIDGE_TEST_POSTGRES_URL is not set")
     }
 
     @Test("Migrations run once at start-up and are recorded with versions", arguments: TestEngine.available)
@@ -31,9 +31,9 @@ struct BridgeStoreConformanceTests {
             let versions = try await second.database.read { sql in
                 try await sql.raw("SELECT version, name FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int64.self) }
             }
-            #expect(versions == [1, 2])
+            #expect(versions == [1, 2, 3])
             let tables = try await second.database.tableNames()
-            #expect(tables.isSuperset(of: ["decisions", "disclosures", "outbox", "rejections", "redrives", "consumer_offsets", "consent_view", "store_identity"]))
+            #expect(tables.isSuperset(of: ["decisions", "disclosures", "outbox", "rejections", "redrives", "outbox_pending", "outbox_done", "consumer_offsets", "consent_view", "store_identity"]))
             await second.close()
         }
     }
@@ -213,6 +213,7 @@ struct BridgeStoreConformanceTests {
                     INSERT INTO outbox (message_id, topic, headers, payload, created_at)
                     VALUES ('h1', 'nav.ips.inbound', '[{"name":"ce_id","value":"bGVnYWN5"},{"name":"gone"}]', \(bind: Data([1])), '2026-01-01T00:00:00.000Z')
                     """).run()
+                try await sql.raw("INSERT INTO outbox_pending (seq) SELECT MAX(seq) FROM outbox").run()
             }
             let pending = try await store.pendingOutbox(limit: 10)
             #expect(pending.count == 2)

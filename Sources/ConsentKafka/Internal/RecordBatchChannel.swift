@@ -22,7 +22,11 @@ final class RecordBatchChannel: Sendable {
     private let space: DispatchSemaphore
 
     init(capacity: Int) {
-        space = DispatchSemaphore(value: capacity)
+        // Created at 0 and signalled up: libdispatch traps ("semaphore object deallocated while
+        // in use") when a semaphore is released with a value below the one it was created with,
+        // which happened whenever a consumer was released with unread batches buffered.
+        space = DispatchSemaphore(value: 0)
+        for _ in 0..<capacity { space.signal() }
     }
 
     /// Called by the poll thread. Returns `false` when the channel is closed or `stopFlag` set.

@@ -37,6 +37,12 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         print(String(format: "  ratio b/a %.2f", result.bridgePerSecond / result.passthroughPerSecond))
         print(String(format: "  withdrawal appended → enforced: p50 %.1f ms   p99 %.1f ms (%d samples)",
                      percentile(result.withdrawalLatency, 0.5), percentile(result.withdrawalLatency, 0.99), result.withdrawalLatency.count))
+        print("  full bridge, time per stage (stages overlap: pipelines, relay):")
+        for (stage, totals) in result.bridgeStages.sorted(by: { $0.key < $1.key }) where totals.items > 0 {
+            let name = stage.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+            print("    " + name + String(format: "%7.2f s  %6d runs  %8d items  %7.1f µs/item", totals.seconds, totals.runs, totals.items,
+                                                           totals.seconds * 1e6 / Double(totals.items)))
+        }
         if json {
             let line: [String: Double] = [
                 "passthrough_per_s": result.passthroughPerSecond.rounded(),

@@ -1,0 +1,54 @@
+import ConsentKafka
+import Foundation
+import Testing
+
+@Suite("Kafka client lifecycle")
+struct KafkaLifecycleTests {
+    @Test("a consumer released with unread batches still buffered shuts down cleanly")
+    func consumerReleasedWithBufferedBatches() async throws {
+        let topic = KafkaTestSupport.unique("buffered")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 1])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        let records = (0..<2_000).map { KafkaOutgoingRecord(topic: topic, key: nil, value: Array("r\($0)".utf8)) }
+        for result in try await producer.send(records) { _ = try result.get() }
+        await producer.close()
+
+        var consumer: KafkaConsumer? = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: KafkaTestSupport.consumerTuning),
+                groupID: KafkaTestSupport.unique("g"), topics: [topic], maxBatchSize: 10, maxBufferedBatches: 2
+            ),
+            logger: KafkaTestSupport.logger
+        )
+        var iterator = consumer!.batches.makeAsyncIterator()
+        let first = try #require(try await iterator.next())
+        #expect(first.first?.offset == 0)
+        // Let the poll thread fill the channel, then stop reading: releasing the consumer with
+        // batches buffered used to trap in libdispatch (a semaphore released below its start value).
+        try await Task.sleep(for: .milliseconds(300))
+        await consumer!.close()
+        consumer = nil
+        _ = iterator
+    }
+
+    @Test("a connected producer's first record to a new topic does not wait for librdkafka's 1 s topic scan")
+    func firstRecordToNewTopicIsPrompt() async throws {
+        let topics = (0..<4).map { KafkaTestSupport.unique("fresh-\($0)") }
+        let cluster = try KafkaTestSupport.cluster(topics: Dictionary(uniqueKeysWithValues: topics.map { ($0, 4) }))
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        // Connected, with a producer id: only the new topics' metadata is missing below.
+        _ = try await producer.send(KafkaOutgoingRecord(topic: topics[0], key: nil, value: Array("warm-up".utf8)))
+        var slowest = Duration.zero
+        for topic in topics.dropFirst() {
+            let started = ContinuousClock.now
+            _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: Array("k".utf8), value: Array("v".utf8)))
+            slowest = max(slowest, ContinuousClock.now - started)
+        }
+        await producer.close()
+        // Naming a topic only in produceva left it unknown until the next 1 s topic scan
+        // (0–1 s per topic); producing through rd_kafka_topic_new handles asks at once.
+        #expect(slowest < .milliseconds(400))
+    }
+}
