@@ -110,7 +110,9 @@ package struct BridgeBenchmark: Sendable {
                         for (status, body) in changes {
                             let start = ContinuousClock.now
                             _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))
+                            let deadline = ContinuousClock.now + .seconds(30)
                             while true {
+                                guard ContinuousClock.now < deadline else { throw BenchmarkError.withdrawalNotSeen }
                                 let state = view.state(for: patient)
                                 if status == "withdrawn", case .withdrawn = state { break }
                                 if status == "granted", case .granted = state { break }
@@ -144,8 +146,12 @@ package struct BridgeBenchmark: Sendable {
     ) async throws -> (perSecond: Double, latency: [Double], extra: [Double]) {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
         defer { cluster.shutdown() }
+        // The mock keeps at most ~5 MiB per partition and silently drops older records
+        // (docs/kafka.md): with a backlog of 20,000 events on 6 partitions, records the
+        // system under test had not read yet vanished and the run never finished. 24
+        // partitions keep ~1 MiB each.
         for topic in TopicNames.defaults.all {
-            try cluster.createTopic(topic, partitions: 6)
+            try cluster.createTopic(topic, partitions: 24)
         }
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
         if let (patient, body) = seedConsent {
@@ -175,11 +181,18 @@ package struct BridgeBenchmark: Sendable {
         }
         var latency: [Double] = []
         var arrivals: [String: ContinuousClock.Instant] = [:]
+        // Fail rather than hang if events go missing (they must not; this is a benchmark).
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(max(120, events / 200)))
+            await reader.close()
+        }
+        defer { watchdog.cancel() }
         while arrivals.count < events, let batch = try await iterator.next() {
             let now = ContinuousClock.now
             for record in batch { if let id = record.headers.string(named: "ce_id") { arrivals[id] = now } }
         }
         let end = ContinuousClock.now
+        guard arrivals.count >= events else { throw BenchmarkError.eventsMissing(arrived: arrivals.count, expected: events) }
         let sentAt = try await sender.value
         for (id, arrived) in arrivals { if let sent = sentAt[id] { latency.append((arrived - sent).seconds * 1000) } }
         stop.set()
@@ -187,6 +200,19 @@ package struct BridgeBenchmark: Sendable {
         await reader.close()
         await producer.close()
         return (Double(events) / (end - begin).seconds, latency.sorted(), extra)
+    }
+}
+
+/// Why a benchmark run could not produce figures.
+enum BenchmarkError: Error, CustomStringConvertible {
+    case eventsMissing(arrived: Int, expected: Int)
+    case withdrawalNotSeen
+
+    var description: String {
+        switch self {
+        case .eventsMissing(let arrived, let expected): "only \(arrived) of \(expected) events arrived before the time limit"
+        case .withdrawalNotSeen: "a consent change did not reach the view within 30 s"
+        }
     }
 }
 

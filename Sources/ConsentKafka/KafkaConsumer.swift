@@ -18,10 +18,6 @@ package final class KafkaConsumer: Sendable {
     private let pollThreadFinished = DispatchSemaphore(value: 0)
     private let assignmentContinuation: AsyncStream<KafkaAssignmentChange>.Continuation
     private let assignment = LockedBox<Set<KafkaTopicPartition>>([])
-    /// Handles of the subscribed topics, held until `close` (see `TopicHandle`): without them
-    /// librdkafka 2.0.2 creates a topic's partitions only at assignment, and a partition whose
-    /// fetch starts before it has joined its leader waits a fixed 500 ms offset-query retry.
-    private let topicHandles: [TopicHandle]
 
     /// Record batches in partition order. Finishes after `close()`; throws if the consumer
     /// hit a fatal error or the caller's `startingOffsets` failed.
@@ -62,12 +58,12 @@ package final class KafkaConsumer: Sendable {
         )
         client.context.rebalance.withLock { $0 = handler.handle }
 
-        // Regex subscriptions ("^…") name no single topic.
-        topicHandles = configuration.topics.filter { !$0.hasPrefix("^") }.compactMap { [client] in TopicHandle(client: client, topic: $0) }
+        // No `rd_kafka_topic_new` handles here (unlike the producer): holding them in a consumer
+        // saved a one-off 500 ms at assignment, but in 1 of 5–10 bench runs a consumer then
+        // stopped fetching for good mid-stream (docs/kafka.md).
         let subscription = TopicPartitionList(topics: configuration.topics)
         let subscribeError = rd_kafka_subscribe(client.handle, subscription.pointer)
         guard subscribeError == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            for handle in topicHandles { handle.destroy() }
             client.destroy(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
             throw KafkaError.from(subscribeError, operation: "subscribe")
         }
@@ -139,11 +135,7 @@ package final class KafkaConsumer: Sendable {
         assignmentContinuation.finish()
         blocking.stop()
         let client = self.client
-        let handles = topicHandles
-        await DedicatedThread(name: "kafka-consumer-destroy").run {
-            for handle in handles { handle.destroy() }
-            client.destroy()
-        }
+        await DedicatedThread(name: "kafka-consumer-destroy").run { client.destroy() }
     }
 
     /// Reads batches until stopped, handing each to the channel (waiting while it is full).
