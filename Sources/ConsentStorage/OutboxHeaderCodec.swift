@@ -57,12 +57,6 @@ enum OutboxHeaderCodec {
         var value: String?
     }
 
-    /// Only for tests: writes the old form, to prove such rows are still read.
-    static func encodeLegacyJSON(_ headers: [MessageHeader]) throws -> String {
-        let stored = headers.map { LegacyHeader(name: $0.name, value: $0.value.map { Data($0).base64EncodedString() }) }
-        return String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
-    }
-
     private static func decodeLegacyJSON(_ text: String) throws(StorageError) -> [MessageHeader] {
         let stored: [LegacyHeader]
         do {
