@@ -50,6 +50,8 @@ package struct BridgeApplication: Sendable {
         var services: [any Service] = []
         var closers: [@Sendable () async -> Void] = []
         var readinessChecks: [@Sendable () async -> String?] = []
+        // Problems a restart would clear (run after the readiness checks, from their results).
+        var livenessChecks: [@Sendable () async -> String?] = []
         var consentView: ConsentViewKeeper? = nil
         var redrive: RejectionRedrive? = nil
         let topics = configuration.topics
@@ -117,6 +119,10 @@ package struct BridgeApplication: Sendable {
                         maxBatchSize: configuration.batchSize,
                         startingOffsets: EventPipeline.startingOffsets(store: store, group: configuration.bridgeGroupID)),
                     logger: logger)
+                let watch = PipelineProgressWatch(
+                    side: side, topic: topics.outbound(of: side), group: configuration.bridgeGroupID, consumer: consumer, store: store)
+                readinessChecks.append { await watch.check() }
+                livenessChecks.append { watch.problem }
                 services.append(EventPipeline(
                     origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate, catalog: catalog,
                     builder: builder, store: store, handoff: handoff, retry: retry, logger: logger, metrics: metrics))
@@ -159,7 +165,7 @@ package struct BridgeApplication: Sendable {
         let closeStores = closers
         return BridgeApplication(
             services: services,
-            readiness: BridgeReadiness(checks: readinessChecks),
+            readiness: BridgeReadiness(checks: readinessChecks, livenessChecks: livenessChecks),
             metrics: metrics,
             consentView: consentView,
             redrive: redrive,
@@ -213,14 +219,28 @@ package struct BridgeApplication: Sendable {
     }
 }
 
-/// Whether the process is ready: every check returns `nil` (ready) or a reason.
+/// Whether the process is ready, and live: every check returns `nil` (fine) or a reason.
 package struct BridgeReadiness: Sendable {
     let checks: [@Sendable () async -> String?]
+    /// Problems only a restart clears (e.g. a stalled pipeline); run after `checks`.
+    let livenessChecks: [@Sendable () async -> String?]
+
+    package init(checks: [@Sendable () async -> String?], livenessChecks: [@Sendable () async -> String?] = []) {
+        self.checks = checks
+        self.livenessChecks = livenessChecks
+    }
 
     /// Reasons the process is not ready; empty when ready.
     package func problems() async -> [String] {
         var problems: [String] = []
         for check in checks { if let problem = await check() { problems.append(problem) } }
+        return problems
+    }
+
+    /// Reasons the process should be restarted; empty when live.
+    package func livenessProblems() async -> [String] {
+        var problems: [String] = []
+        for check in livenessChecks { if let problem = await check() { problems.append(problem) } }
         return problems
     }
 }

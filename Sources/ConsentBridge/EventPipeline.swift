@@ -74,7 +74,7 @@ package struct EventPipeline: Service {
     }
 
     /// Waits for the consent gate, then decides every event of the batch.
-    private func decide(_ batch: [KafkaRecord]) async throws -> BridgeBatch {
+    private func decide(_ batch: [KafkaRecord]) async throws -> PreparedBridgeBatch {
         try await metrics.timed(.gate, items: batch.count) {
             try await retry.run("consent gate", logger: logger) { try await gate.waitUntilCurrent() }
         }
@@ -94,15 +94,19 @@ package struct EventPipeline: Service {
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
             metrics.recordDecision(decision)
         }
-        metrics.recordStage(.decide, items: batch.count, duration: ContinuousClock.now - started)
-        return BridgeBatch(
+        // Encoding the rows here keeps it off the store connection (it overlaps the previous
+        // batch's transaction). A batch that cannot be encoded is a defect, not an outage: it
+        // stops the pipeline instead of being retried.
+        let prepared = try BridgeStore.prepare(BridgeBatch(
             messages: messages,
-            offsets: offsets.map { ConsumerOffset(consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) })
+            offsets: offsets.map { ConsumerOffset(consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }))
+        metrics.recordStage(.decide, items: batch.count, duration: ContinuousClock.now - started)
+        return prepared
     }
 
     /// Records a decided batch in one transaction and hands its outbox rows to the relay.
-    private func record(_ batch: BridgeBatch) async throws {
-        let recorded = try await metrics.timed(.record, items: batch.messages.count) {
+    private func record(_ batch: PreparedBridgeBatch) async throws {
+        let recorded = try await metrics.timed(.record, items: batch.count) {
             try await retry.run("record batch", logger: logger) { try await store.record(batch) }
         }
         handoff.hand(recorded.outbox)

@@ -8,7 +8,8 @@ import Synchronization
 /// Serves `/health/live`, `/health/ready` and `/metrics` on the configured address.
 ///
 /// Readiness is computed by a background loop once a second (consent view caught up, broker
-/// and stores reachable) and served from that snapshot, so a probe never waits on Kafka.
+/// and stores reachable, pipelines progressing) and served from that snapshot, so a probe
+/// never waits on Kafka. Liveness fails only for what a restart clears (a stalled pipeline).
 /// Responses hold only fixed reasons and counters: never personal data.
 package struct HealthHTTPServer: Service {
     package let host: String
@@ -42,7 +43,7 @@ package struct HealthHTTPServer: Service {
             group.addTask {
                 while !Task.isCancelled {
                     let problems = await readiness.problems()
-                    snapshot.set(problems)
+                    snapshot.set(problems, liveness: await readiness.livenessProblems())
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
@@ -53,12 +54,14 @@ package struct HealthHTTPServer: Service {
     }
 }
 
-/// The latest readiness problems (empty = ready; nil = not yet computed).
+/// The latest readiness problems (empty = ready; nil = not yet computed), and liveness
+/// problems (empty = live).
 final class ReadinessSnapshot: Sendable {
-    private let problems = Mutex<[String]?>(nil)
+    private let problems = Mutex<(readiness: [String]?, liveness: [String])>((nil, []))
 
-    func set(_ value: [String]) { problems.withLock { $0 = value } }
-    var current: [String]? { problems.withLock { $0 } }
+    func set(_ value: [String], liveness: [String]) { problems.withLock { $0 = (value, liveness) } }
+    var current: [String]? { problems.withLock { $0.readiness } }
+    var liveness: [String] { problems.withLock { $0.liveness } }
 }
 
 private final class HealthHandler: ChannelInboundHandler, Sendable {
@@ -78,7 +81,13 @@ private final class HealthHandler: ChannelInboundHandler, Sendable {
         let (status, body, contentType): (HTTPResponseStatus, String, String)
         switch (request.method, request.uri) {
         case (.GET, "/health/live"):
-            (status, body, contentType) = (.ok, "{\"status\":\"live\"}\n", "application/json")
+            let problems = snapshot.liveness
+            if problems.isEmpty {
+                (status, body, contentType) = (.ok, "{\"status\":\"live\"}\n", "application/json")
+            } else {
+                let reasons = problems.map { "\"\($0)\"" }.joined(separator: ",")
+                (status, body, contentType) = (.serviceUnavailable, "{\"status\":\"stalled\",\"reasons\":[\(reasons)]}\n", "application/json")
+            }
         case (.GET, "/health/ready"):
             if let problems = snapshot.current, problems.isEmpty {
                 (status, body, contentType) = (.ok, "{\"status\":\"ready\"}\n", "application/json")

@@ -48,11 +48,10 @@ package struct OutboxRelay: Service {
 
     package func run() async throws {
         // Rows published before a crash but not marked: find them instead of sending twice.
-        let topics = self.topics
-        let recovery = PublishedRowRecovery(store: store, clients: clients, sideOfTopic: { topics.side(of: $0) }, logger: logger)
+        let recovery = self.recovery
         _ = try await retry.run("relay recovery", logger: logger) { try await recovery.run() }
         // Keep publishing until shutdown, then drain what is already recorded.
-        await cancelWhenGracefulShutdown {
+        let leftover = await cancelWhenGracefulShutdown {
             var cursor = Cursor()
             while !Task.isCancelled {
                 let handled = (try? await retry.run("relay outbox", logger: logger) { try await step(&cursor) }) ?? 0
@@ -62,42 +61,96 @@ package struct OutboxRelay: Service {
                     cursor.readsStore = true
                 }
             }
+            return cursor
         }
+        // Rows still in flight are pending in the store: settle them before reading it.
+        var cursor = leftover
+        do { try await finish(&cursor, keeping: 0) } catch { cursor.needsRecovery = true }
+        if cursor.needsRecovery { _ = try? await recovery.run() }
         while let published = try? await publishPending(), published > 0 {}
         for producer in producers.values { await producer.close() }
     }
 
-    /// Where the relay takes its next rows from.
-    private struct Cursor {
+    /// Batches enqueued at once: the next one goes to the producers while the previous ones'
+    /// delivery reports are awaited and marked (publish latency overlaps the store write).
+    static let maxInFlight = 3
+
+    /// Finds rows that reached a broker but were never marked (see `PublishedRowRecovery`).
+    private var recovery: PublishedRowRecovery {
+        let topics = self.topics
+        return PublishedRowRecovery(store: store, clients: clients, sideOfTopic: { topics.side(of: $0) }, logger: logger)
+    }
+
+    /// Where the relay takes its next rows from, and what it has in flight.
+    private struct Cursor: Sendable {
         /// Read pending rows from the store (until a page comes back short).
         var readsStore = true
-        /// Highest sequence read from the store: handed rows at or below it were in that read.
+        /// Highest sequence read from the store: handed rows at or below it were in that read,
+        /// and the next read starts after it.
         var highestRead: Int64 = 0
+        /// Enqueued batches awaiting delivery reports, oldest first. Their rows are still
+        /// pending in the store: a store read must not return them (see `step`).
+        var inFlight: [InFlightBatch] = []
+        /// A step failed: rows may have reached a broker without being marked (a failed
+        /// delivery report can mean "possibly persisted"; a mark can fail after publishing).
+        /// Look them up before sending anything from the store again.
+        var needsRecovery = false
+    }
+
+    /// One side's share of an enqueued batch.
+    private struct InFlightBatch: Sendable {
+        var rows: [StoredOutboxRow]
+        var delivery: KafkaPendingDelivery
+        var enqueuedAt: ContinuousClock.Instant
     }
 
     /// Publishes the next rows, from the handoff or the store; returns how many it handled.
     private func step(_ cursor: inout Cursor) async throws -> Int {
-        if !cursor.readsStore {
-            switch handoff.take() {
-            case .overflowed:
-                logger.notice("Relay fell behind the pipelines; reading the outbox from the store")
-            case .rows(let rows):
-                let fresh = rows.filter { $0.sequence > cursor.highestRead }
-                if fresh.isEmpty { return 0 }
-                // If publishing fails, what is left is pending in the store: read it from there.
-                cursor.readsStore = true
-                try await publish(fresh)
-                cursor.readsStore = false
-                return fresh.count
+        do {
+            if cursor.needsRecovery {
+                try await finish(&cursor, keeping: 0)
+                _ = try await recovery.run()
+                cursor.needsRecovery = false
             }
+            if !cursor.readsStore {
+                switch handoff.take() {
+                case .overflowed:
+                    logger.notice("Relay fell behind the pipelines; reading the outbox from the store")
+                case .rows(let rows):
+                    let fresh = rows.filter { $0.sequence > cursor.highestRead }
+                    if fresh.isEmpty {
+                        // Nothing new: settle the oldest batch in flight, if any.
+                        let oldest = cursor.inFlight.first.map { $0.rows.count } ?? 0
+                        try await finish(&cursor, keeping: cursor.inFlight.count - 1)
+                        return oldest
+                    }
+                    try await start(fresh, &cursor)
+                    try await finish(&cursor, keeping: Self.maxInFlight - 1)
+                    return fresh.count
+                }
+            }
+            // Everything handed so far is committed, so the read below covers it. Rows in
+            // flight are still pending: those the last reads returned are skipped by reading
+            // after them; any others (handed rows) are settled first.
+            if let highestInFlight = cursor.inFlight.compactMap({ $0.rows.last?.sequence }).max(), highestInFlight > cursor.highestRead {
+                try await finish(&cursor, keeping: 0)
+            }
+            _ = handoff.take()
+            let rows = try await store.pendingOutbox(after: cursor.highestRead, limit: batchSize)
+            if let last = rows.last { cursor.highestRead = max(cursor.highestRead, last.sequence) }
+            try await start(rows, &cursor)
+            cursor.readsStore = rows.count == batchSize
+            try await finish(&cursor, keeping: cursor.readsStore ? Self.maxInFlight - 1 : 0)
+            return rows.count
+        } catch is CancellationError {
+            throw CancellationError()  // shutdown: `run` settles what is in flight
+        } catch {
+            // What is left is pending in the store: read all of it, after the recovery.
+            cursor.readsStore = true
+            cursor.highestRead = 0
+            cursor.needsRecovery = true
+            throw error
         }
-        // Everything handed so far is committed, so the read below covers it.
-        _ = handoff.take()
-        let rows = try await store.pendingOutbox(limit: batchSize)
-        if let last = rows.last { cursor.highestRead = max(cursor.highestRead, last.sequence) }
-        try await publish(rows)
-        cursor.readsStore = rows.count == batchSize
-        return rows.count
     }
 
     /// Publishes (or withholds) one page of pending rows read from the store; returns how many
@@ -105,12 +158,15 @@ package struct OutboxRelay: Service {
     @discardableResult
     package func publishPending() async throws -> Int {
         let rows = try await store.pendingOutbox(limit: batchSize)
-        try await publish(rows)
+        var cursor = Cursor()
+        try await start(rows, &cursor)
+        try await finish(&cursor, keeping: 0)
         return rows.count
     }
 
-    /// Publishes (or withholds) `rows`, in order, and marks them.
-    private func publish(_ rows: [StoredOutboxRow]) async throws {
+    /// Withholds rows whose consent changed since the decision, and enqueues the others in
+    /// order, one batch per cluster.
+    private func start(_ rows: [StoredOutboxRow], _ cursor: inout Cursor) async throws {
         if rows.isEmpty { return }
         let now = Timestamp.now()
         var toPublish: [StoredOutboxRow] = []
@@ -123,39 +179,64 @@ package struct OutboxRelay: Service {
                 toPublish.append(row)
             }
         }
-        // One send per cluster; rows keep their order within each.
-        var published: [Int64] = []
-        var positions: [KafkaTopicPartition: Int64] = [:]
-        func mark() async throws {
-            let start = ContinuousClock.now
-            defer { metrics.recordStage(.mark, items: published.count, duration: ContinuousClock.now - start) }
-            try await store.markPublished(
-                sequences: published,
-                positions: positions.map {
-                    ConsumerOffset(consumerGroup: BridgeStore.relayPublishedGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
-                })
-        }
         for side in BridgeSide.allCases {
             let rowsForSide = toPublish.filter { topics.side(of: $0.record.topic) == side }
             if rowsForSide.isEmpty { continue }
             guard let producer = producers[side] else { throw RelayError.noProducer }
-            let results = try await metrics.timed(.publish, items: rowsForSide.count) { try await producer.send(rowsForSide.map(Self.kafkaRecord)) }
-            for (row, result) in zip(rowsForSide, results) {
-                switch result {
-                case .success(let report):
-                    published.append(row.sequence)
-                    let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
-                    positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
-                case .failure(let error):
-                    // Mark what made it; the rest stays pending and is retried.
-                    try await mark()
-                    metrics.recordRelayError()
-                    throw error
-                }
+            let enqueuedAt = ContinuousClock.now
+            let delivery = try await producer.enqueue(rowsForSide.map(Self.kafkaRecord))
+            cursor.inFlight.append(InFlightBatch(rows: rowsForSide, delivery: delivery, enqueuedAt: enqueuedAt))
+        }
+    }
+
+    /// Awaits the delivery reports of the oldest batches in flight until at most `keeping`
+    /// remain, marking each batch's published rows. On a failure the remaining batches are
+    /// still awaited and their published rows marked, so nothing delivered is left pending.
+    private func finish(_ cursor: inout Cursor, keeping: Int) async throws {
+        while cursor.inFlight.count > max(keeping, 0) {
+            let oldest = cursor.inFlight.removeFirst()
+            do {
+                try await settle(oldest)
+            } catch {
+                let rest = cursor.inFlight
+                cursor.inFlight = []
+                for batch in rest { try? await settle(batch) }
+                throw error
             }
         }
-        try await mark()
+    }
+
+    /// Awaits one batch's delivery reports and marks the published rows (and the relay's
+    /// positions); throws the first failure after marking what made it.
+    private func settle(_ batch: InFlightBatch) async throws {
+        let results = await batch.delivery.results()
+        metrics.recordStage(.publish, items: batch.rows.count, duration: ContinuousClock.now - batch.enqueuedAt)
+        var published: [Int64] = []
+        var positions: [KafkaTopicPartition: Int64] = [:]
+        var failure: KafkaError?
+        for (row, result) in zip(batch.rows, results) {
+            switch result {
+            case .success(let report):
+                published.append(row.sequence)
+                let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
+                positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
+            case .failure(let error):
+                // The row stays pending and is sent again (after the recovery looked for it).
+                if failure == nil { failure = error }
+            }
+        }
+        let start = ContinuousClock.now
+        try await store.markPublished(
+            sequences: published,
+            positions: positions.map {
+                ConsumerOffset(consumerGroup: BridgeStore.relayPublishedGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
+            })
+        metrics.recordStage(.mark, items: published.count, duration: ContinuousClock.now - start)
         metrics.recordPublished(published.count)
+        if let failure {
+            metrics.recordRelayError()
+            throw failure
+        }
     }
 
     /// Why an identified disclosure may no longer be published, or `nil` when it may.

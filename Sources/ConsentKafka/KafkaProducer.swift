@@ -60,21 +60,23 @@ package final class KafkaProducer: Sendable {
     /// Enqueueing fails as a whole only when the producer is closed or has a fatal error;
     /// per-record failures (e.g. a message timeout) are in the results.
     package func send(_ records: [KafkaOutgoingRecord]) async throws(KafkaError) -> [Result<KafkaDeliveryReport, KafkaError>] {
-        // Sequentially consistent, paired with `close`: either this send sees the producer
-        // closed, or `close` sees this send active and waits for it.
+        try await enqueue(records).results()
+    }
+
+    /// Hands records to librdkafka in order and returns at once (suspending only while
+    /// librdkafka's queue is full); the delivery reports arrive in the returned value.
+    ///
+    /// Records of successive calls from one task keep their order per partition, so a caller
+    /// can enqueue the next records while the previous ones are still in flight.
+    package func enqueue(_ records: [KafkaOutgoingRecord]) async throws(KafkaError) -> KafkaPendingDelivery {
+        // Sequentially consistent, paired with `close`: either this call sees the producer
+        // closed, or `close` sees this call active and waits for it.
         activeSends.add(1, ordering: .sequentiallyConsistent)
+        defer { activeSends.subtract(1, ordering: .acquiringAndReleasing) }
         guard !isClosed.load(ordering: .sequentiallyConsistent) else {
-            activeSends.subtract(1, ordering: .acquiringAndReleasing)
             throw KafkaError(code: .clientClosed, operation: "produce")
         }
-        if let fatal = client.currentFatalError(operation: "produce") {
-            activeSends.subtract(1, ordering: .acquiringAndReleasing)
-            throw fatal
-        }
-        if records.isEmpty {
-            activeSends.subtract(1, ordering: .acquiringAndReleasing)
-            return []
-        }
+        if let fatal = client.currentFatalError(operation: "produce") { throw fatal }
         let batch = DeliveryBatch(topics: records.map(\.topic))
         var topicName: String? = nil
         var topic: OpaquePointer? = nil
@@ -94,8 +96,7 @@ package final class KafkaProducer: Sendable {
                 break
             }
         }
-        activeSends.subtract(1, ordering: .acquiringAndReleasing)
-        return await batch.results()
+        return KafkaPendingDelivery(batch: batch)
     }
 
     /// The topic handle for `name` (`nil` if librdkafka rejects the name: the record then
@@ -228,11 +229,22 @@ private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPoi
     return body(UnsafeRawBufferPointer(start: nil, count: 0))
 }
 
-/// Collects the delivery reports of one `send` call.
+/// Records handed to librdkafka by one `enqueue` call, whose delivery reports are still
+/// coming in. Dropping it does not cancel anything: the records are delivered regardless.
+package struct KafkaPendingDelivery: Sendable {
+    fileprivate let batch: DeliveryBatch
+
+    /// One result per record, in enqueue order, once every record has its delivery report.
+    package func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        await batch.results()
+    }
+}
+
+/// Collects the delivery reports of one `enqueue` call.
 ///
 /// Each record's librdkafka opaque points into one buffer of slots allocated per call (not one
-/// object per record). The batch outlives every delivery report: `send` holds it until
-/// `results()` returns, which happens only after the last report completed it.
+/// object per record). The batch keeps itself alive until its last record is completed (by a
+/// delivery report or an enqueue failure), whoever else still holds it.
 private final class DeliveryBatch: Sendable {
     private struct State {
         var results: [Result<KafkaDeliveryReport, KafkaError>?]
@@ -254,6 +266,8 @@ private final class DeliveryBatch: Sendable {
         for index in topics.indices {
             (slots + index).initialize(to: DeliverySlot(batch: unmanaged, index: index))
         }
+        // Released by the completion of the last record (never, for an empty batch).
+        if !topics.isEmpty { _ = unmanaged.retain() }
     }
 
     deinit {
@@ -265,15 +279,20 @@ private final class DeliveryBatch: Sendable {
     func opaque(_ index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots + index) }
 
     func complete(index: Int, with result: Result<KafkaDeliveryReport, KafkaError>) {
-        let resume = state.withLock { state -> (CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>, [Result<KafkaDeliveryReport, KafkaError>])? in
-            guard state.results[index] == nil else { return nil }
+        typealias Waiter = CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>
+        let (isLast, resume) = state.withLock { state -> (Bool, (Waiter, [Result<KafkaDeliveryReport, KafkaError>])?) in
+            guard state.results[index] == nil else { return (false, nil) }
             state.results[index] = result
             state.remaining -= 1
-            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            guard state.remaining == 0 else { return (false, nil) }
+            guard let waiter = state.waiter else { return (true, nil) }
             state.waiter = nil
-            return (waiter, state.results.map { $0! })
+            return (true, (waiter, state.results.map { $0! }))
         }
         if let (waiter, results) = resume { waiter.resume(returning: results) }
+        // The last record: drop the batch's hold on itself (whoever calls `complete` holds
+        // a reference until it returns).
+        if isLast { Unmanaged.passUnretained(self).release() }
     }
 
     func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {

@@ -37,6 +37,12 @@ package final class BridgeStore: Sendable {
     /// rejections and offsets together. Messages whose id was already recorded are skipped
     /// entirely, so a second call with the same ids changes nothing (exactly-once).
     package func record(_ batch: BridgeBatch) async throws(StorageError) -> BridgeBatchResult {
+        try await self.record(try Self.prepare(batch))
+    }
+
+    /// Encodes a batch's rows without touching the database, so that the work can overlap
+    /// the previous batch's transaction (the connection is held only for the SQL).
+    package static func prepare(_ batch: BridgeBatch) throws(StorageError) -> PreparedBridgeBatch {
         var seen = Set<String>()
         var unique: [BridgeMessageRecord] = []
         var duplicates: [String] = []
@@ -51,8 +57,15 @@ package final class BridgeStore: Sendable {
             }
         }
         let now = Date()
-        // Rows are built before the transaction: the connection is held only for the SQL.
         let rows = try unique.map { message throws(StorageError) in try MessageRows(message, createdAt: now) }
+        return PreparedBridgeBatch(rows: rows, duplicates: duplicates, offsets: batch.offsets, createdAt: now)
+    }
+
+    /// Records a prepared batch (see `record(_:)` for what it writes).
+    package func record(_ prepared: PreparedBridgeBatch) async throws(StorageError) -> BridgeBatchResult {
+        let rows = prepared.rows
+        let now = prepared.createdAt
+        var duplicates = prepared.duplicates
         let (recorded, storedOutbox): ([String], [StoredOutboxRow]) = try await self.database.transaction { sql in
             let inserted = Set(
                 try await self.database.bulkInsert(
@@ -69,11 +82,11 @@ package final class BridgeStore: Sendable {
             let stored = try await self.insertOutbox(sql, fresh.flatMap(\.outbox), createdAt: now)
             _ = try await self.database.bulkInsert(
                 sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: fresh.compactMap(\.rejection))
-            try await StoreSQL.advanceOffsets(sql, batch.offsets, at: now)
+            try await StoreSQL.advanceOffsets(sql, prepared.offsets, at: now)
             return (fresh.map(\.messageID), stored)
         }
         let recordedSet = Set(recorded)
-        duplicates += unique.map(\.decision.messageID).filter { !recordedSet.contains($0) }
+        duplicates += rows.map(\.messageID).filter { !recordedSet.contains($0) }
         if !duplicates.isEmpty {
             self.logger.debug("bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])
         }
@@ -153,11 +166,12 @@ package final class BridgeStore: Sendable {
 
     // MARK: Outbox (for the relay)
 
-    /// Pending outbox rows in publish order.
-    package func pendingOutbox(limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
+    /// Pending outbox rows in publish order (those with a sequence above `after`).
+    package func pendingOutbox(after: Int64 = 0, limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
         try await self.database.read { sql in
             try await sql.raw("""
                 SELECT o.* FROM outbox_pending p JOIN outbox o ON o.seq = p.seq
+                WHERE p.seq > \(bind: after)
                 ORDER BY p.seq LIMIT \(unsafeRaw: String(max(0, limit)))
                 """)
                 .all().map { row in
@@ -262,8 +276,20 @@ package final class BridgeStore: Sendable {
     }
 }
 
+/// A bridge batch with its rows encoded (`BridgeStore.prepare`), ready to record.
+package struct PreparedBridgeBatch: Sendable {
+    let rows: [MessageRows]
+    /// Message ids that appeared more than once in the batch (recorded once).
+    let duplicates: [String]
+    let offsets: [ConsumerOffset]
+    let createdAt: Date
+
+    /// Messages to record (duplicates within the batch counted once).
+    package var count: Int { rows.count }
+}
+
 /// One message's rows as bound values, built outside the transaction.
-struct MessageRows {
+struct MessageRows: Sendable {
     static let decisionColumns = [
         "message_id", "source_topic", "partition_id", "source_offset", "ce_type", "outcome",
         "reason_code", "consent_id", "consent_version", "bridge_version", "decided_at",

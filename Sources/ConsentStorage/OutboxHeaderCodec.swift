@@ -11,17 +11,36 @@ enum OutboxHeaderCodec {
     static let prefix = "h1:"
 
     static func encode(_ headers: [MessageHeader]) -> String {
-        var text = Self.prefix
-        text.reserveCapacity(Self.prefix.utf8.count + headers.count * 48)
+        var bytes = Array(Self.prefix.utf8)
+        bytes.reserveCapacity(bytes.count + headers.reduce(0) { $0 + 4 * ($1.name.utf8.count + ($1.value?.count ?? 0)) / 3 + 8 })
         for (index, header) in headers.enumerated() {
-            if index > 0 { text += "," }
-            text += Data(header.name.utf8).base64EncodedString()
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            Self.appendBase64(header.name.utf8, to: &bytes)
             if let value = header.value {
-                text += ":"
-                text += Data(value).base64EncodedString()
+                bytes.append(UInt8(ascii: ":"))
+                Self.appendBase64(value, to: &bytes)
             }
         }
-        return text
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Standard base64 with padding (what `Data.base64EncodedString()` writes), appended in
+    /// place: the Foundation round trip through `Data` and `String` per header was a large part
+    /// of encoding an outbox row.
+    static func appendBase64(_ input: some Collection<UInt8>, to output: inout [UInt8]) {
+        let alphabet = Self.base64Alphabet
+        var iterator = input.makeIterator()
+        while let first = iterator.next() {
+            let second = iterator.next()
+            let third = second == nil ? nil : iterator.next()
+            let group = UInt32(first) << 16 | UInt32(second ?? 0) << 8 | UInt32(third ?? 0)
+            output.append(alphabet[Int(group >> 18 & 0x3F)])
+            output.append(alphabet[Int(group >> 12 & 0x3F)])
+            output.append(second == nil ? UInt8(ascii: "=") : alphabet[Int(group >> 6 & 0x3F)])
+            output.append(third == nil ? UInt8(ascii: "=") : alphabet[Int(group & 0x3F)])
+        }
     }
 
     static func decode(_ text: String) throws(StorageError) -> [MessageHeader] {

@@ -48,18 +48,36 @@ package final class StoreDatabase: Sendable {
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: driverLogger)
+                let checkpointer = Mutex<BackgroundCheckpointer?>(nil)
                 let database = StoreDatabase(
                     engine: .sqlite,
                     location: location,
                     sql: connection.sql(queryLogLevel: nil),
                     sqliteConnection: connection,
-                    close: { try await connection.close() }
+                    close: {
+                        await checkpointer.withLock { $0.take() }?.stop()
+                        try await connection.close()
+                    }
                 )
                 // WAL: readers do not block the writer. synchronous=NORMAL is safe for our
                 // exactly-once design: a commit lost to power failure loses its offsets with it,
-                // so the records are consumed again, never skipped.
-                for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"] {
+                // so the records are consumed again, never skipped. Checkpoints run in the
+                // background (below); the writer's own only past 64 MiB of WAL, as a backstop.
+                // A 64 MiB page cache holds a whole bridge batch: with SQLite's default 2 MiB
+                // a batch spilled pages to the WAL mid-transaction and read them back.
+                for pragma in [
+                    "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000",
+                    "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY",
+                    "PRAGMA wal_autocheckpoint=\(BackgroundCheckpointer.writerBackstopPages)",
+                ] {
                     try await database.sql.raw(SQLQueryString(pragma)).run()
+                }
+                do {
+                    let background = try await BackgroundCheckpointer.start(path: path, logger: driverLogger)
+                    checkpointer.withLock { $0 = background }
+                } catch {
+                    await database.close()
+                    throw error
                 }
                 return database
             } catch let error as StorageError {
@@ -161,5 +179,46 @@ extension StoreDatabase {
             }
             return Set(try await sql.raw(query).all().map { try $0.decode(column: "table_name", as: String.self) })
         }
+    }
+}
+
+/// Copies a SQLite store's WAL into the database file from a second connection, a few times a
+/// second, so that the transactions of the hot path do not stop to checkpoint (a checkpoint
+/// took up to a third of a bridge batch's commit time). Passive checkpoints never block the
+/// writer; if they fall behind, the writer's own checkpoint past the backstop takes over.
+final class BackgroundCheckpointer: Sendable {
+    /// The writer checkpoints itself once the WAL holds this many pages (64 MiB at 4 KiB).
+    static let writerBackstopPages = 16_384
+    static let interval = Duration.milliseconds(250)
+
+    private let connection: SQLiteConnection
+    private let task: Task<Void, Never>
+
+    private init(connection: SQLiteConnection) {
+        self.connection = connection
+        self.task = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.interval)
+                // A busy or failed pass is retried at the next tick; the backstop bounds the WAL.
+                _ = try? await connection.query("PRAGMA wal_checkpoint(PASSIVE)")
+            }
+        }
+    }
+
+    static func start(path: String, logger: Logger) async throws -> BackgroundCheckpointer {
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        do {
+            _ = try await connection.query("PRAGMA busy_timeout=1000")
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return BackgroundCheckpointer(connection: connection)
+    }
+
+    func stop() async {
+        task.cancel()
+        await task.value
+        try? await connection.close()
     }
 }

@@ -46,4 +46,47 @@ struct BridgeRelayTests {
         #expect(pending.isEmpty)
         #expect(again.count == 1, "published once")
     }
+
+    @Test("Pages read from the store while earlier pages are in flight: every row published once, in order", arguments: BridgeStoreEngine.available)
+    func pagesInFlightKeepOrderAndPublishOnce(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
+        try await harness.start()
+        // Several pages of rows the relay was not handed, written in separate transactions, all
+        // with one key (one partition), so the topic's order is the outbox order.
+        let store = try await harness.openBridgeStore()
+        let run = UUID().uuidString.prefix(8).lowercased()
+        var expected: [String] = []
+        for batch in 0..<5 {
+            var messages: [BridgeMessageRecord] = []
+            for index in 0..<400 {
+                let id = "order-\(run)-\(batch)-\(index)"
+                expected.append("receipt:\(id)")
+                let decision = DecisionRecord(
+                    messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0, offset: Int64(1_000_000 + batch * 400 + index),
+                    ceType: "no.ips.health.referral.v1", outcome: .reject, reasonCode: "no-consent", consentID: nil, consentVersion: nil,
+                    bridgeVersion: "test", decidedAt: Date())
+                let receipt = OutboxRecord(
+                    topic: harness.topics.healthReceipts, key: Array("one-key".utf8), headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
+                    payload: Array("{\"messageId\":\"\(id)\"}".utf8))
+                messages.append(BridgeMessageRecord(decision: decision, outbox: [receipt], rejection: nil))
+            }
+            _ = try await store.record(BridgeBatch(messages: messages, offsets: []))
+        }
+
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: expected.count, timeout: .seconds(60))
+        var pending = try await store.pendingOutbox(limit: 10)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !pending.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            pending = try await store.pendingOutbox(limit: 10)
+        }
+        let again = try await harness.read(harness.topics.healthReceipts, atLeast: 0)
+        await store.close()
+        await harness.finish()
+
+        let ours = { (records: [KafkaRecord]) in records.compactMap { $0.headers.string(named: "ce_id") }.filter { $0.hasPrefix("receipt:order-\(run)-") } }
+        #expect(ours(receipts) == expected, "all rows, in outbox order")
+        #expect(pending.isEmpty)
+        #expect(ours(again).count == expected.count, "published once")
+    }
 }
