@@ -88,6 +88,43 @@ struct KafkaRoundTripTests {
         #expect(partition1 == [99])
     }
 
+    @Test("partitions without a stored offset start at their first record, reported as a concrete offset, never at the end")
+    func partitionsWithoutStoredOffsetStartAtTheirFirstRecord() async throws {
+        let topic = KafkaTestSupport.unique("fresh-start")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 8])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        for partition in Int32(0)..<8 {
+            let batch = (0..<25).map { KafkaOutgoingRecord(topic: topic, partition: partition, key: nil, value: Array("\(partition)-\($0)".utf8)) }
+            _ = try await producer.send(batch).map { try $0.get() }
+        }
+        await producer.close()
+
+        // Partition 3 has a stored offset; the others have none.
+        let stored = [KafkaTopicPartition(topic: topic, partition: 3): Int64(20)]
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) { _ in stored }
+        let assignment = Task {
+            for await change in consumer.assignmentChanges {
+                if case .assigned(let starts) = change { return starts }
+            }
+            return [:]
+        }
+        let collector = RecordCollector()
+        let reader = consumer.drain(into: collector)
+        #expect(await collector.waitFor(count: 7 * 25 + 5, timeout: .seconds(20)))
+        let starts = await assignment.value
+        await consumer.close()
+        try await reader.value
+
+        var expectedStarts = Dictionary(uniqueKeysWithValues: (Int32(0)..<8).map { (KafkaTopicPartition(topic: topic, partition: $0), Int64(0)) })
+        expectedStarts[KafkaTopicPartition(topic: topic, partition: 3)] = 20
+        #expect(starts == expectedStarts)
+        for partition in Int32(0)..<8 {
+            let offsets = collector.all.filter { $0.partition == partition }.map(\.offset)
+            #expect(offsets == Array((partition == 3 ? 20 : 0)..<25), "partition \(partition)")
+        }
+    }
+
     @Test("a tombstone (null value) arrives as a record with a nil value")
     func tombstonesAreRecords() async throws {
         let topic = KafkaTestSupport.unique("tombstone")
