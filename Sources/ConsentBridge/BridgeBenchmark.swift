@@ -37,21 +37,39 @@ package struct BridgeBenchmark: Sendable {
         let examples = URL(fileURLWithPath: contractsDirectory).appendingPathComponent("examples")
         let consentTemplate = try JSONSerialization.jsonObject(with: Data(contentsOf: examples.appendingPathComponent("consent/valid/granted-full-written.json"))) as! [String: Any]
         let referralTemplate = try JSONSerialization.jsonObject(with: Data(contentsOf: examples.appendingPathComponent("referral/valid/not-sick-listed-minimal.json"))) as! [String: Any]
-        let patient = consentTemplate["patientId"] as! String
-        func consent(version: Int, status: String) throws -> [UInt8] {
+        // Events for 64 consented patients: one key per patient spreads the events over the
+        // partitions. (With one key, all 20,000 events went to one partition; the mock keeps at
+        // most ~5 MiB per partition and silently drops older records, so a bridge lagging by
+        // ~4,000 events lost records to the mock and the run never finished.)
+        let patients = Self.syntheticPatients(count: 64)
+        let patient = patients[0]
+        func consent(for subject: String, version: Int, status: String) throws -> [UInt8] {
             var object = consentTemplate
+            object["patientId"] = subject
+            object["consentId"] = UUID.random().lowercaseString
             object["version"] = version
             object["status"] = status
             return Array(try JSONSerialization.data(withJSONObject: object))
         }
-        var referral = referralTemplate
-        var person = referral["patient"] as! [String: Any]
-        person["fodselsnummer"] = patient
-        referral["patient"] = person
-        let body = Array(try JSONSerialization.data(withJSONObject: referral))
-        func event(_ topic: String) -> KafkaOutgoingRecord {
-            KafkaOutgoingRecord(topic: topic, key: Array(patient.utf8), value: body, headers: [
-                KafkaHeader(name: "ce_id", string: UUID().uuidString.lowercased()), KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
+        let patientConsent = try consent(for: patient, version: 1, status: "granted")
+        func consent(version: Int, status: String) throws -> [UInt8] {
+            // Later versions of patient 0's consent keep its consent id.
+            var object = try JSONSerialization.jsonObject(with: Data(patientConsent)) as! [String: Any]
+            object["version"] = version
+            object["status"] = status
+            return Array(try JSONSerialization.data(withJSONObject: object))
+        }
+        let bodies = try patients.map { subject in
+            var referral = referralTemplate
+            var person = referral["patient"] as! [String: Any]
+            person["fodselsnummer"] = subject
+            referral["patient"] = person
+            return Array(try JSONSerialization.data(withJSONObject: referral))
+        }
+        let seeds = try [(patient, patientConsent)] + patients.dropFirst().map { ($0, try consent(for: $0, version: 1, status: "granted")) }
+        func event(_ topic: String, _ index: Int) -> KafkaOutgoingRecord {
+            KafkaOutgoingRecord(topic: topic, key: Array(patients[index % patients.count].utf8), value: bodies[index % patients.count], headers: [
+                KafkaHeader(name: "ce_id", string: UUID.random().lowercaseString), KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
                 KafkaHeader(name: "ce_source", string: "urn:bench"), KafkaHeader(name: "ce_specversion", string: "1.0"),
                 KafkaHeader(name: "content-type", string: "application/json"),
             ])
@@ -79,7 +97,7 @@ package struct BridgeBenchmark: Sendable {
 
         // (b) The full bridge with SQLite, and (c) withdrawal latency on the same set-up.
         let stages = StageSnapshot()
-        let bridge = try await measure(events: events, makeEvent: event, seedConsent: (patient, try consent(version: 1, status: "granted"))) { cluster, stop in
+        let bridge = try await measure(events: events, makeEvent: event, seedConsents: seeds) { cluster, stop in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-bridge-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let configuration = try BridgeConfiguration.load(
@@ -141,21 +159,21 @@ package struct BridgeBenchmark: Sendable {
     /// Starts a cluster and the system under test, produces `events` records into
     /// `health.ips.outbound`, and times their arrival on `nav.ips.inbound`.
     private func measure(
-        events: Int, makeEvent: (String) -> KafkaOutgoingRecord, seedConsent: (String, [UInt8])? = nil,
+        events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord, seedConsents: [(String, [UInt8])] = [],
         start: (EmbeddedKafkaCluster, StopSignal) async throws -> Task<[Double], any Error>
     ) async throws -> (perSecond: Double, latency: [Double], extra: [Double]) {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
         defer { cluster.shutdown() }
         // The mock keeps at most ~5 MiB per partition and silently drops older records
-        // (docs/kafka.md): with a backlog of 20,000 events on 6 partitions, records the
-        // system under test had not read yet vanished and the run never finished. 24
-        // partitions keep ~1 MiB each.
+        // (docs/kafka.md): the events' keys spread them over 24 partitions, ~1 MiB each.
         for topic in TopicNames.defaults.all {
             try cluster.createTopic(topic, partitions: 24)
         }
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        if let (patient, body) = seedConsent {
-            _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))
+        if !seedConsents.isEmpty {
+            for result in try await producer.send(seedConsents.map { KafkaOutgoingRecord(topic: "health.consent", key: Array($0.0.utf8), value: $0.1) }) {
+                _ = try result.get()
+            }
         }
         let reader = try KafkaConsumer(
             configuration: .init(client: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning), groupID: "bench-reader", topics: ["nav.ips.inbound"]),
@@ -163,19 +181,26 @@ package struct BridgeBenchmark: Sendable {
         let stop = StopSignal()
         let system = try await start(cluster, stop)
         // Warm-up: one event end to end (group joins, consent view caught up).
-        _ = try await producer.send(makeEvent("health.ips.outbound"))
+        _ = try await producer.send(makeEvent("health.ips.outbound", 0))
         var iterator = reader.batches.makeAsyncIterator()
         _ = try await iterator.next()
 
-        let records = (0..<events).map { _ in makeEvent("health.ips.outbound") }
+        let records = (0..<events).map { makeEvent("health.ips.outbound", $0) }
         let begin = ContinuousClock.now
+        // Offered load: chunks of 100 enqueued back to back (not each awaited: awaiting a
+        // chunk spread over many partitions took ~50 ms on the mock and capped both systems
+        // at ~2,000 events/s); every delivery report is checked at the end.
         let sender = Task {
             var times: [String: ContinuousClock.Instant] = [:]
+            var pending: [KafkaPendingDelivery] = []
             for chunk in stride(from: 0, to: records.count, by: 100) {
                 let slice = Array(records[chunk..<min(chunk + 100, records.count)])
                 let now = ContinuousClock.now
                 for record in slice { times[record.headers.string(named: "ce_id")!] = now }
-                for result in try await producer.send(slice) { _ = try result.get() }
+                pending.append(try await producer.enqueue(slice))
+            }
+            for delivery in pending {
+                for result in await delivery.results() { _ = try result.get() }
             }
             return times
         }
@@ -200,6 +225,33 @@ package struct BridgeBenchmark: Sendable {
         await reader.close()
         await producer.close()
         return (Double(events) / (end - begin).seconds, latency.sorted(), extra)
+    }
+}
+
+extension BridgeBenchmark {
+    /// Valid synthetic fødselsnummer (Skatteetaten's month + 80), born 12 April 1987, with
+    /// distinct individual numbers: test persons, never real ones.
+    static func syntheticPatients(count: Int) -> [String] {
+        var numbers: [String] = []
+        let date = [1, 2, 8, 4, 8, 7]
+        for individual in 400..<1000 where numbers.count < count {
+            let digits = date + [individual / 100, individual / 10 % 10, individual % 10]
+            guard let first = mod11(digits, weights: [3, 7, 6, 1, 8, 9, 4, 5, 2]),
+                let second = mod11(digits + [first], weights: [5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
+            else { continue }
+            let number = (digits + [first, second]).map(String.init).joined()
+            if NorwegianIdentifier.isValid(number, allowSynthetic: true) { numbers.append(number) }
+        }
+        return numbers
+    }
+
+    private static func mod11(_ digits: [Int], weights: [Int]) -> Int? {
+        let remainder = zip(digits, weights).reduce(0) { $0 + $1.0 * $1.1 } % 11
+        switch remainder {
+        case 0: return 0
+        case 1: return nil
+        default: return 11 - remainder
+        }
     }
 }
 

@@ -69,7 +69,7 @@ package struct BridgeRecordBuilder: Sendable {
             outcome = .forward
             let plan = catalog.plan(forCEType: event.ceType)
             let contract = plan?.contract
-            let disclosureID = UUID().uuidString.lowercased()
+            let disclosureID = UUID.random().lowercaseString
             let categories = Self.categoriesPresent(in: event.body, fields: contract?.fields ?? [])
             let roles = contract?.recipientRoles ?? []
             let consentCoversIdentity = categories.contains("identity-and-contact")
@@ -103,7 +103,7 @@ package struct BridgeRecordBuilder: Sendable {
         case .forwardAnonymous(let event):
             outcome = .forwardAnonymous
             let contract = catalog.plan(forCEType: event.ceType)?.contract
-            let disclosureID = UUID().uuidString.lowercased()
+            let disclosureID = UUID.random().lowercaseString
             let roles = contract?.recipientRoles ?? []
             disclosures.append(DisclosureRecord(
                 disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,

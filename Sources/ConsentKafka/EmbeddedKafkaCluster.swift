@@ -36,7 +36,13 @@ package final class EmbeddedKafkaCluster: Sendable {
         cluster = UncheckedHandle(pointer: mock)
         brokerCount = brokers
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(mock))
+        brokerPorts = Set(bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } })
+        MockBrokerNoDelay.register(brokerPorts)
     }
+
+    /// The brokers' listening ports, whose connections get TCP_NODELAY (the mock does not set
+    /// it; see `MockBrokerNoDelay`).
+    private let brokerPorts: Set<UInt16>
 
     /// Creates a topic (the mock has no CreateTopics API). Creating an existing topic is an error.
     package func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
@@ -78,6 +84,7 @@ package final class EmbeddedKafkaCluster: Sendable {
     /// Stops the brokers and frees the cluster.
     package func shutdown() {
         guard !isShutDown.withLock({ done in defer { done = true }; return done }) else { return }
+        MockBrokerNoDelay.unregister(brokerPorts)
         rd_kafka_mock_cluster_destroy(cluster.pointer)
         client.destroy()
     }
