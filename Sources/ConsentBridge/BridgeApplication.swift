@@ -133,7 +133,9 @@ package struct BridgeApplication: Sendable {
             ]
             services.append(OutboxRelay(
                 store: store, producers: producers, clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper, handoff: handoff, retry: retry,
-                logger: logger, metrics: metrics, batchSize: configuration.batchSize))
+                // An event makes about three outbox rows: the relay reads pages of several
+                // pipeline batches, so that after a handoff overflow it catches up from the store.
+                logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4))
         }
 
         // The sinks: each side's topics into that side's own store (R3, R4, R9).

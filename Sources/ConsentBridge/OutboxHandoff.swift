@@ -27,7 +27,7 @@ package final class OutboxHandoff: Sendable {
     /// Rows held before further rows are dropped (bounded memory when the relay is stuck).
     package let capacity: Int
 
-    package init(capacity: Int = 20_000) {
+    package init(capacity: Int = 50_000) {
         self.capacity = capacity
     }
 

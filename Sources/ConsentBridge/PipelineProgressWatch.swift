@@ -3,8 +3,7 @@ import ConsentStorage
 import Synchronization
 
 /// Notices a pipeline that has stopped making progress while records wait in its topic: a
-/// consumer that stopped fetching (seen, rarely, with librdkafka 2.0.2; see docs/kafka.md) or
-/// an outage that outlasts the retries. Nothing is lost either way (offsets live in the bridge
+/// consumer that stopped fetching, or an outage that outlasts the retries. Nothing is lost either way (offsets live in the bridge
 /// store, so nothing is skipped), but nothing moves either: the process reports itself not
 /// ready and not live, so that an orchestrator restarts it, and it resumes from the store.
 ///
