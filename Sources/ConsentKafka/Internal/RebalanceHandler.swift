@@ -82,12 +82,15 @@ struct RebalanceHandler: Sendable {
         // As a timestamp, RD_KAFKA_OFFSET_BEGINNING (-2) asks for the earliest offset.
         for index in 0..<Int(list.pointer.pointee.cnt) { list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_BEGINNING) }
         guard rd_kafka_offsets_for_times(rk, list.pointer, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        // Matched by topic and partition, not by position (the call may reorder the list).
         var earliest: [KafkaTopicPartition: Int64] = [:]
-        for (index, partition) in partitions.enumerated() where index < Int(list.pointer.pointee.cnt) {
+        let answered = list.pointer.topicPartitions
+        for index in answered.indices {
             let element = list.pointer.pointee.elems[index]
-            if element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 { earliest[partition] = element.offset }
+            if element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 { earliest[answered[index]] = element.offset }
         }
-        return earliest
+        let wanted = Set(partitions)
+        return earliest.filter { wanted.contains($0.key) }
     }
 
     /// Runs the async lookup and waits for it on the current (poll) thread.
