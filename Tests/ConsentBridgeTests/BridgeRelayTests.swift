@@ -32,12 +32,7 @@ struct BridgeRelayTests {
 
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1, timeout: .seconds(20))
         // Wait until the relay has marked it, then check nothing is left and nothing doubled.
-        var pending = try await store.pendingOutbox(limit: 10)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !pending.isEmpty, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            pending = try await store.pendingOutbox(limit: 10)
-        }
+        let pending = try await Self.pendingAfterRelay(store, timeout: .seconds(10))
         let again = try await harness.read(harness.topics.healthReceipts, atLeast: 0)
         await store.close()
         await harness.finish()
@@ -74,12 +69,7 @@ struct BridgeRelayTests {
         }
 
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: expected.count, timeout: .seconds(60))
-        var pending = try await store.pendingOutbox(limit: 10)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !pending.isEmpty, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            pending = try await store.pendingOutbox(limit: 10)
-        }
+        let pending = try await Self.pendingAfterRelay(store, timeout: .seconds(20))
         let again = try await harness.read(harness.topics.healthReceipts, atLeast: 0)
         await store.close()
         await harness.finish()
@@ -88,5 +78,17 @@ struct BridgeRelayTests {
         #expect(ours(receipts) == expected, "all rows, in outbox order")
         #expect(pending.isEmpty)
         #expect(ours(again).count == expected.count, "published once")
+    }
+
+    /// Pending outbox rows once the relay has marked everything, or what is still pending
+    /// when `timeout` passes.
+    static func pendingAfterRelay(_ store: BridgeStore, timeout: Duration) async throws -> [StoredOutboxRow] {
+        var pending = try await store.pendingOutbox(limit: 10)
+        let deadline = ContinuousClock.now + timeout
+        while !pending.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            pending = try await store.pendingOutbox(limit: 10)
+        }
+        return pending
     }
 }
