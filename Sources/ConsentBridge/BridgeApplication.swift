@@ -115,7 +115,8 @@ package struct BridgeApplication: Sendable {
                 let client = side == .health ? kafka.health : kafka.nav
                 let consumer = try KafkaConsumer(
                     configuration: KafkaConsumerConfiguration(
-                        client: tuned(client), groupID: configuration.bridgeGroupID, topics: [topics.outbound(of: side)],
+                        client: tuned(client), groupID: Self.pipelineGroupID(configuration.bridgeGroupID, side: side),
+                        topics: [topics.outbound(of: side)],
                         maxBatchSize: configuration.batchSize,
                         startingOffsets: EventPipeline.startingOffsets(store: store, group: configuration.bridgeGroupID)),
                     logger: logger)
@@ -175,6 +176,18 @@ package struct BridgeApplication: Sendable {
     }
 
     /// The consent topic's partition count (waits for the topic to exist).
+    /// The Kafka consumer group of one side's pipeline: `bridge.group-id` plus the side.
+    ///
+    /// One group per side, even when both sides share a cluster: with one group for both, a
+    /// member of either side joining or leaving (an instance starting, a NAV-side reconnect)
+    /// revoked every partition of both pipelines until the group re-formed. On the embedded
+    /// broker that stalled the health pipeline ~4 s mid-stream whenever the NAV pipeline
+    /// joined after it. Positions are unaffected: they live in the bridge store under
+    /// `bridge.group-id` itself (`EventPipeline.consumerGroup`), not in Kafka.
+    package static func pipelineGroupID(_ bridgeGroupID: String, side: BridgeSide) -> String {
+        "\(bridgeGroupID).\(side.rawValue)"
+    }
+
     private static func consentPartitionCount(_ client: KafkaClientConfiguration, topic: String, retry: RetryPolicy, logger: Logger) async throws -> Int32 {
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         defer { Task { await admin.close() } }

@@ -17,7 +17,8 @@ package struct BridgeConfiguration: Sendable {
     package var healthStore: StoreLocation?
     /// NAV case store; set when role `nav-sink` runs.
     package var navStore: StoreLocation?
-    /// Consumer group shared by every bridge instance (`bridge.group-id`).
+    /// Consumer group shared by every bridge instance (`bridge.group-id`); each side's pipelines
+    /// join `<id>.health` / `<id>.nav` in Kafka, and their offsets are stored under `<id>`.
     package var bridgeGroupID: String
     /// Consumer group of the health sink.
     package var healthSinkGroupID: String

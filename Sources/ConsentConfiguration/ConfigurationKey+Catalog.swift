@@ -30,7 +30,7 @@ extension ConfigurationKey {
 
     private static let groups: [ConfigurationKey] = [
         .init("bridge.group-id", .string, default: "consent-bridge",
-              "Kafka consumer group of the bridge; run more instances with the same id to scale out."),
+              "Consumer group of the bridge: the pipelines join `<id>.health` and `<id>.nav`; run more instances with the same id to scale out."),
         .init("health-sink.group-id", .string, default: "consent-bridge-health-sink",
               "Kafka consumer group of the health sink."),
         .init("nav-sink.group-id", .string, default: "consent-bridge-nav-sink",

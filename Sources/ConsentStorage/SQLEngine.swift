@@ -2,7 +2,7 @@ import Foundation
 
 /// The SQL engine under a store; selects the few statements that differ between engines.
 package enum SQLEngine: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// SQLite through sqlite-nio (embedded default, one file per store).
+    /// SQLite through the system's libsqlite3 (embedded default, one file per store).
     case sqlite
     /// PostgreSQL through postgres-nio (production).
     case postgres

@@ -3,7 +3,6 @@ import Synchronization
 import Logging
 import PostgresKit
 import SQLKit
-import SQLiteKit
 
 /// One open database connection for one store, with serialized transactions.
 ///
@@ -18,7 +17,9 @@ package final class StoreDatabase: Sendable {
     package let location: StoreLocation
     let sql: any SQLDatabase
     /// The SQLite connection itself, for the bulk statements that bypass SQLKit (`nil` on PostgreSQL).
-    let sqliteConnection: SQLiteConnection?
+    let sqliteHandle: SQLiteHandle?
+    /// The thread SQLite transactions run on (`nil` on PostgreSQL, whose driver does not block).
+    private let thread: DatabaseThread?
     private let gate = AsyncSerialGate()
     private let closeConnection: @Sendable () async throws -> Void
     private let isClosed = Mutex(false)
@@ -27,13 +28,15 @@ package final class StoreDatabase: Sendable {
         engine: SQLEngine,
         location: StoreLocation,
         sql: any SQLDatabase,
-        sqliteConnection: SQLiteConnection? = nil,
+        sqliteHandle: SQLiteHandle? = nil,
+        thread: DatabaseThread? = nil,
         close: @escaping @Sendable () async throws -> Void
     ) {
         self.engine = engine
         self.location = location
         self.sql = sql
-        self.sqliteConnection = sqliteConnection
+        self.sqliteHandle = sqliteHandle
+        self.thread = thread
         self.closeConnection = close
     }
 
@@ -47,16 +50,19 @@ package final class StoreDatabase: Sendable {
             do {
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: driverLogger)
+                let handle = try SQLiteHandle.open(path: path)
+                let thread = DatabaseThread(name: "sqlite-store")
                 let checkpointer = Mutex<BackgroundCheckpointer?>(nil)
                 let database = StoreDatabase(
                     engine: .sqlite,
                     location: location,
-                    sql: connection.sql(queryLogLevel: nil),
-                    sqliteConnection: connection,
+                    sql: SQLiteSQLDatabase(handle: handle, logger: driverLogger),
+                    sqliteHandle: handle,
+                    thread: thread,
                     close: {
-                        await checkpointer.withLock { $0.take() }?.stop()
-                        try await connection.close()
+                        checkpointer.withLock { $0.take() }?.stop()
+                        handle.close()
+                        thread.stop()
                     }
                 )
                 // WAL: readers do not block the writer. synchronous=NORMAL is safe for our
@@ -70,10 +76,15 @@ package final class StoreDatabase: Sendable {
                     "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY",
                     "PRAGMA wal_autocheckpoint=\(BackgroundCheckpointer.writerBackstopPages)",
                 ] {
-                    try await database.sql.raw(SQLQueryString(pragma)).run()
+                    do {
+                        _ = try handle.query(pragma)
+                    } catch {
+                        await database.close()
+                        throw error
+                    }
                 }
                 do {
-                    let background = try await BackgroundCheckpointer.start(path: path, logger: driverLogger)
+                    let background = try BackgroundCheckpointer.start(path: path)
                     checkpointer.withLock { $0 = background }
                 } catch {
                     await database.close()
@@ -108,7 +119,8 @@ package final class StoreDatabase: Sendable {
     /// Runs `body` inside one database transaction: committed if it returns, rolled back if it throws.
     package func transaction<R>(_ body: (any SQLDatabase) async throws -> R) async throws(StorageError) -> R {
         do {
-            return try await self.gate.withGate {
+            return try await withTaskExecutorPreference(self.thread) {
+            try await self.gate.withGate {
                 try self.checkOpen()
                 try await self.sql.raw(SQLQueryString(self.engine.beginTransaction)).run()
                 let result: R
@@ -128,6 +140,7 @@ package final class StoreDatabase: Sendable {
                 }
                 return result
             }
+            }
         } catch let error as StorageError {
             throw error
         } catch {
@@ -138,9 +151,11 @@ package final class StoreDatabase: Sendable {
     /// Runs read-only `body` with the connection held (no explicit transaction).
     package func read<R>(_ body: (any SQLDatabase) async throws -> R) async throws(StorageError) -> R {
         do {
-            return try await self.gate.withGate {
-                try self.checkOpen()
-                return try await body(self.sql)
+            return try await withTaskExecutorPreference(self.thread) {
+                try await self.gate.withGate {
+                    try self.checkOpen()
+                    return try await body(self.sql)
+                }
             }
         } catch let error as StorageError {
             throw error
@@ -160,6 +175,9 @@ package final class StoreDatabase: Sendable {
             try await self.closeConnection()
         }
     }
+
+    /// Whether the caller runs on this store's own thread (SQLite; always `false` on PostgreSQL).
+    var isOnStoreThread: Bool { self.thread?.isCurrent ?? false }
 
     private func checkOpen() throws(StorageError) {
         if self.isClosed.withLock({ $0 }) {
@@ -189,36 +207,45 @@ extension StoreDatabase {
 final class BackgroundCheckpointer: Sendable {
     /// The writer checkpoints itself once the WAL holds this many pages (64 MiB at 4 KiB).
     static let writerBackstopPages = 16_384
-    static let interval = Duration.milliseconds(250)
+    static let interval = 0.25
 
-    private let connection: SQLiteConnection
-    private let task: Task<Void, Never>
+    private final class Control: Sendable {
+        let stopped = Atomic<Bool>(false)
+        let wake = DispatchSemaphore(value: 0)
+        let exited = DispatchSemaphore(value: 0)
+    }
+    private let control = Control()
 
-    private init(connection: SQLiteConnection) {
-        self.connection = connection
-        self.task = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.interval)
+    private init(handle: SQLiteHandle) {
+        let thread = Thread { [control] in
+            while true {
+                _ = control.wake.wait(timeout: .now() + Self.interval)
+                if control.stopped.load(ordering: .acquiring) { break }
                 // A busy or failed pass is retried at the next tick; the backstop bounds the WAL.
-                _ = try? await connection.query("PRAGMA wal_checkpoint(PASSIVE)")
+                _ = try? handle.query("PRAGMA wal_checkpoint(PASSIVE)")
             }
+            handle.close()
+            control.exited.signal()
         }
+        thread.name = "sqlite-checkpoint"
+        thread.start()
     }
 
-    static func start(path: String, logger: Logger) async throws -> BackgroundCheckpointer {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+    static func start(path: String) throws -> BackgroundCheckpointer {
+        let handle = try SQLiteHandle.open(path: path)
         do {
-            _ = try await connection.query("PRAGMA busy_timeout=1000")
+            _ = try handle.query("PRAGMA busy_timeout=1000")
         } catch {
-            try? await connection.close()
+            handle.close()
             throw error
         }
-        return BackgroundCheckpointer(connection: connection)
+        return BackgroundCheckpointer(handle: handle)
     }
 
-    func stop() async {
-        task.cancel()
-        await task.value
-        try? await connection.close()
+    /// Stops the thread and closes its connection (waits for a pass under way, if any).
+    func stop() {
+        self.control.stopped.store(true, ordering: .releasing)
+        self.control.wake.signal()
+        self.control.exited.wait()
     }
 }

@@ -29,7 +29,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         func percentile(_ values: [Double], _ p: Double) -> Double {
             values.isEmpty ? 0 : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
         }
-        print("Bridge benchmark: \(events) referral events (1 consented patient), embedded broker, SQLite")
+        print("Bridge benchmark: \(events) referral events (64 consented patients), embedded broker, SQLite")
         print(String(format: "  (a) passthrough   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.passthroughPerSecond,
                      percentile(result.passthroughLatency, 0.5), percentile(result.passthroughLatency, 0.99)))
         print(String(format: "  (b) full bridge   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.bridgePerSecond,

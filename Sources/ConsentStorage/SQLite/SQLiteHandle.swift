@@ -1,0 +1,217 @@
+import CSQLite
+
+/// A failed SQLite call. The message comes from `sqlite3_errmsg`: it may quote SQL text but
+/// never bound values; `StorageError` prints only this type's name, never the message.
+struct SQLiteFailure: Error, CustomStringConvertible {
+    var code: Int32
+    var message: String
+    var description: String { "SQLite error \(self.code): \(self.message)" }
+}
+
+/// One connection to a SQLite file through the system's libsqlite3, with its prepared
+/// statements kept for reuse.
+///
+/// The stores run every transaction on this handle synchronously, on the store's own thread
+/// (`DatabaseThread`): no thread hop per statement, and the hot path's INSERTs are prepared
+/// once and stepped per row instead of being parsed again for every batch.
+///
+/// One SQLite library in the process: SQLite's POSIX locks are per process and per library
+/// copy, so two copies opening the same file can release each other's locks. Every store file
+/// is opened here (sqlite-nio is not linked).
+///
+/// Not thread-safe by itself: `StoreDatabase` serializes all use through its gate.
+final class SQLiteHandle: @unchecked Sendable {
+    private var connection: OpaquePointer?
+    private var statements: [String: SQLitePreparedStatement] = [:]
+    /// Prepared statements kept at most; the cache is emptied when full (SQL built with
+    /// varying row counts would otherwise grow it without bound).
+    private static let cacheLimit = 64
+
+    private init(connection: OpaquePointer) {
+        self.connection = connection
+    }
+
+    /// Opens (creating if needed) the database file at `path`.
+    static func open(path: String) throws -> SQLiteHandle {
+        var connection: OpaquePointer?
+        // NOMUTEX: the store's gate already guarantees one user at a time.
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &connection, flags, nil)
+        guard status == SQLITE_OK, let connection else {
+            let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(connection)
+            throw SQLiteFailure(code: status, message: message)
+        }
+        sqlite3_extended_result_codes(connection, 1)
+        return SQLiteHandle(connection: connection)
+    }
+
+    /// Finalizes the prepared statements and closes the connection (idempotent).
+    func close() {
+        for statement in self.statements.values { statement.finalize() }
+        self.statements = [:]
+        if let connection = self.connection {
+            sqlite3_close_v2(connection)
+            self.connection = nil
+        }
+    }
+
+    deinit { self.close() }
+
+    /// Runs one statement with `binds` and returns its result rows.
+    func query(_ sql: String, _ binds: [StoreValue] = []) throws -> SQLiteRows {
+        let statement = try self.prepared(sql)
+        try statement.reset()
+        for (index, value) in binds.enumerated() { try statement.bind(value, at: index + 1) }
+        var rows: [[StoreValue]] = []
+        while try statement.step() { rows.append(statement.row()) }
+        let columns = statement.columnNames
+        statement.release()
+        return SQLiteRows(columns: columns, values: rows)
+    }
+
+    /// The prepared statement for `sql`, from the cache or newly prepared. One statement per
+    /// call: SQL with a second statement after the first is refused, not silently cut.
+    func prepared(_ sql: String) throws -> SQLitePreparedStatement {
+        if let cached = self.statements[sql] { return cached }
+        guard let connection = self.connection else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "connection is closed") }
+        var raw: OpaquePointer?
+        var tail: UnsafePointer<CChar>?
+        let status = sql.withCString { text in
+            let status = sqlite3_prepare_v3(connection, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, &tail)
+            if status == SQLITE_OK, let tail, !String(cString: tail).allSatisfy(\.isWhitespace) {
+                return SQLITE_MISUSE
+            }
+            return status
+        }
+        guard status == SQLITE_OK, let raw else {
+            let message = status == SQLITE_MISUSE && raw != nil ? "more than one statement in one call" : String(cString: sqlite3_errmsg(connection))
+            sqlite3_finalize(raw)
+            throw SQLiteFailure(code: status, message: message)
+        }
+        let statement = SQLitePreparedStatement(raw: raw, connection: connection)
+        if self.statements.count >= Self.cacheLimit {
+            for cached in self.statements.values { cached.finalize() }
+            self.statements.removeAll(keepingCapacity: true)
+        }
+        self.statements[sql] = statement
+        return statement
+    }
+}
+
+/// Result rows of one statement, values in column order.
+struct SQLiteRows {
+    var columns: [String]
+    var values: [[StoreValue]]
+}
+
+/// A prepared statement owned by a `SQLiteHandle` (reset before each use, never shared).
+final class SQLitePreparedStatement {
+    private var raw: OpaquePointer?
+    private let connection: OpaquePointer
+    /// `SQLITE_TRANSIENT`: SQLite copies bound text and blobs before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    init(raw: OpaquePointer, connection: OpaquePointer) {
+        self.raw = raw
+        self.connection = connection
+    }
+
+    func finalize() {
+        sqlite3_finalize(self.raw)
+        self.raw = nil
+    }
+
+    /// Readies the statement for a new run (the previous run's error, if any, was reported then).
+    func reset() throws {
+        guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "statement was finalized") }
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+    }
+
+    /// Ends a run early and drops bound copies, so big payloads are not held between batches.
+    func release() {
+        sqlite3_reset(self.raw)
+        sqlite3_clear_bindings(self.raw)
+    }
+
+    func bind(_ value: StoreValue, at index: Int) throws {
+        let position = Int32(index)
+        let status: Int32
+        switch value {
+        case .null:
+            status = sqlite3_bind_null(self.raw, position)
+        case .integer(let integer):
+            status = sqlite3_bind_int64(self.raw, position, integer)
+        case .real(let real):
+            status = sqlite3_bind_double(self.raw, position, real)
+        case .text(let text):
+            var text = text
+            status = text.withUTF8 { utf8 in
+                // An empty string still needs a non-null pointer (NULL would bind SQL NULL).
+                let start = UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+                return sqlite3_bind_text(self.raw, position, start, Int32(utf8.count), Self.transient)
+            }
+        case .bytes(let bytes):
+            status = bytes.withUnsafeBytes { buffer in
+                // A zero-length blob still needs a non-null pointer (NULL would bind SQL NULL).
+                sqlite3_bind_blob(self.raw, position, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), Self.transient)
+            }
+        }
+        try self.check(status)
+    }
+
+    /// Runs one step; `true` when a row is ready, `false` when the statement is done.
+    func step() throws -> Bool {
+        let status = sqlite3_step(self.raw)
+        switch status {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let failure = SQLiteFailure(code: status, message: String(cString: sqlite3_errmsg(self.connection)))
+            sqlite3_reset(self.raw)
+            throw failure
+        }
+    }
+
+    /// Rows changed by the last completed run (for INSERT … ON CONFLICT DO NOTHING).
+    var changes: Int { Int(sqlite3_changes(self.connection)) }
+
+    /// The connection's last inserted rowid.
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(self.connection) }
+
+    var columnNames: [String] {
+        (0..<sqlite3_column_count(self.raw)).map { String(cString: sqlite3_column_name(self.raw, $0)) }
+    }
+
+    /// The current row's values.
+    func row() -> [StoreValue] {
+        (0..<sqlite3_column_count(self.raw)).map { self.value(at: $0) }
+    }
+
+    /// One column of the current row.
+    func value(at column: Int32) -> StoreValue {
+        switch sqlite3_column_type(self.raw, column) {
+        case SQLITE_INTEGER:
+            return .integer(sqlite3_column_int64(self.raw, column))
+        case SQLITE_FLOAT:
+            return .real(sqlite3_column_double(self.raw, column))
+        case SQLITE_TEXT:
+            guard let text = sqlite3_column_text(self.raw, column) else { return .text("") }
+            let count = Int(sqlite3_column_bytes(self.raw, column))
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(self.raw, column))
+            guard count > 0, let blob = sqlite3_column_blob(self.raw, column) else { return .bytes([]) }
+            return .bytes(Array(UnsafeRawBufferPointer(start: blob, count: count)))
+        default:
+            return .null
+        }
+    }
+
+    private func check(_ status: Int32) throws {
+        guard status == SQLITE_OK else {
+            throw SQLiteFailure(code: status, message: String(cString: sqlite3_errmsg(self.connection)))
+        }
+    }
+}
