@@ -1,2 +1,9 @@
 // Debian's libsqlite3-dev: the one SQLite library the stores use (see SQLiteHandle.swift).
 #include <sqlite3.h>
+
+// sqlite3_config is variadic, which Swift cannot call. Memory statistics cost a global mutex
+// on every allocation SQLite makes; the stores never read them. Must run before SQLite
+// initializes (the first open); later calls return SQLITE_MISUSE and change nothing.
+static inline int consent_sqlite3_disable_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}

@@ -169,19 +169,21 @@ package struct OutboxRelay: Service {
     private func start(_ rows: [StoredOutboxRow], _ cursor: inout Cursor) async throws {
         if rows.isEmpty { return }
         let now = Timestamp.now()
-        var toPublish: [StoredOutboxRow] = []
+        // One pass: withheld rows are marked, the others sorted by side (order kept per side).
+        var health: [StoredOutboxRow] = []
+        var nav: [StoredOutboxRow] = []
         for row in rows {
             if let reason = withholdingReason(for: row.record, now: now) {
                 try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
                 metrics.recordWithheld()
                 logger.notice("Disclosure withheld: consent changed since the decision", metadata: ["bridge.reason": "\(reason)"])
+            } else if topics.side(of: row.record.topic) == .health {
+                health.append(row)
             } else {
-                toPublish.append(row)
+                nav.append(row)
             }
         }
-        for side in BridgeSide.allCases {
-            let rowsForSide = toPublish.filter { topics.side(of: $0.record.topic) == side }
-            if rowsForSide.isEmpty { continue }
+        for (side, rowsForSide) in [(BridgeSide.health, health), (.nav, nav)] where !rowsForSide.isEmpty {
             guard let producer = producers[side] else { throw RelayError.noProducer }
             let enqueuedAt = ContinuousClock.now
             let delivery = try await producer.enqueue(rowsForSide.map(Self.kafkaRecord))

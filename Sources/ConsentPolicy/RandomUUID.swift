@@ -1,24 +1,18 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension UUID {
-    /// A random (version 4, RFC 9562) UUID from `SystemRandomNumberGenerator` (the kernel's
-    /// `getrandom`).
+    /// A random (version 4, RFC 9562) UUID from the C library's `arc4random_buf`: a
+    /// ChaCha20 generator seeded and reseeded from the kernel (`getrandom`), in process.
     ///
-    /// `UUID()` on Linux opened and read `/dev/urandom` for every id: with a few ids per
-    /// bridged event that was a file open per id on the hot path.
+    /// `UUID()` on Linux opened and read `/dev/urandom` for every id, and
+    /// `SystemRandomNumberGenerator` makes one `getrandom` system call per 8 bytes: with a few
+    /// ids per bridged event either was a system call or more per id on the hot path.
     package static func random() -> UUID {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        var bytes: uuid_t = (
-            UInt8(truncatingIfNeeded: high >> 56), UInt8(truncatingIfNeeded: high >> 48),
-            UInt8(truncatingIfNeeded: high >> 40), UInt8(truncatingIfNeeded: high >> 32),
-            UInt8(truncatingIfNeeded: high >> 24), UInt8(truncatingIfNeeded: high >> 16),
-            UInt8(truncatingIfNeeded: high >> 8), UInt8(truncatingIfNeeded: high),
-            UInt8(truncatingIfNeeded: low >> 56), UInt8(truncatingIfNeeded: low >> 48),
-            UInt8(truncatingIfNeeded: low >> 40), UInt8(truncatingIfNeeded: low >> 32),
-            UInt8(truncatingIfNeeded: low >> 24), UInt8(truncatingIfNeeded: low >> 16),
-            UInt8(truncatingIfNeeded: low >> 8), UInt8(truncatingIfNeeded: low))
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { arc4random_buf($0.baseAddress!, $0.count) }
         bytes.6 = bytes.6 & 0x0F | 0x40  // version 4
         bytes.8 = bytes.8 & 0x3F | 0x80  // variant 10
         return UUID(uuid: bytes)

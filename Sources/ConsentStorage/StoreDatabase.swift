@@ -47,53 +47,18 @@ package final class StoreDatabase: Sendable {
         if driverLogger.logLevel < .info { driverLogger.logLevel = .info }
         switch location {
         case .sqlite(let path):
+            // Opening runs on the store's thread as well: creating the file and switching it to
+            // WAL write and sync, which must not hold one of Swift's cooperative threads.
+            let thread = DatabaseThread(name: "sqlite-store")
             do {
-                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                let handle = try SQLiteHandle.open(path: path)
-                let thread = DatabaseThread(name: "sqlite-store")
-                let checkpointer = Mutex<BackgroundCheckpointer?>(nil)
-                let database = StoreDatabase(
-                    engine: .sqlite,
-                    location: location,
-                    sql: SQLiteSQLDatabase(handle: handle, logger: driverLogger),
-                    sqliteHandle: handle,
-                    thread: thread,
-                    close: {
-                        checkpointer.withLock { $0.take() }?.stop()
-                        handle.close()
-                        thread.stop()
-                    }
-                )
-                // WAL: readers do not block the writer. synchronous=NORMAL is safe for our
-                // exactly-once design: a commit lost to power failure loses its offsets with it,
-                // so the records are consumed again, never skipped. Checkpoints run in the
-                // background (below); the writer's own only past 64 MiB of WAL, as a backstop.
-                // A 64 MiB page cache holds a whole bridge batch: with SQLite's default 2 MiB
-                // a batch spilled pages to the WAL mid-transaction and read them back.
-                for pragma in [
-                    "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000",
-                    "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY",
-                    "PRAGMA wal_autocheckpoint=\(BackgroundCheckpointer.writerBackstopPages)",
-                ] {
-                    do {
-                        _ = try handle.query(pragma)
-                    } catch {
-                        await database.close()
-                        throw error
-                    }
+                return try await withTaskExecutorPreference(thread) {
+                    try await Self.openSQLite(path: path, location: location, thread: thread, logger: driverLogger)
                 }
-                do {
-                    let background = try BackgroundCheckpointer.start(path: path)
-                    checkpointer.withLock { $0 = background }
-                } catch {
-                    await database.close()
-                    throw error
-                }
-                return database
             } catch let error as StorageError {
+                thread.stop()
                 throw error
             } catch {
+                thread.stop()
                 throw StorageError(.connectionFailed, "could not open SQLite store at \(location)", cause: error)
             }
         case .postgres(let url):
@@ -116,30 +81,74 @@ package final class StoreDatabase: Sendable {
         }
     }
 
+    /// Opens a SQLite store on `thread` (the caller runs there already).
+    private static func openSQLite(path: String, location: StoreLocation, thread: DatabaseThread, logger: Logger) async throws -> StoreDatabase {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let handle = try SQLiteHandle.open(path: path)
+        let checkpointer = Mutex<BackgroundCheckpointer?>(nil)
+        let database = StoreDatabase(
+            engine: .sqlite,
+            location: location,
+            sql: SQLiteSQLDatabase(handle: handle, logger: logger),
+            sqliteHandle: handle,
+            thread: thread,
+            close: {
+                checkpointer.withLock { $0.take() }?.stop()
+                handle.close()
+                thread.stop()
+            }
+        )
+        // WAL: readers do not block the writer. synchronous=NORMAL is safe for our
+        // exactly-once design: a commit lost to power failure loses its offsets with it,
+        // so the records are consumed again, never skipped. Checkpoints run in the
+        // background (below); the writer's own only past 64 MiB of WAL, as a backstop.
+        // A 64 MiB page cache holds a whole bridge batch: with SQLite's default 2 MiB
+        // a batch spilled pages to the WAL mid-transaction and read them back.
+        do {
+            for pragma in [
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000",
+                "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY",
+                "PRAGMA wal_autocheckpoint=\(BackgroundCheckpointer.writerBackstopPages)",
+            ] {
+                _ = try handle.query(pragma)
+            }
+            let background = try BackgroundCheckpointer.start(path: path)
+            checkpointer.withLock { $0 = background }
+        } catch {
+            await database.close()
+            throw error
+        }
+        return database
+    }
+
     /// Runs `body` inside one database transaction: committed if it returns, rolled back if it throws.
+    ///
+    /// On SQLite the whole transaction runs on the store's own thread (the blocking calls never
+    /// hold one of Swift's cooperative threads); the caller continues on its own executor.
     package func transaction<R>(_ body: (any SQLDatabase) async throws -> R) async throws(StorageError) -> R {
         do {
             return try await withTaskExecutorPreference(self.thread) {
-            try await self.gate.withGate {
-                try self.checkOpen()
-                try await self.sql.raw(SQLQueryString(self.engine.beginTransaction)).run()
-                let result: R
-                do {
-                    result = try await body(self.sql)
-                } catch {
-                    // Roll back, then report the original error (a failed rollback on a broken
-                    // connection adds nothing the caller can act on).
-                    try? await self.sql.raw("ROLLBACK").run()
-                    throw error
+                try await self.gate.withGate {
+                    try self.checkOpen()
+                    try await self.sql.raw(SQLQueryString(self.engine.beginTransaction)).run()
+                    let result: R
+                    do {
+                        result = try await body(self.sql)
+                    } catch {
+                        // Roll back, then report the original error (a failed rollback on a broken
+                        // connection adds nothing the caller can act on).
+                        try? await self.sql.raw("ROLLBACK").run()
+                        throw error
+                    }
+                    do {
+                        try await self.sql.raw("COMMIT").run()
+                    } catch {
+                        try? await self.sql.raw("ROLLBACK").run()
+                        throw error
+                    }
+                    return result
                 }
-                do {
-                    try await self.sql.raw("COMMIT").run()
-                } catch {
-                    try? await self.sql.raw("ROLLBACK").run()
-                    throw error
-                }
-                return result
-            }
             }
         } catch let error as StorageError {
             throw error
@@ -171,8 +180,11 @@ package final class StoreDatabase: Sendable {
             return closed
         }
         if wasClosed { return }
-        _ = try? await self.gate.withGate {
-            try await self.closeConnection()
+        // On the store's thread: closing checkpoints the WAL into the file (writes and syncs).
+        await withTaskExecutorPreference(self.thread) {
+            _ = try? await self.gate.withGate {
+                try await self.closeConnection()
+            }
         }
     }
 

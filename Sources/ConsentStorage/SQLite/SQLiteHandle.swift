@@ -31,8 +31,14 @@ final class SQLiteHandle: @unchecked Sendable {
         self.connection = connection
     }
 
+    /// Process-wide settings, applied once before SQLite initializes.
+    private static let configureLibrary: Void = {
+        _ = consent_sqlite3_disable_memory_statistics()
+    }()
+
     /// Opens (creating if needed) the database file at `path`.
     static func open(path: String) throws -> SQLiteHandle {
+        Self.configureLibrary
         var connection: OpaquePointer?
         // NOMUTEX: the store's gate already guarantees one user at a time.
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
