@@ -166,7 +166,8 @@ extension StoreValue {
             let encoder = NilProbeEncoder()
             try value.encode(to: encoder)
             guard encoder.sawNil else {
-                throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "cannot bind a \(type(of: value)) in SQLite"))
+                // The type only, never the value: it may hold personal data.
+                throw EncodingError.invalidValue(String(describing: type(of: value)), .init(codingPath: [], debugDescription: "cannot bind a \(type(of: value)) in SQLite"))
             }
             self = .null
         }
