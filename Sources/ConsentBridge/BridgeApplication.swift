@@ -175,7 +175,6 @@ package struct BridgeApplication: Sendable {
             shutdown: { for close in closeStores { await close() } })
     }
 
-    /// The consent topic's partition count (waits for the topic to exist).
     /// The Kafka consumer group of one side's pipeline: `bridge.group-id` plus the side.
     ///
     /// One group per side, even when both sides share a cluster: with one group for both, a
@@ -188,6 +187,7 @@ package struct BridgeApplication: Sendable {
         "\(bridgeGroupID).\(side.rawValue)"
     }
 
+    /// The consent topic's partition count (waits for the topic to exist).
     private static func consentPartitionCount(_ client: KafkaClientConfiguration, topic: String, retry: RetryPolicy, logger: Logger) async throws -> Int32 {
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         defer { Task { await admin.close() } }
