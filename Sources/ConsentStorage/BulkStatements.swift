@@ -73,8 +73,7 @@ extension StoreDatabase {
         if returning != nil { returned.reserveCapacity(rows.count) }
         for row in rows {
             precondition(row.count == columns.count, "bulk insert row has the wrong number of values")
-            try prepared.reset()
-            for (index, value) in row.enumerated() { try prepared.bind(value, at: index + 1) }
+            try prepared.start(row)
             while try prepared.step() {
                 guard returning != nil else { continue }
                 let value = prepared.value(at: 0)
@@ -104,8 +103,7 @@ extension StoreDatabase {
         var deleted: [Int64] = []
         deleted.reserveCapacity(keys.count)
         for candidate in keys {
-            try prepared.reset()
-            try prepared.bind(.integer(candidate), at: 1)
+            try prepared.start([.integer(candidate)])
             while try prepared.step() {
                 guard case .integer(let value) = prepared.value(at: 0) else {
                     throw StorageError(.corruptRow, "bulk delete returned an unexpected value type")

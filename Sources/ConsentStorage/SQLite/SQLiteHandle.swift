@@ -67,8 +67,7 @@ final class SQLiteHandle: @unchecked Sendable {
     /// Runs one statement with `binds` and returns its result rows.
     func query(_ sql: String, _ binds: [StoreValue] = []) throws -> SQLiteRows {
         let statement = try self.prepared(sql)
-        try statement.reset()
-        for (index, value) in binds.enumerated() { try statement.bind(value, at: index + 1) }
+        try statement.start(binds)
         var rows: [[StoreValue]] = []
         while try statement.step() { rows.append(statement.row()) }
         let columns = statement.columnNames
@@ -128,11 +127,13 @@ final class SQLitePreparedStatement {
         self.raw = nil
     }
 
-    /// Readies the statement for a new run (the previous run's error, if any, was reported then).
-    func reset() throws {
+    /// Readies the statement for a new run with `values` bound to its parameters in order
+    /// (the previous run's error, if any, was reported then).
+    func start(_ values: [StoreValue]) throws {
         guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "statement was finalized") }
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
+        for (index, value) in values.enumerated() { try self.bind(value, at: index + 1) }
     }
 
     /// Ends a run early and drops bound copies, so big payloads are not held between batches.
@@ -141,7 +142,7 @@ final class SQLitePreparedStatement {
         sqlite3_clear_bindings(self.raw)
     }
 
-    func bind(_ value: StoreValue, at index: Int) throws {
+    private func bind(_ value: StoreValue, at index: Int) throws {
         let position = Int32(index)
         let status: Int32
         switch value {
@@ -179,12 +180,6 @@ final class SQLitePreparedStatement {
             throw failure
         }
     }
-
-    /// Rows changed by the last completed run (for INSERT … ON CONFLICT DO NOTHING).
-    var changes: Int { Int(sqlite3_changes(self.connection)) }
-
-    /// The connection's last inserted rowid.
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(self.connection) }
 
     var columnNames: [String] {
         (0..<sqlite3_column_count(self.raw)).map { String(cString: sqlite3_column_name(self.raw, $0)) }
