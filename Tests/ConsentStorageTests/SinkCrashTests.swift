@@ -39,9 +39,10 @@ struct SinkCrashTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let storePath = folder.appendingPathComponent("health.sqlite").path
         let source = DeterministicSinkSource(partitions: 3, recordsPerPartition: 3000, disclosures: 600)
-        // 10 ms between batches: a full run takes seconds, so kills land mid-run even when
-        // parallel tests slow this test's own timers down.
-        let arguments = [storePath, "\(source.partitions)", "\(source.recordsPerPartition)", "\(source.disclosures)", "10"]
+        // 40 ms between batches: a full run takes ~10 s, so kills land mid-run even when
+        // parallel tests slow this test's own timers down (with 10 ms, twice in full runs the
+        // probe finished before the first kill once the SQLite stores got faster).
+        let arguments = [storePath, "\(source.partitions)", "\(source.recordsPerPartition)", "\(source.disclosures)", "40"]
 
         var kills = 0
         var finished = false
