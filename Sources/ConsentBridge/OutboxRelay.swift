@@ -71,9 +71,9 @@ package struct OutboxRelay: Service {
         for producer in producers.values { await producer.close() }
     }
 
-    /// Batches enqueued at once: the next one goes to the producers while the previous ones'
+    /// Steps enqueued at once: the next one goes to the producers while the previous one's
     /// delivery reports are awaited and marked (publish latency overlaps the store write).
-    static let maxInFlight = 3
+    static let maxInFlight = 2
 
     /// Finds rows that reached a broker but were never marked (see `PublishedRowRecovery`).
     private var recovery: PublishedRowRecovery {
@@ -88,20 +88,23 @@ package struct OutboxRelay: Service {
         /// Highest sequence read from the store: handed rows at or below it were in that read,
         /// and the next read starts after it.
         var highestRead: Int64 = 0
-        /// Enqueued batches awaiting delivery reports, oldest first. Their rows are still
+        /// Enqueued steps awaiting delivery reports, oldest first. Their rows are still
         /// pending in the store: a store read must not return them (see `step`).
-        var inFlight: [InFlightBatch] = []
+        var inFlight: [InFlightStep] = []
         /// A step failed: rows may have reached a broker without being marked (a failed
         /// delivery report can mean "possibly persisted"; a mark can fail after publishing).
         /// Look them up before sending anything from the store again.
         var needsRecovery = false
     }
 
-    /// One side's share of an enqueued batch.
-    private struct InFlightBatch: Sendable {
-        var rows: [StoredOutboxRow]
-        var delivery: KafkaPendingDelivery
+    /// The rows of one step, enqueued with one batch per side. A step is settled as a whole,
+    /// so that its rows continue the store's unbroken run of settled rows (see
+    /// `BridgeStore.markPublished`) instead of each side's share leaving gaps for the other.
+    private struct InFlightStep: Sendable {
+        var batches: [(rows: [StoredOutboxRow], delivery: KafkaPendingDelivery)] = []
         var enqueuedAt: ContinuousClock.Instant
+        var rowCount: Int { batches.reduce(0) { $0 + $1.rows.count } }
+        var highestSequence: Int64? { batches.compactMap { $0.rows.last?.sequence }.max() }
     }
 
     /// Publishes the next rows, from the handoff or the store; returns how many it handled.
@@ -120,7 +123,7 @@ package struct OutboxRelay: Service {
                     let fresh = rows.filter { $0.sequence > cursor.highestRead }
                     if fresh.isEmpty {
                         // Nothing new: settle the oldest batch in flight, if any.
-                        let oldest = cursor.inFlight.first.map { $0.rows.count } ?? 0
+                        let oldest = cursor.inFlight.first?.rowCount ?? 0
                         try await finish(&cursor, keeping: cursor.inFlight.count - 1)
                         return oldest
                     }
@@ -132,7 +135,7 @@ package struct OutboxRelay: Service {
             // Everything handed so far is committed, so the read below covers it. Rows in
             // flight are still pending: those the last reads returned are skipped by reading
             // after them; any others (handed rows) are settled first.
-            if let highestInFlight = cursor.inFlight.compactMap({ $0.rows.last?.sequence }).max(), highestInFlight > cursor.highestRead {
+            if let highestInFlight = cursor.inFlight.compactMap(\.highestSequence).max(), highestInFlight > cursor.highestRead {
                 try await finish(&cursor, keeping: 0)
             }
             _ = handoff.take()
@@ -183,16 +186,25 @@ package struct OutboxRelay: Service {
                 nav.append(row)
             }
         }
+        var step = InFlightStep(enqueuedAt: ContinuousClock.now)
         for (side, rowsForSide) in [(BridgeSide.health, health), (.nav, nav)] where !rowsForSide.isEmpty {
-            guard let producer = producers[side] else { throw RelayError.noProducer }
-            let enqueuedAt = ContinuousClock.now
-            let delivery = try await producer.enqueue(rowsForSide.map(Self.kafkaRecord))
-            cursor.inFlight.append(InFlightBatch(rows: rowsForSide, delivery: delivery, enqueuedAt: enqueuedAt))
+            guard let producer = producers[side] else {
+                // What was enqueued already must still be settled.
+                if !step.batches.isEmpty { cursor.inFlight.append(step) }
+                throw RelayError.noProducer
+            }
+            do {
+                step.batches.append((rowsForSide, try await producer.enqueue(rowsForSide.map(Self.kafkaRecord))))
+            } catch {
+                if !step.batches.isEmpty { cursor.inFlight.append(step) }
+                throw error
+            }
         }
+        if !step.batches.isEmpty { cursor.inFlight.append(step) }
     }
 
-    /// Awaits the delivery reports of the oldest batches in flight until at most `keeping`
-    /// remain, marking each batch's published rows. On a failure the remaining batches are
+    /// Awaits the delivery reports of the oldest steps in flight until at most `keeping`
+    /// remain, marking each step's published rows. On a failure the remaining steps are
     /// still awaited and their published rows marked, so nothing delivered is left pending.
     private func finish(_ cursor: inout Cursor, keeping: Int) async throws {
         while cursor.inFlight.count > max(keeping, 0) {
@@ -202,31 +214,32 @@ package struct OutboxRelay: Service {
             } catch {
                 let rest = cursor.inFlight
                 cursor.inFlight = []
-                for batch in rest { try? await settle(batch) }
+                for step in rest { try? await settle(step) }
                 throw error
             }
         }
     }
 
-    /// Awaits one batch's delivery reports and marks the published rows (and the relay's
+    /// Awaits one step's delivery reports and marks the published rows (and the relay's
     /// positions); throws the first failure after marking what made it.
-    private func settle(_ batch: InFlightBatch) async throws {
-        let results = await batch.delivery.results()
-        metrics.recordStage(.publish, items: batch.rows.count, duration: ContinuousClock.now - batch.enqueuedAt)
+    private func settle(_ step: InFlightStep) async throws {
         var published: [Int64] = []
         var positions: [KafkaTopicPartition: Int64] = [:]
         var failure: KafkaError?
-        for (row, result) in zip(batch.rows, results) {
-            switch result {
-            case .success(let report):
-                published.append(row.sequence)
-                let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
-                positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
-            case .failure(let error):
-                // The row stays pending and is sent again (after the recovery looked for it).
-                if failure == nil { failure = error }
+        for batch in step.batches {
+            for (row, result) in zip(batch.rows, await batch.delivery.results()) {
+                switch result {
+                case .success(let report):
+                    published.append(row.sequence)
+                    let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
+                    positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
+                case .failure(let error):
+                    // The row stays pending and is sent again (after the recovery looked for it).
+                    if failure == nil { failure = error }
+                }
             }
         }
+        metrics.recordStage(.publish, items: step.rowCount, duration: ContinuousClock.now - step.enqueuedAt)
         let start = ContinuousClock.now
         try await store.markPublished(
             sequences: published,

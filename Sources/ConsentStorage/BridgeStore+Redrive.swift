@@ -56,7 +56,7 @@ extension BridgeStore {
         }
     }
 
-    /// Inserts outbox rows, pending, and returns them with their sequence numbers.
+    /// Inserts outbox rows (pending: above the settled mark) and returns them with their sequence numbers.
     ///
     /// Sequence numbers are assigned in VALUES order on both engines; sorting what RETURNING
     /// gives back pairs each with its row whatever order it comes back in.
@@ -70,7 +70,6 @@ extension BridgeStore {
         guard sequences.count == outbox.count else {
             throw StorageError(.queryFailed, "outbox insert returned \(sequences.count) sequence numbers for \(outbox.count) rows")
         }
-        _ = try await self.database.bulkInsert(sql, into: "outbox_pending", columns: ["seq"], rows: sequences.map { [.integer($0)] })
         return zip(sequences, outbox).map {
             StoredOutboxRow(sequence: $0.0, messageID: $0.1.messageID, record: $0.1.record, createdAt: createdAt)
         }

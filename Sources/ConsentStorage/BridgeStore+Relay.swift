@@ -15,8 +15,48 @@ extension BridgeStore {
         guard !sequences.isEmpty || !positions.isEmpty else { return }
         let now = Date()
         try await self.database.transaction { sql in
-            _ = try await self.settle(sql, sequences, as: "published", at: now)
+            try await self.settlePublished(sql, sequences, at: now)
             try await StoreSQL.advanceOffsets(sql, positions, at: now)
         }
+    }
+
+    static let outboxDoneColumns = ["seq", "status", "status_at", "status_reason"]
+
+    /// Every outbox row at or below this sequence is settled: published, unless `outbox_done`
+    /// says otherwise. Rows above it are pending unless `outbox_done` has them.
+    static func settledThrough(_ sql: any SQLDatabase) async throws -> Int64 {
+        guard let row = try await sql.raw("SELECT settled_through FROM outbox_progress WHERE id = 1").first() else {
+            throw StorageError(.corruptRow, "the outbox progress row is missing")
+        }
+        return try row.decode(column: "settled_through", as: Int64.self)
+    }
+
+    /// Settles pending rows among `sequences` as published.
+    ///
+    /// The relay settles rows in the order it published them, so normally they continue the
+    /// unbroken run of settled rows and only the mark moves (no row per outbox row). Rows the
+    /// mark cannot reach yet, because a row below them is still pending (a failed delivery, a
+    /// row handed over late, a recovery that found only some), get an `outbox_done` row of
+    /// their own; the mark passes over them later. Settled rows are never settled again.
+    func settlePublished(_ sql: any SQLDatabase, _ sequences: [Int64], at time: Date) async throws {
+        let through = try await Self.settledThrough(sql)
+        let candidates = Set(sequences.filter { $0 > through })
+        guard let highest = candidates.max() else { return }
+        // The rows still pending between the mark and the highest row settled now.
+        let pending = try await sql.raw("""
+            SELECT o.seq FROM outbox o
+            WHERE o.seq > \(bind: through) AND o.seq <= \(bind: highest)
+              AND NOT EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = o.seq)
+            ORDER BY o.seq
+            """).all().map { try $0.decode(column: "seq", as: Int64.self) }
+        // The mark moves to just below the first row that stays pending.
+        let mark = pending.first { !candidates.contains($0) }.map { $0 - 1 } ?? highest
+        if mark > through {
+            try await sql.raw("UPDATE outbox_progress SET settled_through = \(bind: mark) WHERE id = 1").run()
+        }
+        let aboveMark = pending.filter { $0 > mark && candidates.contains($0) }
+        _ = try await self.database.bulkInsert(
+            sql, into: "outbox_done", columns: Self.outboxDoneColumns,
+            rows: aboveMark.map { [.integer($0), .text("published"), .time(time), .null] }, ignoringConflicts: true)
     }
 }

@@ -170,9 +170,10 @@ package final class BridgeStore: Sendable {
     package func pendingOutbox(after: Int64 = 0, limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
         try await self.database.read { sql in
             try await sql.raw("""
-                SELECT o.* FROM outbox_pending p JOIN outbox o ON o.seq = p.seq
-                WHERE p.seq > \(bind: after)
-                ORDER BY p.seq LIMIT \(unsafeRaw: String(max(0, limit)))
+                SELECT o.* FROM outbox o
+                WHERE o.seq > (SELECT settled_through FROM outbox_progress WHERE id = 1) AND o.seq > \(bind: after)
+                  AND NOT EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = o.seq)
+                ORDER BY o.seq LIMIT \(unsafeRaw: String(max(0, limit)))
                 """)
                 .all().map { row in
                     guard let createdAt = StoreTime.date(from: try row.decode(column: "created_at", as: String.self)) else {
@@ -200,13 +201,19 @@ package final class BridgeStore: Sendable {
     }
 
     /// Withholds a pending row (consent withdrawn since the decision, R5) and, if it carried a
-    /// disclosure, appends the withholding beside that disclosure.
+    /// disclosure, appends the withholding beside that disclosure. A row settled before
+    /// (published or withheld) stays as it is.
     package func markWithheld(sequence: Int64, reasonCode: String) async throws(StorageError) {
         let now = Date()
         try await self.database.transaction { sql in
             let row = try await sql.raw("SELECT disclosure_id FROM outbox WHERE seq = \(bind: sequence)").first()
             guard let row else { throw StorageError(.invalidBatch, "no outbox row with that sequence number") }
-            guard try await self.settle(sql, [sequence], as: "withheld", reason: reasonCode, at: now) == [sequence] else { return }
+            guard sequence > (try await Self.settledThrough(sql)) else { return }
+            let settled = try await self.database.bulkInsert(
+                sql, into: "outbox_done", columns: Self.outboxDoneColumns,
+                rows: [[.integer(sequence), .text("withheld"), .time(now), .text(reasonCode)]],
+                ignoringConflicts: true, returning: "seq")
+            guard !settled.isEmpty else { return }
             if let disclosureID = try row.decode(column: "disclosure_id", as: String?.self) {
                 try await sql.insert(into: "disclosure_withholdings")
                     .columns("disclosure_id", "reason_code", "withheld_at")
@@ -215,16 +222,6 @@ package final class BridgeStore: Sendable {
                     .run()
             }
         }
-    }
-
-    /// Moves still-pending rows out of `outbox_pending` into `outbox_done` with `status`;
-    /// returns the sequences that were pending (others were settled before and stay as they are).
-    func settle(_ sql: any SQLDatabase, _ sequences: [Int64], as status: String, reason: String? = nil, at time: Date) async throws -> [Int64] {
-        let settled = try await self.database.bulkDelete(sql, from: "outbox_pending", whereKey: "seq", in: sequences)
-        _ = try await self.database.bulkInsert(
-            sql, into: "outbox_done", columns: ["seq", "status", "status_at", "status_reason"],
-            rows: settled.map { [.integer($0), .text(status), .time(time), .text(reason)] })
-        return settled
     }
 
     /// Ids of disclosures the relay withheld.

@@ -85,32 +85,4 @@ extension StoreDatabase {
         }
         return returned
     }
-
-    /// `DELETE FROM table WHERE key = …` for each key, on the connection of the caller's
-    /// transaction; returns the keys of the rows that were there (and are now deleted).
-    func bulkDelete(_ sql: any SQLDatabase, from table: String, whereKey key: String, in keys: [Int64]) async throws -> [Int64] {
-        guard !keys.isEmpty else { return [] }
-        guard let sqlite = self.sqliteHandle else {
-            var deleted: [Int64] = []
-            for chunk in keys.chunked(by: StoreSQL.rowsPerStatement) {
-                let rows = try await sql.delete(from: table).where(key, .in, Array(chunk)).returning(SQLColumn(key)).all()
-                deleted += try rows.map { try $0.decode(column: key, as: Int64.self) }
-            }
-            return deleted
-        }
-        let prepared = try sqlite.prepared("DELETE FROM \(table) WHERE \(key) = ? RETURNING \(key)")
-        defer { prepared.release() }
-        var deleted: [Int64] = []
-        deleted.reserveCapacity(keys.count)
-        for candidate in keys {
-            try prepared.start([.integer(candidate)])
-            while try prepared.step() {
-                guard case .integer(let value) = prepared.value(at: 0) else {
-                    throw StorageError(.corruptRow, "bulk delete returned an unexpected value type")
-                }
-                deleted.append(value)
-            }
-        }
-        return deleted
-    }
 }

@@ -142,7 +142,7 @@ struct BridgeCrashTests {
                 return
             }
             decided = try await Self.count(store, "SELECT COUNT(*) AS n FROM decisions")
-            let pending = try await Self.count(store, "SELECT COUNT(*) AS n FROM outbox_pending")
+            let pending = try await Self.count(store, "SELECT COUNT(*) AS n FROM outbox_status WHERE status = 'pending'")
             if decided >= total && pending == 0 { break }
             try await Task.sleep(for: .milliseconds(500))
         }

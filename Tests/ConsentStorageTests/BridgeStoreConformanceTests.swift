@@ -31,9 +31,9 @@ struct BridgeStoreConformanceTests {
             let versions = try await second.database.read { sql in
                 try await sql.raw("SELECT version, name FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int64.self) }
             }
-            #expect(versions == [1, 2, 3])
+            #expect(versions == [1, 2, 3, 4])
             let tables = try await second.database.tableNames()
-            #expect(tables.isSuperset(of: ["decisions", "disclosures", "outbox", "rejections", "redrives", "outbox_pending", "outbox_done", "consumer_offsets", "consent_view", "store_identity"]))
+            #expect(tables.isSuperset(of: ["decisions", "disclosures", "outbox", "rejections", "redrives", "outbox_progress", "outbox_done", "consumer_offsets", "consent_view", "store_identity"]))
             await second.close()
         }
     }
@@ -175,6 +175,45 @@ struct BridgeStoreConformanceTests {
         }
     }
 
+    @Test("Relay: rows settled out of order are neither lost nor settled twice; withheld rows keep their status", arguments: TestEngine.available)
+    func outboxSettlesOutOfOrder(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("settle"), logger: ScratchLocations.logger)
+            let messages = (0..<8).map { Fixtures.message("s\($0)", offset: Int64($0)) }
+            _ = try await store.record(BridgeBatch(messages: messages, offsets: []))
+            let sequences = try await store.pendingOutbox(limit: 20).map(\.sequence)
+            #expect(sequences.count == 8)
+            func statuses() async throws -> [String] {
+                try await store.database.read { sql in
+                    try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map { try $0.decode(column: "status", as: String.self) }
+                }
+            }
+            func explicitRows() async throws -> Int {
+                try await store.database.read { sql in
+                    try await sql.raw("SELECT COUNT(*) AS n FROM outbox_done").first().map { try $0.decode(column: "n", as: Int.self) } ?? -1
+                }
+            }
+            // A later step's delivery reports settle first (say, a failure left rows 2 and 3 pending).
+            try await store.markPublished(sequences: [sequences[4], sequences[5]])
+            try await store.markPublished(sequences: [sequences[0], sequences[1]])
+            try await store.markWithheld(sequence: sequences[3], reasonCode: "consent-withdrawn")
+            #expect(try await statuses() == ["published", "published", "pending", "withheld", "published", "published", "pending", "pending"])
+            #expect(try await store.pendingOutbox(limit: 20).map(\.sequence) == [sequences[2], sequences[6], sequences[7]])
+            // The gap closes: the mark passes the rows settled above it, which are not settled again.
+            try await store.markPublished(sequences: [sequences[2], sequences[4], sequences[6]])
+            try await store.markWithheld(sequence: sequences[2], reasonCode: "consent-withdrawn")
+            #expect(try await statuses() == ["published", "published", "published", "withheld", "published", "published", "published", "pending"])
+            #expect(try await store.pendingOutbox(limit: 20).map(\.sequence) == [sequences[7]])
+            try await store.markPublished(sequences: [sequences[7]])
+            #expect(try await store.pendingOutbox(limit: 20).isEmpty)
+            #expect(try await store.withheldDisclosureIDs() == ["disclosure-s3"])
+            // In order, settling writes no row per outbox row: only the withheld row and the
+            // two settled while row 2 was pending are explicit.
+            #expect(try await explicitRows() == 3)
+            await store.close()
+        }
+    }
+
     @Test("Consent view: a lower version never overwrites a higher one; removals and offsets persist", arguments: TestEngine.available)
     func consentViewPersistence(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
@@ -213,7 +252,6 @@ struct BridgeStoreConformanceTests {
                     INSERT INTO outbox (message_id, topic, headers, payload, created_at)
                     VALUES ('h1', 'nav.ips.inbound', '[{"name":"ce_id","value":"bGVnYWN5"},{"name":"gone"}]', \(bind: Data([1])), '2026-01-01T00:00:00.000Z')
                     """).run()
-                try await sql.raw("INSERT INTO outbox_pending (seq) SELECT MAX(seq) FROM outbox").run()
             }
             let pending = try await store.pendingOutbox(limit: 10)
             #expect(pending.count == 2)

@@ -3,7 +3,7 @@ import Foundation
 import SQLKit
 import Testing
 
-/// Upgrading a bridge store that already holds data (migrations 2 → 3).
+/// Upgrading a bridge store that already holds data (migrations 2 → 4).
 @Suite("Bridge store upgrade")
 struct BridgeStoreUpgradeTests {
     @Test("Outbox status moves beside the rows: pending stays pending, published and withheld keep status and time", arguments: TestEngine.available)
@@ -40,7 +40,7 @@ struct BridgeStoreUpgradeTests {
             try await store.markPublished(sequences: [2, 3])
             #expect(try await store.pendingOutbox(limit: 10).isEmpty)
             let statuses = try await store.database.read { sql in
-                try await sql.raw("SELECT status FROM outbox_done ORDER BY seq").all().map { try $0.decode(column: "status", as: String.self) }
+                try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map { try $0.decode(column: "status", as: String.self) }
             }
             #expect(statuses == ["published", "published", "withheld"], "a settled row is never settled again")
             await store.close()
