@@ -276,15 +276,36 @@ package struct BridgeRecordBuilder: Sendable {
     }
 
     /// JSON pointers of every leaf in `value` (array items collapse to `/-`-free indices).
-    static func leafPointers(of value: JSONValue, prefix: String = "") -> [String] {
+    static func leafPointers(of value: JSONValue) -> [String] {
+        var pointers: [String] = []
+        var path: [UInt8] = []
+        path.reserveCapacity(128)
+        appendLeafPointers(of: value, path: &path, to: &pointers)
+        return pointers
+    }
+
+    /// Appends the leaves below `value`, whose pointer is `path`; `path` is restored before
+    /// returning (one growing buffer instead of a new prefix string per level and leaf).
+    private static func appendLeafPointers(of value: JSONValue, path: inout [UInt8], to pointers: inout [String]) {
+        let length = path.count
         switch value {
         case .object(let object):
-            return object.members.flatMap { leafPointers(of: $0.value, prefix: prefix + "/" + escape($0.key)) }
+            for member in object.members {
+                path.append(UInt8(ascii: "/"))
+                path.append(contentsOf: escape(member.key).utf8)
+                appendLeafPointers(of: member.value, path: &path, to: &pointers)
+                path.removeSubrange(length...)
+            }
         case .array(let items):
-            if items.isEmpty { return prefix.isEmpty ? [] : [prefix] }
-            return items.enumerated().flatMap { leafPointers(of: $0.element, prefix: prefix + "/\($0.offset)") }
+            if items.isEmpty, length > 0 { pointers.append(String(decoding: path, as: UTF8.self)) }
+            for (index, item) in items.enumerated() {
+                path.append(UInt8(ascii: "/"))
+                path.append(contentsOf: String(index).utf8)
+                appendLeafPointers(of: item, path: &path, to: &pointers)
+                path.removeSubrange(length...)
+            }
         default:
-            return prefix.isEmpty ? [] : [prefix]
+            if length > 0 { pointers.append(String(decoding: path, as: UTF8.self)) }
         }
     }
 

@@ -12,9 +12,13 @@ struct RowEncodingTests {
         for length in 0..<70 {
             for _ in 0..<20 {
                 let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                var encoded: [UInt8] = []
-                OutboxHeaderCodec.appendBase64(bytes, to: &encoded)
-                #expect(String(decoding: encoded, as: UTF8.self) == Data(bytes).base64EncodedString())
+                var encoded = [UInt8](repeating: 0, count: OutboxHeaderCodec.base64Length(length) + 2)
+                let end = bytes.withUnsafeBufferPointer { input in
+                    encoded.withUnsafeMutableBufferPointer { OutboxHeaderCodec.writeBase64(input, into: $0, at: 1) }
+                }
+                #expect(end == encoded.count - 1)
+                #expect(String(decoding: encoded[1..<end], as: UTF8.self) == Data(bytes).base64EncodedString())
+                #expect(encoded.first == 0 && encoded.last == 0, "nothing written outside its place")
             }
         }
     }
@@ -29,6 +33,8 @@ struct RowEncodingTests {
         ]
         #expect(try OutboxHeaderCodec.decode(OutboxHeaderCodec.encode(headers)) == headers)
         #expect(try OutboxHeaderCodec.decode(OutboxHeaderCodec.encode([])) == [])
+        // The exact form older rows were written in (prefix, base64 name, ':' base64 value, ',').
+        #expect(OutboxHeaderCodec.encode(headers) == "h1:Y2VfaWQ=:MGYxZS3DpQ==,Ymlu:AP8KLDo=,ZW1wdHk=:,dG9tYnN0b25l")
     }
 
     @Test("Stored times match ISO8601FormatStyle (milliseconds truncated) and parse back")
