@@ -127,7 +127,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"]),
+        .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"], exclude: ["Fixtures"]),  // read by path
         .testTarget(name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"]),
         .testTarget(name: "ConsentConfigurationTests", dependencies: ["ConsentConfiguration"]),
         .testTarget(

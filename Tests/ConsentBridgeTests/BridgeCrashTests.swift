@@ -26,7 +26,7 @@ final class ChildProcess: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = output
         if let errorLog {
-            if !FileManager.default.fileExists(atPath: errorLog) { FileManager.default.createFile(atPath: errorLog, contents: nil) }
+            if !FileManager.default.fileExists(atPath: errorLog) { _ = FileManager.default.createFile(atPath: errorLog, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: errorLog))
             handle.seekToEndOfFile()
             process.standardError = handle
