@@ -122,7 +122,7 @@ package struct OutboxRelay: Service {
                 case .rows(let rows):
                     let fresh = rows.filter { $0.sequence > cursor.highestRead }
                     if fresh.isEmpty {
-                        // Nothing new: settle the oldest batch in flight, if any.
+                        // Nothing new: settle the oldest step in flight, if any.
                         let oldest = cursor.inFlight.first?.rowCount ?? 0
                         try await finish(&cursor, keeping: cursor.inFlight.count - 1)
                         return oldest
@@ -186,21 +186,13 @@ package struct OutboxRelay: Service {
                 nav.append(row)
             }
         }
+        // What was enqueued is in flight (and settled later) even if the other side fails.
         var step = InFlightStep(enqueuedAt: ContinuousClock.now)
+        defer { if !step.batches.isEmpty { cursor.inFlight.append(step) } }
         for (side, rowsForSide) in [(BridgeSide.health, health), (.nav, nav)] where !rowsForSide.isEmpty {
-            guard let producer = producers[side] else {
-                // What was enqueued already must still be settled.
-                if !step.batches.isEmpty { cursor.inFlight.append(step) }
-                throw RelayError.noProducer
-            }
-            do {
-                step.batches.append((rowsForSide, try await producer.enqueue(rowsForSide.map(Self.kafkaRecord))))
-            } catch {
-                if !step.batches.isEmpty { cursor.inFlight.append(step) }
-                throw error
-            }
+            guard let producer = producers[side] else { throw RelayError.noProducer }
+            step.batches.append((rowsForSide, try await producer.enqueue(rowsForSide.map(Self.kafkaRecord))))
         }
-        if !step.batches.isEmpty { cursor.inFlight.append(step) }
     }
 
     /// Awaits the delivery reports of the oldest steps in flight until at most `keeping`
