@@ -93,8 +93,13 @@ package struct BridgeApplication: Sendable {
                         return starts.compactMapValues { $0 }
                     }),
                 logger: logger)
-            let partitionCount = try await consentPartitionCount(kafka.health, topic: topics.healthConsent, retry: retry, logger: logger)
-            let gate = ConsentGate(keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount, watermarkSource: consentConsumer)
+            // The gate asks the consent topic's high watermarks before every batch through a
+            // client of its own: the consent consumer's connection may hold a long-poll fetch,
+            // and the broker would answer the query only after it.
+            let consentWatermarks = try KafkaAdmin(configuration: kafka.health, logger: logger)
+            closers.append { await consentWatermarks.close() }
+            let partitionCount = try await consentPartitionCount(consentWatermarks, topic: topics.healthConsent, retry: retry, logger: logger)
+            let gate = ConsentGate(keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount, watermarkSource: consentWatermarks)
             readinessChecks.append {
                 guard let required = try? await gate.highWatermarks() else { return "health Kafka cluster unreachable" }
                 return keeper.hasRead(upTo: required) ? nil : "consent view not caught up"
@@ -188,10 +193,8 @@ package struct BridgeApplication: Sendable {
     }
 
     /// The consent topic's partition count (waits for the topic to exist).
-    private static func consentPartitionCount(_ client: KafkaClientConfiguration, topic: String, retry: RetryPolicy, logger: Logger) async throws -> Int32 {
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
-        defer { Task { await admin.close() } }
-        return try await retry.run("consent topic metadata", logger: logger) {
+    private static func consentPartitionCount(_ admin: KafkaAdmin, topic: String, retry: RetryPolicy, logger: Logger) async throws -> Int32 {
+        try await retry.run("consent topic metadata", logger: logger) {
             let metadata = try await admin.metadata()
             guard let found = metadata.topics.first(where: { $0.name == topic }), found.error == nil, found.partitionCount > 0 else {
                 throw ApplicationError.topicMissing(topic)

@@ -22,11 +22,14 @@ package struct BridgeBenchmark: Sendable {
     }
 
     package var events: Int
+    /// Offered load in events/s, paced evenly; `nil` offers all events at once (throughput).
+    package var rate: Int?
     package var contractsDirectory: String
     package var logger: Logger
 
-    package init(events: Int, contractsDirectory: String, logger: Logger) {
+    package init(events: Int, rate: Int? = nil, contractsDirectory: String, logger: Logger) {
         self.events = events
+        self.rate = rate
         self.contractsDirectory = contractsDirectory
         self.logger = logger
     }
@@ -187,14 +190,20 @@ package struct BridgeBenchmark: Sendable {
 
         let records = (0..<events).map { makeEvent("health.ips.outbound", $0) }
         let begin = ContinuousClock.now
-        // Offered load: chunks of 100 enqueued back to back (not each awaited: awaiting a
-        // chunk spread over many partitions took ~50 ms on the mock and capped both systems
-        // at ~2,000 events/s); every delivery report is checked at the end.
+        // Offered load: chunks enqueued back to back (not each awaited: awaiting a chunk
+        // spread over many partitions took ~50 ms on the mock and capped both systems at
+        // ~2,000 events/s); every delivery report is checked at the end. With a rate, one
+        // chunk every 5 ms, each at its due time, so latency is measured below saturation.
+        let rate = self.rate
+        let chunkSize = rate.map { max(1, $0 / 200) } ?? 100
         let sender = Task {
             var times: [String: ContinuousClock.Instant] = [:]
             var pending: [KafkaPendingDelivery] = []
-            for chunk in stride(from: 0, to: records.count, by: 100) {
-                let slice = Array(records[chunk..<min(chunk + 100, records.count)])
+            for chunk in stride(from: 0, to: records.count, by: chunkSize) {
+                if let rate {
+                    try await Task.sleep(until: begin + .seconds(Double(chunk) / Double(rate)), clock: .continuous)
+                }
+                let slice = Array(records[chunk..<min(chunk + chunkSize, records.count)])
                 let now = ContinuousClock.now
                 for record in slice { times[record.headers.string(named: "ce_id")!] = now }
                 pending.append(try await producer.enqueue(slice))

@@ -10,11 +10,12 @@ package struct ConsentGate: Sendable {
     package let keeper: ConsentViewKeeper
     package let consentTopic: String
     package let partitionCount: Int32
-    /// Any consumer on the consent topic's cluster (used for watermark queries only).
-    package let watermarkSource: KafkaConsumer
+    /// A client on the consent topic's cluster that does not fetch (see
+    /// `KafkaAdmin.highWatermarks`: a consumer's query can wait behind its own long poll).
+    package let watermarkSource: KafkaAdmin
     package let timeout: Duration
 
-    package init(keeper: ConsentViewKeeper, consentTopic: String, partitionCount: Int32, watermarkSource: KafkaConsumer, timeout: Duration = .seconds(30)) {
+    package init(keeper: ConsentViewKeeper, consentTopic: String, partitionCount: Int32, watermarkSource: KafkaAdmin, timeout: Duration = .seconds(30)) {
         self.keeper = keeper
         self.consentTopic = consentTopic
         self.partitionCount = partitionCount

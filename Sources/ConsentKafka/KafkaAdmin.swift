@@ -103,6 +103,16 @@ package final class KafkaAdmin: Sendable {
         if let failure { throw failure }
     }
 
+    /// High watermarks of several partitions of `topic`, one ListOffsets request per leader.
+    ///
+    /// A client that never fetches answers this at once. A consumer's own query waits on its
+    /// broker connection behind a pending long-poll fetch: a Kafka broker answers one
+    /// connection's requests strictly in order, so a query sent while a fetch waits for data
+    /// (up to `fetch.wait.max.ms`) waits as long.
+    package func highWatermarks(topic: String, partitions: [Int32], timeout: Duration = .seconds(5)) async throws(KafkaError) -> [Int32: Int64] {
+        try await queryHighWatermarks(client: client, on: blocking, topic: topic, partitions: partitions, timeout: timeout)
+    }
+
     /// Brokers and topics as the cluster reports them.
     package func metadata(timeout: Duration = .seconds(10)) async throws(KafkaError) -> KafkaClusterMetadata {
         try await fetchMetadata(client: client, on: blocking, timeout: timeout)
@@ -114,6 +124,32 @@ package final class KafkaAdmin: Sendable {
         let client = self.client
         await DedicatedThread(name: "kafka-admin-destroy").run { client.destroy() }
     }
+}
+
+/// High watermarks of `partitions` of `topic` on `thread` (ListOffsets for the latest offset,
+/// one request per leader broker instead of one round trip per partition).
+func queryHighWatermarks(
+    client: RdKafkaClient, on thread: DedicatedThread, topic: String, partitions: [Int32], timeout: Duration
+) async throws(KafkaError) -> [Int32: Int64] {
+    if partitions.isEmpty { return [:] }
+    let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+    let result = await thread.run { () -> Result<[Int32: Int64], KafkaError> in
+        let list = TopicPartitionList(partitions: partitions.map { KafkaTopicPartition(topic: topic, partition: $0) })
+        // As a timestamp, RD_KAFKA_OFFSET_END (-1) asks for the latest offset.
+        for index in 0..<Int(list.pointer.pointee.cnt) { list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END) }
+        let err = rd_kafka_offsets_for_times(client.handle, list.pointer, milliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(KafkaError.from(err, operation: "query watermarks")) }
+        var highs: [Int32: Int64] = [:]
+        for index in 0..<Int(list.pointer.pointee.cnt) {
+            let element = list.pointer.pointee.elems[index]
+            guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else {
+                return .failure(KafkaError.from(element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__BAD_MSG : element.err, operation: "query watermarks"))
+            }
+            highs[element.partition] = element.offset
+        }
+        return .success(highs)
+    }
+    return try result.get()
 }
 
 /// Reads cluster metadata on `thread` (a blocking broker round trip).

@@ -105,26 +105,7 @@ package final class KafkaConsumer: Sendable {
     /// High watermarks of several partitions of `topic` in one request per leader broker
     /// (ListOffsets for the latest offset), instead of one round trip per partition.
     package func highWatermarks(topic: String, partitions: [Int32], timeout: Duration = .seconds(5)) async throws(KafkaError) -> [Int32: Int64] {
-        if partitions.isEmpty { return [:] }
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let client = self.client
-        let result = await blocking.run { () -> Result<[Int32: Int64], KafkaError> in
-            let list = TopicPartitionList(partitions: partitions.map { KafkaTopicPartition(topic: topic, partition: $0) })
-            // As a timestamp, RD_KAFKA_OFFSET_END (-1) asks for the latest offset.
-            for index in 0..<Int(list.pointer.pointee.cnt) { list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END) }
-            let err = rd_kafka_offsets_for_times(client.handle, list.pointer, milliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(KafkaError.from(err, operation: "query watermarks")) }
-            var highs: [Int32: Int64] = [:]
-            for index in 0..<Int(list.pointer.pointee.cnt) {
-                let element = list.pointer.pointee.elems[index]
-                guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else {
-                    return .failure(KafkaError.from(element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__BAD_MSG : element.err, operation: "query watermarks"))
-                }
-                highs[element.partition] = element.offset
-            }
-            return .success(highs)
-        }
-        return try result.get()
+        try await queryHighWatermarks(client: client, on: blocking, topic: topic, partitions: partitions, timeout: timeout)
     }
 
     /// Leaves the group and stops the poll thread; `batches` then finishes. Idempotent.

@@ -161,6 +161,11 @@ struct KafkaRoundTripTests {
             #expect(try await consumer.highWatermark(topic: topic, partition: partition) == all[partition])
         }
         await #expect(throws: KafkaError.self) { _ = try await consumer.highWatermarks(topic: topic, partitions: [9]) }
+        // A client that never fetches gives the same answer (the consent gate asks one).
+        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: KafkaTestSupport.logger)
+        #expect(try await admin.highWatermarks(topic: topic, partitions: [0, 1, 2, 3]) == all)
+        await #expect(throws: KafkaError.self) { _ = try await admin.highWatermarks(topic: topic, partitions: [9]) }
+        await admin.close()
         await producer.close()
         await consumer.close()
     }

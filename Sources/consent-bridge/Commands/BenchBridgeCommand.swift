@@ -13,6 +13,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     @Option(help: "Events per run.")
     var events: Int = 10_000
 
+    @Option(help: "Offer events at this many per second, evenly paced, to measure latency below saturation (default: all at once, for throughput).")
+    var rate: Int?
+
     @Option(help: "Contracts directory.")
     var contracts: String = "Contracts"
 
@@ -21,15 +24,17 @@ struct BenchBridgeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard events >= 10 else { throw ValidationError("--events must be at least 10") }
+        if let rate, !(1...1_000_000).contains(rate) { throw ValidationError("--rate must be between 1 and 1000000 events/s") }
     }
 
     func run() async throws {
         LoggingBootstrap.bootstrap(level: .error)
-        let result = try await BridgeBenchmark(events: events, contractsDirectory: contracts, logger: Logger(label: "bench")).run()
+        let result = try await BridgeBenchmark(events: events, rate: rate, contractsDirectory: contracts, logger: Logger(label: "bench")).run()
         func percentile(_ values: [Double], _ p: Double) -> Double {
             values.isEmpty ? 0 : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
         }
-        print("Bridge benchmark: \(events) referral events (64 consented patients), embedded broker, SQLite")
+        let offered = rate.map { "offered at \($0) events/s" } ?? "offered all at once"
+        print("Bridge benchmark: \(events) referral events (64 consented patients) \(offered), embedded broker, SQLite")
         print(String(format: "  (a) passthrough   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.passthroughPerSecond,
                      percentile(result.passthroughLatency, 0.5), percentile(result.passthroughLatency, 0.99)))
         print(String(format: "  (b) full bridge   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.bridgePerSecond,
@@ -44,13 +49,14 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                                                            totals.seconds * 1e6 / Double(totals.items)))
         }
         if json {
-            let line: [String: Double] = [
+            var line: [String: Double] = [
                 "passthrough_per_s": result.passthroughPerSecond.rounded(),
                 "bridge_per_s": result.bridgePerSecond.rounded(),
                 "ratio": (result.bridgePerSecond / result.passthroughPerSecond * 100).rounded() / 100,
                 "p99_ms": (percentile(result.bridgeLatency, 0.99) * 10).rounded() / 10,
                 "withdrawal_p99_ms": (percentile(result.withdrawalLatency, 0.99) * 10).rounded() / 10,
             ]
+            if let rate { line["offered_per_s"] = Double(rate) }
             print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
         }
     }
