@@ -1,0 +1,23 @@
+import ConsentBridge
+import Logging
+import Testing
+
+/// `bench bridge` asserts nothing itself, so its figures are only as good as its bookkeeping:
+/// a run must see every offered event arrive, time each one, and time every withdrawal.
+@Suite("Bridge benchmark bookkeeping (embedded broker)")
+struct BridgeBenchmarkTests {
+    @Test("a paced run delivers and times every event through the passthrough and the bridge")
+    func pacedRunMeasuresEveryEvent() async throws {
+        let events = 60
+        let result = try await BridgeBenchmark(
+            events: events, rate: 300, contractsDirectory: BridgeHarness.contractsDirectory, logger: Logger(label: "bench-test")
+        ).run()
+        #expect(result.passthroughLatency.count == events)
+        #expect(result.bridgeLatency.count == events)
+        #expect(result.withdrawalLatency.count == 20)
+        // Paced at 300/s, 60 events take ~0.2 s to offer: neither system can report more.
+        #expect(result.passthroughPerSecond > 0 && result.passthroughPerSecond < 400)
+        #expect(result.bridgePerSecond > 0 && result.bridgePerSecond < 400)
+        #expect((result.bridgeStages[.decide]?.items ?? 0) >= events)
+    }
+}
