@@ -142,6 +142,7 @@ package struct BridgeApplication: Sendable {
                 // An event makes about three outbox rows: the relay reads pages of several
                 // pipeline batches, so that after a handoff overflow it catches up from the store.
                 logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4))
+            services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
         }
 
         // The sinks: each side's topics into that side's own store (R3, R4, R9).

@@ -11,6 +11,8 @@ package final class BridgeMetrics: Sendable {
         var published = 0
         var withheld = 0
         var relayErrors = 0
+        /// Outbox rows not yet published or withheld, as last counted (`nil`: not yet).
+        var outboxPending: Int?
         var stages: [Stage: StageTotals] = [:]
     }
 
@@ -51,6 +53,7 @@ package final class BridgeMetrics: Sendable {
     package func recordPublished(_ count: Int) { state.withLock { $0.published += count } }
     package func recordWithheld() { state.withLock { $0.withheld += 1 } }
     package func recordRelayError() { state.withLock { $0.relayErrors += 1 } }
+    package func recordOutboxPending(_ count: Int) { state.withLock { $0.outboxPending = count } }
 
     /// Adds one run of `stage` over `items` events or rows that took `duration`.
     package func recordStage(_ stage: Stage, items: Int, duration: Duration) {
@@ -86,6 +89,14 @@ package final class BridgeMetrics: Sendable {
             "# TYPE consent_bridge_outbox_published_total counter", "consent_bridge_outbox_published_total \(snapshot.published)",
             "# TYPE consent_bridge_outbox_withheld_total counter", "consent_bridge_outbox_withheld_total \(snapshot.withheld)",
             "# TYPE consent_bridge_relay_errors_total counter", "consent_bridge_relay_errors_total \(snapshot.relayErrors)",
+        ]
+        if let pending = snapshot.outboxPending {
+            lines += [
+                "# HELP consent_bridge_outbox_pending_rows Outbox rows recorded and not yet published or withheld (counted every \(Int(OutboxBacklogGauge.defaultInterval.components.seconds)) s, at most 1000000).",
+                "# TYPE consent_bridge_outbox_pending_rows gauge", "consent_bridge_outbox_pending_rows \(pending)",
+            ]
+        }
+        lines += [
             "# HELP consent_bridge_stage_seconds_total Time spent in each step of the hot path.",
             "# TYPE consent_bridge_stage_seconds_total counter",
         ]

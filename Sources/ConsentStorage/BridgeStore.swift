@@ -195,6 +195,21 @@ package final class BridgeStore: Sendable {
         }
     }
 
+    /// How many outbox rows are recorded and neither published nor withheld, counting at most
+    /// `limit` (the relay's backlog, for the operators' gauge; bounded so that counting a very
+    /// long backlog stays cheap).
+    package func pendingOutboxCount(limit: Int = 1_000_000) async throws(StorageError) -> Int {
+        try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT COUNT(*) AS n FROM (
+                    SELECT 1 AS one FROM outbox o
+                    WHERE o.seq > (SELECT settled_through FROM outbox_progress WHERE id = 1)
+                      AND NOT EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = o.seq)
+                    LIMIT \(unsafeRaw: String(max(0, limit)))) pending
+                """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
+        }
+    }
+
     /// Marks rows published after their delivery reports arrived.
     package func markPublished(sequences: [Int64]) async throws(StorageError) {
         try await self.markPublished(sequences: sequences, positions: [])

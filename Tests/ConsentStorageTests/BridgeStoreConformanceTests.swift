@@ -199,6 +199,8 @@ struct BridgeStoreConformanceTests {
             try await store.markWithheld(sequence: sequences[3], reasonCode: "consent-withdrawn")
             #expect(try await statuses() == ["published", "published", "pending", "withheld", "published", "published", "pending", "pending"])
             #expect(try await store.pendingOutbox(limit: 20).map(\.sequence) == [sequences[2], sequences[6], sequences[7]])
+            #expect(try await store.pendingOutboxCount() == 3)
+            #expect(try await store.pendingOutboxCount(limit: 2) == 2)
             // The gap closes: the mark passes the rows settled above it, which are not settled again.
             try await store.markPublished(sequences: [sequences[2], sequences[4], sequences[6]])
             try await store.markWithheld(sequence: sequences[2], reasonCode: "consent-withdrawn")
@@ -206,6 +208,7 @@ struct BridgeStoreConformanceTests {
             #expect(try await store.pendingOutbox(limit: 20).map(\.sequence) == [sequences[7]])
             try await store.markPublished(sequences: [sequences[7]])
             #expect(try await store.pendingOutbox(limit: 20).isEmpty)
+            #expect(try await store.pendingOutboxCount() == 0)
             #expect(try await store.withheldDisclosureIDs() == ["disclosure-s3"])
             // In order, settling writes no row per outbox row: only the withheld row and the
             // two settled while row 2 was pending are explicit.

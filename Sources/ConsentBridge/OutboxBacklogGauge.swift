@@ -1,0 +1,37 @@
+import ConsentStorage
+import Logging
+import ServiceLifecycle
+
+/// Counts the outbox rows waiting for the relay every few seconds, for the
+/// `consent_bridge_outbox_pending_rows` gauge: a backlog that keeps growing means the relay
+/// cannot publish (a cluster unreachable, a row the broker refuses), although nothing is lost.
+package struct OutboxBacklogGauge: Service {
+    /// How often the bridge counts (named in the gauge's help text).
+    package static let defaultInterval: Duration = .seconds(5)
+
+    package let store: BridgeStore
+    package let metrics: BridgeMetrics
+    package let logger: Logger
+    package let interval: Duration
+
+    package init(store: BridgeStore, metrics: BridgeMetrics, logger: Logger, interval: Duration = Self.defaultInterval) {
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.interval = interval
+    }
+
+    package func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    metrics.recordOutboxPending(try await store.pendingOutboxCount())
+                } catch {
+                    // The gauge keeps its last value; the relay reports database trouble itself.
+                    logger.debug("Outbox backlog not counted", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
