@@ -192,8 +192,9 @@ package struct BridgeBenchmark: Sendable {
         let begin = ContinuousClock.now
         // Offered load: chunks enqueued back to back (not each awaited: awaiting a chunk
         // spread over many partitions took ~50 ms on the mock and capped both systems at
-        // ~2,000 events/s); every delivery report is checked at the end. With a rate, one
-        // chunk every 5 ms, each at its due time, so latency is measured below saturation.
+        // ~2,000 events/s); every delivery report is checked at the end. With a rate, each chunk
+        // (a 5 ms share of the rate, at least one event) waits for its due time, so latency is
+        // measured below saturation.
         let rate = self.rate
         let chunkSize = rate.map { max(1, $0 / 200) } ?? 100
         let sender = Task {
