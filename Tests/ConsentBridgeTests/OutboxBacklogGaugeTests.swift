@@ -12,7 +12,8 @@ struct OutboxBacklogGaugeTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("backlog-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "backlog-test")
+        var logger = Logger(label: "backlog-test")
+        logger.logLevel = .warning
         let store = try await BridgeStore.open(.sqlite(path: directory + "/bridge.sqlite"), logger: logger)
         let metrics = BridgeMetrics()
         #expect(!metrics.prometheusText().contains("consent_bridge_outbox_pending_rows"), "no figure before the first count")
