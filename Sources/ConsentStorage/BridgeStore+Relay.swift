@@ -22,6 +22,14 @@ extension BridgeStore {
 
     static let outboxDoneColumns = ["seq", "status", "status_at", "status_reason"]
 
+    /// The condition that outbox row `o` is pending: above the settled mark and without an
+    /// `outbox_done` row (the one definition the relay's reads, the backlog count and marking
+    /// share; the view `outbox_status` spells out the same rule).
+    static let isPendingOutboxRow = """
+        o.seq > (SELECT settled_through FROM outbox_progress WHERE id = 1)
+        AND NOT EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = o.seq)
+        """
+
     /// Every outbox row at or below this sequence is settled: published, unless `outbox_done`
     /// says otherwise. Rows above it are pending unless `outbox_done` has them.
     static func settledThrough(_ sql: any SQLDatabase) async throws -> Int64 {
@@ -44,10 +52,7 @@ extension BridgeStore {
         guard let highest = candidates.max() else { return }
         // The rows still pending between the mark and the highest row settled now.
         let pending = try await sql.raw("""
-            SELECT o.seq FROM outbox o
-            WHERE o.seq > \(bind: through) AND o.seq <= \(bind: highest)
-              AND NOT EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = o.seq)
-            ORDER BY o.seq
+            SELECT o.seq FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq <= \(bind: highest) ORDER BY o.seq
             """).all().map { try $0.decode(column: "seq", as: Int64.self) }
         // The mark moves to just below the first row that stays pending.
         let mark = pending.first { !candidates.contains($0) }.map { $0 - 1 } ?? highest

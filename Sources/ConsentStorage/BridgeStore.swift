@@ -170,9 +170,7 @@ package final class BridgeStore: Sendable {
     package func pendingOutbox(after: Int64 = 0, limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
         try await self.database.read { sql in
             try await sql.raw("""
-                SELECT o.* FROM outbox o
-                WHERE o.seq > (SELECT settled_through FROM outbox_progress WHERE id = 1) AND o.seq > \(bind: after)
-                  AND NOT EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = o.seq)
+                SELECT o.* FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq > \(bind: after)
                 ORDER BY o.seq LIMIT \(unsafeRaw: String(max(0, limit)))
                 """)
                 .all().map { row in
@@ -202,9 +200,7 @@ package final class BridgeStore: Sendable {
         try await self.database.read { sql in
             try await sql.raw("""
                 SELECT COUNT(*) AS n FROM (
-                    SELECT 1 AS one FROM outbox o
-                    WHERE o.seq > (SELECT settled_through FROM outbox_progress WHERE id = 1)
-                      AND NOT EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = o.seq)
+                    SELECT 1 AS one FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow)
                     LIMIT \(unsafeRaw: String(max(0, limit)))) pending
                 """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
         }
