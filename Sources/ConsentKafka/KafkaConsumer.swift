@@ -226,11 +226,37 @@ private func copyBytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8]? {
     }
 }
 
+/// High watermarks of `partitions` of `topic` on `thread` (ListOffsets for the latest offset,
+/// one request per leader broker instead of one round trip per partition).
+func queryHighWatermarks(
+    client: RdKafkaClient, on thread: DedicatedThread, topic: String, partitions: [Int32], timeout: Duration
+) async throws(KafkaError) -> [Int32: Int64] {
+    if partitions.isEmpty { return [:] }
+    let milliseconds = timeout.librdkafkaMilliseconds
+    let result = await thread.run { () -> Result<[Int32: Int64], KafkaError> in
+        let list = TopicPartitionList(partitions: partitions.map { KafkaTopicPartition(topic: topic, partition: $0) })
+        // As a timestamp, RD_KAFKA_OFFSET_END (-1) asks for the latest offset.
+        for index in 0..<Int(list.pointer.pointee.cnt) { list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END) }
+        let err = rd_kafka_offsets_for_times(client.handle, list.pointer, milliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(KafkaError.from(err, operation: "query watermarks")) }
+        var highs: [Int32: Int64] = [:]
+        for index in 0..<Int(list.pointer.pointee.cnt) {
+            let element = list.pointer.pointee.elems[index]
+            guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else {
+                return .failure(KafkaError.from(element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__BAD_MSG : element.err, operation: "query watermarks"))
+            }
+            highs[element.partition] = element.offset
+        }
+        return .success(highs)
+    }
+    return try result.get()
+}
+
 /// Queries low and high watermarks on `thread` (the call blocks on a broker round trip).
 func queryWatermarks(
     client: RdKafkaClient, on thread: DedicatedThread, topic: String, partition: Int32, timeout: Duration
 ) async throws(KafkaError) -> (low: Int64, high: Int64) {
-    let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+    let milliseconds = timeout.librdkafkaMilliseconds
     let result = await thread.run { () -> (Int32, Int64, Int64) in
         var low: Int64 = 0
         var high: Int64 = 0

@@ -117,7 +117,7 @@ package final class KafkaProducer: Sendable {
 
     /// Waits until every enqueued record has a delivery report, at most `timeout`.
     package func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = timeout.librdkafkaMilliseconds
         let client = self.client
         let code = await blocking.run { rd_kafka_flush(client.handle, milliseconds).rawValue }
         let err = rd_kafka_resp_err_t(rawValue: code)

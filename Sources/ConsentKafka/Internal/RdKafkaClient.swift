@@ -151,3 +151,10 @@ private let rdKafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafeP
 struct UncheckedHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }
+
+extension Duration {
+    /// Whole milliseconds, clamped to what librdkafka's `int timeout_ms` parameters take.
+    var librdkafkaMilliseconds: Int32 {
+        Int32(clamping: components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+    }
+}
