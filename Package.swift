@@ -58,6 +58,8 @@ let package = Package(
             name: "ConsentStorage",
             dependencies: [
                 "CSQLite",
+                // The wire shapes of the bridge's outputs, decoded by the sinks exactly as encoded.
+                "ConsentContracts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -139,11 +141,12 @@ let package = Package(
             ]
         ),
         // A child process the sink crash test SIGKILLs mid-batch (ConsentStorageTests).
-        .executableTarget(name: "ConsentStorageSinkProbe", dependencies: ["ConsentStorage"]),
+        .executableTarget(name: "ConsentStorageSinkProbe", dependencies: ["ConsentStorage", "ConsentContracts"]),
         .testTarget(
             name: "ConsentStorageTests",
             dependencies: [
                 "ConsentStorage",
+                "ConsentContracts",
                 "ConsentStorageSinkProbe",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
@@ -154,6 +157,7 @@ let package = Package(
             name: "ConsentSinksTests",
             dependencies: [
                 "ConsentSinks",
+                "ConsentContracts",
                 "ConsentKafka",
                 "ConsentStorage",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,11 +1,13 @@
+import ConsentContracts
+
 /// Header names the bridge writes. CloudEvents binary mode plus provenance.
 package enum BridgeHeaders {
-    package static let id = "ce_id"
-    package static let type = "ce_type"
-    package static let source = "ce_source"
-    package static let time = "ce_time"
-    package static let specVersion = "ce_specversion"
-    package static let contentType = "content-type"
+    package static let id = CloudEventHeaders.Name.id
+    package static let type = CloudEventHeaders.Name.type
+    package static let source = CloudEventHeaders.Name.source
+    package static let time = CloudEventHeaders.Name.time
+    package static let specVersion = CloudEventHeaders.Name.specVersion
+    package static let contentType = CloudEventHeaders.Name.contentType
 
     /// Provenance of a forwarded event: which consent, policy and decision let it cross.
     package static let consentID = "cb_consent_id"
@@ -21,6 +23,9 @@ package enum BridgeHeaders {
     package static let internalSubject = "cb-internal-subject"
     package static let internalCategories = "cb-internal-categories"
     package static let internalDirection = "cb-internal-direction"
+    /// On a disclosure notice or receipt: the identified disclosure it reports on (the relay
+    /// publishes it as withheld when it withholds that disclosure).
+    package static let internalFollows = "cb-internal-follows"
 
     /// `ce_source` of everything the bridge writes.
     package static let bridgeSource = "urn:no:ips:consent-bridge"

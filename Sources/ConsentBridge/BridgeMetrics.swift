@@ -11,6 +11,8 @@ package final class BridgeMetrics: Sendable {
         var published = 0
         var withheld = 0
         var relayErrors = 0
+        var refused = 0
+        var outputContractViolations = 0
         /// Outbox rows not yet published or withheld, as last counted (`nil`: not yet).
         var outboxPending: Int?
         var stages: [Stage: StageTotals] = [:]
@@ -46,13 +48,22 @@ package final class BridgeMetrics: Sendable {
     package init() {}
 
     package func recordDecision(_ decision: PolicyDecision) {
-        let label = decision.code
-        state.withLock { $0.decisions[label, default: 0] += 1 }
+        recordDecision(code: decision.code)
+    }
+
+    /// Counts one decision by its final code (`accepted`, `anonymized` or a reject reason code).
+    package func recordDecision(code: String) {
+        state.withLock {
+            $0.decisions[code, default: 0] += 1
+            if code == RejectReason.outputContractViolation.code { $0.outputContractViolations += 1 }
+        }
     }
 
     package func recordPublished(_ count: Int) { state.withLock { $0.published += count } }
     package func recordWithheld() { state.withLock { $0.withheld += 1 } }
     package func recordRelayError() { state.withLock { $0.relayErrors += 1 } }
+    /// Outbox records the broker refused for what they are (settled as failed).
+    package func recordRefused(_ count: Int) { state.withLock { $0.refused += count } }
     package func recordOutboxPending(_ count: Int) { state.withLock { $0.outboxPending = count } }
 
     /// Adds one run of `stage` over `items` events or rows that took `duration`.
@@ -89,6 +100,11 @@ package final class BridgeMetrics: Sendable {
             "# TYPE consent_bridge_outbox_published_total counter", "consent_bridge_outbox_published_total \(snapshot.published)",
             "# TYPE consent_bridge_outbox_withheld_total counter", "consent_bridge_outbox_withheld_total \(snapshot.withheld)",
             "# TYPE consent_bridge_relay_errors_total counter", "consent_bridge_relay_errors_total \(snapshot.relayErrors)",
+            "# HELP consent_bridge_outbox_refused_total Outbox records the broker refused for what they are (e.g. too large); settled as failed, never retried.",
+            "# TYPE consent_bridge_outbox_refused_total counter", "consent_bridge_outbox_refused_total \(snapshot.refused)",
+            "# HELP consent_bridge_output_contract_violations_total Records the bridge built that failed their own published contract (rejected instead; a defect to alert on).",
+            "# TYPE consent_bridge_output_contract_violations_total counter",
+            "consent_bridge_output_contract_violations_total \(snapshot.outputContractViolations)",
         ]
         if let pending = snapshot.outboxPending {
             lines += [

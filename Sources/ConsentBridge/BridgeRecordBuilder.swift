@@ -39,26 +39,71 @@ package struct BridgeRecordBuilder: Sendable {
         self.bridgeVersion = bridgeVersion
     }
 
-    /// The id the bridge de-duplicates by: `ce_id`, or the record's position when it has none.
-    package static func messageID(of record: KafkaRecord) -> String {
-        if let id = record.headers.string(named: BridgeHeaders.id), !id.isEmpty, id.utf8.count <= 200 { return id }
-        return "kafka:\(record.topic)/\(record.partition)/\(record.offset)"
+    /// The id the bridge records a message under: the sender's `ce_id` when the envelope
+    /// passed its checks (a closed alphabet, no personal identifier), otherwise the record's
+    /// position. Whatever the sender put in a refused envelope never reaches a store or operator.
+    package static func messageID(of record: KafkaRecord, headers: CloudEventHeaders, decision: PolicyDecision) -> String {
+        if decision.rejectReason != .invalidEnvelope, let id = headers.id, CloudEventHeaders.isWellFormedID(id) { return id }
+        return "kafka:\(record.topic):\(record.partition):\(record.offset)"
+    }
+
+    /// The `ce_type` operators and receipts may see: a known contract's type as it is, anything
+    /// else as `unknown-` and 8 hex digits of a keyed digest (the same string gives the same
+    /// digest, so trends stay countable, but the sender's text is never repeated).
+    package func operatorSafeType(_ ceType: String?, origin: BridgeSide) -> String? {
+        guard let ceType, !ceType.isEmpty else { return nil }
+        if catalog.plan(forCEType: ceType) != nil { return ceType }
+        return "unknown-" + sealer.digest(ceType, for: origin).prefix(8)
     }
 
     /// Builds the records for one decision. Throws only if sealing fails (no key: a
-    /// configuration error, never a reason to store plaintext).
+    /// configuration error, never a reason to store plaintext) or if even the rejection
+    /// notice for an output that broke its contract breaks its own (a defect: the pipeline
+    /// stops rather than record it).
+    ///
+    /// Every outgoing record is validated against its published contract before it is
+    /// returned; a violation turns the decision into a rejection `output-contract-violation`
+    /// (nothing crosses).
     ///
     /// For a redrive (`isRedrive`), the receipt gets its own id: the sender already holds a
     /// receipt with the message's first (rejecting) decision under the plain id.
-    package func build(record: KafkaRecord, origin: BridgeSide, decision: PolicyDecision, now: Date, isRedrive: Bool = false) throws -> BridgeMessageRecord {
-        let messageID = Self.messageID(of: record)
-        let ceType = record.headers.string(named: BridgeHeaders.type)
+    package func build(
+        record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date, isRedrive: Bool = false
+    ) throws -> BridgeMessageRecord {
+        let built = try buildUnchecked(record: record, headers: headers, origin: origin, decision: decision, now: now, isRedrive: isRedrive)
+        guard violatesContract(built) else { return built }
+        let fallback = try buildUnchecked(
+            record: record, headers: headers, origin: origin,
+            decision: .reject(Rejection(reason: .outputContractViolation, consent: decision.consentUsed)), now: now, isRedrive: isRedrive)
+        if violatesContract(fallback) { throw OutputContractError() }
+        return fallback
+    }
+
+    /// Whether any outbox row fails the contract its `ce_type` names (or names none).
+    private func violatesContract(_ built: BridgeMessageRecord) -> Bool {
+        built.outbox.contains { row in
+            guard let type = row.headers.first(where: { $0.name == BridgeHeaders.type })?.value.map({ String(decoding: $0, as: UTF8.self) }),
+                let schema = catalog.plan(forCEType: type)?.contract.schema,
+                let body = try? StrictJSON.parse(row.payload)
+            else { return true }
+            return !schema.isValid(body)
+        }
+    }
+
+    /// A record the bridge built broke its own contract and so did the notice saying so.
+    package struct OutputContractError: Error, CustomStringConvertible {
+        package var description: String { "a rejection notice failed its own contract (defect)" }
+    }
+
+    private func buildUnchecked(
+        record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date, isRedrive: Bool
+    ) throws -> BridgeMessageRecord {
+        let messageID = Self.messageID(of: record, headers: headers, decision: decision)
+        let ceType = operatorSafeType(headers.type, origin: origin)
         let decidedAt = Timestamp(date: now).description
-        let source: JSONValue = .object(JSONObject(uniqueMembers: [
-            .init(key: "topic", value: .string(record.topic)),
-            .init(key: "partition", value: .integer(Int64(record.partition))),
-            .init(key: "offset", value: .integer(record.offset)),
-        ]))
+        let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
+        // What the other side may learn about the EPJ consent (R15): nothing, on NAV's side.
+        let consentVisible = origin != .nav
         var outbox: [OutboxRecord] = []
         var disclosures: [DisclosureRecord] = []
         var rejection: RejectionRecord? = nil
@@ -67,78 +112,124 @@ package struct BridgeRecordBuilder: Sendable {
         switch decision {
         case .forward(let event):
             outcome = .forward
-            let plan = catalog.plan(forCEType: event.ceType)
-            let contract = plan?.contract
+            let contract = catalog.plan(forCEType: event.ceType)?.contract
+            // The id the copy carries is the bridge's, never the sender's (`ce_id` and `eventId`).
             let disclosureID = UUID.random().lowercaseString
-            let categories = Self.categoriesPresent(in: event.body, fields: contract?.fields ?? [])
+            let body = Self.replacingEventID(in: event.body, with: disclosureID)
+            let categories = Self.categoriesPresent(in: body, fields: contract?.fields ?? [])
             let roles = contract?.recipientRoles ?? []
-            let consentCoversIdentity = categories.contains("identity-and-contact")
+            let direction = contract?.direction.rawValue ?? ""
             disclosures.append(DisclosureRecord(
                 disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
-                direction: contract?.direction.rawValue ?? "", subjectID: event.subject,
+                direction: direction, subjectID: event.subject,
                 recipientRole: roles.joined(separator: ","), recipientOrganisation: Self.organisation(of: origin.opposite),
                 categories: categories, form: "identified", consentID: event.consent.consentID,
                 consentVersion: event.consent.version, purpose: ConsentRecord.ipsPurpose, disclosedAt: now, bridgeVersion: bridgeVersion))
-            var headers = cloudEventHeaders(id: messageID, type: event.ceType, time: record.headers.string(named: BridgeHeaders.time) ?? decidedAt)
-            headers += [
-                MessageHeader(name: BridgeHeaders.consentID, text: event.consent.consentID),
-                MessageHeader(name: BridgeHeaders.consentVersion, text: "\(event.consent.version)"),
+            var forwardHeaders = cloudEventHeaders(id: disclosureID, type: event.ceType, time: headers.time ?? decidedAt)
+            forwardHeaders += [
                 MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
-                MessageHeader(name: BridgeHeaders.decisionID, text: disclosureID),
-                MessageHeader(name: BridgeHeaders.removedFieldCount, text: "\(event.removed.count)"),
                 MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion),
+            ]
+            if origin == .nav {
+                // Provenance for the journal; NAV-bound copies carry none of it (R15: the consent
+                // id, its version and how much was removed tell NAV about the EPJ consent).
+                forwardHeaders += [
+                    MessageHeader(name: BridgeHeaders.consentID, text: event.consent.consentID),
+                    MessageHeader(name: BridgeHeaders.consentVersion, text: "\(event.consent.version)"),
+                    MessageHeader(name: BridgeHeaders.removedFieldCount, text: "\(event.removed.count)"),
+                ]
+            }
+            forwardHeaders += [
                 MessageHeader(name: BridgeHeaders.internalSubject, text: event.subject),
                 MessageHeader(name: BridgeHeaders.internalCategories, text: categories.joined(separator: ",")),
-                MessageHeader(name: BridgeHeaders.internalDirection, text: contract?.direction.rawValue ?? ""),
+                MessageHeader(name: BridgeHeaders.internalDirection, text: direction),
             ]
-            // The key names the person only when the consent covers identity.
-            let key = consentCoversIdentity ? event.subject : disclosureID
-            outbox.append(OutboxRecord(topic: event.destinationTopic, key: Array(key.utf8), headers: headers, payload: event.bytes, disclosureID: disclosureID))
-            outbox.append(disclosureNotice(
-                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: contract?.direction.rawValue ?? "",
-                subject: event.subject, consent: event.consent, roles: roles, form: "full",
-                fields: Self.leafPointers(of: event.body), destination: event.destinationTopic, decidedAt: decidedAt, origin: origin))
-            outbox.append(receipt(messageID: messageID, ceType: ceType, outcome: "accepted", reasonCode: "accepted", decidedAt: decidedAt, source: source, origin: origin, isRedrive: isRedrive))
+            // The key names the person only when the output itself does (consent covers identity).
+            let key = event.publishKey ?? disclosureID
+            outbox.append(OutboxRecord(
+                topic: event.destinationTopic, key: Array(key.utf8), headers: forwardHeaders, payload: body.serializedBytes(),
+                disclosureID: disclosureID))
+            let notice = DisclosureNotice(
+                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction, subjectID: event.subject,
+                consentID: consentVisible ? event.consent.consentID : nil, consentVersion: consentVisible ? event.consent.version : nil,
+                recipientRoles: roles, categories: categories, form: .full, caseReference: nil, disclosedFields: Self.leafPointers(of: body),
+                status: .disclosed, decidedAt: decidedAt, destinationTopic: event.destinationTopic, contractVersion: catalog.version)
+            outbox.append(disclosureNotice(notice, origin: origin, follows: disclosureID))
+            outbox.append(receipt(
+                BridgeReceipt(
+                    messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .accepted, reasonCode: "accepted",
+                    decidedAt: decidedAt, contractVersion: catalog.version, source: source),
+                origin: origin, isRedrive: isRedrive, follows: disclosureID))
 
         case .forwardAnonymous(let event):
             outcome = .forwardAnonymous
             let contract = catalog.plan(forCEType: event.ceType)?.contract
             let disclosureID = UUID.random().lowercaseString
+            let body = Self.replacingEventID(in: event.body, with: disclosureID)
             let roles = contract?.recipientRoles ?? []
+            let direction = origin == .health ? MessageDirection.healthToNav.rawValue : MessageDirection.navToHealth.rawValue
             disclosures.append(DisclosureRecord(
                 disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
-                direction: contract?.direction.rawValue ?? "", subjectID: event.mapping.subject,
+                direction: direction, subjectID: event.mapping.subject,
                 recipientRole: roles.joined(separator: ","), recipientOrganisation: Self.organisation(of: origin.opposite),
                 categories: [], form: "anonymous", consentID: event.consent?.consentID, consentVersion: event.consent?.version,
                 purpose: ConsentRecord.ipsPurpose, caseReference: event.caseReference.rawValue, disclosedAt: now, bridgeVersion: bridgeVersion))
-            var headers = cloudEventHeaders(id: messageID, type: event.ceType, time: decidedAt)
-            headers += [
+            var forwardHeaders = cloudEventHeaders(id: disclosureID, type: event.ceType, time: decidedAt)
+            forwardHeaders += [
                 MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
-                MessageHeader(name: BridgeHeaders.decisionID, text: disclosureID),
-                MessageHeader(name: BridgeHeaders.removedFieldCount, text: "\(event.removed.count + event.generalized.count)"),
                 MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion),
             ]
             // No relay re-check (no disclosureID on the row): nothing identifying crosses.
-            outbox.append(OutboxRecord(topic: event.destinationTopic, key: Array(event.caseReference.rawValue.utf8), headers: headers, payload: event.bytes))
-            outbox.append(disclosureNotice(
-                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: contract?.direction.rawValue ?? "",
-                subject: event.mapping.subject, consent: event.consent, roles: roles, form: "anonymous",
-                fields: Self.leafPointers(of: event.body), destination: event.destinationTopic, decidedAt: decidedAt, origin: origin))
-            outbox.append(receipt(messageID: messageID, ceType: ceType, outcome: "anonymized", reasonCode: "anonymized", decidedAt: decidedAt, source: source, origin: origin, isRedrive: isRedrive))
+            outbox.append(OutboxRecord(
+                topic: event.destinationTopic, key: Array(event.publishKey.utf8), headers: forwardHeaders, payload: body.serializedBytes()))
+            let notice = DisclosureNotice(
+                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction, subjectID: event.mapping.subject,
+                consentID: consentVisible ? event.consent?.consentID : nil, consentVersion: consentVisible ? event.consent?.version : nil,
+                recipientRoles: roles, categories: [], form: .anonymous, caseReference: event.caseReference.rawValue,
+                disclosedFields: Self.leafPointers(of: body), status: .disclosed, decidedAt: decidedAt,
+                destinationTopic: event.destinationTopic, contractVersion: catalog.version)
+            outbox.append(disclosureNotice(notice, origin: origin, follows: nil))
+            outbox.append(receipt(
+                BridgeReceipt(
+                    messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .anonymized, reasonCode: "anonymized",
+                    decidedAt: decidedAt, contractVersion: catalog.version, source: source),
+                origin: origin, isRedrive: isRedrive, follows: nil))
 
         case .reject(let reason):
             outcome = .reject
-            let payload = record.value ?? []
-            let associated = Self.sealingContext(messageID: messageID, topic: record.topic, partition: record.partition, offset: record.offset)
-            let (sealed, keyID) = try sealer.seal(payload, for: origin, associatedData: associated)
+            // A too-large body is never opened, sealed or kept: the reason says it all.
+            var sealed: (bytes: [UInt8], keyID: String)?
+            if reason.reason != .tooLarge {
+                let associated = Self.sealingContext(messageID: messageID, topic: record.topic, partition: record.partition, offset: record.offset)
+                let result = try sealer.seal(record.value ?? [], for: origin, associatedData: associated)
+                sealed = (result.sealed, result.keyID)
+            }
+            let envelopeIsValid = reason.reason != .invalidEnvelope
             rejection = RejectionRecord(
-                messageID: messageID, ceType: ceType, ceSource: record.headers.string(named: BridgeHeaders.source),
-                reasonCode: reason.reason.code, sealedPayload: sealed, sealingKeyID: keyID, receivedAt: now,
-                ceTime: record.headers.string(named: BridgeHeaders.time))
-            outbox.append(receipt(messageID: messageID, ceType: ceType, outcome: "rejected", reasonCode: reason.reason.code, decidedAt: decidedAt, source: source, origin: origin))
-            outbox.append(rejectionNotice(
-                messageID: messageID, ceType: ceType, origin: origin, reasonCode: reason.reason.code,
-                violationPointers: reason.violations.map(\.pointer), decidedAt: decidedAt, source: source, sealed: sealed, keyID: keyID))
+                messageID: messageID, ceType: ceType, ceSource: envelopeIsValid ? headers.source : nil,
+                reasonCode: reason.reason.code, sealedPayload: sealed?.bytes, sealingKeyID: sealed?.keyID, receivedAt: now,
+                ceTime: envelopeIsValid ? headers.time : nil)
+            outbox.append(receipt(
+                BridgeReceipt(
+                    messageID: messageID, forwardedID: nil, ceType: ceType, outcome: .rejected, reasonCode: reason.reason.code,
+                    decidedAt: decidedAt, contractVersion: catalog.version, source: source),
+                origin: origin, isRedrive: false, follows: nil))
+            let plan = reason.contractName.flatMap { catalog.plan(named: $0) }
+            let pointers = reason.violations.prefix(50).map { plan?.schemaPath(of: $0.pointer) ?? "/*" }
+            var carried: RejectionNotice.SealedPayload?
+            if let sealed {
+                let ciphertext = Data(sealed.bytes).base64EncodedString()
+                if ciphertext.utf8.count <= RejectionNotice.maxCiphertextLength {
+                    carried = RejectionNotice.SealedPayload(keyID: sealed.keyID, ciphertext: ciphertext)
+                }
+            }
+            let notice = RejectionNotice(
+                messageID: messageID, ceType: ceType ?? "unknown", originSide: origin.rawValue, reasonCode: reason.reason.code,
+                violationPointers: Self.uniqued(pointers), rejectedAt: decidedAt, source: source, sealedPayload: carried)
+            outbox.append(OutboxRecord(
+                topic: topics.rejected, key: Array(messageID.utf8),
+                headers: cloudEventHeaders(id: "rejected:\(messageID)", type: RejectionNotice.ceType, time: decidedAt),
+                payload: notice.jsonValue.serializedBytes()))
         }
 
         let consent = decision.consentUsed
@@ -149,7 +240,7 @@ package struct BridgeRecordBuilder: Sendable {
         return BridgeMessageRecord(decision: decisionRecord, disclosures: disclosures, outbox: outbox, rejection: rejection)
     }
 
-    // MARK: Outbox payloads (each matches its contract in Contracts/schemas)
+    // MARK: Outbox payloads (each validated against its contract in Contracts/schemas)
 
     private func cloudEventHeaders(id: String, type: String, time: String) -> [MessageHeader] {
         [
@@ -162,82 +253,35 @@ package struct BridgeRecordBuilder: Sendable {
         ]
     }
 
-    private func receipt(
-        messageID: String, ceType: String?, outcome: String, reasonCode: String, decidedAt: String, source: JSONValue, origin: BridgeSide,
-        isRedrive: Bool = false
-    ) -> OutboxRecord {
-        var members: [JSONObject.Member] = [.init(key: "messageId", value: .string(messageID))]
-        if let ceType, !ceType.isEmpty, ceType.utf8.count <= 200 { members.append(.init(key: "ceType", value: .string(ceType))) }
-        members += [
-            .init(key: "outcome", value: .string(outcome)),
-            .init(key: "reasonCode", value: .string(reasonCode)),
-            .init(key: "decidedAt", value: .string(decidedAt)),
-            .init(key: "contractVersion", value: .string(catalog.version)),
-            .init(key: "source", value: source),
-        ]
-        let receiptID = isRedrive ? "receipt:\(messageID):redrive" : "receipt:\(messageID)"
+    /// `follows`: the identified disclosure this row reports on; the relay rewrites the row as
+    /// withheld when it withholds that disclosure.
+    private func receipt(_ receipt: BridgeReceipt, origin: BridgeSide, isRedrive: Bool, follows: String?) -> OutboxRecord {
+        let receiptID = isRedrive ? "receipt:\(receipt.messageID):redrive" : "receipt:\(receipt.messageID)"
+        var headers = cloudEventHeaders(id: receiptID, type: BridgeReceipt.ceType, time: receipt.decidedAt)
+        if let follows { headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows)) }
         return OutboxRecord(
-            topic: topics.receiptsOf(origin), key: Array(messageID.utf8),
-            headers: cloudEventHeaders(id: receiptID, type: "no.ips.bridge.receipt.v1", time: decidedAt),
-            payload: JSONValue.object(JSONObject(uniqueMembers: members)).serializedBytes())
+            topic: topics.receiptsOf(origin), key: Array(receipt.messageID.utf8), headers: headers,
+            payload: receipt.jsonValue.serializedBytes())
     }
 
-    private func disclosureNotice(
-        disclosureID: String, messageID: String, ceType: String, direction: String, subject: String, consent: ConsentReference?,
-        roles: [String], form: String, fields: [String], destination: String, decidedAt: String, origin: BridgeSide
-    ) -> OutboxRecord {
-        var members: [JSONObject.Member] = [
-            .init(key: "disclosureId", value: .string(disclosureID)),
-            .init(key: "messageId", value: .string(messageID)),
-            .init(key: "ceType", value: .string(ceType)),
-            .init(key: "direction", value: .string(direction)),
-            .init(key: "subjectId", value: .string(subject)),
-        ]
-        if let consent {
-            members.append(.init(key: "consentId", value: .string(consent.consentID)))
-            members.append(.init(key: "consentVersion", value: .integer(consent.version)))
-        }
-        members += [
-            .init(key: "recipientRoles", value: .array(roles.map { .string($0) })),
-            .init(key: "form", value: .string(form)),
-            .init(key: "disclosedFields", value: .array(fields.map { .string($0) })),
-            .init(key: "status", value: .string("disclosed")),
-            .init(key: "decidedAt", value: .string(decidedAt)),
-            .init(key: "destinationTopic", value: .string(destination)),
-            .init(key: "contractVersion", value: .string(catalog.version)),
-        ]
+    private func disclosureNotice(_ notice: DisclosureNotice, origin: BridgeSide, follows: String?) -> OutboxRecord {
+        var headers = cloudEventHeaders(id: "disclosure:\(notice.disclosureID)", type: DisclosureNotice.ceType, time: notice.decidedAt)
+        if let follows { headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows)) }
         return OutboxRecord(
-            topic: topics.disclosuresOf(origin), key: Array(subject.utf8),
-            headers: cloudEventHeaders(id: "disclosure:\(disclosureID)", type: "no.ips.bridge.disclosure.v1", time: decidedAt),
-            payload: JSONValue.object(JSONObject(uniqueMembers: members)).serializedBytes())
+            topic: topics.disclosuresOf(origin), key: Array(notice.subjectID.utf8), headers: headers,
+            payload: notice.jsonValue.serializedBytes())
     }
 
-    private func rejectionNotice(
-        messageID: String, ceType: String?, origin: BridgeSide, reasonCode: String, violationPointers: [String],
-        decidedAt: String, source: JSONValue, sealed: [UInt8], keyID: String
-    ) -> OutboxRecord {
-        var members: [JSONObject.Member] = [
-            .init(key: "messageId", value: .string(messageID)),
-            .init(key: "ceType", value: .string((ceType?.isEmpty == false ? ceType : nil) ?? "unknown")),
-            .init(key: "originSide", value: .string(origin.rawValue)),
-            .init(key: "reasonCode", value: .string(reasonCode)),
-        ]
-        if !violationPointers.isEmpty {
-            members.append(.init(key: "violationPointers", value: .array(violationPointers.prefix(50).map { .string($0) })))
-        }
-        members += [
-            .init(key: "rejectedAt", value: .string(decidedAt)),
-            .init(key: "source", value: source),
-            .init(key: "sealedPayload", value: .object(JSONObject(uniqueMembers: [
-                .init(key: "algorithm", value: .string("aes-256-gcm")),
-                .init(key: "keyId", value: .string(keyID)),
-                .init(key: "ciphertext", value: .string(Data(sealed).base64EncodedString())),
-            ]))),
-        ]
-        return OutboxRecord(
-            topic: topics.rejected, key: Array(messageID.utf8),
-            headers: cloudEventHeaders(id: "rejected:\(messageID)", type: "no.ips.bridge.rejected.v1", time: decidedAt),
-            payload: JSONValue.object(JSONObject(uniqueMembers: members)).serializedBytes())
+    /// `value` with its top-level `eventId` (if any) set to `id`.
+    static func replacingEventID(in value: JSONValue, with id: String) -> JSONValue {
+        guard case .object(var object) = value, object["eventId"] != nil else { return value }
+        object["eventId"] = .string(id)
+        return .object(object)
+    }
+
+    private static func uniqued(_ values: [String]) -> [String] {
+        var seen = Set<String>()
+        return values.filter { seen.insert($0).inserted }
     }
 
     // MARK: Helpers

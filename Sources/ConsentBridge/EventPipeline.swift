@@ -1,3 +1,4 @@
+import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
 import ConsentStorage
@@ -85,14 +86,14 @@ package struct EventPipeline: Service {
         messages.reserveCapacity(batch.count)
         var offsets: [KafkaTopicPartition: Int64] = [:]
         for record in batch {
-            let event = PolicyEvent(
-                headers: CloudEventHeaders(kafkaHeaders: record.headers.map { (name: $0.name, value: $0.value ?? []) }),
-                body: record.value ?? [],
-                sourceTopic: record.topic)
+            // The envelope is read once, here; the policy and the record builder share it.
+            let headers = CloudEventHeaders(kafkaHeaders: record.headers.lazy.map { (name: $0.name, value: $0.value ?? []) })
+            let event = PolicyEvent(headers: headers, body: record.value ?? [], sourceTopic: record.topic)
             let decision = PolicyEngine.decide(event: event, consent: gate.keeper, contracts: catalog, now: timestamp, caseReference: CaseReference.random())
-            messages.append(try builder.build(record: record, origin: origin, decision: decision, now: now))
+            let built = try builder.build(record: record, headers: headers, origin: origin, decision: decision, now: now)
+            messages.append(built)
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
-            metrics.recordDecision(decision)
+            metrics.recordDecision(code: built.decision.reasonCode ?? decision.code)
         }
         // Encoding the rows here keeps it off the store connection (it overlaps the previous
         // batch's transaction). A batch that cannot be encoded is a defect, not an outage: it

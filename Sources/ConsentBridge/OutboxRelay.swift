@@ -1,4 +1,5 @@
 import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
 import ConsentStorage
@@ -168,19 +169,36 @@ package struct OutboxRelay: Service {
     }
 
     /// Withholds rows whose consent changed since the decision, and enqueues the others in
-    /// order, one batch per cluster.
+    /// order, one batch per cluster. The disclosure notice and receipt of a withheld disclosure
+    /// are published saying so (`withheld`), never as if it had crossed.
     private func start(_ rows: [StoredOutboxRow], _ cursor: inout Cursor) async throws {
         if rows.isEmpty { return }
         let now = Timestamp.now()
+        // Verdicts on identified disclosures, by id; the notice and receipt rows that follow a
+        // disclosure decided on an earlier page look theirs up in the store.
+        var withheld: [String: String?] = [:]
+        let earlier = Set(rows.compactMap { Self.follows($0.record) }).subtracting(rows.compactMap(\.record.disclosureID))
+        if !earlier.isEmpty {
+            for id in earlier { withheld[id] = .some(nil) }
+            for (id, reason) in try await store.withholdingReasons(disclosureIDs: Array(earlier)) { withheld[id] = reason }
+        }
         // One pass: withheld rows are marked, the others sorted by side (order kept per side).
         var health: [StoredOutboxRow] = []
         var nav: [StoredOutboxRow] = []
-        for row in rows {
-            if let reason = withholdingReason(for: row.record, now: now) {
-                try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
-                metrics.recordWithheld()
-                logger.notice("Disclosure withheld: consent changed since the decision", metadata: ["bridge.reason": "\(reason)"])
-            } else if topics.side(of: row.record.topic) == .health {
+        for var row in rows {
+            if let disclosureID = row.record.disclosureID {
+                let reason = withholdingReason(for: row.record, now: now)
+                withheld[disclosureID] = .some(reason)
+                if let reason {
+                    try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
+                    metrics.recordWithheld()
+                    logger.notice("Disclosure withheld: consent changed since the decision", metadata: ["bridge.reason": "\(reason)"])
+                    continue
+                }
+            } else if let follows = Self.follows(row.record), case .some(.some(let reason)) = withheld[follows] {
+                row.record = try Self.reportingWithheld(row.record, reason: reason, origin: topics.side(of: row.record.topic))
+            }
+            if topics.side(of: row.record.topic) == .health {
                 health.append(row)
             } else {
                 nav.append(row)
@@ -193,6 +211,30 @@ package struct OutboxRelay: Service {
             guard let producer = producers[side] else { throw RelayError.noProducer }
             step.batches.append((rowsForSide, try await producer.enqueue(rowsForSide.map(Self.kafkaRecord))))
         }
+    }
+
+    /// The identified disclosure a notice or receipt row reports on, if any.
+    private static func follows(_ record: OutboxRecord) -> String? {
+        record.headers.first { $0.name == BridgeHeaders.internalFollows }?.value.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A disclosure notice or receipt rewritten to say the disclosure was withheld. NAV learns
+    /// only that its event was not delivered, never why (R15: the EPJ consent state is health
+    /// information).
+    static func reportingWithheld(_ record: OutboxRecord, reason: String, origin: BridgeSide) throws -> OutboxRecord {
+        let told = origin == .nav ? BridgeReceipt.notDelivered : reason
+        let type = record.headers.first { $0.name == BridgeHeaders.type }?.value.map { String(decoding: $0, as: UTF8.self) }
+        let json = try StrictJSON.parse(record.payload)
+        var rewritten = record
+        switch type {
+        case DisclosureNotice.ceType:
+            rewritten.payload = try DisclosureNotice(json: json).withheld(reason: told).jsonValue.serializedBytes()
+        case BridgeReceipt.ceType:
+            rewritten.payload = try BridgeReceipt(json: json).withheld(reason: told).jsonValue.serializedBytes()
+        default:
+            throw RelayError.unexpectedFollower
+        }
+        return rewritten
     }
 
     /// Awaits the delivery reports of the oldest steps in flight until at most `keeping`
@@ -218,6 +260,7 @@ package struct OutboxRelay: Service {
         var published: [Int64] = []
         var positions: [KafkaTopicPartition: Int64] = [:]
         var failure: KafkaError?
+        var refused: [String: [Int64]] = [:]
         for batch in step.batches {
             for (row, result) in zip(batch.rows, await batch.delivery.results()) {
                 switch result {
@@ -225,11 +268,20 @@ package struct OutboxRelay: Service {
                     published.append(row.sequence)
                     let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
                     positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
+                case .failure(let error) where error.isRecordRefused:
+                    // Refused for what it is: sending it again cannot succeed, so it is settled as
+                    // failed and the rows behind it go on.
+                    refused[error.code.name, default: []].append(row.sequence)
                 case .failure(let error):
                     // The row stays pending and is sent again (after the recovery looked for it).
                     if failure == nil { failure = error }
                 }
             }
+        }
+        for (code, sequences) in refused.sorted(by: { $0.key < $1.key }) {
+            try await store.markFailed(sequences: sequences, errorCode: code)
+            metrics.recordRefused(sequences.count)
+            logger.error("Broker refused outbox records; settled as failed", metadata: ["kafka.error": "\(code)", "bridge.rows": "\(sequences.count)"])
         }
         metrics.recordStage(.publish, items: step.rowCount, duration: ContinuousClock.now - step.enqueuedAt)
         let start = ContinuousClock.now
@@ -267,6 +319,12 @@ package struct OutboxRelay: Service {
 
     package enum RelayError: Error, CustomStringConvertible {
         case noProducer
-        package var description: String { "no producer for the topic's side" }
+        case unexpectedFollower
+        package var description: String {
+            switch self {
+            case .noProducer: "no producer for the topic's side"
+            case .unexpectedFollower: "an outbox row following a disclosure is neither a notice nor a receipt"
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
 import ConsentStorage
@@ -98,16 +99,15 @@ package struct RejectionRedrive: Sendable {
             topic: decision.sourceTopic, partition: decision.partition, offset: decision.offset, key: nil, value: payload,
             headers: headers, timestamp: nil)
         let now = Date()
-        let event = PolicyEvent(
-            headers: CloudEventHeaders(kafkaHeaders: headers.map { (name: $0.name, value: $0.value ?? []) }),
-            body: payload, sourceTopic: decision.sourceTopic)
+        let envelope = CloudEventHeaders(kafkaHeaders: headers.map { (name: $0.name, value: $0.value ?? []) })
+        let event = PolicyEvent(headers: envelope, body: payload, sourceTopic: decision.sourceTopic)
         let policyDecision = PolicyEngine.decide(
             event: event, consent: gate.keeper, contracts: catalog, now: Timestamp(date: now), caseReference: CaseReference.random())
         if let reason = policyDecision.rejectReason {
             logger.notice("Redrive: still rejected", metadata: ["bridge.reason": "\(reason.code)"])
             return .stillRejected(reasonCode: reason.code)
         }
-        let message = try builder.build(record: record, origin: origin, decision: policyDecision, now: now, isRedrive: true)
+        let message = try builder.build(record: record, headers: envelope, origin: origin, decision: policyDecision, now: now, isRedrive: true)
         guard let rows = try await store.recordRedrive(message) else { return .alreadyRedriven }
         handoff.hand(rows)
         let outcome: Outcome = message.decision.outcome == .forwardAnonymous ? .anonymized : .forwarded

@@ -47,6 +47,7 @@ package struct ContractCatalog: Sendable {
         var digest = SHA256()
         var contracts: [MessageContract] = []
         var fileByCEType: [String: String] = [:]
+        var documents: [String: JSONValue] = [:]
         for fileName in names {
             let file = "schemas/" + fileName
             guard let bytes = FileManager.default.contents(atPath: schemaDirectory + "/" + fileName) else {
@@ -64,6 +65,7 @@ package struct ContractCatalog: Sendable {
                 continue
             }
             let name = String(fileName.dropLast(".schema.json".count))
+            documents[name] = document
             let (contract, found) = MessageContractBuilder.build(name: name, file: file, document: document)
             diagnostics += found
             guard let contract else { continue }
@@ -75,7 +77,38 @@ package struct ContractCatalog: Sendable {
             fileByCEType[contract.ceType] = file
             contracts.append(contract)
         }
+        diagnostics += checkAnonymousForms(contracts: contracts, documents: documents)
         return (ContractCatalog(contracts: contracts, version: "sha256:" + digest.finalizeHex()), diagnostics)
+    }
+
+    /// Every contract with an anonymous form has its derived schema beside it, unchanged (the
+    /// bridge validates anonymous outputs against it; integrators read it).
+    private static func checkAnonymousForms(contracts: [MessageContract], documents: [String: JSONValue]) -> [ContractDiagnostic] {
+        var diagnostics: [ContractDiagnostic] = []
+        for contract in contracts where contract.hasAnonymousForm {
+            guard let base = documents[contract.name], let derived = AnonymousFormSchema.derive(from: base, name: contract.name) else {
+                continue
+            }
+            let anonymousName = AnonymousFormSchema.name(of: contract.name)
+            let file = "schemas/\(anonymousName).schema.json"
+            guard let committed = documents[anonymousName] else {
+                diagnostics.append(ContractDiagnostic(
+                    file: file, pointer: "", message: "missing: generate it with `consent-bridge contracts anonymous-forms --write`"))
+                continue
+            }
+            if !JSONEquality.equal(committed, derived) {
+                diagnostics.append(ContractDiagnostic(
+                    file: file, pointer: "",
+                    message: "differs from what \(contract.name).schema.json derives: regenerate it with `consent-bridge contracts anonymous-forms --write`"))
+            }
+        }
+        return diagnostics
+    }
+
+    /// The contract of the anonymous form of `contract`, when it has one.
+    package func anonymousForm(of contract: MessageContract) -> MessageContract? {
+        guard contract.hasAnonymousForm else { return nil }
+        return self.contract(forCEType: AnonymousFormSchema.ceType(of: contract.ceType))
     }
 
     /// The contract for a CloudEvents type, or nil (unknown contract → reject, fail closed).

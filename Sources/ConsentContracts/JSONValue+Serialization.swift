@@ -76,3 +76,41 @@ extension JSONValue {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSONValue {
+    /// Indented UTF-8 JSON (two spaces, one member per line), for files people read and diff,
+    /// such as the generated anonymous-form schemas.
+    package func prettyBytes(indent: Int = 0) -> [UInt8] {
+        var out: [UInt8] = []
+        prettyPrint(into: &out, indent: indent)
+        return out
+    }
+
+    private func prettyPrint(into out: inout [UInt8], indent: Int) {
+        let pad = { (level: Int) in [UInt8](repeating: UInt8(ascii: " "), count: level * 2) }
+        switch self {
+        case .array(let items) where !items.isEmpty:
+            out.append(contentsOf: Array("[\n".utf8))
+            for (index, item) in items.enumerated() {
+                out.append(contentsOf: pad(indent + 1))
+                item.prettyPrint(into: &out, indent: indent + 1)
+                out.append(contentsOf: Array((index < items.count - 1 ? ",\n" : "\n").utf8))
+            }
+            out.append(contentsOf: pad(indent))
+            out.append(UInt8(ascii: "]"))
+        case .object(let object) where object.count > 0:
+            out.append(contentsOf: Array("{\n".utf8))
+            for (index, member) in object.members.enumerated() {
+                out.append(contentsOf: pad(indent + 1))
+                JSONValue.string(member.key).serialize(into: &out)
+                out.append(contentsOf: Array(": ".utf8))
+                member.value.prettyPrint(into: &out, indent: indent + 1)
+                out.append(contentsOf: Array((index < object.count - 1 ? ",\n" : "\n").utf8))
+            }
+            out.append(contentsOf: pad(indent))
+            out.append(UInt8(ascii: "}"))
+        default:
+            serialize(into: &out)
+        }
+    }
+}

@@ -96,6 +96,16 @@ extension KafkaError {
         )
     }
 
+    /// Whether the broker (or the client, before sending) refused this one record for what it
+    /// is (too large, malformed): sending it again cannot succeed, and other records are
+    /// unaffected. Anything else (a broker down, a timeout, a missing topic) is an outage.
+    package var isRecordRefused: Bool { Self.recordRefusedCodes.contains(code.rawValue) }
+
+    private static let recordRefusedCodes: Set<Int32> = [
+        RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_RECORD,
+        RD_KAFKA_RESP_ERR_INVALID_MSG, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE,
+    ].reduce(into: []) { $0.insert(Int32($1.rawValue)) }
+
     /// Response codes after which the same request can succeed later.
     private static let retriableCodes: Set<rd_kafka_resp_err_t.RawValue> = [
         RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__TIMED_OUT,

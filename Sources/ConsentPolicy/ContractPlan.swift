@@ -36,3 +36,32 @@ package struct ContractPlan: Sendable {
         isReferral = contract.name == "referral"
     }
 }
+
+extension ContractPlan {
+    /// `pointer` (a location in an input) as a schema path: each token the contract declares
+    /// at that place is kept, array indices are kept, and anything else (a property the sender
+    /// invented, which may be a name or a number) becomes `*`. What operators see of a
+    /// violation is thus the contract's vocabulary, never the sender's.
+    package func schemaPath(of pointer: String) -> String {
+        guard pointer.hasPrefix("/") else { return pointer.isEmpty ? "" : "/*" }
+        var plan: FieldPlan? = root
+        var path = ""
+        for token in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
+            if let current = plan, let child = current.child(String(token)) {
+                path += "/" + String(token)
+                plan = child
+            } else if let current = plan, let items = current.items, !token.isEmpty, token.allSatisfy(\.isASCIIDigit), token.count <= 6 {
+                path += "/" + String(token)
+                plan = items
+            } else {
+                path += "/*"
+                plan = nil
+            }
+        }
+        return path
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -20,7 +20,18 @@ package enum PolicyEngine {
         event: PolicyEvent, consent: some ConsentLookup, contracts: PolicyCatalog, now: Timestamp,
         caseReference makeCaseReference: @autoclosure () -> CaseReference
     ) -> PolicyDecision {
-        // Contract and envelope.
+        // Envelope: every required header once and well formed, and no personal identifier in
+        // the sender's own strings (its id and source reach receipts and operators).
+        if event.headers.problem != nil || !isFreeOfPersonalIdentifiers(event.headers.id ?? "")
+            || !isFreeOfPersonalIdentifiers(event.headers.source ?? "")
+        {
+            return .reject(Rejection(reason: .invalidEnvelope))
+        }
+        // Size before anything reads the body (the payload is then kept out of every notice).
+        if event.body.count > JSONParseLimits.default.maxBytes {
+            return .reject(Rejection(reason: .tooLarge))
+        }
+        // Contract.
         guard let ceType = event.headers.type, let plan = contracts.plan(forCEType: ceType) else {
             return .reject(Rejection(reason: .unknownContract))
         }
@@ -40,10 +51,7 @@ package enum PolicyEngine {
         if let topic = event.sourceTopic, topic != contract.sourceTopic {
             return .reject(Rejection(reason: .wrongSourceTopic, contractName: contract.name))
         }
-        guard let id = event.headers.id, !id.isEmpty else {
-            return .reject(Rejection(reason: .missingEventID, contractName: contract.name))
-        }
-        if let version = event.headers.specVersion, version != "1.0" {
+        if event.headers.specVersion != "1.0" {
             return .reject(Rejection(reason: .unsupportedSpecVersion, contractName: contract.name))
         }
         if let contentType = event.headers.contentType, !isJSON(contentType) {
@@ -125,7 +133,7 @@ package enum PolicyEngine {
         let output = JSONValue.object(JSONObject(uniqueMembers: members))
         return .forwardAnonymous(
             AnonymousEvent(
-                contractName: contract.name, ceType: contract.ceType, destinationTopic: destination, body: output,
+                contractName: contract.name, ceType: AnonymousFormSchema.ceType(of: contract.ceType), destinationTopic: destination, body: output,
                 bytes: output.serializedBytes(), caseReference: caseReference,
                 mapping: CaseReferenceMapping(subject: subject, caseReference: caseReference, keeper: origin),
                 basis: basis, consent: consentFound, removed: filter.removed, generalized: filter.generalized))
@@ -192,6 +200,12 @@ package enum PolicyEngine {
         default:
             return true
         }
+    }
+
+    /// Whether `text` is free of fødselsnummer/D-numbers (synthetic ones included).
+    static func isFreeOfPersonalIdentifiers(_ text: String) -> Bool {
+        guard text.utf8.count >= 11 else { return true }
+        return !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains { $0.kind == .nationalIdentityNumber }
     }
 
     /// The value at property path `path` (objects only), or nil.

@@ -1,3 +1,5 @@
+import ConsentContracts
+
 /// One event as the policy receives it: headers and the raw body bytes, untouched.
 package struct PolicyEvent: Sendable {
     /// CloudEvents headers.

@@ -32,9 +32,21 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
     package static let notAnEventContract = RejectReason(
         "not-an-event-contract", nil, "This contract is not a message the bridge forwards.",
         "Denne kontrakten er ikke en melding broen videresender.")
-    /// `ce_id` is missing, so the message cannot be de-duplicated or receipted.
-    package static let missingEventID = RejectReason(
-        "missing-ce-id", nil, "The message has no CloudEvents id.", "Meldingen mangler CloudEvents-id.")
+    /// A required CloudEvents header is missing, repeated, not UTF-8 or malformed (or carries a
+    /// personal identifier), so the bridge cannot tell what the message is.
+    package static let invalidEnvelope = RejectReason(
+        "invalid-envelope", nil,
+        "The message's CloudEvents headers (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) must each be present once and well formed.",
+        "Meldingens CloudEvents-hoder (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) må finnes én gang hver og være gyldige.")
+    /// The body is larger than the contracts allow (256 KiB); it is not opened, and not kept.
+    package static let tooLarge = RejectReason(
+        "too-large", nil, "The message is larger than the contracts allow (256 KiB).",
+        "Meldingen er større enn kontraktene tillater (256 KiB).")
+    /// A record the bridge built failed its own published contract (a defect: nothing crossed).
+    package static let outputContractViolation = RejectReason(
+        "output-contract-violation", nil,
+        "The bridge could not build a message that satisfies its published contract, so nothing was sent.",
+        "Broen kunne ikke lage en melding som oppfyller den publiserte kontrakten, så ingenting ble sendt.")
     /// `ce_specversion` is not 1.0.
     package static let unsupportedSpecVersion = RejectReason(
         "unsupported-specversion", nil, "Only CloudEvents 1.0 is accepted.", "Bare CloudEvents 1.0 godtas.")
@@ -129,7 +141,7 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
 
     /// Every fixed reason (the parametrised `invalid-json.*` family excluded), for docs and tests.
     package static let all: [RejectReason] = [
-        unknownContract, notAnEventContract, missingEventID, unsupportedSpecVersion, unsupportedContentType,
+        invalidEnvelope, tooLarge, outputContractViolation, unknownContract, notAnEventContract, unsupportedSpecVersion, unsupportedContentType,
         wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing, noConsent, consentUnreadable,
         consentWithdrawn, consentExpired, consentNotYetValid, purposeNotCovered, recipientNotCovered,
         directionNotCovered, referralRequiresConsent, sickListedNeedsMethodSupervisor, nothingInScope,

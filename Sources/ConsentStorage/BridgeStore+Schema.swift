@@ -131,5 +131,29 @@ extension BridgeStore {
                 """,
             ]
         },
+        // A record the broker refuses for what it is (too large, malformed) can never be
+        // published: it is settled as `failed` with the error code instead of being retried
+        // forever in front of every row behind it. The CHECK is widened by rebuilding the table
+        // (SQLite cannot alter a constraint).
+        Migration(version: 5, name: "outbox rows refused by the broker") { _ in
+            [
+                "DROP VIEW outbox_status",
+                """
+                CREATE TABLE outbox_done_v5 (
+                    seq BIGINT PRIMARY KEY REFERENCES outbox (seq),
+                    status TEXT NOT NULL CHECK (status IN ('published', 'withheld', 'failed')),
+                    status_at TEXT NOT NULL,
+                    status_reason TEXT)
+                """,
+                "INSERT INTO outbox_done_v5 (seq, status, status_at, status_reason) SELECT seq, status, status_at, status_reason FROM outbox_done",
+                "DROP TABLE outbox_done",
+                "ALTER TABLE outbox_done_v5 RENAME TO outbox_done",
+                """
+                CREATE VIEW outbox_status AS
+                SELECT o.seq, COALESCE(d.status, CASE WHEN o.seq <= p.settled_through THEN 'published' ELSE 'pending' END) AS status
+                FROM outbox o CROSS JOIN outbox_progress p LEFT JOIN outbox_done d ON d.seq = o.seq
+                """,
+            ]
+        },
     ]
 }

@@ -235,6 +235,43 @@ package final class BridgeStore: Sendable {
         }
     }
 
+    /// Settles pending rows the broker refused for what they are (`failed`, with the broker's
+    /// error code), so they never block the rows behind them. A row settled before stays.
+    package func markFailed(sequences: [Int64], errorCode: String) async throws(StorageError) {
+        guard !sequences.isEmpty else { return }
+        let now = Date()
+        try await self.database.transaction { sql in
+            let through = try await Self.settledThrough(sql)
+            _ = try await self.database.bulkInsert(
+                sql, into: "outbox_done", columns: Self.outboxDoneColumns,
+                rows: sequences.filter { $0 > through }.map { [.integer($0), .text("failed"), .time(now), .text(errorCode)] },
+                ignoringConflicts: true)
+        }
+    }
+
+    /// How many outbox rows the broker refused (readiness and metrics report it).
+    package func failedOutboxCount() async throws(StorageError) -> Int {
+        try await self.database.read { sql in
+            guard let row = try await sql.raw("SELECT COUNT(*) AS n FROM outbox_done WHERE status = 'failed'").first() else { return 0 }
+            return Int(try row.decode(column: "n", as: Int64.self))
+        }
+    }
+
+    /// The withholding reason of each of `disclosureIDs` the relay withheld (absent: not withheld).
+    package func withholdingReasons(disclosureIDs: [String]) async throws(StorageError) -> [String: String] {
+        guard !disclosureIDs.isEmpty else { return [:] }
+        return try await self.database.read { sql in
+            // One lookup per id: needed only for rows whose disclosure was decided on an earlier
+            // page, so a handful at most.
+            var reasons: [String: String] = [:]
+            for id in Set(disclosureIDs) {
+                let row = try await sql.raw("SELECT reason_code FROM disclosure_withholdings WHERE disclosure_id = \(bind: id)").first()
+                if let row { reasons[id] = try row.decode(column: "reason_code", as: String.self) }
+            }
+            return reasons
+        }
+    }
+
     /// Ids of disclosures the relay withheld.
     package func withheldDisclosureIDs() async throws(StorageError) -> Set<String> {
         try await self.database.read { sql in

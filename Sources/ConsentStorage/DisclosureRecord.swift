@@ -1,10 +1,11 @@
+import ConsentContracts
 import Foundation
 
 /// One disclosure: what was made available about a person, to whom, under which consent (R4).
 ///
-/// Written by the bridge in its decision transaction, published on `health.disclosures` /
-/// `nav.disclosures` as this record's JSON (`jsonBytes()`), and kept append-only by every
-/// store that holds it (DOMAIN.md R4; issue 4 item 6).
+/// Written by the bridge in its decision transaction and kept append-only by every store that
+/// holds it (DOMAIN.md R4). What crosses Kafka is the published `DisclosureNotice`; the sinks
+/// turn each notice into this record (`init?(notice:)`).
 package struct DisclosureRecord: Sendable, Hashable, Codable {
     /// Unique id of this disclosure (stable across retries of the same decision).
     package var disclosureID: String
@@ -36,6 +37,10 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
     package var disclosedAt: Date
     /// Version of the bridge (and contract catalog) that decided.
     package var bridgeVersion: String
+    /// `disclosed`, or `withheld` when the relay stopped it because consent changed first (R5).
+    package var status: String = "disclosed"
+    /// Why it was withheld.
+    package var withheldReason: String?
 
     /// Creates a record.
     package init(
@@ -64,56 +69,44 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case disclosureID = "disclosureId", eventID = "eventId", ceType, direction, subjectID = "subjectId"
         case recipientRole, recipientOrganisation, categories, form, consentID = "consentId", consentVersion
-        case purpose, caseReference, disclosedAt, bridgeVersion
+        case purpose, caseReference, disclosedAt, bridgeVersion, status, withheldReason
     }
 
-    /// The `ce_type` of disclosure messages on the disclosure topics.
-    package static let ceType = "no.ips.bridge.disclosure.v1"
-
-    /// The message body published on the disclosure topics (sorted keys, ISO 8601 UTC time).
-    package func jsonBytes() throws(StorageError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(StoreTime.string(from: date))
-        }
-        do {
-            return Array(try encoder.encode(self))
-        } catch {
-            throw StorageError(.invalidBatch, "disclosure record could not be encoded", cause: error)
-        }
+    /// The record a side's store keeps for a disclosure notice the bridge published (the one
+    /// wire shape, `DisclosureNotice`). Nil when the notice is incomplete for its side.
+    package init?(notice: DisclosureNotice) {
+        guard let disclosedAt = StoreTime.date(from: notice.decidedAt) else { return nil }
+        self.init(
+            disclosureID: notice.disclosureID, eventID: notice.messageID, ceType: notice.ceType, direction: notice.direction,
+            subjectID: notice.subjectID, recipientRole: notice.recipientRoles.joined(separator: ","),
+            recipientOrganisation: notice.direction == "health-to-nav" ? "NAV" : "helsetjenesten", categories: notice.categories,
+            form: notice.form == .full ? "identified" : "anonymous", consentID: notice.consentID, consentVersion: notice.consentVersion,
+            purpose: DisclosureNotice.ipsPurpose, caseReference: notice.caseReference, disclosedAt: disclosedAt,
+            bridgeVersion: notice.contractVersion)
+        status = notice.status.rawValue
+        withheldReason = notice.withheldReason
+        guard isComplete else { return nil }
     }
 
-    /// Parses a disclosure message body; throws `.invalidBatch` without quoting the input.
-    package static func decode(jsonBytes: [UInt8]) throws(StorageError) -> DisclosureRecord {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = StoreTime.date(from: text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 time")
-            }
-            return date
-        }
-        do {
-            let record = try decoder.decode(DisclosureRecord.self, from: Data(jsonBytes))
-            guard record.isComplete else {
-                throw StorageError(.invalidBatch, "disclosure record has an empty required field")
-            }
-            return record
-        } catch let error as StorageError {
-            throw error
-        } catch {
-            throw StorageError(.invalidBatch, "disclosure message is not a valid disclosure record", cause: error)
-        }
+    /// The notice that announces this disclosure on the wire (what the bridge publishes for it;
+    /// the sink crash probe and store tests send it).
+    package var notice: DisclosureNotice {
+        DisclosureNotice(
+            disclosureID: disclosureID, messageID: eventID, ceType: ceType, direction: direction, subjectID: subjectID,
+            consentID: consentID, consentVersion: consentVersion,
+            recipientRoles: recipientRole.split(separator: ",").map(String.init), categories: categories,
+            form: form == "anonymous" ? .anonymous : .full, caseReference: caseReference, disclosedFields: [],
+            status: status == "withheld" ? .withheld : .disclosed, withheldReason: withheldReason,
+            decidedAt: StoreTime.string(from: disclosedAt),
+            destinationTopic: direction == "health-to-nav" ? "nav.ips.inbound" : "health.ips.inbound", contractVersion: bridgeVersion)
     }
 
-    /// Whether every required text field is non-empty and an identified disclosure names its consent.
+    /// Whether every required text field is non-empty and an identified disclosure from the
+    /// health side names its consent (NAV's copies carry no EPJ consent id: R15).
     package var isComplete: Bool {
         let required = [disclosureID, eventID, ceType, direction, subjectID, recipientRole, recipientOrganisation, form, purpose, bridgeVersion]
         guard required.allSatisfy({ !$0.isEmpty }) else { return false }
-        if form == "identified" { return consentID != nil && consentVersion != nil }
+        if form == "identified", direction == "health-to-nav" { return consentID != nil && consentVersion != nil }
         return true
     }
 }

@@ -46,6 +46,14 @@ extension HealthJournalStore {
             ]
                 + Migrator.appendOnly("consent_history", engine: engine)
                 + Migrator.appendOnly("disclosure_log", engine: engine)
-        }
+        },
+        // The bridge publishes a notice for every withheld disclosure too (R5): the log keeps
+        // its status and reason beside the disclosure columns.
+        Migration(version: 2, name: "disclosure status") { _ in
+            [
+                "ALTER TABLE disclosure_log ADD COLUMN status TEXT NOT NULL DEFAULT 'disclosed'",
+                "ALTER TABLE disclosure_log ADD COLUMN withheld_reason TEXT",
+            ]
+        },
     ]
 }

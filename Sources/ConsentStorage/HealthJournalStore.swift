@@ -1,3 +1,4 @@
+import ConsentContracts
 import Foundation
 import Logging
 import SQLKit
@@ -54,17 +55,13 @@ package final class HealthJournalStore: Sendable {
             return Self.routeConsent(record, now: now)
         case policy.disclosuresTopic:
             guard let value = record.value else { return .reject(.unexpectedTombstone) }
-            guard let ceID = record.ceID else { return .reject(.missingCloudEventHeaders) }
-            guard let disclosure = try? DisclosureRecord.decode(jsonBytes: value), disclosure.direction == "health-to-nav" else {
+            guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
+            guard ceType == DisclosureNotice.ceType else { return .reject(.unacceptedEventType) }
+            guard let disclosure = SinkWriter.disclosure(from: value, schema: policy.disclosureSchema), disclosure.direction == "health-to-nav",
+                var row = SinkWriter.disclosureRow(disclosure, ceID: ceID, now: now)
+            else {
                 return .reject(.invalidBody)
             }
-            var row = SinkRow(
-                table: "disclosure_log",
-                columns: StoreSQL.disclosureColumns + ["ce_id", "received_at"],
-                values: (try? StoreSQL.disclosureValues(disclosure)).map { $0 + [SQLBind(ceID), StoreSQL.time(now)] } ?? [],
-                ceID: ceID
-            )
-            guard !row.values.isEmpty else { return .reject(.invalidBody) }
             if let caseReference = disclosure.caseReference {
                 row.followUps.append(SinkFollowUpRow(
                     table: "case_references",

@@ -1,9 +1,13 @@
+import ConsentContracts
+
 /// What the health sink reads and accepts; anything else is refused (fail closed).
 ///
-/// The composition root builds this from the contract catalog (contracts with direction
-/// `nav-to-health` → `acceptedInboundTypes`, `nav-internal` → `navInternalTypes`); `standard`
-/// mirrors the contracts in `Contracts/schemas` at the time of writing.
-package struct HealthSinkPolicy: Sendable, Hashable {
+/// Built from the contract catalog (`init(catalog:)`): what the bridge forwards to
+/// `health.ips.inbound` (NAV→health contracts and their anonymous forms) is accepted there,
+/// NAV-internal contracts are refused by name, and disclosure notices are validated against the
+/// published disclosure contract. `standard` is the same for the catalog in `Contracts/` at the
+/// time of writing (a test holds the two equal).
+package struct HealthSinkPolicy: Sendable {
     /// Consent topic (consent history, R4).
     package var consentTopic: String
     /// Filtered NAV→health events awaiting a clinician.
@@ -14,6 +18,8 @@ package struct HealthSinkPolicy: Sendable, Hashable {
     package var acceptedInboundTypes: Set<String>
     /// `ce_type`s of NAV's internal work follow-up documentation: always refused (R3).
     package var navInternalTypes: Set<String>
+    /// The published disclosure contract; notices that fail it are refused (when set).
+    package var disclosureSchema: JSONSchema?
 
     /// Creates a policy.
     package init(
@@ -27,6 +33,27 @@ package struct HealthSinkPolicy: Sendable, Hashable {
         self.navInternalTypes = navInternalTypes
     }
 
+    /// The policy the contract catalog implies, on ARCHITECTURE.md's topic names.
+    package init(catalog: ContractCatalog) {
+        var accepted: Set<String> = []
+        var navInternal: Set<String> = []
+        for contract in catalog.contracts {
+            switch contract.direction {
+            case .navToHealth:
+                accepted.insert(contract.ceType)
+                if let anonymous = catalog.anonymousForm(of: contract) { accepted.insert(anonymous.ceType) }
+            case .navInternal:
+                navInternal.insert(contract.ceType)
+            default:
+                break
+            }
+        }
+        self.init(
+            consentTopic: Self.standard.consentTopic, inboundTopic: Self.standard.inboundTopic,
+            disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted, navInternalTypes: navInternal)
+        self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
+    }
+
     /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.
     package static let standard = HealthSinkPolicy(
         consentTopic: "health.consent",
@@ -34,6 +61,7 @@ package struct HealthSinkPolicy: Sendable, Hashable {
         disclosuresTopic: "health.disclosures",
         acceptedInboundTypes: [
             "no.ips.nav.candidate-suggestion.v1",
+            "no.ips.nav.candidate-suggestion.anonymous.v1",
             "no.ips.nav.job-status.v1",
             "no.ips.nav.participation-change.v1",
         ],

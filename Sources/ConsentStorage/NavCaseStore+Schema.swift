@@ -25,6 +25,14 @@ extension NavCaseStore {
                 "CREATE INDEX disclosure_log_subject ON disclosure_log (subject_id, disclosed_at)",
             ]
                 + Migrator.appendOnly("disclosure_log", engine: engine)
-        }
+        },
+        // The bridge publishes a notice for every withheld disclosure too (R5): the log keeps
+        // its status and reason beside the disclosure columns.
+        Migration(version: 2, name: "disclosure status") { _ in
+            [
+                "ALTER TABLE disclosure_log ADD COLUMN status TEXT NOT NULL DEFAULT 'disclosed'",
+                "ALTER TABLE disclosure_log ADD COLUMN withheld_reason TEXT",
+            ]
+        },
     ]
 }

@@ -1,3 +1,4 @@
+import ConsentContracts
 import Foundation
 import Logging
 import SQLKit
@@ -58,7 +59,7 @@ package final class NavCaseStore: Sendable {
             var row = SinkWriter.eventRow(
                 table: isInbound ? "events_from_health" : "follow_up_documentation",
                 record: record, ceID: ceID, ceType: ceType, payload: value, now: now)
-            if let participant = record.keyText {
+            if isInbound, policy.participantRegisteringTypes.contains(ceType), let participant = record.keyText {
                 row.followUps.append(SinkFollowUpRow(
                     table: "participants",
                     columns: ["participant_key", "first_ce_id", "registered_at"],
@@ -68,18 +69,14 @@ package final class NavCaseStore: Sendable {
             return .store(row)
         case policy.disclosuresTopic:
             guard let value = record.value else { return .reject(.unexpectedTombstone) }
-            guard let ceID = record.ceID else { return .reject(.missingCloudEventHeaders) }
-            guard let disclosure = try? DisclosureRecord.decode(jsonBytes: value), disclosure.direction == "nav-to-health",
-                let values = try? StoreSQL.disclosureValues(disclosure)
+            guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
+            guard ceType == DisclosureNotice.ceType else { return .reject(.unacceptedEventType) }
+            guard let disclosure = SinkWriter.disclosure(from: value, schema: policy.disclosureSchema), disclosure.direction == "nav-to-health",
+                let row = SinkWriter.disclosureRow(disclosure, ceID: ceID, now: now)
             else {
                 return .reject(.invalidBody)
             }
-            return .store(SinkRow(
-                table: "disclosure_log",
-                columns: StoreSQL.disclosureColumns + ["ce_id", "received_at"],
-                values: values + [SQLBind(ceID), StoreSQL.time(now)],
-                ceID: ceID
-            ))
+            return .store(row)
         default:
             return .reject(.unexpectedTopic)
         }

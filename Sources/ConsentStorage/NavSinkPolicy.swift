@@ -1,9 +1,13 @@
+import ConsentContracts
+
 /// What the NAV sink reads and accepts; anything else is refused (fail closed).
 ///
-/// Built by the composition root from the contract catalog (`health-to-nav` contracts →
-/// `acceptedInboundTypes`; contracts whose source topic is NAV's outbound topic →
-/// `ownDocumentationTypes`); `standard` mirrors `Contracts/schemas` at the time of writing.
-package struct NavSinkPolicy: Sendable, Hashable {
+/// Built from the contract catalog (`init(catalog:)`): health→NAV contracts and their
+/// anonymous forms are accepted on `nav.ips.inbound`, contracts NAV publishes on its outbound
+/// topic are its own documentation, referrals register participants (flow 4), and disclosure
+/// notices are validated against the published disclosure contract. `standard` is the same
+/// for `Contracts/` at the time of writing (a test holds the two equal).
+package struct NavSinkPolicy: Sendable {
     /// Filtered health→NAV events.
     package var inboundTopic: String
     /// NAV's own outbound events: its follow-up documentation.
@@ -14,6 +18,11 @@ package struct NavSinkPolicy: Sendable, Hashable {
     package var acceptedInboundTypes: Set<String>
     /// `ce_type`s accepted on `ownOutboundTopic`.
     package var ownDocumentationTypes: Set<String>
+    /// `ce_type`s whose arrival registers an IPS participant: referrals only (flow 4: NAV
+    /// registers referred, identified participants, never an anonymous case reference).
+    package var participantRegisteringTypes: Set<String> = ["no.ips.health.referral.v1"]
+    /// The published disclosure contract; notices that fail it are refused (when set).
+    package var disclosureSchema: JSONSchema?
 
     /// Creates a policy.
     package init(
@@ -27,6 +36,24 @@ package struct NavSinkPolicy: Sendable, Hashable {
         self.ownDocumentationTypes = ownDocumentationTypes
     }
 
+    /// The policy the contract catalog implies, on ARCHITECTURE.md's topic names.
+    package init(catalog: ContractCatalog) {
+        var accepted: Set<String> = []
+        var own: Set<String> = []
+        for contract in catalog.contracts {
+            if contract.direction == .healthToNav {
+                accepted.insert(contract.ceType)
+                if let anonymous = catalog.anonymousForm(of: contract) { accepted.insert(anonymous.ceType) }
+            }
+            if contract.direction != .bridge, contract.sourceTopic == Self.standard.ownOutboundTopic { own.insert(contract.ceType) }
+        }
+        self.init(
+            inboundTopic: Self.standard.inboundTopic, ownOutboundTopic: Self.standard.ownOutboundTopic,
+            disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted, ownDocumentationTypes: own)
+        self.participantRegisteringTypes = Set(catalog.contracts.filter { $0.name == "referral" }.map(\.ceType))
+        self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
+    }
+
     /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.
     package static let standard = NavSinkPolicy(
         inboundTopic: "nav.ips.inbound",
@@ -34,6 +61,7 @@ package struct NavSinkPolicy: Sendable, Hashable {
         disclosuresTopic: "nav.disclosures",
         acceptedInboundTypes: [
             "no.ips.health.case-discussion.v1",
+            "no.ips.health.case-discussion.anonymous.v1",
             "no.ips.health.participation-change.v1",
             "no.ips.health.referral.v1",
             "no.ips.health.treatment-coordination.v1",

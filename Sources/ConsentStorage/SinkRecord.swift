@@ -1,3 +1,4 @@
+import ConsentContracts
 import Foundation
 
 /// One consumed Kafka record handed to a sink store (no Kafka types: storage stays a leaf).
@@ -25,16 +26,29 @@ package struct SinkRecord: Sendable, Hashable {
         self.headers = headers
     }
 
-    /// The UTF-8 value of the last header with this name, if present and valid UTF-8.
+    /// The UTF-8 value of the header with this name when it appears exactly once.
     package func headerText(_ name: String) -> String? {
-        guard let header = self.headers.last(where: { $0.name == name }), let value = header.value else { return nil }
-        return String(validating: value, as: UTF8.self)
+        var found: [UInt8]?
+        for header in self.headers where header.name == name {
+            guard found == nil else { return nil }  // repeated: which copy is meant cannot be told
+            found = header.value ?? []
+        }
+        return found.flatMap { String(validating: $0, as: UTF8.self) }
     }
 
-    /// `ce_id`, the idempotency key of every sink.
-    package var ceID: String? { self.headerText("ce_id").flatMap { $0.isEmpty ? nil : $0 } }
-    /// `ce_type`.
-    package var ceType: String? { self.headerText("ce_type").flatMap { $0.isEmpty ? nil : $0 } }
+    /// The envelope headers, read by the same function as the bridge's (`CloudEventHeaders`).
+    package var envelope: CloudEventHeaders {
+        CloudEventHeaders(kafkaHeaders: self.headers.lazy.map { (name: $0.name, value: $0.value ?? []) })
+    }
+
+    /// `ce_id`, the idempotency key of every sink: present once and well formed, else nil.
+    package var ceID: String? {
+        self.headerText(CloudEventHeaders.Name.id).flatMap { CloudEventHeaders.isWellFormedID($0) ? $0 : nil }
+    }
+    /// `ce_type`, present once (else nil).
+    package var ceType: String? {
+        self.headerText(CloudEventHeaders.Name.type).flatMap { $0.isEmpty || $0.utf8.count > CloudEventHeaders.maxTextLength ? nil : $0 }
+    }
     /// The key as UTF-8 text (subject id on the consent and IPS topics).
     package var keyText: String? { self.key.flatMap { String(validating: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 } }
 }

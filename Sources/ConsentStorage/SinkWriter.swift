@@ -1,3 +1,4 @@
+import ConsentContracts
 import Foundation
 import Logging
 import SQLKit
@@ -36,6 +37,27 @@ enum SinkWriter {
             rejected_at TEXT NOT NULL,
             PRIMARY KEY (source_topic, partition_id, source_offset))
         """
+
+    /// A disclosure notice as the bridge published it (`DisclosureNotice`, the one wire shape),
+    /// validated against the published contract when given; nil when it is not one.
+    static func disclosure(from value: [UInt8], schema: JSONSchema?) -> DisclosureRecord? {
+        guard let json = try? StrictJSON.parse(value) else { return nil }
+        if let schema, !schema.isValid(json) { return nil }
+        guard let notice = try? DisclosureNotice(json: json) else { return nil }
+        return DisclosureRecord(notice: notice)
+    }
+
+    /// The row a sink's `disclosure_log` keeps for `disclosure` (the shared disclosure columns,
+    /// the status, and the record's `ce_id`).
+    static func disclosureRow(_ disclosure: DisclosureRecord, ceID: String, now: Date) -> SinkRow? {
+        guard let values = try? StoreSQL.disclosureValues(disclosure) else { return nil }
+        return SinkRow(
+            table: "disclosure_log",
+            columns: StoreSQL.disclosureColumns + ["status", "withheld_reason", "ce_id", "received_at"],
+            values: values + [SQLBind(disclosure.status), StoreSQL.bind(disclosure.withheldReason), SQLBind(ceID), StoreSQL.time(now)],
+            ceID: ceID
+        )
+    }
 
     static func eventRow(table: String, record: SinkRecord, ceID: String, ceType: String, payload: [UInt8], now: Date) -> SinkRow {
         SinkRow(

@@ -148,7 +148,7 @@ enum StoreSQL {
         guard let disclosedAt = StoreTime.date(from: disclosedText) else {
             throw StorageError(.corruptRow, "disclosure row has an unreadable time")
         }
-        return DisclosureRecord(
+        var record = DisclosureRecord(
             disclosureID: try row.decode(column: "disclosure_id", as: String.self),
             eventID: try row.decode(column: "event_id", as: String.self),
             ceType: try row.decode(column: "ce_type", as: String.self),
@@ -165,6 +165,13 @@ enum StoreSQL {
             disclosedAt: disclosedAt,
             bridgeVersion: try row.decode(column: "bridge_version", as: String.self)
         )
+        // The sinks' logs keep the status beside the shared columns; the bridge store keeps
+        // withholdings in a table of their own.
+        if row.contains(column: "status") {
+            record.status = try row.decode(column: "status", as: String.self)
+            record.withheldReason = try row.decode(column: "withheld_reason", as: String?.self)
+        }
+        return record
     }
 
     /// A JSON array of strings (read back by `decodeList`). Written by hand because it runs

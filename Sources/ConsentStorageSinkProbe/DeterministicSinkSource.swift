@@ -1,3 +1,4 @@
+import ConsentContracts
 import ConsentStorage
 import Foundation
 
@@ -56,8 +57,8 @@ package struct DeterministicSinkSource: Sendable {
                 disclosedAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(offset)), bridgeVersion: "probe")
             return SinkRecord(
                 topic: topic, partition: partition, offset: offset, key: Array(Self.patientID(for: offset).utf8),
-                value: (try? disclosure.jsonBytes()) ?? [],
-                headers: [MessageHeader(name: "ce_id", text: "disc-evt-\(offset)"), MessageHeader(name: "ce_type", text: DisclosureRecord.ceType)])
+                value: disclosure.notice.jsonValue.serializedBytes(),
+                headers: [MessageHeader(name: "ce_id", text: "disc-evt-\(offset)"), MessageHeader(name: "ce_type", text: DisclosureNotice.ceType)])
         }
         let ceType = Self.isFollowUpNote(offset: offset) ? "no.ips.nav.follow-up-note.v1" : "no.ips.nav.job-status.v1"
         let ceID = Self.inboundCEID(partition: partition, offset: offset)

@@ -1,3 +1,4 @@
+import ConsentContracts
 import ConsentKafka
 import ConsentSinks
 import ConsentStorage
@@ -61,8 +62,8 @@ struct SinkServiceTests {
             recipientRole: "ips-job-specialist", recipientOrganisation: "nav-oslo", categories: ["ips-participation"], form: "identified",
             consentID: "c-1", consentVersion: 1, purpose: "ips-follow-up", disclosedAt: Date(timeIntervalSince1970: 1_790_000_000), bridgeVersion: "t")
         first.append(KafkaOutgoingRecord(
-            topic: policy.disclosuresTopic, key: Array("12848740088".utf8), value: try disclosure.jsonBytes(),
-            headers: [KafkaHeader(name: "ce_id", string: "disc-1"), KafkaHeader(name: "ce_type", string: DisclosureRecord.ceType)]))
+            topic: policy.disclosuresTopic, key: Array("12848740088".utf8), value: disclosure.notice.jsonValue.serializedBytes(),
+            headers: [KafkaHeader(name: "ce_id", string: "disc-1"), KafkaHeader(name: "ce_type", string: DisclosureNotice.ceType)]))
         for report in try await producer.send(first) { _ = try report.get() }
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sink-service-\(UUID().uuidString)")

@@ -1,3 +1,4 @@
+import ConsentContracts
 import ConsentStorage
 import Foundation
 import InMemoryLogging
@@ -67,7 +68,7 @@ struct SinkStoreConformanceTests {
                 Fixtures.event(topic: Self.health.inboundTopic, offset: 0, ceID: "u", ceType: "no.ips.nav.unknown.v1"),
                 Fixtures.event(topic: Self.health.inboundTopic, offset: 1, ceID: nil, ceType: "no.ips.nav.job-status.v1"),
                 Fixtures.event(topic: "nav.ips.outbound", offset: 0, ceID: "x", ceType: "no.ips.nav.job-status.v1"),
-                Fixtures.event(topic: Self.health.disclosuresTopic, offset: 0, ceID: "d", ceType: DisclosureRecord.ceType, body: "{\"not\":\"a disclosure\"}"),
+                Fixtures.event(topic: Self.health.disclosuresTopic, offset: 0, ceID: "d", ceType: DisclosureNotice.ceType, body: "{\"not\":\"a disclosure\"}"),
                 tombstone,
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "g", records: records))

@@ -1,3 +1,4 @@
+import ConsentContracts
 import ConsentStorage
 import Foundation
 import Logging
@@ -130,8 +131,8 @@ enum Fixtures {
 
     static func disclosureEvent(topic: String, offset: Int64, _ record: DisclosureRecord) throws -> SinkRecord {
         SinkRecord(
-            topic: topic, partition: 0, offset: offset, key: Array(record.subjectID.utf8), value: try record.jsonBytes(),
-            headers: [MessageHeader(name: "ce_id", text: "ce-\(record.disclosureID)"), MessageHeader(name: "ce_type", text: DisclosureRecord.ceType)])
+            topic: topic, partition: 0, offset: offset, key: Array(record.subjectID.utf8), value: record.notice.jsonValue.serializedBytes(),
+            headers: [MessageHeader(name: "ce_id", text: "ce-\(record.disclosureID)"), MessageHeader(name: "ce_type", text: DisclosureNotice.ceType)])
     }
 
     static func consentEvent(offset: Int64, patient: String, version: Int64, status: String = "granted") -> SinkRecord {

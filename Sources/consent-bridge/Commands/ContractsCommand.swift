@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConsentContracts
 import ConsentContractsLint
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ struct ContractsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contracts",
         abstract: "Lint and use the message contracts (schemas, examples, asyncapi.yaml).",
-        subcommands: [ContractsCheckCommand.self, ContractsValidateCommand.self]
+        subcommands: [ContractsCheckCommand.self, ContractsAnonymousFormsCommand.self, ContractsValidateCommand.self]
     )
 }
 
@@ -33,6 +34,52 @@ struct ContractsCheckCommand: ParsableCommand {
             throw ExitCode.failure
         }
         print(report.summary)
+    }
+}
+
+/// `consent-bridge contracts anonymous-forms [--write]`: the anonymous-form schemas derived
+/// from the contracts that have one (`AnonymousFormSchema`); `--write` (re)writes them.
+struct ContractsAnonymousFormsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anonymous-forms",
+        abstract: "Derive the anonymous-form schema of every contract that has one; --write saves them beside it."
+    )
+
+    @Option(name: .long, help: "The contracts directory.")
+    var dir: String = "Contracts"
+
+    @Flag(name: .long, help: "Write schemas/<name>.anonymous.schema.json instead of listing what would change.")
+    var write = false
+
+    func run() throws {
+        let directory = dir + "/schemas"
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".schema.json") && !$0.hasSuffix(".anonymous.schema.json") }.sorted()
+        var stale = 0
+        for fileName in names {
+            let name = String(fileName.dropLast(".schema.json".count))
+            guard let bytes = FileManager.default.contents(atPath: directory + "/" + fileName),
+                let document = try? StrictJSON.parse(Array(bytes), limits: JSONParseLimits(maxDepth: 64, maxBytes: 4 * 1024 * 1024)),
+                let derived = AnonymousFormSchema.derive(from: document, name: name)
+            else { continue }
+            let target = directory + "/" + AnonymousFormSchema.name(of: name) + ".schema.json"
+            let text = derived.prettyBytes() + [0x0A]
+            let current = FileManager.default.contents(atPath: target).map { Array($0) }
+            if current == text {
+                print("up to date: \(target)")
+                continue
+            }
+            stale += 1
+            if write {
+                guard FileManager.default.createFile(atPath: target, contents: Data(text)) else {
+                    throw ValidationError("cannot write \(target)")
+                }
+                print("wrote: \(target)")
+            } else {
+                print("stale: \(target)")
+            }
+        }
+        if stale > 0, !write { throw ExitCode.failure }
     }
 }
 

@@ -1,0 +1,156 @@
+/// The CloudEvents binary-mode headers of a Kafka message (`ce_id`, `ce_type`, …), read once.
+///
+/// One function reads them (`init(kafkaHeaders:)`) and one rule judges them (`problem`): every
+/// header of `requiredNames` must be present exactly once, as UTF-8, and well formed. The
+/// pipeline, the record builder, the sinks and redrive all read a message's envelope through
+/// this type, so no two parts can decide on different copies of a repeated header.
+package struct CloudEventHeaders: Sendable, Hashable {
+    /// `ce_id`: unique per message; receivers de-duplicate by it.
+    package var id: String?
+    /// `ce_type`: names the contract, e.g. `no.ips.health.referral.v1`.
+    package var type: String?
+    /// `ce_source`: the sending system.
+    package var source: String?
+    /// `ce_time`: when the event happened (RFC 3339); the anonymous form's age bands use it.
+    package var time: String?
+    /// `ce_specversion`: must be `1.0`.
+    package var specVersion: String?
+    /// `content-type`: must be JSON.
+    package var contentType: String?
+    /// Names of envelope headers that were present more than once or not UTF-8 (always a fault:
+    /// which copy is meant cannot be told).
+    package var unreadable: Set<String> = []
+
+    /// Header names, as in ARCHITECTURE.md.
+    package enum Name {
+        package static let id = "ce_id"
+        package static let type = "ce_type"
+        package static let source = "ce_source"
+        package static let time = "ce_time"
+        package static let specVersion = "ce_specversion"
+        package static let contentType = "content-type"
+    }
+
+    /// Every header `Contracts/asyncapi.yaml` requires on every message.
+    package static let requiredNames = [Name.id, Name.type, Name.source, Name.time, Name.specVersion, Name.contentType]
+
+    /// Longest accepted `ce_id`, `ce_type` and `ce_source` (the contracts' `maxLength: 200`).
+    package static let maxTextLength = 200
+
+    /// Headers with the given values.
+    package init(
+        id: String?, type: String?, source: String? = "urn:no:ips:test", time: String? = "2026-10-15T09:00:00Z",
+        specVersion: String? = "1.0", contentType: String? = "application/json"
+    ) {
+        self.id = id
+        self.type = type
+        self.source = source
+        self.time = time
+        self.specVersion = specVersion
+        self.contentType = contentType
+    }
+
+    /// Reads the envelope headers from Kafka header pairs. A header present twice (or not valid
+    /// UTF-8) is recorded in `unreadable` and its value left nil.
+    package init(kafkaHeaders: some Sequence<(name: String, value: [UInt8])>) {
+        self.init(id: nil, type: nil, source: nil, time: nil, specVersion: nil, contentType: nil)
+        var seen: Set<String> = []
+        for header in kafkaHeaders {
+            guard let index = Self.requiredNames.firstIndex(of: header.name) else { continue }
+            let name = Self.requiredNames[index]
+            guard seen.insert(name).inserted, let text = String(validating: header.value, as: UTF8.self) else {
+                unreadable.insert(name)
+                set(name, nil)
+                continue
+            }
+            set(name, text)
+        }
+    }
+
+    private mutating func set(_ name: String, _ value: String?) {
+        switch name {
+        case Name.id: id = value
+        case Name.type: type = value
+        case Name.source: source = value
+        case Name.time: time = value
+        case Name.specVersion: specVersion = value
+        default: contentType = value
+        }
+    }
+
+    /// The value of header `name` (one of `requiredNames`).
+    package func value(of name: String) -> String? {
+        switch name {
+        case Name.id: id
+        case Name.type: type
+        case Name.source: source
+        case Name.time: time
+        case Name.specVersion: specVersion
+        default: contentType
+        }
+    }
+
+    /// What is wrong with the envelope, or nil when every required header is there once and
+    /// well formed. Names headers, never their values (they may hold personal data).
+    package var problem: EnvelopeProblem? {
+        for name in Self.requiredNames {
+            if unreadable.contains(name) { return EnvelopeProblem(header: name, kind: .repeatedOrNotUTF8) }
+            guard let value = value(of: name), !value.isEmpty else { return EnvelopeProblem(header: name, kind: .missing) }
+            let wellFormed: Bool
+            switch name {
+            case Name.id: wellFormed = Self.isWellFormedID(value)
+            case Name.type: wellFormed = value.utf8.count <= Self.maxTextLength
+            case Name.source: wellFormed = Self.isWellFormedSource(value)
+            case Name.time: wellFormed = RFC3339.isValidDateTime(value)
+            default: wellFormed = true  // spec version and content type have reasons of their own
+            }
+            if !wellFormed { return EnvelopeProblem(header: name, kind: .malformed) }
+        }
+        return nil
+    }
+
+    /// `ce_id`: 1–200 characters of `A-Z a-z 0-9 . _ : -` (a closed alphabet: no spaces, no
+    /// `@` or `/`, nothing that could carry a name or an address).
+    package static func isWellFormedID(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return !bytes.isEmpty && bytes.count <= maxTextLength && bytes.allSatisfy(isIDByte)
+    }
+
+    /// `ce_source`: an absolute URI (`scheme:rest`) of at most 200 characters from the closed
+    /// alphabet of ids plus `/`.
+    package static func isWellFormedSource(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= maxTextLength, let colon = bytes.firstIndex(of: UInt8(ascii: ":")), colon > 0 else {
+            return false
+        }
+        guard bytes[0] >= UInt8(ascii: "a"), bytes[0] <= UInt8(ascii: "z") else { return false }
+        return bytes.allSatisfy { isIDByte($0) || $0 == UInt8(ascii: "/") }
+    }
+
+    private static func isIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        case UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+}
+
+/// Why an envelope was refused: which header, and how (never the value).
+package struct EnvelopeProblem: Sendable, Hashable, CustomStringConvertible {
+    package enum Kind: String, Sendable, Hashable {
+        case missing
+        case repeatedOrNotUTF8 = "repeated-or-not-utf8"
+        case malformed
+    }
+
+    /// The header's name, e.g. `ce_source`.
+    package var header: String
+    /// What is wrong with it.
+    package var kind: Kind
+
+    package var description: String { "\(header) \(kind.rawValue)" }
+}

@@ -1,0 +1,522 @@
+"""End to end, the way EPJ and NAV meet the product: the real `consent-bridge run --embedded
+true` binary (bridge, health sink and NAV sink), driven only through Kafka and read back
+through Kafka, its HTTP health endpoint, its SQLite stores and its `disclosures` command.
+
+Independent oracles: confluent-kafka is the Kafka client, jsonschema (Draft 2020-12 with
+format checking) validates against the published contracts in Contracts/schemas, sqlite3
+reads the stores. Fixtures are the examples in Contracts/examples/<contract>/valid, never
+output of the bridge's own encoders, so an encoder bug cannot hide behind a matching fixture.
+
+Scenario (module fixture, one bridge): consent records for four synthetic patients (full,
+partial, none, withdrawn), then every valid example of every event contract once per
+patient; wait for every receipt; read everything the bridge wrote. The tests then check the
+contracts of every record, the consent outcomes (DOMAIN.md R2, R3, R5, R6, R7, R16) and the
+stores (R4, R10). A second test feeds oversized events ahead of ordinary traffic.
+
+Needs CONSENT_BRIDGE_BIN (CI sets it to the debug binary); skipped only without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+
+from e2e_support import (
+    CONSENT_TOPIC, EVENT_DIRECTIONS, HEALTH_DISCLOSURES, HEALTH_INBOUND, HEALTH_OUTBOUND, HEALTH_RECEIPTS, NAV_DISCLOSURES, NAV_INBOUND, NAV_RECEIPTS,
+    OUTPUT_TOPICS, REJECTED, BridgeProcess, FailureReport, Patient, PublishedEvent, ReceiptWatcher,
+    check_record_against_contract, cloud_event_headers, consent_example, consent_record, event_from_example,
+    format_checker, get_pointer, load_contracts, producer, publish, read_everything, read_only, require_columns,
+    source_of, synthetic_fodselsnummer, utc_now, wait_for_consent_view, wait_for_outbox_settled, wait_for_sinks,
+)
+
+BIN = os.environ.get("CONSENT_BRIDGE_BIN")
+
+pytestmark = pytest.mark.skipif(
+    not BIN, reason="CONSENT_BRIDGE_BIN is not set (CI sets it to the built consent-bridge binary)"
+)
+
+RECEIPT_TIMEOUT = 60  # s, for the whole scenario; generous for a debug build on two cores
+BODY_LIMIT = 256 * 1024  # the largest record the bridge promises to write on bridge.rejected
+
+# One synthetic patient per consent state. Distinct birth dates keep the numbers apart.
+PATIENTS = {
+    state: Patient(state, birth, synthetic_fodselsnummer(birth, 101 + 37 * index))
+    for index, (state, birth) in enumerate([
+        ("full", date(1988, 5, 14)),
+        ("partial", date(1991, 9, 23)),
+        ("none", date(1979, 1, 30)),
+        ("withdrawn", date(1985, 11, 2)),
+    ])
+}
+ALL_TEST_IDS = {p.fnr for p in PATIENTS.values()}
+
+
+# ---- the scenario ---------------------------------------------------------------------------
+
+@dataclass
+class Scenario:
+    bridge: BridgeProcess
+    bootstrap: str
+    contracts: dict
+    consents: dict[str, list[dict]]
+    events: list[PublishedEvent]
+    receipts: dict[str, tuple[str, dict]]
+    missing_receipts: set[str]
+    records: dict[str, list]
+    exit_code: int | None = None
+    # Waits that timed out: reported by the test that depends on them, not hidden.
+    problems: list[str] = field(default_factory=list)
+    _notices: list | None = field(default=None, repr=False)
+    _event_of: dict | None = field(default=None, repr=False)
+
+    def events_where(self, state=None, contract=None):
+        return [e for e in self.events
+                if (state is None or e.state == state) and (contract is None or e.contract == contract)]
+
+    def crossed(self, event: PublishedEvent) -> list:
+        """The records on the event's destination topic that carry it: the same ce_id, or
+        the copy its disclosure notice names (disclosureId as ce_id or decision header, or
+        the anonymous form's caseReference), so a bridge that gives the copy an id of its
+        own is still followed."""
+        destination = self.contracts[event.ce_type].schema.get("x-destination-topic")
+        if not destination:
+            return []
+        notices = [n for n in self.disclosure_notices() if n.get("messageId") == event.ce_id]
+        ids = {event.ce_id} | {n.get("disclosureId") for n in notices}
+        references = {n["caseReference"] for n in notices if n.get("caseReference")}
+        return [r for r in self.records[destination]
+                if r.ce_id in ids or r.header("cb_decision_id") in ids or self._case_reference(r) in references]
+
+    def disclosure_notices(self) -> list[dict]:
+        if self._notices is None:
+            self._notices = []
+            for topic in (HEALTH_DISCLOSURES, NAV_DISCLOSURES):
+                for record in self.records[topic]:
+                    try:
+                        self._notices.append(record.json())
+                    except ValueError:
+                        pass  # reported by the contract test
+        return self._notices
+
+    @staticmethod
+    def _case_reference(record):
+        try:
+            body = record.json()
+        except ValueError:
+            return None
+        return body.get("caseReference") if isinstance(body, dict) else None
+
+    def event_of(self, record):
+        """The published event a record on an inbound topic carries, if any."""
+        if self._event_of is None:
+            self._event_of = {}
+            for event in self.events:
+                for crossed in self.crossed(event):
+                    self._event_of[(crossed.topic, crossed.partition, crossed.offset)] = event
+        return self._event_of.get((record.topic, record.partition, record.offset))
+
+
+@pytest.fixture(scope="module")
+def contracts():
+    return load_contracts()
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory, contracts):
+    bridge = BridgeProcess(BIN, tmp_path_factory.mktemp("e2e")).start()
+    try:
+        result = run_scenario(bridge, contracts)
+        print("\nrecords per topic the bridge writes:")
+        for topic in OUTPUT_TOPICS:
+            print(f"  {topic:22} {len(result.records[topic])}")
+        print(f"published: {len(result.events)} events; receipts: {len(result.receipts)}; "
+              f"missing: {len(result.missing_receipts)}")
+        # Stop gracefully before the store checks: the SQLite files are complete once it exits.
+        result.exit_code = bridge.stop()
+        yield result
+    finally:
+        bridge.stop()
+
+
+def run_scenario(bridge: BridgeProcess, contracts) -> Scenario:
+    """Publishes consents and events, waits for the receipts and for the bridge and sinks to
+    settle, and reads every output topic. Our Kafka clients end with this function, before the
+    bridge (and its embedded broker) stops."""
+    bootstrap = bridge.wait_for_bootstrap()
+    bridge.wait_until_ready()
+    prod = producer(bootstrap)
+    consents = publish_consents(bridge, prod, contracts)
+    events = build_events(contracts)
+    watcher = ReceiptWatcher(bootstrap)
+    try:
+        errors = publish(prod, [
+            (e.topic, e.subject.encode(), json.dumps(e.body, ensure_ascii=False).encode("utf-8"),
+             cloud_event_headers(e.ce_id, e.ce_type, source_of(e.topic)), None)
+            for e in events])
+        assert not errors, f"the embedded broker refused test events: {errors}"
+        missing = watcher.wait_for([e.ce_id for e in events], RECEIPT_TIMEOUT, alive=bridge.assert_alive)
+    finally:
+        watcher.close()
+
+    problems = []
+    for wait in (lambda: wait_for_outbox_settled(bridge), lambda: wait_for_sinks(bridge, bootstrap)):
+        try:
+            wait()
+        except TimeoutError as error:
+            problems.append(str(error))
+    records = read_everything(bootstrap, OUTPUT_TOPICS)
+    return Scenario(bridge, bootstrap, contracts, consents, events, dict(watcher.receipts), missing, records,
+                    problems=problems)
+
+
+def publish_consents(bridge: BridgeProcess, prod, contracts) -> dict[str, list[dict]]:
+    """Full, partial and withdrawn (granted v1, withdrawn v2) consents; none for "none".
+    Times are relative to now: the examples' own validity dates expire."""
+    now = utc_now()
+    full = consent_example("granted-full-written.json")
+    narrow = consent_example("granted-narrow-oral.json")
+    withdrawn = consent_example("withdrawn.json")
+    withdrawn_id = str(uuid.uuid4())
+    consents = {
+        "full": [consent_record(full, PATIENTS["full"], str(uuid.uuid4()), 1, now - timedelta(days=1))],
+        "partial": [consent_record(narrow, PATIENTS["partial"], str(uuid.uuid4()), 1, now - timedelta(days=1))],
+        "withdrawn": [
+            consent_record(full, PATIENTS["withdrawn"], withdrawn_id, 1, now - timedelta(days=2)),
+            consent_record(withdrawn, PATIENTS["withdrawn"], withdrawn_id, 2, now - timedelta(hours=1)),
+        ],
+    }
+    consent_contract = contracts["no.ips.health.consent.v1"]
+    for records in consents.values():
+        for record in records:
+            problems = list(consent_contract.validator.iter_errors(record))
+            assert not problems, f"consent fixture does not match consent.schema.json: {problems[0].message}"
+
+    errors = publish(prod, [
+        (CONSENT_TOPIC, record["patientId"].encode(), json.dumps(record).encode(),
+         cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1", source_of(CONSENT_TOPIC)), None)
+        for records in consents.values() for record in records])
+    assert not errors, f"the embedded broker refused consent records: {errors}"
+    wait_for_consent_view(bridge, {PATIENTS[state].fnr: records[-1]["version"] for state, records in consents.items()})
+    return consents
+
+
+def build_events(contracts) -> list[PublishedEvent]:
+    """Every valid example of every crossing contract, once per consent state. NAV's internal
+    follow-up notes (x-direction nav-internal) go on nav.ips.outbound too, as NAV publishes
+    them: without them the R3 check below would pass without having been tried."""
+    events = []
+    for contract in sorted(contracts.values(), key=lambda c: c.name):
+        if contract.direction not in EVENT_DIRECTIONS and contract.direction != "nav-internal":
+            continue
+        examples = contract.valid_examples()
+        assert examples, f"{contract.name}: no valid examples to publish"
+        for example_name, example in examples:
+            for state, patient in PATIENTS.items():
+                events.append(event_from_example(contract, example_name, example, state, patient))
+    return events
+
+
+# ---- 1. every record the bridge wrote matches its published contract -------------------------
+
+def test_every_record_the_bridge_writes_matches_its_contract(scenario):
+    checker = format_checker()
+    report = FailureReport()
+    for topic in OUTPUT_TOPICS:
+        for record in scenario.records[topic]:
+            check_record_against_contract(record, scenario.contracts, checker, report)
+    if report:
+        pytest.fail(report.render("records that break their contract (Contracts/schemas, asyncapi.yaml headers)"), pytrace=False)
+
+
+# ---- 2. what crossed, what did not ---------------------------------------------------------
+
+def _identified_leaves_outside_scope(body, schema, scope: set[str], path="") -> list[str]:
+    """Pointers of leaves whose schema node (or an ancestor) has an x-consent-category not in
+    `scope` (R6: only consented categories cross)."""
+    outside = []
+    category = schema.get("x-consent-category")
+    if category is not None and category not in scope:
+        return [path or "/"]
+    if isinstance(body, dict):
+        for key, value in body.items():
+            child = schema.get("properties", {}).get(key, {})
+            outside += _identified_leaves_outside_scope(value, child, scope, f"{path}/{key}")
+    elif isinstance(body, list):
+        for index, item in enumerate(body):
+            outside += _identified_leaves_outside_scope(item, schema.get("items", {}), scope, f"{path}/{index}")
+    return outside
+
+
+def test_consent_decides_what_crosses(scenario):
+    failures = FailureReport()
+    outcome = {ce_id: body.get("outcome") for ce_id, (_, body) in scenario.receipts.items()}
+
+    # Every event gets a receipt, on the sender's own side.
+    for event in scenario.events:
+        if event.ce_id in scenario.missing_receipts:
+            failures.add(event.ce_type, f"no receipt within {RECEIPT_TIMEOUT} s", event.label)
+            continue
+        topic, _ = scenario.receipts[event.ce_id]
+        own = HEALTH_RECEIPTS if event.topic == HEALTH_OUTBOUND else NAV_RECEIPTS
+        if topic != own:
+            failures.add(event.ce_type, f"receipt on {topic}, not the sender's {own}", event.label)
+
+    # R1/R6: with full consent the referral crosses, identified.
+    for event in scenario.events_where("full", "referral"):
+        crossed = scenario.crossed(event)
+        if outcome.get(event.ce_id) != "accepted":
+            failures.add(event.ce_type, "full-consent referral: receipt outcome is not accepted",
+                         f"{event.label}: outcome={outcome.get(event.ce_id)!r}")
+        if len(crossed) != 1:
+            failures.add(event.ce_type, "full-consent referral: not exactly once on nav.ips.inbound",
+                         f"{event.label}: {len(crossed)} record(s)")
+        elif get_pointer(crossed[0].json(), scenario.contracts[event.ce_type].subject_pointer) != event.subject:
+            failures.add(event.ce_type, "full-consent referral crossed without naming the patient", event.label)
+
+    # R7: no referral without consent, and never an anonymous one.
+    for event in scenario.events_where("none", "referral"):
+        if scenario.crossed(event):
+            failures.add(event.ce_type, "R7: no-consent referral crossed to nav.ips.inbound", event.label)
+        if outcome.get(event.ce_id) not in (None, "rejected"):
+            failures.add(event.ce_type, "R7: no-consent referral receipt is not rejected",
+                         f"{event.label}: outcome={outcome.get(event.ce_id)!r}")
+
+    # R2: without consent a case discussion crosses only in anonymous form.
+    for event in scenario.events_where("none", "anonymous-case-discussion"):
+        crossed = scenario.crossed(event)
+        if outcome.get(event.ce_id) != "anonymized" or len(crossed) != 1:
+            failures.add(event.ce_type, "R2: no-consent case discussion did not cross once in anonymous form",
+                         f"{event.label}: outcome={outcome.get(event.ce_id)!r}, records={len(crossed)}")
+
+    # R2/R5/R16: a fødselsnummer reaches the other side only in an identified record about
+    # that very person under a consent in force. Anonymous records, records about patients
+    # without (or after withdrawing) consent, keys and headers included: none at all.
+    for topic in (NAV_INBOUND, HEALTH_INBOUND):
+        for record in scenario.records[topic]:
+            event = scenario.event_of(record)
+            allowed = set()
+            if event and event.state in ("full", "partial") and outcome.get(event.ce_id) == "accepted":
+                allowed = {event.subject}
+            found = {fnr for fnr in ALL_TEST_IDS if fnr.encode() in record.all_bytes()} - allowed
+            for fnr in sorted(found):
+                whose = next(p.state for p in PATIENTS.values() if p.fnr == fnr)
+                failures.add(record.ce_type, f"fødselsnummer of the '{whose}' patient on {topic}",
+                             f"{record.where()} ({event.label if event else 'unknown ce_id'}, "
+                             f"outcome={outcome.get(event.ce_id) if event else None!r})")
+
+    # R5: after a withdrawal nothing identified crosses; and (DOMAIN.md R5, second sentence)
+    # the anonymous path is closed for that person too.
+    for event in scenario.events_where("withdrawn"):
+        if event.direction not in EVENT_DIRECTIONS:
+            continue
+        crossed = scenario.crossed(event)
+        identified = [r for r in crossed if event.subject.encode() in r.all_bytes()]
+        if identified or outcome.get(event.ce_id) == "accepted":
+            failures.add(event.ce_type, "R5: crossed in identified form after the consent was withdrawn",
+                         f"{event.label}: outcome={outcome.get(event.ce_id)!r}")
+        elif crossed or outcome.get(event.ce_id) == "anonymized":
+            failures.add(event.ce_type, "R5: crossed in anonymous form after the consent was withdrawn "
+                         "(DOMAIN.md R5: the anonymous path is closed after a withdrawal)",
+                         f"{event.label}: outcome={outcome.get(event.ce_id)!r}, records={len(crossed)}")
+
+    # R3: NAV's follow-up documentation never reaches the journal's inbound topic.
+    for record in scenario.records[HEALTH_INBOUND]:
+        event = scenario.event_of(record)
+        if "follow-up-note" in (record.ce_type or "") or (event and "follow-up-note" in event.ce_type):
+            failures.add(record.ce_type, "R3: follow-up note on health.ips.inbound", record.where())
+
+    # R6: an identified record under the partial consent carries only consented categories.
+    partial_scope = set(scenario.consents["partial"][-1]["categories"])
+    for event in scenario.events_where("partial"):
+        if outcome.get(event.ce_id) != "accepted" or event.direction not in EVENT_DIRECTIONS:
+            continue
+        for record in scenario.crossed(event):
+            outside = _identified_leaves_outside_scope(
+                record.json(), scenario.contracts[event.ce_type].schema, partial_scope)
+            if outside:
+                failures.add(event.ce_type, "R6: unconsented category crossed under the partial consent",
+                             f"{event.label}: {outside[:5]}")
+
+    # Exactly once in the topics (docs/architecture.md): no ce_id twice on one topic.
+    for topic in OUTPUT_TOPICS:
+        seen = {}
+        for record in scenario.records[topic]:
+            key = record.ce_id
+            if key is not None and key in seen:
+                failures.add(record.ce_type, f"ce_id published twice on {topic}", f"{seen[key]} and {record.where()}")
+            seen.setdefault(key, record.where())
+
+    if failures:
+        pytest.fail(failures.render("consent outcomes"), pytrace=False)
+
+
+# ---- 3. the stores: R4 documentation in the journal, nothing refused -------------------------
+
+def test_stores_document_every_disclosure(scenario):
+    failures = []
+    failures += [f"wait failed before the stores were read: {p}" for p in scenario.problems]
+    if scenario.exit_code != 0:
+        failures.append(f"SIGTERM did not stop the bridge cleanly: exit code {scenario.exit_code}\n"
+                        f"{scenario.bridge.stderr_tail(3000)}")
+
+    data = scenario.bridge.data_dir
+    with read_only(data / "bridge.sqlite") as bridge_db:
+        require_columns(bridge_db, "disclosures", "disclosure_id", "event_id", "direction")
+        bridge_disclosures = {
+            direction: {r["disclosure_id"]: r["event_id"] for r in bridge_db.execute(
+                "SELECT disclosure_id, event_id FROM disclosures WHERE direction = ?", (direction,))}
+            for direction in EVENT_DIRECTIONS}
+
+    counts = {}
+    for store, direction in (("health.sqlite", "health-to-nav"), ("nav.sqlite", "nav-to-health")):
+        with read_only(data / store) as db:
+            require_columns(db, "disclosure_log", "disclosure_id")
+            require_columns(db, "sink_rejections", "source_topic", "ce_type", "reason_code")
+            logged = {r["disclosure_id"] for r in db.execute("SELECT disclosure_id FROM disclosure_log")}
+            refused = db.execute(
+                "SELECT source_topic, ce_type, reason_code, COUNT(*) AS n FROM sink_rejections "
+                "GROUP BY source_topic, ce_type, reason_code ORDER BY n DESC").fetchall()
+        expected = bridge_disclosures[direction]
+        counts[store] = (len(logged), len(expected))
+        missing = sorted(set(expected) - logged)
+        if missing:
+            failures.append(f"R4: {store} disclosure_log lacks {len(missing)} of the {len(expected)} {direction} "
+                            f"disclosures the bridge recorded (e.g. disclosure {missing[0]} of event {expected[missing[0]]})")
+        for row in refused:
+            failures.append(f"{store}: the sink refused {row['n']} record(s) from {row['source_topic']} "
+                            f"(ce_type {row['ce_type']}, reason {row['reason_code']})")
+    print("\ndisclosures (in the side's store / recorded by the bridge):",
+          ", ".join(f"{store} {have}/{want}" for store, (have, want) in counts.items()))
+
+    # The patient's access report (R4, R11) lists the full-consent referral's disclosure.
+    referral_ids = {e.ce_id for e in scenario.events_where("full", "referral")}
+    wanted = {d for d, event_id in bridge_disclosures["health-to-nav"].items() if event_id in referral_ids}
+    report = subprocess.run(
+        [BIN, "disclosures", "--patient", PATIENTS["full"].fnr, "--format", "json", "--allow-synthetic-ids"],
+        env=scenario.bridge.environment, cwd=scenario.bridge.workdir, capture_output=True, text=True, timeout=60)
+    if not wanted:
+        failures.append("the bridge store recorded no disclosure for the full-consent referrals")
+    if report.returncode != 0:
+        failures.append(f"`disclosures --patient <full> --format json` exited {report.returncode}: "
+                        f"{report.stderr.strip() or report.stdout.strip()}")
+    else:
+        listed = json.loads(report.stdout) if report.stdout.strip().startswith("[") else []
+        listed_ids = {entry.get("disclosureId") for entry in listed}
+        if not wanted <= listed_ids:
+            failures.append(f"`disclosures` for the full-consent patient lists {len(listed)} disclosure(s) "
+                            f"but not the referral's {sorted(wanted - listed_ids)}; output: {report.stdout.strip()[:300]}")
+
+    if failures:
+        pytest.fail("stores and disclosure report:\n" + "\n".join(f"  - {f}" for f in failures), pytrace=False)
+
+
+# ---- 4. oversized inputs do not hold up ordinary traffic --------------------------------------
+
+def test_oversized_events_do_not_stall_ordinary_traffic(tmp_path, contracts):
+    referral = contracts["no.ips.health.referral.v1"]
+    patient = Patient("full", date(1993, 7, 7), synthetic_fodselsnummer(date(1993, 7, 7), 211))
+    bridge = BridgeProcess(BIN, tmp_path).start()
+    try:
+        bootstrap = bridge.wait_for_bootstrap()
+        bridge.wait_until_ready()
+        # Large enough for the 2 MB event (librdkafka's default cap is 1 MB).
+        prod = producer(bootstrap, **{"message.max.bytes": 10 * 1024 * 1024})
+        consent = consent_record(consent_example("granted-full-written.json"), patient, str(uuid.uuid4()), 1,
+                                 utc_now() - timedelta(days=1))
+        errors = publish(prod, [(CONSENT_TOPIC, patient.fnr.encode(), json.dumps(consent).encode(),
+                                 cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1",
+                                                     source_of(CONSENT_TOPIC)), None)])
+        assert not errors, errors
+        wait_for_consent_view(bridge, {patient.fnr: 1})
+
+        watcher = ReceiptWatcher(bootstrap)
+        examples = referral.valid_examples()
+
+        def padded(size: int) -> PublishedEvent:
+            # Valid JSON, a real referral, with one free-text field blown up to `size` bytes.
+            event = event_from_example(referral, examples[0][0], examples[0][1], "full", patient)
+            event.body["referral"]["jobGoal"] = "x" * size
+            return event
+
+        def item(event: PublishedEvent):
+            def on_sent(at, event=event):
+                event.sent_at = at
+            body = json.dumps(event.body, ensure_ascii=False).encode("utf-8")
+            return (HEALTH_OUTBOUND, event.subject.encode(), body,
+                    cloud_event_headers(event.ce_id, event.ce_type, source_of(HEALTH_OUTBOUND)), on_sent)
+
+        failures = []
+        oversized = {"~900 KB": padded(900 * 1024), "~2 MB": padded(2 * 1024 * 1024)}
+        delivered = {}
+        for label, event in oversized.items():
+            errors = publish(prod, [item(event)])
+            delivered[label] = not errors
+            if errors and label == "~2 MB":
+                print(f"\nthe embedded broker refused the 2 MB produce ({errors[0]}): that part is not tested")
+            elif errors:
+                failures.append(f"the embedded broker refused the {label} event: {errors[0]}")
+
+        ordinary = []
+        for index in range(100):
+            name, example = examples[index % len(examples)]
+            ordinary.append(event_from_example(referral, name, example, "full", patient))
+        errors = publish(prod, [item(e) for e in ordinary])
+        assert not errors, f"the embedded broker refused ordinary referrals: {errors}"
+
+        last_sent = max(e.sent_at for e in ordinary)
+        wanted = [e.ce_id for e in ordinary] + [e.ce_id for label, e in oversized.items() if delivered[label]]
+        watcher.wait_for(wanted, max(0.0, last_sent + 30 - time.monotonic()), alive=bridge.assert_alive)
+
+        latencies = []
+        late = missing = not_accepted = 0
+        for event in ordinary:
+            if event.ce_id not in watcher.receipts:
+                missing += 1
+                continue
+            latency = watcher.seen_at[event.ce_id] - event.sent_at
+            latencies.append(latency)
+            late += latency > 30
+            not_accepted += watcher.receipts[event.ce_id][1].get("outcome") != "accepted"
+        if latencies:
+            ordered = sorted(latencies)
+            p99 = ordered[min(len(ordered) - 1, int(round(0.99 * len(ordered))) - 1)]
+            print(f"\nreceipt latency of {len(latencies)} ordinary referrals after the oversized events: "
+                  f"p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+        if missing:
+            failures.append(f"{missing} of 100 consented referrals sent after the oversized events got no receipt "
+                            f"within 30 s")
+        if late:
+            failures.append(f"{late} of 100 consented referrals got their receipt more than 30 s after being sent")
+        if not_accepted:
+            failures.append(f"{not_accepted} of 100 consented referrals were not accepted")
+        for label, event in oversized.items():
+            if delivered[label]:
+                receipt = watcher.receipts.get(event.ce_id)
+                print(f"{label} event: receipt {receipt[1].get('outcome') + '/' + receipt[1].get('reasonCode') if receipt else 'none'}")
+                if receipt is None:
+                    failures.append(f"the {label} event got no receipt within 30 s of the last send")
+        watcher.close()
+
+        # The rejection notices: bounded in size and true to rejected.schema.json.
+        rejected = read_everything(bootstrap, [REJECTED])[REJECTED]
+        checker, report = format_checker(), FailureReport()
+        for record in rejected:
+            size = len(record.value or b"")
+            if size > BODY_LIMIT:
+                report.add(record.ce_type, f"record larger than {BODY_LIMIT} bytes", f"{record.where()}: {size} bytes")
+            check_record_against_contract(record, contracts, checker, report)
+        print(f"bridge.rejected: {len(rejected)} record(s), largest {max((len(r.value or b'') for r in rejected), default=0)} bytes")
+        if report:
+            failures.append(report.render("bridge.rejected"))
+        if failures:
+            pytest.fail("oversized inputs:\n" + "\n".join(f"  - {f}" for f in failures), pytrace=False)
+    finally:
+        bridge.stop()
