@@ -1,4 +1,5 @@
 import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
 import ConsentSinks
@@ -70,9 +71,18 @@ package struct BridgeApplication: Sendable {
             return client
         }
 
+        // The contracts, loaded once: the bridge decides with them, the sinks accept by them.
+        var loadedCatalog: ContractCatalog?
+        func contractCatalog() throws -> ContractCatalog {
+            if let loadedCatalog { return loadedCatalog }
+            let catalog = try ContractCatalog.load(directory: configuration.contractsDirectory)
+            loadedCatalog = catalog
+            return catalog
+        }
+
         if configuration.roles.contains(.bridge) {
             guard let location = configuration.bridgeStore else { throw ApplicationError.missingStore("bridge") }
-            let catalog = try PolicyCatalog.load(directory: configuration.contractsDirectory)
+            let catalog = PolicyCatalog(catalog: try contractCatalog())
             guard let consentSchema = catalog.consentSchema else { throw ApplicationError.noConsentContract }
             let store = try await BridgeStore.open(storageLocation(location), logger: logger)
             closers.append { await store.close() }
@@ -148,7 +158,7 @@ package struct BridgeApplication: Sendable {
         // The sinks: each side's topics into that side's own store (R3, R4, R9).
         if configuration.roles.contains(.healthSink) {
             guard let location = configuration.healthStore else { throw ApplicationError.missingStore("health journal") }
-            var policy = HealthSinkPolicy.standard
+            var policy = HealthSinkPolicy(catalog: try contractCatalog())
             policy.consentTopic = topics.healthConsent
             policy.inboundTopic = topics.healthInbound
             policy.disclosuresTopic = topics.healthDisclosures
@@ -160,7 +170,7 @@ package struct BridgeApplication: Sendable {
         }
         if configuration.roles.contains(.navSink) {
             guard let location = configuration.navStore else { throw ApplicationError.missingStore("NAV case") }
-            var policy = NavSinkPolicy.standard
+            var policy = NavSinkPolicy(catalog: try contractCatalog())
             policy.inboundTopic = topics.navInbound
             policy.ownOutboundTopic = topics.navOutbound
             policy.disclosuresTopic = topics.navDisclosures

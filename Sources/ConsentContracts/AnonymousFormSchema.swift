@@ -38,7 +38,7 @@ package enum AnonymousFormSchema {
     package static func derive(from base: JSONValue, name: String) -> JSONValue? {
         guard let root = base.objectValue, root["x-anonymous-form"]?.boolValue == true,
             let ceType = root["x-ce-type"]?.stringValue, let destination = root["x-destination-topic"]?.stringValue,
-            let derivedBody = deriveObject(root)
+            let derivedBody = Deriver(definitions: root["$defs"]?.objectValue).deriveObject(root)
         else { return nil }
         var properties = derivedBody.properties
         var required = derivedBody.required
@@ -69,7 +69,6 @@ package enum AnonymousFormSchema {
             .init(key: "required", value: .array(required.map { .string($0) })),
             .init(key: "properties", value: .object(JSONObject(uniqueMembers: properties))),
         ]
-        if let defs = root["$defs"] { members.append(.init(key: "$defs", value: defs)) }
         return .object(JSONObject(uniqueMembers: members))
     }
 
@@ -80,62 +79,83 @@ package enum AnonymousFormSchema {
         var required: [String]
     }
 
-    /// What of `node` (an object schema) survives, or nil when none of its properties does.
-    private static func deriveObject(_ node: JSONObject) -> DerivedObject? {
-        guard let properties = node["properties"]?.objectValue else { return nil }
-        let baseRequired = Set(node["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-        var kept: [JSONObject.Member] = []
-        var required: [String] = []
-        for member in properties {
-            guard let child = member.value.objectValue, let (derived, alwaysPresent) = deriveProperty(child) else { continue }
-            kept.append(.init(key: member.key, value: derived))
-            if alwaysPresent, baseRequired.contains(member.key) { required.append(member.key) }
-        }
-        return kept.isEmpty ? nil : DerivedObject(properties: kept, required: required)
-    }
+    /// Walks a contract's schema; `$ref`s into `$defs` are inlined, so the derived schema
+    /// stands on its own and a referenced object is filtered like any other.
+    private struct Deriver {
+        let definitions: JSONObject?
 
-    /// The derived schema of one property and whether a schema-valid input always yields it.
-    private static func deriveProperty(_ node: JSONObject) -> (JSONValue, Bool)? {
-        let classification = node["x-classification"]?.stringValue ?? ""
-        let rule = node["x-anonymize"]?.stringValue
-        switch classification {
-        case FieldClassification.operational.rawValue:
-            return deriveContainer(node)
-        case FieldClassification.workRelated.rawValue where rule == "keep":
-            return deriveContainer(node)
-        case FieldClassification.quasiIdentifier.rawValue:
-            guard let rule, let pattern = generalizedPattern(rule) else { return nil }
-            var members: [JSONObject.Member] = []
-            if let description = node["description"] { members.append(.init(key: "description", value: description)) }
-            members += [
-                .init(key: "type", value: .string("string")),
-                .init(key: "pattern", value: .string(pattern)),
-                .init(key: "x-classification", value: .string(classification)),
-            ]
-            if let category = node["x-consent-category"] { members.append(.init(key: "x-consent-category", value: category)) }
-            members.append(.init(key: "x-anonymize", value: .string(rule)))
-            return (.object(JSONObject(uniqueMembers: members)), isTotal(rule))
-        default:
-            return nil  // direct identifiers, health information, free text, NAV-internal: removed
+        /// What of `node` (an object schema) survives, or nil when none of its properties does.
+        func deriveObject(_ node: JSONObject) -> DerivedObject? {
+            guard let properties = node["properties"]?.objectValue else { return nil }
+            let baseRequired = Set(node["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            var kept: [JSONObject.Member] = []
+            var required: [String] = []
+            for member in properties {
+                guard let child = member.value.objectValue, let (derived, alwaysPresent) = deriveProperty(resolved(child)) else { continue }
+                kept.append(.init(key: member.key, value: derived))
+                if alwaysPresent, baseRequired.contains(member.key) { required.append(member.key) }
+            }
+            return kept.isEmpty ? nil : DerivedObject(properties: kept, required: required)
         }
-    }
 
-    /// A kept property: scalars as they are; objects and arrays with what survives inside.
-    private static func deriveContainer(_ node: JSONObject) -> (JSONValue, Bool)? {
-        if node["properties"] != nil {
-            guard let inner = deriveObject(node) else { return nil }
-            var copy = node
-            copy["properties"] = .object(JSONObject(uniqueMembers: inner.properties))
-            copy["required"] = inner.required.isEmpty ? nil : .array(inner.required.map { .string($0) })
-            // An object whose kept members are all optional may be left out when none is present.
-            return (.object(copy), !inner.required.isEmpty)
+        /// `node` with a local `$ref` replaced by its target (the node's own keywords win, as
+        /// the contract builder reads annotations).
+        private func resolved(_ node: JSONObject) -> JSONObject {
+            guard let reference = node["$ref"]?.stringValue, reference.hasPrefix("#/$defs/"),
+                let target = definitions?[String(reference.dropFirst("#/$defs/".count))]?.objectValue
+            else { return node }
+            var merged = target
+            for member in node where member.key != "$ref" { merged[member.key] = member.value }
+            return merged
         }
-        if let items = node["items"]?.objectValue {
-            guard let (derivedItems, _) = deriveProperty(items) else { return nil }
-            var copy = node
-            copy["items"] = derivedItems
-            return (.object(copy), true)
+
+        /// The derived schema of one property and whether a schema-valid input always yields it.
+        private func deriveProperty(_ node: JSONObject) -> (JSONValue, Bool)? {
+            let classification = node["x-classification"]?.stringValue ?? ""
+            let rule = node["x-anonymize"]?.stringValue
+            switch classification {
+            case FieldClassification.operational.rawValue:
+                return deriveContainer(node)
+            case FieldClassification.workRelated.rawValue where rule == "keep":
+                return deriveContainer(node)
+            case FieldClassification.quasiIdentifier.rawValue:
+                guard let rule, let pattern = generalizedPattern(rule) else { return nil }
+                var members: [JSONObject.Member] = []
+                if let description = node["description"] { members.append(.init(key: "description", value: description)) }
+                members += [
+                    .init(key: "type", value: .string("string")),
+                    .init(key: "pattern", value: .string(pattern)),
+                    .init(key: "x-classification", value: .string(classification)),
+                ]
+                if let category = node["x-consent-category"] { members.append(.init(key: "x-consent-category", value: category)) }
+                members.append(.init(key: "x-anonymize", value: .string(rule)))
+                return (.object(JSONObject(uniqueMembers: members)), isTotal(rule))
+            default:
+                return nil  // direct identifiers, health information, free text, NAV-internal: removed
+            }
         }
-        return (.object(node), true)
+
+        /// A kept property: scalars as they are; objects and arrays with what survives inside.
+        private func deriveContainer(_ node: JSONObject) -> (JSONValue, Bool)? {
+            if node["properties"] != nil {
+                guard let inner = deriveObject(node) else { return nil }
+                var copy = node
+                copy["properties"] = .object(JSONObject(uniqueMembers: inner.properties))
+                copy["required"] = inner.required.isEmpty ? nil : .array(inner.required.map { .string($0) })
+                // An object whose kept members are all optional may be left out when none is present.
+                return (.object(copy), !inner.required.isEmpty)
+            }
+            if var items = node["items"]?.objectValue.map(resolved) {
+                // Items without annotations of their own are governed by the array's (as in the filter).
+                for key in ["x-classification", "x-consent-category", "x-anonymize"] where items[key] == nil {
+                    items[key] = node[key]
+                }
+                guard let (derivedItems, _) = deriveProperty(items) else { return nil }
+                var copy = node
+                copy["items"] = derivedItems
+                return (.object(copy), true)
+            }
+            return (.object(node), true)
+        }
     }
 }

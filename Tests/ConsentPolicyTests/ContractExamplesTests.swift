@@ -37,3 +37,39 @@ import Testing
         #expect(catalog.consentSchema != nil)
     }
 }
+
+/// The anonymous form is a published contract of its own (R2): what the filter builds must be
+/// what `Contracts/schemas/*.anonymous.schema.json` promises integrators.
+@Suite struct AnonymousFormContractTests {
+    typealias F = PolicyFixtures
+
+    @Test("R2: every anonymous output, from every valid example, satisfies its anonymous-form contract")
+    func R2_anonymousOutputsSatisfyTheirContract() throws {
+        let catalog = try F.catalog()
+        var checked = 0
+        for plan in catalog.plans.values where plan.contract.hasAnonymousForm {
+            let anonymous = try #require(catalog.plan(forCEType: AnonymousFormSchema.ceType(of: plan.contract.ceType)), "\(plan.contract.name)")
+            #expect(anonymous.contract.direction == .bridge, "senders may not publish an anonymous form themselves")
+            for name in try F.exampleNames(plan.contract.name, kind: "valid") {
+                // No consent at all: the anonymous path.
+                let decision = try F.decide(try F.exampleEvent(plan.contract.name, name), ConsentView())
+                guard case .forwardAnonymous(let event) = decision else { continue }
+                #expect(event.ceType == anonymous.contract.ceType)
+                let violations = anonymous.contract.schema.validate(event.body)
+                #expect(violations.isEmpty, "\(plan.contract.name)/\(name): \(violations.map(\.pointer))")
+                checked += 1
+            }
+        }
+        #expect(checked >= 3)
+    }
+
+    @Test("R2: a sender cannot publish an anonymous form as if the bridge had made it")
+    func R2_anonymousFormTypesAreNotAcceptedAsInput() throws {
+        let catalog = try F.catalog()
+        var event = try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion")
+        event.headers.type = "no.ips.health.case-discussion.anonymous.v1"
+        event.body = try F.example("anonymous-case-discussion.anonymous", "pre-consent-discussion")
+        #expect(catalog.plan(forCEType: event.headers.type!) != nil)
+        #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "not-an-event-contract")
+    }
+}

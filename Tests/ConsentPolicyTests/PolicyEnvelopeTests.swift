@@ -4,6 +4,8 @@ import Testing
 
 /// Fail-closed checks before consent is even looked at, and the reason catalogue itself.
 @Suite struct PolicyEnvelopeTests {
+    enum UUIDText { static let sample = "3f0c1a52-9d4b-4e7a-b1c6-0a8e2d5f7c91" }
+
     typealias F = PolicyFixtures
 
     @Test func unknownTypeIsRejected() throws {
@@ -11,7 +13,7 @@ import Testing
         event.headers.type = "no.ips.nav.job-status.v9"
         #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "unknown-contract")
         event.headers.type = nil
-        #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "unknown-contract")
+        #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "invalid-envelope")
     }
 
     @Test func consentRecordsAreNotEventsToForward() throws {
@@ -43,7 +45,7 @@ import Testing
         #expect(try F.decide(event, view).code == "wrong-source-topic")
         event = try F.exampleEvent("job-status-update", "job-started")
         event.headers.id = nil
-        #expect(try F.decide(event, view).code == "missing-ce-id")
+        #expect(try F.decide(event, view).code == "invalid-envelope")
         event = try F.exampleEvent("job-status-update", "job-started")
         event.headers.specVersion = "0.3"
         #expect(try F.decide(event, view).code == "unsupported-specversion")
@@ -52,6 +54,69 @@ import Testing
         #expect(try F.decide(event, view).code == "unsupported-content-type")
         event.headers.contentType = "application/json; charset=utf-8"
         #expect(try F.decide(event, view).isForward)
+    }
+
+    @Test("every CloudEvents header asyncapi.yaml requires must be present: without any one of them nothing crosses")
+    func everyRequiredHeaderIsRequired() throws {
+        let view = F.view(F.consent(F.kari))
+        #expect(try F.decide(try F.exampleEvent("job-status-update", "job-started"), view).isForward)
+        for name in CloudEventHeaders.requiredNames {
+            var event = try F.exampleEvent("job-status-update", "job-started")
+            switch name {
+            case "ce_id": event.headers.id = nil
+            case "ce_type": event.headers.type = nil
+            case "ce_source": event.headers.source = nil
+            case "ce_time": event.headers.time = nil
+            case "ce_specversion": event.headers.specVersion = nil
+            default: event.headers.contentType = nil
+            }
+            #expect(try F.decide(event, view).code == "invalid-envelope", "without \(name)")
+        }
+    }
+
+    @Test("a header present twice is refused, whichever copy the sender meant (policy and records read one envelope)")
+    func repeatedHeadersAreRefused() throws {
+        let view = F.view(F.consent(F.kari))
+        let example = try F.exampleEvent("job-status-update", "job-started")
+        for name in CloudEventHeaders.requiredNames {
+            var pairs: [(name: String, value: [UInt8])] = CloudEventHeaders.requiredNames.map { (name: $0, value: Array((example.headers.value(of: $0) ?? "").utf8)) }
+            pairs.append((name: name, value: Array((example.headers.value(of: name) ?? "").utf8)))
+            let headers = CloudEventHeaders(kafkaHeaders: pairs)
+            #expect(headers.unreadable == [name])
+            #expect(headers.value(of: name) == nil)
+            var event = example
+            event.headers = headers
+            #expect(try F.decide(event, view).code == "invalid-envelope", "\(name) twice")
+        }
+    }
+
+    @Test("R15/R16: a personal identifier, a space or an address in ce_id or ce_source is refused (they reach receipts and operators)")
+    func senderStringsAreChecked() throws {
+        let view = F.view(F.consent(F.kari))
+        for id in ["case-\(F.kari)", "case \(UUIDText.sample)", "kari@example.no", "a/b", String(repeating: "a", count: 201), "å"] {
+            var event = try F.exampleEvent("job-status-update", "job-started")
+            event.headers.id = id
+            #expect(try F.decide(event, view).code == "invalid-envelope", "ce_id \(id.count) chars")
+        }
+        for source in ["urn:epj:\(F.kari)", "no-scheme", "Urn:x", "urn:x y", "mailto:kari@example.no"] {
+            var event = try F.exampleEvent("job-status-update", "job-started")
+            event.headers.source = source
+            #expect(try F.decide(event, view).code == "invalid-envelope", "ce_source")
+        }
+        var event = try F.exampleEvent("job-status-update", "job-started")
+        event.headers.time = "yesterday"
+        #expect(try F.decide(event, view).code == "invalid-envelope")
+        event.headers.time = "2026-10-15T09:00:00+02:00"
+        #expect(try F.decide(event, view).isForward)
+    }
+
+    @Test("a body above 256 KiB is refused as too-large before it is parsed")
+    func tooLargeBodiesAreNotOpened() throws {
+        var event = try F.exampleEvent("job-status-update", "job-started")
+        event.body = Array(repeating: UInt8(ascii: " "), count: 256 * 1024 + 1)
+        #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "too-large")
+        event.body = Array(repeating: UInt8(ascii: "{"), count: 256 * 1024 + 1)
+        #expect(try F.decide(event, F.view(F.consent(F.kari))).code == "too-large")
     }
 
     @Test func everyReasonHasAStableCodeAndTextsInBothLanguages() {

@@ -667,7 +667,10 @@ def wait_for_outbox_settled(bridge: BridgeProcess, timeout: float = 30):
 
     def settled():
         with read_only(path) as db:
-            return db.execute("SELECT COUNT(*) FROM outbox_status WHERE status = 'pending'").fetchone()[0] == 0
+            try:
+                return db.execute("SELECT COUNT(*) FROM outbox_status WHERE status = 'pending'").fetchone()[0] == 0
+            except sqlite3.OperationalError as error:
+                raise TimeoutError(f"cannot tell whether the relay has settled (bridge.sqlite: {error})") from None
 
     wait_until("the relay to publish every outbox row", settled, timeout, interval=0.1, alive=bridge.assert_alive)
 

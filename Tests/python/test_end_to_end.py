@@ -24,17 +24,19 @@ import statistics
 import subprocess
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pytest
 
 from e2e_support import (
-    CONSENT_TOPIC, EVENT_DIRECTIONS, HEALTH_DISCLOSURES, HEALTH_INBOUND, HEALTH_OUTBOUND, HEALTH_RECEIPTS, NAV_DISCLOSURES, NAV_INBOUND, NAV_RECEIPTS,
+    CONSENT_TOPIC, EVENT_DIRECTIONS, HEALTH_DISCLOSURES, HEALTH_INBOUND, HEALTH_OUTBOUND, HEALTH_RECEIPTS, NAV_DISCLOSURES, NAV_INBOUND, NAV_OUTBOUND, NAV_RECEIPTS,
     OUTPUT_TOPICS, REJECTED, BridgeProcess, FailureReport, Patient, PublishedEvent, ReceiptWatcher,
     check_record_against_contract, cloud_event_headers, consent_example, consent_record, event_from_example,
     format_checker, get_pointer, load_contracts, producer, publish, read_everything, read_only, require_columns,
     source_of, synthetic_fodselsnummer, utc_now, wait_for_consent_view, wait_for_outbox_settled, wait_for_sinks,
+    wait_until,
 )
 
 BIN = os.environ.get("CONSENT_BRIDGE_BIN")
@@ -83,14 +85,17 @@ class Scenario:
 
     def crossed(self, event: PublishedEvent) -> list:
         """The records on the event's destination topic that carry it: the same ce_id, or
-        the copy its disclosure notice names (disclosureId as ce_id or decision header, or
-        the anonymous form's caseReference), so a bridge that gives the copy an id of its
-        own is still followed."""
+        the copy its receipt or disclosure notice names (forwardedId, disclosureId as ce_id or
+        decision header, the anonymous form's caseReference), so a bridge that gives the copy
+        an id of its own is still followed."""
         destination = self.contracts[event.ce_type].schema.get("x-destination-topic")
         if not destination:
             return []
         notices = [n for n in self.disclosure_notices() if n.get("messageId") == event.ce_id]
         ids = {event.ce_id} | {n.get("disclosureId") for n in notices}
+        receipt = self.receipts.get(event.ce_id, (None, {}))[1]
+        if receipt.get("forwardedId"):
+            ids.add(receipt["forwardedId"])
         references = {n["caseReference"] for n in notices if n.get("caseReference")}
         return [r for r in self.records[destination]
                 if r.ce_id in ids or r.header("cb_decision_id") in ids or self._case_reference(r) in references]
@@ -139,11 +144,25 @@ def scenario(tmp_path_factory, contracts):
             print(f"  {topic:22} {len(result.records[topic])}")
         print(f"published: {len(result.events)} events; receipts: {len(result.receipts)}; "
               f"missing: {len(result.missing_receipts)}")
+        print_outcomes(result)
         # Stop gracefully before the store checks: the SQLite files are complete once it exits.
         result.exit_code = bridge.stop()
         yield result
     finally:
         bridge.stop()
+
+
+def print_outcomes(scenario: Scenario):
+    """Receipt outcome/reason per contract and consent state: what a sender would see."""
+    states = list(PATIENTS)
+    print(f"receipts (outcome/reasonCode) {'':28}" + "".join(f"{state:38}" for state in states))
+    for contract in sorted({e.contract for e in scenario.events}):
+        cells = []
+        for state in states:
+            seen = sorted({f"{body.get('outcome')}/{body.get('reasonCode')}" if (body := scenario.receipts.get(e.ce_id, (None, None))[1])
+                           else "none" for e in scenario.events_where(state, contract)})
+            cells.append(",".join(seen))
+        print(f"  {contract:56}" + "".join(f"{cell:38}" for cell in cells))
 
 
 def run_scenario(bridge: BridgeProcess, contracts) -> Scenario:
@@ -229,9 +248,12 @@ def build_events(contracts) -> list[PublishedEvent]:
 def test_every_record_the_bridge_writes_matches_its_contract(scenario):
     checker = format_checker()
     report = FailureReport()
+    checked = Counter()
     for topic in OUTPUT_TOPICS:
         for record in scenario.records[topic]:
             check_record_against_contract(record, scenario.contracts, checker, report)
+            checked[record.ce_type] += 1
+    print("\nrecords checked per ce_type:", dict(sorted(checked.items(), key=lambda kv: str(kv[0]))))
     if report:
         pytest.fail(report.render("records that break their contract (Contracts/schemas, asyncapi.yaml headers)"), pytrace=False)
 
@@ -327,10 +349,30 @@ def test_consent_decides_what_crosses(scenario):
                          "(DOMAIN.md R5: the anonymous path is closed after a withdrawal)",
                          f"{event.label}: outcome={outcome.get(event.ce_id)!r}, records={len(crossed)}")
 
+    # R15: NAV's receipt must not reveal the EPJ consent state. For the same NAV event, the
+    # receipts about a patient without consent, with a narrowed one or after a withdrawal
+    # are indistinguishable whenever the event was not delivered as sent, and no reason on
+    # NAV's receipts names consent.
+    for contract, example in sorted({(e.contract, e.example) for e in scenario.events if e.topic == NAV_OUTBOUND}):
+        seen = {}
+        for event in scenario.events_where(contract=contract):
+            if event.example != example or event.state == "full" or event.ce_id not in scenario.receipts:
+                continue
+            body = scenario.receipts[event.ce_id][1]
+            if body.get("outcome") != "accepted":
+                seen[event.state] = f"{body.get('outcome')}/{body.get('reasonCode')}"
+            if "consent" in str(body.get("reasonCode", "")):
+                failures.add(event.ce_type, "R15: a receipt on nav.ips.receipts names the EPJ consent",
+                             f"{event.label}: reasonCode={body.get('reasonCode')!r}")
+        if len(set(seen.values())) > 1:
+            failures.add(scenario.events_where(contract=contract)[0].ce_type,
+                         "R15: NAV's receipts differ by the patient's EPJ consent state",
+                         f"{contract}/{example}: {seen}")
+
     # R3: NAV's follow-up documentation never reaches the journal's inbound topic.
+    follow_up_ids = {e.ce_id for e in scenario.events if "follow-up-note" in e.ce_type}
     for record in scenario.records[HEALTH_INBOUND]:
-        event = scenario.event_of(record)
-        if "follow-up-note" in (record.ce_type or "") or (event and "follow-up-note" in event.ce_type):
+        if "follow-up-note" in (record.ce_type or "") or record.ce_id in follow_up_ids:
             failures.add(record.ce_type, "R3: follow-up note on health.ips.inbound", record.where())
 
     # R6: an identified record under the partial consent carries only consented categories.
@@ -420,103 +462,154 @@ def test_stores_document_every_disclosure(scenario):
 
 # ---- 4. oversized inputs do not hold up ordinary traffic --------------------------------------
 
+OVERSIZED = {"~900 KB": 900 * 1024, "~2 MB": 2 * 1024 * 1024}
+ORDINARY_COUNT = 100
+ORDINARY_DEADLINE = 30  # s from sending to the receipt
+SEND_INTERVAL = 0.02  # s: 50 referrals/s, so receipts spread over several batches and latencies mean something
+
+
 def test_oversized_events_do_not_stall_ordinary_traffic(tmp_path, contracts):
-    referral = contracts["no.ips.health.referral.v1"]
-    patient = Patient("full", date(1993, 7, 7), synthetic_fodselsnummer(date(1993, 7, 7), 211))
     bridge = BridgeProcess(BIN, tmp_path).start()
     try:
-        bootstrap = bridge.wait_for_bootstrap()
-        bridge.wait_until_ready()
-        # Large enough for the 2 MB event (librdkafka's default cap is 1 MB).
-        prod = producer(bootstrap, **{"message.max.bytes": 10 * 1024 * 1024})
-        consent = consent_record(consent_example("granted-full-written.json"), patient, str(uuid.uuid4()), 1,
-                                 utc_now() - timedelta(days=1))
-        errors = publish(prod, [(CONSENT_TOPIC, patient.fnr.encode(), json.dumps(consent).encode(),
-                                 cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1",
-                                                     source_of(CONSENT_TOPIC)), None)])
-        assert not errors, errors
-        wait_for_consent_view(bridge, {patient.fnr: 1})
+        failures, latencies = feed_oversized_then_ordinary(bridge, contracts)
+    finally:
+        exit_code = bridge.stop()
+    if latencies:
+        ordered = sorted(latencies)
+        p99 = ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
+        print(f"\nreceipt latency of {len(ordered)} consented referrals after the oversized events: "
+              f"p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+    if exit_code != 0:
+        failures.append(f"SIGTERM did not stop the bridge cleanly: exit code {exit_code}")
+    if failures:
+        pytest.fail("oversized inputs:\n" + "\n".join(f"  - {f}" for f in failures), pytrace=False)
 
-        watcher = ReceiptWatcher(bootstrap)
-        examples = referral.valid_examples()
 
-        def padded(size: int) -> PublishedEvent:
-            # Valid JSON, a real referral, with one free-text field blown up to `size` bytes.
+def feed_oversized_then_ordinary(bridge: BridgeProcess, contracts) -> tuple[list[str], list[float]]:
+    """One ~900 KB and one ~2 MB referral, then 100 ordinary consented referrals once the
+    big ones have been decided (so the ordinary ones meet a bridge that has already handled
+    them). Returns the failures and the ordinary referrals' receipt latencies."""
+    referral = contracts["no.ips.health.referral.v1"]
+    examples = referral.valid_examples()
+    patient = Patient("full", date(1993, 7, 7), synthetic_fodselsnummer(date(1993, 7, 7), 211))
+    bootstrap = bridge.wait_for_bootstrap()
+    bridge.wait_until_ready()
+    # Large enough for the 2 MB event (librdkafka's default cap is 1 MB).
+    prod = producer(bootstrap, **{"message.max.bytes": 10 * 1024 * 1024})
+    consent = consent_record(consent_example("granted-full-written.json"), patient, str(uuid.uuid4()), 1,
+                             utc_now() - timedelta(days=1))
+    errors = publish(prod, [(CONSENT_TOPIC, patient.fnr.encode(), json.dumps(consent).encode(),
+                             cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1",
+                                                 source_of(CONSENT_TOPIC)), None)])
+    assert not errors, errors
+    wait_for_consent_view(bridge, {patient.fnr: 1})
+
+    def as_item(event: PublishedEvent):
+        body = json.dumps(event.body, ensure_ascii=False).encode("utf-8")
+        return (HEALTH_OUTBOUND, event.subject.encode(), body,
+                cloud_event_headers(event.ce_id, event.ce_type, source_of(HEALTH_OUTBOUND)), None)
+
+    failures = []
+    watcher = ReceiptWatcher(bootstrap)
+    try:
+        # Valid JSON, a real referral, with one free-text field blown up past every limit.
+        oversized = {}
+        for label, size in OVERSIZED.items():
             event = event_from_example(referral, examples[0][0], examples[0][1], "full", patient)
             event.body["referral"]["jobGoal"] = "x" * size
-            return event
-
-        def item(event: PublishedEvent):
-            def on_sent(at, event=event):
-                event.sent_at = at
-            body = json.dumps(event.body, ensure_ascii=False).encode("utf-8")
-            return (HEALTH_OUTBOUND, event.subject.encode(), body,
-                    cloud_event_headers(event.ce_id, event.ce_type, source_of(HEALTH_OUTBOUND)), on_sent)
-
-        failures = []
-        oversized = {"~900 KB": padded(900 * 1024), "~2 MB": padded(2 * 1024 * 1024)}
-        delivered = {}
-        for label, event in oversized.items():
-            errors = publish(prod, [item(event)])
-            delivered[label] = not errors
-            if errors and label == "~2 MB":
+            errors = publish(prod, [as_item(event)])
+            if not errors:
+                oversized[label] = event
+            elif label == "~2 MB":
                 print(f"\nthe embedded broker refused the 2 MB produce ({errors[0]}): that part is not tested")
-            elif errors:
+            else:
                 failures.append(f"the embedded broker refused the {label} event: {errors[0]}")
+        missing = watcher.wait_for([e.ce_id for e in oversized.values()], 30, alive=bridge.assert_alive)
+        for label, event in oversized.items():
+            receipt = watcher.receipts.get(event.ce_id)
+            print(f"{label} event: receipt {receipt[1].get('outcome')}/{receipt[1].get('reasonCode')}" if receipt
+                  else f"{label} event: no receipt")
+            if event.ce_id in missing:
+                failures.append(f"the {label} event got no receipt within 30 s")
 
-        ordinary = []
-        for index in range(100):
+        ordinary, sent_at = [], {}
+        start = time.monotonic()
+        for index in range(ORDINARY_COUNT):
+            # Reading receipts is the pause between sends, so each receipt is timed as it lands.
+            while (pause := start + index * SEND_INTERVAL - time.monotonic()) > 0:
+                watcher.poll(pause)
             name, example = examples[index % len(examples)]
-            ordinary.append(event_from_example(referral, name, example, "full", patient))
-        errors = publish(prod, [item(e) for e in ordinary])
-        assert not errors, f"the embedded broker refused ordinary referrals: {errors}"
+            event = event_from_example(referral, name, example, "full", patient)
+            topic, key, value, headers, _ = as_item(event)
+            prod.produce(topic, key=key, value=value, headers=headers)
+            prod.poll(0)
+            sent_at[event.ce_id] = time.monotonic()
+            ordinary.append(event)
+        assert prod.flush(30) == 0, "ordinary referrals not delivered to the embedded broker"
+        watcher.wait_for(sent_at, max(0.0, max(sent_at.values()) + ORDINARY_DEADLINE - time.monotonic()),
+                         alive=bridge.assert_alive)
 
-        last_sent = max(e.sent_at for e in ordinary)
-        wanted = [e.ce_id for e in ordinary] + [e.ce_id for label, e in oversized.items() if delivered[label]]
-        watcher.wait_for(wanted, max(0.0, last_sent + 30 - time.monotonic()), alive=bridge.assert_alive)
-
-        latencies = []
-        late = missing = not_accepted = 0
+        latencies, missing_count, late, not_accepted = [], 0, 0, []
         for event in ordinary:
             if event.ce_id not in watcher.receipts:
-                missing += 1
+                missing_count += 1
                 continue
-            latency = watcher.seen_at[event.ce_id] - event.sent_at
+            latency = watcher.seen_at[event.ce_id] - sent_at[event.ce_id]
             latencies.append(latency)
-            late += latency > 30
-            not_accepted += watcher.receipts[event.ce_id][1].get("outcome") != "accepted"
-        if latencies:
-            ordered = sorted(latencies)
-            p99 = ordered[min(len(ordered) - 1, int(round(0.99 * len(ordered))) - 1)]
-            print(f"\nreceipt latency of {len(latencies)} ordinary referrals after the oversized events: "
-                  f"p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
-        if missing:
-            failures.append(f"{missing} of 100 consented referrals sent after the oversized events got no receipt "
-                            f"within 30 s")
+            late += latency > ORDINARY_DEADLINE
+            if watcher.receipts[event.ce_id][1].get("outcome") != "accepted":
+                not_accepted.append(watcher.receipts[event.ce_id][1])
+        if missing_count:
+            failures.append(f"{missing_count} of {ORDINARY_COUNT} consented referrals sent after the oversized events "
+                            f"got no receipt within {ORDINARY_DEADLINE} s")
         if late:
-            failures.append(f"{late} of 100 consented referrals got their receipt more than 30 s after being sent")
+            failures.append(f"{late} of {ORDINARY_COUNT} consented referrals got their receipt more than "
+                            f"{ORDINARY_DEADLINE} s after being sent")
         if not_accepted:
-            failures.append(f"{not_accepted} of 100 consented referrals were not accepted")
-        for label, event in oversized.items():
-            if delivered[label]:
-                receipt = watcher.receipts.get(event.ce_id)
-                print(f"{label} event: receipt {receipt[1].get('outcome') + '/' + receipt[1].get('reasonCode') if receipt else 'none'}")
-                if receipt is None:
-                    failures.append(f"the {label} event got no receipt within 30 s of the last send")
-        watcher.close()
-
-        # The rejection notices: bounded in size and true to rejected.schema.json.
-        rejected = read_everything(bootstrap, [REJECTED])[REJECTED]
-        checker, report = format_checker(), FailureReport()
-        for record in rejected:
-            size = len(record.value or b"")
-            if size > BODY_LIMIT:
-                report.add(record.ce_type, f"record larger than {BODY_LIMIT} bytes", f"{record.where()}: {size} bytes")
-            check_record_against_contract(record, contracts, checker, report)
-        print(f"bridge.rejected: {len(rejected)} record(s), largest {max((len(r.value or b'') for r in rejected), default=0)} bytes")
-        if report:
-            failures.append(report.render("bridge.rejected"))
-        if failures:
-            pytest.fail("oversized inputs:\n" + "\n".join(f"  - {f}" for f in failures), pytrace=False)
+            failures.append(f"{len(not_accepted)} of {ORDINARY_COUNT} consented referrals were not accepted, "
+                            f"e.g. {not_accepted[0]}")
     finally:
-        bridge.stop()
+        watcher.close()
+    del prod  # our client goes before the embedded broker does
+
+    failures += check_rejection_notices(bridge, bootstrap, contracts, oversized)
+    return failures, latencies
+
+
+def check_rejection_notices(bridge, bootstrap, contracts, oversized: dict) -> list[str]:
+    """bridge.rejected: a notice for each oversized event (it was rejected: the operator must
+    learn of it), none larger than 256 KiB, each true to rejected.schema.json."""
+    failures = []
+
+    def notices():
+        return read_everything(bootstrap, [REJECTED])[REJECTED]
+
+    def named(records):
+        ids = set()
+        for record in records:
+            try:
+                ids.add(record.json().get("messageId"))
+            except (ValueError, AttributeError):
+                pass
+        return ids
+
+    wanted = {event.ce_id: label for label, event in oversized.items()}
+    try:
+        wait_until("rejection notices of the oversized events", lambda: set(wanted) <= named(notices()), 30,
+                   interval=0.5, alive=bridge.assert_alive)
+    except TimeoutError:
+        pass  # reported below, from what is there
+    rejected = notices()
+    for ce_id in sorted(set(wanted) - named(rejected)):
+        failures.append(f"no notice on bridge.rejected for the {wanted[ce_id]} event within 30 s")
+
+    checker, report = format_checker(), FailureReport()
+    for record in rejected:
+        size = len(record.value or b"")
+        if size > BODY_LIMIT:
+            report.add(record.ce_type, f"record larger than {BODY_LIMIT} bytes", f"{record.where()}: {size} bytes")
+        check_record_against_contract(record, contracts, checker, report)
+    print(f"bridge.rejected: {len(rejected)} record(s), largest {max((len(r.value or b'') for r in rejected), default=0)} bytes")
+    if report:
+        failures.append(report.render("bridge.rejected"))
+    return failures
