@@ -1,4 +1,5 @@
 import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
 import Foundation
@@ -179,14 +180,17 @@ package struct BridgeBenchmark: Sendable {
             }
         }
         let reader = try KafkaConsumer(
-            configuration: .init(client: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning), groupID: "bench-reader", topics: ["nav.ips.inbound"]),
+            // The bridge's copies carry ids it minted; its receipts say which event each came from.
+            configuration: .init(
+                client: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning), groupID: "bench-reader",
+                topics: ["nav.ips.inbound", "health.ips.receipts"]),
             logger: logger)
         let stop = StopSignal()
         let system = try await start(cluster, stop)
         // Warm-up: one event end to end (group joins, consent view caught up).
         _ = try await producer.send(makeEvent("health.ips.outbound", 0))
         var iterator = reader.batches.makeAsyncIterator()
-        _ = try await iterator.next()
+        while let batch = try await iterator.next(), !batch.contains(where: { $0.topic == "nav.ips.inbound" }) {}
 
         let records = (0..<events).map { makeEvent("health.ips.outbound", $0) }
         let begin = ContinuousClock.now
@@ -222,14 +226,33 @@ package struct BridgeBenchmark: Sendable {
             await reader.close()
         }
         defer { watchdog.cancel() }
-        while arrivals.count < events, let batch = try await iterator.next() {
+        let sentIDs = Set(records.compactMap { $0.headers.string(named: "ce_id") })
+        var sourceOf: [String: String] = [:]  // the bridge's copy id → the event's id
+        func sentID(_ arrived: String) -> String? { sentIDs.contains(arrived) ? arrived : sourceOf[arrived] }
+        // Arrivals are matched to sent events as soon as both the copy and (for the bridge) its
+        // receipt are in, whichever comes first.
+        var matched = 0
+        while matched < events, let batch = try await iterator.next() {
             let now = ContinuousClock.now
-            for record in batch { if let id = record.headers.string(named: "ce_id") { arrivals[id] = now } }
+            for record in batch {
+                if record.topic == "health.ips.receipts" {
+                    guard let receipt = try? BridgeReceipt(json: StrictJSON.parse(record.value ?? [])), let copy = receipt.forwardedID,
+                        sourceOf[copy] == nil
+                    else { continue }
+                    sourceOf[copy] = receipt.messageID
+                    if arrivals[copy] != nil, sentIDs.contains(receipt.messageID) { matched += 1 }
+                } else if let id = record.headers.string(named: "ce_id"), arrivals[id] == nil {
+                    arrivals[id] = now
+                    if let original = sentID(id), sentIDs.contains(original) { matched += 1 }
+                }
+            }
         }
         let end = ContinuousClock.now
-        guard arrivals.count >= events else { throw BenchmarkError.eventsMissing(arrived: arrivals.count, expected: events) }
+        guard matched >= events else { throw BenchmarkError.eventsMissing(arrived: matched, expected: events) }
         let sentAt = try await sender.value
-        for (id, arrived) in arrivals { if let sent = sentAt[id] { latency.append((arrived - sent).seconds * 1000) } }
+        for (id, arrived) in arrivals {
+            if let original = sentID(id), let sent = sentAt[original] { latency.append((arrived - sent).seconds * 1000) }
+        }
         stop.set()
         let extra = try await system.value
         await reader.close()

@@ -15,6 +15,8 @@ package final class BridgeMetrics: Sendable {
         var outputContractViolations = 0
         /// Outbox rows not yet published or withheld, as last counted (`nil`: not yet).
         var outboxPending: Int?
+        /// Outbox rows the broker refused (settled as failed), as last counted in the store.
+        var outboxFailed: Int?
         var stages: [Stage: StageTotals] = [:]
     }
 
@@ -65,6 +67,10 @@ package final class BridgeMetrics: Sendable {
     /// Outbox records the broker refused for what they are (settled as failed).
     package func recordRefused(_ count: Int) { state.withLock { $0.refused += count } }
     package func recordOutboxPending(_ count: Int) { state.withLock { $0.outboxPending = count } }
+    package func recordOutboxFailed(_ count: Int) { state.withLock { $0.outboxFailed = count } }
+
+    /// Outbox rows the broker refused, as last counted in the store (nil: not yet counted).
+    package var outboxFailedRows: Int? { state.withLock { $0.outboxFailed } }
 
     /// Adds one run of `stage` over `items` events or rows that took `duration`.
     package func recordStage(_ stage: Stage, items: Int, duration: Duration) {
@@ -110,6 +116,12 @@ package final class BridgeMetrics: Sendable {
             lines += [
                 "# HELP consent_bridge_outbox_pending_rows Outbox rows recorded and not yet published or withheld (counted every \(Int(OutboxBacklogGauge.defaultInterval.components.seconds)) s, at most 1000000).",
                 "# TYPE consent_bridge_outbox_pending_rows gauge", "consent_bridge_outbox_pending_rows \(pending)",
+            ]
+        }
+        if let failed = snapshot.outboxFailed {
+            lines += [
+                "# HELP consent_bridge_outbox_failed_rows Outbox rows the broker refused for what they are, settled as failed (all time, from the store).",
+                "# TYPE consent_bridge_outbox_failed_rows gauge", "consent_bridge_outbox_failed_rows \(failed)",
             ]
         }
         lines += [

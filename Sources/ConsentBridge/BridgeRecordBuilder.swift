@@ -253,9 +253,26 @@ package struct BridgeRecordBuilder: Sendable {
         ]
     }
 
+    /// What NAV may learn from its receipt (R15): delivered or not, and the reason only when it
+    /// follows from NAV's message alone. Whether the candidate crossed identified or anonymous,
+    /// and every consent-dependent reason, would tell NAV about the person's EPJ consent.
+    static func toldToNAV(_ receipt: BridgeReceipt) -> BridgeReceipt {
+        var told = receipt
+        switch receipt.outcome {
+        case .accepted, .anonymized:
+            told.outcome = .accepted
+            told.reasonCode = BridgeReceipt.Outcome.accepted.rawValue
+        case .rejected, .withheld:
+            told.outcome = .rejected
+            if !RejectReason.isDecidedBeforeConsent(code: receipt.reasonCode) { told.reasonCode = BridgeReceipt.notDelivered }
+        }
+        return told
+    }
+
     /// `follows`: the identified disclosure this row reports on; the relay rewrites the row as
     /// withheld when it withholds that disclosure.
     private func receipt(_ receipt: BridgeReceipt, origin: BridgeSide, isRedrive: Bool, follows: String?) -> OutboxRecord {
+        let receipt = origin == .nav ? Self.toldToNAV(receipt) : receipt
         let receiptID = isRedrive ? "receipt:\(receipt.messageID):redrive" : "receipt:\(receipt.messageID)"
         var headers = cloudEventHeaders(id: receiptID, type: BridgeReceipt.ceType, time: receipt.decidedAt)
         if let follows { headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows)) }

@@ -90,7 +90,11 @@ private final class HealthHandler: ChannelInboundHandler, Sendable {
             }
         case (.GET, "/health/ready"):
             if let problems = snapshot.current, problems.isEmpty {
-                (status, body, contentType) = (.ok, "{\"status\":\"ready\"}\n", "application/json")
+                // Ready, but say so when records were refused: nothing waits on them (they are
+                // settled as failed), yet an operator must know something did not go out.
+                let refused = metrics.outboxFailedRows ?? 0
+                let detail = refused > 0 ? ",\"refusedOutboxRecords\":\(refused)" : ""
+                (status, body, contentType) = (.ok, "{\"status\":\"ready\"\(detail)}\n", "application/json")
             } else {
                 let reasons = (snapshot.current ?? ["starting"]).map { "\"\($0)\"" }.joined(separator: ",")
                 (status, body, contentType) = (.serviceUnavailable, "{\"status\":\"not-ready\",\"reasons\":[\(reasons)]}\n", "application/json")

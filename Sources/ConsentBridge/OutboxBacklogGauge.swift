@@ -26,6 +26,7 @@ package struct OutboxBacklogGauge: Service {
             while !Task.isCancelled {
                 do {
                     metrics.recordOutboxPending(try await store.pendingOutboxCount())
+                    metrics.recordOutboxFailed(try await store.failedOutboxCount())
                 } catch {
                     // The gauge keeps its last value; the relay reports database trouble itself.
                     logger.debug("Outbox backlog not counted", metadata: ["error": "\(error)"])

@@ -230,7 +230,8 @@ package struct OutboxRelay: Service {
         case DisclosureNotice.ceType:
             rewritten.payload = try DisclosureNotice(json: json).withheld(reason: told).jsonValue.serializedBytes()
         case BridgeReceipt.ceType:
-            rewritten.payload = try BridgeReceipt(json: json).withheld(reason: told).jsonValue.serializedBytes()
+            let receipt = try BridgeReceipt(json: json).withheld(reason: reason)
+            rewritten.payload = (origin == .nav ? BridgeRecordBuilder.toldToNAV(receipt) : receipt).jsonValue.serializedBytes()
         default:
             throw RelayError.unexpectedFollower
         }

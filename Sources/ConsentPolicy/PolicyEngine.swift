@@ -111,7 +111,9 @@ package enum PolicyEngine {
                 // R7: without consent in force there is no referral, and never an anonymous one.
                 basis = .referralRequiresConsent
             }
-            guard contract.hasAnonymousForm, !plan.isReferral else {
+            // R5: after a withdrawal the recipients know who the person is, so an "anonymous"
+            // form about them would not anonymize: the anonymous path is closed too.
+            guard contract.hasAnonymousForm, !plan.isReferral, reason != .consentWithdrawn else {
                 return .reject(Rejection(reason: basis, contractName: contract.name, consent: reference))
             }
         }

@@ -132,6 +132,22 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         "anonymous-form-not-safe", "R2", "The anonymous form could not be made free of identifying information.",
         "Den anonyme formen kunne ikke gjøres fri for identifiserende opplysninger.")
 
+    /// Whether the refusal follows from the message alone (its envelope, contract, size,
+    /// JSON or schema), decided before any consent was looked at. Only such reasons may be told
+    /// to NAV: any other refusal of a NAV event depends on the EPJ consent, whose state is
+    /// itself health information (R15).
+    package var isDecidedBeforeConsent: Bool { Self.isDecidedBeforeConsent(code: code) }
+
+    /// `isDecidedBeforeConsent` for a stored or published reason code.
+    package static func isDecidedBeforeConsent(code: String) -> Bool {
+        code.hasPrefix("invalid-json.") || beforeConsentCodes.contains(code)
+    }
+
+    private static let beforeConsentCodes: Set<String> = Set([
+        invalidEnvelope, tooLarge, unknownContract, notAnEventContract, unsupportedSpecVersion, unsupportedContentType,
+        wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing,
+    ].map(\.code))
+
     /// Codes of the reasons a change of consent can lift: only these are worth deciding again
     /// (an operator's redrive). Envelope, contract and content faults stay faults.
     package static let consentDependentCodes: Set<String> = Set([

@@ -153,6 +153,14 @@ struct BridgeCrashTests {
 
         let forwardedIDs = try await BridgeHarness.read("nav.ips.inbound", bootstrap: String(bootstrap), atLeast: forwardDecisions, timeout: .seconds(60))
             .compactMap { $0.headers.string(named: "ce_id") }
+        // Copies carry bridge-minted ids; the receipts say which event each copy came from.
+        var sourceOf: [String: String] = [:]
+        for receipt in try await BridgeHarness.read("health.ips.receipts", bootstrap: String(bootstrap), atLeast: total, timeout: .seconds(60)) {
+            guard let body = try JSONSerialization.jsonObject(with: Data(receipt.value ?? [])) as? [String: Any],
+                let message = body["messageId"] as? String, let copy = body["forwardedId"] as? String
+            else { continue }
+            sourceOf[copy] = message
+        }
 
         let lost = total - decided
         let duplicates = forwardedIDs.count - Set(forwardedIDs).count
@@ -161,7 +169,8 @@ struct BridgeCrashTests {
         #expect(duplicates == 0)
         #expect(Set(forwardedIDs).count == forwardDecisions)
         #expect(disclosureRows == forwardDecisions)
-        #expect(Set(forwardedIDs).isSubset(of: Set(ids)))
+        #expect(Set(forwardedIDs.compactMap { sourceOf[$0] }).isSubset(of: Set(ids)))
+        #expect(forwardedIDs.allSatisfy { sourceOf[$0] != nil }, "a copy no receipt accounts for")
         #expect(forwardDecisions == total / 50 * 40)
     }
 

@@ -34,11 +34,18 @@ struct BridgeEndToEndTests {
 
         let record = try #require(forwarded.first)
         #expect(forwarded.count == 1)
-        #expect(record.headers.string(named: "ce_id") == id)
-        #expect(record.headers.string(named: "cb_consent_version") == "1")
+        // The copy carries the bridge's own id (the sender's never crosses); the receipt tells
+        // the sender which id its event became.
+        let receipt = try #require(receipts.first { $0.key == Array(id.utf8) })
+        let forwardedID = try #require(try decoded(receipt)["forwardedId"] as? String)
+        #expect(record.headers.string(named: "ce_id") == forwardedID)
+        #expect(forwardedID != id)
+        #expect((try decoded(record))["eventId"] as? String == forwardedID)
         #expect(record.headers.string(named: "cb_policy_version")?.hasPrefix("sha256:") == true)
-        #expect(record.headers.string(named: "cb_decision_id") != nil)
-        #expect(record.headers.string(named: "cb_removed_fields") != nil)
+        // R15: nothing on NAV's side tells which EPJ consent, its version or how much was removed.
+        for name in ["cb_consent_id", "cb_consent_version", "cb_removed_fields"] {
+            #expect(record.headers.string(named: name) == nil, "\(name) reached NAV")
+        }
         #expect(!record.headers.contains { $0.name.hasPrefix("cb-internal-") })
 
         // No field whose consent category is outside the consent crossed.
@@ -52,7 +59,6 @@ struct BridgeEndToEndTests {
         // What the consent covers did cross: the person is identified (identity-and-contact).
         #expect((body["patient"] as? [String: Any])?["fodselsnummer"] as? String == Self.patient)
 
-        let receipt = try #require(receipts.first { $0.key == Array(id.utf8) })
         #expect(try decoded(receipt)["outcome"] as? String == "accepted")
     }
 

@@ -68,7 +68,8 @@ final class BridgeHarness: Sendable {
         }
     }
 
-    init(partitions: Int = 3, postgresDatabase: String? = nil) throws {
+    /// `roles`: the roles the harness runs (`bridge`, or with the sinks for tests of the whole).
+    init(partitions: Int = 3, postgresDatabase: String? = nil, roles: String = "bridge") throws {
         self.postgresDatabase = postgresDatabase
         cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "cluster") { _ in SwiftLogNoOpLogHandler() })
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-test-\(UUID().uuidString)").path
@@ -76,7 +77,7 @@ final class BridgeHarness: Sendable {
         configuration = try BridgeConfiguration.load(
             arguments: [],
             environment: [
-                "CONSENT_BRIDGE_ROLES": "bridge",
+                "CONSENT_BRIDGE_ROLES": roles,
                 "CONSENT_BRIDGE_EMBEDDED": "true",
                 "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
                 "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": Self.contractsDirectory,
@@ -94,8 +95,10 @@ final class BridgeHarness: Sendable {
     static let tuning = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
 
     /// Starts the bridge's services.
-    func start() async throws {
-        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+    /// Starts the bridge's services; `clientProperties` are librdkafka properties of every
+    /// client the application makes (e.g. a small `message.max.bytes`).
+    func start(clientProperties: [String: String] = [:]) async throws {
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: clientProperties)
         let application = try await BridgeApplication.make(
             configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: Self.tuning, logger: logs.logger)
         let group = ServiceGroup(
@@ -134,6 +137,12 @@ final class BridgeHarness: Sendable {
     /// Publishes a consent record (key = patient id) on `health.consent`.
     func publishConsent(patient: String, _ body: [UInt8]?) async throws {
         _ = try await producer.send(KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: body))
+    }
+
+    /// Publishes a consent record as EPJ does: keyed by the patient, with CloudEvents headers
+    /// (the journal keeps the consent history from them).
+    func publishConsentEvent(patient: String, _ body: [UInt8]) async throws {
+        try await publishEvent(topic: topics.healthConsent, ceType: "no.ips.health.consent.v1", key: patient, body: body)
     }
 
     /// Publishes an event with CloudEvents headers; returns its ce_id.
@@ -223,13 +232,39 @@ enum Fixtures {
         return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }
 
+    /// Every valid example of `contract` (Contracts/examples/<contract>/valid), parsed.
+    static func validExamples(_ contract: String) throws -> [[String: Any]] {
+        let folder = URL(fileURLWithPath: BridgeHarness.contractsDirectory).appendingPathComponent("examples/\(contract)/valid")
+        return try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted().map {
+            try json("\(contract)/valid/\($0)")
+        }
+    }
+
+    /// `example` about `subject` (at the contract's subject path), with a fresh `eventId`.
+    static func with(subject: String, at path: [String], in example: [String: Any]) throws -> [UInt8] {
+        func set(_ value: Any, _ path: ArraySlice<String>, in object: [String: Any]) -> [String: Any] {
+            guard let first = path.first else { return object }
+            var copy = object
+            copy[first] = path.count == 1 ? value : set(value, path.dropFirst(), in: (object[first] as? [String: Any]) ?? [:])
+            return copy
+        }
+        var object = set(subject, path[...], in: example)
+        if object["eventId"] != nil { object["eventId"] = UUID().uuidString.lowercased() }
+        return try bytes(object)
+    }
+
     static func bytes(_ object: [String: Any]) throws -> [UInt8] {
         Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
 
-    /// A consent record for `patient` with `status` and `version`, based on the full example.
+    /// A consent record for `patient` with `status` and `version`, based on the full example,
+    /// valid from a day ago for a year (the example's own dates would expire).
     static func consent(patient: String, status: String = "granted", version: Int = 1, categories: [String]? = nil) throws -> [UInt8] {
         var object = try json("consent/valid/granted-full-written.json")
+        let format = ISO8601DateFormatter()
+        object["validFrom"] = format.string(from: Date().addingTimeInterval(-86_400))
+        object["recordedAt"] = format.string(from: Date().addingTimeInterval(-86_400))
+        object["validUntil"] = format.string(from: Date().addingTimeInterval(365 * 86_400))
         object["patientId"] = patient
         object["status"] = status
         object["version"] = version
@@ -237,12 +272,17 @@ enum Fixtures {
         return try bytes(object)
     }
 
-    /// A referral (not sick-listed) for `patient`.
-    static func referral(patient: String) throws -> [UInt8] {
+    /// A referral (not sick-listed) for `patient`, with the patient's own words when given.
+    static func referral(patient: String, motivation: String? = nil) throws -> [UInt8] {
         var object = try json("referral/valid/not-sick-listed-minimal.json")
         var person = object["patient"] as! [String: Any]
         person["fodselsnummer"] = patient
         object["patient"] = person
+        if let motivation {
+            var referral = object["referral"] as! [String: Any]
+            referral["motivation"] = motivation
+            object["referral"] = referral
+        }
         object["eventId"] = UUID().uuidString.lowercased()
         return try bytes(object)
     }

@@ -48,7 +48,8 @@ struct BridgeRedriveTests {
 
         #expect(forwarded.count == 1, "a redrive lets a message through once")
         let record = try #require(forwarded.first)
-        #expect(record.headers.string(named: "ce_id") == id)
+        let forwardedIDs = try receipts.compactMap { try decoded($0)["forwardedId"] as? String }
+        #expect(forwardedIDs == [try #require(record.headers.string(named: "ce_id"))], "the redrive's receipt names the copy that crossed")
         let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
         let contract = try #require(catalog.contract(forCEType: "no.ips.health.referral.v1"))
         let body = try decoded(record)

@@ -38,8 +38,17 @@ struct BridgeResilienceTests {
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: total, timeout: .seconds(30))
         await harness.finish()
 
+        // Each receipt names the id the event's copy carries (minted by the bridge).
         let forwardedIDs = forwarded.compactMap { $0.headers.string(named: "ce_id") }
-        #expect(Set(forwardedIDs) == Set(ids), "lost: \(Set(ids).subtracting(forwardedIDs).count)")
+        var copyOf: [String: String] = [:]
+        for receipt in receipts {
+            guard let body = try JSONSerialization.jsonObject(with: Data(receipt.value ?? [])) as? [String: Any],
+                let message = body["messageId"] as? String, let copy = body["forwardedId"] as? String
+            else { continue }
+            copyOf[message] = copy
+        }
+        #expect(forwardedIDs.count == Set(forwardedIDs).count, "a copy crossed twice")
+        #expect(Set(forwardedIDs) == Set(ids.compactMap { copyOf[$0] }), "lost: \(ids.filter { copyOf[$0].map { !forwardedIDs.contains($0) } ?? true }.count)")
         #expect(Set(receipts.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }) == Set(ids))
     }
 }

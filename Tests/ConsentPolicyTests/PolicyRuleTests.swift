@@ -140,11 +140,13 @@ import Testing
         #expect(try F.decide(try F.exampleEvent("job-status-update", "job-started"), view).code == "consent-withdrawn")
     }
 
-    @Test func R5_withdrawnCaseDiscussionFallsBackToAnonymousForm() throws {
+    @Test("R5: after a withdrawal the anonymous path is closed too (the job specialist knows who it is)")
+    func R5_withdrawnCaseDiscussionDoesNotCrossEvenAnonymously() throws {
         let view = F.view(F.consent(F.caseDiscussion, version: 3, status: .withdrawn, categories: []))
         let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), view)
-        guard case .forwardAnonymous(let event) = decision else { Issue.record("expected anonymous, got \(decision)"); return }
-        #expect(event.basis.code == "consent-withdrawn")
+        #expect(decision.code == "consent-withdrawn")
+        // Without any consent record it still crosses anonymously (R2).
+        #expect(try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), ConsentView()).isAnonymous)
     }
 
     // MARK: R6 Informed, scoped consent

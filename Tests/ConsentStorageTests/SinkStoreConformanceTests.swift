@@ -123,7 +123,8 @@ struct SinkStoreConformanceTests {
             #expect(result.rejections.map(\.reason) == [.unacceptedEventType, .invalidBody])
             #expect(try await store.followUpDocumentation(participantKey: "participant-7").map(\.ceID) == ["note-1"])
             #expect(try await store.participants() == ["participant-7"])
-            #expect(try await store.disclosures(participantID: "participant-7") == [navDisclosure])
+            // What the log keeps is what the published notice says (the one wire shape).
+            #expect(try await store.disclosures(participantID: "participant-7") == [try #require(DisclosureRecord(notice: navDisclosure.notice))])
             // NAV's disclosure log is append-only too.
             await #expect(throws: StorageError.self) {
                 try await store.database.transaction { sql in try await sql.raw("DELETE FROM disclosure_log").run() }

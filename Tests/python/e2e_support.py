@@ -45,7 +45,8 @@ HEALTH_DISCLOSURES = "health.disclosures"
 NAV_DISCLOSURES = "nav.disclosures"
 REJECTED = "bridge.rejected"
 RECEIPT_TOPICS = (HEALTH_RECEIPTS, NAV_RECEIPTS)
-OUTPUT_TOPICS = (NAV_INBOUND, HEALTH_INBOUND, HEALTH_RECEIPTS, NAV_RECEIPTS, HEALTH_DISCLOSURES, NAV_DISCLOSURES, REJECTED)
+OUTPUT_TOPICS = (
+    NAV_INBOUND, HEALTH_INBOUND, HEALTH_RECEIPTS, NAV_RECEIPTS, HEALTH_DISCLOSURES, NAV_DISCLOSURES, REJECTED)
 
 # CloudEvents binary mode: every message of asyncapi.yaml requires these headers.
 REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type")
@@ -310,7 +311,8 @@ class BridgeProcess:
         while not self._bootstrap_seen.wait(0.1):
             self.assert_alive()
             if time.monotonic() > deadline:
-                raise AssertionError(f"no `bootstrap: HOST:PORT` line on stdout within {timeout} s\n{self.diagnostics()}")
+                raise AssertionError(
+                    f"no `bootstrap: HOST:PORT` line on stdout within {timeout} s\n{self.diagnostics()}")
         return self.bootstrap
 
     def wait_until_ready(self, timeout: float = 90):
@@ -596,7 +598,9 @@ def publish(prod: Producer, items, timeout: float = 30):
     return errors
 
 
-def event_from_example(contract: Contract, example_name: str, example: dict, state: str, patient: "Patient") -> PublishedEvent:
+def event_from_example(
+    contract: Contract, example_name: str, example: dict, state: str, patient: "Patient"
+) -> PublishedEvent:
     """The example with the subject set to `patient` and a fresh eventId / ce_id. The
     subject's birthDate (where the contract has one) follows the patient, so the event stays
     internally consistent."""
@@ -651,7 +655,8 @@ def wait_for_consent_view(bridge: BridgeProcess, expected: dict[str, int], timeo
             return False
         try:
             with read_only(path) as db:
-                rows = {r["subject_key"]: r["version"] for r in db.execute("SELECT subject_key, version FROM consent_view")}
+                query = "SELECT subject_key, version FROM consent_view"
+                rows = {r["subject_key"]: r["version"] for r in db.execute(query)}
         except sqlite3.OperationalError:
             return False  # not migrated yet
         return all(rows.get(subject) == version for subject, version in expected.items())
@@ -733,9 +738,11 @@ def check_record_against_contract(record: Record, contracts: dict[str, Contract]
         if count != 1:
             report.add(ce_type, f"header {name} present {count} times (want exactly 1)", where)
     if record.header_values("ce_specversion") not in ([], ["1.0"]):
-        report.add(ce_type, "header ce_specversion is not '1.0'", f"{where} value={record.header_values('ce_specversion')}")
+        report.add(ce_type, "header ce_specversion is not '1.0'",
+                   f"{where} value={record.header_values('ce_specversion')}")
     if record.header_values("content-type") not in ([], ["application/json"]):
-        report.add(ce_type, "header content-type is not application/json", f"{where} value={record.header_values('content-type')}")
+        report.add(ce_type, "header content-type is not application/json",
+                   f"{where} value={record.header_values('content-type')}")
     for value in record.header_values("ce_time"):
         if not checker.conforms(value, "date-time"):
             report.add(ce_type, "header ce_time is not an RFC 3339 date-time", f"{where} value={value!r}")
@@ -748,7 +755,8 @@ def check_record_against_contract(record: Record, contracts: dict[str, Contract]
         report.add(ce_type, "ce_type names no schema in Contracts/schemas", where)
         return
     if record.topic not in contract.topics_written:
-        report.add(ce_type, f"on topic {record.topic}, not one of its contract's topics {sorted(contract.topics_written)}", where)
+        report.add(ce_type, f"on topic {record.topic}, not one of its contract's topics "
+                   f"{sorted(contract.topics_written)}", where)
     try:
         body = record.json()
     except (ValueError, UnicodeDecodeError) as error:

@@ -10,8 +10,8 @@ output of the bridge's own encoders, so an encoder bug cannot hide behind a matc
 Scenario (module fixture, one bridge): consent records for four synthetic patients (full,
 partial, none, withdrawn), then every valid example of every event contract once per
 patient; wait for every receipt; read everything the bridge wrote. The tests then check the
-contracts of every record, the consent outcomes (DOMAIN.md R2, R3, R5, R6, R7, R16) and the
-stores (R4, R10). A second test feeds oversized events ahead of ordinary traffic.
+contracts of every record, the consent outcomes (DOMAIN.md R2, R3, R5, R6, R7, R15, R16) and
+the stores (R4, R10). A second test feeds oversized events ahead of ordinary traffic.
 
 Needs CONSENT_BRIDGE_BIN (CI sets it to the debug binary); skipped only without it.
 """
@@ -31,8 +31,9 @@ from datetime import date, timedelta
 import pytest
 
 from e2e_support import (
-    CONSENT_TOPIC, EVENT_DIRECTIONS, HEALTH_DISCLOSURES, HEALTH_INBOUND, HEALTH_OUTBOUND, HEALTH_RECEIPTS, NAV_DISCLOSURES, NAV_INBOUND, NAV_OUTBOUND, NAV_RECEIPTS,
-    OUTPUT_TOPICS, REJECTED, BridgeProcess, FailureReport, Patient, PublishedEvent, ReceiptWatcher,
+    CONSENT_TOPIC, EVENT_DIRECTIONS, HEALTH_DISCLOSURES, HEALTH_INBOUND, HEALTH_OUTBOUND, HEALTH_RECEIPTS,
+    NAV_DISCLOSURES, NAV_INBOUND, NAV_OUTBOUND, NAV_RECEIPTS, OUTPUT_TOPICS, REJECTED, BridgeProcess, FailureReport,
+    Patient, PublishedEvent, ReceiptWatcher,
     check_record_against_contract, cloud_event_headers, consent_example, consent_record, event_from_example,
     format_checker, get_pointer, load_contracts, producer, publish, read_everything, read_only, require_columns,
     source_of, synthetic_fodselsnummer, utc_now, wait_for_consent_view, wait_for_outbox_settled, wait_for_sinks,
@@ -159,9 +160,11 @@ def print_outcomes(scenario: Scenario):
     for contract in sorted({e.contract for e in scenario.events}):
         cells = []
         for state in states:
-            seen = sorted({f"{body.get('outcome')}/{body.get('reasonCode')}" if (body := scenario.receipts.get(e.ce_id, (None, None))[1])
-                           else "none" for e in scenario.events_where(state, contract)})
-            cells.append(",".join(seen))
+            seen = set()
+            for event in scenario.events_where(state, contract):
+                body = scenario.receipts.get(event.ce_id, (None, None))[1]
+                seen.add(f"{body.get('outcome')}/{body.get('reasonCode')}" if body else "none")
+            cells.append(",".join(sorted(seen)))
         print(f"  {contract:56}" + "".join(f"{cell:38}" for cell in cells))
 
 
@@ -255,7 +258,8 @@ def test_every_record_the_bridge_writes_matches_its_contract(scenario):
             checked[record.ce_type] += 1
     print("\nrecords checked per ce_type:", dict(sorted(checked.items(), key=lambda kv: str(kv[0]))))
     if report:
-        pytest.fail(report.render("records that break their contract (Contracts/schemas, asyncapi.yaml headers)"), pytrace=False)
+        pytest.fail(report.render("records that break their contract (Contracts/schemas, asyncapi.yaml headers)"),
+                    pytrace=False)
 
 
 # ---- 2. what crossed, what did not ---------------------------------------------------------
@@ -431,7 +435,8 @@ def test_stores_document_every_disclosure(scenario):
         missing = sorted(set(expected) - logged)
         if missing:
             failures.append(f"R4: {store} disclosure_log lacks {len(missing)} of the {len(expected)} {direction} "
-                            f"disclosures the bridge recorded (e.g. disclosure {missing[0]} of event {expected[missing[0]]})")
+                            f"disclosures the bridge recorded (e.g. disclosure {missing[0]} "
+                            f"of event {expected[missing[0]]})")
         for row in refused:
             failures.append(f"{store}: the sink refused {row['n']} record(s) from {row['source_topic']} "
                             f"(ce_type {row['ce_type']}, reason {row['reason_code']})")
@@ -454,7 +459,8 @@ def test_stores_document_every_disclosure(scenario):
         listed_ids = {entry.get("disclosureId") for entry in listed}
         if not wanted <= listed_ids:
             failures.append(f"`disclosures` for the full-consent patient lists {len(listed)} disclosure(s) "
-                            f"but not the referral's {sorted(wanted - listed_ids)}; output: {report.stdout.strip()[:300]}")
+                            f"but not the referral's {sorted(wanted - listed_ids)}; "
+                            f"output: {report.stdout.strip()[:300]}")
 
     if failures:
         pytest.fail("stores and disclosure report:\n" + "\n".join(f"  - {f}" for f in failures), pytrace=False)
@@ -478,7 +484,8 @@ def test_oversized_events_do_not_stall_ordinary_traffic(tmp_path, contracts):
         ordered = sorted(latencies)
         p99 = ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
         print(f"\nreceipt latency of {len(ordered)} consented referrals after the oversized events: "
-              f"p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+              f"p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+              f"max {ordered[-1] * 1000:.0f} ms")
     if exit_code != 0:
         failures.append(f"SIGTERM did not stop the bridge cleanly: exit code {exit_code}")
     if failures:
@@ -609,7 +616,8 @@ def check_rejection_notices(bridge, bootstrap, contracts, oversized: dict) -> li
         if size > BODY_LIMIT:
             report.add(record.ce_type, f"record larger than {BODY_LIMIT} bytes", f"{record.where()}: {size} bytes")
         check_record_against_contract(record, contracts, checker, report)
-    print(f"bridge.rejected: {len(rejected)} record(s), largest {max((len(r.value or b'') for r in rejected), default=0)} bytes")
+    largest = max((len(r.value or b"") for r in rejected), default=0)
+    print(f"bridge.rejected: {len(rejected)} record(s), largest {largest} bytes")
     if report:
         failures.append(report.render("bridge.rejected"))
     return failures

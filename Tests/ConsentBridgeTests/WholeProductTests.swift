@@ -1,0 +1,200 @@
+import ConsentBridge
+import ConsentContracts
+import ConsentKafka
+import ConsentStorage
+import Foundation
+import Logging
+import SQLKit
+import Testing
+
+/// The product as its users meet it: the bridge and both sinks on the embedded broker, fed
+/// every valid example of every contract under full, partial, no and withdrawn consent; what
+/// the other side receives is read back from the topics and the stores and held against the
+/// published contracts (never against the bridge's own encoders). Python's jsonschema checks
+/// the same from outside (Tests/python/test_end_to_end.py).
+@Suite("The whole product (bridge and sinks, embedded broker, SQLite)", .serialized)
+struct WholeProductTests {
+    /// The consent states each example is sent under, and the person in that state.
+    static let states: [(name: String, patient: String)] = [
+        ("full", "12848740088"), ("partial", "03919540000"), ("none", "28827240070"), ("withdrawn", "15860250028"),
+    ]
+
+    /// Topics the bridge writes.
+    static let outputTopics = [
+        "nav.ips.inbound", "health.ips.inbound", "health.ips.receipts", "nav.ips.receipts", "health.disclosures", "nav.disclosures",
+        "bridge.rejected",
+    ]
+
+    @Test("R4/R6: every record on every topic satisfies its published contract, and the journal holds every disclosure")
+    func R4_everyOutputHonoursItsContractAndEveryDisclosureIsJournalled() async throws {
+        let harness = try BridgeHarness(roles: "bridge,health-sink,nav-sink")
+        try await harness.start()
+        let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
+
+        for (state, patient) in Self.states {
+            switch state {
+            case "full": try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient))
+            case "partial":
+                try await harness.publishConsentEvent(
+                    patient: patient, try Fixtures.consent(patient: patient, categories: ["identity-and-contact", "ips-participation"]))
+            case "withdrawn":
+                try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient))
+                try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient, status: "withdrawn", version: 2))
+            default: break
+            }
+        }
+        var sent: [String: (topic: String, state: String)] = [:]
+        for contract in catalog.contracts where contract.direction == .healthToNav || contract.direction == .navToHealth {
+            for example in try Fixtures.validExamples(contract.name) {
+                for (state, patient) in Self.states {
+                    let body = try Fixtures.with(subject: patient, at: contract.subjectPath, in: example)
+                    let id = try await harness.publishEvent(topic: contract.sourceTopic, ceType: contract.ceType, key: patient, body: body)
+                    sent[id] = (contract.sourceTopic, state)
+                }
+            }
+        }
+        let fromHealth = sent.values.filter { $0.topic == "health.ips.outbound" }.count
+        _ = try await harness.read("health.ips.receipts", atLeast: fromHealth, timeout: .seconds(60))
+        _ = try await harness.read("nav.ips.receipts", atLeast: sent.count - fromHealth, timeout: .seconds(60))
+
+        // Everything recorded is published (the relay's backlog is empty) before the topics are read.
+        let bridgeStore = try await harness.openBridgeStore()
+        try await Self.poll("the relay publishes every recorded row") {
+            try await Self.count(bridgeStore.database, "SELECT COUNT(*) AS n FROM outbox_status WHERE status = 'pending'") == 0
+        }
+        var records: [String: [KafkaRecord]] = [:]
+        for topic in Self.outputTopics { records[topic] = try await harness.read(topic, atLeast: 0) }
+
+        // 1. Every record against the contract its ce_type names, and its envelope.
+        var failures: [String] = []
+        for (topic, list) in records {
+            for record in list {
+                let headers = CloudEventHeaders(kafkaHeaders: record.headers.map { (name: $0.name, value: $0.value ?? []) })
+                if let problem = headers.problem { failures.append("\(topic): envelope \(problem)") }
+                guard let type = headers.type, let contract = catalog.contract(forCEType: type) else {
+                    failures.append("\(topic): no contract for its ce_type")
+                    continue
+                }
+                guard let body = try? StrictJSON.parse(record.value ?? []) else {
+                    failures.append("\(topic) \(type): not strict JSON")
+                    continue
+                }
+                for violation in contract.schema.validate(body) { failures.append("\(topic) \(type): \(violation.pointer) \(violation.keyword)") }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) records break their contract: \(Set(failures).sorted().prefix(20))")
+        #expect(records["nav.ips.inbound"]?.isEmpty == false)
+        #expect(records["health.ips.inbound"]?.isEmpty == false)
+        #expect(records["bridge.rejected"]?.isEmpty == false)
+
+        // 2. The journal (health→NAV) and NAV's store (NAV→health) each hold every disclosure the
+        //    bridge recorded for them, from what the bridge published.
+        let disclosures = try await bridgeStore.database.read { sql in
+            try await sql.raw("SELECT disclosure_id, direction FROM disclosures").all().map {
+                (try $0.decode(column: "disclosure_id", as: String.self), try $0.decode(column: "direction", as: String.self))
+            }
+        }
+        await bridgeStore.close()
+        let journal = try await HealthJournalStore.open(.sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
+        let navStore = try await NavCaseStore.open(.sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
+        let healthToNav = Set(disclosures.filter { $0.1 == "health-to-nav" }.map(\.0))
+        let navToHealth = Set(disclosures.filter { $0.1 == "nav-to-health" }.map(\.0))
+        #expect(!healthToNav.isEmpty && !navToHealth.isEmpty)
+        try await Self.poll("the sinks store every disclosure notice") {
+            let inJournal = try await Self.ids(journal.database)
+            let inNavStore = try await Self.ids(navStore.database)
+            return inJournal == healthToNav && inNavStore == navToHealth
+        }
+        #expect(try await Self.ids(journal.database) == healthToNav)
+        #expect(try await Self.ids(navStore.database) == navToHealth)
+        #expect(try await journal.sinkRejections().isEmpty, "the journal refused what the bridge published")
+        #expect(try await navStore.sinkRejections().isEmpty, "NAV's store refused what the bridge published")
+
+        // 3. The person's disclosure report lists the consented referral that went through.
+        let full = Self.states[0].patient
+        guard case .disclosures(let listed) = try await DisclosureReport.lookup(patientID: full, in: journal) else {
+            Issue.record("no disclosures reported for the consented patient")
+            return
+        }
+        #expect(listed.contains { $0.ceType == "no.ips.health.referral.v1" && $0.form == "identified" && $0.status == "disclosed" })
+        await journal.close()
+        await navStore.close()
+        await harness.finish()
+    }
+
+    @Test("Oversized inputs are refused unopened and delay nothing; a record the broker refuses is settled as failed, not retried forever")
+    func oversizedInputsAndRefusedRecordsNeverBlockTheRest() async throws {
+        let harness = try BridgeHarness()
+        // Every client of the bridge refuses records above 2,000 bytes: a referral with a long
+        // (consented) motivation is decided and recorded, but its copy cannot be published.
+        try await harness.start(clientProperties: ["message.max.bytes": "2000"])
+        let patient = Self.states[0].patient
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+
+        // Inputs above the contracts' 256 KiB, then one whose copy is too large for the broker.
+        var big = try Fixtures.json("referral/valid/not-sick-listed-minimal.json")
+        big["padding"] = String(repeating: "x", count: 900_000)
+        let tooLarge = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.bytes(big))
+        let refused = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+            body: try Fixtures.referral(patient: patient, motivation: String(repeating: "Trenger tilrettelegging. ", count: 76)))
+        var after: [String] = []
+        for _ in 0..<50 {
+            after.append(try await harness.publishEvent(
+                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient)))
+        }
+
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 52, timeout: .seconds(60))
+        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 50, timeout: .seconds(60))
+        let rejected = try await harness.read(harness.topics.rejected, atLeast: 1)
+        let metrics = harness.metrics?.prometheusText() ?? ""
+        await harness.stop()
+        let store = try await harness.openBridgeStore()
+        let failed = try await store.failedOutboxCount()
+        let pending = try await store.pendingOutboxCount()
+        await store.close()
+        await harness.finish()
+
+        func body(_ record: KafkaRecord) throws -> [String: Any] {
+            try #require(JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any])
+        }
+        let outcome = { (id: String) in try receipts.first { $0.key == Array(id.utf8) }.map { try body($0) } }
+        #expect(try outcome(tooLarge)?["reasonCode"] as? String == "too-large")
+        let notice = try #require(try rejected.first { try body($0)["reasonCode"] as? String == "too-large" })
+        #expect(try body(notice)["sealedPayload"] == nil, "a too-large body is never sealed into a notice")
+        #expect((notice.value?.count ?? 0) < 4096)
+
+        // Every event behind them crossed, and nothing is left pending.
+        let copies = Set(try after.compactMap { try outcome($0)?["forwardedId"] as? String })
+        #expect(copies.count == after.count)
+        #expect(copies.isSubset(of: Set(forwarded.compactMap { $0.headers.string(named: "ce_id") })))
+        #expect(try outcome(refused)?["outcome"] as? String == "accepted")
+        #expect(failed == 1, "the copy the broker refused is settled as failed")
+        #expect(pending == 0)
+        #expect(metrics.contains("consent_bridge_outbox_refused_total 1"))
+    }
+
+    // MARK: Helpers
+
+    static func poll(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("timed out waiting until \(what)")
+    }
+
+    static func count(_ database: StoreDatabase, _ query: String) async throws -> Int {
+        try await database.read { sql in
+            Int(try await sql.raw(SQLQueryString(query)).first()?.decode(column: "n", as: Int64.self) ?? 0)
+        }
+    }
+
+    static func ids(_ database: StoreDatabase) async throws -> Set<String> {
+        try await database.read { sql in
+            Set(try await sql.raw("SELECT disclosure_id FROM disclosure_log").all().map { try $0.decode(column: "disclosure_id", as: String.self) })
+        }
+    }
+}
