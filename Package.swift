@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "ConsentBridgeTests",
             dependencies: [
-                "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentStorage",
+                "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentPolicy", "ConsentStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

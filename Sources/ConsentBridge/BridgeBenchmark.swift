@@ -75,6 +75,7 @@ package struct BridgeBenchmark: Sendable {
             KafkaOutgoingRecord(topic: topic, key: Array(patients[index % patients.count].utf8), value: bodies[index % patients.count], headers: [
                 KafkaHeader(name: "ce_id", string: UUID.random().lowercaseString), KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
                 KafkaHeader(name: "ce_source", string: "urn:bench"), KafkaHeader(name: "ce_specversion", string: "1.0"),
+                    KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
                 KafkaHeader(name: "content-type", string: "application/json"),
             ])
         }

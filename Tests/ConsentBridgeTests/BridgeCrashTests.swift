@@ -112,6 +112,7 @@ struct BridgeCrashTests {
                 headers: [
                     KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
                     KafkaHeader(name: "ce_source", string: "urn:test"), KafkaHeader(name: "ce_specversion", string: "1.0"),
+                    KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
                     KafkaHeader(name: "content-type", string: "application/json"),
                 ]))
         }

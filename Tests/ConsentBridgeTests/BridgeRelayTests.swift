@@ -1,5 +1,8 @@
 import ConsentBridge
+import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
+import ConsentPolicy
 import ConsentStorage
 import Foundation
 import Testing
@@ -90,5 +93,65 @@ struct BridgeRelayTests {
             pending = try await store.pendingOutbox(limit: 10)
         }
         return pending
+    }
+}
+
+/// R5 at the last step: a disclosure decided under a consent that is withdrawn before the relay
+/// publishes it is withheld, and what the sender's side learns says so.
+@Suite("Relay withholding (embedded broker; SQLite)", .serialized)
+struct BridgeRelayWithholdingTests {
+    @Test("R4/R5: a forward decided before a withdrawal is withheld; its disclosure notice and receipt say withheld, never disclosed")
+    func R5_withheldDisclosuresAreReportedAsWithheld() async throws {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        let patient = "12848740088"
+        // The running bridge's view ends withdrawn.
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient, status: "withdrawn", version: 2))
+
+        // A decision made while the grant was the latest (as a pipeline would have, just before
+        // the withdrawal arrived), recorded behind the relay's back: the relay finds it in the store.
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let consentSchema = try #require(catalog.consentSchema)
+        var view = ConsentView()
+        _ = view.apply(try ConsentRecord.parse(try Fixtures.consent(patient: patient), schema: consentSchema))
+        let id = UUID().uuidString.lowercased()
+        let headers = CloudEventHeaders(id: id, type: "no.ips.health.referral.v1")
+        let decision = PolicyEngine.decide(
+            event: PolicyEvent(headers: headers, body: try Fixtures.referral(patient: patient), sourceTopic: harness.topics.healthOutbound),
+            consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
+        guard case .forward = decision else {
+            Issue.record("the grant should let the referral through: \(decision)")
+            await harness.finish()
+            return
+        }
+        let key = SealingKey(id: "test", bytes: Array(repeating: 7, count: 32))
+        let topics = harness.topics
+        let builder = BridgeRecordBuilder(
+            topics: .init(receiptsOf: { topics.receipts(of: $0) }, disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
+            catalog: catalog, sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)), bridgeVersion: "test")
+        let record = KafkaRecord(
+            topic: topics.healthOutbound, partition: 0, offset: 999_999, key: Array(patient.utf8), value: try Fixtures.referral(patient: patient),
+            headers: [], timestamp: nil)
+        let message = try builder.build(record: record, headers: headers, origin: .health, decision: decision, now: Date())
+        let store = try await harness.openBridgeStore()
+        _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
+
+        let notices = try await harness.read(topics.healthDisclosures, atLeast: 1, timeout: .seconds(20))
+        let receipts = try await harness.read(topics.healthReceipts, atLeast: 1, timeout: .seconds(20))
+        let forwarded = try await harness.read(topics.navInbound, atLeast: 0)
+        let withheld = try await store.withheldDisclosureIDs()
+        await store.close()
+        await harness.finish()
+
+        #expect(forwarded.isEmpty, "a withheld disclosure crossed")
+        let notice = try DisclosureNotice(json: StrictJSON.parse(try #require(notices.first?.value)))
+        #expect(notice.status == .withheld)
+        #expect(notice.withheldReason == "consent-withdrawn")
+        #expect(withheld == [notice.disclosureID])
+        let receipt = try BridgeReceipt(json: StrictJSON.parse(try #require(receipts.first { $0.key == Array(id.utf8) }?.value)))
+        #expect(receipt.outcome == .withheld)
+        #expect(receipt.forwardedID == nil)
+        #expect(notices.count == 1 && receipts.count == 1, "one notice and one receipt, not a 'disclosed' one as well")
     }
 }

@@ -161,3 +161,32 @@ import Testing
         }
     }
 }
+
+/// What operators see of a schema violation is the contract's vocabulary, never the sender's.
+@Suite struct SchemaPathTests {
+    typealias F = PolicyFixtures
+
+    @Test("violation pointers become schema paths: invented keys (a name, a number) show as *")
+    func inventedKeysAreMasked() throws {
+        let plan = try #require(try F.catalog().plan(named: "referral"))
+        #expect(plan.schemaPath(of: "/patient/fodselsnummer") == "/patient/fodselsnummer")
+        #expect(plan.schemaPath(of: "/patient/Kari_Nordmann") == "/patient/*")
+        #expect(plan.schemaPath(of: "/17088940180/x") == "/*/*")
+        #expect(plan.schemaPath(of: "") == "")
+
+        // End to end through the policy: an invented member is a violation whose pointer,
+        // once mapped, names nothing the sender wrote.
+        var body = try #require(try F.exampleValue("referral", "not-sick-listed-minimal").objectValue)
+        var patient = try #require(body["patient"]?.objectValue)
+        patient["Kari_Nordmann_17088940180"] = .string("x")
+        body["patient"] = .object(patient)
+        let decision = try F.decide(try F.event("referral", body: JSONValue.object(body).serializedBytes()), F.view(F.consent(F.kari)))
+        guard case .reject(let rejection) = decision else {
+            Issue.record("expected a schema violation")
+            return
+        }
+        let shown = rejection.violations.map { plan.schemaPath(of: $0.pointer) }
+        #expect(!shown.isEmpty)
+        #expect(shown.allSatisfy { !$0.contains("Kari") && !$0.contains("17088940180") })
+    }
+}
