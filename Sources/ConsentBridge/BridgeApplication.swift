@@ -151,7 +151,11 @@ package struct BridgeApplication: Sendable {
                 store: store, producers: producers, clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper, handoff: handoff, retry: retry,
                 // An event makes about three outbox rows: the relay reads pages of several
                 // pipeline batches, so that after a handoff overflow it catches up from the store.
-                logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4))
+                logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4,
+                maxRecordBytes: [
+                    .health: kafka.health.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
+                    .nav: kafka.nav.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
+                ]))
             services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
         }
 

@@ -28,13 +28,19 @@ package struct OutboxRelay: Service {
     package let logger: Logger
     package let metrics: BridgeMetrics
     package let batchSize: Int
+    /// The largest record each side's producer sends (`message.max.bytes`; 1,000,000 when not
+    /// set). A disclosure larger than that is withheld before its notice goes out, so the
+    /// journal never records as disclosed what the client would refuse to send.
+    package let maxRecordBytes: [BridgeSide: Int]
     /// Where each side's cluster is, for reading back after a crash.
     package let clients: [BridgeSide: KafkaClientConfiguration]
 
     package init(
         store: BridgeStore, producers: [BridgeSide: KafkaProducer], clients: [BridgeSide: KafkaClientConfiguration], topics: TopicNames,
-        consent: ConsentViewKeeper, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500
+        consent: ConsentViewKeeper, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500,
+        maxRecordBytes: [BridgeSide: Int] = [:]
     ) {
+        self.maxRecordBytes = maxRecordBytes
         self.clients = clients
         self.store = store
         self.producers = producers
@@ -302,6 +308,9 @@ package struct OutboxRelay: Service {
     /// Why an identified disclosure may no longer be published, or `nil` when it may.
     private func withholdingReason(for record: OutboxRecord, now: Timestamp) -> String? {
         guard record.disclosureID != nil else { return nil }
+        let size = record.payload.count + (record.key?.count ?? 0)
+            + record.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
+        if size > maxRecordBytes[topics.side(of: record.topic)] ?? 1_000_000 { return "too-large-for-broker" }
         let header = { (name: String) in record.headers.first { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) } }
         guard let subject = header(BridgeHeaders.internalSubject) else { return "consent-unverifiable" }
         guard case .granted(let current) = consent.state(for: subject) else { return "consent-withdrawn" }

@@ -122,31 +122,38 @@ struct WholeProductTests {
         await harness.finish()
     }
 
-    @Test("Oversized inputs are refused unopened and delay nothing; a record the broker refuses is settled as failed, not retried forever")
+    @Test("R4: oversized inputs are refused unopened and delay nothing; a copy too large to send is withheld and reported so; a record the client refuses is settled as failed, not retried forever")
     func oversizedInputsAndRefusedRecordsNeverBlockTheRest() async throws {
         let harness = try BridgeHarness()
-        // Every client of the bridge refuses records above 2,000 bytes: a referral with a long
-        // (consented) motivation is decided and recorded, but its copy cannot be published.
+        // Every client of the bridge refuses records above 2,000 bytes. A consented referral
+        // with a long motivation is decided, but its copy is too large to send: it is withheld
+        // before its notice goes out. An unconsented one is rejected, and its rejection notice
+        // (with the sealed body) is refused by the producer: settled as failed.
         try await harness.start(clientProperties: ["message.max.bytes": "2000"])
         let patient = Self.states[0].patient
+        let stranger = Self.states[2].patient
         try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
 
-        // Inputs above the contracts' 256 KiB, then one whose copy is too large for the broker.
         var big = try Fixtures.json("referral/valid/not-sick-listed-minimal.json")
         big["padding"] = String(repeating: "x", count: 900_000)
         let tooLarge = try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.bytes(big))
-        let refused = try await harness.publishEvent(
+        let motivation = String(repeating: "Trenger tilrettelegging. ", count: 76)
+        let withheld = try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
-            body: try Fixtures.referral(patient: patient, motivation: String(repeating: "Trenger tilrettelegging. ", count: 76)))
+            body: try Fixtures.referral(patient: patient, motivation: motivation))
+        let refusedNotice = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: stranger,
+            body: try Fixtures.referral(patient: stranger, motivation: motivation))
         var after: [String] = []
         for _ in 0..<50 {
             after.append(try await harness.publishEvent(
                 topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient)))
         }
 
-        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 52, timeout: .seconds(60))
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 53, timeout: .seconds(60))
         let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 50, timeout: .seconds(60))
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 51)
         let rejected = try await harness.read(harness.topics.rejected, atLeast: 1)
         let metrics = harness.metrics?.prometheusText() ?? ""
         await harness.stop()
@@ -159,20 +166,29 @@ struct WholeProductTests {
         func body(_ record: KafkaRecord) throws -> [String: Any] {
             try #require(JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any])
         }
-        let outcome = { (id: String) in try receipts.first { $0.key == Array(id.utf8) }.map { try body($0) } }
-        #expect(try outcome(tooLarge)?["reasonCode"] as? String == "too-large")
+        let receiptOf = { (id: String) in try receipts.first { $0.key == Array(id.utf8) }.map { try body($0) } }
+        #expect(try receiptOf(tooLarge)?["reasonCode"] as? String == "too-large")
         let notice = try #require(try rejected.first { try body($0)["reasonCode"] as? String == "too-large" })
         #expect(try body(notice)["sealedPayload"] == nil, "a too-large body is never sealed into a notice")
-        #expect((notice.value?.count ?? 0) < 4096)
+        #expect((notice.value?.count ?? 0) < 2000)
 
-        // Every event behind them crossed, and nothing is left pending.
-        let copies = Set(try after.compactMap { try outcome($0)?["forwardedId"] as? String })
+        // R4: the journal is told the truth about the copy that could not be sent.
+        #expect(try receiptOf(withheld)?["outcome"] as? String == "withheld")
+        #expect(try receiptOf(withheld)?["reasonCode"] as? String == "too-large-for-broker")
+        let withheldNotices = try notices.map(body).filter { $0["status"] as? String == "withheld" }
+        #expect(withheldNotices.count == 1 && withheldNotices.first?["withheldReason"] as? String == "too-large-for-broker")
+
+        // The refused rejection notice is settled as failed, counted, and nothing waits on it.
+        #expect(try receiptOf(refusedNotice)?["outcome"] as? String == "rejected")
+        #expect(try rejected.allSatisfy { try body($0)["messageId"] as? String != refusedNotice })
+        #expect(failed == 1, "the record the producer refused is settled as failed")
+        #expect(metrics.contains("consent_bridge_outbox_refused_total 1"))
+        #expect(pending == 0)
+
+        // Every event behind them crossed.
+        let copies = Set(try after.compactMap { try receiptOf($0)?["forwardedId"] as? String })
         #expect(copies.count == after.count)
         #expect(copies.isSubset(of: Set(forwarded.compactMap { $0.headers.string(named: "ce_id") })))
-        #expect(try outcome(refused)?["outcome"] as? String == "accepted")
-        #expect(failed == 1, "the copy the broker refused is settled as failed")
-        #expect(pending == 0)
-        #expect(metrics.contains("consent_bridge_outbox_refused_total 1"))
     }
 
     // MARK: Helpers
