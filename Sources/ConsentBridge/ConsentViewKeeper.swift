@@ -20,19 +20,13 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
         var positions: [Int32: Int64] = [:]
         var waiters: [Int: Waiter] = [:]
         var nextWaiterID = 0
-        /// Changes not yet persisted: latest document per patient key (nil = tombstone).
-        var unsaved: [String: ConsentDocument] = [:]
-    }
-
-    /// A consent record as read from the topic, kept to rebuild the view after a restart.
-    package struct ConsentDocument: Sendable, Hashable {
-        package var patientKey: String
-        /// `nil`: tombstone.
-        package var bytes: [UInt8]?
+        /// Entries changed since they were last persisted, by patient key.
+        var unsaved: [String: ConsentView.Entry] = [:]
     }
 
     private let state = Mutex(State())
-    private let schema: JSONSchema
+    /// The consent contract records are read with (also to restore persisted rows).
+    package let schema: JSONSchema
 
     package init(consentSchema: JSONSchema) {
         schema = consentSchema
@@ -52,12 +46,19 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             for record in records {
                 state.positions[record.partition] = max(state.positions[record.partition] ?? 0, record.offset + 1)
-                guard let key = record.key, let patient = String(validating: key, as: UTF8.self) else { continue }
-                switch state.view.apply(key: patient, value: record.value, schema: schema) {
-                case .applied, .unreadable:
-                    state.unsaved[patient] = ConsentDocument(patientKey: patient, bytes: record.value)
-                case .ignoredStale:
-                    break
+                // Every entry the record may change is persisted as the view now holds it
+                // (state and highest version), so a restart decides exactly as before it.
+                var touched: [String] = []
+                if let key = record.key, let patient = String(validating: key, as: UTF8.self), !patient.isEmpty {
+                    touched.append(patient)
+                    let named = record.value.flatMap { try? StrictJSON.parse($0) }?.objectValue?["patientId"]?.stringValue
+                    if let named, named != patient { touched.append(named) }
+                    state.view.apply(key: patient, value: record.value, schema: schema)
+                } else if let named = state.view.applyKeyless(value: record.value) {
+                    touched.append(named)
+                }
+                for patient in touched {
+                    if let entry = state.view.entries[patient] { state.unsaved[patient] = entry }
                 }
             }
             return Self.takeSatisfied(&state)
@@ -65,30 +66,26 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
         for continuation in ready { continuation.resume() }
     }
 
-    /// Restores a persisted view: documents re-applied in order, positions as saved.
-    package func restore(documents: [ConsentDocument], positions: [Int32: Int64]) {
+    /// Restores a persisted view: entries as they were decided, positions as saved.
+    package func restore(entries: [(patient: String, entry: ConsentView.Entry)], positions: [Int32: Int64]) {
         state.withLock { state in
-            for document in documents {
-                _ = state.view.apply(key: document.patientKey, value: document.bytes, schema: schema)
-            }
+            for (patient, entry) in entries { state.view.restore(entry, for: patient) }
             state.positions = positions
         }
     }
 
-    /// Takes the changes not yet persisted, with the positions they bring the view to.
-    package func takeUnsaved() -> (documents: [ConsentDocument], positions: [Int32: Int64]) {
+    /// Takes the entries not yet persisted, with the positions they bring the view to.
+    package func takeUnsaved() -> (entries: [String: ConsentView.Entry], positions: [Int32: Int64]) {
         state.withLock { state in
             defer { state.unsaved.removeAll() }
-            return (Array(state.unsaved.values), state.positions)
+            return (state.unsaved, state.positions)
         }
     }
 
-    /// Puts back changes whose persisting failed, unless newer ones arrived meanwhile.
-    package func returnUnsaved(_ documents: [ConsentDocument]) {
+    /// Puts back entries whose persisting failed, unless newer ones arrived meanwhile.
+    package func returnUnsaved(_ entries: [String: ConsentView.Entry]) {
         state.withLock { state in
-            for document in documents where state.unsaved[document.patientKey] == nil {
-                state.unsaved[document.patientKey] = document
-            }
+            for (patient, entry) in entries where state.unsaved[patient] == nil { state.unsaved[patient] = entry }
         }
     }
 

@@ -1,6 +1,8 @@
+import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
 import ConsentStorage
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -24,11 +26,21 @@ package struct ConsentViewService: Service {
         let loaded = try await retry.run("load consent view", logger: logger) {
             try await store.loadConsentView(consumerGroup: offsetsGroup)
         }
-        let documents = loaded.entries.map { ConsentViewKeeper.ConsentDocument(patientKey: $0.subjectKey, bytes: $0.document) }
+        let entries = loaded.entries.map { (patient: $0.subjectKey, entry: Self.entry(from: $0, schema: keeper.schema)) }
         var positions: [Int32: Int64] = [:]
         for offset in loaded.offsets where offset.topic == topic { positions[offset.partition] = offset.nextOffset }
-        keeper.restore(documents: documents, positions: positions)
-        logger.info("Consent view restored", metadata: ["consent.patients": "\(documents.count)", "consent.partitions": "\(positions.count)"])
+        keeper.restore(entries: entries, positions: positions)
+        logger.info("Consent view restored", metadata: ["consent.patients": "\(entries.count)", "consent.partitions": "\(positions.count)"])
+    }
+
+    /// A persisted row as the view's entry. Rows hold the entry itself (state and highest
+    /// version); rows written before that held the consent record's bytes, which are applied
+    /// as a record. Anything unreadable is an unreadable consent (fail closed), never absent.
+    static func entry(from row: ConsentViewEntry, schema: JSONSchema) -> ConsentView.Entry {
+        if let entry = try? JSONDecoder().decode(ConsentView.Entry.self, from: Data(row.document)) { return entry }
+        var view = ConsentView()
+        view.apply(key: row.subjectKey, value: row.document, schema: schema)
+        return view.entries[row.subjectKey] ?? ConsentView.Entry(state: .unreadable, highestVersion: row.version >= 0 ? row.version : nil)
     }
 
     package init(keeper: ConsentViewKeeper, consumer: KafkaConsumer, store: BridgeStore, consentTopic: String, retry: RetryPolicy, logger: Logger) {
@@ -70,32 +82,30 @@ package struct ConsentViewService: Service {
 
     /// Saves the changed documents and the new positions in one transaction.
     private func persist() async throws {
-        let (documents, positions) = keeper.takeUnsaved()
+        let (entries, positions) = keeper.takeUnsaved()
         var upserts: [ConsentViewEntry] = []
-        var removals: [String] = []
-        for document in documents {
-            guard let bytes = document.bytes else {
-                removals.append(document.patientKey)
-                continue
-            }
+        for (patient, entry) in entries {
+            // Every state is persisted with the highest version seen, tombstones and unreadable
+            // records included: a restart never loosens the view (R5).
             let reference: ConsentReference? =
-                switch keeper.state(for: document.patientKey) {
+                switch entry.state {
                 case .granted(let record), .withdrawn(let record): record.reference
                 default: nil
                 }
+            let document = try JSONEncoder().encode(entry)
             upserts.append(ConsentViewEntry(
-                subjectKey: document.patientKey, consentID: reference?.consentID ?? "unreadable",
-                version: reference?.version ?? -1, document: bytes))
+                subjectKey: patient, consentID: reference?.consentID ?? "\(entry.state.caseName)",
+                version: entry.highestVersion ?? -1, document: Array(document)))
         }
         let offsets = positions.map {
             ConsumerOffset(consumerGroup: Self.offsetsGroup, topic: consentTopic, partition: $0.key, nextOffset: $0.value)
         }
         do {
             try await retry.run("save consent view", logger: logger) {
-                try await store.saveConsentView(upserts: upserts, removals: removals, offsets: offsets)
+                try await store.saveConsentView(upserts: upserts, removals: [], offsets: offsets)
             }
         } catch {
-            keeper.returnUnsaved(documents)
+            keeper.returnUnsaved(entries)
             throw error
         }
     }

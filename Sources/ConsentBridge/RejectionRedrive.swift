@@ -26,6 +26,9 @@ package struct RejectionRedrive: Sendable {
         case stillRejected(reasonCode: String)
         /// Rejected for a reason consent cannot change; it was not decided again.
         case notRedrivable(reasonCode: String)
+        /// A referral: a health professional's act, sent anew by the clinician once there is
+        /// consent, never re-sent by an operator (R7).
+        case sendAnew
         /// An earlier redrive already let it through.
         case alreadyRedriven
         /// No rejection has that message id.
@@ -37,6 +40,7 @@ package struct RejectionRedrive: Sendable {
             case .anonymized: "anonymized"
             case .stillRejected(let code): "still-rejected (\(code))"
             case .notRedrivable(let code): "not-redrivable (\(code))"
+            case .sendAnew: "not-redrivable: send anew (R7: a referral is sent again by the clinician)"
             case .alreadyRedriven: "already-redriven"
             case .notFound: "not-found"
             }
@@ -77,6 +81,7 @@ package struct RejectionRedrive: Sendable {
         guard let sealed = rejection.sealedPayload, let keyID = rejection.sealingKeyID, let ceType = rejection.ceType else {
             return .notRedrivable(reasonCode: rejection.reasonCode)
         }
+        if catalog.plan(forCEType: ceType)?.isReferral == true { return .sendAnew }
         let decision = stored.decision
         let origin = topics.side(of: decision.sourceTopic)
         let payload = try builder.sealer.open(

@@ -20,6 +20,19 @@ package enum ConsentState: Sendable, Hashable, Codable {
     }
 }
 
+extension ConsentState {
+    /// The case's name alone (`granted`, `withdrawn`, `tombstoned`, `unreadable`, `absent`).
+    package var caseName: String {
+        switch self {
+        case .absent: "absent"
+        case .granted: "granted"
+        case .withdrawn: "withdrawn"
+        case .tombstoned: "tombstoned"
+        case .unreadable: "unreadable"
+        }
+    }
+}
+
 extension ConsentState: CustomStringConvertible {
     /// The case and consent id/version only, never the patient id.
     package var description: String {

@@ -16,6 +16,11 @@ package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
         /// Highest version ever applied for the patient (kept across tombstones and unreadable
         /// records so a replayed older version cannot resurrect a consent).
         package var highestVersion: Int64?
+
+        package init(state: ConsentState, highestVersion: Int64?) {
+            self.state = state
+            self.highestVersion = highestVersion
+        }
     }
 
     /// What `apply` did.
@@ -62,6 +67,11 @@ package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
         entries[patientID] = Entry(state: .tombstoned, highestVersion: entries[patientID]?.highestVersion)
     }
 
+    /// Puts back an entry persisted earlier (state and highest version), as it was decided.
+    package mutating func restore(_ entry: Entry, for patientID: String) {
+        entries[patientID] = entry
+    }
+
     /// Marks `patientID` as having an unreadable latest record: no consent.
     package mutating func applyUnreadable(patientID: String) {
         entries[patientID] = Entry(state: .unreadable, highestVersion: entries[patientID]?.highestVersion)
@@ -93,7 +103,10 @@ package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
         do {
             let record = try ConsentRecord.parse(value, schema: schema)
             guard record.patientID == key else {
+                // Which of the two persons the record is about cannot be told: neither has a
+                // readable consent until a newer valid record arrives (R5, fail closed).
                 applyUnreadable(patientID: key)
+                applyUnreadable(patientID: record.patientID)
                 return .unreadable(ConsentRecordError(code: .keyMismatch, detail: "patientId"))
             }
             return apply(record)
@@ -101,6 +114,21 @@ package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
             applyUnreadable(patientID: key)
             return .unreadable(error)
         }
+    }
+}
+
+extension ConsentView {
+    /// Applies a record that has no (UTF-8) Kafka key: it cannot be the consent of anyone, but
+    /// if its body names a person (even in a record that is otherwise invalid) that person's
+    /// consent is unreadable from now on (R5: a withdrawal sent without its key must not
+    /// leave the old grant in force). Returns the person it named, if any.
+    @discardableResult
+    package mutating func applyKeyless(value: [UInt8]?) -> String? {
+        guard let value, let body = try? StrictJSON.parse(value), let patient = body.objectValue?["patientId"]?.stringValue,
+            !patient.isEmpty
+        else { return nil }
+        applyUnreadable(patientID: patient)
+        return patient
     }
 }
 

@@ -81,7 +81,7 @@ package enum PolicyEngine {
         var consentFound: ConsentReference?
         switch evaluate(state, plan: plan, now: now) {
         case .covered(let record):
-            if plan.isReferral, !methodSupervisorRequirementMet(body) {
+            if plan.isReferral, !methodSupervisorRequirementMet(body, today: now.utcDate) {
                 return .reject(
                     Rejection(reason: .sickListedNeedsMethodSupervisor, contractName: contract.name, consent: record.reference))
             }
@@ -91,6 +91,13 @@ package enum PolicyEngine {
                 basis = .nothingInScope
             } else if !contract.requiredForForwarding.allSatisfy({ value(at: $0, in: output) != nil }) {
                 basis = .requiredFieldNotInConsent
+            } else if let pointer = thirdPartyIdentifier(in: output, plan: plan.root, subject: subject) {
+                // R16: the consent is the patient's own; another person's number never crosses,
+                // and free text is not edited behind the clinician's back: the event is refused.
+                return .reject(
+                    Rejection(
+                        reason: .thirdPartyIdentifier, contractName: contract.name, consent: record.reference,
+                        violations: [SchemaViolation(pointer: pointer, keyword: "x-third-party-identifier", message: "another person's identifier")], removed: filter.removed))
             } else {
                 return .forward(
                     FilteredEvent(
@@ -171,14 +178,56 @@ package enum PolicyEngine {
 
     // MARK: Contract-specific rules
 
-    /// R12: a sick-listed person's referral needs the method supervisor's supporting assessment.
-    static func methodSupervisorRequirementMet(_ body: JSONValue) -> Bool {
+    /// R12: a sick-listed person's referral needs the method supervisor's supporting
+    /// assessment, recorded with it and dated on or before the referral (and not in the future).
+    static func methodSupervisorRequirementMet(_ body: JSONValue, today: CivilDate) -> Bool {
         guard case .bool(let sickListed)? = value(at: ["referral", "sickListed"], in: body) else {
             return false  // the schema requires it; absent = cannot tell = fail closed
         }
         guard sickListed else { return true }
-        return value(at: ["referral", "methodSupervisorAssessment", "outcome"], in: body)?.stringValue
-            == "referral-supported"
+        guard value(at: ["referral", "methodSupervisorAssessment", "outcome"], in: body)?.stringValue == "referral-supported",
+            let assessed = value(at: ["referral", "methodSupervisorAssessment", "assessedOn"], in: body)?.stringValue.flatMap(CivilDate.init(iso:)),
+            let referred = value(at: ["referral", "referredOn"], in: body)?.stringValue.flatMap(CivilDate.init(iso:))
+        else { return false }
+        return assessed <= referred && assessed <= today
+    }
+
+    /// R16: the pointer of the first string in `output` that holds a fødselsnummer or D-number
+    /// other than the subject's, or (in free text) a phone number or e-mail address; nil when
+    /// there is none. Synthetic numbers count too (fail closed).
+    static func thirdPartyIdentifier(in output: JSONValue, plan: FieldPlan?, subject: String, pointer: String = "") -> String? {
+        switch output {
+        case .string(let text):
+            guard text.utf8.count >= 8 || text.utf8.contains(UInt8(ascii: "@")) else { return nil }
+            let isFreeText = plan?.classification == .freeText
+            for finding in PersonalDataScanner.findings(in: text, allowSynthetic: true) {
+                switch finding.kind {
+                case .nationalIdentityNumber:
+                    let digits = text[finding.range].filter(\.isNumber)
+                    if String(digits) != subject { return pointer }
+                default:
+                    if isFreeText { return pointer }
+                }
+            }
+            return nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = thirdPartyIdentifier(in: item, plan: plan?.items ?? plan, subject: subject, pointer: pointer + "/\(index)") {
+                    return found
+                }
+            }
+            return nil
+        case .object(let object):
+            for member in object {
+                let child = plan?.child(member.key)
+                if let found = thirdPartyIdentifier(in: member.value, plan: child, subject: subject, pointer: pointer + "/" + member.key) {
+                    return found
+                }
+            }
+            return nil
+        default:
+            return nil
+        }
     }
 
     // MARK: Helpers

@@ -148,6 +148,13 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing,
     ].map(\.code))
 
+    /// Identified output would carry another person's identifier, or a phone number or e-mail
+    /// address in free text (R16).
+    package static let thirdPartyIdentifier = RejectReason(
+        "third-party-identifier", "R16",
+        "The message names another person (a national identity number, or a phone number or e-mail address in free text); consent covers only the patient's own information.",
+        "Meldingen inneholder opplysninger om en annen person (fødselsnummer, eller telefonnummer eller e-postadresse i fritekst); samtykket gjelder bare pasientens egne opplysninger.")
+
     /// Codes of the reasons a change of consent can lift: only these are worth deciding again
     /// (an operator's redrive). Envelope, contract and content faults stay faults.
     package static let consentDependentCodes: Set<String> = Set([
@@ -161,6 +168,6 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing, noConsent, consentUnreadable,
         consentWithdrawn, consentExpired, consentNotYetValid, purposeNotCovered, recipientNotCovered,
         directionNotCovered, referralRequiresConsent, sickListedNeedsMethodSupervisor, nothingInScope,
-        requiredFieldNotInConsent, anonymousFormNotSafe,
+        requiredFieldNotInConsent, anonymousFormNotSafe, thirdPartyIdentifier,
     ]
 }

@@ -16,13 +16,25 @@ struct BridgeRedriveTests {
         try #require(JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any])
     }
 
-    @Test("R1/R6: a referral rejected for lack of consent crosses after consent is given, only once, with only in-scope fields", arguments: BridgeStoreEngine.available)
+    static let contract = "work-relevant-health-information"
+    static let ceType = "no.ips.health.work-relevant-health.v1"
+
+    /// Work-relevant health information about the test patient (a redrivable contract).
+    static func information() throws -> [UInt8] {
+        var object = try Fixtures.json("\(contract)/valid/functional-ability-and-accommodations.json")
+        var person = object["patient"] as! [String: Any]
+        person["fodselsnummer"] = patient
+        object["patient"] = person
+        object["eventId"] = UUID().uuidString.lowercased()
+        return try Fixtures.bytes(object)
+    }
+
+    @Test("R1/R6: information rejected for lack of consent crosses after consent is given, only once, with only in-scope fields", arguments: BridgeStoreEngine.available)
     func R1_redriveAfterConsentForwardsOnce(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
         let id = try await harness.publishEvent(
-            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
-            body: try Fixtures.referral(patient: Self.patient))
+            topic: harness.topics.healthOutbound, ceType: Self.ceType, key: Self.patient, body: try Self.information())
         let firstReceipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
         let firstReceipt = try #require(firstReceipts.first)
         let firstReason = try #require(try decoded(firstReceipt)["reasonCode"] as? String)
@@ -31,7 +43,7 @@ struct BridgeRedriveTests {
         // Still no consent: decided again, still refused, nothing recorded or sent.
         #expect(try await redrive.redrive(messageID: id) == .stillRejected(reasonCode: firstReason))
 
-        let granted = ["identity-and-contact", "ips-participation"]
+        let granted = ["identity-and-contact", "work-relevant-health"]
         try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: granted))
         // No wait: the redrive goes through the consent gate, so the grant just appended is seen.
         #expect(try await redrive.redrive(messageID: id) == .forwarded)
@@ -51,7 +63,7 @@ struct BridgeRedriveTests {
         let forwardedIDs = try receipts.compactMap { try decoded($0)["forwardedId"] as? String }
         #expect(forwardedIDs == [try #require(record.headers.string(named: "ce_id"))], "the redrive's receipt names the copy that crossed")
         let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
-        let contract = try #require(catalog.contract(forCEType: "no.ips.health.referral.v1"))
+        let contract = try #require(catalog.contract(forCEType: Self.ceType))
         let body = try decoded(record)
         for field in contract.fields {
             guard let category = field.consentCategory, !granted.contains(category) else { continue }
@@ -65,6 +77,22 @@ struct BridgeRedriveTests {
         #expect(disclosures.count == 1)
         #expect(disclosures.first?.eventID == id)
         #expect(notices.count == 1)
+    }
+
+    @Test("R7: a referral rejected for lack of consent is never re-sent by an operator: the clinician sends it anew")
+    func R7_referralsAreNotRedriven() async throws {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        let id = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+            body: try Fixtures.referral(patient: Self.patient))
+        _ = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        let outcome = try await try #require(harness.redrive).redrive(messageID: id)
+        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        await harness.finish()
+        #expect(outcome == .sendAnew)
+        #expect(forwarded.isEmpty)
     }
 
     @Test("Fail closed: a contract fault is never decided again, and an unknown id is reported as such")

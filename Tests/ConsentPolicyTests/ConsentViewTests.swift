@@ -77,7 +77,20 @@ import Testing
         let outcome = view.apply(key: F.ola, value: try F.example("consent", "granted-full-written"), schema: schema)
         #expect(outcome == .unreadable(ConsentRecordError(code: .keyMismatch, detail: "patientId")))
         #expect(view.state(for: F.ola) == .unreadable)
-        #expect(view.state(for: F.kari) == .absent)
+        // R5: the person the body names loses their consent too (which one is meant cannot be told).
+        #expect(view.state(for: F.kari) == .unreadable)
+    }
+
+    @Test("R5: a record without a key makes the person its body names unreadable, even when it is otherwise invalid")
+    func R5_keylessRecordFailsClosedForThePersonItNames() throws {
+        var view = F.view(F.consent(F.kari))
+        #expect(view.applyKeyless(value: try F.example("consent", "withdrawn")) != nil)
+        let named = try #require(try StrictJSON.parse(try F.example("consent", "withdrawn")).objectValue?["patientId"]?.stringValue)
+        #expect(view.state(for: named) == .unreadable)
+        #expect(view.applyKeyless(value: Array(#"{"patientId":"12848740088"}"#.utf8)) == F.kari)
+        #expect(view.state(for: F.kari) == .unreadable)
+        #expect(view.applyKeyless(value: Array("not json".utf8)) == nil)
+        #expect(view.applyKeyless(value: nil) == nil)
     }
 
     @Test func viewReadsConsentMessagesThroughTheCatalog() throws {

@@ -246,6 +246,50 @@ import Testing
         #expect(notSupported.code == "sick-listed-needs-method-supervisor")
     }
 
+    @Test("R12: the method supervisor's assessment must be dated on or before the referral, and not in the future")
+    func R12_assessmentDatedAfterTheReferralDoesNotCount() throws {
+        let view = F.view(F.consent(F.kari))
+        func decide(assessedOn: String) throws -> PolicyDecision {
+            var root = try #require(try F.exampleValue("referral", "sick-listed-with-method-supervisor-assessment").objectValue)
+            var referral = try #require(root["referral"]?.objectValue)
+            referral["methodSupervisorAssessment"] = .object(JSONObject(uniqueMembers: [
+                .init(key: "assessedOn", value: .string(assessedOn)), .init(key: "outcome", value: .string("referral-supported")),
+            ]))
+            root["referral"] = .object(referral)
+            return try F.decide(try F.event("referral", body: JSONValue.object(root).serializedBytes()), view)
+        }
+        // The example's referral is dated 2026-03-05.
+        #expect(try decide(assessedOn: "2026-03-05").isForward, "the same day counts")
+        #expect(try decide(assessedOn: "2026-03-06").code == "sick-listed-needs-method-supervisor")
+        #expect(try decide(assessedOn: "2099-01-01").code == "sick-listed-needs-method-supervisor")
+    }
+
+    // MARK: R16 Third parties
+
+    @Test("R16: another person's fødselsnummer, or a phone number in free text, never crosses, even in a consented field")
+    func R16_thirdPartyIdentifiersAreRefused() throws {
+        let view = F.view(F.consent(F.kari))
+        func referral(motivation: String) throws -> PolicyDecision {
+            var root = try #require(try F.exampleValue("referral", "not-sick-listed-minimal").objectValue)
+            var patient = try #require(root["patient"]?.objectValue)
+            patient["fodselsnummer"] = .string(F.kari)
+            root["patient"] = .object(patient)
+            var body = try #require(root["referral"]?.objectValue)
+            body["motivation"] = .string(motivation)
+            root["referral"] = .object(body)
+            return try F.decide(try F.event("referral", body: JSONValue.object(root).serializedBytes()), view)
+        }
+        #expect(try referral(motivation: "Vil gjerne jobbe på lager.").isForward)
+        let brother = try referral(motivation: "Ring pasientens bror 17088940180")
+        #expect(brother.code == "third-party-identifier")
+        #expect(brother.rejectReason?.rule == "R16")
+        if case .reject(let rejection) = brother { #expect(rejection.violations.map(\.pointer) == ["/referral/motivation"]) }
+        #expect(try referral(motivation: "Treffes på 91 23 45 67 etter kl. 12").code == "third-party-identifier")
+        #expect(try referral(motivation: "Skriv til kari@example.no").code == "third-party-identifier")
+        // The patient's own number is the subject, not a third party.
+        #expect(try referral(motivation: "Gjelder \(F.kari)").isForward)
+    }
+
     // MARK: R13 Roles differ
 
     @Test func R13_recipientRoleMustBeCoveredByConsent() throws {
