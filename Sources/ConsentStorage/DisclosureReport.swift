@@ -1,7 +1,8 @@
 import Foundation
 
 /// The patient disclosure report (R4, GDPR art. 15): everything the health journal recorded
-/// as disclosed about one patient, rendered as a table, JSON or CSV.
+/// as disclosed (or withheld at the last moment, R5) about one patient, rendered as a table,
+/// JSON or CSV.
 ///
 /// Rendering takes only the records of the one patient asked for; the query that feeds it
 /// selects by patient id, so other patients' data cannot appear.
@@ -35,16 +36,16 @@ package enum DisclosureReport {
     }
 
     static let headers = [
-        "disclosed_at", "recipient_role", "recipient_organisation", "categories", "form", "consent_id",
-        "consent_version", "purpose", "event_type", "event_id", "disclosure_id", "bridge_version",
+        "disclosed_at", "status", "recipient_role", "recipient_organisation", "categories", "form", "consent_id",
+        "consent_version", "purpose", "event_type", "event_id", "disclosure_id", "withheld_reason", "bridge_version",
     ]
 
     static func fields(_ record: DisclosureRecord) -> [String] {
         [
-            StoreTime.string(from: record.disclosedAt), record.recipientRole, record.recipientOrganisation,
+            StoreTime.string(from: record.disclosedAt), record.status, record.recipientRole, record.recipientOrganisation,
             record.categories.joined(separator: ";"), record.form, record.consentID ?? "",
             record.consentVersion.map(String.init) ?? "", record.purpose, record.ceType, record.eventID,
-            record.disclosureID, record.bridgeVersion,
+            record.disclosureID, record.withheldReason ?? "", record.bridgeVersion,
         ]
     }
 
