@@ -71,22 +71,20 @@ package struct BridgeRecordBuilder: Sendable {
         record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date, isRedrive: Bool = false
     ) throws -> BridgeMessageRecord {
         let built = try buildUnchecked(record: record, headers: headers, origin: origin, decision: decision, now: now, isRedrive: isRedrive)
-        guard violatesContract(built) else { return built }
+        guard violatesContract(built.outputs) else { return built.record }
         let fallback = try buildUnchecked(
             record: record, headers: headers, origin: origin,
             decision: .reject(Rejection(reason: .outputContractViolation, consent: decision.consentUsed)), now: now, isRedrive: isRedrive)
-        if violatesContract(fallback) { throw OutputContractError() }
-        return fallback
+        if violatesContract(fallback.outputs) { throw OutputContractError() }
+        return fallback.record
     }
 
-    /// Whether any outbox row fails the contract its `ce_type` names (or names none).
-    private func violatesContract(_ built: BridgeMessageRecord) -> Bool {
-        built.outbox.contains { row in
-            guard let type = row.headers.first(where: { $0.name == BridgeHeaders.type })?.value.map({ String(decoding: $0, as: UTF8.self) }),
-                let schema = catalog.plan(forCEType: type)?.contract.schema,
-                let body = try? StrictJSON.parse(row.payload)
-            else { return true }
-            return !schema.isValid(body)
+    /// Whether any output fails the contract its `ce_type` names (or names none). The values
+    /// are checked as built, before serialization (no parse back per row).
+    private func violatesContract(_ outputs: [(type: String, value: JSONValue)]) -> Bool {
+        outputs.contains { output in
+            guard let schema = catalog.plan(forCEType: output.type)?.contract.schema else { return true }
+            return !schema.isValid(output.value)
         }
     }
 
@@ -95,9 +93,12 @@ package struct BridgeRecordBuilder: Sendable {
         package var description: String { "a rejection notice failed its own contract (defect)" }
     }
 
+    /// The records for one decision, and each outbox row's `ce_type` and JSON value (in row
+    /// order) for the contract check.
     private func buildUnchecked(
         record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date, isRedrive: Bool
-    ) throws -> BridgeMessageRecord {
+    ) throws -> (record: BridgeMessageRecord, outputs: [(type: String, value: JSONValue)]) {
+        var outputs: [(type: String, value: JSONValue)] = []
         let messageID = Self.messageID(of: record, headers: headers, decision: decision)
         let ceType = operatorSafeType(headers.type, origin: origin)
         let decidedAt = Timestamp(date: now).description
@@ -149,17 +150,19 @@ package struct BridgeRecordBuilder: Sendable {
             outbox.append(OutboxRecord(
                 topic: event.destinationTopic, key: Array(key.utf8), headers: forwardHeaders, payload: body.serializedBytes(),
                 disclosureID: disclosureID))
+            outputs.append((event.ceType, body))
             let notice = DisclosureNotice(
                 disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction, subjectID: event.subject,
                 consentID: consentVisible ? event.consent.consentID : nil, consentVersion: consentVisible ? event.consent.version : nil,
                 recipientRoles: roles, categories: categories, form: .full, caseReference: nil, disclosedFields: Self.leafPointers(of: body),
                 status: .disclosed, decidedAt: decidedAt, destinationTopic: event.destinationTopic, contractVersion: catalog.version)
             outbox.append(disclosureNotice(notice, origin: origin, follows: disclosureID))
+            outputs.append((DisclosureNotice.ceType, notice.jsonValue))
             outbox.append(receipt(
                 BridgeReceipt(
                     messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .accepted, reasonCode: "accepted",
                     decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                origin: origin, isRedrive: isRedrive, follows: disclosureID))
+                origin: origin, isRedrive: isRedrive, follows: disclosureID, outputs: &outputs))
 
         case .forwardAnonymous(let event):
             outcome = .forwardAnonymous
@@ -182,6 +185,7 @@ package struct BridgeRecordBuilder: Sendable {
             // No relay re-check (no disclosureID on the row): nothing identifying crosses.
             outbox.append(OutboxRecord(
                 topic: event.destinationTopic, key: Array(event.publishKey.utf8), headers: forwardHeaders, payload: body.serializedBytes()))
+            outputs.append((event.ceType, body))
             let notice = DisclosureNotice(
                 disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction, subjectID: event.mapping.subject,
                 consentID: consentVisible ? event.consent?.consentID : nil, consentVersion: consentVisible ? event.consent?.version : nil,
@@ -189,11 +193,12 @@ package struct BridgeRecordBuilder: Sendable {
                 disclosedFields: Self.leafPointers(of: body), status: .disclosed, decidedAt: decidedAt,
                 destinationTopic: event.destinationTopic, contractVersion: catalog.version)
             outbox.append(disclosureNotice(notice, origin: origin, follows: nil))
+            outputs.append((DisclosureNotice.ceType, notice.jsonValue))
             outbox.append(receipt(
                 BridgeReceipt(
                     messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .anonymized, reasonCode: "anonymized",
                     decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                origin: origin, isRedrive: isRedrive, follows: nil))
+                origin: origin, isRedrive: isRedrive, follows: nil, outputs: &outputs))
 
         case .reject(let reason):
             outcome = .reject
@@ -213,7 +218,7 @@ package struct BridgeRecordBuilder: Sendable {
                 BridgeReceipt(
                     messageID: messageID, forwardedID: nil, ceType: ceType, outcome: .rejected, reasonCode: reason.reason.code,
                     decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                origin: origin, isRedrive: false, follows: nil))
+                origin: origin, isRedrive: false, follows: nil, outputs: &outputs))
             let plan = reason.contractName.flatMap { catalog.plan(named: $0) }
             let pointers = reason.violations.prefix(50).map { plan?.schemaPath(of: $0.pointer) ?? "/*" }
             var carried: RejectionNotice.SealedPayload?
@@ -226,10 +231,12 @@ package struct BridgeRecordBuilder: Sendable {
             let notice = RejectionNotice(
                 messageID: messageID, ceType: ceType ?? "unknown", originSide: origin.rawValue, reasonCode: reason.reason.code,
                 violationPointers: Self.uniqued(pointers), rejectedAt: decidedAt, source: source, sealedPayload: carried)
+            let noticeValue = notice.jsonValue
             outbox.append(OutboxRecord(
                 topic: topics.rejected, key: Array(messageID.utf8),
                 headers: cloudEventHeaders(id: "rejected:\(messageID)", type: RejectionNotice.ceType, time: decidedAt),
-                payload: notice.jsonValue.serializedBytes()))
+                payload: noticeValue.serializedBytes()))
+            outputs.append((RejectionNotice.ceType, noticeValue))
         }
 
         let consent = decision.consentUsed
@@ -237,7 +244,7 @@ package struct BridgeRecordBuilder: Sendable {
             messageID: messageID, sourceTopic: record.topic, partition: record.partition, offset: record.offset, ceType: ceType,
             outcome: outcome, reasonCode: decision.rejectReason?.code, consentID: consent?.consentID, consentVersion: consent?.version,
             bridgeVersion: bridgeVersion, decidedAt: now)
-        return BridgeMessageRecord(decision: decisionRecord, disclosures: disclosures, outbox: outbox, rejection: rejection)
+        return (BridgeMessageRecord(decision: decisionRecord, disclosures: disclosures, outbox: outbox, rejection: rejection), outputs)
     }
 
     // MARK: Outbox payloads (each validated against its contract in Contracts/schemas)
@@ -271,14 +278,18 @@ package struct BridgeRecordBuilder: Sendable {
 
     /// `follows`: the identified disclosure this row reports on; the relay rewrites the row as
     /// withheld when it withholds that disclosure.
-    private func receipt(_ receipt: BridgeReceipt, origin: BridgeSide, isRedrive: Bool, follows: String?) -> OutboxRecord {
+    private func receipt(
+        _ receipt: BridgeReceipt, origin: BridgeSide, isRedrive: Bool, follows: String?, outputs: inout [(type: String, value: JSONValue)]
+    ) -> OutboxRecord {
         let receipt = origin == .nav ? Self.toldToNAV(receipt) : receipt
+        let value = receipt.jsonValue
+        outputs.append((BridgeReceipt.ceType, value))
         let receiptID = isRedrive ? "receipt:\(receipt.messageID):redrive" : "receipt:\(receipt.messageID)"
         var headers = cloudEventHeaders(id: receiptID, type: BridgeReceipt.ceType, time: receipt.decidedAt)
         if let follows { headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows)) }
         return OutboxRecord(
             topic: topics.receiptsOf(origin), key: Array(receipt.messageID.utf8), headers: headers,
-            payload: receipt.jsonValue.serializedBytes())
+            payload: value.serializedBytes())
     }
 
     private func disclosureNotice(_ notice: DisclosureNotice, origin: BridgeSide, follows: String?) -> OutboxRecord {

@@ -198,8 +198,8 @@ package enum PolicyEngine {
     static func thirdPartyIdentifier(in output: JSONValue, plan: FieldPlan?, subject: String, pointer: String = "") -> String? {
         switch output {
         case .string(let text):
-            guard text.utf8.count >= 8 || text.utf8.contains(UInt8(ascii: "@")) else { return nil }
             let isFreeText = plan?.classification == .freeText
+            guard mayHoldIdentifier(text, minimumDigits: isFreeText ? 8 : 11, orAddress: isFreeText) else { return nil }
             for finding in PersonalDataScanner.findings(in: text, allowSynthetic: true) {
                 switch finding.kind {
                 case .nationalIdentityNumber:
@@ -253,9 +253,31 @@ package enum PolicyEngine {
         }
     }
 
+    /// A cheap pass before the scanner (which allocates): whether `text` has a chain of at
+    /// least `minimumDigits` digits (runs joined by single spaces, as the scanner reads
+    /// "DDMMYY IIIKK" or "91 23 45 67"), or an `@` when `orAddress`. Most strings have neither.
+    static func mayHoldIdentifier(_ text: String, minimumDigits: Int, orAddress: Bool) -> Bool {
+        var chain = 0
+        var previousWasSpace = false
+        for byte in text.utf8 {
+            if byte &- UInt8(ascii: "0") < 10 {
+                chain += 1
+                if chain >= minimumDigits { return true }
+                previousWasSpace = false
+            } else if byte == UInt8(ascii: " "), chain > 0, !previousWasSpace {
+                previousWasSpace = true
+            } else {
+                if orAddress, byte == UInt8(ascii: "@") { return true }
+                chain = 0
+                previousWasSpace = false
+            }
+        }
+        return false
+    }
+
     /// Whether `text` is free of fødselsnummer/D-numbers (synthetic ones included).
     static func isFreeOfPersonalIdentifiers(_ text: String) -> Bool {
-        guard text.utf8.count >= 11 else { return true }
+        guard mayHoldIdentifier(text, minimumDigits: 11, orAddress: false) else { return true }
         return !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains { $0.kind == .nationalIdentityNumber }
     }
 
