@@ -148,7 +148,7 @@ package struct BridgeApplication: Sendable {
                 .nav: try KafkaProducer(configuration: kafka.nav, logger: logger),
             ]
             services.append(OutboxRelay(
-                store: store, producers: producers, clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper, handoff: handoff, retry: retry,
+                store: store, producers: producers, clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper, catalog: catalog, handoff: handoff, retry: retry,
                 // An event makes about three outbox rows: the relay reads pages of several
                 // pipeline batches, so that after a handoff overflow it catches up from the store.
                 logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4,

@@ -23,6 +23,8 @@ package struct OutboxRelay: Service {
     package let producers: [BridgeSide: KafkaProducer]
     package let topics: TopicNames
     package let consent: ConsentViewKeeper
+    /// The contracts, for the re-check (the same evaluation as the decision).
+    package let catalog: PolicyCatalog
     package let handoff: OutboxHandoff
     package let retry: RetryPolicy
     package let logger: Logger
@@ -37,7 +39,7 @@ package struct OutboxRelay: Service {
 
     package init(
         store: BridgeStore, producers: [BridgeSide: KafkaProducer], clients: [BridgeSide: KafkaClientConfiguration], topics: TopicNames,
-        consent: ConsentViewKeeper, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500,
+        consent: ConsentViewKeeper, catalog: PolicyCatalog, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500,
         maxRecordBytes: [BridgeSide: Int] = [:]
     ) {
         self.maxRecordBytes = maxRecordBytes
@@ -46,6 +48,7 @@ package struct OutboxRelay: Service {
         self.producers = producers
         self.topics = topics
         self.consent = consent
+        self.catalog = catalog
         self.handoff = handoff
         self.retry = retry
         self.logger = logger
@@ -312,12 +315,18 @@ package struct OutboxRelay: Service {
             + record.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
         if size > maxRecordBytes[topics.side(of: record.topic)] ?? 1_000_000 { return "too-large-for-broker" }
         let header = { (name: String) in record.headers.first { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) } }
-        guard let subject = header(BridgeHeaders.internalSubject) else { return "consent-unverifiable" }
-        guard case .granted(let current) = consent.state(for: subject) else { return "consent-withdrawn" }
-        if let until = current.validUntil, now >= until { return "consent-expired" }
-        let disclosed = (header(BridgeHeaders.internalCategories) ?? "").split(separator: ",").compactMap { ConsentCategories(name: String($0)) }
-        if !disclosed.allSatisfy({ current.categories.contains($0) }) { return "consent-scope-narrowed" }
-        return nil
+        guard let subject = header(BridgeHeaders.internalSubject), let type = header(BridgeHeaders.type),
+            let plan = catalog.plan(forCEType: type)
+        else { return "consent-unverifiable" }
+        // The policy's own evaluation, against the consent as it is now: a consent withdrawn,
+        // expired, not yet in force, narrowed to another direction, other roles or fewer
+        // categories since the decision stops the disclosure (R5).
+        var disclosed: ConsentCategories = []
+        for name in (header(BridgeHeaders.internalCategories) ?? "").split(separator: ",") {
+            guard let category = ConsentCategories(name: String(name)) else { return "consent-unverifiable" }
+            disclosed.insert(category)
+        }
+        return PolicyEngine.recheck(consent.state(for: subject), plan: plan, disclosedCategories: disclosed, now: now)?.code
     }
 
     /// The Kafka record for an outbox row, without the relay's internal headers.

@@ -176,6 +176,21 @@ package enum PolicyEngine {
         return .covered(record)
     }
 
+    /// The relay's re-check before publishing an identified disclosure (R5): the same
+    /// evaluation as the decision (status, validity window, purpose, direction, recipient
+    /// roles) against the consent as it is now, plus whether every category that crossed is
+    /// still in scope. Returns the reason to withhold, or nil when it may still be published.
+    package static func recheck(
+        _ state: ConsentState, plan: ContractPlan, disclosedCategories: ConsentCategories, now: Timestamp
+    ) -> RejectReason? {
+        switch evaluate(state, plan: plan, now: now) {
+        case .notCovered(let reason, _):
+            return reason
+        case .covered(let record):
+            return record.categories.isSuperset(of: disclosedCategories) ? nil : .categoryNarrowed
+        }
+    }
+
     // MARK: Contract-specific rules
 
     /// R12: a sick-listed person's referral needs the method supervisor's supporting

@@ -148,6 +148,11 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing,
     ].map(\.code))
 
+    /// A category that crossed is no longer in the consent (relay re-check; R5, R6).
+    package static let categoryNarrowed = RejectReason(
+        "consent-scope-narrowed", "R6", "The consent no longer covers all of the information in the message.",
+        "Samtykket omfatter ikke lenger all informasjonen i meldingen.")
+
     /// Identified output would carry another person's identifier, or a phone number or e-mail
     /// address in free text (R16).
     package static let thirdPartyIdentifier = RejectReason(
@@ -168,6 +173,6 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing, noConsent, consentUnreadable,
         consentWithdrawn, consentExpired, consentNotYetValid, purposeNotCovered, recipientNotCovered,
         directionNotCovered, referralRequiresConsent, sickListedNeedsMethodSupervisor, nothingInScope,
-        requiredFieldNotInConsent, anonymousFormNotSafe, thirdPartyIdentifier,
+        requiredFieldNotInConsent, anonymousFormNotSafe, thirdPartyIdentifier, categoryNarrowed,
     ]
 }

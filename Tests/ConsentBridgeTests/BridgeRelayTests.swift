@@ -100,14 +100,37 @@ struct BridgeRelayTests {
 /// publishes it is withheld, and what the sender's side learns says so.
 @Suite("Relay withholding (embedded broker; SQLite)", .serialized)
 struct BridgeRelayWithholdingTests {
-    @Test("R4/R5: a forward decided before a withdrawal is withheld; its disclosure notice and receipt say withheld, never disclosed")
-    func R5_withheldDisclosuresAreReportedAsWithheld() async throws {
+    /// Each change of consent between decision and publish, and the reason it withholds with.
+    static let narrowings: [(change: String, reason: String)] = [
+        ("withdrawn", "consent-withdrawn"), ("direction", "direction-not-covered"), ("roles", "recipient-not-covered"),
+        ("later start", "consent-not-yet-valid"), ("categories", "consent-scope-narrowed"),
+    ]
+
+    @Test(
+        "R4/R5: a forward decided before the consent was withdrawn or narrowed is withheld; its disclosure notice and receipt say withheld, never disclosed",
+        arguments: narrowings.map(\.change))
+    func R5_withheldDisclosuresAreReportedAsWithheld(change: String) async throws {
         let harness = try BridgeHarness()
         try await harness.start()
         let patient = "12848740088"
-        // The running bridge's view ends withdrawn.
+        // The running bridge's view ends with the changed consent (version 2).
         try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
-        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient, status: "withdrawn", version: 2))
+        var second = try JSONSerialization.jsonObject(with: Data(try Fixtures.consent(patient: patient, version: 2))) as! [String: Any]
+        switch change {
+        case "withdrawn": second["status"] = "withdrawn"
+        case "direction": second["directions"] = ["nav-to-health"]
+        case "roles": second["recipientRoles"] = ["nav-veileder"]
+        case "later start": second["validFrom"] = ISO8601DateFormatter().string(from: Date().addingTimeInterval(30 * 86_400))
+        default: second["categories"] = ["ips-participation", "work-status"]
+        }
+        try await harness.publishConsent(patient: patient, try Fixtures.bytes(second))
+        let expectedReason = try #require(Self.narrowings.first { $0.change == change }?.reason)
+        // An event through the pipeline passes the consent gate: once it is receipted, the view
+        // has read both consent records (the relay re-checks against that view).
+        let probe = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: "03919540000",
+            body: try Fixtures.referral(patient: "03919540000"))
+        _ = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
 
         // A decision made while the grant was the latest (as a pipeline would have, just before
         // the withdrawal arrived), recorded behind the relay's back: the relay finds it in the store.
@@ -138,7 +161,7 @@ struct BridgeRelayWithholdingTests {
         _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
 
         let notices = try await harness.read(topics.healthDisclosures, atLeast: 1, timeout: .seconds(20))
-        let receipts = try await harness.read(topics.healthReceipts, atLeast: 1, timeout: .seconds(20))
+        let receipts = try await harness.read(topics.healthReceipts, atLeast: 2, timeout: .seconds(20))
         let forwarded = try await harness.read(topics.navInbound, atLeast: 0)
         let withheld = try await store.withheldDisclosureIDs()
         await store.close()
@@ -147,11 +170,13 @@ struct BridgeRelayWithholdingTests {
         #expect(forwarded.isEmpty, "a withheld disclosure crossed")
         let notice = try DisclosureNotice(json: StrictJSON.parse(try #require(notices.first?.value)))
         #expect(notice.status == .withheld)
-        #expect(notice.withheldReason == "consent-withdrawn")
+        #expect(notice.withheldReason == expectedReason)
         #expect(withheld == [notice.disclosureID])
         let receipt = try BridgeReceipt(json: StrictJSON.parse(try #require(receipts.first { $0.key == Array(id.utf8) }?.value)))
         #expect(receipt.outcome == .withheld)
         #expect(receipt.forwardedID == nil)
-        #expect(notices.count == 1 && receipts.count == 1, "one notice and one receipt, not a 'disclosed' one as well")
+        #expect(notices.count == 1, "one notice, not a 'disclosed' one as well")
+        #expect(receipts.filter { $0.key == Array(id.utf8) }.count == 1)
+        #expect(receipts.contains { $0.key == Array(probe.utf8) })
     }
 }
