@@ -110,10 +110,25 @@ package final class HealthJournalStore: Sendable {
         }
         guard let ceID = record.ceID else { return .reject(.missingCloudEventHeaders) }
         guard let fields = try? JSONDecoder().decode(ConsentFields.self, from: Data(value)),
-            !fields.patientId.isEmpty, !fields.consentId.isEmpty,
-            record.keyText == nil || record.keyText == fields.patientId
+            !fields.patientId.isEmpty, !fields.consentId.isEmpty
         else {
             return .reject(.invalidBody)
+        }
+        guard record.keyText == fields.patientId else {
+            // Without its key, or under another person's key, the record is nobody's readable
+            // consent: the journal records it as unreadable for every person it names, as the
+            // bridge treats it (R5: no consent in force for them until a newer valid record).
+            var row = SinkRow(
+                table: "consent_history", columns: Self.consentColumns,
+                values: [SQLBind(ceID), SQLBind(fields.patientId), SQLBind(fields.consentId), SQLBind(fields.version), SQLBind("unreadable"),
+                    StoreSQL.bytes(value), StoreSQL.bind(fields.recordedAt)] + position,
+                ceID: ceID)
+            if let key = record.keyText {
+                row.followUps.append(SinkFollowUpRow(
+                    table: "consent_history", columns: Self.consentColumns,
+                    values: [SQLBind(ceID + ":key"), SQLBind(key), SQLLiteral.null, SQLLiteral.null, SQLBind("unreadable"), SQLLiteral.null, SQLLiteral.null] + position))
+            }
+            return .store(row)
         }
         return .store(SinkRow(
             table: "consent_history",

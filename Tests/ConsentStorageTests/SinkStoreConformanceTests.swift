@@ -163,4 +163,22 @@ struct SinkStoreConformanceTests {
             await store.close()
         }
     }
+
+    @Test("R5: a consent record without its key, or under another person's key, is journalled as unreadable for each person it names", arguments: TestEngine.available)
+    func R5_journalAgreesWithTheBridgeOnKeylessAndMismatchedRecords(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await HealthJournalStore.open(try await scratch.make("health"), logger: ScratchLocations.logger)
+            let other = "03919540000"
+            var keyless = Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2, status: "withdrawn")
+            keyless.key = nil
+            var mismatched = Fixtures.consentEvent(offset: 2, patient: knownFodselsnummer, version: 3)
+            mismatched.key = Array(other.utf8)
+            let records = [Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1), keyless, mismatched]
+            let result = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
+            #expect(result.rejections.isEmpty)
+            #expect(try await store.consentHistory(patientID: knownFodselsnummer).map(\.status) == ["granted", "unreadable", "unreadable"])
+            #expect(try await store.consentHistory(patientID: other).map(\.status) == ["unreadable"])
+            await store.close()
+        }
+    }
 }
