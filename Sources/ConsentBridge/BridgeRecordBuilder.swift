@@ -156,8 +156,7 @@ package struct BridgeRecordBuilder: Sendable {
                 consentID: consentVisible ? event.consent.consentID : nil, consentVersion: consentVisible ? event.consent.version : nil,
                 recipientRoles: roles, categories: categories, form: .full, caseReference: nil, disclosedFields: Self.leafPointers(of: body),
                 status: .disclosed, decidedAt: decidedAt, destinationTopic: event.destinationTopic, contractVersion: catalog.version)
-            outbox.append(disclosureNotice(notice, origin: origin, follows: disclosureID))
-            outputs.append((DisclosureNotice.ceType, notice.jsonValue))
+            outbox.append(disclosureNotice(notice, origin: origin, follows: disclosureID, outputs: &outputs))
             outbox.append(receipt(
                 BridgeReceipt(
                     messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .accepted, reasonCode: "accepted",
@@ -192,8 +191,7 @@ package struct BridgeRecordBuilder: Sendable {
                 recipientRoles: roles, categories: [], form: .anonymous, caseReference: event.caseReference.rawValue,
                 disclosedFields: Self.leafPointers(of: body), status: .disclosed, decidedAt: decidedAt,
                 destinationTopic: event.destinationTopic, contractVersion: catalog.version)
-            outbox.append(disclosureNotice(notice, origin: origin, follows: nil))
-            outputs.append((DisclosureNotice.ceType, notice.jsonValue))
+            outbox.append(disclosureNotice(notice, origin: origin, follows: nil, outputs: &outputs))
             outbox.append(receipt(
                 BridgeReceipt(
                     messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .anonymized, reasonCode: "anonymized",
@@ -292,12 +290,16 @@ package struct BridgeRecordBuilder: Sendable {
             payload: value.serializedBytes())
     }
 
-    private func disclosureNotice(_ notice: DisclosureNotice, origin: BridgeSide, follows: String?) -> OutboxRecord {
+    private func disclosureNotice(
+        _ notice: DisclosureNotice, origin: BridgeSide, follows: String?, outputs: inout [(type: String, value: JSONValue)]
+    ) -> OutboxRecord {
+        let value = notice.jsonValue
+        outputs.append((DisclosureNotice.ceType, value))
         var headers = cloudEventHeaders(id: "disclosure:\(notice.disclosureID)", type: DisclosureNotice.ceType, time: notice.decidedAt)
         if let follows { headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows)) }
         return OutboxRecord(
             topic: topics.disclosuresOf(origin), key: Array(notice.subjectID.utf8), headers: headers,
-            payload: notice.jsonValue.serializedBytes())
+            payload: value.serializedBytes())
     }
 
     /// `value` with its top-level `eventId` (if any) set to `id`.

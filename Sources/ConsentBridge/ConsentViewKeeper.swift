@@ -51,9 +51,12 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
                 var touched: [String] = []
                 if let key = record.key, let patient = String(validating: key, as: UTF8.self), !patient.isEmpty {
                     touched.append(patient)
-                    let named = record.value.flatMap { try? StrictJSON.parse($0) }?.objectValue?["patientId"]?.stringValue
-                    if let named, named != patient { touched.append(named) }
-                    state.view.apply(key: patient, value: record.value, schema: schema)
+                    if case .unreadable(let error) = state.view.apply(key: patient, value: record.value, schema: schema),
+                        error.code == .keyMismatch,
+                        let named = record.value.flatMap({ try? StrictJSON.parse($0) })?.objectValue?["patientId"]?.stringValue
+                    {
+                        touched.append(named)  // the view made the person the body names unreadable too
+                    }
                 } else if let named = state.view.applyKeyless(value: record.value) {
                     touched.append(named)
                 }

@@ -183,28 +183,25 @@ package struct OutboxRelay: Service {
     private func start(_ rows: [StoredOutboxRow], _ cursor: inout Cursor) async throws {
         if rows.isEmpty { return }
         let now = Timestamp.now()
-        // Verdicts on identified disclosures, by id; the notice and receipt rows that follow a
-        // disclosure decided on an earlier page look theirs up in the store.
-        var withheld: [String: String?] = [:]
+        // Reasons of the identified disclosures withheld, by id: decided on this page as their
+        // rows come, or (for notice and receipt rows whose disclosure was decided on an earlier
+        // page) recorded in the store.
         let earlier = Set(rows.compactMap { Self.follows($0.record) }).subtracting(rows.compactMap(\.record.disclosureID))
-        if !earlier.isEmpty {
-            for id in earlier { withheld[id] = .some(nil) }
-            for (id, reason) in try await store.withholdingReasons(disclosureIDs: Array(earlier)) { withheld[id] = reason }
-        }
+        var withheld: [String: String] = [:]
+        if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: Array(earlier)) }
         // One pass: withheld rows are marked, the others sorted by side (order kept per side).
         var health: [StoredOutboxRow] = []
         var nav: [StoredOutboxRow] = []
         for var row in rows {
             if let disclosureID = row.record.disclosureID {
-                let reason = withholdingReason(for: row.record, now: now)
-                withheld[disclosureID] = .some(reason)
-                if let reason {
+                if let reason = withholdingReason(for: row.record, now: now) {
+                    withheld[disclosureID] = reason
                     try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
                     metrics.recordWithheld()
                     logger.notice("Disclosure withheld: consent changed since the decision", metadata: ["bridge.reason": "\(reason)"])
                     continue
                 }
-            } else if let follows = Self.follows(row.record), case .some(.some(let reason)) = withheld[follows] {
+            } else if let follows = Self.follows(row.record), let reason = withheld[follows] {
                 row.record = try Self.reportingWithheld(row.record, reason: reason, origin: topics.side(of: row.record.topic))
             }
             if topics.side(of: row.record.topic) == .health {
@@ -224,7 +221,7 @@ package struct OutboxRelay: Service {
 
     /// The identified disclosure a notice or receipt row reports on, if any.
     private static func follows(_ record: OutboxRecord) -> String? {
-        record.headers.first { $0.name == BridgeHeaders.internalFollows }?.value.map { String(decoding: $0, as: UTF8.self) }
+        record.headerText(BridgeHeaders.internalFollows)
     }
 
     /// A disclosure notice or receipt rewritten to say the disclosure was withheld. NAV learns
@@ -232,7 +229,7 @@ package struct OutboxRelay: Service {
     /// information).
     static func reportingWithheld(_ record: OutboxRecord, reason: String, origin: BridgeSide) throws -> OutboxRecord {
         let told = origin == .nav ? BridgeReceipt.notDelivered : reason
-        let type = record.headers.first { $0.name == BridgeHeaders.type }?.value.map { String(decoding: $0, as: UTF8.self) }
+        let type = record.headerText(BridgeHeaders.type)
         let json = try StrictJSON.parse(record.payload)
         var rewritten = record
         switch type {
@@ -314,7 +311,7 @@ package struct OutboxRelay: Service {
         let size = record.payload.count + (record.key?.count ?? 0)
             + record.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
         if size > maxRecordBytes[topics.side(of: record.topic)] ?? 1_000_000 { return "too-large-for-broker" }
-        let header = { (name: String) in record.headers.first { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) } }
+        let header = record.headerText
         guard let subject = header(BridgeHeaders.internalSubject), let type = header(BridgeHeaders.type),
             let plan = catalog.plan(forCEType: type)
         else { return "consent-unverifiable" }

@@ -25,8 +25,8 @@ struct PublishedRowRecovery: Sendable {
         var found: [String: Int64] = [:]  // "topic\u{0}ce_id" -> sequence
         var wanted: [String: Int64] = [:]
         for row in pending {
-            guard let id = row.record.headers.first(where: { $0.name == BridgeHeaders.id })?.value else { continue }
-            wanted[row.record.topic + "\u{0}" + String(decoding: id, as: UTF8.self)] = row.sequence
+            guard let id = row.record.headerText(BridgeHeaders.id) else { continue }
+            wanted[row.record.topic + "\u{0}" + id] = row.sequence
         }
         for side in BridgeSide.allCases {
             let topics = Set(pending.map(\.record.topic).filter { sideOfTopic($0) == side })

@@ -50,7 +50,7 @@ package enum AnonymousFormSchema {
         ]))))
         required.append("caseReference")
         let title = root["title"]?.stringValue.map { $0 + ", anonymous form" } ?? name + " (anonymous form)"
-        var members: [JSONObject.Member] = [
+        let members: [JSONObject.Member] = [
             .init(key: "$schema", value: .string("https://json-schema.org/draft/2020-12/schema")),
             .init(key: "$id", value: .string("https://contracts.consentbridge.no/schemas/\(Self.name(of: name)).schema.json")),
             .init(key: "title", value: .string(title)),

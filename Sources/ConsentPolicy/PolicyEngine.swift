@@ -254,7 +254,8 @@ package enum PolicyEngine {
     static func isFreeOfIdentifiers(_ value: JSONValue, subject: String) -> Bool {
         switch value {
         case .string(let text):
-            guard text.utf8.count >= 11 || text.utf8.contains(UInt8(ascii: "@")) else { return true }
+            // The subject and a fødselsnummer are 11 digits in a row, an address needs an @.
+            guard mayHoldIdentifier(text, minimumDigits: 11, orAddress: true) else { return true }
             if containsBytes(text, subject) { return false }
             return !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains {
                 $0.kind == .nationalIdentityNumber || $0.kind == .emailAddress

@@ -13,6 +13,11 @@ package struct OutboxRecord: Sendable, Hashable {
     /// The disclosure this message carries out, if any (the relay withholds it on withdrawal).
     package var disclosureID: String?
 
+    /// The value of the first header called `name`, as UTF-8 text.
+    package func headerText(_ name: String) -> String? {
+        headers.first { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// Creates an outbox record.
     package init(topic: String, key: [UInt8]?, headers: [MessageHeader], payload: [UInt8], disclosureID: String? = nil) {
         self.topic = topic

@@ -36,11 +36,6 @@ package struct SinkRecord: Sendable, Hashable {
         return found.flatMap { String(validating: $0, as: UTF8.self) }
     }
 
-    /// The envelope headers, read by the same function as the bridge's (`CloudEventHeaders`).
-    package var envelope: CloudEventHeaders {
-        CloudEventHeaders(kafkaHeaders: self.headers.lazy.map { (name: $0.name, value: $0.value ?? []) })
-    }
-
     /// `ce_id`, the idempotency key of every sink: present once and well formed, else nil.
     package var ceID: String? {
         self.headerText(CloudEventHeaders.Name.id).flatMap { CloudEventHeaders.isWellFormedID($0) ? $0 : nil }
