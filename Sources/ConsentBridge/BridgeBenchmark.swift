@@ -8,8 +8,9 @@ import ServiceLifecycle
 import Synchronization
 
 /// `consent-bridge bench bridge`: (a) a plain consume→produce passthrough with our client and
-/// (b) the full bridge with SQLite, on the embedded broker, plus how long a consent
-/// withdrawal takes from being appended to being in the view the bridge decides with.
+/// (b) the full bridge with SQLite, on the embedded broker or one in another process, plus how
+/// long a consent withdrawal takes from its acknowledgement to being in the view the bridge
+/// decides with.
 /// Measures and prints; asserts nothing.
 package struct BridgeBenchmark: Sendable {
     package struct Result: Sendable {
@@ -22,18 +23,42 @@ package struct BridgeBenchmark: Sendable {
         package var bridgeStages: [BridgeMetrics.Stage: BridgeMetrics.StageTotals]
     }
 
+    /// A broker in another process, started afresh for each measured system.
+    package struct ExternalBroker: Sendable {
+        /// Its bootstrap address.
+        package var bootstrapServers: String
+        /// Stops it (and waits for it to end).
+        package var stop: @Sendable () async -> Void
+
+        /// Creates the handle of a running broker.
+        package init(bootstrapServers: String, stop: @escaping @Sendable () async -> Void) {
+            self.bootstrapServers = bootstrapServers
+            self.stop = stop
+        }
+    }
+
     package var events: Int
     /// Offered load in events/s, paced evenly; `nil` offers all events at once (throughput).
     package var rate: Int?
     package var contractsDirectory: String
+    /// Starts a broker in another process; `nil` runs the mock cluster in this process.
+    package var startBroker: (@Sendable () async throws -> ExternalBroker)?
     package var logger: Logger
 
-    package init(events: Int, rate: Int? = nil, contractsDirectory: String, logger: Logger) {
+    package init(
+        events: Int, rate: Int? = nil, contractsDirectory: String, startBroker: (@Sendable () async throws -> ExternalBroker)? = nil,
+        logger: Logger
+    ) {
         self.events = events
         self.rate = rate
         self.contractsDirectory = contractsDirectory
+        self.startBroker = startBroker
         self.logger = logger
     }
+
+    /// Partitions per topic: the mock keeps at most ~5 MiB per partition and silently drops
+    /// older records (docs/kafka.md); the events' keys spread them over 24 partitions, ~1 MiB each.
+    package static let partitionsPerTopic = 24
 
     static let tuning = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
 
@@ -105,14 +130,20 @@ package struct BridgeBenchmark: Sendable {
         let bridge = try await measure(events: events, makeEvent: event, seedConsents: seeds) { cluster, stop in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-bridge-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // Against a broker in another process the bridge runs as an operator would configure
+            // it for that broker (the mock holds empty fetches, so a short fetch wait), without
+            // the in-process tuning: the consent consumer's own cap is what is measured.
+            let isExternal = startBroker != nil
             let configuration = try BridgeConfiguration.load(
                 arguments: [], environment: [
                     "CONSENT_BRIDGE_ROLES": "bridge", "CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
                     "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contractsDirectory, "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
+                    "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": isExternal ? "50" : "500",
                 ], fileContents: nil)
             let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
             let application = try await BridgeApplication.make(
-                configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: Self.tuning, logger: logger)
+                configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: isExternal ? [:] : Self.tuning,
+                logger: logger)
             let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
             // Alternating withdrawals and re-grants (version 2, 3, …), bodies prepared up front.
             let changes = try (2..<42).map { version in
@@ -131,8 +162,10 @@ package struct BridgeBenchmark: Sendable {
                         // Warm-up: connection, metadata and producer id are not part of the latency.
                         _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: nil, value: nil))
                         for (status, body) in changes {
-                            let start = ContinuousClock.now
+                            // From the broker's acknowledgement: the withdrawal is then the
+                            // patient's, and the bridge must apply it.
                             _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))
+                            let start = ContinuousClock.now
                             let deadline = ContinuousClock.now + .seconds(30)
                             while true {
                                 guard ContinuousClock.now < deadline else { throw BenchmarkError.withdrawalNotSeen }
@@ -165,15 +198,36 @@ package struct BridgeBenchmark: Sendable {
     /// `health.ips.outbound`, and times their arrival on `nav.ips.inbound`.
     private func measure(
         events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord, seedConsents: [(String, [UInt8])] = [],
-        start: (EmbeddedKafkaCluster, StopSignal) async throws -> Task<[Double], any Error>
+        start: (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error>
     ) async throws -> (perSecond: Double, latency: [Double], extra: [Double]) {
-        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-        defer { cluster.shutdown() }
-        // The mock keeps at most ~5 MiB per partition and silently drops older records
-        // (docs/kafka.md): the events' keys spread them over 24 partitions, ~1 MiB each.
-        for topic in TopicNames.defaults.all {
-            try cluster.createTopic(topic, partitions: 24)
+        let cluster: BenchmarkBroker
+        var embedded: EmbeddedKafkaCluster? = nil
+        if let startBroker {
+            let external = try await startBroker()
+            cluster = BenchmarkBroker(bootstrapServers: external.bootstrapServers, stop: external.stop)
+        } else {
+            let local = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+            for topic in TopicNames.defaults.all {
+                try local.createTopic(topic, partitions: Self.partitionsPerTopic)
+            }
+            embedded = local
+            cluster = BenchmarkBroker(bootstrapServers: local.bootstrapServers, stop: {})
         }
+        defer { embedded?.shutdown() }
+        do {
+            let result = try await measure(on: cluster, events: events, makeEvent: makeEvent, seedConsents: seedConsents, start: start)
+            await cluster.stop()
+            return result
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+    }
+
+    private func measure(
+        on cluster: BenchmarkBroker, events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord, seedConsents: [(String, [UInt8])],
+        start: (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error>
+    ) async throws -> (perSecond: Double, latency: [Double], extra: [Double]) {
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
         if !seedConsents.isEmpty {
             for result in try await producer.send(seedConsents.map { KafkaOutgoingRecord(topic: "health.consent", key: Array($0.0.utf8), value: $0.1) }) {
@@ -260,6 +314,12 @@ package struct BridgeBenchmark: Sendable {
         await producer.close()
         return (Double(events) / (end - begin).seconds, latency.sorted(), extra)
     }
+}
+
+/// The broker a measured system runs against (in this process or another).
+struct BenchmarkBroker: Sendable {
+    var bootstrapServers: String
+    var stop: @Sendable () async -> Void
 }
 
 extension BridgeBenchmark {

@@ -191,7 +191,11 @@ package struct BridgeRecordBuilder: Sendable {
                 recipientRoles: roles, categories: [], form: .anonymous, caseReference: event.caseReference.rawValue,
                 disclosedFields: Self.leafPointers(of: body), status: .disclosed, decidedAt: decidedAt,
                 destinationTopic: event.destinationTopic, contractVersion: catalog.version)
-            outbox.append(disclosureNotice(notice, origin: origin, follows: nil, outputs: &outputs))
+            // The notice is the only row that ties the case reference to the person: the
+            // sending side's journal keeps that link; the bridge store erases it once handed over.
+            var anonymousNotice = disclosureNotice(notice, origin: origin, follows: nil, outputs: &outputs)
+            anonymousNotice.isErasedOnceSettled = true
+            outbox.append(anonymousNotice)
             outbox.append(receipt(
                 BridgeReceipt(
                     messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .anonymized, reasonCode: "anonymized",

@@ -82,7 +82,7 @@ extension ConfigurationKey {
         .init("kafka.session-timeout-ms", .integer, default: "45000",
               "librdkafka `session.timeout.ms` of every consumer (both sides): how long a crashed member holds its partitions (1000…3600000)."),
         .init("kafka.fetch-wait-max-ms", .integer, default: "500",
-              "librdkafka `fetch.wait.max.ms` of the event consumers (both sides); the consent-topic consumer uses at most 100 (0…10000)."),
+              "librdkafka `fetch.wait.max.ms` of the event consumers (both sides); the consent-topic consumer uses at most 10, so a withdrawal is seen within ~10 ms even on brokers that hold empty fetches (0…10000)."),
     ]
 
     private static func sealing(side: String, label: String) -> [ConfigurationKey] {

@@ -48,10 +48,15 @@ extension BridgeStore {
         return try await self.database.transaction { sql -> [StoredOutboxRow]? in
             let inserted = try await self.database.bulkInsert(
                 sql, into: "redrives", columns: ["message_id", "outcome", "consent_id", "consent_version", "redriven_at"],
-                rows: [[.text(decision.messageID), .text(decision.outcome.rawValue), .text(decision.consentID), .integer(decision.consentVersion), .time(now)]],
+                rows: [[
+                    .text(decision.messageID), .text(decision.outcome.rawValue), .text(MessageRows.keptConsentID(decision)),
+                    .integer(MessageRows.keptConsentVersion(decision)), .time(now),
+                ]],
                 ignoringConflicts: true, returning: "message_id")
             if inserted.isEmpty { return nil }
             _ = try await self.database.bulkInsert(sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: rows.disclosures)
+            _ = try await self.database.bulkInsert(
+                sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns, rows: rows.anonymousDisclosures)
             return try await self.insertOutbox(sql, rows.outbox, createdAt: now)
         }
     }

@@ -63,5 +63,24 @@ extension BridgeStore {
         _ = try await self.database.bulkInsert(
             sql, into: "outbox_done", columns: Self.outboxDoneColumns,
             rows: aboveMark.map { [.integer($0), .text("published"), .time(time), .null] }, ignoringConflicts: true)
+        try await self.eraseSettledRows(sql)
+    }
+
+    /// Erases key and payload of the settled rows marked `erase_when_settled` (the notice that
+    /// ties an anonymous forward's case reference to the person; see `OutboxRecord`). Runs in
+    /// the transaction that settles rows, so the link never outlives its hand-over; the partial
+    /// index keeps it to the few marked rows.
+    func eraseSettledRows(_ sql: any SQLDatabase) async throws {
+        try await sql.raw(SQLQueryString(Self.eraseSettledRowsStatement(self.database.engine))).run()
+    }
+
+    /// The statement of `eraseSettledRows` (the upgrade to migration 6 runs it too).
+    static func eraseSettledRowsStatement(_ engine: SQLEngine) -> String {
+        """
+        UPDATE outbox SET payload = \(engine.emptyBytes), kafka_key = NULL, erase_when_settled = 0
+        WHERE erase_when_settled = 1
+          AND (seq <= (SELECT settled_through FROM outbox_progress WHERE id = 1)
+               OR EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = outbox.seq))
+        """
     }
 }

@@ -155,5 +155,51 @@ extension BridgeStore {
                 """,
             ]
         },
+        // An anonymous forward keeps no person link in the bridge store (R2): its disclosure
+        // is recorded without the person, the consent and the case reference; its decision and
+        // redrive rows without the consent; the sending side's notice (the one row that pairs
+        // case reference and person) is erased once settled. Existing rows are corrected.
+        Migration(version: 6, name: "anonymous forwards without a person link") { engine in
+            let asText = engine == .sqlite ? "CAST(payload AS TEXT)" : "convert_from(payload, 'UTF8')"
+            return [
+                """
+                CREATE TABLE anonymous_disclosures (
+                    disclosure_id TEXT PRIMARY KEY,
+                    message_id TEXT NOT NULL REFERENCES decisions (message_id),
+                    ce_type TEXT NOT NULL,
+                    direction TEXT NOT NULL,
+                    recipient_role TEXT NOT NULL,
+                    recipient_organisation TEXT NOT NULL,
+                    purpose TEXT NOT NULL,
+                    disclosed_at TEXT NOT NULL,
+                    bridge_version TEXT NOT NULL)
+                """,
+                """
+                INSERT INTO anonymous_disclosures (disclosure_id, message_id, ce_type, direction, recipient_role,
+                    recipient_organisation, purpose, disclosed_at, bridge_version)
+                SELECT disclosure_id, message_id, ce_type, direction, recipient_role, recipient_organisation, purpose,
+                    disclosed_at, bridge_version
+                FROM disclosures WHERE form = 'anonymous'
+                """,
+                """
+                UPDATE outbox SET disclosure_id = NULL
+                WHERE disclosure_id IN (SELECT disclosure_id FROM disclosures WHERE form = 'anonymous')
+                """,
+                "UPDATE decisions SET consent_id = NULL, consent_version = NULL WHERE outcome = 'forward-anonymous'",
+                "ALTER TABLE outbox ADD COLUMN erase_when_settled INTEGER NOT NULL DEFAULT 0",
+                "CREATE INDEX outbox_to_erase ON outbox (seq) WHERE erase_when_settled = 1",
+                // Earlier notices of anonymous forwards: erased by the relay once settled.
+                """
+                UPDATE outbox SET erase_when_settled = 1
+                WHERE disclosure_id IS NULL AND \(asText) LIKE '%"form":"anonymous"%' AND \(asText) LIKE '%"caseReference"%'
+                """,
+                BridgeStore.eraseSettledRowsStatement(engine),
+            ]
+                + Migrator.appendOnly("anonymous_disclosures", engine: engine)
+                + Migrator.correctingAppendOnly("disclosures", engine: engine, ["DELETE FROM disclosures WHERE form = 'anonymous'"])
+                + Migrator.correctingAppendOnly(
+                    "redrives", engine: engine,
+                    ["UPDATE redrives SET consent_id = NULL, consent_version = NULL WHERE outcome = 'forward-anonymous'"])
+        },
     ]
 }

@@ -79,6 +79,9 @@ package final class BridgeStore: Sendable {
             let fresh = rows.filter { inserted.contains($0.messageID) }
             _ = try await self.database.bulkInsert(
                 sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: fresh.flatMap(\.disclosures))
+            _ = try await self.database.bulkInsert(
+                sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns,
+                rows: fresh.flatMap(\.anonymousDisclosures))
             let stored = try await self.insertOutbox(sql, fresh.flatMap(\.outbox), createdAt: now)
             _ = try await self.database.bulkInsert(
                 sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: fresh.compactMap(\.rejection))
@@ -185,7 +188,8 @@ package final class BridgeStore: Sendable {
                             key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
                             headers: try OutboxHeaderCodec.decode(try row.decode(column: "headers", as: String.self)),
                             payload: Array(try row.decode(column: "payload", as: Data.self)),
-                            disclosureID: try row.decode(column: "disclosure_id", as: String?.self)
+                            disclosureID: try row.decode(column: "disclosure_id", as: String?.self),
+                            isErasedOnceSettled: try row.decode(column: "erase_when_settled", as: Int64.self) != 0
                         ),
                         createdAt: createdAt
                     )
@@ -232,6 +236,7 @@ package final class BridgeStore: Sendable {
                     .ignoringConflicts()
                     .run()
             }
+            try await self.eraseSettledRows(sql)
         }
     }
 
@@ -246,6 +251,7 @@ package final class BridgeStore: Sendable {
                 sql, into: "outbox_done", columns: Self.outboxDoneColumns,
                 rows: sequences.filter { $0 > through }.map { [.integer($0), .text("failed"), .time(now), .text(errorCode)] },
                 ignoringConflicts: true)
+            try await self.eraseSettledRows(sql)
         }
     }
 
@@ -340,12 +346,20 @@ struct MessageRows: Sendable {
         "reason_code", "consent_id", "consent_version", "bridge_version", "decided_at",
     ]
     static let disclosureColumns = StoreSQL.disclosureColumns + ["message_id"]
-    static let outboxColumns = ["message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at"]
+    /// An anonymous forward's disclosure without the person, the consent or the case reference:
+    /// the sending side's journal holds the link (R2); the bridge store records only that an
+    /// anonymous copy of the message went out, and when.
+    static let anonymousDisclosureColumns = [
+        "disclosure_id", "message_id", "ce_type", "direction", "recipient_role", "recipient_organisation", "purpose",
+        "disclosed_at", "bridge_version",
+    ]
+    static let outboxColumns = ["message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at", "erase_when_settled"]
     static let rejectionColumns = ["message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at", "ce_time"]
 
     var messageID: String
     var decision: [StoreValue]
     var disclosures: [[StoreValue]]
+    var anonymousDisclosures: [[StoreValue]]
     typealias OutboxRow = (messageID: String, record: OutboxRecord, values: [StoreValue])
     var outbox: [OutboxRow]
     var rejection: [StoreValue]?
@@ -357,11 +371,19 @@ struct MessageRows: Sendable {
         self.decision = [
             .text(messageID), .text(decision.sourceTopic), .integer(Int64(decision.partition)),
             .integer(decision.offset), .text(decision.ceType), .text(decision.outcome.rawValue),
-            .text(decision.reasonCode), .text(decision.consentID), .integer(decision.consentVersion),
+            .text(decision.reasonCode), .text(Self.keptConsentID(decision)), .integer(Self.keptConsentVersion(decision)),
             .text(decision.bridgeVersion), .time(decision.decidedAt),
         ]
         do {
-            self.disclosures = try message.disclosures.map { try StoreSQL.disclosureStoreValues($0) + [.text(messageID)] }
+            self.disclosures = try message.disclosures.filter { $0.form != Self.anonymousForm }.map {
+                try StoreSQL.disclosureStoreValues($0) + [.text(messageID)]
+            }
+            self.anonymousDisclosures = message.disclosures.filter { $0.form == Self.anonymousForm }.map {
+                [
+                    .text($0.disclosureID), .text(messageID), .text($0.ceType), .text($0.direction), .text($0.recipientRole),
+                    .text($0.recipientOrganisation), .text($0.purpose), .time($0.disclosedAt), .text($0.bridgeVersion),
+                ]
+            }
         } catch {
             throw StorageError(.invalidBatch, "disclosure record could not be encoded", cause: error)
         }
@@ -370,6 +392,7 @@ struct MessageRows: Sendable {
             (messageID, outbox, [
                 .text(messageID), .text(outbox.disclosureID), .text(outbox.topic), .bytes(outbox.key),
                 .text(OutboxHeaderCodec.encode(outbox.headers)), .bytes(outbox.payload), created,
+                .integer(outbox.isErasedOnceSettled ? 1 : 0),
             ])
         }
         self.rejection = message.rejection.map { rejection in
@@ -378,5 +401,18 @@ struct MessageRows: Sendable {
                 .bytes(rejection.sealedPayload), .text(rejection.sealingKeyID), .time(rejection.receivedAt), .text(rejection.ceTime),
             ]
         }
+    }
+
+    static let anonymousForm = "anonymous"
+
+    /// The consent a decision is recorded under: none for an anonymous forward, whose consent
+    /// would name the person behind an anonymous copy (the decision row carries the sender's id).
+    static func keptConsentID(_ decision: DecisionRecord) -> String? {
+        decision.outcome == .forwardAnonymous ? nil : decision.consentID
+    }
+
+    /// The consent version a decision is recorded under (see `keptConsentID`).
+    static func keptConsentVersion(_ decision: DecisionRecord) -> Int64? {
+        decision.outcome == .forwardAnonymous ? nil : decision.consentVersion
     }
 }

@@ -99,6 +99,17 @@ enum Migrator {
         }
     }
 
+    /// `statements` run with `table`'s append-only guard lifted, for a migration that must
+    /// correct history (the guard is back before the migration's transaction commits).
+    static func correctingAppendOnly(_ table: String, engine: SQLEngine, _ statements: [String]) -> [String] {
+        let lift: [String]
+        switch engine {
+        case .sqlite: lift = ["DROP TRIGGER \(table)_no_update", "DROP TRIGGER \(table)_no_delete"]
+        case .postgres: lift = ["DROP TRIGGER \(table)_no_change ON \(table)", "DROP TRIGGER \(table)_no_truncate ON \(table)"]
+        }
+        return lift + statements + appendOnly(table, engine: engine)
+    }
+
     /// The consumer-offset table every store has (sinks keep their offsets beside their data).
     static let consumerOffsetsTable = """
         CREATE TABLE consumer_offsets (

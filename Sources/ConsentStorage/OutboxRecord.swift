@@ -12,6 +12,10 @@ package struct OutboxRecord: Sendable, Hashable {
     package var payload: [UInt8]
     /// The disclosure this message carries out, if any (the relay withholds it on withdrawal).
     package var disclosureID: String?
+    /// Whether the store erases the row's key and payload once it is settled: set on the
+    /// sending side's notice of an anonymous forward, the one row that ties a case reference
+    /// to the person. The bridge store keeps no such link beyond handing it over.
+    package var isErasedOnceSettled: Bool
 
     /// The value of the first header called `name`, as UTF-8 text.
     package func headerText(_ name: String) -> String? {
@@ -19,11 +23,15 @@ package struct OutboxRecord: Sendable, Hashable {
     }
 
     /// Creates an outbox record.
-    package init(topic: String, key: [UInt8]?, headers: [MessageHeader], payload: [UInt8], disclosureID: String? = nil) {
+    package init(
+        topic: String, key: [UInt8]?, headers: [MessageHeader], payload: [UInt8], disclosureID: String? = nil,
+        isErasedOnceSettled: Bool = false
+    ) {
         self.topic = topic
         self.key = key
         self.headers = headers
         self.payload = payload
         self.disclosureID = disclosureID
+        self.isErasedOnceSettled = isErasedOnceSettled
     }
 }

@@ -25,6 +25,14 @@ package enum SQLEngine: String, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 
+    /// Literal of an empty binary value.
+    var emptyBytes: String {
+        switch self {
+        case .sqlite: "X''"
+        case .postgres: "'\\x'::bytea"
+        }
+    }
+
     /// Statement that opens a write transaction.
     ///
     /// SQLite takes the write lock at BEGIN (IMMEDIATE) so two processes on one file cannot

@@ -90,7 +90,7 @@ struct WholeProductTests {
         // 2. The journal (health→NAV) and NAV's store (NAV→health) each hold every disclosure the
         //    bridge recorded for them, from what the bridge published.
         let disclosures = try await bridgeStore.database.read { sql in
-            try await sql.raw("SELECT disclosure_id, direction FROM disclosures").all().map {
+            try await sql.raw("SELECT disclosure_id, direction FROM disclosures UNION ALL SELECT disclosure_id, direction FROM anonymous_disclosures").all().map {
                 (try $0.decode(column: "disclosure_id", as: String.self), try $0.decode(column: "direction", as: String.self))
             }
         }

@@ -31,9 +31,9 @@ struct BridgeStoreConformanceTests {
             let versions = try await second.database.read { sql in
                 try await sql.raw("SELECT version, name FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int64.self) }
             }
-            #expect(versions == [1, 2, 3, 4, 5])
+            #expect(versions == [1, 2, 3, 4, 5, 6])
             let tables = try await second.database.tableNames()
-            #expect(tables.isSuperset(of: ["decisions", "disclosures", "outbox", "rejections", "redrives", "outbox_progress", "outbox_done", "consumer_offsets", "consent_view", "store_identity"]))
+            #expect(tables.isSuperset(of: ["decisions", "disclosures", "anonymous_disclosures", "outbox", "rejections", "redrives", "outbox_progress", "outbox_done", "consumer_offsets", "consent_view", "store_identity"]))
             await second.close()
         }
     }
@@ -148,6 +148,48 @@ struct BridgeStoreConformanceTests {
             }
             let kept = try await store.disclosures(subjectID: knownFodselsnummer)
             #expect(kept == [Fixtures.message("a", offset: 0).disclosures[0]])
+            await store.close()
+        }
+    }
+
+    @Test("R2: an anonymous forward keeps no person link: no subject, consent or case reference beside it; its notice is erased once settled", arguments: TestEngine.available)
+    func R2_anonymousForwardKeepsNoPersonLink(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("anonymous"), logger: ScratchLocations.logger)
+            var message = Fixtures.message("anon", offset: 0)
+            message.decision.outcome = .forwardAnonymous
+            message.disclosures[0].form = "anonymous"
+            message.disclosures[0].caseReference = "case-7f3a"
+            message.outbox = [
+                OutboxRecord(topic: "nav.ips.inbound", key: Array("case-7f3a".utf8), headers: [], payload: Array(#"{"caseReference":"case-7f3a"}"#.utf8)),
+                OutboxRecord(
+                    topic: "health.ips.disclosures", key: Array(knownFodselsnummer.utf8), headers: [],
+                    payload: Array(#"{"subjectId":"\#(knownFodselsnummer)","caseReference":"case-7f3a","form":"anonymous"}"#.utf8),
+                    isErasedOnceSettled: true),
+            ]
+            let recorded = try await store.record(BridgeBatch(messages: [message, Fixtures.message("named", offset: 1)], offsets: []))
+            // Until it is handed over, the notice is there for the relay to publish.
+            let pending = try await store.pendingOutbox(limit: 10)
+            #expect(pending.map(\.record) == recorded.outbox.map(\.record))
+            #expect(pending[1].record.payload.isEmpty == false && pending[1].record.isErasedOnceSettled)
+
+            try await store.markPublished(sequences: recorded.outbox.map(\.sequence))
+            let rows = try await store.database.read { sql in
+                try await sql.raw("SELECT seq, kafka_key, payload FROM outbox ORDER BY seq").all().map {
+                    (try $0.decode(column: "kafka_key", as: Data?.self), try $0.decode(column: "payload", as: Data.self))
+                }
+            }
+            #expect(rows[1].0 == nil && rows[1].1.isEmpty, "the settled notice still ties the case reference to the person")
+            #expect(rows[0].1.isEmpty == false && rows[2].1.isEmpty == false, "only the marked row is erased")
+            // The anonymous disclosure is recorded, but not under the person or the consent.
+            #expect(try await store.disclosures(subjectID: knownFodselsnummer).map(\.disclosureID) == ["disclosure-named"])
+            let anonymous = try await store.database.read { sql in
+                try await sql.raw("SELECT * FROM anonymous_disclosures").all().map { try $0.decode(column: "disclosure_id", as: String.self) }
+            }
+            #expect(anonymous == ["disclosure-anon"])
+            let decision = try #require(try await store.decision(messageID: "anon"))
+            #expect(decision.consentID == nil && decision.consentVersion == nil)
+            #expect(try await store.decision(messageID: "named")?.consentID == "consent-1")
             await store.close()
         }
     }

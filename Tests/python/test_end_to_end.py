@@ -418,7 +418,9 @@ def test_stores_document_every_disclosure(scenario):
         require_columns(bridge_db, "disclosures", "disclosure_id", "event_id", "direction")
         bridge_disclosures = {
             direction: {r["disclosure_id"]: r["event_id"] for r in bridge_db.execute(
-                "SELECT disclosure_id, event_id FROM disclosures WHERE direction = ?", (direction,))}
+                "SELECT disclosure_id, event_id FROM disclosures WHERE direction = ? "
+                "UNION ALL SELECT disclosure_id, message_id FROM anonymous_disclosures WHERE direction = ?",
+                (direction, direction))}
             for direction in EVENT_DIRECTIONS}
 
     counts = {}
@@ -464,6 +466,43 @@ def test_stores_document_every_disclosure(scenario):
 
     if failures:
         pytest.fail("stores and disclosure report:\n" + "\n".join(f"  - {f}" for f in failures), pytrace=False)
+
+
+def _rows_as_text(db):
+    """Every row of every table, as one text per row (blobs read as UTF-8)."""
+    tables = [r["name"] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        for row in db.execute(f'SELECT * FROM "{table}"'):
+            yield table, " ".join(
+                v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row if v is not None)
+
+
+def test_bridge_store_keeps_no_person_link_for_anonymous_forwards(scenario):
+    """R2: an anonymous copy's case reference is tied to the person only in the sending side's
+    journal; once the bridge has handed the notice over, its own store holds no row that pairs
+    the person with the case reference or the copy's id, and a person without consent appears
+    nowhere in it."""
+    failures = []
+    data = scenario.bridge.data_dir
+    with read_only(data / "health.sqlite") as journal:
+        require_columns(journal, "disclosure_log", "subject_id", "form", "case_reference", "disclosure_id")
+        anonymous = journal.execute(
+            "SELECT subject_id, case_reference, disclosure_id FROM disclosure_log WHERE form = 'anonymous'").fetchall()
+    if not anonymous:
+        failures.append("the journal recorded no anonymous disclosure: the scenario proves nothing")
+    with read_only(data / "bridge.sqlite") as bridge_db:
+        rows = list(_rows_as_text(bridge_db))
+    for entry in anonymous:
+        for table, text in rows:
+            if entry["subject_id"] in text and (entry["case_reference"] in text or entry["disclosure_id"] in text):
+                failures.append(f"R2: bridge.sqlite table {table} ties the person to anonymous copy "
+                                f"{entry['disclosure_id']}")
+    unconsented = PATIENTS["none"].fnr
+    holding = sorted({table for table, text in rows if unconsented in text})
+    if holding:
+        failures.append(f"R2: the no-consent patient's fødselsnummer is in bridge.sqlite tables {holding}")
+    if failures:
+        pytest.fail("bridge store:\n" + "\n".join(f"  - {f}" for f in failures[:20]), pytrace=False)
 
 
 # ---- 4. oversized inputs do not hold up ordinary traffic --------------------------------------

@@ -26,11 +26,15 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Directory holding asyncapi.yaml, whose channels are the topics to create.")
     var contracts: String = "Contracts"
 
+    @Option(help: "Partitions of every topic (default: as asyncapi.yaml says). The mock keeps at most ~5 MiB per partition.")
+    var partitions: Int?
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String = "notice"
 
     func validate() throws {
         guard (1...16).contains(brokers) else { throw ValidationError("--brokers must be between 1 and 16") }
+        if let partitions, !(1...1000).contains(partitions) { throw ValidationError("--partitions must be between 1 and 1000") }
         guard Logger.Level(argument: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
 
@@ -40,7 +44,7 @@ struct BrokerCommand: AsyncParsableCommand {
         let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: logger)
         let topics = try ProjectTopics.load(contractsDirectory: contracts)
         for topic in topics {
-            try cluster.createTopic(topic.name, partitions: topic.partitions, replicationFactor: min(brokers, 3))
+            try cluster.createTopic(topic.name, partitions: partitions ?? topic.partitions, replicationFactor: min(brokers, 3))
         }
         var forwarder: LoopbackForwarder? = nil
         var bootstrap = cluster.bootstrapServers
