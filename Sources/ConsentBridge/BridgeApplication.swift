@@ -122,7 +122,9 @@ package struct BridgeApplication: Sendable {
                 guard let required = try? await gate.highWatermarks() else { return "health Kafka cluster unreachable" }
                 return keeper.hasRead(upTo: required) ? nil : "consent view not caught up"
             }
-            services.append(ConsentViewService(keeper: keeper, consumer: consentConsumer, store: store, consentTopic: topics.healthConsent, retry: retry, logger: logger))
+            services.append(ConsentViewService(
+                keeper: keeper, consumer: consentConsumer, store: store, consentTopic: topics.healthConsent, retry: retry, metrics: metrics,
+                logger: logger))
 
             let sealer = PayloadSealer(
                 health: try configuration.healthSealingKeys ?? ephemeralKeys(side: .health, configuration: configuration),

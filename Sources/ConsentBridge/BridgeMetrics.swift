@@ -13,6 +13,7 @@ package final class BridgeMetrics: Sendable {
         var relayErrors = 0
         var refused = 0
         var outputContractViolations = 0
+        var misaddressedConsentRecords = 0
         /// Outbox rows not yet published or withheld, as last counted (`nil`: not yet).
         var outboxPending: Int?
         /// Outbox rows the broker refused (settled as failed), as last counted in the store.
@@ -63,6 +64,8 @@ package final class BridgeMetrics: Sendable {
 
     package func recordPublished(_ count: Int) { state.withLock { $0.published += count } }
     package func recordWithheld() { state.withLock { $0.withheld += 1 } }
+    /// Counts consent records whose key is missing or names another person than their body.
+    package func recordMisaddressedConsentRecords(_ count: Int) { state.withLock { $0.misaddressedConsentRecords += count } }
     package func recordRelayError() { state.withLock { $0.relayErrors += 1 } }
     /// Outbox records the broker refused for what they are (settled as failed).
     package func recordRefused(_ count: Int) { state.withLock { $0.refused += count } }
@@ -111,6 +114,9 @@ package final class BridgeMetrics: Sendable {
             "# HELP consent_bridge_output_contract_violations_total Records the bridge built that failed their own published contract (rejected instead; a defect to alert on).",
             "# TYPE consent_bridge_output_contract_violations_total counter",
             "consent_bridge_output_contract_violations_total \(snapshot.outputContractViolations)",
+            "# HELP consent_bridge_consent_records_misaddressed_total Consent records without a key or under another person's key (every person named is treated as without readable consent).",
+            "# TYPE consent_bridge_consent_records_misaddressed_total counter",
+            "consent_bridge_consent_records_misaddressed_total \(snapshot.misaddressedConsentRecords)",
         ]
         if let pending = snapshot.outboxPending {
             lines += [

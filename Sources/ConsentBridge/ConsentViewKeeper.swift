@@ -40,9 +40,12 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
     /// Positions read so far (next offset per partition).
     package var positions: [Int32: Int64] { state.withLock { $0.positions } }
 
-    /// Applies records read from the consent topic, in order. Records without a key cannot
-    /// name a patient and are skipped (they change no one's consent).
-    package func apply(_ records: [KafkaRecord]) {
+    /// Applies records read from the consent topic, in order. A record whose key is missing
+    /// or differs from the person its body names makes both persons' consent unreadable (fail
+    /// closed); returns how many such misaddressed records there were.
+    @discardableResult
+    package func apply(_ records: [KafkaRecord]) -> Int {
+        var misaddressed = 0
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             for record in records {
                 state.positions[record.partition] = max(state.positions[record.partition] ?? 0, record.offset + 1)
@@ -56,9 +59,11 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
                         let named = record.value.flatMap({ try? StrictJSON.parse($0) })?.objectValue?["patientId"]?.stringValue
                     {
                         touched.append(named)  // the view made the person the body names unreadable too
+                        misaddressed += 1
                     }
                 } else if let named = state.view.applyKeyless(value: record.value) {
                     touched.append(named)
+                    misaddressed += 1
                 }
                 for patient in touched {
                     if let entry = state.view.entries[patient] { state.unsaved[patient] = entry }
@@ -67,6 +72,7 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
             return Self.takeSatisfied(&state)
         }
         for continuation in ready { continuation.resume() }
+        return misaddressed
     }
 
     /// Restores a persisted view: entries as they were decided, positions as saved.

@@ -43,8 +43,14 @@ package struct ConsentViewService: Service {
         return view.entries[row.subjectKey] ?? ConsentView.Entry(state: .unreadable, highestVersion: row.version >= 0 ? row.version : nil)
     }
 
-    package init(keeper: ConsentViewKeeper, consumer: KafkaConsumer, store: BridgeStore, consentTopic: String, retry: RetryPolicy, logger: Logger) {
+    let metrics: BridgeMetrics?
+
+    package init(
+        keeper: ConsentViewKeeper, consumer: KafkaConsumer, store: BridgeStore, consentTopic: String, retry: RetryPolicy,
+        metrics: BridgeMetrics? = nil, logger: Logger
+    ) {
         self.keeper = keeper
+        self.metrics = metrics
         self.consumer = consumer
         self.store = store
         self.consentTopic = consentTopic
@@ -65,8 +71,14 @@ package struct ConsentViewService: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 for try await batch in consumer.batches {
-                    keeper.apply(batch)
+                    let misaddressed = keeper.apply(batch)
                     changed.notify()
+                    if misaddressed > 0 {
+                        metrics?.recordMisaddressedConsentRecords(misaddressed)
+                        logger.warning(
+                            "consent record without its person's key: every person it names is treated as without readable consent",
+                            metadata: ["consent.misaddressed_records": "\(misaddressed)"])
+                    }
                 }
             }
         } catch {

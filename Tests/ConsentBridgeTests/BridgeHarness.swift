@@ -125,6 +125,9 @@ final class BridgeHarness: Sendable {
         }
     }
 
+    /// The running application (nil before `start` and after `stop`).
+    var application: BridgeApplication? { running.withLock { $0?.application } }
+
     /// Opens the bridge store the harness's bridge writes to (after `stop`, to inspect it).
     func openBridgeStore() async throws -> BridgeStore {
         let location = try #require(configuration.bridgeStore)

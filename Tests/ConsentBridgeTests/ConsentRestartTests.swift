@@ -71,8 +71,12 @@ struct ConsentRestartTests {
         }
         let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
         let outcomes = [try await outcome(harness, ids[0], expecting: 2), try await outcome(harness, ids[1], expecting: 2)]
+        let metrics = try #require(harness.application).metrics.prometheusText()
         await harness.finish()
         #expect(forwarded.isEmpty)
         #expect(outcomes == ["referral-requires-consent", "referral-requires-consent"])
+        // Operators see that it happened (a count, never who).
+        #expect(metrics.contains("consent_bridge_consent_records_misaddressed_total 2"))
+        #expect(!metrics.contains(Self.patient) && !metrics.contains(Self.other))
     }
 }
