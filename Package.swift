@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The operator service (HTTP API, page, health, metrics); no optional traits.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // MARK: Kafka (librdkafka through Debian's librdkafka-dev)
@@ -89,9 +91,30 @@ let package = Package(
                 "ConsentSinks",
                 "ConsentConfiguration",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Simulated EPJ and NAV traffic (demo, trying a deployment)
+        .target(
+            name: "ConsentSimulation",
+            dependencies: [
+                "ConsentKafka", "ConsentContracts", "ConsentPolicy", "ConsentConfiguration",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: The operator service: health, metrics, the rejections API and page (Hummingbird)
+        .target(
+            name: "ConsentOperator",
+            dependencies: [
+                "ConsentBridge",
+                "ConsentPolicy",
+                "ConsentStorage",
+                "ConsentConfiguration",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -103,6 +126,8 @@ let package = Package(
             dependencies: [
                 "ConsentSinks",
                 "ConsentBridge",
+                "ConsentOperator",
+                "ConsentSimulation",
                 "ConsentKafka",
                 "ConsentContracts",
                 "ConsentContractsLint",
@@ -126,6 +151,16 @@ let package = Package(
                 "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentPolicy", "ConsentStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "ConsentOperatorTests",
+            dependencies: [
+                "ConsentOperator", "ConsentBridge", "ConsentConfiguration", "ConsentPolicy", "ConsentStorage", "ConsentKafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

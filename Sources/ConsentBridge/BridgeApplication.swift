@@ -45,6 +45,8 @@ package struct BridgeApplication: Sendable {
     package let consentView: ConsentViewKeeper?
     /// The operator's redrive of rejected messages (role `bridge`).
     package let redrive: RejectionRedrive?
+    /// The bridge store (role `bridge`): the operator service lists rejections from it.
+    package let bridgeStore: BridgeStore?
     /// Closes the stores after the services have stopped.
     package let shutdown: @Sendable () async -> Void
 
@@ -63,6 +65,7 @@ package struct BridgeApplication: Sendable {
         var livenessChecks: [@Sendable () async -> String?] = []
         var consentView: ConsentViewKeeper? = nil
         var redrive: RejectionRedrive? = nil
+        var bridgeStore: BridgeStore? = nil
         let topics = configuration.topics
         let configured = [
             "session.timeout.ms": "\(configuration.kafkaSessionTimeoutMilliseconds)",
@@ -93,6 +96,7 @@ package struct BridgeApplication: Sendable {
             let catalog = PolicyCatalog(catalog: try contractCatalog())
             guard let consentSchema = catalog.consentSchema else { throw ApplicationError.noConsentContract }
             let store = try await BridgeStore.open(storageLocation(location), logger: logger)
+            bridgeStore = store
             closers.append { await store.close() }
 
             let keeper = ConsentViewKeeper(consentSchema: consentSchema)
@@ -202,6 +206,7 @@ package struct BridgeApplication: Sendable {
             metrics: metrics,
             consentView: consentView,
             redrive: redrive,
+            bridgeStore: bridgeStore,
             shutdown: { for close in closeStores { await close() } })
     }
 

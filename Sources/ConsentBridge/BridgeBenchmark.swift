@@ -70,7 +70,7 @@ package struct BridgeBenchmark: Sendable {
         // partitions. (With one key, all 20,000 events went to one partition; the mock keeps at
         // most ~5 MiB per partition and silently drops older records, so a bridge lagging by
         // ~4,000 events lost records to the mock and the run never finished.)
-        let patients = Self.syntheticPatients(count: 64)
+        let patients = NorwegianIdentifier.syntheticFodselsnumre(count: 64)
         let patient = patients[0]
         func consent(for subject: String, version: Int, status: String) throws -> [UInt8] {
             var object = consentTemplate
@@ -320,33 +320,6 @@ package struct BridgeBenchmark: Sendable {
 struct BenchmarkBroker: Sendable {
     var bootstrapServers: String
     var stop: @Sendable () async -> Void
-}
-
-extension BridgeBenchmark {
-    /// Valid synthetic fødselsnummer (Skatteetaten's month + 80), born 12 April 1987, with
-    /// distinct individual numbers: test persons, never real ones.
-    static func syntheticPatients(count: Int) -> [String] {
-        var numbers: [String] = []
-        let date = [1, 2, 8, 4, 8, 7]
-        for individual in 400..<1000 where numbers.count < count {
-            let digits = date + [individual / 100, individual / 10 % 10, individual % 10]
-            guard let first = mod11(digits, weights: [3, 7, 6, 1, 8, 9, 4, 5, 2]),
-                let second = mod11(digits + [first], weights: [5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
-            else { continue }
-            let number = (digits + [first, second]).map(String.init).joined()
-            if NorwegianIdentifier.isValid(number, allowSynthetic: true) { numbers.append(number) }
-        }
-        return numbers
-    }
-
-    private static func mod11(_ digits: [Int], weights: [Int]) -> Int? {
-        let remainder = zip(digits, weights).reduce(0) { $0 + $1.0 * $1.1 } % 11
-        switch remainder {
-        case 0: return 0
-        case 1: return nil
-        default: return 11 - remainder
-        }
-    }
 }
 
 /// Why a benchmark run could not produce figures.

@@ -74,6 +74,10 @@ package final class BridgeMetrics: Sendable {
 
     /// Outbox rows the broker refused, as last counted in the store (nil: not yet counted).
     package var outboxFailedRows: Int? { state.withLock { $0.outboxFailed } }
+    /// Decisions so far by final code (`accepted`, `anonymized` or a reject reason code).
+    package var decisionCounts: [String: Int] { state.withLock { $0.decisions } }
+    /// Disclosures the relay withheld so far.
+    package var withheldCount: Int { state.withLock { $0.withheld } }
 
     /// Adds one run of `stage` over `items` events or rows that took `duration`.
     package func recordStage(_ stage: Stage, items: Int, duration: Duration) {

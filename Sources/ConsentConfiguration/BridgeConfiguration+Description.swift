@@ -48,6 +48,8 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "relay.retry-initial-backoff-ms": String(retryInitialBackoffMilliseconds)
             case "relay.retry-max-backoff-ms": String(retryMaxBackoffMilliseconds)
             case "http.listen-address": httpListenAddress.description
+            case "operator.viewer-tokens": operatorAccess.viewerTokens.isEmpty ? nil : "<redacted: \(operatorAccess.viewerTokens.count)>"
+            case "operator.operator-tokens": operatorAccess.operatorTokens.isEmpty ? nil : "<redacted: \(operatorAccess.operatorTokens.count)>"
             case "log.level": log.level
             case "log.format": log.format.rawValue
             case "testing.allow-synthetic-identifiers": String(allowsSyntheticIdentifiers)
@@ -55,7 +57,7 @@ extension BridgeConfiguration: CustomStringConvertible {
             }
         // Belt and braces: a secret key whose case above was forgotten still prints nothing.
         if key.isSecret, let value, !key.name.hasSuffix(".store") {
-            return value == "<redacted>" ? value : "<redacted>"
+            return value.hasPrefix("<redacted") ? value : "<redacted>"
         }
         return value ?? "<not set>"
     }

@@ -48,6 +48,8 @@ package struct BridgeConfiguration: Sendable {
     package var navSealingKeys: SealingKeyRing?
     /// Where `/health/*` and `/metrics` are served.
     package var httpListenAddress: HTTPListenAddress
+    /// Who may use the operator service's API and page (`operator.*-tokens`).
+    package var operatorAccess = OperatorAccess()
     /// Log level and format, for the executable's bootstrap.
     package var log: LogSettings
     /// Accept synthetic test fødselsnumre (tests only).

@@ -99,7 +99,11 @@ extension ConfigurationKey {
 
     private static let operations: [ConfigurationKey] = [
         .init("http.listen-address", .address, default: "127.0.0.1:8080",
-              "`host:port` of the HTTP listener for `/health/live`, `/health/ready` and `/metrics` (`consent-bridge health` probes it)."),
+              "`host:port` of the operator service: `/health/live`, `/health/ready`, `/metrics`, the rejections API (`/api/rejections`) and page (`/operator`); `consent-bridge health` probes it."),
+        .init("operator.viewer-tokens", .list, secret: true,
+              "Comma-separated bearer tokens that may read the rejections API and page (role viewer; at least 16 characters each). Without any token the API answers 401."),
+        .init("operator.operator-tokens", .list, secret: true,
+              "Comma-separated bearer tokens that may also redrive rejections (role operator; at least 16 characters each)."),
         .init("log.level", .choice, default: "info", choices: LogSettings.levels, "Lowest log level written."),
         .init("log.format", .choice, default: "text", choices: LogSettings.Format.allCases.map(\.rawValue), "Log line format."),
         .init("testing.allow-synthetic-identifiers", .bool, default: "false",

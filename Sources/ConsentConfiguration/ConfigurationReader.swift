@@ -50,6 +50,18 @@ struct ConfigurationReader {
         return string(name)
     }
 
+    /// A list of bearer tokens: each long enough to resist guessing and free of characters
+    /// an `Authorization` header cannot carry. Messages never repeat a token.
+    private mutating func tokens(_ name: String) -> [String] {
+        guard let text = string(name) else { return [] }
+        let tokens = text.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=")
+        for (index, token) in tokens.enumerated() where token.count < 16 || !token.allSatisfy(allowed.contains) {
+            fail(.invalidValue, name, "token \(index + 1) must be at least 16 characters of A–Z, a–z, 0–9 and -._~+/=")
+        }
+        return tokens
+    }
+
     private mutating func bool(_ name: String) -> Bool {
         guard let raw = raw(name) else { return false }
         switch raw.value {
@@ -126,6 +138,12 @@ struct ConfigurationReader {
             listenAddress = HTTPListenAddress(host: "127.0.0.1", port: 8080)
         }
 
+        let viewerTokens = tokens("operator.viewer-tokens")
+        let operatorTokens = tokens("operator.operator-tokens")
+        if !Set(viewerTokens).isDisjoint(with: operatorTokens) {
+            fail(.conflict, "operator.operator-tokens", "a token must not be both a viewer's and an operator's")
+        }
+
         let level = string("log.level") ?? "info"
         if !LogSettings.levels.contains(level) {
             fail(.invalidValue, "log.level", "must be one of: \(LogSettings.levels.joined(separator: ", "))")
@@ -148,6 +166,7 @@ struct ConfigurationReader {
         var result = configuration
         result.kafkaSessionTimeoutMilliseconds = integer("kafka.session-timeout-ms", in: 1000...3_600_000)
         result.kafkaFetchWaitMaxMilliseconds = integer("kafka.fetch-wait-max-ms", in: 0...10_000)
+        result.operatorAccess = OperatorAccess(viewerTokens: viewerTokens, operatorTokens: operatorTokens)
         // Record sources last so every key read above is included.
         for key in ConfigurationKey.all where sources[key.name] == nil {
             if let value = layers.values[key.name] { sources[key.name] = value.source }

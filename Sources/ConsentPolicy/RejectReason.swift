@@ -167,6 +167,16 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         recipientNotCovered, directionNotCovered, referralRequiresConsent, nothingInScope, requiredFieldNotInConsent,
     ].map(\.code))
 
+    /// The reason with this stored code (any `invalid-json.*` code gives the strict-JSON texts),
+    /// or nil for a code this version does not know.
+    package static func named(_ code: String) -> RejectReason? {
+        if let reason = byCode[code] { return reason }
+        guard code.hasPrefix("invalid-json.") else { return nil }
+        return RejectReason(code, nil, "The message body is not valid strict JSON.", "Meldingsinnholdet er ikke gyldig streng JSON.")
+    }
+
+    private static let byCode: [String: RejectReason] = Dictionary(all.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
+
     /// Every fixed reason (the parametrised `invalid-json.*` family excluded), for docs and tests.
     package static let all: [RejectReason] = [
         invalidEnvelope, tooLarge, outputContractViolation, unknownContract, notAnEventContract, unsupportedSpecVersion, unsupportedContentType,

@@ -201,5 +201,12 @@ extension BridgeStore {
                     "redrives", engine: engine,
                     ["UPDATE redrives SET consent_id = NULL, consent_version = NULL WHERE outcome = 'forward-anonymous'"])
         },
+        // The operators' views list and count rejections by time and reason.
+        Migration(version: 7, name: "rejections by time") { _ in
+            [
+                "CREATE INDEX rejections_by_time ON rejections (received_at)",
+                "CREATE INDEX rejections_by_reason ON rejections (reason_code, received_at)",
+            ]
+        },
     ]
 }

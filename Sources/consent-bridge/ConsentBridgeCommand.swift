@@ -8,6 +8,8 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
         abstract: "Consent-enforcing integration bridge between health services (EPJ) and NAV for IPS.",
         subcommands: [
             RunCommand.self,
+            DemoCommand.self,
+            SimulateCommand.self,
             BrokerCommand.self,
             HealthCommand.self,
             DisclosuresCommand.self,

@@ -31,7 +31,7 @@ struct BridgeStoreConformanceTests {
             let versions = try await second.database.read { sql in
                 try await sql.raw("SELECT version, name FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int64.self) }
             }
-            #expect(versions == [1, 2, 3, 4, 5, 6])
+            #expect(versions == [1, 2, 3, 4, 5, 6, 7])
             let tables = try await second.database.tableNames()
             #expect(tables.isSuperset(of: ["decisions", "disclosures", "anonymous_disclosures", "outbox", "rejections", "redrives", "outbox_progress", "outbox_done", "consumer_offsets", "consent_view", "store_identity"]))
             await second.close()

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConsentBridge
 import ConsentConfiguration
 import ConsentKafka
+import ConsentOperator
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -29,10 +30,7 @@ struct RunCommand: AsyncParsableCommand {
         let endpoints: BridgeApplication.KafkaEndpoints
         var tuning: [String: String] = [:]
         if configuration.isEmbedded {
-            let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-            for topic in try ProjectTopics.load(contractsDirectory: configuration.contractsDirectory, names: configuration.topics) {
-                try cluster.createTopic(topic.name, partitions: topic.partitions)
-            }
+            let cluster = try Self.embeddedCluster(configuration, logger: logger)
             print("bootstrap: \(cluster.bootstrapServers)")
             fflush(nil)  // all streams: `stdout` itself is not concurrency-safe to name
             // First in the group, so it is shut down last (the group stops in reverse order).
@@ -47,23 +45,38 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         let application = try await BridgeApplication.make(configuration: configuration, kafka: endpoints, consumerTuning: tuning, logger: logger)
+        // Stores and clients close after the services using them, before the broker stops.
+        services.append(.init(service: ClosingService(application.shutdown)))
         services += application.services.map { .init(service: $0) }
-        services.append(.init(service: HealthHTTPServer(
-            host: configuration.httpListenAddress.host, port: configuration.httpListenAddress.port,
-            readiness: application.readiness, metrics: application.metrics, logger: logger)))
+        services.append(.init(service: Self.operatorService(configuration, application, logger: logger)))
 
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
         groupConfiguration.maximumCancellationDuration = .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
-        do {
-            try await group.run()
-        } catch {
-            await application.shutdown()
-            throw error
-        }
-        await application.shutdown()
+        try await group.run()
         logger.notice("Stopped")
+    }
+
+    /// The embedded broker with every topic of the contracts, under the configured names.
+    static func embeddedCluster(_ configuration: BridgeConfiguration, logger: Logger) throws -> EmbeddedKafkaCluster {
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+        for topic in try ProjectTopics.load(contractsDirectory: configuration.contractsDirectory, names: configuration.topics) {
+            try cluster.createTopic(topic.name, partitions: topic.partitions)
+        }
+        return cluster
+    }
+
+    /// The operator service of `application`, on the configured address.
+    static func operatorService(
+        _ configuration: BridgeConfiguration, _ application: BridgeApplication, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> OperatorService {
+        OperatorService(
+            address: configuration.httpListenAddress,
+            dependencies: .init(
+                readiness: application.readiness, metrics: application.metrics, store: application.bridgeStore, redrive: application.redrive,
+                topics: configuration.topics, tokens: OperatorTokens(configuration.operatorAccess)),
+            logger: logger, onListening: onListening)
     }
 
     /// A Kafka client for one side's cluster; a side no role uses gets an unused placeholder.

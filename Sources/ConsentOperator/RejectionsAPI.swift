@@ -1,0 +1,167 @@
+import ConsentBridge
+import ConsentConfiguration
+import ConsentPolicy
+import ConsentStorage
+import Foundation
+import Hummingbird
+import Logging
+
+/// `/api/rejections…`: what operators may know about rejected messages (ids, type, reason,
+/// position, time; never content) and the redrive of one or many.
+struct RejectionsAPI: Sendable {
+    let store: BridgeStore
+    let redrive: RejectionRedrive?
+    let topics: TopicNames
+    let logger: Logger
+
+    /// Largest page and largest redrive request.
+    static let maximumPageSize = 500
+    static let maximumRedriveBatch = 100
+
+    func register(on group: RouterGroup<OperatorRequestContext>) {
+        group.get("reasons") { _, context in
+            try context.require(.viewer)
+            return OperatorResponse.json(["reasons": (RejectReason.all.map(Self.reasonJSON))])
+        }
+        group.get("rejections") { request, context in
+            try context.require(.viewer)
+            let query = try self.query(request.uri.queryParameters)
+            let limit = try Self.integer(request.uri.queryParameters, "limit", default: 50, in: 1...Self.maximumPageSize)
+            let offset = try Self.integer(request.uri.queryParameters, "offset", default: 0, in: 0...10_000_000)
+            let page = try await self.store.rejectionSummaries(query, limit: limit, offset: offset)
+            return OperatorResponse.json([
+                "total": page.total, "limit": limit, "offset": offset, "items": page.items.map(self.summaryJSON),
+            ])
+        }
+        group.get("rejections/counts") { request, context in
+            try context.require(.viewer)
+            let query = try self.query(request.uri.queryParameters)
+            let bucketName = request.uri.queryParameters["bucket"].map(String.init) ?? "hour"
+            guard let bucket = RejectionBucket(rawValue: bucketName) else {
+                throw OperatorProblem(.badRequest, code: "invalid-bucket", "bucket must be minute, hour or day.")
+            }
+            let counts = try await self.store.rejectionCounts(query, per: bucket)
+            var totals: [String: Int] = [:]
+            for count in counts { totals[count.reasonCode, default: 0] += count.count }
+            return OperatorResponse.json([
+                "bucket": bucket.rawValue,
+                "counts": counts.map { ["bucket": $0.bucket, "reasonCode": $0.reasonCode, "count": $0.count] as [String: Any] },
+                "totals": totals,
+            ])
+        }
+        group.get("rejections/:id") { _, context in
+            try context.require(.viewer)
+            let id = try context.parameters.require("id")
+            guard let summary = try await self.store.rejectionSummary(messageID: id) else {
+                throw OperatorProblem(.notFound, code: "not-found", "No rejected message has that id.")
+            }
+            var body = self.summaryJSON(summary)
+            body["reason"] = RejectReason.named(summary.reasonCode).map(Self.reasonJSON) ?? ["code": summary.reasonCode]
+            body["redrivable"] = RejectReason.consentDependentCodes.contains(summary.reasonCode) && summary.redrivenOutcome == nil
+            return OperatorResponse.json(body)
+        }
+        group.post("rejections/:id/redrive") { _, context in
+            try context.require(.operator)
+            let id = try context.parameters.require("id")
+            return OperatorResponse.json(try await self.redrive(id, context: context))
+        }
+        group.post("rejections/redrive") { request, context in
+            try context.require(.operator)
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                let ids = object["messageIds"] as? [String], !ids.isEmpty, ids.count <= Self.maximumRedriveBatch
+            else {
+                throw OperatorProblem(
+                    .badRequest, code: "invalid-request",
+                    "The body must be {\"messageIds\": [...]} with 1 to \(Self.maximumRedriveBatch) message ids.")
+            }
+            var results: [[String: Any]] = []
+            for id in ids { results.append(try await self.redrive(id, context: context)) }
+            return OperatorResponse.json(["results": results])
+        }
+    }
+
+    /// Redrives one rejection; the outcome holds codes only.
+    private func redrive(_ messageID: String, context: OperatorRequestContext) async throws -> [String: Any] {
+        guard let redrive else {
+            throw OperatorProblem(.serviceUnavailable, code: "no-bridge", "This process runs no bridge, so it cannot redrive.")
+        }
+        let outcome: RejectionRedrive.Outcome
+        do {
+            outcome = try await redrive.redrive(messageID: messageID)
+        } catch {
+            // Store, broker or consent view not current: the operator may try again; the cause
+            // goes to the log (it holds no content), not to the caller.
+            logger.error("Redrive failed", metadata: ["operator.error": "\(type(of: error))"])
+            throw OperatorProblem(.serviceUnavailable, code: "redrive-unavailable", "The redrive could not run now; try again shortly.")
+        }
+        logger.notice("Redrive requested", metadata: ["operator.role": "\(context.role?.rawValue ?? "-")", "operator.outcome": "\(outcome)"])
+        var result: [String: Any] = ["messageId": messageID]
+        switch outcome {
+        case .forwarded: result["outcome"] = "forwarded"
+        case .anonymized: result["outcome"] = "anonymized"
+        case .stillRejected(let code): result["outcome"] = "still-rejected"; result["reasonCode"] = code
+        case .notRedrivable(let code): result["outcome"] = "not-redrivable"; result["reasonCode"] = code
+        case .sendAnew: result["outcome"] = "send-anew"; result["reasonCode"] = RejectReason.referralRequiresConsent.code
+        case .alreadyRedriven: result["outcome"] = "already-redriven"
+        case .notFound: result["outcome"] = "not-found"
+        }
+        return result
+    }
+
+    private func query(_ parameters: Parameters) throws -> RejectionQuery {
+        var query = RejectionQuery()
+        if let reasons = parameters["reason"], !reasons.isEmpty {
+            query.reasonCodes = reasons.split(separator: ",").map(String.init)
+        }
+        if let type = parameters["type"], !type.isEmpty { query.ceType = String(type) }
+        if let direction = parameters["direction"], !direction.isEmpty {
+            switch direction {
+            case "health-to-nav"[...]: query.sourceTopic = topics.healthOutbound
+            case "nav-to-health"[...]: query.sourceTopic = topics.navOutbound
+            default: throw OperatorProblem(.badRequest, code: "invalid-direction", "direction must be health-to-nav or nav-to-health.")
+            }
+        }
+        query.from = try Self.time(parameters, "from")
+        query.until = try Self.time(parameters, "until")
+        return query
+    }
+
+    private static func time(_ parameters: Parameters, _ name: String) throws -> Date? {
+        guard let text = parameters[Substring(name)], !text.isEmpty else { return nil }
+        guard let date = try? Date(String(text), strategy: .iso8601) else {
+            throw OperatorProblem(.badRequest, code: "invalid-\(name)", "\(name) must be an ISO 8601 time such as 2026-12-04T10:00:00Z.")
+        }
+        return date
+    }
+
+    private static func integer(_ parameters: Parameters, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = parameters[Substring(name)] else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw OperatorProblem(.badRequest, code: "invalid-\(name)", "\(name) must be a whole number in \(range.lowerBound)…\(range.upperBound).")
+        }
+        return number
+    }
+
+    private func summaryJSON(_ summary: RejectionSummary) -> [String: Any] {
+        var json: [String: Any] = [
+            "messageId": summary.messageID, "reasonCode": summary.reasonCode,
+            "receivedAt": summary.receivedAt.formatted(Self.timeStyle),
+            "direction": summary.sourceTopic == topics.navOutbound ? "nav-to-health" : "health-to-nav",
+            "sourceTopic": summary.sourceTopic, "partition": summary.partition, "offset": summary.offset, "sealed": summary.isSealed,
+        ]
+        json["ceType"] = summary.ceType ?? NSNull()
+        json["ceSource"] = summary.ceSource ?? NSNull()
+        json["redrivenOutcome"] = summary.redrivenOutcome ?? NSNull()
+        return json
+    }
+
+    private static func reasonJSON(_ reason: RejectReason) -> [String: Any] {
+        [
+            "code": reason.code, "rule": reason.rule ?? NSNull(), "english": reason.english, "norwegian": reason.norwegian,
+            "redrivable": RejectReason.consentDependentCodes.contains(reason.code),
+        ]
+    }
+
+    private static let timeStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+}
