@@ -149,6 +149,8 @@ let package = Package(
             name: "ConsentBridgeTests",
             dependencies: [
                 "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentPolicy", "ConsentStorage",
+                "ConsentOperator", "ConsentSimulation",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,13 +158,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConsentOperatorTests",
-            dependencies: [
-                "ConsentOperator", "ConsentBridge", "ConsentConfiguration", "ConsentPolicy", "ConsentStorage", "ConsentKafka",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            dependencies: ["ConsentOperator", "ConsentConfiguration"]
         ),
         .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"], exclude: ["Fixtures"]),  // read by path
         .testTarget(name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"]),

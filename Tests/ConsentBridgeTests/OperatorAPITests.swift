@@ -1,0 +1,191 @@
+import ConsentBridge
+import ConsentConfiguration
+import ConsentKafka
+import ConsentOperator
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// The operator service's API and page against a running bridge on the embedded broker: what
+/// operators can see and do about rejected messages, and what they never see.
+@Suite("Operator service: rejections API and page (embedded broker; SQLite)", .serialized)
+struct OperatorAPITests {
+    static let viewer = "viewer-token-0123456789abcdef"
+    static let operatorToken = "operator-token-0123456789abcdef"
+    static let patient = "12848740088"
+
+    /// A bridge with one rejection of each kind an operator meets; returns the harness and the ids.
+    private func bridgeWithRejections() async throws -> (BridgeHarness, [String: String]) {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        var ids: [String: String] = [:]
+        // Consent-dependent (redrivable): work-relevant health information without consent.
+        ids["no-consent"] = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: BridgeRedriveTests.ceType, key: Self.patient, body: try BridgeRedriveTests.information())
+        // A referral without consent (R7: sent anew by the clinician, never redriven).
+        ids["referral"] = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient, body: try Fixtures.referral(patient: Self.patient))
+        // Content faults: malformed JSON and an unknown type, both carrying the fødselsnummer.
+        ids["json"] = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+            body: Array(#"{"patient": {"fodselsnummer": "\#(Self.patient)"}"#.utf8))
+        ids["unknown"] = try await harness.publishEvent(
+            topic: harness.topics.navOutbound, ceType: "no.ips.nav.unknown.v1", key: Self.patient,
+            body: Array(#"{"fodselsnummer": "\#(Self.patient)"}"#.utf8))
+        _ = try await harness.read(harness.topics.healthReceipts, atLeast: 3)
+        _ = try await harness.read(harness.topics.navReceipts, atLeast: 1)
+        return (harness, ids)
+    }
+
+    private func application(_ harness: BridgeHarness) throws -> some ApplicationProtocol {
+        let running = try #require(harness.application)
+        let dependencies = OperatorService.Dependencies(
+            readiness: running.readiness, metrics: running.metrics, store: running.bridgeStore, redrive: running.redrive, topics: harness.topics,
+            tokens: OperatorTokens(OperatorAccess(viewerTokens: [Self.viewer], operatorTokens: [Self.operatorToken])))
+        return Application(router: OperatorService.router(dependencies, snapshot: ReadinessSnapshot(), logger: harness.logs.logger))
+    }
+
+    private static func json(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+    }
+
+    private static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    @Test("No token or a wrong one → 401 (same answer); a viewer reads but may not redrive (403); an operator may")
+    func authentication() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        try await app.test(.router) { client in
+            for headers: HTTPFields in [[:], Self.bearer("not-a-configured-token-0000"), [.authorization: "Basic dXNlcjpwYXNz"]] {
+                let response = try await client.execute(uri: "/api/rejections", method: .get, headers: headers)
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                #expect(try Self.json(response)["error"] as? [String: String] == ["code": "unauthorized", "message": "A bearer token of a viewer or an operator is required."])
+            }
+            #expect(try await client.execute(uri: "/api/rejections", method: .get, headers: Self.bearer(Self.viewer)).status == .ok)
+            let forbidden = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.viewer))
+            #expect(forbidden.status == .forbidden)
+            let allowed = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            #expect(allowed.status == .ok)
+            #expect(try Self.json(allowed)["outcome"] as? String == "still-rejected")
+            // The page and the health probes need no token; the page holds no data.
+            let page = try await client.execute(uri: "/operator", method: .get)
+            #expect(page.status == .ok && page.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+            #expect(try await client.execute(uri: "/health/live", method: .get).status == .ok)
+        }
+        await harness.finish()
+        // The tokens are never logged.
+        #expect(!harness.logs.all.contains { $0.contains(Self.viewer) || $0.contains(Self.operatorToken) })
+    }
+
+    @Test("Rejections are listed newest first, filtered by reason, direction, type and time, paged, and counted by reason")
+    func listFilterPageCount() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        try await app.test(.router) { client in
+            func get(_ uri: String) async throws -> [String: Any] {
+                let response = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+                #expect(response.status == .ok, "\(uri)")
+                return try Self.json(response)
+            }
+            func listed(_ body: [String: Any]) -> Set<String> { Set((body["items"] as? [[String: Any]] ?? []).compactMap { $0["messageId"] as? String }) }
+            let all = try await get("/api/rejections")
+            #expect(all["total"] as? Int == 4)
+            #expect(listed(all) == Set(ids.values))
+            let times = (all["items"] as? [[String: Any]] ?? []).compactMap { $0["receivedAt"] as? String }
+            #expect(times == times.sorted(by: >), "newest first")
+
+            #expect(listed(try await get("/api/rejections?reason=referral-requires-consent")) == [ids["referral"]!])
+            #expect(listed(try await get("/api/rejections?direction=nav-to-health")) == [ids["unknown"]!])
+            #expect(listed(try await get("/api/rejections?type=no.ips.health.referral.v1&reason=referral-requires-consent,invalid-json.syntax")) == [ids["referral"]!, ids["json"]!])
+            #expect((try await get("/api/rejections?from=2999-01-01T00:00:00Z"))["total"] as? Int == 0)
+            #expect((try await get("/api/rejections?until=2999-01-01T00:00:00Z"))["total"] as? Int == 4)
+
+            // Pages of 3 and 1, no overlap, together everything.
+            let first = try await get("/api/rejections?limit=3&offset=0")
+            let second = try await get("/api/rejections?limit=3&offset=3")
+            #expect(listed(first).count == 3 && listed(second).count == 1 && listed(first).isDisjoint(with: listed(second)))
+            #expect(listed(first).union(listed(second)) == Set(ids.values))
+
+            let counts = try await get("/api/rejections/counts?bucket=minute")
+            let totals = try #require(counts["totals"] as? [String: Int])
+            #expect(totals.values.reduce(0, +) == 4)
+            #expect(totals["referral-requires-consent"] == 1)
+
+            // The detail names the reason in English and Norwegian, and whether a redrive may help.
+            let detail = try await get("/api/rejections/\(ids["no-consent"]!)")
+            let reason = try #require(detail["reason"] as? [String: Any])
+            #expect(reason["english"] as? String == "The patient has not consented to sharing this information.")
+            #expect(reason["norwegian"] as? String == "Pasienten har ikke samtykket til at denne informasjonen deles.")
+            #expect(detail["redrivable"] as? Bool == true)
+            #expect((try await get("/api/rejections/\(ids["json"]!)"))["redrivable"] as? Bool == false)
+
+            // Bad input is refused with a reason, never half-applied.
+            for (uri, code) in [
+                ("/api/rejections?limit=0", "invalid-limit"), ("/api/rejections?limit=abc", "invalid-limit"),
+                ("/api/rejections?direction=sideways", "invalid-direction"), ("/api/rejections?from=yesterday", "invalid-from"),
+                ("/api/rejections/counts?bucket=week", "invalid-bucket"),
+            ] {
+                let response = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+                #expect(response.status == .badRequest, "\(uri)")
+                #expect((try Self.json(response)["error"] as? [String: String])?["code"] == code, "\(uri)")
+            }
+            #expect(try await client.execute(uri: "/api/rejections/no-such-id", method: .get, headers: Self.bearer(Self.viewer)).status == .notFound)
+        }
+        await harness.finish()
+    }
+
+    @Test("R1/R7: a redrive decides again against the current consent: forwarded once after consent; a referral must be sent anew; a content fault stays")
+    func R1_redriveThroughTheAPI() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        try await harness.publishConsent(
+            patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: ["identity-and-contact", "work-relevant-health"]))
+        try await app.test(.router) { client in
+            let response = try await client.execute(
+                uri: "/api/rejections/redrive", method: .post, headers: Self.bearer(Self.operatorToken),
+                body: ByteBuffer(string: #"{"messageIds": ["\#(ids["no-consent"]!)", "\#(ids["referral"]!)", "\#(ids["json"]!)", "missing"]}"#))
+            #expect(response.status == .ok)
+            let results = try #require(try Self.json(response)["results"] as? [[String: String]])
+            #expect(results.map { $0["outcome"] ?? "" } == ["forwarded", "send-anew", "not-redrivable", "not-found"])
+            #expect(results[2]["reasonCode"] == "invalid-json.syntax")
+            let again = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            #expect(try Self.json(again)["outcome"] as? String == "already-redriven")
+            let listed = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)", method: .get, headers: Self.bearer(Self.viewer))
+            #expect(try Self.json(listed)["redrivenOutcome"] as? String == "forward")
+            for body in ["", "{}", #"{"messageIds": []}"#, #"{"messageIds": "x"}"#] {
+                let bad = try await client.execute(uri: "/api/rejections/redrive", method: .post, headers: Self.bearer(Self.operatorToken), body: ByteBuffer(string: body))
+                #expect(bad.status == .badRequest, "\(body)")
+            }
+        }
+        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 1)
+        await harness.finish()
+        #expect(forwarded.count == 1)
+    }
+
+    @Test("No API answer, page, metric or log line holds the fødselsnummer planted in every rejected message")
+    func canaryNoPersonalDataInOperatorViews() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        let seen = try await app.test(.router) { client -> [String] in
+            var seen: [String] = []
+            var uris = ["/api/rejections", "/api/rejections/counts?bucket=minute", "/api/reasons", "/operator", "/operator/app.js", "/metrics", "/health/ready"]
+            uris += ids.values.map { "/api/rejections/\($0)" }
+            for uri in uris {
+                let response = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+                seen.append("\(uri): \(String(buffer: response.body))")
+            }
+            let redrive = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            seen.append(String(buffer: redrive.body))
+            return seen
+        }
+        await harness.finish()
+        #expect(seen.count >= 10)
+        for text in seen + harness.logs.all {
+            #expect(!text.contains(Self.patient), "\(text.prefix(200))")
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import ConsentConfiguration
+import ConsentOperator
+import Testing
+
+@Suite("Operator tokens")
+struct OperatorTokensTests {
+    let tokens = OperatorTokens(OperatorAccess(viewerTokens: ["viewer-token-0123456789"], operatorTokens: ["operator-token-0123456789"]))
+
+    @Test("A configured token grants its role; anything else (prefix, longer, empty, other case) grants none")
+    func tokensGrantTheirRoleOnly() {
+        #expect(tokens.role(of: "viewer-token-0123456789") == .viewer)
+        #expect(tokens.role(of: "operator-token-0123456789") == .operator)
+        for wrong in ["", "viewer-token-012345678", "viewer-token-01234567890", "VIEWER-TOKEN-0123456789", "operator-token-0123456788"] {
+            #expect(tokens.role(of: wrong) == nil, "\(wrong)")
+        }
+    }
+
+    @Test("Without tokens nobody gets in")
+    func noTokensNoAccess() {
+        let none = OperatorTokens(OperatorAccess())
+        #expect(none.isEmpty)
+        #expect(none.role(of: "anything-at-all-0123456789") == nil)
+    }
+
+    @Test("An operator may do what a viewer may")
+    func rolesAreOrdered() {
+        #expect(OperatorRole.viewer < OperatorRole.operator)
+    }
+}
