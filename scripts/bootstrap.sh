@@ -1,42 +1,17 @@
 #!/usr/bin/env bash
-# Installs what ConsentBridge needs on a fresh Debian machine with Swift 6.x already present:
-# librdkafka (Kafka client and embedded broker), kcat (interop tests), PostgreSQL (store tests),
-# SQLite, and the Python tools the tests use as independent oracles. Safe to run repeatedly.
+# Installs what running ConsentBridge needs on a fresh Debian machine with Swift 6.x already
+# present: librdkafka (Kafka client and embedded broker), SQLite and pkg-config. The test
+# tools are installed by scripts/bootstrap-test.sh. Safe to run repeatedly.
 set -euo pipefail
 
 need_apt=()
 dpkg -s librdkafka-dev >/dev/null 2>&1 || need_apt+=(librdkafka-dev)
-command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need_apt+=(libsqlite3-dev)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
-
-python_packages=(jsonschema pytest confluent-kafka pyyaml)
-if [ -f scripts/python-requirements.txt ]; then
-  mapfile -t extra < <(grep -vE '^\s*(#|$)' scripts/python-requirements.txt)
-  python_packages+=("${extra[@]}")
-fi
-missing=$(python3 - "${python_packages[@]}" <<'PY'
-import importlib.metadata, sys
-missing = []
-for name in sys.argv[1:]:
-    base = name.split("==")[0].split(">=")[0]
-    try:
-        importlib.metadata.version(base)
-    except importlib.metadata.PackageNotFoundError:
-        missing.append(name)
-print(" ".join(missing))
-PY
-)
-if [ -n "$missing" ]; then
-  echo "bootstrap: pip installing $missing"
-  python3 -m pip install -q --disable-pip-version-check $missing
 fi

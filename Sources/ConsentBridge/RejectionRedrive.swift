@@ -68,6 +68,19 @@ package struct RejectionRedrive: Sendable {
         self.logger = logger
     }
 
+    /// Whether deciding a rejection with this reason and type again could let it through:
+    /// only for reasons a consent change can lift, and never for a referral (R7: the
+    /// clinician sends it anew).
+    package func isRedrivable(reasonCode: String, ceType: String?) -> Bool {
+        guard Self.isRedrivable(reasonCode: reasonCode), let ceType else { return false }
+        return catalog.plan(forCEType: ceType)?.isReferral != true
+    }
+
+    /// Whether a rejection with this reason could ever be let through by a redrive.
+    package static func isRedrivable(reasonCode: String) -> Bool {
+        RejectReason.consentDependentCodes.contains(reasonCode) && reasonCode != RejectReason.referralRequiresConsent.code
+    }
+
     /// Decides the rejected message `messageID` again. Throws on infrastructure errors (store,
     /// broker, a lagging consent view) and when the sealed payload cannot be opened (wrong or
     /// rotated-out key): never a silent "still rejected".

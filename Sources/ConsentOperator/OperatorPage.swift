@@ -63,7 +63,7 @@ enum OperatorPage {
             <label>Type <input id="filter-type" placeholder="no.ips.health.referral.v1"></label>
             <label>From <input id="filter-from" type="datetime-local"></label>
             <label>Until <input id="filter-until" type="datetime-local"></label>
-            <label>Chart per <select id="filter-bucket"><option>minute</option><option selected>hour</option><option>day</option></select></label>
+            <label>Chart per <select id="filter-bucket"><option selected>minute</option><option>hour</option><option>day</option></select></label>
             <button id="apply" type="submit">Apply</button>
             <label class="auto"><input id="auto-refresh" type="checkbox" checked> refresh every 5 s</label>
           </form>
@@ -262,7 +262,7 @@ enum OperatorPage {
             const row = el("tr", null, { "data-id": item.messageId });
             const pick = el("input", null, { type: "checkbox", "aria-label": "select" });
             pick.checked = state.selected.has(item.messageId);
-            const redrivable = !!(state.reasons[item.reasonCode] && state.reasons[item.reasonCode].redrivable) && !item.redrivenOutcome;
+            const redrivable = item.redrivable === true;
             pick.disabled = !redrivable;
             pick.addEventListener("click", (event) => {
               event.stopPropagation();

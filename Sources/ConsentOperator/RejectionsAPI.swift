@@ -57,7 +57,7 @@ struct RejectionsAPI: Sendable {
             }
             var body = self.summaryJSON(summary)
             body["reason"] = RejectReason.named(summary.reasonCode).map(Self.reasonJSON) ?? ["code": summary.reasonCode]
-            body["redrivable"] = RejectReason.consentDependentCodes.contains(summary.reasonCode) && summary.redrivenOutcome == nil
+            body["redrivable"] = self.isRedrivable(summary)
             return OperatorResponse.json(body)
         }
         group.post("rejections/:id/redrive") { _, context in
@@ -153,13 +153,19 @@ struct RejectionsAPI: Sendable {
         json["ceType"] = summary.ceType ?? NSNull()
         json["ceSource"] = summary.ceSource ?? NSNull()
         json["redrivenOutcome"] = summary.redrivenOutcome ?? NSNull()
+        json["redrivable"] = isRedrivable(summary)
         return json
+    }
+
+    /// Whether a redrive may still let this rejection through (and this process can redrive).
+    private func isRedrivable(_ summary: RejectionSummary) -> Bool {
+        summary.redrivenOutcome == nil && redrive?.isRedrivable(reasonCode: summary.reasonCode, ceType: summary.ceType) == true
     }
 
     private static func reasonJSON(_ reason: RejectReason) -> [String: Any] {
         [
             "code": reason.code, "rule": reason.rule ?? NSNull(), "english": reason.english, "norwegian": reason.norwegian,
-            "redrivable": RejectReason.consentDependentCodes.contains(reason.code),
+            "redrivable": RejectionRedrive.isRedrivable(reasonCode: reason.code),
         ]
     }
 

@@ -12,6 +12,7 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
             SimulateCommand.self,
             BrokerCommand.self,
             HealthCommand.self,
+            RejectionsCommand.self,
             DisclosuresCommand.self,
             ConfigCommand.self,
             ContractsCommand.self,

@@ -122,6 +122,7 @@ struct OperatorAPITests {
             #expect(reason["norwegian"] as? String == "Pasienten har ikke samtykket til at denne informasjonen deles.")
             #expect(detail["redrivable"] as? Bool == true)
             #expect((try await get("/api/rejections/\(ids["json"]!)"))["redrivable"] as? Bool == false)
+            #expect((try await get("/api/rejections/\(ids["referral"]!)"))["redrivable"] as? Bool == false, "R7: a referral is sent anew")
 
             // Bad input is refused with a reason, never half-applied.
             for (uri, code) in [
