@@ -124,6 +124,8 @@ package struct BridgeApplication: Sendable {
             let gate = ConsentGate(keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount, watermarkSource: consentWatermarks)
             readinessChecks.append {
                 guard let required = try? await gate.highWatermarks() else { return "health Kafka cluster unreachable" }
+                let positions = keeper.positions
+                metrics.recordConsentViewLag(required.reduce(0) { $0 + Int(max(0, $1.value - (positions[$1.key] ?? 0))) })
                 return keeper.hasRead(upTo: required) ? nil : "consent view not caught up"
             }
             services.append(ConsentViewService(

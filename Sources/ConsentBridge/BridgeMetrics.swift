@@ -1,21 +1,20 @@
 import ConsentPolicy
+import CoreMetrics
+import Prometheus
 import Synchronization
 
-/// Counters the bridge exposes on `/metrics` (Prometheus text format).
+/// The bridge's metrics: swift-metrics instruments on a Prometheus registry of this
+/// application's own (`/metrics` emits it), plus the few totals the process reads back
+/// (readiness, the demo's summary, benchmarks).
 ///
-/// Labels are bounded: outcome and reason code come from fixed code lists, never from
-/// message content, so no personal data can reach a label.
+/// Labels are bounded: direction, outcome, stage and reason codes come from fixed lists, and a
+/// type label is a contract's `ce_type` or `unknown`, never a value from a message, so no
+/// personal data can reach a label. The registry is per application (not the global
+/// `MetricsSystem`), so several applications in one process (tests) keep separate counts.
 package final class BridgeMetrics: Sendable {
     private struct State {
         var decisions: [String: Int] = [:]
-        var published = 0
         var withheld = 0
-        var relayErrors = 0
-        var refused = 0
-        var outputContractViolations = 0
-        var misaddressedConsentRecords = 0
-        /// Outbox rows not yet published or withheld, as last counted (`nil`: not yet).
-        var outboxPending: Int?
         /// Outbox rows the broker refused (settled as failed), as last counted in the store.
         var outboxFailed: Int?
         var stages: [Stage: StageTotals] = [:]
@@ -46,38 +45,118 @@ package final class BridgeMetrics: Sendable {
         package var seconds = 0.0
     }
 
+    /// What happened to an event, as the `outcome` label says it.
+    package enum Outcome: String, Sendable {
+        case forwarded, anonymized, rejected
+    }
+
     private let state = Mutex(State())
+    private let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
 
-    package init() {}
+    private let published: CoreMetrics.Counter
+    private let withheld: CoreMetrics.Counter
+    private let relayErrors: CoreMetrics.Counter
+    private let refused: CoreMetrics.Counter
+    private let outputContractViolations: CoreMetrics.Counter
+    private let misaddressedConsentRecords: CoreMetrics.Counter
+    /// Gauges appear once first measured (a 0 before the first count would be a false figure).
+    private let gauges = Mutex<[String: CoreMetrics.Gauge]>([:])
+    private let decisionLatency: CoreMetrics.Timer
+    private let publishLatency: CoreMetrics.Timer
+    private let stageSeconds: [Stage: CoreMetrics.FloatingPointCounter]
+    private let stageItems: [Stage: CoreMetrics.Counter]
 
-    package func recordDecision(_ decision: PolicyDecision) {
-        recordDecision(code: decision.code)
+    /// Latency buckets: 1 ms to 30 s.
+    static let latencyBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000].map { .microseconds(Int64($0 * 1000)) }
+
+    package init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = Self.latencyBuckets
+        self.factory = factory
+        published = Counter(label: "consent_bridge_outbox_published_total", factory: factory)
+        withheld = Counter(label: "consent_bridge_outbox_withheld_total", factory: factory)
+        relayErrors = Counter(label: "consent_bridge_relay_errors_total", factory: factory)
+        refused = Counter(label: "consent_bridge_outbox_refused_total", factory: factory)
+        outputContractViolations = Counter(label: "consent_bridge_output_contract_violations_total", factory: factory)
+        misaddressedConsentRecords = Counter(label: "consent_bridge_consent_records_misaddressed_total", factory: factory)
+        decisionLatency = Timer(label: "consent_bridge_decision_latency_seconds", factory: factory)
+        publishLatency = Timer(label: "consent_bridge_publish_latency_seconds", factory: factory)
+        stageSeconds = Dictionary(uniqueKeysWithValues: Stage.allCases.map {
+            ($0, FloatingPointCounter(label: "consent_bridge_stage_seconds_total", dimensions: [("stage", $0.rawValue)], factory: factory))
+        })
+        stageItems = Dictionary(uniqueKeysWithValues: Stage.allCases.map {
+            ($0, Counter(label: "consent_bridge_stage_items_total", dimensions: [("stage", $0.rawValue)], factory: factory))
+        })
     }
 
-    /// Counts one decision by its final code (`accepted`, `anonymized` or a reject reason code).
-    package func recordDecision(code: String) {
-        state.withLock {
-            $0.decisions[code, default: 0] += 1
-            if code == RejectReason.outputContractViolation.code { $0.outputContractViolations += 1 }
-        }
-    }
-
-    package func recordPublished(_ count: Int) { state.withLock { $0.published += count } }
-    package func recordWithheld() { state.withLock { $0.withheld += 1 } }
-    /// Counts consent records whose key is missing or names another person than their body.
-    package func recordMisaddressedConsentRecords(_ count: Int) { state.withLock { $0.misaddressedConsentRecords += count } }
-    package func recordRelayError() { state.withLock { $0.relayErrors += 1 } }
-    /// Outbox records the broker refused for what they are (settled as failed).
-    package func recordRefused(_ count: Int) { state.withLock { $0.refused += count } }
-    package func recordOutboxPending(_ count: Int) { state.withLock { $0.outboxPending = count } }
-    package func recordOutboxFailed(_ count: Int) { state.withLock { $0.outboxFailed = count } }
-
-    /// Outbox rows the broker refused, as last counted in the store (nil: not yet counted).
     package var outboxFailedRows: Int? { state.withLock { $0.outboxFailed } }
     /// Decisions so far by final code (`accepted`, `anonymized` or a reject reason code).
     package var decisionCounts: [String: Int] { state.withLock { $0.decisions } }
     /// Disclosures the relay withheld so far.
     package var withheldCount: Int { state.withLock { $0.withheld } }
+
+    /// A counter with these (bounded) labels, made once.
+    private func counter(_ name: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+        let key = ([name] + dimensions.flatMap { [$0.0, $0.1] }).joined(separator: "\u{1F}")
+        return counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: name, dimensions: dimensions, factory: factory)
+            counters[key] = counter
+            return counter
+        }
+    }
+
+    /// The gauge called `name`, made on first use.
+    private func gauge(_ name: String) -> CoreMetrics.Gauge {
+        gauges.withLock { gauges in
+            if let gauge = gauges[name] { return gauge }
+            let gauge = Gauge(label: name, factory: factory)
+            gauges[name] = gauge
+            return gauge
+        }
+    }
+
+    /// Counts one event's decision: by its final code (`accepted`, `anonymized` or a reject
+    /// reason), and by direction, type (a known contract's `ce_type`, else `unknown`) and outcome.
+    package func recordDecision(code: String, direction: String = "unknown", knownType: String? = nil) {
+        let outcome: Outcome = code == "accepted" ? .forwarded : code == "anonymized" ? .anonymized : .rejected
+        state.withLock { $0.decisions[code, default: 0] += 1 }
+        counter("consent_bridge_decisions_total", [("code", code)]).increment()
+        counter("consent_bridge_events_total", [("direction", direction), ("type", knownType ?? "unknown"), ("outcome", outcome.rawValue)]).increment()
+        if outcome == .rejected { counter("consent_bridge_rejections_total", [("reason", code)]).increment() }
+        if code == RejectReason.outputContractViolation.code { outputContractViolations.increment() }
+    }
+
+    /// Counts one decision (see `recordDecision(code:direction:knownType:)`).
+    package func recordDecision(_ decision: PolicyDecision) {
+        recordDecision(code: decision.code)
+    }
+
+    /// Time from an event's Kafka timestamp to its decision being recorded.
+    package func recordDecisionLatency(_ duration: Duration) { decisionLatency.recordNanoseconds(duration.nanoseconds) }
+    /// Time from a decision being recorded to its outbox row's delivery report.
+    package func recordPublishLatency(_ duration: Duration) { publishLatency.recordNanoseconds(duration.nanoseconds) }
+
+    package func recordPublished(_ count: Int) { published.increment(by: count) }
+    package func recordWithheld() {
+        state.withLock { $0.withheld += 1 }
+        withheld.increment()
+    }
+    package func recordRelayError() { relayErrors.increment() }
+    /// Counts outbox records the broker refused for what they are.
+    package func recordRefused(_ count: Int) { refused.increment(by: count) }
+    /// Counts consent records whose key is missing or names another person than their body.
+    package func recordMisaddressedConsentRecords(_ count: Int) { misaddressedConsentRecords.increment(by: count) }
+    /// Outbox rows recorded and not yet published or withheld, as last counted.
+    package func recordOutboxPending(_ count: Int) { gauge("consent_bridge_outbox_pending_rows").record(count) }
+    package func recordOutboxFailed(_ count: Int) {
+        state.withLock { $0.outboxFailed = count }
+        gauge("consent_bridge_outbox_failed_rows").record(count)
+    }
+    /// Consent records on the topic the view has not read yet (sum over partitions).
+    package func recordConsentViewLag(_ records: Int) { gauge("consent_bridge_consent_view_lag_records").record(records) }
 
     /// Adds one run of `stage` over `items` events or rows that took `duration`.
     package func recordStage(_ stage: Stage, items: Int, duration: Duration) {
@@ -87,6 +166,8 @@ package final class BridgeMetrics: Sendable {
             $0.stages[stage, default: StageTotals()].items += items
             $0.stages[stage, default: StageTotals()].seconds += seconds
         }
+        stageSeconds[stage]?.increment(by: seconds)
+        stageItems[stage]?.increment(by: items)
     }
 
     /// Time `body` as one run of `stage` over `items`.
@@ -99,52 +180,20 @@ package final class BridgeMetrics: Sendable {
     /// Accumulated time per stage so far.
     package var stages: [Stage: StageTotals] { state.withLock { $0.stages } }
 
-    /// Decisions so far by outcome or reject reason code.
-    package var decisions: [String: Int] { state.withLock { $0.decisions } }
-
-    /// The counters in Prometheus exposition format.
+    /// Every metric in Prometheus exposition format.
     package func prometheusText() -> String {
-        let snapshot = state.withLock { $0 }
-        var lines = ["# TYPE consent_bridge_decisions_total counter"]
-        for (code, count) in snapshot.decisions.sorted(by: { $0.key < $1.key }) {
-            lines.append("consent_bridge_decisions_total{code=\"\(code)\"} \(count)")
-        }
-        lines += [
-            "# TYPE consent_bridge_outbox_published_total counter", "consent_bridge_outbox_published_total \(snapshot.published)",
-            "# TYPE consent_bridge_outbox_withheld_total counter", "consent_bridge_outbox_withheld_total \(snapshot.withheld)",
-            "# TYPE consent_bridge_relay_errors_total counter", "consent_bridge_relay_errors_total \(snapshot.relayErrors)",
-            "# HELP consent_bridge_outbox_refused_total Outbox records the broker refused for what they are (e.g. too large); settled as failed, never retried.",
-            "# TYPE consent_bridge_outbox_refused_total counter", "consent_bridge_outbox_refused_total \(snapshot.refused)",
-            "# HELP consent_bridge_output_contract_violations_total Records the bridge built that failed their own published contract (rejected instead; a defect to alert on).",
-            "# TYPE consent_bridge_output_contract_violations_total counter",
-            "consent_bridge_output_contract_violations_total \(snapshot.outputContractViolations)",
-            "# HELP consent_bridge_consent_records_misaddressed_total Consent records without a key or under another person's key (every person named is treated as without readable consent).",
-            "# TYPE consent_bridge_consent_records_misaddressed_total counter",
-            "consent_bridge_consent_records_misaddressed_total \(snapshot.misaddressedConsentRecords)",
-        ]
-        if let pending = snapshot.outboxPending {
-            lines += [
-                "# HELP consent_bridge_outbox_pending_rows Outbox rows recorded and not yet published or withheld (counted every \(Int(OutboxBacklogGauge.defaultInterval.components.seconds)) s, at most 1000000).",
-                "# TYPE consent_bridge_outbox_pending_rows gauge", "consent_bridge_outbox_pending_rows \(pending)",
-            ]
-        }
-        if let failed = snapshot.outboxFailed {
-            lines += [
-                "# HELP consent_bridge_outbox_failed_rows Outbox rows the broker refused for what they are, settled as failed (all time, from the store).",
-                "# TYPE consent_bridge_outbox_failed_rows gauge", "consent_bridge_outbox_failed_rows \(failed)",
-            ]
-        }
-        lines += [
-            "# HELP consent_bridge_stage_seconds_total Time spent in each step of the hot path.",
-            "# TYPE consent_bridge_stage_seconds_total counter",
-        ]
-        for (stage, totals) in snapshot.stages.sorted(by: { $0.key < $1.key }) {
-            lines.append("consent_bridge_stage_seconds_total{stage=\"\(stage.rawValue)\"} \(totals.seconds)")
-        }
-        lines += ["# HELP consent_bridge_stage_items_total Events or rows handled by each step.", "# TYPE consent_bridge_stage_items_total counter"]
-        for (stage, totals) in snapshot.stages.sorted(by: { $0.key < $1.key }) {
-            lines.append("consent_bridge_stage_items_total{stage=\"\(stage.rawValue)\"} \(totals.items)")
-        }
-        return lines.joined(separator: "\n") + "\n"
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : product + attoseconds / 1_000_000_000
     }
 }

@@ -61,7 +61,7 @@ package struct EventPipeline: Service {
                 for try await batch in consumer.batches {
                     let decided = try await decide(batch)
                     try await recording.next()
-                    recording.addTask { try await record(decided) }
+                    recording.addTask { try await record(decided, eventTimes: batch.map(\.timestamp)) }
                 }
                 try await recording.waitForAll()
             }
@@ -71,7 +71,7 @@ package struct EventPipeline: Service {
 
     /// Decides and records one batch; infrastructure errors are retried, never skipped.
     package func process(_ batch: [KafkaRecord]) async throws {
-        try await record(try await decide(batch))
+        try await record(try await decide(batch), eventTimes: batch.map(\.timestamp))
     }
 
     /// Waits for the consent gate, then decides every event of the batch.
@@ -93,7 +93,9 @@ package struct EventPipeline: Service {
             let built = try builder.build(record: record, headers: headers, origin: origin, decision: decision, now: now)
             messages.append(built)
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
-            metrics.recordDecision(code: built.decision.reasonCode ?? decision.code)
+            metrics.recordDecision(
+                code: built.decision.reasonCode ?? decision.code, direction: direction,
+                knownType: headers.type.flatMap { catalog.plan(forCEType: $0) == nil ? nil : $0 })
         }
         // Encoding the rows here keeps it off the store connection (it overlaps the previous
         // batch's transaction). A batch that cannot be encoded is a defect, not an outage: it
@@ -106,10 +108,16 @@ package struct EventPipeline: Service {
     }
 
     /// Records a decided batch in one transaction and hands its outbox rows to the relay.
-    private func record(_ batch: PreparedBridgeBatch) async throws {
+    /// `eventTimes`: the events' Kafka timestamps (for the decision-latency histogram).
+    private func record(_ batch: PreparedBridgeBatch, eventTimes: [Date?]) async throws {
         let recorded = try await metrics.timed(.record, items: batch.count) {
             try await retry.run("record batch", logger: logger) { try await store.record(batch) }
         }
         handoff.hand(recorded.outbox)
+        let now = Date()
+        for case let time? in eventTimes { metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time)))) }
     }
+
+    /// The `direction` label of this pipeline's events.
+    private var direction: String { origin == .health ? "health-to-nav" : "nav-to-health" }
 }

@@ -273,6 +273,10 @@ package struct OutboxRelay: Service {
                 switch result {
                 case .success(let report):
                     published.append(row.sequence)
+                    // Recorded → delivered, for the rows that carry an event across.
+                    if row.record.topic == topics.navInbound || row.record.topic == topics.healthInbound {
+                        metrics.recordPublishLatency(.seconds(max(0, Date().timeIntervalSince(row.createdAt))))
+                    }
                     let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
                     positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
                 case .failure(let error) where error.isRecordRefused:

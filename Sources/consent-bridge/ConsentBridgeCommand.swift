@@ -13,6 +13,8 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
             BrokerCommand.self,
             HealthCommand.self,
             RejectionsCommand.self,
+            DecideCommand.self,
+            SendCommand.self,
             DisclosuresCommand.self,
             ConfigCommand.self,
             ContractsCommand.self,

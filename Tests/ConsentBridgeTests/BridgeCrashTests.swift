@@ -62,7 +62,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-@Suite("Bridge crash safety (SIGKILL)", .serialized)
+@Suite("Bridge crash safety (SIGKILL)", .serialized, .timeLimit(.minutes(8)))
 struct BridgeCrashTests {
     @Test("10,000 events, the bridge killed with SIGKILL at 5 random moments: nothing lost, nothing forwarded twice")
     func survivesKillNine() async throws {

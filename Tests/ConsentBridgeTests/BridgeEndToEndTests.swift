@@ -6,7 +6,7 @@ import Testing
 
 /// Each rule end to end: events in on the outbound topics, the bridge running on the
 /// embedded broker with SQLite, and what comes out on the other side's topics.
-@Suite("Bridge end to end (embedded broker; SQLite, and PostgreSQL when available)", .serialized)
+@Suite("Bridge end to end (embedded broker; SQLite, and PostgreSQL when available)", .serialized, .timeLimit(.minutes(4)))
 struct BridgeEndToEndTests {
     static let patient = "12848740088"
 

@@ -8,7 +8,7 @@ import Logging
 import Testing
 
 /// The operator's redrive: a rejection is decided again against the current consent.
-@Suite("Redrive of rejected messages (embedded broker; SQLite, and PostgreSQL when available)", .serialized)
+@Suite("Redrive of rejected messages (embedded broker; SQLite, and PostgreSQL when available)", .serialized, .timeLimit(.minutes(4)))
 struct BridgeRedriveTests {
     static let patient = "12848740088"
 

@@ -8,7 +8,7 @@ import Foundation
 import Testing
 
 /// The relay's store path: the handoff from the pipelines is only a shortcut.
-@Suite("Relay (embedded broker; SQLite, and PostgreSQL when available)", .serialized)
+@Suite("Relay (embedded broker; SQLite, and PostgreSQL when available)", .serialized, .timeLimit(.minutes(4)))
 struct BridgeRelayTests {
     @Test("Nothing lost: an outbox row nobody handed to the relay is found in the store and published once", arguments: BridgeStoreEngine.available)
     func rowsNotHandedArePublishedFromTheStore(engine: BridgeStoreEngine) async throws {
@@ -98,7 +98,7 @@ struct BridgeRelayTests {
 
 /// R5 at the last step: a disclosure decided under a consent that is withdrawn before the relay
 /// publishes it is withheld, and what the sender's side learns says so.
-@Suite("Relay withholding (embedded broker; SQLite)", .serialized)
+@Suite("Relay withholding (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(4)))
 struct BridgeRelayWithholdingTests {
     /// Each change of consent between decision and publish, and the reason it withholds with.
     static let narrowings: [(change: String, reason: String)] = [

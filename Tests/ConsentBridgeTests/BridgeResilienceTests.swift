@@ -3,7 +3,7 @@ import ConsentKafka
 import Foundation
 import Testing
 
-@Suite("Bridge resilience", .serialized)
+@Suite("Bridge resilience", .serialized, .timeLimit(.minutes(4)))
 struct BridgeResilienceTests {
     @Test("broker loss: the embedded brokers go down for 10 s mid-stream and nothing is lost")
     func brokerLossLosesNothing() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// R5 across restarts: the consent view the bridge decides with is persisted as it decided,
 /// fail-closed states and highest versions included, so a restart never loosens it.
-@Suite("Consent view across restarts (embedded broker; SQLite)", .serialized)
+@Suite("Consent view across restarts (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(4)))
 struct ConsentRestartTests {
     static let patient = "12848740088"
     static let other = "03919540000"

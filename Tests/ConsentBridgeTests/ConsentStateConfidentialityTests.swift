@@ -6,7 +6,7 @@ import Testing
 /// R15: whether a person has, lacks, narrowed or withdrew an IPS consent in EPJ is health
 /// information. NAV sends the same job-status event about persons in every consent state the
 /// bridge refuses for; what NAV can read back must be the same for all of them.
-@Suite("Consent state stays on the health side (embedded broker; SQLite)", .serialized)
+@Suite("Consent state stays on the health side (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(4)))
 struct ConsentStateConfidentialityTests {
     @Test("R15: every consent-dependent refusal of a NAV event looks the same on NAV's side: rejected, not-delivered")
     func R15_navCannotTellConsentStatesApart() async throws {

@@ -11,7 +11,7 @@ import Testing
 
 /// The operator service's API and page against a running bridge on the embedded broker: what
 /// operators can see and do about rejected messages, and what they never see.
-@Suite("Operator service: rejections API and page (embedded broker; SQLite)", .serialized)
+@Suite("Operator service: rejections API and page (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(4)))
 struct OperatorAPITests {
     static let viewer = "viewer-token-0123456789abcdef"
     static let operatorToken = "operator-token-0123456789abcdef"
@@ -185,6 +185,12 @@ struct OperatorAPITests {
         }
         await harness.finish()
         #expect(seen.count >= 10)
+        // The metrics count events by direction, type (unknown types as such) and outcome, and rejections by reason.
+        let metrics = try #require(seen.first { $0.hasPrefix("/metrics: ") })
+        #expect(metrics.contains(#"consent_bridge_events_total{direction="nav-to-health",type="unknown",outcome="rejected"} 1"#))
+        #expect(metrics.contains(#"consent_bridge_events_total{direction="health-to-nav",type="no.ips.health.referral.v1",outcome="rejected"} 2"#))
+        #expect(metrics.contains(#"consent_bridge_rejections_total{reason="referral-requires-consent"} 1"#))
+        #expect(metrics.contains("consent_bridge_decision_latency_seconds_count 4"))
         for text in seen + harness.logs.all {
             #expect(!text.contains(Self.patient), "\(text.prefix(200))")
         }

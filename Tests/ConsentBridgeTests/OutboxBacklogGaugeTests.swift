@@ -31,10 +31,10 @@ struct OutboxBacklogGaugeTests {
         let recorded = try await store.record(BridgeBatch(messages: messages, offsets: []))
 
         let gauge = Task { try await OutboxBacklogGauge(store: store, metrics: metrics, logger: logger, interval: .milliseconds(20)).run() }
-        #expect(await Self.eventually { metrics.prometheusText().contains("\nconsent_bridge_outbox_pending_rows 3\n") })
+        #expect(await Self.eventually { metrics.prometheusText().contains("\nconsent_bridge_outbox_pending_rows 3.0\n") })
         #expect(metrics.prometheusText().contains("# TYPE consent_bridge_outbox_pending_rows gauge"))
         try await store.markPublished(sequences: recorded.outbox.map(\.sequence))
-        #expect(await Self.eventually { metrics.prometheusText().contains("\nconsent_bridge_outbox_pending_rows 0\n") })
+        #expect(await Self.eventually { metrics.prometheusText().contains("\nconsent_bridge_outbox_pending_rows 0.0\n") })
         gauge.cancel()
         try await gauge.value
         await store.close()

@@ -12,7 +12,7 @@ import Testing
 /// the other side receives is read back from the topics and the stores and held against the
 /// published contracts (never against the bridge's own encoders). Python's jsonschema checks
 /// the same from outside (Tests/python/test_end_to_end.py).
-@Suite("The whole product (bridge and sinks, embedded broker, SQLite)", .serialized)
+@Suite("The whole product (bridge and sinks, embedded broker, SQLite)", .serialized, .timeLimit(.minutes(8)))
 struct WholeProductTests {
     /// The consent states each example is sent under, and the person in that state.
     static let states: [(name: String, patient: String)] = [

@@ -23,12 +23,34 @@ struct SecretRedactionTests {
     @Test func secretKeysAreMarkedInTheKeyTable() {
         let secretNames = Set(ConfigurationKey.all.filter(\.isSecret).map(\.name))
         for name in secretNames {
-            #expect(name.hasSuffix("password") || name.hasSuffix(".key") || name.hasSuffix("previous-key") || name.hasSuffix(".store"), "\(name)")
+            #expect(
+                name.hasSuffix("password") || name.hasSuffix(".key") || name.hasSuffix("previous-key") || name.hasSuffix(".store") || name.hasSuffix("-tokens"),
+                "\(name)")
         }
         for side in ["health", "nav"] {
             #expect(secretNames.isSuperset(of: ["\(side).kafka.sasl.password", "\(side).kafka.ssl.key-password",
                                                 "\(side).sealing.key", "\(side).sealing.previous-key", "\(side).store"]))
         }
+    }
+
+    @Test("Operator tokens are secrets: counted, never printed; a short or malformed one is refused without echoing it")
+    func operatorTokensAreNeverPrinted() throws {
+        let viewer = "viewer-token-planted-0123456789"
+        let operatorToken = "operator-token-planted-0123456789"
+        var environment = Planted.productionEnvironment
+        environment["CONSENT_BRIDGE_OPERATOR_VIEWER_TOKENS"] = viewer
+        environment["CONSENT_BRIDGE_OPERATOR_OPERATOR_TOKENS"] = operatorToken + ", " + operatorToken + "-2"
+        let configuration = try BridgeConfiguration.load(arguments: [], environment: environment, fileContents: nil)
+        #expect(configuration.operatorAccess == OperatorAccess(viewerTokens: [viewer], operatorTokens: [operatorToken, operatorToken + "-2"]))
+        let text = configuration.redactedDescription
+        #expect(!text.contains(viewer) && !text.contains(operatorToken))
+        #expect(text.contains("operator.operator-tokens = <redacted: 2>"))
+
+        environment["CONSENT_BRIDGE_OPERATOR_VIEWER_TOKENS"] = "short-\u{7F}token," + viewer
+        environment["CONSENT_BRIDGE_OPERATOR_OPERATOR_TOKENS"] = viewer  // the same token in both roles
+        let error = try #require(loadError(arguments: [], environment: environment, file: nil))
+        #expect(Set(error.keys) == ["operator.viewer-tokens", "operator.operator-tokens"])
+        #expect(!error.description.contains("short-") && !error.description.contains(viewer))
     }
 
     @Test func errorsFromEveryLayerKeepSecretsOut() throws {
