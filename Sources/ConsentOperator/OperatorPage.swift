@@ -222,7 +222,8 @@ enum OperatorPage {
               const h = (height - 2 * pad) * entry.count / max;
               y -= h;
               const rect = document.createElementNS(svgNS, "rect");
-              rect.setAttribute("x", x); rect.setAttribute("y", y); rect.setAttribute("width", barWidth); rect.setAttribute("height", h);
+              rect.setAttribute("x", x.toFixed(1)); rect.setAttribute("y", y.toFixed(1));
+              rect.setAttribute("width", barWidth.toFixed(1)); rect.setAttribute("height", h.toFixed(1));
               rect.setAttribute("fill", colour(entry.reasonCode));
               rect.setAttribute("data-reason", entry.reasonCode);
               const title = document.createElementNS(svgNS, "title");
