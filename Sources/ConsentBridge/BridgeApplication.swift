@@ -154,6 +154,9 @@ package struct BridgeApplication: Sendable {
                 let watch = PipelineProgressWatch(
                     side: side, topic: topics.outbound(of: side), group: configuration.bridgeGroupID, consumer: consumer, store: store)
                 readinessChecks.append { await watch.check() }
+                // Ready only once the pipeline consumes: after a start its group join takes
+                // seconds, and until then nothing is decided.
+                readinessChecks.append { consumer.hasJoinedGroup ? nil : "\(side.rawValue) pipeline not yet in its consumer group" }
                 livenessChecks.append { watch.problem }
                 services.append(EventPipeline(
                     origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate, catalog: catalog,
@@ -175,6 +178,17 @@ package struct BridgeApplication: Sendable {
             services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
         }
 
+        /// A sink is ready only while its cluster answers (a short watermark query on the topic
+        /// it reads, through a client of its own).
+        func sinkBrokerCheck(_ client: KafkaClientConfiguration, topic: String, sink: String) throws -> @Sendable () async -> String? {
+            let admin = try KafkaAdmin(configuration: client, logger: logger)
+            closers.append { await admin.close() }
+            return {
+                (try? await admin.highWatermarks(topic: topic, partitions: [0], timeout: .seconds(2))) == nil
+                    ? "\(sink) sink's Kafka cluster unreachable" : nil
+            }
+        }
+
         // The sinks: each side's topics into that side's own store (R3, R4, R9).
         if configuration.roles.contains(.healthSink) {
             guard let location = configuration.healthStore else { throw ApplicationError.missingStore("health journal") }
@@ -184,6 +198,7 @@ package struct BridgeApplication: Sendable {
             policy.disclosuresTopic = topics.healthDisclosures
             let store = try await HealthJournalStore.open(storageLocation(location), policy: policy, logger: logger)
             closers.append { await store.close() }
+            readinessChecks.append(try sinkBrokerCheck(tuned(kafka.health), topic: topics.healthInbound, sink: "health"))
             services.append(SinkService(
                 store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
                 maxBatchSize: configuration.batchSize, logger: logger))
@@ -196,6 +211,7 @@ package struct BridgeApplication: Sendable {
             policy.disclosuresTopic = topics.navDisclosures
             let store = try await NavCaseStore.open(storageLocation(location), policy: policy, logger: logger)
             closers.append { await store.close() }
+            readinessChecks.append(try sinkBrokerCheck(tuned(kafka.nav), topic: topics.navInbound, sink: "NAV"))
             services.append(SinkService(
                 store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,
                 maxBatchSize: configuration.batchSize, logger: logger))

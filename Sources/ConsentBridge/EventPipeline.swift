@@ -93,9 +93,17 @@ package struct EventPipeline: Service {
             let built = try builder.build(record: record, headers: headers, origin: origin, decision: decision, now: now)
             messages.append(built)
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
-            metrics.recordDecision(
-                code: built.decision.reasonCode ?? decision.code, direction: direction,
-                knownType: headers.type.flatMap { catalog.plan(forCEType: $0) == nil ? nil : $0 })
+            let code = built.decision.reasonCode ?? decision.code
+            let knownType = headers.type.flatMap { catalog.plan(forCEType: $0) == nil ? nil : $0 }
+            metrics.recordDecision(code: code, direction: direction, knownType: knownType)
+            // One content-free line per decision: the sender's id (checked: no identifier in
+            // it) or the record's position, a known type, the outcome and the reason code.
+            logger.info(
+                "Decided",
+                metadata: [
+                    "event.id": "\(built.decision.messageID)", "event.type": "\(knownType ?? "unknown")",
+                    "event.direction": "\(direction)", "decision.outcome": "\(built.decision.outcome.rawValue)", "decision.code": "\(code)",
+                ])
         }
         // Encoding the rows here keeps it off the store connection (it overlaps the previous
         // batch's transaction). A batch that cannot be encoded is a defect, not an outage: it

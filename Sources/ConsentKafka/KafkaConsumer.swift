@@ -18,6 +18,7 @@ package final class KafkaConsumer: Sendable {
     private let pollThreadFinished = DispatchSemaphore(value: 0)
     private let assignmentContinuation: AsyncStream<KafkaAssignmentChange>.Continuation
     private let assignment = LockedBox<Set<KafkaTopicPartition>>([])
+    private let joined = LockedBox<Bool>(false)
 
     /// Record batches in partition order. Finishes after `close()`; throws if the consumer
     /// hit a fatal error or the caller's `startingOffsets` failed.
@@ -45,10 +46,12 @@ package final class KafkaConsumer: Sendable {
         let handler = RebalanceHandler(
             startingOffsets: configuration.startingOffsets,
             logger: logger,
-            onChange: { [assignmentContinuation, assignment] change in
+            onChange: { [assignmentContinuation, assignment, joined] change in
                 assignment.withLock { current in
                     switch change {
-                    case .assigned(let offsets): current.formUnion(offsets.keys)
+                    case .assigned(let offsets):
+                        current.formUnion(offsets.keys)
+                        joined.withLock { $0 = true }
                     case .revoked(let partitions): current.subtract(partitions)
                     }
                 }
@@ -79,6 +82,10 @@ package final class KafkaConsumer: Sendable {
         thread.name = "kafka-consumer-poll"
         thread.start()
     }
+
+    /// Whether the consumer has had an assignment from its group (possibly of no partitions,
+    /// when the group has more members than partitions): it is consuming what it should.
+    package var hasJoinedGroup: Bool { joined.withLock { $0 } }
 
     /// The partitions currently assigned to this consumer.
     package var currentAssignment: Set<KafkaTopicPartition> { assignment.withLock { $0 } }

@@ -52,3 +52,53 @@ struct BridgeResilienceTests {
         #expect(Set(receipts.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }) == Set(ids))
     }
 }
+
+/// Readiness that means it: ready only when the process can do its work now.
+@Suite("Readiness (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(4)))
+struct ReadinessTests {
+    /// Polls `condition` for up to `timeout`.
+    private static func eventually(_ timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return await condition()
+    }
+
+    @Test("A sink is not ready while its broker is unreachable, and ready again when it is back")
+    func sinkReadinessFollowsItsBroker() async throws {
+        let harness = try BridgeHarness(roles: "health-sink,nav-sink")
+        try await harness.start()
+        let readiness = try #require(harness.application).readiness
+        #expect(await Self.eventually { await readiness.problems().isEmpty })
+        harness.cluster.setBrokerDown()
+        #expect(await Self.eventually { await readiness.problems().contains("health sink's Kafka cluster unreachable") })
+        let down = await readiness.problems()
+        #expect(down.contains("NAV sink's Kafka cluster unreachable"), "\(down)")
+        harness.cluster.setBrokerUp()
+        #expect(await Self.eventually { await readiness.problems().isEmpty })
+        await harness.finish()
+    }
+
+    @Test("The bridge is ready only once both pipelines are in their consumer groups, and then decides at once")
+    func bridgeReadyMeansConsuming() async throws {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        let application = try #require(harness.application)
+        let early = await application.readiness.problems()
+        #expect(early.contains("health pipeline not yet in its consumer group") || early.contains("nav pipeline not yet in its consumer group"),
+                "ready before joining: \(early)")
+        #expect(await Self.eventually { await application.readiness.problems().isEmpty })
+        // Ready means deciding: an event sent now is decided without waiting for a group join.
+        let patient = BridgeEndToEndTests.patient
+        let sent = ContinuousClock.now
+        try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient))
+        let decided = await Self.eventually(.seconds(10)) { (application.metrics.decisionCounts.values.reduce(0, +)) >= 1 }
+        let took = ContinuousClock.now - sent
+        await harness.finish()
+        #expect(decided)
+        #expect(took < .seconds(2), "the first event after ready waited \(took)")
+    }
+}

@@ -185,6 +185,11 @@ struct OperatorAPITests {
         }
         await harness.finish()
         #expect(seen.count >= 10)
+        // Every decision is one content-free log line at info.
+        let decided = harness.logs.all.filter { $0.hasPrefix("info Decided ") }
+        #expect(decided.count == 4)
+        for id in ids.values { #expect(decided.filter { $0.contains(id) }.count == 1, "\(id)") }
+        #expect(decided.contains { $0.contains("decision.code: referral-requires-consent") || $0.contains(#""decision.code": referral-requires-consent"#) })
         // The metrics count events by direction, type (unknown types as such) and outcome, and rejections by reason.
         let metrics = try #require(seen.first { $0.hasPrefix("/metrics: ") })
         #expect(metrics.contains(#"consent_bridge_events_total{direction="nav-to-health",type="unknown",outcome="rejected"} 1"#))

@@ -17,9 +17,18 @@ struct HealthCommand: AsyncParsableCommand {
     @Flag(help: "Only check liveness (the process answers), not readiness.")
     var live = false
 
+    @Option(help: "HOST:PORT to probe instead of the configured http.listen-address (no configuration is read then).")
+    var address: String?
+
     func run() async throws {
-        let configuration = try input.load()
-        let url = configuration.httpListenAddress.probeURL(path: live ? "/health/live" : "/health/ready")
+        let path = live ? "/health/live" : "/health/ready"
+        let url: String
+        if let address {
+            guard let parsed = HTTPListenAddress.parse(address) else { throw ValidationError("--address must be HOST:PORT") }
+            url = parsed.probeURL(path: path)
+        } else {
+            url = try input.load().httpListenAddress.probeURL(path: path)
+        }
         guard let endpoint = URL(string: url) else { throw ExitCode(1) }
         var request = URLRequest(url: endpoint)
         request.timeoutInterval = 5

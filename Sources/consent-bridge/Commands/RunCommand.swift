@@ -15,6 +15,9 @@ struct RunCommand: AsyncParsableCommand {
         discussion: "Configuration: command line > CONSENT_BRIDGE_* environment > --config file > defaults (docs/configuration.md). With --embedded true it also runs the embedded broker and uses SQLite files under --data-directory."
     )
 
+    @Flag(help: "With --embedded true: move SQLite stores left by an earlier embedded run aside (to <file>.previous-<time>) and start fresh.")
+    var fresh = false
+
     @OptionGroup var input: ConfigurationInput
 
     func run() async throws {
@@ -22,8 +25,9 @@ struct RunCommand: AsyncParsableCommand {
         LoggingBootstrap.bootstrap(level: Logger.Level(argument: configuration.log.level) ?? .info)
         let logger = Logger(label: "consent-bridge")
         logger.notice("Starting", metadata: ["bridge.roles": "\(configuration.roles.sorted().map(\.rawValue))", "bridge.embedded": "\(configuration.isEmbedded)"])
-        if let directory = Optional(configuration.dataDirectory), configuration.isEmbedded {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if configuration.isEmbedded {
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            try Self.setAsideEarlierEmbeddedStores(configuration, fresh: fresh)
         }
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -56,6 +60,28 @@ struct RunCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         logger.notice("Stopped")
+    }
+
+    /// The embedded broker starts empty every run, so stores from an earlier embedded run hold
+    /// offsets past the end of its topics (their consumers would wait for records that never
+    /// come, or skip new ones). Such stores are refused with an explanation, or moved aside
+    /// with `--fresh`.
+    static func setAsideEarlierEmbeddedStores(_ configuration: BridgeConfiguration, fresh: Bool) throws {
+        let files = [configuration.bridgeStore, configuration.healthStore, configuration.navStore].compactMap { location -> String? in
+            if case .sqlite(let path)? = location, FileManager.default.fileExists(atPath: path) { return path }
+            return nil
+        }
+        guard !files.isEmpty else { return }
+        guard fresh else {
+            throw EarlierEmbeddedStores(directory: configuration.dataDirectory, files: files.map { ($0 as NSString).lastPathComponent })
+        }
+        let suffix = ".previous-" + ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        for file in files {
+            for companion in [file, file + "-wal", file + "-shm"] where FileManager.default.fileExists(atPath: companion) {
+                try FileManager.default.moveItem(atPath: companion, toPath: companion + suffix)
+            }
+        }
+        FileHandle.standardError.write(Data("earlier embedded stores moved aside (\(suffix)); starting fresh\n".utf8))
     }
 
     /// The embedded broker with every topic of the contracts, under the configured names.
@@ -96,4 +122,15 @@ enum EmbeddedKafkaTuning {
         "session.timeout.ms": "6000",
         "heartbeat.interval.ms": "500",
     ]
+}
+
+/// Stores from an earlier embedded run where a new one would start (see `--fresh`).
+struct EarlierEmbeddedStores: Error, CustomStringConvertible {
+    let directory: String
+    let files: [String]
+
+    var description: String {
+        "\(directory) holds stores from an earlier embedded run (\(files.joined(separator: ", "))). The embedded broker starts empty, "
+            + "so their Kafka positions no longer match it. Start fresh with --fresh (moves them aside), or choose another --data-directory."
+    }
 }
