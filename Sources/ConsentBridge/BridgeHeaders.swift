@@ -17,6 +17,9 @@ package enum BridgeHeaders {
     package static let removedFieldCount = "cb_removed_fields"
     package static let bridgeVersion = "cb_bridge_version"
 
+    /// W3C trace context (`00-<trace id>-<span id>-<flags>`), carried as a child span.
+    package static let traceParent = "traceparent"
+
     /// Headers only the relay reads (to re-check consent before publishing); they are
     /// stripped before anything is published.
     package static let internalPrefix = "cb-internal-"

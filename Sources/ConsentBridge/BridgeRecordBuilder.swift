@@ -3,6 +3,7 @@ import ConsentKafka
 import ConsentPolicy
 import ConsentStorage
 import Foundation
+import W3CTraceContext
 
 /// Turns one consumed event and its policy decision into what the bridge records in one
 /// transaction: the decision, disclosure rows, outbox rows (forwarded event, receipt,
@@ -71,12 +72,33 @@ package struct BridgeRecordBuilder: Sendable {
         record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date, isRedrive: Bool = false
     ) throws -> BridgeMessageRecord {
         let built = try buildUnchecked(record: record, headers: headers, origin: origin, decision: decision, now: now, isRedrive: isRedrive)
-        guard violatesContract(built.outputs) else { return built.record }
+        guard violatesContract(built.outputs) else { return Self.carryingTrace(of: record, into: built.record) }
         let fallback = try buildUnchecked(
             record: record, headers: headers, origin: origin,
             decision: .reject(Rejection(reason: .outputContractViolation, consent: decision.consentUsed)), now: now, isRedrive: isRedrive)
         if violatesContract(fallback.outputs) { throw OutputContractError() }
-        return fallback.record
+        return Self.carryingTrace(of: record, into: fallback.record)
+    }
+
+    /// The W3C trace context of the event, carried to what the bridge emits for it: a child of
+    /// the sender's span (same trace id, a new span id, the sender's flags), on identified
+    /// copies, receipts, notices and rejection notices. Only a well-formed `traceparent` is
+    /// read (random hex: it cannot hold personal data); `tracestate` (vendor data) is dropped,
+    /// and an anonymous copy never carries it, since the trace id would tie it to the
+    /// sender's event about the person (R2).
+    static func carryingTrace(of record: KafkaRecord, into message: BridgeMessageRecord) -> BridgeMessageRecord {
+        guard let header = record.headers.first(where: { $0.name == BridgeHeaders.traceParent })?.value,
+            let parent = try? TraceContext(traceParentHeaderValue: String(decoding: header, as: UTF8.self))
+        else { return message }
+        let child = TraceContext(traceID: parent.traceID, spanID: .random(), flags: parent.flags, state: TraceState())
+        let traceHeader = MessageHeader(name: BridgeHeaders.traceParent, text: child.traceParentHeaderValue)
+        var message = message
+        let anonymousCopy = message.decision.outcome == .forwardAnonymous
+        // An anonymous decision's copy is its first outbox row (see `buildUnchecked`).
+        for index in message.outbox.indices where !(anonymousCopy && index == 0) {
+            message.outbox[index].headers.append(traceHeader)
+        }
+        return message
     }
 
     /// Whether any output fails the contract its `ce_type` names (or names none). The values

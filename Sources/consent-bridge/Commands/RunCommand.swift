@@ -22,7 +22,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try input.load()
-        LoggingBootstrap.bootstrap(level: Logger.Level(argument: configuration.log.level) ?? .info)
+        LoggingBootstrap.bootstrap(configuration.log)
         let logger = Logger(label: "consent-bridge")
         logger.notice("Starting", metadata: ["bridge.roles": "\(configuration.roles.sorted().map(\.rawValue))", "bridge.embedded": "\(configuration.isEmbedded)"])
         if configuration.isEmbedded {
