@@ -7,7 +7,9 @@ let package = Package(
     name: "ConsentBridge",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "consent-bridge", targets: ["consent-bridge"])
+        .executable(name: "consent-bridge", targets: ["consent-bridge"]),
+        // For EPJ and NAV integrators in Swift: typed messages, checked before they are sent.
+        .library(name: "ConsentBridgeClient", targets: ["ConsentBridgeClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -104,6 +106,12 @@ let package = Package(
             ]
         ),
 
+        // MARK: The producer library for integrators (generated typed messages + a producer)
+        .target(
+            name: "ConsentBridgeClient",
+            dependencies: ["ConsentContracts", "ConsentKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // MARK: Simulated EPJ and NAV traffic (demo, trying a deployment)
         .target(
             name: "ConsentSimulation",
@@ -167,6 +175,10 @@ let package = Package(
         .testTarget(
             name: "ConsentOperatorTests",
             dependencies: ["ConsentOperator", "ConsentConfiguration"]
+        ),
+        .testTarget(
+            name: "ConsentBridgeClientTests",
+            dependencies: ["ConsentBridgeClient", "ConsentKafka", "ConsentContractsLint", "ConsentContracts", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"], exclude: ["Fixtures"]),  // read by path
         .testTarget(name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"]),

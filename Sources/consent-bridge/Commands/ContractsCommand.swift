@@ -12,7 +12,7 @@ struct ContractsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contracts",
         abstract: "Lint and use the message contracts (schemas, examples, asyncapi.yaml).",
-        subcommands: [ContractsCheckCommand.self, ContractsAnonymousFormsCommand.self, ContractsValidateCommand.self]
+        subcommands: [ContractsCheckCommand.self, ContractsAnonymousFormsCommand.self, ContractsSwiftTypesCommand.self, ContractsValidateCommand.self]
     )
 }
 
@@ -80,6 +80,36 @@ struct ContractsAnonymousFormsCommand: ParsableCommand {
             }
         }
         if stale > 0, !write { throw ExitCode.failure }
+    }
+}
+
+/// `consent-bridge contracts swift-types [--write]`: the producer library's typed messages,
+/// generated from the contracts (`SwiftMessageTypes`); `--write` regenerates the file.
+struct ContractsSwiftTypesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swift-types",
+        abstract: "Generate the producer library's typed messages from the contracts; --write updates Sources/ConsentBridgeClient/Generated/Messages.swift."
+    )
+
+    @Option(name: .long, help: "The contracts directory.")
+    var dir: String = "Contracts"
+
+    @Option(name: .long, help: "The generated file.")
+    var output: String = "Sources/ConsentBridgeClient/Generated/Messages.swift"
+
+    @Flag(name: .long, help: "Write the file instead of saying whether it is current.")
+    var write = false
+
+    func run() throws {
+        let text = try SwiftMessageTypes.generate(try SwiftMessageTypes.loadSchemas(directory: dir + "/schemas"))
+        let current = FileManager.default.contents(atPath: output).map { String(decoding: $0, as: UTF8.self) }
+        if current == text { return print("up to date: \(output)") }
+        guard write else {
+            print("stale: \(output) (run with --write)")
+            throw ExitCode.failure
+        }
+        guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else { throw ValidationError("cannot write \(output)") }
+        print("wrote: \(output)")
     }
 }
 
