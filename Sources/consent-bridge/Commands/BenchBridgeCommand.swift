@@ -22,7 +22,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     @Option(help: "Where the broker runs: `embedded` (the mock cluster in this process) or `process` (`consent-bridge broker` as a child process, so the bridge's own CPU and the network path are separate, as in production).")
     var broker: BrokerPlacement = .embedded
 
-    @Flag(help: "Print a final JSON line with the figures.")
+    @Flag(help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
     var json = false
 
     enum BrokerPlacement: String, ExpressibleByArgument, CaseIterable {
@@ -47,20 +47,21 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         func percentile(_ values: [Double], _ p: Double) -> Double {
             values.isEmpty ? 0 : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
         }
+        let output = BenchOutput(json: json)
         let offered = rate.map { "offered at \($0) events/s" } ?? "offered all at once"
         let placement = broker == .embedded ? "embedded broker" : "broker in a child process"
-        print("Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), SQLite")
-        print(String(format: "  (a) passthrough   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.passthroughPerSecond,
+        output.line("Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), SQLite")
+        output.line(String(format: "  (a) passthrough   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.passthroughPerSecond,
                      percentile(result.passthroughLatency, 0.5), percentile(result.passthroughLatency, 0.99)))
-        print(String(format: "  (b) full bridge   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.bridgePerSecond,
+        output.line(String(format: "  (b) full bridge   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.bridgePerSecond,
                      percentile(result.bridgeLatency, 0.5), percentile(result.bridgeLatency, 0.99)))
-        print(String(format: "  ratio b/a %.2f", result.bridgePerSecond / result.passthroughPerSecond))
-        print(String(format: "  withdrawal acknowledged → in the bridge's view: p50 %.1f ms   p99 %.1f ms (%d samples)",
+        output.line(String(format: "  ratio b/a %.2f", result.bridgePerSecond / result.passthroughPerSecond))
+        output.line(String(format: "  withdrawal acknowledged → in the bridge's view: p50 %.1f ms   p99 %.1f ms (%d samples)",
                      percentile(result.withdrawalLatency, 0.5), percentile(result.withdrawalLatency, 0.99), result.withdrawalLatency.count))
-        print("  full bridge, time per stage (stages overlap: pipelines, relay):")
+        output.line("  full bridge, time per stage (stages overlap: pipelines, relay):")
         for (stage, totals) in result.bridgeStages.sorted(by: { $0.key < $1.key }) where totals.items > 0 {
             let name = stage.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-            print("    " + name + String(format: "%7.2f s  %6d runs  %8d items  %7.1f µs/item", totals.seconds, totals.runs, totals.items,
+            output.line("    " + name + String(format: "%7.2f s  %6d runs  %8d items  %7.1f µs/item", totals.seconds, totals.runs, totals.items,
                                                            totals.seconds * 1e6 / Double(totals.items)))
         }
         if json {

@@ -31,7 +31,7 @@ struct BenchKafkaCommand: AsyncParsableCommand {
     @Option(help: "Latency samples (one record every 30 ms, each awaited on a consumer).")
     var latencySamples: Int = 200
 
-    @Flag(help: "Print a final JSON line with the figures.")
+    @Flag(help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
     var json = false
 
     func validate() throws {
@@ -49,23 +49,24 @@ struct BenchKafkaCommand: AsyncParsableCommand {
         try cluster.createTopic("bench.latency", partitions: 1)
         let consumerProperties = ["fetch.wait.max.ms": "\(fetchWaitMs)"]
 
-        print("Kafka benchmark: \(messages) messages × \(size) bytes, \(partitions) partitions, embedded broker \(cluster.bootstrapServers)")
+        let output = BenchOutput(json: json)
+        output.line("Kafka benchmark: \(messages) messages × \(size) bytes, \(partitions) partitions, embedded broker \(cluster.bootstrapServers)")
         let ours = try await KafkaThroughputBenchmark(
             bootstrapServers: cluster.bootstrapServers, topic: "bench.ours", messages: messages, size: size,
             consumerProperties: consumerProperties, logger: logger
         ).run()
-        print(String(format: "  ours (ConsentKafka)      produce %10.0f msg/s   consume %10.0f msg/s", ours.produceMessagesPerSecond, ours.consumeMessagesPerSecond))
+        output.line(String(format: "  ours (ConsentKafka)      produce %10.0f msg/s   consume %10.0f msg/s", ours.produceMessagesPerSecond, ours.consumeMessagesPerSecond))
 
         let latency = try await KafkaLatencyBenchmark(
             bootstrapServers: cluster.bootstrapServers, topic: "bench.latency", samples: latencySamples, interval: .milliseconds(30),
             consumerProperties: consumerProperties, logger: logger
         ).run()
-        print(String(format: "  ours produce→consume latency (fetch.wait.max.ms=%d): p50 %.2f ms   p99 %.2f ms   max %.2f ms",
+        output.line(String(format: "  ours produce→consume latency (fetch.wait.max.ms=%d): p50 %.2f ms   p99 %.2f ms   max %.2f ms",
                      fetchWaitMs, latency.percentile(0.5), latency.percentile(0.99), latency.percentile(1.0)))
 
         let peer = try runPeer(bootstrap: cluster.bootstrapServers)
-        print(String(format: "  peer (confluent-kafka)   produce %10.0f msg/s   consume %10.0f msg/s", peer.produce, peer.consume))
-        print(String(format: "  ratio ours/peer          produce %10.2f         consume %10.2f", ours.produceMessagesPerSecond / peer.produce, ours.consumeMessagesPerSecond / peer.consume))
+        output.line(String(format: "  peer (confluent-kafka)   produce %10.0f msg/s   consume %10.0f msg/s", peer.produce, peer.consume))
+        output.line(String(format: "  ratio ours/peer          produce %10.2f         consume %10.2f", ours.produceMessagesPerSecond / peer.produce, ours.consumeMessagesPerSecond / peer.consume))
         if json {
             let line: [String: Double] = [
                 "produce_msgs_per_s": ours.produceMessagesPerSecond.rounded(),

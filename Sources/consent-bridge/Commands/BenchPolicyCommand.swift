@@ -18,7 +18,7 @@ struct BenchPolicyCommand: ParsableCommand {
     @Option(help: "Timed decisions.")
     var decisions = 300_000
 
-    @Flag(help: "End with one JSON line: decisions_per_s, p50_us, p99_us.")
+    @Flag(help: "Print one JSON line (decisions_per_s, p50_us, p99_us) alone on standard output; the report goes to standard error.")
     var json = false
 
     func run() throws {
@@ -28,7 +28,7 @@ struct BenchPolicyCommand: ParsableCommand {
         let catalog = try PolicyCatalog.load(directory: contracts)
         let workload = try PolicyBenchmark.workload(catalog: catalog, contractsDirectory: contracts, configuration: configuration)
         let result = PolicyBenchmark.run(catalog: catalog, workload: workload, configuration: configuration)
-        print(result.report)
+        BenchOutput(json: json).line(result.report)
         if json { print(result.jsonLine) }
     }
 }
