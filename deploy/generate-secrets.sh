@@ -16,7 +16,8 @@ umask 022
 names="sasl-admin-password sasl-bridge-password sasl-health-password sasl-nav-password
 sasl-health-sink-password sasl-nav-sink-password sasl-operator-password
 postgres-bridge-password postgres-health-password postgres-nav-password
-bridge-store-url health-store-url nav-store-url health-sealing-key nav-sealing-key"
+bridge-store-url health-store-url nav-store-url health-sealing-key nav-sealing-key
+operator-viewer-tokens operator-operator-tokens"
 for name in $names; do
     if [ -e "$dir/$name" ]; then
         echo "generate-secrets: $dir/$name exists; remove the old secrets first to regenerate" >&2
@@ -30,7 +31,8 @@ sealing_key() { head -c 32 /dev/urandom | base64 | tr -d '\n'; }
 
 for name in sasl-admin-password sasl-bridge-password sasl-health-password sasl-nav-password \
             sasl-health-sink-password sasl-nav-sink-password sasl-operator-password \
-            postgres-bridge-password postgres-health-password postgres-nav-password; do
+            postgres-bridge-password postgres-health-password postgres-nav-password \
+            operator-viewer-tokens operator-operator-tokens; do
     password > "$dir/$name"
 done
 for side in bridge health nav; do

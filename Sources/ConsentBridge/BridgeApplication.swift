@@ -141,6 +141,13 @@ package struct BridgeApplication: Sendable {
                     disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
                 catalog: catalog, sealer: sealer, bridgeVersion: version)
             let handoff = OutboxHandoff()
+            guard let agreementsFile = configuration.agreementsFile else { throw ApplicationError.missingAgreements }
+            let agreementsSchemaPath = IPSAgreementRegistry.schemaPath(contractsDirectory: configuration.contractsDirectory)
+            guard let schemaBytes = FileManager.default.contents(atPath: agreementsSchemaPath),
+                let schemaDocument = try? StrictJSON.parse(Array(schemaBytes)), let agreementsSchema = try? JSONSchema(compiling: schemaDocument)
+            else { throw ApplicationError.missingAgreements }
+            let agreements = IPSAgreementRegistry(path: agreementsFile, schema: agreementsSchema, logger: logger)
+            services.append(agreements)
             redrive = RejectionRedrive(store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff, logger: logger)
             for side in BridgeSide.allCases {
                 let client = side == .health ? kafka.health : kafka.nav
@@ -160,7 +167,7 @@ package struct BridgeApplication: Sendable {
                 livenessChecks.append { watch.problem }
                 services.append(EventPipeline(
                     origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate, catalog: catalog,
-                    builder: builder, store: store, handoff: handoff, retry: retry, logger: logger, metrics: metrics))
+                    builder: builder, store: store, handoff: handoff, retry: retry, logger: logger, metrics: metrics, agreements: agreements))
             }
             let producers: [BridgeSide: KafkaProducer] = [
                 .health: try KafkaProducer(configuration: kafka.health, logger: logger),
@@ -273,6 +280,7 @@ package struct BridgeApplication: Sendable {
         case noConsentContract
         case topicMissing(String)
         case missingSealingKey(String)
+        case missingAgreements
 
         package var description: String {
             switch self {
@@ -280,6 +288,7 @@ package struct BridgeApplication: Sendable {
             case .noConsentContract: "the contracts directory has no consent contract"
             case .topicMissing(let topic): "topic \(topic) does not exist yet"
             case .missingSealingKey(let side): "no sealing key configured for the \(side) side"
+            case .missingAgreements: "no IPS agreements registry: agreements.file is not set, or the contracts lack registry/ips-agreements.schema.json"
             }
         }
     }

@@ -22,11 +22,15 @@ package struct EventPipeline: Service {
     package let logger: Logger
     package let metrics: BridgeMetrics
 
+    /// The registry of IPS agreements (R14); nil: none can be read, so no referral crosses.
+    let agreements: IPSAgreementRegistry?
+
     package init(
         origin: BridgeSide, consumer: KafkaConsumer, consumerGroup: String, gate: ConsentGate, catalog: PolicyCatalog,
         builder: BridgeRecordBuilder, store: BridgeStore, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
-        metrics: BridgeMetrics
+        metrics: BridgeMetrics, agreements: IPSAgreementRegistry? = nil
     ) {
+        self.agreements = agreements
         self.origin = origin
         self.consumer = consumer
         self.consumerGroup = consumerGroup
@@ -89,7 +93,11 @@ package struct EventPipeline: Service {
             // The envelope is read once, here; the policy and the record builder share it.
             let headers = CloudEventHeaders(kafkaHeaders: record.headers.lazy.map { (name: $0.name, value: $0.value ?? []) })
             let event = PolicyEvent(headers: headers, body: record.value ?? [], sourceTopic: record.topic)
-            let decision = PolicyEngine.decide(event: event, consent: gate.keeper, contracts: catalog, now: timestamp, caseReference: CaseReference.random())
+            var decision = PolicyEngine.decide(event: event, consent: gate.keeper, contracts: catalog, now: timestamp, caseReference: CaseReference.random())
+            // R14: a referral crosses only from a team with an IPS agreement holding today.
+            if let type = headers.type, catalog.plan(forCEType: type)?.isReferral == true {
+                decision = decision.requiringIPSAgreement(agreements?.current, on: timestamp.utcDate)
+            }
             let built = try builder.build(record: record, headers: headers, origin: origin, decision: decision, now: now)
             messages.append(built)
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)

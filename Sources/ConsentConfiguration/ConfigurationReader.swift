@@ -101,6 +101,17 @@ struct ConfigurationReader {
         let contractsDirectory = string("contracts.directory") ?? "Contracts"
 
         let bridgeStore = roles.contains(.bridge) ? store("bridge.store", defaultFile: "bridge.sqlite", in: dataDirectory) : nil
+        // R14: production names its registry; embedded runs use the development one.
+        var agreementsFile: String? = nil
+        if roles.contains(.bridge) {
+            if isExplicit("agreements.file") {
+                agreementsFile = string("agreements.file")
+            } else if !isEmbedded {
+                fail(.missingValue, "agreements.file", "required by role `bridge` unless `embedded` is true")
+            } else {
+                agreementsFile = contractsDirectory + "/registry/ips-agreements.development.json"
+            }
+        }
         let healthStore = roles.contains(.healthSink) ? store("health.store", defaultFile: "health.sqlite", in: dataDirectory) : nil
         let navStore = roles.contains(.navSink) ? store("nav.store", defaultFile: "nav.sqlite", in: dataDirectory) : nil
         checkDistinct([("bridge.store", bridgeStore), ("health.store", healthStore), ("nav.store", navStore)])
@@ -167,6 +178,7 @@ struct ConfigurationReader {
         result.kafkaSessionTimeoutMilliseconds = integer("kafka.session-timeout-ms", in: 1000...3_600_000)
         result.kafkaFetchWaitMaxMilliseconds = integer("kafka.fetch-wait-max-ms", in: 0...10_000)
         result.operatorAccess = OperatorAccess(viewerTokens: viewerTokens, operatorTokens: operatorTokens)
+        result.agreementsFile = agreementsFile
         // Record sources last so every key read above is included.
         for key in ConfigurationKey.all where sources[key.name] == nil {
             if let value = layers.values[key.name] { sources[key.name] = value.source }

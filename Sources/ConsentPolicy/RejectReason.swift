@@ -119,6 +119,12 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         "sick-listed-needs-method-supervisor", "R12",
         "Referring a sick-listed person requires a recorded assessment with the method supervisor that supports it.",
         "Henvisning av en sykmeldt person krever en registrert vurdering med metodeveileder som støtter henvisningen.")
+    /// A referral from a team without a valid IPS agreement, or while the registry of
+    /// agreements cannot be read (R14).
+    package static let noIPSAgreement = RejectReason(
+        "no-ips-agreement", "R14",
+        "Only treatment teams with a valid IPS agreement may refer; this team has none (or the registry of agreements could not be read).",
+        "Bare behandlingsteam med gyldig IPS-avtale kan henvise; dette teamet har ingen (eller avtaleregisteret kunne ikke leses).")
     /// After filtering nothing beyond identification and routing is left (R6, R8).
     package static let nothingInScope = RejectReason(
         "nothing-in-scope", "R6", "None of the information in the message is covered by the consent.",
@@ -182,7 +188,7 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         invalidEnvelope, tooLarge, outputContractViolation, unknownContract, notAnEventContract, unsupportedSpecVersion, unsupportedContentType,
         wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing, noConsent, consentUnreadable,
         consentWithdrawn, consentExpired, consentNotYetValid, purposeNotCovered, recipientNotCovered,
-        directionNotCovered, referralRequiresConsent, sickListedNeedsMethodSupervisor, nothingInScope,
+        directionNotCovered, referralRequiresConsent, sickListedNeedsMethodSupervisor, noIPSAgreement, nothingInScope,
         requiredFieldNotInConsent, anonymousFormNotSafe, thirdPartyIdentifier, categoryNarrowed,
     ]
 }

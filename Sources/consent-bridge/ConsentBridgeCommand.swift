@@ -14,6 +14,7 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
             HealthCommand.self,
             RejectionsCommand.self,
             DecideCommand.self,
+            AgreementsCommand.self,
             SendCommand.self,
             DisclosuresCommand.self,
             ConfigCommand.self,

@@ -69,7 +69,7 @@ final class BridgeHarness: Sendable {
     }
 
     /// `roles`: the roles the harness runs (`bridge`, or with the sinks for tests of the whole).
-    init(partitions: Int = 3, postgresDatabase: String? = nil, roles: String = "bridge") throws {
+    init(partitions: Int = 3, postgresDatabase: String? = nil, roles: String = "bridge", environment extra: [String: String] = [:]) throws {
         self.postgresDatabase = postgresDatabase
         cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "cluster") { _ in SwiftLogNoOpLogHandler() })
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-test-\(UUID().uuidString)").path
@@ -84,7 +84,7 @@ final class BridgeHarness: Sendable {
                 "CONSENT_BRIDGE_BRIDGE_STORE": postgresDatabase ?? directory + "/bridge.sqlite",
                 "CONSENT_BRIDGE_TESTING_ALLOW_SYNTHETIC_IDENTIFIERS": "true",
                 "CONSENT_BRIDGE_RELAY_RETRY_INITIAL_BACKOFF_MS": "50",
-            ],
+            ].merging(extra) { _, new in new },
             fileContents: nil)
         for topic in configuration.topics.all {
             try cluster.createTopic(topic, partitions: partitions)

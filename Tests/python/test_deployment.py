@@ -117,7 +117,7 @@ def test_compose_environment_is_accepted_by_the_bridge_itself(tmp_path):
         for variable, value in service["environment"].items():
             # The image's paths, mapped to this checkout: secrets and the contracts directory.
             environment[variable] = str(value).replace("/run/secrets/", f"{secrets}/").replace(
-                "/app/Contracts", str(ROOT / "Contracts"))
+                "/app/Contracts", str(ROOT / "Contracts")).replace("/etc/consent-bridge/", str(ROOT / "deploy") + "/")
         check = subprocess.run([binary, "config", "check"], env=environment, capture_output=True, text=True)
         assert check.returncode == 0, f"{name}: {check.stderr}"
         shown = subprocess.run([binary, "config", "print"], env=environment, capture_output=True, text=True)

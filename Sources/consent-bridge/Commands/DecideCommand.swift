@@ -27,6 +27,9 @@ struct DecideCommand: ParsableCommand {
     @Option(help: "Contracts directory.")
     var contracts: String = "Contracts"
 
+    @Option(help: "Registry of IPS agreements for referrals (R14; default: the development registry of the contracts).")
+    var agreements: String?
+
     @Flag(help: "Print the decision as JSON.")
     var json = false
 
@@ -52,9 +55,13 @@ struct DecideCommand: ParsableCommand {
             ("ce_source", Array("urn:consent-bridge:decide".utf8)), ("ce_specversion", Array("1.0".utf8)),
             ("ce_time", Array(ISO8601DateFormatter().string(from: Date()).utf8)), ("content-type", Array("application/json".utf8)),
         ])
-        let decision = PolicyEngine.decide(
+        var decision = PolicyEngine.decide(
             event: PolicyEvent(headers: headers, body: body, sourceTopic: contract.sourceTopic), consent: view, contracts: policy,
             now: Timestamp(date: Date()), caseReference: CaseReference.random())
+        if policy.plan(forCEType: contract.ceType)?.isReferral == true {
+            let registry = try? AgreementsInput.load(file: agreements ?? contracts + "/registry/ips-agreements.development.json", contracts: contracts)
+            decision = decision.requiringIPSAgreement(registry, on: Timestamp(date: Date()).utcDate)
+        }
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: Self.json(decision), options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
         } else {

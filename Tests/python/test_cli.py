@@ -1,0 +1,92 @@
+"""The command line as an integrator or operator meets it: `decide` (dry run, no broker),
+`send --dry-run` (the contract check before anything is sent) and `agreements` (R14)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+BIN = os.environ.get("CONSENT_BRIDGE_BIN")
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = ROOT / "Contracts"
+EXAMPLES = CONTRACTS / "examples"
+
+pytestmark = pytest.mark.skipif(not BIN, reason="CONSENT_BRIDGE_BIN is not set (scripts/test sets it)")
+
+
+def run(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def consent_file(tmp_path: Path, patient: str, categories: list[str]) -> Path:
+    consent = json.loads((EXAMPLES / "consent/valid/granted-full-written.json").read_text())
+    consent.update(patientId=patient, categories=categories, validFrom="2026-01-01T00:00:00Z", recordedAt="2026-01-01T00:00:00Z")
+    consent.pop("validUntil", None)
+    path = tmp_path / "consent.json"
+    path.write_text(json.dumps(consent))
+    return path
+
+
+def test_decide_shows_what_would_cross_in_which_form_and_why(tmp_path):
+    referral = EXAMPLES / "referral/valid/not-sick-listed-minimal.json"
+    patient = json.loads(referral.read_text())["patient"]["fodselsnummer"]
+    # With a consent to identity and participation: forwarded, the rest left out.
+    consent = consent_file(tmp_path, patient, ["identity-and-contact", "ips-participation"])
+    decided = run("decide", "--type", "referral", "--event", str(referral), "--consent", str(consent), "--json")
+    assert decided.returncode == 0, decided.stderr
+    result = json.loads(decided.stdout)
+    assert result["outcome"] == "forward" and result["code"] == "accepted"
+    assert result["wouldCross"]["patient"]["fodselsnummer"] == patient
+    # Without consent: nothing crosses, with the reason in both languages (R7).
+    refused = json.loads(run("decide", "--type", "no.ips.health.referral.v1", "--event", str(referral), "--json").stdout)
+    assert refused["outcome"] == "reject" and refused["reason"]["code"] == "referral-requires-consent"
+    assert refused["reason"]["english"] and refused["reason"]["norwegian"]
+    # A case discussion without consent crosses only in anonymous form (R2).
+    discussion = sorted((EXAMPLES / "anonymous-case-discussion/valid").glob("*.json"))[0]
+    anonymous = json.loads(run("decide", "--type", "anonymous-case-discussion", "--event", str(discussion), "--json").stdout)
+    assert anonymous["outcome"] == "forward-anonymous"
+    assert "fodselsnummer" not in json.dumps(anonymous["wouldCross"])
+
+
+def test_decide_applies_the_registry_of_ips_agreements(tmp_path):
+    referral = EXAMPLES / "referral/valid/not-sick-listed-minimal.json"
+    patient = json.loads(referral.read_text())["patient"]["fodselsnummer"]
+    consent = consent_file(tmp_path, patient, ["identity-and-contact", "ips-participation"])
+    registry = tmp_path / "agreements.json"
+    registry.write_text(json.dumps({"agreements": [
+        {"teamId": "fact-oslo-sentrum", "organisationNumber": "974589095", "validFrom": "2025-01-01"}]}))
+    result = json.loads(run("decide", "--type", "referral", "--event", str(referral), "--consent", str(consent),
+                            "--agreements", str(registry), "--json").stdout)
+    assert result["outcome"] == "reject" and result["reason"]["code"] == "no-ips-agreement" and result["reason"]["rule"] == "R14"
+
+
+def test_send_checks_the_contract_first_and_names_each_broken_field(tmp_path):
+    event = json.loads((EXAMPLES / "referral/valid/not-sick-listed-minimal.json").read_text())
+    event["patient"]["fodselsnummer"] = "1234"
+    event["unexpected"] = True
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(event))
+    sent = run("send", "--type", "referral", "--file", str(path), "--bootstrap", "127.0.0.1:1", "--dry-run")
+    assert sent.returncode == 65
+    assert "/patient/fodselsnummer" in sent.stderr and "pattern" in sent.stderr
+    assert "additionalProperties" in sent.stderr or "/unexpected" in sent.stderr
+    assert "1234" not in sent.stderr, "the error repeats a value from the message"
+    valid = run("send", "--type", "referral", "--file", str(EXAMPLES / "referral/valid/not-sick-listed-minimal.json"), "--dry-run")
+    assert valid.returncode == 0 and "valid" in valid.stdout
+
+
+def test_agreements_list_and_check(tmp_path):
+    listed = run("agreements", "list", "--json", "--on", "2026-12-04")
+    assert listed.returncode == 0, listed.stderr
+    teams = {a["teamId"]: a["holds"] for a in json.loads(listed.stdout)["agreements"]}
+    assert teams == {"act-bergen-nord": True, "fact-oslo-sentrum": True}
+    assert run("agreements", "check", "--team", "act-bergen-nord", "--organisation", "983974724").returncode == 0
+    assert run("agreements", "check", "--team", "fact-oslo-sentrum", "--organisation", "974589095", "--on", "2029-01-01").returncode == 1
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"agreements": [')
+    refused = run("agreements", "check", "--file", str(broken), "--team", "act-bergen-nord", "--organisation", "983974724")
+    assert refused.returncode == 65 and "no referral" in refused.stderr
