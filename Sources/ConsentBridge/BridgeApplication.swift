@@ -141,12 +141,12 @@ package struct BridgeApplication: Sendable {
                     disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
                 catalog: catalog, sealer: sealer, bridgeVersion: version)
             let handoff = OutboxHandoff()
-            guard let agreementsFile = configuration.agreementsFile else { throw ApplicationError.missingAgreements }
+            guard let agreementsRegistry = configuration.agreementsRegistry else { throw ApplicationError.missingAgreements }
             let agreementsSchemaPath = IPSAgreementRegistry.schemaPath(contractsDirectory: configuration.contractsDirectory)
             guard let schemaBytes = FileManager.default.contents(atPath: agreementsSchemaPath),
                 let schemaDocument = try? StrictJSON.parse(Array(schemaBytes)), let agreementsSchema = try? JSONSchema(compiling: schemaDocument)
             else { throw ApplicationError.missingAgreements }
-            let agreements = IPSAgreementRegistry(path: agreementsFile, schema: agreementsSchema, logger: logger)
+            let agreements = IPSAgreementRegistry(path: agreementsRegistry, schema: agreementsSchema, logger: logger)
             services.append(agreements)
             redrive = RejectionRedrive(store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff, logger: logger)
             for side in BridgeSide.allCases {
@@ -288,7 +288,7 @@ package struct BridgeApplication: Sendable {
             case .noConsentContract: "the contracts directory has no consent contract"
             case .topicMissing(let topic): "topic \(topic) does not exist yet"
             case .missingSealingKey(let side): "no sealing key configured for the \(side) side"
-            case .missingAgreements: "no IPS agreements registry: agreements.file is not set, or the contracts lack registry/ips-agreements.schema.json"
+            case .missingAgreements: "no IPS agreements registry: agreements.registry is not set, or the contracts lack registry/ips-agreements.schema.json"
             }
         }
     }

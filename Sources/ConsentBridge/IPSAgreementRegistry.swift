@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The registry of IPS agreements (R14) as the bridge decides with it: read from
-/// `agreements.file` at start and again whenever the file changes (checked every 2 s).
+/// `agreements.registry` at start and again whenever the file changes (checked every 2 s).
 ///
 /// A file that cannot be read or breaks its schema leaves the registry unreadable, and then no
 /// referral crosses (fail closed for referrals only; every other event is decided as before).

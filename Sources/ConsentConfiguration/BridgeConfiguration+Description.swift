@@ -48,7 +48,7 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "relay.retry-initial-backoff-ms": String(retryInitialBackoffMilliseconds)
             case "relay.retry-max-backoff-ms": String(retryMaxBackoffMilliseconds)
             case "http.listen-address": httpListenAddress.description
-            case "agreements.file": agreementsFile
+            case "agreements.registry": agreementsRegistry
             case "operator.viewer-tokens": operatorAccess.viewerTokens.isEmpty ? nil : "<redacted: \(operatorAccess.viewerTokens.count)>"
             case "operator.operator-tokens": operatorAccess.operatorTokens.isEmpty ? nil : "<redacted: \(operatorAccess.operatorTokens.count)>"
             case "log.level": log.level

@@ -4,7 +4,7 @@ extension BridgeConfiguration {
     /// loader fail later with a less direct message. Paths are not secrets.
     package var referencedPaths: [(key: String, path: String)] {
         var paths: [(key: String, path: String)] = [("contracts.directory", contractsDirectory)]
-        if let agreementsFile { paths.append(("agreements.file", agreementsFile)) }
+        if let agreementsRegistry { paths.append(("agreements.registry", agreementsRegistry)) }
         for (side, kafka) in [("health", healthKafka), ("nav", navKafka)] {
             guard let kafka else { continue }
             if let path = kafka.caLocation { paths.append(("\(side).kafka.ssl.ca-location", path)) }

@@ -48,8 +48,8 @@ package struct BridgeConfiguration: Sendable {
     package var navSealingKeys: SealingKeyRing?
     /// Where `/health/*` and `/metrics` are served.
     package var httpListenAddress: HTTPListenAddress
-    /// The registry of IPS agreements (R14) the bridge reads (`agreements.file`; role bridge).
-    package var agreementsFile: String?
+    /// The registry of IPS agreements (R14) the bridge reads (`agreements.registry`; role bridge).
+    package var agreementsRegistry: String?
     /// Who may use the operator service's API and page (`operator.*-tokens`).
     package var operatorAccess = OperatorAccess()
     /// Log level and format, for the executable's bootstrap.

@@ -17,7 +17,7 @@ extension ConfigurationKey {
               "Directory for the embedded SQLite stores (default store paths live here)."),
         .init("contracts.directory", .path, default: "Contracts",
               "Directory with the message contracts (`schemas/`, `asyncapi.yaml`)."),
-        .init("agreements.file", .path, default: "<contracts.directory>/registry/ips-agreements.development.json (embedded only)",
+        .init("agreements.registry", .path, default: "<contracts.directory>/registry/ips-agreements.development.json (embedded only)",
               "Registry of the treatment teams with an IPS agreement (R14; `Contracts/registry/ips-agreements.schema.json`), re-read when it changes. Only their referrals cross; while it cannot be read, no referral does. Required by role `bridge` unless `embedded`."),
     ]
 

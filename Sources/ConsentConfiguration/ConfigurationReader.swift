@@ -102,14 +102,14 @@ struct ConfigurationReader {
 
         let bridgeStore = roles.contains(.bridge) ? store("bridge.store", defaultFile: "bridge.sqlite", in: dataDirectory) : nil
         // R14: production names its registry; embedded runs use the development one.
-        var agreementsFile: String? = nil
+        var agreementsRegistry: String? = nil
         if roles.contains(.bridge) {
-            if isExplicit("agreements.file") {
-                agreementsFile = string("agreements.file")
+            if isExplicit("agreements.registry") {
+                agreementsRegistry = string("agreements.registry")
             } else if !isEmbedded {
-                fail(.missingValue, "agreements.file", "required by role `bridge` unless `embedded` is true")
+                fail(.missingValue, "agreements.registry", "required by role `bridge` unless `embedded` is true")
             } else {
-                agreementsFile = contractsDirectory + "/registry/ips-agreements.development.json"
+                agreementsRegistry = contractsDirectory + "/registry/ips-agreements.development.json"
             }
         }
         let healthStore = roles.contains(.healthSink) ? store("health.store", defaultFile: "health.sqlite", in: dataDirectory) : nil
@@ -178,7 +178,7 @@ struct ConfigurationReader {
         result.kafkaSessionTimeoutMilliseconds = integer("kafka.session-timeout-ms", in: 1000...3_600_000)
         result.kafkaFetchWaitMaxMilliseconds = integer("kafka.fetch-wait-max-ms", in: 0...10_000)
         result.operatorAccess = OperatorAccess(viewerTokens: viewerTokens, operatorTokens: operatorTokens)
-        result.agreementsFile = agreementsFile
+        result.agreementsRegistry = agreementsRegistry
         // Record sources last so every key read above is included.
         for key in ConfigurationKey.all where sources[key.name] == nil {
             if let value = layers.values[key.name] { sources[key.name] = value.source }

@@ -46,6 +46,9 @@ package struct ConsentRecord: Sendable, Hashable, Codable {
     package var purpose: String
     /// Who recorded it.
     package var recordedBy: RecordedBy
+    /// Who gave it (R1): `patient`, or the representative's relation (`parent`, `guardian`,
+    /// …); nil in records made before the contract had the field.
+    package var givenBy: String?
     /// When it was recorded.
     package var recordedAt: Timestamp
     /// From when it applies.
@@ -60,8 +63,9 @@ package struct ConsentRecord: Sendable, Hashable, Codable {
         patientID: String, consentID: String, version: Int64, status: Status, categories: ConsentCategories,
         recipientRoles: RecipientRoles, directions: ConsentDirections, purpose: String = ConsentRecord.ipsPurpose,
         recordedBy: RecordedBy, recordedAt: Timestamp, validFrom: Timestamp, validUntil: Timestamp? = nil,
-        form: Form
+        form: Form, givenBy: String? = nil
     ) {
+        self.givenBy = givenBy
         self.patientID = patientID
         self.consentID = consentID
         self.version = version
@@ -157,6 +161,7 @@ package struct ConsentRecord: Sendable, Hashable, Codable {
             let hpr = recordedByObject["hprNumber"]?.stringValue, let role = recordedByObject["role"]?.stringValue
         else { throw ConsentRecordError(code: .malformed, detail: "recordedBy") }
         recordedBy = RecordedBy(hprNumber: hpr, role: role)
+        givenBy = object["givenBy"]?.stringValue
         recordedAt = try time("recordedAt")
         validFrom = try time("validFrom")
         validUntil = object["validUntil"] == nil ? nil : try time("validUntil")
@@ -186,6 +191,7 @@ package struct ConsentRecord: Sendable, Hashable, Codable {
         ]
         if let validUntil { members.append(.init(key: "validUntil", value: .string(validUntil.description))) }
         members.append(.init(key: "form", value: .string(form.rawValue)))
+        if let givenBy { members.append(.init(key: "givenBy", value: .string(givenBy))) }
         return .object(JSONObject(uniqueMembers: members))
     }
 

@@ -17,6 +17,7 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
             AgreementsCommand.self,
             SendCommand.self,
             DisclosuresCommand.self,
+            AccessReportCommand.self,
             ConfigCommand.self,
             ContractsCommand.self,
             BenchCommand.self,

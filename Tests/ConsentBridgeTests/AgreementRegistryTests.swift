@@ -30,7 +30,7 @@ struct AgreementRegistryTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let registry = directory + "/ips-agreements.json"
         try Self.write(#"{"agreements": [\#(Self.bergen)]}"#, to: registry)
-        let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_AGREEMENTS_FILE": registry])
+        let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_AGREEMENTS_REGISTRY": registry])
         try await harness.start()
         let bergenPatient = "03919540000", osloPatient = "12848740088"
         for patient in [bergenPatient, osloPatient] {

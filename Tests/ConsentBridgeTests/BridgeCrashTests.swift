@@ -83,7 +83,7 @@ struct BridgeCrashTests {
             "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
             "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": "10",
             "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": BridgeHarness.contractsDirectory,
-            "CONSENT_BRIDGE_AGREEMENTS_FILE": BridgeHarness.contractsDirectory + "/registry/ips-agreements.development.json",
+            "CONSENT_BRIDGE_AGREEMENTS_REGISTRY": BridgeHarness.contractsDirectory + "/registry/ips-agreements.development.json",
             "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
             "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
             "CONSENT_BRIDGE_HEALTH_SEALING_KEY": healthKey,

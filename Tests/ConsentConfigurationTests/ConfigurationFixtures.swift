@@ -33,7 +33,7 @@ enum Planted {
             "CONSENT_BRIDGE_NAV_SEALING_KEY": navKey,
             "CONSENT_BRIDGE_NAV_SEALING_PREVIOUS_KEY_ID": "nav-2026-05",
             "CONSENT_BRIDGE_NAV_SEALING_PREVIOUS_KEY": navPreviousKey,
-            "CONSENT_BRIDGE_AGREEMENTS_FILE": "/etc/consent-bridge/ips-agreements.json",
+            "CONSENT_BRIDGE_AGREEMENTS_REGISTRY": "/etc/consent-bridge/ips-agreements.json",
         ]
     }
 

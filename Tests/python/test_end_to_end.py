@@ -505,6 +505,32 @@ def test_bridge_store_keeps_no_person_link_for_anonymous_forwards(scenario):
         pytest.fail("bridge store:\n" + "\n".join(f"  - {f}" for f in failures[:20]), pytrace=False)
 
 
+def test_access_reports_come_from_each_sides_own_store_alone(scenario, tmp_path):
+    """R11: each controller answers for its own part from its own store: the health report is
+    made with only the journal at hand, NAV's with only NAV's store."""
+    import shutil
+    patient = PATIENTS["full"].fnr
+    reports = {}
+    for side, store in (("health", "health.sqlite"), ("nav", "nav.sqlite")):
+        alone = tmp_path / side
+        alone.mkdir()
+        for suffix in ("", "-wal", "-shm"):
+            source = scenario.bridge.data_dir / (store + suffix)
+            if source.exists():
+                shutil.copy(source, alone / (store + suffix))
+        result = subprocess.run(
+            [BIN, "access-report", "--side", side, "--patient", patient, "--format", "json", "--allow-synthetic-ids",
+             "--data-directory", str(alone)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"{side}: {result.stderr}"
+        reports[side] = {s["title"]: s["rows"] for s in json.loads(result.stdout)["sections"]}
+        assert sorted(p.name for p in alone.iterdir() if not p.name.startswith(store)) == [], "the report wrote beside the store"
+    health, nav = reports["health"], reports["nav"]
+    assert health["consents"], "the journal's report lists no consent for the consented patient"
+    assert any(row["type"] == "no.ips.health.referral.v1" for row in health["disclosed to NAV"])
+    assert any(row["type"] == "no.ips.health.referral.v1" for row in nav["received from the health service"])
+    assert nav["registered as IPS participant"], "NAV registers a referred participant"
+
+
 # ---- 4. oversized inputs do not hold up ordinary traffic --------------------------------------
 
 OVERSIZED = {"~900 KB": 900 * 1024, "~2 MB": 2 * 1024 * 1024}

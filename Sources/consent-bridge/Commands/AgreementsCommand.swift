@@ -16,7 +16,7 @@ struct AgreementsCommand: ParsableCommand {
 
 /// The registry file and the day to judge it on.
 struct AgreementsInput: ParsableArguments {
-    @Option(help: "The registry (agreements.file of the bridge).")
+    @Option(help: "The registry (agreements.registry of the bridge).")
     var file: String = "Contracts/registry/ips-agreements.development.json"
 
     @Option(help: "Contracts directory (its registry/ips-agreements.schema.json checks the file).")

@@ -1,0 +1,113 @@
+import ArgumentParser
+import ConsentPolicy
+import ConsentStorage
+import Foundation
+import Logging
+
+/// `consent-bridge access-report --side health|nav --patient ID`: one person's access report
+/// from one side's own store (R11).
+struct AccessReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "access-report",
+        abstract: "One person's access report (R11) from one side's own store: health (consents, disclosures) or NAV (received, shared, own documentation).",
+        discussion: """
+            Reads only that side's store: --store, else CONSENT_BRIDGE_HEALTH_STORE / CONSENT_BRIDGE_NAV_STORE, else \
+            <data directory>/health.sqlite or nav.sqlite. Exit codes: 0 report printed; 3 the store holds nothing about the \
+            person; 64 invalid id; 1 store error.
+            """
+    )
+
+    enum Side: String, ExpressibleByArgument, CaseIterable { case health, nav }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+
+    @Option(help: "Which controller's part: health or nav.")
+    var side: Side
+
+    @Option(help: "The person's fødselsnummer or D-number.")
+    var patient: String
+
+    @Option(help: "Output format: table, json or csv.")
+    var format: Format = .table
+
+    @Option(help: "That side's store: a SQLite path or a postgres:// URL.")
+    var store: String?
+
+    @Option(help: "Data directory holding the embedded SQLite stores.")
+    var dataDirectory: String?
+
+    @Flag(help: "Accept synthetic test identity numbers (month + 40 or + 80); for test environments only.")
+    var allowSyntheticIds = false
+
+    func validate() throws {
+        if !allowSyntheticIds, NorwegianIdentifier.isValid(patient, allowSynthetic: true), !NorwegianIdentifier.isValid(patient, allowSynthetic: false) {
+            throw ValidationError("--patient is a synthetic test identity number; add --allow-synthetic-ids (test environments only)")
+        }
+        guard NorwegianIdentifier.isValid(patient, allowSynthetic: allowSyntheticIds) else {
+            throw ValidationError("--patient is not a valid fødselsnummer or D-number (11 digits with valid check digits)")
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let dataDirectory = self.dataDirectory ?? environment["CONSENT_BRIDGE_DATA_DIRECTORY"] ?? "data"
+        var logger = Logger(label: "consent-bridge.access-report")
+        logger.logLevel = .warning
+        let report: AccessReport
+        do throws(StorageError) {
+            let defaults = ConsentStorage.StoreLocations.sqlite(dataDirectory: dataDirectory)
+            let configured = store ?? environment[side == .health ? "CONSENT_BRIDGE_HEALTH_STORE" : "CONSENT_BRIDGE_NAV_STORE"]
+            let location = try configured.map { text throws(StorageError) in try ConsentStorage.StoreLocation(parsing: text) }
+                ?? (side == .health ? defaults.healthJournal : defaults.navCase)
+            switch side {
+            case .health:
+                let journal = try await HealthJournalStore.open(location, logger: logger)
+                defer { Task { await journal.close() } }
+                report = try await journal.accessReport(patientID: patient)
+            case .nav:
+                let navStore = try await NavCaseStore.open(location, logger: logger)
+                defer { Task { await navStore.close() } }
+                report = try await navStore.accessReport(personID: patient)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("access-report: \(error.message)\n".utf8))
+            throw ExitCode.failure
+        }
+        print(Self.render(report, as: format), terminator: "")
+        if report.isEmpty {
+            FileHandle.standardError.write(Data("the \(side.rawValue) store holds nothing about this person\n".utf8))
+            throw ExitCode(3)
+        }
+    }
+
+    static func render(_ report: AccessReport, as format: Format) -> String {
+        switch format {
+        case .json:
+            let object: [String: Any] = [
+                "side": report.side, "controller": report.controller, "notice": report.notice,
+                "sections": report.sections.map { section in
+                    ["title": section.title, "rows": section.rows.map { Dictionary(uniqueKeysWithValues: zip(section.columns, $0)) }] as [String: Any]
+                },
+            ]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
+            return String(decoding: data, as: UTF8.self) + "\n"
+        case .csv:
+            func field(_ text: String) -> String {
+                text.contains(where: { ",\"\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+            }
+            var lines = ["section,field,value,row"]
+            for section in report.sections {
+                for (index, row) in section.rows.enumerated() {
+                    for (column, value) in zip(section.columns, row) { lines.append([section.title, column, value, String(index + 1)].map(field).joined(separator: ",")) }
+                }
+            }
+            return lines.joined(separator: "\n") + "\n"
+        case .table:
+            var text = "Access report, \(report.side) side: \(report.controller)\n\(report.notice)\n"
+            for section in report.sections {
+                text += "\n\(section.title) (\(section.rows.count))\n"
+                if !section.rows.isEmpty { text += TextTable.render(section.columns, section.rows) + "\n" }
+            }
+            return text
+        }
+    }
+}
