@@ -225,7 +225,7 @@ public struct Consent: IPSMessage {
     public static let ceType = "no.ips.health.consent.v1"
     public static let defaultTopic = "health.consent"
     public static let subjectPointer = "/patientId"
-    public static let schemaText = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"https://contracts.consentbridge.no/schemas/consent.schema.json\",\"title\":\"Samtykke (consent record)\",\"description\":\"The patient's current IPS consent as recorded in EPJ; the latest version per patient on the compacted topic health.consent. A tombstone (null value) means no consent.\",\"x-ce-type\":\"no.ips.health.consent.v1\",\"x-direction\":\"consent\",\"x-source-topic\":\"health.consent\",\"x-recipient-roles\":[],\"x-subject-field\":\"/patientId\",\"x-anonymous-form\":false,\"x-required-for-forwarding\":[],\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"patientId\",\"consentId\",\"version\",\"status\",\"categories\",\"recipientRoles\",\"directions\",\"purpose\",\"recordedBy\",\"recordedAt\",\"validFrom\",\"form\"],\"properties\":{\"patientId\":{\"description\":\"Fødselsnummer of the patient (also the Kafka key).\",\"type\":\"string\",\"pattern\":\"^[0-9]{11}$\",\"x-classification\":\"direct-identifier\",\"x-consent-category\":\"identity-and-contact\"},\"consentId\":{\"description\":\"Id of the consent in EPJ (stable across versions).\",\"type\":\"string\",\"pattern\":\"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$\",\"x-classification\":\"operational\"},\"version\":{\"description\":\"Monotonically increasing per patient; a lower version never overwrites a higher.\",\"type\":\"integer\",\"minimum\":1,\"x-classification\":\"operational\"},\"status\":{\"type\":\"string\",\"enum\":[\"granted\",\"withdrawn\"],\"x-classification\":\"operational\"},\"categories\":{\"description\":\"Categories of information the patient agreed may be shared.\",\"type\":\"array\",\"x-classification\":\"operational\",\"items\":{\"type\":\"string\",\"enum\":[\"identity-and-contact\",\"ips-participation\",\"work-relevant-health\",\"treatment-coordination\",\"work-status\"],\"x-classification\":\"operational\"},\"uniqueItems\":true},\"recipientRoles\":{\"description\":\"NAV roles that may receive or send information.\",\"type\":\"array\",\"x-classification\":\"operational\",\"items\":{\"type\":\"string\",\"enum\":[\"ips-job-specialist\",\"nav-veileder\"],\"x-classification\":\"operational\"},\"uniqueItems\":true},\"directions\":{\"type\":\"array\",\"x-classification\":\"operational\",\"items\":{\"type\":\"string\",\"enum\":[\"health-to-nav\",\"nav-to-health\"],\"x-classification\":\"operational\"},\"uniqueItems\":true},\"purpose\":{\"type\":\"string\",\"const\":\"ips-follow-up\",\"x-classification\":\"operational\"},\"recordedBy\":{\"type\":\"object\",\"x-classification\":\"operational\",\"additionalProperties\":false,\"required\":[\"hprNumber\",\"role\"],\"properties\":{\"hprNumber\":{\"description\":\"HPR number of the health professional who recorded the consent.\",\"type\":\"string\",\"pattern\":\"^[0-9]{6,9}$\",\"x-classification\":\"operational\"},\"role\":{\"type\":\"string\",\"enum\":[\"behandler\",\"primaerkontakt\",\"lege\",\"psykolog\",\"arbeids-utdanningsspesialist\"],\"x-classification\":\"operational\"}}},\"recordedAt\":{\"type\":\"string\",\"format\":\"date-time\",\"x-classification\":\"operational\"},\"validFrom\":{\"type\":\"string\",\"format\":\"date-time\",\"x-classification\":\"operational\"},\"validUntil\":{\"type\":\"string\",\"format\":\"date-time\",\"x-classification\":\"operational\"},\"form\":{\"description\":\"Consent needs no written form; its recording must show it was obtained (R6).\",\"type\":\"string\",\"enum\":[\"oral\",\"written\"],\"x-classification\":\"operational\"}}}"
+    public static let schemaText = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"https://contracts.consentbridge.no/schemas/consent.schema.json\",\"title\":\"Samtykke (consent record)\",\"description\":\"The patient's current IPS consent as recorded in EPJ; the latest version per patient on the compacted topic health.consent. A tombstone (null value) means no consent.\",\"x-ce-type\":\"no.ips.health.consent.v1\",\"x-direction\":\"consent\",\"x-source-topic\":\"health.consent\",\"x-recipient-roles\":[],\"x-subject-field\":\"/patientId\",\"x-anonymous-form\":false,\"x-required-for-forwarding\":[],\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"patientId\",\"consentId\",\"version\",\"status\",\"categories\",\"recipientRoles\",\"directions\",\"purpose\",\"recordedBy\",\"recordedAt\",\"validFrom\",\"form\"],\"properties\":{\"patientId\":{\"description\":\"Fødselsnummer of the patient (also the Kafka key).\",\"type\":\"string\",\"pattern\":\"^[0-9]{11}$\",\"x-classification\":\"direct-identifier\",\"x-consent-category\":\"identity-and-contact\"},\"consentId\":{\"description\":\"Id of the consent in EPJ (stable across versions).\",\"type\":\"string\",\"pattern\":\"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$\",\"x-classification\":\"operational\"},\"version\":{\"description\":\"Monotonically increasing per patient; a lower version never overwrites a higher.\",\"type\":\"integer\",\"minimum\":1,\"x-classification\":\"operational\"},\"status\":{\"type\":\"string\",\"enum\":[\"granted\",\"withdrawn\"],\"x-classification\":\"operational\"},\"categories\":{\"description\":\"Categories of information the patient agreed may be shared.\",\"type\":\"array\",\"x-classification\":\"operational\",\"items\":{\"type\":\"string\",\"enum\":[\"identity-and-contact\",\"ips-participation\",\"work-relevant-health\",\"treatment-coordination\",\"work-status\"],\"x-classification\":\"operational\"},\"uniqueItems\":true},\"recipientRoles\":{\"description\":\"NAV roles that may receive or send information.\",\"type\":\"array\",\"x-classification\":\"operational\",\"items\":{\"type\":\"string\",\"enum\":[\"ips-job-specialist\",\"nav-veileder\"],\"x-classification\":\"operational\"},\"uniqueItems\":true},\"directions\":{\"type\":\"array\",\"x-classification\":\"operational\",\"items\":{\"type\":\"string\",\"enum\":[\"health-to-nav\",\"nav-to-health\"],\"x-classification\":\"operational\"},\"uniqueItems\":true},\"purpose\":{\"type\":\"string\",\"const\":\"ips-follow-up\",\"x-classification\":\"operational\"},\"recordedBy\":{\"type\":\"object\",\"x-classification\":\"operational\",\"additionalProperties\":false,\"required\":[\"hprNumber\",\"role\"],\"properties\":{\"hprNumber\":{\"description\":\"HPR number of the health professional who recorded the consent.\",\"type\":\"string\",\"pattern\":\"^[0-9]{6,9}$\",\"x-classification\":\"operational\"},\"role\":{\"type\":\"string\",\"enum\":[\"behandler\",\"primaerkontakt\",\"lege\",\"psykolog\",\"arbeids-utdanningsspesialist\"],\"x-classification\":\"operational\"}}},\"givenBy\":{\"description\":\"Who gave the consent (R1): the patient, or the patient's representative named by relation (e.g. a parent of a minor in a FACT ung team). Absent only in records made before this field existed.\",\"type\":\"string\",\"enum\":[\"patient\",\"parent\",\"guardian\",\"appointed-guardian\",\"other-legal-representative\"],\"x-classification\":\"operational\"},\"recordedAt\":{\"type\":\"string\",\"format\":\"date-time\",\"x-classification\":\"operational\"},\"validFrom\":{\"type\":\"string\",\"format\":\"date-time\",\"x-classification\":\"operational\"},\"validUntil\":{\"type\":\"string\",\"format\":\"date-time\",\"x-classification\":\"operational\"},\"form\":{\"description\":\"Consent needs no written form; its recording must show it was obtained (R6).\",\"type\":\"string\",\"enum\":[\"oral\",\"written\"],\"x-classification\":\"operational\"}}}"
     /// Fødselsnummer of the patient (also the Kafka key).
     public var patientId: String
     /// Id of the consent in EPJ (stable across versions).
@@ -240,6 +240,8 @@ public struct Consent: IPSMessage {
     public var directions: [Direction]
     public var purpose: String
     public var recordedBy: RecordedBy
+    /// Who gave the consent (R1): the patient, or the patient's representative named by relation (e.g. a parent of a minor in a FACT ung team). Absent only in records made before this field existed.
+    public var givenBy: GivenBy?
     public var recordedAt: String
     public var validFrom: String
     public var validUntil: String?
@@ -247,7 +249,7 @@ public struct Consent: IPSMessage {
     public var form: Form
 
     /// Creates the value; optional fields may be left out.
-    public init(patientId: String, consentId: String, version: Int, status: Status, categories: [Category], recipientRoles: [RecipientRole], directions: [Direction], purpose: String, recordedBy: RecordedBy, recordedAt: String, validFrom: String, validUntil: String? = nil, form: Form) {
+    public init(patientId: String, consentId: String, version: Int, status: Status, categories: [Category], recipientRoles: [RecipientRole], directions: [Direction], purpose: String, recordedBy: RecordedBy, givenBy: GivenBy? = nil, recordedAt: String, validFrom: String, validUntil: String? = nil, form: Form) {
         self.patientId = patientId
         self.consentId = consentId
         self.version = version
@@ -257,6 +259,7 @@ public struct Consent: IPSMessage {
         self.directions = directions
         self.purpose = purpose
         self.recordedBy = recordedBy
+        self.givenBy = givenBy
         self.recordedAt = recordedAt
         self.validFrom = validFrom
         self.validUntil = validUntil
@@ -310,6 +313,15 @@ public struct Consent: IPSMessage {
             case psykolog = "psykolog"
             case arbeidsUtdanningsspesialist = "arbeids-utdanningsspesialist"
         }
+    }
+
+    /// The values `givenBy` may take.
+    public enum GivenBy: String, Codable, Sendable, CaseIterable {
+        case patient = "patient"
+        case parent = "parent"
+        case guardian = "guardian"
+        case appointedGuardian = "appointed-guardian"
+        case otherLegalRepresentative = "other-legal-representative"
     }
 
     /// The values `form` may take.
