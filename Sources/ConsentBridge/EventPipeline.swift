@@ -22,13 +22,13 @@ package struct EventPipeline: Service {
     package let logger: Logger
     package let metrics: BridgeMetrics
 
-    /// The registry of IPS agreements (R14); nil: none can be read, so no referral crosses.
-    let agreements: IPSAgreementRegistry?
+    /// The registry of IPS agreements (R14); while it cannot be read, no referral crosses.
+    let agreements: IPSAgreementRegistry
 
     package init(
         origin: BridgeSide, consumer: KafkaConsumer, consumerGroup: String, gate: ConsentGate, catalog: PolicyCatalog,
         builder: BridgeRecordBuilder, store: BridgeStore, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
-        metrics: BridgeMetrics, agreements: IPSAgreementRegistry? = nil
+        metrics: BridgeMetrics, agreements: IPSAgreementRegistry
     ) {
         self.agreements = agreements
         self.origin = origin
@@ -96,7 +96,7 @@ package struct EventPipeline: Service {
             var decision = PolicyEngine.decide(event: event, consent: gate.keeper, contracts: catalog, now: timestamp, caseReference: CaseReference.random())
             // R14: a referral crosses only from a team with an IPS agreement holding today.
             if let type = headers.type, catalog.plan(forCEType: type)?.isReferral == true {
-                decision = decision.requiringIPSAgreement(agreements?.current, on: timestamp.utcDate)
+                decision = decision.requiringIPSAgreement(agreements.current, on: timestamp.utcDate)
             }
             let built = try builder.build(record: record, headers: headers, origin: origin, decision: decision, now: now)
             messages.append(built)
