@@ -1,9 +1,12 @@
+import ConsentKafka
 import Logging
 
 /// Exponential back-off for infrastructure errors (broker, database).
 ///
 /// Such errors halt the pipeline and are retried until they clear or the service is shut
-/// down: they never turn into rejections or skipped messages.
+/// down: they never turn into rejections or skipped messages. A fatal Kafka error (librdkafka
+/// says the client can never recover, e.g. an idempotent producer out of sequence) is not
+/// retried: it ends the service, so the process stops and its supervisor starts it afresh.
 package struct RetryPolicy: Sendable {
     package var initialDelay: Duration
     package var maximumDelay: Duration
@@ -13,7 +16,8 @@ package struct RetryPolicy: Sendable {
         self.maximumDelay = maximumDelay
     }
 
-    /// Runs `operation` until it succeeds; rethrows only `CancellationError` (shutdown).
+    /// Runs `operation` until it succeeds; rethrows `CancellationError` (shutdown) and fatal
+    /// Kafka errors (retrying cannot clear them).
     package func run<T: Sendable>(_ what: String, logger: Logger, _ operation: () async throws -> T) async throws -> T {
         var delay = initialDelay
         var attempt = 0
@@ -23,6 +27,11 @@ package struct RetryPolicy: Sendable {
                 return try await operation()
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as KafkaError where error.isFatal {
+                logger.critical("Fatal Kafka error: not retried; the process stops so that it can be restarted", metadata: [
+                    "bridge.operation": "\(what)", "error": "\(error)",
+                ])
+                throw error
             } catch {
                 attempt += 1
                 // Error descriptions of our stores and Kafka client carry no personal data.
