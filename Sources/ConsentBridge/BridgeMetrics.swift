@@ -118,14 +118,40 @@ package final class BridgeMetrics: Sendable {
         }
     }
 
+    /// The counters one kind of decision increments, made once per (code, direction, type).
+    private struct DecisionSeries: Sendable {
+        let decisions: CoreMetrics.Counter
+        let events: CoreMetrics.Counter
+        let rejections: CoreMetrics.Counter?
+    }
+
+    private struct DecisionKey: Hashable, Sendable {
+        let code: String
+        let direction: String
+        let type: String
+    }
+
+    private let decisionSeries = Mutex<[DecisionKey: DecisionSeries]>([:])
+
     /// Counts one event's decision: by its final code (`accepted`, `anonymized` or a reject
     /// reason), and by direction, type (a known contract's `ce_type`, else `unknown`) and outcome.
+    /// One dictionary lookup per event: the hot path calls this for every event.
     package func recordDecision(code: String, direction: String = "unknown", knownType: String? = nil) {
-        let outcome: Outcome = code == "accepted" ? .forwarded : code == "anonymized" ? .anonymized : .rejected
+        let key = DecisionKey(code: code, direction: direction, type: knownType ?? "unknown")
+        let series = decisionSeries.withLock { cache -> DecisionSeries in
+            if let series = cache[key] { return series }
+            let outcome: Outcome = code == "accepted" ? .forwarded : code == "anonymized" ? .anonymized : .rejected
+            let series = DecisionSeries(
+                decisions: counter("consent_bridge_decisions_total", [("code", code)]),
+                events: counter("consent_bridge_events_total", [("direction", key.direction), ("type", key.type), ("outcome", outcome.rawValue)]),
+                rejections: outcome == .rejected ? counter("consent_bridge_rejections_total", [("reason", code)]) : nil)
+            cache[key] = series
+            return series
+        }
         state.withLock { $0.decisions[code, default: 0] += 1 }
-        counter("consent_bridge_decisions_total", [("code", code)]).increment()
-        counter("consent_bridge_events_total", [("direction", direction), ("type", knownType ?? "unknown"), ("outcome", outcome.rawValue)]).increment()
-        if outcome == .rejected { counter("consent_bridge_rejections_total", [("reason", code)]).increment() }
+        series.decisions.increment()
+        series.events.increment()
+        series.rejections?.increment()
         if code == RejectReason.outputContractViolation.code { outputContractViolations.increment() }
     }
 
