@@ -16,6 +16,14 @@ package struct BridgeBenchmark: Sendable {
     package struct Result: Sendable {
         package var passthroughPerSecond: Double
         package var passthroughLatency: [Double]
+        /// The passthrough doing the bridge's Kafka work: per event one record consumed and
+        /// three produced (the copy, a receipt and a disclosure notice of the bridge's sizes).
+        package var equalWorkPerSecond: Double
+        /// CPU time of this process (all threads, getrusage) per event, over each measured run:
+        /// it includes the in-process load generator and reader, and with the broker in this
+        /// process the broker too (`--broker process` keeps the broker out).
+        package var equalWorkCPUMicrosecondsPerEvent: Double
+        package var bridgeCPUMicrosecondsPerEvent: Double
         package var bridgePerSecond: Double
         package var bridgeLatency: [Double]
         package var withdrawalLatency: [Double]
@@ -105,25 +113,40 @@ package struct BridgeBenchmark: Sendable {
             ])
         }
 
-        // (a) Passthrough: consume health.ips.outbound, produce each batch to nav.ips.inbound.
-        let passthrough = try await measure(events: events, makeEvent: event) { cluster, stop in
-            let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
-            let consumer = try KafkaConsumer(configuration: .init(client: client, groupID: "passthrough", topics: ["health.ips.outbound"]), logger: logger)
-            let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
-            return Task {
-                let forward = Task {
-                    for try await batch in consumer.batches {
-                        let out = batch.map { KafkaOutgoingRecord(topic: "nav.ips.inbound", key: $0.key, value: $0.value, headers: $0.headers) }
-                        for result in try await producer.send(out) { _ = try result.get() }
+        // (a) Passthrough: consume health.ips.outbound, produce each batch to nav.ips.inbound;
+        // (a') the same with the bridge's Kafka work: a receipt and a disclosure notice beside
+        // each copy, of the sizes of the published examples, to the topics the bridge uses.
+        let receiptBody = Array(try Data(contentsOf: examples.appendingPathComponent("receipt/valid/job-status-accepted.json")))
+        let noticeBody = Array(try Data(contentsOf: examples.appendingPathComponent("disclosure/valid/referral-disclosed-to-job-specialist.json")))
+        func passthroughSystem(equalWork: Bool) -> (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error> {
+            { cluster, stop in
+                let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
+                let consumer = try KafkaConsumer(
+                    configuration: .init(client: client, groupID: equalWork ? "passthrough-equal" : "passthrough", topics: ["health.ips.outbound"]), logger: logger)
+                let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+                return Task {
+                    let forward = Task {
+                        for try await batch in consumer.batches {
+                            var out = batch.map { KafkaOutgoingRecord(topic: "nav.ips.inbound", key: $0.key, value: $0.value, headers: $0.headers) }
+                            if equalWork {
+                                for record in batch {
+                                    out.append(KafkaOutgoingRecord(topic: "health.ips.receipts", key: record.key, value: receiptBody, headers: record.headers))
+                                    out.append(KafkaOutgoingRecord(topic: "health.disclosures", key: record.key, value: noticeBody, headers: record.headers))
+                                }
+                            }
+                            for result in try await producer.send(out) { _ = try result.get() }
+                        }
                     }
+                    while !stop.isSet { try await Task.sleep(for: .milliseconds(20)) }
+                    await consumer.close()
+                    try await forward.value
+                    await producer.close()
+                    return [Double]()
                 }
-                while !stop.isSet { try await Task.sleep(for: .milliseconds(20)) }
-                await consumer.close()
-                try await forward.value
-                await producer.close()
-                return [Double]()
             }
         }
+        let passthrough = try await measure(events: events, makeEvent: event, start: passthroughSystem(equalWork: false))
+        let equalWork = try await measure(events: events, makeEvent: event, start: passthroughSystem(equalWork: true))
 
         // (b) The full bridge with SQLite, and (c) withdrawal latency on the same set-up.
         let stages = StageSnapshot()
@@ -190,6 +213,8 @@ package struct BridgeBenchmark: Sendable {
         }
         return Result(
             passthroughPerSecond: passthrough.perSecond, passthroughLatency: passthrough.latency,
+            equalWorkPerSecond: equalWork.perSecond, equalWorkCPUMicrosecondsPerEvent: equalWork.cpuSeconds * 1e6 / Double(events),
+            bridgeCPUMicrosecondsPerEvent: bridge.cpuSeconds * 1e6 / Double(events),
             bridgePerSecond: bridge.perSecond, bridgeLatency: bridge.latency, withdrawalLatency: bridge.extra.sorted(),
             bridgeStages: stages.load())
     }
@@ -199,7 +224,7 @@ package struct BridgeBenchmark: Sendable {
     private func measure(
         events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord, seedConsents: [(String, [UInt8])] = [],
         start: (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error>
-    ) async throws -> (perSecond: Double, latency: [Double], extra: [Double]) {
+    ) async throws -> (perSecond: Double, latency: [Double], extra: [Double], cpuSeconds: Double) {
         let cluster: BenchmarkBroker
         var embedded: EmbeddedKafkaCluster? = nil
         if let startBroker {
@@ -227,7 +252,7 @@ package struct BridgeBenchmark: Sendable {
     private func measure(
         on cluster: BenchmarkBroker, events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord, seedConsents: [(String, [UInt8])],
         start: (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error>
-    ) async throws -> (perSecond: Double, latency: [Double], extra: [Double]) {
+    ) async throws -> (perSecond: Double, latency: [Double], extra: [Double], cpuSeconds: Double) {
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
         if !seedConsents.isEmpty {
             for result in try await producer.send(seedConsents.map { KafkaOutgoingRecord(topic: "health.consent", key: Array($0.0.utf8), value: $0.1) }) {
@@ -249,6 +274,7 @@ package struct BridgeBenchmark: Sendable {
 
         let records = (0..<events).map { makeEvent("health.ips.outbound", $0) }
         let begin = ContinuousClock.now
+        let cpuAtBegin = Self.processCPUSeconds()
         // Offered load: chunks enqueued back to back (not each awaited: awaiting a chunk
         // spread over many partitions took ~50 ms on the mock and capped both systems at
         // ~2,000 events/s); every delivery report is checked at the end. With a rate, each chunk
@@ -303,6 +329,7 @@ package struct BridgeBenchmark: Sendable {
             }
         }
         let end = ContinuousClock.now
+        let cpuSeconds = Self.processCPUSeconds() - cpuAtBegin
         guard matched >= events else { throw BenchmarkError.eventsMissing(arrived: matched, expected: events) }
         let sentAt = try await sender.value
         for (id, arrived) in arrivals {
@@ -312,7 +339,21 @@ package struct BridgeBenchmark: Sendable {
         let extra = try await system.value
         await reader.close()
         await producer.close()
-        return (Double(events) / (end - begin).seconds, latency.sorted(), extra)
+        return (Double(events) / (end - begin).seconds, latency.sorted(), extra, cpuSeconds)
+    }
+}
+
+extension BridgeBenchmark {
+    /// User and system CPU time of this process so far (every thread).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if canImport(Glibc)
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        #else
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        #endif
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }
 

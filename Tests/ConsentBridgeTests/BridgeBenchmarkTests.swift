@@ -6,7 +6,7 @@ import Testing
 /// a run must see every offered event arrive, time each one, and time every withdrawal.
 @Suite("Bridge benchmark bookkeeping (embedded broker)")
 struct BridgeBenchmarkTests {
-    @Test("a paced run delivers and times every event through the passthrough and the bridge")
+    @Test("a paced run delivers and times every event through both passthroughs and the bridge, and counts their CPU")
     func pacedRunMeasuresEveryEvent() async throws {
         let events = 60
         var logger = Logger(label: "bench-test")
@@ -20,6 +20,9 @@ struct BridgeBenchmarkTests {
         // Paced at 300/s, 60 events take ~0.2 s to offer: neither system can report more.
         #expect(result.passthroughPerSecond > 0 && result.passthroughPerSecond < 400)
         #expect(result.bridgePerSecond > 0 && result.bridgePerSecond < 400)
+        #expect(result.equalWorkPerSecond > 0 && result.equalWorkPerSecond < 400)
+        // CPU is counted over each run (a run of 0.2 s cannot use more than 2 cores × its length).
+        #expect(result.bridgeCPUMicrosecondsPerEvent > 0 && result.equalWorkCPUMicrosecondsPerEvent > 0)
         #expect((result.bridgeStages[.decide]?.items ?? 0) >= events)
     }
 }

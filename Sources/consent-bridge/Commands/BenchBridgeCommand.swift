@@ -55,7 +55,12 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                      percentile(result.passthroughLatency, 0.5), percentile(result.passthroughLatency, 0.99)))
         output.line(String(format: "  (b) full bridge   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.bridgePerSecond,
                      percentile(result.bridgeLatency, 0.5), percentile(result.bridgeLatency, 0.99)))
-        output.line(String(format: "  ratio b/a %.2f", result.bridgePerSecond / result.passthroughPerSecond))
+        output.line(String(format: "  (a') passthrough with the bridge's Kafka work (3 records out per event)   %8.0f events/s", result.equalWorkPerSecond))
+        output.line(String(format: "  ratio b/a %.2f   b/a' (equal work) %.2f", result.bridgePerSecond / result.passthroughPerSecond,
+                           result.bridgePerSecond / result.equalWorkPerSecond))
+        let included = broker == .embedded ? "load generator and broker included" : "load generator included"
+        output.line("  process CPU per event (all threads, \(included)): "
+            + String(format: "a' %.0f µs   b %.0f µs", result.equalWorkCPUMicrosecondsPerEvent, result.bridgeCPUMicrosecondsPerEvent))
         output.line(String(format: "  withdrawal acknowledged → in the bridge's view: p50 %.1f ms   p99 %.1f ms (%d samples)",
                      percentile(result.withdrawalLatency, 0.5), percentile(result.withdrawalLatency, 0.99), result.withdrawalLatency.count))
         output.line("  full bridge, time per stage (stages overlap: pipelines, relay):")
@@ -72,6 +77,10 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                 "p99_ms": (percentile(result.bridgeLatency, 0.99) * 10).rounded() / 10,
                 "withdrawal_p99_ms": (percentile(result.withdrawalLatency, 0.99) * 10).rounded() / 10,
             ]
+            line["equal_work_per_s"] = result.equalWorkPerSecond.rounded()
+            line["ratio_equal_work"] = (result.bridgePerSecond / result.equalWorkPerSecond * 100).rounded() / 100
+            line["equal_work_process_cpu_us_per_event"] = result.equalWorkCPUMicrosecondsPerEvent.rounded()
+            line["bridge_process_cpu_us_per_event"] = result.bridgeCPUMicrosecondsPerEvent.rounded()
             line["withdrawal_p50_ms"] = (percentile(result.withdrawalLatency, 0.5) * 10).rounded() / 10
             line["broker_in_process"] = broker == .embedded ? 1 : 0
             if let rate { line["offered_per_s"] = Double(rate) }
