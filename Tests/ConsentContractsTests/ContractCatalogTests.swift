@@ -76,7 +76,7 @@ struct ContractFlatteningTests {
         var properties = try #require(derived["properties"]?.objectValue)
         properties["fodselsnummer"] = .object(JSONObject(uniqueMembers: [.init(key: "type", value: .string("string")), .init(key: "x-classification", value: .string("operational"))]))
         derived["properties"] = .object(properties)
-        FileManager.default.createFile(atPath: directory + "/schemas/sample.anonymous.schema.json", contents: Data(JSONValue.object(derived).prettyBytes()))
+        #expect(FileManager.default.createFile(atPath: directory + "/schemas/sample.anonymous.schema.json", contents: Data(JSONValue.object(derived).prettyBytes())))
         let stale = #expect(throws: ContractLoadError.self) { try ContractCatalog.load(directory: directory) }
         #expect(stale?.description.contains("differs") == true)
     }
