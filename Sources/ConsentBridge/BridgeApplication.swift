@@ -142,10 +142,9 @@ package struct BridgeApplication: Sendable {
                 catalog: catalog, sealer: sealer, bridgeVersion: version)
             let handoff = OutboxHandoff()
             guard let agreementsRegistry = configuration.agreementsRegistry else { throw ApplicationError.missingAgreements }
-            let agreementsSchemaPath = IPSAgreementRegistry.schemaPath(contractsDirectory: configuration.contractsDirectory)
-            guard let schemaBytes = FileManager.default.contents(atPath: agreementsSchemaPath),
-                let schemaDocument = try? StrictJSON.parse(Array(schemaBytes)), let agreementsSchema = try? JSONSchema(compiling: schemaDocument)
-            else { throw ApplicationError.missingAgreements }
+            guard let agreementsSchema = IPSAgreementRegistry.schema(contractsDirectory: configuration.contractsDirectory) else {
+                throw ApplicationError.missingAgreements
+            }
             let agreements = IPSAgreementRegistry(path: agreementsRegistry, schema: agreementsSchema, logger: logger)
             services.append(agreements)
             redrive = RejectionRedrive(store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff, logger: logger)

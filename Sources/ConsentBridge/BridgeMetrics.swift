@@ -155,11 +155,6 @@ package final class BridgeMetrics: Sendable {
         if code == RejectReason.outputContractViolation.code { outputContractViolations.increment() }
     }
 
-    /// Counts one decision (see `recordDecision(code:direction:knownType:)`).
-    package func recordDecision(_ decision: PolicyDecision) {
-        recordDecision(code: decision.code)
-    }
-
     /// Time from an event's Kafka timestamp to its decision being recorded.
     package func recordDecisionLatency(_ duration: Duration) { decisionLatency.recordNanoseconds(duration.nanoseconds) }
     /// Time from a decision being recorded to its outbox row's delivery report.

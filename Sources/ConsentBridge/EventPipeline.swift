@@ -95,14 +95,15 @@ package struct EventPipeline: Service {
             let event = PolicyEvent(headers: headers, body: record.value ?? [], sourceTopic: record.topic)
             var decision = PolicyEngine.decide(event: event, consent: gate.keeper, contracts: catalog, now: timestamp, caseReference: CaseReference.random())
             // R14: a referral crosses only from a team with an IPS agreement holding today.
-            if let type = headers.type, catalog.plan(forCEType: type)?.isReferral == true {
+            let plan = headers.type.flatMap { catalog.plan(forCEType: $0) }
+            if plan?.isReferral == true {
                 decision = decision.requiringIPSAgreement(agreements.current, on: timestamp.utcDate)
             }
             let built = try builder.build(record: record, headers: headers, origin: origin, decision: decision, now: now)
             messages.append(built)
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
             let code = built.decision.reasonCode ?? decision.code
-            let knownType = headers.type.flatMap { catalog.plan(forCEType: $0) == nil ? nil : $0 }
+            let knownType = plan == nil ? nil : headers.type
             metrics.recordDecision(code: code, direction: direction, knownType: knownType)
             // One content-free line per decision: the sender's id (checked: no identifier in
             // it) or the record's position, a known type, the outcome and the reason code.

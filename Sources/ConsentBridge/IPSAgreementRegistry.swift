@@ -16,6 +16,14 @@ package final class IPSAgreementRegistry: Service, Sendable {
     /// The registry's schema, beside the contracts.
     package static func schemaPath(contractsDirectory: String) -> String { contractsDirectory + "/registry/ips-agreements.schema.json" }
 
+    /// The registry's schema, read and compiled (nil if it is missing or not a schema).
+    package static func schema(contractsDirectory: String) -> JSONSchema? {
+        guard let bytes = FileManager.default.contents(atPath: schemaPath(contractsDirectory: contractsDirectory)),
+            let document = try? StrictJSON.parse(Array(bytes))
+        else { return nil }
+        return try? JSONSchema(compiling: document)
+    }
+
     private struct State {
         var agreements: IPSAgreements?
         var fileStamp: [String]?

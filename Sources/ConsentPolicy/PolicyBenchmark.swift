@@ -96,7 +96,7 @@ package enum PolicyBenchmark {
 
     /// Builds the workload from `contractsDirectory`'s examples.
     package static func workload(catalog: PolicyCatalog, contractsDirectory: String, configuration: Configuration) throws -> Workload {
-        var rng = BenchmarkRandom(state: configuration.seed)
+        var rng = SeededRandom(seed: configuration.seed)
         var patients: [String] = []
         var view = ConsentView()
         let full: ConsentCategories = [.identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus]
@@ -231,7 +231,7 @@ package enum PolicyBenchmark {
     }
 
     /// A synthetic fødselsnummer (month + 80) with valid check digits.
-    static func syntheticFodselsnummer(_ rng: inout BenchmarkRandom) -> String {
+    static func syntheticFodselsnummer(_ rng: inout SeededRandom) -> String {
         while true {
             let year = 1950 + Int(rng.next() % 55), month = 1 + Int(rng.next() % 12), day = 1 + Int(rng.next() % 28)
             let individual = year >= 2000 ? 500 + Int(rng.next() % 500) : Int(rng.next() % 500)
@@ -245,7 +245,7 @@ package enum PolicyBenchmark {
         }
     }
 
-    private static func uuid(_ rng: inout BenchmarkRandom) -> String {
+    private static func uuid(_ rng: inout SeededRandom) -> String {
         let hex = Array("0123456789abcdef")
         var text = ""
         for (index, length) in [8, 4, 4, 4, 12].enumerated() {
@@ -274,9 +274,14 @@ package enum PolicyBenchmark {
     }
 }
 
-/// SplitMix64: a fast, seedable generator for building the benchmark workload.
-package struct BenchmarkRandom: RandomNumberGenerator {
+/// SplitMix64: a fast, seedable generator (the same seed, the same sequence), for the
+/// benchmark workload, the traffic simulators and property tests.
+package struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
+
+    /// A generator starting from `seed`.
+    package init(seed: UInt64) { state = seed }
+
     /// The next 64 random bits.
     package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -107,7 +107,7 @@ package struct TrafficSimulator: Sendable {
     /// Sends the stream through `producer`, calling `report` after every event; returns what
     /// was sent when `options.count` is reached or the task is cancelled.
     package func run(producer: KafkaProducer, report: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
-        var random = SplitMix64(seed: options.seed ^ (system == .epj ? 0x45504A : 0x4E4156))
+        var random = SeededRandom(seed: options.seed ^ (system == .epj ? 0x45504A : 0x4E4156))
         let patients = NorwegianIdentifier.syntheticFodselsnumre(count: max(1, min(options.patients, 500)))
         var progress = Progress()
         var consentVersions: [String: Int] = [:]
@@ -241,24 +241,11 @@ package struct TrafficSimulator: Sendable {
 
     /// A stable consent id per person (a UUID derived from the number; not the number).
     static func consentID(of patient: String) -> String {
-        var random = SplitMix64(seed: patient.utf8.reduce(1469598103934665603) { ($0 ^ UInt64($1)) &* 1099511628211 })
+        var random = SeededRandom(seed: patient.utf8.reduce(1469598103934665603) { ($0 ^ UInt64($1)) &* 1099511628211 })
         let bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
         let characters = Array(hex)
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
-    }
-}
-
-/// A small, fast, seedable generator (the stream is the same for the same seed).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

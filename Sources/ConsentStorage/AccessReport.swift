@@ -50,7 +50,8 @@ extension HealthJournalStore {
                 [
                     try row.decode(column: "disclosed_at", as: String.self), try row.decode(column: "ce_type", as: String.self),
                     try row.decode(column: "recipient_role", as: String.self), try row.decode(column: "recipient_organisation", as: String.self),
-                    Self.listText(try row.decode(column: "categories", as: String.self)), try row.decode(column: "form", as: String.self),
+                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(separator: " "),
+                    try row.decode(column: "form", as: String.self),
                     (try row.decode(column: "consent_version", as: Int64?.self)).map(String.init) ?? "",
                     try row.decode(column: "status", as: String?.self) ?? "disclosed",
                     try row.decode(column: "withheld_reason", as: String?.self) ?? "",
@@ -77,11 +78,6 @@ extension HealthJournalStore {
                 ])
         }
     }
-
-    /// A stored category list (JSON array text) as words.
-    static func listText(_ text: String) -> String {
-        ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String])?.joined(separator: " ") ?? text
-    }
 }
 
 extension NavCaseStore {
@@ -105,7 +101,8 @@ extension NavCaseStore {
                 [
                     try row.decode(column: "disclosed_at", as: String.self), try row.decode(column: "ce_type", as: String.self),
                     try row.decode(column: "recipient_role", as: String.self), try row.decode(column: "recipient_organisation", as: String.self),
-                    HealthJournalStore.listText(try row.decode(column: "categories", as: String.self)), try row.decode(column: "form", as: String.self),
+                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(separator: " "),
+                    try row.decode(column: "form", as: String.self),
                     try row.decode(column: "status", as: String?.self) ?? "disclosed",
                 ]
             }

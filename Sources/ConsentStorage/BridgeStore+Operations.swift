@@ -95,11 +95,7 @@ extension BridgeStore {
                 SELECT COUNT(*) AS n FROM rejections r JOIN decisions d ON d.message_id = r.message_id WHERE \(condition)
                 """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
             let rows = try await sql.raw("""
-                SELECT r.message_id, r.ce_type, r.ce_source, r.reason_code, r.received_at,
-                       CASE WHEN r.sealed_payload IS NULL THEN 0 ELSE 1 END AS sealed,
-                       d.source_topic, d.partition_id, d.source_offset, x.outcome AS redriven
-                FROM rejections r JOIN decisions d ON d.message_id = r.message_id
-                LEFT JOIN redrives x ON x.message_id = r.message_id
+                \(unsafeRaw: Self.summarySelect)
                 WHERE \(condition)
                 ORDER BY r.received_at DESC, r.message_id DESC
                 LIMIT \(unsafeRaw: String(max(0, limit))) OFFSET \(unsafeRaw: String(max(0, offset)))
@@ -112,11 +108,7 @@ extension BridgeStore {
     package func rejectionSummary(messageID: String) async throws(StorageError) -> RejectionSummary? {
         try await self.database.read { sql in
             try await sql.raw("""
-                SELECT r.message_id, r.ce_type, r.ce_source, r.reason_code, r.received_at,
-                       CASE WHEN r.sealed_payload IS NULL THEN 0 ELSE 1 END AS sealed,
-                       d.source_topic, d.partition_id, d.source_offset, x.outcome AS redriven
-                FROM rejections r JOIN decisions d ON d.message_id = r.message_id
-                LEFT JOIN redrives x ON x.message_id = r.message_id
+                \(unsafeRaw: Self.summarySelect)
                 WHERE r.message_id = \(bind: messageID)
                 """).first().map(Self.decodeSummary)
         }
@@ -140,6 +132,15 @@ extension BridgeStore {
             }
         }
     }
+
+    /// What a summary reads: the rejection, its decision's position, a redrive if any.
+    private static let summarySelect = """
+        SELECT r.message_id, r.ce_type, r.ce_source, r.reason_code, r.received_at,
+               CASE WHEN r.sealed_payload IS NULL THEN 0 ELSE 1 END AS sealed,
+               d.source_topic, d.partition_id, d.source_offset, x.outcome AS redriven
+        FROM rejections r JOIN decisions d ON d.message_id = r.message_id
+        LEFT JOIN redrives x ON x.message_id = r.message_id
+        """
 
     private static func condition(_ query: RejectionQuery) -> SQLQueryString {
         var parts: [SQLQueryString] = ["1 = 1"]

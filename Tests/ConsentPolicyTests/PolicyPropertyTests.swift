@@ -35,7 +35,7 @@ import Testing
         guard let catalog = try? F.catalog(), let (contract, name) = examples.indices.contains(example) ? examples[example] : nil,
             let plan = catalog.plan(named: contract), var body = try? F.exampleValue(contract, name)
         else { return nil }
-        var rng = SplitMix(state: seed)
+        var rng = SeededRandom(seed: seed)
         let subject = SyntheticFodselsnummer.make(using: &rng)
         let other = SyntheticFodselsnummer.make(using: &rng)
         body = Mutation.replaceSubject(body, path: plan.contract.subjectPath, with: subject)
@@ -132,7 +132,7 @@ import Testing
     @Test func generatedCasesCoverForwardAnonymousAndReject() throws {
         var codes: [String: Int] = [:]
         var contracts: Set<String> = []
-        var rng = SplitMix(state: 42)
+        var rng = SeededRandom(seed: 42)
         for seed in 0..<800 {
             let generated = try #require(Self.makeCase(
                 example: seed % Self.examples.count, categories: UInt8(rng.next() % 32), roles: UInt8(rng.next() % 4),
@@ -165,18 +165,6 @@ import Testing
             let window = bytes[start..<(start + 11)]
             return window.allSatisfy { $0 &- 48 < 10 } ? String(decoding: window, as: UTF8.self) : nil
         }
-    }
-}
-
-/// A small deterministic generator for mutations (seeded by the property framework's input).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
@@ -213,7 +201,7 @@ enum Mutation {
     }
 
     /// Puts identifier-bearing text into every free-text field present.
-    static func plantIdentifiers(_ value: JSONValue, plan: FieldPlan, texts: [String], rng: inout SplitMix) -> JSONValue {
+    static func plantIdentifiers(_ value: JSONValue, plan: FieldPlan, texts: [String], rng: inout SeededRandom) -> JSONValue {
         switch value {
         case .object(let object):
             var members: [JSONObject.Member] = []
@@ -232,7 +220,7 @@ enum Mutation {
     }
 
     /// Removes one member somewhere in the tree (the caller keeps it only if still schema-valid).
-    static func dropRandomMember(_ value: JSONValue, rng: inout SplitMix) -> JSONValue {
+    static func dropRandomMember(_ value: JSONValue, rng: inout SeededRandom) -> JSONValue {
         guard case .object(var object) = value, object.count > 0 else { return value }
         let index = Int(rng.next() % UInt64(object.count))
         let key = object.members[index].key

@@ -39,12 +39,7 @@ struct AccessReportCommand: AsyncParsableCommand {
     var allowSyntheticIds = false
 
     func validate() throws {
-        if !allowSyntheticIds, NorwegianIdentifier.isValid(patient, allowSynthetic: true), !NorwegianIdentifier.isValid(patient, allowSynthetic: false) {
-            throw ValidationError("--patient is a synthetic test identity number; add --allow-synthetic-ids (test environments only)")
-        }
-        guard NorwegianIdentifier.isValid(patient, allowSynthetic: allowSyntheticIds) else {
-            throw ValidationError("--patient is not a valid fødselsnummer or D-number (11 digits with valid check digits)")
-        }
+        try PatientArgument.validate(patient, allowSynthetic: allowSyntheticIds)
     }
 
     func run() async throws {

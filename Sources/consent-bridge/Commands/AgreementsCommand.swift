@@ -36,9 +36,9 @@ struct AgreementsInput: ParsableArguments {
 
     /// The registry at `file`, checked against the schema in `contracts`.
     static func load(file: String, contracts: String) throws -> IPSAgreements {
-        let schemaPath = IPSAgreementRegistry.schemaPath(contractsDirectory: contracts)
-        guard let schemaData = FileManager.default.contents(atPath: schemaPath), let schema = try? JSONSchema(compiling: try StrictJSON.parse(Array(schemaData)))
-        else { throw ValidationError("\(schemaPath) cannot be read") }
+        guard let schema = IPSAgreementRegistry.schema(contractsDirectory: contracts) else {
+            throw ValidationError("\(IPSAgreementRegistry.schemaPath(contractsDirectory: contracts)) cannot be read")
+        }
         guard let data = FileManager.default.contents(atPath: file) else {
             FileHandle.standardError.write(Data("\(file) cannot be read: the bridge would let no referral through\n".utf8))
             throw ExitCode(65)

@@ -47,7 +47,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         func percentile(_ values: [Double], _ p: Double) -> Double {
             values.isEmpty ? 0 : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
         }
-        let output = BenchOutput(json: json)
+        let output = ReadableOutput(json: json)
         let offered = rate.map { "offered at \($0) events/s" } ?? "offered all at once"
         let placement = broker == .embedded ? "embedded broker" : "broker in a child process"
         output.line("Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), SQLite")

@@ -49,7 +49,7 @@ struct BenchKafkaCommand: AsyncParsableCommand {
         try cluster.createTopic("bench.latency", partitions: 1)
         let consumerProperties = ["fetch.wait.max.ms": "\(fetchWaitMs)"]
 
-        let output = BenchOutput(json: json)
+        let output = ReadableOutput(json: json)
         output.line("Kafka benchmark: \(messages) messages × \(size) bytes, \(partitions) partitions, embedded broker \(cluster.bootstrapServers)")
         let ours = try await KafkaThroughputBenchmark(
             bootstrapServers: cluster.bootstrapServers, topic: "bench.ours", messages: messages, size: size,

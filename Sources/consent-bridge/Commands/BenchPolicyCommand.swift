@@ -28,7 +28,7 @@ struct BenchPolicyCommand: ParsableCommand {
         let catalog = try PolicyCatalog.load(directory: contracts)
         let workload = try PolicyBenchmark.workload(catalog: catalog, contractsDirectory: contracts, configuration: configuration)
         let result = PolicyBenchmark.run(catalog: catalog, workload: workload, configuration: configuration)
-        BenchOutput(json: json).line(result.report)
+        ReadableOutput(json: json).line(result.report)
         if json { print(result.jsonLine) }
     }
 }

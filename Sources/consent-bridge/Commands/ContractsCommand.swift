@@ -63,21 +63,7 @@ struct ContractsAnonymousFormsCommand: ParsableCommand {
                 let derived = AnonymousFormSchema.derive(from: document, name: name)
             else { continue }
             let target = directory + "/" + AnonymousFormSchema.name(of: name) + ".schema.json"
-            let text = derived.prettyBytes() + [0x0A]
-            let current = FileManager.default.contents(atPath: target).map { Array($0) }
-            if current == text {
-                print("up to date: \(target)")
-                continue
-            }
-            stale += 1
-            if write {
-                guard FileManager.default.createFile(atPath: target, contents: Data(text)) else {
-                    throw ValidationError("cannot write \(target)")
-                }
-                print("wrote: \(target)")
-            } else {
-                print("stale: \(target)")
-            }
+            if try GeneratedFile.update(target, to: derived.prettyBytes() + [0x0A], write: write) { stale += 1 }
         }
         if stale > 0, !write { throw ExitCode.failure }
     }
@@ -102,14 +88,26 @@ struct ContractsSwiftTypesCommand: ParsableCommand {
 
     func run() throws {
         let text = try SwiftMessageTypes.generate(try SwiftMessageTypes.loadSchemas(directory: dir + "/schemas"))
-        let current = FileManager.default.contents(atPath: output).map { String(decoding: $0, as: UTF8.self) }
-        if current == text { return print("up to date: \(output)") }
-        guard write else {
-            print("stale: \(output) (run with --write)")
-            throw ExitCode.failure
+        if try GeneratedFile.update(output, to: Array(text.utf8), write: write), !write { throw ExitCode.failure }
+    }
+}
+
+/// A file the contracts commands derive: compared with what it should be, and rewritten on
+/// request.
+enum GeneratedFile {
+    /// Whether `path` differs from `contents`; with `write` it is then rewritten. Says which.
+    static func update(_ path: String, to contents: [UInt8], write: Bool) throws -> Bool {
+        if FileManager.default.contents(atPath: path).map({ Array($0) }) == contents {
+            print("up to date: \(path)")
+            return false
         }
-        guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else { throw ValidationError("cannot write \(output)") }
-        print("wrote: \(output)")
+        guard write else {
+            print("stale: \(path) (run with --write)")
+            return true
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data(contents)) else { throw ValidationError("cannot write \(path)") }
+        print("wrote: \(path)")
+        return true
     }
 }
 

@@ -70,7 +70,7 @@ struct DemoCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        let live = LiveOutput(toStandardError: json)
+        let live = ReadableOutput(json: json)
         let cluster = try RunCommand.embeddedCluster(configuration, logger: logger)
         let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
         let application = try await BridgeApplication.make(
@@ -117,21 +117,6 @@ struct DemoCommand: AsyncParsableCommand {
     private static func randomHex(_ bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
-}
-
-/// Where the demo's own lines go: standard output, or standard error when standard output is
-/// kept for the final JSON.
-struct LiveOutput: Sendable {
-    let toStandardError: Bool
-
-    func line(_ text: String) {
-        if toStandardError {
-            FileHandle.standardError.write(Data((text + "\n").utf8))
-        } else {
-            print(text)
-            fflush(nil)
-        }
     }
 }
 

@@ -36,15 +36,7 @@ struct DisclosuresCommand: AsyncParsableCommand {
     var allowSyntheticIds = false
 
     func validate() throws {
-        if !self.allowSyntheticIds, NorwegianIdentifier.isValid(self.patient, allowSynthetic: true),
-            !NorwegianIdentifier.isValid(self.patient, allowSynthetic: false)
-        {
-            throw ValidationError("--patient is a synthetic test identity number; add --allow-synthetic-ids (test environments only)")
-        }
-        guard NorwegianIdentifier.isValid(self.patient, allowSynthetic: self.allowSyntheticIds) else {
-            // The candidate is not echoed: it may be a mistyped real number.
-            throw ValidationError("--patient is not a valid fødselsnummer or D-number (11 digits with valid check digits)")
-        }
+        try PatientArgument.validate(patient, allowSynthetic: allowSyntheticIds)
     }
 
     func run() async throws {
