@@ -69,6 +69,8 @@ let package = Package(
                 "CSQLite",
                 // The wire shapes of the bridge's outputs, decoded by the sinks exactly as encoded.
                 "ConsentContracts",
+                // Sealing what a sink quarantines (R10), with its side's key (AES-256-GCM).
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -97,7 +99,6 @@ let package = Package(
                 "ConsentStorage",
                 "ConsentSinks",
                 "ConsentConfiguration",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),

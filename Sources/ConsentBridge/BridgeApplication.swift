@@ -82,6 +82,29 @@ package struct BridgeApplication: Sendable {
             return client
         }
 
+        // Each side's sealing keys, made once: in an embedded run without configured keys the
+        // bridge and that side's sink share one ephemeral key.
+        var keyRings: [BridgeSide: SealingKeyRing] = [:]
+        func sealingKeys(_ side: BridgeSide) throws -> SealingKeyRing {
+            if let ring = keyRings[side] { return ring }
+            let configured = side == .health ? configuration.healthSealingKeys : configuration.navSealingKeys
+            let ring = try configured ?? ephemeralKeys(side: side, configuration: configuration)
+            keyRings[side] = ring
+            return ring
+        }
+
+        /// How the sink of `side` quarantines and reports breaches (R10): sealed with its side's
+        /// key, a notice to both parties' breach topics, each on its party's cluster.
+        func breachReporting(_ side: BridgeSide, catalog: ContractCatalog) throws -> (BreachReporting, SinkService.BreachNotices) {
+            let detector: BreachNotice.Detector = side == .health ? .healthJournalSink : .navCaseSink
+            let reporting = BreachReporting(
+                detector: detector, sealer: PayloadSealer.currentBox(try sealingKeys(side)),
+                noticeTopics: [topics.healthBreaches, topics.navBreaches], publishedTypes: Set(catalog.contracts.map(\.ceType)))
+            let notices = SinkService.BreachNotices(
+                source: detector.ceSource, clients: [topics.healthBreaches: kafka.health, topics.navBreaches: kafka.nav])
+            return (reporting, notices)
+        }
+
         // The contracts, loaded once: the bridge decides with them, the sinks accept by them.
         var loadedCatalog: ContractCatalog?
         func contractCatalog() throws -> ContractCatalog {
@@ -132,9 +155,7 @@ package struct BridgeApplication: Sendable {
                 keeper: keeper, consumer: consentConsumer, store: store, consentTopic: topics.healthConsent, retry: retry, metrics: metrics,
                 logger: logger))
 
-            let sealer = PayloadSealer(
-                health: try configuration.healthSealingKeys ?? ephemeralKeys(side: .health, configuration: configuration),
-                nav: try configuration.navSealingKeys ?? ephemeralKeys(side: .nav, configuration: configuration))
+            let sealer = PayloadSealer(health: try sealingKeys(.health), nav: try sealingKeys(.nav))
             let builder = BridgeRecordBuilder(
                 topics: .init(
                     receiptsOf: { topics.receipts(of: $0) },
@@ -202,12 +223,15 @@ package struct BridgeApplication: Sendable {
             policy.consentTopic = topics.healthConsent
             policy.inboundTopic = topics.healthInbound
             policy.disclosuresTopic = topics.healthDisclosures
-            let store = try await HealthJournalStore.open(storageLocation(location), policy: policy, logger: logger)
+            policy.breachesTopic = topics.healthBreaches
+            let (breaches, notices) = try breachReporting(.health, catalog: try contractCatalog())
+            let store = try await HealthJournalStore.open(storageLocation(location), policy: policy, breaches: breaches, logger: logger)
             closers.append { await store.close() }
             readinessChecks.append(try sinkBrokerCheck(tuned(kafka.health), topic: topics.healthInbound, sink: "health"))
             services.append(SinkService(
                 store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
-                maxBatchSize: configuration.batchSize, logger: logger))
+                maxBatchSize: configuration.batchSize, breachNotices: notices,
+                onBatch: { metrics.recordSinkBatch($0, sink: .healthJournal) }, logger: logger))
         }
         if configuration.roles.contains(.navSink) {
             guard let location = configuration.navStore else { throw ApplicationError.missingStore("NAV case") }
@@ -215,12 +239,15 @@ package struct BridgeApplication: Sendable {
             policy.inboundTopic = topics.navInbound
             policy.ownOutboundTopic = topics.navOutbound
             policy.disclosuresTopic = topics.navDisclosures
-            let store = try await NavCaseStore.open(storageLocation(location), policy: policy, logger: logger)
+            policy.breachesTopic = topics.navBreaches
+            let (breaches, notices) = try breachReporting(.nav, catalog: try contractCatalog())
+            let store = try await NavCaseStore.open(storageLocation(location), policy: policy, breaches: breaches, logger: logger)
             closers.append { await store.close() }
             readinessChecks.append(try sinkBrokerCheck(tuned(kafka.nav), topic: topics.navInbound, sink: "NAV"))
             services.append(SinkService(
                 store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,
-                maxBatchSize: configuration.batchSize, logger: logger))
+                maxBatchSize: configuration.batchSize, breachNotices: notices,
+                onBatch: { metrics.recordSinkBatch($0, sink: .navCase) }, logger: logger))
         }
 
         let closeStores = closers

@@ -1,4 +1,5 @@
 import ConsentPolicy
+import ConsentStorage
 import CoreMetrics
 import Prometheus
 import Synchronization
@@ -170,6 +171,18 @@ package final class BridgeMetrics: Sendable {
     package func recordRefused(_ count: Int) { refused.increment(by: count) }
     /// Counts consent records whose key is missing or names another person than their body.
     package func recordMisaddressedConsentRecords(_ count: Int) { misaddressedConsentRecords.increment(by: count) }
+
+    /// Counts what a sink's batch did about breaches (R10): records it quarantined, by sink and
+    /// reason (both from closed sets), and notices its side filed from the breach topic.
+    package func recordSinkBatch(_ result: SinkBatchResult, sink: StoreKind) {
+        for notice in result.breaches {
+            counter("consent_bridge_breaches_detected_total", [("sink", "\(sink)"), ("reason", notice.reason), ("rule", notice.rule)])
+                .increment()
+        }
+        if result.breachNoticesReceived > 0 {
+            counter("consent_bridge_breach_notices_received_total", [("store", "\(sink)")]).increment(by: result.breachNoticesReceived)
+        }
+    }
     /// Outbox rows recorded and not yet published or withheld, as last counted.
     package func recordOutboxPending(_ count: Int) { gauge("consent_bridge_outbox_pending_rows").record(count) }
     package func recordOutboxFailed(_ count: Int) {

@@ -75,6 +75,8 @@ extension BridgeConfiguration: CustomStringConvertible {
         case "topics.health-disclosures": topics.healthDisclosures
         case "topics.nav-disclosures": topics.navDisclosures
         case "topics.rejected": topics.rejected
+        case "topics.health-breaches": topics.healthBreaches
+        case "topics.nav-breaches": topics.navBreaches
         default: nil
         }
     }

@@ -43,7 +43,7 @@ extension ConfigurationKey {
         let prefix = "\(side).kafka."
         return [
             .init(prefix + "bootstrap-servers", .string,
-                  "Comma-separated `host:port` list of the \(label) Kafka cluster. Required unless `embedded`."),
+                  "Comma-separated `host:port` list of the \(label) Kafka cluster. Required unless `embedded` by the roles that read or write it; the other side's sink uses it for its breach notices (R10) when set, else its own cluster."),
             .init(prefix + "security-protocol", .choice, default: "plaintext",
                   choices: KafkaSecurityProtocol.allCases.map(\.rawValue),
                   "librdkafka `security.protocol` for the \(label) cluster."),
@@ -70,6 +70,8 @@ extension ConfigurationKey {
         "topics.health-disclosures": "health.disclosures",
         "topics.nav-disclosures": "nav.disclosures",
         "topics.rejected": "bridge.rejected",
+        "topics.health-breaches": "health.breaches",
+        "topics.nav-breaches": "nav.breaches",
     ]
 
     private static let topics: [ConfigurationKey] = topicDefaults.map { key, value in
@@ -93,7 +95,7 @@ extension ConfigurationKey {
             .init(prefix + "key-id", .string,
                   "Id of the current \(label) sealing key (letters, digits, `.`, `_`, `-`; stored beside each sealed payload)."),
             .init(prefix + "key", .base64Key, secret: true,
-                  "Current \(label) AES-256 sealing key for rejected payloads: base64 of 32 random bytes. Required by role `bridge` unless `embedded`."),
+                  "Current \(label) AES-256 sealing key: the bridge seals rejected payloads with it, the \(label) sink what it quarantines (R10). Base64 of 32 random bytes. Required by roles `bridge` and `\(side)-sink` unless `embedded`."),
             .init(prefix + "previous-key-id", .string, "Id of the previous \(label) key, kept during a rotation so older rejections can still be opened."),
             .init(prefix + "previous-key", .base64Key, secret: true, "Previous \(label) AES-256 key (base64 of 32 bytes)."),
         ]

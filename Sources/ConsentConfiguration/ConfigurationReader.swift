@@ -116,14 +116,20 @@ struct ConfigurationReader {
         let navStore = roles.contains(.navSink) ? store("nav.store", defaultFile: "nav.sqlite", in: dataDirectory) : nil
         checkDistinct([("bridge.store", bridgeStore), ("health.store", healthStore), ("nav.store", navStore)])
 
+        // A sink also writes the other party's breach topic (R10): through the other side's
+        // cluster when it is configured, else through its own (one shared cluster).
         let usesHealth = roles.contains(.bridge) || roles.contains(.healthSink)
+            || (roles.contains(.navSink) && isExplicit("health.kafka.bootstrap-servers"))
         let usesNav = roles.contains(.bridge) || roles.contains(.navSink)
+            || (roles.contains(.healthSink) && isExplicit("nav.kafka.bootstrap-servers"))
         let healthKafka = kafka(side: "health", isUsed: usesHealth, isEmbedded: isEmbedded)
         let navKafka = kafka(side: "nav", isUsed: usesNav, isEmbedded: isEmbedded)
 
-        let sealingRequired = roles.contains(.bridge) && !isEmbedded
-        let healthKeys = sealingKeys(side: "health", isRequired: sealingRequired)
-        let navKeys = sealingKeys(side: "nav", isRequired: sealingRequired)
+        // The bridge seals rejected payloads with each side's key; a sink seals what it
+        // quarantines (R10) with its own side's key.
+        let healthKeys = sealingKeys(
+            side: "health", requiredBy: isEmbedded ? [] : roles.filter { $0 == .bridge || $0 == .healthSink }.sorted())
+        let navKeys = sealingKeys(side: "nav", requiredBy: isEmbedded ? [] : roles.filter { $0 == .bridge || $0 == .navSink }.sorted())
         if let healthKeys, let navKeys {
             let healthBytes = [healthKeys.current.bytes] + (healthKeys.previous.map { [$0.bytes] } ?? [])
             let navBytes = [navKeys.current.bytes] + (navKeys.previous.map { [$0.bytes] } ?? [])
@@ -292,10 +298,10 @@ struct ConfigurationReader {
         isExplicit(name) ? string(name) : nil
     }
 
-    private mutating func sealingKeys(side: String, isRequired: Bool) -> SealingKeyRing? {
+    private mutating func sealingKeys(side: String, requiredBy roles: [BridgeRole]) -> SealingKeyRing? {
         let prefix = "\(side).sealing."
-        let current = sealingKey(idKey: prefix + "key-id", keyKey: prefix + "key", isRequired: isRequired)
-        let previous = sealingKey(idKey: prefix + "previous-key-id", keyKey: prefix + "previous-key", isRequired: false)
+        let current = sealingKey(idKey: prefix + "key-id", keyKey: prefix + "key", requiredBy: roles)
+        let previous = sealingKey(idKey: prefix + "previous-key-id", keyKey: prefix + "previous-key", requiredBy: [])
         if let current, let previous {
             if current.id == previous.id {
                 fail(.conflict, prefix + "previous-key-id", "must differ from \(prefix)key-id")
@@ -310,12 +316,13 @@ struct ConfigurationReader {
         return current.map { SealingKeyRing(current: $0, previous: previous) }
     }
 
-    private mutating func sealingKey(idKey: String, keyKey: String, isRequired: Bool) -> SealingKey? {
+    private mutating func sealingKey(idKey: String, keyKey: String, requiredBy roles: [BridgeRole]) -> SealingKey? {
         let hasID = isExplicit(idKey)
         let hasKey = isExplicit(keyKey)
-        guard hasID || hasKey || isRequired else { return nil }
-        if !hasKey { fail(.missingValue, keyKey, hasID ? "required when \(idKey) is set" : "required by role `bridge` unless `embedded` is true") }
-        if !hasID { fail(.missingValue, idKey, hasKey ? "required when \(keyKey) is set" : "required by role `bridge` unless `embedded` is true") }
+        guard hasID || hasKey || !roles.isEmpty else { return nil }
+        let requirement = "required by role " + roles.map { "`\($0.rawValue)`" }.joined(separator: " and ") + " unless `embedded` is true"
+        if !hasKey { fail(.missingValue, keyKey, hasID ? "required when \(idKey) is set" : requirement) }
+        if !hasID { fail(.missingValue, idKey, hasKey ? "required when \(keyKey) is set" : requirement) }
         guard hasID, hasKey, let id = string(idKey), let keyText = string(keyKey) else { return nil }
         var isValid = true
         if !SealingKey.isValidID(id) {
@@ -344,7 +351,8 @@ struct ConfigurationReader {
             navOutbound: topic("topics.nav-outbound"), navInbound: topic("topics.nav-inbound"),
             healthInbound: topic("topics.health-inbound"), healthReceipts: topic("topics.health-receipts"),
             navReceipts: topic("topics.nav-receipts"), healthDisclosures: topic("topics.health-disclosures"),
-            navDisclosures: topic("topics.nav-disclosures"), rejected: topic("topics.rejected"))
+            navDisclosures: topic("topics.nav-disclosures"), rejected: topic("topics.rejected"),
+            healthBreaches: topic("topics.health-breaches"), navBreaches: topic("topics.nav-breaches"))
         var firstUse: [String: String] = [:]
         for (key, _) in ConfigurationKey.topicDefaults {
             guard let value = layers.values[key]?.value ?? ConfigurationKey.named(key)?.defaultDescription else { continue }

@@ -20,11 +20,15 @@ package struct TopicNames: Sendable, Hashable {
     package var navDisclosures: String
     /// `topics.rejected` (metadata + sealed payload).
     package var rejected: String
+    /// `topics.health-breaches`: breach notices for the health side (R10), from both sinks.
+    package var healthBreaches: String
+    /// `topics.nav-breaches`: breach notices for the NAV side (R10), from both sinks.
+    package var navBreaches: String
 
     /// Every topic, in declaration order.
     package var all: [String] {
         [healthConsent, healthOutbound, navOutbound, navInbound, healthInbound,
-         healthReceipts, navReceipts, healthDisclosures, navDisclosures, rejected]
+         healthReceipts, navReceipts, healthDisclosures, navDisclosures, rejected, healthBreaches, navBreaches]
     }
 
     /// The configured name of a topic known by its default name (unknown names unchanged).
@@ -37,13 +41,13 @@ package struct TopicNames: Sendable, Hashable {
         healthConsent: "health.consent", healthOutbound: "health.ips.outbound", navOutbound: "nav.ips.outbound",
         navInbound: "nav.ips.inbound", healthInbound: "health.ips.inbound", healthReceipts: "health.ips.receipts",
         navReceipts: "nav.ips.receipts", healthDisclosures: "health.disclosures", navDisclosures: "nav.disclosures",
-        rejected: "bridge.rejected")
+        rejected: "bridge.rejected", healthBreaches: "health.breaches", navBreaches: "nav.breaches")
 
     /// Names as given (the loader checks they are legal and distinct).
     package init(
         healthConsent: String, healthOutbound: String, navOutbound: String, navInbound: String,
         healthInbound: String, healthReceipts: String, navReceipts: String, healthDisclosures: String,
-        navDisclosures: String, rejected: String
+        navDisclosures: String, rejected: String, healthBreaches: String, navBreaches: String
     ) {
         self.healthConsent = healthConsent
         self.healthOutbound = healthOutbound
@@ -55,5 +59,7 @@ package struct TopicNames: Sendable, Hashable {
         self.healthDisclosures = healthDisclosures
         self.navDisclosures = navDisclosures
         self.rejected = rejected
+        self.healthBreaches = healthBreaches
+        self.navBreaches = navBreaches
     }
 }

@@ -16,6 +16,6 @@ package enum ContractVocabulary {
     package static let topics: Set<String> = [
         "health.consent", "health.ips.outbound", "nav.ips.outbound", "nav.ips.inbound",
         "health.ips.inbound", "health.ips.receipts", "nav.ips.receipts", "health.disclosures",
-        "nav.disclosures", "bridge.rejected",
+        "nav.disclosures", "bridge.rejected", "health.breaches", "nav.breaches",
     ]
 }

@@ -12,18 +12,39 @@ import ServiceLifecycle
 /// Infrastructure errors (broker, database) end `run()` with the error: the service group
 /// stops and restarts the process rather than skip records.
 package struct SinkService: Service {
+    /// Where a sink reports breaches (R10): its notices' `ce_source`, and the cluster of each
+    /// breach topic (each party's own).
+    package struct BreachNotices: Sendable {
+        package var source: String
+        package var clients: [String: KafkaClientConfiguration]
+
+        package init(source: String, clients: [String: KafkaClientConfiguration]) {
+            self.source = source
+            self.clients = clients
+        }
+    }
+
     private let store: any SinkStore
     private let client: KafkaClientConfiguration
     private let groupID: String
     private let maxBatchSize: Int
+    private let breachNotices: BreachNotices?
+    private let onBatch: @Sendable (SinkBatchResult) -> Void
     private let logger: Logger
 
-    /// Creates a sink for `store`, consuming `store.sinkTopics` in consumer group `groupID`.
-    package init(store: any SinkStore, client: KafkaClientConfiguration, groupID: String, maxBatchSize: Int = 500, logger: Logger) {
+    /// Creates a sink for `store`, consuming `store.sinkTopics` in consumer group `groupID`;
+    /// `breachNotices` says where to publish the notices of what it quarantines, `onBatch`
+    /// sees each applied batch (metrics).
+    package init(
+        store: any SinkStore, client: KafkaClientConfiguration, groupID: String, maxBatchSize: Int = 500,
+        breachNotices: BreachNotices? = nil, onBatch: @escaping @Sendable (SinkBatchResult) -> Void = { _ in }, logger: Logger
+    ) {
         self.store = store
         self.client = client
         self.groupID = groupID
         self.maxBatchSize = maxBatchSize
+        self.breachNotices = breachNotices
+        self.onBatch = onBatch
         self.logger = logger
     }
 
@@ -50,11 +71,34 @@ package struct SinkService: Service {
             ),
             logger: self.logger
         )
+        var producers: [String: KafkaProducer] = [:]
+        func closeProducers() async {
+            for producer in producers.values { await producer.close() }
+        }
+        do {
+            for (topic, client) in self.breachNotices?.clients ?? [:] {
+                producers[topic] = try KafkaProducer(configuration: client, logger: self.logger)
+            }
+        } catch {
+            await closeProducers()
+            await consumer.close()
+            throw error
+        }
+        let publisher = self.breachNotices.map { BreachNoticePublisher(source: $0.source, producers: producers, logger: self.logger) }
         self.logger.info("sink started", metadata: ["store.kind": "\(store.kind)", "kafka.group": "\(groupID)"])
         do {
             try await withGracefulShutdownHandler {
+                // Notices queued before a crash or a broker outage go out first.
+                _ = try await publisher?.publishPending(from: store)
                 for try await batch in consumer.batches where !batch.isEmpty {
                     let result = try await store.apply(SinkBatch(consumerGroup: groupID, records: batch.map(Self.sinkRecord)))
+                    if !result.breaches.isEmpty {
+                        guard let publisher else {
+                            throw SinkError.breachNoticesNotConfigured
+                        }
+                        _ = try await publisher.publishPending(from: store)
+                    }
+                    self.onBatch(result)
                     self.logger.debug(
                         "sink batch applied",
                         metadata: [
@@ -67,9 +111,18 @@ package struct SinkService: Service {
             }
         } catch {
             await consumer.close()
+            await closeProducers()
             throw error
         }
         await consumer.close()
+        await closeProducers()
+    }
+
+    enum SinkError: Error, CustomStringConvertible {
+        case breachNoticesNotConfigured
+        var description: String {
+            "the sink quarantined a breach but has no breach topics to report it to (R10); it stops rather than stay silent"
+        }
     }
 
     static func sinkRecord(_ record: KafkaRecord) -> SinkRecord {

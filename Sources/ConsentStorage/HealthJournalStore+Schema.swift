@@ -55,5 +55,6 @@ extension HealthJournalStore {
                 "ALTER TABLE disclosure_log ADD COLUMN withheld_reason TEXT",
             ]
         },
+        BreachTables.migration(version: 3),
     ]
 }

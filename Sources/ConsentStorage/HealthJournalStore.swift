@@ -13,17 +13,20 @@ package final class HealthJournalStore: Sendable {
     package let database: StoreDatabase
     /// What the sink accepts.
     package let policy: HealthSinkPolicy
+    /// How the sink quarantines and reports breaches (R10); nil for a store opened to read.
+    package let breaches: BreachReporting?
     private let logger: Logger
 
-    private init(database: StoreDatabase, policy: HealthSinkPolicy, logger: Logger) {
+    private init(database: StoreDatabase, policy: HealthSinkPolicy, breaches: BreachReporting?, logger: Logger) {
         self.database = database
         self.policy = policy
+        self.breaches = breaches
         self.logger = logger
     }
 
     /// Opens (and migrates) the health journal store at `location`.
     package static func open(
-        _ location: StoreLocation, policy: HealthSinkPolicy = .standard, logger: Logger
+        _ location: StoreLocation, policy: HealthSinkPolicy = .standard, breaches: BreachReporting? = nil, logger: Logger
     ) async throws(StorageError) -> HealthJournalStore {
         let database = try await StoreDatabase.open(location, logger: logger)
         do throws(StorageError) {
@@ -32,7 +35,7 @@ package final class HealthJournalStore: Sendable {
             await database.close()
             throw error
         }
-        return HealthJournalStore(database: database, policy: policy, logger: logger)
+        return HealthJournalStore(database: database, policy: policy, breaches: breaches, logger: logger)
     }
 
     /// Closes the connection.
@@ -43,7 +46,7 @@ package final class HealthJournalStore: Sendable {
     /// Applies one health-sink batch and its offsets in one transaction, idempotent by `ce_id`.
     package func apply(_ batch: SinkBatch) async throws(StorageError) -> SinkBatchResult {
         let policy = self.policy
-        return try await SinkWriter.apply(batch, to: self.database, kind: .healthJournal, logger: self.logger) { record, now in
+        return try await SinkWriter.apply(batch, to: self.database, kind: .healthJournal, breaches: self.breaches, logger: self.logger) { record, now in
             Self.route(record, policy: policy, now: now)
         }
     }
@@ -71,12 +74,17 @@ package final class HealthJournalStore: Sendable {
             }
             return .store(row)
         case policy.inboundTopic:
-            guard let value = record.value else { return .reject(.unexpectedTombstone) }
-            guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
+            // Only the bridge writes here: whatever the journal cannot accept has crossed
+            // wrongly, and is a breach to quarantine and report (R10).
+            guard let value = record.value else { return .quarantine(.unexpectedTombstone, rule: "R8") }
+            guard let ceID = record.ceID, let ceType = record.ceType else { return .quarantine(.missingCloudEventHeaders, rule: "R8") }
             // R3 first: even a misconfigured allow-list cannot let follow-up notes in.
-            if policy.isNavInternal(ceType) { return .reject(.navInternalDocumentation) }
-            guard policy.acceptedInboundTypes.contains(ceType) else { return .reject(.unacceptedEventType) }
+            if policy.isNavInternal(ceType) { return .quarantine(.navInternalDocumentation, rule: "R3") }
+            guard policy.acceptedInboundTypes.contains(ceType) else { return .quarantine(.unacceptedEventType, rule: "R8") }
+            if let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas) { return breach }
             return .store(SinkWriter.eventRow(table: "events_from_nav", record: record, ceID: ceID, ceType: ceType, payload: value, now: now))
+        case policy.breachesTopic:
+            return SinkWriter.breachLogRoute(record, schema: policy.breachSchema, now: now)
         default:
             return .reject(.unexpectedTopic)
         }
@@ -196,6 +204,26 @@ package final class HealthJournalStore: Sendable {
     /// Records the sink refused (metadata only).
     package func sinkRejections() async throws(StorageError) -> [SinkRejection] {
         try await self.database.read { sql in try await SinkWriter.rejections(sql) }
+    }
+
+    /// What the sink quarantined as breaches (R10), sealed, oldest first.
+    package func quarantined() async throws(StorageError) -> [QuarantineEntry] {
+        try await self.database.read { sql in try await BreachTables.quarantined(sql) }
+    }
+
+    /// The breach notices this side received (from either sink), oldest first (R10).
+    package func breachLog() async throws(StorageError) -> [BreachNotice] {
+        try await self.database.read { sql in try await BreachTables.log(sql) }
+    }
+
+    /// Breach notices not yet published, oldest first.
+    package func pendingBreachNotices(limit: Int) async throws(StorageError) -> [PendingBreachNotice] {
+        try await self.database.read { sql in try await BreachTables.pending(sql, limit: limit) }
+    }
+
+    /// Marks notices the broker acknowledged.
+    package func markBreachNoticesPublished(_ notices: [PendingBreachNotice]) async throws(StorageError) {
+        try await self.database.transaction { sql in try await BreachTables.markPublished(sql, notices, now: Date()) }
     }
 
     /// The sink's stored offsets (where to seek on assignment).

@@ -20,6 +20,14 @@ package struct HealthSinkPolicy: Sendable {
     package var navInternalTypes: Set<String>
     /// The published disclosure contract; notices that fail it are refused (when set).
     package var disclosureSchema: JSONSchema?
+    /// This side's breach topic (R10): notices from either sink, filed in `breach_log`.
+    package var breachesTopic: String = "health.breaches"
+    /// The published breach-notice contract; notices that fail it are refused (when set).
+    package var breachSchema: JSONSchema?
+    /// The published contract of each accepted inbound type (`init(catalog:)`): an inbound
+    /// record that breaks it is quarantined as `contract-violation` (R10). Nil only for a
+    /// policy made without the catalog (stores opened to read, not to consume).
+    package var inboundSchemas: [String: JSONSchema]?
 
     /// Creates a policy.
     package init(
@@ -52,6 +60,9 @@ package struct HealthSinkPolicy: Sendable {
             consentTopic: Self.standard.consentTopic, inboundTopic: Self.standard.inboundTopic,
             disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted, navInternalTypes: navInternal)
         self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
+        self.breachSchema = catalog.contract(forCEType: BreachNotice.ceType)?.schema
+        self.inboundSchemas = Dictionary(
+            uniqueKeysWithValues: accepted.compactMap { type in catalog.contract(forCEType: type).map { (type, $0.schema) } })
     }
 
     /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.
@@ -69,7 +80,7 @@ package struct HealthSinkPolicy: Sendable {
     )
 
     /// Topics the health sink consumes.
-    package var topics: [String] { [self.consentTopic, self.inboundTopic, self.disclosuresTopic] }
+    package var topics: [String] { [self.consentTopic, self.inboundTopic, self.disclosuresTopic, self.breachesTopic] }
 
     /// Whether `ceType` is NAV follow-up documentation (R3): listed, or any NAV follow-up-note
     /// version, so a new `…follow-up-note.v2` is refused even before the list is updated.

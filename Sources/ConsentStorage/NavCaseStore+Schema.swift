@@ -34,5 +34,6 @@ extension NavCaseStore {
                 "ALTER TABLE disclosure_log ADD COLUMN withheld_reason TEXT",
             ]
         },
+        BreachTables.migration(version: 3),
     ]
 }

@@ -12,17 +12,20 @@ package final class NavCaseStore: Sendable {
     package let database: StoreDatabase
     /// What the sink accepts.
     package let policy: NavSinkPolicy
+    /// How the sink quarantines and reports breaches (R10); nil for a store opened to read.
+    package let breaches: BreachReporting?
     private let logger: Logger
 
-    private init(database: StoreDatabase, policy: NavSinkPolicy, logger: Logger) {
+    private init(database: StoreDatabase, policy: NavSinkPolicy, breaches: BreachReporting?, logger: Logger) {
         self.database = database
         self.policy = policy
+        self.breaches = breaches
         self.logger = logger
     }
 
     /// Opens (and migrates) the NAV case store at `location`.
     package static func open(
-        _ location: StoreLocation, policy: NavSinkPolicy = .standard, logger: Logger
+        _ location: StoreLocation, policy: NavSinkPolicy = .standard, breaches: BreachReporting? = nil, logger: Logger
     ) async throws(StorageError) -> NavCaseStore {
         let database = try await StoreDatabase.open(location, logger: logger)
         do throws(StorageError) {
@@ -31,7 +34,7 @@ package final class NavCaseStore: Sendable {
             await database.close()
             throw error
         }
-        return NavCaseStore(database: database, policy: policy, logger: logger)
+        return NavCaseStore(database: database, policy: policy, breaches: breaches, logger: logger)
     }
 
     /// Closes the connection.
@@ -42,7 +45,7 @@ package final class NavCaseStore: Sendable {
     /// Applies one NAV-sink batch and its offsets in one transaction, idempotent by `ce_id`.
     package func apply(_ batch: SinkBatch) async throws(StorageError) -> SinkBatchResult {
         let policy = self.policy
-        return try await SinkWriter.apply(batch, to: self.database, kind: .navCase, logger: self.logger) { record, now in
+        return try await SinkWriter.apply(batch, to: self.database, kind: .navCase, breaches: self.breaches, logger: self.logger) { record, now in
             Self.route(record, policy: policy, now: now)
         }
     }
@@ -51,11 +54,18 @@ package final class NavCaseStore: Sendable {
     static func route(_ record: SinkRecord, policy: NavSinkPolicy, now: Date) -> SinkRoute {
         switch record.topic {
         case policy.inboundTopic, policy.ownOutboundTopic:
-            guard let value = record.value else { return .reject(.unexpectedTombstone) }
-            guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
             let isInbound = record.topic == policy.inboundTopic
+            // Only the bridge writes the inbound topic: whatever NAV cannot accept there has
+            // crossed wrongly, and is a breach to quarantine and report (R10). NAV's own topic
+            // is NAV's documentation: a malformed record there is refused locally.
+            func refuse(_ reason: SinkRejection.Reason) -> SinkRoute {
+                isInbound ? .quarantine(reason, rule: "R8") : .reject(reason)
+            }
+            guard let value = record.value else { return refuse(.unexpectedTombstone) }
+            guard let ceID = record.ceID, let ceType = record.ceType else { return refuse(.missingCloudEventHeaders) }
             let accepted = isInbound ? policy.acceptedInboundTypes : policy.ownDocumentationTypes
-            guard accepted.contains(ceType) else { return .reject(.unacceptedEventType) }
+            guard accepted.contains(ceType) else { return refuse(.unacceptedEventType) }
+            if isInbound, let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas) { return breach }
             var row = SinkWriter.eventRow(
                 table: isInbound ? "events_from_health" : "follow_up_documentation",
                 record: record, ceID: ceID, ceType: ceType, payload: value, now: now)
@@ -77,6 +87,8 @@ package final class NavCaseStore: Sendable {
                 return .reject(.invalidBody)
             }
             return .store(row)
+        case policy.breachesTopic:
+            return SinkWriter.breachLogRoute(record, schema: policy.breachSchema, now: now)
         default:
             return .reject(.unexpectedTopic)
         }
@@ -122,6 +134,26 @@ package final class NavCaseStore: Sendable {
     /// Records the sink refused (metadata only).
     package func sinkRejections() async throws(StorageError) -> [SinkRejection] {
         try await self.database.read { sql in try await SinkWriter.rejections(sql) }
+    }
+
+    /// What the sink quarantined as breaches (R10), sealed, oldest first.
+    package func quarantined() async throws(StorageError) -> [QuarantineEntry] {
+        try await self.database.read { sql in try await BreachTables.quarantined(sql) }
+    }
+
+    /// The breach notices this side received (from either sink), oldest first (R10).
+    package func breachLog() async throws(StorageError) -> [BreachNotice] {
+        try await self.database.read { sql in try await BreachTables.log(sql) }
+    }
+
+    /// Breach notices not yet published, oldest first.
+    package func pendingBreachNotices(limit: Int) async throws(StorageError) -> [PendingBreachNotice] {
+        try await self.database.read { sql in try await BreachTables.pending(sql, limit: limit) }
+    }
+
+    /// Marks notices the broker acknowledged.
+    package func markBreachNoticesPublished(_ notices: [PendingBreachNotice]) async throws(StorageError) {
+        try await self.database.transaction { sql in try await BreachTables.markPublished(sql, notices, now: Date()) }
     }
 
     /// The sink's stored offsets (where to seek on assignment).

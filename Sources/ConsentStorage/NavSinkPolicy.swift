@@ -23,6 +23,14 @@ package struct NavSinkPolicy: Sendable {
     package var participantRegisteringTypes: Set<String> = ["no.ips.health.referral.v1"]
     /// The published disclosure contract; notices that fail it are refused (when set).
     package var disclosureSchema: JSONSchema?
+    /// This side's breach topic (R10): notices from either sink, filed in `breach_log`.
+    package var breachesTopic: String = "nav.breaches"
+    /// The published breach-notice contract; notices that fail it are refused (when set).
+    package var breachSchema: JSONSchema?
+    /// The published contract of each accepted inbound type (`init(catalog:)`): an inbound
+    /// record that breaks it is quarantined as `contract-violation` (R10). Nil only for a
+    /// policy made without the catalog (stores opened to read, not to consume).
+    package var inboundSchemas: [String: JSONSchema]?
 
     /// Creates a policy.
     package init(
@@ -52,6 +60,9 @@ package struct NavSinkPolicy: Sendable {
             disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted, ownDocumentationTypes: own)
         self.participantRegisteringTypes = Set(catalog.contracts.filter { $0.name == "referral" }.map(\.ceType))
         self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
+        self.breachSchema = catalog.contract(forCEType: BreachNotice.ceType)?.schema
+        self.inboundSchemas = Dictionary(
+            uniqueKeysWithValues: accepted.compactMap { type in catalog.contract(forCEType: type).map { (type, $0.schema) } })
     }
 
     /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.
@@ -76,5 +87,5 @@ package struct NavSinkPolicy: Sendable {
     )
 
     /// Topics the NAV sink consumes.
-    package var topics: [String] { [self.inboundTopic, self.ownOutboundTopic, self.disclosuresTopic] }
+    package var topics: [String] { [self.inboundTopic, self.ownOutboundTopic, self.disclosuresTopic, self.breachesTopic] }
 }

@@ -1,3 +1,5 @@
+import ConsentContracts
+
 /// What applying one sink batch did.
 package struct SinkBatchResult: Sendable, Hashable {
     /// Records newly stored.
@@ -10,4 +12,8 @@ package struct SinkBatchResult: Sendable, Hashable {
     package var rejections: [SinkRejection]
     /// The offsets stored with the batch.
     package var offsets: [ConsumerOffset]
+    /// Records newly quarantined as breaches (R10), their notices queued in the breach outbox.
+    package var breaches: [BreachNotice] = []
+    /// Breach notices received on the side's breach topic and newly filed in `breach_log`.
+    package var breachNoticesReceived: Int = 0
 }

@@ -19,6 +19,9 @@ package struct SinkRejection: Sendable, Hashable {
         package static let unexpectedTombstone = Reason("unexpected-tombstone")
         /// The body is not a valid record of its kind.
         package static let invalidBody = Reason("invalid-body")
+        /// An inbound record breaks its type's published contract (unknown or malformed members,
+        /// not strict JSON): it crossed carrying more, or other, than the contract lets cross.
+        package static let contractViolation = Reason("contract-violation")
         /// The record came from a topic this sink does not read.
         package static let unexpectedTopic = Reason("unexpected-topic")
 

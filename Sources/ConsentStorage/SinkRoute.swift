@@ -20,6 +20,11 @@ struct SinkFollowUpRow {
 
 /// What a sink does with one record.
 enum SinkRoute {
+    /// Keep it in the side's tables.
     case store(SinkRow)
+    /// Refuse it locally (a malformed record of the side's own topics).
     case reject(SinkRejection.Reason)
+    /// Refuse it as a breach (R10): it reached the side's inbound topic although the side must
+    /// never hold it. It is sealed into `quarantine` and both parties get a breach notice.
+    case quarantine(SinkRejection.Reason, rule: String)
 }

@@ -11,6 +11,10 @@ package protocol SinkStore: Sendable {
     func apply(_ batch: SinkBatch) async throws(StorageError) -> SinkBatchResult
     /// The stored offsets of `consumerGroup`.
     func offsets(consumerGroup: String) async throws(StorageError) -> [ConsumerOffset]
+    /// Breach notices (R10) queued and not yet published, oldest first.
+    func pendingBreachNotices(limit: Int) async throws(StorageError) -> [PendingBreachNotice]
+    /// Marks breach notices the broker acknowledged.
+    func markBreachNoticesPublished(_ notices: [PendingBreachNotice]) async throws(StorageError)
 }
 
 extension HealthJournalStore: SinkStore {

@@ -59,6 +59,25 @@ enum SinkWriter {
         )
     }
 
+    /// The breach, if any, of an accepted inbound type's body: not strict JSON, or not valid
+    /// against the type's published contract (more, or other, than the contract lets cross).
+    static func contractBreach(_ value: [UInt8], ceType: String, schemas: [String: JSONSchema]?) -> SinkRoute? {
+        guard let schemas else { return nil }
+        guard let schema = schemas[ceType], let json = try? StrictJSON.parse(value), schema.isValid(json) else {
+            return .quarantine(.contractViolation, rule: "R8")
+        }
+        return nil
+    }
+
+    /// A breach notice received on the side's breach topic: filed in `breach_log`.
+    static func breachLogRoute(_ record: SinkRecord, schema: JSONSchema?, now: Date) -> SinkRoute {
+        guard let value = record.value else { return .reject(.unexpectedTombstone) }
+        guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
+        guard ceType == BreachNotice.ceType else { return .reject(.unacceptedEventType) }
+        guard let row = BreachTables.logRow(record, value: value, ceID: ceID, schema: schema, now: now) else { return .reject(.invalidBody) }
+        return .store(row)
+    }
+
     static func eventRow(table: String, record: SinkRecord, ceID: String, ceType: String, payload: [UInt8], now: Date) -> SinkRow {
         SinkRow(
             table: table,
@@ -91,12 +110,16 @@ enum SinkWriter {
     }
 
     /// Applies `batch` in one transaction: stores new records (dedup by `ce_id`), records
-    /// refusals, and moves the offsets to just after the batch. Records below the stored
-    /// offset were applied before and are skipped.
+    /// refusals, quarantines breaches and queues their notices (R10), and moves the offsets to
+    /// just after the batch. Records below the stored offset were applied before and are skipped.
+    ///
+    /// A breach with no `breaches` reporting configured fails the batch (nothing is stored and
+    /// the offsets stay): the sink halts rather than hold the record unsealed or drop it.
     static func apply(
         _ batch: SinkBatch,
         to database: StoreDatabase,
         kind: StoreKind,
+        breaches: BreachReporting?,
         logger: Logger,
         route: (SinkRecord, Date) -> SinkRoute
     ) async throws(StorageError) -> SinkBatchResult {
@@ -111,6 +134,7 @@ enum SinkWriter {
             var tableOrder: [String] = []
             var seenKeys = Set<String>()
             var rejections: [SinkRejection] = []
+            var quarantined: [QuarantinedRecord] = []
             var alreadyApplied = 0
             var duplicates = 0
             for record in batch.records {
@@ -134,9 +158,22 @@ enum SinkWriter {
                     rowsByTable[row.table, default: []].append(row)
                 case .reject(let reason):
                     rejections.append(SinkRejection(record, reason: reason))
+                case .quarantine(let reason, let rule):
+                    guard let breaches else {
+                        throw StorageError(
+                            .quarantineUnavailable, "\(kind) store must quarantine a record but has no quarantine key")
+                    }
+                    let record = try breaches.quarantine(record, reason: reason, rule: rule, now: now)
+                    quarantined.append(record)
+                    // The local rejection row repeats only what the notice may say.
+                    rejections.append(SinkRejection(
+                        topic: record.notice.source.topic, partition: record.notice.source.partition,
+                        offset: record.notice.source.offset, ceID: record.notice.messageID, ceType: record.notice.messageType,
+                        reason: reason))
                 }
             }
             var storedCount = 0
+            var insertedCounts: [String: Int] = [:]
             for table in tableOrder {
                 let rows = rowsByTable[table] ?? []
                 guard let columns = rows.first?.columns else { continue }
@@ -145,6 +182,7 @@ enum SinkWriter {
                         sql, into: table, columns: columns, rows: rows.map(\.values), returning: "ce_id")
                 )
                 storedCount += inserted.count
+                insertedCounts[table] = inserted.count
                 duplicates += rows.count - inserted.count
                 for row in rows where inserted.contains(row.ceID) {
                     for followUp in row.followUps {
@@ -165,11 +203,23 @@ enum SinkWriter {
                 }
                 try await builder.ignoringConflicts().run()
             }
+            let breachNotices = try await BreachTables.quarantine(sql, quarantined, topics: breaches?.noticeTopics ?? [], now: now)
             let offsets = nextOffsets.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
             try await StoreSQL.advanceOffsets(sql, offsets, at: now)
             return SinkBatchResult(
                 stored: storedCount, duplicates: duplicates, alreadyApplied: alreadyApplied,
-                rejections: rejections, offsets: offsets)
+                rejections: rejections, offsets: offsets, breaches: breachNotices,
+                breachNoticesReceived: insertedCounts["breach_log"] ?? 0)
+        }
+        for notice in result.breaches {
+            logger.error(
+                "sink quarantined a record its side must never hold; breach notice queued for both parties",
+                metadata: [
+                    "store.kind": "\(kind)", "breach.id": "\(notice.breachID)", "breach.reason": "\(notice.reason)",
+                    "breach.rule": "\(notice.rule)", "kafka.topic": "\(notice.source.topic)",
+                    "kafka.partition": "\(notice.source.partition)", "kafka.offset": "\(notice.source.offset)",
+                    "ce.type": "\(notice.messageType)",
+                ])
         }
         for rejection in result.rejections {
             // Reason, type and position only: the key and body may hold personal data.

@@ -28,6 +28,8 @@ package struct StorageError: Error, Sendable, CustomStringConvertible {
         package static let invalidBatch = Code("invalid-batch")
         /// The store was used after `close()`.
         package static let closed = Code("closed")
+        /// A record must be quarantined (R10) but the store was opened without a quarantine key.
+        package static let quarantineUnavailable = Code("quarantine-unavailable")
     }
 
     /// The kind of failure.

@@ -27,6 +27,14 @@ package struct DeterministicSinkSource: Sendable {
     /// The consumer group the probe stores its offsets under.
     package static let consumerGroup = "health-sink"
 
+    /// The breach topics the probe's store queues its notices for (R10).
+    package static let breachTopics = ["health.breaches", "nav.breaches"]
+
+    /// How the probe's store quarantines the follow-up notes (a fixed test key).
+    package static let breachReporting = BreachReporting(
+        detector: .healthJournalSink, sealer: SealingBox(keyID: "probe-1", keyBytes: Array(repeating: 7, count: 32)),
+        noticeTopics: breachTopics, publishedTypes: ["no.ips.nav.follow-up-note.v1", "no.ips.nav.job-status.v1"])
+
     /// All (topic, partition, end offset) this source has.
     package var partitionEnds: [(topic: String, partition: Int32, end: Int64)] {
         (0..<self.partitions).map { (HealthSinkPolicy.standard.inboundTopic, $0, self.recordsPerPartition) }

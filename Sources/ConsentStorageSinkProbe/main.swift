@@ -25,7 +25,8 @@ logger.logLevel = .error
 let source = DeterministicSinkSource(partitions: partitions, recordsPerPartition: perPartition, disclosures: disclosures)
 
 do {
-    let store = try await HealthJournalStore.open(.sqlite(path: arguments[1]), logger: logger)
+    let store = try await HealthJournalStore.open(
+        .sqlite(path: arguments[1]), breaches: DeterministicSinkSource.breachReporting, logger: logger)
     var next: [String: Int64] = [:]
     for offset in try await store.offsets(consumerGroup: DeterministicSinkSource.consumerGroup) {
         next["\(offset.topic)#\(offset.partition)"] = offset.nextOffset

@@ -9,6 +9,11 @@ enum Planted {
     static let navPreviousKey = Data((0..<32).map { UInt8(($0 * 7) % 256) }).base64EncodedString()
     static let saslPassword = "S3cret-sasl-PASSWORD-health"
     static let navSaslPassword = "S3cret-sasl-PASSWORD-nav"
+
+    /// The sealing key a sink of `side` needs outside embedded mode (what it quarantines, R10).
+    static func sinkSealingArguments(side: String) -> [String] {
+        ["--\(side)-sealing-key-id", "\(side)-sink-1", "--\(side)-sealing-key", side == "health" ? healthKey : navKey]
+    }
     static let databasePassword = "S3cret-db-PASSWORD"
 
     /// A complete production-style environment (the form docker-compose uses).

@@ -25,6 +25,7 @@ struct KafkaSecurityTests {
         let configuration = try BridgeConfiguration.load(
             arguments: [
                 "--roles", "nav-sink", "--nav-kafka-bootstrap-servers", "[::1]:9093", "--nav-kafka-security-protocol", "ssl",
+            ] + Planted.sinkSealingArguments(side: "nav") + [
                 "--nav-kafka-ssl-ca-location", "/ca.pem", "--nav-kafka-ssl-certificate-location", "/c.pem",
                 "--nav-kafka-ssl-key-location", "/k.pem", "--nav-kafka-ssl-key-password", "S3cret",
             ],
@@ -38,7 +39,7 @@ struct KafkaSecurityTests {
     @Test func saslProtocolRequiresMechanismUserAndPassword() throws {
         let error = try #require(loadError(arguments: [
             "--roles", "health-sink", "--health-kafka-bootstrap-servers", "k:9092", "--health-kafka-security-protocol", "sasl_ssl",
-        ]))
+        ] + Planted.sinkSealingArguments(side: "health")))
         #expect(Set(error.keys) == ["health.kafka.sasl.mechanism", "health.kafka.sasl.username", "health.kafka.sasl.password"])
     }
 
@@ -46,7 +47,7 @@ struct KafkaSecurityTests {
         let error = try #require(loadError(arguments: [
             "--roles", "health-sink", "--health-kafka-bootstrap-servers", "k:9092",
             "--health-kafka-ssl-ca-location", "/ca.pem", "--health-kafka-sasl-password", "S3cret",
-        ]))
+        ] + Planted.sinkSealingArguments(side: "health")))
         #expect(Set(error.keys) == ["health.kafka.ssl.ca-location", "health.kafka.sasl.password"])
         #expect(!error.description.contains("S3cret"))
     }
@@ -55,7 +56,7 @@ struct KafkaSecurityTests {
         let error = loadError(arguments: [
             "--roles", "health-sink", "--health-kafka-bootstrap-servers", "k:9092", "--health-kafka-security-protocol", "ssl",
             "--health-kafka-ssl-certificate-location", "/c.pem",
-        ])
+        ] + Planted.sinkSealingArguments(side: "health"))
         #expect(error?.keys == ["health.kafka.ssl.key-location"])
     }
 
@@ -67,7 +68,7 @@ struct KafkaSecurityTests {
         let both = try #require(loadError(arguments: ["--embedded", "--nav-kafka-bootstrap-servers", "k:9092"]))
         #expect(both.keys == ["nav.kafka.bootstrap-servers"])
 
-        let malformed = try #require(loadError(arguments: ["--roles", "nav-sink", "--nav-kafka-bootstrap-servers", "k:9092,nohost"]))
+        let malformed = try #require(loadError(arguments: ["--roles", "nav-sink", "--nav-kafka-bootstrap-servers", "k:9092,nohost"] + Planted.sinkSealingArguments(side: "nav")))
         #expect(malformed.keys == ["nav.kafka.bootstrap-servers"])
     }
 

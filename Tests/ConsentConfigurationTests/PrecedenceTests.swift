@@ -53,14 +53,31 @@ struct PrecedenceTests {
 
     @Test func rolesSelectWhichStoresAndSidesAreNeeded() throws {
         let configuration = try BridgeConfiguration.load(
-            arguments: ["--roles", "health-sink"],
+            arguments: ["--roles", "health-sink"] + Planted.sinkSealingArguments(side: "health"),
             environment: ["CONSENT_BRIDGE_HEALTH_KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
                           "CONSENT_BRIDGE_HEALTH_STORE": "/var/lib/health.sqlite"],
             fileContents: nil)
         #expect(configuration.roles == [.healthSink])
         #expect(configuration.healthStore == .sqlite(path: "/var/lib/health.sqlite"))
         #expect(configuration.bridgeStore == nil && configuration.navStore == nil)
+        // The NAV cluster is optional for a health sink: its breach notices to NAV go through
+        // the health cluster unless `nav.kafka.*` names NAV's own (R10).
         #expect(configuration.navKafka == nil)
-        #expect(configuration.healthSealingKeys == nil)
+        #expect(configuration.healthSealingKeys?.current.id == "health-sink-1")
+        #expect(configuration.navSealingKeys == nil)
+    }
+
+    @Test func R10_aSinkNeedsItsSidesSealingKeyForWhatItQuarantines() throws {
+        for side in ["health", "nav"] {
+            let error = try #require(loadError(arguments: ["--roles", "\(side)-sink", "--\(side)-kafka-bootstrap-servers", "kafka:9092"]))
+            #expect(Set(error.keys) == ["\(side).sealing.key", "\(side).sealing.key-id"])
+            #expect(error.description.contains("required by role `\(side)-sink`"))
+        }
+        // With the other side's cluster named, it is validated and used for that party's notices.
+        let configuration = try BridgeConfiguration.load(
+            arguments: ["--roles", "nav-sink", "--nav-kafka-bootstrap-servers", "nav:9092", "--health-kafka-bootstrap-servers", "health:9092"]
+                + Planted.sinkSealingArguments(side: "nav"),
+            environment: [:], fileContents: nil)
+        #expect(configuration.healthKafka?.bootstrapServers == "health:9092")
     }
 }

@@ -39,7 +39,7 @@ struct ContractsCheckTests {
         let report = ContractsCheck.run(directory: Self.repositoryContracts)
         #expect(report.isPassing, "\(report.diagnostics.map(\.description).joined(separator: "\n"))")
         #expect(report.schemaCount >= 13)
-        #expect(report.channelCount == 10)
+        #expect(report.channelCount == 12)
         #expect(report.exampleCount > 20)
     }
 

@@ -16,6 +16,21 @@ struct SinkServiceTests {
         return logger
     }()
 
+    static let breachTopics = ["health.breaches", "nav.breaches"]
+    /// A test quarantine key (never a real one).
+    static let breaches = BreachReporting(
+        detector: .healthJournalSink, sealer: SealingBox(keyID: "test-1", keyBytes: Array(repeating: 9, count: 32)),
+        noticeTopics: breachTopics, publishedTypes: ["no.ips.nav.follow-up-note.v1", "no.ips.nav.job-status.v1"])
+
+    /// Records on each breach topic (one partition each).
+    static func breachTopicCounts(_ cluster: EmbeddedKafkaCluster) async throws -> [Int64] {
+        let admin = try KafkaAdmin(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
+        var counts: [Int64] = []
+        for topic in Self.breachTopics { counts.append(try await admin.highWatermarks(topic: topic, partitions: [0])[0] ?? -1) }
+        await admin.close()
+        return counts
+    }
+
     static let tuning: [String: String] = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
 
     static func event(_ topic: String, _ ceID: String, _ ceType: String, key: String) -> KafkaOutgoingRecord {
@@ -26,9 +41,14 @@ struct SinkServiceTests {
 
     /// Runs the sink until `condition` holds (or 30 s pass), then shuts it down gracefully.
     static func runSink(_ store: HealthJournalStore, cluster: EmbeddedKafkaCluster, group: String, until condition: @escaping @Sendable () async -> Bool) async throws -> Bool {
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
+        let producerClient = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
         let service = SinkService(
-            store: store, client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning),
-            groupID: group, logger: Self.logger)
+            store: store, client: client, groupID: group,
+            breachNotices: .init(
+                source: BreachNotice.Detector.healthJournalSink.ceSource,
+                clients: [Self.breachTopics[0]: producerClient, Self.breachTopics[1]: producerClient]),
+            logger: Self.logger)
         let serviceGroup = ServiceGroup(configuration: .init(services: [service], logger: Self.logger))
         return try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -52,7 +72,8 @@ struct SinkServiceTests {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.logger)
         defer { cluster.shutdown() }
         let policy = HealthSinkPolicy.standard
-        for topic in policy.topics { try cluster.createTopic(topic, partitions: 2) }
+        for topic in policy.topics where !Self.breachTopics.contains(topic) { try cluster.createTopic(topic, partitions: 2) }
+        for topic in Self.breachTopics { try cluster.createTopic(topic, partitions: 1) }
         let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
 
         var first: [KafkaOutgoingRecord] = (0..<40).map { Self.event(policy.inboundTopic, "job-\($0)", "no.ips.nav.job-status.v1", key: "participant-\($0 % 4)") }
@@ -68,16 +89,24 @@ struct SinkServiceTests {
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sink-service-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let store = try await HealthJournalStore.open(.sqlite(path: folder.appendingPathComponent("health.sqlite").path), logger: Self.logger)
+        let store = try await HealthJournalStore.open(
+            .sqlite(path: folder.appendingPathComponent("health.sqlite").path), breaches: Self.breaches, logger: Self.logger)
         let group = "health-sink-\(UUID().uuidString.prefix(8))"
 
         let firstRun = try await Self.runSink(store, cluster: cluster, group: group) {
             let events = (try? await store.eventsAwaitingClinician().count) ?? 0
             let disclosures = (try? await store.disclosures(patientID: "12848740088").count) ?? 0
-            return events == 40 && disclosures == 1
+            // R10: the note's breach notice went out and came back on health.breaches.
+            let filed = (try? await store.breachLog().count) ?? 0
+            return events == 40 && disclosures == 1 && filed == 1
         }
-        #expect(firstRun, "the sink did not store the first 40 events and the disclosure in time")
+        #expect(firstRun, "the sink did not store the first 40 events, the disclosure and its own breach notice in time")
         #expect(try await store.sinkRejections().map(\.reason) == [.navInternalDocumentation])
+        #expect(try await store.quarantined().map(\.reason) == ["nav-internal-documentation"])
+        #expect(try await store.pendingBreachNotices(limit: 10).isEmpty)
+        #expect(try await Self.breachTopicCounts(cluster) == [1, 1], "one notice to each party")
+        let filed = try #require(try await store.breachLog().first)
+        #expect(filed.rule == "R3" && filed.detectedBy == .healthJournalSink && filed.messageType == "no.ips.nav.follow-up-note.v1")
 
         // More records, one re-published (same ce_id): a new sink run resumes after the stored offsets.
         let second = (40..<50).map { Self.event(policy.inboundTopic, "job-\($0)", "no.ips.nav.job-status.v1", key: "participant-\($0 % 4)") }
@@ -94,6 +123,7 @@ struct SinkServiceTests {
         #expect(stored.count == 50)
         #expect(Set(stored.map(\.ceID)).count == 50)
         #expect(try await store.sinkRejections().count == 1, "the refused note was consumed again: offsets were not resumed")
+        #expect(try await Self.breachTopicCounts(cluster) == [1, 1], "a breach was reported twice")
         await store.close()
     }
 }

@@ -91,6 +91,15 @@ struct SinkCrashTests {
         #expect(refused.allSatisfy { $0.reason == .navInternalDocumentation })
         #expect(refused.count == source.expectedRefusedPositions.count)
         #expect(Set(refused.map { "\($0.partition):\($0.offset)" }) == source.expectedRefusedPositions)
+        // R10: each follow-up note is quarantined exactly once, sealed, with one notice per breach
+        // topic queued, whatever the kills interrupted.
+        let quarantined = try await store.quarantined()
+        #expect(quarantined.count == source.expectedRefusedPositions.count, "lost or duplicated quarantines")
+        #expect(Set(quarantined.map { "\($0.source.partition):\($0.source.offset)" }) == source.expectedRefusedPositions)
+        #expect(quarantined.allSatisfy { $0.rule == "R3" && $0.messageType == "no.ips.nav.follow-up-note.v1" })
+        let pending = try await store.pendingBreachNotices(limit: 100_000)
+        #expect(pending.count == quarantined.count * DeterministicSinkSource.breachTopics.count)
+        #expect(Set(pending.map(\.breachID)) == Set(quarantined.map(\.breachID)))
         var disclosureCount = 0
         for patient in 0..<5 {
             let records = try await store.disclosures(patientID: DeterministicSinkSource.patientID(for: Int64(patient)))

@@ -18,9 +18,10 @@ struct SinkStoreConformanceTests {
             let logs = InMemoryLogHandler()
             var logger = Logger(label: "sink", factory: { _ in logs })
             logger.logLevel = .info
-            let store = try await HealthJournalStore.open(try await scratch.make("health"), logger: logger)
+            let store = try await HealthJournalStore.open(
+                try await scratch.make("health"), breaches: Fixtures.breaches(.healthJournalSink), logger: logger)
             let note = Fixtures.event(
-                topic: Self.health.inboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1",
+                topic: Self.health.inboundTopic, offset: 0, ceID: Self.noteID, ceType: "no.ips.nav.follow-up-note.v1",
                 key: knownFodselsnummer, body: "{\"note\":\"jobbspesialistens notat om \(knownFodselsnummer)\"}")
             let futureNote = Fixtures.event(topic: Self.health.inboundTopic, offset: 1, ceID: "note-2", ceType: "no.ips.nav.follow-up-note.v2", key: knownFodselsnummer)
             let jobStatus = Fixtures.event(topic: Self.health.inboundTopic, offset: 2, ceID: "job-1", ceType: "no.ips.nav.job-status.v1", key: knownFodselsnummer)
@@ -28,7 +29,12 @@ struct SinkStoreConformanceTests {
             #expect(result.stored == 1)
             #expect(result.rejections.map(\.reason) == [.navInternalDocumentation, .navInternalDocumentation])
             #expect(try await store.eventsAwaitingClinician().map(\.ceID) == ["job-1"])
-            #expect(try await store.sinkRejections().map(\.ceID) == ["note-1", "note-2"])
+            // The refusal log repeats a record's id only when it is a UUID (R10: a sender's text
+            // could hold a person); the type only when it is a published contract's.
+            #expect(try await store.sinkRejections().map(\.ceID) == [Self.noteID, nil])
+            #expect(try await store.sinkRejections().map { $0.ceType?.hasPrefix("unknown-") == true } == [false, true])
+            // R10: both are quarantined, out of the journal's tables.
+            #expect(try await store.quarantined().map(\.rule) == ["R3", "R3"])
             // The offsets moved past the refused records: they are not retried forever.
             #expect(try await store.offsets(consumerGroup: "health-sink").map(\.nextOffset) == [3])
 
@@ -37,6 +43,7 @@ struct SinkStoreConformanceTests {
 
             let warnings = logs.entries.filter { $0.level == .warning }
             #expect(warnings.count == 2)
+            #expect(logs.entries.filter { $0.level == .error && $0.metadata["breach.rule"] == "R3" }.count == 2)
             #expect(warnings.allSatisfy { $0.metadata["sink.reason"] == "nav-internal-documentation" })
             let logText = logs.entries.map { "\($0.message) \($0.metadata)" }.joined()
             #expect(!logText.contains(knownFodselsnummer), "the key or body leaked into logs")
@@ -44,12 +51,15 @@ struct SinkStoreConformanceTests {
         }
     }
 
+    static let noteID = "6f1c2a4e-5b6f-4c1d-9e8a-2b3c4d5e6f71"
+
     @Test("R3: even a misconfigured allow-list cannot let follow-up notes into the journal", arguments: TestEngine.available)
     func R3_allowListCannotOverrideSeparation(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             var policy = Self.health
             policy.acceptedInboundTypes.insert("no.ips.nav.follow-up-note.v1")
-            let store = try await HealthJournalStore.open(try await scratch.make("health"), policy: policy, logger: ScratchLocations.logger)
+            let store = try await HealthJournalStore.open(
+                try await scratch.make("health"), policy: policy, breaches: Fixtures.breaches(.healthJournalSink), logger: ScratchLocations.logger)
             let result = try await store.apply(SinkBatch(consumerGroup: "g", records: [
                 Fixtures.event(topic: policy.inboundTopic, offset: 0, ceID: "n", ceType: "no.ips.nav.follow-up-note.v1")
             ]))
@@ -61,7 +71,8 @@ struct SinkStoreConformanceTests {
     @Test("Fail closed: unknown types, missing headers, tombstones and foreign topics are refused", arguments: TestEngine.available)
     func unexpectedRecordsAreRefused(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await HealthJournalStore.open(try await scratch.make("health"), logger: ScratchLocations.logger)
+            let store = try await HealthJournalStore.open(
+                try await scratch.make("health"), breaches: Fixtures.breaches(.healthJournalSink), logger: ScratchLocations.logger)
             var tombstone = Fixtures.event(topic: Self.health.inboundTopic, offset: 3, ceID: "t", ceType: "no.ips.nav.job-status.v1")
             tombstone.value = nil
             let records = [
@@ -75,6 +86,8 @@ struct SinkStoreConformanceTests {
             #expect(result.stored == 0)
             #expect(result.rejections.map(\.reason) == [.unacceptedEventType, .missingCloudEventHeaders, .unexpectedTopic, .invalidBody, .unexpectedTombstone])
             #expect(try await store.eventsAwaitingClinician().isEmpty)
+            // What reached the inbound topic is a breach (R10); the others are local refusals.
+            #expect(Set(try await store.quarantined().map(\.reason)) == ["unaccepted-event-type", "missing-cloudevent-headers", "unexpected-tombstone"])
             await store.close()
         }
     }
@@ -109,7 +122,8 @@ struct SinkStoreConformanceTests {
     @Test("R9: the NAV store keeps NAV's own follow-up documentation, participants and NAV's disclosures", arguments: TestEngine.available)
     func R9_navStoreKeepsNavDocumentation(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await NavCaseStore.open(try await scratch.make("nav"), logger: ScratchLocations.logger)
+            let store = try await NavCaseStore.open(
+                try await scratch.make("nav"), breaches: Fixtures.breaches(.navCaseSink), logger: ScratchLocations.logger)
             let navDisclosure = Fixtures.disclosure("n1", subject: "participant-7", direction: "nav-to-health")
             let records = [
                 Fixtures.event(topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1", key: "participant-7"),

@@ -85,6 +85,22 @@ let knownFodselsnummer = "12848740088"
 enum Fixtures {
     static let time = Date(timeIntervalSince1970: 1_790_000_000)
 
+    /// The repository's contracts (the published ones: sinks accept and report by them).
+    static let contractsDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Contracts").path
+    nonisolated(unsafe) static let catalog = try! ContractCatalog.load(directory: contractsDirectory)
+    static let breachTopics = ["health.breaches", "nav.breaches"]
+    /// A test quarantine key (never a real one).
+    static let quarantineKey = SealingBox(keyID: "test-quarantine-1", keyBytes: (0..<32).map { UInt8(200 - $0) })
+
+    /// How a test sink quarantines and reports breaches (R10).
+    static func breaches(_ detector: BreachNotice.Detector) -> BreachReporting {
+        BreachReporting(
+            detector: detector, sealer: quarantineKey, noticeTopics: breachTopics,
+            publishedTypes: Set(catalog.contracts.map(\.ceType)))
+    }
+
     static func disclosure(_ id: String, subject: String, direction: String = "health-to-nav", caseReference: String? = nil) -> DisclosureRecord {
         DisclosureRecord(
             disclosureID: "disclosure-\(id)", eventID: "event-\(id)", ceType: "no.ips.health.referral.v1", direction: direction,

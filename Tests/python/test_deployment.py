@@ -183,6 +183,19 @@ def test_acls_name_only_contract_topics_and_give_each_principal_least_privilege(
             assert acl.principal == "bridge", acl
 
 
+def test_R10_each_sink_reports_breaches_to_both_parties_and_only_sinks_write_them():
+    acls = acl_table()
+    for sink in ("health-sink", "nav-sink"):
+        written = {a.name for a in acls if a.principal == sink and a.operation == "Write" and a.resource == "topic"}
+        assert written == {"health.breaches", "nav.breaches"}, (sink, written)
+    writers = {a.principal for a in acls if a.operation == "Write" and a.name.endswith(".breaches")}
+    assert writers == {"health-sink", "nav-sink"}, "no one else can forge a breach notice"
+    # Each party (and its sink, which files the notices in its store) reads its own breach topic.
+    for principal, topic in (("health", "health.breaches"), ("health-sink", "health.breaches"),
+                             ("nav", "nav.breaches"), ("nav-sink", "nav.breaches")):
+        assert any(a.principal == principal and a.operation == "Read" and a.name == topic for a in acls), principal
+
+
 def test_R3_health_side_principals_never_read_nav_follow_up():
     acls = acl_table()
     for principal in ("health", "health-sink"):
@@ -196,7 +209,10 @@ def test_R9_each_side_reads_only_its_own_topics():
     for principal, own in (("health", "health."), ("health-sink", "health."), ("nav", "nav."), ("nav-sink", "nav.")):
         for acl in acls:
             if acl.principal == principal and acl.resource == "topic":
-                assert acl.name.startswith(own), acl
+                # R10: the one write across the boundary is a sink's content-free breach notice
+                # to the other party's breach topic.
+                crossing_breach_notice = acl.operation == "Write" and acl.name.endswith(".breaches")
+                assert acl.name.startswith(own) or crossing_breach_notice, acl
     # Operators see rejection metadata and sealed payloads only.
     assert {a.name for a in acls if a.principal == "operator" and a.resource == "topic"} == {"bridge.rejected"}
 

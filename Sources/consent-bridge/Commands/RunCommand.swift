@@ -43,9 +43,11 @@ struct RunCommand: AsyncParsableCommand {
             endpoints = .init(health: client, nav: client)
             tuning = EmbeddedKafkaTuning.consumerProperties
         } else {
+            // A sink-only process may leave the other side's cluster unset: it then reaches the
+            // other party's breach topic through its own (R10; one cluster for both sides).
             endpoints = .init(
-                health: Self.client(configuration.healthKafka, name: "health"),
-                nav: Self.client(configuration.navKafka, name: "nav"))
+                health: Self.client(configuration.healthKafka ?? configuration.navKafka, name: "health"),
+                nav: Self.client(configuration.navKafka ?? configuration.healthKafka, name: "nav"))
         }
 
         let application = try await BridgeApplication.make(configuration: configuration, kafka: endpoints, consumerTuning: tuning, logger: logger)
