@@ -109,6 +109,8 @@ struct WholeProductTests {
         #expect(try await Self.ids(navStore.database) == navToHealth)
         #expect(try await journal.sinkRejections().isEmpty, "the journal refused what the bridge published")
         #expect(try await navStore.sinkRejections().isEmpty, "NAV's store refused what the bridge published")
+        #expect(try await journal.quarantined().isEmpty, "the journal took a bridge output for a breach")
+        #expect(try await navStore.quarantined().isEmpty, "NAV's store took a bridge output for a breach")
 
         // 3. The person's disclosure report lists the consented referral that went through.
         let full = Self.states[0].patient
@@ -117,6 +119,79 @@ struct WholeProductTests {
             return
         }
         #expect(listed.contains { $0.ceType == "no.ips.health.referral.v1" && $0.form == "identified" && $0.status == "disclosed" })
+        await journal.close()
+        await navStore.close()
+        await harness.finish()
+    }
+
+    @Test("R10: each kind of breach at either sink is quarantined there and reaches both parties as a notice that honours its contract")
+    func R10_everyBreachKindReachesBothParties() async throws {
+        let harness = try BridgeHarness(roles: "bridge,health-sink,nav-sink")
+        try await harness.start()
+        let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let patient = Self.states[0].patient
+        let jobStatus = try Fixtures.with(subject: patient, at: ["participant", "fodselsnummer"], in: try Fixtures.validExamples("job-status-update")[0])
+        let referral = try Fixtures.with(subject: patient, at: ["patient", "fodselsnummer"], in: try Fixtures.validExamples("referral")[0])
+        func adding(_ member: String, _ value: String, to body: [UInt8]) throws -> [UInt8] {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+            object[member] = value
+            return Array(try JSONSerialization.data(withJSONObject: object))
+        }
+        // What a faulty or compromised writer could put on the inbound topics (only the bridge
+        // may write them): each kind the sinks must catch.
+        let provoked: [(topic: String, ceType: String, body: [UInt8], reason: String, sink: String)] = [
+            ("health.ips.inbound", "no.ips.nav.follow-up-note.v1", Array("{\"note\":\"om \(patient)\"}".utf8), "nav-internal-documentation", "health-journal-sink"),
+            ("health.ips.inbound", "no.ips.nav.job-status.v1", try adding("diagnosis", "F32 \(patient)", to: jobStatus), "contract-violation", "health-journal-sink"),
+            ("health.ips.inbound", "no.ips.health.referral.v1", referral, "unaccepted-event-type", "health-journal-sink"),
+            ("nav.ips.inbound", "no.ips.health.referral.v1", try adding("diagnosis", "F20", to: referral), "contract-violation", "nav-case-sink"),
+            ("nav.ips.inbound", "no.ips.nav.follow-up-note.v1", jobStatus, "unaccepted-event-type", "nav-case-sink"),
+        ]
+        for breach in provoked {
+            try await harness.publishEvent(topic: breach.topic, ceType: breach.ceType, key: patient, body: breach.body)
+        }
+
+        // Both parties' breach topics carry every notice, each valid against the published contract.
+        let contract = try #require(catalog.contract(forCEType: BreachNotice.ceType))
+        var noticesByTopic: [String: [String]] = [:]
+        for topic in ["health.breaches", "nav.breaches"] {
+            let records = try await harness.read(topic, atLeast: provoked.count, timeout: .seconds(60))
+            #expect(records.count == provoked.count, "\(topic): every breach once")
+            for record in records {
+                let headers = CloudEventHeaders(kafkaHeaders: record.headers.map { (name: $0.name, value: $0.value ?? []) })
+                #expect(headers.problem == nil && headers.type == BreachNotice.ceType)
+                let body = try StrictJSON.parse(record.value ?? [])
+                #expect(contract.schema.validate(body).isEmpty, "\(topic): a notice breaks breach-notice.schema.json")
+                #expect(!String(decoding: record.value ?? [], as: UTF8.self).contains(patient), "a notice carries the person")
+                #expect(!String(decoding: record.key ?? [], as: UTF8.self).contains(patient))
+                let notice = try BreachNotice(json: body)
+                #expect(headers.id == notice.breachID)
+                noticesByTopic[topic, default: []].append("\(notice.detectedBy.rawValue) \(notice.reason)")
+            }
+        }
+        let expected = provoked.map { "\($0.sink) \($0.reason)" }.sorted()
+        #expect(noticesByTopic["health.breaches"]?.sorted() == expected)
+        #expect(noticesByTopic["nav.breaches"]?.sorted() == expected)
+
+        // Each side files every notice; the records sit sealed in the detecting sink's quarantine
+        // and in neither side's documentation tables.
+        let journal = try await HealthJournalStore.open(.sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
+        let navStore = try await NavCaseStore.open(.sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
+        try await Self.poll("both sides file every breach notice") {
+            let filedByHealth = try await journal.breachLog().count
+            let filedByNav = try await navStore.breachLog().count
+            return filedByHealth == provoked.count && filedByNav == provoked.count
+        }
+        #expect(try await journal.quarantined().count == 3)
+        #expect(try await navStore.quarantined().count == 2)
+        #expect(try await journal.eventsAwaitingClinician().isEmpty)
+        #expect(try await navStore.eventsFromHealth().isEmpty)
+        #expect(try await navStore.participants().isEmpty)
+        // Operators count them (bounded labels: sink, reason, rule).
+        let metrics = try #require(harness.metrics).prometheusText()
+        #expect(metrics.contains(#"consent_bridge_breaches_detected_total{sink="health-journal",reason="nav-internal-documentation",rule="R3"} 1"#))
+        #expect(metrics.contains(#"consent_bridge_breach_notices_received_total{store="nav-case"} "#))
+        #expect(!metrics.contains(patient))
+        #expect(!harness.logs.all.joined().contains(patient), "the person reached the logs")
         await journal.close()
         await navStore.close()
         await harness.finish()
