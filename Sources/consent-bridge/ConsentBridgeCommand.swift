@@ -18,6 +18,7 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
             SendCommand.self,
             DisclosuresCommand.self,
             AccessReportCommand.self,
+            BreachesCommand.self,
             ConfigCommand.self,
             ContractsCommand.self,
             BenchCommand.self,

@@ -46,6 +46,8 @@ NAV_RECEIPTS = "nav.ips.receipts"
 HEALTH_DISCLOSURES = "health.disclosures"
 NAV_DISCLOSURES = "nav.disclosures"
 REJECTED = "bridge.rejected"
+HEALTH_BREACHES = "health.breaches"  # R10: written by both sinks, read by the health side
+NAV_BREACHES = "nav.breaches"
 RECEIPT_TOPICS = (HEALTH_RECEIPTS, NAV_RECEIPTS)
 OUTPUT_TOPICS = (
     NAV_INBOUND, HEALTH_INBOUND, HEALTH_RECEIPTS, NAV_RECEIPTS, HEALTH_DISCLOSURES, NAV_DISCLOSURES, REJECTED)
@@ -56,8 +58,8 @@ REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion"
 # Consumer groups of the sinks (defaults of docs/configuration.md) and the topics they read
 # (asyncapi.yaml channel descriptions: "read by ... health sink" / "NAV sink").
 SINK_STORES = {
-    "health.sqlite": ("consent-bridge-health-sink", (CONSENT_TOPIC, HEALTH_INBOUND, HEALTH_DISCLOSURES)),
-    "nav.sqlite": ("consent-bridge-nav-sink", (NAV_INBOUND, NAV_OUTBOUND, NAV_DISCLOSURES)),
+    "health.sqlite": ("consent-bridge-health-sink", (CONSENT_TOPIC, HEALTH_INBOUND, HEALTH_DISCLOSURES, HEALTH_BREACHES)),
+    "nav.sqlite": ("consent-bridge-nav-sink", (NAV_INBOUND, NAV_OUTBOUND, NAV_DISCLOSURES, NAV_BREACHES)),
 }
 
 EVENT_DIRECTIONS = ("health-to-nav", "nav-to-health")

@@ -31,8 +31,8 @@ from datetime import date, timedelta
 import pytest
 
 from e2e_support import (
-    CONSENT_TOPIC, EVENT_DIRECTIONS, HEALTH_DISCLOSURES, HEALTH_INBOUND, HEALTH_OUTBOUND, HEALTH_RECEIPTS,
-    NAV_DISCLOSURES, NAV_INBOUND, NAV_OUTBOUND, NAV_RECEIPTS, OUTPUT_TOPICS, REJECTED, BridgeProcess, FailureReport,
+    CONSENT_TOPIC, EVENT_DIRECTIONS, HEALTH_BREACHES, HEALTH_DISCLOSURES, HEALTH_INBOUND, HEALTH_OUTBOUND, HEALTH_RECEIPTS,
+    NAV_BREACHES, NAV_DISCLOSURES, NAV_INBOUND, NAV_OUTBOUND, NAV_RECEIPTS, OUTPUT_TOPICS, REJECTED, BridgeProcess, FailureReport,
     Patient, PublishedEvent, ReceiptWatcher,
     check_record_against_contract, cloud_event_headers, consent_example, consent_record, event_from_example,
     format_checker, get_pointer, load_contracts, producer, publish, read_everything, read_only, require_columns,
@@ -686,3 +686,94 @@ def check_rejection_notices(bridge, bootstrap, contracts, oversized: dict) -> li
     if report:
         failures.append(report.render("bridge.rejected"))
     return failures
+
+
+# ---- R10: breaches ----------------------------------------------------------------------------
+
+def test_R10_sinks_take_nothing_the_bridge_published_for_a_breach(scenario):
+    """Every record the bridge forwarded honours its contract, so neither sink quarantined
+    anything and no breach notice exists."""
+    data = scenario.bridge.data_dir
+    for store in ("health.sqlite", "nav.sqlite"):
+        with read_only(data / store) as db:
+            require_columns(db, "quarantine", "breach_id", "reason_code")
+            reasons = [row["reason_code"] for row in db.execute("SELECT reason_code FROM quarantine")]
+            assert not reasons, f"{store} quarantined bridge output: {Counter(reasons)}"
+
+
+def test_R10_breaches_at_either_sink_reach_both_parties(tmp_path, contracts):
+    """A faulty writer puts on each inbound topic what that side must never hold. Each sink
+    quarantines it sealed (out of its tables) and both parties' breach topics carry a
+    content-free notice that honours breach-notice.schema.json; both stores file them."""
+    patient = PATIENTS["full"].fnr
+    def example(ce_type):
+        contract = contracts[ce_type]
+        name, body = contract.valid_examples()[0]
+        return event_from_example(contract, name, body, "full", PATIENTS["full"]).body
+    job_status = example("no.ips.nav.job-status.v1")
+    referral = example("no.ips.health.referral.v1")
+    with_diagnosis = dict(referral, diagnosis=f"F20 hos {patient}")
+    provoked = [  # (topic, ce_type, body, reason, detecting sink)
+        (HEALTH_INBOUND, "no.ips.nav.follow-up-note.v1", {"note": f"oppfølging av {patient}"},
+         "nav-internal-documentation", "health-journal-sink"),
+        (HEALTH_INBOUND, "no.ips.nav.job-status.v1", dict(job_status, extra=patient), "contract-violation", "health-journal-sink"),
+        (NAV_INBOUND, "no.ips.health.referral.v1", with_diagnosis, "contract-violation", "nav-case-sink"),
+        (NAV_INBOUND, "no.ips.nav.follow-up-note.v1", job_status, "unaccepted-event-type", "nav-case-sink"),
+    ]
+    bridge = BridgeProcess(BIN, tmp_path).start()
+    try:
+        bootstrap = bridge.wait_for_bootstrap()
+        bridge.wait_until_ready()
+        prod = producer(bootstrap)
+        errors = publish(prod, [
+            (topic, patient.encode(), json.dumps(body, ensure_ascii=False).encode("utf-8"),
+             cloud_event_headers(str(uuid.uuid4()), ce_type, "urn:test:faulty-writer"), None)
+            for topic, ce_type, body, _, _ in provoked])
+        assert not errors, errors
+
+        def notices_arrived():
+            records = read_everything(bootstrap, (HEALTH_BREACHES, NAV_BREACHES), timeout=10)
+            return all(len(records[t]) >= len(provoked) for t in (HEALTH_BREACHES, NAV_BREACHES))
+        wait_until("breach notices on both breach topics", notices_arrived, 60, interval=0.5, alive=bridge.assert_alive)
+        wait_for_sinks(bridge, bootstrap)
+        records = read_everything(bootstrap, (HEALTH_BREACHES, NAV_BREACHES))
+    finally:
+        exit_code = bridge.stop()
+    assert exit_code == 0, bridge.stderr_tail(3000)
+
+    report = FailureReport()
+    checker = format_checker()
+    expected = sorted(f"{sink} {reason}" for _, _, _, reason, sink in provoked)
+    for topic in (HEALTH_BREACHES, NAV_BREACHES):
+        seen = []
+        for record in records[topic]:
+            check_record_against_contract(record, contracts, checker, report)
+            assert patient.encode() not in record.all_bytes(), f"{record.where()}: the notice carries the person"
+            notice = record.json()
+            assert record.ce_id == notice["breachId"] and record.key == notice["breachId"].encode()
+            seen.append(f"{notice['detectedBy']} {notice['reason']}")
+        assert sorted(seen) == expected, f"{topic}: {sorted(seen)}"
+    assert not report, report.render("breach notices")
+
+    data = bridge.data_dir
+    for store, table, quarantined in (("health.sqlite", "events_from_nav", 2), ("nav.sqlite", "events_from_health", 2)):
+        with read_only(data / store) as db:
+            filed = db.execute("SELECT COUNT(*) AS n FROM breach_log").fetchone()["n"]
+            assert filed == len(provoked), f"{store} filed {filed} of {len(provoked)} breach notices"
+            rows = db.execute("SELECT reason_code, sealed_record FROM quarantine").fetchall()
+            assert len(rows) == quarantined, store
+            for row in rows:
+                assert patient.encode() not in bytes(row["sealed_record"]), f"{store}: quarantine holds the person in the clear"
+            assert db.execute(f"SELECT COUNT(*) AS n FROM {table}").fetchone()["n"] == 0, f"{store}: a breach reached {table}"
+    assert patient not in bridge.stderr_tail(10_000_000), "the person reached the logs"
+
+    # The security officer's view of each side: filed notices and the own quarantine, no content.
+    for side, quarantined in (("health", 2), ("nav", 2)):
+        listed = subprocess.run(
+            [BIN, "breaches", "--side", side, "--json", "--embedded", "true"],
+            env=bridge.environment, capture_output=True, text=True, timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        report = json.loads(listed.stdout)
+        assert sorted(f"{n['detectedBy']} {n['reason']}" for n in report["filed"]) == expected
+        assert len(report["quarantined"]) == quarantined
+        assert patient not in listed.stdout + listed.stderr
