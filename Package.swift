@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
         // The operator service (HTTP API, page, health, metrics); no optional traits.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // Latency percentiles of the `bench` commands (ConsentBenchmarks only).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: Kafka (librdkafka through Debian's librdkafka-dev)
@@ -137,12 +139,31 @@ let package = Package(
             ]
         ),
 
+        // MARK: Test and benchmark support, kept out of the product's libraries
+        // Throwaway PostgreSQL databases (tests, `bench store --engine postgres`).
+        .target(
+            name: "ConsentBridgeTesting",
+            dependencies: ["ConsentStorage", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit")]
+        ),
+        // The `bench` workloads; imported only by the executable's bench commands (and their tests).
+        .target(
+            name: "ConsentBenchmarks",
+            dependencies: [
+                "ConsentBridge", "ConsentBridgeTesting", "ConsentConfiguration", "ConsentContracts", "ConsentKafka", "ConsentPolicy",
+                "ConsentStorage",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: The executable: argument parsing, logging bootstrap, subcommands
         .executableTarget(
             name: "consent-bridge",
             dependencies: [
                 "ConsentSinks",
                 "ConsentBridge",
+                "ConsentBenchmarks",
                 "ConsentOperator",
                 "ConsentSimulation",
                 "ConsentKafka",
@@ -159,6 +180,13 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(
+            name: "ConsentBenchmarksTests",
+            dependencies: [
+                "ConsentBenchmarks", "ConsentBridgeTesting", "ConsentContracts", "ConsentPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "ConsentKafkaTests",
             dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")]
         ),
@@ -166,7 +194,7 @@ let package = Package(
             name: "ConsentBridgeTests",
             dependencies: [
                 "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentPolicy", "ConsentStorage",
-                "ConsentOperator", "ConsentSimulation",
+                "ConsentOperator", "ConsentSimulation", "ConsentBridgeTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -198,6 +226,7 @@ let package = Package(
             name: "ConsentStorageTests",
             dependencies: [
                 "ConsentStorage",
+                "ConsentBridgeTesting",
                 "ConsentContracts",
                 "ConsentStorageSinkProbe",
                 .product(name: "Logging", package: "swift-log"),

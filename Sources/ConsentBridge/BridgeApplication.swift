@@ -13,9 +13,12 @@ import ServiceLifecycle
 package struct BridgeApplication: Sendable {
     /// Where each side's Kafka cluster is (the same cluster for both when embedded).
     package struct KafkaEndpoints: Sendable {
+        /// The health side's cluster (its topics, `bridge.rejected` included).
         package var health: KafkaClientConfiguration
+        /// The NAV side's cluster.
         package var nav: KafkaClientConfiguration
 
+        /// Endpoints for the two sides; pass the same configuration twice for one shared cluster.
         package init(health: KafkaClientConfiguration, nav: KafkaClientConfiguration) {
             self.health = health
             self.nav = nav
@@ -38,8 +41,11 @@ package struct BridgeApplication: Sendable {
         ["fetch.wait.max.ms": "\(min(configuredFetchWait, consentFetchWaitMaxMilliseconds))"]
     }
 
+    /// The services for the configured roles, to run in one service group.
     package let services: [any Service]
+    /// The readiness and liveness checks of those services.
     package let readiness: BridgeReadiness
+    /// The metrics every service records to (emitted at `/metrics`).
     package let metrics: BridgeMetrics
     /// The consent view the bridge decides with (role `bridge`), for benchmarks and tests.
     package let consentView: ConsentViewKeeper?
@@ -301,13 +307,20 @@ package struct BridgeApplication: Sendable {
         }
     }
 
+    /// Why the configuration cannot be turned into an application.
     package enum ApplicationError: Error, CustomStringConvertible {
+        /// A role's store location is not configured (the store's name).
         case missingStore(String)
+        /// The contracts directory has no consent contract, so consent records cannot be read.
         case noConsentContract
+        /// The consent topic does not exist yet; retried until it does.
         case topicMissing(String)
+        /// No sealing key configured for the side, and the run is not embedded (no ephemeral key).
         case missingSealingKey(String)
+        /// `agreements.registry` is not set, or the contracts lack its schema.
         case missingAgreements
 
+        /// Operator-facing text saying what is missing.
         package var description: String {
             switch self {
             case .missingStore(let store): "no \(store) store configured"
@@ -326,6 +339,7 @@ package struct BridgeReadiness: Sendable {
     /// Problems only a restart clears (e.g. a stalled pipeline); run after `checks`.
     let livenessChecks: [@Sendable () async -> String?]
 
+    /// Readiness from `checks`; liveness from `livenessChecks` (none by default).
     package init(checks: [@Sendable () async -> String?], livenessChecks: [@Sendable () async -> String?] = []) {
         self.checks = checks
         self.livenessChecks = livenessChecks

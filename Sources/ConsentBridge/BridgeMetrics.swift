@@ -34,6 +34,7 @@ package final class BridgeMetrics: Sendable {
         /// Marking rows published in the bridge store.
         case mark
 
+        /// Orders stages as the hot path runs them (declaration order).
         package static func < (lhs: Stage, rhs: Stage) -> Bool {
             allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
         }
@@ -41,13 +42,17 @@ package final class BridgeMetrics: Sendable {
 
     /// Accumulated time of one stage.
     package struct StageTotals: Sendable, Equatable {
+        /// Runs recorded.
         package var runs = 0
+        /// Events or rows those runs covered.
         package var items = 0
+        /// Their total time, in seconds.
         package var seconds = 0.0
     }
 
     /// What happened to an event, as the `outcome` label says it.
     package enum Outcome: String, Sendable {
+        /// `forwarded` (code `accepted`), `anonymized`, or `rejected` (any reject reason).
         case forwarded, anonymized, rejected
     }
 
@@ -72,6 +77,7 @@ package final class BridgeMetrics: Sendable {
     /// Latency buckets: 1 ms to 30 s.
     static let latencyBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000].map { .microseconds(Int64($0 * 1000)) }
 
+    /// Creates the instruments on a Prometheus registry of this instance's own.
     package init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = Self.latencyBuckets
@@ -92,6 +98,7 @@ package final class BridgeMetrics: Sendable {
         })
     }
 
+    /// Outbox rows the broker refused (settled as failed), as last counted; `nil` until counted.
     package var outboxFailedRows: Int? { state.withLock { $0.outboxFailed } }
     /// Decisions so far by final code (`accepted`, `anonymized` or a reject reason code).
     package var decisionCounts: [String: Int] { state.withLock { $0.decisions } }
@@ -161,11 +168,14 @@ package final class BridgeMetrics: Sendable {
     /// Time from a decision being recorded to its outbox row's delivery report.
     package func recordPublishLatency(_ duration: Duration) { publishLatency.recordNanoseconds(duration.nanoseconds) }
 
+    /// Counts outbox rows delivered and marked published.
     package func recordPublished(_ count: Int) { published.increment(by: count) }
+    /// Counts one disclosure the relay withheld (also in `withheldCount`).
     package func recordWithheld() {
         state.withLock { $0.withheld += 1 }
         withheld.increment()
     }
+    /// Counts a relay step with a failed delivery (its rows stay pending and are sent again).
     package func recordRelayError() { relayErrors.increment() }
     /// Counts outbox records the broker refused for what they are.
     package func recordRefused(_ count: Int) { refused.increment(by: count) }
@@ -185,6 +195,7 @@ package final class BridgeMetrics: Sendable {
     }
     /// Outbox rows recorded and not yet published or withheld, as last counted.
     package func recordOutboxPending(_ count: Int) { gauge("consent_bridge_outbox_pending_rows").record(count) }
+    /// Outbox rows settled as failed, as last counted (a gauge, and `outboxFailedRows`).
     package func recordOutboxFailed(_ count: Int) {
         state.withLock { $0.outboxFailed = count }
         gauge("consent_bridge_outbox_failed_rows").record(count)

@@ -12,17 +12,25 @@ import W3CTraceContext
 /// Outbox payloads are built from the decision's allow-listed output only; a rejected
 /// payload is stored and published only sealed with the origin side's key.
 package struct BridgeRecordBuilder: Sendable {
+    /// Where receipts, disclosure notices and rejection notices go.
     package let topics: TopicLayout
+    /// The contracts every output is checked against; its version is recorded as provenance.
     package let catalog: PolicyCatalog
+    /// Seals rejected payloads, and digests unknown `ce_type`s, with the origin side's key.
     package let sealer: PayloadSealer
+    /// Recorded on disclosures and in the `cb_bridge_version` header.
     package let bridgeVersion: String
 
     /// The topic names the builder writes to.
     package struct TopicLayout: Sendable {
+        /// The receipts topic read by a side.
         package var receiptsOf: @Sendable (BridgeSide) -> String
+        /// The disclosure log topic of a side (what it disclosed to the other).
         package var disclosuresOf: @Sendable (BridgeSide) -> String
+        /// The rejection topic.
         package var rejected: String
 
+        /// A layout from per-side topic lookups and the rejection topic.
         package init(
             receiptsOf: @escaping @Sendable (BridgeSide) -> String,
             disclosuresOf: @escaping @Sendable (BridgeSide) -> String, rejected: String
@@ -33,6 +41,7 @@ package struct BridgeRecordBuilder: Sendable {
         }
     }
 
+    /// A builder writing to `topics`, checking outputs against `catalog`, sealing with `sealer`.
     package init(topics: TopicLayout, catalog: PolicyCatalog, sealer: PayloadSealer, bridgeVersion: String) {
         self.topics = topics
         self.catalog = catalog
@@ -112,6 +121,7 @@ package struct BridgeRecordBuilder: Sendable {
 
     /// A record the bridge built broke its own contract and so did the notice saying so.
     package struct OutputContractError: Error, CustomStringConvertible {
+        /// Fixed text: no content of the record.
         package var description: String { "a rejection notice failed its own contract (defect)" }
     }
 

@@ -2,7 +2,9 @@ import ConsentConfiguration
 
 /// One of the two sectors the bridge connects. Each side may run its own Kafka cluster.
 package enum BridgeSide: String, Sendable, Hashable, CaseIterable {
+    /// The health services' side (patient journals, consent records).
     case health
+    /// NAV's side (case handling).
     case nav
 
     /// The other side.

@@ -14,6 +14,7 @@ package struct ClosingService: Service {
         self.close = close
     }
 
+    /// Waits for graceful shutdown (or cancellation), then runs `close`.
     package func run() async throws {
         try? await gracefulShutdown()
         await close()

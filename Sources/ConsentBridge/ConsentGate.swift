@@ -7,14 +7,19 @@ import Logging
 /// Any consent change appended before an event was appended is then in the view when the
 /// event is decided (R5). While the view lags, the batch waits and the bridge is not ready.
 package struct ConsentGate: Sendable {
+    /// The consent view whose positions must reach the watermarks.
     package let keeper: ConsentViewKeeper
+    /// The consent topic (`health.consent`).
     package let consentTopic: String
+    /// Partitions of the consent topic: the gate asks for the watermarks of all of them.
     package let partitionCount: Int32
     /// A client on the consent topic's cluster that does not fetch (see
     /// `KafkaAdmin.highWatermarks`: a consumer's query can wait behind its own long poll).
     package let watermarkSource: KafkaAdmin
+    /// Longest wait for the view before `waitUntilCurrent` throws `ConsentViewLagging`.
     package let timeout: Duration
 
+    /// A gate on `keeper`; `timeout` defaults to 30 s.
     package init(keeper: ConsentViewKeeper, consentTopic: String, partitionCount: Int32, watermarkSource: KafkaAdmin, timeout: Duration = .seconds(30)) {
         self.keeper = keeper
         self.consentTopic = consentTopic
@@ -53,5 +58,6 @@ package struct ConsentGate: Sendable {
 
 /// The consent view did not catch up with the consent topic in time.
 package struct ConsentViewLagging: Error, CustomStringConvertible {
+    /// Fixed text, safe to log.
     package var description: String { "the consent view has not caught up with the consent topic" }
 }

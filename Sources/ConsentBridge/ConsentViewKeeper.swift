@@ -28,6 +28,7 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
     /// The consent contract records are read with (also to restore persisted rows).
     package let schema: JSONSchema
 
+    /// An empty view, with no positions, that reads records against `consentSchema`.
     package init(consentSchema: JSONSchema) {
         schema = consentSchema
     }

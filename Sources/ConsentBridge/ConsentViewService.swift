@@ -13,11 +13,17 @@ package struct ConsentViewService: Service {
     /// The key under which the view's topic positions are stored.
     package static let offsetsGroup = "consent-view"
 
+    /// The view records are applied to (the consent gate reads the same one).
     package let keeper: ConsentViewKeeper
+    /// Reads `consentTopic`; closed when `run` ends.
     package let consumer: KafkaConsumer
+    /// Where the view and its positions are persisted (under `offsetsGroup`).
     package let store: BridgeStore
+    /// The consent topic (`health.consent`).
     package let consentTopic: String
+    /// Back-off for store errors while saving the view.
     package let retry: RetryPolicy
+    /// Logs misaddressed consent records (a count only) and store retries.
     package let logger: Logger
 
     /// Restores the persisted view into `keeper`; call before creating the consumer, whose
@@ -45,6 +51,7 @@ package struct ConsentViewService: Service {
 
     let metrics: BridgeMetrics?
 
+    /// The service; `metrics`, when given, counts misaddressed consent records.
     package init(
         keeper: ConsentViewKeeper, consumer: KafkaConsumer, store: BridgeStore, consentTopic: String, retry: RetryPolicy,
         metrics: BridgeMetrics? = nil, logger: Logger
@@ -58,6 +65,8 @@ package struct ConsentViewService: Service {
         self.logger = logger
     }
 
+    /// Applies consent records as they arrive and persists them beside (woken by each batch, at
+    /// least every 500 ms) until graceful shutdown; then persists the rest and closes the consumer.
     package func run() async throws {
         // Records are applied to the view as soon as they arrive; persisting runs beside it,
         // so a slow store write (SQLite lock, PostgreSQL latency) never delays a withdrawal.

@@ -10,21 +10,33 @@ import ServiceLifecycle
 /// decides every event, and records decisions, disclosures, outbox rows, rejections and the
 /// new offsets in one bridge-store transaction. Offsets live in the bridge store.
 package struct EventPipeline: Service {
+    /// The side whose outbound topic this pipeline consumes.
     package let origin: BridgeSide
+    /// The consumer of `origin`'s outbound topic.
     package let consumer: KafkaConsumer
+    /// The group the positions are stored under in the bridge store (not the Kafka group).
     package let consumerGroup: String
+    /// Waited on before every batch is decided (R5).
     package let gate: ConsentGate
+    /// The contracts events are decided with.
     package let catalog: PolicyCatalog
+    /// Turns each decision into the rows recorded for it.
     package let builder: BridgeRecordBuilder
+    /// Records each batch, with its offsets, in one transaction.
     package let store: BridgeStore
+    /// Receives each recorded batch's outbox rows, for the relay.
     package let handoff: OutboxHandoff
+    /// Back-off for infrastructure errors: a batch is retried, never skipped.
     package let retry: RetryPolicy
+    /// Gets one content-free line per decision.
     package let logger: Logger
+    /// Decision counts, decision latency and stage times.
     package let metrics: BridgeMetrics
 
     /// The registry of IPS agreements (R14); while it cannot be read, no referral crosses.
     let agreements: IPSAgreementRegistry
 
+    /// A pipeline; nothing is consumed until `run`.
     package init(
         origin: BridgeSide, consumer: KafkaConsumer, consumerGroup: String, gate: ConsentGate, catalog: PolicyCatalog,
         builder: BridgeRecordBuilder, store: BridgeStore, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
@@ -57,6 +69,8 @@ package struct EventPipeline: Service {
         }
     }
 
+    /// Decides and records batch by batch until graceful shutdown, then closes the consumer.
+    /// Throws what retrying cannot clear (a fatal Kafka error, a defect).
     package func run() async throws {
         try await cancelWhenGracefulShutdown {
             // Two stages: while one batch is being recorded, the next is fetched, gated and

@@ -89,6 +89,7 @@ package final class IPSAgreementRegistry: Service, Sendable {
         }
     }
 
+    /// Every `interval` until graceful shutdown, reads the file again if it changed (see `reload`).
     package func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

@@ -9,11 +9,16 @@ package struct OutboxBacklogGauge: Service {
     /// How often the bridge counts (named in the gauge's help text).
     package static let defaultInterval: Duration = .seconds(5)
 
+    /// The bridge store whose pending and failed outbox rows are counted.
     package let store: BridgeStore
+    /// Receives the pending and failed counts (gauges).
     package let metrics: BridgeMetrics
+    /// A failed count is logged at debug level.
     package let logger: Logger
+    /// Time between counts.
     package let interval: Duration
 
+    /// A gauge counting every `interval`; counting starts with `run`.
     package init(store: BridgeStore, metrics: BridgeMetrics, logger: Logger, interval: Duration = Self.defaultInterval) {
         self.store = store
         self.metrics = metrics
@@ -21,6 +26,7 @@ package struct OutboxBacklogGauge: Service {
         self.interval = interval
     }
 
+    /// Counts until graceful shutdown; a failed count leaves the gauges at their last values.
     package func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

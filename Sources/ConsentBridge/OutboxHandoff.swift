@@ -27,6 +27,7 @@ package final class OutboxHandoff: Sendable {
     /// Rows held before further rows are dropped (bounded memory when the relay is stuck).
     package let capacity: Int
 
+    /// An empty handoff holding at most `capacity` rows.
     package init(capacity: Int = 50_000) {
         self.capacity = capacity
     }

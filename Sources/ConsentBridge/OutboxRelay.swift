@@ -19,16 +19,25 @@ import ServiceLifecycle
 /// (or no longer covers what is disclosed) since the decision, the row is withheld and the
 /// disclosure marked so (R5). Broker or database errors halt and retry.
 package struct OutboxRelay: Service {
+    /// The bridge store: pending rows are read from it and marked published, withheld or failed.
     package let store: BridgeStore
+    /// One producer per side's cluster; `run` closes them after draining.
     package let producers: [BridgeSide: KafkaProducer]
+    /// Topic names: which side's cluster a row goes to.
     package let topics: TopicNames
+    /// The consent view an identified disclosure is re-checked against before it is published.
     package let consent: ConsentViewKeeper
     /// The contracts, for the re-check (the same evaluation as the decision).
     package let catalog: PolicyCatalog
+    /// Rows just committed by the pipelines; the store is the fallback.
     package let handoff: OutboxHandoff
+    /// Back-off for broker and store errors: the relay halts and retries, never skips.
     package let retry: RetryPolicy
+    /// Logs withheld disclosures, refused records, recovery and retries.
     package let logger: Logger
+    /// Published, withheld and refused rows, relay errors, publish latency and stage times.
     package let metrics: BridgeMetrics
+    /// Most rows read from the store at a time.
     package let batchSize: Int
     /// The largest record each side's producer sends (`message.max.bytes`; 1,000,000 when not
     /// set). A disclosure larger than that is withheld before its notice goes out, so the
@@ -37,6 +46,7 @@ package struct OutboxRelay: Service {
     /// Where each side's cluster is, for reading back after a crash.
     package let clients: [BridgeSide: KafkaClientConfiguration]
 
+    /// A relay; it publishes only from `run` (or `publishPending`).
     package init(
         store: BridgeStore, producers: [BridgeSide: KafkaProducer], clients: [BridgeSide: KafkaClientConfiguration], topics: TopicNames,
         consent: ConsentViewKeeper, catalog: PolicyCatalog, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500,
@@ -56,6 +66,8 @@ package struct OutboxRelay: Service {
         self.batchSize = batchSize
     }
 
+    /// Marks rows published before a crash, then publishes until graceful shutdown; then settles
+    /// what is in flight, publishes what is still pending and closes the producers.
     package func run() async throws {
         // Rows published before a crash but not marked: find them instead of sending twice.
         let recovery = self.recovery
@@ -337,9 +349,13 @@ package struct OutboxRelay: Service {
             headers: row.record.headers.filter { !$0.name.hasPrefix(BridgeHeaders.internalPrefix) }.map { KafkaHeader(name: $0.name, value: $0.value) })
     }
 
+    /// An error of the relay itself, not of a broker or the store.
     package enum RelayError: Error, CustomStringConvertible {
+        /// No producer for the side a row's topic belongs to.
         case noProducer
+        /// A row that follows a withheld disclosure is neither a disclosure notice nor a receipt.
         case unexpectedFollower
+        /// Fixed text, safe to log.
         package var description: String {
             switch self {
             case .noProducer: "no producer for the topic's side"

@@ -6,6 +6,7 @@ import ConsentStorage
 package struct PayloadSealer: Sendable {
     private let keys: [BridgeSide: SealingKeyRing]
 
+    /// A sealer with each side's key ring: the current key seals, current or previous opens.
     package init(health: SealingKeyRing, nav: SealingKeyRing) {
         keys = [.health: health, .nav: nav]
     }
@@ -35,9 +36,13 @@ package struct PayloadSealer: Sendable {
         return Self.currentBox(ring).digest(text)
     }
 
+    /// Why a payload could not be sealed or opened.
     package enum SealingError: Error, CustomStringConvertible {
+        /// The side has no key ring.
         case noKey
+        /// `keyID` names neither the side's current nor its previous key.
         case unknownKey
+        /// Fixed text: names no key.
         package var description: String {
             switch self {
             case .noKey: "no sealing key configured for that side"

@@ -9,6 +9,7 @@ import Synchronization
 ///
 /// Progress is the pipeline's stored offsets moving; "waiting" is a high watermark above them.
 package final class PipelineProgressWatch: Sendable {
+    /// The side whose pipeline is watched (named in the problem text).
     package let side: BridgeSide
     private let topic: String
     private let group: String
@@ -23,6 +24,8 @@ package final class PipelineProgressWatch: Sendable {
     }
     private let state = Mutex(State())
 
+    /// Watches `consumer`'s partitions of `topic` against the offsets stored for `group`; a
+    /// pipeline waiting without progress for `stallAfter` (default 120 s) is stalled.
     package init(side: BridgeSide, topic: String, group: String, consumer: KafkaConsumer, store: BridgeStore, stallAfter: Duration = .seconds(120)) {
         self.side = side
         self.topic = topic

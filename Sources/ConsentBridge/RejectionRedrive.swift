@@ -34,6 +34,7 @@ package struct RejectionRedrive: Sendable {
         /// No rejection has that message id.
         case notFound
 
+        /// Short text for the operator: the outcome and any reason code.
         package var description: String {
             switch self {
             case .forwarded: "forwarded"
@@ -47,14 +48,22 @@ package struct RejectionRedrive: Sendable {
         }
     }
 
+    /// Holds the rejection and records a redrive's rows.
     package let store: BridgeStore
+    /// The same consent gate as live traffic: a redrive decides only with a current view.
     package let gate: ConsentGate
+    /// The contracts the message is decided with again (and which say what is a referral).
     package let catalog: PolicyCatalog
+    /// Builds the new records; its sealer opens the rejected payload.
     package let builder: BridgeRecordBuilder
+    /// Topic names, to find the origin side from the message's source topic.
     package let topics: TopicNames
+    /// Hands a redrive's outbox rows to the relay.
     package let handoff: OutboxHandoff
+    /// Logs outcomes and reason codes only.
     package let logger: Logger
 
+    /// A redrive over the bridge's store, gate, contracts and relay handoff.
     package init(
         store: BridgeStore, gate: ConsentGate, catalog: PolicyCatalog, builder: BridgeRecordBuilder, topics: TopicNames,
         handoff: OutboxHandoff, logger: Logger

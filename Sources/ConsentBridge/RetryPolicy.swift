@@ -8,9 +8,12 @@ import Logging
 /// says the client can never recover, e.g. an idempotent producer out of sequence) is not
 /// retried: it ends the service, so the process stops and its supervisor starts it afresh.
 package struct RetryPolicy: Sendable {
+    /// Wait after the first failure; doubled after each further one, up to `maximumDelay`.
     package var initialDelay: Duration
+    /// Longest wait between attempts.
     package var maximumDelay: Duration
 
+    /// A policy; by default 100 ms, doubling up to 5 s.
     package init(initialDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(5)) {
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay

@@ -10,6 +10,7 @@ package final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
+    /// A signal with no notification pending.
     package init() {}
 
     /// Marks new work and wakes a waiting relay.

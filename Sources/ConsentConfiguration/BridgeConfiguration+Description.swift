@@ -42,7 +42,6 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "health.sealing.previous-key-id", "nav.sealing.previous-key-id": keys?.previous?.id
             case "health.sealing.previous-key", "nav.sealing.previous-key": keys?.previous.map { _ in "<redacted>" }
             case "pipeline.batch-size": String(batchSize)
-            case "pipeline.poll-timeout-ms": String(pollTimeoutMilliseconds)
             case "kafka.session-timeout-ms": String(kafkaSessionTimeoutMilliseconds)
             case "kafka.fetch-wait-max-ms": String(kafkaFetchWaitMaxMilliseconds)
             case "relay.retry-initial-backoff-ms": String(retryInitialBackoffMilliseconds)
@@ -53,7 +52,6 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "operator.operator-tokens": operatorAccess.operatorTokens.isEmpty ? nil : "<redacted: \(operatorAccess.operatorTokens.count)>"
             case "log.level": log.level
             case "log.format": log.format.rawValue
-            case "testing.allow-synthetic-identifiers": String(allowsSyntheticIdentifiers)
             default: topicName(for: key.name)
             }
         // Belt and braces: a secret key whose case above was forgotten still prints nothing.

@@ -36,13 +36,12 @@ package struct BridgeConfiguration: Sendable {
     package var kafkaSessionTimeoutMilliseconds: Int = 45_000
     /// librdkafka `fetch.wait.max.ms` of the event consumers (`kafka.fetch-wait-max-ms`).
     package var kafkaFetchWaitMaxMilliseconds: Int = 500
-    /// Longest consumer poll wait (`pipeline.poll-timeout-ms`).
-    package var pollTimeoutMilliseconds: Int
     /// First retry wait after an infrastructure error.
     package var retryInitialBackoffMilliseconds: Int
     /// Longest retry wait (the wait doubles up to it).
     package var retryMaxBackoffMilliseconds: Int
-    /// Required by role `bridge` unless embedded (then `nil` means: generate an ephemeral key).
+    /// Required by roles `bridge` and `health-sink` unless embedded (then `nil` means: generate an
+    /// ephemeral key).
     package var healthSealingKeys: SealingKeyRing?
     /// The NAV side's sealing keys (see `healthSealingKeys`).
     package var navSealingKeys: SealingKeyRing?
@@ -54,8 +53,6 @@ package struct BridgeConfiguration: Sendable {
     package var operatorAccess = OperatorAccess()
     /// Log level and format, for the executable's bootstrap.
     package var log: LogSettings
-    /// Accept synthetic test fødselsnumre (tests only).
-    package var allowsSyntheticIdentifiers: Bool
     /// Effective raw source of every key, for `config print`.
     package var sources: [String: ConfigurationSource]
 

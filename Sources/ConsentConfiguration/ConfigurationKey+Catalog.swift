@@ -80,7 +80,6 @@ extension ConfigurationKey {
 
     private static let pipeline: [ConfigurationKey] = [
         .init("pipeline.batch-size", .integer, default: "500", "Maximum events decided and recorded in one database transaction (1…10000)."),
-        .init("pipeline.poll-timeout-ms", .integer, default: "100", "Longest a consumer poll waits for records, in milliseconds (1…60000)."),
         .init("relay.retry-initial-backoff-ms", .integer, default: "100", "First wait after a broker or database error before retrying, in milliseconds."),
         .init("relay.retry-max-backoff-ms", .integer, default: "30000", "Longest wait between retries (the wait doubles up to this), in milliseconds."),
         .init("kafka.session-timeout-ms", .integer, default: "45000",
@@ -110,8 +109,6 @@ extension ConfigurationKey {
               "Comma-separated bearer tokens that may also redrive rejections (role operator; at least 16 characters each)."),
         .init("log.level", .choice, default: "info", choices: LogSettings.levels, "Lowest log level written."),
         .init("log.format", .choice, default: "text", choices: LogSettings.Format.allCases.map(\.rawValue), "Log line format."),
-        .init("testing.allow-synthetic-identifiers", .bool, default: "false",
-              "Accept synthetic test fødselsnumre (month + 40/80). Tests only: never in production."),
     ]
 
     /// The key with this dotted name, if it is documented.

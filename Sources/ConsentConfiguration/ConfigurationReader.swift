@@ -174,11 +174,9 @@ struct ConfigurationReader {
             navSinkGroupID: groupID("nav-sink.group-id"),
             healthKafka: healthKafka, navKafka: navKafka, topics: readTopics(),
             batchSize: integer("pipeline.batch-size", in: 1...10_000),
-            pollTimeoutMilliseconds: integer("pipeline.poll-timeout-ms", in: 1...60_000),
             retryInitialBackoffMilliseconds: initialBackoff, retryMaxBackoffMilliseconds: maxBackoff,
             healthSealingKeys: healthKeys, navSealingKeys: navKeys, httpListenAddress: listenAddress,
             log: LogSettings(level: level, format: format),
-            allowsSyntheticIdentifiers: bool("testing.allow-synthetic-identifiers"),
             sources: [:])
         var result = configuration
         result.kafkaSessionTimeoutMilliseconds = integer("kafka.session-timeout-ms", in: 1000...3_600_000)

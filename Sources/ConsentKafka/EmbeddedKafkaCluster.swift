@@ -8,6 +8,16 @@ internal import CRdKafka
 /// limits of librdkafka 2.0.2's mock (see docs/kafka.md): no CreateTopics (use `createTopic`),
 /// no compaction or retention configs, about 5 MiB kept per partition before old data is dropped.
 package final class EmbeddedKafkaCluster: Sendable {
+    /// Consumer settings that make librdkafka 2.0.2's mock cluster serve consumers quickly
+    /// (docs/kafka.md): its Fetch handler holds an empty fetch for the full `fetch.wait.max.ms`,
+    /// and a short session lets a test's or a restarted run's group re-form in seconds. The one
+    /// copy the embedded runs, the benchmarks and the tests use.
+    package static let consumerTuning: [String: String] = [
+        "fetch.wait.max.ms": "10",
+        "session.timeout.ms": "6000",
+        "heartbeat.interval.ms": "500",
+    ]
+
     private let client: RdKafkaClient
     /// `@unchecked`-free: the mock cluster pointer is only used through librdkafka's mock API,
     /// which posts every operation to the cluster's own thread.
@@ -96,28 +106,46 @@ package final class EmbeddedKafkaCluster: Sendable {
 
 /// Kafka protocol request types, for fault injection.
 package struct KafkaAPIKey: Sendable, Hashable {
+    /// The Kafka protocol's number for the request type.
     package let rawValue: Int16
+    /// A request type by its protocol number (for one without a constant below).
     package init(rawValue: Int16) { self.rawValue = rawValue }
 
+    /// Produce requests (API key 0).
     package static let produce = KafkaAPIKey(rawValue: 0)
+    /// Fetch requests (API key 1).
     package static let fetch = KafkaAPIKey(rawValue: 1)
+    /// ListOffsets requests (API key 2), e.g. high watermark queries.
     package static let listOffsets = KafkaAPIKey(rawValue: 2)
+    /// Metadata requests (API key 3).
     package static let metadata = KafkaAPIKey(rawValue: 3)
+    /// OffsetCommit requests (API key 8).
     package static let offsetCommit = KafkaAPIKey(rawValue: 8)
+    /// FindCoordinator requests (API key 10).
     package static let findCoordinator = KafkaAPIKey(rawValue: 10)
+    /// JoinGroup requests (API key 11).
     package static let joinGroup = KafkaAPIKey(rawValue: 11)
+    /// Consumer group Heartbeat requests (API key 12).
     package static let heartbeat = KafkaAPIKey(rawValue: 12)
+    /// SyncGroup requests (API key 14).
     package static let syncGroup = KafkaAPIKey(rawValue: 14)
+    /// InitProducerId requests (API key 22), sent by idempotent producers at start.
     package static let initProducerID = KafkaAPIKey(rawValue: 22)
 }
 
 extension KafkaError.Code {
     /// A broker-side error code of the Kafka protocol (e.g. 6 = NOT_LEADER_FOR_PARTITION).
     package static func broker(_ protocolCode: Int32) -> KafkaError.Code { KafkaError.Code(rawValue: protocolCode) }
+    /// NOT_LEADER_FOR_PARTITION (6): the broker no longer leads the partition (retriable).
     package static let notLeaderForPartition = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue))
+    /// NOT_ENOUGH_REPLICAS (19): too few in-sync replicas for acks=all (retriable).
     package static let notEnoughReplicas = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue))
+    /// REQUEST_TIMED_OUT (7): the broker timed out the request (retriable).
     package static let requestTimedOut = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue))
+    /// CLUSTER_AUTHORIZATION_FAILED (31): the client may not perform a cluster-level operation.
     package static let clusterAuthorizationFailed = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED.rawValue))
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER (45): fatal for an idempotent producer.
     package static let outOfOrderSequenceNumber = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER.rawValue))
+    /// TOPIC_AUTHORIZATION_FAILED (29): the client may not use the topic.
     package static let topicAuthorizationFailed = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue))
 }

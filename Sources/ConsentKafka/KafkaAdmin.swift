@@ -3,12 +3,16 @@ internal import CRdKafka
 
 /// A topic to create.
 package struct KafkaTopicSpecification: Sendable, Hashable {
+    /// The topic's name.
     package var name: String
+    /// Number of partitions.
     package var partitions: Int
+    /// Copies of each partition (default 1).
     package var replicationFactor: Int
     /// Topic configs, e.g. `cleanup.policy=compact`.
     package var configs: [String: String]
 
+    /// A topic specification; without `configs` the topic gets the broker's defaults.
     package init(name: String, partitions: Int, replicationFactor: Int = 1, configs: [String: String] = [:]) {
         self.name = name
         self.partitions = partitions
@@ -19,20 +23,29 @@ package struct KafkaTopicSpecification: Sendable, Hashable {
 
 /// What the cluster reports about itself.
 package struct KafkaClusterMetadata: Sendable, Hashable {
+    /// A broker: its id and the address it advertises.
     package struct Broker: Sendable, Hashable {
+        /// The broker's id.
         package var id: Int32
+        /// The host name the broker advertises.
         package var host: String
+        /// The port the broker advertises.
         package var port: Int32
     }
 
+    /// A topic: its name, partition count and any error the cluster reports for it.
     package struct Topic: Sendable, Hashable {
+        /// The topic's name.
         package var name: String
+        /// Number of partitions.
         package var partitionCount: Int
         /// `nil` when the topic is healthy.
         package var error: KafkaError.Code?
     }
 
+    /// Every broker the cluster reports.
     package var brokers: [Broker]
+    /// Every topic in the cluster, including those in error (see `Topic.error`).
     package var topics: [Topic]
 }
 
@@ -42,6 +55,8 @@ package final class KafkaAdmin: Sendable {
     private let client: RdKafkaClient
     private let blocking = DedicatedThread(name: "kafka-admin")
 
+    /// Creates the admin client (a librdkafka producer handle that never produces); throws if the
+    /// configuration is rejected.
     package init(configuration: KafkaClientConfiguration, logger: Logger) throws(KafkaError) {
         client = try RdKafkaClient(
             type: RD_KAFKA_PRODUCER,

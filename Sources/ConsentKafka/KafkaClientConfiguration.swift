@@ -12,6 +12,7 @@ package struct KafkaClientConfiguration: Sendable {
     /// `client.id`, visible in broker logs and metrics.
     package var clientID: String
 
+    /// A configuration; `properties` override every default, `client.id` and the bootstrap list included.
     package init(bootstrapServers: String, clientID: String = "consent-bridge", properties: [String: String] = [:]) {
         self.bootstrapServers = bootstrapServers
         self.clientID = clientID

@@ -5,8 +5,11 @@ package struct KafkaConsumerConfiguration: Sendable {
     /// partition, never at its end: a silent jump to the end would lose records.
     package typealias StartingOffsets = @Sendable ([KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64]
 
+    /// Brokers, client id and librdkafka properties (these override `defaultProperties`).
     package var client: KafkaClientConfiguration
+    /// The Kafka consumer group (`group.id`): it shares out partitions; offsets stay the caller's.
     package var groupID: String
+    /// The topics subscribed to.
     package var topics: [String]
     /// Called on every assignment; throwing stops the consumer with that error (fail closed).
     package var startingOffsets: StartingOffsets
@@ -15,6 +18,7 @@ package struct KafkaConsumerConfiguration: Sendable {
     /// Batches read ahead of the caller before the poll thread waits (bounds memory).
     package var maxBufferedBatches: Int
 
+    /// A configuration; with the default `startingOffsets` every partition starts at its beginning.
     package init(
         client: KafkaClientConfiguration,
         groupID: String,

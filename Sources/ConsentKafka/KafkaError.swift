@@ -10,6 +10,7 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         /// librdkafka's `rd_kafka_resp_err_t` value, or one of our own (below -1000).
         package let rawValue: Int32
 
+        /// A code from its raw value (librdkafka's, the Kafka protocol's, or one of ours).
         package init(rawValue: Int32) { self.rawValue = rawValue }
 
         /// The configuration was rejected (unknown key, invalid value).
@@ -40,6 +41,7 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
             }
         }
 
+        /// The symbolic name (`name`).
         package var description: String { name }
     }
 
@@ -54,6 +56,7 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     /// librdkafka's own error text. librdkafka never puts message payloads in these strings.
     package var detail: String
 
+    /// An error; `operation` must be a constant string, never message content.
     package init(code: Code, isFatal: Bool = false, isRetriable: Bool = false, operation: String, detail: String = "") {
         self.code = code
         self.isFatal = isFatal
@@ -62,6 +65,7 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         self.detail = detail
     }
 
+    /// `Kafka <operation> failed: <code>`, whether fatal or retriable, and librdkafka's detail.
     package var description: String {
         var text = "Kafka \(operation) failed: \(code.name)"
         if isFatal { text += " (fatal)" } else if isRetriable { text += " (retriable)" }

@@ -298,7 +298,7 @@ package enum PolicyEngine {
     }
 
     /// The value at property path `path` (objects only), or nil.
-    static func value(at path: [String], in root: JSONValue) -> JSONValue? {
+    package static func value(at path: [String], in root: JSONValue) -> JSONValue? {
         var current = root
         for token in path {
             guard case .object(let object) = current, let next = object[token] else { return nil }

@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import ConsentBridge
 import ConsentConfiguration
 import ConsentKafka
@@ -82,7 +83,6 @@ final class BridgeHarness: Sendable {
                 "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
                 "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": Self.contractsDirectory,
                 "CONSENT_BRIDGE_BRIDGE_STORE": postgresDatabase ?? directory + "/bridge.sqlite",
-                "CONSENT_BRIDGE_TESTING_ALLOW_SYNTHETIC_IDENTIFIERS": "true",
                 "CONSENT_BRIDGE_RELAY_RETRY_INITIAL_BACKOFF_MS": "50",
             ].merging(extra) { _, new in new },
             fileContents: nil)
@@ -92,7 +92,7 @@ final class BridgeHarness: Sendable {
         producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Logger(label: "p") { _ in SwiftLogNoOpLogHandler() })
     }
 
-    static let tuning = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+    static let tuning = EmbeddedKafkaCluster.consumerTuning
 
     /// Starts the bridge's services.
     /// Starts the bridge's services; `clientProperties` are librdkafka properties of every

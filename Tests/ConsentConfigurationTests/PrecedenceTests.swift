@@ -5,14 +5,14 @@ import Testing
 @Suite("Configuration precedence: command line > environment > file > defaults")
 struct PrecedenceTests {
     @Test func commandLineBeatsEnvironmentBeatsFileBeatsDefault() throws {
-        let file = "embedded = true\npipeline.batch-size = 300\npipeline.poll-timeout-ms = 250\nlog.level = debug\n"
-        let environment = ["CONSENT_BRIDGE_PIPELINE_BATCH_SIZE": "200", "CONSENT_BRIDGE_PIPELINE_POLL_TIMEOUT_MS": "50"]
+        let file = "embedded = true\npipeline.batch-size = 300\nkafka.fetch-wait-max-ms = 250\nlog.level = debug\n"
+        let environment = ["CONSENT_BRIDGE_PIPELINE_BATCH_SIZE": "200", "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": "50"]
         let configuration = try BridgeConfiguration.load(
             arguments: ["--pipeline-batch-size", "100"], environment: environment, fileContents: file)
         #expect(configuration.batchSize == 100)
         #expect(configuration.sources["pipeline.batch-size"] == .commandLine)
-        #expect(configuration.pollTimeoutMilliseconds == 50)
-        #expect(configuration.sources["pipeline.poll-timeout-ms"] == .environment)
+        #expect(configuration.kafkaFetchWaitMaxMilliseconds == 50)
+        #expect(configuration.sources["kafka.fetch-wait-max-ms"] == .environment)
         #expect(configuration.log.level == "debug")
         #expect(configuration.sources["log.level"] == .file(line: 4))
         #expect(configuration.retryMaxBackoffMilliseconds == 30_000)
@@ -21,11 +21,10 @@ struct PrecedenceTests {
 
     @Test func equalsFormAndBareBooleanFlagOnTheCommandLine() throws {
         let configuration = try BridgeConfiguration.load(
-            arguments: ["--embedded", "--log-format=json", "--testing-allow-synthetic-identifiers"],
+            arguments: ["--embedded", "--log-format=json"],
             environment: [:], fileContents: nil)
         #expect(configuration.isEmbedded)
         #expect(configuration.log.format == .json)
-        #expect(configuration.allowsSyntheticIdentifiers)
     }
 
     @Test func configFileOptionIsNotAKeyAndIsFoundForTheCaller() throws {
@@ -48,7 +47,6 @@ struct PrecedenceTests {
         #expect(configuration.navStore == .sqlite(path: "data/nav.sqlite"))
         #expect(configuration.httpListenAddress == HTTPListenAddress(host: "127.0.0.1", port: 8080))
         #expect(configuration.healthKafka == nil && configuration.navKafka == nil)
-        #expect(!configuration.allowsSyntheticIdentifiers)
     }
 
     @Test func rolesSelectWhichStoresAndSidesAreNeeded() throws {

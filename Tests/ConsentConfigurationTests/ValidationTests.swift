@@ -10,7 +10,7 @@ struct ValidationTests {
         ("roles", "CONSENT_BRIDGE_ROLES", "bridge,S3cretRole"),
         ("embedded", "CONSENT_BRIDGE_EMBEDDED", "S3cret-yes"),
         ("pipeline.batch-size", "CONSENT_BRIDGE_PIPELINE_BATCH_SIZE", "100000000"),
-        ("pipeline.poll-timeout-ms", "CONSENT_BRIDGE_PIPELINE_POLL_TIMEOUT_MS", "S3cret"),
+        ("kafka.fetch-wait-max-ms", "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS", "S3cret"),
         ("log.level", "CONSENT_BRIDGE_LOG_LEVEL", "S3cret-loud"),
         ("log.format", "CONSENT_BRIDGE_LOG_FORMAT", "S3cret-xml"),
         ("http.listen-address", "CONSENT_BRIDGE_HTTP_LISTEN_ADDRESS", "S3cret-host"),

@@ -21,11 +21,7 @@ enum KafkaTestSupport {
     }
 
     /// Consumer settings that make the mock cluster serve consumers quickly (docs/kafka.md).
-    static let consumerTuning: [String: String] = [
-        "fetch.wait.max.ms": "10",
-        "session.timeout.ms": "6000",
-        "heartbeat.interval.ms": "500",
-    ]
+    static let consumerTuning = EmbeddedKafkaCluster.consumerTuning
 
     static func consumer(
         _ cluster: EmbeddedKafkaCluster, group: String, topics: [String],

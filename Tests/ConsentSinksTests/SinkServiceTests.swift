@@ -31,7 +31,7 @@ struct SinkServiceTests {
         return counts
     }
 
-    static let tuning: [String: String] = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+    static let tuning = EmbeddedKafkaCluster.consumerTuning
 
     static func event(_ topic: String, _ ceID: String, _ ceType: String, key: String) -> KafkaOutgoingRecord {
         KafkaOutgoingRecord(

@@ -248,7 +248,6 @@ class BridgeProcess:
             "--roles", "bridge,health-sink,nav-sink",
             "--contracts-directory", str(CONTRACTS),
             "--http-listen-address", f"127.0.0.1:{self.http_port}",
-            "--testing-allow-synthetic-identifiers", "true",
         ]
         # stderr goes to a file: a pipe nobody drains would block the bridge's logging.
         self._stderr_file = open(self.stderr_path, "wb")

@@ -115,16 +115,21 @@ final class RecordBatchChannel: Sendable {
 
 /// The records of a `KafkaConsumer`, in batches. Iterate it from one task.
 package struct KafkaRecordBatches: AsyncSequence, Sendable {
+    /// One batch: at most the consumer's `maxBatchSize` records, in the order they were read.
     package typealias Element = [KafkaRecord]
     let channel: RecordBatchChannel
 
+    /// Reads the consumer's one batch channel: iterators of the same sequence share it.
     package struct AsyncIterator: AsyncIteratorProtocol {
         let channel: RecordBatchChannel
 
+        /// The next batch; `nil` once the consumer is closed or the task is cancelled; throws the
+        /// consumer's failure (a fatal error or a failed `startingOffsets`).
         package mutating func next() async throws -> [KafkaRecord]? {
             try await channel.next()
         }
     }
 
+    /// An iterator over the consumer's batches.
     package func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: channel) }
 }

@@ -1,3 +1,4 @@
+import ConsentBenchmarks
 import ArgumentParser
 import ConsentBridge
 import Foundation
@@ -44,9 +45,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let result = try await BridgeBenchmark(
             events: events, rate: rate, contractsDirectory: contracts, startBroker: startBroker, logger: Logger(label: "bench")
         ).run()
-        func percentile(_ values: [Double], _ p: Double) -> Double {
-            values.isEmpty ? 0 : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
-        }
+        func percentile(_ values: [Double], _ fraction: Double) -> Double { LatencyStatistics(values).percentile(fraction) }
         let output = ReadableOutput(json: json)
         let offered = rate.map { "offered at \($0) events/s" } ?? "offered all at once"
         let placement = broker == .embedded ? "embedded broker" : "broker in a child process"

@@ -1,3 +1,4 @@
+import ConsentBenchmarks
 import ArgumentParser
 import ConsentStorage
 import Foundation

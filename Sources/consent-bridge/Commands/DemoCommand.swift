@@ -63,7 +63,6 @@ struct DemoCommand: AsyncParsableCommand {
                     "CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
                     "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contracts,
                     // The simulators' persons are synthetic fødselsnumre.
-                    "CONSENT_BRIDGE_TESTING_ALLOW_SYNTHETIC_IDENTIFIERS": "true",
                     "CONSENT_BRIDGE_OPERATOR_OPERATOR_TOKENS": operatorToken, "CONSENT_BRIDGE_OPERATOR_VIEWER_TOKENS": viewerToken,
                     "CONSENT_BRIDGE_LOG_LEVEL": "error",
                 ], fileContents: nil)
@@ -74,7 +73,7 @@ struct DemoCommand: AsyncParsableCommand {
         let cluster = try RunCommand.embeddedCluster(configuration, logger: logger)
         let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
         let application = try await BridgeApplication.make(
-            configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: EmbeddedKafkaTuning.consumerProperties,
+            configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: EmbeddedKafkaCluster.consumerTuning,
             logger: logger)
         let host = configuration.httpListenAddress.host
         let operatorService = RunCommand.operatorService(configuration, application, logger: logger) { port in

@@ -41,7 +41,7 @@ struct RunCommand: AsyncParsableCommand {
             services.append(.init(service: EmbeddedKafkaService(cluster: cluster)))
             let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
             endpoints = .init(health: client, nav: client)
-            tuning = EmbeddedKafkaTuning.consumerProperties
+            tuning = EmbeddedKafkaCluster.consumerTuning
         } else {
             // A sink-only process may leave the other side's cluster unset: it then reaches the
             // other party's breach topic through its own (R10; one cluster for both sides).
@@ -114,16 +114,6 @@ struct RunCommand: AsyncParsableCommand {
         properties.removeValue(forKey: "bootstrap.servers")
         return KafkaClientConfiguration(bootstrapServers: connection.bootstrapServers, clientID: "consent-bridge-\(name)", properties: properties)
     }
-}
-
-/// Consumer settings that make librdkafka 2.0.2's mock cluster serve consumers quickly
-/// (docs/kafka.md): its Fetch handler holds an empty fetch for the full `fetch.wait.max.ms`.
-enum EmbeddedKafkaTuning {
-    static let consumerProperties: [String: String] = [
-        "fetch.wait.max.ms": "10",
-        "session.timeout.ms": "6000",
-        "heartbeat.interval.ms": "500",
-    ]
 }
 
 /// Stores from an earlier embedded run where a new one would start (see `--fresh`).

@@ -14,8 +14,8 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
             EPJ: consents (granted in full, narrowed, none; some withdrawn and granted again), referrals, anonymous case \
             discussions, treatment coordination, work-relevant health information. NAV: job status, candidate suggestions, \
-            participation changes, NAV's own follow-up notes (never cross, R3). Persons are synthetic fødselsnumre: the \
-            bridge must run with --testing-allow-synthetic-identifiers true. A progress line goes to standard error.
+            participation changes, NAV's own follow-up notes (never cross, R3). Persons are synthetic fødselsnumre (month \
+            + 80, never a real person's). A progress line goes to standard error.
             """
     )
 

@@ -1,3 +1,4 @@
+import ConsentStorage
 import Foundation
 import Logging
 import SQLKit

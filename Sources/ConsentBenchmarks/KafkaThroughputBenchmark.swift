@@ -1,3 +1,4 @@
+import ConsentKafka
 import Foundation
 import Logging
 
@@ -132,10 +133,8 @@ package struct KafkaLatencyBenchmark: Sendable {
     package struct Result: Sendable {
         /// Sorted samples in milliseconds.
         package var samples: [Double]
-        package func percentile(_ p: Double) -> Double {
-            guard !samples.isEmpty else { return 0 }
-            return samples[min(samples.count - 1, Int((Double(samples.count) * p).rounded(.up)) - 1)]
-        }
+        /// The latency at `fraction` (0…1) of the samples, in milliseconds.
+        package func percentile(_ fraction: Double) -> Double { LatencyStatistics(samples).percentile(fraction) }
     }
 
     package var bootstrapServers: String

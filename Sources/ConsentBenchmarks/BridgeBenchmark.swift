@@ -1,3 +1,5 @@
+import ConsentBridge
+import ConsentStorage
 import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
@@ -68,7 +70,7 @@ package struct BridgeBenchmark: Sendable {
     /// older records (docs/kafka.md); the events' keys spread them over 24 partitions, ~1 MiB each.
     package static let partitionsPerTopic = 24
 
-    static let tuning = ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+    static let tuning = EmbeddedKafkaCluster.consumerTuning
 
     package func run() async throws -> Result {
         let examples = URL(fileURLWithPath: contractsDirectory).appendingPathComponent("examples")

@@ -1,3 +1,5 @@
+import ConsentBridgeTesting
+import ConsentStorage
 import Foundation
 import Logging
 

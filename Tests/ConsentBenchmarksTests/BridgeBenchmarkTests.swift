@@ -1,4 +1,5 @@
-import ConsentBridge
+import ConsentBenchmarks
+import ConsentBridgeTesting
 import Logging
 import Testing
 
@@ -12,7 +13,7 @@ struct BridgeBenchmarkTests {
         var logger = Logger(label: "bench-test")
         logger.logLevel = .error  // as `bench bridge` runs it: group joins and rebalances are not news here
         let result = try await BridgeBenchmark(
-            events: events, rate: 300, contractsDirectory: BridgeHarness.contractsDirectory, logger: logger
+            events: events, rate: 300, contractsDirectory: RepositoryPaths.contractsDirectory, logger: logger
         ).run()
         #expect(result.passthroughLatency.count == events)
         #expect(result.bridgeLatency.count == events)

@@ -1,3 +1,4 @@
+import ConsentPolicy
 import ConsentContracts
 import Foundation
 #if canImport(Glibc)
@@ -117,9 +118,9 @@ package enum PolicyBenchmark {
 
         var templates: [(plan: ContractPlan, body: JSONValue, weight: Int)] = []
         for entry in mix {
-            guard let plan = catalog.plan(named: entry.contract) else { throw BenchmarkError("contract \(entry.contract) missing") }
+            guard let plan = catalog.plan(named: entry.contract) else { throw PolicyBenchmarkError("contract \(entry.contract) missing") }
             let path = "\(contractsDirectory)/examples/\(entry.contract)/valid/\(entry.example).json"
-            guard let data = FileManager.default.contents(atPath: path) else { throw BenchmarkError("cannot read \(path)") }
+            guard let data = FileManager.default.contents(atPath: path) else { throw PolicyBenchmarkError("cannot read \(path)") }
             let body = try StrictJSON.parse(Array(data))
             templates.append((plan, pad(body, plan: plan, to: configuration.targetBytes), entry.weight))
         }
@@ -183,10 +184,11 @@ package enum PolicyBenchmark {
         for (code, count) in outcomes { counted[code] = Int((Double(count) * rounds).rounded()) }
         let meanBytes = events.reduce(0) { $0 + $1.body.count } / max(events.count, 1)
         _ = sink
+        let microseconds = LatencyStatistics(durations.map { Double($0) / 1000 })
         return Result(
             decisions: configuration.decisions, seconds: seconds,
             decisionsPerSecond: Double(configuration.decisions) / seconds,
-            p50Microseconds: Double(percentile(durations, 0.50)) / 1000, p99Microseconds: Double(percentile(durations, 0.99)) / 1000,
+            p50Microseconds: microseconds.percentile(0.50), p99Microseconds: microseconds.percentile(0.99),
             meanBodyBytes: meanBytes, cpuSeconds: cpu, decisionsPerCPUSecond: Double(configuration.decisions) / max(cpu, 1e-9),
             outcomes: counted)
     }
@@ -268,32 +270,10 @@ package enum PolicyBenchmark {
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
     }
 
-    private static func percentile(_ sorted: [Int64], _ fraction: Double) -> Int64 {
-        guard !sorted.isEmpty else { return 0 }
-        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.down)))]
-    }
-}
-
-/// SplitMix64: a fast, seedable generator (the same seed, the same sequence), for the
-/// benchmark workload, the traffic simulators and property tests.
-package struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    /// A generator starting from `seed`.
-    package init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// A benchmark set-up failure (names a file or contract, never data).
-package struct BenchmarkError: Error, CustomStringConvertible {
+package struct PolicyBenchmarkError: Error, CustomStringConvertible {
     package var description: String
     init(_ description: String) { self.description = description }
 }

@@ -1,3 +1,5 @@
+import ConsentBenchmarks
+import ConsentBridgeTesting
 import ConsentContracts
 import ConsentPolicy
 import Testing
@@ -5,14 +7,14 @@ import Testing
 /// The benchmark's workload is what it claims (no timing assertions: numbers come from the command).
 @Suite struct PolicyBenchmarkTests {
     @Test func workloadIsARealisticMixOfAboutOneKiBEvents() throws {
-        let catalog = try PolicyFixtures.catalog()
+        let catalog = try PolicyCatalog.load(directory: RepositoryPaths.contractsDirectory)
         var configuration = PolicyBenchmark.Configuration()
         configuration.decisions = 2000
         configuration.warmup = 10
         configuration.distinctEvents = 512
         configuration.patients = 200
         let workload = try PolicyBenchmark.workload(
-            catalog: catalog, contractsDirectory: PolicyFixtures.contractsDirectory, configuration: configuration)
+            catalog: catalog, contractsDirectory: RepositoryPaths.contractsDirectory, configuration: configuration)
         #expect(workload.events.count == 512)
         let types = Set(workload.events.compactMap(\.headers.type))
         #expect(types.count >= 8)
