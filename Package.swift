@@ -3,6 +3,13 @@
 
 import PackageDescription
 
+/// Stricter than the language mode's defaults, for every Swift target: `any` spelled out for
+/// existentials, and members visible only from modules a file imports itself.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "ConsentBridge",
     platforms: [.macOS(.v15)],
@@ -44,18 +51,18 @@ let package = Package(
                 "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: strictSettings
         ),
 
         // MARK: Pure modules: no Kafka, SQL or HTTP, so they build and test in seconds
-        .target(name: "ConsentContracts"),
+        .target(name: "ConsentContracts", swiftSettings: strictSettings),
         // Reads asyncapi.yaml for `contracts check`; Yams stays out of ConsentContracts.
         .target(
             name: "ConsentContractsLint",
-            dependencies: ["ConsentContracts", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ConsentContracts", .product(name: "Yams", package: "Yams")], swiftSettings: strictSettings
         ),
-        .target(name: "ConsentPolicy", dependencies: ["ConsentContracts"]),
-        .target(name: "ConsentConfiguration"),
+        .target(name: "ConsentPolicy", dependencies: ["ConsentContracts"], swiftSettings: strictSettings),
+        .target(name: "ConsentConfiguration", swiftSettings: strictSettings),
 
         // MARK: Storage (SQLite embedded default, PostgreSQL in production)
         // SQLite is Debian's libsqlite3 through our own thin wrapper (ConsentStorage/SQLite):
@@ -78,7 +85,7 @@ let package = Package(
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ], swiftSettings: strictSettings
         ),
         // The sinks' Kafka loop: each side's topics into that side's store (helper C).
         .target(
@@ -88,7 +95,7 @@ let package = Package(
                 "ConsentStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: strictSettings
         ),
 
         // MARK: The bridge: consent gate, decide, record, relay (the composition of the above)
@@ -106,13 +113,13 @@ let package = Package(
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: strictSettings
         ),
 
         // MARK: The producer library for integrators (generated typed messages + a producer)
         .target(
             name: "ConsentBridgeClient",
-            dependencies: ["ConsentContracts", "ConsentKafka", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ConsentContracts", "ConsentKafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings
         ),
 
         // MARK: Simulated EPJ and NAV traffic (demo, trying a deployment)
@@ -122,7 +129,7 @@ let package = Package(
                 "ConsentKafka", "ConsentContracts", "ConsentPolicy", "ConsentConfiguration",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: strictSettings
         ),
 
         // MARK: The operator service: health, metrics, the rejections API and page (Hummingbird)
@@ -136,14 +143,14 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: strictSettings
         ),
 
         // MARK: Test and benchmark support, kept out of the product's libraries
         // Throwaway PostgreSQL databases (tests, `bench store --engine postgres`).
         .target(
             name: "ConsentBridgeTesting",
-            dependencies: ["ConsentStorage", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit")]
+            dependencies: ["ConsentStorage", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit")], swiftSettings: strictSettings
         ),
         // The `bench` workloads; imported only by the executable's bench commands (and their tests).
         .target(
@@ -154,7 +161,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: strictSettings
         ),
 
         // MARK: The executable: argument parsing, logging bootstrap, subcommands
@@ -175,7 +182,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ], swiftSettings: strictSettings
         ),
 
         // MARK: Tests
@@ -184,11 +192,11 @@ let package = Package(
             dependencies: [
                 "ConsentBenchmarks", "ConsentBridgeTesting", "ConsentContracts", "ConsentPolicy",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ], swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ConsentKafkaTests",
-            dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ConsentBridgeTests",
@@ -199,29 +207,29 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ConsentOperatorTests",
-            dependencies: ["ConsentOperator", "ConsentConfiguration"]
+            dependencies: ["ConsentOperator", "ConsentConfiguration"], swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ConsentBridgeClientTests",
-            dependencies: ["ConsentBridgeClient", "ConsentKafka", "ConsentContractsLint", "ConsentContracts", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ConsentBridgeClient", "ConsentKafka", "ConsentContractsLint", "ConsentContracts", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings
         ),
-        .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"], exclude: ["Fixtures"]),  // read by path
-        .testTarget(name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"]),
-        .testTarget(name: "ConsentConfigurationTests", dependencies: ["ConsentConfiguration"]),
+        .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"], exclude: ["Fixtures"], swiftSettings: strictSettings),  // read by path
+        .testTarget(name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"], swiftSettings: strictSettings),
+        .testTarget(name: "ConsentConfigurationTests", dependencies: ["ConsentConfiguration"], swiftSettings: strictSettings),
         .testTarget(
             name: "ConsentPolicyTests",
             dependencies: [
                 "ConsentPolicy",
                 "ConsentContracts",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ], swiftSettings: strictSettings
         ),
         // A child process the sink crash test SIGKILLs mid-batch (ConsentStorageTests).
-        .executableTarget(name: "ConsentStorageSinkProbe", dependencies: ["ConsentStorage", "ConsentContracts"]),
+        .executableTarget(name: "ConsentStorageSinkProbe", dependencies: ["ConsentStorage", "ConsentContracts"], swiftSettings: strictSettings),
         .testTarget(
             name: "ConsentStorageTests",
             dependencies: [
@@ -232,7 +240,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
-            ]
+            ], swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ConsentSinksTests",
@@ -243,7 +251,7 @@ let package = Package(
                 "ConsentStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: strictSettings
         ),
     ]
 )

@@ -1,3 +1,4 @@
+import ConsentContracts
 import ConsentPolicy
 import ConsentStorage
 import CoreMetrics

@@ -68,7 +68,7 @@ struct RejectionsAPI: Sendable {
         group.post("rejections/redrive") { request, context in
             try context.require(.operator)
             let body = try await request.body.collect(upTo: 64 * 1024)
-            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+            guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
                 let ids = object["messageIds"] as? [String], !ids.isEmpty, ids.count <= Self.maximumRedriveBatch
             else {
                 throw OperatorProblem(

@@ -1,4 +1,5 @@
 import ConsentBenchmarks
+import ConsentBridge
 import ConsentBridgeTesting
 import Logging
 import Testing

@@ -1,4 +1,5 @@
 import ConsentBridge
+import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
 import Foundation

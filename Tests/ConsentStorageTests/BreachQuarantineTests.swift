@@ -1,6 +1,7 @@
 import ConsentContracts
 import ConsentStorage
 import Foundation
+import SQLKit
 import Testing
 
 /// R10: a sink that receives, on its side's inbound topic, what its side must never hold

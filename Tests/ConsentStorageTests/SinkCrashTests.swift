@@ -1,3 +1,4 @@
+import ConsentContracts
 import ConsentStorage
 import ConsentStorageSinkProbe
 import Foundation

@@ -1,3 +1,5 @@
+import UnixSignals
+import ConsentContractsLint
 import ArgumentParser
 import ConsentKafka
 import Foundation

@@ -1,3 +1,4 @@
+import ConsentBridge
 import ArgumentParser
 import ConsentContracts
 import ConsentPolicy
