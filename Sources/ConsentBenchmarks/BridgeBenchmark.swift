@@ -1,11 +1,11 @@
-import ConsentBridge
+package import ConsentBridge
 import ConsentStorage
 import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
 import Foundation
-import Logging
+package import Logging
 import ServiceLifecycle
 import Synchronization
 

@@ -1,6 +1,6 @@
 import ConsentKafka
 import Foundation
-import Logging
+package import Logging
 
 /// Produce and consume throughput of our client against a cluster (used by
 /// `consent-bridge bench kafka`). Measures work, asserts nothing.

@@ -1,4 +1,4 @@
-import ConsentPolicy
+package import ConsentPolicy
 import ConsentContracts
 import Foundation
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import ConsentBridgeTesting
-import ConsentStorage
+package import ConsentStorage
 import Foundation
-import Logging
+package import Logging
 
 extension StoreBenchmark {
     /// Runs the benchmark in a throwaway store: a new SQLite file in a temporary folder, or a

@@ -1,6 +1,6 @@
-import ConsentStorage
+package import ConsentStorage
 import Foundation
-import Logging
+package import Logging
 
 /// `consent-bridge bench store`: throughput of the bridge's batch write.
 ///

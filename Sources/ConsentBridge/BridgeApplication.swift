@@ -1,12 +1,12 @@
-import ConsentConfiguration
+package import ConsentConfiguration
 import ConsentContracts
-import ConsentKafka
+package import ConsentKafka
 import ConsentPolicy
 import ConsentSinks
-import ConsentStorage
+package import ConsentStorage
 import Foundation
-import Logging
-import ServiceLifecycle
+package import Logging
+package import ServiceLifecycle
 
 /// The composition root: wires the Kafka clients, the policy and the stores into the
 /// services a `consent-bridge run` process runs, for the roles it was configured with.

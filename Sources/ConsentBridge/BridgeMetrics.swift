@@ -1,6 +1,6 @@
 import ConsentContracts
 import ConsentPolicy
-import ConsentStorage
+package import ConsentStorage
 import CoreMetrics
 import Prometheus
 import Synchronization

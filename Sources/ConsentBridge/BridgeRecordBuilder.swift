@@ -1,8 +1,8 @@
-import ConsentContracts
-import ConsentKafka
-import ConsentPolicy
-import ConsentStorage
-import Foundation
+package import ConsentContracts
+package import ConsentKafka
+package import ConsentPolicy
+package import ConsentStorage
+package import Foundation
 import W3CTraceContext
 
 /// Turns one consumed event and its policy decision into what the bridge records in one

@@ -1,4 +1,4 @@
-import ConsentKafka
+package import ConsentKafka
 import Logging
 
 /// The consent gate: before a batch is decided, the consent view must have read

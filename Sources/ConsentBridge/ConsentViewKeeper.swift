@@ -1,6 +1,6 @@
-import ConsentContracts
-import ConsentKafka
-import ConsentPolicy
+package import ConsentContracts
+package import ConsentKafka
+package import ConsentPolicy
 import Synchronization
 
 /// The bridge's in-memory consent view and how far into `health.consent` it has read.

@@ -1,9 +1,9 @@
 import ConsentContracts
-import ConsentKafka
+package import ConsentKafka
 import ConsentPolicy
-import ConsentStorage
+package import ConsentStorage
 import Foundation
-import Logging
+package import Logging
 import ServiceLifecycle
 
 /// Keeps the consent view current: restores it from the bridge store, then reads

@@ -1,9 +1,9 @@
 import ConsentContracts
-import ConsentKafka
-import ConsentPolicy
-import ConsentStorage
+package import ConsentKafka
+package import ConsentPolicy
+package import ConsentStorage
 import Foundation
-import Logging
+package import Logging
 import ServiceLifecycle
 
 /// Consumes one side's outbound topic and, batch by batch: waits for the consent gate,

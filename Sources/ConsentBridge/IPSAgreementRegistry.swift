@@ -1,7 +1,7 @@
-import ConsentContracts
-import ConsentPolicy
+package import ConsentContracts
+package import ConsentPolicy
 import Foundation
-import Logging
+package import Logging
 import ServiceLifecycle
 import Synchronization
 

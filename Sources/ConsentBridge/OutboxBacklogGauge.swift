@@ -1,5 +1,5 @@
-import ConsentStorage
-import Logging
+package import ConsentStorage
+package import Logging
 import ServiceLifecycle
 
 /// Counts the outbox rows waiting for the relay every few seconds, for the

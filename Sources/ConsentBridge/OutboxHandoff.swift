@@ -1,4 +1,4 @@
-import ConsentStorage
+package import ConsentStorage
 import Synchronization
 
 /// Outbox rows the pipelines have just committed, handed straight to the relay so it need

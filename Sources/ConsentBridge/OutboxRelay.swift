@@ -1,10 +1,10 @@
-import ConsentConfiguration
+package import ConsentConfiguration
 import ConsentContracts
-import ConsentKafka
-import ConsentPolicy
-import ConsentStorage
+package import ConsentKafka
+package import ConsentPolicy
+package import ConsentStorage
 import Foundation
-import Logging
+package import Logging
 import ServiceLifecycle
 
 /// Publishes outbox rows in order with the idempotent producers and marks them published

@@ -1,5 +1,5 @@
-import ConsentConfiguration
-import ConsentStorage
+package import ConsentConfiguration
+package import ConsentStorage
 
 /// Seals rejected payloads with the origin side's key (AES-256-GCM), so operators and the
 /// rejection topic never hold readable confidential content; only the origin side can open it.

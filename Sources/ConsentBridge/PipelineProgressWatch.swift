@@ -1,5 +1,5 @@
-import ConsentKafka
-import ConsentStorage
+package import ConsentKafka
+package import ConsentStorage
 import Synchronization
 
 /// Notices a pipeline that has stopped making progress while records wait in its topic: a

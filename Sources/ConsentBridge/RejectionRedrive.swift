@@ -1,10 +1,10 @@
-import ConsentConfiguration
+package import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
-import ConsentPolicy
-import ConsentStorage
+package import ConsentPolicy
+package import ConsentStorage
 import Foundation
-import Logging
+package import Logging
 
 /// Re-evaluates a rejected message against the *current* consent: the operator's redrive.
 ///

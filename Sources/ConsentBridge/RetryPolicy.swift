@@ -1,5 +1,5 @@
 import ConsentKafka
-import Logging
+package import Logging
 
 /// Exponential back-off for infrastructure errors (broker, database).
 ///

@@ -1,5 +1,5 @@
 internal import ConsentKafka
-import Foundation
+public import Foundation
 internal import Logging
 
 /// Sends typed messages the way the bridge expects them: checked against the contract first,

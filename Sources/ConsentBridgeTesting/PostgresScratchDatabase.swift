@@ -1,6 +1,6 @@
-import ConsentStorage
+package import ConsentStorage
 import Foundation
-import Logging
+package import Logging
 import SQLKit
 
 /// Throwaway PostgreSQL databases for tests and benchmarks, created beside a base database.

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Paths inside this repository, for tests run from a checkout (`swift test`).
 package enum RepositoryPaths {

@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

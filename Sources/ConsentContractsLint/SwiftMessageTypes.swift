@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 import Foundation
 
 /// Generates the typed Swift messages of the producer library (`ConsentBridgeClient`) from the

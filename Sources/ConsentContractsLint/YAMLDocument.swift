@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 import Yams
 
 /// Reads a YAML document into a `JSONValue`, keeping mapping order and refusing duplicate keys.

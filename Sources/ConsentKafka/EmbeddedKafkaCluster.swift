@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 internal import CRdKafka
 
 /// librdkafka's built-in mock cluster: N Kafka-protocol brokers on 127.0.0.1, for the

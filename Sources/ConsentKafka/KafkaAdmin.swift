@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 internal import CRdKafka
 
 /// A topic to create.

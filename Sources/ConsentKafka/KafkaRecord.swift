@@ -1,4 +1,4 @@
-import struct Foundation.Date
+package import struct Foundation.Date
 
 /// A Kafka record header. A `nil` value is a header present without a value.
 package struct KafkaHeader: Sendable, Hashable {

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Logging
+package import Logging
 
 /// Forwards TCP connections from a fixed loopback port to a target port.
 ///

@@ -1,4 +1,4 @@
-import Hummingbird
+package import Hummingbird
 
 /// The request context of the operator service: the role the bearer token grants, once the
 /// authentication middleware has checked it.

@@ -1,4 +1,4 @@
-import ConsentConfiguration
+package import ConsentConfiguration
 
 /// What a bearer token may do on the operator service.
 package enum OperatorRole: String, Sendable, Comparable, CaseIterable {

@@ -1,10 +1,10 @@
-import ConsentBridge
-import ConsentConfiguration
-import ConsentStorage
+package import ConsentBridge
+package import ConsentConfiguration
+package import ConsentStorage
 import Foundation
 import HTTPTypes
-import Hummingbird
-import Logging
+package import Hummingbird
+package import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization

@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// The directions a consent covers (`health-to-nav`, `nav-to-health`), as bits.
 package struct ConsentDirections: OptionSet, Sendable, Hashable, Codable {

@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// One version of a patient's IPS consent as recorded in EPJ (a record on `health.consent`).
 ///

@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// The latest consent per patient, built by applying `health.consent` records in order.
 ///

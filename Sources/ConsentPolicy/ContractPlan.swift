@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// A contract prepared for `decide`: the schema plus everything precomputed from its `x-*`
 /// annotations (field tree, role and direction bits, subject and required paths).

@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// The precomputed policy view of one contract property, arranged as a tree mirroring the body.
 ///

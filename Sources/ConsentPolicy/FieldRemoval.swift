@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// One field the policy left out of the output, and why. Paths and categories only, never values.
 package struct FieldRemoval: Sendable, Hashable, CustomStringConvertible {

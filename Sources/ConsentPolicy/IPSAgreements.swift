@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// R14: the treatment teams with an IPS agreement, and the days each holds. Only their
 /// referrals cross. Operators maintain it as data (`Contracts/registry/ips-agreements.schema.json`).

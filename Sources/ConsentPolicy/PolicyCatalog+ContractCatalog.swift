@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 extension PolicyCatalog {
     /// Prepares every contract of a loaded catalog (field plans are built here, once).

@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// The contracts as the policy uses them: one `ContractPlan` per CloudEvents type, built once.
 package struct PolicyCatalog: Sendable {

@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// What the policy decided for one event.
 ///

@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// The consent policy: decides, field by field, what of one event may cross the sector boundary.
 ///

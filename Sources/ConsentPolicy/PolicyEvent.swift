@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// One event as the policy receives it: headers and the raw body bytes, untouched.
 package struct PolicyEvent: Sendable {

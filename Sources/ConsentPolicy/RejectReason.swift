@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// Why the policy refused an event: a stable code, the DOMAIN.md rule it enforces, and a human
 /// text in English and Norwegian bokmål for the sender's receipt ("not sent: no consent").

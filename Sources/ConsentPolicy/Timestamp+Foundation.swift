@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 extension Timestamp {
     /// The instant of `date`, truncated to milliseconds (for callers that hold Foundation dates).

@@ -1,4 +1,4 @@
-import ConsentKafka
+package import ConsentKafka
 import ServiceLifecycle
 import Synchronization
 

@@ -1,6 +1,6 @@
-import ConsentConfiguration
+package import ConsentConfiguration
 import ConsentContracts
-import ConsentKafka
+package import ConsentKafka
 import ConsentPolicy
 import Foundation
 import Logging

@@ -1,6 +1,6 @@
-import ConsentKafka
-import ConsentStorage
-import Logging
+package import ConsentKafka
+package import ConsentStorage
+package import Logging
 import ServiceLifecycle
 
 /// A side's sink: consumes that side's topics and writes each batch into that side's store,

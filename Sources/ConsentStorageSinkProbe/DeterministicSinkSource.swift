@@ -1,5 +1,5 @@
 import ConsentContracts
-import ConsentStorage
+package import ConsentStorage
 import Foundation
 
 /// A reproducible stand-in for the health sink's Kafka topics: record `offset` of partition

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import SQLKit
 
 /// Which rejections an operator asks for: every condition given must hold.

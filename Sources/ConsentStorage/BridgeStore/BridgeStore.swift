@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+package import Logging
 import SQLKit
 
 /// The bridge's own store: consent view, offsets, decisions (dedup), outbox, disclosures,

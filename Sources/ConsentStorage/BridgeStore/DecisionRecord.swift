@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// The bridge's decision about one consumed message; its `messageID` is the dedup key.
 package struct DecisionRecord: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Operator metadata about a rejected message, with the payload sealed for the origin side.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// An outbox row as read back by the relay, with its sequence number (publish order).
 package struct StoredOutboxRow: Sendable, Hashable {

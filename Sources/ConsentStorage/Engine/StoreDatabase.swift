@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
-import Logging
+package import Logging
 import PostgresKit
-import SQLKit
+package import SQLKit
 
 /// One open database connection for one store, with serialized transactions.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Timestamps as stored: ISO 8601 UTC text with milliseconds, the same on both engines.
 ///

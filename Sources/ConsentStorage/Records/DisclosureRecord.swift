@@ -1,5 +1,5 @@
-import ConsentContracts
-import Foundation
+package import ConsentContracts
+package import Foundation
 
 /// One disclosure: what was made available about a person, to whom, under which consent (R4).
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+package import Logging
 
 extension DisclosureReport {
     /// What `consent-bridge disclosures` prints.

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// One consent record (or tombstone) as kept in the health journal's consent history (R4).
 package struct ConsentHistoryEntry: Sendable, Hashable {

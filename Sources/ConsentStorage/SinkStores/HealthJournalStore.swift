@@ -1,6 +1,6 @@
-import ConsentContracts
+package import ConsentContracts
 import Foundation
-import Logging
+package import Logging
 import SQLKit
 
 /// The health service's journal store: consent history, disclosure log, anonymous case

@@ -1,6 +1,6 @@
-import ConsentContracts
+package import ConsentContracts
 import Foundation
-import Logging
+package import Logging
 import SQLKit
 
 /// NAV's case store: IPS participants, events received from health, NAV's own follow-up

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// An event a sink stored as received (filtered by the bridge, or the side's own event).
 package struct ReceivedEvent: Sendable, Hashable {

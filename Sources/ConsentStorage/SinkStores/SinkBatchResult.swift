@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// What applying one sink batch did.
 package struct SinkBatchResult: Sendable, Hashable {

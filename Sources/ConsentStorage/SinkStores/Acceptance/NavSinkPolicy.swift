@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 
 /// What the NAV sink reads and accepts; anything else is refused (fail closed).
 ///

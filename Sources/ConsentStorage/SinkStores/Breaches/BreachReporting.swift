@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 import Crypto
 import Foundation
 import SQLKit

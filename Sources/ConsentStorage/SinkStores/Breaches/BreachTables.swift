@@ -1,4 +1,4 @@
-import ConsentContracts
+package import ConsentContracts
 import Foundation
 import SQLKit
 
