@@ -120,7 +120,8 @@ let package = Package(
         // MARK: The producer library for integrators (generated typed messages + a producer)
         .target(
             name: "ConsentBridgeClient",
-            dependencies: ["ConsentContracts", "ConsentKafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings
+            dependencies: ["ConsentContracts", "ConsentKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
         ),
 
         // MARK: Simulated EPJ and NAV traffic (demo, trying a deployment)
@@ -151,13 +152,17 @@ let package = Package(
         // Throwaway PostgreSQL databases (tests, `bench store --engine postgres`).
         .target(
             name: "ConsentBridgeTesting",
-            dependencies: ["ConsentStorage", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit")], swiftSettings: strictSettings
+            dependencies: [
+                "ConsentStorage", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ], swiftSettings: strictSettings
         ),
         // The `bench` workloads; imported only by the executable's bench commands (and their tests).
         .target(
             name: "ConsentBenchmarks",
             dependencies: [
-                "ConsentBridge", "ConsentBridgeTesting", "ConsentConfiguration", "ConsentContracts", "ConsentKafka", "ConsentPolicy",
+                "ConsentBridge", "ConsentBridgeTesting", "ConsentConfiguration", "ConsentContracts", "ConsentKafka",
+                "ConsentPolicy",
                 "ConsentStorage",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -197,12 +202,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ConsentKafkaTests",
-            dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings
+            dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ConsentBridgeTests",
             dependencies: [
-                "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentPolicy", "ConsentStorage",
+                "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentPolicy",
+                "ConsentStorage",
                 "ConsentOperator", "ConsentSimulation", "ConsentBridgeTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -216,11 +223,19 @@ let package = Package(
         ),
         .testTarget(
             name: "ConsentBridgeClientTests",
-            dependencies: ["ConsentBridgeClient", "ConsentKafka", "ConsentContractsLint", "ConsentContracts", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings
+            dependencies: [
+                "ConsentBridgeClient", "ConsentKafka", "ConsentContractsLint", "ConsentContracts",
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings
         ),
-        .testTarget(name: "ConsentContractsTests", dependencies: ["ConsentContracts"], exclude: ["Fixtures"], swiftSettings: strictSettings),  // read by path
-        .testTarget(name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"], swiftSettings: strictSettings),
-        .testTarget(name: "ConsentConfigurationTests", dependencies: ["ConsentConfiguration"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ConsentContractsTests", dependencies: ["ConsentContracts"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),  // read by path
+        .testTarget(
+            name: "ConsentContractsLintTests", dependencies: ["ConsentContractsLint", "ConsentContracts"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "ConsentConfigurationTests", dependencies: ["ConsentConfiguration"], swiftSettings: strictSettings),
         .testTarget(
             name: "ConsentPolicyTests",
             dependencies: [
@@ -230,7 +245,9 @@ let package = Package(
             ], swiftSettings: strictSettings
         ),
         // A child process the sink crash test SIGKILLs mid-batch (ConsentStorageTests).
-        .executableTarget(name: "ConsentStorageSinkProbe", dependencies: ["ConsentStorage", "ConsentContracts"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "ConsentStorageSinkProbe", dependencies: ["ConsentStorage", "ConsentContracts"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "ConsentStorageTests",
             dependencies: [

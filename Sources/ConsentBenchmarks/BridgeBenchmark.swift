@@ -1,9 +1,9 @@
 package import ConsentBridge
-import ConsentStorage
 import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
+import ConsentStorage
 import Foundation
 package import Logging
 import ServiceLifecycle
@@ -56,7 +56,8 @@ package struct BridgeBenchmark: Sendable {
     package var logger: Logger
 
     package init(
-        events: Int, rate: Int? = nil, contractsDirectory: String, startBroker: (@Sendable () async throws -> ExternalBroker)? = nil,
+        events: Int, rate: Int? = nil, contractsDirectory: String,
+        startBroker: (@Sendable () async throws -> ExternalBroker)? = nil,
         logger: Logger
     ) {
         self.events = events
@@ -74,8 +75,14 @@ package struct BridgeBenchmark: Sendable {
 
     package func run() async throws -> Result {
         let examples = URL(fileURLWithPath: contractsDirectory).appendingPathComponent("examples")
-        let consentTemplate = try JSONSerialization.jsonObject(with: Data(contentsOf: examples.appendingPathComponent("consent/valid/granted-full-written.json"))) as! [String: Any]
-        let referralTemplate = try JSONSerialization.jsonObject(with: Data(contentsOf: examples.appendingPathComponent("referral/valid/not-sick-listed-minimal.json"))) as! [String: Any]
+        let consentTemplate =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: examples.appendingPathComponent("consent/valid/granted-full-written.json")))
+            as! [String: Any]
+        let referralTemplate =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: examples.appendingPathComponent("referral/valid/not-sick-listed-minimal.json")))
+            as! [String: Any]
         // Events for 64 consented patients: one key per patient spreads the events over the
         // partitions. (With one key, all 20,000 events went to one partition; the mock keeps at
         // most ~5 MiB per partition and silently drops older records, so a bridge lagging by
@@ -105,35 +112,60 @@ package struct BridgeBenchmark: Sendable {
             referral["patient"] = person
             return Array(try JSONSerialization.data(withJSONObject: referral))
         }
-        let seeds = try [(patient, patientConsent)] + patients.dropFirst().map { ($0, try consent(for: $0, version: 1, status: "granted")) }
+        let seeds =
+            try [(patient, patientConsent)]
+            + patients.dropFirst().map { ($0, try consent(for: $0, version: 1, status: "granted")) }
         func event(_ topic: String, _ index: Int) -> KafkaOutgoingRecord {
-            KafkaOutgoingRecord(topic: topic, key: Array(patients[index % patients.count].utf8), value: bodies[index % patients.count], headers: [
-                KafkaHeader(name: "ce_id", string: UUID.random().lowercaseString), KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
-                KafkaHeader(name: "ce_source", string: "urn:bench"), KafkaHeader(name: "ce_specversion", string: "1.0"),
+            KafkaOutgoingRecord(
+                topic: topic, key: Array(patients[index % patients.count].utf8), value: bodies[index % patients.count],
+                headers: [
+                    KafkaHeader(name: "ce_id", string: UUID.random().lowercaseString),
+                    KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
+                    KafkaHeader(name: "ce_source", string: "urn:bench"),
+                    KafkaHeader(name: "ce_specversion", string: "1.0"),
                     KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
-                KafkaHeader(name: "content-type", string: "application/json"),
-            ])
+                    KafkaHeader(name: "content-type", string: "application/json"),
+                ])
         }
 
         // (a) Passthrough: consume health.ips.outbound, produce each batch to nav.ips.inbound;
         // (a') the same with the bridge's Kafka work: a receipt and a disclosure notice beside
         // each copy, of the sizes of the published examples, to the topics the bridge uses.
-        let receiptBody = Array(try Data(contentsOf: examples.appendingPathComponent("receipt/valid/job-status-accepted.json")))
-        let noticeBody = Array(try Data(contentsOf: examples.appendingPathComponent("disclosure/valid/referral-disclosed-to-job-specialist.json")))
-        func passthroughSystem(equalWork: Bool) -> (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error> {
+        let receiptBody = Array(
+            try Data(contentsOf: examples.appendingPathComponent("receipt/valid/job-status-accepted.json")))
+        let noticeBody = Array(
+            try Data(
+                contentsOf: examples.appendingPathComponent(
+                    "disclosure/valid/referral-disclosed-to-job-specialist.json")))
+        func passthroughSystem(equalWork: Bool) -> (BenchmarkBroker, StopSignal) async throws -> Task<
+            [Double], any Error
+        > {
             { cluster, stop in
-                let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
+                let client = KafkaClientConfiguration(
+                    bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
                 let consumer = try KafkaConsumer(
-                    configuration: .init(client: client, groupID: equalWork ? "passthrough-equal" : "passthrough", topics: ["health.ips.outbound"]), logger: logger)
-                let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+                    configuration: .init(
+                        client: client, groupID: equalWork ? "passthrough-equal" : "passthrough",
+                        topics: ["health.ips.outbound"]), logger: logger)
+                let producer = try KafkaProducer(
+                    configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
                 return Task {
                     let forward = Task {
                         for try await batch in consumer.batches {
-                            var out = batch.map { KafkaOutgoingRecord(topic: "nav.ips.inbound", key: $0.key, value: $0.value, headers: $0.headers) }
+                            var out = batch.map {
+                                KafkaOutgoingRecord(
+                                    topic: "nav.ips.inbound", key: $0.key, value: $0.value, headers: $0.headers)
+                            }
                             if equalWork {
                                 for record in batch {
-                                    out.append(KafkaOutgoingRecord(topic: "health.ips.receipts", key: record.key, value: receiptBody, headers: record.headers))
-                                    out.append(KafkaOutgoingRecord(topic: "health.disclosures", key: record.key, value: noticeBody, headers: record.headers))
+                                    out.append(
+                                        KafkaOutgoingRecord(
+                                            topic: "health.ips.receipts", key: record.key, value: receiptBody,
+                                            headers: record.headers))
+                                    out.append(
+                                        KafkaOutgoingRecord(
+                                            topic: "health.disclosures", key: record.key, value: noticeBody,
+                                            headers: record.headers))
                                 }
                             }
                             for result in try await producer.send(out) { _ = try result.get() }
@@ -147,29 +179,37 @@ package struct BridgeBenchmark: Sendable {
                 }
             }
         }
-        let passthrough = try await measure(events: events, makeEvent: event, start: passthroughSystem(equalWork: false))
+        let passthrough = try await measure(
+            events: events, makeEvent: event, start: passthroughSystem(equalWork: false))
         let equalWork = try await measure(events: events, makeEvent: event, start: passthroughSystem(equalWork: true))
 
         // (b) The full bridge with SQLite, and (c) withdrawal latency on the same set-up.
         let stages = StageSnapshot()
         let bridge = try await measure(events: events, makeEvent: event, seedConsents: seeds) { cluster, stop in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-bridge-\(UUID().uuidString)").path
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "bench-bridge-\(UUID().uuidString)"
+            ).path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             // Against a broker in another process the bridge runs as an operator would configure
             // it for that broker (the mock holds empty fetches, so a short fetch wait), without
             // the in-process tuning: the consent consumer's own cap is what is measured.
             let isExternal = startBroker != nil
             let configuration = try BridgeConfiguration.load(
-                arguments: [], environment: [
-                    "CONSENT_BRIDGE_ROLES": "bridge", "CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
-                    "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contractsDirectory, "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
+                arguments: [],
+                environment: [
+                    "CONSENT_BRIDGE_ROLES": "bridge", "CONSENT_BRIDGE_EMBEDDED": "true",
+                    "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
+                    "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contractsDirectory,
+                    "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
                     "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": isExternal ? "50" : "500",
                 ], fileContents: nil)
             let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
             let application = try await BridgeApplication.make(
-                configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: isExternal ? [:] : Self.tuning,
+                configuration: configuration, kafka: .init(health: client, nav: client),
+                consumerTuning: isExternal ? [:] : Self.tuning,
                 logger: logger)
-            let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
+            let group = ServiceGroup(
+                configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
             // Alternating withdrawals and re-grants (version 2, 3, …), bodies prepared up front.
             let changes = try (2..<42).map { version in
                 let status = version % 2 == 0 ? "withdrawn" : "granted"
@@ -183,13 +223,17 @@ package struct BridgeBenchmark: Sendable {
                     while !stop.isSet { try await Task.sleep(for: .milliseconds(20)) }
                     // Withdrawal latency: append a withdrawal, time until the view has it.
                     if let view = application.consentView {
-                        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]), logger: logger)
+                        let producer = try KafkaProducer(
+                            configuration: .init(
+                                bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]),
+                            logger: logger)
                         // Warm-up: connection, metadata and producer id are not part of the latency.
                         _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: nil, value: nil))
                         for (status, body) in changes {
                             // From the broker's acknowledgement: the withdrawal is then the
                             // patient's, and the bridge must apply it.
-                            _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))
+                            _ = try await producer.send(
+                                KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))
                             let start = ContinuousClock.now
                             let deadline = ContinuousClock.now + .seconds(30)
                             while true {
@@ -215,7 +259,8 @@ package struct BridgeBenchmark: Sendable {
         }
         return Result(
             passthroughPerSecond: passthrough.perSecond, passthroughLatency: passthrough.latency,
-            equalWorkPerSecond: equalWork.perSecond, equalWorkCPUMicrosecondsPerEvent: equalWork.cpuSeconds * 1e6 / Double(events),
+            equalWorkPerSecond: equalWork.perSecond,
+            equalWorkCPUMicrosecondsPerEvent: equalWork.cpuSeconds * 1e6 / Double(events),
             bridgeCPUMicrosecondsPerEvent: bridge.cpuSeconds * 1e6 / Double(events),
             bridgePerSecond: bridge.perSecond, bridgeLatency: bridge.latency, withdrawalLatency: bridge.extra.sorted(),
             bridgeStages: stages.load())
@@ -242,7 +287,8 @@ package struct BridgeBenchmark: Sendable {
         }
         defer { embedded?.shutdown() }
         do {
-            let result = try await measure(on: cluster, events: events, makeEvent: makeEvent, seedConsents: seedConsents, start: start)
+            let result = try await measure(
+                on: cluster, events: events, makeEvent: makeEvent, seedConsents: seedConsents, start: start)
             await cluster.stop()
             return result
         } catch {
@@ -252,19 +298,24 @@ package struct BridgeBenchmark: Sendable {
     }
 
     private func measure(
-        on cluster: BenchmarkBroker, events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord, seedConsents: [(String, [UInt8])],
+        on cluster: BenchmarkBroker, events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord,
+        seedConsents: [(String, [UInt8])],
         start: (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error>
     ) async throws -> (perSecond: Double, latency: [Double], extra: [Double], cpuSeconds: Double) {
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
         if !seedConsents.isEmpty {
-            for result in try await producer.send(seedConsents.map { KafkaOutgoingRecord(topic: "health.consent", key: Array($0.0.utf8), value: $0.1) }) {
+            for result in try await producer.send(
+                seedConsents.map { KafkaOutgoingRecord(topic: "health.consent", key: Array($0.0.utf8), value: $0.1) })
+            {
                 _ = try result.get()
             }
         }
         let reader = try KafkaConsumer(
             // The bridge's copies carry ids it minted; its receipts say which event each came from.
             configuration: .init(
-                client: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning), groupID: "bench-reader",
+                client: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning),
+                groupID: "bench-reader",
                 topics: ["nav.ips.inbound", "health.ips.receipts"]),
             logger: logger)
         let stop = StopSignal()
@@ -319,7 +370,8 @@ package struct BridgeBenchmark: Sendable {
             let now = ContinuousClock.now
             for record in batch {
                 if record.topic == "health.ips.receipts" {
-                    guard let receipt = try? BridgeReceipt(json: StrictJSON.parse(record.value ?? [])), let copy = receipt.forwardedID,
+                    guard let receipt = try? BridgeReceipt(json: StrictJSON.parse(record.value ?? [])),
+                        let copy = receipt.forwardedID,
                         sourceOf[copy] == nil
                     else { continue }
                     sourceOf[copy] = receipt.messageID
@@ -335,7 +387,9 @@ package struct BridgeBenchmark: Sendable {
         guard matched >= events else { throw BenchmarkError.eventsMissing(arrived: matched, expected: events) }
         let sentAt = try await sender.value
         for (id, arrived) in arrivals {
-            if let original = sentID(id), let sent = sentAt[original] { latency.append((arrived - sent).seconds * 1000) }
+            if let original = sentID(id), let sent = sentAt[original] {
+                latency.append((arrived - sent).seconds * 1000)
+            }
         }
         stop.set()
         let extra = try await system.value
@@ -350,9 +404,9 @@ extension BridgeBenchmark {
     static func processCPUSeconds() -> Double {
         var usage = rusage()
         #if canImport(Glibc)
-        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+            guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
         #else
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+            guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
         #endif
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
@@ -372,7 +426,8 @@ enum BenchmarkError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .eventsMissing(let arrived, let expected): "only \(arrived) of \(expected) events arrived before the time limit"
+        case .eventsMissing(let arrived, let expected):
+            "only \(arrived) of \(expected) events arrived before the time limit"
         case .withdrawalNotSeen: "a consent change did not reach the view within 30 s"
         }
     }

@@ -29,7 +29,8 @@ package struct KafkaThroughputBenchmark: Sendable {
     package var rounds: Int
 
     package init(
-        bootstrapServers: String, topic: String, messages: Int, size: Int, consumerProperties: [String: String], logger: Logger,
+        bootstrapServers: String, topic: String, messages: Int, size: Int, consumerProperties: [String: String],
+        logger: Logger,
         rounds: Int = 3
     ) {
         self.bootstrapServers = bootstrapServers
@@ -58,7 +59,8 @@ package struct KafkaThroughputBenchmark: Sendable {
     }
 
     private func produceOnce() async throws -> Double {
-        let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrapServers), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaClientConfiguration(bootstrapServers: bootstrapServers), logger: logger)
         let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
         let chunk = 5_000
         let produceStart = ContinuousClock.now
@@ -106,7 +108,8 @@ package struct KafkaThroughputBenchmark: Sendable {
         }
         await consumer.close()
         guard received >= messages, let first else {
-            throw KafkaError(code: .timedOut, operation: "benchmark consume", detail: "received \(received) of \(messages)")
+            throw KafkaError(
+                code: .timedOut, operation: "benchmark consume", detail: "received \(received) of \(messages)")
         }
         return Double(messages - 1) / max((last - first).seconds, 1e-9)
     }
@@ -144,7 +147,10 @@ package struct KafkaLatencyBenchmark: Sendable {
     package var consumerProperties: [String: String]
     package var logger: Logger
 
-    package init(bootstrapServers: String, topic: String, samples: Int, interval: Duration, consumerProperties: [String: String], logger: Logger) {
+    package init(
+        bootstrapServers: String, topic: String, samples: Int, interval: Duration, consumerProperties: [String: String],
+        logger: Logger
+    ) {
         self.bootstrapServers = bootstrapServers
         self.topic = topic
         self.samples = samples
@@ -154,7 +160,9 @@ package struct KafkaLatencyBenchmark: Sendable {
     }
 
     package func run() async throws -> Result {
-        let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: ["linger.ms": "0"]), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: ["linger.ms": "0"]),
+            logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 client: KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: consumerProperties),
@@ -162,13 +170,15 @@ package struct KafkaLatencyBenchmark: Sendable {
             logger: logger)
         var iterator = consumer.batches.makeAsyncIterator()
         // Warm-up: the group join and the first fetch are not part of the measurement.
-        _ = try await producer.send(KafkaOutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("warm-up".utf8)))
+        _ = try await producer.send(
+            KafkaOutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("warm-up".utf8)))
         _ = try await iterator.next()
         var measured: [Double] = []
         for _ in 0..<samples {
             try await Task.sleep(for: interval)
             let start = ContinuousClock.now
-            _ = try await producer.send(KafkaOutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("sample".utf8)))
+            _ = try await producer.send(
+                KafkaOutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("sample".utf8)))
             guard try await iterator.next() != nil else { break }
             measured.append((ContinuousClock.now - start).seconds * 1000)
         }

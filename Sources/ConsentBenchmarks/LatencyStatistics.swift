@@ -7,7 +7,8 @@ import Histogram
 /// Values are in the caller's unit (ms, µs …) and kept to a thousandth of it, from a
 /// thousandth up to 3.6 million units (an hour in ms).
 package struct LatencyStatistics {
-    private var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+    private var histogram = Histogram<UInt64>(
+        highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
 
     /// Empty statistics.
     package init() {}

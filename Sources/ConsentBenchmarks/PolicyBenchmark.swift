@@ -1,8 +1,9 @@
-package import ConsentPolicy
 import ConsentContracts
+package import ConsentPolicy
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `consent-bridge bench policy`: strict parse + schema validation + decide on a realistic mix
@@ -96,11 +97,15 @@ package enum PolicyBenchmark {
     }
 
     /// Builds the workload from `contractsDirectory`'s examples.
-    package static func workload(catalog: PolicyCatalog, contractsDirectory: String, configuration: Configuration) throws -> Workload {
+    package static func workload(catalog: PolicyCatalog, contractsDirectory: String, configuration: Configuration)
+        throws -> Workload
+    {
         var rng = SeededRandom(seed: configuration.seed)
         var patients: [String] = []
         var view = ConsentView()
-        let full: ConsentCategories = [.identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus]
+        let full: ConsentCategories = [
+            .identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus,
+        ]
         for index in 0..<configuration.patients {
             let patient = syntheticFodselsnummer(&rng)
             patients.append(patient)
@@ -112,15 +117,20 @@ package enum PolicyBenchmark {
                 recipientRoles: [.ipsJobSpecialist, .navVeileder], directions: [.healthToNav, .navToHealth],
                 recordedBy: .init(hprNumber: "9144889", role: "behandler"),
                 recordedAt: Timestamp(millisecondsSinceEpoch: 1_772_000_000_000),
-                validFrom: Timestamp(millisecondsSinceEpoch: 1_772_000_000_000), validUntil: nil, form: kind % 2 == 0 ? .oral : .written)
+                validFrom: Timestamp(millisecondsSinceEpoch: 1_772_000_000_000), validUntil: nil,
+                form: kind % 2 == 0 ? .oral : .written)
             view.apply(record)
         }
 
         var templates: [(plan: ContractPlan, body: JSONValue, weight: Int)] = []
         for entry in mix {
-            guard let plan = catalog.plan(named: entry.contract) else { throw PolicyBenchmarkError("contract \(entry.contract) missing") }
+            guard let plan = catalog.plan(named: entry.contract) else {
+                throw PolicyBenchmarkError("contract \(entry.contract) missing")
+            }
             let path = "\(contractsDirectory)/examples/\(entry.contract)/valid/\(entry.example).json"
-            guard let data = FileManager.default.contents(atPath: path) else { throw PolicyBenchmarkError("cannot read \(path)") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw PolicyBenchmarkError("cannot read \(path)")
+            }
             let body = try StrictJSON.parse(Array(data))
             templates.append((plan, pad(body, plan: plan, to: configuration.targetBytes), entry.weight))
         }
@@ -132,7 +142,10 @@ package enum PolicyBenchmark {
             var pick = Int(rng.next() % UInt64(totalWeight))
             var template = templates[0]
             for candidate in templates {
-                if pick < candidate.weight { template = candidate; break }
+                if pick < candidate.weight {
+                    template = candidate
+                    break
+                }
                 pick -= candidate.weight
             }
             let subject = patients[Int(rng.next() % UInt64(patients.count))]
@@ -189,7 +202,8 @@ package enum PolicyBenchmark {
             decisions: configuration.decisions, seconds: seconds,
             decisionsPerSecond: Double(configuration.decisions) / seconds,
             p50Microseconds: microseconds.percentile(0.50), p99Microseconds: microseconds.percentile(0.99),
-            meanBodyBytes: meanBytes, cpuSeconds: cpu, decisionsPerCPUSecond: Double(configuration.decisions) / max(cpu, 1e-9),
+            meanBodyBytes: meanBytes, cpuSeconds: cpu,
+            decisionsPerCPUSecond: Double(configuration.decisions) / max(cpu, 1e-9),
             outcomes: counted)
     }
 
@@ -204,7 +218,10 @@ package enum PolicyBenchmark {
         while let path = paths.first {
             let size = current.serializedBytes().count
             guard size < target else { break }
-            guard case .string(let existing)? = PolicyEngine.value(at: path, in: current) else { paths.removeFirst(); continue }
+            guard case .string(let existing)? = PolicyEngine.value(at: path, in: current) else {
+                paths.removeFirst()
+                continue
+            }
             let grown = replace(current, path: path, with: .string(existing + String(sentence.prefix(target - size))))
             if plan.contract.schema.isValid(grown) { current = grown } else { paths.removeFirst() }
         }
@@ -235,10 +252,14 @@ package enum PolicyBenchmark {
     /// A synthetic fødselsnummer (month + 80) with valid check digits.
     static func syntheticFodselsnummer(_ rng: inout SeededRandom) -> String {
         while true {
-            let year = 1950 + Int(rng.next() % 55), month = 1 + Int(rng.next() % 12), day = 1 + Int(rng.next() % 28)
+            let year = 1950 + Int(rng.next() % 55)
+            let month = 1 + Int(rng.next() % 12)
+            let day = 1 + Int(rng.next() % 28)
             let individual = year >= 2000 ? 500 + Int(rng.next() % 500) : Int(rng.next() % 500)
-            let digits = [day / 10, day % 10, (month + 80) / 10, (month + 80) % 10, year % 100 / 10, year % 10,
-                          individual / 100, individual / 10 % 10, individual % 10]
+            let digits = [
+                day / 10, day % 10, (month + 80) / 10, (month + 80) % 10, year % 100 / 10, year % 10,
+                individual / 100, individual / 10 % 10, individual % 10,
+            ]
             let k1 = (11 - zip(digits, [3, 7, 6, 1, 8, 9, 4, 5, 2]).reduce(0) { $0 + $1.0 * $1.1 } % 11) % 11
             guard k1 != 10 else { continue }
             let k2 = (11 - zip(digits + [k1], [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]).reduce(0) { $0 + $1.0 * $1.1 } % 11) % 11

@@ -11,18 +11,21 @@ extension StoreBenchmark {
     ) async throws(StorageError) -> [Result] {
         switch engine {
         case .sqlite:
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("consent-bench-\(UUID().uuidString)")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "consent-bench-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: folder) }
             return try await Self.run(
                 location: .sqlite(path: folder.appendingPathComponent("bridge.sqlite").path),
                 minimumSeconds: minimumSeconds, logger: logger)
         case .postgres:
             guard let postgresURL else {
-                throw StorageError(.invalidLocation, "PostgreSQL benchmark needs --postgres-url or CONSENT_BRIDGE_BENCH_POSTGRES_URL")
+                throw StorageError(
+                    .invalidLocation, "PostgreSQL benchmark needs --postgres-url or CONSENT_BRIDGE_BENCH_POSTGRES_URL")
             }
             let url = try await PostgresScratchDatabase.create(baseURL: postgresURL, prefix: "bench", logger: logger)
             do {
-                let results = try await Self.run(location: .postgres(url: url), minimumSeconds: minimumSeconds, logger: logger)
+                let results = try await Self.run(
+                    location: .postgres(url: url), minimumSeconds: minimumSeconds, logger: logger)
                 await PostgresScratchDatabase.drop(url: url, baseURL: postgresURL, logger: logger)
                 return results
             } catch {
@@ -42,7 +45,8 @@ extension StoreBenchmark {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {
-            return String(decoding: try encoder.encode(Document(engine: engine.rawValue, results: results)), as: UTF8.self)
+            return String(
+                decoding: try encoder.encode(Document(engine: engine.rawValue, results: results)), as: UTF8.self)
         } catch {
             throw StorageError(.invalidBatch, "benchmark results could not be encoded", cause: error)
         }

@@ -60,9 +60,11 @@ package enum StoreBenchmark {
                     let duration = clock.now - start
                     elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
                 } while elapsed < minimumSeconds || messages < minimumMessages
-                results.append(Result(
-                    batchSize: batchSize, batches: batches, messages: messages, rows: messages * 3, seconds: elapsed,
-                    messagesPerSecond: Double(messages) / elapsed, rowsPerSecond: Double(messages * 3) / elapsed))
+                results.append(
+                    Result(
+                        batchSize: batchSize, batches: batches, messages: messages, rows: messages * 3,
+                        seconds: elapsed,
+                        messagesPerSecond: Double(messages) / elapsed, rowsPerSecond: Double(messages * 3) / elapsed))
             }
         } catch {
             await store.close()
@@ -82,22 +84,36 @@ package enum StoreBenchmark {
             let disclosureID = "bench-disclosure-\(position)"
             return BridgeMessageRecord(
                 decision: DecisionRecord(
-                    messageID: messageID, sourceTopic: "health.ips.outbound", partition: Int32(position % 8), offset: position / 8,
-                    ceType: "no.ips.health.referral.v1", outcome: .forward, reasonCode: nil, consentID: "consent-\(position % 997)",
+                    messageID: messageID, sourceTopic: "health.ips.outbound", partition: Int32(position % 8),
+                    offset: position / 8,
+                    ceType: "no.ips.health.referral.v1", outcome: .forward, reasonCode: nil,
+                    consentID: "consent-\(position % 997)",
                     consentVersion: 1, bridgeVersion: "bench", decidedAt: now),
-                disclosures: [DisclosureRecord(
-                    disclosureID: disclosureID, eventID: messageID, ceType: "no.ips.health.referral.v1", direction: "health-to-nav",
-                    subjectID: "synthetic-\(position % 997)", recipientRole: "ips-job-specialist", recipientOrganisation: "nav-bench",
-                    categories: ["identity-and-contact", "ips-participation"], form: "identified", consentID: "consent-\(position % 997)",
-                    consentVersion: 1, purpose: "ips-follow-up", disclosedAt: now, bridgeVersion: "bench")],
-                outbox: [OutboxRecord(
-                    topic: "nav.ips.inbound", key: Array("pseudonym-\(position % 997)".utf8),
-                    headers: [MessageHeader(name: "ce_id", text: messageID), MessageHeader(name: "ce_type", text: "no.ips.health.referral.v1")],
-                    payload: payload, disclosureID: disclosureID)]
+                disclosures: [
+                    DisclosureRecord(
+                        disclosureID: disclosureID, eventID: messageID, ceType: "no.ips.health.referral.v1",
+                        direction: "health-to-nav",
+                        subjectID: "synthetic-\(position % 997)", recipientRole: "ips-job-specialist",
+                        recipientOrganisation: "nav-bench",
+                        categories: ["identity-and-contact", "ips-participation"], form: "identified",
+                        consentID: "consent-\(position % 997)",
+                        consentVersion: 1, purpose: "ips-follow-up", disclosedAt: now, bridgeVersion: "bench")
+                ],
+                outbox: [
+                    OutboxRecord(
+                        topic: "nav.ips.inbound", key: Array("pseudonym-\(position % 997)".utf8),
+                        headers: [
+                            MessageHeader(name: "ce_id", text: messageID),
+                            MessageHeader(name: "ce_type", text: "no.ips.health.referral.v1"),
+                        ],
+                        payload: payload, disclosureID: disclosureID)
+                ]
             )
         }
         let offsets = (0..<8).map { partition in
-            ConsumerOffset(consumerGroup: "bench", topic: "health.ips.outbound", partition: Int32(partition), nextOffset: (offset + Int64(size)) / 8 + 1)
+            ConsumerOffset(
+                consumerGroup: "bench", topic: "health.ips.outbound", partition: Int32(partition),
+                nextOffset: (offset + Int64(size)) / 8 + 1)
         }
         return BridgeBatch(messages: messages, offsets: offsets)
     }
@@ -106,7 +122,8 @@ package enum StoreBenchmark {
     package static func table(_ results: [Result], engine: SQLEngine) -> String {
         var text = "engine    batch  batches  messages  seconds  messages/s     rows/s\n"
         for result in results {
-            text += engine.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+            text +=
+                engine.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
                 + String(
                     format: " %6d %8d %9d %8.2f %11.0f %10.0f\n",
                     result.batchSize, result.batches, result.messages, result.seconds,

@@ -58,7 +58,8 @@ package struct BridgeApplication: Sendable {
 
     /// Builds the services for `configuration.roles`.
     package static func make(
-        configuration: BridgeConfiguration, kafka: KafkaEndpoints, consumerTuning: [String: String] = [:], logger: Logger
+        configuration: BridgeConfiguration, kafka: KafkaEndpoints, consumerTuning: [String: String] = [:],
+        logger: Logger
     ) async throws -> BridgeApplication {
         let retry = RetryPolicy(
             initialDelay: .milliseconds(configuration.retryInitialBackoffMilliseconds),
@@ -101,13 +102,17 @@ package struct BridgeApplication: Sendable {
 
         /// How the sink of `side` quarantines and reports breaches (R10): sealed with its side's
         /// key, a notice to both parties' breach topics, each on its party's cluster.
-        func breachReporting(_ side: BridgeSide, catalog: ContractCatalog) throws -> (BreachReporting, SinkService.BreachNotices) {
+        func breachReporting(_ side: BridgeSide, catalog: ContractCatalog) throws -> (
+            BreachReporting, SinkService.BreachNotices
+        ) {
             let detector: BreachNotice.Detector = side == .health ? .healthJournalSink : .navCaseSink
             let reporting = BreachReporting(
                 detector: detector, sealer: PayloadSealer.currentBox(try sealingKeys(side)),
-                noticeTopics: [topics.healthBreaches, topics.navBreaches], publishedTypes: Set(catalog.contracts.map(\.ceType)))
+                noticeTopics: [topics.healthBreaches, topics.navBreaches],
+                publishedTypes: Set(catalog.contracts.map(\.ceType)))
             let notices = SinkService.BreachNotices(
-                source: detector.ceSource, clients: [topics.healthBreaches: kafka.health, topics.navBreaches: kafka.nav])
+                source: detector.ceSource,
+                clients: [topics.healthBreaches: kafka.health, topics.navBreaches: kafka.nav])
             return (reporting, notices)
         }
 
@@ -130,10 +135,13 @@ package struct BridgeApplication: Sendable {
 
             let keeper = ConsentViewKeeper(consentSchema: consentSchema)
             consentView = keeper
-            try await ConsentViewService.restore(into: keeper, from: store, topic: topics.healthConsent, retry: retry, logger: logger)
+            try await ConsentViewService.restore(
+                into: keeper, from: store, topic: topics.healthConsent, retry: retry, logger: logger)
             let consentConsumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    client: tuned(kafka.health, consentConsumerProperties(configuredFetchWait: configuration.kafkaFetchWaitMaxMilliseconds)),
+                    client: tuned(
+                        kafka.health,
+                        consentConsumerProperties(configuredFetchWait: configuration.kafkaFetchWaitMaxMilliseconds)),
                     // Every instance reads every consent partition: a group of its own.
                     groupID: "\(configuration.bridgeGroupID)-consent-view-\(UUID().uuidString.prefix(8).lowercased())",
                     topics: [topics.healthConsent],
@@ -149,17 +157,23 @@ package struct BridgeApplication: Sendable {
             // and the broker would answer the query only after it.
             let consentWatermarks = try KafkaAdmin(configuration: kafka.health, logger: logger)
             closers.append { await consentWatermarks.close() }
-            let partitionCount = try await consentPartitionCount(consentWatermarks, topic: topics.healthConsent, retry: retry, logger: logger)
-            let gate = ConsentGate(keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount, watermarkSource: consentWatermarks)
+            let partitionCount = try await consentPartitionCount(
+                consentWatermarks, topic: topics.healthConsent, retry: retry, logger: logger)
+            let gate = ConsentGate(
+                keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount,
+                watermarkSource: consentWatermarks)
             readinessChecks.append {
                 guard let required = try? await gate.highWatermarks() else { return "health Kafka cluster unreachable" }
                 let positions = keeper.positions
-                metrics.recordConsentViewLag(required.reduce(0) { $0 + Int(max(0, $1.value - (positions[$1.key] ?? 0))) })
+                metrics.recordConsentViewLag(
+                    required.reduce(0) { $0 + Int(max(0, $1.value - (positions[$1.key] ?? 0))) })
                 return keeper.hasRead(upTo: required) ? nil : "consent view not caught up"
             }
-            services.append(ConsentViewService(
-                keeper: keeper, consumer: consentConsumer, store: store, consentTopic: topics.healthConsent, retry: retry, metrics: metrics,
-                logger: logger))
+            services.append(
+                ConsentViewService(
+                    keeper: keeper, consumer: consentConsumer, store: store, consentTopic: topics.healthConsent,
+                    retry: retry, metrics: metrics,
+                    logger: logger))
 
             let sealer = PayloadSealer(health: try sealingKeys(.health), nav: try sealingKeys(.nav))
             let builder = BridgeRecordBuilder(
@@ -168,13 +182,19 @@ package struct BridgeApplication: Sendable {
                     disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
                 catalog: catalog, sealer: sealer, bridgeVersion: version)
             let handoff = OutboxHandoff()
-            guard let agreementsRegistry = configuration.agreementsRegistry else { throw ApplicationError.missingAgreements }
-            guard let agreementsSchema = IPSAgreementRegistry.schema(contractsDirectory: configuration.contractsDirectory) else {
+            guard let agreementsRegistry = configuration.agreementsRegistry else {
+                throw ApplicationError.missingAgreements
+            }
+            guard
+                let agreementsSchema = IPSAgreementRegistry.schema(contractsDirectory: configuration.contractsDirectory)
+            else {
                 throw ApplicationError.missingAgreements
             }
             let agreements = IPSAgreementRegistry(path: agreementsRegistry, schema: agreementsSchema, logger: logger)
             services.append(agreements)
-            redrive = RejectionRedrive(store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff, logger: logger)
+            redrive = RejectionRedrive(
+                store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff,
+                logger: logger)
             for side in BridgeSide.allCases {
                 let client = side == .health ? kafka.health : kafka.nav
                 let consumer = try KafkaConsumer(
@@ -182,38 +202,50 @@ package struct BridgeApplication: Sendable {
                         client: tuned(client), groupID: Self.pipelineGroupID(configuration.bridgeGroupID, side: side),
                         topics: [topics.outbound(of: side)],
                         maxBatchSize: configuration.batchSize,
-                        startingOffsets: EventPipeline.startingOffsets(store: store, group: configuration.bridgeGroupID)),
+                        startingOffsets: EventPipeline.startingOffsets(store: store, group: configuration.bridgeGroupID)
+                    ),
                     logger: logger)
                 let watch = PipelineProgressWatch(
-                    side: side, topic: topics.outbound(of: side), group: configuration.bridgeGroupID, consumer: consumer, store: store)
+                    side: side, topic: topics.outbound(of: side), group: configuration.bridgeGroupID,
+                    consumer: consumer, store: store)
                 readinessChecks.append { await watch.check() }
                 // Ready only once the pipeline consumes: after a start its group join takes
                 // seconds, and until then nothing is decided.
-                readinessChecks.append { consumer.hasJoinedGroup ? nil : "\(side.rawValue) pipeline not yet in its consumer group" }
+                readinessChecks.append {
+                    consumer.hasJoinedGroup ? nil : "\(side.rawValue) pipeline not yet in its consumer group"
+                }
                 livenessChecks.append { watch.problem }
-                services.append(EventPipeline(
-                    origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate, catalog: catalog,
-                    builder: builder, store: store, handoff: handoff, retry: retry, logger: logger, metrics: metrics, agreements: agreements))
+                services.append(
+                    EventPipeline(
+                        origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate,
+                        catalog: catalog,
+                        builder: builder, store: store, handoff: handoff, retry: retry, logger: logger,
+                        metrics: metrics, agreements: agreements))
             }
             let producers: [BridgeSide: KafkaProducer] = [
                 .health: try KafkaProducer(configuration: kafka.health, logger: logger),
                 .nav: try KafkaProducer(configuration: kafka.nav, logger: logger),
             ]
-            services.append(OutboxRelay(
-                store: store, producers: producers, clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper, catalog: catalog, handoff: handoff, retry: retry,
-                // An event makes about three outbox rows: the relay reads pages of several
-                // pipeline batches, so that after a handoff overflow it catches up from the store.
-                logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4,
-                maxRecordBytes: [
-                    .health: kafka.health.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
-                    .nav: kafka.nav.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
-                ]))
+            services.append(
+                OutboxRelay(
+                    store: store, producers: producers,
+                    clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper,
+                    catalog: catalog, handoff: handoff, retry: retry,
+                    // An event makes about three outbox rows: the relay reads pages of several
+                    // pipeline batches, so that after a handoff overflow it catches up from the store.
+                    logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4,
+                    maxRecordBytes: [
+                        .health: kafka.health.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
+                        .nav: kafka.nav.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
+                    ]))
             services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
         }
 
         /// A sink is ready only while its cluster answers (a short watermark query on the topic
         /// it reads, through a client of its own).
-        func sinkBrokerCheck(_ client: KafkaClientConfiguration, topic: String, sink: String) throws -> @Sendable () async -> String? {
+        func sinkBrokerCheck(_ client: KafkaClientConfiguration, topic: String, sink: String) throws
+            -> @Sendable () async -> String?
+        {
             let admin = try KafkaAdmin(configuration: client, logger: logger)
             closers.append { await admin.close() }
             return {
@@ -224,20 +256,25 @@ package struct BridgeApplication: Sendable {
 
         // The sinks: each side's topics into that side's own store (R3, R4, R9).
         if configuration.roles.contains(.healthSink) {
-            guard let location = configuration.healthStore else { throw ApplicationError.missingStore("health journal") }
+            guard let location = configuration.healthStore else {
+                throw ApplicationError.missingStore("health journal")
+            }
             var policy = HealthSinkPolicy(catalog: try contractCatalog())
             policy.consentTopic = topics.healthConsent
             policy.inboundTopic = topics.healthInbound
             policy.disclosuresTopic = topics.healthDisclosures
             policy.breachesTopic = topics.healthBreaches
             let (breaches, notices) = try breachReporting(.health, catalog: try contractCatalog())
-            let store = try await HealthJournalStore.open(storageLocation(location), policy: policy, breaches: breaches, logger: logger)
+            let store = try await HealthJournalStore.open(
+                storageLocation(location), policy: policy, breaches: breaches, logger: logger)
             closers.append { await store.close() }
-            readinessChecks.append(try sinkBrokerCheck(tuned(kafka.health), topic: topics.healthInbound, sink: "health"))
-            services.append(SinkService(
-                store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
-                maxBatchSize: configuration.batchSize, breachNotices: notices,
-                onBatch: { metrics.recordSinkBatch($0, sink: .healthJournal) }, logger: logger))
+            readinessChecks.append(
+                try sinkBrokerCheck(tuned(kafka.health), topic: topics.healthInbound, sink: "health"))
+            services.append(
+                SinkService(
+                    store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
+                    maxBatchSize: configuration.batchSize, breachNotices: notices,
+                    onBatch: { metrics.recordSinkBatch($0, sink: .healthJournal) }, logger: logger))
         }
         if configuration.roles.contains(.navSink) {
             guard let location = configuration.navStore else { throw ApplicationError.missingStore("NAV case") }
@@ -247,13 +284,15 @@ package struct BridgeApplication: Sendable {
             policy.disclosuresTopic = topics.navDisclosures
             policy.breachesTopic = topics.navBreaches
             let (breaches, notices) = try breachReporting(.nav, catalog: try contractCatalog())
-            let store = try await NavCaseStore.open(storageLocation(location), policy: policy, breaches: breaches, logger: logger)
+            let store = try await NavCaseStore.open(
+                storageLocation(location), policy: policy, breaches: breaches, logger: logger)
             closers.append { await store.close() }
             readinessChecks.append(try sinkBrokerCheck(tuned(kafka.nav), topic: topics.navInbound, sink: "NAV"))
-            services.append(SinkService(
-                store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,
-                maxBatchSize: configuration.batchSize, breachNotices: notices,
-                onBatch: { metrics.recordSinkBatch($0, sink: .navCase) }, logger: logger))
+            services.append(
+                SinkService(
+                    store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,
+                    maxBatchSize: configuration.batchSize, breachNotices: notices,
+                    onBatch: { metrics.recordSinkBatch($0, sink: .navCase) }, logger: logger))
         }
 
         let closeStores = closers
@@ -280,10 +319,14 @@ package struct BridgeApplication: Sendable {
     }
 
     /// The consent topic's partition count (waits for the topic to exist).
-    private static func consentPartitionCount(_ admin: KafkaAdmin, topic: String, retry: RetryPolicy, logger: Logger) async throws -> Int32 {
+    private static func consentPartitionCount(_ admin: KafkaAdmin, topic: String, retry: RetryPolicy, logger: Logger)
+        async throws -> Int32
+    {
         try await retry.run("consent topic metadata", logger: logger) {
             let metadata = try await admin.metadata()
-            guard let found = metadata.topics.first(where: { $0.name == topic }), found.error == nil, found.partitionCount > 0 else {
+            guard let found = metadata.topics.first(where: { $0.name == topic }), found.error == nil,
+                found.partitionCount > 0
+            else {
                 throw ApplicationError.topicMissing(topic)
             }
             return Int32(found.partitionCount)
@@ -300,7 +343,9 @@ package struct BridgeApplication: Sendable {
     }
 
     /// The storage module's location for a configured location.
-    package static func storageLocation(_ location: ConsentConfiguration.StoreLocation) throws -> ConsentStorage.StoreLocation {
+    package static func storageLocation(_ location: ConsentConfiguration.StoreLocation) throws
+        -> ConsentStorage.StoreLocation
+    {
         switch location {
         case .sqlite(let path): return .sqlite(path: path)
         case .postgres(let url): return .postgres(url: url.url)
@@ -327,7 +372,8 @@ package struct BridgeApplication: Sendable {
             case .noConsentContract: "the contracts directory has no consent contract"
             case .topicMissing(let topic): "topic \(topic) does not exist yet"
             case .missingSealingKey(let side): "no sealing key configured for the \(side) side"
-            case .missingAgreements: "no IPS agreements registry: agreements.registry is not set, or the contracts lack registry/ips-agreements.schema.json"
+            case .missingAgreements:
+                "no IPS agreements registry: agreements.registry is not set, or the contracts lack registry/ips-agreements.schema.json"
             }
         }
     }

@@ -76,7 +76,8 @@ package final class BridgeMetrics: Sendable {
     private let stageItems: [Stage: CoreMetrics.Counter]
 
     /// Latency buckets: 1 ms to 30 s.
-    static let latencyBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000].map { .microseconds(Int64($0 * 1000)) }
+    static let latencyBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000].map
+    { .microseconds(Int64($0 * 1000)) }
 
     /// Creates the instruments on a Prometheus registry of this instance's own.
     package init() {
@@ -88,15 +89,28 @@ package final class BridgeMetrics: Sendable {
         relayErrors = Counter(label: "consent_bridge_relay_errors_total", factory: factory)
         refused = Counter(label: "consent_bridge_outbox_refused_total", factory: factory)
         outputContractViolations = Counter(label: "consent_bridge_output_contract_violations_total", factory: factory)
-        misaddressedConsentRecords = Counter(label: "consent_bridge_consent_records_misaddressed_total", factory: factory)
+        misaddressedConsentRecords = Counter(
+            label: "consent_bridge_consent_records_misaddressed_total", factory: factory)
         decisionLatency = Timer(label: "consent_bridge_decision_latency_seconds", factory: factory)
         publishLatency = Timer(label: "consent_bridge_publish_latency_seconds", factory: factory)
-        stageSeconds = Dictionary(uniqueKeysWithValues: Stage.allCases.map {
-            ($0, FloatingPointCounter(label: "consent_bridge_stage_seconds_total", dimensions: [("stage", $0.rawValue)], factory: factory))
-        })
-        stageItems = Dictionary(uniqueKeysWithValues: Stage.allCases.map {
-            ($0, Counter(label: "consent_bridge_stage_items_total", dimensions: [("stage", $0.rawValue)], factory: factory))
-        })
+        stageSeconds = Dictionary(
+            uniqueKeysWithValues: Stage.allCases.map {
+                (
+                    $0,
+                    FloatingPointCounter(
+                        label: "consent_bridge_stage_seconds_total", dimensions: [("stage", $0.rawValue)],
+                        factory: factory)
+                )
+            })
+        stageItems = Dictionary(
+            uniqueKeysWithValues: Stage.allCases.map {
+                (
+                    $0,
+                    Counter(
+                        label: "consent_bridge_stage_items_total", dimensions: [("stage", $0.rawValue)],
+                        factory: factory)
+                )
+            })
     }
 
     /// Outbox rows the broker refused (settled as failed), as last counted; `nil` until counted.
@@ -152,7 +166,9 @@ package final class BridgeMetrics: Sendable {
             let outcome: Outcome = code == "accepted" ? .forwarded : code == "anonymized" ? .anonymized : .rejected
             let series = DecisionSeries(
                 decisions: counter("consent_bridge_decisions_total", [("code", code)]),
-                events: counter("consent_bridge_events_total", [("direction", key.direction), ("type", key.type), ("outcome", outcome.rawValue)]),
+                events: counter(
+                    "consent_bridge_events_total",
+                    [("direction", key.direction), ("type", key.type), ("outcome", outcome.rawValue)]),
                 rejections: outcome == .rejected ? counter("consent_bridge_rejections_total", [("reason", code)]) : nil)
             cache[key] = series
             return series
@@ -187,11 +203,15 @@ package final class BridgeMetrics: Sendable {
     /// reason (both from closed sets), and notices its side filed from the breach topic.
     package func recordSinkBatch(_ result: SinkBatchResult, sink: StoreKind) {
         for notice in result.breaches {
-            counter("consent_bridge_breaches_detected_total", [("sink", "\(sink)"), ("reason", notice.reason), ("rule", notice.rule)])
-                .increment()
+            counter(
+                "consent_bridge_breaches_detected_total",
+                [("sink", "\(sink)"), ("reason", notice.reason), ("rule", notice.rule)]
+            )
+            .increment()
         }
         if result.breachNoticesReceived > 0 {
-            counter("consent_bridge_breach_notices_received_total", [("store", "\(sink)")]).increment(by: result.breachNoticesReceived)
+            counter("consent_bridge_breach_notices_received_total", [("store", "\(sink)")]).increment(
+                by: result.breachNoticesReceived)
         }
     }
     /// Outbox rows recorded and not yet published or withheld, as last counted.
@@ -202,7 +222,9 @@ package final class BridgeMetrics: Sendable {
         gauge("consent_bridge_outbox_failed_rows").record(count)
     }
     /// Consent records on the topic the view has not read yet (sum over partitions).
-    package func recordConsentViewLag(_ records: Int) { gauge("consent_bridge_consent_view_lag_records").record(records) }
+    package func recordConsentViewLag(_ records: Int) {
+        gauge("consent_bridge_consent_view_lag_records").record(records)
+    }
 
     /// Adds one run of `stage` over `items` events or rows that took `duration`.
     package func recordStage(_ stage: Stage, items: Int, duration: Duration) {

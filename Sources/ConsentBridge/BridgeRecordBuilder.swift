@@ -52,8 +52,12 @@ package struct BridgeRecordBuilder: Sendable {
     /// The id the bridge records a message under: the sender's `ce_id` when the envelope
     /// passed its checks (a closed alphabet, no personal identifier), otherwise the record's
     /// position. Whatever the sender put in a refused envelope never reaches a store or operator.
-    package static func messageID(of record: KafkaRecord, headers: CloudEventHeaders, decision: PolicyDecision) -> String {
-        if decision.rejectReason != .invalidEnvelope, let id = headers.id, CloudEventHeaders.isWellFormedID(id) { return id }
+    package static func messageID(of record: KafkaRecord, headers: CloudEventHeaders, decision: PolicyDecision)
+        -> String
+    {
+        if decision.rejectReason != .invalidEnvelope, let id = headers.id, CloudEventHeaders.isWellFormedID(id) {
+            return id
+        }
         return "kafka:\(record.topic):\(record.partition):\(record.offset)"
     }
 
@@ -78,13 +82,16 @@ package struct BridgeRecordBuilder: Sendable {
     /// For a redrive (`isRedrive`), the receipt gets its own id: the sender already holds a
     /// receipt with the message's first (rejecting) decision under the plain id.
     package func build(
-        record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date, isRedrive: Bool = false
+        record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date,
+        isRedrive: Bool = false
     ) throws -> BridgeMessageRecord {
-        let built = try buildUnchecked(record: record, headers: headers, origin: origin, decision: decision, now: now, isRedrive: isRedrive)
+        let built = try buildUnchecked(
+            record: record, headers: headers, origin: origin, decision: decision, now: now, isRedrive: isRedrive)
         guard violatesContract(built.outputs) else { return Self.carryingTrace(of: record, into: built.record) }
         let fallback = try buildUnchecked(
             record: record, headers: headers, origin: origin,
-            decision: .reject(Rejection(reason: .outputContractViolation, consent: decision.consentUsed)), now: now, isRedrive: isRedrive)
+            decision: .reject(Rejection(reason: .outputContractViolation, consent: decision.consentUsed)), now: now,
+            isRedrive: isRedrive)
         if violatesContract(fallback.outputs) { throw OutputContractError() }
         return Self.carryingTrace(of: record, into: fallback.record)
     }
@@ -128,7 +135,8 @@ package struct BridgeRecordBuilder: Sendable {
     /// The records for one decision, and each outbox row's `ce_type` and JSON value (in row
     /// order) for the contract check.
     private func buildUnchecked(
-        record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date, isRedrive: Bool
+        record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date,
+        isRedrive: Bool
     ) throws -> (record: BridgeMessageRecord, outputs: [(type: String, value: JSONValue)]) {
         var outputs: [(type: String, value: JSONValue)] = []
         let messageID = Self.messageID(of: record, headers: headers, decision: decision)
@@ -152,13 +160,17 @@ package struct BridgeRecordBuilder: Sendable {
             let categories = Self.categoriesPresent(in: body, fields: contract?.fields ?? [])
             let roles = contract?.recipientRoles ?? []
             let direction = contract?.direction.rawValue ?? ""
-            disclosures.append(DisclosureRecord(
-                disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
-                direction: direction, subjectID: event.subject,
-                recipientRole: roles.joined(separator: ","), recipientOrganisation: Self.organisation(of: origin.opposite),
-                categories: categories, form: "identified", consentID: event.consent.consentID,
-                consentVersion: event.consent.version, purpose: ConsentRecord.ipsPurpose, disclosedAt: now, bridgeVersion: bridgeVersion))
-            var forwardHeaders = cloudEventHeaders(id: disclosureID, type: event.ceType, time: headers.time ?? decidedAt)
+            disclosures.append(
+                DisclosureRecord(
+                    disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
+                    direction: direction, subjectID: event.subject,
+                    recipientRole: roles.joined(separator: ","),
+                    recipientOrganisation: Self.organisation(of: origin.opposite),
+                    categories: categories, form: "identified", consentID: event.consent.consentID,
+                    consentVersion: event.consent.version, purpose: ConsentRecord.ipsPurpose, disclosedAt: now,
+                    bridgeVersion: bridgeVersion))
+            var forwardHeaders = cloudEventHeaders(
+                id: disclosureID, type: event.ceType, time: headers.time ?? decidedAt)
             forwardHeaders += [
                 MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
                 MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion),
@@ -179,21 +191,29 @@ package struct BridgeRecordBuilder: Sendable {
             ]
             // The key names the person only when the output itself does (consent covers identity).
             let key = event.publishKey ?? disclosureID
-            outbox.append(OutboxRecord(
-                topic: event.destinationTopic, key: Array(key.utf8), headers: forwardHeaders, payload: body.serializedBytes(),
-                disclosureID: disclosureID))
+            outbox.append(
+                OutboxRecord(
+                    topic: event.destinationTopic, key: Array(key.utf8), headers: forwardHeaders,
+                    payload: body.serializedBytes(),
+                    disclosureID: disclosureID))
             outputs.append((event.ceType, body))
             let notice = DisclosureNotice(
-                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction, subjectID: event.subject,
-                consentID: consentVisible ? event.consent.consentID : nil, consentVersion: consentVisible ? event.consent.version : nil,
-                recipientRoles: roles, categories: categories, form: .full, caseReference: nil, disclosedFields: Self.leafPointers(of: body),
-                status: .disclosed, decidedAt: decidedAt, destinationTopic: event.destinationTopic, contractVersion: catalog.version)
+                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction,
+                subjectID: event.subject,
+                consentID: consentVisible ? event.consent.consentID : nil,
+                consentVersion: consentVisible ? event.consent.version : nil,
+                recipientRoles: roles, categories: categories, form: .full, caseReference: nil,
+                disclosedFields: Self.leafPointers(of: body),
+                status: .disclosed, decidedAt: decidedAt, destinationTopic: event.destinationTopic,
+                contractVersion: catalog.version)
             outbox.append(disclosureNotice(notice, origin: origin, follows: disclosureID, outputs: &outputs))
-            outbox.append(receipt(
-                BridgeReceipt(
-                    messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .accepted, reasonCode: "accepted",
-                    decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                origin: origin, isRedrive: isRedrive, follows: disclosureID, outputs: &outputs))
+            outbox.append(
+                receipt(
+                    BridgeReceipt(
+                        messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .accepted,
+                        reasonCode: "accepted",
+                        decidedAt: decidedAt, contractVersion: catalog.version, source: source),
+                    origin: origin, isRedrive: isRedrive, follows: disclosureID, outputs: &outputs))
 
         case .forwardAnonymous(let event):
             outcome = .forwardAnonymous
@@ -201,25 +221,34 @@ package struct BridgeRecordBuilder: Sendable {
             let disclosureID = UUID.random().lowercaseString
             let body = Self.replacingEventID(in: event.body, with: disclosureID)
             let roles = contract?.recipientRoles ?? []
-            let direction = origin == .health ? MessageDirection.healthToNav.rawValue : MessageDirection.navToHealth.rawValue
-            disclosures.append(DisclosureRecord(
-                disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
-                direction: direction, subjectID: event.mapping.subject,
-                recipientRole: roles.joined(separator: ","), recipientOrganisation: Self.organisation(of: origin.opposite),
-                categories: [], form: "anonymous", consentID: event.consent?.consentID, consentVersion: event.consent?.version,
-                purpose: ConsentRecord.ipsPurpose, caseReference: event.caseReference.rawValue, disclosedAt: now, bridgeVersion: bridgeVersion))
+            let direction =
+                origin == .health ? MessageDirection.healthToNav.rawValue : MessageDirection.navToHealth.rawValue
+            disclosures.append(
+                DisclosureRecord(
+                    disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
+                    direction: direction, subjectID: event.mapping.subject,
+                    recipientRole: roles.joined(separator: ","),
+                    recipientOrganisation: Self.organisation(of: origin.opposite),
+                    categories: [], form: "anonymous", consentID: event.consent?.consentID,
+                    consentVersion: event.consent?.version,
+                    purpose: ConsentRecord.ipsPurpose, caseReference: event.caseReference.rawValue, disclosedAt: now,
+                    bridgeVersion: bridgeVersion))
             var forwardHeaders = cloudEventHeaders(id: disclosureID, type: event.ceType, time: decidedAt)
             forwardHeaders += [
                 MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
                 MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion),
             ]
             // No relay re-check (no disclosureID on the row): nothing identifying crosses.
-            outbox.append(OutboxRecord(
-                topic: event.destinationTopic, key: Array(event.publishKey.utf8), headers: forwardHeaders, payload: body.serializedBytes()))
+            outbox.append(
+                OutboxRecord(
+                    topic: event.destinationTopic, key: Array(event.publishKey.utf8), headers: forwardHeaders,
+                    payload: body.serializedBytes()))
             outputs.append((event.ceType, body))
             let notice = DisclosureNotice(
-                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction, subjectID: event.mapping.subject,
-                consentID: consentVisible ? event.consent?.consentID : nil, consentVersion: consentVisible ? event.consent?.version : nil,
+                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction,
+                subjectID: event.mapping.subject,
+                consentID: consentVisible ? event.consent?.consentID : nil,
+                consentVersion: consentVisible ? event.consent?.version : nil,
                 recipientRoles: roles, categories: [], form: .anonymous, caseReference: event.caseReference.rawValue,
                 disclosedFields: Self.leafPointers(of: body), status: .disclosed, decidedAt: decidedAt,
                 destinationTopic: event.destinationTopic, contractVersion: catalog.version)
@@ -228,31 +257,37 @@ package struct BridgeRecordBuilder: Sendable {
             var anonymousNotice = disclosureNotice(notice, origin: origin, follows: nil, outputs: &outputs)
             anonymousNotice.isErasedOnceSettled = true
             outbox.append(anonymousNotice)
-            outbox.append(receipt(
-                BridgeReceipt(
-                    messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .anonymized, reasonCode: "anonymized",
-                    decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                origin: origin, isRedrive: isRedrive, follows: nil, outputs: &outputs))
+            outbox.append(
+                receipt(
+                    BridgeReceipt(
+                        messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .anonymized,
+                        reasonCode: "anonymized",
+                        decidedAt: decidedAt, contractVersion: catalog.version, source: source),
+                    origin: origin, isRedrive: isRedrive, follows: nil, outputs: &outputs))
 
         case .reject(let reason):
             outcome = .reject
             // A too-large body is never opened, sealed or kept: the reason says it all.
             var sealed: (bytes: [UInt8], keyID: String)?
             if reason.reason != .tooLarge {
-                let associated = Self.sealingContext(messageID: messageID, topic: record.topic, partition: record.partition, offset: record.offset)
+                let associated = Self.sealingContext(
+                    messageID: messageID, topic: record.topic, partition: record.partition, offset: record.offset)
                 let result = try sealer.seal(record.value ?? [], for: origin, associatedData: associated)
                 sealed = (result.sealed, result.keyID)
             }
             let envelopeIsValid = reason.reason != .invalidEnvelope
             rejection = RejectionRecord(
                 messageID: messageID, ceType: ceType, ceSource: envelopeIsValid ? headers.source : nil,
-                reasonCode: reason.reason.code, sealedPayload: sealed?.bytes, sealingKeyID: sealed?.keyID, receivedAt: now,
+                reasonCode: reason.reason.code, sealedPayload: sealed?.bytes, sealingKeyID: sealed?.keyID,
+                receivedAt: now,
                 ceTime: envelopeIsValid ? headers.time : nil)
-            outbox.append(receipt(
-                BridgeReceipt(
-                    messageID: messageID, forwardedID: nil, ceType: ceType, outcome: .rejected, reasonCode: reason.reason.code,
-                    decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                origin: origin, isRedrive: false, follows: nil, outputs: &outputs))
+            outbox.append(
+                receipt(
+                    BridgeReceipt(
+                        messageID: messageID, forwardedID: nil, ceType: ceType, outcome: .rejected,
+                        reasonCode: reason.reason.code,
+                        decidedAt: decidedAt, contractVersion: catalog.version, source: source),
+                    origin: origin, isRedrive: false, follows: nil, outputs: &outputs))
             let plan = reason.contractName.flatMap { catalog.plan(named: $0) }
             let pointers = reason.violations.prefix(50).map { plan?.schemaPath(of: $0.pointer) ?? "/*" }
             var carried: RejectionNotice.SealedPayload?
@@ -263,22 +298,31 @@ package struct BridgeRecordBuilder: Sendable {
                 }
             }
             let notice = RejectionNotice(
-                messageID: messageID, ceType: ceType ?? "unknown", originSide: origin.rawValue, reasonCode: reason.reason.code,
-                violationPointers: Self.uniqued(pointers), rejectedAt: decidedAt, source: source, sealedPayload: carried)
+                messageID: messageID, ceType: ceType ?? "unknown", originSide: origin.rawValue,
+                reasonCode: reason.reason.code,
+                violationPointers: Self.uniqued(pointers), rejectedAt: decidedAt, source: source, sealedPayload: carried
+            )
             let noticeValue = notice.jsonValue
-            outbox.append(OutboxRecord(
-                topic: topics.rejected, key: Array(messageID.utf8),
-                headers: cloudEventHeaders(id: "rejected:\(messageID)", type: RejectionNotice.ceType, time: decidedAt),
-                payload: noticeValue.serializedBytes()))
+            outbox.append(
+                OutboxRecord(
+                    topic: topics.rejected, key: Array(messageID.utf8),
+                    headers: cloudEventHeaders(
+                        id: "rejected:\(messageID)", type: RejectionNotice.ceType, time: decidedAt),
+                    payload: noticeValue.serializedBytes()))
             outputs.append((RejectionNotice.ceType, noticeValue))
         }
 
         let consent = decision.consentUsed
         let decisionRecord = DecisionRecord(
-            messageID: messageID, sourceTopic: record.topic, partition: record.partition, offset: record.offset, ceType: ceType,
-            outcome: outcome, reasonCode: decision.rejectReason?.code, consentID: consent?.consentID, consentVersion: consent?.version,
+            messageID: messageID, sourceTopic: record.topic, partition: record.partition, offset: record.offset,
+            ceType: ceType,
+            outcome: outcome, reasonCode: decision.rejectReason?.code, consentID: consent?.consentID,
+            consentVersion: consent?.version,
             bridgeVersion: bridgeVersion, decidedAt: now)
-        return (BridgeMessageRecord(decision: decisionRecord, disclosures: disclosures, outbox: outbox, rejection: rejection), outputs)
+        return (
+            BridgeMessageRecord(
+                decision: decisionRecord, disclosures: disclosures, outbox: outbox, rejection: rejection), outputs
+        )
     }
 
     // MARK: Outbox payloads (each validated against its contract in Contracts/schemas)
@@ -305,7 +349,9 @@ package struct BridgeRecordBuilder: Sendable {
             told.reasonCode = BridgeReceipt.Outcome.accepted.rawValue
         case .rejected, .withheld:
             told.outcome = .rejected
-            if !RejectReason.isDecidedBeforeConsent(code: receipt.reasonCode) { told.reasonCode = BridgeReceipt.notDelivered }
+            if !RejectReason.isDecidedBeforeConsent(code: receipt.reasonCode) {
+                told.reasonCode = BridgeReceipt.notDelivered
+            }
         }
         return told
     }
@@ -313,7 +359,8 @@ package struct BridgeRecordBuilder: Sendable {
     /// `follows`: the identified disclosure this row reports on; the relay rewrites the row as
     /// withheld when it withholds that disclosure.
     private func receipt(
-        _ receipt: BridgeReceipt, origin: BridgeSide, isRedrive: Bool, follows: String?, outputs: inout [(type: String, value: JSONValue)]
+        _ receipt: BridgeReceipt, origin: BridgeSide, isRedrive: Bool, follows: String?,
+        outputs: inout [(type: String, value: JSONValue)]
     ) -> OutboxRecord {
         let receipt = origin == .nav ? Self.toldToNAV(receipt) : receipt
         let value = receipt.jsonValue
@@ -327,11 +374,13 @@ package struct BridgeRecordBuilder: Sendable {
     }
 
     private func disclosureNotice(
-        _ notice: DisclosureNotice, origin: BridgeSide, follows: String?, outputs: inout [(type: String, value: JSONValue)]
+        _ notice: DisclosureNotice, origin: BridgeSide, follows: String?,
+        outputs: inout [(type: String, value: JSONValue)]
     ) -> OutboxRecord {
         let value = notice.jsonValue
         outputs.append((DisclosureNotice.ceType, value))
-        var headers = cloudEventHeaders(id: "disclosure:\(notice.disclosureID)", type: DisclosureNotice.ceType, time: notice.decidedAt)
+        var headers = cloudEventHeaders(
+            id: "disclosure:\(notice.disclosureID)", type: DisclosureNotice.ceType, time: notice.decidedAt)
         if let follows { headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows)) }
         return OutboxRecord(
             topic: topics.disclosuresOf(origin), key: Array(notice.subjectID.utf8), headers: headers,

@@ -20,7 +20,10 @@ package struct ConsentGate: Sendable {
     package let timeout: Duration
 
     /// A gate on `keeper`; `timeout` defaults to 30 s.
-    package init(keeper: ConsentViewKeeper, consentTopic: String, partitionCount: Int32, watermarkSource: KafkaAdmin, timeout: Duration = .seconds(30)) {
+    package init(
+        keeper: ConsentViewKeeper, consentTopic: String, partitionCount: Int32, watermarkSource: KafkaAdmin,
+        timeout: Duration = .seconds(30)
+    ) {
         self.keeper = keeper
         self.consentTopic = consentTopic
         self.partitionCount = partitionCount
@@ -30,7 +33,8 @@ package struct ConsentGate: Sendable {
 
     /// Current high watermarks of every consent partition (one request, not one per partition).
     package func highWatermarks() async throws -> [Int32: Int64] {
-        try await watermarkSource.highWatermarks(topic: consentTopic, partitions: Array(0..<partitionCount), timeout: .seconds(5))
+        try await watermarkSource.highWatermarks(
+            topic: consentTopic, partitions: Array(0..<partitionCount), timeout: .seconds(5))
     }
 
     /// Waits until the view is current; throws `ConsentViewLagging` after `timeout` (an

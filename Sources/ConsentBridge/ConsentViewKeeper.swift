@@ -57,7 +57,8 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
                     touched.append(patient)
                     if case .unreadable(let error) = state.view.apply(key: patient, value: record.value, schema: schema),
                         error.code == .keyMismatch,
-                        let named = record.value.flatMap({ try? StrictJSON.parse($0) })?.objectValue?["patientId"]?.stringValue
+                        let named = record.value.flatMap({ try? StrictJSON.parse($0) })?.objectValue?["patientId"]?
+                            .stringValue
                     {
                         touched.append(named)  // the view made the person the body names unreadable too
                         misaddressed += 1

@@ -28,15 +28,21 @@ package struct ConsentViewService: Service {
 
     /// Restores the persisted view into `keeper`; call before creating the consumer, whose
     /// starting offsets come from `keeper.positions`.
-    package static func restore(into keeper: ConsentViewKeeper, from store: BridgeStore, topic: String, retry: RetryPolicy, logger: Logger) async throws {
+    package static func restore(
+        into keeper: ConsentViewKeeper, from store: BridgeStore, topic: String, retry: RetryPolicy, logger: Logger
+    ) async throws {
         let loaded = try await retry.run("load consent view", logger: logger) {
             try await store.loadConsentView(consumerGroup: offsetsGroup)
         }
-        let entries = loaded.entries.map { (patient: $0.subjectKey, entry: Self.entry(from: $0, schema: keeper.schema)) }
+        let entries = loaded.entries.map {
+            (patient: $0.subjectKey, entry: Self.entry(from: $0, schema: keeper.schema))
+        }
         var positions: [Int32: Int64] = [:]
         for offset in loaded.offsets where offset.topic == topic { positions[offset.partition] = offset.nextOffset }
         keeper.restore(entries: entries, positions: positions)
-        logger.info("Consent view restored", metadata: ["consent.patients": "\(entries.count)", "consent.partitions": "\(positions.count)"])
+        logger.info(
+            "Consent view restored",
+            metadata: ["consent.patients": "\(entries.count)", "consent.partitions": "\(positions.count)"])
     }
 
     /// A persisted row as the view's entry. Rows hold the entry itself (state and highest
@@ -46,14 +52,16 @@ package struct ConsentViewService: Service {
         if let entry = try? JSONDecoder().decode(ConsentView.Entry.self, from: Data(row.document)) { return entry }
         var view = ConsentView()
         view.apply(key: row.subjectKey, value: row.document, schema: schema)
-        return view.entries[row.subjectKey] ?? ConsentView.Entry(state: .unreadable, highestVersion: row.version >= 0 ? row.version : nil)
+        return view.entries[row.subjectKey]
+            ?? ConsentView.Entry(state: .unreadable, highestVersion: row.version >= 0 ? row.version : nil)
     }
 
     let metrics: BridgeMetrics?
 
     /// The service; `metrics`, when given, counts misaddressed consent records.
     package init(
-        keeper: ConsentViewKeeper, consumer: KafkaConsumer, store: BridgeStore, consentTopic: String, retry: RetryPolicy,
+        keeper: ConsentViewKeeper, consumer: KafkaConsumer, store: BridgeStore, consentTopic: String,
+        retry: RetryPolicy,
         metrics: BridgeMetrics? = nil, logger: Logger
     ) {
         self.keeper = keeper
@@ -114,12 +122,14 @@ package struct ConsentViewService: Service {
                 default: nil
                 }
             let document = try JSONEncoder().encode(entry)
-            upserts.append(ConsentViewEntry(
-                subjectKey: patient, consentID: reference?.consentID ?? "\(entry.state.caseName)",
-                version: entry.highestVersion ?? -1, document: Array(document)))
+            upserts.append(
+                ConsentViewEntry(
+                    subjectKey: patient, consentID: reference?.consentID ?? "\(entry.state.caseName)",
+                    version: entry.highestVersion ?? -1, document: Array(document)))
         }
         let offsets = positions.map {
-            ConsumerOffset(consumerGroup: Self.offsetsGroup, topic: consentTopic, partition: $0.key, nextOffset: $0.value)
+            ConsumerOffset(
+                consumerGroup: Self.offsetsGroup, topic: consentTopic, partition: $0.key, nextOffset: $0.value)
         }
         do {
             try await retry.run("save consent view", logger: logger) {

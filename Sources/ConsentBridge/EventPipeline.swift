@@ -57,7 +57,8 @@ package struct EventPipeline: Service {
     }
 
     /// Stored positions for a newly assigned partition set (the consumer's `startingOffsets`).
-    package static func startingOffsets(store: BridgeStore, group: String) -> KafkaConsumerConfiguration.StartingOffsets {
+    package static func startingOffsets(store: BridgeStore, group: String) -> KafkaConsumerConfiguration.StartingOffsets
+    {
         { partitions in
             let stored = try await store.offsets(consumerGroup: group)
             var result: [KafkaTopicPartition: Int64] = [:]
@@ -105,15 +106,19 @@ package struct EventPipeline: Service {
         var offsets: [KafkaTopicPartition: Int64] = [:]
         for record in batch {
             // The envelope is read once, here; the policy and the record builder share it.
-            let headers = CloudEventHeaders(kafkaHeaders: record.headers.lazy.map { (name: $0.name, value: $0.value ?? []) })
+            let headers = CloudEventHeaders(
+                kafkaHeaders: record.headers.lazy.map { (name: $0.name, value: $0.value ?? []) })
             let event = PolicyEvent(headers: headers, body: record.value ?? [], sourceTopic: record.topic)
-            var decision = PolicyEngine.decide(event: event, consent: gate.keeper, contracts: catalog, now: timestamp, caseReference: CaseReference.random())
+            var decision = PolicyEngine.decide(
+                event: event, consent: gate.keeper, contracts: catalog, now: timestamp,
+                caseReference: CaseReference.random())
             // R14: a referral crosses only from a team with an IPS agreement holding today.
             let plan = headers.type.flatMap { catalog.plan(forCEType: $0) }
             if plan?.isReferral == true {
                 decision = decision.requiringIPSAgreement(agreements.current, on: timestamp.utcDate)
             }
-            let built = try builder.build(record: record, headers: headers, origin: origin, decision: decision, now: now)
+            let built = try builder.build(
+                record: record, headers: headers, origin: origin, decision: decision, now: now)
             messages.append(built)
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
             let code = built.decision.reasonCode ?? decision.code
@@ -125,15 +130,21 @@ package struct EventPipeline: Service {
                 "Decided",
                 metadata: [
                     "event.id": "\(built.decision.messageID)", "event.type": "\(knownType ?? "unknown")",
-                    "event.direction": "\(direction)", "decision.outcome": "\(built.decision.outcome.rawValue)", "decision.code": "\(code)",
+                    "event.direction": "\(direction)", "decision.outcome": "\(built.decision.outcome.rawValue)",
+                    "decision.code": "\(code)",
                 ])
         }
         // Encoding the rows here keeps it off the store connection (it overlaps the previous
         // batch's transaction). A batch that cannot be encoded is a defect, not an outage: it
         // stops the pipeline instead of being retried.
-        let prepared = try BridgeStore.prepare(BridgeBatch(
-            messages: messages,
-            offsets: offsets.map { ConsumerOffset(consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }))
+        let prepared = try BridgeStore.prepare(
+            BridgeBatch(
+                messages: messages,
+                offsets: offsets.map {
+                    ConsumerOffset(
+                        consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition,
+                        nextOffset: $0.value)
+                }))
         metrics.recordStage(.decide, items: batch.count, duration: ContinuousClock.now - started)
         return prepared
     }
@@ -146,7 +157,9 @@ package struct EventPipeline: Service {
         }
         handoff.hand(recorded.outbox)
         let now = Date()
-        for case let time? in eventTimes { metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time)))) }
+        for case let time? in eventTimes {
+            metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time))))
+        }
     }
 
     /// The `direction` label of this pipeline's events.

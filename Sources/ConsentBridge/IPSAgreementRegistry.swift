@@ -14,7 +14,9 @@ import Synchronization
 /// records on a topic only Kafka tools can edit; every bridge instance reads its copy.
 package final class IPSAgreementRegistry: Service, Sendable {
     /// The registry's schema, beside the contracts.
-    package static func schemaPath(contractsDirectory: String) -> String { contractsDirectory + "/registry/ips-agreements.schema.json" }
+    package static func schemaPath(contractsDirectory: String) -> String {
+        contractsDirectory + "/registry/ips-agreements.schema.json"
+    }
 
     /// The registry's schema, read and compiled (nil if it is missing or not a schema).
     package static func schema(contractsDirectory: String) -> JSONSchema? {
@@ -53,7 +55,12 @@ package final class IPSAgreementRegistry: Service, Sendable {
     /// Reads the file again if it changed (size, modification time or inode).
     package func reload() {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let stamp = attributes.map { [String(describing: $0[.size] ?? ""), String(describing: $0[.modificationDate] ?? ""), String(describing: $0[.systemFileNumber] ?? "")] }
+        let stamp = attributes.map {
+            [
+                String(describing: $0[.size] ?? ""), String(describing: $0[.modificationDate] ?? ""),
+                String(describing: $0[.systemFileNumber] ?? ""),
+            ]
+        }
         guard stamp != state.withLock({ $0.fileStamp }) || stamp == nil else { return }
         let outcome: Result<IPSAgreements, IPSAgreements.Problem>
         if let data = FileManager.default.contents(atPath: path) {
@@ -81,9 +88,12 @@ package final class IPSAgreementRegistry: Service, Sendable {
         }
         switch outcome {
         case .success(let agreements):
-            logger.notice("IPS agreements registry read", metadata: ["agreements.count": "\(agreements.agreements.count)"])
+            logger.notice(
+                "IPS agreements registry read", metadata: ["agreements.count": "\(agreements.agreements.count)"])
         case .failure(let problem) where problem.description != previousProblem:
-            logger.error("IPS agreements registry unreadable: no referral crosses until it is fixed", metadata: ["agreements.problem": "\(problem.description)"])
+            logger.error(
+                "IPS agreements registry unreadable: no referral crosses until it is fixed",
+                metadata: ["agreements.problem": "\(problem.description)"])
         case .failure:
             break
         }

@@ -19,7 +19,8 @@ package struct OutboxBacklogGauge: Service {
     package let interval: Duration
 
     /// A gauge counting every `interval`; counting starts with `run`.
-    package init(store: BridgeStore, metrics: BridgeMetrics, logger: Logger, interval: Duration = Self.defaultInterval) {
+    package init(store: BridgeStore, metrics: BridgeMetrics, logger: Logger, interval: Duration = Self.defaultInterval)
+    {
         self.store = store
         self.metrics = metrics
         self.logger = logger

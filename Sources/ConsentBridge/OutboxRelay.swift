@@ -48,8 +48,10 @@ package struct OutboxRelay: Service {
 
     /// A relay; it publishes only from `run` (or `publishPending`).
     package init(
-        store: BridgeStore, producers: [BridgeSide: KafkaProducer], clients: [BridgeSide: KafkaClientConfiguration], topics: TopicNames,
-        consent: ConsentViewKeeper, catalog: PolicyCatalog, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics, batchSize: Int = 500,
+        store: BridgeStore, producers: [BridgeSide: KafkaProducer], clients: [BridgeSide: KafkaClientConfiguration],
+        topics: TopicNames,
+        consent: ConsentViewKeeper, catalog: PolicyCatalog, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
+        metrics: BridgeMetrics, batchSize: Int = 500,
         maxRecordBytes: [BridgeSide: Int] = [:]
     ) {
         self.maxRecordBytes = maxRecordBytes
@@ -100,7 +102,8 @@ package struct OutboxRelay: Service {
     /// Finds rows that reached a broker but were never marked (see `PublishedRowRecovery`).
     private var recovery: PublishedRowRecovery {
         let topics = self.topics
-        return PublishedRowRecovery(store: store, clients: clients, sideOfTopic: { topics.side(of: $0) }, logger: logger)
+        return PublishedRowRecovery(
+            store: store, clients: clients, sideOfTopic: { topics.side(of: $0) }, logger: logger)
     }
 
     /// Where the relay takes its next rows from, and what it has in flight.
@@ -157,7 +160,9 @@ package struct OutboxRelay: Service {
             // Everything handed so far is committed, so the read below covers it. Rows in
             // flight are still pending: those the last reads returned are skipped by reading
             // after them; any others (handed rows) are settled first.
-            if let highestInFlight = cursor.inFlight.compactMap(\.highestSequence).max(), highestInFlight > cursor.highestRead {
+            if let highestInFlight = cursor.inFlight.compactMap(\.highestSequence).max(),
+                highestInFlight > cursor.highestRead
+            {
                 try await finish(&cursor, keeping: 0)
             }
             _ = handoff.take()
@@ -198,7 +203,8 @@ package struct OutboxRelay: Service {
         // Reasons of the identified disclosures withheld, by id: decided on this page as their
         // rows come, or (for notice and receipt rows whose disclosure was decided on an earlier
         // page) recorded in the store.
-        let earlier = Set(rows.compactMap { Self.follows($0.record) }).subtracting(rows.compactMap(\.record.disclosureID))
+        let earlier = Set(rows.compactMap { Self.follows($0.record) }).subtracting(
+            rows.compactMap(\.record.disclosureID))
         var withheld: [String: String] = [:]
         if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: Array(earlier)) }
         // One pass: withheld rows are marked, the others sorted by side (order kept per side).
@@ -210,11 +216,14 @@ package struct OutboxRelay: Service {
                     withheld[disclosureID] = reason
                     try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
                     metrics.recordWithheld()
-                    logger.notice("Disclosure withheld: consent changed since the decision", metadata: ["bridge.reason": "\(reason)"])
+                    logger.notice(
+                        "Disclosure withheld: consent changed since the decision",
+                        metadata: ["bridge.reason": "\(reason)"])
                     continue
                 }
             } else if let follows = Self.follows(row.record), let reason = withheld[follows] {
-                row.record = try Self.reportingWithheld(row.record, reason: reason, origin: topics.side(of: row.record.topic))
+                row.record = try Self.reportingWithheld(
+                    row.record, reason: reason, origin: topics.side(of: row.record.topic))
             }
             if topics.side(of: row.record.topic) == .health {
                 health.append(row)
@@ -249,7 +258,8 @@ package struct OutboxRelay: Service {
             rewritten.payload = try DisclosureNotice(json: json).withheld(reason: told).jsonValue.serializedBytes()
         case BridgeReceipt.ceType:
             let receipt = try BridgeReceipt(json: json).withheld(reason: reason)
-            rewritten.payload = (origin == .nav ? BridgeRecordBuilder.toldToNAV(receipt) : receipt).jsonValue.serializedBytes()
+            rewritten.payload = (origin == .nav ? BridgeRecordBuilder.toldToNAV(receipt) : receipt).jsonValue
+                .serializedBytes()
         default:
             throw RelayError.unexpectedFollower
         }
@@ -304,14 +314,18 @@ package struct OutboxRelay: Service {
         for (code, sequences) in refused.sorted(by: { $0.key < $1.key }) {
             try await store.markFailed(sequences: sequences, errorCode: code)
             metrics.recordRefused(sequences.count)
-            logger.error("Broker refused outbox records; settled as failed", metadata: ["kafka.error": "\(code)", "bridge.rows": "\(sequences.count)"])
+            logger.error(
+                "Broker refused outbox records; settled as failed",
+                metadata: ["kafka.error": "\(code)", "bridge.rows": "\(sequences.count)"])
         }
         metrics.recordStage(.publish, items: step.rowCount, duration: ContinuousClock.now - step.enqueuedAt)
         let start = ContinuousClock.now
         try await store.markPublished(
             sequences: published,
             positions: positions.map {
-                ConsumerOffset(consumerGroup: BridgeStore.relayPublishedGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
+                ConsumerOffset(
+                    consumerGroup: BridgeStore.relayPublishedGroup, topic: $0.key.topic, partition: $0.key.partition,
+                    nextOffset: $0.value)
             })
         metrics.recordStage(.mark, items: published.count, duration: ContinuousClock.now - start)
         metrics.recordPublished(published.count)
@@ -324,7 +338,8 @@ package struct OutboxRelay: Service {
     /// Why an identified disclosure may no longer be published, or `nil` when it may.
     private func withholdingReason(for record: OutboxRecord, now: Timestamp) -> String? {
         guard record.disclosureID != nil else { return nil }
-        let size = record.payload.count + (record.key?.count ?? 0)
+        let size =
+            record.payload.count + (record.key?.count ?? 0)
             + record.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
         if size > maxRecordBytes[topics.side(of: record.topic)] ?? 1_000_000 { return "too-large-for-broker" }
         let header = record.headerText
@@ -339,14 +354,17 @@ package struct OutboxRelay: Service {
             guard let category = ConsentCategories(name: String(name)) else { return "consent-unverifiable" }
             disclosed.insert(category)
         }
-        return PolicyEngine.recheck(consent.state(for: subject), plan: plan, disclosedCategories: disclosed, now: now)?.code
+        return PolicyEngine.recheck(consent.state(for: subject), plan: plan, disclosedCategories: disclosed, now: now)?
+            .code
     }
 
     /// The Kafka record for an outbox row, without the relay's internal headers.
     private static func kafkaRecord(_ row: StoredOutboxRow) -> KafkaOutgoingRecord {
         KafkaOutgoingRecord(
             topic: row.record.topic, key: row.record.key, value: row.record.payload,
-            headers: row.record.headers.filter { !$0.name.hasPrefix(BridgeHeaders.internalPrefix) }.map { KafkaHeader(name: $0.name, value: $0.value) })
+            headers: row.record.headers.filter { !$0.name.hasPrefix(BridgeHeaders.internalPrefix) }.map {
+                KafkaHeader(name: $0.name, value: $0.value)
+            })
     }
 
     /// An error of the relay itself, not of a broker or the store.

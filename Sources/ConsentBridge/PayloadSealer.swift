@@ -17,14 +17,17 @@ package struct PayloadSealer: Sendable {
     }
 
     /// `nonce ‖ ciphertext ‖ tag` and the id of the key used.
-    package func seal(_ payload: [UInt8], for side: BridgeSide, associatedData: String) throws -> (sealed: [UInt8], keyID: String) {
+    package func seal(_ payload: [UInt8], for side: BridgeSide, associatedData: String) throws -> (
+        sealed: [UInt8], keyID: String
+    ) {
         guard let ring = keys[side] else { throw SealingError.noKey }
         let box = Self.currentBox(ring)
         return (try box.seal(payload, associatedData: associatedData), box.keyID)
     }
 
     /// Opens what `seal` produced, with the current or previous key named by `keyID`.
-    package func open(_ sealed: [UInt8], keyID: String, for side: BridgeSide, associatedData: String) throws -> [UInt8] {
+    package func open(_ sealed: [UInt8], keyID: String, for side: BridgeSide, associatedData: String) throws -> [UInt8]
+    {
         guard let key = keys[side]?.key(id: keyID) else { throw SealingError.unknownKey }
         return try SealingBox(keyID: key.id, keyBytes: key.bytes).open(sealed, associatedData: associatedData)
     }

@@ -26,7 +26,10 @@ package final class PipelineProgressWatch: Sendable {
 
     /// Watches `consumer`'s partitions of `topic` against the offsets stored for `group`; a
     /// pipeline waiting without progress for `stallAfter` (default 120 s) is stalled.
-    package init(side: BridgeSide, topic: String, group: String, consumer: KafkaConsumer, store: BridgeStore, stallAfter: Duration = .seconds(120)) {
+    package init(
+        side: BridgeSide, topic: String, group: String, consumer: KafkaConsumer, store: BridgeStore,
+        stallAfter: Duration = .seconds(120)
+    ) {
         self.side = side
         self.topic = topic
         self.group = group

@@ -31,18 +31,24 @@ struct PublishedRowRecovery: Sendable {
         for side in BridgeSide.allCases {
             let topics = Set(pending.map(\.record.topic).filter { sideOfTopic($0) == side })
             guard !topics.isEmpty, let client = clients[side] else { continue }
-            for (key, sequence) in try await readBack(topics: Array(topics).sorted(), client: client, positions: positions, wanted: wanted) {
+            for (key, sequence) in try await readBack(
+                topics: Array(topics).sorted(), client: client, positions: positions, wanted: wanted)
+            {
                 found[key] = sequence
             }
         }
         let sequences = Array(found.values)
         try await store.markPublished(sequences: sequences)
-        logger.notice("Relay recovery: rows found already published", metadata: ["bridge.rows": "\(sequences.count)", "bridge.pending": "\(pending.count)"])
+        logger.notice(
+            "Relay recovery: rows found already published",
+            metadata: ["bridge.rows": "\(sequences.count)", "bridge.pending": "\(pending.count)"])
         return sequences.count
     }
 
     /// Reads `topics` from the recorded positions to their high watermarks.
-    private func readBack(topics: [String], client: KafkaClientConfiguration, positions: [ConsumerOffset], wanted: [String: Int64]) async throws -> [String: Int64] {
+    private func readBack(
+        topics: [String], client: KafkaClientConfiguration, positions: [ConsumerOffset], wanted: [String: Int64]
+    ) async throws -> [String: Int64] {
         var starts: [KafkaTopicPartition: Int64] = [:]
         for position in positions where topics.contains(position.topic) {
             starts[KafkaTopicPartition(topic: position.topic, partition: position.partition)] = position.nextOffset
@@ -50,7 +56,8 @@ struct PublishedRowRecovery: Sendable {
         let startsSnapshot = starts
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                client: client, groupID: "consent-bridge-relay-recovery-\(UUID().uuidString.prefix(8).lowercased())", topics: topics,
+                client: client, groupID: "consent-bridge-relay-recovery-\(UUID().uuidString.prefix(8).lowercased())",
+                topics: topics,
                 startingOffsets: { partitions in startsSnapshot.filter { partitions.contains($0.key) } }),
             logger: logger)
         defer { Task { await consumer.close() } }
@@ -72,7 +79,9 @@ struct PublishedRowRecovery: Sendable {
         if remaining.isEmpty { return found }
         for try await batch in consumer.batches {
             for record in batch {
-                if let id = record.headers.string(named: BridgeHeaders.id), let sequence = wanted[record.topic + "\u{0}" + id] {
+                if let id = record.headers.string(named: BridgeHeaders.id),
+                    let sequence = wanted[record.topic + "\u{0}" + id]
+                {
                     found[record.topic + "\u{0}" + id] = sequence
                 }
                 if let high = remaining[record.topicPartition], record.offset + 1 >= high {

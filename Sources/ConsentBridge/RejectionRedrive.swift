@@ -87,7 +87,8 @@ package struct RejectionRedrive: Sendable {
 
     /// Whether a rejection with this reason could ever be let through by a redrive.
     package static func isRedrivable(reasonCode: String) -> Bool {
-        RejectReason.consentDependentCodes.contains(reasonCode) && reasonCode != RejectReason.referralRequiresConsent.code
+        RejectReason.consentDependentCodes.contains(reasonCode)
+            && reasonCode != RejectReason.referralRequiresConsent.code
     }
 
     /// Decides the rejected message `messageID` again. Throws on infrastructure errors (store,
@@ -100,7 +101,8 @@ package struct RejectionRedrive: Sendable {
         guard RejectReason.consentDependentCodes.contains(rejection.reasonCode) else {
             return .notRedrivable(reasonCode: rejection.reasonCode)
         }
-        guard let sealed = rejection.sealedPayload, let keyID = rejection.sealingKeyID, let ceType = rejection.ceType else {
+        guard let sealed = rejection.sealedPayload, let keyID = rejection.sealingKeyID, let ceType = rejection.ceType
+        else {
             return .notRedrivable(reasonCode: rejection.reasonCode)
         }
         if catalog.plan(forCEType: ceType)?.isReferral == true { return .sendAnew }
@@ -109,7 +111,8 @@ package struct RejectionRedrive: Sendable {
         let payload = try builder.sealer.open(
             sealed, keyID: keyID, for: origin,
             associatedData: BridgeRecordBuilder.sealingContext(
-                messageID: messageID, topic: decision.sourceTopic, partition: decision.partition, offset: decision.offset))
+                messageID: messageID, topic: decision.sourceTopic, partition: decision.partition,
+                offset: decision.offset))
 
         // The same rule as live traffic: decide only with a view that has read every consent
         // change appended before now.
@@ -117,24 +120,29 @@ package struct RejectionRedrive: Sendable {
         // The envelope passed its checks the first time (only consent reasons get here), so
         // it is rebuilt from what was recorded.
         var headers = [
-            KafkaHeader(name: BridgeHeaders.id, string: messageID), KafkaHeader(name: BridgeHeaders.type, string: ceType),
-            KafkaHeader(name: BridgeHeaders.specVersion, string: "1.0"), KafkaHeader(name: BridgeHeaders.contentType, string: "application/json"),
+            KafkaHeader(name: BridgeHeaders.id, string: messageID),
+            KafkaHeader(name: BridgeHeaders.type, string: ceType),
+            KafkaHeader(name: BridgeHeaders.specVersion, string: "1.0"),
+            KafkaHeader(name: BridgeHeaders.contentType, string: "application/json"),
         ]
         if let source = rejection.ceSource { headers.append(KafkaHeader(name: BridgeHeaders.source, string: source)) }
         if let time = rejection.ceTime { headers.append(KafkaHeader(name: BridgeHeaders.time, string: time)) }
         let record = KafkaRecord(
-            topic: decision.sourceTopic, partition: decision.partition, offset: decision.offset, key: nil, value: payload,
+            topic: decision.sourceTopic, partition: decision.partition, offset: decision.offset, key: nil,
+            value: payload,
             headers: headers, timestamp: nil)
         let now = Date()
         let envelope = CloudEventHeaders(kafkaHeaders: headers.map { (name: $0.name, value: $0.value ?? []) })
         let event = PolicyEvent(headers: envelope, body: payload, sourceTopic: decision.sourceTopic)
         let policyDecision = PolicyEngine.decide(
-            event: event, consent: gate.keeper, contracts: catalog, now: Timestamp(date: now), caseReference: CaseReference.random())
+            event: event, consent: gate.keeper, contracts: catalog, now: Timestamp(date: now),
+            caseReference: CaseReference.random())
         if let reason = policyDecision.rejectReason {
             logger.notice("Redrive: still rejected", metadata: ["bridge.reason": "\(reason.code)"])
             return .stillRejected(reasonCode: reason.code)
         }
-        let message = try builder.build(record: record, headers: envelope, origin: origin, decision: policyDecision, now: now, isRedrive: true)
+        let message = try builder.build(
+            record: record, headers: envelope, origin: origin, decision: policyDecision, now: now, isRedrive: true)
         guard let rows = try await store.recordRedrive(message) else { return .alreadyRedriven }
         handoff.hand(rows)
         let outcome: Outcome = message.decision.outcome == .forwardAnonymous ? .anonymized : .forwarded

@@ -31,16 +31,20 @@ package struct RetryPolicy: Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch let error as KafkaError where error.isFatal {
-                logger.critical("Fatal Kafka error: not retried; the process stops so that it can be restarted", metadata: [
-                    "bridge.operation": "\(what)", "error": "\(error)",
-                ])
+                logger.critical(
+                    "Fatal Kafka error: not retried; the process stops so that it can be restarted",
+                    metadata: [
+                        "bridge.operation": "\(what)", "error": "\(error)",
+                    ])
                 throw error
             } catch {
                 attempt += 1
                 // Error descriptions of our stores and Kafka client carry no personal data.
-                logger.warning("Infrastructure error; retrying", metadata: [
-                    "bridge.operation": "\(what)", "bridge.attempt": "\(attempt)", "error": "\(error)",
-                ])
+                logger.warning(
+                    "Infrastructure error; retrying",
+                    metadata: [
+                        "bridge.operation": "\(what)", "bridge.attempt": "\(attempt)", "error": "\(error)",
+                    ])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, maximumDelay)
             }

@@ -54,10 +54,14 @@ extension IPSMessage {
     func validatedJSON() throws(IPSValidationError) -> (bytes: [UInt8], value: JSONValue) {
         let fail = { (fields: [IPSFieldError]) in IPSValidationError(contract: Self.contractName, fields: fields) }
         guard let data = try? JSONEncoder().encode(self), let value = try? StrictJSON.parse(Array(data)) else {
-            throw fail([IPSFieldError(pointer: "", rule: "encoding", message: "the message could not be encoded as JSON")])
+            throw fail([
+                IPSFieldError(pointer: "", rule: "encoding", message: "the message could not be encoded as JSON")
+            ])
         }
         guard let schema = SchemaCache.schema(for: Self.self) else {
-            throw fail([IPSFieldError(pointer: "", rule: "contract", message: "the contract's schema could not be compiled")])
+            throw fail([
+                IPSFieldError(pointer: "", rule: "contract", message: "the contract's schema could not be compiled")
+            ])
         }
         let violations = schema.validate(value)
         guard violations.isEmpty else {
@@ -78,7 +82,8 @@ enum SchemaCache {
 
     static func schema(for type: any IPSMessage.Type) -> JSONSchema? {
         if let schema = compiled.withLock({ $0[type.contractName] }) { return schema }
-        guard let document = try? StrictJSON.parse(type.schemaText), let schema = try? JSONSchema(compiling: document) else { return nil }
+        guard let document = try? StrictJSON.parse(type.schemaText), let schema = try? JSONSchema(compiling: document)
+        else { return nil }
         compiled.withLock { $0[type.contractName] = schema }
         return schema
     }

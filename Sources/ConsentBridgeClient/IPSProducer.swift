@@ -20,7 +20,8 @@ public final class IPSProducer: Sendable {
         self.source = source
         self.topics = topics
         do {
-            producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrapServers), logger: Logger(label: "ips-producer"))
+            producer = try KafkaProducer(
+                configuration: .init(bootstrapServers: bootstrapServers), logger: Logger(label: "ips-producer"))
         } catch {
             throw IPSProducerError.kafka(String(describing: error))
         }
@@ -29,16 +30,20 @@ public final class IPSProducer: Sendable {
     /// Validates and sends `message`; returns its `ce_id`. A message that breaks its contract
     /// throws `IPSValidationError` and is not sent.
     @discardableResult
-    public func send<Message: IPSMessage>(_ message: Message, id: String = UUID().uuidString.lowercased(), traceparent: String? = nil) async throws -> String {
+    public func send<Message: IPSMessage>(
+        _ message: Message, id: String = UUID().uuidString.lowercased(), traceparent: String? = nil
+    ) async throws -> String {
         let json = try message.validatedJSON()
         var headers = [
             KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: Message.ceType),
             KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
-            KafkaHeader(name: "ce_time", string: Date().formatted(.iso8601)), KafkaHeader(name: "content-type", string: "application/json"),
+            KafkaHeader(name: "ce_time", string: Date().formatted(.iso8601)),
+            KafkaHeader(name: "content-type", string: "application/json"),
         ]
         if let traceparent { headers.append(KafkaHeader(name: "traceparent", string: traceparent)) }
         let record = KafkaOutgoingRecord(
-            topic: topics[Message.defaultTopic] ?? Message.defaultTopic, key: message.subject(in: json.value).map { Array($0.utf8) },
+            topic: topics[Message.defaultTopic] ?? Message.defaultTopic,
+            key: message.subject(in: json.value).map { Array($0.utf8) },
             value: json.bytes, headers: headers)
         do {
             _ = try await producer.send(record)

@@ -13,7 +13,8 @@ package enum PostgresScratchDatabase {
         guard var components = URLComponents(string: baseURL) else {
             throw StorageError(.invalidLocation, "PostgreSQL URL could not be parsed")
         }
-        let suffix = (0..<12).map { _ in String("abcdefghijklmnopqrstuvwxyz0123456789".randomElement() ?? "x") }.joined()
+        let suffix = (0..<12).map { _ in String("abcdefghijklmnopqrstuvwxyz0123456789".randomElement() ?? "x") }
+            .joined()
         let cleanPrefix = prefix.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "_" }
         let name = "\(cleanPrefix.isEmpty ? "scratch" : cleanPrefix)_\(suffix)"
         let admin = try await StoreDatabase.open(.postgres(url: baseURL), logger: logger)
@@ -38,7 +39,9 @@ package enum PostgresScratchDatabase {
         let name = String(components.path.drop(while: { $0 == "/" }))
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return }
         guard let admin = try? await StoreDatabase.open(.postgres(url: baseURL), logger: logger) else { return }
-        _ = try? await admin.read { sql in try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+        _ = try? await admin.read { sql in
+            try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+        }
         await admin.close()
     }
 }

@@ -31,9 +31,11 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "health.kafka.bootstrap-servers", "nav.kafka.bootstrap-servers": kafka?.bootstrapServers
             case "health.kafka.security-protocol", "nav.kafka.security-protocol": kafka?.securityProtocol.rawValue
             case "health.kafka.ssl.ca-location", "nav.kafka.ssl.ca-location": kafka?.caLocation
-            case "health.kafka.ssl.certificate-location", "nav.kafka.ssl.certificate-location": kafka?.certificateLocation
+            case "health.kafka.ssl.certificate-location", "nav.kafka.ssl.certificate-location":
+                kafka?.certificateLocation
             case "health.kafka.ssl.key-location", "nav.kafka.ssl.key-location": kafka?.keyLocation
-            case "health.kafka.ssl.key-password", "nav.kafka.ssl.key-password": kafka?.keyPassword.map { _ in "<redacted>" }
+            case "health.kafka.ssl.key-password", "nav.kafka.ssl.key-password":
+                kafka?.keyPassword.map { _ in "<redacted>" }
             case "health.kafka.sasl.mechanism", "nav.kafka.sasl.mechanism": kafka?.saslMechanism?.rawValue
             case "health.kafka.sasl.username", "nav.kafka.sasl.username": kafka?.saslUsername
             case "health.kafka.sasl.password", "nav.kafka.sasl.password": kafka?.saslPassword.map { _ in "<redacted>" }
@@ -48,8 +50,10 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "relay.retry-max-backoff-ms": String(retryMaxBackoffMilliseconds)
             case "http.listen-address": httpListenAddress.description
             case "agreements.registry": agreementsRegistry
-            case "operator.viewer-tokens": operatorAccess.viewerTokens.isEmpty ? nil : "<redacted: \(operatorAccess.viewerTokens.count)>"
-            case "operator.operator-tokens": operatorAccess.operatorTokens.isEmpty ? nil : "<redacted: \(operatorAccess.operatorTokens.count)>"
+            case "operator.viewer-tokens":
+                operatorAccess.viewerTokens.isEmpty ? nil : "<redacted: \(operatorAccess.viewerTokens.count)>"
+            case "operator.operator-tokens":
+                operatorAccess.operatorTokens.isEmpty ? nil : "<redacted: \(operatorAccess.operatorTokens.count)>"
             case "log.level": log.level
             case "log.format": log.format.rawValue
             default: topicName(for: key.name)

@@ -19,8 +19,9 @@ extension BridgeConfiguration {
         let configuration = reader.readConfiguration()
         let issues = reader.issues
         guard issues.isEmpty, let configuration else {
-            throw ConfigurationError(issues: issues.isEmpty
-                ? [.init(.invalidValue, key: "configuration", "invalid configuration")] : issues)
+            throw ConfigurationError(
+                issues: issues.isEmpty
+                    ? [.init(.invalidValue, key: "configuration", "invalid configuration")] : issues)
         }
         return configuration
     }
@@ -42,6 +43,7 @@ extension BridgeConfiguration {
             }
             fileContents = contents
         }
-        return try load(arguments: arguments, environment: environment, fileContents: fileContents, readSecretFile: readFile)
+        return try load(
+            arguments: arguments, environment: environment, fileContents: fileContents, readSecretFile: readFile)
     }
 }

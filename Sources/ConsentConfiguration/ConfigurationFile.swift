@@ -30,13 +30,17 @@ package enum ConfigurationFile {
             let trimmed = line.trimmingSpaces()
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             guard let equals = trimmed.firstIndex(of: "=") else {
-                issues.append(.init(.syntax, key: "line \(lineNumber)", "expected `key = value`", source: .file(line: lineNumber)))
+                issues.append(
+                    .init(.syntax, key: "line \(lineNumber)", "expected `key = value`", source: .file(line: lineNumber))
+                )
                 continue
             }
             let key = String(trimmed[..<equals].trimmingSpaces())
             guard isValidKeySpelling(key) else {
-                issues.append(.init(.syntax, key: "line \(lineNumber)",
-                                    "a key is lower-case letters, digits, `.` and `-`", source: .file(line: lineNumber)))
+                issues.append(
+                    .init(
+                        .syntax, key: "line \(lineNumber)",
+                        "a key is lower-case letters, digits, `.` and `-`", source: .file(line: lineNumber)))
                 continue
             }
             let rawValue = trimmed[trimmed.index(after: equals)...].trimmingSpaces()
@@ -45,8 +49,10 @@ package enum ConfigurationFile {
                 continue
             }
             if let earlier = firstLine[key] {
-                issues.append(.init(.duplicateKey, key: key, "set twice in the file (first on line \(earlier))",
-                                    source: .file(line: lineNumber)))
+                issues.append(
+                    .init(
+                        .duplicateKey, key: key, "set twice in the file (first on line \(earlier))",
+                        source: .file(line: lineNumber)))
                 continue
             }
             firstLine[key] = lineNumber
@@ -56,9 +62,10 @@ package enum ConfigurationFile {
     }
 
     private static func isValidKeySpelling(_ key: String) -> Bool {
-        !key.isEmpty && key.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-"
-        }
+        !key.isEmpty
+            && key.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-"
+            }
     }
 
     /// Bare values are taken as written (so a `#` inside a password is kept); a value that

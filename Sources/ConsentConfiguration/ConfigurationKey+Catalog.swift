@@ -8,51 +8,77 @@ extension ConfigurationKey {
         + operations
 
     private static let general: [ConfigurationKey] = [
-        .init("roles", .list, default: "bridge,health-sink,nav-sink",
-              choices: BridgeRole.allCases.map(\.rawValue),
-              "Comma-separated parts to run in this process: `bridge`, `health-sink`, `nav-sink`."),
-        .init("embedded", .bool, default: "false",
-              "Start the embedded mock Kafka cluster in this process and use it for both sides (development and tests only; then no `*.kafka.*` key may be set)."),
-        .init("data.directory", .path, default: "data",
-              "Directory for the embedded SQLite stores (default store paths live here)."),
-        .init("contracts.directory", .path, default: "Contracts",
-              "Directory with the message contracts (`schemas/`, `asyncapi.yaml`)."),
-        .init("agreements.registry", .path, default: "<contracts.directory>/registry/ips-agreements.development.json (embedded only)",
-              "Registry of the treatment teams with an IPS agreement (R14; `Contracts/registry/ips-agreements.schema.json`), re-read when it changes. Only their referrals cross; while it cannot be read, no referral does. Required by role `bridge` unless `embedded`."),
+        .init(
+            "roles", .list, default: "bridge,health-sink,nav-sink",
+            choices: BridgeRole.allCases.map(\.rawValue),
+            "Comma-separated parts to run in this process: `bridge`, `health-sink`, `nav-sink`."),
+        .init(
+            "embedded", .bool, default: "false",
+            "Start the embedded mock Kafka cluster in this process and use it for both sides (development and tests only; then no `*.kafka.*` key may be set)."
+        ),
+        .init(
+            "data.directory", .path, default: "data",
+            "Directory for the embedded SQLite stores (default store paths live here)."),
+        .init(
+            "contracts.directory", .path, default: "Contracts",
+            "Directory with the message contracts (`schemas/`, `asyncapi.yaml`)."),
+        .init(
+            "agreements.registry", .path,
+            default: "<contracts.directory>/registry/ips-agreements.development.json (embedded only)",
+            "Registry of the treatment teams with an IPS agreement (R14; `Contracts/registry/ips-agreements.schema.json`), re-read when it changes. Only their referrals cross; while it cannot be read, no referral does. Required by role `bridge` unless `embedded`."
+        ),
     ]
 
     private static let stores: [ConfigurationKey] = [
-        .init("bridge.store", .store, default: "<data.directory>/bridge.sqlite", secret: true,
-              "Bridge store: a SQLite file path (optionally `sqlite:` prefixed) or a `postgres://user:password@host:port/database` URL. Needed by role `bridge`."),
-        .init("health.store", .store, default: "<data.directory>/health.sqlite", secret: true,
-              "Health journal store (same forms). Needed by role `health-sink`. Must differ from the other stores."),
-        .init("nav.store", .store, default: "<data.directory>/nav.sqlite", secret: true,
-              "NAV case store (same forms). Needed by role `nav-sink`. Must differ from the other stores."),
+        .init(
+            "bridge.store", .store, default: "<data.directory>/bridge.sqlite", secret: true,
+            "Bridge store: a SQLite file path (optionally `sqlite:` prefixed) or a `postgres://user:password@host:port/database` URL. Needed by role `bridge`."
+        ),
+        .init(
+            "health.store", .store, default: "<data.directory>/health.sqlite", secret: true,
+            "Health journal store (same forms). Needed by role `health-sink`. Must differ from the other stores."),
+        .init(
+            "nav.store", .store, default: "<data.directory>/nav.sqlite", secret: true,
+            "NAV case store (same forms). Needed by role `nav-sink`. Must differ from the other stores."),
     ]
 
     private static let groups: [ConfigurationKey] = [
-        .init("bridge.group-id", .string, default: "consent-bridge",
-              "Consumer group of the bridge: the pipelines join `<id>.health` and `<id>.nav`; run more instances with the same id to scale out."),
-        .init("health-sink.group-id", .string, default: "consent-bridge-health-sink",
-              "Kafka consumer group of the health sink."),
-        .init("nav-sink.group-id", .string, default: "consent-bridge-nav-sink",
-              "Kafka consumer group of the NAV sink."),
+        .init(
+            "bridge.group-id", .string, default: "consent-bridge",
+            "Consumer group of the bridge: the pipelines join `<id>.health` and `<id>.nav`; run more instances with the same id to scale out."
+        ),
+        .init(
+            "health-sink.group-id", .string, default: "consent-bridge-health-sink",
+            "Kafka consumer group of the health sink."),
+        .init(
+            "nav-sink.group-id", .string, default: "consent-bridge-nav-sink",
+            "Kafka consumer group of the NAV sink."),
     ]
 
     private static func kafka(side: String, label: String) -> [ConfigurationKey] {
         let prefix = "\(side).kafka."
         return [
-            .init(prefix + "bootstrap-servers", .string,
-                  "Comma-separated `host:port` list of the \(label) Kafka cluster. Required unless `embedded` by the roles that read or write it; the other side's sink uses it for its breach notices (R10) when set, else its own cluster."),
-            .init(prefix + "security-protocol", .choice, default: "plaintext",
-                  choices: KafkaSecurityProtocol.allCases.map(\.rawValue),
-                  "librdkafka `security.protocol` for the \(label) cluster."),
+            .init(
+                prefix + "bootstrap-servers", .string,
+                "Comma-separated `host:port` list of the \(label) Kafka cluster. Required unless `embedded` by the roles that read or write it; the other side's sink uses it for its breach notices (R10) when set, else its own cluster."
+            ),
+            .init(
+                prefix + "security-protocol", .choice, default: "plaintext",
+                choices: KafkaSecurityProtocol.allCases.map(\.rawValue),
+                "librdkafka `security.protocol` for the \(label) cluster."),
             .init(prefix + "ssl.ca-location", .path, "CA certificate file (PEM) to verify the \(label) brokers."),
-            .init(prefix + "ssl.certificate-location", .path, "Client certificate file (PEM) for mutual TLS with the \(label) cluster."),
-            .init(prefix + "ssl.key-location", .path, "Client private key file (PEM) for mutual TLS with the \(label) cluster."),
-            .init(prefix + "ssl.key-password", .string, secret: true, "Password of the client private key, if it is encrypted."),
-            .init(prefix + "sasl.mechanism", .choice, choices: KafkaSASLMechanism.allCases.map(\.rawValue),
-                  "SASL mechanism for the \(label) cluster (required with `sasl_plaintext`/`sasl_ssl`)."),
+            .init(
+                prefix + "ssl.certificate-location", .path,
+                "Client certificate file (PEM) for mutual TLS with the \(label) cluster."),
+            .init(
+                prefix + "ssl.key-location", .path,
+                "Client private key file (PEM) for mutual TLS with the \(label) cluster."),
+            .init(
+                prefix + "ssl.key-password", .string, secret: true,
+                "Password of the client private key, if it is encrypted."),
+            .init(
+                prefix + "sasl.mechanism", .choice, choices: KafkaSASLMechanism.allCases.map(\.rawValue),
+                "SASL mechanism for the \(label) cluster (required with `sasl_plaintext`/`sasl_ssl`)."),
             .init(prefix + "sasl.username", .string, "SASL user (Kafka principal) for the \(label) cluster."),
             .init(prefix + "sasl.password", .string, secret: true, "SASL password for the \(label) cluster."),
         ]
@@ -79,36 +105,62 @@ extension ConfigurationKey {
     }
 
     private static let pipeline: [ConfigurationKey] = [
-        .init("pipeline.batch-size", .integer, default: "500", "Maximum events decided and recorded in one database transaction (1…10000)."),
-        .init("relay.retry-initial-backoff-ms", .integer, default: "100", "First wait after a broker or database error before retrying, in milliseconds."),
-        .init("relay.retry-max-backoff-ms", .integer, default: "30000", "Longest wait between retries (the wait doubles up to this), in milliseconds."),
-        .init("kafka.session-timeout-ms", .integer, default: "45000",
-              "librdkafka `session.timeout.ms` of every consumer (both sides): how long a crashed member holds its partitions (1000…3600000)."),
-        .init("kafka.fetch-wait-max-ms", .integer, default: "500",
-              "librdkafka `fetch.wait.max.ms` of the event consumers (both sides); the consent-topic consumer uses at most 10, so a withdrawal is seen within ~10 ms even on brokers that hold empty fetches (0…10000)."),
+        .init(
+            "pipeline.batch-size", .integer, default: "500",
+            "Maximum events decided and recorded in one database transaction (1…10000)."),
+        .init(
+            "relay.retry-initial-backoff-ms", .integer, default: "100",
+            "First wait after a broker or database error before retrying, in milliseconds."),
+        .init(
+            "relay.retry-max-backoff-ms", .integer, default: "30000",
+            "Longest wait between retries (the wait doubles up to this), in milliseconds."),
+        .init(
+            "kafka.session-timeout-ms", .integer, default: "45000",
+            "librdkafka `session.timeout.ms` of every consumer (both sides): how long a crashed member holds its partitions (1000…3600000)."
+        ),
+        .init(
+            "kafka.fetch-wait-max-ms", .integer, default: "500",
+            "librdkafka `fetch.wait.max.ms` of the event consumers (both sides); the consent-topic consumer uses at most 10, so a withdrawal is seen within ~10 ms even on brokers that hold empty fetches (0…10000)."
+        ),
     ]
 
     private static func sealing(side: String, label: String) -> [ConfigurationKey] {
         let prefix = "\(side).sealing."
         return [
-            .init(prefix + "key-id", .string,
-                  "Id of the current \(label) sealing key (letters, digits, `.`, `_`, `-`; stored beside each sealed payload)."),
-            .init(prefix + "key", .base64Key, secret: true,
-                  "Current \(label) AES-256 sealing key: the bridge seals rejected payloads with it, the \(label) sink what it quarantines (R10). Base64 of 32 random bytes. Required by roles `bridge` and `\(side)-sink` unless `embedded`."),
-            .init(prefix + "previous-key-id", .string, "Id of the previous \(label) key, kept during a rotation so older rejections can still be opened."),
-            .init(prefix + "previous-key", .base64Key, secret: true, "Previous \(label) AES-256 key (base64 of 32 bytes)."),
+            .init(
+                prefix + "key-id", .string,
+                "Id of the current \(label) sealing key (letters, digits, `.`, `_`, `-`; stored beside each sealed payload)."
+            ),
+            .init(
+                prefix + "key", .base64Key, secret: true,
+                "Current \(label) AES-256 sealing key: the bridge seals rejected payloads with it, the \(label) sink what it quarantines (R10). Base64 of 32 random bytes. Required by roles `bridge` and `\(side)-sink` unless `embedded`."
+            ),
+            .init(
+                prefix + "previous-key-id", .string,
+                "Id of the previous \(label) key, kept during a rotation so older rejections can still be opened."),
+            .init(
+                prefix + "previous-key", .base64Key, secret: true, "Previous \(label) AES-256 key (base64 of 32 bytes)."
+            ),
         ]
     }
 
     private static let operations: [ConfigurationKey] = [
-        .init("http.listen-address", .address, default: "127.0.0.1:8080",
-              "`host:port` of the operator service: `/health/live`, `/health/ready`, `/metrics`, the rejections API (`/api/rejections`) and page (`/operator`); `consent-bridge health` probes it."),
-        .init("operator.viewer-tokens", .list, secret: true,
-              "Comma-separated bearer tokens that may read the rejections API and page (role viewer; at least 16 characters each). Without any token the API answers 401."),
-        .init("operator.operator-tokens", .list, secret: true,
-              "Comma-separated bearer tokens that may also redrive rejections (role operator; at least 16 characters each)."),
+        .init(
+            "http.listen-address", .address, default: "127.0.0.1:8080",
+            "`host:port` of the operator service: `/health/live`, `/health/ready`, `/metrics`, the rejections API (`/api/rejections`) and page (`/operator`); `consent-bridge health` probes it."
+        ),
+        .init(
+            "operator.viewer-tokens", .list, secret: true,
+            "Comma-separated bearer tokens that may read the rejections API and page (role viewer; at least 16 characters each). Without any token the API answers 401."
+        ),
+        .init(
+            "operator.operator-tokens", .list, secret: true,
+            "Comma-separated bearer tokens that may also redrive rejections (role operator; at least 16 characters each)."
+        ),
         .init("log.level", .choice, default: "info", choices: LogSettings.levels, "Lowest log level written."),
-        .init("log.format", .choice, default: "text", choices: LogSettings.Format.allCases.map(\.rawValue), "Log line format."),
+        .init(
+            "log.format", .choice, default: "text", choices: LogSettings.Format.allCases.map(\.rawValue),
+            "Log line format."),
     ]
 
     /// The key with this dotted name, if it is documented.

@@ -8,7 +8,9 @@
 package struct ConfigurationKey: Sendable, Hashable, Comparable {
     /// How a key's value is written; drives parsing and the documentation's "type" column.
     package enum ValueKind: String, Sendable {
-        case string, path, bool, integer, list, url, store, base64Key = "base64 key", address, choice
+        case string, path, bool, integer, list, url, store
+        case base64Key = "base64 key"
+        case address, choice
     }
 
     /// The dotted file form, e.g. `bridge.store`.

@@ -59,9 +59,11 @@ package struct ConfigurationLayers: Sendable {
             }
         }
         for entry in unknown {
-            issues.append(.init(.unknownKey, key: entry.key,
-                                "unknown key in the configuration file (see docs/configuration.md)",
-                                source: .file(line: entry.line)))
+            issues.append(
+                .init(
+                    .unknownKey, key: entry.key,
+                    "unknown key in the configuration file (see docs/configuration.md)",
+                    source: .file(line: entry.line)))
         }
     }
 
@@ -69,13 +71,18 @@ package struct ConfigurationLayers: Sendable {
         for (name, value) in environment.sorted(by: { $0.key < $1.key })
         where name.hasPrefix(ConfigurationKey.environmentPrefix) {
             if Self.ignoredVariables.contains(name) || name.hasPrefix(Self.ignoredVariablePrefix) { continue }
-            if name.hasSuffix(Self.secretFileSuffix), let key = Self.byEnvironmentName[String(name.dropLast(Self.secretFileSuffix.count))] {
-                readSecretFileVariable(name, path: value, key: key, environment: environment, readSecretFile: readSecretFile)
+            if name.hasSuffix(Self.secretFileSuffix),
+                let key = Self.byEnvironmentName[String(name.dropLast(Self.secretFileSuffix.count))]
+            {
+                readSecretFileVariable(
+                    name, path: value, key: key, environment: environment, readSecretFile: readSecretFile)
                 continue
             }
             guard let key = Self.byEnvironmentName[name] else {
-                issues.append(.init(.unknownKey, key: name, "unknown environment variable (see docs/configuration.md)",
-                                    source: .environment))
+                issues.append(
+                    .init(
+                        .unknownKey, key: name, "unknown environment variable (see docs/configuration.md)",
+                        source: .environment))
                 continue
             }
             values[key.name] = RawValue(value: value, source: .environment)
@@ -87,15 +94,20 @@ package struct ConfigurationLayers: Sendable {
         readSecretFile: (String) -> String?
     ) {
         guard key.isSecret else {
-            issues.append(.init(.unknownKey, key: name, "only secret keys can be read from a file", source: .environment))
+            issues.append(
+                .init(.unknownKey, key: name, "only secret keys can be read from a file", source: .environment))
             return
         }
         guard environment[key.environmentName] == nil else {
-            issues.append(.init(.conflict, key: key.name, "set both by \(key.environmentName) and by \(name)", source: .environment))
+            issues.append(
+                .init(
+                    .conflict, key: key.name, "set both by \(key.environmentName) and by \(name)", source: .environment)
+            )
             return
         }
         guard !path.isEmpty, var contents = readSecretFile(path) else {
-            issues.append(.init(.unreadableFile, key: key.name, "the file named by \(name) cannot be read", source: .environment))
+            issues.append(
+                .init(.unreadableFile, key: key.name, "the file named by \(name) cannot be read", source: .environment))
             return
         }
         while let last = contents.last, last == "\n" || last == "\r" { contents.removeLast() }
@@ -109,8 +121,10 @@ package struct ConfigurationLayers: Sendable {
             let argument = arguments[index]
             index += 1
             guard argument.hasPrefix("--") else {
-                issues.append(.init(.syntax, key: "argument \(index)", "expected an option `--key value`",
-                                    source: .commandLine))
+                issues.append(
+                    .init(
+                        .syntax, key: "argument \(index)", "expected an option `--key value`",
+                        source: .commandLine))
                 continue
             }
             let flag: String
@@ -127,7 +141,8 @@ package struct ConfigurationLayers: Sendable {
                 continue
             }
             guard let key = Self.byFlag[flag] else {
-                issues.append(.init(.unknownKey, key: flag, "unknown option (see docs/configuration.md)", source: .commandLine))
+                issues.append(
+                    .init(.unknownKey, key: flag, "unknown option (see docs/configuration.md)", source: .commandLine))
                 if value == nil, index < arguments.endIndex, !arguments[index].hasPrefix("--") { index += 1 }
                 continue
             }

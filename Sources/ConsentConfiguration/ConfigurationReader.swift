@@ -22,7 +22,8 @@ struct ConfigurationReader {
             return value
         }
         guard let key = ConfigurationKey.named(name), let fallback = key.defaultDescription,
-              !fallback.contains("<") else { return nil }
+            !fallback.contains("<")
+        else { return nil }
         sources[name] = .defaultValue
         return .init(value: fallback, source: .defaultValue)
     }
@@ -82,7 +83,8 @@ struct ConfigurationReader {
         return value
     }
 
-    private mutating func choice<T: RawRepresentable>(_ name: String, as type: T.Type) -> T? where T.RawValue == String {
+    private mutating func choice<T: RawRepresentable>(_ name: String, as type: T.Type) -> T?
+    where T.RawValue == String {
         guard let raw = raw(name) else { return nil }
         guard let value = T(rawValue: raw.value) else {
             let choices = ConfigurationKey.named(name)?.choices.joined(separator: ", ") ?? ""
@@ -100,7 +102,8 @@ struct ConfigurationReader {
         let dataDirectory = string("data.directory") ?? "data"
         let contractsDirectory = string("contracts.directory") ?? "Contracts"
 
-        let bridgeStore = roles.contains(.bridge) ? store("bridge.store", defaultFile: "bridge.sqlite", in: dataDirectory) : nil
+        let bridgeStore =
+            roles.contains(.bridge) ? store("bridge.store", defaultFile: "bridge.sqlite", in: dataDirectory) : nil
         // R14: production names its registry; embedded runs use the development one.
         var agreementsRegistry: String? = nil
         if roles.contains(.bridge) {
@@ -112,15 +115,18 @@ struct ConfigurationReader {
                 agreementsRegistry = contractsDirectory + "/registry/ips-agreements.development.json"
             }
         }
-        let healthStore = roles.contains(.healthSink) ? store("health.store", defaultFile: "health.sqlite", in: dataDirectory) : nil
+        let healthStore =
+            roles.contains(.healthSink) ? store("health.store", defaultFile: "health.sqlite", in: dataDirectory) : nil
         let navStore = roles.contains(.navSink) ? store("nav.store", defaultFile: "nav.sqlite", in: dataDirectory) : nil
         checkDistinct([("bridge.store", bridgeStore), ("health.store", healthStore), ("nav.store", navStore)])
 
         // A sink also writes the other party's breach topic (R10): through the other side's
         // cluster when it is configured, else through its own (one shared cluster).
-        let usesHealth = roles.contains(.bridge) || roles.contains(.healthSink)
+        let usesHealth =
+            roles.contains(.bridge) || roles.contains(.healthSink)
             || (roles.contains(.navSink) && isExplicit("health.kafka.bootstrap-servers"))
-        let usesNav = roles.contains(.bridge) || roles.contains(.navSink)
+        let usesNav =
+            roles.contains(.bridge) || roles.contains(.navSink)
             || (roles.contains(.healthSink) && isExplicit("nav.kafka.bootstrap-servers"))
         let healthKafka = kafka(side: "health", isUsed: usesHealth, isEmbedded: isEmbedded)
         let navKafka = kafka(side: "nav", isUsed: usesNav, isEmbedded: isEmbedded)
@@ -129,13 +135,15 @@ struct ConfigurationReader {
         // quarantines (R10) with its own side's key.
         let healthKeys = sealingKeys(
             side: "health", requiredBy: isEmbedded ? [] : roles.filter { $0 == .bridge || $0 == .healthSink }.sorted())
-        let navKeys = sealingKeys(side: "nav", requiredBy: isEmbedded ? [] : roles.filter { $0 == .bridge || $0 == .navSink }.sorted())
+        let navKeys = sealingKeys(
+            side: "nav", requiredBy: isEmbedded ? [] : roles.filter { $0 == .bridge || $0 == .navSink }.sorted())
         if let healthKeys, let navKeys {
             let healthBytes = [healthKeys.current.bytes] + (healthKeys.previous.map { [$0.bytes] } ?? [])
             let navBytes = [navKeys.current.bytes] + (navKeys.previous.map { [$0.bytes] } ?? [])
             if healthBytes.contains(where: navBytes.contains) {
-                fail(.conflict, "nav.sealing.key",
-                     "the health side and the NAV side must not share a sealing key (separate controllers, R9)")
+                fail(
+                    .conflict, "nav.sealing.key",
+                    "the health side and the NAV side must not share a sealing key (separate controllers, R9)")
             }
         }
 
@@ -150,7 +158,8 @@ struct ConfigurationReader {
             listenAddress = parsed
         } else {
             if layers.values["http.listen-address"].map({ !$0.value.isEmpty }) == true {
-                fail(.invalidValue, "http.listen-address", "must be `host:port` or `[ipv6]:port` with a port in 0…65535")
+                fail(
+                    .invalidValue, "http.listen-address", "must be `host:port` or `[ipv6]:port` with a port in 0…65535")
             }
             listenAddress = HTTPListenAddress(host: "127.0.0.1", port: 8080)
         }
@@ -197,7 +206,9 @@ struct ConfigurationReader {
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let name = part.trimmingSpaceCharacters()
             guard let role = BridgeRole(rawValue: name) else {
-                fail(.invalidValue, "roles", "each role must be one of: \(BridgeRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                fail(
+                    .invalidValue, "roles",
+                    "each role must be one of: \(BridgeRole.allCases.map(\.rawValue).joined(separator: ", "))")
                 return Set(BridgeRole.allCases)
             }
             roles.insert(role)
@@ -229,9 +240,12 @@ struct ConfigurationReader {
                 if location.identity == other.identity {
                     fail(.conflict, name, "is the same database as \(otherName); each store needs its own (R9)")
                 } else if case .postgres(let url) = location, case .postgres(let otherURL) = other,
-                          url.host.lowercased() == otherURL.host.lowercased(), url.port == otherURL.port,
-                          url.username == otherURL.username {
-                    fail(.conflict, name, "uses the same PostgreSQL user as \(otherName); each store needs its own credentials (R9)")
+                    url.host.lowercased() == otherURL.host.lowercased(), url.port == otherURL.port,
+                    url.username == otherURL.username
+                {
+                    fail(
+                        .conflict, name,
+                        "uses the same PostgreSQL user as \(otherName); each store needs its own credentials (R9)")
                 }
             }
         }
@@ -251,7 +265,9 @@ struct ConfigurationReader {
             return nil
         }
         guard isUsed else { return nil }
-        guard let servers = requiredString(prefix + "bootstrap-servers", because: "by the selected roles unless `embedded` is true")
+        guard
+            let servers = requiredString(
+                prefix + "bootstrap-servers", because: "by the selected roles unless `embedded` is true")
         else { return nil }
         if !servers.split(separator: ",").allSatisfy({ HTTPListenAddress.parse($0.trimmingSpaceCharacters()) != nil }) {
             fail(.invalidValue, prefix + "bootstrap-servers", "must be a comma-separated list of host:port")
@@ -262,7 +278,8 @@ struct ConfigurationReader {
         connection.certificateLocation = optional(prefix + "ssl.certificate-location")
         connection.keyLocation = optional(prefix + "ssl.key-location")
         connection.keyPassword = optional(prefix + "ssl.key-password")
-        connection.saslMechanism = isExplicit(prefix + "sasl.mechanism") ? choice(prefix + "sasl.mechanism", as: KafkaSASLMechanism.self) : nil
+        connection.saslMechanism =
+            isExplicit(prefix + "sasl.mechanism") ? choice(prefix + "sasl.mechanism", as: KafkaSASLMechanism.self) : nil
         connection.saslUsername = optional(prefix + "sasl.username")
         connection.saslPassword = optional(prefix + "sasl.password")
 
@@ -275,7 +292,9 @@ struct ConfigurationReader {
             }
         }
         if (connection.certificateLocation == nil) != (connection.keyLocation == nil) {
-            fail(.conflict, prefix + "ssl.key-location", "ssl.certificate-location and ssl.key-location must be set together")
+            fail(
+                .conflict, prefix + "ssl.key-location",
+                "ssl.certificate-location and ssl.key-location must be set together")
         }
         if connection.keyPassword != nil && connection.keyLocation == nil {
             fail(.conflict, prefix + "ssl.key-password", "is set without \(prefix)ssl.key-location")
@@ -286,7 +305,8 @@ struct ConfigurationReader {
             }
         } else {
             for name in ["sasl.mechanism", "sasl.username", "sasl.password"] where isExplicit(prefix + name) {
-                fail(.conflict, prefix + name, "is set but \(prefix)security-protocol is \(security.rawValue) (no SASL)")
+                fail(
+                    .conflict, prefix + name, "is set but \(prefix)security-protocol is \(security.rawValue) (no SASL)")
             }
         }
         return connection
@@ -318,7 +338,9 @@ struct ConfigurationReader {
         let hasID = isExplicit(idKey)
         let hasKey = isExplicit(keyKey)
         guard hasID || hasKey || !roles.isEmpty else { return nil }
-        let requirement = "required by role " + roles.map { "`\($0.rawValue)`" }.joined(separator: " and ") + " unless `embedded` is true"
+        let requirement =
+            "required by role " + roles.map { "`\($0.rawValue)`" }.joined(separator: " and ")
+            + " unless `embedded` is true"
         if !hasKey { fail(.missingValue, keyKey, hasID ? "required when \(idKey) is set" : requirement) }
         if !hasID { fail(.missingValue, idKey, hasKey ? "required when \(keyKey) is set" : requirement) }
         guard hasID, hasKey, let id = string(idKey), let keyText = string(keyKey) else { return nil }
@@ -328,7 +350,9 @@ struct ConfigurationReader {
             isValid = false
         }
         guard let bytes = SealingKey.decodeKey(base64: keyText) else {
-            fail(.invalidValue, keyKey, "must be standard base64 of exactly 32 random bytes (e.g. `openssl rand -base64 32`)")
+            fail(
+                .invalidValue, keyKey,
+                "must be standard base64 of exactly 32 random bytes (e.g. `openssl rand -base64 32`)")
             return nil
         }
         return isValid ? SealingKey(id: id, bytes: bytes) : nil
@@ -337,11 +361,15 @@ struct ConfigurationReader {
     private mutating func readTopics() -> TopicNames {
         func topic(_ name: String) -> String {
             guard let value = string(name) else { return "" }
-            let isLegal = value.count <= 249 && value != "." && value != ".." && value.unicodeScalars.allSatisfy {
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-                    || $0 == "." || $0 == "_" || $0 == "-"
+            let isLegal =
+                value.count <= 249 && value != "." && value != ".."
+                && value.unicodeScalars.allSatisfy {
+                    ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                        || $0 == "." || $0 == "_" || $0 == "-"
+                }
+            if !isLegal {
+                fail(.invalidValue, name, "must be a legal Kafka topic name (letters, digits, `.`, `_`, `-`)")
             }
-            if !isLegal { fail(.invalidValue, name, "must be a legal Kafka topic name (letters, digits, `.`, `_`, `-`)") }
             return value
         }
         let names = TopicNames(
@@ -353,7 +381,9 @@ struct ConfigurationReader {
             healthBreaches: topic("topics.health-breaches"), navBreaches: topic("topics.nav-breaches"))
         var firstUse: [String: String] = [:]
         for (key, _) in ConfigurationKey.topicDefaults {
-            guard let value = layers.values[key]?.value ?? ConfigurationKey.named(key)?.defaultDescription else { continue }
+            guard let value = layers.values[key]?.value ?? ConfigurationKey.named(key)?.defaultDescription else {
+                continue
+            }
             if let other = firstUse[value] {
                 fail(.conflict, key, "names the same topic as \(other)")
             } else {

@@ -16,7 +16,9 @@ package struct HTTPListenAddress: Sendable, Hashable, CustomStringConvertible {
         let host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                return nil
+            }
             host = text[text.index(after: text.startIndex)..<close]
             portText = text[text.index(close, offsetBy: 2)...]
         } else {
@@ -25,7 +27,8 @@ package struct HTTPListenAddress: Sendable, Hashable, CustomStringConvertible {
             portText = text[text.index(after: colon)...]
         }
         guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port),
-              portText.allSatisfy(\.isASCII) else { return nil }
+            portText.allSatisfy(\.isASCII)
+        else { return nil }
         return HTTPListenAddress(host: String(host), port: port)
     }
 

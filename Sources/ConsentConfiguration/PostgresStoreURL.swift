@@ -29,7 +29,8 @@ package struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
             return .failure(StoreLocationError(reason: "PostgreSQL URL without a host"))
         }
         guard let username = components.user, !username.isEmpty else {
-            return .failure(StoreLocationError(reason: "PostgreSQL URL without a user (each store has its own credentials)"))
+            return .failure(
+                StoreLocationError(reason: "PostgreSQL URL without a user (each store has its own credentials)"))
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty, !database.contains("/") else {
@@ -42,18 +43,23 @@ package struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
         // `tlsmode` is postgres-kit's name for libpq's `sslmode`; both are accepted.
         let allowedParameters: Set<String> = ["sslmode", "tlsmode", "application_name", "connect_timeout"]
         for item in components.queryItems ?? [] where !allowedParameters.contains(item.name) {
-            return .failure(StoreLocationError(
-                reason: "unsupported PostgreSQL URL parameter \(item.name) (allowed: \(allowedParameters.sorted().joined(separator: ", ")))"))
+            return .failure(
+                StoreLocationError(
+                    reason:
+                        "unsupported PostgreSQL URL parameter \(item.name) (allowed: \(allowedParameters.sorted().joined(separator: ", ")))"
+                ))
         }
         let sslMode = components.queryItems?.last(where: { $0.name == "sslmode" || $0.name == "tlsmode" })?.value
         let sslModes: Set<String> = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
         if let sslMode, !sslModes.contains(sslMode) {
-            return .failure(StoreLocationError(reason: "sslmode must be one of \(sslModes.sorted().joined(separator: ", "))"))
+            return .failure(
+                StoreLocationError(reason: "sslmode must be one of \(sslModes.sorted().joined(separator: ", "))"))
         }
-        return .success(PostgresStoreURL(
-            url: text, username: components.user?.removingPercentEncoding ?? username,
-            password: components.password?.removingPercentEncoding, host: host, port: port,
-            database: database.removingPercentEncoding ?? database, sslMode: sslMode))
+        return .success(
+            PostgresStoreURL(
+                url: text, username: components.user?.removingPercentEncoding ?? username,
+                password: components.password?.removingPercentEncoding, host: host, port: port,
+                database: database.removingPercentEncoding ?? database, sslMode: sslMode))
     }
 
     package var description: String {

@@ -21,16 +21,18 @@ package struct SealingKey: Sendable, Hashable, CustomStringConvertible {
     /// Decodes standard base64 (with padding) of exactly 32 bytes; `nil` otherwise.
     package static func decodeKey(base64 text: String) -> [UInt8]? {
         guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespaces)),
-              data.count == byteCount else { return nil }
+            data.count == byteCount
+        else { return nil }
         return [UInt8](data)
     }
 
     /// Ids are letters, digits, `.`, `_`, `-`, 1…64 characters (they are stored and printed).
     package static func isValidID(_ id: String) -> Bool {
-        (1...64).contains(id.count) && id.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-                || $0 == "." || $0 == "_" || $0 == "-"
-        }
+        (1...64).contains(id.count)
+            && id.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || $0 == "." || $0 == "_" || $0 == "-"
+            }
     }
 
     package var description: String { "key \(id) (<redacted>)" }

@@ -27,8 +27,10 @@ package struct TopicNames: Sendable, Hashable {
 
     /// Every topic, in declaration order.
     package var all: [String] {
-        [healthConsent, healthOutbound, navOutbound, navInbound, healthInbound,
-         healthReceipts, navReceipts, healthDisclosures, navDisclosures, rejected, healthBreaches, navBreaches]
+        [
+            healthConsent, healthOutbound, navOutbound, navInbound, healthInbound,
+            healthReceipts, navReceipts, healthDisclosures, navDisclosures, rejected, healthBreaches, navBreaches,
+        ]
     }
 
     /// The configured name of a topic known by its default name (unknown names unchanged).

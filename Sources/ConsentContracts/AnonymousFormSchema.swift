@@ -42,22 +42,34 @@ package enum AnonymousFormSchema {
         else { return nil }
         var properties = derivedBody.properties
         var required = derivedBody.required
-        properties.append(.init(key: "caseReference", value: .object(JSONObject(uniqueMembers: [
-            .init(key: "description", value: .string("Bridge-minted reference standing for the person; only the sending side can map it back.")),
-            .init(key: "type", value: .string("string")),
-            .init(key: "pattern", value: .string("^case-[0-9a-f]{32}$")),
-            .init(key: "x-classification", value: .string("operational")),
-        ]))))
+        properties.append(
+            .init(
+                key: "caseReference",
+                value: .object(
+                    JSONObject(uniqueMembers: [
+                        .init(
+                            key: "description",
+                            value: .string(
+                                "Bridge-minted reference standing for the person; only the sending side can map it back."
+                            )),
+                        .init(key: "type", value: .string("string")),
+                        .init(key: "pattern", value: .string("^case-[0-9a-f]{32}$")),
+                        .init(key: "x-classification", value: .string("operational")),
+                    ]))))
         required.append("caseReference")
         let title = root["title"]?.stringValue.map { $0 + ", anonymous form" } ?? name + " (anonymous form)"
         let members: [JSONObject.Member] = [
             .init(key: "$schema", value: .string("https://json-schema.org/draft/2020-12/schema")),
-            .init(key: "$id", value: .string("https://contracts.consentbridge.no/schemas/\(Self.name(of: name)).schema.json")),
+            .init(
+                key: "$id",
+                value: .string("https://contracts.consentbridge.no/schemas/\(Self.name(of: name)).schema.json")),
             .init(key: "title", value: .string(title)),
-            .init(key: "description", value: .string(
-                "Generated from \(name).schema.json by AnonymousFormSchema (do not edit by hand). What the bridge forwards "
-                    + "instead of \(ceType) when consent does not cover it (R2): identifiers, health information and free "
-                    + "text removed, quasi-identifiers generalized, a case reference in place of the person.")),
+            .init(
+                key: "description",
+                value: .string(
+                    "Generated from \(name).schema.json by AnonymousFormSchema (do not edit by hand). What the bridge forwards "
+                        + "instead of \(ceType) when consent does not cover it (R2): identifiers, health information and free "
+                        + "text removed, quasi-identifiers generalized, a case reference in place of the person.")),
             .init(key: "x-ce-type", value: .string(Self.ceType(of: ceType))),
             .init(key: "x-direction", value: .string(MessageDirection.bridge.rawValue)),
             .init(key: "x-topics", value: .array([.string(destination)])),
@@ -91,7 +103,9 @@ package enum AnonymousFormSchema {
             var kept: [JSONObject.Member] = []
             var required: [String] = []
             for member in properties {
-                guard let child = member.value.objectValue, let (derived, alwaysPresent) = deriveProperty(resolved(child)) else { continue }
+                guard let child = member.value.objectValue,
+                    let (derived, alwaysPresent) = deriveProperty(resolved(child))
+                else { continue }
                 kept.append(.init(key: member.key, value: derived))
                 if alwaysPresent, baseRequired.contains(member.key) { required.append(member.key) }
             }
@@ -121,13 +135,17 @@ package enum AnonymousFormSchema {
             case FieldClassification.quasiIdentifier.rawValue:
                 guard let rule, let pattern = generalizedPattern(rule) else { return nil }
                 var members: [JSONObject.Member] = []
-                if let description = node["description"] { members.append(.init(key: "description", value: description)) }
+                if let description = node["description"] {
+                    members.append(.init(key: "description", value: description))
+                }
                 members += [
                     .init(key: "type", value: .string("string")),
                     .init(key: "pattern", value: .string(pattern)),
                     .init(key: "x-classification", value: .string(classification)),
                 ]
-                if let category = node["x-consent-category"] { members.append(.init(key: "x-consent-category", value: category)) }
+                if let category = node["x-consent-category"] {
+                    members.append(.init(key: "x-consent-category", value: category))
+                }
                 members.append(.init(key: "x-anonymize", value: .string(rule)))
                 return (.object(JSONObject(uniqueMembers: members)), isTotal(rule))
             default:

@@ -57,7 +57,9 @@ struct AsyncAPIConsistency {
         }
         for contract in contracts where !referencedSchemas.contains(contract.name) {
             diagnostics.append(
-                ContractDiagnostic(file: "schemas/\(contract.name).schema.json", pointer: "", message: "no AsyncAPI message references this schema"))
+                ContractDiagnostic(
+                    file: "schemas/\(contract.name).schema.json", pointer: "",
+                    message: "no AsyncAPI message references this schema"))
         }
 
         // Channels: one per topic, address = topic, Kafka binding, messages whose topics match.
@@ -94,7 +96,10 @@ struct AsyncAPIConsistency {
                 let allowed = Set([contract.sourceTopic] + (contract.destinationTopic.map { [$0] } ?? []))
                     .union(bridgeTopics(contract))
                 if !allowed.contains(address) {
-                    error(messageHere, "message '\(messageKey)' travels on \(allowed.sorted().joined(separator: ", ")), not \(address)")
+                    error(
+                        messageHere,
+                        "message '\(messageKey)' travels on \(allowed.sorted().joined(separator: ", ")), not \(address)"
+                    )
                 }
                 topicsCarrying[contract.name, default: []].insert(address)
             }
@@ -118,7 +123,10 @@ struct AsyncAPIConsistency {
         if operations.count == 0 { error("/operations", "no operations") }
         for member in operations {
             let here = "/operations/" + JSONPointer.escape(member.key)
-            guard let operation = member.value.objectValue else { error(here, "must be a mapping"); continue }
+            guard let operation = member.value.objectValue else {
+                error(here, "must be a mapping")
+                continue
+            }
             let action = operation["action"]?.stringValue
             if action != "send", action != "receive" { error(here + "/action", "must be send or receive") }
             guard let reference = operation["channel"]?.objectValue?["$ref"]?.stringValue,
@@ -185,7 +193,8 @@ struct AsyncAPIConsistency {
         if (kafka["partitions"]?.integerValue ?? 0) < 1 {
             error(pointer + "/kafka/partitions", "must be a positive integer")
         }
-        let policy = kafka["topicConfiguration"]?.objectValue?["cleanup.policy"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let policy =
+            kafka["topicConfiguration"]?.objectValue?["cleanup.policy"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if policy.isEmpty || !policy.allSatisfy({ $0 == "compact" || $0 == "delete" }) {
             error(pointer + "/kafka/topicConfiguration/cleanup.policy", "must list compact and/or delete")
         }

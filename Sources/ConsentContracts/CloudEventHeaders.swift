@@ -95,7 +95,9 @@ package struct CloudEventHeaders: Sendable, Hashable {
     package var problem: EnvelopeProblem? {
         for name in Self.requiredNames {
             if unreadable.contains(name) { return EnvelopeProblem(header: name, kind: .repeatedOrNotUTF8) }
-            guard let value = value(of: name), !value.isEmpty else { return EnvelopeProblem(header: name, kind: .missing) }
+            guard let value = value(of: name), !value.isEmpty else {
+                return EnvelopeProblem(header: name, kind: .missing)
+            }
             let wellFormed: Bool
             switch name {
             case Name.id: wellFormed = Self.isWellFormedID(value)
@@ -120,7 +122,9 @@ package struct CloudEventHeaders: Sendable, Hashable {
     /// alphabet of ids plus `/`.
     package static func isWellFormedSource(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
-        guard !bytes.isEmpty, bytes.count <= maxTextLength, let colon = bytes.firstIndex(of: UInt8(ascii: ":")), colon > 0 else {
+        guard !bytes.isEmpty, bytes.count <= maxTextLength, let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
+            colon > 0
+        else {
             return false
         }
         guard bytes[0] >= UInt8(ascii: "a"), bytes[0] <= UInt8(ascii: "z") else { return false }
@@ -129,7 +133,8 @@ package struct CloudEventHeaders: Sendable, Hashable {
 
     private static func isIDByte(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         case UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
             true

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Every message contract of `Contracts/schemas`, compiled and indexed by CloudEvents type.
@@ -38,7 +38,8 @@ package struct ContractCatalog: Sendable {
             names = try FileManager.default.contentsOfDirectory(atPath: schemaDirectory)
                 .filter { $0.hasSuffix(".schema.json") }.sorted()
         } catch {
-            diagnostics.append(ContractDiagnostic(file: "schemas", pointer: "", message: "cannot list the schema directory"))
+            diagnostics.append(
+                ContractDiagnostic(file: "schemas", pointer: "", message: "cannot list the schema directory"))
             return (nil, diagnostics)
         }
         if names.isEmpty {
@@ -83,23 +84,32 @@ package struct ContractCatalog: Sendable {
 
     /// Every contract with an anonymous form has its derived schema beside it, unchanged (the
     /// bridge validates anonymous outputs against it; integrators read it).
-    private static func checkAnonymousForms(contracts: [MessageContract], documents: [String: JSONValue]) -> [ContractDiagnostic] {
+    private static func checkAnonymousForms(contracts: [MessageContract], documents: [String: JSONValue])
+        -> [ContractDiagnostic]
+    {
         var diagnostics: [ContractDiagnostic] = []
         for contract in contracts where contract.hasAnonymousForm {
-            guard let base = documents[contract.name], let derived = AnonymousFormSchema.derive(from: base, name: contract.name) else {
+            guard let base = documents[contract.name],
+                let derived = AnonymousFormSchema.derive(from: base, name: contract.name)
+            else {
                 continue
             }
             let anonymousName = AnonymousFormSchema.name(of: contract.name)
             let file = "schemas/\(anonymousName).schema.json"
             guard let committed = documents[anonymousName] else {
-                diagnostics.append(ContractDiagnostic(
-                    file: file, pointer: "", message: "missing: generate it with `consent-bridge contracts anonymous-forms --write`"))
+                diagnostics.append(
+                    ContractDiagnostic(
+                        file: file, pointer: "",
+                        message: "missing: generate it with `consent-bridge contracts anonymous-forms --write`"))
                 continue
             }
             if !JSONEquality.equal(committed, derived) {
-                diagnostics.append(ContractDiagnostic(
-                    file: file, pointer: "",
-                    message: "differs from what \(contract.name).schema.json derives: regenerate it with `consent-bridge contracts anonymous-forms --write`"))
+                diagnostics.append(
+                    ContractDiagnostic(
+                        file: file, pointer: "",
+                        message:
+                            "differs from what \(contract.name).schema.json derives: regenerate it with `consent-bridge contracts anonymous-forms --write`"
+                    ))
             }
         }
         return diagnostics

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Checks the whole `Contracts/` directory and collects every problem instead of stopping.
@@ -17,7 +17,8 @@ package enum ContractLinter {
         let (catalog, diagnostics) = ContractCatalog.loadCollecting(directory: directory)
         report.diagnostics += diagnostics
         let contracts = catalog?.contracts ?? []
-        report.schemaCount = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/schemas"))?
+        report.schemaCount =
+            (try? FileManager.default.contentsOfDirectory(atPath: directory + "/schemas"))?
             .filter { $0.hasSuffix(".schema.json") }.count ?? 0
         report.catalogVersion = catalog?.version
         lintExamples(directory: directory, contracts: contracts, report: &report)
@@ -35,14 +36,17 @@ package enum ContractLinter {
         return names.filter { $0.hasSuffix(".json") }.sorted()
     }
 
-    private static func lintExamples(directory: String, contracts: [MessageContract], report: inout ContractLintReport) {
+    private static func lintExamples(directory: String, contracts: [MessageContract], report: inout ContractLintReport)
+    {
         let examplesDirectory = directory + "/examples"
         let folders = (try? FileManager.default.contentsOfDirectory(atPath: examplesDirectory))?.sorted() ?? []
         let byName = Dictionary(contracts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for folder in folders where byName[folder] == nil {
             if (try? FileManager.default.contentsOfDirectory(atPath: examplesDirectory + "/" + folder)) != nil {
                 report.diagnostics.append(
-                    ContractDiagnostic(file: "examples/" + folder, pointer: "", message: "examples for an unknown or unloadable contract"))
+                    ContractDiagnostic(
+                        file: "examples/" + folder, pointer: "",
+                        message: "examples for an unknown or unloadable contract"))
             }
         }
         for contract in contracts {
@@ -60,7 +64,8 @@ package enum ContractLinter {
                     report.exampleCount += 1
                     let path = relative + "/" + file
                     guard let bytes = FileManager.default.contents(atPath: directory + "/" + path) else {
-                        report.diagnostics.append(ContractDiagnostic(file: path, pointer: "", message: "cannot read the file"))
+                        report.diagnostics.append(
+                            ContractDiagnostic(file: path, pointer: "", message: "cannot read the file"))
                         continue
                     }
                     let value: JSONValue
@@ -70,7 +75,9 @@ package enum ContractLinter {
                         report.diagnostics.append(
                             ContractDiagnostic(
                                 file: path, pointer: "",
-                                message: "not strict JSON (\(error)); parse failures belong in tests, examples must be schema cases"))
+                                message:
+                                    "not strict JSON (\(error)); parse failures belong in tests, examples must be schema cases"
+                            ))
                         continue
                     }
                     let violations = contract.schema.validate(value)

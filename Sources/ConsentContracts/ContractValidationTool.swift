@@ -13,13 +13,17 @@ package struct ContractValidationTool: Sendable {
     /// Loads and compiles the schema file at `path`.
     package static func load(schemaPath path: String) throws -> ContractValidationTool {
         guard let bytes = ContractFiles.read(path) else {
-            throw ContractLoadError(diagnostics: [ContractDiagnostic(file: path, pointer: "", message: "cannot read the file")])
+            throw ContractLoadError(diagnostics: [
+                ContractDiagnostic(file: path, pointer: "", message: "cannot read the file")
+            ])
         }
         do {
             let document = try StrictJSON.parse(bytes, limits: JSONParseLimits(maxDepth: 64, maxBytes: 4 << 20))
             return ContractValidationTool(schema: try JSONSchema(compiling: document))
         } catch let error as SchemaCompileError {
-            throw ContractLoadError(diagnostics: [ContractDiagnostic(file: path, pointer: error.pointer, message: error.message)])
+            throw ContractLoadError(diagnostics: [
+                ContractDiagnostic(file: path, pointer: error.pointer, message: error.message)
+            ])
         } catch {
             throw ContractLoadError(diagnostics: [ContractDiagnostic(file: path, pointer: "", message: "\(error)")])
         }
@@ -43,7 +47,9 @@ package struct ContractValidationTool: Sendable {
                 ]))
         }
         let result = JSONValue.object(
-            JSONObject(uniqueMembers: [.init(key: "valid", value: .bool(false)), .init(key: "violations", value: .array(list))]))
+            JSONObject(uniqueMembers: [
+                .init(key: "valid", value: .bool(false)), .init(key: "violations", value: .array(list)),
+            ]))
         return String(decoding: result.serializedBytes(), as: UTF8.self)
     }
 }

@@ -71,7 +71,9 @@ extension JSONValue {
                     out.append(hexDigits[Int(byte & 0x0F)])
                 }
             }
-            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+            if runStart < bytes.count {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+            }
         }
         out.append(UInt8(ascii: "\""))
     }

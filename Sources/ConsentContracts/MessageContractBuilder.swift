@@ -53,7 +53,8 @@ package struct MessageContractBuilder {
         if direction == .bridge {
             // The bridge writes these itself, possibly on several topics (one per side).
             if let list = root["x-topics"]?.arrayValue, !list.isEmpty {
-                for (position, topic) in list.enumerated() where !(topic.stringValue.map(ContractVocabulary.topics.contains) ?? false) {
+                for (position, topic) in list.enumerated()
+                where !(topic.stringValue.map(ContractVocabulary.topics.contains) ?? false) {
                     error("/x-topics/\(position)", "unknown topic")
                 }
                 sourceTopic = list.first?.stringValue
@@ -115,7 +116,8 @@ package struct MessageContractBuilder {
                     error("/x-required-for-forwarding/\(position)", "must be a JSON pointer string")
                     continue
                 }
-                if let path = resolveBodyPointer(pointer, at: "/x-required-for-forwarding/\(position)", fields: fields) {
+                if let path = resolveBodyPointer(pointer, at: "/x-required-for-forwarding/\(position)", fields: fields)
+                {
                     requiredForForwarding.append(path)
                 }
             }
@@ -177,13 +179,16 @@ package struct MessageContractBuilder {
         if refChain.contains(where: visiting.contains) { return }  // recursive definitions: stop
         let visiting = visiting.union(refChain)
         if let items = object["items"] {
-            collectFields(of: items, schemaPointer: resolvedPointer + ["items"], path: path, into: &fields, visiting: visiting)
+            collectFields(
+                of: items, schemaPointer: resolvedPointer + ["items"], path: path, into: &fields, visiting: visiting)
         }
         guard let properties = object["properties"]?.objectValue else { return }
         for member in properties {
             let propertyPointer = resolvedPointer + ["properties", member.key]
             let propertyPath = path + [member.key]
-            addRule(for: member.value, schemaPointer: propertyPointer, path: propertyPath, into: &fields, visiting: visiting)
+            addRule(
+                for: member.value, schemaPointer: propertyPointer, path: propertyPath, into: &fields, visiting: visiting
+            )
         }
     }
 

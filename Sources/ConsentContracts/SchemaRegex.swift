@@ -243,9 +243,11 @@ struct SchemaRegex: Sendable {
             if !isGreedy, next(position) { return true }
             // An iteration that consumed nothing cannot make progress; stop there.
             if count < max,
-                matchOne(node, position, {
-                    $0 != position && repeatMatch(node, min, max, isGreedy, count + 1, $0, next)
-                })
+                matchOne(
+                    node, position,
+                    {
+                        $0 != position && repeatMatch(node, min, max, isGreedy, count + 1, $0, next)
+                    })
             {
                 return true
             }
@@ -306,9 +308,15 @@ struct SchemaRegex: Sendable {
         private mutating func parseQuantifier() throws(SyntaxError) -> (Int, Int)? {
             guard index < scalars.count else { return nil }
             switch scalars[index] {
-            case "*": index += 1; return (0, Int.max)
-            case "+": index += 1; return (1, Int.max)
-            case "?": index += 1; return (0, 1)
+            case "*":
+                index += 1
+                return (0, Int.max)
+            case "+":
+                index += 1
+                return (1, Int.max)
+            case "?":
+                index += 1
+                return (0, 1)
             case "{":
                 index += 1
                 guard let min = parseInteger() else { throw SyntaxError(message: "bad {n,m}") }
@@ -329,8 +337,9 @@ struct SchemaRegex: Sendable {
         private mutating func parseInteger() -> Int? {
             var value = 0
             let start = index
-            while index < scalars.count, let digit = scalars[index].properties.numericType == .decimal
-                ? Int(String(scalars[index])) : nil, scalars[index].isASCII
+            while index < scalars.count,
+                let digit = scalars[index].properties.numericType == .decimal
+                    ? Int(String(scalars[index])) : nil, scalars[index].isASCII
             {
                 value = value * 10 + digit
                 if value > 100_000 { return nil }

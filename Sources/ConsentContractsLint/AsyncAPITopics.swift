@@ -40,10 +40,14 @@ package enum AsyncAPITopics {
                 throw LoadError(message: "\(pointer)/address: missing")
             }
             let kafka = object["bindings"]?.objectValue?["kafka"]?.objectValue
-            guard let partitions = kafka?["partitions"]?.integerValue, partitions >= 1, let count = Int(exactly: partitions) else {
+            guard let partitions = kafka?["partitions"]?.integerValue, partitions >= 1,
+                let count = Int(exactly: partitions)
+            else {
                 throw LoadError(message: "\(pointer)/bindings/kafka/partitions: missing or not positive")
             }
-            let policy = kafka?["topicConfiguration"]?.objectValue?["cleanup.policy"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let policy =
+                kafka?["topicConfiguration"]?.objectValue?["cleanup.policy"]?.arrayValue?.compactMap(\.stringValue)
+                ?? []
             guard !policy.isEmpty else {
                 throw LoadError(message: "\(pointer)/bindings/kafka/topicConfiguration/cleanup.policy: missing")
             }

@@ -1,9 +1,9 @@
 package import ConsentContracts
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// `consent-bridge contracts check`: lint schemas, examples and `asyncapi.yaml` together.

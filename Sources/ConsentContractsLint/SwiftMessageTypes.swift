@@ -26,12 +26,17 @@ package enum SwiftMessageTypes {
             guard let bytes = FileManager.default.contents(atPath: directory + "/" + fileName) else {
                 throw Unsupported(contract: fileName, pointer: "", reason: "cannot be read")
             }
-            return (String(fileName.dropLast(".schema.json".count)), try StrictJSON.parse(Array(bytes), limits: JSONParseLimits(maxDepth: 64, maxBytes: 4 * 1024 * 1024)))
+            return (
+                String(fileName.dropLast(".schema.json".count)),
+                try StrictJSON.parse(Array(bytes), limits: JSONParseLimits(maxDepth: 64, maxBytes: 4 * 1024 * 1024))
+            )
         }
     }
 
     /// The contracts integrators send: the events on the two outbound topics and the consent.
-    package static func sentContracts(_ schemas: [(name: String, document: JSONValue)]) -> [(name: String, document: JSONValue)] {
+    package static func sentContracts(_ schemas: [(name: String, document: JSONValue)]) -> [(
+        name: String, document: JSONValue
+    )] {
         schemas.filter { entry in
             guard let object = entry.document.objectValue else { return false }
             if entry.name == "consent" { return true }
@@ -61,7 +66,9 @@ package enum SwiftMessageTypes {
     }
 
     private static func message(name: String, document: JSONValue) throws -> String {
-        guard let object = document.objectValue else { throw Unsupported(contract: name, pointer: "", reason: "not an object schema") }
+        guard let object = document.objectValue else {
+            throw Unsupported(contract: name, pointer: "", reason: "not an object schema")
+        }
         let type = typeName(name)
         let ceType = object["x-ce-type"]?.stringValue ?? "no.ips.health.consent.v1"
         let topic = object["x-source-topic"]?.stringValue ?? "health.consent"
@@ -74,14 +81,18 @@ package enum SwiftMessageTypes {
         lines.append("    public static let ceType = \(literal(ceType))")
         lines.append("    public static let defaultTopic = \(literal(topic))")
         lines.append("    public static let subjectPointer = \(literal(subject))")
-        lines.append("    public static let schemaText = \(literal(String(decoding: document.serializedBytes(), as: UTF8.self)))")
+        lines.append(
+            "    public static let schemaText = \(literal(String(decoding: document.serializedBytes(), as: UTF8.self)))"
+        )
         lines += try body(of: object, contract: name, pointer: "", indent: "    ", enclosing: type)
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// Properties, memberwise initializer and nested types of one object schema.
-    private static func body(of object: JSONObject, contract: String, pointer: String, indent: String, enclosing: String) throws -> [String] {
+    private static func body(
+        of object: JSONObject, contract: String, pointer: String, indent: String, enclosing: String
+    ) throws -> [String] {
         let properties = object["properties"]?.objectValue.map { Array($0) } ?? []
         let required = Set(object["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         var lines: [String] = []
@@ -90,9 +101,13 @@ package enum SwiftMessageTypes {
         var assignments: [String] = []
         for member in properties {
             let propertyPointer = pointer + "/" + member.key
-            guard let schema = member.value.objectValue else { throw Unsupported(contract: contract, pointer: propertyPointer, reason: "property schema is not an object") }
+            guard let schema = member.value.objectValue else {
+                throw Unsupported(
+                    contract: contract, pointer: propertyPointer, reason: "property schema is not an object")
+            }
             let (swiftType, types) = try self.swiftType(
-                schema, named: member.key, contract: contract, pointer: propertyPointer, indent: indent, enclosing: enclosing)
+                schema, named: member.key, contract: contract, pointer: propertyPointer, indent: indent,
+                enclosing: enclosing)
             nested += types
             let isRequired = required.contains(member.key)
             let declared = isRequired ? swiftType : swiftType + "?"
@@ -118,12 +133,17 @@ package enum SwiftMessageTypes {
         // A nested type never takes its enclosing type's name (`Referral.ReferralDetails`).
         let nestedName = typeName(name) == enclosing ? typeName(name) + "Details" : typeName(name)
         if schema["$ref"] != nil { throw Unsupported(contract: contract, pointer: pointer, reason: "$ref") }
-        guard let type = schema["type"]?.stringValue else { throw Unsupported(contract: contract, pointer: pointer, reason: "no single type") }
+        guard let type = schema["type"]?.stringValue else {
+            throw Unsupported(contract: contract, pointer: pointer, reason: "no single type")
+        }
         switch type {
         case "string":
             if let cases = schema["enum"]?.arrayValue?.compactMap(\.stringValue), !cases.isEmpty {
                 let enumName = nestedName
-                var lines = ["", "\(indent)/// The values `\(name)` may take.", "\(indent)public enum \(enumName): String, Codable, Sendable, CaseIterable {"]
+                var lines = [
+                    "", "\(indent)/// The values `\(name)` may take.",
+                    "\(indent)public enum \(enumName): String, Codable, Sendable, CaseIterable {",
+                ]
                 for value in cases { lines.append("\(indent)    case \(caseName(value)) = \(literal(value))") }
                 lines.append("\(indent)}")
                 return (enumName, [lines.joined(separator: "\n")])
@@ -133,14 +153,20 @@ package enum SwiftMessageTypes {
         case "number": return ("Double", [])
         case "boolean": return ("Bool", [])
         case "array":
-            guard let items = schema["items"]?.objectValue else { throw Unsupported(contract: contract, pointer: pointer, reason: "array without items") }
+            guard let items = schema["items"]?.objectValue else {
+                throw Unsupported(contract: contract, pointer: pointer, reason: "array without items")
+            }
             let (element, types) = try swiftType(
-                items, named: singular(name), contract: contract, pointer: pointer + "/items", indent: indent, enclosing: enclosing)
+                items, named: singular(name), contract: contract, pointer: pointer + "/items", indent: indent,
+                enclosing: enclosing)
             return ("[\(element)]", types)
         case "object":
             let structName = nestedName
-            var lines = ["", "\(indent)/// `\(name)`.", "\(indent)public struct \(structName): Codable, Sendable, Hashable {"]
-            lines += try body(of: schema, contract: contract, pointer: pointer, indent: indent + "    ", enclosing: structName)
+            var lines = [
+                "", "\(indent)/// `\(name)`.", "\(indent)public struct \(structName): Codable, Sendable, Hashable {",
+            ]
+            lines += try body(
+                of: schema, contract: contract, pointer: pointer, indent: indent + "    ", enclosing: structName)
             lines.append("\(indent)}")
             return (structName, [lines.joined(separator: "\n")])
         default:
@@ -150,24 +176,31 @@ package enum SwiftMessageTypes {
 
     /// `job-status-update` → `JobStatusUpdate`, `patient` → `Patient`.
     static func typeName(_ name: String) -> String {
-        name.split(whereSeparator: { $0 == "-" || $0 == "_" || $0 == "." }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        name.split(whereSeparator: { $0 == "-" || $0 == "_" || $0 == "." }).map {
+            $0.prefix(1).uppercased() + $0.dropFirst()
+        }.joined()
     }
 
     /// `ips-job-specialist` → `ipsJobSpecialist`; a leading digit gets a `v` before it.
     static func caseName(_ value: String) -> String {
         let parts = value.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
         guard let first = parts.first else { return "empty" }
-        let name = first.lowercased() + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }.joined()
+        let name =
+            first.lowercased()
+            + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }.joined()
         return identifier(name.first?.isNumber == true ? "v" + name : name)
     }
 
     private static func singular(_ name: String) -> String {
-        name.hasSuffix("ies") ? String(name.dropLast(3)) + "y" : name.hasSuffix("s") ? String(name.dropLast()) : name + "Item"
+        name.hasSuffix("ies")
+            ? String(name.dropLast(3)) + "y" : name.hasSuffix("s") ? String(name.dropLast()) : name + "Item"
     }
 
     private static let keywords: Set<String> = [
-        "class", "default", "enum", "extension", "func", "import", "in", "init", "internal", "let", "operator", "private", "protocol",
-        "public", "return", "self", "static", "struct", "subscript", "switch", "throws", "true", "false", "var", "where", "while", "case",
+        "class", "default", "enum", "extension", "func", "import", "in", "init", "internal", "let", "operator",
+        "private", "protocol",
+        "public", "return", "self", "static", "struct", "subscript", "switch", "throws", "true", "false", "var",
+        "where", "while", "case",
         "repeat", "is", "as", "nil", "super", "Type", "Self", "any", "some",
     ]
 

@@ -1,5 +1,5 @@
-package import Logging
 internal import CRdKafka
+package import Logging
 
 /// librdkafka's built-in mock cluster: N Kafka-protocol brokers on 127.0.0.1, for the
 /// embedded default set-up and for tests (with fault injection).
@@ -30,7 +30,9 @@ package final class EmbeddedKafkaCluster: Sendable {
     /// Starts a mock cluster with `brokers` brokers.
     package init(brokers: Int = 1, logger: Logger) throws(KafkaError) {
         guard brokers >= 1 else {
-            throw KafkaError(code: .invalidConfiguration, operation: "start embedded cluster", detail: "broker count must be at least 1")
+            throw KafkaError(
+                code: .invalidConfiguration, operation: "start embedded cluster",
+                detail: "broker count must be at least 1")
         }
         // A plain producer handle hosts the cluster (librdkafka's bookkeeping needs one).
         client = try RdKafkaClient(
@@ -41,12 +43,15 @@ package final class EmbeddedKafkaCluster: Sendable {
         )
         guard let mock = rd_kafka_mock_cluster_new(client.handle, Int32(brokers)) else {
             client.destroy()
-            throw KafkaError(code: .invalidConfiguration, operation: "start embedded cluster", detail: "librdkafka could not create the mock cluster")
+            throw KafkaError(
+                code: .invalidConfiguration, operation: "start embedded cluster",
+                detail: "librdkafka could not create the mock cluster")
         }
         cluster = UncheckedHandle(pointer: mock)
         brokerCount = brokers
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(mock))
-        brokerPorts = Set(bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } })
+        brokerPorts = Set(
+            bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } })
         MockBrokerNoDelay.register(brokerPorts)
     }
 
@@ -56,7 +61,8 @@ package final class EmbeddedKafkaCluster: Sendable {
 
     /// Creates a topic (the mock has no CreateTopics API). Creating an existing topic is an error.
     package func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
-        let err = rd_kafka_mock_topic_create(cluster.pointer, name, Int32(partitions), Int32(min(replicationFactor, brokerCount)))
+        let err = rd_kafka_mock_topic_create(
+            cluster.pointer, name, Int32(partitions), Int32(min(replicationFactor, brokerCount)))
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, operation: "create topic") }
     }
 
@@ -93,7 +99,12 @@ package final class EmbeddedKafkaCluster: Sendable {
 
     /// Stops the brokers and frees the cluster.
     package func shutdown() {
-        guard !isShutDown.withLock({ done in defer { done = true }; return done }) else { return }
+        guard
+            !isShutDown.withLock({ done in
+                defer { done = true }
+                return done
+            })
+        else { return }
         MockBrokerNoDelay.unregister(brokerPorts)
         rd_kafka_mock_cluster_destroy(cluster.pointer)
         client.destroy()
@@ -137,15 +148,20 @@ extension KafkaError.Code {
     /// A broker-side error code of the Kafka protocol (e.g. 6 = NOT_LEADER_FOR_PARTITION).
     package static func broker(_ protocolCode: Int32) -> KafkaError.Code { KafkaError.Code(rawValue: protocolCode) }
     /// NOT_LEADER_FOR_PARTITION (6): the broker no longer leads the partition (retriable).
-    package static let notLeaderForPartition = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue))
+    package static let notLeaderForPartition = KafkaError.Code(
+        rawValue: Int32(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue))
     /// NOT_ENOUGH_REPLICAS (19): too few in-sync replicas for acks=all (retriable).
-    package static let notEnoughReplicas = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue))
+    package static let notEnoughReplicas = KafkaError.Code(
+        rawValue: Int32(RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue))
     /// REQUEST_TIMED_OUT (7): the broker timed out the request (retriable).
     package static let requestTimedOut = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue))
     /// CLUSTER_AUTHORIZATION_FAILED (31): the client may not perform a cluster-level operation.
-    package static let clusterAuthorizationFailed = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED.rawValue))
+    package static let clusterAuthorizationFailed = KafkaError.Code(
+        rawValue: Int32(RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED.rawValue))
     /// OUT_OF_ORDER_SEQUENCE_NUMBER (45): fatal for an idempotent producer.
-    package static let outOfOrderSequenceNumber = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER.rawValue))
+    package static let outOfOrderSequenceNumber = KafkaError.Code(
+        rawValue: Int32(RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER.rawValue))
     /// TOPIC_AUTHORIZATION_FAILED (29): the client may not use the topic.
-    package static let topicAuthorizationFailed = KafkaError.Code(rawValue: Int32(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue))
+    package static let topicAuthorizationFailed = KafkaError.Code(
+        rawValue: Int32(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue))
 }

@@ -1,5 +1,5 @@
-package import Logging
 internal import CRdKafka
+package import Logging
 
 /// A topic to create.
 package struct KafkaTopicSpecification: Sendable, Hashable {
@@ -68,7 +68,9 @@ package final class KafkaAdmin: Sendable {
 
     /// Creates topics; a topic that already exists counts as created when `ignoreExisting`.
     /// (librdkafka's mock cluster does not implement CreateTopics: use `EmbeddedKafkaCluster`.)
-    package func createTopics(_ topics: [KafkaTopicSpecification], ignoreExisting: Bool = true, timeout: Duration = .seconds(30)) async throws(KafkaError) {
+    package func createTopics(
+        _ topics: [KafkaTopicSpecification], ignoreExisting: Bool = true, timeout: Duration = .seconds(30)
+    ) async throws(KafkaError) {
         let milliseconds = timeout.librdkafkaMilliseconds
         let client = self.client
         let failure = await blocking.run { () -> KafkaError? in
@@ -76,8 +78,14 @@ package final class KafkaAdmin: Sendable {
             var newTopics: [OpaquePointer?] = []
             defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
             for spec in topics {
-                guard let newTopic = rd_kafka_NewTopic_new(spec.name, Int32(spec.partitions), Int32(spec.replicationFactor), &errorBuffer, errorBuffer.count) else {
-                    return KafkaError(code: .invalidConfiguration, operation: "create topics", detail: String(errorBuffer: errorBuffer))
+                guard
+                    let newTopic = rd_kafka_NewTopic_new(
+                        spec.name, Int32(spec.partitions), Int32(spec.replicationFactor), &errorBuffer,
+                        errorBuffer.count)
+                else {
+                    return KafkaError(
+                        code: .invalidConfiguration, operation: "create topics",
+                        detail: String(errorBuffer: errorBuffer))
                 }
                 newTopics.append(newTopic)
                 for (key, value) in spec.configs.sorted(by: { $0.key < $1.key }) {
@@ -102,14 +110,20 @@ package final class KafkaAdmin: Sendable {
             defer { rd_kafka_event_destroy(event) }
             let eventError = rd_kafka_event_error(event)
             if eventError != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return KafkaError.from(eventError, operation: "create topics", detail: rd_kafka_event_error_string(event).map { String(cString: $0) })
+                return KafkaError.from(
+                    eventError, operation: "create topics",
+                    detail: rd_kafka_event_error_string(event).map { String(cString: $0) })
             }
             guard let result = rd_kafka_event_CreateTopics_result(event) else { return nil }
             var count = 0
             guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return nil }
             for index in 0..<count {
                 let err = rd_kafka_topic_result_error(results[index])
-                if err == RD_KAFKA_RESP_ERR_NO_ERROR || (ignoreExisting && err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) { continue }
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR
+                    || (ignoreExisting && err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                {
+                    continue
+                }
                 let name = String(cString: rd_kafka_topic_result_name(results[index]))
                 return KafkaError.from(err, operation: "create topic \(name)")
             }
@@ -124,8 +138,11 @@ package final class KafkaAdmin: Sendable {
     /// broker connection behind a pending long-poll fetch: a Kafka broker answers one
     /// connection's requests strictly in order, so a query sent while a fetch waits for data
     /// (up to `fetch.wait.max.ms`) waits as long.
-    package func highWatermarks(topic: String, partitions: [Int32], timeout: Duration = .seconds(5)) async throws(KafkaError) -> [Int32: Int64] {
-        try await queryHighWatermarks(client: client, on: blocking, topic: topic, partitions: partitions, timeout: timeout)
+    package func highWatermarks(topic: String, partitions: [Int32], timeout: Duration = .seconds(5))
+        async throws(KafkaError) -> [Int32: Int64]
+    {
+        try await queryHighWatermarks(
+            client: client, on: blocking, topic: topic, partitions: partitions, timeout: timeout)
     }
 
     /// Brokers and topics as the cluster reports them.
@@ -142,7 +159,9 @@ package final class KafkaAdmin: Sendable {
 }
 
 /// Reads cluster metadata on `thread` (a blocking broker round trip).
-func fetchMetadata(client: RdKafkaClient, on thread: DedicatedThread, timeout: Duration) async throws(KafkaError) -> KafkaClusterMetadata {
+func fetchMetadata(client: RdKafkaClient, on thread: DedicatedThread, timeout: Duration) async throws(KafkaError)
+    -> KafkaClusterMetadata
+{
     let milliseconds = timeout.librdkafkaMilliseconds
     let result = await thread.run { () -> Result<KafkaClusterMetadata, KafkaError> in
         var metadata: UnsafePointer<rd_kafka_metadata>? = nil
@@ -161,7 +180,8 @@ func fetchMetadata(client: RdKafkaClient, on thread: DedicatedThread, timeout: D
             return KafkaClusterMetadata.Topic(
                 name: String(cString: topic.topic),
                 partitionCount: Int(topic.partition_cnt),
-                error: topic.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError.Code(rawValue: Int32(topic.err.rawValue))
+                error: topic.err == RD_KAFKA_RESP_ERR_NO_ERROR
+                    ? nil : KafkaError.Code(rawValue: Int32(topic.err.rawValue))
             )
         }
         return .success(KafkaClusterMetadata(brokers: brokers, topics: topics))

@@ -1,7 +1,7 @@
+internal import CRdKafka
 import Foundation
 package import Logging
 import Synchronization
-internal import CRdKafka
 
 /// A Kafka consumer in a consumer group whose offsets are owned by the caller.
 ///
@@ -28,7 +28,8 @@ package final class KafkaConsumer: Sendable {
 
     /// Creates the consumer, subscribes to `configuration.topics` and starts polling.
     package init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
-        var properties = configuration.client.librdkafkaProperties(defaults: KafkaConsumerConfiguration.defaultProperties)
+        var properties = configuration.client.librdkafkaProperties(
+            defaults: KafkaConsumerConfiguration.defaultProperties)
         properties["group.id"] = configuration.groupID
         client = try RdKafkaClient(
             type: RD_KAFKA_CONSUMER,
@@ -105,14 +106,20 @@ package final class KafkaConsumer: Sendable {
     }
 
     /// Asks the partition leader for the current high watermark (offset of the next record).
-    package func highWatermark(topic: String, partition: Int32, timeout: Duration = .seconds(5)) async throws(KafkaError) -> Int64 {
-        try await queryWatermarks(client: client, on: blocking, topic: topic, partition: partition, timeout: timeout).high
+    package func highWatermark(topic: String, partition: Int32, timeout: Duration = .seconds(5))
+        async throws(KafkaError) -> Int64
+    {
+        try await queryWatermarks(client: client, on: blocking, topic: topic, partition: partition, timeout: timeout)
+            .high
     }
 
     /// High watermarks of several partitions of `topic` in one request per leader broker
     /// (ListOffsets for the latest offset), instead of one round trip per partition.
-    package func highWatermarks(topic: String, partitions: [Int32], timeout: Duration = .seconds(5)) async throws(KafkaError) -> [Int32: Int64] {
-        try await queryHighWatermarks(client: client, on: blocking, topic: topic, partitions: partitions, timeout: timeout)
+    package func highWatermarks(topic: String, partitions: [Int32], timeout: Duration = .seconds(5))
+        async throws(KafkaError) -> [Int32: Int64]
+    {
+        try await queryHighWatermarks(
+            client: client, on: blocking, topic: topic, partitions: partitions, timeout: timeout)
     }
 
     /// Leaves the group and stops the poll thread; `batches` then finishes. Idempotent.
@@ -127,7 +134,9 @@ package final class KafkaConsumer: Sendable {
     }
 
     /// Reads batches until stopped, handing each to the channel (waiting while it is full).
-    private static func pollLoop(client: RdKafkaClient, channel: RecordBatchChannel, stopFlag: StopFlag, maxBatchSize: Int) {
+    private static func pollLoop(
+        client: RdKafkaClient, channel: RecordBatchChannel, stopFlag: StopFlag, maxBatchSize: Int
+    ) {
         guard let queue = rd_kafka_queue_get_consumer(client.handle) else { return }
         defer { rd_kafka_queue_destroy(queue) }
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxBatchSize)
@@ -162,7 +171,9 @@ package final class KafkaConsumer: Sendable {
     ///
     /// `rd_kafka_consume_batch_queue` with a timeout waits until the batch is *full* or the
     /// timeout passes, which would add up to the whole timeout to every record's latency.
-    private static func nextBatch(_ queue: OpaquePointer, into messages: inout [UnsafeMutablePointer<rd_kafka_message_t>?]) -> Int {
+    private static func nextBatch(
+        _ queue: OpaquePointer, into messages: inout [UnsafeMutablePointer<rd_kafka_message_t>?]
+    ) -> Int {
         messages.withUnsafeMutableBufferPointer { buffer -> Int in
             guard let base = buffer.baseAddress else { return 0 }
             let available = rd_kafka_consume_batch_queue(queue, 0, base, buffer.count)
@@ -184,8 +195,10 @@ package final class KafkaConsumer: Sendable {
             var name: UnsafePointer<CChar>? = nil
             var valuePointer: UnsafeRawPointer? = nil
             var size = 0
-            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: copyBytes(valuePointer, size)))
+            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR
+            {
+                headers.append(
+                    KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: copyBytes(valuePointer, size)))
                 index += 1
             }
         }
@@ -194,7 +207,8 @@ package final class KafkaConsumer: Sendable {
         return KafkaRecord(
             topic: topic, partition: raw.partition, offset: raw.offset,
             key: copyBytes(raw.key, raw.key_len), value: copyBytes(raw.payload, raw.len), headers: headers,
-            timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+                ? nil : Date(timeIntervalSince1970: Double(milliseconds) / 1000)
         )
     }
 }
@@ -243,14 +257,21 @@ func queryHighWatermarks(
     let result = await thread.run { () -> Result<[Int32: Int64], KafkaError> in
         let list = TopicPartitionList(partitions: partitions.map { KafkaTopicPartition(topic: topic, partition: $0) })
         // As a timestamp, RD_KAFKA_OFFSET_END (-1) asks for the latest offset.
-        for index in 0..<Int(list.pointer.pointee.cnt) { list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END) }
+        for index in 0..<Int(list.pointer.pointee.cnt) {
+            list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END)
+        }
         let err = rd_kafka_offsets_for_times(client.handle, list.pointer, milliseconds)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(KafkaError.from(err, operation: "query watermarks")) }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            return .failure(KafkaError.from(err, operation: "query watermarks"))
+        }
         var highs: [Int32: Int64] = [:]
         for index in 0..<Int(list.pointer.pointee.cnt) {
             let element = list.pointer.pointee.elems[index]
             guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else {
-                return .failure(KafkaError.from(element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__BAD_MSG : element.err, operation: "query watermarks"))
+                return .failure(
+                    KafkaError.from(
+                        element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__BAD_MSG : element.err,
+                        operation: "query watermarks"))
             }
             highs[element.partition] = element.offset
         }

@@ -26,7 +26,8 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The local producer queue is full.
         package static let queueFull = Code(rawValue: Int32(RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue))
         /// The topic or partition does not exist.
-        package static let unknownTopicOrPartition = Code(rawValue: Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue))
+        package static let unknownTopicOrPartition = Code(
+            rawValue: Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue))
         /// The client raised a fatal error; it must be re-created.
         package static let fatal = Code(rawValue: Int32(RD_KAFKA_RESP_ERR__FATAL.rawValue))
         /// Network transport failure.

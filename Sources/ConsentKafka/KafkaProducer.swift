@@ -1,7 +1,7 @@
+internal import CRdKafka
 import Foundation
 package import Logging
 import Synchronization
-internal import CRdKafka
 
 /// An idempotent Kafka producer (`enable.idempotence=true`, `acks=all`).
 ///
@@ -59,7 +59,9 @@ package final class KafkaProducer: Sendable {
     ///
     /// Enqueueing fails as a whole only when the producer is closed or has a fatal error;
     /// per-record failures (e.g. a message timeout) are in the results.
-    package func send(_ records: [KafkaOutgoingRecord]) async throws(KafkaError) -> [Result<KafkaDeliveryReport, KafkaError>] {
+    package func send(_ records: [KafkaOutgoingRecord]) async throws(KafkaError) -> [Result<
+        KafkaDeliveryReport, KafkaError
+    >] {
         try await enqueue(records).results()
     }
 
@@ -109,7 +111,9 @@ package final class KafkaProducer: Sendable {
     private func topicHandle(_ name: String) -> OpaquePointer? {
         topicHandles.withLock { handles -> OpaquePointer? in
             if let existing = handles[name] { return existing.pointer }
-            guard !isClosed.load(ordering: .acquiring), let created = TopicHandle(client: client, topic: name) else { return nil }
+            guard !isClosed.load(ordering: .acquiring), let created = TopicHandle(client: client, topic: name) else {
+                return nil
+            }
             handles[name] = created
             return created.pointer
         }
@@ -138,9 +142,12 @@ package final class KafkaProducer: Sendable {
         do {
             try await flush(timeout: timeout)
         } catch {
-            client.logger.warning("Kafka producer closed with undelivered records", metadata: ["kafka.error": "\(error)"])
+            client.logger.warning(
+                "Kafka producer closed with undelivered records", metadata: ["kafka.error": "\(error)"])
             let client = self.client
-            _ = await blocking.run { rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)).rawValue }
+            _ = await blocking.run {
+                rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)).rawValue
+            }
             _ = await blocking.run { rd_kafka_flush(client.handle, 1000).rawValue }
         }
         pollThreadStopped.set()
@@ -165,7 +172,9 @@ package final class KafkaProducer: Sendable {
     var rdKafkaClient: RdKafkaClient { client }
 
     /// Hands one record to librdkafka (copying key, value and headers).
-    private func enqueue(_ record: KafkaOutgoingRecord, topic handle: OpaquePointer?, opaque: UnsafeMutableRawPointer) -> KafkaError? {
+    private func enqueue(_ record: KafkaOutgoingRecord, topic handle: OpaquePointer?, opaque: UnsafeMutableRawPointer)
+        -> KafkaError?
+    {
         var headers: OpaquePointer? = nil
         if !record.headers.isEmpty {
             headers = rd_kafka_headers_new(record.headers.count)
@@ -314,24 +323,26 @@ private struct DeliverySlot {
 }
 
 /// Runs on the producer's poll thread for every record librdkafka is done with.
-private let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
-    rk, message, _ in
-    guard let message, let opaque = message.pointee._private else { return }
-    let slot = opaque.assumingMemoryBound(to: DeliverySlot.self).pointee
-    // A strong reference for the duration of `complete` (the batch is alive: see DeliveryBatch).
-    let batch = slot.batch.takeUnretainedValue()
-    let record = message.pointee
-    if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        let report = KafkaDeliveryReport(topic: batch.topics[slot.index], partition: record.partition, offset: record.offset)
-        batch.complete(index: slot.index, with: .success(report))
-    } else {
-        var error = KafkaError.from(record.err, operation: "produce")
-        // A record failing because the client hit a fatal error (e.g. idempotence broken) is
-        // reported as fatal: retrying on this client cannot succeed.
-        if let rk, rd_kafka_fatal_error(rk, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            error.isFatal = true
-            error.isRetriable = false
+private let deliveryReportCallback:
+    @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
+        rk, message, _ in
+        guard let message, let opaque = message.pointee._private else { return }
+        let slot = opaque.assumingMemoryBound(to: DeliverySlot.self).pointee
+        // A strong reference for the duration of `complete` (the batch is alive: see DeliveryBatch).
+        let batch = slot.batch.takeUnretainedValue()
+        let record = message.pointee
+        if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let report = KafkaDeliveryReport(
+                topic: batch.topics[slot.index], partition: record.partition, offset: record.offset)
+            batch.complete(index: slot.index, with: .success(report))
+        } else {
+            var error = KafkaError.from(record.err, operation: "produce")
+            // A record failing because the client hit a fatal error (e.g. idempotence broken) is
+            // reported as fatal: retrying on this client cannot succeed.
+            if let rk, rd_kafka_fatal_error(rk, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                error.isFatal = true
+                error.isRetriable = false
+            }
+            batch.complete(index: slot.index, with: .failure(error))
         }
-        batch.complete(index: slot.index, with: .failure(error))
     }
-}

@@ -21,11 +21,15 @@ package final class LoopbackForwarder: Sendable {
         setsockopt(socketFD, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = Self.loopback(port: port)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(socketFD, 64) == 0 else {
             close(socketFD)
-            throw KafkaError(code: .transport, operation: "listen", detail: "cannot listen on 127.0.0.1:\(port) (\(String(cString: strerror(errno))))")
+            throw KafkaError(
+                code: .transport, operation: "listen",
+                detail: "cannot listen on 127.0.0.1:\(port) (\(String(cString: strerror(errno))))")
         }
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -69,7 +73,9 @@ package final class LoopbackForwarder: Sendable {
             let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = loopback(port: targetPort)
             let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard upstream >= 0, connected == 0 else {
                 logger.warning("Bootstrap forwarder could not reach the broker")
@@ -87,7 +93,9 @@ package final class LoopbackForwarder: Sendable {
             close(first)
             close(second)
         }
-        var descriptors = [pollfd(fd: first, events: Int16(POLLIN), revents: 0), pollfd(fd: second, events: Int16(POLLIN), revents: 0)]
+        var descriptors = [
+            pollfd(fd: first, events: Int16(POLLIN), revents: 0), pollfd(fd: second, events: Int16(POLLIN), revents: 0),
+        ]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             guard poll(&descriptors, 2, -1) > 0 else { return }

@@ -8,7 +8,9 @@ struct BearerAuthentication: RouterMiddleware {
     typealias Context = OperatorRequestContext
     let tokens: OperatorTokens
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
             let role = tokens.role(of: header.dropFirst("Bearer ".count))
         else {

@@ -29,12 +29,16 @@ enum OperatorResponse {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: encode(value))))
     }
 
-    static func problem(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:]) -> Response {
+    static func problem(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:])
+        -> Response
+    {
         json(["error": ["code": code, "message": message]], status: status, headers: headers)
     }
 
     static func encode(_ value: Any) -> Data {
-        var data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        var data =
+            (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         data.append(UInt8(ascii: "\n"))
         return data
     }

@@ -21,7 +21,9 @@ package struct OperatorTokens: Sendable {
 
     /// Tokens from the configuration.
     package init(_ access: OperatorAccess) {
-        tokens = access.viewerTokens.map { (Array($0.utf8), .viewer) } + access.operatorTokens.map { (Array($0.utf8), .operator) }
+        tokens =
+            access.viewerTokens.map { (Array($0.utf8), .viewer) }
+            + access.operatorTokens.map { (Array($0.utf8), .operator) }
     }
 
     /// Whether any token is configured (without one the API is closed to everyone).

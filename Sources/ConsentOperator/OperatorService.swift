@@ -33,7 +33,8 @@ package struct OperatorService: Service {
 
         /// Everything the service serves from.
         package init(
-            readiness: BridgeReadiness, metrics: BridgeMetrics, store: BridgeStore?, redrive: RejectionRedrive?, topics: TopicNames,
+            readiness: BridgeReadiness, metrics: BridgeMetrics, store: BridgeStore?, redrive: RejectionRedrive?,
+            topics: TopicNames,
             tokens: OperatorTokens
         ) {
             self.readiness = readiness
@@ -52,7 +53,10 @@ package struct OperatorService: Service {
     package let onListening: @Sendable (Int) async -> Void
 
     /// Creates the service.
-    package init(address: HTTPListenAddress, dependencies: Dependencies, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+    package init(
+        address: HTTPListenAddress, dependencies: Dependencies, logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         self.address = address
         self.dependencies = dependencies
         self.logger = logger
@@ -91,7 +95,9 @@ package struct OperatorService: Service {
     }
 
     /// The routes, for the service and for tests (`readiness` is served from `snapshot`).
-    package static func router(_ dependencies: Dependencies, snapshot: ReadinessSnapshot, logger: Logger) -> Router<OperatorRequestContext> {
+    package static func router(_ dependencies: Dependencies, snapshot: ReadinessSnapshot, logger: Logger) -> Router<
+        OperatorRequestContext
+    > {
         let router = Router(context: OperatorRequestContext.self)
         router.get("/health/live") { _, _ in
             let problems = snapshot.liveness
@@ -100,12 +106,15 @@ package struct OperatorService: Service {
         }
         router.get("/health/ready") { _, _ in
             guard let problems = snapshot.current, problems.isEmpty else {
-                return OperatorResponse.json(["status": "not-ready", "reasons": snapshot.current ?? ["starting"]], status: .serviceUnavailable)
+                return OperatorResponse.json(
+                    ["status": "not-ready", "reasons": snapshot.current ?? ["starting"]], status: .serviceUnavailable)
             }
             // Ready, but say so when records were refused: nothing waits on them (they are
             // settled as failed), yet an operator must know something did not go out.
             var body: [String: Any] = ["status": "ready"]
-            if let refused = dependencies.metrics.outboxFailedRows, refused > 0 { body["refusedOutboxRecords"] = refused }
+            if let refused = dependencies.metrics.outboxFailedRows, refused > 0 {
+                body["refusedOutboxRecords"] = refused
+            }
             return OperatorResponse.json(body)
         }
         router.get("/metrics") { _, _ in
@@ -116,10 +125,13 @@ package struct OperatorService: Service {
         OperatorPage.register(on: router)
         let api = router.group("api").add(middleware: BearerAuthentication(tokens: dependencies.tokens))
         if let store = dependencies.store {
-            RejectionsAPI(store: store, redrive: dependencies.redrive, topics: dependencies.topics, logger: logger).register(on: api)
+            RejectionsAPI(store: store, redrive: dependencies.redrive, topics: dependencies.topics, logger: logger)
+                .register(on: api)
         } else {
             api.get("rejections") { _, _ -> Response in
-                throw OperatorProblem(.notFound, code: "no-bridge", "This process runs no bridge: rejections are listed where the bridge runs.")
+                throw OperatorProblem(
+                    .notFound, code: "no-bridge",
+                    "This process runs no bridge: rejections are listed where the bridge runs.")
             }
         }
         return router

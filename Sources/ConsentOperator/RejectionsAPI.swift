@@ -26,7 +26,8 @@ struct RejectionsAPI: Sendable {
         group.get("rejections") { request, context in
             try context.require(.viewer)
             let query = try self.query(request.uri.queryParameters)
-            let limit = try Self.integer(request.uri.queryParameters, "limit", default: 50, in: 1...Self.maximumPageSize)
+            let limit = try Self.integer(
+                request.uri.queryParameters, "limit", default: 50, in: 1...Self.maximumPageSize)
             let offset = try Self.integer(request.uri.queryParameters, "offset", default: 0, in: 0...10_000_000)
             let page = try await self.store.rejectionSummaries(query, limit: limit, offset: offset)
             return OperatorResponse.json([
@@ -45,7 +46,9 @@ struct RejectionsAPI: Sendable {
             for count in counts { totals[count.reasonCode, default: 0] += count.count }
             return OperatorResponse.json([
                 "bucket": bucket.rawValue,
-                "counts": counts.map { ["bucket": $0.bucket, "reasonCode": $0.reasonCode, "count": $0.count] as [String: Any] },
+                "counts": counts.map {
+                    ["bucket": $0.bucket, "reasonCode": $0.reasonCode, "count": $0.count] as [String: Any]
+                },
                 "totals": totals,
             ])
         }
@@ -84,7 +87,8 @@ struct RejectionsAPI: Sendable {
     /// Redrives one rejection; the outcome holds codes only.
     private func redrive(_ messageID: String, context: OperatorRequestContext) async throws -> [String: Any] {
         guard let redrive else {
-            throw OperatorProblem(.serviceUnavailable, code: "no-bridge", "This process runs no bridge, so it cannot redrive.")
+            throw OperatorProblem(
+                .serviceUnavailable, code: "no-bridge", "This process runs no bridge, so it cannot redrive.")
         }
         let outcome: RejectionRedrive.Outcome
         do {
@@ -93,16 +97,25 @@ struct RejectionsAPI: Sendable {
             // Store, broker or consent view not current: the operator may try again; the cause
             // goes to the log (it holds no content), not to the caller.
             logger.error("Redrive failed", metadata: ["operator.error": "\(type(of: error))"])
-            throw OperatorProblem(.serviceUnavailable, code: "redrive-unavailable", "The redrive could not run now; try again shortly.")
+            throw OperatorProblem(
+                .serviceUnavailable, code: "redrive-unavailable", "The redrive could not run now; try again shortly.")
         }
-        logger.notice("Redrive requested", metadata: ["operator.role": "\(context.role?.rawValue ?? "-")", "operator.outcome": "\(outcome)"])
+        logger.notice(
+            "Redrive requested",
+            metadata: ["operator.role": "\(context.role?.rawValue ?? "-")", "operator.outcome": "\(outcome)"])
         var result: [String: Any] = ["messageId": messageID]
         switch outcome {
         case .forwarded: result["outcome"] = "forwarded"
         case .anonymized: result["outcome"] = "anonymized"
-        case .stillRejected(let code): result["outcome"] = "still-rejected"; result["reasonCode"] = code
-        case .notRedrivable(let code): result["outcome"] = "not-redrivable"; result["reasonCode"] = code
-        case .sendAnew: result["outcome"] = "send-anew"; result["reasonCode"] = RejectReason.referralRequiresConsent.code
+        case .stillRejected(let code):
+            result["outcome"] = "still-rejected"
+            result["reasonCode"] = code
+        case .notRedrivable(let code):
+            result["outcome"] = "not-redrivable"
+            result["reasonCode"] = code
+        case .sendAnew:
+            result["outcome"] = "send-anew"
+            result["reasonCode"] = RejectReason.referralRequiresConsent.code
         case .alreadyRedriven: result["outcome"] = "already-redriven"
         case .notFound: result["outcome"] = "not-found"
         }
@@ -119,7 +132,9 @@ struct RejectionsAPI: Sendable {
             switch direction {
             case "health-to-nav"[...]: query.sourceTopic = topics.healthOutbound
             case "nav-to-health"[...]: query.sourceTopic = topics.navOutbound
-            default: throw OperatorProblem(.badRequest, code: "invalid-direction", "direction must be health-to-nav or nav-to-health.")
+            default:
+                throw OperatorProblem(
+                    .badRequest, code: "invalid-direction", "direction must be health-to-nav or nav-to-health.")
             }
         }
         query.from = try Self.time(parameters, "from")
@@ -130,15 +145,20 @@ struct RejectionsAPI: Sendable {
     private static func time(_ parameters: Parameters, _ name: String) throws -> Date? {
         guard let text = parameters[Substring(name)], !text.isEmpty else { return nil }
         guard let date = try? Date(String(text), strategy: .iso8601) else {
-            throw OperatorProblem(.badRequest, code: "invalid-\(name)", "\(name) must be an ISO 8601 time such as 2026-12-04T10:00:00Z.")
+            throw OperatorProblem(
+                .badRequest, code: "invalid-\(name)", "\(name) must be an ISO 8601 time such as 2026-12-04T10:00:00Z.")
         }
         return date
     }
 
-    private static func integer(_ parameters: Parameters, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+    private static func integer(
+        _ parameters: Parameters, _ name: String, default value: Int, in range: ClosedRange<Int>
+    ) throws -> Int {
         guard let text = parameters[Substring(name)] else { return value }
         guard let number = Int(text), range.contains(number) else {
-            throw OperatorProblem(.badRequest, code: "invalid-\(name)", "\(name) must be a whole number in \(range.lowerBound)…\(range.upperBound).")
+            throw OperatorProblem(
+                .badRequest, code: "invalid-\(name)",
+                "\(name) must be a whole number in \(range.lowerBound)…\(range.upperBound).")
         }
         return number
     }
@@ -148,7 +168,8 @@ struct RejectionsAPI: Sendable {
             "messageId": summary.messageID, "reasonCode": summary.reasonCode,
             "receivedAt": summary.receivedAt.formatted(Self.timeStyle),
             "direction": summary.sourceTopic == topics.navOutbound ? "nav-to-health" : "health-to-nav",
-            "sourceTopic": summary.sourceTopic, "partition": summary.partition, "offset": summary.offset, "sealed": summary.isSealed,
+            "sourceTopic": summary.sourceTopic, "partition": summary.partition, "offset": summary.offset,
+            "sealed": summary.isSealed,
         ]
         json["ceType"] = summary.ceType ?? NSNull()
         json["ceSource"] = summary.ceSource ?? NSNull()
@@ -159,12 +180,14 @@ struct RejectionsAPI: Sendable {
 
     /// Whether a redrive may still let this rejection through (and this process can redrive).
     private func isRedrivable(_ summary: RejectionSummary) -> Bool {
-        summary.redrivenOutcome == nil && redrive?.isRedrivable(reasonCode: summary.reasonCode, ceType: summary.ceType) == true
+        summary.redrivenOutcome == nil
+            && redrive?.isRedrivable(reasonCode: summary.reasonCode, ceType: summary.ceType) == true
     }
 
     private static func reasonJSON(_ reason: RejectReason) -> [String: Any] {
         [
-            "code": reason.code, "rule": reason.rule ?? NSNull(), "english": reason.english, "norwegian": reason.norwegian,
+            "code": reason.code, "rule": reason.rule ?? NSNull(), "english": reason.english,
+            "norwegian": reason.norwegian,
             "redrivable": RejectionRedrive.isRedrivable(reasonCode: reason.code),
         ]
     }

@@ -87,7 +87,9 @@ package struct ConsentRecord: Sendable, Hashable, Codable {
     /// Parses a record body: strict JSON, then the `consent` contract's schema, then typed
     /// extraction. Unknown category/role/direction names are errors, never silently dropped
     /// (a consent the bridge cannot read fully is no consent).
-    package static func parse(_ bytes: some Collection<UInt8>, schema: JSONSchema) throws(ConsentRecordError) -> ConsentRecord {
+    package static func parse(_ bytes: some Collection<UInt8>, schema: JSONSchema) throws(ConsentRecordError)
+        -> ConsentRecord
+    {
         let value: JSONValue
         do {
             value = try StrictJSON.parse(bytes)
@@ -182,10 +184,13 @@ package struct ConsentRecord: Sendable, Hashable, Codable {
             .init(key: "recipientRoles", value: .array(recipientRoles.names.map(JSONValue.string))),
             .init(key: "directions", value: .array(directions.names.map(JSONValue.string))),
             .init(key: "purpose", value: .string(purpose)),
-            .init(key: "recordedBy", value: .object(JSONObject(uniqueMembers: [
-                .init(key: "hprNumber", value: .string(recordedBy.hprNumber)),
-                .init(key: "role", value: .string(recordedBy.role)),
-            ]))),
+            .init(
+                key: "recordedBy",
+                value: .object(
+                    JSONObject(uniqueMembers: [
+                        .init(key: "hprNumber", value: .string(recordedBy.hprNumber)),
+                        .init(key: "role", value: .string(recordedBy.role)),
+                    ]))),
             .init(key: "recordedAt", value: .string(recordedAt.description)),
             .init(key: "validFrom", value: .string(validFrom.description)),
         ]

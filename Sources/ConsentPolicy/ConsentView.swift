@@ -58,7 +58,8 @@ package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
             }
         }
         let state: ConsentState = record.status == .granted ? .granted(record) : .withdrawn(record)
-        entries[record.patientID] = Entry(state: state, highestVersion: max(record.version, existing?.highestVersion ?? 0))
+        entries[record.patientID] = Entry(
+            state: state, highestVersion: max(record.version, existing?.highestVersion ?? 0))
         return .applied
     }
 
@@ -124,7 +125,8 @@ extension ConsentView {
     /// leave the old grant in force). Returns the person it named, if any.
     @discardableResult
     package mutating func applyKeyless(value: [UInt8]?) -> String? {
-        guard let value, let body = try? StrictJSON.parse(value), let patient = body.objectValue?["patientId"]?.stringValue,
+        guard let value, let body = try? StrictJSON.parse(value),
+            let patient = body.objectValue?["patientId"]?.stringValue,
             !patient.isEmpty
         else { return nil }
         applyUnreadable(patientID: patient)

@@ -50,7 +50,9 @@ extension ContractPlan {
             if let current = plan, let child = current.child(String(token)) {
                 path += "/" + String(token)
                 plan = child
-            } else if let current = plan, let items = current.items, !token.isEmpty, token.allSatisfy(\.isASCIIDigit), token.count <= 6 {
+            } else if let current = plan, let items = current.items, !token.isEmpty, token.allSatisfy(\.isASCIIDigit),
+                token.count <= 6
+            {
                 path += "/" + String(token)
                 plan = items
             } else {

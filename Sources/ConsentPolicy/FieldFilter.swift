@@ -45,7 +45,9 @@ struct FieldFilter {
                     kept = admit(member.value, plan: child)
                 } else {
                     // Unreachable after schema validation (additionalProperties: false); fail closed.
-                    note(FieldRemoval(path: plan.pointer + "/*", classification: nil, consentCategory: nil, cause: .undeclared))
+                    note(
+                        FieldRemoval(
+                            path: plan.pointer + "/*", classification: nil, consentCategory: nil, cause: .undeclared))
                     kept = nil
                 }
                 if edits != editsBefore, rebuilt == nil {
@@ -63,7 +65,9 @@ struct FieldFilter {
             var rebuilt: [JSONValue]?
             for (position, element) in elements.enumerated() {
                 let editsBefore = edits
-                let kept = plan.items == nil ? leaf(element, plan: plan, countAsContent: false) : admit(element, plan: itemPlan)
+                let kept =
+                    plan.items == nil
+                    ? leaf(element, plan: plan, countAsContent: false) : admit(element, plan: itemPlan)
                 if edits != editsBefore, rebuilt == nil {
                     rebuilt = Array(elements[0..<position])
                 }
@@ -82,7 +86,10 @@ struct FieldFilter {
     private mutating func admit(_ value: JSONValue, plan: FieldPlan) -> JSONValue? {
         switch verdict(plan) {
         case .drop(let cause):
-            note(FieldRemoval(path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName, cause: cause))
+            note(
+                FieldRemoval(
+                    path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName,
+                    cause: cause))
             return nil
         case .keep, .generalize:
             switch value {
@@ -98,14 +105,20 @@ struct FieldFilter {
     private mutating func leaf(_ value: JSONValue, plan: FieldPlan, countAsContent: Bool) -> JSONValue? {
         switch verdict(plan) {
         case .drop(let cause):
-            note(FieldRemoval(path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName, cause: cause))
+            note(
+                FieldRemoval(
+                    path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName,
+                    cause: cause))
             return nil
         case .keep:
             if countAsContent, plan.classification != .operational, plan !== subjectPlan { contentKept += 1 }
             return value
         case .generalize(let rule, let eventDate):
             guard case .string(let text) = value, let general = rule.apply(to: text, eventDate: eventDate) else {
-                note(FieldRemoval(path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName, cause: .notGeneralizable))
+                note(
+                    FieldRemoval(
+                        path: plan.pointer, classification: plan.classification, consentCategory: plan.categoryName,
+                        cause: .notGeneralizable))
                 return nil
             }
             edits += 1

@@ -47,7 +47,10 @@ package struct IPSAgreements: Sendable, Hashable {
         }
         let violations = schema.validate(document)
         if let first = violations.first {
-            throw Problem(description: "\(violations.count) violation(s) of the registry's schema, first \(first.pointer.isEmpty ? "/" : first.pointer): \(first.keyword)")
+            throw Problem(
+                description:
+                    "\(violations.count) violation(s) of the registry's schema, first \(first.pointer.isEmpty ? "/" : first.pointer): \(first.keyword)"
+            )
         }
         var agreements: [Agreement] = []
         for (index, entry) in (document.objectValue?["agreements"]?.arrayValue ?? []).enumerated() {
@@ -56,9 +59,14 @@ package struct IPSAgreements: Sendable, Hashable {
                 let from = object["validFrom"]?.stringValue.flatMap(CivilDate.init(iso:))
             else { throw Problem(description: "agreement \(index + 1) is incomplete") }
             let until = object["validUntil"]?.stringValue.flatMap(CivilDate.init(iso:))
-            if object["validUntil"] != nil, until == nil { throw Problem(description: "agreement \(index + 1) has an unreadable validUntil") }
+            if object["validUntil"] != nil, until == nil {
+                throw Problem(description: "agreement \(index + 1) has an unreadable validUntil")
+            }
             if let until, until < from { throw Problem(description: "agreement \(index + 1) ends before it starts") }
-            agreements.append(Agreement(teamId: teamId, organisationNumber: organisation, name: object["name"]?.stringValue, validFrom: from, validUntil: until))
+            agreements.append(
+                Agreement(
+                    teamId: teamId, organisationNumber: organisation, name: object["name"]?.stringValue,
+                    validFrom: from, validUntil: until))
         }
         return IPSAgreements(agreements: agreements)
     }
@@ -71,11 +79,15 @@ extension PolicyDecision {
     package func requiringIPSAgreement(_ agreements: IPSAgreements?, on day: CivilDate) -> PolicyDecision {
         guard case .forward(let event) = self else { return self }
         let team = event.body.objectValue?["referringTeam"]?.objectValue
-        if let agreements, let teamId = team?["teamId"]?.stringValue, let organisation = team?["organisationNumber"]?.stringValue,
+        if let agreements, let teamId = team?["teamId"]?.stringValue,
+            let organisation = team?["organisationNumber"]?.stringValue,
             agreements.agreement(teamId: teamId, organisationNumber: organisation, on: day) != nil
         {
             return self
         }
-        return .reject(Rejection(reason: .noIPSAgreement, contractName: event.contractName, consent: event.consent, removed: event.removed))
+        return .reject(
+            Rejection(
+                reason: .noIPSAgreement, contractName: event.contractName, consent: event.consent,
+                removed: event.removed))
     }
 }

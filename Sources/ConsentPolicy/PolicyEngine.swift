@@ -67,7 +67,8 @@ package enum PolicyEngine {
         }
         if !contract.schema.isValid(body) {
             return .reject(
-                Rejection(reason: .schemaViolation, contractName: contract.name, violations: contract.schema.validate(body)))
+                Rejection(
+                    reason: .schemaViolation, contractName: contract.name, violations: contract.schema.validate(body)))
         }
 
         // Subject and consent.
@@ -83,7 +84,9 @@ package enum PolicyEngine {
         case .covered(let record):
             if plan.isReferral, !methodSupervisorRequirementMet(body, today: now.utcDate) {
                 return .reject(
-                    Rejection(reason: .sickListedNeedsMethodSupervisor, contractName: contract.name, consent: record.reference))
+                    Rejection(
+                        reason: .sickListedNeedsMethodSupervisor, contractName: contract.name, consent: record.reference
+                    ))
             }
             var filter = FieldFilter(mode: .identified(scope: record.categories), subjectPlan: plan.subjectPlan)
             let output = filter.filter(body, plan: plan.root) ?? .object(JSONObject())
@@ -97,7 +100,11 @@ package enum PolicyEngine {
                 return .reject(
                     Rejection(
                         reason: .thirdPartyIdentifier, contractName: contract.name, consent: record.reference,
-                        violations: [SchemaViolation(pointer: pointer, keyword: "x-third-party-identifier", message: "another person's identifier")], removed: filter.removed))
+                        violations: [
+                            SchemaViolation(
+                                pointer: pointer, keyword: "x-third-party-identifier",
+                                message: "another person's identifier")
+                        ], removed: filter.removed))
             } else {
                 return .forward(
                     FilteredEvent(
@@ -109,12 +116,15 @@ package enum PolicyEngine {
             consentFound = record.reference
             guard contract.hasAnonymousForm else {
                 return .reject(
-                    Rejection(reason: basis, contractName: contract.name, consent: record.reference, removed: filter.removed))
+                    Rejection(
+                        reason: basis, contractName: contract.name, consent: record.reference, removed: filter.removed))
             }
         case .notCovered(let reason, let reference):
             basis = reason
             consentFound = reference
-            if plan.isReferral, reference == nil || [.consentWithdrawn, .consentExpired, .consentNotYetValid].contains(reason) {
+            if plan.isReferral,
+                reference == nil || [.consentWithdrawn, .consentExpired, .consentNotYetValid].contains(reason)
+            {
                 // R7: without consent in force there is no referral, and never an anonymous one.
                 basis = .referralRequiresConsent
             }
@@ -130,11 +140,15 @@ package enum PolicyEngine {
         var filter = FieldFilter(mode: .anonymous(eventDate: eventTime.utcDate), subjectPlan: plan.subjectPlan)
         guard case .object(let anonymous)? = filter.filter(body, plan: plan.root), filter.contentKept > 0 else {
             return .reject(
-                Rejection(reason: .nothingInScope, contractName: contract.name, consent: consentFound, removed: filter.removed))
+                Rejection(
+                    reason: .nothingInScope, contractName: contract.name, consent: consentFound, removed: filter.removed
+                ))
         }
         guard isFreeOfIdentifiers(.object(anonymous), subject: subject) else {
             return .reject(
-                Rejection(reason: .anonymousFormNotSafe, contractName: contract.name, consent: consentFound, removed: filter.removed))
+                Rejection(
+                    reason: .anonymousFormNotSafe, contractName: contract.name, consent: consentFound,
+                    removed: filter.removed))
         }
         let caseReference = makeCaseReference()
         var members = anonymous.members
@@ -142,7 +156,8 @@ package enum PolicyEngine {
         let output = JSONValue.object(JSONObject(uniqueMembers: members))
         return .forwardAnonymous(
             AnonymousEvent(
-                contractName: contract.name, ceType: AnonymousFormSchema.ceType(of: contract.ceType), destinationTopic: destination, body: output,
+                contractName: contract.name, ceType: AnonymousFormSchema.ceType(of: contract.ceType),
+                destinationTopic: destination, body: output,
                 bytes: output.serializedBytes(), caseReference: caseReference,
                 mapping: CaseReferenceMapping(subject: subject, caseReference: caseReference, keeper: origin),
                 basis: basis, consent: consentFound, removed: filter.removed, generalized: filter.generalized))
@@ -200,8 +215,11 @@ package enum PolicyEngine {
             return false  // the schema requires it; absent = cannot tell = fail closed
         }
         guard sickListed else { return true }
-        guard value(at: ["referral", "methodSupervisorAssessment", "outcome"], in: body)?.stringValue == "referral-supported",
-            let assessed = value(at: ["referral", "methodSupervisorAssessment", "assessedOn"], in: body)?.stringValue.flatMap(CivilDate.init(iso:)),
+        guard
+            value(at: ["referral", "methodSupervisorAssessment", "outcome"], in: body)?.stringValue
+                == "referral-supported",
+            let assessed = value(at: ["referral", "methodSupervisorAssessment", "assessedOn"], in: body)?.stringValue
+                .flatMap(CivilDate.init(iso:)),
             let referred = value(at: ["referral", "referredOn"], in: body)?.stringValue.flatMap(CivilDate.init(iso:))
         else { return false }
         return assessed <= referred && assessed <= today
@@ -210,7 +228,9 @@ package enum PolicyEngine {
     /// R16: the pointer of the first string in `output` that holds a fødselsnummer or D-number
     /// other than the subject's, or (in free text) a phone number or e-mail address; nil when
     /// there is none. Synthetic numbers count too (fail closed).
-    static func thirdPartyIdentifier(in output: JSONValue, plan: FieldPlan?, subject: String, pointer: String = "") -> String? {
+    static func thirdPartyIdentifier(in output: JSONValue, plan: FieldPlan?, subject: String, pointer: String = "")
+        -> String?
+    {
         switch output {
         case .string(let text):
             let isFreeText = plan?.classification == .freeText
@@ -227,7 +247,9 @@ package enum PolicyEngine {
             return nil
         case .array(let items):
             for (index, item) in items.enumerated() {
-                if let found = thirdPartyIdentifier(in: item, plan: plan?.items ?? plan, subject: subject, pointer: pointer + "/\(index)") {
+                if let found = thirdPartyIdentifier(
+                    in: item, plan: plan?.items ?? plan, subject: subject, pointer: pointer + "/\(index)")
+                {
                     return found
                 }
             }
@@ -235,7 +257,9 @@ package enum PolicyEngine {
         case .object(let object):
             for member in object {
                 let child = plan?.child(member.key)
-                if let found = thirdPartyIdentifier(in: member.value, plan: child, subject: subject, pointer: pointer + "/" + member.key) {
+                if let found = thirdPartyIdentifier(
+                    in: member.value, plan: child, subject: subject, pointer: pointer + "/" + member.key)
+                {
                     return found
                 }
             }
@@ -263,7 +287,10 @@ package enum PolicyEngine {
         case .array(let items):
             return items.allSatisfy { isFreeOfIdentifiers($0, subject: subject) }
         case .object(let object):
-            return object.allSatisfy { isFreeOfIdentifiers(.string($0.key), subject: subject) && isFreeOfIdentifiers($0.value, subject: subject) }
+            return object.allSatisfy {
+                isFreeOfIdentifiers(.string($0.key), subject: subject)
+                    && isFreeOfIdentifiers($0.value, subject: subject)
+            }
         default:
             return true
         }
@@ -294,7 +321,9 @@ package enum PolicyEngine {
     /// Whether `text` is free of fødselsnummer/D-numbers (synthetic ones included).
     static func isFreeOfPersonalIdentifiers(_ text: String) -> Bool {
         guard mayHoldIdentifier(text, minimumDigits: 11, orAddress: false) else { return true }
-        return !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains { $0.kind == .nationalIdentityNumber }
+        return !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains {
+            $0.kind == .nationalIdentityNumber
+        }
     }
 
     /// The value at property path `path` (objects only), or nil.
@@ -318,7 +347,8 @@ package enum PolicyEngine {
     /// Whether `text` contains `needle` as bytes (no Foundation, no Unicode normalisation:
     /// identifiers are ASCII digits).
     static func containsBytes(_ text: String, _ needle: String) -> Bool {
-        let haystack = text.utf8, pattern = needle.utf8
+        let haystack = text.utf8
+        let pattern = needle.utf8
         guard let first = pattern.first, haystack.count >= pattern.count else { return pattern.isEmpty }
         var index = haystack.startIndex
         let lastStart = haystack.index(haystack.endIndex, offsetBy: -pattern.count)

@@ -1,6 +1,7 @@
 package import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension UUID {

@@ -27,7 +27,8 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
 
     /// `ce_type` names no known contract (fail closed).
     package static let unknownContract = RejectReason(
-        "unknown-contract", nil, "The message type is not a known contract.", "Meldingstypen er ikke en kjent kontrakt.")
+        "unknown-contract", nil, "The message type is not a known contract.", "Meldingstypen er ikke en kjent kontrakt."
+    )
     /// The contract is not a message that crosses (consent records, bridge output).
     package static let notAnEventContract = RejectReason(
         "not-an-event-contract", nil, "This contract is not a message the bridge forwards.",
@@ -37,7 +38,8 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
     package static let invalidEnvelope = RejectReason(
         "invalid-envelope", nil,
         "The message's CloudEvents headers (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) must each be present once and well formed.",
-        "Meldingens CloudEvents-hoder (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) må finnes én gang hver og være gyldige.")
+        "Meldingens CloudEvents-hoder (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) må finnes én gang hver og være gyldige."
+    )
     /// The body is larger than the contracts allow (256 KiB); it is not opened, and not kept.
     package static let tooLarge = RejectReason(
         "too-large", nil, "The message is larger than the contracts allow (256 KiB).",
@@ -124,7 +126,8 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
     package static let noIPSAgreement = RejectReason(
         "no-ips-agreement", "R14",
         "Only treatment teams with a valid IPS agreement may refer; this team has none (or the registry of agreements could not be read).",
-        "Bare behandlingsteam med gyldig IPS-avtale kan henvise; dette teamet har ingen (eller avtaleregisteret kunne ikke leses).")
+        "Bare behandlingsteam med gyldig IPS-avtale kan henvise; dette teamet har ingen (eller avtaleregisteret kunne ikke leses)."
+    )
     /// After filtering nothing beyond identification and routing is left (R6, R8).
     package static let nothingInScope = RejectReason(
         "nothing-in-scope", "R6", "None of the information in the message is covered by the consent.",
@@ -149,10 +152,12 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
         code.hasPrefix("invalid-json.") || beforeConsentCodes.contains(code)
     }
 
-    private static let beforeConsentCodes: Set<String> = Set([
-        invalidEnvelope, tooLarge, unknownContract, notAnEventContract, unsupportedSpecVersion, unsupportedContentType,
-        wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing,
-    ].map(\.code))
+    private static let beforeConsentCodes: Set<String> = Set(
+        [
+            invalidEnvelope, tooLarge, unknownContract, notAnEventContract, unsupportedSpecVersion,
+            unsupportedContentType,
+            wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing,
+        ].map(\.code))
 
     /// A category that crossed is no longer in the consent (relay re-check; R5, R6).
     package static let categoryNarrowed = RejectReason(
@@ -164,28 +169,34 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
     package static let thirdPartyIdentifier = RejectReason(
         "third-party-identifier", "R16",
         "The message names another person (a national identity number, or a phone number or e-mail address in free text); consent covers only the patient's own information.",
-        "Meldingen inneholder opplysninger om en annen person (fødselsnummer, eller telefonnummer eller e-postadresse i fritekst); samtykket gjelder bare pasientens egne opplysninger.")
+        "Meldingen inneholder opplysninger om en annen person (fødselsnummer, eller telefonnummer eller e-postadresse i fritekst); samtykket gjelder bare pasientens egne opplysninger."
+    )
 
     /// Codes of the reasons a change of consent can lift: only these are worth deciding again
     /// (an operator's redrive). Envelope, contract and content faults stay faults.
-    package static let consentDependentCodes: Set<String> = Set([
-        noConsent, consentUnreadable, consentWithdrawn, consentExpired, consentNotYetValid, purposeNotCovered,
-        recipientNotCovered, directionNotCovered, referralRequiresConsent, nothingInScope, requiredFieldNotInConsent,
-    ].map(\.code))
+    package static let consentDependentCodes: Set<String> = Set(
+        [
+            noConsent, consentUnreadable, consentWithdrawn, consentExpired, consentNotYetValid, purposeNotCovered,
+            recipientNotCovered, directionNotCovered, referralRequiresConsent, nothingInScope,
+            requiredFieldNotInConsent,
+        ].map(\.code))
 
     /// The reason with this stored code (any `invalid-json.*` code gives the strict-JSON texts),
     /// or nil for a code this version does not know.
     package static func named(_ code: String) -> RejectReason? {
         if let reason = byCode[code] { return reason }
         guard code.hasPrefix("invalid-json.") else { return nil }
-        return RejectReason(code, nil, "The message body is not valid strict JSON.", "Meldingsinnholdet er ikke gyldig streng JSON.")
+        return RejectReason(
+            code, nil, "The message body is not valid strict JSON.", "Meldingsinnholdet er ikke gyldig streng JSON.")
     }
 
-    private static let byCode: [String: RejectReason] = Dictionary(all.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
+    private static let byCode: [String: RejectReason] = Dictionary(
+        all.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
 
     /// Every fixed reason (the parametrised `invalid-json.*` family excluded), for docs and tests.
     package static let all: [RejectReason] = [
-        invalidEnvelope, tooLarge, outputContractViolation, unknownContract, notAnEventContract, unsupportedSpecVersion, unsupportedContentType,
+        invalidEnvelope, tooLarge, outputContractViolation, unknownContract, notAnEventContract, unsupportedSpecVersion,
+        unsupportedContentType,
         wrongSourceTopic, navInternalNeverCrosses, schemaViolation, subjectMissing, noConsent, consentUnreadable,
         consentWithdrawn, consentExpired, consentNotYetValid, purposeNotCovered, recipientNotCovered,
         directionNotCovered, referralRequiresConsent, sickListedNeedsMethodSupervisor, noIPSAgreement, nothingInScope,

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A UTC instant with millisecond precision, independent of Foundation.
@@ -30,7 +30,8 @@ package struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringC
 
     /// The UTC calendar date of this instant.
     package var utcDate: CivilDate {
-        let days = millisecondsSinceEpoch >= 0
+        let days =
+            millisecondsSinceEpoch >= 0
             ? millisecondsSinceEpoch / 86_400_000
             : (millisecondsSinceEpoch - 86_399_999) / 86_400_000
         return CivilDate(daysSinceEpoch: days)

@@ -11,7 +11,10 @@ package final class SimulatorService: Service, Sendable {
     private let latest = Mutex(TrafficSimulator.Progress())
 
     /// Creates the service, which owns `producer`; `report` is called after every event.
-    package init(simulator: TrafficSimulator, producer: KafkaProducer, report: @escaping @Sendable (TrafficSimulator.Progress) -> Void = { _ in }) {
+    package init(
+        simulator: TrafficSimulator, producer: KafkaProducer,
+        report: @escaping @Sendable (TrafficSimulator.Progress) -> Void = { _ in }
+    ) {
         self.simulator = simulator
         self.producer = producer
         self.report = report

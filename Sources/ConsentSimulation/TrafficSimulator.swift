@@ -40,7 +40,9 @@ package struct TrafficSimulator: Sendable {
         package var seed: UInt64
 
         /// Creates options.
-        package init(patients: Int = 40, rate: Double = 20, count: Int? = nil, invalidShare: Double = 0.05, seed: UInt64 = 2026) {
+        package init(
+            patients: Int = 40, rate: Double = 20, count: Int? = nil, invalidShare: Double = 0.05, seed: UInt64 = 2026
+        ) {
             self.patients = patients
             self.rate = rate
             self.count = count
@@ -77,14 +79,17 @@ package struct TrafficSimulator: Sendable {
         let examplesDirectory = URL(fileURLWithPath: contractsDirectory).appendingPathComponent("examples")
         func load(_ contract: String) throws -> [Data] {
             let directory = examplesDirectory.appendingPathComponent(contract).appendingPathComponent("valid")
-            return try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted().map {
-                try Data(contentsOf: directory.appendingPathComponent($0))
-            }
+            return try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }
+                .sorted().map {
+                    try Data(contentsOf: directory.appendingPathComponent($0))
+                }
         }
         var examples: [String: [Data]] = [:]
         for name in Self.weights(for: system).map(\.contract) { examples[name] = try load(name) }
         self.examples = examples
-        let consents = try load("consent").map { ($0, Self.object($0)) }.filter { $0.1["status"] as? String == "granted" }
+        let consents = try load("consent").map { ($0, Self.object($0)) }.filter {
+            $0.1["status"] as? String == "granted"
+        }
         guard let first = consents.first else { throw SimulatorError.noExamples("consent") }
         func categoryCount(_ object: [String: Any]) -> Int { (object["categories"] as? [String])?.count ?? 0 }
         consentTemplates = (
@@ -97,16 +102,23 @@ package struct TrafficSimulator: Sendable {
     static func weights(for system: System) -> [(contract: String, weight: Int)] {
         switch system {
         case .epj:
-            [("referral", 25), ("anonymous-case-discussion", 25), ("treatment-coordination", 20), ("work-relevant-health-information", 15),
-             ("health-participation-change", 15)]
+            [
+                ("referral", 25), ("anonymous-case-discussion", 25), ("treatment-coordination", 20),
+                ("work-relevant-health-information", 15),
+                ("health-participation-change", 15),
+            ]
         case .nav:
-            [("job-status-update", 40), ("candidate-suggestion", 20), ("participation-change", 25), ("follow-up-note", 15)]
+            [
+                ("job-status-update", 40), ("candidate-suggestion", 20), ("participation-change", 25),
+                ("follow-up-note", 15),
+            ]
         }
     }
 
     /// Sends the stream through `producer`, calling `report` after every event; returns what
     /// was sent when `options.count` is reached or the task is cancelled.
-    package func run(producer: KafkaProducer, report: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
+    package func run(producer: KafkaProducer, report: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress
+    {
         var random = SeededRandom(seed: options.seed ^ (system == .epj ? 0x45504A : 0x4E4156))
         let patients = NorwegianIdentifier.syntheticFodselsnumre(count: max(1, min(options.patients, 500)))
         var progress = Progress()
@@ -120,7 +132,9 @@ package struct TrafficSimulator: Sendable {
         if system == .epj {
             for (index, patient) in patients.enumerated() where index % 10 < 7 {
                 consentVersions[patient] = 1
-                try await send(producer, consent(patient, version: 1, status: "granted", narrow: index % 10 >= 5), kind: "consent", &progress)
+                try await send(
+                    producer, consent(patient, version: 1, status: "granted", narrow: index % 10 >= 5), kind: "consent",
+                    &progress)
             }
             report(progress)
         }
@@ -140,17 +154,22 @@ package struct TrafficSimulator: Sendable {
                 if status == "withdrawn" { withdrawn.insert(patient) } else { withdrawn.remove(patient) }
                 consentVersions[patient] = version + 1
                 let index = patients.firstIndex(of: patient) ?? 0
-                try await send(producer, consent(patient, version: version + 1, status: status, narrow: index % 10 >= 5), kind: "consent", &progress)
+                try await send(
+                    producer, consent(patient, version: version + 1, status: status, narrow: index % 10 >= 5),
+                    kind: "consent", &progress)
             } else {
                 let contract = Self.pick(Self.weights(for: system), random.next())
-                try await send(producer, try event(contract, about: patient, choice: random.next()), kind: contract, &progress)
+                try await send(
+                    producer, try event(contract, about: patient, choice: random.next()), kind: contract, &progress)
             }
             report(progress)
         }
         return progress
     }
 
-    private func send(_ producer: KafkaProducer, _ record: KafkaOutgoingRecord, kind: String, _ progress: inout Progress) async throws {
+    private func send(
+        _ producer: KafkaProducer, _ record: KafkaOutgoingRecord, kind: String, _ progress: inout Progress
+    ) async throws {
         _ = try await producer.send(record)
         progress.count(kind)
     }
@@ -169,7 +188,9 @@ package struct TrafficSimulator: Sendable {
 
     /// A valid event of `contract` about `patient`, from one of its examples.
     func event(_ contractName: String, about patient: String, choice: UInt64) throws -> KafkaOutgoingRecord {
-        guard let contract = catalog.contract(named: contractName), let templates = examples[contractName], !templates.isEmpty else {
+        guard let contract = catalog.contract(named: contractName), let templates = examples[contractName],
+            !templates.isEmpty
+        else {
             throw SimulatorError.noExamples(contractName)
         }
         var body = Self.object(templates[Int(choice % UInt64(templates.count))])
@@ -202,7 +223,9 @@ package struct TrafficSimulator: Sendable {
             valid.value = Array(#"{"eventId": "broken", "patient": "#.utf8)
             return (valid, "malformed-json")
         case 1:
-            valid.headers = valid.headers.map { $0.name == "ce_type" ? KafkaHeader(name: "ce_type", string: "no.ips.\(system.rawValue).unknown.v1") : $0 }
+            valid.headers = valid.headers.map {
+                $0.name == "ce_type" ? KafkaHeader(name: "ce_type", string: "no.ips.\(system.rawValue).unknown.v1") : $0
+            }
             return (valid, "unknown-type")
         case 2:
             var body = try JSONSerialization.jsonObject(with: Data(valid.value ?? [])) as? [String: Any] ?? [:]
@@ -216,19 +239,23 @@ package struct TrafficSimulator: Sendable {
     }
 
     private func record(type: String, key: String, body: Data) -> KafkaOutgoingRecord {
-        KafkaOutgoingRecord(topic: topic, key: Array(key.utf8), value: Array(body), headers: [
-            KafkaHeader(name: "ce_id", string: UUID().uuidString.lowercased()), KafkaHeader(name: "ce_type", string: type),
-            KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
-            KafkaHeader(name: "ce_time", string: ISO8601DateFormatter().string(from: Date())),
-            KafkaHeader(name: "content-type", string: "application/json"),
-        ])
+        KafkaOutgoingRecord(
+            topic: topic, key: Array(key.utf8), value: Array(body),
+            headers: [
+                KafkaHeader(name: "ce_id", string: UUID().uuidString.lowercased()),
+                KafkaHeader(name: "ce_type", string: type),
+                KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
+                KafkaHeader(name: "ce_time", string: ISO8601DateFormatter().string(from: Date())),
+                KafkaHeader(name: "content-type", string: "application/json"),
+            ])
     }
 
     private static func object(_ data: Data) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 
-    private static func setting(_ value: String, at path: ArraySlice<String>, in object: [String: Any]) -> [String: Any] {
+    private static func setting(_ value: String, at path: ArraySlice<String>, in object: [String: Any]) -> [String: Any]
+    {
         guard let first = path.first else { return object }
         var object = object
         if path.count == 1 {
@@ -241,7 +268,8 @@ package struct TrafficSimulator: Sendable {
 
     /// A stable consent id per person (a UUID derived from the number; not the number).
     static func consentID(of patient: String) -> String {
-        var random = SeededRandom(seed: patient.utf8.reduce(1469598103934665603) { ($0 ^ UInt64($1)) &* 1099511628211 })
+        var random = SeededRandom(
+            seed: patient.utf8.reduce(1_469_598_103_934_665_603) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 })
         let bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
         let characters = Array(hex)

@@ -37,7 +37,8 @@ package struct SinkService: Service {
     /// sees each applied batch (metrics).
     package init(
         store: any SinkStore, client: KafkaClientConfiguration, groupID: String, maxBatchSize: Int = 500,
-        breachNotices: BreachNotices? = nil, onBatch: @escaping @Sendable (SinkBatchResult) -> Void = { _ in }, logger: Logger
+        breachNotices: BreachNotices? = nil, onBatch: @escaping @Sendable (SinkBatchResult) -> Void = { _ in },
+        logger: Logger
     ) {
         self.store = store
         self.client = client
@@ -62,7 +63,9 @@ package struct SinkService: Service {
                     let stored = try await store.offsets(consumerGroup: groupID)
                     var starts: [KafkaTopicPartition: Int64] = [:]
                     for partition in partitions {
-                        if let offset = stored.first(where: { $0.topic == partition.topic && $0.partition == partition.partition }) {
+                        if let offset = stored.first(where: {
+                            $0.topic == partition.topic && $0.partition == partition.partition
+                        }) {
                             starts[partition] = offset.nextOffset
                         }
                     }
@@ -84,14 +87,17 @@ package struct SinkService: Service {
             await consumer.close()
             throw error
         }
-        let publisher = self.breachNotices.map { BreachNoticePublisher(source: $0.source, producers: producers, logger: self.logger) }
+        let publisher = self.breachNotices.map {
+            BreachNoticePublisher(source: $0.source, producers: producers, logger: self.logger)
+        }
         self.logger.info("sink started", metadata: ["store.kind": "\(store.kind)", "kafka.group": "\(groupID)"])
         do {
             try await withGracefulShutdownHandler {
                 // Notices queued before a crash or a broker outage go out first.
                 _ = try await publisher?.publishPending(from: store)
                 for try await batch in consumer.batches where !batch.isEmpty {
-                    let result = try await store.apply(SinkBatch(consumerGroup: groupID, records: batch.map(Self.sinkRecord)))
+                    let result = try await store.apply(
+                        SinkBatch(consumerGroup: groupID, records: batch.map(Self.sinkRecord)))
                     if !result.breaches.isEmpty {
                         guard let publisher else {
                             throw SinkError.breachNoticesNotConfigured
@@ -127,7 +133,8 @@ package struct SinkService: Service {
 
     static func sinkRecord(_ record: KafkaRecord) -> SinkRecord {
         SinkRecord(
-            topic: record.topic, partition: record.partition, offset: record.offset, key: record.key, value: record.value,
+            topic: record.topic, partition: record.partition, offset: record.offset, key: record.key,
+            value: record.value,
             headers: record.headers.map { MessageHeader(name: $0.name, value: $0.value) })
     }
 }

@@ -66,7 +66,10 @@ package struct DeterministicSinkSource: Sendable {
             return SinkRecord(
                 topic: topic, partition: partition, offset: offset, key: Array(Self.patientID(for: offset).utf8),
                 value: disclosure.notice.jsonValue.serializedBytes(),
-                headers: [MessageHeader(name: "ce_id", text: "disc-evt-\(offset)"), MessageHeader(name: "ce_type", text: DisclosureNotice.ceType)])
+                headers: [
+                    MessageHeader(name: "ce_id", text: "disc-evt-\(offset)"),
+                    MessageHeader(name: "ce_type", text: DisclosureNotice.ceType),
+                ])
         }
         let ceType = Self.isFollowUpNote(offset: offset) ? "no.ips.nav.follow-up-note.v1" : "no.ips.nav.job-status.v1"
         let ceID = Self.inboundCEID(partition: partition, offset: offset)
@@ -80,7 +83,8 @@ package struct DeterministicSinkSource: Sendable {
     package var expectedStoredInboundIDs: Set<String> {
         var ids = Set<String>()
         for partition in 0..<self.partitions {
-            for offset in 0..<self.recordsPerPartition where !Self.isFollowUpNote(offset: offset) && !Self.isRepublished(offset: offset) {
+            for offset in 0..<self.recordsPerPartition
+            where !Self.isFollowUpNote(offset: offset) && !Self.isRepublished(offset: offset) {
                 ids.insert(Self.inboundCEID(partition: partition, offset: offset))
             }
             // A re-published id whose original was a follow-up note is a job-status record

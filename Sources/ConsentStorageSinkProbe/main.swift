@@ -13,16 +13,19 @@ import Foundation
 import Logging
 
 let arguments = CommandLine.arguments
-guard arguments.count == 5 || arguments.count == 6, let partitions = Int32(arguments[2]), let perPartition = Int64(arguments[3]),
+guard arguments.count == 5 || arguments.count == 6, let partitions = Int32(arguments[2]),
+    let perPartition = Int64(arguments[3]),
     let disclosures = Int64(arguments[4])
 else {
-    FileHandle.standardError.write(Data("usage: ConsentStorageSinkProbe STORE_PATH PARTITIONS RECORDS DISCLOSURES\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: ConsentStorageSinkProbe STORE_PATH PARTITIONS RECORDS DISCLOSURES\n".utf8))
     exit(64)
 }
 let batchPause = arguments.count == 6 ? Int(arguments[5]) ?? 0 : 0
 var logger = Logger(label: "sink-probe")
 logger.logLevel = .error
-let source = DeterministicSinkSource(partitions: partitions, recordsPerPartition: perPartition, disclosures: disclosures)
+let source = DeterministicSinkSource(
+    partitions: partitions, recordsPerPartition: perPartition, disclosures: disclosures)
 
 do {
     let store = try await HealthJournalStore.open(
@@ -46,7 +49,8 @@ do {
         if Bool.random(using: &generator), let last = records.last {
             records.append(last)
         }
-        let result = try await store.apply(SinkBatch(consumerGroup: DeterministicSinkSource.consumerGroup, records: records))
+        let result = try await store.apply(
+            SinkBatch(consumerGroup: DeterministicSinkSource.consumerGroup, records: records))
         for offset in result.offsets { next["\(offset.topic)#\(offset.partition)"] = offset.nextOffset }
         if batchPause > 0 { try await Task.sleep(for: .milliseconds(batchPause)) }
     }

@@ -10,13 +10,19 @@ import Testing
 /// published contracts, checked before they leave, sent the way the bridge reads them.
 @Suite("Producer library for integrators")
 struct ConsentBridgeClientTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static var contracts: String { root.appendingPathComponent("Contracts").path }
 
-    @Test("The typed messages are generated from the contracts as committed (run `contracts swift-types --write` after a contract change)")
+    @Test(
+        "The typed messages are generated from the contracts as committed (run `contracts swift-types --write` after a contract change)"
+    )
     func generatedTypesAreCurrent() throws {
-        let generated = try SwiftMessageTypes.generate(try SwiftMessageTypes.loadSchemas(directory: Self.contracts + "/schemas"))
-        let committed = try String(contentsOf: Self.root.appendingPathComponent("Sources/ConsentBridgeClient/Generated/Messages.swift"), encoding: .utf8)
+        let generated = try SwiftMessageTypes.generate(
+            try SwiftMessageTypes.loadSchemas(directory: Self.contracts + "/schemas"))
+        let committed = try String(
+            contentsOf: Self.root.appendingPathComponent("Sources/ConsentBridgeClient/Generated/Messages.swift"),
+            encoding: .utf8)
         #expect(generated == committed)
     }
 
@@ -27,15 +33,20 @@ struct ConsentBridgeClientTests {
         return try JSONEncoder().encode(message)
     }
 
-    @Test("Every valid example of every contract an integrator sends is a typed message, and encodes back to the same JSON")
+    @Test(
+        "Every valid example of every contract an integrator sends is a typed message, and encodes back to the same JSON"
+    )
     func everyValidExampleRoundTrips() throws {
         var checked = 0
         for type in IPSMessages.all {
-            let folder = URL(fileURLWithPath: Self.contracts).appendingPathComponent("examples/\(type.contractName)/valid")
+            let folder = URL(fileURLWithPath: Self.contracts).appendingPathComponent(
+                "examples/\(type.contractName)/valid")
             for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".json") {
                 let data = try Data(contentsOf: folder.appendingPathComponent(file))
                 let again = try roundTrip(type, data)
-                #expect(JSONEquality.equal(try StrictJSON.parse(Array(data)), try StrictJSON.parse(Array(again))), "\(type.contractName)/\(file)")
+                #expect(
+                    JSONEquality.equal(try StrictJSON.parse(Array(data)), try StrictJSON.parse(Array(again))),
+                    "\(type.contractName)/\(file)")
                 checked += 1
             }
         }
@@ -45,7 +56,8 @@ struct ConsentBridgeClientTests {
     static func referral(fodselsnummer: String = "03919540000", motivation: String? = nil) -> Referral {
         Referral(
             eventId: UUID().uuidString.lowercased(),
-            referringTeam: .init(teamId: "fact-oslo-ost", organisationNumber: "974589095", unitName: "FACT-team Oslo øst"),
+            referringTeam: .init(
+                teamId: "fact-oslo-ost", organisationNumber: "974589095", unitName: "FACT-team Oslo øst"),
             patient: .init(fodselsnummer: fodselsnummer),
             referral: .init(referredOn: "2026-11-02", sickListed: false, motivation: motivation))
     }
@@ -63,7 +75,9 @@ struct ConsentBridgeClientTests {
         try Self.referral().validate()
     }
 
-    @Test("send publishes a checked message with every CloudEvents header once, keyed by the person, on the contract's topic; a broken one is not sent")
+    @Test(
+        "send publishes a checked message with every CloudEvents header once, keyed by the person, on the contract's topic; a broken one is not sent"
+    )
     func producerSendsWhatTheBridgeReads() async throws {
         let logger = Logger(label: "client-test") { _ in SwiftLogNoOpLogHandler() }
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
@@ -74,11 +88,14 @@ struct ConsentBridgeClientTests {
         let id = try await producer.send(message)
         await #expect(throws: IPSValidationError.self) { try await producer.send(Self.referral(fodselsnummer: "1234")) }
         await producer.close()
-        #expect(throws: IPSProducerError.self) { try IPSProducer(bootstrapServers: cluster.bootstrapServers, source: "not a uri") }
+        #expect(throws: IPSProducerError.self) {
+            try IPSProducer(bootstrapServers: cluster.bootstrapServers, source: "not a uri")
+        }
 
         let consumer = try KafkaConsumer(
             configuration: .init(
-                client: .init(bootstrapServers: cluster.bootstrapServers, properties: ["fetch.wait.max.ms": "10"]), groupID: "client-test",
+                client: .init(bootstrapServers: cluster.bootstrapServers, properties: ["fetch.wait.max.ms": "10"]),
+                groupID: "client-test",
                 topics: ["health.ips.outbound"]),
             logger: logger)
         var records: [KafkaRecord] = []

@@ -20,20 +20,26 @@ struct AgreementRegistryTests {
     private func outcome(_ harness: BridgeHarness, _ id: String, receipts count: Int) async throws -> String? {
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: count)
         let receipt = receipts.first { $0.key == Array(id.utf8) }
-        let body = try receipt.flatMap { try JSONSerialization.jsonObject(with: Data($0.value ?? [])) as? [String: Any] }
+        let body = try receipt.flatMap {
+            try JSONSerialization.jsonObject(with: Data($0.value ?? [])) as? [String: Any]
+        }
         return body?["reasonCode"] as? String
     }
 
-    @Test("R14: a referral from a team without an agreement is rejected while one with an agreement crosses; an unreadable registry stops referrals only; a fixed one lets them through again")
+    @Test(
+        "R14: a referral from a team without an agreement is rejected while one with an agreement crosses; an unreadable registry stops referrals only; a fixed one lets them through again"
+    )
     func R14_onlyAgreedTeamsRefer() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agreements-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agreements-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let registry = directory + "/ips-agreements.json"
         try Self.write(#"{"agreements": [\#(Self.bergen)]}"#, to: registry)
         let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_AGREEMENTS_REGISTRY": registry])
         try await harness.start()
-        let bergenPatient = "03919540000", osloPatient = "12848740088"
+        let bergenPatient = "03919540000"
+        let osloPatient = "12848740088"
         for patient in [bergenPatient, osloPatient] {
             try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
         }
@@ -44,7 +50,8 @@ struct AgreementRegistryTests {
         }
         func send(_ example: String, _ patient: String) async throws -> String {
             try await harness.publishEvent(
-                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try referral(example))
+                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                body: try referral(example))
         }
         let fromBergen = try await send("not-sick-listed-minimal", bergenPatient)
         let fromOslo = try await send("sick-listed-with-method-supervisor-assessment", osloPatient)
@@ -56,9 +63,12 @@ struct AgreementRegistryTests {
         try await Task.sleep(for: .seconds(3))
         let whileBroken = try await send("not-sick-listed-minimal", bergenPatient)
         let information = try await harness.publishEvent(
-            topic: harness.topics.healthOutbound, ceType: BridgeRedriveTests.ceType, key: BridgeRedriveTests.patient, body: try BridgeRedriveTests.information())
+            topic: harness.topics.healthOutbound, ceType: BridgeRedriveTests.ceType, key: BridgeRedriveTests.patient,
+            body: try BridgeRedriveTests.information())
         #expect(try await outcome(harness, whileBroken, receipts: 4) == "no-ips-agreement")
-        #expect(try await outcome(harness, information, receipts: 4) != nil, "non-referral traffic stopped with the registry")
+        #expect(
+            try await outcome(harness, information, receipts: 4) != nil,
+            "non-referral traffic stopped with the registry")
 
         // Fixed, with Oslo's agreement added: both teams refer again.
         try Self.write(#"{"agreements": [\#(Self.bergen), \#(Self.oslo)]}"#, to: registry)

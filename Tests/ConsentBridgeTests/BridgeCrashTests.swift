@@ -1,9 +1,9 @@
 import ConsentBridge
 import ConsentKafka
 import ConsentStorage
-import SQLKit
 import Foundation
 import Logging
+import SQLKit
 import Testing
 
 /// A child process of the built `consent-bridge` binary.
@@ -13,8 +13,13 @@ final class ChildProcess: @unchecked Sendable {
     let output = Pipe()
 
     static var binary: String? {
-        if let path = ProcessInfo.processInfo.environment["CONSENT_BRIDGE_BIN"], FileManager.default.isExecutableFile(atPath: path) { return path }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        if let path = ProcessInfo.processInfo.environment["CONSENT_BRIDGE_BIN"],
+            FileManager.default.isExecutableFile(atPath: path)
+        {
+            return path
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let debug = root.appendingPathComponent(".build/debug/consent-bridge").path
         return FileManager.default.isExecutableFile(atPath: debug) ? debug : nil
     }
@@ -26,7 +31,9 @@ final class ChildProcess: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = output
         if let errorLog {
-            if !FileManager.default.fileExists(atPath: errorLog) { _ = FileManager.default.createFile(atPath: errorLog, contents: nil) }
+            if !FileManager.default.fileExists(atPath: errorLog) {
+                _ = FileManager.default.createFile(atPath: errorLog, contents: nil)
+            }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: errorLog))
             handle.seekToEndOfFile()
             process.standardError = handle
@@ -69,7 +76,9 @@ struct BridgeCrashTests {
         let broker = try ChildProcess(arguments: ["broker", "--contracts", BridgeHarness.contractsDirectory])
         defer { broker.terminate() }
         let bootstrap = try #require(broker.readLine(startingWith: "bootstrap: ")).dropFirst("bootstrap: ".count)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-crash-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "bridge-crash-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // Each side has its own sealing key (the configuration refuses one key for both).
@@ -83,7 +92,8 @@ struct BridgeCrashTests {
             "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
             "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": "10",
             "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": BridgeHarness.contractsDirectory,
-            "CONSENT_BRIDGE_AGREEMENTS_REGISTRY": BridgeHarness.contractsDirectory + "/registry/ips-agreements.development.json",
+            "CONSENT_BRIDGE_AGREEMENTS_REGISTRY": BridgeHarness.contractsDirectory
+                + "/registry/ips-agreements.development.json",
             "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
             "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
             "CONSENT_BRIDGE_HEALTH_SEALING_KEY": healthKey,
@@ -96,10 +106,13 @@ struct BridgeCrashTests {
 
         // 50 patients, 40 with consent; 10,000 referrals spread over them.
         let logger = Logger(label: "crash-test") { _ in SwiftLogNoOpLogHandler() }
-        let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: String(bootstrap)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaClientConfiguration(bootstrapServers: String(bootstrap)), logger: logger)
         let patients = (0..<50).map { Self.syntheticFodselsnummer(index: $0) }
         for patient in patients.prefix(40) {
-            _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: try Fixtures.consent(patient: patient)))
+            _ = try await producer.send(
+                KafkaOutgoingRecord(
+                    topic: "health.consent", key: Array(patient.utf8), value: try Fixtures.consent(patient: patient)))
         }
         let total = 10_000
         var ids: [String] = []
@@ -108,21 +121,26 @@ struct BridgeCrashTests {
             let patient = patients[index % patients.count]
             let id = UUID().uuidString.lowercased()
             ids.append(id)
-            records.append(KafkaOutgoingRecord(
-                topic: "health.ips.outbound", key: Array(patient.utf8), value: try Fixtures.referral(patient: patient),
-                headers: [
-                    KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
-                    KafkaHeader(name: "ce_source", string: "urn:test"), KafkaHeader(name: "ce_specversion", string: "1.0"),
-                    KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
-                    KafkaHeader(name: "content-type", string: "application/json"),
-                ]))
+            records.append(
+                KafkaOutgoingRecord(
+                    topic: "health.ips.outbound", key: Array(patient.utf8),
+                    value: try Fixtures.referral(patient: patient),
+                    headers: [
+                        KafkaHeader(name: "ce_id", string: id),
+                        KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
+                        KafkaHeader(name: "ce_source", string: "urn:test"),
+                        KafkaHeader(name: "ce_specversion", string: "1.0"),
+                        KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
+                        KafkaHeader(name: "content-type", string: "application/json"),
+                    ]))
         }
         for result in try await producer.send(records) { _ = try result.get() }
         await producer.close()
 
         // Kill the bridge at 5 random moments, restarting it each time.
         for _ in 0..<5 {
-            let bridge = try ChildProcess(arguments: ["run"], environment: environment, errorLog: directory + "/bridge.log")
+            let bridge = try ChildProcess(
+                arguments: ["run"], environment: environment, errorLog: directory + "/bridge.log")
             try await Task.sleep(for: .milliseconds(Int.random(in: 1500...6000)))
             bridge.kill9()
         }
@@ -139,25 +157,32 @@ struct BridgeCrashTests {
                 bridge.process.waitUntilExit()
                 // The bridge's log holds no personal data (a test proves it), so show its end.
                 let log = (try? String(contentsOfFile: directory + "/bridge.log", encoding: .utf8)) ?? ""
-                Issue.record("the restarted bridge exited with status \(bridge.process.terminationStatus): \(log.suffix(3000))")
+                Issue.record(
+                    "the restarted bridge exited with status \(bridge.process.terminationStatus): \(log.suffix(3000))")
                 await store.close()
                 return
             }
             decided = try await Self.count(store, "SELECT COUNT(*) AS n FROM decisions")
-            let pending = try await Self.count(store, "SELECT COUNT(*) AS n FROM outbox_status WHERE status = 'pending'")
+            let pending = try await Self.count(
+                store, "SELECT COUNT(*) AS n FROM outbox_status WHERE status = 'pending'")
             if decided >= total && pending == 0 { break }
             try await Task.sleep(for: .milliseconds(500))
         }
         let disclosureRows = try await Self.count(store, "SELECT COUNT(*) AS n FROM disclosures")
-        let forwardDecisions = try await Self.count(store, "SELECT COUNT(*) AS n FROM decisions WHERE outcome = 'forward'")
+        let forwardDecisions = try await Self.count(
+            store, "SELECT COUNT(*) AS n FROM decisions WHERE outcome = 'forward'")
         await store.close()
         bridge.terminate()
 
-        let forwardedIDs = try await BridgeHarness.read("nav.ips.inbound", bootstrap: String(bootstrap), atLeast: forwardDecisions, timeout: .seconds(60))
-            .compactMap { $0.headers.string(named: "ce_id") }
+        let forwardedIDs = try await BridgeHarness.read(
+            "nav.ips.inbound", bootstrap: String(bootstrap), atLeast: forwardDecisions, timeout: .seconds(60)
+        )
+        .compactMap { $0.headers.string(named: "ce_id") }
         // Copies carry bridge-minted ids; the receipts say which event each copy came from.
         var sourceOf: [String: String] = [:]
-        for receipt in try await BridgeHarness.read("health.ips.receipts", bootstrap: String(bootstrap), atLeast: total, timeout: .seconds(60)) {
+        for receipt in try await BridgeHarness.read(
+            "health.ips.receipts", bootstrap: String(bootstrap), atLeast: total, timeout: .seconds(60))
+        {
             guard let body = try JSONSerialization.jsonObject(with: Data(receipt.value ?? [])) as? [String: Any],
                 let message = body["messageId"] as? String, let copy = body["forwardedId"] as? String
             else { continue }
@@ -166,7 +191,9 @@ struct BridgeCrashTests {
 
         let lost = total - decided
         let duplicates = forwardedIDs.count - Set(forwardedIDs).count
-        print("crash test: events \(total), decided \(decided), lost \(lost), forwarded \(Set(forwardedIDs).count), forwarded more than once \(duplicates), disclosure rows \(disclosureRows)")
+        print(
+            "crash test: events \(total), decided \(decided), lost \(lost), forwarded \(Set(forwardedIDs).count), forwarded more than once \(duplicates), disclosure rows \(disclosureRows)"
+        )
         #expect(lost == 0)
         #expect(duplicates == 0)
         #expect(Set(forwardedIDs).count == forwardDecisions)

@@ -7,7 +7,8 @@ import Testing
 
 /// Each rule end to end: events in on the outbound topics, the bridge running on the
 /// embedded broker with SQLite, and what comes out on the other side's topics.
-@Suite("Bridge end to end (embedded broker; SQLite, and PostgreSQL when available)", .serialized, .timeLimit(.minutes(4)))
+@Suite(
+    "Bridge end to end (embedded broker; SQLite, and PostgreSQL when available)", .serialized, .timeLimit(.minutes(4)))
 struct BridgeEndToEndTests {
     static let patient = "12848740088"
 
@@ -15,12 +16,15 @@ struct BridgeEndToEndTests {
         try #require(JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any])
     }
 
-    @Test("R1/R6/R8: a consented referral reaches nav.ips.inbound with only the fields its consent covers", arguments: BridgeStoreEngine.available)
+    @Test(
+        "R1/R6/R8: a consented referral reaches nav.ips.inbound with only the fields its consent covers",
+        arguments: BridgeStoreEngine.available)
     func R1_consentedReferralCarriesOnlyInScopeFields(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
         let granted = ["identity-and-contact", "ips-participation"]
-        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: granted))
+        try await harness.publishConsent(
+            patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: granted))
         let id = try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
             body: try Fixtures.referral(patient: Self.patient))
@@ -30,7 +34,9 @@ struct BridgeEndToEndTests {
         await harness.finish()
         if ProcessInfo.processInfo.environment["BRIDGE_TEST_DEBUG"] != nil {
             for r in receipts { print("RECEIPT", String(decoding: r.value ?? [], as: UTF8.self)) }
-            for l in harness.logs.all where !l.hasPrefix("trace") && !l.hasPrefix("debug") { print("LOG", l.prefix(400)) }
+            for l in harness.logs.all where !l.hasPrefix("trace") && !l.hasPrefix("debug") {
+                print("LOG", l.prefix(400))
+            }
         }
 
         let record = try #require(forwarded.first)
@@ -55,7 +61,9 @@ struct BridgeEndToEndTests {
         let body = try decoded(record)
         for field in contract.fields {
             guard let category = field.consentCategory, !granted.contains(category) else { continue }
-            #expect(!Self.exists(field.path, in: body), "field \(field.path) of category \(category) crossed without consent")
+            #expect(
+                !Self.exists(field.path, in: body),
+                "field \(field.path) of category \(category) crossed without consent")
         }
         // What the consent covers did cross: the person is identified (identity-and-contact).
         #expect((body["patient"] as? [String: Any])?["fodselsnummer"] as? String == Self.patient)
@@ -63,7 +71,9 @@ struct BridgeEndToEndTests {
         #expect(try decoded(receipt)["outcome"] as? String == "accepted")
     }
 
-    @Test("R1/R7: a referral without consent is rejected with a receipt, and nothing crosses", arguments: BridgeStoreEngine.available)
+    @Test(
+        "R1/R7: a referral without consent is rejected with a receipt, and nothing crosses",
+        arguments: BridgeStoreEngine.available)
     func R7_referralWithoutConsentIsRejected(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
@@ -124,12 +134,14 @@ struct BridgeEndToEndTests {
         #expect(try await harness.read(harness.topics.navInbound, atLeast: 1).count == 1)
 
         // Withdraw, then at once send more: none of them may cross, whichever topic is read first.
-        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient, status: "withdrawn", version: 2))
+        try await harness.publishConsent(
+            patient: Self.patient, try Fixtures.consent(patient: Self.patient, status: "withdrawn", version: 2))
         var after: [String] = []
         for _ in 0..<5 {
-            after.append(try await harness.publishEvent(
-                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
-                body: try Fixtures.referral(patient: Self.patient)))
+            after.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+                    body: try Fixtures.referral(patient: Self.patient)))
         }
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 6)
         let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
@@ -150,7 +162,8 @@ struct BridgeEndToEndTests {
         var note = try Fixtures.json("follow-up-note/valid/employer-contact.json")
         note["eventId"] = UUID().uuidString.lowercased()
         let id = try await harness.publishEvent(
-            topic: harness.topics.navOutbound, ceType: "no.ips.nav.follow-up-note.v1", key: Self.patient, body: try Fixtures.bytes(note))
+            topic: harness.topics.navOutbound, ceType: "no.ips.nav.follow-up-note.v1", key: Self.patient,
+            body: try Fixtures.bytes(note))
         let receipts = try await harness.read(harness.topics.navReceipts, atLeast: 1)
         let inbound = try await harness.read(harness.topics.healthInbound, atLeast: 0)
         await harness.finish()
@@ -166,7 +179,8 @@ struct BridgeEndToEndTests {
         let harness = try BridgeHarness()
         try await harness.start()
         try await harness.publishConsent(
-            patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: ["identity-and-contact", "ips-participation"]))
+            patient: Self.patient,
+            try Fixtures.consent(patient: Self.patient, categories: ["identity-and-contact", "ips-participation"]))
         var information = try Fixtures.json("work-relevant-health-information/valid/\(try Self.fixtureWithComment())")
         var person = information["patient"] as! [String: Any]
         person["fodselsnummer"] = Self.patient
@@ -177,24 +191,35 @@ struct BridgeEndToEndTests {
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.work-relevant-health.v1", key: Self.patient,
             body: try Fixtures.bytes(information))
         // Also a schema-breaking event and an unknown contract carrying the canary.
-        try await harness.publishEvent(topic: harness.topics.healthOutbound, ceType: "no.ips.health.unknown.v1", key: Self.patient, body: Array("{\"x\":\"\(canary)\"}".utf8))
-        try await harness.publishEvent(topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient, body: Array("{\"patient\":{\"fodselsnummer\":\"\(canary)\"},\"x\":1}".utf8))
+        try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.unknown.v1", key: Self.patient,
+            body: Array("{\"x\":\"\(canary)\"}".utf8))
+        try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+            body: Array("{\"patient\":{\"fodselsnummer\":\"\(canary)\"},\"x\":1}".utf8))
 
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 3)
         #expect(receipts.count == 3)
         var everything: [KafkaRecord] = receipts
-        for topic in [harness.topics.navInbound, harness.topics.healthInbound, harness.topics.navReceipts, harness.topics.healthDisclosures,
-                      harness.topics.navDisclosures, harness.topics.rejected] {
+        for topic in [
+            harness.topics.navInbound, harness.topics.healthInbound, harness.topics.navReceipts,
+            harness.topics.healthDisclosures,
+            harness.topics.navDisclosures, harness.topics.rejected,
+        ] {
             everything += try await harness.read(topic, atLeast: 0)
         }
         await harness.stop()
-        let storeFiles = try FileManager.default.contentsOfDirectory(atPath: harness.directory).map { harness.directory + "/" + $0 }
+        let storeFiles = try FileManager.default.contentsOfDirectory(atPath: harness.directory).map {
+            harness.directory + "/" + $0
+        }
         let storeBytes = try storeFiles.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         let logs = harness.logs.all
         await harness.finish()
 
         for record in everything {
-            let text = String(decoding: (record.key ?? []) + (record.value ?? []) + record.headers.flatMap { Array($0.name.utf8) + ($0.value ?? []) }, as: UTF8.self)
+            let text = String(
+                decoding: (record.key ?? []) + (record.value ?? [])
+                    + record.headers.flatMap { Array($0.name.utf8) + ($0.value ?? []) }, as: UTF8.self)
             #expect(!text.contains(canary), "canary found on \(record.topic)")
         }
         for (file, bytes) in zip(storeFiles, storeBytes) {
@@ -208,7 +233,9 @@ struct BridgeEndToEndTests {
 
     static func exists(_ path: [String], in value: Any) -> Bool {
         guard let first = path.first else { return true }
-        if first == "[]", let items = value as? [Any] { return items.contains { exists(Array(path.dropFirst()), in: $0) } }
+        if first == "[]", let items = value as? [Any] {
+            return items.contains { exists(Array(path.dropFirst()), in: $0) }
+        }
         guard let object = value as? [String: Any], let child = object[first] else { return false }
         return exists(Array(path.dropFirst()), in: child)
     }
@@ -218,12 +245,15 @@ struct BridgeEndToEndTests {
             if let direct = object["fodselsnummer"] as? String { return direct }
             for child in object.values { if let found = firstFodselsnummer(in: child) { return found } }
         }
-        if let items = value as? [Any] { for item in items { if let found = firstFodselsnummer(in: item) { return found } } }
+        if let items = value as? [Any] {
+            for item in items { if let found = firstFodselsnummer(in: item) { return found } }
+        }
         return nil
     }
 
     static func fixtureWithComment() throws -> String {
-        let folder = URL(fileURLWithPath: BridgeHarness.contractsDirectory).appendingPathComponent("examples/work-relevant-health-information/valid")
+        let folder = URL(fileURLWithPath: BridgeHarness.contractsDirectory).appendingPathComponent(
+            "examples/work-relevant-health-information/valid")
         for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() {
             let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
             if text.contains("\"comment\"") { return name }

@@ -1,5 +1,5 @@
-import ConsentBridgeTesting
 import ConsentBridge
+import ConsentBridgeTesting
 import ConsentConfiguration
 import ConsentKafka
 import ConsentStorage
@@ -49,7 +49,8 @@ final class BridgeHarness: Sendable {
     let directory: String
     let logs = CapturedLogs()
     let configuration: BridgeConfiguration
-    private let running = Mutex<(group: ServiceGroup, task: Task<Void, any Error>, application: BridgeApplication)?>(nil)
+    private let running = Mutex<(group: ServiceGroup, task: Task<Void, any Error>, application: BridgeApplication)?>(
+        nil)
     let producer: KafkaProducer
 
     var topics: TopicNames { configuration.topics }
@@ -64,16 +65,22 @@ final class BridgeHarness: Sendable {
             return try BridgeHarness(partitions: partitions)
         case .postgres:
             let base = try #require(BridgeStoreEngine.postgresURL)
-            let url = try await PostgresScratchDatabase.create(baseURL: base, prefix: "bridge_e2e", logger: Logger(label: "scratch"))
+            let url = try await PostgresScratchDatabase.create(
+                baseURL: base, prefix: "bridge_e2e", logger: Logger(label: "scratch"))
             return try BridgeHarness(partitions: partitions, postgresDatabase: url)
         }
     }
 
     /// `roles`: the roles the harness runs (`bridge`, or with the sinks for tests of the whole).
-    init(partitions: Int = 3, postgresDatabase: String? = nil, roles: String = "bridge", environment extra: [String: String] = [:]) throws {
+    init(
+        partitions: Int = 3, postgresDatabase: String? = nil, roles: String = "bridge",
+        environment extra: [String: String] = [:]
+    ) throws {
         self.postgresDatabase = postgresDatabase
-        cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "cluster") { _ in SwiftLogNoOpLogHandler() })
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-test-\(UUID().uuidString)").path
+        cluster = try EmbeddedKafkaCluster(
+            brokers: 1, logger: Logger(label: "cluster") { _ in SwiftLogNoOpLogHandler() })
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("bridge-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         configuration = try BridgeConfiguration.load(
             arguments: [],
@@ -89,7 +96,9 @@ final class BridgeHarness: Sendable {
         for topic in configuration.topics.all {
             try cluster.createTopic(topic, partitions: partitions)
         }
-        producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Logger(label: "p") { _ in SwiftLogNoOpLogHandler() })
+        producer = try KafkaProducer(
+            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers),
+            logger: Logger(label: "p") { _ in SwiftLogNoOpLogHandler() })
     }
 
     static let tuning = EmbeddedKafkaCluster.consumerTuning
@@ -100,16 +109,24 @@ final class BridgeHarness: Sendable {
     func start(clientProperties: [String: String] = [:]) async throws {
         let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: clientProperties)
         let application = try await BridgeApplication.make(
-            configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: Self.tuning, logger: logs.logger)
+            configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: Self.tuning,
+            logger: logs.logger)
         let group = ServiceGroup(
-            configuration: .init(services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [], cancellationSignals: [], logger: logs.logger))
+            configuration: .init(
+                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
+                cancellationSignals: [], logger: logs.logger))
         let task = Task { try await group.run() }
         running.withLock { $0 = (group, task, application) }
     }
 
     /// Stops the services gracefully and closes the stores.
     func stop() async {
-        guard let current = running.withLock({ state in defer { state = nil }; return state }) else { return }
+        guard
+            let current = running.withLock({ state in
+                defer { state = nil }
+                return state
+            })
+        else { return }
         await current.group.triggerGracefulShutdown()
         _ = try? await current.task.value
         await current.application.shutdown()
@@ -131,7 +148,8 @@ final class BridgeHarness: Sendable {
     /// Opens the bridge store the harness's bridge writes to (after `stop`, to inspect it).
     func openBridgeStore() async throws -> BridgeStore {
         let location = try #require(configuration.bridgeStore)
-        return try await BridgeStore.open(try BridgeApplication.storageLocation(location), logger: Logger(label: "inspect"))
+        return try await BridgeStore.open(
+            try BridgeApplication.storageLocation(location), logger: Logger(label: "inspect"))
     }
 
     var metrics: BridgeMetrics? { running.withLock { $0?.application.metrics } }
@@ -139,24 +157,30 @@ final class BridgeHarness: Sendable {
 
     /// Publishes a consent record (key = patient id) on `health.consent`.
     func publishConsent(patient: String, _ body: [UInt8]?) async throws {
-        _ = try await producer.send(KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: body))
+        _ = try await producer.send(
+            KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: body))
     }
 
     /// Publishes a consent record as EPJ does: keyed by the patient, with CloudEvents headers
     /// (the journal keeps the consent history from them).
     func publishConsentEvent(patient: String, _ body: [UInt8]) async throws {
-        try await publishEvent(topic: topics.healthConsent, ceType: "no.ips.health.consent.v1", key: patient, body: body)
+        try await publishEvent(
+            topic: topics.healthConsent, ceType: "no.ips.health.consent.v1", key: patient, body: body)
     }
 
     /// Publishes an event with CloudEvents headers; returns its ce_id.
     @discardableResult
-    func publishEvent(topic: String, ceType: String, key: String, body: [UInt8], id: String = UUID().uuidString.lowercased()) async throws -> String {
+    func publishEvent(
+        topic: String, ceType: String, key: String, body: [UInt8], id: String = UUID().uuidString.lowercased()
+    ) async throws -> String {
         let headers = [
             KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: ceType),
             KafkaHeader(name: "ce_source", string: "urn:test"), KafkaHeader(name: "ce_specversion", string: "1.0"),
-            KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"), KafkaHeader(name: "content-type", string: "application/json"),
+            KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
+            KafkaHeader(name: "content-type", string: "application/json"),
         ]
-        _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: Array(key.utf8), value: body, headers: headers))
+        _ = try await producer.send(
+            KafkaOutgoingRecord(topic: topic, key: Array(key.utf8), value: body, headers: headers))
         return id
     }
 
@@ -169,7 +193,9 @@ final class BridgeHarness: Sendable {
     }
 
     /// `read` against any cluster.
-    static func read(_ topic: String, bootstrap: String, atLeast count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaRecord] {
+    static func read(_ topic: String, bootstrap: String, atLeast count: Int, timeout: Duration = .seconds(30))
+        async throws -> [KafkaRecord]
+    {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 client: KafkaClientConfiguration(bootstrapServers: bootstrap, properties: Self.tuning),
@@ -237,10 +263,12 @@ enum Fixtures {
 
     /// Every valid example of `contract` (Contracts/examples/<contract>/valid), parsed.
     static func validExamples(_ contract: String) throws -> [[String: Any]] {
-        let folder = URL(fileURLWithPath: BridgeHarness.contractsDirectory).appendingPathComponent("examples/\(contract)/valid")
-        return try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted().map {
-            try json("\(contract)/valid/\($0)")
-        }
+        let folder = URL(fileURLWithPath: BridgeHarness.contractsDirectory).appendingPathComponent(
+            "examples/\(contract)/valid")
+        return try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+            .sorted().map {
+                try json("\(contract)/valid/\($0)")
+            }
     }
 
     /// `example` about `subject` (at the contract's subject path), with a fresh `eventId`.
@@ -248,7 +276,8 @@ enum Fixtures {
         func set(_ value: Any, _ path: ArraySlice<String>, in object: [String: Any]) -> [String: Any] {
             guard let first = path.first else { return object }
             var copy = object
-            copy[first] = path.count == 1 ? value : set(value, path.dropFirst(), in: (object[first] as? [String: Any]) ?? [:])
+            copy[first] =
+                path.count == 1 ? value : set(value, path.dropFirst(), in: (object[first] as? [String: Any]) ?? [:])
             return copy
         }
         var object = set(subject, path[...], in: example)
@@ -262,7 +291,9 @@ enum Fixtures {
 
     /// A consent record for `patient` with `status` and `version`, based on the full example,
     /// valid from a day ago for a year (the example's own dates would expire).
-    static func consent(patient: String, status: String = "granted", version: Int = 1, categories: [String]? = nil) throws -> [UInt8] {
+    static func consent(patient: String, status: String = "granted", version: Int = 1, categories: [String]? = nil)
+        throws -> [UInt8]
+    {
         var object = try json("consent/valid/granted-full-written.json")
         let format = ISO8601DateFormatter()
         object["validFrom"] = format.string(from: Date().addingTimeInterval(-86_400))

@@ -9,7 +9,9 @@ import Logging
 import Testing
 
 /// The operator's redrive: a rejection is decided again against the current consent.
-@Suite("Redrive of rejected messages (embedded broker; SQLite, and PostgreSQL when available)", .serialized, .timeLimit(.minutes(4)))
+@Suite(
+    "Redrive of rejected messages (embedded broker; SQLite, and PostgreSQL when available)", .serialized,
+    .timeLimit(.minutes(4)))
 struct BridgeRedriveTests {
     static let patient = "12848740088"
 
@@ -30,7 +32,9 @@ struct BridgeRedriveTests {
         return try Fixtures.bytes(object)
     }
 
-    @Test("R1/R6: information rejected for lack of consent crosses after consent is given, only once, with only in-scope fields", arguments: BridgeStoreEngine.available)
+    @Test(
+        "R1/R6: information rejected for lack of consent crosses after consent is given, only once, with only in-scope fields",
+        arguments: BridgeStoreEngine.available)
     func R1_redriveAfterConsentForwardsOnce(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
@@ -45,7 +49,8 @@ struct BridgeRedriveTests {
         #expect(try await redrive.redrive(messageID: id) == .stillRejected(reasonCode: firstReason))
 
         let granted = ["identity-and-contact", "work-relevant-health"]
-        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: granted))
+        try await harness.publishConsent(
+            patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: granted))
         // No wait: the redrive goes through the consent gate, so the grant just appended is seen.
         #expect(try await redrive.redrive(messageID: id) == .forwarded)
         #expect(try await redrive.redrive(messageID: id) == .alreadyRedriven)
@@ -62,13 +67,17 @@ struct BridgeRedriveTests {
         #expect(forwarded.count == 1, "a redrive lets a message through once")
         let record = try #require(forwarded.first)
         let forwardedIDs = try receipts.compactMap { try decoded($0)["forwardedId"] as? String }
-        #expect(forwardedIDs == [try #require(record.headers.string(named: "ce_id"))], "the redrive's receipt names the copy that crossed")
+        #expect(
+            forwardedIDs == [try #require(record.headers.string(named: "ce_id"))],
+            "the redrive's receipt names the copy that crossed")
         let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
         let contract = try #require(catalog.contract(forCEType: Self.ceType))
         let body = try decoded(record)
         for field in contract.fields {
             guard let category = field.consentCategory, !granted.contains(category) else { continue }
-            #expect(!BridgeEndToEndTests.exists(field.path, in: body), "field \(field.path) of category \(category) crossed without consent")
+            #expect(
+                !BridgeEndToEndTests.exists(field.path, in: body),
+                "field \(field.path) of category \(category) crossed without consent")
         }
         // The sender gets a second receipt under its own id (the first, "rejected", stays valid).
         let outcomes = try receipts.map { try decoded($0)["outcome"] as? String }

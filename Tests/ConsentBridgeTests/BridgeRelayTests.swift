@@ -10,7 +10,9 @@ import Testing
 /// The relay's store path: the handoff from the pipelines is only a shortcut.
 @Suite("Relay (embedded broker; SQLite, and PostgreSQL when available)", .serialized, .timeLimit(.minutes(4)))
 struct BridgeRelayTests {
-    @Test("Nothing lost: an outbox row nobody handed to the relay is found in the store and published once", arguments: BridgeStoreEngine.available)
+    @Test(
+        "Nothing lost: an outbox row nobody handed to the relay is found in the store and published once",
+        arguments: BridgeStoreEngine.available)
     func rowsNotHandedArePublishedFromTheStore(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
@@ -19,18 +21,25 @@ struct BridgeRelayTests {
         let store = try await harness.openBridgeStore()
         let id = "unhanded-\(UUID().uuidString.lowercased())"
         let decision = DecisionRecord(
-            messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0, offset: 999_999, ceType: "no.ips.health.referral.v1",
-            outcome: .reject, reasonCode: "no-consent", consentID: nil, consentVersion: nil, bridgeVersion: "test", decidedAt: Date())
+            messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0, offset: 999_999,
+            ceType: "no.ips.health.referral.v1",
+            outcome: .reject, reasonCode: "no-consent", consentID: nil, consentVersion: nil, bridgeVersion: "test",
+            decidedAt: Date())
         let receipt = OutboxRecord(
-            topic: harness.topics.healthReceipts, key: Array(id.utf8), headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
+            topic: harness.topics.healthReceipts, key: Array(id.utf8),
+            headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
             payload: Array("{\"messageId\":\"\(id)\"}".utf8))
-        let recorded = try await store.record(BridgeBatch(
-            messages: [BridgeMessageRecord(
-                decision: decision, outbox: [receipt],
-                rejection: RejectionRecord(
-                    messageID: id, ceType: "no.ips.health.referral.v1", ceSource: "urn:test", reasonCode: "no-consent",
-                    sealedPayload: nil, sealingKeyID: nil, receivedAt: Date()))],
-            offsets: []))
+        let recorded = try await store.record(
+            BridgeBatch(
+                messages: [
+                    BridgeMessageRecord(
+                        decision: decision, outbox: [receipt],
+                        rejection: RejectionRecord(
+                            messageID: id, ceType: "no.ips.health.referral.v1", ceSource: "urn:test",
+                            reasonCode: "no-consent",
+                            sealedPayload: nil, sealingKeyID: nil, receivedAt: Date()))
+                ],
+                offsets: []))
         #expect(recorded.outbox.count == 1)
 
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1, timeout: .seconds(20))
@@ -45,7 +54,9 @@ struct BridgeRelayTests {
         #expect(again.count == 1, "published once")
     }
 
-    @Test("Pages read from the store while earlier pages are in flight: every row published once, in order", arguments: BridgeStoreEngine.available)
+    @Test(
+        "Pages read from the store while earlier pages are in flight: every row published once, in order",
+        arguments: BridgeStoreEngine.available)
     func pagesInFlightKeepOrderAndPublishOnce(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(engine: engine)
         try await harness.start()
@@ -60,24 +71,30 @@ struct BridgeRelayTests {
                 let id = "order-\(run)-\(batch)-\(index)"
                 expected.append("receipt:\(id)")
                 let decision = DecisionRecord(
-                    messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0, offset: Int64(1_000_000 + batch * 400 + index),
-                    ceType: "no.ips.health.referral.v1", outcome: .reject, reasonCode: "no-consent", consentID: nil, consentVersion: nil,
+                    messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0,
+                    offset: Int64(1_000_000 + batch * 400 + index),
+                    ceType: "no.ips.health.referral.v1", outcome: .reject, reasonCode: "no-consent", consentID: nil,
+                    consentVersion: nil,
                     bridgeVersion: "test", decidedAt: Date())
                 let receipt = OutboxRecord(
-                    topic: harness.topics.healthReceipts, key: Array("one-key".utf8), headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
+                    topic: harness.topics.healthReceipts, key: Array("one-key".utf8),
+                    headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
                     payload: Array("{\"messageId\":\"\(id)\"}".utf8))
                 messages.append(BridgeMessageRecord(decision: decision, outbox: [receipt], rejection: nil))
             }
             _ = try await store.record(BridgeBatch(messages: messages, offsets: []))
         }
 
-        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: expected.count, timeout: .seconds(60))
+        let receipts = try await harness.read(
+            harness.topics.healthReceipts, atLeast: expected.count, timeout: .seconds(60))
         let pending = try await Self.pendingAfterRelay(store, timeout: .seconds(20))
         let again = try await harness.read(harness.topics.healthReceipts, atLeast: 0)
         await store.close()
         await harness.finish()
 
-        let ours = { (records: [KafkaRecord]) in records.compactMap { $0.headers.string(named: "ce_id") }.filter { $0.hasPrefix("receipt:order-\(run)-") } }
+        let ours = { (records: [KafkaRecord]) in
+            records.compactMap { $0.headers.string(named: "ce_id") }.filter { $0.hasPrefix("receipt:order-\(run)-") }
+        }
         #expect(ours(receipts) == expected, "all rows, in outbox order")
         #expect(pending.isEmpty)
         #expect(ours(again).count == expected.count, "published once")
@@ -115,12 +132,15 @@ struct BridgeRelayWithholdingTests {
         let patient = "12848740088"
         // The running bridge's view ends with the changed consent (version 2).
         try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
-        var second = try JSONSerialization.jsonObject(with: Data(try Fixtures.consent(patient: patient, version: 2))) as! [String: Any]
+        var second =
+            try JSONSerialization.jsonObject(with: Data(try Fixtures.consent(patient: patient, version: 2)))
+            as! [String: Any]
         switch change {
         case "withdrawn": second["status"] = "withdrawn"
         case "direction": second["directions"] = ["nav-to-health"]
         case "roles": second["recipientRoles"] = ["nav-veileder"]
-        case "later start": second["validFrom"] = ISO8601DateFormatter().string(from: Date().addingTimeInterval(30 * 86_400))
+        case "later start":
+            second["validFrom"] = ISO8601DateFormatter().string(from: Date().addingTimeInterval(30 * 86_400))
         default: second["categories"] = ["ips-participation", "work-status"]
         }
         try await harness.publishConsent(patient: patient, try Fixtures.bytes(second))
@@ -141,7 +161,9 @@ struct BridgeRelayWithholdingTests {
         let id = UUID().uuidString.lowercased()
         let headers = CloudEventHeaders(id: id, type: "no.ips.health.referral.v1")
         let decision = PolicyEngine.decide(
-            event: PolicyEvent(headers: headers, body: try Fixtures.referral(patient: patient), sourceTopic: harness.topics.healthOutbound),
+            event: PolicyEvent(
+                headers: headers, body: try Fixtures.referral(patient: patient),
+                sourceTopic: harness.topics.healthOutbound),
             consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
         guard case .forward = decision else {
             Issue.record("the grant should let the referral through: \(decision)")
@@ -151,12 +173,18 @@ struct BridgeRelayWithholdingTests {
         let key = SealingKey(id: "test", bytes: Array(repeating: 7, count: 32))
         let topics = harness.topics
         let builder = BridgeRecordBuilder(
-            topics: .init(receiptsOf: { topics.receipts(of: $0) }, disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
-            catalog: catalog, sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)), bridgeVersion: "test")
+            topics: .init(
+                receiptsOf: { topics.receipts(of: $0) }, disclosuresOf: { topics.disclosures(of: $0) },
+                rejected: topics.rejected),
+            catalog: catalog,
+            sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)),
+            bridgeVersion: "test")
         let record = KafkaRecord(
-            topic: topics.healthOutbound, partition: 0, offset: 999_999, key: Array(patient.utf8), value: try Fixtures.referral(patient: patient),
+            topic: topics.healthOutbound, partition: 0, offset: 999_999, key: Array(patient.utf8),
+            value: try Fixtures.referral(patient: patient),
             headers: [], timestamp: nil)
-        let message = try builder.build(record: record, headers: headers, origin: .health, decision: decision, now: Date())
+        let message = try builder.build(
+            record: record, headers: headers, origin: .health, decision: decision, now: Date())
         let store = try await harness.openBridgeStore()
         _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
 
@@ -172,7 +200,8 @@ struct BridgeRelayWithholdingTests {
         #expect(notice.status == .withheld)
         #expect(notice.withheldReason == expectedReason)
         #expect(withheld == [notice.disclosureID])
-        let receipt = try BridgeReceipt(json: StrictJSON.parse(try #require(receipts.first { $0.key == Array(id.utf8) }?.value)))
+        let receipt = try BridgeReceipt(
+            json: StrictJSON.parse(try #require(receipts.first { $0.key == Array(id.utf8) }?.value)))
         #expect(receipt.outcome == .withheld)
         #expect(receipt.forwardedID == nil)
         #expect(notices.count == 1, "one notice, not a 'disclosed' one as well")

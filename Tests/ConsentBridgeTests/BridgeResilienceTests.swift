@@ -15,8 +15,10 @@ struct BridgeResilienceTests {
         let total = 200
         var ids: [String] = []
         for _ in 0..<(total / 2) {
-            ids.append(try await harness.publishEvent(
-                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient)))
+            ids.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                    body: try Fixtures.referral(patient: patient)))
         }
         _ = try await harness.read(harness.topics.navInbound, atLeast: 1)
 
@@ -25,9 +27,10 @@ struct BridgeResilienceTests {
         let lateSends = Task {
             var late: [String] = []
             for _ in 0..<(total / 2) {
-                late.append(try await harness.publishEvent(
-                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
-                    body: try Fixtures.referral(patient: patient)))
+                late.append(
+                    try await harness.publishEvent(
+                        topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                        body: try Fixtures.referral(patient: patient)))
             }
             return late
         }
@@ -49,7 +52,9 @@ struct BridgeResilienceTests {
             copyOf[message] = copy
         }
         #expect(forwardedIDs.count == Set(forwardedIDs).count, "a copy crossed twice")
-        #expect(Set(forwardedIDs) == Set(ids.compactMap { copyOf[$0] }), "lost: \(ids.filter { copyOf[$0].map { !forwardedIDs.contains($0) } ?? true }.count)")
+        #expect(
+            Set(forwardedIDs) == Set(ids.compactMap { copyOf[$0] }),
+            "lost: \(ids.filter { copyOf[$0].map { !forwardedIDs.contains($0) } ?? true }.count)")
         #expect(Set(receipts.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }) == Set(ids))
     }
 }
@@ -74,7 +79,8 @@ struct ReadinessTests {
         let readiness = try #require(harness.application).readiness
         #expect(await Self.eventually { await readiness.problems().isEmpty })
         harness.cluster.setBrokerDown()
-        #expect(await Self.eventually { await readiness.problems().contains("health sink's Kafka cluster unreachable") })
+        #expect(
+            await Self.eventually { await readiness.problems().contains("health sink's Kafka cluster unreachable") })
         let down = await readiness.problems()
         #expect(down.contains("NAV sink's Kafka cluster unreachable"), "\(down)")
         harness.cluster.setBrokerUp()
@@ -88,15 +94,20 @@ struct ReadinessTests {
         try await harness.start()
         let application = try #require(harness.application)
         let early = await application.readiness.problems()
-        #expect(early.contains("health pipeline not yet in its consumer group") || early.contains("nav pipeline not yet in its consumer group"),
-                "ready before joining: \(early)")
+        #expect(
+            early.contains("health pipeline not yet in its consumer group")
+                || early.contains("nav pipeline not yet in its consumer group"),
+            "ready before joining: \(early)")
         #expect(await Self.eventually { await application.readiness.problems().isEmpty })
         // Ready means deciding: an event sent now is decided without waiting for a group join.
         let patient = BridgeEndToEndTests.patient
         let sent = ContinuousClock.now
         try await harness.publishEvent(
-            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient))
-        let decided = await Self.eventually(.seconds(10)) { (application.metrics.decisionCounts.values.reduce(0, +)) >= 1 }
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+            body: try Fixtures.referral(patient: patient))
+        let decided = await Self.eventually(.seconds(10)) {
+            (application.metrics.decisionCounts.values.reduce(0, +)) >= 1
+        }
         let took = ContinuousClock.now - sent
         await harness.finish()
         #expect(decided)

@@ -19,13 +19,16 @@ struct ConsentRestartTests {
         return body["reasonCode"] as? String
     }
 
-    @Test("R5: an unreadable record after a grant, and a tombstone before a replayed older grant, stay no-consent after a restart")
+    @Test(
+        "R5: an unreadable record after a grant, and a tombstone before a replayed older grant, stay no-consent after a restart"
+    )
     func R5_failClosedStatesSurviveARestart() async throws {
         let harness = try BridgeHarness()
         try await harness.start()
         // Patient: granted v3, then a record that is not a valid consent → unreadable.
         try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient, version: 3))
-        try await harness.publishConsent(patient: Self.patient, Array(#"{"patientId":"12848740088","status":"granted"}"#.utf8))
+        try await harness.publishConsent(
+            patient: Self.patient, Array(#"{"patientId":"12848740088","status":"granted"}"#.utf8))
         // Other: granted v3, then a tombstone.
         try await harness.publishConsent(patient: Self.other, try Fixtures.consent(patient: Self.other, version: 3))
         try await harness.publishConsent(patient: Self.other, nil)
@@ -61,17 +64,23 @@ struct ConsentRestartTests {
         try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
         try await harness.publishConsent(patient: Self.other, try Fixtures.consent(patient: Self.other))
         // A keyless withdrawal of the patient's consent, and one of the other's under the patient's key.
-        _ = try await harness.producer.send(KafkaOutgoingRecord(
-            topic: harness.topics.healthConsent, key: nil,
-            value: try Fixtures.consent(patient: Self.patient, status: "withdrawn", version: 2)))
-        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.other, status: "withdrawn", version: 2))
+        _ = try await harness.producer.send(
+            KafkaOutgoingRecord(
+                topic: harness.topics.healthConsent, key: nil,
+                value: try Fixtures.consent(patient: Self.patient, status: "withdrawn", version: 2)))
+        try await harness.publishConsent(
+            patient: Self.patient, try Fixtures.consent(patient: Self.other, status: "withdrawn", version: 2))
         var ids: [String] = []
         for person in [Self.patient, Self.other] {
-            ids.append(try await harness.publishEvent(
-                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: person, body: try Fixtures.referral(patient: person)))
+            ids.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: person,
+                    body: try Fixtures.referral(patient: person)))
         }
         let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
-        let outcomes = [try await outcome(harness, ids[0], expecting: 2), try await outcome(harness, ids[1], expecting: 2)]
+        let outcomes = [
+            try await outcome(harness, ids[0], expecting: 2), try await outcome(harness, ids[1], expecting: 2),
+        ]
         let metrics = try #require(harness.application).metrics.prometheusText()
         await harness.finish()
         #expect(forwarded.isEmpty)

@@ -17,7 +17,8 @@ struct ConsentStateConfidentialityTests {
         let format = ISO8601DateFormatter()
         /// A consent document for `patient`, changed by `edit`.
         func consent(_ patient: String, _ edit: (inout [String: Any]) -> Void = { _ in }) throws -> [UInt8] {
-            var object = try JSONSerialization.jsonObject(with: Data(try Fixtures.consent(patient: patient))) as! [String: Any]
+            var object =
+                try JSONSerialization.jsonObject(with: Data(try Fixtures.consent(patient: patient))) as! [String: Any]
             edit(&object)
             return try Fixtures.bytes(object)
         }
@@ -25,11 +26,26 @@ struct ConsentStateConfidentialityTests {
         let persons = (0..<9).map { BridgeCrashTests.syntheticFodselsnummer(index: 100 + $0) }
         let histories: [(cause: String, records: [[UInt8]?])] = [
             ("no consent", []),
-            ("withdrawn", [try consent(persons[1]), try consent(persons[1]) { $0["status"] = "withdrawn"; $0["version"] = 2 }]),
+            (
+                "withdrawn",
+                [
+                    try consent(persons[1]),
+                    try consent(persons[1]) {
+                        $0["status"] = "withdrawn"
+                        $0["version"] = 2
+                    },
+                ]
+            ),
             ("tombstoned", [try consent(persons[2]), nil]),
             ("unreadable", [try consent(persons[3]), Array(#"{"patientId":"x"}"#.utf8)]),
-            ("expired", [try consent(persons[4]) { $0["validUntil"] = format.string(from: Date().addingTimeInterval(-day)) }]),
-            ("not yet valid", [try consent(persons[5]) { $0["validFrom"] = format.string(from: Date().addingTimeInterval(30 * day)) }]),
+            (
+                "expired",
+                [try consent(persons[4]) { $0["validUntil"] = format.string(from: Date().addingTimeInterval(-day)) }]
+            ),
+            (
+                "not yet valid",
+                [try consent(persons[5]) { $0["validFrom"] = format.string(from: Date().addingTimeInterval(30 * day)) }]
+            ),
             ("direction not covered", [try consent(persons[6]) { $0["directions"] = ["health-to-nav"] }]),
             ("recipient not covered", [try consent(persons[7]) { $0["recipientRoles"] = ["nav-veileder"] }]),
             ("category not covered", [try consent(persons[8]) { $0["categories"] = ["identity-and-contact"] }]),
@@ -45,7 +61,8 @@ struct ConsentStateConfidentialityTests {
             object["participant"] = participant
             object["eventId"] = UUID().uuidString.lowercased()
             ids[history.cause] = try await harness.publishEvent(
-                topic: harness.topics.navOutbound, ceType: "no.ips.nav.job-status.v1", key: persons[index], body: try Fixtures.bytes(object))
+                topic: harness.topics.navOutbound, ceType: "no.ips.nav.job-status.v1", key: persons[index],
+                body: try Fixtures.bytes(object))
         }
         let receipts = try await harness.read(harness.topics.navReceipts, atLeast: histories.count)
         let navDisclosures = try await harness.read(harness.topics.navDisclosures, atLeast: 0)
@@ -59,8 +76,11 @@ struct ConsentStateConfidentialityTests {
             let receipt = try #require(receipts.first { $0.key == Array(id.utf8) }, "\(cause)")
             var body = try #require(try JSONSerialization.jsonObject(with: Data(receipt.value ?? [])) as? [String: Any])
             for varying in ["messageId", "decidedAt", "source"] { body.removeValue(forKey: varying) }
-            seen[cause] = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)
-            let headers = receipt.headers.filter { !["ce_id", "ce_time"].contains($0.name) }.map { "\($0.name)=\($0.stringValue ?? "")" }
+            seen[cause] = String(
+                decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)
+            let headers = receipt.headers.filter { !["ce_id", "ce_time"].contains($0.name) }.map {
+                "\($0.name)=\($0.stringValue ?? "")"
+            }
             seen[cause]! += " " + headers.sorted().joined(separator: ";")
         }
         #expect(Set(seen.values).count == 1, "NAV can tell consent states apart: \(seen)")

@@ -25,10 +25,12 @@ struct OperatorAPITests {
         var ids: [String: String] = [:]
         // Consent-dependent (redrivable): work-relevant health information without consent.
         ids["no-consent"] = try await harness.publishEvent(
-            topic: harness.topics.healthOutbound, ceType: BridgeRedriveTests.ceType, key: Self.patient, body: try BridgeRedriveTests.information())
+            topic: harness.topics.healthOutbound, ceType: BridgeRedriveTests.ceType, key: Self.patient,
+            body: try BridgeRedriveTests.information())
         // A referral without consent (R7: sent anew by the clinician, never redriven).
         ids["referral"] = try await harness.publishEvent(
-            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient, body: try Fixtures.referral(patient: Self.patient))
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+            body: try Fixtures.referral(patient: Self.patient))
         // Content faults: malformed JSON and an unknown type, both carrying the fødselsnummer.
         ids["json"] = try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
@@ -44,9 +46,11 @@ struct OperatorAPITests {
     private func application(_ harness: BridgeHarness) throws -> some ApplicationProtocol {
         let running = try #require(harness.application)
         let dependencies = OperatorService.Dependencies(
-            readiness: running.readiness, metrics: running.metrics, store: running.bridgeStore, redrive: running.redrive, topics: harness.topics,
+            readiness: running.readiness, metrics: running.metrics, store: running.bridgeStore,
+            redrive: running.redrive, topics: harness.topics,
             tokens: OperatorTokens(OperatorAccess(viewerTokens: [Self.viewer], operatorTokens: [Self.operatorToken])))
-        return Application(router: OperatorService.router(dependencies, snapshot: ReadinessSnapshot(), logger: harness.logs.logger))
+        return Application(
+            router: OperatorService.router(dependencies, snapshot: ReadinessSnapshot(), logger: harness.logs.logger))
     }
 
     private static func json(_ response: TestResponse) throws -> [String: Any] {
@@ -60,16 +64,26 @@ struct OperatorAPITests {
         let (harness, ids) = try await bridgeWithRejections()
         let app = try application(harness)
         try await app.test(.router) { client in
-            for headers: HTTPFields in [[:], Self.bearer("not-a-configured-token-0000"), [.authorization: "Basic dXNlcjpwYXNz"]] {
+            for headers: HTTPFields in [
+                [:], Self.bearer("not-a-configured-token-0000"), [.authorization: "Basic dXNlcjpwYXNz"],
+            ] {
                 let response = try await client.execute(uri: "/api/rejections", method: .get, headers: headers)
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
-                #expect(try Self.json(response)["error"] as? [String: String] == ["code": "unauthorized", "message": "A bearer token of a viewer or an operator is required."])
+                #expect(
+                    try Self.json(response)["error"] as? [String: String] == [
+                        "code": "unauthorized", "message": "A bearer token of a viewer or an operator is required.",
+                    ])
             }
-            #expect(try await client.execute(uri: "/api/rejections", method: .get, headers: Self.bearer(Self.viewer)).status == .ok)
-            let forbidden = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.viewer))
+            #expect(
+                try await client.execute(uri: "/api/rejections", method: .get, headers: Self.bearer(Self.viewer)).status
+                    == .ok)
+            let forbidden = try await client.execute(
+                uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.viewer))
             #expect(forbidden.status == .forbidden)
-            let allowed = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            let allowed = try await client.execute(
+                uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post,
+                headers: Self.bearer(Self.operatorToken))
             #expect(allowed.status == .ok)
             #expect(try Self.json(allowed)["outcome"] as? String == "still-rejected")
             // The page and the health probes need no token; the page holds no data.
@@ -82,7 +96,9 @@ struct OperatorAPITests {
         #expect(!harness.logs.all.contains { $0.contains(Self.viewer) || $0.contains(Self.operatorToken) })
     }
 
-    @Test("Rejections are listed newest first, filtered by reason, direction, type and time, paged, and counted by reason")
+    @Test(
+        "Rejections are listed newest first, filtered by reason, direction, type and time, paged, and counted by reason"
+    )
     func listFilterPageCount() async throws {
         let (harness, ids) = try await bridgeWithRejections()
         let app = try application(harness)
@@ -92,7 +108,9 @@ struct OperatorAPITests {
                 #expect(response.status == .ok, "\(uri)")
                 return try Self.json(response)
             }
-            func listed(_ body: [String: Any]) -> Set<String> { Set((body["items"] as? [[String: Any]] ?? []).compactMap { $0["messageId"] as? String }) }
+            func listed(_ body: [String: Any]) -> Set<String> {
+                Set((body["items"] as? [[String: Any]] ?? []).compactMap { $0["messageId"] as? String })
+            }
             let all = try await get("/api/rejections")
             #expect(all["total"] as? Int == 4)
             #expect(listed(all) == Set(ids.values))
@@ -101,14 +119,19 @@ struct OperatorAPITests {
 
             #expect(listed(try await get("/api/rejections?reason=referral-requires-consent")) == [ids["referral"]!])
             #expect(listed(try await get("/api/rejections?direction=nav-to-health")) == [ids["unknown"]!])
-            #expect(listed(try await get("/api/rejections?type=no.ips.health.referral.v1&reason=referral-requires-consent,invalid-json.syntax")) == [ids["referral"]!, ids["json"]!])
+            #expect(
+                listed(
+                    try await get(
+                        "/api/rejections?type=no.ips.health.referral.v1&reason=referral-requires-consent,invalid-json.syntax"
+                    )) == [ids["referral"]!, ids["json"]!])
             #expect((try await get("/api/rejections?from=2999-01-01T00:00:00Z"))["total"] as? Int == 0)
             #expect((try await get("/api/rejections?until=2999-01-01T00:00:00Z"))["total"] as? Int == 4)
 
             // Pages of 3 and 1, no overlap, together everything.
             let first = try await get("/api/rejections?limit=3&offset=0")
             let second = try await get("/api/rejections?limit=3&offset=3")
-            #expect(listed(first).count == 3 && listed(second).count == 1 && listed(first).isDisjoint(with: listed(second)))
+            #expect(
+                listed(first).count == 3 && listed(second).count == 1 && listed(first).isDisjoint(with: listed(second)))
             #expect(listed(first).union(listed(second)) == Set(ids.values))
 
             let counts = try await get("/api/rejections/counts?bucket=minute")
@@ -123,43 +146,60 @@ struct OperatorAPITests {
             #expect(reason["norwegian"] as? String == "Pasienten har ikke samtykket til at denne informasjonen deles.")
             #expect(detail["redrivable"] as? Bool == true)
             #expect((try await get("/api/rejections/\(ids["json"]!)"))["redrivable"] as? Bool == false)
-            #expect((try await get("/api/rejections/\(ids["referral"]!)"))["redrivable"] as? Bool == false, "R7: a referral is sent anew")
+            #expect(
+                (try await get("/api/rejections/\(ids["referral"]!)"))["redrivable"] as? Bool == false,
+                "R7: a referral is sent anew")
 
             // Bad input is refused with a reason, never half-applied.
             for (uri, code) in [
                 ("/api/rejections?limit=0", "invalid-limit"), ("/api/rejections?limit=abc", "invalid-limit"),
-                ("/api/rejections?direction=sideways", "invalid-direction"), ("/api/rejections?from=yesterday", "invalid-from"),
+                ("/api/rejections?direction=sideways", "invalid-direction"),
+                ("/api/rejections?from=yesterday", "invalid-from"),
                 ("/api/rejections/counts?bucket=week", "invalid-bucket"),
             ] {
                 let response = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
                 #expect(response.status == .badRequest, "\(uri)")
                 #expect((try Self.json(response)["error"] as? [String: String])?["code"] == code, "\(uri)")
             }
-            #expect(try await client.execute(uri: "/api/rejections/no-such-id", method: .get, headers: Self.bearer(Self.viewer)).status == .notFound)
+            #expect(
+                try await client.execute(
+                    uri: "/api/rejections/no-such-id", method: .get, headers: Self.bearer(Self.viewer)
+                ).status == .notFound)
         }
         await harness.finish()
     }
 
-    @Test("R1/R7: a redrive decides again against the current consent: forwarded once after consent; a referral must be sent anew; a content fault stays")
+    @Test(
+        "R1/R7: a redrive decides again against the current consent: forwarded once after consent; a referral must be sent anew; a content fault stays"
+    )
     func R1_redriveThroughTheAPI() async throws {
         let (harness, ids) = try await bridgeWithRejections()
         let app = try application(harness)
         try await harness.publishConsent(
-            patient: Self.patient, try Fixtures.consent(patient: Self.patient, categories: ["identity-and-contact", "work-relevant-health"]))
+            patient: Self.patient,
+            try Fixtures.consent(patient: Self.patient, categories: ["identity-and-contact", "work-relevant-health"]))
         try await app.test(.router) { client in
             let response = try await client.execute(
                 uri: "/api/rejections/redrive", method: .post, headers: Self.bearer(Self.operatorToken),
-                body: ByteBuffer(string: #"{"messageIds": ["\#(ids["no-consent"]!)", "\#(ids["referral"]!)", "\#(ids["json"]!)", "missing"]}"#))
+                body: ByteBuffer(
+                    string:
+                        #"{"messageIds": ["\#(ids["no-consent"]!)", "\#(ids["referral"]!)", "\#(ids["json"]!)", "missing"]}"#
+                ))
             #expect(response.status == .ok)
             let results = try #require(try Self.json(response)["results"] as? [[String: String]])
             #expect(results.map { $0["outcome"] ?? "" } == ["forwarded", "send-anew", "not-redrivable", "not-found"])
             #expect(results[2]["reasonCode"] == "invalid-json.syntax")
-            let again = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            let again = try await client.execute(
+                uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post,
+                headers: Self.bearer(Self.operatorToken))
             #expect(try Self.json(again)["outcome"] as? String == "already-redriven")
-            let listed = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)", method: .get, headers: Self.bearer(Self.viewer))
+            let listed = try await client.execute(
+                uri: "/api/rejections/\(ids["no-consent"]!)", method: .get, headers: Self.bearer(Self.viewer))
             #expect(try Self.json(listed)["redrivenOutcome"] as? String == "forward")
             for body in ["", "{}", #"{"messageIds": []}"#, #"{"messageIds": "x"}"#] {
-                let bad = try await client.execute(uri: "/api/rejections/redrive", method: .post, headers: Self.bearer(Self.operatorToken), body: ByteBuffer(string: body))
+                let bad = try await client.execute(
+                    uri: "/api/rejections/redrive", method: .post, headers: Self.bearer(Self.operatorToken),
+                    body: ByteBuffer(string: body))
                 #expect(bad.status == .badRequest, "\(body)")
             }
         }
@@ -174,13 +214,18 @@ struct OperatorAPITests {
         let app = try application(harness)
         let seen = try await app.test(.router) { client -> [String] in
             var seen: [String] = []
-            var uris = ["/api/rejections", "/api/rejections/counts?bucket=minute", "/api/reasons", "/operator", "/operator/app.js", "/metrics", "/health/ready"]
+            var uris = [
+                "/api/rejections", "/api/rejections/counts?bucket=minute", "/api/reasons", "/operator",
+                "/operator/app.js", "/metrics", "/health/ready",
+            ]
             uris += ids.values.map { "/api/rejections/\($0)" }
             for uri in uris {
                 let response = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
                 seen.append("\(uri): \(String(buffer: response.body))")
             }
-            let redrive = try await client.execute(uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            let redrive = try await client.execute(
+                uri: "/api/rejections/\(ids["no-consent"]!)/redrive", method: .post,
+                headers: Self.bearer(Self.operatorToken))
             seen.append(String(buffer: redrive.body))
             return seen
         }
@@ -190,11 +235,20 @@ struct OperatorAPITests {
         let decided = harness.logs.all.filter { $0.hasPrefix("info Decided ") }
         #expect(decided.count == 4)
         for id in ids.values { #expect(decided.filter { $0.contains(id) }.count == 1, "\(id)") }
-        #expect(decided.contains { $0.contains("decision.code: referral-requires-consent") || $0.contains(#""decision.code": referral-requires-consent"#) })
+        #expect(
+            decided.contains {
+                $0.contains("decision.code: referral-requires-consent")
+                    || $0.contains(#""decision.code": referral-requires-consent"#)
+            })
         // The metrics count events by direction, type (unknown types as such) and outcome, and rejections by reason.
         let metrics = try #require(seen.first { $0.hasPrefix("/metrics: ") })
-        #expect(metrics.contains(#"consent_bridge_events_total{direction="nav-to-health",type="unknown",outcome="rejected"} 1"#))
-        #expect(metrics.contains(#"consent_bridge_events_total{direction="health-to-nav",type="no.ips.health.referral.v1",outcome="rejected"} 2"#))
+        #expect(
+            metrics.contains(
+                #"consent_bridge_events_total{direction="nav-to-health",type="unknown",outcome="rejected"} 1"#))
+        #expect(
+            metrics.contains(
+                #"consent_bridge_events_total{direction="health-to-nav",type="no.ips.health.referral.v1",outcome="rejected"} 2"#
+            ))
         #expect(metrics.contains(#"consent_bridge_rejections_total{reason="referral-requires-consent"} 1"#))
         #expect(metrics.contains("consent_bridge_decision_latency_seconds_count 4"))
         for text in seen + harness.logs.all {

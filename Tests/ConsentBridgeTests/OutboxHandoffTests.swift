@@ -10,7 +10,8 @@ struct OutboxHandoffTests {
         sequences.map {
             StoredOutboxRow(
                 sequence: $0, messageID: "m\($0)",
-                record: OutboxRecord(topic: "nav.ips.inbound", key: nil, headers: [], payload: [UInt8(truncatingIfNeeded: $0)]),
+                record: OutboxRecord(
+                    topic: "nav.ips.inbound", key: nil, headers: [], payload: [UInt8(truncatingIfNeeded: $0)]),
                 createdAt: Date(timeIntervalSince1970: 0))
         }
     }

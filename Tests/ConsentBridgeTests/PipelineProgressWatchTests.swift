@@ -20,27 +20,34 @@ struct PipelineProgressWatchTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try await BridgeStore.open(.sqlite(path: directory + "/bridge.sqlite"), logger: logger)
 
-        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["fetch.wait.max.ms": "10"])
+        let client = KafkaClientConfiguration(
+            bootstrapServers: cluster.bootstrapServers, properties: ["fetch.wait.max.ms": "10"])
         let producer = try KafkaProducer(configuration: client, logger: logger)
         for index in 0..<10 {
-            _ = try await producer.send(KafkaOutgoingRecord(topic: topic, partition: Int32(index % 2), key: nil, value: Array("{}".utf8)))
+            _ = try await producer.send(
+                KafkaOutgoingRecord(topic: topic, partition: Int32(index % 2), key: nil, value: Array("{}".utf8)))
         }
         await producer.close()
         // A consumer that is assigned but whose records nobody processes: a stalled pipeline.
-        let consumer = try KafkaConsumer(configuration: .init(client: client, groupID: "bridge", topics: [topic]), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: .init(client: client, groupID: "bridge", topics: [topic]), logger: logger)
         for await change in consumer.assignmentChanges {
             if case .assigned = change { break }
         }
         // The pipeline had recorded the first two records of each partition, then stopped.
         let group = "bridge"
         func storeOffsets(_ next: Int64) async throws {
-            _ = try await store.record(BridgeBatch(messages: [], offsets: [0, 1].map {
-                ConsumerOffset(consumerGroup: group, topic: topic, partition: $0, nextOffset: next)
-            }))
+            _ = try await store.record(
+                BridgeBatch(
+                    messages: [],
+                    offsets: [0, 1].map {
+                        ConsumerOffset(consumerGroup: group, topic: topic, partition: $0, nextOffset: next)
+                    }))
         }
         try await storeOffsets(2)
 
-        let watch = PipelineProgressWatch(side: .health, topic: topic, group: group, consumer: consumer, store: store, stallAfter: .seconds(1))
+        let watch = PipelineProgressWatch(
+            side: .health, topic: topic, group: group, consumer: consumer, store: store, stallAfter: .seconds(1))
         #expect(await watch.check() == nil, "not stalled before the limit")
         try await Task.sleep(for: .milliseconds(1200))
         #expect(await watch.check() == "health pipeline stalled")

@@ -15,7 +15,10 @@ struct RetryPolicyTests {
     func retriableErrorsAreRetried() async throws {
         let attempts = Mutex(0)
         let value = try await Self.policy.run("test", logger: Self.logger) { () async throws -> Int in
-            let attempt = attempts.withLock { $0 += 1; return $0 }
+            let attempt = attempts.withLock {
+                $0 += 1
+                return $0
+            }
             if attempt < 4 { throw KafkaError(code: .allBrokersDown, isRetriable: true, operation: "produce") }
             return attempt
         }

@@ -22,7 +22,8 @@ struct WholeProductTests {
 
     /// Topics the bridge writes.
     static let outputTopics = [
-        "nav.ips.inbound", "health.ips.inbound", "health.ips.receipts", "nav.ips.receipts", "health.disclosures", "nav.disclosures",
+        "nav.ips.inbound", "health.ips.inbound", "health.ips.receipts", "nav.ips.receipts", "health.disclosures",
+        "nav.disclosures",
         "bridge.rejected",
     ]
 
@@ -37,19 +38,23 @@ struct WholeProductTests {
             case "full": try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient))
             case "partial":
                 try await harness.publishConsentEvent(
-                    patient: patient, try Fixtures.consent(patient: patient, categories: ["identity-and-contact", "ips-participation"]))
+                    patient: patient,
+                    try Fixtures.consent(patient: patient, categories: ["identity-and-contact", "ips-participation"]))
             case "withdrawn":
                 try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient))
-                try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient, status: "withdrawn", version: 2))
+                try await harness.publishConsentEvent(
+                    patient: patient, try Fixtures.consent(patient: patient, status: "withdrawn", version: 2))
             default: break
             }
         }
         var sent: [String: (topic: String, state: String)] = [:]
-        for contract in catalog.contracts where contract.direction == .healthToNav || contract.direction == .navToHealth {
+        for contract in catalog.contracts where contract.direction == .healthToNav || contract.direction == .navToHealth
+        {
             for example in try Fixtures.validExamples(contract.name) {
                 for (state, patient) in Self.states {
                     let body = try Fixtures.with(subject: patient, at: contract.subjectPath, in: example)
-                    let id = try await harness.publishEvent(topic: contract.sourceTopic, ceType: contract.ceType, key: patient, body: body)
+                    let id = try await harness.publishEvent(
+                        topic: contract.sourceTopic, ceType: contract.ceType, key: patient, body: body)
                     sent[id] = (contract.sourceTopic, state)
                 }
             }
@@ -61,7 +66,8 @@ struct WholeProductTests {
         // Everything recorded is published (the relay's backlog is empty) before the topics are read.
         let bridgeStore = try await harness.openBridgeStore()
         try await Self.poll("the relay publishes every recorded row") {
-            try await Self.count(bridgeStore.database, "SELECT COUNT(*) AS n FROM outbox_status WHERE status = 'pending'") == 0
+            try await Self.count(
+                bridgeStore.database, "SELECT COUNT(*) AS n FROM outbox_status WHERE status = 'pending'") == 0
         }
         var records: [String: [KafkaRecord]] = [:]
         for topic in Self.outputTopics { records[topic] = try await harness.read(topic, atLeast: 0) }
@@ -70,7 +76,8 @@ struct WholeProductTests {
         var failures: [String] = []
         for (topic, list) in records {
             for record in list {
-                let headers = CloudEventHeaders(kafkaHeaders: record.headers.map { (name: $0.name, value: $0.value ?? []) })
+                let headers = CloudEventHeaders(
+                    kafkaHeaders: record.headers.map { (name: $0.name, value: $0.value ?? []) })
                 if let problem = headers.problem { failures.append("\(topic): envelope \(problem)") }
                 guard let type = headers.type, let contract = catalog.contract(forCEType: type) else {
                     failures.append("\(topic): no contract for its ce_type")
@@ -80,10 +87,13 @@ struct WholeProductTests {
                     failures.append("\(topic) \(type): not strict JSON")
                     continue
                 }
-                for violation in contract.schema.validate(body) { failures.append("\(topic) \(type): \(violation.pointer) \(violation.keyword)") }
+                for violation in contract.schema.validate(body) {
+                    failures.append("\(topic) \(type): \(violation.pointer) \(violation.keyword)")
+                }
             }
         }
-        #expect(failures.isEmpty, "\(failures.count) records break their contract: \(Set(failures).sorted().prefix(20))")
+        #expect(
+            failures.isEmpty, "\(failures.count) records break their contract: \(Set(failures).sorted().prefix(20))")
         #expect(records["nav.ips.inbound"]?.isEmpty == false)
         #expect(records["health.ips.inbound"]?.isEmpty == false)
         #expect(records["bridge.rejected"]?.isEmpty == false)
@@ -91,13 +101,20 @@ struct WholeProductTests {
         // 2. The journal (health→NAV) and NAV's store (NAV→health) each hold every disclosure the
         //    bridge recorded for them, from what the bridge published.
         let disclosures = try await bridgeStore.database.read { sql in
-            try await sql.raw("SELECT disclosure_id, direction FROM disclosures UNION ALL SELECT disclosure_id, direction FROM anonymous_disclosures").all().map {
-                (try $0.decode(column: "disclosure_id", as: String.self), try $0.decode(column: "direction", as: String.self))
+            try await sql.raw(
+                "SELECT disclosure_id, direction FROM disclosures UNION ALL SELECT disclosure_id, direction FROM anonymous_disclosures"
+            ).all().map {
+                (
+                    try $0.decode(column: "disclosure_id", as: String.self),
+                    try $0.decode(column: "direction", as: String.self)
+                )
             }
         }
         await bridgeStore.close()
-        let journal = try await HealthJournalStore.open(.sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
-        let navStore = try await NavCaseStore.open(.sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
+        let journal = try await HealthJournalStore.open(
+            .sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
+        let navStore = try await NavCaseStore.open(
+            .sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
         let healthToNav = Set(disclosures.filter { $0.1 == "health-to-nav" }.map(\.0))
         let navToHealth = Set(disclosures.filter { $0.1 == "nav-to-health" }.map(\.0))
         #expect(!healthToNav.isEmpty && !navToHealth.isEmpty)
@@ -119,20 +136,28 @@ struct WholeProductTests {
             Issue.record("no disclosures reported for the consented patient")
             return
         }
-        #expect(listed.contains { $0.ceType == "no.ips.health.referral.v1" && $0.form == "identified" && $0.status == "disclosed" })
+        #expect(
+            listed.contains {
+                $0.ceType == "no.ips.health.referral.v1" && $0.form == "identified" && $0.status == "disclosed"
+            })
         await journal.close()
         await navStore.close()
         await harness.finish()
     }
 
-    @Test("R10: each kind of breach at either sink is quarantined there and reaches both parties as a notice that honours its contract")
+    @Test(
+        "R10: each kind of breach at either sink is quarantined there and reaches both parties as a notice that honours its contract"
+    )
     func R10_everyBreachKindReachesBothParties() async throws {
         let harness = try BridgeHarness(roles: "bridge,health-sink,nav-sink")
         try await harness.start()
         let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
         let patient = Self.states[0].patient
-        let jobStatus = try Fixtures.with(subject: patient, at: ["participant", "fodselsnummer"], in: try Fixtures.validExamples("job-status-update")[0])
-        let referral = try Fixtures.with(subject: patient, at: ["patient", "fodselsnummer"], in: try Fixtures.validExamples("referral")[0])
+        let jobStatus = try Fixtures.with(
+            subject: patient, at: ["participant", "fodselsnummer"],
+            in: try Fixtures.validExamples("job-status-update")[0])
+        let referral = try Fixtures.with(
+            subject: patient, at: ["patient", "fodselsnummer"], in: try Fixtures.validExamples("referral")[0])
         func adding(_ member: String, _ value: String, to body: [UInt8]) throws -> [UInt8] {
             var object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
             object[member] = value
@@ -141,10 +166,22 @@ struct WholeProductTests {
         // What a faulty or compromised writer could put on the inbound topics (only the bridge
         // may write them): each kind the sinks must catch.
         let provoked: [(topic: String, ceType: String, body: [UInt8], reason: String, sink: String)] = [
-            ("health.ips.inbound", "no.ips.nav.follow-up-note.v1", Array("{\"note\":\"om \(patient)\"}".utf8), "nav-internal-documentation", "health-journal-sink"),
-            ("health.ips.inbound", "no.ips.nav.job-status.v1", try adding("diagnosis", "F32 \(patient)", to: jobStatus), "contract-violation", "health-journal-sink"),
-            ("health.ips.inbound", "no.ips.health.referral.v1", referral, "unaccepted-event-type", "health-journal-sink"),
-            ("nav.ips.inbound", "no.ips.health.referral.v1", try adding("diagnosis", "F20", to: referral), "contract-violation", "nav-case-sink"),
+            (
+                "health.ips.inbound", "no.ips.nav.follow-up-note.v1", Array("{\"note\":\"om \(patient)\"}".utf8),
+                "nav-internal-documentation", "health-journal-sink"
+            ),
+            (
+                "health.ips.inbound", "no.ips.nav.job-status.v1",
+                try adding("diagnosis", "F32 \(patient)", to: jobStatus), "contract-violation", "health-journal-sink"
+            ),
+            (
+                "health.ips.inbound", "no.ips.health.referral.v1", referral, "unaccepted-event-type",
+                "health-journal-sink"
+            ),
+            (
+                "nav.ips.inbound", "no.ips.health.referral.v1", try adding("diagnosis", "F20", to: referral),
+                "contract-violation", "nav-case-sink"
+            ),
             ("nav.ips.inbound", "no.ips.nav.follow-up-note.v1", jobStatus, "unaccepted-event-type", "nav-case-sink"),
         ]
         for breach in provoked {
@@ -158,11 +195,14 @@ struct WholeProductTests {
             let records = try await harness.read(topic, atLeast: provoked.count, timeout: .seconds(60))
             #expect(records.count == provoked.count, "\(topic): every breach once")
             for record in records {
-                let headers = CloudEventHeaders(kafkaHeaders: record.headers.map { (name: $0.name, value: $0.value ?? []) })
+                let headers = CloudEventHeaders(
+                    kafkaHeaders: record.headers.map { (name: $0.name, value: $0.value ?? []) })
                 #expect(headers.problem == nil && headers.type == BreachNotice.ceType)
                 let body = try StrictJSON.parse(record.value ?? [])
                 #expect(contract.schema.validate(body).isEmpty, "\(topic): a notice breaks breach-notice.schema.json")
-                #expect(!String(decoding: record.value ?? [], as: UTF8.self).contains(patient), "a notice carries the person")
+                #expect(
+                    !String(decoding: record.value ?? [], as: UTF8.self).contains(patient),
+                    "a notice carries the person")
                 #expect(!String(decoding: record.key ?? [], as: UTF8.self).contains(patient))
                 let notice = try BreachNotice(json: body)
                 #expect(headers.id == notice.breachID)
@@ -175,8 +215,10 @@ struct WholeProductTests {
 
         // Each side files every notice; the records sit sealed in the detecting sink's quarantine
         // and in neither side's documentation tables.
-        let journal = try await HealthJournalStore.open(.sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
-        let navStore = try await NavCaseStore.open(.sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
+        let journal = try await HealthJournalStore.open(
+            .sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
+        let navStore = try await NavCaseStore.open(
+            .sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
         try await Self.poll("both sides file every breach notice") {
             let filedByHealth = try await journal.breachLog().count
             let filedByNav = try await navStore.breachLog().count
@@ -189,7 +231,10 @@ struct WholeProductTests {
         #expect(try await navStore.participants().isEmpty)
         // Operators count them (bounded labels: sink, reason, rule).
         let metrics = try #require(harness.metrics).prometheusText()
-        #expect(metrics.contains(#"consent_bridge_breaches_detected_total{sink="health-journal",reason="nav-internal-documentation",rule="R3"} 1"#))
+        #expect(
+            metrics.contains(
+                #"consent_bridge_breaches_detected_total{sink="health-journal",reason="nav-internal-documentation",rule="R3"} 1"#
+            ))
         #expect(metrics.contains(#"consent_bridge_breach_notices_received_total{store="nav-case"} "#))
         #expect(!metrics.contains(patient))
         #expect(!harness.logs.all.joined().contains(patient), "the person reached the logs")
@@ -198,7 +243,9 @@ struct WholeProductTests {
         await harness.finish()
     }
 
-    @Test("R4: oversized inputs are refused unopened and delay nothing; a copy too large to send is withheld and reported so; a record the client refuses is settled as failed, not retried forever")
+    @Test(
+        "R4: oversized inputs are refused unopened and delay nothing; a copy too large to send is withheld and reported so; a record the client refuses is settled as failed, not retried forever"
+    )
     func oversizedInputsAndRefusedRecordsNeverBlockTheRest() async throws {
         let harness = try BridgeHarness()
         // Every client of the bridge refuses records above 2,000 bytes. A consented referral
@@ -213,7 +260,8 @@ struct WholeProductTests {
         var big = try Fixtures.json("referral/valid/not-sick-listed-minimal.json")
         big["padding"] = String(repeating: "x", count: 900_000)
         let tooLarge = try await harness.publishEvent(
-            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.bytes(big))
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+            body: try Fixtures.bytes(big))
         let motivation = String(repeating: "Trenger tilrettelegging. ", count: 76)
         let withheld = try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
@@ -223,8 +271,10 @@ struct WholeProductTests {
             body: try Fixtures.referral(patient: stranger, motivation: motivation))
         var after: [String] = []
         for _ in 0..<50 {
-            after.append(try await harness.publishEvent(
-                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient)))
+            after.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                    body: try Fixtures.referral(patient: patient)))
         }
 
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 53, timeout: .seconds(60))
@@ -252,7 +302,8 @@ struct WholeProductTests {
         #expect(try receiptOf(withheld)?["outcome"] as? String == "withheld")
         #expect(try receiptOf(withheld)?["reasonCode"] as? String == "too-large-for-broker")
         let withheldNotices = try notices.map(body).filter { $0["status"] as? String == "withheld" }
-        #expect(withheldNotices.count == 1 && withheldNotices.first?["withheldReason"] as? String == "too-large-for-broker")
+        #expect(
+            withheldNotices.count == 1 && withheldNotices.first?["withheldReason"] as? String == "too-large-for-broker")
 
         // The refused rejection notice is settled as failed, counted, and nothing waits on it.
         #expect(try receiptOf(refusedNotice)?["outcome"] as? String == "rejected")
@@ -269,7 +320,9 @@ struct WholeProductTests {
 
     // MARK: Helpers
 
-    static func poll(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+    static func poll(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool)
+        async throws
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return }
@@ -286,7 +339,10 @@ struct WholeProductTests {
 
     static func ids(_ database: StoreDatabase) async throws -> Set<String> {
         try await database.read { sql in
-            Set(try await sql.raw("SELECT disclosure_id FROM disclosure_log").all().map { try $0.decode(column: "disclosure_id", as: String.self) })
+            Set(
+                try await sql.raw("SELECT disclosure_id FROM disclosure_log").all().map {
+                    try $0.decode(column: "disclosure_id", as: String.self)
+                })
         }
     }
 }

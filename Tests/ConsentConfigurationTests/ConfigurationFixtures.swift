@@ -20,7 +20,8 @@ enum Planted {
     static var productionEnvironment: [String: String] {
         [
             "CONSENT_BRIDGE_ROLES": "bridge",
-            "CONSENT_BRIDGE_BRIDGE_STORE": "postgres://bridge:\(databasePassword)@postgres-bridge:5432/bridge?sslmode=disable",
+            "CONSENT_BRIDGE_BRIDGE_STORE":
+                "postgres://bridge:\(databasePassword)@postgres-bridge:5432/bridge?sslmode=disable",
             "CONSENT_BRIDGE_HEALTH_KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9092,kafka-2:9092",
             "CONSENT_BRIDGE_HEALTH_KAFKA_SECURITY_PROTOCOL": "sasl_plaintext",
             "CONSENT_BRIDGE_HEALTH_KAFKA_SASL_MECHANISM": "PLAIN",

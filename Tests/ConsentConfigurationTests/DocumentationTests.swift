@@ -12,8 +12,10 @@ struct DocumentationTests {
     @Test func committedKeyTableMatchesTheCode() throws {
         let url = Self.repositoryRoot.appendingPathComponent("docs/configuration.md")
         let text = try String(contentsOf: url, encoding: .utf8)
-        let begin = try #require(text.range(of: ConfigurationDocumentation.beginMarker), "docs/configuration.md has no generated table")
-        let end = try #require(text.range(of: ConfigurationDocumentation.endMarker + "\n", range: begin.upperBound..<text.endIndex))
+        let begin = try #require(
+            text.range(of: ConfigurationDocumentation.beginMarker), "docs/configuration.md has no generated table")
+        let end = try #require(
+            text.range(of: ConfigurationDocumentation.endMarker + "\n", range: begin.upperBound..<text.endIndex))
         let committed = String(text[begin.lowerBound..<end.upperBound])
         let generated = ConfigurationDocumentation.keyTable()
         if committed != generated, ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_UPDATE_DOCS"] == "1" {
@@ -21,8 +23,10 @@ struct DocumentationTests {
                 .write(to: url, atomically: true, encoding: .utf8)
             return
         }
-        #expect(committed == generated,
-                "docs/configuration.md is out of date: run CONSENT_BRIDGE_TEST_UPDATE_DOCS=1 swift test --filter ConsentConfigurationTests")
+        #expect(
+            committed == generated,
+            "docs/configuration.md is out of date: run CONSENT_BRIDGE_TEST_UPDATE_DOCS=1 swift test --filter ConsentConfigurationTests"
+        )
     }
 
     @Test func everySpellingIsUniqueAndDerivedFromTheDottedName() {
@@ -42,7 +46,8 @@ struct DocumentationTests {
         for key in ConfigurationKey.all {
             // Kafka keys cannot be combined with `embedded` (tested in KafkaSecurityTests).
             guard let value = key.defaultDescription, !value.contains("<"), key.name != "embedded",
-                  !key.name.contains(".kafka.") else { continue }
+                !key.name.contains(".kafka.")
+            else { continue }
             arguments += [key.commandLineFlag, value]
         }
         let explicit = try BridgeConfiguration.load(arguments: arguments, environment: [:], fileContents: nil)

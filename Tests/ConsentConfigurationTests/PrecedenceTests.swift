@@ -29,15 +29,19 @@ struct PrecedenceTests {
 
     @Test func configFileOptionIsNotAKeyAndIsFoundForTheCaller() throws {
         let arguments = ["--config", "/etc/consent-bridge.conf", "--embedded"]
-        #expect(ConfigurationLayers.configFilePath(arguments: arguments, environment: [:]) == "/etc/consent-bridge.conf")
-        #expect(ConfigurationLayers.configFilePath(arguments: ["--config=/a"], environment: ["CONSENT_BRIDGE_CONFIG": "/b"]) == "/a")
+        #expect(
+            ConfigurationLayers.configFilePath(arguments: arguments, environment: [:]) == "/etc/consent-bridge.conf")
+        #expect(
+            ConfigurationLayers.configFilePath(arguments: ["--config=/a"], environment: ["CONSENT_BRIDGE_CONFIG": "/b"])
+                == "/a")
         #expect(ConfigurationLayers.configFilePath(arguments: [], environment: ["CONSENT_BRIDGE_CONFIG": "/b"]) == "/b")
         let configuration = try BridgeConfiguration.load(arguments: arguments, environment: [:], fileContents: nil)
         #expect(configuration.isEmbedded)
     }
 
     @Test func defaultsMatchTheArchitectureTopicTableAndEmbeddedSQLiteStores() throws {
-        let configuration = try BridgeConfiguration.load(arguments: [], environment: embeddedEnvironment, fileContents: nil)
+        let configuration = try BridgeConfiguration.load(
+            arguments: [], environment: embeddedEnvironment, fileContents: nil)
         #expect(configuration.roles == Set(BridgeRole.allCases))
         #expect(configuration.topics.healthConsent == "health.consent")
         #expect(configuration.topics.rejected == "bridge.rejected")
@@ -52,8 +56,10 @@ struct PrecedenceTests {
     @Test func rolesSelectWhichStoresAndSidesAreNeeded() throws {
         let configuration = try BridgeConfiguration.load(
             arguments: ["--roles", "health-sink"] + Planted.sinkSealingArguments(side: "health"),
-            environment: ["CONSENT_BRIDGE_HEALTH_KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
-                          "CONSENT_BRIDGE_HEALTH_STORE": "/var/lib/health.sqlite"],
+            environment: [
+                "CONSENT_BRIDGE_HEALTH_KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
+                "CONSENT_BRIDGE_HEALTH_STORE": "/var/lib/health.sqlite",
+            ],
             fileContents: nil)
         #expect(configuration.roles == [.healthSink])
         #expect(configuration.healthStore == .sqlite(path: "/var/lib/health.sqlite"))
@@ -67,13 +73,17 @@ struct PrecedenceTests {
 
     @Test func R10_aSinkNeedsItsSidesSealingKeyForWhatItQuarantines() throws {
         for side in ["health", "nav"] {
-            let error = try #require(loadError(arguments: ["--roles", "\(side)-sink", "--\(side)-kafka-bootstrap-servers", "kafka:9092"]))
+            let error = try #require(
+                loadError(arguments: ["--roles", "\(side)-sink", "--\(side)-kafka-bootstrap-servers", "kafka:9092"]))
             #expect(Set(error.keys) == ["\(side).sealing.key", "\(side).sealing.key-id"])
             #expect(error.description.contains("required by role `\(side)-sink`"))
         }
         // With the other side's cluster named, it is validated and used for that party's notices.
         let configuration = try BridgeConfiguration.load(
-            arguments: ["--roles", "nav-sink", "--nav-kafka-bootstrap-servers", "nav:9092", "--health-kafka-bootstrap-servers", "health:9092"]
+            arguments: [
+                "--roles", "nav-sink", "--nav-kafka-bootstrap-servers", "nav:9092", "--health-kafka-bootstrap-servers",
+                "health:9092",
+            ]
                 + Planted.sinkSealingArguments(side: "nav"),
             environment: [:], fileContents: nil)
         #expect(configuration.healthKafka?.bootstrapServers == "health:9092")

@@ -41,7 +41,8 @@ struct SecretFileTests {
     }
 
     @Test func onlySecretKeysHaveAFileForm() throws {
-        let error = try #require(loadError(environment: ["CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_LOG_LEVEL_FILE": "/x"]))
+        let error = try #require(
+            loadError(environment: ["CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_LOG_LEVEL_FILE": "/x"]))
         #expect(error.keys == ["CONSENT_BRIDGE_LOG_LEVEL_FILE"])
     }
 
@@ -51,7 +52,8 @@ struct SecretFileTests {
             arguments: [], environment: ["CONSENT_BRIDGE_CONFIG": "/etc/cb.conf"], readFile: { files[$0] })
         #expect(configuration.log.level == "warning")
         #expect(throws: ConfigurationError.self) {
-            try BridgeConfiguration.loadForProcess(arguments: ["--config", "/nope"], environment: [:], readFile: { files[$0] })
+            try BridgeConfiguration.loadForProcess(
+                arguments: ["--config", "/nope"], environment: [:], readFile: { files[$0] })
         }
     }
 }

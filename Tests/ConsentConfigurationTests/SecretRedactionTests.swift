@@ -5,7 +5,8 @@ import Testing
 @Suite("Secrets are never printed: sealing keys, SASL passwords, database passwords")
 struct SecretRedactionTests {
     @Test func redactedDescriptionHoldsNoSecretButShowsWhatIsSet() throws {
-        let configuration = try BridgeConfiguration.load(arguments: [], environment: Planted.productionEnvironment, fileContents: nil)
+        let configuration = try BridgeConfiguration.load(
+            arguments: [], environment: Planted.productionEnvironment, fileContents: nil)
         let text = configuration.redactedDescription
         for secret in Planted.secrets {
             #expect(!text.contains(secret))
@@ -24,12 +25,16 @@ struct SecretRedactionTests {
         let secretNames = Set(ConfigurationKey.all.filter(\.isSecret).map(\.name))
         for name in secretNames {
             #expect(
-                name.hasSuffix("password") || name.hasSuffix(".key") || name.hasSuffix("previous-key") || name.hasSuffix(".store") || name.hasSuffix("-tokens"),
+                name.hasSuffix("password") || name.hasSuffix(".key") || name.hasSuffix("previous-key")
+                    || name.hasSuffix(".store") || name.hasSuffix("-tokens"),
                 "\(name)")
         }
         for side in ["health", "nav"] {
-            #expect(secretNames.isSuperset(of: ["\(side).kafka.sasl.password", "\(side).kafka.ssl.key-password",
-                                                "\(side).sealing.key", "\(side).sealing.previous-key", "\(side).store"]))
+            #expect(
+                secretNames.isSuperset(of: [
+                    "\(side).kafka.sasl.password", "\(side).kafka.ssl.key-password",
+                    "\(side).sealing.key", "\(side).sealing.previous-key", "\(side).store",
+                ]))
         }
     }
 
@@ -41,7 +46,9 @@ struct SecretRedactionTests {
         environment["CONSENT_BRIDGE_OPERATOR_VIEWER_TOKENS"] = viewer
         environment["CONSENT_BRIDGE_OPERATOR_OPERATOR_TOKENS"] = operatorToken + ", " + operatorToken + "-2"
         let configuration = try BridgeConfiguration.load(arguments: [], environment: environment, fileContents: nil)
-        #expect(configuration.operatorAccess == OperatorAccess(viewerTokens: [viewer], operatorTokens: [operatorToken, operatorToken + "-2"]))
+        #expect(
+            configuration.operatorAccess
+                == OperatorAccess(viewerTokens: [viewer], operatorTokens: [operatorToken, operatorToken + "-2"]))
         let text = configuration.redactedDescription
         #expect(!text.contains(viewer) && !text.contains(operatorToken))
         #expect(text.contains("operator.operator-tokens = <redacted: 2>"))
@@ -58,8 +65,10 @@ struct SecretRedactionTests {
         environment["CONSENT_BRIDGE_HEALTH_SEALING_KEY"] = String(Planted.healthKey.dropLast(4))
         environment["CONSENT_BRIDGE_BRIDGE_STORE"] = "postgres://bridge:\(Planted.databasePassword)@/bridge"
         let file = "nav.kafka.sasl.password = \(Planted.navSaslPassword)\nunknown.key = \(Planted.saslPassword)\n"
-        let error = try #require(loadError(arguments: ["--health-kafka-sasl-password", Planted.saslPassword, "--nope", Planted.saslPassword],
-                                           environment: environment, file: file))
+        let error = try #require(
+            loadError(
+                arguments: ["--health-kafka-sasl-password", Planted.saslPassword, "--nope", Planted.saslPassword],
+                environment: environment, file: file))
         for secret in Planted.secrets {
             #expect(!error.description.contains(secret))
         }
@@ -67,14 +76,18 @@ struct SecretRedactionTests {
     }
 
     @Test func storeDescriptionsHideThePasswordButKeepTheLocation() throws {
-        let location = try StoreLocation.parse("postgresql://health:\(Planted.databasePassword)@pg.example:6543/journal").get()
+        let location = try StoreLocation.parse(
+            "postgresql://health:\(Planted.databasePassword)@pg.example:6543/journal"
+        ).get()
         #expect(location.description == "postgres://health:***@pg.example:6543/journal")
         guard case .postgres(let url) = location else {
             Issue.record("not postgres")
             return
         }
         #expect(url.url.contains(Planted.databasePassword))  // the client still gets it
-        #expect(try StoreLocation.parse("postgres://nav:pw@db/nav?tlsmode=require").get().description == "postgres://nav:***@db:5432/nav?sslmode=require")
+        #expect(
+            try StoreLocation.parse("postgres://nav:pw@db/nav?tlsmode=require").get().description
+                == "postgres://nav:***@db:5432/nav?sslmode=require")
         #expect(try StoreLocation.parse("sqlite:///var/lib/x.sqlite").get() == .sqlite(path: "/var/lib/x.sqlite"))
         #expect(try StoreLocation.parse("sqlite:rel.sqlite").get() == .sqlite(path: "rel.sqlite"))
     }

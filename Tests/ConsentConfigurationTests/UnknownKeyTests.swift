@@ -17,9 +17,10 @@ struct UnknownKeyTests {
     }
 
     @Test func unknownEnvironmentVariableWithOurPrefixIsAnError() throws {
-        let error = try #require(loadError(environment: [
-            "CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_HEALTH_KAFKA_SASL_PASWORD": "S3cret",
-        ]))
+        let error = try #require(
+            loadError(environment: [
+                "CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_HEALTH_KAFKA_SASL_PASWORD": "S3cret",
+            ]))
         #expect(error.keys == ["CONSENT_BRIDGE_HEALTH_KAFKA_SASL_PASWORD"])
         #expect(!error.description.contains("S3cret"))
     }
@@ -27,8 +28,10 @@ struct UnknownKeyTests {
     @Test func unrelatedAndHarnessVariablesAreIgnored() throws {
         let configuration = try BridgeConfiguration.load(
             arguments: [],
-            environment: ["CONSENT_BRIDGE_EMBEDDED": "true", "PATH": "/usr/bin", "CONSENT_BRIDGE_BIN": "/x",
-                          "CONSENT_BRIDGE_CONFIG": "/etc/c", "CONSENT_BRIDGE_TEST_POSTGRES_URL": "postgres://x"],
+            environment: [
+                "CONSENT_BRIDGE_EMBEDDED": "true", "PATH": "/usr/bin", "CONSENT_BRIDGE_BIN": "/x",
+                "CONSENT_BRIDGE_CONFIG": "/etc/c", "CONSENT_BRIDGE_TEST_POSTGRES_URL": "postgres://x",
+            ],
             fileContents: nil)
         #expect(configuration.isEmbedded)
     }
@@ -40,7 +43,8 @@ struct UnknownKeyTests {
 
     @Test func optionWithoutValueAndRepeatedOption() throws {
         #expect(loadError(arguments: ["--embedded", "--log-level"])?.keys == ["log.level"])
-        #expect(loadError(arguments: ["--embedded", "--log-level", "info", "--log-level=debug"])?.keys == ["log.level"])
+        #expect(
+            loadError(arguments: ["--embedded", "--log-level", "info", "--log-level=debug"])?.keys == ["log.level"])
     }
 
     @Test func fileSyntaxDuplicatesAndQuoting() throws {
@@ -60,7 +64,10 @@ struct UnknownKeyTests {
         #expect(error.issues.map(\.source) == [.file(line: 7), .file(line: 8), .file(line: 9)])
         #expect(!error.description.contains("S3cret"))
 
-        let valid = try BridgeConfiguration.load(arguments: [], environment: [:], fileContents: file.split(separator: "\n", omittingEmptySubsequences: false).prefix(6).joined(separator: "\n"))
+        let valid = try BridgeConfiguration.load(
+            arguments: [], environment: [:],
+            fileContents: file.split(separator: "\n", omittingEmptySubsequences: false).prefix(6).joined(
+                separator: "\n"))
         #expect(valid.log.level == "debug")
         #expect(valid.contractsDirectory == "/srv/contracts with \"quotes\"")
         #expect(valid.dataDirectory == "/var/lib/consent bridge # not a comment: bare values are taken whole")

@@ -35,16 +35,19 @@ struct ValidationTests {
     }
 
     @Test func everyProblemIsReportedNotOnlyTheFirst() throws {
-        let error = try #require(loadError(environment: [
-            "CONSENT_BRIDGE_EMBEDDED": "true",
-            "CONSENT_BRIDGE_PIPELINE_BATCH_SIZE": "0",
-            "CONSENT_BRIDGE_LOG_LEVEL": "chatty",
-        ]))
+        let error = try #require(
+            loadError(environment: [
+                "CONSENT_BRIDGE_EMBEDDED": "true",
+                "CONSENT_BRIDGE_PIPELINE_BATCH_SIZE": "0",
+                "CONSENT_BRIDGE_LOG_LEVEL": "chatty",
+            ]))
         #expect(Set(error.keys) == ["pipeline.batch-size", "log.level"])
     }
 
     @Test func sealingKeyMustBeBase64OfExactly32Bytes() throws {
-        for bad in ["not base64 at all", Data(count: 16).base64EncodedString(), Data(count: 33).base64EncodedString(), ""] {
+        for bad in [
+            "not base64 at all", Data(count: 16).base64EncodedString(), Data(count: 33).base64EncodedString(), "",
+        ] {
             var environment = Planted.productionEnvironment
             environment["CONSENT_BRIDGE_HEALTH_SEALING_KEY"] = bad
             let error = try #require(loadError(environment: environment))
@@ -74,7 +77,8 @@ struct ValidationTests {
     }
 
     @Test func rotationKeepsThePreviousKeyOpenable() throws {
-        let configuration = try BridgeConfiguration.load(arguments: [], environment: Planted.productionEnvironment, fileContents: nil)
+        let configuration = try BridgeConfiguration.load(
+            arguments: [], environment: Planted.productionEnvironment, fileContents: nil)
         let ring = try #require(configuration.navSealingKeys)
         #expect(ring.current.id == "nav-2026-11")
         #expect(ring.key(id: "nav-2026-05")?.bytes == SealingKey.decodeKey(base64: Planted.navPreviousKey))
@@ -107,7 +111,9 @@ struct ValidationTests {
     }
 
     @Test func R9_eachStoreIsItsOwnDatabase() throws {
-        let sameFile = loadError(arguments: ["--embedded", "--health-store", "data/x.sqlite", "--nav-store", "./data/../data/x.sqlite"])
+        let sameFile = loadError(arguments: [
+            "--embedded", "--health-store", "data/x.sqlite", "--nav-store", "./data/../data/x.sqlite",
+        ])
         #expect(sameFile?.keys == ["nav.store"])
 
         let sameDatabase = loadError(arguments: [
@@ -125,22 +131,30 @@ struct ValidationTests {
         #expect(sameUser?.description.contains(Planted.databasePassword) == false)
 
         let distinct = try BridgeConfiguration.load(
-            arguments: ["--embedded", "--health-store", "postgres://health:a@db/health", "--nav-store", "postgres://nav:b@db/nav"],
+            arguments: [
+                "--embedded", "--health-store", "postgres://health:a@db/health", "--nav-store",
+                "postgres://nav:b@db/nav",
+            ],
             environment: [:], fileContents: nil)
         guard case .postgres(let url) = distinct.navStore else {
             Issue.record("nav store is not PostgreSQL")
             return
         }
-        #expect(url.username == "nav" && url.password == "b" && url.host == "db" && url.port == 5432 && url.database == "nav")
+        #expect(
+            url.username == "nav" && url.password == "b" && url.host == "db" && url.port == 5432
+                && url.database == "nav")
     }
 
     @Test func topicsMustBeDistinct() throws {
         let error = loadError(arguments: ["--embedded", "--topics-nav-inbound", "health.ips.inbound"])
-        #expect(error?.keys.contains("topics.nav-inbound") == true || error?.keys.contains("topics.health-inbound") == true)
+        #expect(
+            error?.keys.contains("topics.nav-inbound") == true || error?.keys.contains("topics.health-inbound") == true)
     }
 
     @Test func relayBackOffBoundsAreOrdered() throws {
-        let error = loadError(arguments: ["--embedded", "--relay-retry-initial-backoff-ms", "5000", "--relay-retry-max-backoff-ms", "100"])
+        let error = loadError(arguments: [
+            "--embedded", "--relay-retry-initial-backoff-ms", "5000", "--relay-retry-max-backoff-ms", "100",
+        ])
         #expect(error?.keys == ["relay.retry-max-backoff-ms"])
     }
 }

@@ -31,7 +31,8 @@ struct ContractsCheckTests {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         change(&object)
-        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: path))
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted]).write(
+            to: URL(fileURLWithPath: path))
     }
 
     @Test("passes on the repository's contracts")
@@ -69,9 +70,11 @@ struct ContractsCheckTests {
         }
         // 3. An invalid example that passes and a valid example that fails.
         let invalidFolder = directory + "/examples/consent/invalid"
-        let validExample = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/examples/consent/valid").first)
+        let validExample = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory + "/examples/consent/valid").first)
         try FileManager.default.copyItem(
-            atPath: directory + "/examples/consent/valid/" + validExample, toPath: invalidFolder + "/actually-valid.json")
+            atPath: directory + "/examples/consent/valid/" + validExample,
+            toPath: invalidFolder + "/actually-valid.json")
         try edit(directory + "/examples/consent/valid/" + validExample) { example in example["unexpected"] = true }
         // 4. asyncapi.yaml: the consent topic no longer compacted, a channel for an unknown topic.
         let asyncAPIPath = directory + "/asyncapi.yaml"
@@ -87,12 +90,22 @@ struct ContractsCheckTests {
             report.diagnostics.contains { $0.file == file && $0.pointer == pointer && $0.message.contains(fragment) }
         }
         #expect(has("schemas/referral.schema.json", "/properties/eventId", "no x-classification"), "\(lines)")
-        #expect(has("schemas/referral.schema.json", "/properties/patient/properties/fodselsnummer/x-consent-category", "unknown consent category"), "\(lines)")
+        #expect(
+            has(
+                "schemas/referral.schema.json", "/properties/patient/properties/fodselsnummer/x-consent-category",
+                "unknown consent category"), "\(lines)")
         #expect(has("schemas/referral.schema.json", "/x-subject-field", "points to no property"), "\(lines)")
-        #expect(has("schemas/follow-up-note.schema.json", "/x-destination-topic", "must not have a destination"), "\(lines)")
+        #expect(
+            has("schemas/follow-up-note.schema.json", "/x-destination-topic", "must not have a destination"), "\(lines)"
+        )
         #expect(has("examples/consent/invalid/actually-valid.json", "", "invalid example passes"), "\(lines)")
-        #expect(has("examples/consent/valid/" + validExample, "/unexpected", "valid example fails additionalProperties"), "\(lines)")
-        #expect(has("asyncapi.yaml", "/channels/healthConsent/bindings/kafka/topicConfiguration/cleanup.policy", "health.consent must be [compact]"), "\(lines)")
+        #expect(
+            has("examples/consent/valid/" + validExample, "/unexpected", "valid example fails additionalProperties"),
+            "\(lines)")
+        #expect(
+            has(
+                "asyncapi.yaml", "/channels/healthConsent/bindings/kafka/topicConfiguration/cleanup.policy",
+                "health.consent must be [compact]"), "\(lines)")
         #expect(has("asyncapi.yaml", "/channels/bridgeRejected/address", "not a topic"), "\(lines)")
         #expect(has("asyncapi.yaml", "/channels", "no channel for topic bridge.rejected"), "\(lines)")
         // The referral failed to load, so its examples are reported as orphaned and asyncapi
@@ -109,11 +122,22 @@ struct ContractsCheckTests {
         try yaml.write(toFile: directory + "/asyncapi.yaml", atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(
             atPath: directory + "/schemas/receipt.schema.json", toPath: directory + "/schemas/receipt-copy.schema.json")
-        try edit(directory + "/schemas/receipt-copy.schema.json") { schema in schema["x-ce-type"] = "no.ips.bridge.receipt-copy.v1" }
+        try edit(directory + "/schemas/receipt-copy.schema.json") { schema in
+            schema["x-ce-type"] = "no.ips.bridge.receipt-copy.v1"
+        }
         let report = ContractsCheck.run(directory: directory)
-        #expect(report.diagnostics.contains { $0.file == "schemas/receipt-copy.schema.json" && $0.message.contains("no AsyncAPI message") })
-        #expect(report.diagnostics.contains { $0.pointer == "/components/messages/jobStatusUpdate/headers/properties/ce_type/const" })
-        #expect(report.diagnostics.contains { $0.file == "examples/receipt-copy/valid" && $0.message.contains("no valid examples") })
+        #expect(
+            report.diagnostics.contains {
+                $0.file == "schemas/receipt-copy.schema.json" && $0.message.contains("no AsyncAPI message")
+            })
+        #expect(
+            report.diagnostics.contains {
+                $0.pointer == "/components/messages/jobStatusUpdate/headers/properties/ce_type/const"
+            })
+        #expect(
+            report.diagnostics.contains {
+                $0.file == "examples/receipt-copy/valid" && $0.message.contains("no valid examples")
+            })
     }
 
     @Test("YAML with duplicate keys is refused (fail closed), order is kept")

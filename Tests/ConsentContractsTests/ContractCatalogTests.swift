@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ConsentContracts
 
 @Suite("Contract catalog")
@@ -60,23 +61,33 @@ struct ContractFlatteningTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("anon-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/schemas", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: source + "/sample.schema.json", toPath: directory + "/schemas/sample.schema.json")
+        try FileManager.default.copyItem(
+            atPath: source + "/sample.schema.json", toPath: directory + "/schemas/sample.schema.json")
         let missing = #expect(throws: ContractLoadError.self) { try ContractCatalog.load(directory: directory) }
         #expect(missing?.description.contains("sample.anonymous.schema.json") == true)
 
         // The derivation removes the direct identifier and generalizes the municipality.
-        let base = try StrictJSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: source + "/sample.schema.json"))))
+        let base = try StrictJSON.parse(
+            Array(try Data(contentsOf: URL(fileURLWithPath: source + "/sample.schema.json"))))
         var derived = try #require(AnonymousFormSchema.derive(from: base, name: "sample")?.objectValue)
-        let patient = try #require(derived["properties"]?.objectValue?["patient"]?.objectValue?["properties"]?.objectValue)
+        let patient = try #require(
+            derived["properties"]?.objectValue?["patient"]?.objectValue?["properties"]?.objectValue)
         #expect(patient["fodselsnummer"] == nil)
         #expect(patient["municipality"]?.objectValue?["pattern"]?.stringValue == "^[0-9]{2}$")
         #expect(derived["x-ce-type"]?.stringValue == "no.ips.health.sample.anonymous.v1")
 
         // A hand edit that lets the identifier back in is caught.
         var properties = try #require(derived["properties"]?.objectValue)
-        properties["fodselsnummer"] = .object(JSONObject(uniqueMembers: [.init(key: "type", value: .string("string")), .init(key: "x-classification", value: .string("operational"))]))
+        properties["fodselsnummer"] = .object(
+            JSONObject(uniqueMembers: [
+                .init(key: "type", value: .string("string")),
+                .init(key: "x-classification", value: .string("operational")),
+            ]))
         derived["properties"] = .object(properties)
-        #expect(FileManager.default.createFile(atPath: directory + "/schemas/sample.anonymous.schema.json", contents: Data(JSONValue.object(derived).prettyBytes())))
+        #expect(
+            FileManager.default.createFile(
+                atPath: directory + "/schemas/sample.anonymous.schema.json",
+                contents: Data(JSONValue.object(derived).prettyBytes())))
         let stale = #expect(throws: ContractLoadError.self) { try ContractCatalog.load(directory: directory) }
         #expect(stale?.description.contains("differs") == true)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ConsentContracts
 
 /// Schema validation is what keeps unknown or malformed content from crossing (fail closed):
@@ -34,11 +35,14 @@ struct JSONSchemaTests {
     @Test("required, properties and additionalProperties false, all reported together")
     func objectKeywords() throws {
         let contract = #"""
-        {"type":"object","additionalProperties":false,"required":["a","b"],
-         "properties":{"a":{"type":"string"},"b":{"type":"integer"},"c":{"type":"boolean"}}}
-        """#
+            {"type":"object","additionalProperties":false,"required":["a","b"],
+             "properties":{"a":{"type":"string"},"b":{"type":"integer"},"c":{"type":"boolean"}}}
+            """#
         let found = try violations(contract, #"{"a":1,"c":"x","extra":true}"#)
-        #expect(Set(found.map { "\($0.pointer) \($0.keyword)" }) == ["/a type", "/c type", "/extra additionalProperties", " required"])
+        #expect(
+            Set(found.map { "\($0.pointer) \($0.keyword)" }) == [
+                "/a type", "/c type", "/extra additionalProperties", " required",
+            ])
         #expect(try keywords(contract, #"{"a":"x","b":2}"#) == [])
     }
 
@@ -106,14 +110,24 @@ struct JSONSchemaTests {
         for good in ["2026-03-02", "2024-02-29", "2000-02-29", "0001-01-01"] {
             #expect(try keywords(date, "\"\(good)\"") == [], "\(good)")
         }
-        for bad in ["2026-02-29", "1900-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "0000-01-01", "2026-3-2", "2026-03-02T10:00:00Z", " 2026-03-02", "26-03-02"] {
+        for bad in [
+            "2026-02-29", "1900-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "0000-01-01", "2026-3-2",
+            "2026-03-02T10:00:00Z", " 2026-03-02", "26-03-02",
+        ] {
             #expect(try keywords(date, "\"\(bad)\"") == ["format"], "\(bad)")
         }
         let dateTime = #"{"type":"string","format":"date-time"}"#
-        for good in ["2026-03-02T09:15:27Z", "2026-03-02t09:15:27.123456z", "2026-03-02T09:15:27+01:00", "2024-02-29T23:59:59-12:30"] {
+        for good in [
+            "2026-03-02T09:15:27Z", "2026-03-02t09:15:27.123456z", "2026-03-02T09:15:27+01:00",
+            "2024-02-29T23:59:59-12:30",
+        ] {
             #expect(try keywords(dateTime, "\"\(good)\"") == [], "\(good)")
         }
-        for bad in ["2026-03-02T09:15:27", "2026-03-02 09:15:27Z", "2026-02-30T09:15:27Z", "2026-03-02T24:00:00Z", "2026-03-02T09:60:00Z", "2026-03-02T09:15:60Z", "2026-03-02T09:15:27.Z", "2026-03-02T09:15:27+0100", "2026-03-02T09:15:27+24:00", "2026-03-02"] {
+        for bad in [
+            "2026-03-02T09:15:27", "2026-03-02 09:15:27Z", "2026-02-30T09:15:27Z", "2026-03-02T24:00:00Z",
+            "2026-03-02T09:60:00Z", "2026-03-02T09:15:60Z", "2026-03-02T09:15:27.Z", "2026-03-02T09:15:27+0100",
+            "2026-03-02T09:15:27+24:00", "2026-03-02",
+        ] {
             #expect(try keywords(dateTime, "\"\(bad)\"") == ["format"], "\(bad)")
         }
     }
@@ -143,7 +157,8 @@ struct JSONSchemaTests {
 
     @Test("items, minItems, maxItems, uniqueItems with pointers to array elements")
     func arrays() throws {
-        let s = #"{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"items":{"type":"string","enum":["a","b","c"]}}"#
+        let s =
+            #"{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"items":{"type":"string","enum":["a","b","c"]}}"#
         #expect(try keywords(s, #"["a","b"]"#) == [])
         #expect(try keywords(s, "[]") == ["minItems"])
         #expect(try keywords(s, #"["a","b","c","a"]"#).sorted() == ["maxItems", "uniqueItems"])
@@ -153,12 +168,13 @@ struct JSONSchemaTests {
     @Test("$ref into $defs, also recursive; unresolved references fail to load")
     func references() throws {
         let s = #"""
-        {"$defs":{"person":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},
-           "guardian":{"$ref":"#/$defs/person"}}}},
-         "type":"object","properties":{"patient":{"$ref":"#/$defs/person"}}}
-        """#
+            {"$defs":{"person":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},
+               "guardian":{"$ref":"#/$defs/person"}}}},
+             "type":"object","properties":{"patient":{"$ref":"#/$defs/person"}}}
+            """#
         #expect(try keywords(s, #"{"patient":{"name":"Kari"}}"#) == [])
-        #expect(try violations(s, #"{"patient":{"name":"Kari","guardian":{}}}"#).map(\.pointer) == ["/patient/guardian"])
+        #expect(
+            try violations(s, #"{"patient":{"name":"Kari","guardian":{}}}"#).map(\.pointer) == ["/patient/guardian"])
         #expect(throws: SchemaCompileError.self) { try schema(##"{"$ref":"#/$defs/missing"}"##) }
         #expect(throws: SchemaCompileError.self) { try schema(##"{"$ref":"other.json#/x"}"##) }
     }
@@ -181,7 +197,9 @@ struct JSONSchemaTests {
         #expect(throws: SchemaCompileError.self) { try schema(#"{"format":"email"}"#) }
         #expect(throws: SchemaCompileError.self) { try schema(#"{"$defs":{"unused":{"typo":1}}}"#) }
         #expect(throws: SchemaCompileError.self) { try schema(#"{"type":"strnig"}"#) }
-        _ = try schema(#"{"$schema":"x","$id":"y","title":"t","description":"d","examples":[1],"x-classification":"operational","type":"string"}"#)
+        _ = try schema(
+            #"{"$schema":"x","$id":"y","title":"t","description":"d","examples":[1],"x-classification":"operational","type":"string"}"#
+        )
         do {
             _ = try schema(#"{"properties":{"a":{"maxLenght":3}}}"#)
             Issue.record("expected a compile error")
@@ -192,7 +210,8 @@ struct JSONSchemaTests {
 
     @Test("violation messages never contain the instance's values")
     func messagesHaveNoValues() throws {
-        let s = #"{"type":"object","properties":{"fnr":{"type":"string","pattern":"^[0-9]{11}$","maxLength":11},"n":{"enum":["x"]},"d":{"format":"date"}}}"#
+        let s =
+            #"{"type":"object","properties":{"fnr":{"type":"string","pattern":"^[0-9]{11}$","maxLength":11},"n":{"enum":["x"]},"d":{"format":"date"}}}"#
         let found = try violations(s, #"{"fnr":"15476545657X","n":"Kari Nordmann","d":"15476545657"}"#)
         #expect(found.count == 4)
         for violation in found {

@@ -1,11 +1,14 @@
 import Testing
+
 @testable import ConsentContracts
 
 /// The contract metadata drives every policy decision, so the loader refuses contracts whose
 /// metadata would let data cross without a rule.
 @Suite("Contract metadata checks")
 struct MessageContractBuilderTests {
-    private func diagnostics(_ changes: String = "", properties: String = #""id":{"type":"string","x-classification":"operational"}"#) throws -> [String] {
+    private func diagnostics(
+        _ changes: String = "", properties: String = #""id":{"type":"string","x-classification":"operational"}"#
+    ) throws -> [String] {
         let text = """
             {"$schema":"https://json-schema.org/draft/2020-12/schema",
              "x-ce-type":"no.ips.health.sample.v1","x-direction":"health-to-nav",
@@ -26,15 +29,18 @@ struct MessageContractBuilderTests {
 
     @Test("R8: consent-governed classes need a known category; generalizations fit the class")
     func categoriesAndGeneralizations() throws {
-        let found = try diagnostics(properties: #"""
-            "id":{"type":"string","x-classification":"operational"},
-            "note":{"type":"string","x-classification":"free-text"},
-            "birth":{"type":"string","x-classification":"quasi-identifier","x-consent-category":"identity-and-contact","x-anonymize":"keep"},
-            "goal":{"type":"string","x-classification":"work-related","x-consent-category":"work-status","x-anonymize":"county"},
-            "secret":{"type":"string","x-classification":"secret"}
-            """#)
+        let found = try diagnostics(
+            properties: #"""
+                "id":{"type":"string","x-classification":"operational"},
+                "note":{"type":"string","x-classification":"free-text"},
+                "birth":{"type":"string","x-classification":"quasi-identifier","x-consent-category":"identity-and-contact","x-anonymize":"keep"},
+                "goal":{"type":"string","x-classification":"work-related","x-consent-category":"work-status","x-anonymize":"county"},
+                "secret":{"type":"string","x-classification":"secret"}
+                """#)
         #expect(found.contains("/properties/note free-text property needs x-consent-category"))
-        #expect(found.contains("/properties/birth/x-anonymize 'keep' is only allowed on work-related or operational fields"))
+        #expect(
+            found.contains("/properties/birth/x-anonymize 'keep' is only allowed on work-related or operational fields")
+        )
         #expect(found.contains("/properties/goal/x-anonymize generalization is only for quasi-identifiers"))
         #expect(found.contains("/properties/secret/x-classification unknown classification"))
     }
@@ -49,12 +55,14 @@ struct MessageContractBuilderTests {
              "x-required-for-forwarding":["id"],
              "type":"object","properties":{"id":{"type":"string","x-classification":"operational"}}}
             """
-        let result = MessageContractBuilder.build(name: "x", file: "schemas/x.schema.json", document: try StrictJSON.parse(text))
+        let result = MessageContractBuilder.build(
+            name: "x", file: "schemas/x.schema.json", document: try StrictJSON.parse(text))
         #expect(result.contract == nil)
         let found = Set(result.diagnostics.map(\.pointer))
-        #expect(found.isSuperset(of: [
-            "/x-ce-type", "/x-destination-topic", "/x-recipient-roles/0", "/x-subject-field", "/x-anonymous-form",
-            "/x-required-for-forwarding/0",
-        ]))
+        #expect(
+            found.isSuperset(of: [
+                "/x-ce-type", "/x-destination-topic", "/x-recipient-roles/0", "/x-subject-field", "/x-anonymous-form",
+                "/x-required-for-forwarding/0",
+            ]))
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ConsentContracts
 
 /// The strict parser is the first gate for every event: ambiguous or hostile bodies are
@@ -20,7 +21,8 @@ struct StrictJSONTests {
 
     @Test("ordinary documents parse, member order kept, integers exact")
     func parsesOrdinaryDocuments() throws {
-        let value = try StrictJSON.parse(#"{"b": [1, -2, 3.5, true, false, null], "a": "x", "n": -9223372036854775808}"#)
+        let value = try StrictJSON.parse(
+            #"{"b": [1, -2, 3.5, true, false, null], "a": "x", "n": -9223372036854775808}"#)
         let object = try #require(value.objectValue)
         #expect(object.keys == ["b", "a", "n"])
         #expect(object["b"] == .array([.integer(1), .integer(-2), .number(3.5), .bool(true), .bool(false), .null]))
@@ -136,7 +138,9 @@ struct StrictJSONTests {
     func emptyAndSyntax() {
         #expect(code("") == .empty)
         #expect(code("  \n\t ") == .empty)
-        for bad in ["{", "[1,]", "{\"a\"}", "{\"a\":1,}", "[1 2]", "{'a':1}", "tru", "nul", "{\"a\" 1}", "\"abc", "[", "{1:2}"] {
+        for bad in [
+            "{", "[1,]", "{\"a\"}", "{\"a\":1,}", "[1 2]", "{'a':1}", "tru", "nul", "{\"a\" 1}", "\"abc", "[", "{1:2}",
+        ] {
             #expect(code(bad) == .syntax, "\(bad)")
         }
         #expect(code([0xEF, 0xBB, 0xBF, 0x7B, 0x7D]) == .syntax)  // BOM is not JSON
@@ -147,7 +151,9 @@ struct StrictJSONTests {
         let text = #"{"z":1,"a":[true,null,-2.5,"line\nbreak \"q\" \u0001 ø"],"e":{}}"#
         let value = try StrictJSON.parse(text)
         let bytes = value.serializedBytes()
-        #expect(String(decoding: bytes, as: UTF8.self) == #"{"z":1,"a":[true,null,-2.5,"line\nbreak \"q\" \u0001 ø"],"e":{}}"#)
+        #expect(
+            String(decoding: bytes, as: UTF8.self)
+                == #"{"z":1,"a":[true,null,-2.5,"line\nbreak \"q\" \u0001 ø"],"e":{}}"#)
         #expect(try StrictJSON.parse(bytes) == value)
     }
 }

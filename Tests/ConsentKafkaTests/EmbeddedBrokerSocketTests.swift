@@ -1,8 +1,9 @@
 import ConsentKafka
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The embedded broker's connections have Nagle's algorithm off, as a real broker's do (the
@@ -16,7 +17,9 @@ struct EmbeddedBrokerSocketTests {
         defer { cluster.shutdown() }
         let port = try #require(cluster.bootstrapServers.split(separator: ":").last.flatMap { UInt16($0) })
         let producer = try KafkaTestSupport.producer(cluster)
-        let records = (0..<60).map { KafkaOutgoingRecord(topic: topic, key: Array("k\($0)".utf8), value: Array("v".utf8)) }
+        let records = (0..<60).map {
+            KafkaOutgoingRecord(topic: topic, key: Array("k\($0)".utf8), value: Array("v".utf8))
+        }
         for result in try await producer.send(records) { _ = try result.get() }
 
         var states: [Bool] = []
@@ -42,10 +45,13 @@ struct EmbeddedBrokerSocketTests {
             let named = withUnsafeMutablePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &size) }
             }
-            guard named == 0, address.sin_family == sa_family_t(AF_INET), UInt16(bigEndian: address.sin_port) == port else { continue }
+            guard named == 0, address.sin_family == sa_family_t(AF_INET), UInt16(bigEndian: address.sin_port) == port
+            else { continue }
             var type: Int32 = 0
             var typeSize = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(descriptor, SOL_SOCKET, SO_TYPE, &type, &typeSize) == 0, type == Int32(SOCK_STREAM.rawValue) else { continue }
+            guard getsockopt(descriptor, SOL_SOCKET, SO_TYPE, &type, &typeSize) == 0,
+                type == Int32(SOCK_STREAM.rawValue)
+            else { continue }
             // The listening socket itself is not a connection.
             var peer = sockaddr_in()
             var peerSize = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -13,7 +13,9 @@ final class OffsetStore: Sendable {
 
     func record(_ batch: [KafkaRecord]) {
         offsets.withLock { stored in
-            for record in batch { stored[record.topicPartition] = max(stored[record.topicPartition] ?? 0, record.offset + 1) }
+            for record in batch {
+                stored[record.topicPartition] = max(stored[record.topicPartition] ?? 0, record.offset + 1)
+            }
         }
     }
 }
@@ -29,7 +31,9 @@ struct KafkaConsumerGroupTests {
         let producer = try KafkaTestSupport.producer(cluster)
         func produce(_ range: Range<Int>) async throws {
             let records = range.flatMap { index in
-                (0..<partitions).map { KafkaOutgoingRecord(topic: topic, partition: $0, key: nil, value: Array("\(index)".utf8)) }
+                (0..<partitions).map {
+                    KafkaOutgoingRecord(topic: topic, partition: $0, key: nil, value: Array("\(index)".utf8))
+                }
             }
             _ = try await producer.send(records).map { try $0.get() }
         }
@@ -54,7 +58,8 @@ struct KafkaConsumerGroupTests {
         // Both members get a share, and the shares are disjoint and cover the topic.
         let deadline = ContinuousClock.now + .seconds(30)
         while first.currentAssignment.isEmpty || second.currentAssignment.isEmpty
-            || first.currentAssignment.count + second.currentAssignment.count != Int(partitions) {
+            || first.currentAssignment.count + second.currentAssignment.count != Int(partitions)
+        {
             try #require(ContinuousClock.now < deadline, "the group never split the partitions")
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -93,7 +98,9 @@ struct KafkaConsumerGroupTests {
         let producer = try KafkaTestSupport.producer(cluster)
         _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("x".utf8)))
         await producer.close()
-        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) { _ in throw StoreDown() }
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) {
+            _ in throw StoreDown()
+        }
         var received = 0
         await #expect(throws: StoreDown.self) {
             for try await batch in consumer.batches { received += batch.count }

@@ -7,7 +7,8 @@ struct KafkaFailureTests {
     @Test("an unreachable broker gives a clear, retriable error within a bounded time")
     func unreachableBrokerFailsInBoundedTime() async throws {
         // Port 1 on loopback: nothing listens there.
-        let configuration = KafkaClientConfiguration(bootstrapServers: "127.0.0.1:1", properties: ["message.timeout.ms": "1500"])
+        let configuration = KafkaClientConfiguration(
+            bootstrapServers: "127.0.0.1:1", properties: ["message.timeout.ms": "1500"])
         let producer = try KafkaProducer(configuration: configuration, logger: KafkaTestSupport.logger)
         let started = ContinuousClock.now
         let error = await #expect(throws: KafkaError.self) {
@@ -20,7 +21,8 @@ struct KafkaFailureTests {
         await producer.close(timeout: .seconds(1))
 
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(client: configuration, groupID: "unreachable", topics: ["health.consent"]),
+            configuration: KafkaConsumerConfiguration(
+                client: configuration, groupID: "unreachable", topics: ["health.consent"]),
             logger: KafkaTestSupport.logger
         )
         let queryStarted = ContinuousClock.now
@@ -33,7 +35,8 @@ struct KafkaFailureTests {
 
     @Test("an unknown configuration key fails at start-up, naming the key")
     func unknownConfigurationKeyIsRejected() throws {
-        let configuration = KafkaClientConfiguration(bootstrapServers: "127.0.0.1:9092", properties: ["group.protocol": "consumer"])
+        let configuration = KafkaClientConfiguration(
+            bootstrapServers: "127.0.0.1:9092", properties: ["group.protocol": "consumer"])
         let error = #expect(throws: KafkaError.self) {
             _ = try KafkaProducer(configuration: configuration, logger: KafkaTestSupport.logger)
         }
@@ -65,7 +68,8 @@ struct KafkaFailureTests {
         // Warm up so the producer id is acquired, then make the next produce requests fail.
         _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("warm-up".utf8)))
         cluster.pushRequestErrors(.produce, [.notLeaderForPartition, .notEnoughReplicas, .requestTimedOut])
-        let report = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("after-errors".utf8)))
+        let report = try await producer.send(
+            KafkaOutgoingRecord(topic: topic, key: nil, value: Array("after-errors".utf8)))
         #expect(report.offset == 1)
         await producer.close()
 

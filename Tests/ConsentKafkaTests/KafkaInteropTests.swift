@@ -4,7 +4,9 @@ import Testing
 
 /// Runs kcat (an independent librdkafka-based client) against the embedded cluster.
 enum Kcat {
-    static let path: String? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let path: String? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
 
     /// Runs kcat with `arguments`, feeding `input` on stdin; returns stdout.
     static func run(_ arguments: [String], input: String = "") throws -> String {
@@ -36,13 +38,21 @@ struct KafkaInteropTests {
         defer { cluster.shutdown() }
         let producer = try KafkaTestSupport.producer(cluster)
         let sent = (0..<50).map { index in
-            KafkaOutgoingRecord(topic: topic, key: Array("key-\(index)".utf8), value: Array("value-\(index)".utf8), headers: [KafkaHeader(name: "ce_id", string: "id-\(index)")])
+            KafkaOutgoingRecord(
+                topic: topic, key: Array("key-\(index)".utf8), value: Array("value-\(index)".utf8),
+                headers: [KafkaHeader(name: "ce_id", string: "id-\(index)")])
         }
         _ = try await producer.send(sent).map { try $0.get() }
         await producer.close()
 
-        let output = try Kcat.run(["-b", cluster.bootstrapServers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-J"])
-        struct Line: Decodable { let key: String?; let payload: String?; let headers: [String]? }
+        let output = try Kcat.run([
+            "-b", cluster.bootstrapServers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-J",
+        ])
+        struct Line: Decodable {
+            let key: String?
+            let payload: String?
+            let headers: [String]?
+        }
         let lines = try output.split(separator: "\n").map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
         #expect(lines.count == 50)
         for line in lines {
@@ -58,7 +68,8 @@ struct KafkaInteropTests {
         let cluster = try KafkaTestSupport.cluster(topics: [topic: 2])
         defer { cluster.shutdown() }
         let input = (0..<40).map { "k\($0):v\($0)" }.joined(separator: "\n") + "\n"
-        _ = try Kcat.run(["-b", cluster.bootstrapServers, "-P", "-t", topic, "-K", ":", "-H", "origin=kcat"], input: input)
+        _ = try Kcat.run(
+            ["-b", cluster.bootstrapServers, "-P", "-t", topic, "-K", ":", "-H", "origin=kcat"], input: input)
 
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
         let collector = RecordCollector()
@@ -66,7 +77,10 @@ struct KafkaInteropTests {
         #expect(await collector.waitFor(count: 40, timeout: .seconds(20)))
         await consumer.close()
         try await reader.value
-        let pairs = Set(collector.all.map { "\(String(decoding: $0.key ?? [], as: UTF8.self)):\(String(decoding: $0.value ?? [], as: UTF8.self))" })
+        let pairs = Set(
+            collector.all.map {
+                "\(String(decoding: $0.key ?? [], as: UTF8.self)):\(String(decoding: $0.value ?? [], as: UTF8.self))"
+            })
         #expect(pairs == Set((0..<40).map { "k\($0):v\($0)" }))
         #expect(collector.all.allSatisfy { $0.headers.string(named: "origin") == "kcat" })
     }

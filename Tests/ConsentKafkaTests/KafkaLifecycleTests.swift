@@ -16,7 +16,8 @@ struct KafkaLifecycleTests {
 
         var consumer: KafkaConsumer? = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: KafkaTestSupport.consumerTuning),
+                client: KafkaClientConfiguration(
+                    bootstrapServers: cluster.bootstrapServers, properties: KafkaTestSupport.consumerTuning),
                 groupID: KafkaTestSupport.unique("g"), topics: [topic], maxBatchSize: 10, maxBufferedBatches: 2
             ),
             logger: KafkaTestSupport.logger

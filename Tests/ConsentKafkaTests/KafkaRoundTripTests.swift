@@ -50,7 +50,9 @@ struct KafkaRoundTripTests {
         for partition in Set(received.map(\.partition)) {
             let inPartition = received.filter { $0.partition == partition }
             #expect(inPartition.map(\.offset) == inPartition.map(\.offset).sorted())
-            let sequences = inPartition.compactMap { $0.headers.string(named: "ce_id").flatMap { Int($0.dropFirst(3)) } }
+            let sequences = inPartition.compactMap {
+                $0.headers.string(named: "ce_id").flatMap { Int($0.dropFirst(3)) }
+            }
             #expect(sequences == sequences.sorted())
         }
     }
@@ -62,7 +64,10 @@ struct KafkaRoundTripTests {
         defer { cluster.shutdown() }
         let producer = try KafkaTestSupport.producer(cluster)
         for partition in Int32(0)...1 {
-            let batch = (0..<100).map { KafkaOutgoingRecord(topic: topic, partition: partition, key: nil, value: Array("\(partition)-\($0)".utf8)) }
+            let batch = (0..<100).map {
+                KafkaOutgoingRecord(
+                    topic: topic, partition: partition, key: nil, value: Array("\(partition)-\($0)".utf8))
+            }
             _ = try await producer.send(batch).map { try $0.get() }
         }
         await producer.close()
@@ -71,7 +76,8 @@ struct KafkaRoundTripTests {
             KafkaTopicPartition(topic: topic, partition: 0): 42,
             KafkaTopicPartition(topic: topic, partition: 1): 99,
         ]
-        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) { partitions in
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) {
+            partitions in
             #expect(Set(partitions) == Set(stored.keys))
             return stored
         }
@@ -88,21 +94,28 @@ struct KafkaRoundTripTests {
         #expect(partition1 == [99])
     }
 
-    @Test("partitions without a stored offset start at their first record, reported as a concrete offset, never at the end")
+    @Test(
+        "partitions without a stored offset start at their first record, reported as a concrete offset, never at the end"
+    )
     func partitionsWithoutStoredOffsetStartAtTheirFirstRecord() async throws {
         let topic = KafkaTestSupport.unique("fresh-start")
         let cluster = try KafkaTestSupport.cluster(topics: [topic: 8])
         defer { cluster.shutdown() }
         let producer = try KafkaTestSupport.producer(cluster)
         for partition in Int32(0)..<8 {
-            let batch = (0..<25).map { KafkaOutgoingRecord(topic: topic, partition: partition, key: nil, value: Array("\(partition)-\($0)".utf8)) }
+            let batch = (0..<25).map {
+                KafkaOutgoingRecord(
+                    topic: topic, partition: partition, key: nil, value: Array("\(partition)-\($0)".utf8))
+            }
             _ = try await producer.send(batch).map { try $0.get() }
         }
         await producer.close()
 
         // Partition 3 has a stored offset; the others have none.
         let stored = [KafkaTopicPartition(topic: topic, partition: 3): Int64(20)]
-        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) { _ in stored }
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) {
+            _ in stored
+        }
         let assignment = Task {
             for await change in consumer.assignmentChanges {
                 if case .assigned(let starts) = change { return starts }
@@ -116,7 +129,8 @@ struct KafkaRoundTripTests {
         await consumer.close()
         try await reader.value
 
-        var expectedStarts = Dictionary(uniqueKeysWithValues: (Int32(0)..<8).map { (KafkaTopicPartition(topic: topic, partition: $0), Int64(0)) })
+        var expectedStarts = Dictionary(
+            uniqueKeysWithValues: (Int32(0)..<8).map { (KafkaTopicPartition(topic: topic, partition: $0), Int64(0)) })
         expectedStarts[KafkaTopicPartition(topic: topic, partition: 3)] = 20
         #expect(starts == expectedStarts)
         for partition in Int32(0)..<8 {
@@ -152,7 +166,10 @@ struct KafkaRoundTripTests {
         // 0, 3, 5 and 7 records in partitions 0…3.
         let counts: [Int32: Int] = [0: 0, 1: 3, 2: 5, 3: 7]
         for (partition, count) in counts where count > 0 {
-            _ = try await producer.send((0..<count).map { KafkaOutgoingRecord(topic: topic, partition: partition, key: nil, value: [UInt8($0)]) })
+            _ = try await producer.send(
+                (0..<count).map {
+                    KafkaOutgoingRecord(topic: topic, partition: partition, key: nil, value: [UInt8($0)])
+                })
         }
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
         let all = try await consumer.highWatermarks(topic: topic, partitions: [0, 1, 2, 3])
@@ -162,7 +179,8 @@ struct KafkaRoundTripTests {
         }
         await #expect(throws: KafkaError.self) { _ = try await consumer.highWatermarks(topic: topic, partitions: [9]) }
         // A client that never fetches gives the same answer (the consent gate asks one).
-        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: KafkaTestSupport.logger)
+        let admin = try KafkaAdmin(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: KafkaTestSupport.logger)
         #expect(try await admin.highWatermarks(topic: topic, partitions: [0, 1, 2, 3]) == all)
         await #expect(throws: KafkaError.self) { _ = try await admin.highWatermarks(topic: topic, partitions: [9]) }
         await admin.close()
@@ -176,7 +194,8 @@ struct KafkaRoundTripTests {
         let cluster = try KafkaTestSupport.cluster(topics: [topic: 1])
         defer { cluster.shutdown() }
         let producer = try KafkaTestSupport.producer(cluster)
-        _ = try await producer.send((0..<10).map { KafkaOutgoingRecord(topic: topic, key: nil, value: Array("\($0)".utf8)) })
+        _ = try await producer.send(
+            (0..<10).map { KafkaOutgoingRecord(topic: topic, key: nil, value: Array("\($0)".utf8)) })
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
         #expect(try await consumer.highWatermark(topic: topic, partition: 0) == 10)
         let collector = RecordCollector()
@@ -184,7 +203,8 @@ struct KafkaRoundTripTests {
         #expect(await collector.waitFor(count: 10, timeout: .seconds(20)))
         let partition = KafkaTopicPartition(topic: topic, partition: 0)
         try consumer.pause([partition])
-        _ = try await producer.send((10..<20).map { KafkaOutgoingRecord(topic: topic, key: nil, value: Array("\($0)".utf8)) })
+        _ = try await producer.send(
+            (10..<20).map { KafkaOutgoingRecord(topic: topic, key: nil, value: Array("\($0)".utf8)) })
         try await Task.sleep(for: .milliseconds(500))
         #expect(collector.count == 10)
         try consumer.resume([partition])

@@ -29,7 +29,8 @@ enum KafkaTestSupport {
     ) throws -> KafkaConsumer {
         try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: consumerTuning),
+                client: KafkaClientConfiguration(
+                    bootstrapServers: cluster.bootstrapServers, properties: consumerTuning),
                 groupID: group,
                 topics: topics,
                 startingOffsets: startingOffsets
@@ -39,7 +40,9 @@ enum KafkaTestSupport {
     }
 
     static func producer(_ cluster: EmbeddedKafkaCluster, properties: [String: String] = [:]) throws -> KafkaProducer {
-        try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: properties), logger: logger)
+        try KafkaProducer(
+            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: properties),
+            logger: logger)
     }
 
     /// A unique name, so tests never see each other's data.

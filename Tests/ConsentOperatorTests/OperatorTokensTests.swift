@@ -4,13 +4,17 @@ import Testing
 
 @Suite("Operator tokens")
 struct OperatorTokensTests {
-    let tokens = OperatorTokens(OperatorAccess(viewerTokens: ["viewer-token-0123456789"], operatorTokens: ["operator-token-0123456789"]))
+    let tokens = OperatorTokens(
+        OperatorAccess(viewerTokens: ["viewer-token-0123456789"], operatorTokens: ["operator-token-0123456789"]))
 
     @Test("A configured token grants its role; anything else (prefix, longer, empty, other case) grants none")
     func tokensGrantTheirRoleOnly() {
         #expect(tokens.role(of: "viewer-token-0123456789") == .viewer)
         #expect(tokens.role(of: "operator-token-0123456789") == .operator)
-        for wrong in ["", "viewer-token-012345678", "viewer-token-01234567890", "VIEWER-TOKEN-0123456789", "operator-token-0123456788"] {
+        for wrong in [
+            "", "viewer-token-012345678", "viewer-token-01234567890", "VIEWER-TOKEN-0123456789",
+            "operator-token-0123456788",
+        ] {
             #expect(tokens.role(of: wrong) == nil, "\(wrong)")
         }
     }

@@ -11,7 +11,10 @@ import Testing
         let schema = try #require(try F.catalog().consentSchema)
         let full = try ConsentRecord.parse(try F.example("consent", "granted-full-written"), schema: schema)
         #expect(full.status == .granted)
-        #expect(full.categories == [.identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus])
+        #expect(
+            full.categories == [
+                .identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus,
+            ])
         #expect(full.recipientRoles == [.ipsJobSpecialist, .navVeileder])
         #expect(full.form == .written)
         #expect(full.validFrom == Timestamp(rfc3339: "2026-03-02T08:14:00Z"))
@@ -24,9 +27,15 @@ import Testing
     @Test func R5_lowerVersionNeverOverwritesHigher() throws {
         let schema = try #require(try F.catalog().consentSchema)
         var view = ConsentView()
-        #expect(view.apply(key: F.kari, value: try F.example("consent", "withdrawn"), schema: schema) == .applied)  // v2
-        #expect(view.apply(key: F.kari, value: try F.example("consent", "granted-full-written"), schema: schema) == .ignoredStale)  // v1
-        guard case .withdrawn(let record) = view.state(for: F.kari) else { Issue.record("expected withdrawn"); return }
+        // Version 2:
+        #expect(view.apply(key: F.kari, value: try F.example("consent", "withdrawn"), schema: schema) == .applied)
+        #expect(
+            view.apply(key: F.kari, value: try F.example("consent", "granted-full-written"), schema: schema)
+                == .ignoredStale)  // v1
+        guard case .withdrawn(let record) = view.state(for: F.kari) else {
+            Issue.record("expected withdrawn")
+            return
+        }
         #expect(record.version == 2)
     }
 
@@ -54,7 +63,8 @@ import Testing
         let schema = try #require(try F.catalog().consentSchema)
         var view = F.view(F.consent(F.kari))
         guard case .unreadable = view.apply(key: F.kari, value: Array(body.utf8), schema: schema) else {
-            Issue.record("expected unreadable"); return
+            Issue.record("expected unreadable")
+            return
         }
         #expect(view.state(for: F.kari) == .unreadable)
     }
@@ -85,7 +95,8 @@ import Testing
     func R5_keylessRecordFailsClosedForThePersonItNames() throws {
         var view = F.view(F.consent(F.kari))
         #expect(view.applyKeyless(value: try F.example("consent", "withdrawn")) != nil)
-        let named = try #require(try StrictJSON.parse(try F.example("consent", "withdrawn")).objectValue?["patientId"]?.stringValue)
+        let named = try #require(
+            try StrictJSON.parse(try F.example("consent", "withdrawn")).objectValue?["patientId"]?.stringValue)
         #expect(view.state(for: named) == .unreadable)
         #expect(view.applyKeyless(value: Array(#"{"patientId":"12848740088"}"#.utf8)) == F.kari)
         #expect(view.state(for: F.kari) == .unreadable)
@@ -95,7 +106,9 @@ import Testing
 
     @Test func viewReadsConsentMessagesThroughTheCatalog() throws {
         var view = ConsentView()
-        #expect(view.apply(key: F.ola, value: try F.example("consent", "granted-narrow-oral"), catalog: try F.catalog()) == .applied)
+        #expect(
+            view.apply(key: F.ola, value: try F.example("consent", "granted-narrow-oral"), catalog: try F.catalog())
+                == .applied)
         #expect(view.state(for: F.ola).grantedRecord?.version == 3)
         #expect(view.apply(key: F.ola, value: nil, catalog: try F.catalog()) == .applied)
         #expect(view.state(for: F.ola) == .tombstoned)
@@ -103,7 +116,8 @@ import Testing
 
     @Test func viewSnapshotRoundTripsThroughJSON() throws {
         let schema = try #require(try F.catalog().consentSchema)
-        var view = F.view(F.consent(F.kari, version: 2, validUntil: "2027-01-01T00:00:00Z"), F.consent(F.ola, status: .withdrawn))
+        var view = F.view(
+            F.consent(F.kari, version: 2, validUntil: "2027-01-01T00:00:00Z"), F.consent(F.ola, status: .withdrawn))
         view.apply(key: F.young, value: nil, schema: schema)
         view.apply(key: F.caseDiscussion, value: Array("x".utf8), schema: schema)
         let data = try JSONEncoder().encode(view)

@@ -48,7 +48,8 @@ import Testing
         let catalog = try F.catalog()
         var checked = 0
         for plan in catalog.plans.values where plan.contract.hasAnonymousForm {
-            let anonymous = try #require(catalog.plan(forCEType: AnonymousFormSchema.ceType(of: plan.contract.ceType)), "\(plan.contract.name)")
+            let anonymous = try #require(
+                catalog.plan(forCEType: AnonymousFormSchema.ceType(of: plan.contract.ceType)), "\(plan.contract.name)")
             #expect(anonymous.contract.direction == .bridge, "senders may not publish an anonymous form themselves")
             for name in try F.exampleNames(plan.contract.name, kind: "valid") {
                 // No consent at all: the anonymous path.

@@ -1,6 +1,7 @@
 import ConsentContracts
-@testable import ConsentPolicy
 import Testing
+
+@testable import ConsentPolicy
 
 /// The filter itself, below the schema: output is built from allow-listed members only.
 @Suite struct FieldFilterTests {
@@ -10,11 +11,15 @@ import Testing
         let plan = try #require(try F.catalog().plan(named: "job-status-update"))
         guard case .object(var root) = try F.exampleValue("job-status-update", "job-search"),
             case .object(var participant)? = root["participant"]
-        else { Issue.record("shape"); return }
+        else {
+            Issue.record("shape")
+            return
+        }
         participant["diagnosisCode"] = .string("F20.0")
         root["participant"] = .object(participant)
         root["secret"] = .string("x")
-        var filter = FieldFilter(mode: .identified(scope: [.identityAndContact, .workStatus]), subjectPlan: plan.subjectPlan)
+        var filter = FieldFilter(
+            mode: .identified(scope: [.identityAndContact, .workStatus]), subjectPlan: plan.subjectPlan)
         let filtered = filter.filter(.object(root), plan: plan.root)
         let output = try #require(filtered)
         #expect(JSONPointer.resolve("/secret", in: output) == nil)
@@ -28,7 +33,8 @@ import Testing
     @Test func unchangedContainersAreReturnedAsTheyCameAndChangedOnesRebuilt() throws {
         let plan = try #require(try F.catalog().plan(named: "job-status-update"))
         let body = try F.exampleValue("job-status-update", "job-started")
-        var full = FieldFilter(mode: .identified(scope: [.identityAndContact, .workStatus]), subjectPlan: plan.subjectPlan)
+        var full = FieldFilter(
+            mode: .identified(scope: [.identityAndContact, .workStatus]), subjectPlan: plan.subjectPlan)
         let filtered = full.filter(body, plan: plan.root)
         let output = try #require(filtered)
         // Only the NAV-internal assessment goes; every other member is kept as it was.

@@ -5,10 +5,16 @@ import Testing
 @Suite struct GeneralizationTests {
     @Test func ageBandIsTakenAtEventTime() {
         let birth = "1987-04-12"
-        #expect(Generalization.ageBand10y.apply(to: birth, eventDate: CivilDate(year: 2027, month: 4, day: 11)) == "30-39")
-        #expect(Generalization.ageBand10y.apply(to: birth, eventDate: CivilDate(year: 2027, month: 4, day: 12)) == "40-49")
-        #expect(Generalization.ageBand10y.apply(to: "2030-01-01", eventDate: CivilDate(year: 2026, month: 1, day: 1)) == nil)
-        #expect(Generalization.ageBand10y.apply(to: "1987-02-30", eventDate: CivilDate(year: 2026, month: 1, day: 1)) == nil)
+        #expect(
+            Generalization.ageBand10y.apply(to: birth, eventDate: CivilDate(year: 2027, month: 4, day: 11)) == "30-39")
+        #expect(
+            Generalization.ageBand10y.apply(to: birth, eventDate: CivilDate(year: 2027, month: 4, day: 12)) == "40-49")
+        #expect(
+            Generalization.ageBand10y.apply(to: "2030-01-01", eventDate: CivilDate(year: 2026, month: 1, day: 1)) == nil
+        )
+        #expect(
+            Generalization.ageBand10y.apply(to: "1987-02-30", eventDate: CivilDate(year: 2026, month: 1, day: 1)) == nil
+        )
     }
 
     @Test func municipalityBecomesCounty() {
@@ -31,7 +37,9 @@ import Testing
         #expect(Timestamp(rfc3339: "1969-12-31T23:59:59.5Z")?.millisecondsSinceEpoch == -500)
         #expect(Timestamp(rfc3339: "2026-02-29T00:00:00Z") == nil)
         #expect(Timestamp(rfc3339: "2026-03-02T08:14:00.123Z")?.description == "2026-03-02T08:14:00.123Z")
-        #expect(CivilDate(daysSinceEpoch: CivilDate(year: 2000, month: 2, day: 29).daysSinceEpoch) == CivilDate(year: 2000, month: 2, day: 29))
+        #expect(
+            CivilDate(daysSinceEpoch: CivilDate(year: 2000, month: 2, day: 29).daysSinceEpoch)
+                == CivilDate(year: 2000, month: 2, day: 29))
     }
 
     @Test func caseReferencesAreRandomAndCarryNoIdentity() {

@@ -7,7 +7,9 @@ import Testing
 @Suite("IPS agreements registry (R14)")
 struct IPSAgreementsTests {
     static func schema() throws -> JSONSchema {
-        let data = try Data(contentsOf: URL(fileURLWithPath: PolicyFixtures.contractsDirectory + "/registry/ips-agreements.schema.json"))
+        let data = try Data(
+            contentsOf: URL(fileURLWithPath: PolicyFixtures.contractsDirectory + "/registry/ips-agreements.schema.json")
+        )
         return try JSONSchema(compiling: try StrictJSON.parse(Array(data)))
     }
 
@@ -37,31 +39,42 @@ struct IPSAgreementsTests {
         #expect(!holds("act-oslo-ost", "983974724", "2026-03-01"), "another team of the organisation")
     }
 
-    @Test("R14: a registry that is not strict JSON, breaks its schema or has an agreement ending before it starts is refused whole", arguments: [
-        #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-01-01"}"#,
-        #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-01-01", "validFrom": "2020-01-01"}]}"#,
-        #"{"agreements": [{"teamId": "Act Bergen", "organisationNumber": "983974724", "validFrom": "2026-01-01"}]}"#,
-        #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724"}]}"#,
-        #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-01-01", "extra": 1}]}"#,
-        #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-05-01", "validUntil": "2026-04-30"}]}"#,
-        #"[]"#,
-    ])
+    @Test(
+        "R14: a registry that is not strict JSON, breaks its schema or has an agreement ending before it starts is refused whole",
+        arguments: [
+            #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-01-01"}"#,
+            #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-01-01", "validFrom": "2020-01-01"}]}"#,
+            #"{"agreements": [{"teamId": "Act Bergen", "organisationNumber": "983974724", "validFrom": "2026-01-01"}]}"#,
+            #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724"}]}"#,
+            #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-01-01", "extra": 1}]}"#,
+            #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-05-01", "validUntil": "2026-04-30"}]}"#,
+            #"[]"#,
+        ])
     func R14_brokenRegistriesAreRefused(document: String) throws {
         #expect(throws: IPSAgreements.Problem.self) { try Self.registry(document) }
     }
 
-    @Test("R14: a consented referral crosses only from a team with an agreement; without a readable registry no referral crosses")
+    @Test(
+        "R14: a consented referral crosses only from a team with an agreement; without a readable registry no referral crosses"
+    )
     func R14_referralsNeedAnAgreement() throws {
-        let event = try PolicyFixtures.exampleEvent("referral", "not-sick-listed-minimal")  // act-bergen-nord, 983974724
+        // Referred by team act-bergen-nord of organisation 983974724:
+        let event = try PolicyFixtures.exampleEvent("referral", "not-sick-listed-minimal")
         let patient = "03919540000"
         let decision = try PolicyFixtures.decide(event, PolicyFixtures.view(PolicyFixtures.consent(patient)))
         #expect(decision.code == "accepted")
         let today = CivilDate(iso: "2026-12-04")!
         #expect(decision.requiringIPSAgreement(try Self.registry(Self.sample), on: today).code == "accepted")
-        let otherTeamOnly = try Self.registry(#"{"agreements": [{"teamId": "fact-oslo-sentrum", "organisationNumber": "974589095", "validFrom": "2025-01-01"}]}"#)
+        let otherTeamOnly = try Self.registry(
+            #"{"agreements": [{"teamId": "fact-oslo-sentrum", "organisationNumber": "974589095", "validFrom": "2025-01-01"}]}"#
+        )
         #expect(decision.requiringIPSAgreement(otherTeamOnly, on: today).code == "no-ips-agreement")
-        #expect(decision.requiringIPSAgreement(nil, on: today).code == "no-ips-agreement", "an unreadable registry lets no referral through")
-        #expect(decision.requiringIPSAgreement(try Self.registry(Self.sample), on: CivilDate(iso: "2025-06-01")!).code == "no-ips-agreement")
+        #expect(
+            decision.requiringIPSAgreement(nil, on: today).code == "no-ips-agreement",
+            "an unreadable registry lets no referral through")
+        #expect(
+            decision.requiringIPSAgreement(try Self.registry(Self.sample), on: CivilDate(iso: "2025-06-01")!).code
+                == "no-ips-agreement")
         // A rejection stays the rejection it was.
         let rejected = try PolicyFixtures.decide(event, ConsentView())
         #expect(rejected.requiringIPSAgreement(nil, on: today).code == "referral-requires-consent")
@@ -71,7 +84,9 @@ struct IPSAgreementsTests {
 
     @Test("R14: the development registry the embedded runs use is valid and names the teams of the examples")
     func R14_developmentRegistryIsValid() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: PolicyFixtures.contractsDirectory + "/registry/ips-agreements.development.json"))
+        let data = try Data(
+            contentsOf: URL(
+                fileURLWithPath: PolicyFixtures.contractsDirectory + "/registry/ips-agreements.development.json"))
         let registry = try IPSAgreements.parse(Array(data), schema: try Self.schema())
         #expect(Set(registry.agreements.map(\.teamId)) == ["act-bergen-nord", "fact-oslo-sentrum"])
     }

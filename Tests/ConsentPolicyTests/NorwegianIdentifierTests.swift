@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ConsentPolicy
 
 /// Identifier recognition underpins R2 (nothing identifying crosses in anonymous form) and the
@@ -118,7 +119,10 @@ struct NorwegianIdentifierTests {
         }
         // A D-number (day 05 + 40) that is not synthetic.
         #expect(NorwegianIdentifier.parse("45048045689", allowSynthetic: false)?.kind == .dNumber)
-        for invalid in ["15476545658", "12345678901", "00000000000", "1507650056", "154765456571", "1507650056a", "15076500 565", ""] {
+        for invalid in [
+            "15476545658", "12345678901", "00000000000", "1507650056", "154765456571", "1507650056a", "15076500 565",
+            "",
+        ] {
             #expect(!NorwegianIdentifier.isValid(invalid, allowSynthetic: true), "\(invalid)")
         }
     }

@@ -23,8 +23,12 @@ import Testing
 
     @Test func strictParseFailuresCarryTheParserCode() throws {
         let duplicate = Array(#"{"eventId":"a","eventId":"b"}"#.utf8)
-        #expect(try F.decide(try F.event("job-status-update", body: duplicate), ConsentView()).code == "invalid-json.duplicate-key")
-        #expect(try F.decide(try F.event("job-status-update", body: [0xFF, 0x7B]), ConsentView()).code.hasPrefix("invalid-json."))
+        #expect(
+            try F.decide(try F.event("job-status-update", body: duplicate), ConsentView()).code
+                == "invalid-json.duplicate-key")
+        #expect(
+            try F.decide(try F.event("job-status-update", body: [0xFF, 0x7B]), ConsentView()).code.hasPrefix(
+                "invalid-json."))
         #expect(try F.decide(try F.event("job-status-update", body: []), ConsentView()).code == "invalid-json.empty")
     }
 
@@ -79,7 +83,9 @@ import Testing
         let view = F.view(F.consent(F.kari))
         let example = try F.exampleEvent("job-status-update", "job-started")
         for name in CloudEventHeaders.requiredNames {
-            var pairs: [(name: String, value: [UInt8])] = CloudEventHeaders.requiredNames.map { (name: $0, value: Array((example.headers.value(of: $0) ?? "").utf8)) }
+            var pairs: [(name: String, value: [UInt8])] = CloudEventHeaders.requiredNames.map {
+                (name: $0, value: Array((example.headers.value(of: $0) ?? "").utf8))
+            }
             pairs.append((name: name, value: Array((example.headers.value(of: name) ?? "").utf8)))
             let headers = CloudEventHeaders(kafkaHeaders: pairs)
             #expect(headers.unreadable == [name])
@@ -90,10 +96,15 @@ import Testing
         }
     }
 
-    @Test("R15/R16: a personal identifier, a space or an address in ce_id or ce_source is refused (they reach receipts and operators)")
+    @Test(
+        "R15/R16: a personal identifier, a space or an address in ce_id or ce_source is refused (they reach receipts and operators)"
+    )
     func senderStringsAreChecked() throws {
         let view = F.view(F.consent(F.kari))
-        for id in ["case-\(F.kari)", "case \(UUIDText.sample)", "kari@example.no", "a/b", String(repeating: "a", count: 201), "å"] {
+        for id in [
+            "case-\(F.kari)", "case \(UUIDText.sample)", "kari@example.no", "a/b", String(repeating: "a", count: 201),
+            "å",
+        ] {
             var event = try F.exampleEvent("job-status-update", "job-started")
             event.headers.id = id
             #expect(try F.decide(event, view).code == "invalid-envelope", "ce_id \(id.count) chars")
@@ -123,14 +134,18 @@ import Testing
         let codes = RejectReason.all.map(\.code)
         #expect(Set(codes).count == codes.count)
         for reason in RejectReason.all {
-            #expect(!reason.english.isEmpty && !reason.norwegian.isEmpty && reason.english != reason.norwegian, "\(reason.code)")
+            #expect(
+                !reason.english.isEmpty && !reason.norwegian.isEmpty && reason.english != reason.norwegian,
+                "\(reason.code)")
         }
         #expect(RejectReason.invalidJSON(.duplicateKey).code == "invalid-json.duplicate-key")
     }
 
     @Test func descriptionsNeverContainPersonalData() throws {
         let view = F.view(F.consent(F.kari), F.consent(F.ola, categories: [.ipsParticipation]))
-        var descriptions = [view.description, F.consent(F.kari).description, ConsentState.granted(F.consent(F.kari)).description]
+        var descriptions = [
+            view.description, F.consent(F.kari).description, ConsentState.granted(F.consent(F.kari)).description,
+        ]
         for (contract, example) in [
             ("referral", "sick-listed-with-method-supervisor-assessment"), ("referral", "not-sick-listed-minimal"),
             ("anonymous-case-discussion", "pre-consent-discussion"), ("job-status-update", "job-started"),
@@ -152,7 +167,9 @@ import Testing
 
     @Test func decideIsDeterministicForTheSameInputs() throws {
         let view = F.view(F.consent(F.kari))
-        for (contract, example) in [("job-status-update", "job-started"), ("anonymous-case-discussion", "pre-consent-discussion")] {
+        for (contract, example) in [
+            ("job-status-update", "job-started"), ("anonymous-case-discussion", "pre-consent-discussion"),
+        ] {
             let event = try F.exampleEvent(contract, example)
             let first = try F.decide(event, view)
             let second = try F.decide(event, view)
@@ -180,7 +197,8 @@ import Testing
         var patient = try #require(body["patient"]?.objectValue)
         patient["Kari_Nordmann_17088940180"] = .string("x")
         body["patient"] = .object(patient)
-        let decision = try F.decide(try F.event("referral", body: JSONValue.object(body).serializedBytes()), F.view(F.consent(F.kari)))
+        let decision = try F.decide(
+            try F.event("referral", body: JSONValue.object(body).serializedBytes()), F.view(F.consent(F.kari)))
         guard case .reject(let rejection) = decision else {
             Issue.record("expected a schema violation")
             return

@@ -64,15 +64,19 @@ enum PolicyFixtures {
     /// A granted consent for `patient`.
     static func consent(
         _ patient: String, version: Int64 = 1, status: ConsentRecord.Status = .granted,
-        categories: ConsentCategories = [.identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus],
-        roles: RecipientRoles = [.ipsJobSpecialist, .navVeileder], directions: ConsentDirections = [.healthToNav, .navToHealth],
+        categories: ConsentCategories = [
+            .identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus,
+        ],
+        roles: RecipientRoles = [.ipsJobSpecialist, .navVeileder],
+        directions: ConsentDirections = [.healthToNav, .navToHealth],
         validFrom: String = "2026-03-02T08:14:00Z", validUntil: String? = nil
     ) -> ConsentRecord {
         ConsentRecord(
             patientID: patient, consentID: "3f1c2a4e-8b7d-4c1e-9a2f-5d6e7f809a1b", version: version, status: status,
             categories: categories, recipientRoles: roles, directions: directions,
             recordedBy: .init(hprNumber: "9144889", role: "behandler"), recordedAt: Timestamp(rfc3339: validFrom)!,
-            validFrom: Timestamp(rfc3339: validFrom)!, validUntil: validUntil.flatMap(Timestamp.init(rfc3339:)), form: .written)
+            validFrom: Timestamp(rfc3339: validFrom)!, validUntil: validUntil.flatMap(Timestamp.init(rfc3339:)),
+            form: .written)
     }
 
     /// A view holding `records`.
@@ -84,7 +88,8 @@ enum PolicyFixtures {
 
     /// Decides with the fixed time and case reference.
     static func decide(_ event: PolicyEvent, _ view: ConsentView, now: Timestamp = now) throws -> PolicyDecision {
-        PolicyEngine.decide(event: event, consent: view, contracts: try catalog(), now: now, caseReference: fixedCaseReference)
+        PolicyEngine.decide(
+            event: event, consent: view, contracts: try catalog(), now: now, caseReference: fixedCaseReference)
     }
 
     /// Every string anywhere in `value` (keys and values).

@@ -28,18 +28,24 @@ import Testing
         Gen.int(in: 0...(examples.count - 1)), Gen<UInt8>.value(in: 0...31), Gen<UInt8>.value(in: 0...3),
         Gen<UInt8>.value(in: 0...3), Gen.int(in: 0...5), Gen<UInt64>.value(in: 0...UInt64.max)
     ).map { example, categories, roles, directions, consentKind, seed in
-        makeCase(example: example, categories: categories, roles: roles, directions: directions, consentKind: consentKind, seed: seed)
+        makeCase(
+            example: example, categories: categories, roles: roles, directions: directions, consentKind: consentKind,
+            seed: seed)
     }
 
-    static func makeCase(example: Int, categories: UInt8, roles: UInt8, directions: UInt8, consentKind: Int, seed: UInt64) -> Case? {
-        guard let catalog = try? F.catalog(), let (contract, name) = examples.indices.contains(example) ? examples[example] : nil,
+    static func makeCase(
+        example: Int, categories: UInt8, roles: UInt8, directions: UInt8, consentKind: Int, seed: UInt64
+    ) -> Case? {
+        guard let catalog = try? F.catalog(),
+            let (contract, name) = examples.indices.contains(example) ? examples[example] : nil,
             let plan = catalog.plan(named: contract), var body = try? F.exampleValue(contract, name)
         else { return nil }
         var rng = SeededRandom(seed: seed)
         let subject = SyntheticFodselsnummer.make(using: &rng)
         let other = SyntheticFodselsnummer.make(using: &rng)
         body = Mutation.replaceSubject(body, path: plan.contract.subjectPath, with: subject)
-        body = Mutation.plantIdentifiers(body, plan: plan.root, texts: ["Ringte \(subject) i dag", "Se også \(other)", "\(subject)"], rng: &rng)
+        body = Mutation.plantIdentifiers(
+            body, plan: plan.root, texts: ["Ringte \(subject) i dag", "Se også \(other)", "\(subject)"], rng: &rng)
         for _ in 0..<3 {
             let candidate = Mutation.dropRandomMember(body, rng: &rng)
             if plan.contract.schema.isValid(candidate) { body = candidate }
@@ -47,11 +53,14 @@ import Testing
         var view = ConsentView()
         var scope: ConsentCategories?
         let record = F.consent(
-            subject, version: 1, categories: ConsentCategories(rawValue: categories), roles: RecipientRoles(rawValue: roles),
+            subject, version: 1, categories: ConsentCategories(rawValue: categories),
+            roles: RecipientRoles(rawValue: roles),
             directions: ConsentDirections(rawValue: directions))
         switch consentKind {
         case 0: break
-        case 1, 2, 3: view.apply(record); scope = record.categories
+        case 1, 2, 3:
+            view.apply(record)
+            scope = record.categories
         case 4: view.apply(F.consent(subject, version: 2, status: .withdrawn, categories: []))
         default:
             view.apply(F.consent(subject, validUntil: "2026-05-01T00:00:00Z"))
@@ -65,7 +74,10 @@ import Testing
     @Test func noFieldOutsideTheConsentEverAppearsInTheOutput() async throws {
         let catalog = try F.catalog()
         await propertyCheck(count: 300, input: Self.cases) { generated in
-            guard let generated else { Issue.record("case generation failed"); return }
+            guard let generated else {
+                Issue.record("case generation failed")
+                return
+            }
             let plan = try #require(catalog.plan(named: generated.contract))
             let decision = try F.decide(generated.event, generated.view)
             guard case .forward(let event) = decision else { return }
@@ -83,18 +95,25 @@ import Testing
     @Test func anonymousOutputHoldsNoDirectIdentifierAndNoFodselsnummer() async throws {
         let catalog = try F.catalog()
         await propertyCheck(count: 300, input: Self.cases) { generated in
-            guard let generated else { Issue.record("case generation failed"); return }
+            guard let generated else {
+                Issue.record("case generation failed")
+                return
+            }
             let plan = try #require(catalog.plan(named: generated.contract))
             let decision = try F.decide(generated.event, generated.view)
             guard case .forwardAnonymous(let event) = decision else { return }
             for path in F.paths(in: event.body) where path != "/caseReference" {
                 let field = try #require(Self.plan(at: path, in: plan.root), "undeclared \(path)")
-                #expect(![.directIdentifier, .healthConfidential, .freeText, .navInternal].contains(field.classification), "\(path)")
+                #expect(
+                    ![.directIdentifier, .healthConfidential, .freeText, .navInternal].contains(field.classification),
+                    "\(path)")
             }
             let text = String(decoding: event.bytes, as: UTF8.self)
             #expect(!text.contains(generated.subject))
             for string in F.allStrings(in: event.body) {
-                let numbers = PersonalDataScanner.findings(in: string, allowSynthetic: true).filter { $0.kind == .nationalIdentityNumber }
+                let numbers = PersonalDataScanner.findings(in: string, allowSynthetic: true).filter {
+                    $0.kind == .nationalIdentityNumber
+                }
                 #expect(numbers.isEmpty, "a fødselsnummer in the anonymous form")
                 for window in Self.elevenDigitWindows(string) {
                     #expect(!NorwegianIdentifier.isValid(window, allowSynthetic: true))
@@ -105,7 +124,10 @@ import Testing
 
     @Test func decideIsDeterministic() async throws {
         await propertyCheck(count: 200, input: Self.cases) { generated in
-            guard let generated else { Issue.record("case generation failed"); return }
+            guard let generated else {
+                Issue.record("case generation failed")
+                return
+            }
             let first = try F.decide(generated.event, generated.view)
             let second = try F.decide(generated.event, generated.view)
             #expect(first.code == second.code)
@@ -116,12 +138,16 @@ import Testing
 
     @Test func filteringAFilteredEventChangesNothing() async throws {
         await propertyCheck(count: 300, input: Self.cases) { generated in
-            guard let generated else { Issue.record("case generation failed"); return }
+            guard let generated else {
+                Issue.record("case generation failed")
+                return
+            }
             guard case .forward(let first) = try F.decide(generated.event, generated.view) else { return }
             var again = generated.event
             again.body = first.bytes
             guard case .forward(let second) = try F.decide(again, generated.view) else {
-                Issue.record("the filtered event was not forwarded again"); return
+                Issue.record("the filtered event was not forwarded again")
+                return
             }
             #expect(second.bytes == first.bytes)
             #expect(second.removed.isEmpty)
@@ -134,9 +160,11 @@ import Testing
         var contracts: Set<String> = []
         var rng = SeededRandom(seed: 42)
         for seed in 0..<800 {
-            let generated = try #require(Self.makeCase(
-                example: seed % Self.examples.count, categories: UInt8(rng.next() % 32), roles: UInt8(rng.next() % 4),
-                directions: UInt8(rng.next() % 4), consentKind: Int(rng.next() % 6), seed: UInt64(seed)))
+            let generated = try #require(
+                Self.makeCase(
+                    example: seed % Self.examples.count, categories: UInt8(rng.next() % 32),
+                    roles: UInt8(rng.next() % 4),
+                    directions: UInt8(rng.next() % 4), consentKind: Int(rng.next() % 6), seed: UInt64(seed)))
             let decision = try F.decide(generated.event, generated.view)
             codes[decision.code, default: 0] += 1
             if decision.forwardedBody != nil { contracts.insert(generated.contract) }
@@ -175,9 +203,12 @@ enum SyntheticFodselsnummer {
             let year = Int.random(in: 1940...2008, using: &rng)
             let month = Int.random(in: 1...12, using: &rng)
             let day = Int.random(in: 1...28, using: &rng)
-            let individual = year >= 2000 ? Int.random(in: 500...999, using: &rng) : Int.random(in: 0...499, using: &rng)
-            let digits = [day / 10, day % 10, (month + 80) / 10, (month + 80) % 10, year % 100 / 10, year % 10,
-                          individual / 100, individual / 10 % 10, individual % 10]
+            let individual =
+                year >= 2000 ? Int.random(in: 500...999, using: &rng) : Int.random(in: 0...499, using: &rng)
+            let digits = [
+                day / 10, day % 10, (month + 80) / 10, (month + 80) % 10, year % 100 / 10, year % 10,
+                individual / 100, individual / 10 % 10, individual % 10,
+            ]
             guard let k1 = check(digits, weights: [3, 7, 6, 1, 8, 9, 4, 5, 2]),
                 let k2 = check(digits + [k1], weights: [5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
             else { continue }
@@ -196,21 +227,30 @@ enum SyntheticFodselsnummer {
 enum Mutation {
     static func replaceSubject(_ value: JSONValue, path: [String], with subject: String) -> JSONValue {
         guard let head = path.first, case .object(var object) = value, let child = object[head] else { return value }
-        object[head] = path.count == 1 ? .string(subject) : replaceSubject(child, path: Array(path.dropFirst()), with: subject)
+        object[head] =
+            path.count == 1 ? .string(subject) : replaceSubject(child, path: Array(path.dropFirst()), with: subject)
         return .object(object)
     }
 
     /// Puts identifier-bearing text into every free-text field present.
-    static func plantIdentifiers(_ value: JSONValue, plan: FieldPlan, texts: [String], rng: inout SeededRandom) -> JSONValue {
+    static func plantIdentifiers(_ value: JSONValue, plan: FieldPlan, texts: [String], rng: inout SeededRandom)
+        -> JSONValue
+    {
         switch value {
         case .object(let object):
             var members: [JSONObject.Member] = []
             for member in object {
-                guard let child = plan.children[member.key] else { members.append(member); continue }
+                guard let child = plan.children[member.key] else {
+                    members.append(member)
+                    continue
+                }
                 if child.classification == .freeText, case .string = member.value {
                     members.append(.init(key: member.key, value: .string(texts[Int(rng.next() % UInt64(texts.count))])))
                 } else {
-                    members.append(.init(key: member.key, value: plantIdentifiers(member.value, plan: child, texts: texts, rng: &rng)))
+                    members.append(
+                        .init(
+                            key: member.key, value: plantIdentifiers(member.value, plan: child, texts: texts, rng: &rng)
+                        ))
                 }
             }
             return .object(JSONObject(uniqueMembers: members))

@@ -26,8 +26,13 @@ import Testing
     }
 
     @Test func R1_withConsentTheIdentifiedEventIsForwarded() throws {
-        let decision = try F.decide(try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), F.view(F.consent(F.kari)))
-        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        let decision = try F.decide(
+            try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"),
+            F.view(F.consent(F.kari)))
+        guard case .forward(let event) = decision else {
+            Issue.record("expected forward, got \(decision)")
+            return
+        }
         #expect(event.subject == F.kari)
         #expect(event.destinationTopic == "nav.ips.inbound")
         #expect(event.consent.version == 1)
@@ -49,8 +54,12 @@ import Testing
     // MARK: R2 Anonymous form before consent
 
     @Test func R2_caseDiscussionWithoutConsentCrossesOnlyInAnonymousForm() throws {
-        let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), ConsentView())
-        guard case .forwardAnonymous(let event) = decision else { Issue.record("expected anonymous, got \(decision)"); return }
+        let decision = try F.decide(
+            try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), ConsentView())
+        guard case .forwardAnonymous(let event) = decision else {
+            Issue.record("expected anonymous, got \(decision)")
+            return
+        }
         let body = event.body
         let text = String(decoding: event.bytes, as: UTF8.self)
         #expect(!text.contains(F.caseDiscussion))
@@ -61,20 +70,27 @@ import Testing
         #expect(JSONPointer.resolve("/discussion/discussedOn", in: body) == .string("2026-10"))
         #expect(JSONPointer.resolve("/discussion/question", in: body) == nil)
         #expect(JSONPointer.resolve("/discussion/mainChallenges", in: body) == nil)
-        #expect(JSONPointer.resolve("/discussion/jobInterests", in: body) == .array([.string("warehouse"), .string("transport")]))
+        #expect(
+            JSONPointer.resolve("/discussion/jobInterests", in: body)
+                == .array([.string("warehouse"), .string("transport")]))
         #expect(JSONPointer.resolve("/caseReference", in: body) == .string(F.fixedCaseReference.rawValue))
         #expect(event.mapping.subject == F.caseDiscussion)
         #expect(event.mapping.keeper == .health)
         #expect(event.publishKey == F.fixedCaseReference.rawValue)
         #expect(event.basis.code == "no-consent")
-        #expect(event.removed.contains { $0.path == "/patient/fodselsnummer" && $0.classification == .directIdentifier })
+        #expect(
+            event.removed.contains { $0.path == "/patient/fodselsnummer" && $0.classification == .directIdentifier })
         #expect(event.removed.contains { $0.path == "/discussion/question" && $0.classification == .freeText })
         #expect(Set(event.generalized.map(\.rule)) == [.ageBand10y, .county, .month])
     }
 
     @Test func R2_candidateSuggestionWithoutConsentIsAnonymousAndMappedOnTheNAVSide() throws {
-        let decision = try F.decide(try F.exampleEvent("candidate-suggestion", "veileder-suggests-candidate"), ConsentView())
-        guard case .forwardAnonymous(let event) = decision else { Issue.record("expected anonymous, got \(decision)"); return }
+        let decision = try F.decide(
+            try F.exampleEvent("candidate-suggestion", "veileder-suggests-candidate"), ConsentView())
+        guard case .forwardAnonymous(let event) = decision else {
+            Issue.record("expected anonymous, got \(decision)")
+            return
+        }
         let text = String(decoding: event.bytes, as: UTF8.self)
         #expect(!text.contains(F.caseDiscussion))
         #expect(!text.contains("Hansen"))
@@ -86,19 +102,27 @@ import Testing
 
     @Test func R2_withConsentTheCaseDiscussionIsIdentified() throws {
         let decision = try F.decide(
-            try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), F.view(F.consent(F.caseDiscussion)))
-        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+            try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"),
+            F.view(F.consent(F.caseDiscussion)))
+        guard case .forward(let event) = decision else {
+            Issue.record("expected forward, got \(decision)")
+            return
+        }
         #expect(JSONPointer.resolve("/patient/birthDate", in: event.body) == .string("1972-02-28"))
     }
 
     @Test func R2_anonymousFormWithAnIdentifierInAnOperationalStringIsRejected() throws {
         var body = try F.exampleValue("anonymous-case-discussion", "minimal")
         // A team id is operational and kept; if a system puts a person's number in it, fail closed.
-        guard case .object(var root) = body, case .object(var team)? = root["team"] else { Issue.record("shape"); return }
+        guard case .object(var root) = body, case .object(var team)? = root["team"] else {
+            Issue.record("shape")
+            return
+        }
         team["teamId"] = .string("team-\(F.young)")
         root["team"] = .object(team)
         body = .object(root)
-        let decision = try F.decide(try F.event("anonymous-case-discussion", body: body.serializedBytes()), ConsentView())
+        let decision = try F.decide(
+            try F.event("anonymous-case-discussion", body: body.serializedBytes()), ConsentView())
         #expect(decision.code == "anonymous-form-not-safe")
     }
 
@@ -115,7 +139,10 @@ import Testing
 
     @Test func R3_navInternalFieldsAreRemovedEvenWithFullConsent() throws {
         let decision = try F.decide(try F.exampleEvent("job-status-update", "job-started"), F.view(F.consent(F.kari)))
-        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        guard case .forward(let event) = decision else {
+            Issue.record("expected forward, got \(decision)")
+            return
+        }
         #expect(JSONPointer.resolve("/followUpAssessment", in: event.body) == nil)
         #expect(!String(decoding: event.bytes, as: UTF8.self).contains("oppfølging første uke"))
         #expect(event.removed.contains { $0.path == "/followUpAssessment" && $0.cause == .navInternal })
@@ -146,7 +173,9 @@ import Testing
         let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), view)
         #expect(decision.code == "consent-withdrawn")
         // Without any consent record it still crosses anonymously (R2).
-        #expect(try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), ConsentView()).isAnonymous)
+        #expect(
+            try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), ConsentView())
+                .isAnonymous)
     }
 
     // MARK: R6 Informed, scoped consent
@@ -155,17 +184,24 @@ import Testing
         // Ola consented to identity, participation and work status, not treatment coordination.
         let view = F.view(F.consent(F.kari, categories: [.identityAndContact, .ipsParticipation]))
         let decision = try F.decide(try F.exampleEvent("health-participation-change", "paused-admission"), view)
-        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        guard case .forward(let event) = decision else {
+            Issue.record("expected forward, got \(decision)")
+            return
+        }
         #expect(JSONPointer.resolve("/reason", in: event.body) == nil)  // "admission" is treatment information
         #expect(JSONPointer.resolve("/change", in: event.body) == .string("paused"))
-        #expect(event.removed == [
-            FieldRemoval(path: "/reason", classification: .healthConfidential, consentCategory: "treatment-coordination", cause: .categoryNotInConsent)
-        ])
+        #expect(
+            event.removed == [
+                FieldRemoval(
+                    path: "/reason", classification: .healthConfidential, consentCategory: "treatment-coordination",
+                    cause: .categoryNotInConsent)
+            ])
     }
 
     @Test func R6_nothingInScopeIsRejected() throws {
         let view = F.view(F.consent(F.kari, categories: [.identityAndContact, .ipsParticipation]))
-        let decision = try F.decide(try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), view)
+        let decision = try F.decide(
+            try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), view)
         #expect(decision.code == "nothing-in-scope")
     }
 
@@ -197,7 +233,10 @@ import Testing
 
     @Test func R7_referralWithConsentIsForwarded() throws {
         let decision = try F.decide(try F.exampleEvent("referral", "not-sick-listed-minimal"), F.view(F.consent(F.ola)))
-        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        guard case .forward(let event) = decision else {
+            Issue.record("expected forward, got \(decision)")
+            return
+        }
         #expect(JSONPointer.resolve("/patient/fodselsnummer", in: event.body) == .string(F.ola))
         #expect(event.publishKey == F.ola)  // identity is in the consent's scope
     }
@@ -216,7 +255,10 @@ import Testing
     @Test func R8_outputHoldsOnlyDeclaredConsentedFields() throws {
         let view = F.view(F.consent(F.caseDiscussion, categories: [.identityAndContact, .ipsParticipation]))
         let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), view)
-        guard case .forward(let event) = decision else { Issue.record("expected forward, got \(decision)"); return }
+        guard case .forward(let event) = decision else {
+            Issue.record("expected forward, got \(decision)")
+            return
+        }
         // The health-confidential challenges need work-relevant-health, which is not consented.
         #expect(JSONPointer.resolve("/discussion/mainChallenges", in: event.body) == nil)
         #expect(event.removed.map(\.path) == ["/discussion/mainChallenges"])
@@ -226,11 +268,15 @@ import Testing
 
     @Test func R12_sickListedReferralNeedsMethodSupervisorAssessment() throws {
         let view = F.view(F.consent(F.kari))
-        let withAssessment = try F.decide(try F.exampleEvent("referral", "sick-listed-with-method-supervisor-assessment"), view)
+        let withAssessment = try F.decide(
+            try F.exampleEvent("referral", "sick-listed-with-method-supervisor-assessment"), view)
         #expect(withAssessment.isForward)
 
         var body = try F.exampleValue("referral", "sick-listed-with-method-supervisor-assessment")
-        guard case .object(var root) = body, case .object(var referral)? = root["referral"] else { Issue.record("shape"); return }
+        guard case .object(var root) = body, case .object(var referral)? = root["referral"] else {
+            Issue.record("shape")
+            return
+        }
         referral["methodSupervisorAssessment"] = nil
         root["referral"] = .object(referral)
         body = .object(root)
@@ -238,9 +284,11 @@ import Testing
         #expect(without.code == "sick-listed-needs-method-supervisor")
         #expect(without.rejectReason?.rule == "R12")
 
-        referral["methodSupervisorAssessment"] = .object(JSONObject(uniqueMembers: [
-            .init(key: "assessedOn", value: .string("2026-03-04")), .init(key: "outcome", value: .string("referral-not-supported")),
-        ]))
+        referral["methodSupervisorAssessment"] = .object(
+            JSONObject(uniqueMembers: [
+                .init(key: "assessedOn", value: .string("2026-03-04")),
+                .init(key: "outcome", value: .string("referral-not-supported")),
+            ]))
         root["referral"] = .object(referral)
         let notSupported = try F.decide(try F.event("referral", body: JSONValue.object(root).serializedBytes()), view)
         #expect(notSupported.code == "sick-listed-needs-method-supervisor")
@@ -250,11 +298,14 @@ import Testing
     func R12_assessmentDatedAfterTheReferralDoesNotCount() throws {
         let view = F.view(F.consent(F.kari))
         func decide(assessedOn: String) throws -> PolicyDecision {
-            var root = try #require(try F.exampleValue("referral", "sick-listed-with-method-supervisor-assessment").objectValue)
+            var root = try #require(
+                try F.exampleValue("referral", "sick-listed-with-method-supervisor-assessment").objectValue)
             var referral = try #require(root["referral"]?.objectValue)
-            referral["methodSupervisorAssessment"] = .object(JSONObject(uniqueMembers: [
-                .init(key: "assessedOn", value: .string(assessedOn)), .init(key: "outcome", value: .string("referral-supported")),
-            ]))
+            referral["methodSupervisorAssessment"] = .object(
+                JSONObject(uniqueMembers: [
+                    .init(key: "assessedOn", value: .string(assessedOn)),
+                    .init(key: "outcome", value: .string("referral-supported")),
+                ]))
             root["referral"] = .object(referral)
             return try F.decide(try F.event("referral", body: JSONValue.object(root).serializedBytes()), view)
         }
@@ -266,7 +317,8 @@ import Testing
 
     // MARK: R16 Third parties
 
-    @Test("R16: another person's fødselsnummer, or a phone number in free text, never crosses, even in a consented field")
+    @Test(
+        "R16: another person's fødselsnummer, or a phone number in free text, never crosses, even in a consented field")
     func R16_thirdPartyIdentifiersAreRefused() throws {
         let view = F.view(F.consent(F.kari))
         func referral(motivation: String) throws -> PolicyDecision {
@@ -283,7 +335,9 @@ import Testing
         let brother = try referral(motivation: "Ring pasientens bror 17088940180")
         #expect(brother.code == "third-party-identifier")
         #expect(brother.rejectReason?.rule == "R16")
-        if case .reject(let rejection) = brother { #expect(rejection.violations.map(\.pointer) == ["/referral/motivation"]) }
+        if case .reject(let rejection) = brother {
+            #expect(rejection.violations.map(\.pointer) == ["/referral/motivation"])
+        }
         #expect(try referral(motivation: "Treffes på 91 23 45 67 etter kl. 12").code == "third-party-identifier")
         #expect(try referral(motivation: "Skriv til kari@example.no").code == "third-party-identifier")
         // The patient's own number is the subject, not a third party.
@@ -294,22 +348,36 @@ import Testing
 
     @Test func R13_recipientRoleMustBeCoveredByConsent() throws {
         let onlyVeileder = F.view(F.consent(F.kari, roles: [.navVeileder]))
-        let decision = try F.decide(try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), onlyVeileder)
+        let decision = try F.decide(
+            try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"),
+            onlyVeileder)
         #expect(decision.code == "recipient-not-covered")
         let onlySpecialist = F.view(F.consent(F.caseDiscussion, roles: [.ipsJobSpecialist]))
-        let suggestion = try F.decide(try F.exampleEvent("candidate-suggestion", "veileder-suggests-candidate"), onlySpecialist)
-        guard case .forwardAnonymous(let event) = suggestion else { Issue.record("expected anonymous, got \(suggestion)"); return }
+        let suggestion = try F.decide(
+            try F.exampleEvent("candidate-suggestion", "veileder-suggests-candidate"), onlySpecialist)
+        guard case .forwardAnonymous(let event) = suggestion else {
+            Issue.record("expected anonymous, got \(suggestion)")
+            return
+        }
         #expect(event.basis.code == "recipient-not-covered")
     }
 
     @Test func R13_directionMustBeCoveredByConsent() throws {
         let healthToNavOnly = F.view(F.consent(F.kari, directions: [.healthToNav]))
-        #expect(try F.decide(try F.exampleEvent("job-status-update", "job-started"), healthToNavOnly).code == "direction-not-covered")
-        #expect(try F.decide(try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"), healthToNavOnly).isForward)
+        #expect(
+            try F.decide(try F.exampleEvent("job-status-update", "job-started"), healthToNavOnly).code
+                == "direction-not-covered")
+        #expect(
+            try F.decide(
+                try F.exampleEvent("work-relevant-health-information", "functional-ability-and-accommodations"),
+                healthToNavOnly
+            ).isForward)
     }
 
     @Test func R13_noTeamMeetingsWithoutTreatmentCoordinationConsent() throws {
         let view = F.view(F.consent(F.kari, categories: [.identityAndContact, .ipsParticipation, .workRelevantHealth]))
-        #expect(try F.decide(try F.exampleEvent("treatment-coordination", "cooperation-meeting"), view).code == "nothing-in-scope")
+        #expect(
+            try F.decide(try F.exampleEvent("treatment-coordination", "cooperation-meeting"), view).code
+                == "nothing-in-scope")
     }
 }

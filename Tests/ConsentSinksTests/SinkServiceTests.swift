@@ -24,9 +24,12 @@ struct SinkServiceTests {
 
     /// Records on each breach topic (one partition each).
     static func breachTopicCounts(_ cluster: EmbeddedKafkaCluster) async throws -> [Int64] {
-        let admin = try KafkaAdmin(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
+        let admin = try KafkaAdmin(
+            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
         var counts: [Int64] = []
-        for topic in Self.breachTopics { counts.append(try await admin.highWatermarks(topic: topic, partitions: [0])[0] ?? -1) }
+        for topic in Self.breachTopics {
+            counts.append(try await admin.highWatermarks(topic: topic, partitions: [0])[0] ?? -1)
+        }
         await admin.close()
         return counts
     }
@@ -40,7 +43,10 @@ struct SinkServiceTests {
     }
 
     /// Runs the sink until `condition` holds (or 30 s pass), then shuts it down gracefully.
-    static func runSink(_ store: HealthJournalStore, cluster: EmbeddedKafkaCluster, group: String, until condition: @escaping @Sendable () async -> Bool) async throws -> Bool {
+    static func runSink(
+        _ store: HealthJournalStore, cluster: EmbeddedKafkaCluster, group: String,
+        until condition: @escaping @Sendable () async -> Bool
+    ) async throws -> Bool {
         let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
         let producerClient = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
         let service = SinkService(
@@ -58,7 +64,10 @@ struct SinkServiceTests {
             let deadline = ContinuousClock.now + .seconds(30)
             var reached = false
             while ContinuousClock.now < deadline {
-                if await condition() { reached = true; break }
+                if await condition() {
+                    reached = true
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(50))
             }
             await serviceGroup.triggerGracefulShutdown()
@@ -67,30 +76,46 @@ struct SinkServiceTests {
         }
     }
 
-    @Test("R3/R4: the health sink stores inbound events and disclosures, refuses follow-up notes, and resumes from its stored offsets")
+    @Test(
+        "R3/R4: the health sink stores inbound events and disclosures, refuses follow-up notes, and resumes from its stored offsets"
+    )
     func R3_healthSinkOverKafka() async throws {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.logger)
         defer { cluster.shutdown() }
         let policy = HealthSinkPolicy.standard
-        for topic in policy.topics where !Self.breachTopics.contains(topic) { try cluster.createTopic(topic, partitions: 2) }
+        for topic in policy.topics where !Self.breachTopics.contains(topic) {
+            try cluster.createTopic(topic, partitions: 2)
+        }
         for topic in Self.breachTopics { try cluster.createTopic(topic, partitions: 1) }
-        let producer = try KafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
 
-        var first: [KafkaOutgoingRecord] = (0..<40).map { Self.event(policy.inboundTopic, "job-\($0)", "no.ips.nav.job-status.v1", key: "participant-\($0 % 4)") }
+        var first: [KafkaOutgoingRecord] = (0..<40).map {
+            Self.event(policy.inboundTopic, "job-\($0)", "no.ips.nav.job-status.v1", key: "participant-\($0 % 4)")
+        }
         first.append(Self.event(policy.inboundTopic, "note-1", "no.ips.nav.follow-up-note.v1", key: "participant-1"))
         let disclosure = DisclosureRecord(
-            disclosureID: "d-1", eventID: "ref-1", ceType: "no.ips.health.referral.v1", direction: "health-to-nav", subjectID: "12848740088",
-            recipientRole: "ips-job-specialist", recipientOrganisation: "nav-oslo", categories: ["ips-participation"], form: "identified",
-            consentID: "c-1", consentVersion: 1, purpose: "ips-follow-up", disclosedAt: Date(timeIntervalSince1970: 1_790_000_000), bridgeVersion: "t")
-        first.append(KafkaOutgoingRecord(
-            topic: policy.disclosuresTopic, key: Array("12848740088".utf8), value: disclosure.notice.jsonValue.serializedBytes(),
-            headers: [KafkaHeader(name: "ce_id", string: "disc-1"), KafkaHeader(name: "ce_type", string: DisclosureNotice.ceType)]))
+            disclosureID: "d-1", eventID: "ref-1", ceType: "no.ips.health.referral.v1", direction: "health-to-nav",
+            subjectID: "12848740088",
+            recipientRole: "ips-job-specialist", recipientOrganisation: "nav-oslo", categories: ["ips-participation"],
+            form: "identified",
+            consentID: "c-1", consentVersion: 1, purpose: "ips-follow-up",
+            disclosedAt: Date(timeIntervalSince1970: 1_790_000_000), bridgeVersion: "t")
+        first.append(
+            KafkaOutgoingRecord(
+                topic: policy.disclosuresTopic, key: Array("12848740088".utf8),
+                value: disclosure.notice.jsonValue.serializedBytes(),
+                headers: [
+                    KafkaHeader(name: "ce_id", string: "disc-1"),
+                    KafkaHeader(name: "ce_type", string: DisclosureNotice.ceType),
+                ]))
         for report in try await producer.send(first) { _ = try report.get() }
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sink-service-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try await HealthJournalStore.open(
-            .sqlite(path: folder.appendingPathComponent("health.sqlite").path), breaches: Self.breaches, logger: Self.logger)
+            .sqlite(path: folder.appendingPathComponent("health.sqlite").path), breaches: Self.breaches,
+            logger: Self.logger)
         let group = "health-sink-\(UUID().uuidString.prefix(8))"
 
         let firstRun = try await Self.runSink(store, cluster: cluster, group: group) {
@@ -100,16 +125,22 @@ struct SinkServiceTests {
             let filed = (try? await store.breachLog().count) ?? 0
             return events == 40 && disclosures == 1 && filed == 1
         }
-        #expect(firstRun, "the sink did not store the first 40 events, the disclosure and its own breach notice in time")
+        #expect(
+            firstRun, "the sink did not store the first 40 events, the disclosure and its own breach notice in time")
         #expect(try await store.sinkRejections().map(\.reason) == [.navInternalDocumentation])
         #expect(try await store.quarantined().map(\.reason) == ["nav-internal-documentation"])
         #expect(try await store.pendingBreachNotices(limit: 10).isEmpty)
         #expect(try await Self.breachTopicCounts(cluster) == [1, 1], "one notice to each party")
         let filed = try #require(try await store.breachLog().first)
-        #expect(filed.rule == "R3" && filed.detectedBy == .healthJournalSink && filed.messageType == "no.ips.nav.follow-up-note.v1")
+        #expect(
+            filed.rule == "R3" && filed.detectedBy == .healthJournalSink
+                && filed.messageType == "no.ips.nav.follow-up-note.v1")
 
         // More records, one re-published (same ce_id): a new sink run resumes after the stored offsets.
-        let second = (40..<50).map { Self.event(policy.inboundTopic, "job-\($0)", "no.ips.nav.job-status.v1", key: "participant-\($0 % 4)") }
+        let second =
+            (40..<50).map {
+                Self.event(policy.inboundTopic, "job-\($0)", "no.ips.nav.job-status.v1", key: "participant-\($0 % 4)")
+            }
             + [Self.event(policy.inboundTopic, "job-3", "no.ips.nav.job-status.v1", key: "participant-3")]
         for report in try await producer.send(second) { _ = try report.get() }
         await producer.close()
@@ -122,7 +153,9 @@ struct SinkServiceTests {
         let stored = try await store.eventsAwaitingClinician()
         #expect(stored.count == 50)
         #expect(Set(stored.map(\.ceID)).count == 50)
-        #expect(try await store.sinkRejections().count == 1, "the refused note was consumed again: offsets were not resumed")
+        #expect(
+            try await store.sinkRejections().count == 1, "the refused note was consumed again: offsets were not resumed"
+        )
         #expect(try await Self.breachTopicCounts(cluster) == [1, 1], "a breach was reported twice")
         await store.close()
     }

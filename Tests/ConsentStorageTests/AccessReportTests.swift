@@ -8,18 +8,27 @@ struct AccessReportTests {
     static let health = SinkStoreConformanceTests.health
     static let nav = SinkStoreConformanceTests.nav
 
-    @Test("R11/R1: the health side's report lists the person's consents (with who gave them), disclosures and withholdings, and no one else's", arguments: TestEngine.available)
+    @Test(
+        "R11/R1: the health side's report lists the person's consents (with who gave them), disclosures and withholdings, and no one else's",
+        arguments: TestEngine.available)
     func R11_healthReportFromTheJournalAlone(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await HealthJournalStore.open(try await scratch.make("health"), logger: ScratchLocations.logger)
+            let store = try await HealthJournalStore.open(
+                try await scratch.make("health"), logger: ScratchLocations.logger)
             var byParent = Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2)
-            byParent.value = Array(#"{"patientId":"\#(knownFodselsnummer)","consentId":"c-1","version":2,"status":"granted","categories":["identity-and-contact"],"recipientRoles":["ips-job-specialist"],"directions":["health-to-nav"],"givenBy":"parent","recordedAt":"2026-03-02T09:14:00+01:00"}"#.utf8)
+            byParent.value = Array(
+                #"{"patientId":"\#(knownFodselsnummer)","consentId":"c-1","version":2,"status":"granted","categories":["identity-and-contact"],"recipientRoles":["ips-job-specialist"],"directions":["health-to-nav"],"givenBy":"parent","recordedAt":"2026-03-02T09:14:00+01:00"}"#
+                    .utf8)
             let records = [
                 Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1),
                 byParent,
                 Fixtures.consentEvent(offset: 2, patient: "01017012345", version: 1),
-                try Fixtures.disclosureEvent(topic: Self.health.disclosuresTopic, offset: 0, Fixtures.disclosure("d1", subject: knownFodselsnummer)),
-                try Fixtures.disclosureEvent(topic: Self.health.disclosuresTopic, offset: 1, Fixtures.disclosure("other", subject: "01017012345")),
+                try Fixtures.disclosureEvent(
+                    topic: Self.health.disclosuresTopic, offset: 0,
+                    Fixtures.disclosure("d1", subject: knownFodselsnummer)),
+                try Fixtures.disclosureEvent(
+                    topic: Self.health.disclosuresTopic, offset: 1, Fixtures.disclosure("other", subject: "01017012345")
+                ),
             ]
             _ = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
             let report = try await store.accessReport(patientID: knownFodselsnummer)
@@ -35,15 +44,23 @@ struct AccessReportTests {
         }
     }
 
-    @Test("R11: NAV's report lists registration, what NAV received and shared, and NAV's own documentation, from NAV's store alone", arguments: TestEngine.available)
+    @Test(
+        "R11: NAV's report lists registration, what NAV received and shared, and NAV's own documentation, from NAV's store alone",
+        arguments: TestEngine.available)
     func R11_navReportFromNavsStoreAlone(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await NavCaseStore.open(try await scratch.make("nav"), logger: ScratchLocations.logger)
             let person = "participant-7"
             let records = [
-                Fixtures.event(topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1", key: person),
-                Fixtures.event(topic: Self.nav.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1", key: person),
-                try Fixtures.disclosureEvent(topic: Self.nav.disclosuresTopic, offset: 0, Fixtures.disclosure("n1", subject: person, direction: "nav-to-health")),
+                Fixtures.event(
+                    topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1",
+                    key: person),
+                Fixtures.event(
+                    topic: Self.nav.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1",
+                    key: person),
+                try Fixtures.disclosureEvent(
+                    topic: Self.nav.disclosuresTopic, offset: 0,
+                    Fixtures.disclosure("n1", subject: person, direction: "nav-to-health")),
             ]
             _ = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: records))
             let report = try await store.accessReport(personID: person)

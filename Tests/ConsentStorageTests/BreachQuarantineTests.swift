@@ -15,7 +15,9 @@ struct BreachQuarantineTests {
 
     /// A valid example of a contract, as bytes.
     static func example(_ contract: String, _ file: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: "\(Fixtures.contractsDirectory)/examples/\(contract)/valid/\(file)")))
+        Array(
+            try Data(
+                contentsOf: URL(fileURLWithPath: "\(Fixtures.contractsDirectory)/examples/\(contract)/valid/\(file)")))
     }
 
     /// `body` with one more member (content the contract does not let cross).
@@ -25,14 +27,19 @@ struct BreachQuarantineTests {
         return JSONValue.object(object).serializedBytes()
     }
 
-    static func record(_ topic: String, _ offset: Int64, ceID: String?, ceType: String?, value: [UInt8]?) -> SinkRecord {
+    static func record(_ topic: String, _ offset: Int64, ceID: String?, ceType: String?, value: [UInt8]?) -> SinkRecord
+    {
         var headers: [MessageHeader] = []
         if let ceID { headers.append(MessageHeader(name: "ce_id", text: ceID)) }
         if let ceType { headers.append(MessageHeader(name: "ce_type", text: ceType)) }
-        return SinkRecord(topic: topic, partition: 0, offset: offset, key: Array(knownFodselsnummer.utf8), value: value, headers: headers)
+        return SinkRecord(
+            topic: topic, partition: 0, offset: offset, key: Array(knownFodselsnummer.utf8), value: value,
+            headers: headers)
     }
 
-    @Test("R10: each kind of breach at the journal is quarantined sealed, kept out of its tables, and notified to both parties", arguments: TestEngine.available)
+    @Test(
+        "R10: each kind of breach at the journal is quarantined sealed, kept out of its tables, and notified to both parties",
+        arguments: TestEngine.available)
     func R10_eachBreachKindAtTheJournal(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await HealthJournalStore.open(
@@ -43,22 +50,30 @@ struct BreachQuarantineTests {
             let noteID = "0d6f3c52-7a1e-4d4c-8b2f-9e0a1c2d3e4f"
             let records = [
                 Self.record(inbound, 0, ceID: "ok-1", ceType: "no.ips.nav.job-status.v1", value: jobStatus),
-                Self.record(inbound, 1, ceID: noteID, ceType: "no.ips.nav.follow-up-note.v1", value: Array("{\"note\":\"om \(knownFodselsnummer)\"}".utf8)),
-                Self.record(inbound, 2, ceID: "x-2", ceType: "no.ips.health.referral.v1", value: try Self.example("referral", "not-sick-listed-minimal.json")),
+                Self.record(
+                    inbound, 1, ceID: noteID, ceType: "no.ips.nav.follow-up-note.v1",
+                    value: Array("{\"note\":\"om \(knownFodselsnummer)\"}".utf8)),
+                Self.record(
+                    inbound, 2, ceID: "x-2", ceType: "no.ips.health.referral.v1",
+                    value: try Self.example("referral", "not-sick-listed-minimal.json")),
                 Self.record(inbound, 3, ceID: "x-3", ceType: "sykmelding for \(knownFodselsnummer)", value: jobStatus),
-                Self.record(inbound, 4, ceID: "x-4", ceType: "no.ips.nav.job-status.v1",
-                            value: try Self.withExtraMember(jobStatus, "diagnosis", "F32 hos \(knownFodselsnummer)")),
-                Self.record(inbound, 5, ceID: "x-5", ceType: "no.ips.nav.job-status.v1", value: Array("{\"a\":1,\"a\":2}".utf8)),
+                Self.record(
+                    inbound, 4, ceID: "x-4", ceType: "no.ips.nav.job-status.v1",
+                    value: try Self.withExtraMember(jobStatus, "diagnosis", "F32 hos \(knownFodselsnummer)")),
+                Self.record(
+                    inbound, 5, ceID: "x-5", ceType: "no.ips.nav.job-status.v1", value: Array("{\"a\":1,\"a\":2}".utf8)),
                 Self.record(inbound, 6, ceID: nil, ceType: "no.ips.nav.job-status.v1", value: jobStatus),
                 Self.record(inbound, 7, ceID: "x-7", ceType: "no.ips.nav.job-status.v1", value: nil),
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
             #expect(result.stored == 1)
             #expect(try await store.eventsAwaitingClinician().map(\.ceID) == ["ok-1"])
-            #expect(result.breaches.map(\.reason) == [
-                "nav-internal-documentation", "unaccepted-event-type", "unaccepted-event-type", "contract-violation",
-                "contract-violation", "missing-cloudevent-headers", "unexpected-tombstone",
-            ])
+            #expect(
+                result.breaches.map(\.reason) == [
+                    "nav-internal-documentation", "unaccepted-event-type", "unaccepted-event-type",
+                    "contract-violation",
+                    "contract-violation", "missing-cloudevent-headers", "unexpected-tombstone",
+                ])
             #expect(result.breaches.map(\.rule) == ["R3", "R8", "R8", "R8", "R8", "R8", "R8"])
             // The notice repeats a UUID id and a published type, never a sender's other strings.
             #expect(result.breaches[0].messageID == noteID && result.breaches[1].messageID == nil)
@@ -70,7 +85,8 @@ struct BreachQuarantineTests {
             let pending = try await store.pendingBreachNotices(limit: 100)
             #expect(pending.count == 14)
             for topic in Fixtures.breachTopics {
-                #expect(Set(pending.filter { $0.topic == topic }.map(\.breachID)) == Set(result.breaches.map(\.breachID)))
+                #expect(
+                    Set(pending.filter { $0.topic == topic }.map(\.breachID)) == Set(result.breaches.map(\.breachID)))
             }
             for notice in pending {
                 let json = try StrictJSON.parse(notice.payload)
@@ -86,7 +102,8 @@ struct BreachQuarantineTests {
                 #expect(!String(decoding: entry.sealedRecord, as: UTF8.self).contains(knownFodselsnummer))
                 #expect(entry.sealingKeyID == Fixtures.quarantineKey.keyID)
             }
-            let opened = try Fixtures.quarantineKey.open(quarantined[0].sealedRecord, associatedData: quarantined[0].breachID)
+            let opened = try Fixtures.quarantineKey.open(
+                quarantined[0].sealedRecord, associatedData: quarantined[0].breachID)
             let envelope = try StrictJSON.parse(opened)
             guard case .object(let object) = envelope, case .string(let key)? = object["key"] else {
                 Issue.record("the sealed record is not the envelope")
@@ -113,24 +130,32 @@ struct BreachQuarantineTests {
         }
     }
 
-    @Test("R10: at NAV, a record breaking its contract is a breach; NAV's own malformed documentation is refused locally", arguments: TestEngine.available)
+    @Test(
+        "R10: at NAV, a record breaking its contract is a breach; NAV's own malformed documentation is refused locally",
+        arguments: TestEngine.available)
     func R10_breachesAtNav(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await NavCaseStore.open(
-                try await scratch.make("nav"), policy: Self.nav, breaches: Fixtures.breaches(.navCaseSink), logger: ScratchLocations.logger)
+                try await scratch.make("nav"), policy: Self.nav, breaches: Fixtures.breaches(.navCaseSink),
+                logger: ScratchLocations.logger)
             let referral = try Self.example("referral", "not-sick-listed-minimal.json")
             let records = [
-                Self.record(Self.nav.inboundTopic, 0, ceID: "r-1", ceType: "no.ips.health.referral.v1", value: referral),
-                Self.record(Self.nav.inboundTopic, 1, ceID: "r-2", ceType: "no.ips.health.referral.v1",
-                            value: try Self.withExtraMember(referral, "diagnosis", "F20 schizofreni")),
+                Self.record(
+                    Self.nav.inboundTopic, 0, ceID: "r-1", ceType: "no.ips.health.referral.v1", value: referral),
+                Self.record(
+                    Self.nav.inboundTopic, 1, ceID: "r-2", ceType: "no.ips.health.referral.v1",
+                    value: try Self.withExtraMember(referral, "diagnosis", "F20 schizofreni")),
                 Self.record(Self.nav.inboundTopic, 2, ceID: "r-3", ceType: "no.ips.nav.job-status.v1", value: referral),
-                Self.record(Self.nav.ownOutboundTopic, 0, ceID: "own-1", ceType: "no.ips.nav.unknown.v1", value: referral),
+                Self.record(
+                    Self.nav.ownOutboundTopic, 0, ceID: "own-1", ceType: "no.ips.nav.unknown.v1", value: referral),
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: records))
             #expect(result.stored == 1)
             #expect(try await store.eventsFromHealth().map(\.ceID) == ["r-1"])
             #expect(result.breaches.map(\.reason) == ["contract-violation", "unaccepted-event-type"])
-            #expect(result.breaches.allSatisfy { $0.detectedBy == .navCaseSink && $0.source.topic == Self.nav.inboundTopic })
+            #expect(
+                result.breaches.allSatisfy { $0.detectedBy == .navCaseSink && $0.source.topic == Self.nav.inboundTopic }
+            )
             #expect(result.rejections.count == 3, "the own-topic refusal is local")
             #expect(try await store.quarantined().count == 2)
             // The participant registered by the valid referral only (flow 4).
@@ -139,14 +164,19 @@ struct BreachQuarantineTests {
         }
     }
 
-    @Test("R10: without a quarantine key the sink refuses the whole batch (fail closed): nothing stored, offsets kept", arguments: TestEngine.available)
+    @Test(
+        "R10: without a quarantine key the sink refuses the whole batch (fail closed): nothing stored, offsets kept",
+        arguments: TestEngine.available)
     func R10_withoutAQuarantineKeyNothingIsApplied(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await HealthJournalStore.open(try await scratch.make("health"), policy: Self.health, logger: ScratchLocations.logger)
+            let store = try await HealthJournalStore.open(
+                try await scratch.make("health"), policy: Self.health, logger: ScratchLocations.logger)
             let jobStatus = try Self.example("job-status-update", "job-started.json")
             let records = [
-                Self.record(Self.health.inboundTopic, 0, ceID: "ok-1", ceType: "no.ips.nav.job-status.v1", value: jobStatus),
-                Self.record(Self.health.inboundTopic, 1, ceID: "n-1", ceType: "no.ips.nav.follow-up-note.v1", value: jobStatus),
+                Self.record(
+                    Self.health.inboundTopic, 0, ceID: "ok-1", ceType: "no.ips.nav.job-status.v1", value: jobStatus),
+                Self.record(
+                    Self.health.inboundTopic, 1, ceID: "n-1", ceType: "no.ips.nav.follow-up-note.v1", value: jobStatus),
             ]
             await #expect(throws: StorageError.self) {
                 try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
@@ -158,21 +188,28 @@ struct BreachQuarantineTests {
         }
     }
 
-    @Test("R10: each side files the breach notices on its breach topic once; anything else there is refused", arguments: TestEngine.available)
+    @Test(
+        "R10: each side files the breach notices on its breach topic once; anything else there is refused",
+        arguments: TestEngine.available)
     func R10_breachNoticesAreFiled(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await NavCaseStore.open(
-                try await scratch.make("nav"), policy: Self.nav, breaches: Fixtures.breaches(.navCaseSink), logger: ScratchLocations.logger)
+                try await scratch.make("nav"), policy: Self.nav, breaches: Fixtures.breaches(.navCaseSink),
+                logger: ScratchLocations.logger)
             let notice = BreachNotice(
-                breachID: "5e2d9a10-3b4c-8f6e-9a8b-7c6d5e4f3a2b", detectedBy: .healthJournalSink, detectedAt: "2026-12-04T08:16:02.000Z",
-                messageID: nil, messageType: "no.ips.nav.follow-up-note.v1", reason: "nav-internal-documentation", rule: "R3",
+                breachID: "5e2d9a10-3b4c-8f6e-9a8b-7c6d5e4f3a2b", detectedBy: .healthJournalSink,
+                detectedAt: "2026-12-04T08:16:02.000Z",
+                messageID: nil, messageType: "no.ips.nav.follow-up-note.v1", reason: "nav-internal-documentation",
+                rule: "R3",
                 source: SourcePosition(topic: "health.ips.inbound", partition: 1, offset: 9))
             let body = notice.jsonValue.serializedBytes()
             let topic = Self.nav.breachesTopic
             let records = [
                 Self.record(topic, 0, ceID: notice.breachID, ceType: BreachNotice.ceType, value: body),
                 Self.record(topic, 1, ceID: notice.breachID, ceType: BreachNotice.ceType, value: body),
-                Self.record(topic, 2, ceID: "x", ceType: BreachNotice.ceType, value: try Self.withExtraMember(body, "patientId", knownFodselsnummer)),
+                Self.record(
+                    topic, 2, ceID: "x", ceType: BreachNotice.ceType,
+                    value: try Self.withExtraMember(body, "patientId", knownFodselsnummer)),
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: records))
             #expect(result.breachNoticesReceived == 1)
@@ -180,7 +217,9 @@ struct BreachQuarantineTests {
             #expect(result.breaches.isEmpty, "a bad notice on NAV's own breach topic is not itself a crossing")
             #expect(try await store.breachLog() == [notice])
             await #expect(throws: StorageError.self) {
-                try await store.database.transaction { sql in try await sql.raw("UPDATE breach_log SET rule = 'R1'").run() }
+                try await store.database.transaction { sql in
+                    try await sql.raw("UPDATE breach_log SET rule = 'R1'").run()
+                }
             }
             await store.close()
         }

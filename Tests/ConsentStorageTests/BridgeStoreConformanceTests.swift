@@ -7,7 +7,9 @@ import Testing
 /// The bridge store's contract, run against every available engine (issue 4 items 1, 3, 6).
 @Suite("Bridge store conformance")
 struct BridgeStoreConformanceTests {
-    @Test("PostgreSQL conformance runs (skipped without CONSENT_BRIDGE_TEST_POSTGRES_URL)", .enabled(if: TestEngine.postgresURL != nil, Comment(rawValue: TestEngine.skipMessage)))
+    @Test(
+        "PostgreSQL conformance runs (skipped without CONSENT_BRIDGE_TEST_POSTGRES_URL)",
+        .enabled(if: TestEngine.postgresURL != nil, Comment(rawValue: TestEngine.skipMessage)))
     func postgresIsReachable() async throws {
         try await withScratch(.postgres) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("reach"), logger: ScratchLocations.logger)
@@ -16,9 +18,13 @@ struct BridgeStoreConformanceTests {
         }
     }
 
-    @Test("CI must not silently skip PostgreSQL", .enabled(if: ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_REQUIRE_POSTGRES"] == "1"))
+    @Test(
+        "CI must not silently skip PostgreSQL",
+        .enabled(if: ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_REQUIRE_POSTGRES"] == "1"))
     func postgresRequiredInCI() {
-        #expect(TestEngine.postgresURL != nil, "CONSENT_BRIDGE_TEST_REQUIRE_POSTGRES=1 but CONSENT_BRIDGE_TEST_POSTGRES_URL is not set")
+        #expect(
+            TestEngine.postgresURL != nil,
+            "CONSENT_BRIDGE_TEST_REQUIRE_POSTGRES=1 but CONSENT_BRIDGE_TEST_POSTGRES_URL is not set")
     }
 
     @Test("Migrations run once at start-up and are recorded with versions", arguments: TestEngine.available)
@@ -29,11 +35,17 @@ struct BridgeStoreConformanceTests {
             await first.close()
             let second = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             let versions = try await second.database.read { sql in
-                try await sql.raw("SELECT version, name FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int64.self) }
+                try await sql.raw("SELECT version, name FROM schema_migrations").all().map {
+                    try $0.decode(column: "version", as: Int64.self)
+                }
             }
             #expect(versions == [1, 2, 3, 4, 5, 6, 7])
             let tables = try await second.database.tableNames()
-            #expect(tables.isSuperset(of: ["decisions", "disclosures", "anonymous_disclosures", "outbox", "rejections", "redrives", "outbox_progress", "outbox_done", "consumer_offsets", "consent_view", "store_identity"]))
+            #expect(
+                tables.isSuperset(of: [
+                    "decisions", "disclosures", "anonymous_disclosures", "outbox", "rejections", "redrives",
+                    "outbox_progress", "outbox_done", "consumer_offsets", "consent_view", "store_identity",
+                ]))
             await second.close()
         }
     }
@@ -65,7 +77,10 @@ struct BridgeStoreConformanceTests {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("bridge"), logger: ScratchLocations.logger)
             let batch = BridgeBatch(
-                messages: [Fixtures.message("m1", offset: 0), Fixtures.message("m2", offset: 1, outcome: .reject), Fixtures.message("m3", offset: 2)],
+                messages: [
+                    Fixtures.message("m1", offset: 0), Fixtures.message("m2", offset: 1, outcome: .reject),
+                    Fixtures.message("m3", offset: 2),
+                ],
                 offsets: [Fixtures.offset(3)])
             let first = try await store.record(batch)
             #expect(first.recordedMessageIDs == ["m1", "m2", "m3"])
@@ -79,9 +94,13 @@ struct BridgeStoreConformanceTests {
             #expect(try await Self.counts(store) == countsAfterFirst)
 
             // A later batch repeating one old id plus one new id writes only the new one.
-            let mixed = try await store.record(BridgeBatch(
-                messages: [Fixtures.message("m3", offset: 2), Fixtures.message("m4", offset: 3), Fixtures.message("m4", offset: 3)],
-                offsets: [Fixtures.offset(4)]))
+            let mixed = try await store.record(
+                BridgeBatch(
+                    messages: [
+                        Fixtures.message("m3", offset: 2), Fixtures.message("m4", offset: 3),
+                        Fixtures.message("m4", offset: 3),
+                    ],
+                    offsets: [Fixtures.offset(4)]))
             #expect(mixed.recordedMessageIDs == ["m4"])
             #expect(mixed.duplicateMessageIDs.sorted() == ["m3", "m4"])
             #expect(try await Self.counts(store) == Counts(decisions: 4, disclosures: 3, outbox: 4, rejections: 1))
@@ -99,19 +118,22 @@ struct BridgeStoreConformanceTests {
     func failedBatchRollsBackEverything(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("rollback"), logger: ScratchLocations.logger)
-            _ = try await store.record(BridgeBatch(messages: [Fixtures.message("a", offset: 0)], offsets: [Fixtures.offset(1)]))
+            _ = try await store.record(
+                BridgeBatch(messages: [Fixtures.message("a", offset: 0)], offsets: [Fixtures.offset(1)]))
             // Message "b" reuses disclosure id of "a": the disclosure insert fails mid-batch.
             var clash = Fixtures.message("b", offset: 1)
             clash.disclosures[0].disclosureID = "disclosure-a"
             await #expect(throws: StorageError.self) {
-                _ = try await store.record(BridgeBatch(messages: [Fixtures.message("c", offset: 1), clash], offsets: [Fixtures.offset(2)]))
+                _ = try await store.record(
+                    BridgeBatch(messages: [Fixtures.message("c", offset: 1), clash], offsets: [Fixtures.offset(2)]))
             }
             #expect(try await store.hasRecorded(messageID: "b") == false)
             #expect(try await store.hasRecorded(messageID: "c") == false)
             #expect(try await store.offsets(consumerGroup: "bridge") == [Fixtures.offset(1)])
             #expect(try await Self.counts(store) == Counts(decisions: 1, disclosures: 1, outbox: 1, rejections: 0))
             // The store is usable after the rollback.
-            let retry = try await store.record(BridgeBatch(messages: [Fixtures.message("c", offset: 1)], offsets: [Fixtures.offset(2)]))
+            let retry = try await store.record(
+                BridgeBatch(messages: [Fixtures.message("c", offset: 1)], offsets: [Fixtures.offset(2)]))
             #expect(retry.recordedMessageIDs == ["c"])
             await store.close()
         }
@@ -121,9 +143,14 @@ struct BridgeStoreConformanceTests {
     func offsetsOnlyMoveForward(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("offsets"), logger: ScratchLocations.logger)
-            _ = try await store.record(BridgeBatch(messages: [], offsets: [Fixtures.offset(10), Fixtures.offset(5, partition: 1)]))
-            _ = try await store.record(BridgeBatch(messages: [], offsets: [Fixtures.offset(7), Fixtures.offset(9, partition: 1)]))
-            #expect(try await store.offsets(consumerGroup: "bridge") == [Fixtures.offset(10), Fixtures.offset(9, partition: 1)])
+            _ = try await store.record(
+                BridgeBatch(messages: [], offsets: [Fixtures.offset(10), Fixtures.offset(5, partition: 1)]))
+            _ = try await store.record(
+                BridgeBatch(messages: [], offsets: [Fixtures.offset(7), Fixtures.offset(9, partition: 1)]))
+            #expect(
+                try await store.offsets(consumerGroup: "bridge") == [
+                    Fixtures.offset(10), Fixtures.offset(9, partition: 1),
+                ])
             #expect(try await store.offsets(consumerGroup: "other").isEmpty)
             await store.close()
         }
@@ -132,7 +159,8 @@ struct BridgeStoreConformanceTests {
     @Test("R4: disclosures cannot be updated or deleted, enforced by the database", arguments: TestEngine.available)
     func R4_disclosuresAreAppendOnly(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await BridgeStore.open(try await scratch.make("appendonly"), logger: ScratchLocations.logger)
+            let store = try await BridgeStore.open(
+                try await scratch.make("appendonly"), logger: ScratchLocations.logger)
             _ = try await store.record(BridgeBatch(messages: [Fixtures.message("a", offset: 0)], offsets: []))
             for statement in ["UPDATE disclosures SET purpose = 'other'", "DELETE FROM disclosures"] {
                 let error = await #expect(throws: StorageError.self) {
@@ -143,7 +171,9 @@ struct BridgeStoreConformanceTests {
             }
             if engine == .postgres {
                 await #expect(throws: StorageError.self) {
-                    try await store.database.transaction { sql in try await sql.raw("TRUNCATE disclosures CASCADE").run() }
+                    try await store.database.transaction { sql in
+                        try await sql.raw("TRUNCATE disclosures CASCADE").run()
+                    }
                 }
             }
             let kept = try await store.disclosures(subjectID: knownFodselsnummer)
@@ -152,7 +182,9 @@ struct BridgeStoreConformanceTests {
         }
     }
 
-    @Test("R2: an anonymous forward keeps no person link: no subject, consent or case reference beside it; its notice is erased once settled", arguments: TestEngine.available)
+    @Test(
+        "R2: an anonymous forward keeps no person link: no subject, consent or case reference beside it; its notice is erased once settled",
+        arguments: TestEngine.available)
     func R2_anonymousForwardKeepsNoPersonLink(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("anonymous"), logger: ScratchLocations.logger)
@@ -161,13 +193,17 @@ struct BridgeStoreConformanceTests {
             message.disclosures[0].form = "anonymous"
             message.disclosures[0].caseReference = "case-7f3a"
             message.outbox = [
-                OutboxRecord(topic: "nav.ips.inbound", key: Array("case-7f3a".utf8), headers: [], payload: Array(#"{"caseReference":"case-7f3a"}"#.utf8)),
+                OutboxRecord(
+                    topic: "nav.ips.inbound", key: Array("case-7f3a".utf8), headers: [],
+                    payload: Array(#"{"caseReference":"case-7f3a"}"#.utf8)),
                 OutboxRecord(
                     topic: "health.ips.disclosures", key: Array(knownFodselsnummer.utf8), headers: [],
-                    payload: Array(#"{"subjectId":"\#(knownFodselsnummer)","caseReference":"case-7f3a","form":"anonymous"}"#.utf8),
+                    payload: Array(
+                        #"{"subjectId":"\#(knownFodselsnummer)","caseReference":"case-7f3a","form":"anonymous"}"#.utf8),
                     isErasedOnceSettled: true),
             ]
-            let recorded = try await store.record(BridgeBatch(messages: [message, Fixtures.message("named", offset: 1)], offsets: []))
+            let recorded = try await store.record(
+                BridgeBatch(messages: [message, Fixtures.message("named", offset: 1)], offsets: []))
             // Until it is handed over, the notice is there for the relay to publish.
             let pending = try await store.pendingOutbox(limit: 10)
             #expect(pending.map(\.record) == recorded.outbox.map(\.record))
@@ -176,15 +212,22 @@ struct BridgeStoreConformanceTests {
             try await store.markPublished(sequences: recorded.outbox.map(\.sequence))
             let rows = try await store.database.read { sql in
                 try await sql.raw("SELECT seq, kafka_key, payload FROM outbox ORDER BY seq").all().map {
-                    (try $0.decode(column: "kafka_key", as: Data?.self), try $0.decode(column: "payload", as: Data.self))
+                    (
+                        try $0.decode(column: "kafka_key", as: Data?.self),
+                        try $0.decode(column: "payload", as: Data.self)
+                    )
                 }
             }
-            #expect(rows[1].0 == nil && rows[1].1.isEmpty, "the settled notice still ties the case reference to the person")
+            #expect(
+                rows[1].0 == nil && rows[1].1.isEmpty, "the settled notice still ties the case reference to the person")
             #expect(rows[0].1.isEmpty == false && rows[2].1.isEmpty == false, "only the marked row is erased")
             // The anonymous disclosure is recorded, but not under the person or the consent.
-            #expect(try await store.disclosures(subjectID: knownFodselsnummer).map(\.disclosureID) == ["disclosure-named"])
+            #expect(
+                try await store.disclosures(subjectID: knownFodselsnummer).map(\.disclosureID) == ["disclosure-named"])
             let anonymous = try await store.database.read { sql in
-                try await sql.raw("SELECT * FROM anonymous_disclosures").all().map { try $0.decode(column: "disclosure_id", as: String.self) }
+                try await sql.raw("SELECT * FROM anonymous_disclosures").all().map {
+                    try $0.decode(column: "disclosure_id", as: String.self)
+                }
             }
             #expect(anonymous == ["disclosure-anon"])
             let decision = try #require(try await store.decision(messageID: "anon"))
@@ -194,7 +237,9 @@ struct BridgeStoreConformanceTests {
         }
     }
 
-    @Test("Relay: outbox rows come out in order; withheld disclosures are recorded beside, not changed", arguments: TestEngine.available)
+    @Test(
+        "Relay: outbox rows come out in order; withheld disclosures are recorded beside, not changed",
+        arguments: TestEngine.available)
     func outboxLifecycle(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("outbox"), logger: ScratchLocations.logger)
@@ -217,7 +262,9 @@ struct BridgeStoreConformanceTests {
         }
     }
 
-    @Test("Relay: rows settled out of order are neither lost nor settled twice; withheld rows keep their status", arguments: TestEngine.available)
+    @Test(
+        "Relay: rows settled out of order are neither lost nor settled twice; withheld rows keep their status",
+        arguments: TestEngine.available)
     func outboxSettlesOutOfOrder(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("settle"), logger: ScratchLocations.logger)
@@ -227,26 +274,37 @@ struct BridgeStoreConformanceTests {
             #expect(sequences.count == 8)
             func statuses() async throws -> [String] {
                 try await store.database.read { sql in
-                    try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map { try $0.decode(column: "status", as: String.self) }
+                    try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map {
+                        try $0.decode(column: "status", as: String.self)
+                    }
                 }
             }
             func explicitRows() async throws -> Int {
                 try await store.database.read { sql in
-                    try await sql.raw("SELECT COUNT(*) AS n FROM outbox_done").first().map { try $0.decode(column: "n", as: Int.self) } ?? -1
+                    try await sql.raw("SELECT COUNT(*) AS n FROM outbox_done").first().map {
+                        try $0.decode(column: "n", as: Int.self)
+                    } ?? -1
                 }
             }
             // A later step's delivery reports settle first (say, a failure left rows 2 and 3 pending).
             try await store.markPublished(sequences: [sequences[4], sequences[5]])
             try await store.markPublished(sequences: [sequences[0], sequences[1]])
             try await store.markWithheld(sequence: sequences[3], reasonCode: "consent-withdrawn")
-            #expect(try await statuses() == ["published", "published", "pending", "withheld", "published", "published", "pending", "pending"])
-            #expect(try await store.pendingOutbox(limit: 20).map(\.sequence) == [sequences[2], sequences[6], sequences[7]])
+            #expect(
+                try await statuses() == [
+                    "published", "published", "pending", "withheld", "published", "published", "pending", "pending",
+                ])
+            #expect(
+                try await store.pendingOutbox(limit: 20).map(\.sequence) == [sequences[2], sequences[6], sequences[7]])
             #expect(try await store.pendingOutboxCount() == 3)
             #expect(try await store.pendingOutboxCount(limit: 2) == 2)
             // The gap closes: the mark passes the rows settled above it, which are not settled again.
             try await store.markPublished(sequences: [sequences[2], sequences[4], sequences[6]])
             try await store.markWithheld(sequence: sequences[2], reasonCode: "consent-withdrawn")
-            #expect(try await statuses() == ["published", "published", "published", "withheld", "published", "published", "published", "pending"])
+            #expect(
+                try await statuses() == [
+                    "published", "published", "published", "withheld", "published", "published", "published", "pending",
+                ])
             #expect(try await store.pendingOutbox(limit: 20).map(\.sequence) == [sequences[7]])
             try await store.markPublished(sequences: [sequences[7]])
             #expect(try await store.pendingOutbox(limit: 20).isEmpty)
@@ -259,11 +317,16 @@ struct BridgeStoreConformanceTests {
         }
     }
 
-    @Test("Consent view: a lower version never overwrites a higher one; removals and offsets persist", arguments: TestEngine.available)
+    @Test(
+        "Consent view: a lower version never overwrites a higher one; removals and offsets persist",
+        arguments: TestEngine.available)
     func consentViewPersistence(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await BridgeStore.open(try await scratch.make("consentview"), logger: ScratchLocations.logger)
-            let offsets = [ConsumerOffset(consumerGroup: "consent-view", topic: "health.consent", partition: 0, nextOffset: 3)]
+            let store = try await BridgeStore.open(
+                try await scratch.make("consentview"), logger: ScratchLocations.logger)
+            let offsets = [
+                ConsumerOffset(consumerGroup: "consent-view", topic: "health.consent", partition: 0, nextOffset: 3)
+            ]
             try await store.saveConsentView(
                 upserts: [
                     ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 3, document: [1]),
@@ -272,7 +335,10 @@ struct BridgeStoreConformanceTests {
                 removals: [], offsets: offsets)
             try await store.saveConsentView(
                 upserts: [ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 2, document: [9])],
-                removals: ["p2"], offsets: [ConsumerOffset(consumerGroup: "consent-view", topic: "health.consent", partition: 0, nextOffset: 5)])
+                removals: ["p2"],
+                offsets: [
+                    ConsumerOffset(consumerGroup: "consent-view", topic: "health.consent", partition: 0, nextOffset: 5)
+                ])
             let loaded = try await store.loadConsentView(consumerGroup: "consent-view")
             #expect(loaded.entries == [ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 3, document: [1])])
             #expect(loaded.offsets.map(\.nextOffset) == [5])
@@ -280,33 +346,44 @@ struct BridgeStoreConformanceTests {
         }
     }
 
-    @Test("Outbox headers keep any name and bytes (nil, empty, binary, non-ASCII); rows in the older JSON form stay readable", arguments: TestEngine.available)
+    @Test(
+        "Outbox headers keep any name and bytes (nil, empty, binary, non-ASCII); rows in the older JSON form stay readable",
+        arguments: TestEngine.available)
     func outboxHeadersRoundTrip(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("headers"), logger: ScratchLocations.logger)
             var message = Fixtures.message("h1", offset: 0)
             let headers = [
-                MessageHeader(name: "ce_id", text: "h1"), MessageHeader(name: "absent", value: nil), MessageHeader(name: "empty", value: []),
-                MessageHeader(name: "binary", value: Array(0...255)), MessageHeader(name: "navn-æøå,:=", text: "verdi,med:skilletegn"),
+                MessageHeader(name: "ce_id", text: "h1"), MessageHeader(name: "absent", value: nil),
+                MessageHeader(name: "empty", value: []),
+                MessageHeader(name: "binary", value: Array(0...255)),
+                MessageHeader(name: "navn-æøå,:=", text: "verdi,med:skilletegn"),
             ]
             message.outbox[0].headers = headers
             _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
             // A row written by an older version (headers as a JSON array), pending at an upgrade.
             try await store.database.transaction { sql in
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO outbox (message_id, topic, headers, payload, created_at)
                     VALUES ('h1', 'nav.ips.inbound', '[{"name":"ce_id","value":"bGVnYWN5"},{"name":"gone"}]', \(bind: Data([1])), '2026-01-01T00:00:00.000Z')
-                    """).run()
+                    """
+                ).run()
             }
             let pending = try await store.pendingOutbox(limit: 10)
             #expect(pending.count == 2)
             #expect(pending.first?.record.headers == headers)
-            #expect(pending.last?.record.headers == [MessageHeader(name: "ce_id", text: "legacy"), MessageHeader(name: "gone", value: nil)])
+            #expect(
+                pending.last?.record.headers == [
+                    MessageHeader(name: "ce_id", text: "legacy"), MessageHeader(name: "gone", value: nil),
+                ])
             await store.close()
         }
     }
 
-    @Test("Redrive: a rejection is found with its decision; it is let through at most once, and that record cannot change", arguments: TestEngine.available)
+    @Test(
+        "Redrive: a rejection is found with its decision; it is let through at most once, and that record cannot change",
+        arguments: TestEngine.available)
     func redriveIsRecordedOnce(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await BridgeStore.open(try await scratch.make("redrive"), logger: ScratchLocations.logger)
@@ -328,7 +405,9 @@ struct BridgeStoreConformanceTests {
             #expect(try await store.pendingOutbox(limit: 10).map(\.sequence).suffix(1) == rows.map(\.sequence))
             #expect(try await store.disclosures(subjectID: knownFodselsnummer).count == 1)
             await #expect(throws: StorageError.self) {
-                try await store.database.transaction { sql in try await sql.raw("UPDATE redrives SET outcome = 'forward-anonymous'").run() }
+                try await store.database.transaction { sql in
+                    try await sql.raw("UPDATE redrives SET outcome = 'forward-anonymous'").run()
+                }
             }
             await #expect(throws: StorageError.self) { _ = try await store.recordRedrive(rejected) }
             await store.close()
@@ -345,7 +424,9 @@ struct BridgeStoreConformanceTests {
     static func counts(_ store: BridgeStore) async throws -> Counts {
         try await store.database.read { sql in
             func count(_ table: String) async throws -> Int {
-                Int(try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()?.decode(column: "n", as: Int64.self) ?? -1)
+                Int(
+                    try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()?.decode(
+                        column: "n", as: Int64.self) ?? -1)
             }
             return Counts(
                 decisions: try await count("decisions"), disclosures: try await count("disclosures"),

@@ -1,28 +1,40 @@
-@testable import ConsentStorage
 import Foundation
 import SQLKit
 import Testing
 
+@testable import ConsentStorage
+
 /// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6).
 @Suite("Bridge store upgrade")
 struct BridgeStoreUpgradeTests {
-    @Test("Outbox status moves beside the rows: pending stays pending, published and withheld keep status and time", arguments: TestEngine.available)
+    @Test(
+        "Outbox status moves beside the rows: pending stays pending, published and withheld keep status and time",
+        arguments: TestEngine.available)
     func outboxStatusSurvivesTheUpgrade(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let location = try await scratch.make("upgrade")
             // A store as version 2 left it, with one row in each status.
             let old = try await StoreDatabase.open(location, logger: ScratchLocations.logger)
-            try await Migrator.migrate(old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(2)), logger: ScratchLocations.logger)
+            try await Migrator.migrate(
+                old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(2)), logger: ScratchLocations.logger
+            )
             try await old.transaction { sql in
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, decided_at)
                     VALUES ('m', 'health.ips.outbound', 0, 0, 'forward', 'v', '2026-01-01T00:00:00.000Z')
-                    """).run()
-                for (status, at, reason) in [("published", "'2026-01-02T00:00:00.000Z'", "NULL"), ("pending", "NULL", "NULL"), ("withheld", "'2026-01-03T00:00:00.000Z'", "'consent-withdrawn'")] {
-                    try await sql.raw("""
+                    """
+                ).run()
+                for (status, at, reason) in [
+                    ("published", "'2026-01-02T00:00:00.000Z'", "NULL"), ("pending", "NULL", "NULL"),
+                    ("withheld", "'2026-01-03T00:00:00.000Z'", "'consent-withdrawn'"),
+                ] {
+                    try await sql.raw(
+                        """
                         INSERT INTO outbox (message_id, topic, headers, payload, created_at, status, status_at, status_reason)
                         VALUES ('m', 'nav.ips.inbound', 'h1:', \(bind: Data([1])), '2026-01-01T00:00:00.000Z', \(bind: status), \(unsafeRaw: at), \(unsafeRaw: reason))
-                        """).run()
+                        """
+                    ).run()
                 }
             }
             await old.close()
@@ -30,56 +42,82 @@ struct BridgeStoreUpgradeTests {
             let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             #expect(try await store.pendingOutbox(limit: 10).map(\.sequence) == [2])
             let done = try await store.database.read { sql in
-                try await sql.raw("SELECT seq, status, status_at, status_reason FROM outbox_done ORDER BY seq").all().map {
-                    [String(try $0.decode(column: "seq", as: Int64.self)), try $0.decode(column: "status", as: String.self),
-                     try $0.decode(column: "status_at", as: String.self), try $0.decode(column: "status_reason", as: String?.self) ?? "-"]
-                }
+                try await sql.raw("SELECT seq, status, status_at, status_reason FROM outbox_done ORDER BY seq").all()
+                    .map {
+                        [
+                            String(try $0.decode(column: "seq", as: Int64.self)),
+                            try $0.decode(column: "status", as: String.self),
+                            try $0.decode(column: "status_at", as: String.self),
+                            try $0.decode(column: "status_reason", as: String?.self) ?? "-",
+                        ]
+                    }
             }
-            #expect(done == [["1", "published", "2026-01-02T00:00:00.000Z", "-"], ["3", "withheld", "2026-01-03T00:00:00.000Z", "consent-withdrawn"]])
+            #expect(
+                done == [
+                    ["1", "published", "2026-01-02T00:00:00.000Z", "-"],
+                    ["3", "withheld", "2026-01-03T00:00:00.000Z", "consent-withdrawn"],
+                ])
             // And the relay's path works on the upgraded store.
             try await store.markPublished(sequences: [2, 3])
             #expect(try await store.pendingOutbox(limit: 10).isEmpty)
             let statuses = try await store.database.read { sql in
-                try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map { try $0.decode(column: "status", as: String.self) }
+                try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map {
+                    try $0.decode(column: "status", as: String.self)
+                }
             }
             #expect(statuses == ["published", "published", "withheld"], "a settled row is never settled again")
             await store.close()
         }
     }
 
-    @Test("R2: upgrading drops the person link of earlier anonymous forwards (disclosure, decision, redrive, settled notice)", arguments: TestEngine.available)
+    @Test(
+        "R2: upgrading drops the person link of earlier anonymous forwards (disclosure, decision, redrive, settled notice)",
+        arguments: TestEngine.available)
     func R2_upgradeDropsAnonymousPersonLinks(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let location = try await scratch.make("upgrade6")
             let old = try await StoreDatabase.open(location, logger: ScratchLocations.logger)
-            try await Migrator.migrate(old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(5)), logger: ScratchLocations.logger)
+            try await Migrator.migrate(
+                old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(5)), logger: ScratchLocations.logger
+            )
             let time = "'2026-01-01T00:00:00.000Z'"
             let anonymous = Fixtures.disclosure("anon", subject: knownFodselsnummer, caseReference: "case-7f3a")
             let named = Fixtures.disclosure("named", subject: knownFodselsnummer)
             try await old.transaction { sql in
                 for (id, outcome) in [("anon", "forward-anonymous"), ("named", "forward"), ("redriven", "reject")] {
-                    try await sql.raw("""
+                    try await sql.raw(
+                        """
                         INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, consent_id, consent_version, bridge_version, decided_at)
                         VALUES (\(bind: id), 'health.ips.outbound', 0, 0, \(bind: outcome), 'consent-1', 2, 'v', \(unsafeRaw: time))
-                        """).run()
+                        """
+                    ).run()
                 }
                 for (record, message) in [(anonymous, "anon"), (named, "named")] {
                     try await sql.insert(into: "disclosures").columns(MessageRows.disclosureColumns)
                         .values(try StoreSQL.disclosureValues(record) + [SQLBind(message)]).run()
                 }
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO rejections (message_id, reason_code, received_at) VALUES ('redriven', 'no-consent', \(unsafeRaw: time))
-                    """).run()
-                try await sql.raw("""
+                    """
+                ).run()
+                try await sql.raw(
+                    """
                     INSERT INTO redrives (message_id, outcome, consent_id, consent_version, redriven_at)
                     VALUES ('redriven', 'forward-anonymous', 'consent-1', 2, \(unsafeRaw: time))
-                    """).run()
-                let notice = Data(#"{"subjectId":"\#(knownFodselsnummer)","form":"anonymous","caseReference":"case-7f3a"}"#.utf8)
-                for (payload, message) in [(notice, "anon"), (notice, "anon"), (Data(#"{"form":"identified"}"#.utf8), "named")] {
-                    try await sql.raw("""
+                    """
+                ).run()
+                let notice = Data(
+                    #"{"subjectId":"\#(knownFodselsnummer)","form":"anonymous","caseReference":"case-7f3a"}"#.utf8)
+                for (payload, message) in [
+                    (notice, "anon"), (notice, "anon"), (Data(#"{"form":"identified"}"#.utf8), "named"),
+                ] {
+                    try await sql.raw(
+                        """
                         INSERT INTO outbox (message_id, topic, kafka_key, headers, payload, created_at)
                         VALUES (\(bind: message), 'health.ips.disclosures', \(bind: Data(knownFodselsnummer.utf8)), \(bind: OutboxHeaderCodec.encode([])), \(bind: payload), \(unsafeRaw: time))
-                        """).run()
+                        """
+                    ).run()
                 }
                 // The first notice was published; the second is still pending.
                 try await sql.raw("UPDATE outbox_progress SET settled_through = 1").run()
@@ -88,23 +126,33 @@ struct BridgeStoreUpgradeTests {
 
             let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             let payloads = try await store.database.read { sql in
-                try await sql.raw("SELECT payload FROM outbox ORDER BY seq").all().map { try $0.decode(column: "payload", as: Data.self) }
+                try await sql.raw("SELECT payload FROM outbox ORDER BY seq").all().map {
+                    try $0.decode(column: "payload", as: Data.self)
+                }
             }
             #expect(payloads[0].isEmpty, "a published notice of an anonymous forward survives the upgrade")
-            #expect(!payloads[1].isEmpty && !payloads[2].isEmpty, "only settled notices of anonymous forwards are erased")
+            #expect(
+                !payloads[1].isEmpty && !payloads[2].isEmpty, "only settled notices of anonymous forwards are erased")
             let pending = try await store.pendingOutbox(limit: 10)
             #expect(pending.map(\.record.isErasedOnceSettled) == [true, false])
             try await store.markPublished(sequences: pending.map(\.sequence))
             let afterPublish = try await store.database.read { sql in
-                try await sql.raw("SELECT payload FROM outbox WHERE seq = 2").first().map { try $0.decode(column: "payload", as: Data.self) }
+                try await sql.raw("SELECT payload FROM outbox WHERE seq = 2").first().map {
+                    try $0.decode(column: "payload", as: Data.self)
+                }
             }
             #expect(afterPublish?.isEmpty == true)
 
-            #expect(try await store.disclosures(subjectID: knownFodselsnummer).map(\.disclosureID) == ["disclosure-named"])
+            #expect(
+                try await store.disclosures(subjectID: knownFodselsnummer).map(\.disclosureID) == ["disclosure-named"])
             let (moved, redriveConsent) = try await store.database.read { sql in
                 (
-                    try await sql.raw("SELECT disclosure_id FROM anonymous_disclosures").all().map { try $0.decode(column: "disclosure_id", as: String.self) },
-                    try await sql.raw("SELECT consent_id FROM redrives").first().map { try $0.decode(column: "consent_id", as: String?.self) }
+                    try await sql.raw("SELECT disclosure_id FROM anonymous_disclosures").all().map {
+                        try $0.decode(column: "disclosure_id", as: String.self)
+                    },
+                    try await sql.raw("SELECT consent_id FROM redrives").first().map {
+                        try $0.decode(column: "consent_id", as: String?.self)
+                    }
                 )
             }
             #expect(moved == ["disclosure-anon"])
@@ -116,7 +164,9 @@ struct BridgeStoreUpgradeTests {
                 try await store.database.transaction { sql in try await sql.raw("DELETE FROM disclosures").run() }
             }
             await #expect(throws: StorageError.self) {
-                try await store.database.transaction { sql in try await sql.raw("UPDATE redrives SET consent_id = 'x'").run() }
+                try await store.database.transaction { sql in
+                    try await sql.raw("UPDATE redrives SET consent_id = 'x'").run()
+                }
             }
             await store.close()
         }

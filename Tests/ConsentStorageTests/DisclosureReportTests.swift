@@ -16,22 +16,29 @@ struct DisclosureReportTests {
             var mine = Fixtures.disclosure("mine", subject: knownFodselsnummer)
             mine.recipientOrganisation = "NAV Grünerløkka, \"IPS\""
             let theirs = Fixtures.disclosure("theirs", subject: Self.otherPatient)
-            _ = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: [
-                try Fixtures.disclosureEvent(topic: topic, offset: 0, mine),
-                try Fixtures.disclosureEvent(topic: topic, offset: 1, theirs),
-                Fixtures.consentEvent(offset: 0, patient: "05059912345", version: 1),
-            ]))
+            _ = try await store.apply(
+                SinkBatch(
+                    consumerGroup: "health-sink",
+                    records: [
+                        try Fixtures.disclosureEvent(topic: topic, offset: 0, mine),
+                        try Fixtures.disclosureEvent(topic: topic, offset: 1, theirs),
+                        Fixtures.consentEvent(offset: 0, patient: "05059912345", version: 1),
+                    ]))
             await store.close()
 
             for format in DisclosureReport.Format.allCases {
-                let output = try await DisclosureReport.run(patientID: knownFodselsnummer, format: format, healthStore: location, logger: ScratchLocations.logger)
+                let output = try await DisclosureReport.run(
+                    patientID: knownFodselsnummer, format: format, healthStore: location,
+                    logger: ScratchLocations.logger)
                 guard case .report(let text) = output else {
                     Issue.record("expected a report, got \(output)")
                     continue
                 }
                 #expect(text.contains("disclosure-mine"))
                 #expect(text.contains("ips-job-specialist") && text.contains("consent-\(knownFodselsnummer)"))
-                #expect(!text.contains("disclosure-theirs") && !text.contains(Self.otherPatient), "another patient's data in the \(format) report")
+                #expect(
+                    !text.contains("disclosure-theirs") && !text.contains(Self.otherPatient),
+                    "another patient's data in the \(format) report")
             }
             let csv = try DisclosureReport.render([mine], format: .csv)
             #expect(csv.contains("\"NAV Grünerløkka, \"\"IPS\"\"\""))
@@ -40,19 +47,30 @@ struct DisclosureReportTests {
             #expect(decoded?.first?["consentVersion"] as? Int == 2)
             #expect(decoded?.first?["purpose"] as? String == "ips-follow-up")
 
-            let known = try await DisclosureReport.run(patientID: "05059912345", format: .table, healthStore: location, logger: ScratchLocations.logger)
-            guard case .noDisclosures = known else { Issue.record("expected noDisclosures"); return }
-            let unknown = try await DisclosureReport.run(patientID: "24068812345", format: .table, healthStore: location, logger: ScratchLocations.logger)
-            guard case .unknownPatient(let message) = unknown else { Issue.record("expected unknownPatient"); return }
+            let known = try await DisclosureReport.run(
+                patientID: "05059912345", format: .table, healthStore: location, logger: ScratchLocations.logger)
+            guard case .noDisclosures = known else {
+                Issue.record("expected noDisclosures")
+                return
+            }
+            let unknown = try await DisclosureReport.run(
+                patientID: "24068812345", format: .table, healthStore: location, logger: ScratchLocations.logger)
+            guard case .unknownPatient(let message) = unknown else {
+                Issue.record("expected unknownPatient")
+                return
+            }
             #expect(!message.contains("24068812345"))
         }
     }
 
     @Test("A missing SQLite journal is an error, never a silently created empty one")
     func missingStoreIsAnError() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString).sqlite")
+            .path
         await #expect(throws: StorageError.self) {
-            _ = try await DisclosureReport.run(patientID: knownFodselsnummer, format: .table, healthStore: .sqlite(path: path), logger: ScratchLocations.logger)
+            _ = try await DisclosureReport.run(
+                patientID: knownFodselsnummer, format: .table, healthStore: .sqlite(path: path),
+                logger: ScratchLocations.logger)
         }
         #expect(!FileManager.default.fileExists(atPath: path))
     }

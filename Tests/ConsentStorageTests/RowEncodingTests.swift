@@ -1,6 +1,7 @@
-@testable import ConsentStorage
 import Foundation
 import Testing
+
+@testable import ConsentStorage
 
 /// The hand-written encoders of the bridge's hot path write exactly what the Foundation
 /// encoders they replaced wrote, so stored rows read back the same (and old rows still read).
@@ -40,9 +41,11 @@ struct RowEncodingTests {
     @Test("Stored times match ISO8601FormatStyle (milliseconds truncated) and parse back")
     func timesMatchFormatStyle() throws {
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
-        var dates = [0, 951_782_400, 4_102_444_799.999, 1_764_547_200.0005, -1.5, -86_400.25, 253_402_300_799.999].map(Date.init(timeIntervalSince1970:))
+        var dates = [0, 951_782_400, 4_102_444_799.999, 1_764_547_200.0005, -1.5, -86_400.25, 253_402_300_799.999].map(
+            Date.init(timeIntervalSince1970:))
         for _ in 0..<5000 {
-            dates.append(Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000_000...4_000_000_000_000)) / 1000))
+            dates.append(
+                Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000_000...4_000_000_000_000)) / 1000))
         }
         for date in dates {
             let text = StoreTime.string(from: date)
@@ -54,7 +57,9 @@ struct RowEncodingTests {
 
     @Test("Stored lists round trip through JSON, with quotes, backslashes, control characters and non-ASCII")
     func listsRoundTrip() throws {
-        let lists: [[String]] = [[], ["work-capacity"], ["a\"b", "c\\d", "tab\there", "line\nbreak", "\u{0}\u{1f}", "/path/x", "æøå 🤝"]]
+        let lists: [[String]] = [
+            [], ["work-capacity"], ["a\"b", "c\\d", "tab\there", "line\nbreak", "\u{0}\u{1f}", "/path/x", "æøå 🤝"],
+        ]
         for list in lists {
             let text = try StoreSQL.encodeList(list)
             #expect(try StoreSQL.decodeList(text) == list)

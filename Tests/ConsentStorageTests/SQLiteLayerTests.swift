@@ -1,7 +1,8 @@
-@testable import ConsentStorage
 import Foundation
 import SQLKit
 import Testing
+
+@testable import ConsentStorage
 
 /// The SQLite layer under every store (Debian's libsqlite3 through `SQLiteHandle`): values
 /// keep their types both ways, mistakes fail instead of storing something else, and the
@@ -41,12 +42,16 @@ struct SQLiteLayerTests {
         try await withScratchDatabase { database in
             let bytes = Data([0, 1, 2, 255, 0])
             let row = try await database.transaction { sql -> (any SQLRow)? in
-                try await sql.raw("CREATE TABLE v (t TEXT, i INTEGER, r REAL, b BLOB, f INTEGER, n TEXT, e TEXT, z BLOB)").run()
+                try await sql.raw(
+                    "CREATE TABLE v (t TEXT, i INTEGER, r REAL, b BLOB, f INTEGER, n TEXT, e TEXT, z BLOB)"
+                ).run()
                 let missing: String? = nil
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO v VALUES (\(bind: "fødselsnummer-free ø"), \(bind: Int64.max), \(bind: 2.5), \(bind: bytes), \
                     \(bind: true), \(bind: missing), \(bind: ""), \(bind: Data()))
-                    """).run()
+                    """
+                ).run()
                 return try await sql.raw("SELECT * FROM v").first()
             }
             let stored = try #require(row)
@@ -117,11 +122,14 @@ struct SQLiteLayerTests {
             try await database.transaction { sql in try await sql.raw("CREATE TABLE u (k TEXT PRIMARY KEY)").run() }
             try await database.transaction { sql in try await sql.raw("INSERT INTO u VALUES (\(bind: "one"))").run() }
             await #expect(throws: StorageError.self) {
-                try await database.transaction { sql in try await sql.raw("INSERT INTO u VALUES (\(bind: "one"))").run() }
+                try await database.transaction { sql in try await sql.raw("INSERT INTO u VALUES (\(bind: "one"))").run()
+                }
             }
             try await database.transaction { sql in try await sql.raw("INSERT INTO u VALUES (\(bind: "two"))").run() }
             let keys = try await database.read { sql in
-                try await sql.raw("SELECT k FROM u ORDER BY k").all().map { try $0.decode(column: "k", as: String.self) }
+                try await sql.raw("SELECT k FROM u ORDER BY k").all().map {
+                    try $0.decode(column: "k", as: String.self)
+                }
             }
             #expect(keys == ["one", "two"])
         }

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Issue 4 item 4: a kill -9 in the middle of a sink batch loses nothing and duplicates nothing.
@@ -43,7 +43,9 @@ struct SinkCrashTests {
         // 40 ms between batches: a full run takes ~10 s, so kills land mid-run even when
         // parallel tests slow this test's own timers down (with 10 ms, twice in full runs the
         // probe finished before the first kill once the SQLite stores got faster).
-        let arguments = [storePath, "\(source.partitions)", "\(source.recordsPerPartition)", "\(source.disclosures)", "40"]
+        let arguments = [
+            storePath, "\(source.partitions)", "\(source.recordsPerPartition)", "\(source.disclosures)", "40",
+        ]
 
         var kills = 0
         var finished = false
@@ -81,8 +83,11 @@ struct SinkCrashTests {
             #expect(process.terminationStatus == 0)
         }
         #expect(kills >= 3, "the probe finished too fast to be killed mid-run; raise the record counts")
-        #expect(progressSeenBetweenKills.contains { $0 > 0 && $0 < Int64(source.partitions) * source.recordsPerPartition + source.disclosures },
-                "no kill landed between the first and the last batch")
+        #expect(
+            progressSeenBetweenKills.contains {
+                $0 > 0 && $0 < Int64(source.partitions) * source.recordsPerPartition + source.disclosures
+            },
+            "no kill landed between the first and the last batch")
 
         let store = try await HealthJournalStore.open(.sqlite(path: storePath), logger: ScratchLocations.logger)
         let stored = try await store.eventsAwaitingClinician(limit: 1_000_000)
@@ -96,7 +101,8 @@ struct SinkCrashTests {
         // topic queued, whatever the kills interrupted.
         let quarantined = try await store.quarantined()
         #expect(quarantined.count == source.expectedRefusedPositions.count, "lost or duplicated quarantines")
-        #expect(Set(quarantined.map { "\($0.source.partition):\($0.source.offset)" }) == source.expectedRefusedPositions)
+        #expect(
+            Set(quarantined.map { "\($0.source.partition):\($0.source.offset)" }) == source.expectedRefusedPositions)
         #expect(quarantined.allSatisfy { $0.rule == "R3" && $0.messageType == "no.ips.nav.follow-up-note.v1" })
         let pending = try await store.pendingBreachNotices(limit: 100_000)
         #expect(pending.count == quarantined.count * DeterministicSinkSource.breachTopics.count)
@@ -111,7 +117,8 @@ struct SinkCrashTests {
         let offsets = try await store.offsets(consumerGroup: DeterministicSinkSource.consumerGroup)
         #expect(offsets.count == source.partitionEnds.count)
         for end in source.partitionEnds {
-            #expect(offsets.contains { $0.topic == end.topic && $0.partition == end.partition && $0.nextOffset == end.end })
+            #expect(
+                offsets.contains { $0.topic == end.topic && $0.partition == end.partition && $0.nextOffset == end.end })
         }
         await store.close()
     }
@@ -120,7 +127,9 @@ struct SinkCrashTests {
     static func appliedRecords(_ path: String) async throws -> Int64 {
         guard FileManager.default.fileExists(atPath: path) else { return 0 }
         let store = try await HealthJournalStore.open(.sqlite(path: path), logger: ScratchLocations.logger)
-        let total = try await store.offsets(consumerGroup: DeterministicSinkSource.consumerGroup).reduce(0) { $0 + $1.nextOffset }
+        let total = try await store.offsets(consumerGroup: DeterministicSinkSource.consumerGroup).reduce(0) {
+            $0 + $1.nextOffset
+        }
         await store.close()
         return total
     }

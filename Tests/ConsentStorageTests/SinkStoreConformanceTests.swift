@@ -12,7 +12,9 @@ struct SinkStoreConformanceTests {
     static let health = HealthSinkPolicy.standard
     static let nav = NavSinkPolicy.standard
 
-    @Test("R3: the health sink refuses NAV follow-up notes with a logged reason; the journal has no table for them", arguments: TestEngine.available)
+    @Test(
+        "R3: the health sink refuses NAV follow-up notes with a logged reason; the journal has no table for them",
+        arguments: TestEngine.available)
     func R3_navFollowUpNeverReachesJournal(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let logs = InMemoryLogHandler()
@@ -23,9 +25,14 @@ struct SinkStoreConformanceTests {
             let note = Fixtures.event(
                 topic: Self.health.inboundTopic, offset: 0, ceID: Self.noteID, ceType: "no.ips.nav.follow-up-note.v1",
                 key: knownFodselsnummer, body: "{\"note\":\"jobbspesialistens notat om \(knownFodselsnummer)\"}")
-            let futureNote = Fixtures.event(topic: Self.health.inboundTopic, offset: 1, ceID: "note-2", ceType: "no.ips.nav.follow-up-note.v2", key: knownFodselsnummer)
-            let jobStatus = Fixtures.event(topic: Self.health.inboundTopic, offset: 2, ceID: "job-1", ceType: "no.ips.nav.job-status.v1", key: knownFodselsnummer)
-            let result = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: [note, futureNote, jobStatus]))
+            let futureNote = Fixtures.event(
+                topic: Self.health.inboundTopic, offset: 1, ceID: "note-2", ceType: "no.ips.nav.follow-up-note.v2",
+                key: knownFodselsnummer)
+            let jobStatus = Fixtures.event(
+                topic: Self.health.inboundTopic, offset: 2, ceID: "job-1", ceType: "no.ips.nav.job-status.v1",
+                key: knownFodselsnummer)
+            let result = try await store.apply(
+                SinkBatch(consumerGroup: "health-sink", records: [note, futureNote, jobStatus]))
             #expect(result.stored == 1)
             #expect(result.rejections.map(\.reason) == [.navInternalDocumentation, .navInternalDocumentation])
             #expect(try await store.eventsAwaitingClinician().map(\.ceID) == ["job-1"])
@@ -53,52 +60,77 @@ struct SinkStoreConformanceTests {
 
     static let noteID = "6f1c2a4e-5b6f-4c1d-9e8a-2b3c4d5e6f71"
 
-    @Test("R3: even a misconfigured allow-list cannot let follow-up notes into the journal", arguments: TestEngine.available)
+    @Test(
+        "R3: even a misconfigured allow-list cannot let follow-up notes into the journal",
+        arguments: TestEngine.available)
     func R3_allowListCannotOverrideSeparation(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             var policy = Self.health
             policy.acceptedInboundTypes.insert("no.ips.nav.follow-up-note.v1")
             let store = try await HealthJournalStore.open(
-                try await scratch.make("health"), policy: policy, breaches: Fixtures.breaches(.healthJournalSink), logger: ScratchLocations.logger)
-            let result = try await store.apply(SinkBatch(consumerGroup: "g", records: [
-                Fixtures.event(topic: policy.inboundTopic, offset: 0, ceID: "n", ceType: "no.ips.nav.follow-up-note.v1")
-            ]))
+                try await scratch.make("health"), policy: policy, breaches: Fixtures.breaches(.healthJournalSink),
+                logger: ScratchLocations.logger)
+            let result = try await store.apply(
+                SinkBatch(
+                    consumerGroup: "g",
+                    records: [
+                        Fixtures.event(
+                            topic: policy.inboundTopic, offset: 0, ceID: "n", ceType: "no.ips.nav.follow-up-note.v1")
+                    ]))
             #expect(result.stored == 0 && result.rejections.map(\.reason) == [.navInternalDocumentation])
             await store.close()
         }
     }
 
-    @Test("Fail closed: unknown types, missing headers, tombstones and foreign topics are refused", arguments: TestEngine.available)
+    @Test(
+        "Fail closed: unknown types, missing headers, tombstones and foreign topics are refused",
+        arguments: TestEngine.available)
     func unexpectedRecordsAreRefused(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await HealthJournalStore.open(
-                try await scratch.make("health"), breaches: Fixtures.breaches(.healthJournalSink), logger: ScratchLocations.logger)
-            var tombstone = Fixtures.event(topic: Self.health.inboundTopic, offset: 3, ceID: "t", ceType: "no.ips.nav.job-status.v1")
+                try await scratch.make("health"), breaches: Fixtures.breaches(.healthJournalSink),
+                logger: ScratchLocations.logger)
+            var tombstone = Fixtures.event(
+                topic: Self.health.inboundTopic, offset: 3, ceID: "t", ceType: "no.ips.nav.job-status.v1")
             tombstone.value = nil
             let records = [
                 Fixtures.event(topic: Self.health.inboundTopic, offset: 0, ceID: "u", ceType: "no.ips.nav.unknown.v1"),
-                Fixtures.event(topic: Self.health.inboundTopic, offset: 1, ceID: nil, ceType: "no.ips.nav.job-status.v1"),
+                Fixtures.event(
+                    topic: Self.health.inboundTopic, offset: 1, ceID: nil, ceType: "no.ips.nav.job-status.v1"),
                 Fixtures.event(topic: "nav.ips.outbound", offset: 0, ceID: "x", ceType: "no.ips.nav.job-status.v1"),
-                Fixtures.event(topic: Self.health.disclosuresTopic, offset: 0, ceID: "d", ceType: DisclosureNotice.ceType, body: "{\"not\":\"a disclosure\"}"),
+                Fixtures.event(
+                    topic: Self.health.disclosuresTopic, offset: 0, ceID: "d", ceType: DisclosureNotice.ceType,
+                    body: "{\"not\":\"a disclosure\"}"),
                 tombstone,
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "g", records: records))
             #expect(result.stored == 0)
-            #expect(result.rejections.map(\.reason) == [.unacceptedEventType, .missingCloudEventHeaders, .unexpectedTopic, .invalidBody, .unexpectedTombstone])
+            #expect(
+                result.rejections.map(\.reason) == [
+                    .unacceptedEventType, .missingCloudEventHeaders, .unexpectedTopic, .invalidBody,
+                    .unexpectedTombstone,
+                ])
             #expect(try await store.eventsAwaitingClinician().isEmpty)
             // What reached the inbound topic is a breach (R10); the others are local refusals.
-            #expect(Set(try await store.quarantined().map(\.reason)) == ["unaccepted-event-type", "missing-cloudevent-headers", "unexpected-tombstone"])
+            #expect(
+                Set(try await store.quarantined().map(\.reason)) == [
+                    "unaccepted-event-type", "missing-cloudevent-headers", "unexpected-tombstone",
+                ])
             await store.close()
         }
     }
 
-    @Test("Sinks are idempotent by ce_id: re-published and re-consumed records are stored once", arguments: TestEngine.available)
+    @Test(
+        "Sinks are idempotent by ce_id: re-published and re-consumed records are stored once",
+        arguments: TestEngine.available)
     func sinkIsIdempotentByCeID(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await NavCaseStore.open(try await scratch.make("nav"), logger: ScratchLocations.logger)
             let first = [
-                Fixtures.event(topic: Self.nav.inboundTopic, offset: 0, ceID: "r1", ceType: "no.ips.health.referral.v1"),
-                Fixtures.event(topic: Self.nav.inboundTopic, offset: 1, ceID: "r2", ceType: "no.ips.health.referral.v1"),
+                Fixtures.event(
+                    topic: Self.nav.inboundTopic, offset: 0, ceID: "r1", ceType: "no.ips.health.referral.v1"),
+                Fixtures.event(
+                    topic: Self.nav.inboundTopic, offset: 1, ceID: "r2", ceType: "no.ips.health.referral.v1"),
             ]
             let applied = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: first))
             #expect(applied.stored == 2)
@@ -107,9 +139,12 @@ struct SinkStoreConformanceTests {
             #expect(replay.stored == 0 && replay.alreadyApplied == 2)
             // The relay re-published r2 at a new offset (retry after a crash), twice in one batch.
             let republished = [
-                Fixtures.event(topic: Self.nav.inboundTopic, offset: 2, ceID: "r2", ceType: "no.ips.health.referral.v1"),
-                Fixtures.event(topic: Self.nav.inboundTopic, offset: 3, ceID: "r2", ceType: "no.ips.health.referral.v1"),
-                Fixtures.event(topic: Self.nav.inboundTopic, offset: 4, ceID: "r3", ceType: "no.ips.health.referral.v1"),
+                Fixtures.event(
+                    topic: Self.nav.inboundTopic, offset: 2, ceID: "r2", ceType: "no.ips.health.referral.v1"),
+                Fixtures.event(
+                    topic: Self.nav.inboundTopic, offset: 3, ceID: "r2", ceType: "no.ips.health.referral.v1"),
+                Fixtures.event(
+                    topic: Self.nav.inboundTopic, offset: 4, ceID: "r3", ceType: "no.ips.health.referral.v1"),
             ]
             let again = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: republished))
             #expect(again.stored == 1 && again.duplicates == 2)
@@ -119,18 +154,28 @@ struct SinkStoreConformanceTests {
         }
     }
 
-    @Test("R9: the NAV store keeps NAV's own follow-up documentation, participants and NAV's disclosures", arguments: TestEngine.available)
+    @Test(
+        "R9: the NAV store keeps NAV's own follow-up documentation, participants and NAV's disclosures",
+        arguments: TestEngine.available)
     func R9_navStoreKeepsNavDocumentation(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await NavCaseStore.open(
-                try await scratch.make("nav"), breaches: Fixtures.breaches(.navCaseSink), logger: ScratchLocations.logger)
+                try await scratch.make("nav"), breaches: Fixtures.breaches(.navCaseSink),
+                logger: ScratchLocations.logger)
             let navDisclosure = Fixtures.disclosure("n1", subject: "participant-7", direction: "nav-to-health")
             let records = [
-                Fixtures.event(topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1", key: "participant-7"),
-                Fixtures.event(topic: Self.nav.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1", key: "participant-7"),
-                Fixtures.event(topic: Self.nav.inboundTopic, offset: 1, ceID: "bad", ceType: "no.ips.nav.follow-up-note.v1", key: "participant-7"),
+                Fixtures.event(
+                    topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1",
+                    key: "participant-7"),
+                Fixtures.event(
+                    topic: Self.nav.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1",
+                    key: "participant-7"),
+                Fixtures.event(
+                    topic: Self.nav.inboundTopic, offset: 1, ceID: "bad", ceType: "no.ips.nav.follow-up-note.v1",
+                    key: "participant-7"),
                 try Fixtures.disclosureEvent(topic: Self.nav.disclosuresTopic, offset: 0, navDisclosure),
-                try Fixtures.disclosureEvent(topic: Self.nav.disclosuresTopic, offset: 1, Fixtures.disclosure("h1", subject: "participant-7")),
+                try Fixtures.disclosureEvent(
+                    topic: Self.nav.disclosuresTopic, offset: 1, Fixtures.disclosure("h1", subject: "participant-7")),
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: records))
             #expect(result.stored == 3)
@@ -138,7 +183,10 @@ struct SinkStoreConformanceTests {
             #expect(try await store.followUpDocumentation(participantKey: "participant-7").map(\.ceID) == ["note-1"])
             #expect(try await store.participants() == ["participant-7"])
             // What the log keeps is what the published notice says (the one wire shape).
-            #expect(try await store.disclosures(participantID: "participant-7") == [try #require(DisclosureRecord(notice: navDisclosure.notice))])
+            #expect(
+                try await store.disclosures(participantID: "participant-7") == [
+                    try #require(DisclosureRecord(notice: navDisclosure.notice))
+                ])
             // NAV's disclosure log is append-only too.
             await #expect(throws: StorageError.self) {
                 try await store.database.transaction { sql in try await sql.raw("DELETE FROM disclosure_log").run() }
@@ -147,10 +195,13 @@ struct SinkStoreConformanceTests {
         }
     }
 
-    @Test("R4: the journal keeps consent history and the disclosure log, both append-only", arguments: TestEngine.available)
+    @Test(
+        "R4: the journal keeps consent history and the disclosure log, both append-only",
+        arguments: TestEngine.available)
     func R4_journalKeepsConsentsAndDisclosures(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await HealthJournalStore.open(try await scratch.make("health"), logger: ScratchLocations.logger)
+            let store = try await HealthJournalStore.open(
+                try await scratch.make("health"), logger: ScratchLocations.logger)
             var tombstone = Fixtures.consentEvent(offset: 2, patient: knownFodselsnummer, version: 3)
             tombstone.value = nil
             tombstone.headers = []
@@ -159,7 +210,9 @@ struct SinkStoreConformanceTests {
                 Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1),
                 Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2, status: "withdrawn"),
                 tombstone,
-                try Fixtures.disclosureEvent(topic: Self.health.disclosuresTopic, offset: 0, Fixtures.disclosure("d1", subject: knownFodselsnummer)),
+                try Fixtures.disclosureEvent(
+                    topic: Self.health.disclosuresTopic, offset: 0,
+                    Fixtures.disclosure("d1", subject: knownFodselsnummer)),
                 try Fixtures.disclosureEvent(topic: Self.health.disclosuresTopic, offset: 1, anonymous),
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
@@ -167,7 +220,10 @@ struct SinkStoreConformanceTests {
             let history = try await store.consentHistory(patientID: knownFodselsnummer)
             #expect(history.map(\.status) == ["granted", "withdrawn", "tombstone"])
             #expect(history.map(\.version) == [1, 2, nil])
-            #expect(try await store.disclosures(patientID: knownFodselsnummer).map(\.disclosureID) == ["disclosure-anon", "disclosure-d1"])
+            #expect(
+                try await store.disclosures(patientID: knownFodselsnummer).map(\.disclosureID) == [
+                    "disclosure-anon", "disclosure-d1",
+                ])
             #expect(try await store.patientID(forCaseReference: "case-42") == knownFodselsnummer)
             for statement in ["UPDATE consent_history SET status = 'granted'", "DELETE FROM disclosure_log"] {
                 await #expect(throws: StorageError.self) {
@@ -178,19 +234,27 @@ struct SinkStoreConformanceTests {
         }
     }
 
-    @Test("R5: a consent record without its key, or under another person's key, is journalled as unreadable for each person it names", arguments: TestEngine.available)
+    @Test(
+        "R5: a consent record without its key, or under another person's key, is journalled as unreadable for each person it names",
+        arguments: TestEngine.available)
     func R5_journalAgreesWithTheBridgeOnKeylessAndMismatchedRecords(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await HealthJournalStore.open(try await scratch.make("health"), logger: ScratchLocations.logger)
+            let store = try await HealthJournalStore.open(
+                try await scratch.make("health"), logger: ScratchLocations.logger)
             let other = "03919540000"
             var keyless = Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2, status: "withdrawn")
             keyless.key = nil
             var mismatched = Fixtures.consentEvent(offset: 2, patient: knownFodselsnummer, version: 3)
             mismatched.key = Array(other.utf8)
-            let records = [Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1), keyless, mismatched]
+            let records = [
+                Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1), keyless, mismatched,
+            ]
             let result = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
             #expect(result.rejections.isEmpty)
-            #expect(try await store.consentHistory(patientID: knownFodselsnummer).map(\.status) == ["granted", "unreadable", "unreadable"])
+            #expect(
+                try await store.consentHistory(patientID: knownFodselsnummer).map(\.status) == [
+                    "granted", "unreadable", "unreadable",
+                ])
             #expect(try await store.consentHistory(patientID: other).map(\.status) == ["unreadable"])
             await store.close()
         }

@@ -41,7 +41,8 @@ struct ScratchLocations {
 
     init(engine: TestEngine) throws {
         self.engine = engine
-        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("consent-storage-\(UUID().uuidString)")
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "consent-storage-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
     }
 
@@ -102,25 +103,39 @@ enum Fixtures {
             publishedTypes: Set(catalog.contracts.map(\.ceType)))
     }
 
-    static func disclosure(_ id: String, subject: String, direction: String = "health-to-nav", caseReference: String? = nil) -> DisclosureRecord {
+    static func disclosure(
+        _ id: String, subject: String, direction: String = "health-to-nav", caseReference: String? = nil
+    ) -> DisclosureRecord {
         DisclosureRecord(
-            disclosureID: "disclosure-\(id)", eventID: "event-\(id)", ceType: "no.ips.health.referral.v1", direction: direction,
+            disclosureID: "disclosure-\(id)", eventID: "event-\(id)", ceType: "no.ips.health.referral.v1",
+            direction: direction,
             subjectID: subject, recipientRole: "ips-job-specialist", recipientOrganisation: "nav-grunerlokka",
-            categories: ["identity-and-contact", "ips-participation"], form: caseReference == nil ? "identified" : "anonymous",
-            consentID: caseReference == nil ? "consent-\(subject)" : nil, consentVersion: caseReference == nil ? 2 : nil,
+            categories: ["identity-and-contact", "ips-participation"],
+            form: caseReference == nil ? "identified" : "anonymous",
+            consentID: caseReference == nil ? "consent-\(subject)" : nil,
+            consentVersion: caseReference == nil ? 2 : nil,
             purpose: "ips-follow-up", caseReference: caseReference, disclosedAt: time,
             bridgeVersion: "test-1")
     }
 
-    static func message(_ id: String, offset: Int64, subject: String = knownFodselsnummer, outcome: DecisionRecord.Outcome = .forward) -> BridgeMessageRecord {
+    static func message(
+        _ id: String, offset: Int64, subject: String = knownFodselsnummer, outcome: DecisionRecord.Outcome = .forward
+    ) -> BridgeMessageRecord {
         let decision = DecisionRecord(
-            messageID: id, sourceTopic: "health.ips.outbound", partition: 0, offset: offset, ceType: "no.ips.health.referral.v1",
-            outcome: outcome, reasonCode: outcome == .reject ? "no-consent" : nil, consentID: outcome == .reject ? nil : "consent-1",
+            messageID: id, sourceTopic: "health.ips.outbound", partition: 0, offset: offset,
+            ceType: "no.ips.health.referral.v1",
+            outcome: outcome, reasonCode: outcome == .reject ? "no-consent" : nil,
+            consentID: outcome == .reject ? nil : "consent-1",
             consentVersion: outcome == .reject ? nil : 2, bridgeVersion: "test-1", decidedAt: time)
         if outcome == .reject {
             return BridgeMessageRecord(
                 decision: decision,
-                outbox: [OutboxRecord(topic: "health.ips.receipts", key: Array(id.utf8), headers: [MessageHeader(name: "ce_id", text: "receipt-\(id)")], payload: Array("{\"status\":\"rejected\"}".utf8))],
+                outbox: [
+                    OutboxRecord(
+                        topic: "health.ips.receipts", key: Array(id.utf8),
+                        headers: [MessageHeader(name: "ce_id", text: "receipt-\(id)")],
+                        payload: Array("{\"status\":\"rejected\"}".utf8))
+                ],
                 rejection: RejectionRecord(
                     messageID: id, ceType: "no.ips.health.referral.v1", ceSource: "epj", reasonCode: "no-consent",
                     sealedPayload: [0xde, 0xad, 0xbe, 0xef], sealingKeyID: "health-key-1", receivedAt: time))
@@ -129,27 +144,42 @@ enum Fixtures {
         return BridgeMessageRecord(
             decision: decision,
             disclosures: [disclosure],
-            outbox: [OutboxRecord(
-                topic: "nav.ips.inbound", key: Array("pseudonym-1".utf8),
-                headers: [MessageHeader(name: "ce_id", text: id), MessageHeader(name: "ce_type", text: "no.ips.health.referral.v1"), MessageHeader(name: "empty", value: nil)],
-                payload: Array("{\"eventId\":\"\(id)\"}".utf8), disclosureID: disclosure.disclosureID)])
+            outbox: [
+                OutboxRecord(
+                    topic: "nav.ips.inbound", key: Array("pseudonym-1".utf8),
+                    headers: [
+                        MessageHeader(name: "ce_id", text: id),
+                        MessageHeader(name: "ce_type", text: "no.ips.health.referral.v1"),
+                        MessageHeader(name: "empty", value: nil),
+                    ],
+                    payload: Array("{\"eventId\":\"\(id)\"}".utf8), disclosureID: disclosure.disclosureID)
+            ])
     }
 
     static func offset(_ next: Int64, partition: Int32 = 0) -> ConsumerOffset {
         ConsumerOffset(consumerGroup: "bridge", topic: "health.ips.outbound", partition: partition, nextOffset: next)
     }
 
-    static func event(topic: String, offset: Int64, ceID: String?, ceType: String?, key: String? = "participant-1", body: String = "{\"eventId\":\"e\"}", partition: Int32 = 0) -> SinkRecord {
+    static func event(
+        topic: String, offset: Int64, ceID: String?, ceType: String?, key: String? = "participant-1",
+        body: String = "{\"eventId\":\"e\"}", partition: Int32 = 0
+    ) -> SinkRecord {
         var headers: [MessageHeader] = []
         if let ceID { headers.append(MessageHeader(name: "ce_id", text: ceID)) }
         if let ceType { headers.append(MessageHeader(name: "ce_type", text: ceType)) }
-        return SinkRecord(topic: topic, partition: partition, offset: offset, key: key.map { Array($0.utf8) }, value: Array(body.utf8), headers: headers)
+        return SinkRecord(
+            topic: topic, partition: partition, offset: offset, key: key.map { Array($0.utf8) },
+            value: Array(body.utf8), headers: headers)
     }
 
     static func disclosureEvent(topic: String, offset: Int64, _ record: DisclosureRecord) throws -> SinkRecord {
         SinkRecord(
-            topic: topic, partition: 0, offset: offset, key: Array(record.subjectID.utf8), value: record.notice.jsonValue.serializedBytes(),
-            headers: [MessageHeader(name: "ce_id", text: "ce-\(record.disclosureID)"), MessageHeader(name: "ce_type", text: DisclosureNotice.ceType)])
+            topic: topic, partition: 0, offset: offset, key: Array(record.subjectID.utf8),
+            value: record.notice.jsonValue.serializedBytes(),
+            headers: [
+                MessageHeader(name: "ce_id", text: "ce-\(record.disclosureID)"),
+                MessageHeader(name: "ce_type", text: DisclosureNotice.ceType),
+            ])
     }
 
     static func consentEvent(offset: Int64, patient: String, version: Int64, status: String = "granted") -> SinkRecord {
@@ -158,6 +188,9 @@ enum Fixtures {
             """
         return SinkRecord(
             topic: "health.consent", partition: 0, offset: offset, key: Array(patient.utf8), value: Array(body.utf8),
-            headers: [MessageHeader(name: "ce_id", text: "consent-evt-\(offset)"), MessageHeader(name: "ce_type", text: "no.ips.health.consent.v1")])
+            headers: [
+                MessageHeader(name: "ce_id", text: "consent-evt-\(offset)"),
+                MessageHeader(name: "ce_type", text: "no.ips.health.consent.v1"),
+            ])
     }
 }

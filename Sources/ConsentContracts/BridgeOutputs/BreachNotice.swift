@@ -35,7 +35,8 @@ package struct BreachNotice: Sendable, Hashable {
     package var source: SourcePosition
 
     package init(
-        breachID: String, detectedBy: Detector, detectedAt: String, messageID: String?, messageType: String, reason: String,
+        breachID: String, detectedBy: Detector, detectedAt: String, messageID: String?, messageType: String,
+        reason: String,
         rule: String, source: SourcePosition
     ) {
         self.breachID = breachID
@@ -54,7 +55,9 @@ package struct BreachNotice: Sendable, Hashable {
         guard let ceID, ceID.utf8.count == 36 else { return nil }
         for (index, byte) in ceID.utf8.enumerated() {
             let isDash = index == 8 || index == 13 || index == 18 || index == 23
-            let isHex = (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            let isHex =
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
                 || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
             if isDash ? byte != UInt8(ascii: "-") : !isHex { return nil }
         }

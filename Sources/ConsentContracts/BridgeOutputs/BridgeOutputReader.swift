@@ -56,6 +56,8 @@ struct BridgeOutputReader {
 
     func finish() throws(BridgeOutputDecodingError) {
         // The unknown member's name is not echoed: it came from outside.
-        if object.keys.contains(where: { !read.contains($0) }) { throw BridgeOutputDecodingError(member: "(unknown member)") }
+        if object.keys.contains(where: { !read.contains($0) }) {
+            throw BridgeOutputDecodingError(member: "(unknown member)")
+        }
     }
 }

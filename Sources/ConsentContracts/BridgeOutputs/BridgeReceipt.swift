@@ -37,7 +37,8 @@ package struct BridgeReceipt: Sendable, Hashable {
 
     /// A receipt with every field given.
     package init(
-        messageID: String, forwardedID: String?, ceType: String?, outcome: Outcome, reasonCode: String, decidedAt: String,
+        messageID: String, forwardedID: String?, ceType: String?, outcome: Outcome, reasonCode: String,
+        decidedAt: String,
         contractVersion: String, source: SourcePosition
     ) {
         self.messageID = messageID
@@ -71,7 +72,9 @@ package struct BridgeReceipt: Sendable, Hashable {
         messageID = try reader.string("messageId")
         forwardedID = try reader.optionalString("forwardedId")
         ceType = try reader.optionalString("ceType")
-        guard let outcome = Outcome(rawValue: try reader.string("outcome")) else { throw BridgeOutputDecodingError(member: "outcome") }
+        guard let outcome = Outcome(rawValue: try reader.string("outcome")) else {
+            throw BridgeOutputDecodingError(member: "outcome")
+        }
         self.outcome = outcome
         reasonCode = try reader.string("reasonCode")
         decidedAt = try reader.string("decidedAt")
@@ -105,11 +108,12 @@ package struct SourcePosition: Sendable, Hashable {
 
     /// The position as published (`source` of receipts and rejection notices).
     package var jsonValue: JSONValue {
-        .object(JSONObject(uniqueMembers: [
-            .init(key: "topic", value: .string(topic)),
-            .init(key: "partition", value: .integer(Int64(partition))),
-            .init(key: "offset", value: .integer(offset)),
-        ]))
+        .object(
+            JSONObject(uniqueMembers: [
+                .init(key: "topic", value: .string(topic)),
+                .init(key: "partition", value: .integer(Int64(partition))),
+                .init(key: "offset", value: .integer(offset)),
+            ]))
     }
 
     init(json: JSONValue) throws(BridgeOutputDecodingError) {
@@ -119,7 +123,9 @@ package struct SourcePosition: Sendable, Hashable {
             throw BridgeOutputDecodingError(member: "partition")
         }
         self.partition = narrow
-        guard let offset = try reader.optionalInteger("offset") else { throw BridgeOutputDecodingError(member: "offset") }
+        guard let offset = try reader.optionalInteger("offset") else {
+            throw BridgeOutputDecodingError(member: "offset")
+        }
         self.offset = offset
         try reader.finish()
     }

@@ -60,9 +60,11 @@ package struct DisclosureNotice: Sendable, Hashable {
 
     /// A notice with every field given.
     package init(
-        disclosureID: String, messageID: String, ceType: String, direction: String, subjectID: String, consentID: String?,
+        disclosureID: String, messageID: String, ceType: String, direction: String, subjectID: String,
+        consentID: String?,
         consentVersion: Int64?, recipientRoles: [String], categories: [String], form: Form, caseReference: String?,
-        disclosedFields: [String], status: Status, withheldReason: String? = nil, decidedAt: String, destinationTopic: String,
+        disclosedFields: [String], status: Status, withheldReason: String? = nil, decidedAt: String,
+        destinationTopic: String,
         contractVersion: String
     ) {
         self.disclosureID = disclosureID
@@ -127,13 +129,19 @@ package struct DisclosureNotice: Sendable, Hashable {
         consentID = try reader.optionalString("consentId")
         consentVersion = try reader.optionalInteger("consentVersion")
         recipientRoles = try reader.strings("recipientRoles")
-        guard try reader.string("purpose") == Self.ipsPurpose else { throw BridgeOutputDecodingError(member: "purpose") }
+        guard try reader.string("purpose") == Self.ipsPurpose else {
+            throw BridgeOutputDecodingError(member: "purpose")
+        }
         categories = try reader.strings("categories")
-        guard let form = Form(rawValue: try reader.string("form")) else { throw BridgeOutputDecodingError(member: "form") }
+        guard let form = Form(rawValue: try reader.string("form")) else {
+            throw BridgeOutputDecodingError(member: "form")
+        }
         self.form = form
         caseReference = try reader.optionalString("caseReference")
         disclosedFields = try reader.strings("disclosedFields")
-        guard let status = Status(rawValue: try reader.string("status")) else { throw BridgeOutputDecodingError(member: "status") }
+        guard let status = Status(rawValue: try reader.string("status")) else {
+            throw BridgeOutputDecodingError(member: "status")
+        }
         self.status = status
         withheldReason = try reader.optionalString("withheldReason")
         decidedAt = try reader.string("decidedAt")

@@ -40,7 +40,8 @@ package struct RejectionNotice: Sendable, Hashable {
     package var sealedPayload: SealedPayload?
 
     package init(
-        messageID: String, ceType: String, originSide: String, reasonCode: String, violationPointers: [String], rejectedAt: String,
+        messageID: String, ceType: String, originSide: String, reasonCode: String, violationPointers: [String],
+        rejectedAt: String,
         source: SourcePosition, sealedPayload: SealedPayload?
     ) {
         self.messageID = messageID
@@ -69,11 +70,15 @@ package struct RejectionNotice: Sendable, Hashable {
             .init(key: "source", value: source.jsonValue),
         ]
         if let sealedPayload {
-            members.append(.init(key: "sealedPayload", value: .object(JSONObject(uniqueMembers: [
-                .init(key: "algorithm", value: .string("aes-256-gcm")),
-                .init(key: "keyId", value: .string(sealedPayload.keyID)),
-                .init(key: "ciphertext", value: .string(sealedPayload.ciphertext)),
-            ]))))
+            members.append(
+                .init(
+                    key: "sealedPayload",
+                    value: .object(
+                        JSONObject(uniqueMembers: [
+                            .init(key: "algorithm", value: .string("aes-256-gcm")),
+                            .init(key: "keyId", value: .string(sealedPayload.keyID)),
+                            .init(key: "ciphertext", value: .string(sealedPayload.ciphertext)),
+                        ]))))
         }
         return .object(JSONObject(uniqueMembers: members))
     }

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Switches Nagle's algorithm off on the embedded brokers' connections.
@@ -57,7 +58,9 @@ enum MockBrokerNoDelay {
         var seen = Set<String>()
         var link = [CChar](repeating: 0, count: 64)
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let descriptor = Int32(name) else { continue }
             // One syscall tells sockets ("socket:[inode]") from files, and names the socket.
             let length = readlink("/proc/self/fd/" + name, &link, link.count - 1)
@@ -73,10 +76,14 @@ enum MockBrokerNoDelay {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &size) }
             }
             // Only IPv4 TCP sockets on a mock broker's port (the mock listens on 127.0.0.1).
-            guard named == 0, address.sin_family == sa_family_t(AF_INET), ports.contains(UInt16(bigEndian: address.sin_port)) else { continue }
+            guard named == 0, address.sin_family == sa_family_t(AF_INET),
+                ports.contains(UInt16(bigEndian: address.sin_port))
+            else { continue }
             var type: Int32 = 0
             var typeSize = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(descriptor, SOL_SOCKET, SO_TYPE, &type, &typeSize) == 0, type == Int32(SOCK_STREAM.rawValue) else { continue }
+            guard getsockopt(descriptor, SOL_SOCKET, SO_TYPE, &type, &typeSize) == 0,
+                type == Int32(SOCK_STREAM.rawValue)
+            else { continue }
             var on: Int32 = 1
             _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         }

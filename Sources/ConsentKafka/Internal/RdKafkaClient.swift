@@ -1,7 +1,7 @@
+internal import CRdKafka
 import Foundation
 import Logging
 import Synchronization
-internal import CRdKafka
 
 /// State reachable from librdkafka's C callbacks through the configuration's opaque pointer.
 ///
@@ -12,7 +12,9 @@ final class RdKafkaCallbackContext: Sendable {
     /// The first fatal error librdkafka raised on this client, if any.
     let fatalError = Mutex<KafkaError?>(nil)
     /// Called from the rebalance callback (consumers only).
-    let rebalance = Mutex<(@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?>(nil)
+    let rebalance = Mutex<
+        (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+    >(nil)
 
     init(logger: Logger) { self.logger = logger }
 }
@@ -45,7 +47,8 @@ final class RdKafkaClient: @unchecked Sendable {
             let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
             guard result == RD_KAFKA_CONF_OK else {
                 rd_kafka_conf_destroy(conf)
-                let detail = KafkaClientConfiguration.isSecret(key)
+                let detail =
+                    KafkaClientConfiguration.isSecret(key)
                     ? "invalid value for property \(key)"
                     : String(errorBuffer: errorBuffer)
                 throw KafkaError(code: .invalidConfiguration, operation: operation, detail: detail)
@@ -76,7 +79,8 @@ final class RdKafkaClient: @unchecked Sendable {
         let code = rd_kafka_fatal_error(handle, &buffer, buffer.count)
         guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         let detail = String(errorBuffer: buffer)
-        return KafkaError(code: KafkaError.Code(rawValue: Int32(code.rawValue)), isFatal: true, operation: operation, detail: detail)
+        return KafkaError(
+            code: KafkaError.Code(rawValue: Int32(code.rawValue)), isFatal: true, operation: operation, detail: detail)
     }
 
     /// Destroys the handle on its own thread and waits at most `timeout` for it.
@@ -95,7 +99,9 @@ final class RdKafkaClient: @unchecked Sendable {
         }
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         if done.wait(timeout: .now() + seconds) == .timedOut {
-            logger.warning("Kafka client did not finish closing in time; leaving it to its thread", metadata: ["kafka.client": "\(kind)"])
+            logger.warning(
+                "Kafka client did not finish closing in time; leaving it to its thread",
+                metadata: ["kafka.client": "\(kind)"])
         }
     }
 
@@ -112,39 +118,46 @@ func callbackContext(of rk: OpaquePointer?) -> RdKafkaCallbackContext? {
 
 /// librdkafka's log lines go to swift-log. They describe connections and protocol state,
 /// never message contents.
-private let rdKafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
-    rk, level, facility, message in
-    guard let context = callbackContext(of: rk) else { return }
-    let swiftLevel: Logger.Level =
-        switch level {
-        case ...3: .error
-        case 4: .warning
-        case 5, 6: .info
-        default: .debug
-        }
-    let text = message.map { String(cString: $0) } ?? ""
-    let facilityText = facility.map { String(cString: $0) } ?? ""
-    context.logger.log(level: swiftLevel, "librdkafka", metadata: ["kafka.facility": "\(facilityText)", "kafka.log": "\(text)"])
-}
+private let rdKafkaLogCallback:
+    @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+        rk, level, facility, message in
+        guard let context = callbackContext(of: rk) else { return }
+        let swiftLevel: Logger.Level =
+            switch level {
+            case ...3: .error
+            case 4: .warning
+            case 5, 6: .info
+            default: .debug
+            }
+        let text = message.map { String(cString: $0) } ?? ""
+        let facilityText = facility.map { String(cString: $0) } ?? ""
+        context.logger.log(
+            level: swiftLevel, "librdkafka", metadata: ["kafka.facility": "\(facilityText)", "kafka.log": "\(text)"])
+    }
 
 /// Global (client-level) errors: mostly transient and retried by librdkafka itself; fatal
 /// ones are recorded so the next operation reports them.
-private let rdKafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
-    rk, err, reason, _ in
-    guard let context = callbackContext(of: rk) else { return }
-    let code = rd_kafka_resp_err_t(rawValue: err)
-    let text = reason.map { String(cString: $0) } ?? ""
-    if code == RD_KAFKA_RESP_ERR__FATAL, let rk {
-        var buffer = [CChar](repeating: 0, count: 512)
-        let original = rd_kafka_fatal_error(rk, &buffer, buffer.count)
-        let detail = String(errorBuffer: buffer)
-        let error = KafkaError(code: KafkaError.Code(rawValue: Int32(original.rawValue)), isFatal: true, operation: "client", detail: detail)
-        context.fatalError.withLock { if $0 == nil { $0 = error } }
-        context.logger.error("Kafka client raised a fatal error", metadata: ["kafka.error": "\(error)"])
-    } else {
-        context.logger.warning("Kafka client error", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(code)))", "kafka.reason": "\(text)"])
+private let rdKafkaErrorCallback:
+    @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
+        rk, err, reason, _ in
+        guard let context = callbackContext(of: rk) else { return }
+        let code = rd_kafka_resp_err_t(rawValue: err)
+        let text = reason.map { String(cString: $0) } ?? ""
+        if code == RD_KAFKA_RESP_ERR__FATAL, let rk {
+            var buffer = [CChar](repeating: 0, count: 512)
+            let original = rd_kafka_fatal_error(rk, &buffer, buffer.count)
+            let detail = String(errorBuffer: buffer)
+            let error = KafkaError(
+                code: KafkaError.Code(rawValue: Int32(original.rawValue)), isFatal: true, operation: "client",
+                detail: detail)
+            context.fatalError.withLock { if $0 == nil { $0 = error } }
+            context.logger.error("Kafka client raised a fatal error", metadata: ["kafka.error": "\(error)"])
+        } else {
+            context.logger.warning(
+                "Kafka client error",
+                metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(code)))", "kafka.reason": "\(text)"])
+        }
     }
-}
 
 /// A raw librdkafka handle moved to another thread. `@unchecked Sendable`: librdkafka handles
 /// (`rd_kafka_t`) are thread-safe; only their owner decides when they are destroyed.

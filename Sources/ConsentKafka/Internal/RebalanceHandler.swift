@@ -1,8 +1,8 @@
+internal import CRdKafka
 import Dispatch
 import Foundation
 import Logging
 import Synchronization
-internal import CRdKafka
 
 /// Turns librdkafka's rebalance callback into assignments that start at the caller's stored
 /// offsets.
@@ -15,7 +15,10 @@ struct RebalanceHandler: Sendable {
     let onChange: @Sendable (KafkaAssignmentChange) -> Void
     let onFailure: @Sendable (any Error) -> Void
 
-    func handle(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+    func handle(
+        _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
+        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
         let isCooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
@@ -46,7 +49,8 @@ struct RebalanceHandler: Sendable {
                 onChange(.assigned(starts))
             case .failure(let error):
                 // Fail closed: without the stored positions we must not read at all.
-                logger.error("Stored offsets unavailable; consumer stops", metadata: ["error.type": "\(type(of: error))"])
+                logger.error(
+                    "Stored offsets unavailable; consumer stops", metadata: ["error.type": "\(type(of: error))"])
                 if isCooperative {
                     if let error = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(error) }
                 } else {
@@ -64,7 +68,8 @@ struct RebalanceHandler: Sendable {
             }
             logger.info("Kafka partitions revoked", metadata: ["kafka.partitions": "\(revoked.count)"])
         default:
-            logger.warning("Kafka rebalance error", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(err)))"])
+            logger.warning(
+                "Kafka rebalance error", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(err)))"])
             _ = rd_kafka_assign(rk, nil)
         }
     }
@@ -76,25 +81,33 @@ struct RebalanceHandler: Sendable {
     /// leader's broker thread, fails with "no current leader" and is retried only after a fixed
     /// 500 ms (seen as consume runs 3× slower, at random). This call waits for the leaders.
     /// Partitions it cannot answer for start at BEGINNING, as before: never at the end.
-    private func earliestOffsets(_ rk: OpaquePointer, _ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
+    private func earliestOffsets(_ rk: OpaquePointer, _ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition:
+        Int64]
+    {
         if partitions.isEmpty { return [:] }
         let list = TopicPartitionList(partitions: partitions)
         // As a timestamp, RD_KAFKA_OFFSET_BEGINNING (-2) asks for the earliest offset.
-        for index in 0..<Int(list.pointer.pointee.cnt) { list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_BEGINNING) }
+        for index in 0..<Int(list.pointer.pointee.cnt) {
+            list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
         guard rd_kafka_offsets_for_times(rk, list.pointer, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
         // Matched by topic and partition, not by position (the call may reorder the list).
         var earliest: [KafkaTopicPartition: Int64] = [:]
         let answered = list.pointer.topicPartitions
         for index in answered.indices {
             let element = list.pointer.pointee.elems[index]
-            if element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 { earliest[answered[index]] = element.offset }
+            if element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 {
+                earliest[answered[index]] = element.offset
+            }
         }
         let wanted = Set(partitions)
         return earliest.filter { wanted.contains($0.key) }
     }
 
     /// Runs the async lookup and waits for it on the current (poll) thread.
-    private func lookUpStartingOffsets(_ partitions: [KafkaTopicPartition]) -> Result<[KafkaTopicPartition: Int64], any Error> {
+    private func lookUpStartingOffsets(_ partitions: [KafkaTopicPartition]) -> Result<
+        [KafkaTopicPartition: Int64], any Error
+    > {
         let result = Mutex<Result<[KafkaTopicPartition: Int64], any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let lookup = startingOffsets
@@ -110,12 +123,16 @@ struct RebalanceHandler: Sendable {
 }
 
 /// Runs on the consumer's poll thread whenever the group assigns or revokes partitions.
-let rebalanceCallback: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
-    rk, err, partitions, _ in
-    guard let rk, let partitions else { return }
-    guard let handler = callbackContext(of: rk)?.rebalance.withLock({ $0 }) else {
-        _ = rd_kafka_assign(rk, nil)
-        return
+let rebalanceCallback:
+    @convention(c) (
+        OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+        UnsafeMutableRawPointer?
+    ) -> Void = {
+        rk, err, partitions, _ in
+        guard let rk, let partitions else { return }
+        guard let handler = callbackContext(of: rk)?.rebalance.withLock({ $0 }) else {
+            _ = rd_kafka_assign(rk, nil)
+            return
+        }
+        handler(rk, err, partitions)
     }
-    handler(rk, err, partitions)
-}

@@ -73,8 +73,14 @@ final class RecordBatchChannel: Sendable {
     /// The next batch, or `nil` when finished (or the reading task was cancelled).
     func next() async throws -> [KafkaRecord]? {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[KafkaRecord]?, any Error>) in
-                enum Outcome { case batch([KafkaRecord]), finished, failed(any Error), wait }
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<[KafkaRecord]?, any Error>) in
+                enum Outcome {
+                    case batch([KafkaRecord])
+                    case finished
+                    case failed(any Error)
+                    case wait
+                }
                 let outcome = state.withLock { state -> Outcome in
                     if state.head < state.buffer.count {
                         let batch = state.buffer[state.head]

@@ -47,7 +47,10 @@ package enum PersonalDataScanner {
         var result: [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] = []
         var index = 0
         while index < bytes.count {
-            guard isDigit(bytes[index]) else { index += 1; continue }
+            guard isDigit(bytes[index]) else {
+                index += 1
+                continue
+            }
             // A digit glued to letters ("ABC123") is a code, not a number on its own.
             let isBoundedLeft = index == 0 || !isWordByte(bytes[index - 1])
             var runs: [Run] = []
@@ -86,13 +89,17 @@ package enum PersonalDataScanner {
         while position < runs.count {
             let run = runs[position]
             // Identity number: 11 digits, or 6 + 5 ("DDMMYY IIIKK").
-            if run.count == 11, NorwegianIdentifier.parse(digits: digits(bytes, runs[position...position]), allowSynthetic: allowSynthetic) != nil {
+            if run.count == 11,
+                NorwegianIdentifier.parse(
+                    digits: digits(bytes, runs[position...position]), allowSynthetic: allowSynthetic) != nil
+            {
                 result.append((.nationalIdentityNumber, run.start, run.end))
                 position += 1
                 continue
             }
             if run.count == 6, position + 1 < runs.count, runs[position + 1].count == 5,
-                NorwegianIdentifier.parse(digits: digits(bytes, runs[position...(position + 1)]), allowSynthetic: allowSynthetic) != nil
+                NorwegianIdentifier.parse(
+                    digits: digits(bytes, runs[position...(position + 1)]), allowSynthetic: allowSynthetic) != nil
             {
                 result.append((.nationalIdentityNumber, run.start, runs[position + 1].end))
                 position += 2
@@ -168,7 +175,9 @@ package enum PersonalDataScanner {
             let domain = bytes[(at + 1)..<end]
             guard let lastDot = domain.lastIndex(of: UInt8(ascii: ".")), lastDot > at + 1 else { continue }
             let topLevel = bytes[(lastDot + 1)..<end]
-            guard topLevel.count >= 2, topLevel.allSatisfy({ !isDigit($0) && $0 != UInt8(ascii: "-") }) else { continue }
+            guard topLevel.count >= 2, topLevel.allSatisfy({ !isDigit($0) && $0 != UInt8(ascii: "-") }) else {
+                continue
+            }
             result.append((.emailAddress, start, end))
             lastEnd = end
         }

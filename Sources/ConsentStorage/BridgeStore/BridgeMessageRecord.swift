@@ -10,7 +10,10 @@ package struct BridgeMessageRecord: Sendable, Hashable {
     package var rejection: RejectionRecord?
 
     /// Creates the record of one message.
-    package init(decision: DecisionRecord, disclosures: [DisclosureRecord] = [], outbox: [OutboxRecord] = [], rejection: RejectionRecord? = nil) {
+    package init(
+        decision: DecisionRecord, disclosures: [DisclosureRecord] = [], outbox: [OutboxRecord] = [],
+        rejection: RejectionRecord? = nil
+    ) {
         self.decision = decision
         self.disclosures = disclosures
         self.outbox = outbox

@@ -15,7 +15,10 @@ package struct RejectionQuery: Sendable, Hashable {
     package var until: Date?
 
     /// Creates a query (no condition: every rejection).
-    package init(reasonCodes: [String] = [], ceType: String? = nil, sourceTopic: String? = nil, from: Date? = nil, until: Date? = nil) {
+    package init(
+        reasonCodes: [String] = [], ceType: String? = nil, sourceTopic: String? = nil, from: Date? = nil,
+        until: Date? = nil
+    ) {
         self.reasonCodes = reasonCodes
         self.ceType = ceType
         self.sourceTopic = sourceTopic
@@ -48,7 +51,8 @@ package struct RejectionSummary: Sendable, Hashable {
 
     /// Creates a summary.
     package init(
-        messageID: String, ceType: String?, ceSource: String?, reasonCode: String, receivedAt: Date, sourceTopic: String, partition: Int,
+        messageID: String, ceType: String?, ceSource: String?, reasonCode: String, receivedAt: Date,
+        sourceTopic: String, partition: Int,
         offset: Int64, isSealed: Bool, redrivenOutcome: String?
     ) {
         self.messageID = messageID
@@ -88,18 +92,25 @@ package struct RejectionCount: Sendable, Hashable {
 
 extension BridgeStore {
     /// A page of rejections matching `query`, newest first, and how many match in all.
-    package func rejectionSummaries(_ query: RejectionQuery, limit: Int, offset: Int) async throws(StorageError) -> (total: Int, items: [RejectionSummary]) {
+    package func rejectionSummaries(_ query: RejectionQuery, limit: Int, offset: Int) async throws(StorageError) -> (
+        total: Int, items: [RejectionSummary]
+    ) {
         let condition = Self.condition(query)
         return try await self.database.read { sql in
-            let total = try await sql.raw("""
-                SELECT COUNT(*) AS n FROM rejections r JOIN decisions d ON d.message_id = r.message_id WHERE \(condition)
-                """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
-            let rows = try await sql.raw("""
+            let total =
+                try await sql.raw(
+                    """
+                    SELECT COUNT(*) AS n FROM rejections r JOIN decisions d ON d.message_id = r.message_id WHERE \(condition)
+                    """
+                ).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
+            let rows = try await sql.raw(
+                """
                 \(unsafeRaw: Self.summarySelect)
                 WHERE \(condition)
                 ORDER BY r.received_at DESC, r.message_id DESC
                 LIMIT \(unsafeRaw: String(max(0, limit))) OFFSET \(unsafeRaw: String(max(0, offset)))
-                """).all()
+                """
+            ).all()
             return (total, try rows.map(Self.decodeSummary))
         }
     }
@@ -107,27 +118,34 @@ extension BridgeStore {
     /// One rejection's summary, if `messageID` was rejected.
     package func rejectionSummary(messageID: String) async throws(StorageError) -> RejectionSummary? {
         try await self.database.read { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 \(unsafeRaw: Self.summarySelect)
                 WHERE r.message_id = \(bind: messageID)
-                """).first().map(Self.decodeSummary)
+                """
+            ).first().map(Self.decodeSummary)
         }
     }
 
     /// Rejections matching `query`, counted per time bucket and reason, oldest bucket first.
-    package func rejectionCounts(_ query: RejectionQuery, per bucket: RejectionBucket) async throws(StorageError) -> [RejectionCount] {
+    package func rejectionCounts(_ query: RejectionQuery, per bucket: RejectionBucket) async throws(StorageError)
+        -> [RejectionCount]
+    {
         let condition = Self.condition(query)
         let length = String(bucket.prefixLength)
         return try await self.database.read { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 SELECT substr(r.received_at, 1, \(unsafeRaw: length)) AS bucket, r.reason_code, COUNT(*) AS n
                 FROM rejections r JOIN decisions d ON d.message_id = r.message_id
                 WHERE \(condition)
                 GROUP BY substr(r.received_at, 1, \(unsafeRaw: length)), r.reason_code
                 ORDER BY bucket, r.reason_code
-                """).all().map {
+                """
+            ).all().map {
                 RejectionCount(
-                    bucket: try $0.decode(column: "bucket", as: String.self), reasonCode: try $0.decode(column: "reason_code", as: String.self),
+                    bucket: try $0.decode(column: "bucket", as: String.self),
+                    reasonCode: try $0.decode(column: "reason_code", as: String.self),
                     count: try $0.decode(column: "n", as: Int.self))
             }
         }

@@ -13,11 +13,13 @@ extension BridgeStore {
     /// A rejection with its decision, or `nil` when no rejection has that message id.
     package func storedRejection(messageID: String) async throws(StorageError) -> StoredRejection? {
         let row: (any SQLRow)? = try await self.database.read { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 SELECT r.*, x.outcome AS redriven_outcome FROM rejections r
                 LEFT JOIN redrives x ON x.message_id = r.message_id
                 WHERE r.message_id = \(bind: messageID)
-                """).first()
+                """
+            ).first()
         }
         guard let row else { return nil }
         guard let decision = try await self.decision(messageID: messageID) else {
@@ -47,16 +49,22 @@ extension BridgeStore {
         let rows = try MessageRows(message, createdAt: now)
         return try await self.database.transaction { sql -> [StoredOutboxRow]? in
             let inserted = try await self.database.bulkInsert(
-                sql, into: "redrives", columns: ["message_id", "outcome", "consent_id", "consent_version", "redriven_at"],
-                rows: [[
-                    .text(decision.messageID), .text(decision.outcome.rawValue), .text(MessageRows.keptConsentID(decision)),
-                    .integer(MessageRows.keptConsentVersion(decision)), .time(now),
-                ]],
+                sql, into: "redrives",
+                columns: ["message_id", "outcome", "consent_id", "consent_version", "redriven_at"],
+                rows: [
+                    [
+                        .text(decision.messageID), .text(decision.outcome.rawValue),
+                        .text(MessageRows.keptConsentID(decision)),
+                        .integer(MessageRows.keptConsentVersion(decision)), .time(now),
+                    ]
+                ],
                 ignoringConflicts: true, returning: "message_id")
             if inserted.isEmpty { return nil }
-            _ = try await self.database.bulkInsert(sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: rows.disclosures)
             _ = try await self.database.bulkInsert(
-                sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns, rows: rows.anonymousDisclosures)
+                sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: rows.disclosures)
+            _ = try await self.database.bulkInsert(
+                sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns,
+                rows: rows.anonymousDisclosures)
             return try await self.insertOutbox(sql, rows.outbox, createdAt: now)
         }
     }
@@ -65,7 +73,9 @@ extension BridgeStore {
     ///
     /// Sequence numbers are assigned in VALUES order on both engines; sorting what RETURNING
     /// gives back pairs each with its row whatever order it comes back in.
-    func insertOutbox(_ sql: any SQLDatabase, _ outbox: [MessageRows.OutboxRow], createdAt: Date) async throws -> [StoredOutboxRow] {
+    func insertOutbox(_ sql: any SQLDatabase, _ outbox: [MessageRows.OutboxRow], createdAt: Date) async throws
+        -> [StoredOutboxRow]
+    {
         let sequences = try await self.database.bulkInsert(
             sql, into: "outbox", columns: MessageRows.outboxColumns, rows: outbox.map(\.values), returning: "seq"
         ).compactMap { value -> Int64? in
@@ -73,7 +83,8 @@ extension BridgeStore {
             return nil
         }.sorted()
         guard sequences.count == outbox.count else {
-            throw StorageError(.queryFailed, "outbox insert returned \(sequences.count) sequence numbers for \(outbox.count) rows")
+            throw StorageError(
+                .queryFailed, "outbox insert returned \(sequences.count) sequence numbers for \(outbox.count) rows")
         }
         return zip(sequences, outbox).map {
             StoredOutboxRow(sequence: $0.0, messageID: $0.1.messageID, record: $0.1.record, createdAt: createdAt)

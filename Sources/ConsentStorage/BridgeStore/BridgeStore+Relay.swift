@@ -51,9 +51,11 @@ extension BridgeStore {
         let candidates = Set(sequences.filter { $0 > through })
         guard let highest = candidates.max() else { return }
         // The rows still pending between the mark and the highest row settled now.
-        let pending = try await sql.raw("""
+        let pending = try await sql.raw(
+            """
             SELECT o.seq FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq <= \(bind: highest) ORDER BY o.seq
-            """).all().map { try $0.decode(column: "seq", as: Int64.self) }
+            """
+        ).all().map { try $0.decode(column: "seq", as: Int64.self) }
         // The mark moves to just below the first row that stays pending.
         let mark = pending.first { !candidates.contains($0) }.map { $0 - 1 } ?? highest
         if mark > through {

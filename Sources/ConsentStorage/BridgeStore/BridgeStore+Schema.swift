@@ -196,10 +196,13 @@ extension BridgeStore {
                 BridgeStore.eraseSettledRowsStatement(engine),
             ]
                 + Migrator.appendOnly("anonymous_disclosures", engine: engine)
-                + Migrator.correctingAppendOnly("disclosures", engine: engine, ["DELETE FROM disclosures WHERE form = 'anonymous'"])
+                + Migrator.correctingAppendOnly(
+                    "disclosures", engine: engine, ["DELETE FROM disclosures WHERE form = 'anonymous'"])
                 + Migrator.correctingAppendOnly(
                     "redrives", engine: engine,
-                    ["UPDATE redrives SET consent_id = NULL, consent_version = NULL WHERE outcome = 'forward-anonymous'"])
+                    [
+                        "UPDATE redrives SET consent_id = NULL, consent_version = NULL WHERE outcome = 'forward-anonymous'"
+                    ])
         },
         // The operators' views list and count rejections by time and reason.
         Migration(version: 7, name: "rejections by time") { _ in

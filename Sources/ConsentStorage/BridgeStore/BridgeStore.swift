@@ -91,7 +91,8 @@ package final class BridgeStore: Sendable {
         let recordedSet = Set(recorded)
         duplicates += rows.map(\.messageID).filter { !recordedSet.contains($0) }
         if !duplicates.isEmpty {
-            self.logger.debug("bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])
+            self.logger.debug(
+                "bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])
         }
         return BridgeBatchResult(recordedMessageIDs: recorded, duplicateMessageIDs: duplicates, outbox: storedOutbox)
     }
@@ -111,7 +112,8 @@ package final class BridgeStore: Sendable {
     /// The recorded decision for a message id.
     package func decision(messageID: String) async throws(StorageError) -> DecisionRecord? {
         try await self.database.read { sql in
-            guard let row = try await sql.raw("SELECT * FROM decisions WHERE message_id = \(bind: messageID)").first() else {
+            guard let row = try await sql.raw("SELECT * FROM decisions WHERE message_id = \(bind: messageID)").first()
+            else {
                 return nil
             }
             guard let outcome = DecisionRecord.Outcome(rawValue: try row.decode(column: "outcome", as: String.self)),
@@ -138,16 +140,20 @@ package final class BridgeStore: Sendable {
     /// Disclosures about one subject, oldest first.
     package func disclosures(subjectID: String) async throws(StorageError) -> [DisclosureRecord] {
         try await self.database.read { sql in
-            try await sql.raw("SELECT * FROM disclosures WHERE subject_id = \(bind: subjectID) ORDER BY disclosed_at, disclosure_id")
-                .all().map(StoreSQL.decodeDisclosure)
+            try await sql.raw(
+                "SELECT * FROM disclosures WHERE subject_id = \(bind: subjectID) ORDER BY disclosed_at, disclosure_id"
+            )
+            .all().map(StoreSQL.decodeDisclosure)
         }
     }
 
     /// Rejection metadata, newest first (no plaintext: the payload stays sealed).
     package func rejections(limit: Int) async throws(StorageError) -> [RejectionRecord] {
         try await self.database.read { sql in
-            try await sql.raw("SELECT * FROM rejections ORDER BY received_at DESC, message_id LIMIT \(unsafeRaw: String(max(0, limit)))")
-                .all().map(Self.decodeRejection)
+            try await sql.raw(
+                "SELECT * FROM rejections ORDER BY received_at DESC, message_id LIMIT \(unsafeRaw: String(max(0, limit)))"
+            )
+            .all().map(Self.decodeRejection)
         }
     }
 
@@ -172,28 +178,30 @@ package final class BridgeStore: Sendable {
     /// Pending outbox rows in publish order (those with a sequence above `after`).
     package func pendingOutbox(after: Int64 = 0, limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
         try await self.database.read { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 SELECT o.* FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq > \(bind: after)
                 ORDER BY o.seq LIMIT \(unsafeRaw: String(max(0, limit)))
-                """)
-                .all().map { row in
-                    guard let createdAt = StoreTime.date(from: try row.decode(column: "created_at", as: String.self)) else {
-                        throw StorageError(.corruptRow, "outbox row has an unreadable time")
-                    }
-                    return StoredOutboxRow(
-                        sequence: try row.decode(column: "seq", as: Int64.self),
-                        messageID: try row.decode(column: "message_id", as: String.self),
-                        record: OutboxRecord(
-                            topic: try row.decode(column: "topic", as: String.self),
-                            key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
-                            headers: try OutboxHeaderCodec.decode(try row.decode(column: "headers", as: String.self)),
-                            payload: Array(try row.decode(column: "payload", as: Data.self)),
-                            disclosureID: try row.decode(column: "disclosure_id", as: String?.self),
-                            isErasedOnceSettled: try row.decode(column: "erase_when_settled", as: Int64.self) != 0
-                        ),
-                        createdAt: createdAt
-                    )
+                """
+            )
+            .all().map { row in
+                guard let createdAt = StoreTime.date(from: try row.decode(column: "created_at", as: String.self)) else {
+                    throw StorageError(.corruptRow, "outbox row has an unreadable time")
                 }
+                return StoredOutboxRow(
+                    sequence: try row.decode(column: "seq", as: Int64.self),
+                    messageID: try row.decode(column: "message_id", as: String.self),
+                    record: OutboxRecord(
+                        topic: try row.decode(column: "topic", as: String.self),
+                        key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
+                        headers: try OutboxHeaderCodec.decode(try row.decode(column: "headers", as: String.self)),
+                        payload: Array(try row.decode(column: "payload", as: Data.self)),
+                        disclosureID: try row.decode(column: "disclosure_id", as: String?.self),
+                        isErasedOnceSettled: try row.decode(column: "erase_when_settled", as: Int64.self) != 0
+                    ),
+                    createdAt: createdAt
+                )
+            }
         }
     }
 
@@ -202,11 +210,13 @@ package final class BridgeStore: Sendable {
     /// long backlog stays cheap).
     package func pendingOutboxCount(limit: Int = 1_000_000) async throws(StorageError) -> Int {
         try await self.database.read { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 SELECT COUNT(*) AS n FROM (
                     SELECT 1 AS one FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow)
                     LIMIT \(unsafeRaw: String(max(0, limit)))) pending
-                """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
+                """
+            ).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
         }
     }
 
@@ -249,7 +259,9 @@ package final class BridgeStore: Sendable {
             let through = try await Self.settledThrough(sql)
             _ = try await self.database.bulkInsert(
                 sql, into: "outbox_done", columns: Self.outboxDoneColumns,
-                rows: sequences.filter { $0 > through }.map { [.integer($0), .text("failed"), .time(now), .text(errorCode)] },
+                rows: sequences.filter { $0 > through }.map {
+                    [.integer($0), .text("failed"), .time(now), .text(errorCode)]
+                },
                 ignoringConflicts: true)
             try await self.eraseSettledRows(sql)
         }
@@ -258,7 +270,8 @@ package final class BridgeStore: Sendable {
     /// How many outbox rows the broker refused (readiness and metrics report it).
     package func failedOutboxCount() async throws(StorageError) -> Int {
         try await self.database.read { sql in
-            guard let row = try await sql.raw("SELECT COUNT(*) AS n FROM outbox_done WHERE status = 'failed'").first() else { return 0 }
+            guard let row = try await sql.raw("SELECT COUNT(*) AS n FROM outbox_done WHERE status = 'failed'").first()
+            else { return 0 }
             return Int(try row.decode(column: "n", as: Int64.self))
         }
     }
@@ -271,7 +284,9 @@ package final class BridgeStore: Sendable {
             // page, so a handful at most.
             var reasons: [String: String] = [:]
             for id in Set(disclosureIDs) {
-                let row = try await sql.raw("SELECT reason_code FROM disclosure_withholdings WHERE disclosure_id = \(bind: id)").first()
+                let row = try await sql.raw(
+                    "SELECT reason_code FROM disclosure_withholdings WHERE disclosure_id = \(bind: id)"
+                ).first()
                 if let row { reasons[id] = try row.decode(column: "reason_code", as: String.self) }
             }
             return reasons
@@ -281,9 +296,10 @@ package final class BridgeStore: Sendable {
     /// Ids of disclosures the relay withheld.
     package func withheldDisclosureIDs() async throws(StorageError) -> Set<String> {
         try await self.database.read { sql in
-            Set(try await sql.raw("SELECT disclosure_id FROM disclosure_withholdings").all().map {
-                try $0.decode(column: "disclosure_id", as: String.self)
-            })
+            Set(
+                try await sql.raw("SELECT disclosure_id FROM disclosure_withholdings").all().map {
+                    try $0.decode(column: "disclosure_id", as: String.self)
+                })
         }
     }
 
@@ -291,18 +307,22 @@ package final class BridgeStore: Sendable {
 
     /// Persists consent-view changes with the `health.consent` offsets they reach, in one
     /// transaction. An upsert with a lower version than the stored one is ignored.
-    package func saveConsentView(upserts: [ConsentViewEntry], removals: [String], offsets: [ConsumerOffset]) async throws(StorageError) {
+    package func saveConsentView(upserts: [ConsentViewEntry], removals: [String], offsets: [ConsumerOffset])
+        async throws(StorageError)
+    {
         let now = StoreTime.string(from: Date())
         try await self.database.transaction { sql in
             for entry in upserts {
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO consent_view (subject_key, consent_id, version, document, updated_at)
                     VALUES (\(bind: entry.subjectKey), \(bind: entry.consentID), \(bind: entry.version), \(bind: Data(entry.document)), \(bind: now))
                     ON CONFLICT (subject_key) DO UPDATE
                     SET consent_id = excluded.consent_id, version = excluded.version,
                         document = excluded.document, updated_at = excluded.updated_at
                     WHERE excluded.version >= consent_view.version
-                    """).run()
+                    """
+                ).run()
             }
             for chunk in removals.chunked(by: StoreSQL.rowsPerStatement) {
                 try await sql.delete(from: "consent_view").where("subject_key", .in, Array(chunk)).run()
@@ -312,16 +332,19 @@ package final class BridgeStore: Sendable {
     }
 
     /// Loads the persisted consent view and the offsets it was built up to.
-    package func loadConsentView(consumerGroup: String) async throws(StorageError) -> (entries: [ConsentViewEntry], offsets: [ConsumerOffset]) {
+    package func loadConsentView(consumerGroup: String) async throws(StorageError) -> (
+        entries: [ConsentViewEntry], offsets: [ConsumerOffset]
+    ) {
         try await self.database.read { sql in
-            let entries = try await sql.raw("SELECT subject_key, consent_id, version, document FROM consent_view").all().map { row in
-                ConsentViewEntry(
-                    subjectKey: try row.decode(column: "subject_key", as: String.self),
-                    consentID: try row.decode(column: "consent_id", as: String.self),
-                    version: try row.decode(column: "version", as: Int64.self),
-                    document: Array(try row.decode(column: "document", as: Data.self))
-                )
-            }
+            let entries = try await sql.raw("SELECT subject_key, consent_id, version, document FROM consent_view").all()
+                .map { row in
+                    ConsentViewEntry(
+                        subjectKey: try row.decode(column: "subject_key", as: String.self),
+                        consentID: try row.decode(column: "consent_id", as: String.self),
+                        version: try row.decode(column: "version", as: Int64.self),
+                        document: Array(try row.decode(column: "document", as: Data.self))
+                    )
+                }
             return (entries, try await StoreSQL.offsets(sql, consumerGroup: consumerGroup))
         }
     }
@@ -353,8 +376,13 @@ struct MessageRows: Sendable {
         "disclosure_id", "message_id", "ce_type", "direction", "recipient_role", "recipient_organisation", "purpose",
         "disclosed_at", "bridge_version",
     ]
-    static let outboxColumns = ["message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at", "erase_when_settled"]
-    static let rejectionColumns = ["message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at", "ce_time"]
+    static let outboxColumns = [
+        "message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at", "erase_when_settled",
+    ]
+    static let rejectionColumns = [
+        "message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at",
+        "ce_time",
+    ]
 
     var messageID: String
     var decision: [StoreValue]
@@ -371,7 +399,8 @@ struct MessageRows: Sendable {
         self.decision = [
             .text(messageID), .text(decision.sourceTopic), .integer(Int64(decision.partition)),
             .integer(decision.offset), .text(decision.ceType), .text(decision.outcome.rawValue),
-            .text(decision.reasonCode), .text(Self.keptConsentID(decision)), .integer(Self.keptConsentVersion(decision)),
+            .text(decision.reasonCode), .text(Self.keptConsentID(decision)),
+            .integer(Self.keptConsentVersion(decision)),
             .text(decision.bridgeVersion), .time(decision.decidedAt),
         ]
         do {
@@ -380,7 +409,8 @@ struct MessageRows: Sendable {
             }
             self.anonymousDisclosures = message.disclosures.filter { $0.form == Self.anonymousForm }.map {
                 [
-                    .text($0.disclosureID), .text(messageID), .text($0.ceType), .text($0.direction), .text($0.recipientRole),
+                    .text($0.disclosureID), .text(messageID), .text($0.ceType), .text($0.direction),
+                    .text($0.recipientRole),
                     .text($0.recipientOrganisation), .text($0.purpose), .time($0.disclosedAt), .text($0.bridgeVersion),
                 ]
             }
@@ -389,16 +419,20 @@ struct MessageRows: Sendable {
         }
         let created = StoreValue.time(createdAt)
         self.outbox = message.outbox.map { outbox in
-            (messageID, outbox, [
-                .text(messageID), .text(outbox.disclosureID), .text(outbox.topic), .bytes(outbox.key),
-                .text(OutboxHeaderCodec.encode(outbox.headers)), .bytes(outbox.payload), created,
-                .integer(outbox.isErasedOnceSettled ? 1 : 0),
-            ])
+            (
+                messageID, outbox,
+                [
+                    .text(messageID), .text(outbox.disclosureID), .text(outbox.topic), .bytes(outbox.key),
+                    .text(OutboxHeaderCodec.encode(outbox.headers)), .bytes(outbox.payload), created,
+                    .integer(outbox.isErasedOnceSettled ? 1 : 0),
+                ]
+            )
         }
         self.rejection = message.rejection.map { rejection in
             [
                 .text(messageID), .text(rejection.ceType), .text(rejection.ceSource), .text(rejection.reasonCode),
-                .bytes(rejection.sealedPayload), .text(rejection.sealingKeyID), .time(rejection.receivedAt), .text(rejection.ceTime),
+                .bytes(rejection.sealedPayload), .text(rejection.sealingKeyID), .time(rejection.receivedAt),
+                .text(rejection.ceTime),
             ]
         }
     }

@@ -44,12 +44,15 @@ enum OutboxHeaderCodec {
     /// Length of the padded base64 form of `count` bytes.
     static func base64Length(_ count: Int) -> Int { (count + 2) / 3 * 4 }
 
-    private static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let base64Alphabet: [UInt8] = Array(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Writes standard base64 with padding (what `Data.base64EncodedString()` writes) of
     /// `input` at `start`; returns the position after it. `output` must have room for
     /// `base64Length(input.count)` bytes there.
-    static func writeBase64(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+    static func writeBase64(
+        _ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>, at start: Int
+    ) -> Int {
         precondition(output.count - start >= base64Length(input.count), "base64 output buffer too small")
         return Self.base64Alphabet.withUnsafeBufferPointer { alphabet in
             var position = start

@@ -21,18 +21,22 @@ enum Migrator {
                 // Two instances starting together must not both apply version N.
                 try await sql.raw("SELECT pg_advisory_xact_lock(7262736573)").run()
             }
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version BIGINT PRIMARY KEY,
                     name TEXT NOT NULL,
                     applied_at TEXT NOT NULL)
-                """).run()
-            try await sql.raw("""
+                """
+            ).run()
+            try await sql.raw(
+                """
                 CREATE TABLE IF NOT EXISTS store_identity (
                     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
                     store_kind TEXT NOT NULL,
                     created_at TEXT NOT NULL)
-                """).run()
+                """
+            ).run()
             let identity = try await sql.raw("SELECT store_kind FROM store_identity WHERE singleton = 1").first()
             if let identity {
                 let existing = try identity.decode(column: "store_kind", as: String.self)
@@ -44,7 +48,9 @@ enum Migrator {
                 }
             } else {
                 let now = StoreTime.string(from: Date())
-                try await sql.raw("INSERT INTO store_identity (singleton, store_kind, created_at) VALUES (1, \(bind: kind.rawValue), \(bind: now))").run()
+                try await sql.raw(
+                    "INSERT INTO store_identity (singleton, store_kind, created_at) VALUES (1, \(bind: kind.rawValue), \(bind: now))"
+                ).run()
             }
             let rows = try await sql.raw("SELECT version FROM schema_migrations").all()
             let done = Set(try rows.map { Int(try $0.decode(column: "version", as: Int64.self)) })
@@ -55,15 +61,18 @@ enum Migrator {
                 )
             }
             var appliedNow: [Int] = []
-            for migration in migrations.sorted(by: { $0.version < $1.version }) where !done.contains(migration.version) {
+            for migration in migrations.sorted(by: { $0.version < $1.version }) where !done.contains(migration.version)
+            {
                 for statement in migration.statements(engine) {
                     try await sql.raw(SQLQueryString(statement)).run()
                 }
                 let now = StoreTime.string(from: Date())
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO schema_migrations (version, name, applied_at)
                     VALUES (\(bind: Int64(migration.version)), \(bind: migration.name), \(bind: now))
-                    """).run()
+                    """
+                ).run()
                 appliedNow.append(migration.version)
             }
             return appliedNow
@@ -105,7 +114,8 @@ enum Migrator {
         let lift: [String]
         switch engine {
         case .sqlite: lift = ["DROP TRIGGER \(table)_no_update", "DROP TRIGGER \(table)_no_delete"]
-        case .postgres: lift = ["DROP TRIGGER \(table)_no_change ON \(table)", "DROP TRIGGER \(table)_no_truncate ON \(table)"]
+        case .postgres:
+            lift = ["DROP TRIGGER \(table)_no_change ON \(table)", "DROP TRIGGER \(table)_no_truncate ON \(table)"]
         }
         return lift + statements + appendOnly(table, engine: engine)
     }

@@ -44,7 +44,8 @@ package struct StorageError: Error, Sendable, CustomStringConvertible {
     package var line: Int
 
     /// Creates an error; `message` must not contain personal data.
-    package init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
+    package init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line)
+    {
         self.code = code
         self.message = message
         self.cause = cause

@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 package import Logging
 import PostgresKit
 package import SQLKit
+import Synchronization
 
 /// One open database connection for one store, with serialized transactions.
 ///
@@ -76,13 +76,16 @@ package final class StoreDatabase: Sendable {
                     close: { try await connection.close() }
                 )
             } catch {
-                throw StorageError(.connectionFailed, "could not connect to PostgreSQL store at \(location)", cause: error)
+                throw StorageError(
+                    .connectionFailed, "could not connect to PostgreSQL store at \(location)", cause: error)
             }
         }
     }
 
     /// Opens a SQLite store on `thread` (the caller runs there already).
-    private static func openSQLite(path: String, location: StoreLocation, thread: DatabaseThread, logger: Logger) async throws -> StoreDatabase {
+    private static func openSQLite(path: String, location: StoreLocation, thread: DatabaseThread, logger: Logger)
+        async throws -> StoreDatabase
+    {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let handle = try SQLiteHandle.open(path: path)
@@ -107,7 +110,8 @@ package final class StoreDatabase: Sendable {
         // a batch spilled pages to the WAL mid-transaction and read them back.
         do {
             for pragma in [
-                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000",
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=10000",
                 "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY",
                 "PRAGMA wal_autocheckpoint=\(BackgroundCheckpointer.writerBackstopPages)",
             ] {
@@ -203,10 +207,12 @@ extension StoreDatabase {
     package func tableNames() async throws(StorageError) -> Set<String> {
         let engine = self.engine
         return try await self.read { sql in
-            let query: SQLQueryString = switch engine {
-            case .sqlite: "SELECT name AS table_name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            case .postgres: "SELECT tablename AS table_name FROM pg_tables WHERE schemaname = current_schema()"
-            }
+            let query: SQLQueryString =
+                switch engine {
+                case .sqlite:
+                    "SELECT name AS table_name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                case .postgres: "SELECT tablename AS table_name FROM pg_tables WHERE schemaname = current_schema()"
+                }
             return Set(try await sql.raw(query).all().map { try $0.decode(column: "table_name", as: String.self) })
         }
     }

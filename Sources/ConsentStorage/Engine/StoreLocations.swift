@@ -28,7 +28,9 @@ package struct StoreLocations: Sendable, Hashable {
 
     /// Throws `.sameDatabase` if two stores resolve to the same file or PostgreSQL database.
     package func validateDistinct() throws(StorageError) {
-        let named: [(StoreKind, StoreLocation)] = [(.bridge, bridge), (.healthJournal, healthJournal), (.navCase, navCase)]
+        let named: [(StoreKind, StoreLocation)] = [
+            (.bridge, bridge), (.healthJournal, healthJournal), (.navCase, navCase),
+        ]
         for (index, first) in named.enumerated() {
             for second in named[(index + 1)...] where first.1.databaseIdentity == second.1.databaseIdentity {
                 throw StorageError(

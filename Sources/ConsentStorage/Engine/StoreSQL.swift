@@ -42,7 +42,9 @@ enum StoreSQL {
     }
 
     /// Inserts rows that must all be new (a conflict is an error: it rolls the batch back).
-    static func insert(_ sql: any SQLDatabase, into table: String, columns: [String], rows: [[any SQLExpression]]) async throws {
+    static func insert(_ sql: any SQLDatabase, into table: String, columns: [String], rows: [[any SQLExpression]])
+        async throws
+    {
         for chunk in rows.chunked(by: Self.rowsPerStatement) {
             var builder = sql.insert(into: table).columns(columns)
             for row in chunk { builder = builder.values(row) }
@@ -83,15 +85,19 @@ enum StoreSQL {
         try await builder.onConflict(with: ["consumer_group", "topic", "partition_id"]) { update in
             update.set(excludedValueOf: "next_offset")
                 .set(excludedValueOf: "updated_at")
-                .where(SQLColumn("next_offset", table: "excluded"), .greaterThan, SQLColumn("next_offset", table: "consumer_offsets"))
+                .where(
+                    SQLColumn("next_offset", table: "excluded"), .greaterThan,
+                    SQLColumn("next_offset", table: "consumer_offsets"))
         }.run()
     }
 
     static func offsets(_ sql: any SQLDatabase, consumerGroup: String) async throws -> [ConsumerOffset] {
-        let rows = try await sql.raw("""
+        let rows = try await sql.raw(
+            """
             SELECT topic, partition_id, next_offset FROM consumer_offsets
             WHERE consumer_group = \(bind: consumerGroup) ORDER BY topic, partition_id
-            """).all()
+            """
+        ).all()
         return try rows.map { row in
             ConsumerOffset(
                 consumerGroup: consumerGroup,

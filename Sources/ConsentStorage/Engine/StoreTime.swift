@@ -5,7 +5,8 @@ package import Foundation
 /// Fixed-width text sorts in time order, reads well in an operator's SQL client, and needs no
 /// engine-specific timestamp type.
 package enum StoreTime {
-    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC") ?? .gmt)
+    private static let style = Date.ISO8601FormatStyle(
+        includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC") ?? .gmt)
 
     /// `2026-11-23T16:12:19.123Z` (milliseconds truncated, as `ISO8601FormatStyle` does).
     ///
@@ -47,9 +48,20 @@ package enum StoreTime {
                 buffer[index] = UInt8(ascii: character)
                 index += 1
             }
-            put(year, digits: 4); put("-"); put(month, digits: 2); put("-"); put(day, digits: 2); put("T")
-            put(secondOfDay / 3600, digits: 2); put(":"); put(secondOfDay / 60 % 60, digits: 2); put(":")
-            put(secondOfDay % 60, digits: 2); put("."); put(milliseconds, digits: 3); put("Z")
+            put(year, digits: 4)
+            put("-")
+            put(month, digits: 2)
+            put("-")
+            put(day, digits: 2)
+            put("T")
+            put(secondOfDay / 3600, digits: 2)
+            put(":")
+            put(secondOfDay / 60 % 60, digits: 2)
+            put(":")
+            put(secondOfDay % 60, digits: 2)
+            put(".")
+            put(milliseconds, digits: 3)
+            put("Z")
             return index
         }
     }

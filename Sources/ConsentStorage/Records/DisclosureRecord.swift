@@ -67,8 +67,13 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case disclosureID = "disclosureId", eventID = "eventId", ceType, direction, subjectID = "subjectId"
-        case recipientRole, recipientOrganisation, categories, form, consentID = "consentId", consentVersion
+        case disclosureID = "disclosureId"
+        case eventID = "eventId"
+        case ceType, direction
+        case subjectID = "subjectId"
+        case recipientRole, recipientOrganisation, categories, form
+        case consentID = "consentId"
+        case consentVersion
         case purpose, caseReference, disclosedAt, bridgeVersion, status, withheldReason
     }
 
@@ -77,10 +82,13 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
     package init?(notice: DisclosureNotice) {
         guard let disclosedAt = StoreTime.date(from: notice.decidedAt) else { return nil }
         self.init(
-            disclosureID: notice.disclosureID, eventID: notice.messageID, ceType: notice.ceType, direction: notice.direction,
+            disclosureID: notice.disclosureID, eventID: notice.messageID, ceType: notice.ceType,
+            direction: notice.direction,
             subjectID: notice.subjectID, recipientRole: notice.recipientRoles.joined(separator: ","),
-            recipientOrganisation: notice.direction == "health-to-nav" ? "NAV" : "helsetjenesten", categories: notice.categories,
-            form: notice.form == .full ? "identified" : "anonymous", consentID: notice.consentID, consentVersion: notice.consentVersion,
+            recipientOrganisation: notice.direction == "health-to-nav" ? "NAV" : "helsetjenesten",
+            categories: notice.categories,
+            form: notice.form == .full ? "identified" : "anonymous", consentID: notice.consentID,
+            consentVersion: notice.consentVersion,
             purpose: DisclosureNotice.ipsPurpose, caseReference: notice.caseReference, disclosedAt: disclosedAt,
             bridgeVersion: notice.contractVersion)
         status = notice.status.rawValue
@@ -98,13 +106,17 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
             form: form == "anonymous" ? .anonymous : .full, caseReference: caseReference, disclosedFields: [],
             status: status == "withheld" ? .withheld : .disclosed, withheldReason: withheldReason,
             decidedAt: StoreTime.string(from: disclosedAt),
-            destinationTopic: direction == "health-to-nav" ? "nav.ips.inbound" : "health.ips.inbound", contractVersion: bridgeVersion)
+            destinationTopic: direction == "health-to-nav" ? "nav.ips.inbound" : "health.ips.inbound",
+            contractVersion: bridgeVersion)
     }
 
     /// Whether every required text field is non-empty and an identified disclosure from the
     /// health side names its consent (NAV's copies carry no EPJ consent id: R15).
     package var isComplete: Bool {
-        let required = [disclosureID, eventID, ceType, direction, subjectID, recipientRole, recipientOrganisation, form, purpose, bridgeVersion]
+        let required = [
+            disclosureID, eventID, ceType, direction, subjectID, recipientRole, recipientOrganisation, form, purpose,
+            bridgeVersion,
+        ]
         guard required.allSatisfy({ !$0.isEmpty }) else { return false }
         if form == "identified", direction == "health-to-nav" { return consentID != nil && consentVersion != nil }
         return true

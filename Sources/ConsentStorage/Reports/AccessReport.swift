@@ -28,10 +28,12 @@ extension HealthJournalStore {
     /// what was disclosed to NAV or withheld, anonymous case references, what NAV sent.
     package func accessReport(patientID: String) async throws(StorageError) -> AccessReport {
         try await database.read { sql in
-            let consents = try await sql.raw("""
+            let consents = try await sql.raw(
+                """
                 SELECT version, status, recorded_at, received_at, document FROM consent_history
                 WHERE patient_id = \(bind: patientID) ORDER BY received_at, ce_id
-                """).all().map { row -> [String] in
+                """
+            ).all().map { row -> [String] in
                 let document = (try? row.decode(column: "document", as: Data?.self)).flatMap { $0 }
                 let object = document.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
                 func list(_ key: String) -> String { (object[key] as? [String])?.joined(separator: " ") ?? "" }
@@ -43,37 +45,65 @@ extension HealthJournalStore {
                     list("categories"), list("recipientRoles"), list("directions"),
                 ]
             }
-            let disclosures = try await sql.raw("""
+            let disclosures = try await sql.raw(
+                """
                 SELECT disclosed_at, ce_type, recipient_role, recipient_organisation, categories, form, consent_version, status, withheld_reason
                 FROM disclosure_log WHERE subject_id = \(bind: patientID) ORDER BY disclosed_at, disclosure_id
-                """).all().map { row -> [String] in
+                """
+            ).all().map { row -> [String] in
                 [
-                    try row.decode(column: "disclosed_at", as: String.self), try row.decode(column: "ce_type", as: String.self),
-                    try row.decode(column: "recipient_role", as: String.self), try row.decode(column: "recipient_organisation", as: String.self),
-                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(separator: " "),
+                    try row.decode(column: "disclosed_at", as: String.self),
+                    try row.decode(column: "ce_type", as: String.self),
+                    try row.decode(column: "recipient_role", as: String.self),
+                    try row.decode(column: "recipient_organisation", as: String.self),
+                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
+                        separator: " "),
                     try row.decode(column: "form", as: String.self),
                     (try row.decode(column: "consent_version", as: Int64?.self)).map(String.init) ?? "",
                     try row.decode(column: "status", as: String?.self) ?? "disclosed",
                     try row.decode(column: "withheld_reason", as: String?.self) ?? "",
                 ]
             }
-            let references = try await sql.raw("""
+            let references = try await sql.raw(
+                """
                 SELECT case_reference, created_at FROM case_references WHERE patient_id = \(bind: patientID) ORDER BY created_at
-                """).all().map { [try $0.decode(column: "case_reference", as: String.self), try $0.decode(column: "created_at", as: String.self)] }
-            let received = try await sql.raw("""
+                """
+            ).all().map {
+                [
+                    try $0.decode(column: "case_reference", as: String.self),
+                    try $0.decode(column: "created_at", as: String.self),
+                ]
+            }
+            let received = try await sql.raw(
+                """
                 SELECT ce_type, received_at, status FROM events_from_nav WHERE subject_key = \(bind: patientID) ORDER BY received_at, ce_id
-                """).all().map {
-                [try $0.decode(column: "ce_type", as: String.self), try $0.decode(column: "received_at", as: String.self), try $0.decode(column: "status", as: String.self)]
+                """
+            ).all().map {
+                [
+                    try $0.decode(column: "ce_type", as: String.self),
+                    try $0.decode(column: "received_at", as: String.self),
+                    try $0.decode(column: "status", as: String.self),
+                ]
             }
             return AccessReport(
                 side: "health", controller: "the health service (the patient journal's data controller)",
-                notice: "Shared with NAV only as the consents below allow: the categories, to the recipient roles and in the directions listed; without consent only in anonymous form. What NAV itself holds is answered by NAV (R11).",
+                notice:
+                    "Shared with NAV only as the consents below allow: the categories, to the recipient roles and in the directions listed; without consent only in anonymous form. What NAV itself holds is answered by NAV (R11).",
                 sections: [
-                    .init(title: "consents", columns: ["version", "status", "recorded", "given by", "categories", "recipients", "directions"], rows: consents),
                     .init(
-                        title: "disclosed to NAV", columns: ["when", "type", "recipient role", "recipient", "categories", "form", "consent version", "status", "withheld because"],
+                        title: "consents",
+                        columns: [
+                            "version", "status", "recorded", "given by", "categories", "recipients", "directions",
+                        ], rows: consents),
+                    .init(
+                        title: "disclosed to NAV",
+                        columns: [
+                            "when", "type", "recipient role", "recipient", "categories", "form", "consent version",
+                            "status", "withheld because",
+                        ],
                         rows: disclosures),
-                    .init(title: "anonymous case references", columns: ["case reference", "created"], rows: references),
+                    .init(
+                        title: "anonymous case references", columns: ["case reference", "created"], rows: references),
                     .init(title: "received from NAV", columns: ["type", "received", "status"], rows: received),
                 ])
         }
@@ -85,35 +115,55 @@ extension NavCaseStore {
     /// shared with health, and NAV's own follow-up documentation (never shared, R3).
     package func accessReport(personID: String) async throws(StorageError) -> AccessReport {
         try await database.read { sql in
-            let registered = try await sql.raw("SELECT registered_at FROM participants WHERE participant_key = \(bind: personID)")
-                .all().map { [try $0.decode(column: "registered_at", as: String.self)] }
+            let registered = try await sql.raw(
+                "SELECT registered_at FROM participants WHERE participant_key = \(bind: personID)"
+            )
+            .all().map { [try $0.decode(column: "registered_at", as: String.self)] }
             func events(_ table: String) async throws -> [[String]] {
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     SELECT ce_type, received_at FROM \(unsafeRaw: table) WHERE subject_key = \(bind: personID) ORDER BY received_at, ce_id
-                    """).all().map { [try $0.decode(column: "ce_type", as: String.self), try $0.decode(column: "received_at", as: String.self)] }
+                    """
+                ).all().map {
+                    [
+                        try $0.decode(column: "ce_type", as: String.self),
+                        try $0.decode(column: "received_at", as: String.self),
+                    ]
+                }
             }
             let received = try await events("events_from_health")
             let ownDocumentation = try await events("follow_up_documentation")
-            let shared = try await sql.raw("""
+            let shared = try await sql.raw(
+                """
                 SELECT disclosed_at, ce_type, recipient_role, recipient_organisation, categories, form, status
                 FROM disclosure_log WHERE subject_id = \(bind: personID) ORDER BY disclosed_at, disclosure_id
-                """).all().map { row -> [String] in
+                """
+            ).all().map { row -> [String] in
                 [
-                    try row.decode(column: "disclosed_at", as: String.self), try row.decode(column: "ce_type", as: String.self),
-                    try row.decode(column: "recipient_role", as: String.self), try row.decode(column: "recipient_organisation", as: String.self),
-                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(separator: " "),
+                    try row.decode(column: "disclosed_at", as: String.self),
+                    try row.decode(column: "ce_type", as: String.self),
+                    try row.decode(column: "recipient_role", as: String.self),
+                    try row.decode(column: "recipient_organisation", as: String.self),
+                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
+                        separator: " "),
                     try row.decode(column: "form", as: String.self),
                     try row.decode(column: "status", as: String?.self) ?? "disclosed",
                 ]
             }
             return AccessReport(
                 side: "nav", controller: "NAV (the data controller of NAV's case processing)",
-                notice: "NAV receives from the health service only what the person's consent allows, and shares with it only as that consent allows; NAV's own follow-up documentation stays with NAV. What the health service holds is answered by the health service (R11).",
+                notice:
+                    "NAV receives from the health service only what the person's consent allows, and shares with it only as that consent allows; NAV's own follow-up documentation stays with NAV. What the health service holds is answered by the health service (R11).",
                 sections: [
                     .init(title: "registered as IPS participant", columns: ["registered"], rows: registered),
                     .init(title: "received from the health service", columns: ["type", "received"], rows: received),
-                    .init(title: "shared with the health service", columns: ["when", "type", "recipient role", "recipient", "categories", "form", "status"], rows: shared),
-                    .init(title: "NAV's own follow-up documentation (never shared)", columns: ["type", "received"], rows: ownDocumentation),
+                    .init(
+                        title: "shared with the health service",
+                        columns: ["when", "type", "recipient role", "recipient", "categories", "form", "status"],
+                        rows: shared),
+                    .init(
+                        title: "NAV's own follow-up documentation (never shared)", columns: ["type", "received"],
+                        rows: ownDocumentation),
                 ])
         }
     }

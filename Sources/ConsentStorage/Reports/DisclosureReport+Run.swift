@@ -33,9 +33,11 @@ extension DisclosureReport {
         case .disclosures(let records):
             return .report(try Self.render(records, format: format))
         case .noDisclosures:
-            return .noDisclosures("No disclosures are recorded for this patient (the journal holds their consent history).")
+            return .noDisclosures(
+                "No disclosures are recorded for this patient (the journal holds their consent history).")
         case .unknownPatient:
-            return .unknownPatient("The health journal has no records for this patient id: no consents and no disclosures.")
+            return .unknownPatient(
+                "The health journal has no records for this patient id: no consents and no disclosures.")
         }
     }
 }

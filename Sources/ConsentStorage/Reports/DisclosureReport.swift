@@ -42,7 +42,8 @@ package enum DisclosureReport {
 
     static func fields(_ record: DisclosureRecord) -> [String] {
         [
-            StoreTime.string(from: record.disclosedAt), record.status, record.recipientRole, record.recipientOrganisation,
+            StoreTime.string(from: record.disclosedAt), record.status, record.recipientRole,
+            record.recipientOrganisation,
             record.categories.joined(separator: ";"), record.form, record.consentID ?? "",
             record.consentVersion.map(String.init) ?? "", record.purpose, record.ceType, record.eventID,
             record.disclosureID, record.withheldReason ?? "", record.bridgeVersion,

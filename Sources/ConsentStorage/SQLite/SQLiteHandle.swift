@@ -79,7 +79,9 @@ final class SQLiteHandle: @unchecked Sendable {
     /// call: SQL with a second statement after the first is refused, not silently cut.
     func prepared(_ sql: String) throws -> SQLitePreparedStatement {
         if let cached = self.statements[sql] { return cached }
-        guard let connection = self.connection else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "connection is closed") }
+        guard let connection = self.connection else {
+            throw SQLiteFailure(code: SQLITE_MISUSE, message: "connection is closed")
+        }
         var raw: OpaquePointer?
         var tail: UnsafePointer<CChar>?
         let status = sql.withCString { text in
@@ -90,7 +92,9 @@ final class SQLiteHandle: @unchecked Sendable {
             return status
         }
         guard status == SQLITE_OK, let raw else {
-            let message = status == SQLITE_MISUSE && raw != nil ? "more than one statement in one call" : String(cString: sqlite3_errmsg(connection))
+            let message =
+                status == SQLITE_MISUSE && raw != nil
+                ? "more than one statement in one call" : String(cString: sqlite3_errmsg(connection))
             sqlite3_finalize(raw)
             throw SQLiteFailure(code: status, message: message)
         }
@@ -156,13 +160,16 @@ final class SQLitePreparedStatement {
             var text = text
             status = text.withUTF8 { utf8 in
                 // An empty string still needs a non-null pointer (NULL would bind SQL NULL).
-                let start = UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+                let start = UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(
+                    to: CChar.self)
                 return sqlite3_bind_text(self.raw, position, start, Int32(utf8.count), Self.transient)
             }
         case .bytes(let bytes):
             status = bytes.withUnsafeBytes { buffer in
                 // A zero-length blob still needs a non-null pointer (NULL would bind SQL NULL).
-                sqlite3_bind_blob(self.raw, position, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), Self.transient)
+                sqlite3_bind_blob(
+                    self.raw, position, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count),
+                    Self.transient)
             }
         }
         try self.check(status)

@@ -15,7 +15,9 @@ struct SQLiteSQLDatabase: SQLDatabase {
     var dialect: any SQLDialect { StoreSQLiteDialect() }
     var queryLogLevel: Logger.Level? { nil }
 
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<
+        Void
+    > {
         do {
             try self.run(query, onRow)
             return self.eventLoop.makeSucceededVoidFuture()
@@ -91,7 +93,8 @@ struct SQLiteResultRow: SQLRow {
     private func value(_ column: String) throws -> StoreValue {
         guard let position = self.index.position(of: column) else {
             throw DecodingError.keyNotFound(
-                SQLiteColumnKey(column), .init(codingPath: [], debugDescription: "no column named \(column) in the result"))
+                SQLiteColumnKey(column),
+                .init(codingPath: [], debugDescription: "no column named \(column) in the result"))
         }
         return self.values[position]
     }
@@ -115,7 +118,9 @@ struct StoreValueDecoder: Decoder, SingleValueDecodingContainer {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
-    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> { throw self.mismatch(type) }
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        throw self.mismatch(type)
+    }
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer { throw self.mismatch([Any].self) }
 
     func decodeNil() -> Bool { self.value == .null }
@@ -144,7 +149,8 @@ struct StoreValueDecoder: Decoder, SingleValueDecodingContainer {
     }
 
     private func mismatch(_ type: Any.Type) -> DecodingError {
-        .typeMismatch(type, .init(codingPath: self.codingPath, debugDescription: "column \(self.column) does not hold a \(type)"))
+        .typeMismatch(
+            type, .init(codingPath: self.codingPath, debugDescription: "column \(self.column) does not hold a \(type)"))
     }
 }
 
@@ -167,7 +173,9 @@ extension StoreValue {
             try value.encode(to: encoder)
             guard encoder.sawNil else {
                 // The type only, never the value: it may hold personal data.
-                throw EncodingError.invalidValue(String(describing: type(of: value)), .init(codingPath: [], debugDescription: "cannot bind a \(type(of: value)) in SQLite"))
+                throw EncodingError.invalidValue(
+                    String(describing: type(of: value)),
+                    .init(codingPath: [], debugDescription: "cannot bind a \(type(of: value)) in SQLite"))
             }
             self = .null
         }
@@ -189,14 +197,17 @@ private final class NilProbeEncoder: Encoder, SingleValueEncodingContainer {
     func encodeNil() throws { self.sawNil = true }
     func encode<T: Encodable>(_ value: T) throws { throw Self.refusal }
 
-    static let refusal = EncodingError.invalidValue((), .init(codingPath: [], debugDescription: "unsupported bound value"))
+    static let refusal = EncodingError.invalidValue(
+        (), .init(codingPath: [], debugDescription: "unsupported bound value"))
 }
 
 private struct RefusingKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     var codingPath: [any CodingKey] { [] }
     mutating func encodeNil(forKey key: Key) throws { throw NilProbeEncoder.refusal }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { throw NilProbeEncoder.refusal }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+        -> KeyedEncodingContainer<NestedKey>
+    {
         KeyedEncodingContainer(RefusingKeyedContainer<NestedKey>())
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { RefusingUnkeyedContainer() }
@@ -209,7 +220,9 @@ private struct RefusingUnkeyedContainer: UnkeyedEncodingContainer {
     var count: Int { 0 }
     mutating func encodeNil() throws { throw NilProbeEncoder.refusal }
     mutating func encode<T: Encodable>(_ value: T) throws { throw NilProbeEncoder.refusal }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+        NestedKey
+    > {
         KeyedEncodingContainer(RefusingKeyedContainer<NestedKey>())
     }
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { RefusingUnkeyedContainer() }

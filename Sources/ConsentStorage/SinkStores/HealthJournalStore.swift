@@ -26,7 +26,8 @@ package final class HealthJournalStore: Sendable {
 
     /// Opens (and migrates) the health journal store at `location`.
     package static func open(
-        _ location: StoreLocation, policy: HealthSinkPolicy = .standard, breaches: BreachReporting? = nil, logger: Logger
+        _ location: StoreLocation, policy: HealthSinkPolicy = .standard, breaches: BreachReporting? = nil,
+        logger: Logger
     ) async throws(StorageError) -> HealthJournalStore {
         let database = try await StoreDatabase.open(location, logger: logger)
         do throws(StorageError) {
@@ -46,7 +47,9 @@ package final class HealthJournalStore: Sendable {
     /// Applies one health-sink batch and its offsets in one transaction, idempotent by `ce_id`.
     package func apply(_ batch: SinkBatch) async throws(StorageError) -> SinkBatchResult {
         let policy = self.policy
-        return try await SinkWriter.apply(batch, to: self.database, kind: .healthJournal, breaches: self.breaches, logger: self.logger) { record, now in
+        return try await SinkWriter.apply(
+            batch, to: self.database, kind: .healthJournal, breaches: self.breaches, logger: self.logger
+        ) { record, now in
             Self.route(record, policy: policy, now: now)
         }
     }
@@ -60,29 +63,42 @@ package final class HealthJournalStore: Sendable {
             guard let value = record.value else { return .reject(.unexpectedTombstone) }
             guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
             guard ceType == DisclosureNotice.ceType else { return .reject(.unacceptedEventType) }
-            guard let disclosure = SinkWriter.disclosure(from: value, schema: policy.disclosureSchema), disclosure.direction == "health-to-nav",
+            guard let disclosure = SinkWriter.disclosure(from: value, schema: policy.disclosureSchema),
+                disclosure.direction == "health-to-nav",
                 var row = SinkWriter.disclosureRow(disclosure, ceID: ceID, now: now)
             else {
                 return .reject(.invalidBody)
             }
             if let caseReference = disclosure.caseReference {
-                row.followUps.append(SinkFollowUpRow(
-                    table: "case_references",
-                    columns: ["case_reference", "patient_id", "first_disclosure_id", "created_at"],
-                    values: [SQLBind(caseReference), SQLBind(disclosure.subjectID), SQLBind(disclosure.disclosureID), StoreSQL.time(now)]
-                ))
+                row.followUps.append(
+                    SinkFollowUpRow(
+                        table: "case_references",
+                        columns: ["case_reference", "patient_id", "first_disclosure_id", "created_at"],
+                        values: [
+                            SQLBind(caseReference), SQLBind(disclosure.subjectID), SQLBind(disclosure.disclosureID),
+                            StoreSQL.time(now),
+                        ]
+                    ))
             }
             return .store(row)
         case policy.inboundTopic:
             // Only the bridge writes here: whatever the journal cannot accept has crossed
             // wrongly, and is a breach to quarantine and report (R10).
             guard let value = record.value else { return .quarantine(.unexpectedTombstone, rule: "R8") }
-            guard let ceID = record.ceID, let ceType = record.ceType else { return .quarantine(.missingCloudEventHeaders, rule: "R8") }
+            guard let ceID = record.ceID, let ceType = record.ceType else {
+                return .quarantine(.missingCloudEventHeaders, rule: "R8")
+            }
             // R3 first: even a misconfigured allow-list cannot let follow-up notes in.
             if policy.isNavInternal(ceType) { return .quarantine(.navInternalDocumentation, rule: "R3") }
-            guard policy.acceptedInboundTypes.contains(ceType) else { return .quarantine(.unacceptedEventType, rule: "R8") }
-            if let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas) { return breach }
-            return .store(SinkWriter.eventRow(table: "events_from_nav", record: record, ceID: ceID, ceType: ceType, payload: value, now: now))
+            guard policy.acceptedInboundTypes.contains(ceType) else {
+                return .quarantine(.unacceptedEventType, rule: "R8")
+            }
+            if let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas) {
+                return breach
+            }
+            return .store(
+                SinkWriter.eventRow(
+                    table: "events_from_nav", record: record, ceID: ceID, ceType: ceType, payload: value, now: now))
         case policy.breachesTopic:
             return SinkWriter.breachLogRoute(record, schema: policy.breachSchema, now: now)
         default:
@@ -104,17 +120,23 @@ package final class HealthJournalStore: Sendable {
     ]
 
     private static func routeConsent(_ record: SinkRecord, now: Date) -> SinkRoute {
-        let position: [any SQLExpression] = [SQLBind(record.topic), SQLBind(Int64(record.partition)), SQLBind(record.offset), StoreSQL.time(now)]
+        let position: [any SQLExpression] = [
+            SQLBind(record.topic), SQLBind(Int64(record.partition)), SQLBind(record.offset), StoreSQL.time(now),
+        ]
         guard let value = record.value else {
             // A tombstone means "no consent" for the key's patient: kept in the history too.
             guard let patientID = record.keyText else { return .reject(.missingKey) }
             let ceID = record.ceID ?? "tombstone:\(record.topic):\(record.partition):\(record.offset)"
-            return .store(SinkRow(
-                table: "consent_history",
-                columns: Self.consentColumns,
-                values: [SQLBind(ceID), SQLBind(patientID), SQLLiteral.null, SQLLiteral.null, SQLBind("tombstone"), SQLLiteral.null, SQLLiteral.null] + position,
-                ceID: ceID
-            ))
+            return .store(
+                SinkRow(
+                    table: "consent_history",
+                    columns: Self.consentColumns,
+                    values: [
+                        SQLBind(ceID), SQLBind(patientID), SQLLiteral.null, SQLLiteral.null, SQLBind("tombstone"),
+                        SQLLiteral.null, SQLLiteral.null,
+                    ] + position,
+                    ceID: ceID
+                ))
         }
         guard let ceID = record.ceID else { return .reject(.missingCloudEventHeaders) }
         guard let fields = try? JSONDecoder().decode(ConsentFields.self, from: Data(value)),
@@ -128,25 +150,33 @@ package final class HealthJournalStore: Sendable {
             // bridge treats it (R5: no consent in force for them until a newer valid record).
             var row = SinkRow(
                 table: "consent_history", columns: Self.consentColumns,
-                values: [SQLBind(ceID), SQLBind(fields.patientId), SQLBind(fields.consentId), SQLBind(fields.version), SQLBind("unreadable"),
-                    StoreSQL.bytes(value), StoreSQL.bind(fields.recordedAt)] + position,
+                values: [
+                    SQLBind(ceID), SQLBind(fields.patientId), SQLBind(fields.consentId), SQLBind(fields.version),
+                    SQLBind("unreadable"),
+                    StoreSQL.bytes(value), StoreSQL.bind(fields.recordedAt),
+                ] + position,
                 ceID: ceID)
             if let key = record.keyText {
-                row.followUps.append(SinkFollowUpRow(
-                    table: "consent_history", columns: Self.consentColumns,
-                    values: [SQLBind(ceID + ":key"), SQLBind(key), SQLLiteral.null, SQLLiteral.null, SQLBind("unreadable"), SQLLiteral.null, SQLLiteral.null] + position))
+                row.followUps.append(
+                    SinkFollowUpRow(
+                        table: "consent_history", columns: Self.consentColumns,
+                        values: [
+                            SQLBind(ceID + ":key"), SQLBind(key), SQLLiteral.null, SQLLiteral.null,
+                            SQLBind("unreadable"), SQLLiteral.null, SQLLiteral.null,
+                        ] + position))
             }
             return .store(row)
         }
-        return .store(SinkRow(
-            table: "consent_history",
-            columns: Self.consentColumns,
-            values: [
-                SQLBind(ceID), SQLBind(fields.patientId), SQLBind(fields.consentId), SQLBind(fields.version),
-                SQLBind(fields.status), StoreSQL.bytes(value), StoreSQL.bind(fields.recordedAt),
-            ] + position,
-            ceID: ceID
-        ))
+        return .store(
+            SinkRow(
+                table: "consent_history",
+                columns: Self.consentColumns,
+                values: [
+                    SQLBind(ceID), SQLBind(fields.patientId), SQLBind(fields.consentId), SQLBind(fields.version),
+                    SQLBind(fields.status), StoreSQL.bytes(value), StoreSQL.bind(fields.recordedAt),
+                ] + position,
+                ceID: ceID
+            ))
     }
 
     // MARK: Reads
@@ -154,19 +184,24 @@ package final class HealthJournalStore: Sendable {
     /// Everything disclosed about one patient, oldest first (R4, GDPR art. 15).
     package func disclosures(patientID: String) async throws(StorageError) -> [DisclosureRecord] {
         try await self.database.read { sql in
-            try await sql.raw("SELECT * FROM disclosure_log WHERE subject_id = \(bind: patientID) ORDER BY disclosed_at, disclosure_id")
-                .all().map(StoreSQL.decodeDisclosure)
+            try await sql.raw(
+                "SELECT * FROM disclosure_log WHERE subject_id = \(bind: patientID) ORDER BY disclosed_at, disclosure_id"
+            )
+            .all().map(StoreSQL.decodeDisclosure)
         }
     }
 
     /// The patient's consent history, in the order received.
     package func consentHistory(patientID: String) async throws(StorageError) -> [ConsentHistoryEntry] {
         try await self.database.read { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 SELECT * FROM consent_history WHERE patient_id = \(bind: patientID)
                 ORDER BY source_topic, partition_id, source_offset
-                """).all().map { row in
-                guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self)) else {
+                """
+            ).all().map { row in
+                guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self))
+                else {
                     throw StorageError(.corruptRow, "consent history row has an unreadable time")
                 }
                 return ConsentHistoryEntry(
@@ -186,17 +221,20 @@ package final class HealthJournalStore: Sendable {
     /// Events from NAV still awaiting a clinician, oldest first.
     package func eventsAwaitingClinician(limit: Int = 1000) async throws(StorageError) -> [ReceivedEvent] {
         try await self.database.read { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 SELECT * FROM events_from_nav WHERE status = 'awaiting-clinician'
                 ORDER BY received_at, ce_id LIMIT \(unsafeRaw: String(max(0, limit)))
-                """).all().map(SinkWriter.decodeEvent)
+                """
+            ).all().map(SinkWriter.decodeEvent)
         }
     }
 
     /// The patient behind an anonymous case reference, if this journal issued it.
     package func patientID(forCaseReference reference: String) async throws(StorageError) -> String? {
         try await self.database.read { sql in
-            try await sql.raw("SELECT patient_id FROM case_references WHERE case_reference = \(bind: reference)").first()?
+            try await sql.raw("SELECT patient_id FROM case_references WHERE case_reference = \(bind: reference)")
+                .first()?
                 .decode(column: "patient_id", as: String.self)
         }
     }

@@ -45,7 +45,9 @@ package final class NavCaseStore: Sendable {
     /// Applies one NAV-sink batch and its offsets in one transaction, idempotent by `ce_id`.
     package func apply(_ batch: SinkBatch) async throws(StorageError) -> SinkBatchResult {
         let policy = self.policy
-        return try await SinkWriter.apply(batch, to: self.database, kind: .navCase, breaches: self.breaches, logger: self.logger) { record, now in
+        return try await SinkWriter.apply(
+            batch, to: self.database, kind: .navCase, breaches: self.breaches, logger: self.logger
+        ) { record, now in
             Self.route(record, policy: policy, now: now)
         }
     }
@@ -65,23 +67,28 @@ package final class NavCaseStore: Sendable {
             guard let ceID = record.ceID, let ceType = record.ceType else { return refuse(.missingCloudEventHeaders) }
             let accepted = isInbound ? policy.acceptedInboundTypes : policy.ownDocumentationTypes
             guard accepted.contains(ceType) else { return refuse(.unacceptedEventType) }
-            if isInbound, let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas) { return breach }
+            if isInbound, let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas)
+            {
+                return breach
+            }
             var row = SinkWriter.eventRow(
                 table: isInbound ? "events_from_health" : "follow_up_documentation",
                 record: record, ceID: ceID, ceType: ceType, payload: value, now: now)
             if isInbound, policy.participantRegisteringTypes.contains(ceType), let participant = record.keyText {
-                row.followUps.append(SinkFollowUpRow(
-                    table: "participants",
-                    columns: ["participant_key", "first_ce_id", "registered_at"],
-                    values: [SQLBind(participant), SQLBind(ceID), StoreSQL.time(now)]
-                ))
+                row.followUps.append(
+                    SinkFollowUpRow(
+                        table: "participants",
+                        columns: ["participant_key", "first_ce_id", "registered_at"],
+                        values: [SQLBind(participant), SQLBind(ceID), StoreSQL.time(now)]
+                    ))
             }
             return .store(row)
         case policy.disclosuresTopic:
             guard let value = record.value else { return .reject(.unexpectedTombstone) }
             guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
             guard ceType == DisclosureNotice.ceType else { return .reject(.unacceptedEventType) }
-            guard let disclosure = SinkWriter.disclosure(from: value, schema: policy.disclosureSchema), disclosure.direction == "nav-to-health",
+            guard let disclosure = SinkWriter.disclosure(from: value, schema: policy.disclosureSchema),
+                disclosure.direction == "nav-to-health",
                 let row = SinkWriter.disclosureRow(disclosure, ceID: ceID, now: now)
             else {
                 return .reject(.invalidBody)
@@ -108,26 +115,32 @@ package final class NavCaseStore: Sendable {
     /// Events received from health, oldest first.
     package func eventsFromHealth(limit: Int = 1000) async throws(StorageError) -> [ReceivedEvent] {
         try await self.database.read { sql in
-            try await sql.raw("SELECT * FROM events_from_health ORDER BY received_at, ce_id LIMIT \(unsafeRaw: String(max(0, limit)))")
-                .all().map(SinkWriter.decodeEvent)
+            try await sql.raw(
+                "SELECT * FROM events_from_health ORDER BY received_at, ce_id LIMIT \(unsafeRaw: String(max(0, limit)))"
+            )
+            .all().map(SinkWriter.decodeEvent)
         }
     }
 
     /// NAV's own follow-up documentation for one participant, oldest first.
     package func followUpDocumentation(participantKey: String) async throws(StorageError) -> [ReceivedEvent] {
         try await self.database.read { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 SELECT * FROM follow_up_documentation WHERE subject_key = \(bind: participantKey)
                 ORDER BY source_topic, partition_id, source_offset
-                """).all().map(SinkWriter.decodeEvent)
+                """
+            ).all().map(SinkWriter.decodeEvent)
         }
     }
 
     /// What NAV disclosed about one participant, oldest first.
     package func disclosures(participantID: String) async throws(StorageError) -> [DisclosureRecord] {
         try await self.database.read { sql in
-            try await sql.raw("SELECT * FROM disclosure_log WHERE subject_id = \(bind: participantID) ORDER BY disclosed_at, disclosure_id")
-                .all().map(StoreSQL.decodeDisclosure)
+            try await sql.raw(
+                "SELECT * FROM disclosure_log WHERE subject_id = \(bind: participantID) ORDER BY disclosed_at, disclosure_id"
+            )
+            .all().map(StoreSQL.decodeDisclosure)
         }
     }
 

@@ -17,7 +17,9 @@ package struct SinkRecord: Sendable, Hashable {
     package var headers: [MessageHeader]
 
     /// Creates a record.
-    package init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [MessageHeader]) {
+    package init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [MessageHeader]
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -42,8 +44,12 @@ package struct SinkRecord: Sendable, Hashable {
     }
     /// `ce_type`, present once (else nil).
     package var ceType: String? {
-        self.headerText(CloudEventHeaders.Name.type).flatMap { $0.isEmpty || $0.utf8.count > CloudEventHeaders.maxTextLength ? nil : $0 }
+        self.headerText(CloudEventHeaders.Name.type).flatMap {
+            $0.isEmpty || $0.utf8.count > CloudEventHeaders.maxTextLength ? nil : $0
+        }
     }
     /// The key as UTF-8 text (subject id on the consent and IPS topics).
-    package var keyText: String? { self.key.flatMap { String(validating: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 } }
+    package var keyText: String? {
+        self.key.flatMap { String(validating: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
 }

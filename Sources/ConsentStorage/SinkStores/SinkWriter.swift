@@ -54,7 +54,9 @@ enum SinkWriter {
         return SinkRow(
             table: "disclosure_log",
             columns: StoreSQL.disclosureColumns + ["status", "withheld_reason", "ce_id", "received_at"],
-            values: values + [SQLBind(disclosure.status), StoreSQL.bind(disclosure.withheldReason), SQLBind(ceID), StoreSQL.time(now)],
+            values: values + [
+                SQLBind(disclosure.status), StoreSQL.bind(disclosure.withheldReason), SQLBind(ceID), StoreSQL.time(now),
+            ],
             ceID: ceID
         )
     }
@@ -74,11 +76,15 @@ enum SinkWriter {
         guard let value = record.value else { return .reject(.unexpectedTombstone) }
         guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
         guard ceType == BreachNotice.ceType else { return .reject(.unacceptedEventType) }
-        guard let row = BreachTables.logRow(record, value: value, ceID: ceID, schema: schema, now: now) else { return .reject(.invalidBody) }
+        guard let row = BreachTables.logRow(record, value: value, ceID: ceID, schema: schema, now: now) else {
+            return .reject(.invalidBody)
+        }
         return .store(row)
     }
 
-    static func eventRow(table: String, record: SinkRecord, ceID: String, ceType: String, payload: [UInt8], now: Date) -> SinkRow {
+    static func eventRow(table: String, record: SinkRecord, ceID: String, ceType: String, payload: [UInt8], now: Date)
+        -> SinkRow
+    {
         SinkRow(
             table: table,
             columns: Self.eventColumns,
@@ -142,7 +148,8 @@ enum SinkWriter {
                 let next = record.offset + 1
                 if next > (nextOffsets[partitionKey]?.nextOffset ?? Int64.min) {
                     nextOffsets[partitionKey] = ConsumerOffset(
-                        consumerGroup: batch.consumerGroup, topic: record.topic, partition: record.partition, nextOffset: next)
+                        consumerGroup: batch.consumerGroup, topic: record.topic, partition: record.partition,
+                        nextOffset: next)
                 }
                 if let storedNext = stored[partitionKey], record.offset < storedNext {
                     alreadyApplied += 1
@@ -166,10 +173,12 @@ enum SinkWriter {
                     let record = try breaches.quarantine(record, reason: reason, rule: rule, now: now)
                     quarantined.append(record)
                     // The local rejection row repeats only what the notice may say.
-                    rejections.append(SinkRejection(
-                        topic: record.notice.source.topic, partition: record.notice.source.partition,
-                        offset: record.notice.source.offset, ceID: record.notice.messageID, ceType: record.notice.messageType,
-                        reason: reason))
+                    rejections.append(
+                        SinkRejection(
+                            topic: record.notice.source.topic, partition: record.notice.source.partition,
+                            offset: record.notice.source.offset, ceID: record.notice.messageID,
+                            ceType: record.notice.messageType,
+                            reason: reason))
                 }
             }
             var storedCount = 0
@@ -203,7 +212,8 @@ enum SinkWriter {
                 }
                 try await builder.ignoringConflicts().run()
             }
-            let breachNotices = try await BreachTables.quarantine(sql, quarantined, topics: breaches?.noticeTopics ?? [], now: now)
+            let breachNotices = try await BreachTables.quarantine(
+                sql, quarantined, topics: breaches?.noticeTopics ?? [], now: now)
             let offsets = nextOffsets.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
             try await StoreSQL.advanceOffsets(sql, offsets, at: now)
             return SinkBatchResult(
@@ -236,7 +246,8 @@ enum SinkWriter {
     }
 
     static func rejections(_ sql: any SQLDatabase) async throws -> [SinkRejection] {
-        try await sql.raw("SELECT * FROM sink_rejections ORDER BY source_topic, partition_id, source_offset").all().map { row in
+        try await sql.raw("SELECT * FROM sink_rejections ORDER BY source_topic, partition_id, source_offset").all().map
+        { row in
             SinkRejection(
                 topic: try row.decode(column: "source_topic", as: String.self),
                 partition: Int32(try row.decode(column: "partition_id", as: Int64.self)),

@@ -9,7 +9,8 @@ import Logging
 struct AccessReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "access-report",
-        abstract: "One person's access report (R11) from one side's own store: health (consents, disclosures) or NAV (received, shared, own documentation).",
+        abstract:
+            "One person's access report (R11) from one side's own store: health (consents, disclosures) or NAV (received, shared, own documentation).",
         discussion: """
             Reads only that side's store: --store, else CONSENT_BRIDGE_HEALTH_STORE / CONSENT_BRIDGE_NAV_STORE, else \
             <data directory>/health.sqlite or nav.sqlite. Exit codes: 0 report printed; 3 the store holds nothing about the \
@@ -50,8 +51,10 @@ struct AccessReportCommand: AsyncParsableCommand {
         let report: AccessReport
         do throws(StorageError) {
             let defaults = ConsentStorage.StoreLocations.sqlite(dataDirectory: dataDirectory)
-            let configured = store ?? environment[side == .health ? "CONSENT_BRIDGE_HEALTH_STORE" : "CONSENT_BRIDGE_NAV_STORE"]
-            let location = try configured.map { text throws(StorageError) in try ConsentStorage.StoreLocation(parsing: text) }
+            let configured =
+                store ?? environment[side == .health ? "CONSENT_BRIDGE_HEALTH_STORE" : "CONSENT_BRIDGE_NAV_STORE"]
+            let location =
+                try configured.map { text throws(StorageError) in try ConsentStorage.StoreLocation(parsing: text) }
                 ?? (side == .health ? defaults.healthJournal : defaults.navCase)
             switch side {
             case .health:
@@ -80,19 +83,28 @@ struct AccessReportCommand: AsyncParsableCommand {
             let object: [String: Any] = [
                 "side": report.side, "controller": report.controller, "notice": report.notice,
                 "sections": report.sections.map { section in
-                    ["title": section.title, "rows": section.rows.map { Dictionary(uniqueKeysWithValues: zip(section.columns, $0)) }] as [String: Any]
+                    [
+                        "title": section.title,
+                        "rows": section.rows.map { Dictionary(uniqueKeysWithValues: zip(section.columns, $0)) },
+                    ] as [String: Any]
                 },
             ]
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
+            let data =
+                (try? JSONSerialization.data(
+                    withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
             return String(decoding: data, as: UTF8.self) + "\n"
         case .csv:
             func field(_ text: String) -> String {
-                text.contains(where: { ",\"\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+                text.contains(where: { ",\"\n".contains($0) })
+                    ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
             }
             var lines = ["section,field,value,row"]
             for section in report.sections {
                 for (index, row) in section.rows.enumerated() {
-                    for (column, value) in zip(section.columns, row) { lines.append([section.title, column, value, String(index + 1)].map(field).joined(separator: ",")) }
+                    for (column, value) in zip(section.columns, row) {
+                        lines.append(
+                            [section.title, column, value, String(index + 1)].map(field).joined(separator: ","))
+                    }
                 }
             }
             return lines.joined(separator: "\n") + "\n"

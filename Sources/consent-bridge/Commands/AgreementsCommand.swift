@@ -40,20 +40,23 @@ struct AgreementsInput: ParsableArguments {
             throw ValidationError("\(IPSAgreementRegistry.schemaPath(contractsDirectory: contracts)) cannot be read")
         }
         guard let data = FileManager.default.contents(atPath: file) else {
-            FileHandle.standardError.write(Data("\(file) cannot be read: the bridge would let no referral through\n".utf8))
+            FileHandle.standardError.write(
+                Data("\(file) cannot be read: the bridge would let no referral through\n".utf8))
             throw ExitCode(65)
         }
         do {
             return try IPSAgreements.parse(Array(data), schema: schema)
         } catch {
-            FileHandle.standardError.write(Data("\(file) is not a valid registry (\(error)): the bridge would let no referral through\n".utf8))
+            FileHandle.standardError.write(
+                Data("\(file) is not a valid registry (\(error)): the bridge would let no referral through\n".utf8))
             throw ExitCode(65)
         }
     }
 }
 
 struct AgreementsListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List every agreement and whether it holds on the day.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List every agreement and whether it holds on the day.")
 
     @OptionGroup var input: AgreementsInput
 
@@ -66,25 +69,36 @@ struct AgreementsListCommand: ParsableCommand {
         if json {
             let rows = registry.agreements.map { agreement -> [String: Any] in
                 [
-                    "teamId": agreement.teamId, "organisationNumber": agreement.organisationNumber, "name": agreement.name ?? NSNull(),
-                    "validFrom": agreement.validFrom.description, "validUntil": agreement.validUntil?.description ?? NSNull(),
+                    "teamId": agreement.teamId, "organisationNumber": agreement.organisationNumber,
+                    "name": agreement.name ?? NSNull(),
+                    "validFrom": agreement.validFrom.description,
+                    "validUntil": agreement.validUntil?.description ?? NSNull(),
                     "holds": agreement.holds(on: day),
                 ]
             }
-            print(String(decoding: try JSONSerialization.data(withJSONObject: ["on": day.description, "agreements": rows], options: [.sortedKeys]), as: UTF8.self))
+            print(
+                String(
+                    decoding: try JSONSerialization.data(
+                        withJSONObject: ["on": day.description, "agreements": rows], options: [.sortedKeys]),
+                    as: UTF8.self))
             return
         }
-        print(TextTable.render(
-            ["team", "organisation", "name", "from", "until", "holds on \(day)"],
-            registry.agreements.map {
-                [$0.teamId, $0.organisationNumber, $0.name ?? "", $0.validFrom.description, $0.validUntil?.description ?? "", $0.holds(on: day) ? "yes" : "no"]
-            }))
+        print(
+            TextTable.render(
+                ["team", "organisation", "name", "from", "until", "holds on \(day)"],
+                registry.agreements.map {
+                    [
+                        $0.teamId, $0.organisationNumber, $0.name ?? "", $0.validFrom.description,
+                        $0.validUntil?.description ?? "", $0.holds(on: day) ? "yes" : "no",
+                    ]
+                }))
     }
 }
 
 struct AgreementsCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Exit 0 when the team may refer on the day, 1 when it may not, 65 when the registry is unreadable.")
+        commandName: "check",
+        abstract: "Exit 0 when the team may refer on the day, 1 when it may not, 65 when the registry is unreadable.")
 
     @OptionGroup var input: AgreementsInput
 
@@ -97,7 +111,9 @@ struct AgreementsCheckCommand: ParsableCommand {
     func run() throws {
         let day = try input.day()
         if let agreement = try input.load().agreement(teamId: team, organisationNumber: organisation, on: day) {
-            print("may refer on \(day): agreement from \(agreement.validFrom)\(agreement.validUntil.map { " to \($0)" } ?? "")")
+            print(
+                "may refer on \(day): agreement from \(agreement.validFrom)\(agreement.validUntil.map { " to \($0)" } ?? "")"
+            )
         } else {
             print("may not refer on \(day): no IPS agreement holds (R14)")
             throw ExitCode(1)

@@ -1,5 +1,5 @@
-import ConsentBenchmarks
 import ArgumentParser
+import ConsentBenchmarks
 import ConsentBridge
 import Foundation
 import Logging
@@ -8,22 +8,30 @@ import Logging
 struct BenchBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bridge",
-        abstract: "Events/s and end-to-end latency of (a) a plain consume→produce passthrough and (b) the full bridge with SQLite on the embedded broker; consent-withdrawal latency."
+        abstract:
+            "Events/s and end-to-end latency of (a) a plain consume→produce passthrough and (b) the full bridge with SQLite on the embedded broker; consent-withdrawal latency."
     )
 
     @Option(help: "Events per run.")
     var events: Int = 10_000
 
-    @Option(help: "Offer events at this many per second, evenly paced, to measure latency below saturation (default: all at once, for throughput).")
+    @Option(
+        help:
+            "Offer events at this many per second, evenly paced, to measure latency below saturation (default: all at once, for throughput)."
+    )
     var rate: Int?
 
     @Option(help: "Contracts directory.")
     var contracts: String = "Contracts"
 
-    @Option(help: "Where the broker runs: `embedded` (the mock cluster in this process) or `process` (`consent-bridge broker` as a child process, so the bridge's own CPU and the network path are separate, as in production).")
+    @Option(
+        help:
+            "Where the broker runs: `embedded` (the mock cluster in this process) or `process` (`consent-bridge broker` as a child process, so the bridge's own CPU and the network path are separate, as in production)."
+    )
     var broker: BrokerPlacement = .embedded
 
-    @Flag(help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
+    @Flag(
+        help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
     var json = false
 
     enum BrokerPlacement: String, ExpressibleByArgument, CaseIterable {
@@ -32,7 +40,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard events >= 10 else { throw ValidationError("--events must be at least 10") }
-        if let rate, !(1...1_000_000).contains(rate) { throw ValidationError("--rate must be between 1 and 1000000 events/s") }
+        if let rate, !(1...1_000_000).contains(rate) {
+            throw ValidationError("--rate must be between 1 and 1000000 events/s")
+        }
     }
 
     func run() async throws {
@@ -40,33 +50,59 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let contracts = self.contracts
         var startBroker: (@Sendable () async throws -> BridgeBenchmark.ExternalBroker)? = nil
         if broker == .process {
-            startBroker = { @Sendable in try await ChildBroker.start(contracts: contracts, partitions: BridgeBenchmark.partitionsPerTopic) }
+            startBroker = { @Sendable in
+                try await ChildBroker.start(contracts: contracts, partitions: BridgeBenchmark.partitionsPerTopic)
+            }
         }
         let result = try await BridgeBenchmark(
-            events: events, rate: rate, contractsDirectory: contracts, startBroker: startBroker, logger: Logger(label: "bench")
+            events: events, rate: rate, contractsDirectory: contracts, startBroker: startBroker,
+            logger: Logger(label: "bench")
         ).run()
-        func percentile(_ values: [Double], _ fraction: Double) -> Double { LatencyStatistics(values).percentile(fraction) }
+        func percentile(_ values: [Double], _ fraction: Double) -> Double {
+            LatencyStatistics(values).percentile(fraction)
+        }
         let output = ReadableOutput(json: json)
         let offered = rate.map { "offered at \($0) events/s" } ?? "offered all at once"
         let placement = broker == .embedded ? "embedded broker" : "broker in a child process"
-        output.line("Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), SQLite")
-        output.line(String(format: "  (a) passthrough   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.passthroughPerSecond,
-                     percentile(result.passthroughLatency, 0.5), percentile(result.passthroughLatency, 0.99)))
-        output.line(String(format: "  (b) full bridge   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.bridgePerSecond,
-                     percentile(result.bridgeLatency, 0.5), percentile(result.bridgeLatency, 0.99)))
-        output.line(String(format: "  (a') passthrough with the bridge's Kafka work (3 records out per event)   %8.0f events/s", result.equalWorkPerSecond))
-        output.line(String(format: "  ratio b/a %.2f   b/a' (equal work) %.2f", result.bridgePerSecond / result.passthroughPerSecond,
-                           result.bridgePerSecond / result.equalWorkPerSecond))
+        output.line(
+            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), SQLite")
+        output.line(
+            String(
+                format: "  (a) passthrough   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.passthroughPerSecond,
+                percentile(result.passthroughLatency, 0.5), percentile(result.passthroughLatency, 0.99)))
+        output.line(
+            String(
+                format: "  (b) full bridge   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.bridgePerSecond,
+                percentile(result.bridgeLatency, 0.5), percentile(result.bridgeLatency, 0.99)))
+        output.line(
+            String(
+                format: "  (a') passthrough with the bridge's Kafka work (3 records out per event)   %8.0f events/s",
+                result.equalWorkPerSecond))
+        output.line(
+            String(
+                format: "  ratio b/a %.2f   b/a' (equal work) %.2f",
+                result.bridgePerSecond / result.passthroughPerSecond,
+                result.bridgePerSecond / result.equalWorkPerSecond))
         let included = broker == .embedded ? "load generator and broker included" : "load generator included"
-        output.line("  process CPU per event (all threads, \(included)): "
-            + String(format: "a' %.0f µs   b %.0f µs", result.equalWorkCPUMicrosecondsPerEvent, result.bridgeCPUMicrosecondsPerEvent))
-        output.line(String(format: "  withdrawal acknowledged → in the bridge's view: p50 %.1f ms   p99 %.1f ms (%d samples)",
-                     percentile(result.withdrawalLatency, 0.5), percentile(result.withdrawalLatency, 0.99), result.withdrawalLatency.count))
+        output.line(
+            "  process CPU per event (all threads, \(included)): "
+                + String(
+                    format: "a' %.0f µs   b %.0f µs", result.equalWorkCPUMicrosecondsPerEvent,
+                    result.bridgeCPUMicrosecondsPerEvent))
+        output.line(
+            String(
+                format: "  withdrawal acknowledged → in the bridge's view: p50 %.1f ms   p99 %.1f ms (%d samples)",
+                percentile(result.withdrawalLatency, 0.5), percentile(result.withdrawalLatency, 0.99),
+                result.withdrawalLatency.count))
         output.line("  full bridge, time per stage (stages overlap: pipelines, relay):")
         for (stage, totals) in result.bridgeStages.sorted(by: { $0.key < $1.key }) where totals.items > 0 {
             let name = stage.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-            output.line("    " + name + String(format: "%7.2f s  %6d runs  %8d items  %7.1f µs/item", totals.seconds, totals.runs, totals.items,
-                                                           totals.seconds * 1e6 / Double(totals.items)))
+            output.line(
+                "    " + name
+                    + String(
+                        format: "%7.2f s  %6d runs  %8d items  %7.1f µs/item", totals.seconds, totals.runs,
+                        totals.items,
+                        totals.seconds * 1e6 / Double(totals.items)))
         }
         if json {
             var line: [String: Double] = [
@@ -83,7 +119,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["withdrawal_p50_ms"] = (percentile(result.withdrawalLatency, 0.5) * 10).rounded() / 10
             line["broker_in_process"] = broker == .embedded ? 1 : 0
             if let rate { line["offered_per_s"] = Double(rate) }
-            print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
+            print(
+                String(
+                    decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
         }
     }
 }

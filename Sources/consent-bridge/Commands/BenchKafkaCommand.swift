@@ -1,5 +1,5 @@
-import ConsentBenchmarks
 import ArgumentParser
+import ConsentBenchmarks
 import ConsentKafka
 import Foundation
 import Logging
@@ -8,7 +8,8 @@ import Logging
 struct BenchKafkaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka",
-        abstract: "Produce and consume throughput of our Kafka client and of Python confluent-kafka on the same embedded broker."
+        abstract:
+            "Produce and consume throughput of our Kafka client and of Python confluent-kafka on the same embedded broker."
     )
 
     @Option(help: "Messages to produce and consume (per client).")
@@ -32,12 +33,15 @@ struct BenchKafkaCommand: AsyncParsableCommand {
     @Option(help: "Latency samples (one record every 30 ms, each awaited on a consumer).")
     var latencySamples: Int = 200
 
-    @Flag(help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
+    @Flag(
+        help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
     var json = false
 
     func validate() throws {
         guard messages >= 2 else { throw ValidationError("--messages must be at least 2") }
-        guard (1...1_048_576).contains(size) else { throw ValidationError("--size must be between 1 and 1048576 bytes") }
+        guard (1...1_048_576).contains(size) else {
+            throw ValidationError("--size must be between 1 and 1048576 bytes")
+        }
     }
 
     func run() async throws {
@@ -51,23 +55,38 @@ struct BenchKafkaCommand: AsyncParsableCommand {
         let consumerProperties = ["fetch.wait.max.ms": "\(fetchWaitMs)"]
 
         let output = ReadableOutput(json: json)
-        output.line("Kafka benchmark: \(messages) messages × \(size) bytes, \(partitions) partitions, embedded broker \(cluster.bootstrapServers)")
+        output.line(
+            "Kafka benchmark: \(messages) messages × \(size) bytes, \(partitions) partitions, embedded broker \(cluster.bootstrapServers)"
+        )
         let ours = try await KafkaThroughputBenchmark(
             bootstrapServers: cluster.bootstrapServers, topic: "bench.ours", messages: messages, size: size,
             consumerProperties: consumerProperties, logger: logger
         ).run()
-        output.line(String(format: "  ours (ConsentKafka)      produce %10.0f msg/s   consume %10.0f msg/s", ours.produceMessagesPerSecond, ours.consumeMessagesPerSecond))
+        output.line(
+            String(
+                format: "  ours (ConsentKafka)      produce %10.0f msg/s   consume %10.0f msg/s",
+                ours.produceMessagesPerSecond, ours.consumeMessagesPerSecond))
 
         let latency = try await KafkaLatencyBenchmark(
-            bootstrapServers: cluster.bootstrapServers, topic: "bench.latency", samples: latencySamples, interval: .milliseconds(30),
+            bootstrapServers: cluster.bootstrapServers, topic: "bench.latency", samples: latencySamples,
+            interval: .milliseconds(30),
             consumerProperties: consumerProperties, logger: logger
         ).run()
-        output.line(String(format: "  ours produce→consume latency (fetch.wait.max.ms=%d): p50 %.2f ms   p99 %.2f ms   max %.2f ms",
-                     fetchWaitMs, latency.percentile(0.5), latency.percentile(0.99), latency.percentile(1.0)))
+        output.line(
+            String(
+                format:
+                    "  ours produce→consume latency (fetch.wait.max.ms=%d): p50 %.2f ms   p99 %.2f ms   max %.2f ms",
+                fetchWaitMs, latency.percentile(0.5), latency.percentile(0.99), latency.percentile(1.0)))
 
         let peer = try runPeer(bootstrap: cluster.bootstrapServers)
-        output.line(String(format: "  peer (confluent-kafka)   produce %10.0f msg/s   consume %10.0f msg/s", peer.produce, peer.consume))
-        output.line(String(format: "  ratio ours/peer          produce %10.2f         consume %10.2f", ours.produceMessagesPerSecond / peer.produce, ours.consumeMessagesPerSecond / peer.consume))
+        output.line(
+            String(
+                format: "  peer (confluent-kafka)   produce %10.0f msg/s   consume %10.0f msg/s", peer.produce,
+                peer.consume))
+        output.line(
+            String(
+                format: "  ratio ours/peer          produce %10.2f         consume %10.2f",
+                ours.produceMessagesPerSecond / peer.produce, ours.consumeMessagesPerSecond / peer.consume))
         if json {
             let line: [String: Double] = [
                 "produce_msgs_per_s": ours.produceMessagesPerSecond.rounded(),
@@ -85,18 +104,22 @@ struct BenchKafkaCommand: AsyncParsableCommand {
     private func runPeer(bootstrap: String) throws -> (produce: Double, consume: Double) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, peerScript, "--bootstrap", bootstrap, "--topic", "bench.peer", "--messages", "\(messages)", "--size", "\(size)"]
+        process.arguments = [
+            python, peerScript, "--bootstrap", bootstrap, "--topic", "bench.peer", "--messages", "\(messages)",
+            "--size", "\(size)",
+        ]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double],
-              let produce = object["produce_msgs_per_s"], let consume = object["consume_msgs_per_s"]
+            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double],
+            let produce = object["produce_msgs_per_s"], let consume = object["consume_msgs_per_s"]
         else {
-            throw ValidationError("the peer client failed (is confluent-kafka installed for \(python)? pip install confluent-kafka)")
+            throw ValidationError(
+                "the peer client failed (is confluent-kafka installed for \(python)? pip install confluent-kafka)")
         }
         return (produce, consume)
     }

@@ -1,5 +1,5 @@
-import ConsentBenchmarks
 import ArgumentParser
+import ConsentBenchmarks
 import ConsentPolicy
 
 /// `consent-bridge bench policy`: decisions/s and p50/p99 of parse + validate + decide.
@@ -19,7 +19,10 @@ struct BenchPolicyCommand: ParsableCommand {
     @Option(help: "Timed decisions.")
     var decisions = 300_000
 
-    @Flag(help: "Print one JSON line (decisions_per_s, p50_us, p99_us) alone on standard output; the report goes to standard error.")
+    @Flag(
+        help:
+            "Print one JSON line (decisions_per_s, p50_us, p99_us) alone on standard output; the report goes to standard error."
+    )
     var json = false
 
     func run() throws {
@@ -27,7 +30,8 @@ struct BenchPolicyCommand: ParsableCommand {
         configuration.decisions = max(1, decisions)
         configuration.warmup = min(configuration.warmup, configuration.decisions)
         let catalog = try PolicyCatalog.load(directory: contracts)
-        let workload = try PolicyBenchmark.workload(catalog: catalog, contractsDirectory: contracts, configuration: configuration)
+        let workload = try PolicyBenchmark.workload(
+            catalog: catalog, contractsDirectory: contracts, configuration: configuration)
         let result = PolicyBenchmark.run(catalog: catalog, workload: workload, configuration: configuration)
         ReadableOutput(json: json).line(result.report)
         if json { print(result.jsonLine) }

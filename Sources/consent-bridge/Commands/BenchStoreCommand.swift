@@ -1,5 +1,5 @@
-import ConsentBenchmarks
 import ArgumentParser
+import ConsentBenchmarks
 import ConsentStorage
 import Foundation
 import Logging
@@ -32,11 +32,17 @@ struct BenchStoreCommand: AsyncParsableCommand {
         var logger = Logger(label: "consent-bridge.bench.store")
         logger.logLevel = .warning
         let environment = ProcessInfo.processInfo.environment
-        let baseURL = self.postgresURL ?? environment["CONSENT_BRIDGE_BENCH_POSTGRES_URL"] ?? environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"]
+        let baseURL =
+            self.postgresURL ?? environment["CONSENT_BRIDGE_BENCH_POSTGRES_URL"]
+            ?? environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"]
         let text: String
         do throws(StorageError) {
-            let results = try await StoreBenchmark.runScratch(engine: self.engine, postgresURL: baseURL, minimumSeconds: self.seconds, logger: logger)
-            text = self.json ? try StoreBenchmark.json(results, engine: self.engine) + "\n" : StoreBenchmark.table(results, engine: self.engine)
+            let results = try await StoreBenchmark.runScratch(
+                engine: self.engine, postgresURL: baseURL, minimumSeconds: self.seconds, logger: logger)
+            text =
+                self.json
+                ? try StoreBenchmark.json(results, engine: self.engine) + "\n"
+                : StoreBenchmark.table(results, engine: self.engine)
         } catch {
             FileHandle.standardError.write(Data("bench store: \(error.message)\n".utf8))
             throw ExitCode.failure

@@ -12,7 +12,8 @@ import Logging
 struct BreachesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "breaches",
-        abstract: "Breach notices (R10) one side filed, and what its sink quarantined (metadata only; the records stay sealed).",
+        abstract:
+            "Breach notices (R10) one side filed, and what its sink quarantined (metadata only; the records stay sealed).",
         discussion: """
             Reads only that side's store, as `run` configures it (command line > CONSENT_BRIDGE_* environment > --config \
             file > defaults; embedded defaults: <data directory>/health.sqlite or nav.sqlite). Exit codes: 0 listed \
@@ -33,7 +34,10 @@ struct BreachesCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try input.load()
         guard let configured = side == .health ? configuration.healthStore : configuration.navStore else {
-            FileHandle.standardError.write(Data("breaches: the configuration's roles do not include \(side.rawValue)-sink, so it names no \(side.rawValue) store\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "breaches: the configuration's roles do not include \(side.rawValue)-sink, so it names no \(side.rawValue) store\n"
+                        .utf8))
             throw ExitCode(78)
         }
         var logger = Logger(label: "consent-bridge.breaches")
@@ -62,30 +66,49 @@ struct BreachesCommand: AsyncParsableCommand {
         }
         print("Breach notices filed by the \(side.rawValue) side (\(filed.count))")
         if !filed.isEmpty {
-            print(TextTable.render(
-                ["detected", "by", "rule", "reason", "type", "where", "breach id"],
-                filed.map { [$0.detectedAt, $0.detectedBy.rawValue, $0.rule, $0.reason, $0.messageType, Self.position($0.source), $0.breachID] }))
+            print(
+                TextTable.render(
+                    ["detected", "by", "rule", "reason", "type", "where", "breach id"],
+                    filed.map {
+                        [
+                            $0.detectedAt, $0.detectedBy.rawValue, $0.rule, $0.reason, $0.messageType,
+                            Self.position($0.source), $0.breachID,
+                        ]
+                    }))
         }
-        print("\nQuarantined by the \(side.rawValue) sink, sealed with the \(side.rawValue) side's key (\(quarantined.count))")
+        print(
+            "\nQuarantined by the \(side.rawValue) sink, sealed with the \(side.rawValue) side's key (\(quarantined.count))"
+        )
         if !quarantined.isEmpty {
-            print(TextTable.render(
-                ["rule", "reason", "type", "where", "key id", "breach id"],
-                quarantined.map { [$0.rule, $0.reason, $0.messageType, Self.position($0.source), $0.sealingKeyID, $0.breachID] }))
+            print(
+                TextTable.render(
+                    ["rule", "reason", "type", "where", "key id", "breach id"],
+                    quarantined.map {
+                        [$0.rule, $0.reason, $0.messageType, Self.position($0.source), $0.sealingKeyID, $0.breachID]
+                    }))
         }
     }
 
     static func position(_ source: SourcePosition) -> String { "\(source.topic)[\(source.partition)]@\(source.offset)" }
 
     static func json(filed: [BreachNotice], quarantined: [QuarantineEntry]) -> JSONValue {
-        .object(JSONObject(uniqueMembers: [
-            .init(key: "filed", value: .array(filed.map(\.jsonValue))),
-            .init(key: "quarantined", value: .array(quarantined.map { entry in
-                .object(JSONObject(uniqueMembers: [
-                    .init(key: "breachId", value: .string(entry.breachID)), .init(key: "rule", value: .string(entry.rule)),
-                    .init(key: "reason", value: .string(entry.reason)), .init(key: "messageType", value: .string(entry.messageType)),
-                    .init(key: "source", value: entry.source.jsonValue), .init(key: "sealingKeyId", value: .string(entry.sealingKeyID)),
-                ]))
-            })),
-        ]))
+        .object(
+            JSONObject(uniqueMembers: [
+                .init(key: "filed", value: .array(filed.map(\.jsonValue))),
+                .init(
+                    key: "quarantined",
+                    value: .array(
+                        quarantined.map { entry in
+                            .object(
+                                JSONObject(uniqueMembers: [
+                                    .init(key: "breachId", value: .string(entry.breachID)),
+                                    .init(key: "rule", value: .string(entry.rule)),
+                                    .init(key: "reason", value: .string(entry.reason)),
+                                    .init(key: "messageType", value: .string(entry.messageType)),
+                                    .init(key: "source", value: entry.source.jsonValue),
+                                    .init(key: "sealingKeyId", value: .string(entry.sealingKeyID)),
+                                ]))
+                        })),
+            ]))
     }
 }

@@ -7,7 +7,8 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Check, print (secrets redacted) or document the bridge configuration.",
-        discussion: "Keys come from the command line > CONSENT_BRIDGE_* environment > --config file > defaults (docs/configuration.md).",
+        discussion:
+            "Keys come from the command line > CONSENT_BRIDGE_* environment > --config file > defaults (docs/configuration.md).",
         subcommands: [ConfigCheckCommand.self, ConfigPrintCommand.self, ConfigDocsCommand.self]
     )
 }
@@ -38,7 +39,8 @@ struct ConfigurationInput: ParsableArguments {
 /// `consent-bridge config check`: exit 0 when the configuration would start, 78 otherwise.
 struct ConfigCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Validate the configuration and the files it names (exit 0 = valid, 78 = invalid).")
+        commandName: "check",
+        abstract: "Validate the configuration and the files it names (exit 0 = valid, 78 = invalid).")
 
     @OptionGroup var input: ConfigurationInput
 
@@ -57,7 +59,8 @@ struct ConfigCheckCommand: ParsableCommand {
 
 /// `consent-bridge config print`: every key's effective value and source, secrets redacted.
 struct ConfigPrintCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "print", abstract: "Print the effective configuration with secrets redacted.")
+    static let configuration = CommandConfiguration(
+        commandName: "print", abstract: "Print the effective configuration with secrets redacted.")
 
     @OptionGroup var input: ConfigurationInput
 
@@ -68,7 +71,8 @@ struct ConfigPrintCommand: ParsableCommand {
 
 /// `consent-bridge config docs`: the key table of docs/configuration.md.
 struct ConfigDocsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "docs", abstract: "Print the Markdown table of every configuration key.")
+    static let configuration = CommandConfiguration(
+        commandName: "docs", abstract: "Print the Markdown table of every configuration key.")
 
     func run() {
         print(ConfigurationDocumentation.keyTable(), terminator: "")

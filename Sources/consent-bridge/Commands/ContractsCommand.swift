@@ -4,7 +4,7 @@ import ConsentContractsLint
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `consent-bridge contracts …`: checks on the message contracts in `Contracts/`.
@@ -12,7 +12,10 @@ struct ContractsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contracts",
         abstract: "Lint and use the message contracts (schemas, examples, asyncapi.yaml).",
-        subcommands: [ContractsCheckCommand.self, ContractsAnonymousFormsCommand.self, ContractsSwiftTypesCommand.self, ContractsValidateCommand.self]
+        subcommands: [
+            ContractsCheckCommand.self, ContractsAnonymousFormsCommand.self, ContractsSwiftTypesCommand.self,
+            ContractsValidateCommand.self,
+        ]
     )
 }
 
@@ -59,7 +62,8 @@ struct ContractsAnonymousFormsCommand: ParsableCommand {
         for fileName in names {
             let name = String(fileName.dropLast(".schema.json".count))
             guard let bytes = FileManager.default.contents(atPath: directory + "/" + fileName),
-                let document = try? StrictJSON.parse(Array(bytes), limits: JSONParseLimits(maxDepth: 64, maxBytes: 4 * 1024 * 1024)),
+                let document = try? StrictJSON.parse(
+                    Array(bytes), limits: JSONParseLimits(maxDepth: 64, maxBytes: 4 * 1024 * 1024)),
                 let derived = AnonymousFormSchema.derive(from: document, name: name)
             else { continue }
             let target = directory + "/" + AnonymousFormSchema.name(of: name) + ".schema.json"
@@ -74,7 +78,8 @@ struct ContractsAnonymousFormsCommand: ParsableCommand {
 struct ContractsSwiftTypesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swift-types",
-        abstract: "Generate the producer library's typed messages from the contracts; --write updates Sources/ConsentBridgeClient/Generated/Messages.swift."
+        abstract:
+            "Generate the producer library's typed messages from the contracts; --write updates Sources/ConsentBridgeClient/Generated/Messages.swift."
     )
 
     @Option(name: .long, help: "The contracts directory.")
@@ -105,7 +110,9 @@ enum GeneratedFile {
             print("stale: \(path) (run with --write)")
             return true
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(contents)) else { throw ValidationError("cannot write \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: Data(contents)) else {
+            throw ValidationError("cannot write \(path)")
+        }
         print("wrote: \(path)")
         return true
     }

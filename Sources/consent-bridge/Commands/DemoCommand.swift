@@ -1,4 +1,3 @@
-import UnixSignals
 import ArgumentParser
 import ConsentBridge
 import ConsentConfiguration
@@ -9,12 +8,14 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// `consent-bridge demo`: the whole product on embedded defaults with simulated traffic.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run everything on embedded defaults with simulated EPJ and NAV traffic, and show it on the operator page.",
+        abstract:
+            "Run everything on embedded defaults with simulated EPJ and NAV traffic, and show it on the operator page.",
         discussion: """
             Starts the embedded broker, SQLite stores (in a new temporary directory unless --data-directory is given), the \
             bridge, both sinks, the operator service and both simulators; prints the operator page's URL with a demo token \
@@ -45,26 +46,36 @@ struct DemoCommand: AsyncParsableCommand {
     var contracts: String = "Contracts"
 
     func validate() throws {
-        if let duration, !(1...86_400).contains(duration) { throw ValidationError("--duration must be between 1 and 86400 seconds") }
+        if let duration, !(1...86_400).contains(duration) {
+            throw ValidationError("--duration must be between 1 and 86400 seconds")
+        }
         guard (1...500).contains(patients) else { throw ValidationError("--patients must be between 1 and 500") }
-        guard rate > 0, rate <= 10_000 else { throw ValidationError("--rate must be above 0 and at most 10000 events/s") }
+        guard rate > 0, rate <= 10_000 else {
+            throw ValidationError("--rate must be above 0 and at most 10000 events/s")
+        }
     }
 
     func run() async throws {
         LoggingBootstrap.bootstrap(level: .error)
         let logger = Logger(label: "consent-bridge.demo")
-        let directory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("consent-bridge-demo-\(UUID().uuidString.prefix(8))").path
+        let directory =
+            dataDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "consent-bridge-demo-\(UUID().uuidString.prefix(8))"
+            ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let operatorToken = "demo-operator-" + Self.randomHex(16)
         let viewerToken = "demo-viewer-" + Self.randomHex(16)
         let configuration: BridgeConfiguration
         do {
             configuration = try BridgeConfiguration.load(
-                arguments: ["--http-listen-address", httpListenAddress], environment: [
+                arguments: ["--http-listen-address", httpListenAddress],
+                environment: [
                     "CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
                     "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contracts,
                     // The simulators' persons are synthetic fødselsnumre.
-                    "CONSENT_BRIDGE_OPERATOR_OPERATOR_TOKENS": operatorToken, "CONSENT_BRIDGE_OPERATOR_VIEWER_TOKENS": viewerToken,
+                    "CONSENT_BRIDGE_OPERATOR_OPERATOR_TOKENS": operatorToken,
+                    "CONSENT_BRIDGE_OPERATOR_VIEWER_TOKENS": viewerToken,
                     "CONSENT_BRIDGE_LOG_LEVEL": "error",
                 ], fileContents: nil)
         } catch {
@@ -74,7 +85,8 @@ struct DemoCommand: AsyncParsableCommand {
         let cluster = try RunCommand.embeddedCluster(configuration, logger: logger)
         let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
         let application = try await BridgeApplication.make(
-            configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: EmbeddedKafkaCluster.consumerTuning,
+            configuration: configuration, kafka: .init(health: client, nav: client),
+            consumerTuning: EmbeddedKafkaCluster.consumerTuning,
             logger: logger)
         let host = configuration.httpListenAddress.host
         let operatorService = RunCommand.operatorService(configuration, application, logger: logger) { port in
@@ -87,14 +99,19 @@ struct DemoCommand: AsyncParsableCommand {
                 simulator: try TrafficSimulator(
                     system: system, contractsDirectory: contracts, topics: configuration.topics,
                     options: .init(patients: patients, rate: rate, invalidShare: 0.08)),
-                producer: try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger))
+                producer: try KafkaProducer(
+                    configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger))
         }
         let started = ContinuousClock.now
         let summary = DemoSummary(metrics: application.metrics, simulators: simulators, started: started)
-        let services: [any Service] = [EmbeddedKafkaService(cluster: cluster), ClosingService(application.shutdown)] + application.services + [operatorService]
+        let services: [any Service] =
+            [EmbeddedKafkaService(cluster: cluster), ClosingService(application.shutdown)] + application.services + [
+                operatorService
+            ]
             + simulators + [PeriodicService(every: .seconds(3)) { live.line(summary.line()) }]
         var groupConfiguration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
         groupConfiguration.maximumCancellationDuration = .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
@@ -136,9 +153,11 @@ struct DemoSummary: Sendable {
     func line() -> String {
         let figures = self.figures
         let rejected = figures.rejected.values.reduce(0, +)
-        let reasons = figures.rejected.sorted { $0.value > $1.value }.prefix(6).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let reasons = figures.rejected.sorted { $0.value > $1.value }.prefix(6).map { "\($0.key) \($0.value)" }.joined(
+            separator: ", ")
         let seconds = Int((ContinuousClock.now - started).components.seconds)
-        return "\(seconds) s: sent \(figures.sent) · forwarded \(figures.forwarded) · anonymized \(figures.anonymized) · "
+        return
+            "\(seconds) s: sent \(figures.sent) · forwarded \(figures.forwarded) · anonymized \(figures.anonymized) · "
             + "rejected \(rejected)\(reasons.isEmpty ? "" : " (\(reasons))") · withheld \(figures.withheld)"
     }
 
@@ -146,7 +165,8 @@ struct DemoSummary: Sendable {
         let figures = self.figures
         let object: [String: Any] = [
             "sent": figures.sent, "forwarded": figures.forwarded, "anonymized": figures.anonymized,
-            "rejected": figures.rejected.values.reduce(0, +), "rejectedByReason": figures.rejected, "withheld": figures.withheld,
+            "rejected": figures.rejected.values.reduce(0, +), "rejectedByReason": figures.rejected,
+            "withheld": figures.withheld,
             "seconds": Int((ContinuousClock.now - started).components.seconds),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)

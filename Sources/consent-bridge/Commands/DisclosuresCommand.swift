@@ -50,7 +50,8 @@ struct DisclosuresCommand: AsyncParsableCommand {
             let location: ConsentStorage.StoreLocation =
                 try configured.map { text throws(StorageError) in try ConsentStorage.StoreLocation(parsing: text) }
                 ?? ConsentStorage.StoreLocations.sqlite(dataDirectory: dataDirectory).healthJournal
-            output = try await DisclosureReport.run(patientID: self.patient, format: self.format, healthStore: location, logger: logger)
+            output = try await DisclosureReport.run(
+                patientID: self.patient, format: self.format, healthStore: location, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("disclosures: \(error.message)\n".utf8))
             throw ExitCode.failure

@@ -1,8 +1,9 @@
 import ArgumentParser
 import ConsentConfiguration
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `consent-bridge health`: asks a running process whether it is ready (container health check).
@@ -24,7 +25,9 @@ struct HealthCommand: AsyncParsableCommand {
         let path = live ? "/health/live" : "/health/ready"
         let url: String
         if let address {
-            guard let parsed = HTTPListenAddress.parse(address) else { throw ValidationError("--address must be HOST:PORT") }
+            guard let parsed = HTTPListenAddress.parse(address) else {
+                throw ValidationError("--address must be HOST:PORT")
+            }
             url = parsed.probeURL(path: path)
         } else {
             url = try input.load().httpListenAddress.probeURL(path: path)

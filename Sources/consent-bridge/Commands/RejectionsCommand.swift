@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `consent-bridge rejections list|show|redrive`: the operator's view from a terminal, through
@@ -9,7 +10,8 @@ import FoundationNetworking
 struct RejectionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rejections",
-        abstract: "List, show and redrive rejected messages through the running operator service (metadata only, never content).",
+        abstract:
+            "List, show and redrive rejected messages through the running operator service (metadata only, never content).",
         subcommands: [RejectionsListCommand.self, RejectionsShowCommand.self, RejectionsRedriveCommand.self]
     )
 }
@@ -19,18 +21,26 @@ struct OperatorClientOptions: ParsableArguments {
     @Option(help: "HOST:PORT of the operator service (http.listen-address of the running process).")
     var address: String = "127.0.0.1:8080"
 
-    @Option(help: "Bearer token (viewer to read, operator to redrive); default: the CONSENT_BRIDGE_OPERATOR_TOKEN environment variable.")
+    @Option(
+        help:
+            "Bearer token (viewer to read, operator to redrive); default: the CONSENT_BRIDGE_OPERATOR_TOKEN environment variable."
+    )
     var token: String?
 
     @Flag(help: "Print the API's JSON instead of a table.")
     var json = false
 
     /// Sends one request; returns the decoded JSON body or exits with the API's explanation.
-    func call(_ path: String, method: String = "GET", body: Data? = nil) async throws -> (raw: Data, object: [String: Any]) {
-        guard let token = token ?? ProcessInfo.processInfo.environment["CONSENT_BRIDGE_OPERATOR_TOKEN"], !token.isEmpty else {
+    func call(_ path: String, method: String = "GET", body: Data? = nil) async throws -> (
+        raw: Data, object: [String: Any]
+    ) {
+        guard let token = token ?? ProcessInfo.processInfo.environment["CONSENT_BRIDGE_OPERATOR_TOKEN"], !token.isEmpty
+        else {
             throw ValidationError("a bearer token is needed: --token TOKEN or CONSENT_BRIDGE_OPERATOR_TOKEN")
         }
-        guard let url = URL(string: "http://\(address)\(path)") else { throw ValidationError("--address must be HOST:PORT") }
+        guard let url = URL(string: "http://\(address)\(path)") else {
+            throw ValidationError("--address must be HOST:PORT")
+        }
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 30
@@ -42,7 +52,10 @@ struct OperatorClientOptions: ParsableArguments {
         do {
             (data, response) = try await URLSession.shared.data(for: request)
         } catch {
-            FileHandle.standardError.write(Data("the operator service at \(address) is not reachable (is `consent-bridge run` or `demo` running there?)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "the operator service at \(address) is not reachable (is `consent-bridge run` or `demo` running there?)\n"
+                        .utf8))
             throw ExitCode(1)
         }
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
@@ -50,7 +63,8 @@ struct OperatorClientOptions: ParsableArguments {
         guard (200..<300).contains(status) else {
             let error = object["error"] as? [String: Any]
             let message = error?["message"] as? String ?? "HTTP \(status)"
-            FileHandle.standardError.write(Data("refused (\(status) \(error?["code"] as? String ?? "")): \(message)\n".utf8))
+            FileHandle.standardError.write(
+                Data("refused (\(status) \(error?["code"] as? String ?? "")): \(message)\n".utf8))
             throw ExitCode(status == 401 || status == 403 ? 77 : 1)
         }
         return (data, object)
@@ -66,14 +80,16 @@ enum TextTable {
     static func render(_ header: [String], _ rows: [[String]]) -> String {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
-            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
         }
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
 }
 
 struct RejectionsListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List rejections, newest first, with filters and paging.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List rejections, newest first, with filters and paging.")
 
     @OptionGroup var client: OperatorClientOptions
 
@@ -96,8 +112,10 @@ struct RejectionsListCommand: AsyncParsableCommand {
 
     func run() async throws {
         var query = URLComponents()
-        query.queryItems = [("reason", reason), ("direction", direction), ("type", type), ("from", from), ("until", until)]
-            .compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+        query.queryItems = [
+            ("reason", reason), ("direction", direction), ("type", type), ("from", from), ("until", until),
+        ]
+        .compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
         if counts {
             query.queryItems?.append(URLQueryItem(name: "bucket", value: "day"))
             let (raw, object) = try await client.call("/api/rejections/counts?" + (query.percentEncodedQuery ?? ""))
@@ -106,12 +124,16 @@ struct RejectionsListCommand: AsyncParsableCommand {
             print(TextTable.render(["reason", "count"], totals.map { [$0.key, String($0.value)] }))
             return
         }
-        query.queryItems? += [URLQueryItem(name: "limit", value: String(limit)), URLQueryItem(name: "offset", value: String(offset))]
+        query.queryItems? += [
+            URLQueryItem(name: "limit", value: String(limit)), URLQueryItem(name: "offset", value: String(offset)),
+        ]
         let (raw, object) = try await client.call("/api/rejections?" + (query.percentEncodedQuery ?? ""))
         if client.json { return client.printJSON(raw) }
         let items = object["items"] as? [[String: Any]] ?? []
         let rows = items.map { item in
-            ["receivedAt", "messageId", "ceType", "direction", "reasonCode", "redrivenOutcome"].map { (item[$0] as? String) ?? "" }
+            ["receivedAt", "messageId", "ceType", "direction", "reasonCode", "redrivenOutcome"].map {
+                (item[$0] as? String) ?? ""
+            }
         }
         print(TextTable.render(["received", "message id", "type", "direction", "reason", "redriven"], rows))
         print("\(items.count) of \(object["total"] as? Int ?? 0) (offset \(offset))")
@@ -119,7 +141,8 @@ struct RejectionsListCommand: AsyncParsableCommand {
 }
 
 struct RejectionsShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one rejection: metadata and the reason in English and Norwegian.")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one rejection: metadata and the reason in English and Norwegian.")
 
     @OptionGroup var client: OperatorClientOptions
 
@@ -132,19 +155,26 @@ struct RejectionsShowCommand: AsyncParsableCommand {
         if client.json { return client.printJSON(raw) }
         let reason = object["reason"] as? [String: Any] ?? [:]
         let fields: [(String, Any?)] = [
-            ("message id", object["messageId"]), ("received", object["receivedAt"]), ("type", object["ceType"]), ("source", object["ceSource"]),
-            ("direction", object["direction"]), ("position", "\(object["sourceTopic"] ?? "")/\(object["partition"] ?? "")/\(object["offset"] ?? "")"),
+            ("message id", object["messageId"]), ("received", object["receivedAt"]), ("type", object["ceType"]),
+            ("source", object["ceSource"]),
+            ("direction", object["direction"]),
+            ("position", "\(object["sourceTopic"] ?? "")/\(object["partition"] ?? "")/\(object["offset"] ?? "")"),
             ("reason", "\(object["reasonCode"] ?? "")\((reason["rule"] as? String).map { " (\($0))" } ?? "")"),
             ("english", reason["english"]), ("norsk", reason["norwegian"]),
-            ("redrivable", (object["redrivable"] as? Bool) == true ? "yes" : "no"), ("redriven", object["redrivenOutcome"]),
+            ("redrivable", (object["redrivable"] as? Bool) == true ? "yes" : "no"),
+            ("redriven", object["redrivenOutcome"]),
         ]
-        print(TextTable.render(["field", "value"], fields.map { [$0.0, $0.1 is NSNull ? "—" : ($0.1 as? CustomStringConvertible)?.description ?? "—"] }))
+        print(
+            TextTable.render(
+                ["field", "value"],
+                fields.map { [$0.0, $0.1 is NSNull ? "—" : ($0.1 as? CustomStringConvertible)?.description ?? "—"] }))
     }
 }
 
 struct RejectionsRedriveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "redrive", abstract: "Decide rejections again against the current consent (operator role); at most 100 ids.")
+        commandName: "redrive",
+        abstract: "Decide rejections again against the current consent (operator role); at most 100 ids.")
 
     @OptionGroup var client: OperatorClientOptions
 
@@ -160,6 +190,14 @@ struct RejectionsRedriveCommand: AsyncParsableCommand {
         let (raw, object) = try await client.call("/api/rejections/redrive", method: "POST", body: body)
         if client.json { return client.printJSON(raw) }
         let results = object["results"] as? [[String: Any]] ?? []
-        print(TextTable.render(["message id", "outcome", "reason"], results.map { [$0["messageId"] as? String ?? "", $0["outcome"] as? String ?? "", $0["reasonCode"] as? String ?? ""] }))
+        print(
+            TextTable.render(
+                ["message id", "outcome", "reason"],
+                results.map {
+                    [
+                        $0["messageId"] as? String ?? "", $0["outcome"] as? String ?? "",
+                        $0["reasonCode"] as? String ?? "",
+                    ]
+                }))
     }
 }

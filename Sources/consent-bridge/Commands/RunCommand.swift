@@ -1,23 +1,27 @@
-import UnixSignals
-import ConsentContractsLint
 import ArgumentParser
 import ConsentBridge
 import ConsentConfiguration
+import ConsentContractsLint
 import ConsentKafka
 import ConsentOperator
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `consent-bridge run`: the bridge (and, by role, the sinks) as services in one group.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the bridge and/or the sinks (roles); SIGTERM/SIGINT drain in-flight work and stop cleanly.",
-        discussion: "Configuration: command line > CONSENT_BRIDGE_* environment > --config file > defaults (docs/configuration.md). With --embedded true it also runs the embedded broker and uses SQLite files under --data-directory."
+        discussion:
+            "Configuration: command line > CONSENT_BRIDGE_* environment > --config file > defaults (docs/configuration.md). With --embedded true it also runs the embedded broker and uses SQLite files under --data-directory."
     )
 
-    @Flag(help: "With --embedded true: move SQLite stores left by an earlier embedded run aside (to <file>.previous-<time>) and start fresh.")
+    @Flag(
+        help:
+            "With --embedded true: move SQLite stores left by an earlier embedded run aside (to <file>.previous-<time>) and start fresh."
+    )
     var fresh = false
 
     @OptionGroup var input: ConfigurationInput
@@ -26,9 +30,15 @@ struct RunCommand: AsyncParsableCommand {
         let configuration = try input.load()
         LoggingBootstrap.bootstrap(configuration.log)
         let logger = Logger(label: "consent-bridge")
-        logger.notice("Starting", metadata: ["bridge.roles": "\(configuration.roles.sorted().map(\.rawValue))", "bridge.embedded": "\(configuration.isEmbedded)"])
+        logger.notice(
+            "Starting",
+            metadata: [
+                "bridge.roles": "\(configuration.roles.sorted().map(\.rawValue))",
+                "bridge.embedded": "\(configuration.isEmbedded)",
+            ])
         if configuration.isEmbedded {
-            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: configuration.dataDirectory, withIntermediateDirectories: true)
             try Self.setAsideEarlierEmbeddedStores(configuration, fresh: fresh)
         }
 
@@ -52,13 +62,15 @@ struct RunCommand: AsyncParsableCommand {
                 nav: Self.client(configuration.navKafka ?? configuration.healthKafka, name: "nav"))
         }
 
-        let application = try await BridgeApplication.make(configuration: configuration, kafka: endpoints, consumerTuning: tuning, logger: logger)
+        let application = try await BridgeApplication.make(
+            configuration: configuration, kafka: endpoints, consumerTuning: tuning, logger: logger)
         // Stores and clients close after the services using them, before the broker stops.
         services.append(.init(service: ClosingService(application.shutdown)))
         services += application.services.map { .init(service: $0) }
         services.append(.init(service: Self.operatorService(configuration, application, logger: logger)))
 
-        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
         groupConfiguration.maximumCancellationDuration = .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
@@ -71,17 +83,20 @@ struct RunCommand: AsyncParsableCommand {
     /// come, or skip new ones). Such stores are refused with an explanation, or moved aside
     /// with `--fresh`.
     static func setAsideEarlierEmbeddedStores(_ configuration: BridgeConfiguration, fresh: Bool) throws {
-        let files = [configuration.bridgeStore, configuration.healthStore, configuration.navStore].compactMap { location -> String? in
+        let files = [configuration.bridgeStore, configuration.healthStore, configuration.navStore].compactMap {
+            location -> String? in
             if case .sqlite(let path)? = location, FileManager.default.fileExists(atPath: path) { return path }
             return nil
         }
         guard !files.isEmpty else { return }
         guard fresh else {
-            throw EarlierEmbeddedStores(directory: configuration.dataDirectory, files: files.map { ($0 as NSString).lastPathComponent })
+            throw EarlierEmbeddedStores(
+                directory: configuration.dataDirectory, files: files.map { ($0 as NSString).lastPathComponent })
         }
         let suffix = ".previous-" + ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         for file in files {
-            for companion in [file, file + "-wal", file + "-shm"] where FileManager.default.fileExists(atPath: companion) {
+            for companion in [file, file + "-wal", file + "-shm"]
+            where FileManager.default.fileExists(atPath: companion) {
                 try FileManager.default.moveItem(atPath: companion, toPath: companion + suffix)
             }
         }
@@ -91,7 +106,9 @@ struct RunCommand: AsyncParsableCommand {
     /// The embedded broker with every topic of the contracts, under the configured names.
     static func embeddedCluster(_ configuration: BridgeConfiguration, logger: Logger) throws -> EmbeddedKafkaCluster {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-        for topic in try ProjectTopics.load(contractsDirectory: configuration.contractsDirectory, names: configuration.topics) {
+        for topic in try ProjectTopics.load(
+            contractsDirectory: configuration.contractsDirectory, names: configuration.topics)
+        {
             try cluster.createTopic(topic.name, partitions: topic.partitions)
         }
         return cluster
@@ -99,12 +116,14 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The operator service of `application`, on the configured address.
     static func operatorService(
-        _ configuration: BridgeConfiguration, _ application: BridgeApplication, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        _ configuration: BridgeConfiguration, _ application: BridgeApplication, logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> OperatorService {
         OperatorService(
             address: configuration.httpListenAddress,
             dependencies: .init(
-                readiness: application.readiness, metrics: application.metrics, store: application.bridgeStore, redrive: application.redrive,
+                readiness: application.readiness, metrics: application.metrics, store: application.bridgeStore,
+                redrive: application.redrive,
                 topics: configuration.topics, tokens: OperatorTokens(configuration.operatorAccess)),
             logger: logger, onListening: onListening)
     }
@@ -114,7 +133,8 @@ struct RunCommand: AsyncParsableCommand {
         guard let connection else { return KafkaClientConfiguration(bootstrapServers: "127.0.0.1:9") }
         var properties = connection.librdkafkaProperties
         properties.removeValue(forKey: "bootstrap.servers")
-        return KafkaClientConfiguration(bootstrapServers: connection.bootstrapServers, clientID: "consent-bridge-\(name)", properties: properties)
+        return KafkaClientConfiguration(
+            bootstrapServers: connection.bootstrapServers, clientID: "consent-bridge-\(name)", properties: properties)
     }
 }
 

@@ -9,7 +9,8 @@ import Logging
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
-        abstract: "Validate one event against its contract (saying which field breaks which rule), then publish it with every CloudEvents header.",
+        abstract:
+            "Validate one event against its contract (saying which field breaks which rule), then publish it with every CloudEvents header.",
         discussion: "Exit 0: sent (its ce_id is printed). Exit 65: the event breaks its contract (nothing is sent)."
     )
 
@@ -39,7 +40,9 @@ struct SendCommand: AsyncParsableCommand {
         guard let contract = catalog.contract(forCEType: type) ?? catalog.contract(named: type) else {
             throw ValidationError("no contract has the type or name \(type) (see Contracts/asyncapi.yaml)")
         }
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("--file \(file) cannot be read") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("--file \(file) cannot be read")
+        }
         let value: JSONValue
         do {
             value = try StrictJSON.parse(Array(data))
@@ -50,7 +53,10 @@ struct SendCommand: AsyncParsableCommand {
         let violations = contract.schema.validate(value)
         guard violations.isEmpty else {
             var text = "\(file) breaks contract \(contract.name) (\(contract.ceType)):\n"
-            for violation in violations { text += "  field \(violation.pointer.isEmpty ? "/" : violation.pointer): \(violation.keyword): \(violation.message)\n" }
+            for violation in violations {
+                text +=
+                    "  field \(violation.pointer.isEmpty ? "/" : violation.pointer): \(violation.keyword): \(violation.message)\n"
+            }
             FileHandle.standardError.write(Data(text.utf8))
             throw ExitCode(65)
         }
@@ -75,7 +81,8 @@ struct SendCommand: AsyncParsableCommand {
             _ = try await producer.send(record)
         } catch {
             await producer.close()
-            FileHandle.standardError.write(Data("not sent: the broker at \(bootstrap) did not take it (\(error))\n".utf8))
+            FileHandle.standardError.write(
+                Data("not sent: the broker at \(bootstrap) did not take it (\(error))\n".utf8))
             throw ExitCode(1)
         }
         await producer.close()

@@ -1,4 +1,3 @@
-import UnixSignals
 import ArgumentParser
 import ConsentConfiguration
 import ConsentKafka
@@ -6,12 +5,14 @@ import ConsentSimulation
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `consent-bridge simulate epj|nav`: a realistic stream of one side's events.
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Publish a realistic stream of EPJ or NAV events (built from the contracts' examples), with some broken on purpose.",
+        abstract:
+            "Publish a realistic stream of EPJ or NAV events (built from the contracts' examples), with some broken on purpose.",
         discussion: """
             EPJ: consents (granted in full, narrowed, none; some withdrawn and granted again), referrals, anonymous case \
             discussions, treatment coordination, work-relevant health information. NAV: job status, candidate suggestions, \
@@ -43,7 +44,9 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...500).contains(patients) else { throw ValidationError("--patients must be between 1 and 500") }
-        guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be above 0 and at most 100000 events/s") }
+        guard rate > 0, rate <= 100_000 else {
+            throw ValidationError("--rate must be above 0 and at most 100000 events/s")
+        }
         guard (0...1).contains(invalidShare) else { throw ValidationError("--invalid-share must be between 0 and 1") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
     }
@@ -60,7 +63,9 @@ struct SimulateCommand: AsyncParsableCommand {
             if progress.sent % 10 == 0 { ProgressLine.write("\(system.rawValue): sent \(progress.sent)") }
         }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+            configuration: .init(
+                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [], logger: logger))
         try await group.run()
         let progress = service.progress
         let kinds = progress.byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
@@ -76,4 +81,3 @@ enum ProgressLine {
         FileHandle.standardError.write(Data("\r\(text)\u{1B}[K".utf8))
     }
 }
-

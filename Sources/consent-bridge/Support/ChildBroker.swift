@@ -9,7 +9,9 @@ enum ChildBroker {
     static func start(contracts: String, partitions: Int) async throws -> BridgeBenchmark.ExternalBroker {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["broker", "--contracts", contracts, "--partitions", String(partitions), "--log-level", "error"]
+        process.arguments = [
+            "broker", "--contracts", contracts, "--partitions", String(partitions), "--log-level", "error",
+        ]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

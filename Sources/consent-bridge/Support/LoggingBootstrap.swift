@@ -55,10 +55,14 @@ struct JSONLineLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let own = event.metadata { merged.merge(own) { _, new in new } }
         var object: [String: Any] = [
-            "time": Date().formatted(Self.timeStyle), "level": event.level.rawValue, "logger": label, "message": event.message.description,
+            "time": Date().formatted(Self.timeStyle), "level": event.level.rawValue, "logger": label,
+            "message": event.message.description,
         ]
         for (key, value) in merged where object[key] == nil { object[key] = Self.json(value) }
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            var line = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         line.append(UInt8(ascii: "\n"))
         Self.output.withLock { _ in FileHandle.standardError.write(line) }
     }

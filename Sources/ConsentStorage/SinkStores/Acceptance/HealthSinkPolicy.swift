@@ -58,11 +58,14 @@ package struct HealthSinkPolicy: Sendable {
         }
         self.init(
             consentTopic: Self.standard.consentTopic, inboundTopic: Self.standard.inboundTopic,
-            disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted, navInternalTypes: navInternal)
+            disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted,
+            navInternalTypes: navInternal)
         self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
         self.breachSchema = catalog.contract(forCEType: BreachNotice.ceType)?.schema
         self.inboundSchemas = Dictionary(
-            uniqueKeysWithValues: accepted.compactMap { type in catalog.contract(forCEType: type).map { (type, $0.schema) } })
+            uniqueKeysWithValues: accepted.compactMap { type in
+                catalog.contract(forCEType: type).map { (type, $0.schema) }
+            })
     }
 
     /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.

@@ -53,16 +53,21 @@ package struct NavSinkPolicy: Sendable {
                 accepted.insert(contract.ceType)
                 if let anonymous = catalog.anonymousForm(of: contract) { accepted.insert(anonymous.ceType) }
             }
-            if contract.direction != .bridge, contract.sourceTopic == Self.standard.ownOutboundTopic { own.insert(contract.ceType) }
+            if contract.direction != .bridge, contract.sourceTopic == Self.standard.ownOutboundTopic {
+                own.insert(contract.ceType)
+            }
         }
         self.init(
             inboundTopic: Self.standard.inboundTopic, ownOutboundTopic: Self.standard.ownOutboundTopic,
-            disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted, ownDocumentationTypes: own)
+            disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted, ownDocumentationTypes: own
+        )
         self.participantRegisteringTypes = Set(catalog.contracts.filter { $0.name == "referral" }.map(\.ceType))
         self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
         self.breachSchema = catalog.contract(forCEType: BreachNotice.ceType)?.schema
         self.inboundSchemas = Dictionary(
-            uniqueKeysWithValues: accepted.compactMap { type in catalog.contract(forCEType: type).map { (type, $0.schema) } })
+            uniqueKeysWithValues: accepted.compactMap { type in
+                catalog.contract(forCEType: type).map { (type, $0.schema) }
+            })
     }
 
     /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.
@@ -87,5 +92,7 @@ package struct NavSinkPolicy: Sendable {
     )
 
     /// Topics the NAV sink consumes.
-    package var topics: [String] { [self.inboundTopic, self.ownOutboundTopic, self.disclosuresTopic, self.breachesTopic] }
+    package var topics: [String] {
+        [self.inboundTopic, self.ownOutboundTopic, self.disclosuresTopic, self.breachesTopic]
+    }
 }

@@ -19,7 +19,9 @@ package struct BreachReporting: Sendable {
     /// `unknown-<8 hex>` (a keyed digest).
     package var publishedTypes: Set<String>
 
-    package init(detector: BreachNotice.Detector, sealer: SealingBox, noticeTopics: [String], publishedTypes: Set<String>) {
+    package init(
+        detector: BreachNotice.Detector, sealer: SealingBox, noticeTopics: [String], publishedTypes: Set<String>
+    ) {
         self.detector = detector
         self.sealer = sealer
         self.noticeTopics = noticeTopics
@@ -29,7 +31,11 @@ package struct BreachReporting: Sendable {
     /// The breach id of a record: derived from the detecting sink and the record's position, so
     /// a replayed batch quarantines and notifies it once (a UUIDv8 of SHA-256).
     func breachID(of record: SinkRecord) -> String {
-        var bytes = Array(SHA256.hash(data: Array("\(detector.rawValue)\u{0}\(record.topic)\u{0}\(record.partition)\u{0}\(record.offset)".utf8)).prefix(16))
+        var bytes = Array(
+            SHA256.hash(
+                data: Array(
+                    "\(detector.rawValue)\u{0}\(record.topic)\u{0}\(record.partition)\u{0}\(record.offset)".utf8)
+            ).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8 (RFC 9562: custom)
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // variant 10
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
@@ -45,11 +51,14 @@ package struct BreachReporting: Sendable {
     }
 
     /// The quarantine row and notice for `record`.
-    func quarantine(_ record: SinkRecord, reason: SinkRejection.Reason, rule: String, now: Date) throws -> QuarantinedRecord {
+    func quarantine(_ record: SinkRecord, reason: SinkRejection.Reason, rule: String, now: Date) throws
+        -> QuarantinedRecord
+    {
         let breachID = self.breachID(of: record)
         let notice = BreachNotice(
             breachID: breachID, detectedBy: detector, detectedAt: StoreTime.string(from: now),
-            messageID: BreachNotice.safeMessageID(record.ceID), messageType: safeType(record.ceType), reason: reason.code,
+            messageID: BreachNotice.safeMessageID(record.ceID), messageType: safeType(record.ceType),
+            reason: reason.code,
             rule: rule, source: SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset))
         let sealed = try sealer.seal(Self.envelope(of: record), associatedData: breachID)
         return QuarantinedRecord(notice: notice, sealedRecord: sealed, sealingKeyID: sealer.keyID)
@@ -62,18 +71,21 @@ package struct BreachReporting: Sendable {
             value.map { .string(Data($0).base64EncodedString()) } ?? .null
         }
         let headers = record.headers.map { header in
-            JSONValue.object(JSONObject(uniqueMembers: [
-                .init(key: "name", value: .string(header.name)), .init(key: "value", value: bytes(header.value)),
-            ]))
+            JSONValue.object(
+                JSONObject(uniqueMembers: [
+                    .init(key: "name", value: .string(header.name)), .init(key: "value", value: bytes(header.value)),
+                ]))
         }
-        return JSONValue.object(JSONObject(uniqueMembers: [
-            .init(key: "topic", value: .string(record.topic)),
-            .init(key: "partition", value: .integer(Int64(record.partition))),
-            .init(key: "offset", value: .integer(record.offset)),
-            .init(key: "key", value: bytes(record.key)),
-            .init(key: "headers", value: .array(headers)),
-            .init(key: "value", value: bytes(record.value)),
-        ])).serializedBytes()
+        return JSONValue.object(
+            JSONObject(uniqueMembers: [
+                .init(key: "topic", value: .string(record.topic)),
+                .init(key: "partition", value: .integer(Int64(record.partition))),
+                .init(key: "offset", value: .integer(record.offset)),
+                .init(key: "key", value: bytes(record.key)),
+                .init(key: "headers", value: .array(headers)),
+                .init(key: "value", value: bytes(record.value)),
+            ])
+        ).serializedBytes()
     }
 }
 

@@ -60,7 +60,9 @@ enum BreachTables {
 
     /// Quarantines `records` and queues their notices for every topic; records already
     /// quarantined (same breach id) are left as they are. Returns the newly quarantined.
-    static func quarantine(_ sql: any SQLDatabase, _ records: [QuarantinedRecord], topics: [String], now: Date) async throws -> [BreachNotice] {
+    static func quarantine(_ sql: any SQLDatabase, _ records: [QuarantinedRecord], topics: [String], now: Date)
+        async throws -> [BreachNotice]
+    {
         // A batch may carry the same record twice (a consumer replay): one breach.
         var seen = Set<String>()
         let records = records.filter { seen.insert($0.notice.breachID).inserted }
@@ -76,7 +78,8 @@ enum BreachTables {
                     let notice = record.notice
                     return [
                         SQLBind(notice.breachID), SQLBind(notice.source.topic), SQLBind(Int64(notice.source.partition)),
-                        SQLBind(notice.source.offset), SQLBind(notice.messageType), SQLBind(notice.reason), SQLBind(notice.rule),
+                        SQLBind(notice.source.offset), SQLBind(notice.messageType), SQLBind(notice.reason),
+                        SQLBind(notice.rule),
                         StoreSQL.bytes(record.sealedRecord), SQLBind(record.sealingKeyID), StoreSQL.time(now),
                     ]
                 },
@@ -85,11 +88,13 @@ enum BreachTables {
         let rows: [[any SQLExpression]] = fresh.flatMap { notice in
             let payload = notice.jsonValue.serializedBytes()
             return topics.map { topic in
-                [SQLBind(notice.breachID), SQLBind(topic), StoreSQL.bytes(payload), SQLBind(notice.detectedAt)] as [any SQLExpression]
+                [SQLBind(notice.breachID), SQLBind(topic), StoreSQL.bytes(payload), SQLBind(notice.detectedAt)]
+                    as [any SQLExpression]
             }
         }
         if !rows.isEmpty {
-            try await StoreSQL.insert(sql, into: "breach_outbox", columns: ["breach_id", "topic", "payload", "detected_at"], rows: rows)
+            try await StoreSQL.insert(
+                sql, into: "breach_outbox", columns: ["breach_id", "topic", "payload", "detected_at"], rows: rows)
         }
         return fresh
     }
@@ -107,7 +112,8 @@ enum BreachTables {
                 "source_topic", "partition_id", "source_offset", "received_at",
             ],
             values: [
-                SQLBind(ceID), SQLBind(notice.breachID), SQLBind(notice.detectedBy.rawValue), SQLBind(notice.messageType),
+                SQLBind(ceID), SQLBind(notice.breachID), SQLBind(notice.detectedBy.rawValue),
+                SQLBind(notice.messageType),
                 SQLBind(notice.reason), SQLBind(notice.rule), SQLBind(notice.detectedAt), StoreSQL.bytes(value),
                 SQLBind(record.topic), SQLBind(Int64(record.partition)), SQLBind(record.offset), StoreSQL.time(now),
             ],
@@ -115,10 +121,12 @@ enum BreachTables {
     }
 
     static func pending(_ sql: any SQLDatabase, limit: Int) async throws -> [PendingBreachNotice] {
-        try await sql.raw("""
+        try await sql.raw(
+            """
             SELECT breach_id, topic, payload, detected_at FROM breach_outbox WHERE published_at IS NULL
             ORDER BY detected_at, breach_id, topic LIMIT \(unsafeRaw: String(max(1, limit)))
-            """).all().map { row in
+            """
+        ).all().map { row in
             PendingBreachNotice(
                 breachID: try row.decode(column: "breach_id", as: String.self),
                 topic: try row.decode(column: "topic", as: String.self),
@@ -129,10 +137,12 @@ enum BreachTables {
 
     static func markPublished(_ sql: any SQLDatabase, _ notices: [PendingBreachNotice], now: Date) async throws {
         for notice in notices {
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 UPDATE breach_outbox SET published_at = \(bind: StoreTime.string(from: now))
                 WHERE breach_id = \(bind: notice.breachID) AND topic = \(bind: notice.topic) AND published_at IS NULL
-                """).run()
+                """
+            ).run()
         }
     }
 
