@@ -79,6 +79,8 @@ let package = Package(
                 "CSQLite",
                 // The wire shapes of the bridge's outputs, decoded by the sinks exactly as encoded.
                 "ConsentContracts",
+                // The one store-location type (parsed and checked with the configuration).
+                "ConsentConfiguration",
                 // Sealing what a sink quarantines (R10), with its side's key (AES-256-GCM).
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

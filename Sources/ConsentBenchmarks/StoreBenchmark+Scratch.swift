@@ -1,4 +1,5 @@
 import ConsentBridgeTesting
+import ConsentConfiguration
 package import ConsentStorage
 import Foundation
 package import Logging
@@ -25,7 +26,7 @@ extension StoreBenchmark {
             let url = try await PostgresScratchDatabase.create(baseURL: postgresURL, prefix: "bench", logger: logger)
             do {
                 let results = try await Self.run(
-                    location: .postgres(url: url), minimumSeconds: minimumSeconds, logger: logger)
+                    location: try StoreLocation(parsing: url), minimumSeconds: minimumSeconds, logger: logger)
                 await PostgresScratchDatabase.drop(url: url, baseURL: postgresURL, logger: logger)
                 return results
             } catch {

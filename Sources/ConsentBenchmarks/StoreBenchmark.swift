@@ -1,3 +1,4 @@
+package import ConsentConfiguration
 package import ConsentStorage
 import Foundation
 package import Logging

@@ -129,7 +129,7 @@ package struct BridgeApplication: Sendable {
             guard let location = configuration.bridgeStore else { throw ApplicationError.missingStore("bridge") }
             let catalog = PolicyCatalog(catalog: try contractCatalog())
             guard let consentSchema = catalog.consentSchema else { throw ApplicationError.noConsentContract }
-            let store = try await BridgeStore.open(storageLocation(location), logger: logger)
+            let store = try await BridgeStore.open(location, logger: logger)
             bridgeStore = store
             closers.append { await store.close() }
 
@@ -266,7 +266,7 @@ package struct BridgeApplication: Sendable {
             policy.breachesTopic = topics.healthBreaches
             let (breaches, notices) = try breachReporting(.health, catalog: try contractCatalog())
             let store = try await HealthJournalStore.open(
-                storageLocation(location), policy: policy, breaches: breaches, logger: logger)
+                location, policy: policy, breaches: breaches, logger: logger)
             closers.append { await store.close() }
             readinessChecks.append(
                 try sinkBrokerCheck(tuned(kafka.health), topic: topics.healthInbound, sink: "health"))
@@ -285,7 +285,7 @@ package struct BridgeApplication: Sendable {
             policy.breachesTopic = topics.navBreaches
             let (breaches, notices) = try breachReporting(.nav, catalog: try contractCatalog())
             let store = try await NavCaseStore.open(
-                storageLocation(location), policy: policy, breaches: breaches, logger: logger)
+                location, policy: policy, breaches: breaches, logger: logger)
             closers.append { await store.close() }
             readinessChecks.append(try sinkBrokerCheck(tuned(kafka.nav), topic: topics.navInbound, sink: "NAV"))
             services.append(
@@ -340,16 +340,6 @@ package struct BridgeApplication: Sendable {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<SealingKey.byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return SealingKeyRing(current: SealingKey(id: "\(side.rawValue)-ephemeral", bytes: bytes), previous: nil)
-    }
-
-    /// The storage module's location for a configured location.
-    package static func storageLocation(_ location: ConsentConfiguration.StoreLocation) throws
-        -> ConsentStorage.StoreLocation
-    {
-        switch location {
-        case .sqlite(let path): return .sqlite(path: path)
-        case .postgres(let url): return .postgres(url: url.url)
-        }
     }
 
     /// Why the configuration cannot be turned into an application.

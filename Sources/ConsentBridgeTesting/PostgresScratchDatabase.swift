@@ -1,3 +1,4 @@
+package import ConsentConfiguration
 package import ConsentStorage
 import Foundation
 package import Logging
@@ -17,7 +18,7 @@ package enum PostgresScratchDatabase {
             .joined()
         let cleanPrefix = prefix.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "_" }
         let name = "\(cleanPrefix.isEmpty ? "scratch" : cleanPrefix)_\(suffix)"
-        let admin = try await StoreDatabase.open(.postgres(url: baseURL), logger: logger)
+        let admin = try await StoreDatabase.open(try StoreLocation(parsing: baseURL), logger: logger)
         do {
             // CREATE DATABASE cannot run inside a transaction; the name is generated above (no input).
             try await admin.read { sql in try await sql.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
@@ -38,7 +39,9 @@ package enum PostgresScratchDatabase {
         guard let components = URLComponents(string: url) else { return }
         let name = String(components.path.drop(while: { $0 == "/" }))
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return }
-        guard let admin = try? await StoreDatabase.open(.postgres(url: baseURL), logger: logger) else { return }
+        guard let location = try? StoreLocation(parsing: baseURL),
+            let admin = try? await StoreDatabase.open(location, logger: logger)
+        else { return }
         _ = try? await admin.read { sql in
             try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
         }

@@ -23,13 +23,23 @@ package enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         return .success(.sqlite(path: String(path)))
     }
 
-    /// Two locations with equal identity are the same database, whatever the credentials.
+    /// Two locations with equal identity are the same database, whatever the credentials (R9:
+    /// two stores must never share one).
+    ///
+    /// SQLite: the absolute, symlink-resolved path (of the parent folder when the file does not
+    /// exist yet). PostgreSQL: lower-cased host (`localhost` and `::1` as `127.0.0.1`), port and
+    /// database name; user and password do not matter.
     package var identity: String {
         switch self {
         case .sqlite(let path):
-            "sqlite:" + URL(fileURLWithPath: path).standardizedFileURL.path
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL
+            let directory = absolute.deletingLastPathComponent().resolvingSymlinksInPath()
+            let file = directory.appendingPathComponent(absolute.lastPathComponent).resolvingSymlinksInPath()
+            return "sqlite:" + file.path
         case .postgres(let url):
-            "postgres://\(url.host.lowercased()):\(url.port)/\(url.database)"
+            let host = url.host.lowercased()
+            let normalizedHost = (host == "localhost" || host == "::1" || host == "[::1]") ? "127.0.0.1" : host
+            return "postgres://\(normalizedHost):\(url.port)/\(url.database)"
         }
     }
 

@@ -8,6 +8,7 @@
 // Usage: ConsentStorageSinkProbe STORE_PATH PARTITIONS RECORDS_PER_PARTITION DISCLOSURES [BATCH_PAUSE_MS]
 // BATCH_PAUSE_MS slows the run down so the test's kills land mid-run even when the test
 // process itself is slowed by other tests running in parallel.
+import ConsentConfiguration
 import ConsentStorage
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import ConsentBridge
+import ConsentConfiguration
 import ConsentKafka
 import ConsentStorage
 import Foundation

@@ -149,7 +149,7 @@ final class BridgeHarness: Sendable {
     func openBridgeStore() async throws -> BridgeStore {
         let location = try #require(configuration.bridgeStore)
         return try await BridgeStore.open(
-            try BridgeApplication.storageLocation(location), logger: Logger(label: "inspect"))
+            location, logger: Logger(label: "inspect"))
     }
 
     var metrics: BridgeMetrics? { running.withLock { $0?.application.metrics } }

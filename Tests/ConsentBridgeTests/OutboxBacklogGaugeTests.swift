@@ -1,4 +1,5 @@
 import ConsentBridge
+import ConsentConfiguration
 import ConsentStorage
 import Foundation
 import Logging

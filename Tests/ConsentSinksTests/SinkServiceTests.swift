@@ -1,3 +1,4 @@
+import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
 import ConsentSinks

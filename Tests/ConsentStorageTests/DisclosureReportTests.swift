@@ -1,3 +1,4 @@
+import ConsentConfiguration
 import ConsentStorage
 import Foundation
 import Testing

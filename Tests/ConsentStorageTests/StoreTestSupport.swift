@@ -1,4 +1,5 @@
 import ConsentBridgeTesting
+import ConsentConfiguration
 import ConsentContracts
 import ConsentStorage
 import Foundation
@@ -55,7 +56,7 @@ struct ScratchLocations {
             let base = try #require(TestEngine.postgresURL, "PostgreSQL URL vanished")
             let url = try await PostgresScratchDatabase.create(baseURL: base, prefix: "t_\(name)", logger: Self.logger)
             self.postgresDatabases.append(url)
-            return .postgres(url: url)
+            return try StoreLocation(parsing: url)
         }
     }
 

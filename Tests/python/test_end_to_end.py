@@ -449,7 +449,8 @@ def test_stores_document_every_disclosure(scenario):
     referral_ids = {e.ce_id for e in scenario.events_where("full", "referral")}
     wanted = {d for d, event_id in bridge_disclosures["health-to-nav"].items() if event_id in referral_ids}
     report = subprocess.run(
-        [BIN, "disclosures", "--patient", PATIENTS["full"].fnr, "--format", "json", "--allow-synthetic-ids"],
+        [BIN, "disclosures", "--patient", PATIENTS["full"].fnr, "--format", "json", "--allow-synthetic-ids",
+         "--embedded", "true"],
         env=scenario.bridge.environment, cwd=scenario.bridge.workdir, capture_output=True, text=True, timeout=60)
     if not wanted:
         failures.append("the bridge store recorded no disclosure for the full-consent referrals")
@@ -520,7 +521,7 @@ def test_access_reports_come_from_each_sides_own_store_alone(scenario, tmp_path)
                 shutil.copy(source, alone / (store + suffix))
         result = subprocess.run(
             [BIN, "access-report", "--side", side, "--patient", patient, "--format", "json", "--allow-synthetic-ids",
-             "--data-directory", str(alone)], capture_output=True, text=True, timeout=60)
+             "--embedded", "true", "--data-directory", str(alone)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, f"{side}: {result.stderr}"
         reports[side] = {s["title"]: s["rows"] for s in json.loads(result.stdout)["sections"]}
         assert sorted(p.name for p in alone.iterdir() if not p.name.startswith(store)) == [], "the report wrote beside the store"

@@ -1,3 +1,4 @@
+package import ConsentConfiguration
 import Foundation
 package import Logging
 import SQLKit

@@ -1,3 +1,4 @@
+package import ConsentConfiguration
 import Foundation
 package import Logging
 import PostgresKit
@@ -63,7 +64,7 @@ package final class StoreDatabase: Sendable {
             }
         case .postgres(let url):
             do {
-                let configuration = try SQLPostgresConfiguration(url: url)
+                let configuration = try SQLPostgresConfiguration(url: url.url)
                 let connection = try await PostgresConnection.connect(
                     configuration: configuration.coreConfiguration,
                     id: Int.random(in: 1...Int.max),

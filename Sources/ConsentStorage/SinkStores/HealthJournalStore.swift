@@ -1,3 +1,4 @@
+package import ConsentConfiguration
 package import ConsentContracts
 import Foundation
 package import Logging

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConsentConfiguration
 import ConsentPolicy
 import ConsentStorage
 import Foundation
@@ -12,9 +13,10 @@ struct AccessReportCommand: AsyncParsableCommand {
         abstract:
             "One person's access report (R11) from one side's own store: health (consents, disclosures) or NAV (received, shared, own documentation).",
         discussion: """
-            Reads only that side's store: --store, else CONSENT_BRIDGE_HEALTH_STORE / CONSENT_BRIDGE_NAV_STORE, else \
-            <data directory>/health.sqlite or nav.sqlite. Exit codes: 0 report printed; 3 the store holds nothing about the \
-            person; 64 invalid id; 1 store error.
+            Reads only that side's store, as that side's sink is configured (command line > CONSENT_BRIDGE_* \
+            environment > --config file > defaults; embedded: <data directory>/health.sqlite or nav.sqlite). Exit \
+            codes: 0 report printed; 3 the store holds nothing about the person; 64 invalid id; 78 invalid \
+            configuration; 1 store error.
             """
     )
 
@@ -30,32 +32,21 @@ struct AccessReportCommand: AsyncParsableCommand {
     @Option(help: "Output format: table, json or csv.")
     var format: Format = .table
 
-    @Option(help: "That side's store: a SQLite path or a postgres:// URL.")
-    var store: String?
-
-    @Option(help: "Data directory holding the embedded SQLite stores.")
-    var dataDirectory: String?
-
     @Flag(help: "Accept synthetic test identity numbers (month + 40 or + 80); for test environments only.")
     var allowSyntheticIds = false
+
+    @OptionGroup var input: ConfigurationInput
 
     func validate() throws {
         try PatientArgument.validate(patient, allowSynthetic: allowSyntheticIds)
     }
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let dataDirectory = self.dataDirectory ?? environment["CONSENT_BRIDGE_DATA_DIRECTORY"] ?? "data"
+        let location = try input.sideStore(side == .health ? .healthSink : .navSink, command: "access-report")
         var logger = Logger(label: "consent-bridge.access-report")
         logger.logLevel = .warning
         let report: AccessReport
         do throws(StorageError) {
-            let defaults = ConsentStorage.StoreLocations.sqlite(dataDirectory: dataDirectory)
-            let configured =
-                store ?? environment[side == .health ? "CONSENT_BRIDGE_HEALTH_STORE" : "CONSENT_BRIDGE_NAV_STORE"]
-            let location =
-                try configured.map { text throws(StorageError) in try ConsentStorage.StoreLocation(parsing: text) }
-                ?? (side == .health ? defaults.healthJournal : defaults.navCase)
             switch side {
             case .health:
                 let journal = try await HealthJournalStore.open(location, logger: logger)

@@ -32,20 +32,12 @@ struct BreachesCommand: AsyncParsableCommand {
     @OptionGroup var input: ConfigurationInput
 
     func run() async throws {
-        let configuration = try input.load()
-        guard let configured = side == .health ? configuration.healthStore : configuration.navStore else {
-            FileHandle.standardError.write(
-                Data(
-                    "breaches: the configuration's roles do not include \(side.rawValue)-sink, so it names no \(side.rawValue) store\n"
-                        .utf8))
-            throw ExitCode(78)
-        }
+        let location = try input.sideStore(side == .health ? .healthSink : .navSink, command: "breaches")
         var logger = Logger(label: "consent-bridge.breaches")
         logger.logLevel = .warning
         let filed: [BreachNotice]
         let quarantined: [QuarantineEntry]
-        do {
-            let location = try BridgeApplication.storageLocation(configured)
+        do throws(StorageError) {
             switch side {
             case .health:
                 let store = try await HealthJournalStore.open(location, logger: logger)
@@ -56,7 +48,7 @@ struct BreachesCommand: AsyncParsableCommand {
                 defer { Task { await store.close() } }
                 (filed, quarantined) = (try await store.breachLog(), try await store.quarantined())
             }
-        } catch let error as StorageError {
+        } catch {
             FileHandle.standardError.write(Data("breaches: \(error.message)\n".utf8))
             throw ExitCode.failure
         }

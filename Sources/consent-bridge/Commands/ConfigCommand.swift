@@ -36,6 +36,29 @@ struct ConfigurationInput: ParsableArguments {
     }
 }
 
+extension ConfigurationInput {
+    /// The store of one role, as that role is configured: the store-reading commands
+    /// (`disclosures`, `access-report`, `breaches`) read the configuration like `run` does.
+    /// Exits 78 when the configuration is invalid or its roles leave that role out.
+    func sideStore(_ role: BridgeRole, command: String) throws -> StoreLocation {
+        let configuration = try load()
+        let store: StoreLocation? =
+            switch role {
+            case .healthSink: configuration.healthStore
+            case .navSink: configuration.navStore
+            case .bridge: configuration.bridgeStore
+            }
+        guard let store else {
+            FileHandle.standardError.write(
+                Data(
+                    "\(command): the configuration's roles leave out \(role.rawValue), so it names no store for it\n"
+                        .utf8))
+            throw ExitCode(78)
+        }
+        return store
+    }
+}
+
 /// `consent-bridge config check`: exit 0 when the configuration would start, 78 otherwise.
 struct ConfigCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

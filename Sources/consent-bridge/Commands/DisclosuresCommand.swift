@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConsentConfiguration
 import ConsentPolicy
 import ConsentStorage
 import Foundation
@@ -14,9 +15,10 @@ struct DisclosuresCommand: AsyncParsableCommand {
         commandName: "disclosures",
         abstract: "List everything disclosed about one patient, from the health journal store.",
         discussion: """
-            The health journal store is --health-store, else CONSENT_BRIDGE_HEALTH_STORE, else
-            <data directory>/health.sqlite (--data-directory, CONSENT_BRIDGE_DATA_DIRECTORY, default `data`).
-            Exit codes: 0 report printed; 3 no records for this patient; 64 invalid patient id; 1 store error.
+            The health journal store as the health sink is configured (command line, e.g. --health-store > \
+            CONSENT_BRIDGE_* environment > --config file > defaults; embedded: <data directory>/health.sqlite). \
+            Exit codes: 0 report printed; 3 no records for this patient; 64 invalid patient id; 78 invalid \
+            configuration; 1 store error.
             """
     )
 
@@ -26,30 +28,21 @@ struct DisclosuresCommand: AsyncParsableCommand {
     @Option(help: "Output format: table, json or csv.")
     var format: DisclosureReport.Format = .table
 
-    @Option(help: "Health journal store: a SQLite path or a postgres:// URL.")
-    var healthStore: String?
-
-    @Option(help: "Data directory holding the embedded SQLite stores.")
-    var dataDirectory: String?
-
     @Flag(help: "Accept synthetic test identity numbers (month + 40 or + 80); for test environments only.")
     var allowSyntheticIds = false
+
+    @OptionGroup var input: ConfigurationInput
 
     func validate() throws {
         try PatientArgument.validate(patient, allowSynthetic: allowSyntheticIds)
     }
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let dataDirectory = self.dataDirectory ?? environment["CONSENT_BRIDGE_DATA_DIRECTORY"] ?? "data"
-        let configured = self.healthStore ?? environment["CONSENT_BRIDGE_HEALTH_STORE"]
+        let location = try input.sideStore(.healthSink, command: "disclosures")
         var logger = Logger(label: "consent-bridge.disclosures")
         logger.logLevel = .warning
         let output: DisclosureReport.Output
         do throws(StorageError) {
-            let location: ConsentStorage.StoreLocation =
-                try configured.map { text throws(StorageError) in try ConsentStorage.StoreLocation(parsing: text) }
-                ?? ConsentStorage.StoreLocations.sqlite(dataDirectory: dataDirectory).healthJournal
             output = try await DisclosureReport.run(
                 patientID: self.patient, format: self.format, healthStore: location, logger: logger)
         } catch {
