@@ -67,243 +67,265 @@ package struct BridgeApplication: Sendable {
         let metrics = BridgeMetrics()
         var services: [any Service] = []
         var closers: [@Sendable () async -> Void] = []
+        // Clients their services close when they stop; closed here only if `make` fails after
+        // making them (nothing then runs the services).
+        var closedByTheirServices: [@Sendable () async -> Void] = []
         var readinessChecks: [@Sendable () async -> String?] = []
         // Problems a restart would clear (run after the readiness checks, from their results).
         var livenessChecks: [@Sendable () async -> String?] = []
         var consentView: ConsentViewKeeper? = nil
         var redrive: RejectionRedrive? = nil
         var bridgeStore: BridgeStore? = nil
-        let topics = configuration.topics
-        let configured = [
-            "session.timeout.ms": "\(configuration.kafkaSessionTimeoutMilliseconds)",
-            "heartbeat.interval.ms": "\(max(100, configuration.kafkaSessionTimeoutMilliseconds / 10))",
-            "fetch.wait.max.ms": "\(configuration.kafkaFetchWaitMaxMilliseconds)",
-        ]
-        /// Precedence: the operator's librdkafka properties, the embedded broker's tuning,
-        /// `defaults` (per consumer), then the configured consumer keys.
-        func tuned(_ client: KafkaClientConfiguration, _ defaults: [String: String] = [:]) -> KafkaClientConfiguration {
-            var client = client
-            client.properties.merge(consumerTuning) { current, _ in current }
-            client.properties.merge(defaults) { current, _ in current }
-            client.properties.merge(configured) { current, _ in current }
-            return client
-        }
-
-        // Each side's sealing keys, made once: in an embedded run without configured keys the
-        // bridge and that side's sink share one ephemeral key.
-        var keyRings: [BridgeSide: SealingKeyRing] = [:]
-        func sealingKeys(_ side: BridgeSide) throws -> SealingKeyRing {
-            if let ring = keyRings[side] { return ring }
-            let configured = side == .health ? configuration.healthSealingKeys : configuration.navSealingKeys
-            let ring = try configured ?? ephemeralKeys(side: side, configuration: configuration)
-            keyRings[side] = ring
-            return ring
-        }
-
-        /// How the sink of `side` quarantines and reports breaches (R10): sealed with its side's
-        /// key, a notice to both parties' breach topics, each on its party's cluster.
-        func breachReporting(_ side: BridgeSide, catalog: ContractCatalog) throws -> (
-            BreachReporting, SinkService.BreachNotices
-        ) {
-            let detector: BreachNotice.Detector = side == .health ? .healthJournalSink : .navCaseSink
-            let reporting = BreachReporting(
-                detector: detector, sealer: PayloadSealer.currentBox(try sealingKeys(side)),
-                noticeTopics: [topics.healthBreaches, topics.navBreaches],
-                publishedTypes: Set(catalog.contracts.map(\.ceType)))
-            let notices = SinkService.BreachNotices(
-                source: detector.ceSource,
-                clients: [topics.healthBreaches: kafka.health, topics.navBreaches: kafka.nav])
-            return (reporting, notices)
-        }
-
-        // The contracts, loaded once: the bridge decides with them, the sinks accept by them.
-        var loadedCatalog: ContractCatalog?
-        func contractCatalog() throws -> ContractCatalog {
-            if let loadedCatalog { return loadedCatalog }
-            let catalog = try ContractCatalog.load(directory: configuration.contractsDirectory)
-            loadedCatalog = catalog
-            return catalog
-        }
-
-        if configuration.roles.contains(.bridge) {
-            guard let location = configuration.bridgeStore else { throw ApplicationError.missingStore("bridge") }
-            let catalog = PolicyCatalog(catalog: try contractCatalog())
-            guard let consentSchema = catalog.consentSchema else { throw ApplicationError.noConsentContract }
-            let store = try await BridgeStore.open(location, logger: logger)
-            bridgeStore = store
-            closers.append { await store.close() }
-
-            let keeper = ConsentViewKeeper(consentSchema: consentSchema)
-            consentView = keeper
-            try await ConsentViewService.restore(
-                into: keeper, from: store, topic: topics.healthConsent, retry: retry, logger: logger)
-            let consentConsumer = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(
-                    client: tuned(
-                        kafka.health,
-                        consentConsumerProperties(configuredFetchWait: configuration.kafkaFetchWaitMaxMilliseconds)),
-                    // Every instance reads every consent partition: a group of its own.
-                    groupID: "\(configuration.bridgeGroupID)-consent-view-\(UUID().uuidString.prefix(8).lowercased())",
-                    topics: [topics.healthConsent],
-                    startingOffsets: { partitions in
-                        let positions = keeper.positions
-                        var starts: [KafkaTopicPartition: Int64] = [:]
-                        for partition in partitions { starts[partition] = positions[partition.partition] }
-                        return starts.compactMapValues { $0 }
-                    }),
-                logger: logger)
-            // The gate asks the consent topic's high watermarks before every batch through a
-            // client of its own: the consent consumer's connection may hold a long-poll fetch,
-            // and the broker would answer the query only after it.
-            let consentWatermarks = try KafkaAdmin(configuration: kafka.health, logger: logger)
-            closers.append { await consentWatermarks.close() }
-            let partitionCount = try await consentPartitionCount(
-                consentWatermarks, topic: topics.healthConsent, retry: retry, logger: logger)
-            let gate = ConsentGate(
-                keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount,
-                watermarkSource: consentWatermarks)
-            readinessChecks.append {
-                guard let required = try? await gate.highWatermarks() else { return "health Kafka cluster unreachable" }
-                let positions = keeper.positions
-                metrics.recordConsentViewLag(
-                    required.reduce(0) { $0 + Int(max(0, $1.value - (positions[$1.key] ?? 0))) })
-                return keeper.hasRead(upTo: required) ? nil : "consent view not caught up"
-            }
-            services.append(
-                ConsentViewService(
-                    keeper: keeper, consumer: consentConsumer, store: store, consentTopic: topics.healthConsent,
-                    retry: retry, metrics: metrics,
-                    logger: logger))
-
-            let sealer = PayloadSealer(health: try sealingKeys(.health), nav: try sealingKeys(.nav))
-            let builder = BridgeRecordBuilder(
-                topics: .init(
-                    receiptsOf: { topics.receipts(of: $0) },
-                    disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
-                catalog: catalog, sealer: sealer, bridgeVersion: version)
-            let handoff = OutboxHandoff()
-            guard let agreementsRegistry = configuration.agreementsRegistry else {
-                throw ApplicationError.missingAgreements
-            }
-            guard
-                let agreementsSchema = IPSAgreementRegistry.schema(contractsDirectory: configuration.contractsDirectory)
-            else {
-                throw ApplicationError.missingAgreements
-            }
-            let agreements = IPSAgreementRegistry(path: agreementsRegistry, schema: agreementsSchema, logger: logger)
-            services.append(agreements)
-            redrive = RejectionRedrive(
-                store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff,
-                logger: logger)
-            for side in BridgeSide.allCases {
-                let client = side == .health ? kafka.health : kafka.nav
-                let consumer = try KafkaConsumer(
-                    configuration: KafkaConsumerConfiguration(
-                        client: tuned(client), groupID: Self.pipelineGroupID(configuration.bridgeGroupID, side: side),
-                        topics: [topics.outbound(of: side)],
-                        maxBatchSize: configuration.batchSize,
-                        startingOffsets: EventPipeline.startingOffsets(store: store, group: configuration.bridgeGroupID)
-                    ),
-                    logger: logger)
-                let watch = PipelineProgressWatch(
-                    side: side, topic: topics.outbound(of: side), group: configuration.bridgeGroupID,
-                    consumer: consumer, store: store)
-                readinessChecks.append { await watch.check() }
-                // Ready only once the pipeline consumes: after a start its group join takes
-                // seconds, and until then nothing is decided.
-                readinessChecks.append {
-                    consumer.hasJoinedGroup ? nil : "\(side.rawValue) pipeline not yet in its consumer group"
-                }
-                livenessChecks.append { watch.problem }
-                services.append(
-                    EventPipeline(
-                        origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate,
-                        catalog: catalog,
-                        builder: builder, store: store, handoff: handoff, retry: retry, logger: logger,
-                        metrics: metrics, agreements: agreements))
-            }
-            let producers: [BridgeSide: KafkaProducer] = [
-                .health: try KafkaProducer(configuration: kafka.health, logger: logger),
-                .nav: try KafkaProducer(configuration: kafka.nav, logger: logger),
+        do {
+            let topics = configuration.topics
+            let configured = [
+                "session.timeout.ms": "\(configuration.kafkaSessionTimeoutMilliseconds)",
+                "heartbeat.interval.ms": "\(max(100, configuration.kafkaSessionTimeoutMilliseconds / 10))",
+                "fetch.wait.max.ms": "\(configuration.kafkaFetchWaitMaxMilliseconds)",
             ]
-            services.append(
-                OutboxRelay(
-                    store: store, producers: producers,
-                    clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics, consent: keeper,
-                    catalog: catalog, handoff: handoff, retry: retry,
-                    // An event makes about three outbox rows: the relay reads pages of several
-                    // pipeline batches, so that after a handoff overflow it catches up from the store.
-                    logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4,
-                    maxRecordBytes: [
-                        .health: kafka.health.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
-                        .nav: kafka.nav.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
-                    ]))
-            services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
-        }
-
-        /// A sink is ready only while its cluster answers (a short watermark query on the topic
-        /// it reads, through a client of its own).
-        func sinkBrokerCheck(_ client: KafkaClientConfiguration, topic: String, sink: String) throws
-            -> @Sendable () async -> String?
-        {
-            let admin = try KafkaAdmin(configuration: client, logger: logger)
-            closers.append { await admin.close() }
-            return {
-                (try? await admin.highWatermarks(topic: topic, partitions: [0], timeout: .seconds(2))) == nil
-                    ? "\(sink) sink's Kafka cluster unreachable" : nil
+            /// Precedence: the operator's librdkafka properties, the embedded broker's tuning,
+            /// `defaults` (per consumer), then the configured consumer keys.
+            func tuned(_ client: KafkaClientConfiguration, _ defaults: [String: String] = [:])
+                -> KafkaClientConfiguration
+            {
+                var client = client
+                client.properties.merge(consumerTuning) { current, _ in current }
+                client.properties.merge(defaults) { current, _ in current }
+                client.properties.merge(configured) { current, _ in current }
+                return client
             }
-        }
 
-        // The sinks: each side's topics into that side's own store (R3, R4, R9).
-        if configuration.roles.contains(.healthSink) {
-            guard let location = configuration.healthStore else {
-                throw ApplicationError.missingStore("health journal")
+            // Each side's sealing keys, made once: in an embedded run without configured keys the
+            // bridge and that side's sink share one ephemeral key.
+            var keyRings: [BridgeSide: SealingKeyRing] = [:]
+            func sealingKeys(_ side: BridgeSide) throws -> SealingKeyRing {
+                if let ring = keyRings[side] { return ring }
+                let configured = side == .health ? configuration.healthSealingKeys : configuration.navSealingKeys
+                let ring = try configured ?? ephemeralKeys(side: side, configuration: configuration)
+                keyRings[side] = ring
+                return ring
             }
-            var policy = HealthSinkPolicy(catalog: try contractCatalog())
-            policy.consentTopic = topics.healthConsent
-            policy.inboundTopic = topics.healthInbound
-            policy.disclosuresTopic = topics.healthDisclosures
-            policy.breachesTopic = topics.healthBreaches
-            let (breaches, notices) = try breachReporting(.health, catalog: try contractCatalog())
-            let store = try await HealthJournalStore.open(
-                location, policy: policy, breaches: breaches, logger: logger)
-            closers.append { await store.close() }
-            readinessChecks.append(
-                try sinkBrokerCheck(tuned(kafka.health), topic: topics.healthInbound, sink: "health"))
-            services.append(
-                SinkService(
-                    store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
-                    maxBatchSize: configuration.batchSize, breachNotices: notices,
-                    onBatch: { metrics.recordSinkBatch($0, sink: .healthJournal) }, logger: logger))
-        }
-        if configuration.roles.contains(.navSink) {
-            guard let location = configuration.navStore else { throw ApplicationError.missingStore("NAV case") }
-            var policy = NavSinkPolicy(catalog: try contractCatalog())
-            policy.inboundTopic = topics.navInbound
-            policy.ownOutboundTopic = topics.navOutbound
-            policy.disclosuresTopic = topics.navDisclosures
-            policy.breachesTopic = topics.navBreaches
-            let (breaches, notices) = try breachReporting(.nav, catalog: try contractCatalog())
-            let store = try await NavCaseStore.open(
-                location, policy: policy, breaches: breaches, logger: logger)
-            closers.append { await store.close() }
-            readinessChecks.append(try sinkBrokerCheck(tuned(kafka.nav), topic: topics.navInbound, sink: "NAV"))
-            services.append(
-                SinkService(
-                    store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,
-                    maxBatchSize: configuration.batchSize, breachNotices: notices,
-                    onBatch: { metrics.recordSinkBatch($0, sink: .navCase) }, logger: logger))
-        }
 
-        let closeStores = closers
-        return BridgeApplication(
-            services: services,
-            readiness: BridgeReadiness(checks: readinessChecks, livenessChecks: livenessChecks),
-            metrics: metrics,
-            consentView: consentView,
-            redrive: redrive,
-            bridgeStore: bridgeStore,
-            shutdown: { for close in closeStores { await close() } })
+            /// How the sink of `side` quarantines and reports breaches (R10): sealed with its side's
+            /// key, a notice to both parties' breach topics, each on its party's cluster.
+            func breachReporting(_ side: BridgeSide, catalog: ContractCatalog) throws -> (
+                BreachReporting, SinkService.BreachNotices
+            ) {
+                let detector: BreachNotice.Detector = side == .health ? .healthJournalSink : .navCaseSink
+                let reporting = BreachReporting(
+                    detector: detector, sealer: PayloadSealer.currentBox(try sealingKeys(side)),
+                    noticeTopics: [topics.healthBreaches, topics.navBreaches],
+                    publishedTypes: Set(catalog.contracts.map(\.ceType)))
+                let notices = SinkService.BreachNotices(
+                    source: detector.ceSource,
+                    clients: [topics.healthBreaches: kafka.health, topics.navBreaches: kafka.nav])
+                return (reporting, notices)
+            }
+
+            // The contracts, loaded once: the bridge decides with them, the sinks accept by them.
+            var loadedCatalog: ContractCatalog?
+            func contractCatalog() throws -> ContractCatalog {
+                if let loadedCatalog { return loadedCatalog }
+                let catalog = try ContractCatalog.load(directory: configuration.contractsDirectory)
+                loadedCatalog = catalog
+                return catalog
+            }
+
+            if configuration.roles.contains(.bridge) {
+                guard let location = configuration.bridgeStore else { throw ApplicationError.missingStore("bridge") }
+                let catalog = PolicyCatalog(catalog: try contractCatalog())
+                guard let consentSchema = catalog.consentSchema else { throw ApplicationError.noConsentContract }
+                let store = try await BridgeStore.open(location, logger: logger)
+                bridgeStore = store
+                closers.append { await store.close() }
+
+                let keeper = ConsentViewKeeper(consentSchema: consentSchema)
+                consentView = keeper
+                try await ConsentViewService.restore(
+                    into: keeper, from: store, topic: topics.healthConsent, retry: retry, logger: logger)
+                let consentConsumer = try KafkaConsumer(
+                    configuration: KafkaConsumerConfiguration(
+                        client: tuned(
+                            kafka.health,
+                            consentConsumerProperties(configuredFetchWait: configuration.kafkaFetchWaitMaxMilliseconds)),
+                        // Every instance reads every consent partition: a group of its own.
+                        groupID:
+                            "\(configuration.bridgeGroupID)-consent-view-\(UUID().uuidString.prefix(8).lowercased())",
+                        topics: [topics.healthConsent],
+                        startingOffsets: { partitions in
+                            let positions = keeper.positions
+                            var starts: [KafkaTopicPartition: Int64] = [:]
+                            for partition in partitions { starts[partition] = positions[partition.partition] }
+                            return starts.compactMapValues { $0 }
+                        }),
+                    logger: logger)
+                closedByTheirServices.append { await consentConsumer.close() }
+                // The gate asks the consent topic's high watermarks before every batch through a
+                // client of its own: the consent consumer's connection may hold a long-poll fetch,
+                // and the broker would answer the query only after it.
+                let consentWatermarks = try KafkaAdmin(configuration: kafka.health, logger: logger)
+                closers.append { await consentWatermarks.close() }
+                let partitionCount = try await consentPartitionCount(
+                    consentWatermarks, topic: topics.healthConsent, retry: retry, logger: logger)
+                let gate = ConsentGate(
+                    keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount,
+                    watermarkSource: consentWatermarks)
+                readinessChecks.append {
+                    guard let required = try? await gate.highWatermarks() else {
+                        return "health Kafka cluster unreachable"
+                    }
+                    let positions = keeper.positions
+                    metrics.recordConsentViewLag(
+                        required.reduce(0) { $0 + Int(max(0, $1.value - (positions[$1.key] ?? 0))) })
+                    return keeper.hasRead(upTo: required) ? nil : "consent view not caught up"
+                }
+                services.append(
+                    ConsentViewService(
+                        keeper: keeper, consumer: consentConsumer, store: store, consentTopic: topics.healthConsent,
+                        retry: retry, metrics: metrics,
+                        logger: logger))
+
+                let sealer = PayloadSealer(health: try sealingKeys(.health), nav: try sealingKeys(.nav))
+                let builder = BridgeRecordBuilder(
+                    topics: .init(
+                        receiptsOf: { topics.receipts(of: $0) },
+                        disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
+                    catalog: catalog, sealer: sealer, bridgeVersion: version)
+                let handoff = OutboxHandoff()
+                guard let agreementsRegistry = configuration.agreementsRegistry else {
+                    throw ApplicationError.missingAgreements
+                }
+                guard
+                    let agreementsSchema = IPSAgreementRegistry.schema(
+                        contractsDirectory: configuration.contractsDirectory)
+                else {
+                    throw ApplicationError.missingAgreements
+                }
+                let agreements = IPSAgreementRegistry(
+                    path: agreementsRegistry, schema: agreementsSchema, logger: logger)
+                services.append(agreements)
+                redrive = RejectionRedrive(
+                    store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff,
+                    logger: logger)
+                for side in BridgeSide.allCases {
+                    let client = side == .health ? kafka.health : kafka.nav
+                    let consumer = try KafkaConsumer(
+                        configuration: KafkaConsumerConfiguration(
+                            client: tuned(client),
+                            groupID: Self.pipelineGroupID(configuration.bridgeGroupID, side: side),
+                            topics: [topics.outbound(of: side)],
+                            maxBatchSize: configuration.batchSize,
+                            startingOffsets: EventPipeline.startingOffsets(
+                                store: store, group: configuration.bridgeGroupID)
+                        ),
+                        logger: logger)
+                    closedByTheirServices.append { await consumer.close() }
+                    let watch = PipelineProgressWatch(
+                        side: side, topic: topics.outbound(of: side), group: configuration.bridgeGroupID,
+                        consumer: consumer, store: store)
+                    readinessChecks.append { await watch.check() }
+                    // Ready only once the pipeline consumes: after a start its group join takes
+                    // seconds, and until then nothing is decided.
+                    readinessChecks.append {
+                        consumer.hasJoinedGroup ? nil : "\(side.rawValue) pipeline not yet in its consumer group"
+                    }
+                    livenessChecks.append { watch.problem }
+                    services.append(
+                        EventPipeline(
+                            origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate,
+                            catalog: catalog,
+                            builder: builder, store: store, handoff: handoff, retry: retry, logger: logger,
+                            metrics: metrics, agreements: agreements))
+                }
+                let healthProducer = try KafkaProducer(configuration: kafka.health, logger: logger)
+                closedByTheirServices.append { await healthProducer.close() }
+                let navProducer = try KafkaProducer(configuration: kafka.nav, logger: logger)
+                closedByTheirServices.append { await navProducer.close() }
+                let producers: [BridgeSide: KafkaProducer] = [.health: healthProducer, .nav: navProducer]
+                services.append(
+                    OutboxRelay(
+                        store: store, producers: producers,
+                        clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics,
+                        consent: keeper,
+                        catalog: catalog, handoff: handoff, retry: retry,
+                        // An event makes about three outbox rows: the relay reads pages of several
+                        // pipeline batches, so that after a handoff overflow it catches up from the store.
+                        logger: logger, metrics: metrics, batchSize: configuration.batchSize * 4,
+                        maxRecordBytes: [
+                            .health: kafka.health.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
+                            .nav: kafka.nav.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
+                        ]))
+                services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
+            }
+
+            /// A sink is ready only while its cluster answers (a short watermark query on the topic
+            /// it reads, through a client of its own).
+            func sinkBrokerCheck(_ client: KafkaClientConfiguration, topic: String, sink: String) throws
+                -> @Sendable () async -> String?
+            {
+                let admin = try KafkaAdmin(configuration: client, logger: logger)
+                closers.append { await admin.close() }
+                return {
+                    (try? await admin.highWatermarks(topic: topic, partitions: [0], timeout: .seconds(2))) == nil
+                        ? "\(sink) sink's Kafka cluster unreachable" : nil
+                }
+            }
+
+            // The sinks: each side's topics into that side's own store (R3, R4, R9).
+            if configuration.roles.contains(.healthSink) {
+                guard let location = configuration.healthStore else {
+                    throw ApplicationError.missingStore("health journal")
+                }
+                var policy = HealthSinkPolicy(catalog: try contractCatalog())
+                policy.consentTopic = topics.healthConsent
+                policy.inboundTopic = topics.healthInbound
+                policy.disclosuresTopic = topics.healthDisclosures
+                policy.breachesTopic = topics.healthBreaches
+                let (breaches, notices) = try breachReporting(.health, catalog: try contractCatalog())
+                let store = try await HealthJournalStore.open(
+                    location, policy: policy, breaches: breaches, logger: logger)
+                closers.append { await store.close() }
+                readinessChecks.append(
+                    try sinkBrokerCheck(tuned(kafka.health), topic: topics.healthInbound, sink: "health"))
+                services.append(
+                    SinkService(
+                        store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
+                        maxBatchSize: configuration.batchSize, breachNotices: notices,
+                        onBatch: { metrics.recordSinkBatch($0, sink: .healthJournal) }, logger: logger))
+            }
+            if configuration.roles.contains(.navSink) {
+                guard let location = configuration.navStore else { throw ApplicationError.missingStore("NAV case") }
+                var policy = NavSinkPolicy(catalog: try contractCatalog())
+                policy.inboundTopic = topics.navInbound
+                policy.ownOutboundTopic = topics.navOutbound
+                policy.disclosuresTopic = topics.navDisclosures
+                policy.breachesTopic = topics.navBreaches
+                let (breaches, notices) = try breachReporting(.nav, catalog: try contractCatalog())
+                let store = try await NavCaseStore.open(
+                    location, policy: policy, breaches: breaches, logger: logger)
+                closers.append { await store.close() }
+                readinessChecks.append(try sinkBrokerCheck(tuned(kafka.nav), topic: topics.navInbound, sink: "NAV"))
+                services.append(
+                    SinkService(
+                        store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,
+                        maxBatchSize: configuration.batchSize, breachNotices: notices,
+                        onBatch: { metrics.recordSinkBatch($0, sink: .navCase) }, logger: logger))
+            }
+
+            let closeStores = closers
+            return BridgeApplication(
+                services: services,
+                readiness: BridgeReadiness(checks: readinessChecks, livenessChecks: livenessChecks),
+                metrics: metrics,
+                consentView: consentView,
+                redrive: redrive,
+                bridgeStore: bridgeStore,
+                shutdown: { for close in closeStores { await close() } })
+        } catch {
+            // Nothing will run or stop the services: close what was made, newest first.
+            for close in (closers + closedByTheirServices).reversed() { await close() }
+            throw error
+        }
     }
 
     /// The Kafka consumer group of one side's pipeline: `bridge.group-id` plus the side.

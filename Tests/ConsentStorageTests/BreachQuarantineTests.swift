@@ -225,3 +225,32 @@ struct BreachQuarantineTests {
         }
     }
 }
+
+/// The sinks' acceptance rules come from the contract catalog; the `standard` policies that
+/// stores opened without one use (tools, tests) must say the same, or they drift unnoticed.
+@Suite("Sink acceptance rules follow the contracts")
+struct SinkAcceptanceRulesTests {
+    @Test("R3/R9: the health sink accepts exactly the NAV→health contracts and their anonymous forms; NAV-internal ones by name are refused")
+    func healthRulesFollowTheCatalog() {
+        let fromCatalog = HealthSinkPolicy(catalog: Fixtures.catalog)
+        #expect(fromCatalog.acceptedInboundTypes == HealthSinkPolicy.standard.acceptedInboundTypes)
+        #expect(fromCatalog.navInternalTypes == HealthSinkPolicy.standard.navInternalTypes)
+        #expect(fromCatalog.topics == HealthSinkPolicy.standard.topics)
+        let navToHealth = Fixtures.catalog.contracts.filter { $0.direction == .navToHealth }
+        #expect(!navToHealth.isEmpty)
+        for contract in navToHealth { #expect(fromCatalog.acceptedInboundTypes.contains(contract.ceType)) }
+        // Every accepted type is validated against its published contract.
+        #expect(Set(fromCatalog.inboundSchemas?.keys.map { $0 } ?? []) == fromCatalog.acceptedInboundTypes)
+        #expect(fromCatalog.breachSchema != nil && fromCatalog.disclosureSchema != nil)
+    }
+
+    @Test("R9: the NAV sink accepts exactly the health→NAV contracts and their anonymous forms, and NAV's own documentation")
+    func navRulesFollowTheCatalog() {
+        let fromCatalog = NavSinkPolicy(catalog: Fixtures.catalog)
+        #expect(fromCatalog.acceptedInboundTypes == NavSinkPolicy.standard.acceptedInboundTypes)
+        #expect(fromCatalog.ownDocumentationTypes == NavSinkPolicy.standard.ownDocumentationTypes)
+        #expect(fromCatalog.participantRegisteringTypes == NavSinkPolicy.standard.participantRegisteringTypes)
+        #expect(fromCatalog.topics == NavSinkPolicy.standard.topics)
+        #expect(Set(fromCatalog.inboundSchemas?.keys.map { $0 } ?? []) == fromCatalog.acceptedInboundTypes)
+    }
+}
