@@ -230,7 +230,9 @@ struct BreachQuarantineTests {
 /// stores opened without one use (tools, tests) must say the same, or they drift unnoticed.
 @Suite("Sink acceptance rules follow the contracts")
 struct SinkAcceptanceRulesTests {
-    @Test("R3/R9: the health sink accepts exactly the NAV→health contracts and their anonymous forms; NAV-internal ones by name are refused")
+    @Test(
+        "R3/R9: the health sink accepts exactly the NAV→health contracts and their anonymous forms; NAV-internal ones by name are refused"
+    )
     func healthRulesFollowTheCatalog() {
         let fromCatalog = HealthSinkPolicy(catalog: Fixtures.catalog)
         #expect(fromCatalog.acceptedInboundTypes == HealthSinkPolicy.standard.acceptedInboundTypes)
@@ -244,7 +246,9 @@ struct SinkAcceptanceRulesTests {
         #expect(fromCatalog.breachSchema != nil && fromCatalog.disclosureSchema != nil)
     }
 
-    @Test("R9: the NAV sink accepts exactly the health→NAV contracts and their anonymous forms, and NAV's own documentation")
+    @Test(
+        "R9: the NAV sink accepts exactly the health→NAV contracts and their anonymous forms, and NAV's own documentation"
+    )
     func navRulesFollowTheCatalog() {
         let fromCatalog = NavSinkPolicy(catalog: Fixtures.catalog)
         #expect(fromCatalog.acceptedInboundTypes == NavSinkPolicy.standard.acceptedInboundTypes)
