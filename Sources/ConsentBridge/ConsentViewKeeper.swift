@@ -38,6 +38,9 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
         state.withLock { $0.view.state(for: patientID) }
     }
 
+    /// How many persons the view holds an entry for.
+    package var patientCount: Int { state.withLock { $0.view.count } }
+
     /// Positions read so far (next offset per partition).
     package var positions: [Int32: Int64] { state.withLock { $0.positions } }
 
@@ -68,7 +71,7 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
                     misaddressed += 1
                 }
                 for patient in touched {
-                    if let entry = state.view.entries[patient] { state.unsaved[patient] = entry }
+                    if let entry = state.view.entry(for: patient) { state.unsaved[patient] = entry }
                 }
             }
             return Self.takeSatisfied(&state)
@@ -83,6 +86,11 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
             for (patient, entry) in entries { state.view.restore(entry, for: patient) }
             state.positions = positions
         }
+    }
+
+    /// Makes room for `count` persons before a restore.
+    package func reserveCapacity(_ count: Int) {
+        state.withLock { $0.view.reserveCapacity(count) }
     }
 
     /// Takes the entries not yet persisted, with the positions they bring the view to.

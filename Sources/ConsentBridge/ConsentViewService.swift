@@ -1,6 +1,6 @@
 import ConsentContracts
 package import ConsentKafka
-import ConsentPolicy
+package import ConsentPolicy
 package import ConsentStorage
 import Foundation
 package import Logging
@@ -31,29 +31,62 @@ package struct ConsentViewService: Service {
     package static func restore(
         into keeper: ConsentViewKeeper, from store: BridgeStore, topic: String, retry: RetryPolicy, logger: Logger
     ) async throws {
-        let loaded = try await retry.run("load consent view", logger: logger) {
-            try await store.loadConsentView(consumerGroup: offsetsGroup)
-        }
-        let entries = loaded.entries.map {
-            (patient: $0.subjectKey, entry: Self.entry(from: $0, schema: keeper.schema))
+        // Page by page: rows are decoded and restored before the next page is read, so a
+        // national view is never held twice (as rows and as entries).
+        var count = 0
+        let offsets = try await retry.run("load consent view", logger: logger) {
+            count = 0
+            keeper.reserveCapacity(try await store.consentViewCount())
+            return try await store.loadConsentView(consumerGroup: offsetsGroup, pageSize: 20_000) { page in
+                let decoder = JSONDecoder()
+                keeper.restore(
+                    entries: page.map {
+                        (patient: $0.subjectKey, entry: Self.entry(from: $0, schema: keeper.schema, decoder: decoder))
+                    },
+                    positions: [:])
+                count += page.count
+            }
         }
         var positions: [Int32: Int64] = [:]
-        for offset in loaded.offsets where offset.topic == topic { positions[offset.partition] = offset.nextOffset }
-        keeper.restore(entries: entries, positions: positions)
+        for offset in offsets where offset.topic == topic { positions[offset.partition] = offset.nextOffset }
+        keeper.restore(entries: [], positions: positions)
+        // The pages' rows are freed by now; hand their memory back to the system (glibc keeps
+        // freed small blocks otherwise, and a national view's restore leaves ~100 MB of them).
+        FreedMemory.release()
         logger.info(
             "Consent view restored",
-            metadata: ["consent.patients": "\(entries.count)", "consent.partitions": "\(positions.count)"])
+            metadata: ["consent.patients": "\(count)", "consent.partitions": "\(positions.count)"])
     }
 
     /// A persisted row as the view's entry. Rows hold the entry itself (state and highest
-    /// version); rows written before that held the consent record's bytes, which are applied
-    /// as a record. Anything unreadable is an unreadable consent (fail closed), never absent.
-    static func entry(from row: ConsentViewEntry, schema: JSONSchema) -> ConsentView.Entry {
-        if let entry = try? JSONDecoder().decode(ConsentView.Entry.self, from: Data(row.document)) { return entry }
+    /// version) in its compact form (`ConsentView.Entry.persistedBytes`); older rows hold it as
+    /// JSON, and the oldest the consent record's bytes, which are applied as a record. Anything
+    /// unreadable is an unreadable consent (fail closed), never absent.
+    static func entry(from row: ConsentViewEntry, schema: JSONSchema, decoder: JSONDecoder = JSONDecoder())
+        -> ConsentView.Entry
+    {
+        if let entry = ConsentView.Entry(persistedBytes: row.document) { return entry }
+        // Rows written before the compact form held the entry as JSON.
+        if let entry = try? decoder.decode(ConsentView.Entry.self, from: Data(row.document)) { return entry }
         var view = ConsentView()
         view.apply(key: row.subjectKey, value: row.document, schema: schema)
-        return view.entries[row.subjectKey]
+        return view.entry(for: row.subjectKey)
             ?? ConsentView.Entry(state: .unreadable, highestVersion: row.version >= 0 ? row.version : nil)
+    }
+
+    /// The rows that persist `entries`. Every state is persisted with the highest version seen,
+    /// tombstones and unreadable records included: a restart never loosens the view (R5).
+    package static func rows(_ entries: [String: ConsentView.Entry]) -> [ConsentViewEntry] {
+        entries.map { patient, entry in
+            let reference: ConsentReference? =
+                switch entry.state {
+                case .granted(let record), .withdrawn(let record): record.reference
+                default: nil
+                }
+            return ConsentViewEntry(
+                subjectKey: patient, consentID: reference?.consentID ?? "\(entry.state.caseName)",
+                version: entry.highestVersion ?? -1, document: entry.persistedBytes)
+        }
     }
 
     let metrics: BridgeMetrics?
@@ -112,21 +145,7 @@ package struct ConsentViewService: Service {
     /// Saves the changed documents and the new positions in one transaction.
     private func persist() async throws {
         let (entries, positions) = keeper.takeUnsaved()
-        var upserts: [ConsentViewEntry] = []
-        for (patient, entry) in entries {
-            // Every state is persisted with the highest version seen, tombstones and unreadable
-            // records included: a restart never loosens the view (R5).
-            let reference: ConsentReference? =
-                switch entry.state {
-                case .granted(let record), .withdrawn(let record): record.reference
-                default: nil
-                }
-            let document = try JSONEncoder().encode(entry)
-            upserts.append(
-                ConsentViewEntry(
-                    subjectKey: patient, consentID: reference?.consentID ?? "\(entry.state.caseName)",
-                    version: entry.highestVersion ?? -1, document: Array(document)))
-        }
+        let upserts = Self.rows(entries)
         let offsets = positions.map {
             ConsumerOffset(
                 consumerGroup: Self.offsetsGroup, topic: consentTopic, partition: $0.key, nextOffset: $0.value)

@@ -33,23 +33,41 @@ package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
         case unreadable(ConsentRecordError)
     }
 
-    /// Entries by patient id.
-    package private(set) var entries: [String: Entry]
+    /// Entries by patient id, each in its compact persisted form (`Entry.persistedBytes`): a
+    /// national view of a million persons takes about 200 MB this way, against 530 MB as
+    /// structs (`consent-bridge bench consent-view`). Decoding one on a lookup costs well under
+    /// a microsecond.
+    private var stored: [String: [UInt8]]
 
     /// An empty view (nobody has consented).
-    package init() { entries = [:] }
+    package init() { stored = [:] }
 
     /// Number of patients the view knows about.
-    package var count: Int { entries.count }
+    package var count: Int { stored.count }
+
+    /// Makes room for `count` patients at once (a restore knows how many rows it will read:
+    /// growing a national view by doubling leaves the freed tables as garbage).
+    package mutating func reserveCapacity(_ count: Int) { stored.reserveCapacity(count) }
+
+    /// What the view knows about `patientID`, if anything. An entry that does not decode (it
+    /// cannot happen for one the view wrote) reads as unreadable: no consent (fail closed).
+    package func entry(for patientID: String) -> Entry? {
+        guard let bytes = stored[patientID] else { return nil }
+        return Entry(persistedBytes: bytes) ?? Entry(state: .unreadable, highestVersion: nil)
+    }
 
     package func state(for patientID: String) -> ConsentState {
-        entries[patientID]?.state ?? .absent
+        entry(for: patientID)?.state ?? .absent
+    }
+
+    private mutating func set(_ entry: Entry, for patientID: String) {
+        stored[patientID] = entry.persistedBytes
     }
 
     /// Applies a parsed record.
     @discardableResult
     package mutating func apply(_ record: ConsentRecord) -> ApplyOutcome {
-        let existing = entries[record.patientID]
+        let existing = entry(for: record.patientID)
         if let highest = existing?.highestVersion {
             if record.version < highest { return .ignoredStale }
             if record.version == highest {
@@ -58,24 +76,25 @@ package struct ConsentView: Sendable, Hashable, Codable, ConsentLookup {
             }
         }
         let state: ConsentState = record.status == .granted ? .granted(record) : .withdrawn(record)
-        entries[record.patientID] = Entry(
-            state: state, highestVersion: max(record.version, existing?.highestVersion ?? 0))
+        set(
+            Entry(state: state, highestVersion: max(record.version, existing?.highestVersion ?? 0)),
+            for: record.patientID)
         return .applied
     }
 
     /// Applies a tombstone for `patientID`: no consent from now on.
     package mutating func applyTombstone(patientID: String) {
-        entries[patientID] = Entry(state: .tombstoned, highestVersion: entries[patientID]?.highestVersion)
+        set(Entry(state: .tombstoned, highestVersion: entry(for: patientID)?.highestVersion), for: patientID)
     }
 
     /// Puts back an entry persisted earlier (state and highest version), as it was decided.
     package mutating func restore(_ entry: Entry, for patientID: String) {
-        entries[patientID] = entry
+        set(entry, for: patientID)
     }
 
     /// Marks `patientID` as having an unreadable latest record: no consent.
     package mutating func applyUnreadable(patientID: String) {
-        entries[patientID] = Entry(state: .unreadable, highestVersion: entries[patientID]?.highestVersion)
+        set(Entry(state: .unreadable, highestVersion: entry(for: patientID)?.highestVersion), for: patientID)
     }
 
     /// Applies one message from `health.consent` using the catalog's consent contract; without
@@ -136,5 +155,5 @@ extension ConsentView {
 
 extension ConsentView: CustomStringConvertible {
     /// Counts only: the keys are fødselsnumre.
-    package var description: String { "ConsentView(\(entries.count) patients)" }
+    package var description: String { "ConsentView(\(stored.count) patients)" }
 }

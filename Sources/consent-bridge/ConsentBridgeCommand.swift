@@ -36,6 +36,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchBridgeCommand.self,
             BenchStoreCommand.self,
             BenchPolicyCommand.self,
+            BenchConsentViewCommand.self,
         ]
     )
 }

@@ -332,6 +332,49 @@ package final class BridgeStore: Sendable {
         }
     }
 
+    /// Reads the persisted consent view in pages of `pageSize` rows, in key order, handing each
+    /// page to `body` before the next is read (a national view never sits in memory twice: as
+    /// rows and as the view), then returns the offsets it was built up to.
+    ///
+    /// Pages are read by key (`subject_key > last`), each in its own read: no page holds the
+    /// database for long, and a concurrent writer only ever adds newer versions, which the view
+    /// reading them later applies by the version rule.
+    package func loadConsentView(
+        consumerGroup: String, pageSize: Int, _ body: ([ConsentViewEntry]) throws -> Void
+    ) async throws -> [ConsumerOffset] {
+        var after = ""
+        while true {
+            let page = try await self.database.read { sql in
+                try await sql.raw(
+                    """
+                    SELECT subject_key, consent_id, version, document FROM consent_view
+                    WHERE subject_key > \(bind: after) ORDER BY subject_key LIMIT \(unsafeRaw: String(max(1, pageSize)))
+                    """
+                ).all().map(Self.decodeConsentViewRow)
+            }
+            guard let last = page.last else { break }
+            try body(page)
+            after = last.subjectKey
+            if page.count < pageSize { break }
+        }
+        return try await self.database.read { sql in try await StoreSQL.offsets(sql, consumerGroup: consumerGroup) }
+    }
+
+    private static func decodeConsentViewRow(_ row: any SQLRow) throws -> ConsentViewEntry {
+        ConsentViewEntry(
+            subjectKey: try row.decode(column: "subject_key", as: String.self),
+            consentID: try row.decode(column: "consent_id", as: String.self),
+            version: try row.decode(column: "version", as: Int64.self),
+            document: Array(try row.decode(column: "document", as: Data.self)))
+    }
+
+    /// How many persons the persisted consent view holds.
+    package func consentViewCount() async throws(StorageError) -> Int {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT COUNT(*) AS n FROM consent_view").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
     /// Loads the persisted consent view and the offsets it was built up to.
     package func loadConsentView(consumerGroup: String) async throws(StorageError) -> (
         entries: [ConsentViewEntry], offsets: [ConsumerOffset]

@@ -167,7 +167,9 @@ struct RejectionsShowCommand: AsyncParsableCommand {
         print(
             TextTable.render(
                 ["field", "value"],
-                fields.map { [$0.0, $0.1 is NSNull ? "—" : ($0.1 as? CustomStringConvertible)?.description ?? "—"] }))
+                fields.map {
+                    [$0.0, $0.1 is NSNull ? "—" : ($0.1 as? any CustomStringConvertible)?.description ?? "—"]
+                }))
     }
 }
 

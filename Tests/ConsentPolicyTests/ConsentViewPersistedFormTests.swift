@@ -1,0 +1,67 @@
+import ConsentPolicy
+import Testing
+
+/// The consent view keeps, and the bridge store persists, each entry in a compact binary form:
+/// it must give back exactly the entry, and refuse anything that is not one (fail closed).
+@Suite("Consent view entries: the persisted form")
+struct ConsentViewPersistedFormTests {
+    static func record(status: ConsentRecord.Status = .granted, validUntil: Timestamp? = nil, givenBy: String? = nil)
+        -> ConsentRecord
+    {
+        ConsentRecord(
+            patientID: "12848740088", consentID: "6a1f0c3e-2b4d-4e5f-8a9b-0c1d2e3f4a5b", version: 7, status: status,
+            categories: [.identityAndContact, .workStatus], recipientRoles: [.ipsJobSpecialist],
+            directions: [.healthToNav],
+            recordedBy: .init(hprNumber: "4512378", role: "primærkontakt"),
+            recordedAt: Timestamp(millisecondsSinceEpoch: 1_780_000_000_123),
+            validFrom: Timestamp(millisecondsSinceEpoch: 1_780_000_000_000), validUntil: validUntil, form: .written,
+            givenBy: givenBy)
+    }
+
+    @Test("R5: every state round-trips exactly, with and without the optional fields")
+    func R5_roundTrip() {
+        let entries: [ConsentView.Entry] = [
+            .init(state: .absent, highestVersion: nil),
+            .init(state: .tombstoned, highestVersion: 4),
+            .init(state: .unreadable, highestVersion: nil),
+            .init(state: .granted(Self.record()), highestVersion: 7),
+            .init(
+                state: .granted(Self.record(validUntil: Timestamp(millisecondsSinceEpoch: -5), givenBy: "guardian")),
+                highestVersion: 9),
+            .init(state: .withdrawn(Self.record(status: .withdrawn)), highestVersion: Int64.max),
+        ]
+        for entry in entries {
+            #expect(ConsentView.Entry(persistedBytes: entry.persistedBytes) == entry, "\(entry.state.caseName)")
+        }
+    }
+
+    @Test("R5: truncated, extended or foreign bytes are not an entry (the view reads them as no consent)")
+    func R5_malformedIsRefused() {
+        let bytes = ConsentView.Entry(state: .granted(Self.record(givenBy: "parent")), highestVersion: 7).persistedBytes
+        for length in 0..<bytes.count {
+            #expect(ConsentView.Entry(persistedBytes: Array(bytes.prefix(length))) == nil, "truncated at \(length)")
+        }
+        #expect(ConsentView.Entry(persistedBytes: bytes + [0]) == nil)
+        var foreign = bytes
+        foreign[0] = 0x7B  // "{": a JSON document is not this form
+        #expect(ConsentView.Entry(persistedBytes: foreign) == nil)
+        var badTag = bytes
+        badTag[2] = 9
+        #expect(ConsentView.Entry(persistedBytes: badTag) == nil)
+    }
+
+    @Test("R5: the view answers from its compact entries as it did from structs")
+    func R5_viewBehaviourIsUnchanged() {
+        var view = ConsentView()
+        #expect(view.apply(Self.record()) == .applied)
+        #expect(view.state(for: "12848740088") == .granted(Self.record()))
+        var older = Self.record()
+        older.version = 6
+        #expect(view.apply(older) == .ignoredStale)
+        view.applyTombstone(patientID: "12848740088")
+        #expect(view.entry(for: "12848740088") == ConsentView.Entry(state: .tombstoned, highestVersion: 7))
+        #expect(view.apply(older) == .ignoredStale, "a tombstone keeps the highest version")
+        #expect(view.state(for: "03919540000") == .absent)
+        #expect(view.count == 1)
+    }
+}
