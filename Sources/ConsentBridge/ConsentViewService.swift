@@ -52,6 +52,7 @@ package struct ConsentViewService: Service {
         keeper.restore(entries: [], positions: positions)
         // The pages' rows are freed by now; hand their memory back to the system (glibc keeps
         // freed small blocks otherwise, and a national view's restore leaves ~100 MB of them).
+        await store.releaseCache()
         FreedMemory.release()
         logger.info(
             "Consent view restored",
@@ -59,13 +60,13 @@ package struct ConsentViewService: Service {
     }
 
     /// A persisted row as the view's entry. Rows hold the entry itself (state and highest
-    /// version) in its compact form (`ConsentView.Entry.persistedBytes`); older rows hold it as
+    /// version) in its compact form (`ConsentView.Entry.persistedBytes(patientID:)`); older rows hold it as
     /// JSON, and the oldest the consent record's bytes, which are applied as a record. Anything
     /// unreadable is an unreadable consent (fail closed), never absent.
     static func entry(from row: ConsentViewEntry, schema: JSONSchema, decoder: JSONDecoder = JSONDecoder())
         -> ConsentView.Entry
     {
-        if let entry = ConsentView.Entry(persistedBytes: row.document) { return entry }
+        if let entry = ConsentView.Entry(persistedBytes: row.document, patientID: row.subjectKey) { return entry }
         // Rows written before the compact form held the entry as JSON.
         if let entry = try? decoder.decode(ConsentView.Entry.self, from: Data(row.document)) { return entry }
         var view = ConsentView()
@@ -85,7 +86,7 @@ package struct ConsentViewService: Service {
                 }
             return ConsentViewEntry(
                 subjectKey: patient, consentID: reference?.consentID ?? "\(entry.state.caseName)",
-                version: entry.highestVersion ?? -1, document: entry.persistedBytes)
+                version: entry.highestVersion ?? -1, document: entry.persistedBytes(patientID: patient))
         }
     }
 

@@ -8,8 +8,8 @@
 /// national consent view reads a million rows) that keeps ~100 MB resident for nothing.
 /// `malloc_trim` is glibc's, looked up at run time (Swift's Glibc module does not import it);
 /// elsewhere this does nothing.
-enum FreedMemory {
-    static func release() {
+package enum FreedMemory {
+    package static func release() {
         #if canImport(Glibc)
             typealias MallocTrim = @convention(c) (Int) -> Int32
             guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "malloc_trim") else { return }

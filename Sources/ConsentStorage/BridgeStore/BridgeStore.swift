@@ -368,6 +368,14 @@ package final class BridgeStore: Sendable {
             document: Array(try row.decode(column: "document", as: Data.self)))
     }
 
+    /// Frees the connection's page cache (SQLite `PRAGMA shrink_memory`; nothing on
+    /// PostgreSQL): after reading a national consent view once at start, the cache holds up to
+    /// its 64 MiB of pages no decision needs.
+    package func releaseCache() async {
+        guard self.database.engine == .sqlite else { return }
+        _ = try? await self.database.read { sql in try await sql.raw("PRAGMA shrink_memory").run() }
+    }
+
     /// How many persons the persisted consent view holds.
     package func consentViewCount() async throws(StorageError) -> Int {
         try await self.database.read { sql in

@@ -60,9 +60,10 @@ struct BenchConsentViewCommand: AsyncParsableCommand {
         output.line(
             String(
                 format:
-                    "  ready from the store (fresh process)   %10.2f s for %d persons; RSS %.0f MB (%.0f MB before opening)",
+                    "  ready from the store (fresh process)   %10.2f s for %d persons; RSS %.0f MB, heap %.0f MB (before opening: %.0f MB, heap %.0f MB)",
                 result.restore.readySeconds, result.restore.patients, result.restore.rssMegabytes,
-                result.restore.baselineRSSMegabytes))
+                result.restore.anonymousRSSMegabytes, result.restore.baselineRSSMegabytes,
+                result.restore.baselineAnonymousRSSMegabytes))
         output.line(
             String(format: "  lookups, one thread                    %10.0f /s", result.restore.lookupsPerSecond))
         output.line(
@@ -75,6 +76,8 @@ struct BenchConsentViewCommand: AsyncParsableCommand {
                 "apply_per_s": result.applyPerSecond.rounded(), "write_per_s": result.writePerSecond.rounded(),
                 "ready_s": (result.restore.readySeconds * 100).rounded() / 100,
                 "rss_mb": result.restore.rssMegabytes.rounded(),
+                "rss_anon_mb": result.restore.anonymousRSSMegabytes.rounded(),
+                "baseline_rss_anon_mb": result.restore.baselineAnonymousRSSMegabytes.rounded(),
                 "baseline_rss_mb": result.restore.baselineRSSMegabytes.rounded(),
                 "lookups_per_s": result.restore.lookupsPerSecond.rounded(),
                 "catch_up_records": result.catchUpRecords, "catch_up_per_s": result.catchUpPerSecond.rounded(),
