@@ -1,4 +1,5 @@
 import ConsentBridge
+import ConsentBridgeTesting
 import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka

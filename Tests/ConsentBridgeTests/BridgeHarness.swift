@@ -240,20 +240,8 @@ final class BridgeHarness: Sendable {
 }
 
 /// Example messages from Contracts/examples, adjusted per test.
-/// Engines the bridge's end-to-end tests run their bridge store on: SQLite always, PostgreSQL
-/// when `CONSENT_BRIDGE_TEST_POSTGRES_URL` is set (scripts/with-postgres.sh; CI always sets it).
-enum BridgeStoreEngine: String, CustomTestStringConvertible, Sendable {
-    case sqlite
-    case postgres
-
-    var testDescription: String { rawValue }
-
-    static var postgresURL: String? {
-        ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    static var available: [BridgeStoreEngine] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
-}
+/// The engines the bridge's end-to-end tests run their bridge store on.
+typealias BridgeStoreEngine = TestDatabaseEngine
 
 enum Fixtures {
     static func json(_ path: String) throws -> [String: Any] {

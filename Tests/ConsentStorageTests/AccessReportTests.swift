@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import ConsentStorage
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import ConsentContracts
 import ConsentStorage
 import Foundation

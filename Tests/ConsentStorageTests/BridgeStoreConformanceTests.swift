@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import ConsentStorage
 import Foundation
 import Logging
@@ -20,7 +21,7 @@ struct BridgeStoreConformanceTests {
 
     @Test(
         "CI must not silently skip PostgreSQL",
-        .enabled(if: ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_REQUIRE_POSTGRES"] == "1"))
+        .enabled(if: TestEngine.isPostgresRequired))
     func postgresRequiredInCI() {
         #expect(
             TestEngine.postgresURL != nil,

@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import Foundation
 import SQLKit
 import Testing

@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import ConsentConfiguration
 import ConsentStorage
 import Foundation

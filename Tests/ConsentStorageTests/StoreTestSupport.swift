@@ -6,27 +6,8 @@ import Foundation
 import Logging
 import Testing
 
-/// Engines the conformance suite runs on: SQLite always, PostgreSQL when
-/// `CONSENT_BRIDGE_TEST_POSTGRES_URL` is set (scripts/with-postgres.sh sets it; CI always does).
-enum TestEngine: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite
-    case postgres
-
-    var testDescription: String { self.rawValue }
-
-    static var postgresURL: String? {
-        ProcessInfo.processInfo.environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    static var available: [TestEngine] {
-        Self.postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
-    }
-
-    static let skipMessage = """
-        PostgreSQL conformance tests skipped: set CONSENT_BRIDGE_TEST_POSTGRES_URL, e.g. \
-        `scripts/with-postgres.sh swift test --filter ConsentStorageTests` (starts a throwaway cluster)
-        """
-}
+/// The engines the store suites run on (SQLite always, PostgreSQL when configured).
+typealias TestEngine = TestDatabaseEngine
 
 /// A throwaway database per test: a SQLite file in a temporary folder, or a new PostgreSQL database.
 struct ScratchLocations {
