@@ -258,14 +258,17 @@ package struct BridgeApplication: Sendable {
                 services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
             }
 
-            /// A sink is ready only while its cluster answers (a short watermark query on the topic
-            /// it reads, through a client of its own).
-            func sinkBrokerCheck(_ client: KafkaClientConfiguration, topic: String, sink: String) throws
-                -> @Sendable () async -> String?
-            {
+            /// A sink's own admin client: its readiness check and its lag gauge ask through it.
+            func sinkAdmin(_ client: KafkaClientConfiguration) throws -> KafkaAdmin {
                 let admin = try KafkaAdmin(configuration: client, logger: logger)
                 closers.append { await admin.close() }
-                return {
+                return admin
+            }
+
+            /// A sink is ready only while its cluster answers (a short watermark query on the
+            /// topic it reads).
+            func sinkBrokerCheck(_ admin: KafkaAdmin, topic: String, sink: String) -> @Sendable () async -> String? {
+                {
                     (try? await admin.highWatermarks(topic: topic, partitions: [0], timeout: .seconds(2))) == nil
                         ? "\(sink) sink's Kafka cluster unreachable" : nil
                 }
@@ -285,8 +288,12 @@ package struct BridgeApplication: Sendable {
                 let store = try await HealthJournalStore.open(
                     location, policy: policy, breaches: breaches, logger: logger)
                 closers.append { await store.close() }
-                readinessChecks.append(
-                    try sinkBrokerCheck(tuned(kafka.health), topic: topics.healthInbound, sink: "health"))
+                let healthAdmin = try sinkAdmin(tuned(kafka.health))
+                readinessChecks.append(sinkBrokerCheck(healthAdmin, topic: topics.healthInbound, sink: "health"))
+                services.append(
+                    SinkLagGauge(
+                        store: store, groupID: configuration.healthSinkGroupID, admin: healthAdmin, metrics: metrics,
+                        logger: logger))
                 services.append(
                     SinkService(
                         store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
@@ -304,7 +311,12 @@ package struct BridgeApplication: Sendable {
                 let store = try await NavCaseStore.open(
                     location, policy: policy, breaches: breaches, logger: logger)
                 closers.append { await store.close() }
-                readinessChecks.append(try sinkBrokerCheck(tuned(kafka.nav), topic: topics.navInbound, sink: "NAV"))
+                let navAdmin = try sinkAdmin(tuned(kafka.nav))
+                readinessChecks.append(sinkBrokerCheck(navAdmin, topic: topics.navInbound, sink: "NAV"))
+                services.append(
+                    SinkLagGauge(
+                        store: store, groupID: configuration.navSinkGroupID, admin: navAdmin, metrics: metrics,
+                        logger: logger))
                 services.append(
                     SinkService(
                         store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,

@@ -132,6 +132,17 @@ package final class BridgeMetrics: Sendable {
     }
 
     /// The gauge called `name`, made on first use.
+    /// The gauge called `name` with these (bounded) labels, made on first use.
+    private func labeledGauge(_ name: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
+        let key = ([name] + dimensions.flatMap { [$0.0, $0.1] }).joined(separator: "\u{1F}")
+        return gauges.withLock { gauges in
+            if let gauge = gauges[key] { return gauge }
+            let gauge = Gauge(label: name, dimensions: dimensions, factory: factory)
+            gauges[key] = gauge
+            return gauge
+        }
+    }
+
     private func gauge(_ name: String) -> CoreMetrics.Gauge {
         gauges.withLock { gauges in
             if let gauge = gauges[name] { return gauge }
@@ -221,6 +232,11 @@ package final class BridgeMetrics: Sendable {
         state.withLock { $0.outboxFailed = count }
         gauge("consent_bridge_outbox_failed_rows").record(count)
     }
+    /// Records on a sink's topics its store has not applied yet (sum over partitions).
+    package func recordSinkLag(_ records: Int, store: StoreKind) {
+        labeledGauge("consent_bridge_sink_lag_records", [("store", store.rawValue)]).record(records)
+    }
+
     /// Consent records on the topic the view has not read yet (sum over partitions).
     package func recordConsentViewLag(_ records: Int) {
         gauge("consent_bridge_consent_view_lag_records").record(records)
