@@ -1,7 +1,7 @@
-package import ConsentBridge
+import ConsentBridge
 import ConsentConfiguration
 import ConsentContracts
-package import ConsentKafka
+import ConsentKafka
 import ConsentPolicy
 import ConsentStorage
 import Foundation

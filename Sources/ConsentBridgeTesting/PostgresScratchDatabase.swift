@@ -1,4 +1,4 @@
-package import ConsentConfiguration
+import ConsentConfiguration
 package import ConsentStorage
 import Foundation
 package import Logging

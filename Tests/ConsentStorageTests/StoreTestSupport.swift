@@ -73,7 +73,7 @@ enum Fixtures {
     static let contractsDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Contracts").path
-    nonisolated(unsafe) static let catalog = try! ContractCatalog.load(directory: contractsDirectory)
+    static let catalog = try! ContractCatalog.load(directory: contractsDirectory)
     static let breachTopics = ["health.breaches", "nav.breaches"]
     /// A test quarantine key (never a real one).
     static let quarantineKey = SealingBox(keyID: "test-quarantine-1", keyBytes: (0..<32).map { UInt8(200 - $0) })
