@@ -1,13 +1,13 @@
 package import ConsentContracts
 
-/// Why the policy refused an event: a stable code, the DOMAIN.md rule it enforces, and a human
+/// Why the policy refused an event: a stable code, the docs/rules.md rule it enforces, and a human
 /// text in English and Norwegian bokmål for the sender's receipt ("not sent: no consent").
 ///
 /// Texts are constants: they never contain values from the event or the consent.
 package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
     /// Stable machine-readable code, e.g. `no-consent`, `invalid-json.duplicate-key`.
     package let code: String
-    /// The DOMAIN.md rule behind the refusal, if one rule is (e.g. `R3`); nil for fail-closed checks.
+    /// The docs/rules.md rule behind the refusal, if one rule is (e.g. `R3`); nil for fail-closed checks.
     package let rule: String?
     /// English text.
     package let english: String

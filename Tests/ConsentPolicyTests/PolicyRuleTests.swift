@@ -2,7 +2,7 @@ import ConsentContracts
 import ConsentPolicy
 import Testing
 
-/// One or more tests per DOMAIN.md rule the policy enforces, on the real contracts and fixtures.
+/// One or more tests per docs/rules.md rule the policy enforces, on the real contracts and fixtures.
 @Suite struct PolicyRuleTests {
     typealias F = PolicyFixtures
 

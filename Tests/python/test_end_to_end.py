@@ -10,7 +10,7 @@ output of the bridge's own encoders, so an encoder bug cannot hide behind a matc
 Scenario (module fixture, one bridge): consent records for four synthetic patients (full,
 partial, none, withdrawn), then every valid example of every event contract once per
 patient; wait for every receipt; read everything the bridge wrote. The tests then check the
-contracts of every record, the consent outcomes (DOMAIN.md R2, R3, R5, R6, R7, R15, R16) and
+contracts of every record, the consent outcomes (docs/rules.md R2, R3, R5, R6, R7, R15, R16) and
 the stores (R4, R10). A second test feeds oversized events ahead of ordinary traffic.
 
 Needs CONSENT_BRIDGE_BIN (CI sets it to the debug binary); skipped only without it.
@@ -338,7 +338,7 @@ def test_consent_decides_what_crosses(scenario):
                              f"{record.where()} ({event.label if event else 'unknown ce_id'}, "
                              f"outcome={outcome.get(event.ce_id) if event else None!r})")
 
-    # R5: after a withdrawal nothing identified crosses; and (DOMAIN.md R5, second sentence)
+    # R5: after a withdrawal nothing identified crosses; and (docs/rules.md R5, second sentence)
     # the anonymous path is closed for that person too.
     for event in scenario.events_where("withdrawn"):
         if event.direction not in EVENT_DIRECTIONS:
@@ -350,7 +350,7 @@ def test_consent_decides_what_crosses(scenario):
                          f"{event.label}: outcome={outcome.get(event.ce_id)!r}")
         elif crossed or outcome.get(event.ce_id) == "anonymized":
             failures.add(event.ce_type, "R5: crossed in anonymous form after the consent was withdrawn "
-                         "(DOMAIN.md R5: the anonymous path is closed after a withdrawal)",
+                         "(docs/rules.md R5: the anonymous path is closed after a withdrawal)",
                          f"{event.label}: outcome={outcome.get(event.ce_id)!r}, records={len(crossed)}")
 
     # R15: NAV's receipt must not reveal the EPJ consent state. For the same NAV event, the

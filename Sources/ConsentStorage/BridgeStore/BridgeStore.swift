@@ -4,7 +4,7 @@ package import Logging
 import SQLKit
 
 /// The bridge's own store: consent view, offsets, decisions (dedup), outbox, disclosures,
-/// rejections. Holds no API that writes a health journal or NAV case record (DOMAIN.md R9).
+/// rejections. Holds no API that writes a health journal or NAV case record (docs/rules.md R9).
 package final class BridgeStore: Sendable {
     /// The open database.
     package let database: StoreDatabase

@@ -6,7 +6,7 @@ import SQLKit
 ///
 /// The `store_identity` row written by the first migration run makes the database belong to
 /// one `StoreKind`: opening a health journal as a NAV case store (or the bridge store) fails
-/// with `.wrongStoreKind` before anything is written (DOMAIN.md R9).
+/// with `.wrongStoreKind` before anything is written (docs/rules.md R9).
 enum Migrator {
     static func migrate(
         _ database: StoreDatabase,

@@ -1,4 +1,4 @@
-/// Which of the three separately controlled stores a database holds (DOMAIN.md R9).
+/// Which of the three separately controlled stores a database holds (docs/rules.md R9).
 ///
 /// Recorded in the database at migration (`store_identity`), so opening one side's store on
 /// another side's database fails instead of mixing the two sides' records.

@@ -4,7 +4,7 @@ package import Foundation
 /// One disclosure: what was made available about a person, to whom, under which consent (R4).
 ///
 /// Written by the bridge in its decision transaction and kept append-only by every store that
-/// holds it (DOMAIN.md R4). What crosses Kafka is the published `DisclosureNotice`; the sinks
+/// holds it (docs/rules.md R4). What crosses Kafka is the published `DisclosureNotice`; the sinks
 /// turn each notice into this record (`init?(notice:)`).
 package struct DisclosureRecord: Sendable, Hashable, Codable {
     /// Unique id of this disclosure (stable across retries of the same decision).

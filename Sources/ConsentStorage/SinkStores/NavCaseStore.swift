@@ -1,11 +1,11 @@
 package import ConsentConfiguration
-package import ConsentContracts
+import ConsentContracts
 import Foundation
 package import Logging
 import SQLKit
 
 /// NAV's case store: IPS participants, events received from health, NAV's own follow-up
-/// documentation and NAV's disclosure log (DOMAIN.md R3, R9).
+/// documentation and NAV's disclosure log (docs/rules.md R3, R9).
 ///
 /// Its only write path is the NAV sink (`apply(_:)`).
 package final class NavCaseStore: Sendable {
@@ -143,35 +143,5 @@ package final class NavCaseStore: Sendable {
             )
             .all().map(StoreSQL.decodeDisclosure)
         }
-    }
-
-    /// Records the sink refused (metadata only).
-    package func sinkRejections() async throws(StorageError) -> [SinkRejection] {
-        try await self.database.read { sql in try await SinkWriter.rejections(sql) }
-    }
-
-    /// What the sink quarantined as breaches (R10), sealed, oldest first.
-    package func quarantined() async throws(StorageError) -> [QuarantineEntry] {
-        try await self.database.read { sql in try await BreachTables.quarantined(sql) }
-    }
-
-    /// The breach notices this side received (from either sink), oldest first (R10).
-    package func breachLog() async throws(StorageError) -> [BreachNotice] {
-        try await self.database.read { sql in try await BreachTables.log(sql) }
-    }
-
-    /// Breach notices not yet published, oldest first.
-    package func pendingBreachNotices(limit: Int) async throws(StorageError) -> [PendingBreachNotice] {
-        try await self.database.read { sql in try await BreachTables.pending(sql, limit: limit) }
-    }
-
-    /// Marks notices the broker acknowledged.
-    package func markBreachNoticesPublished(_ notices: [PendingBreachNotice]) async throws(StorageError) {
-        try await self.database.transaction { sql in try await BreachTables.markPublished(sql, notices, now: Date()) }
-    }
-
-    /// The sink's stored offsets (where to seek on assignment).
-    package func offsets(consumerGroup: String) async throws(StorageError) -> [ConsumerOffset] {
-        try await self.database.read { sql in try await StoreSQL.offsets(sql, consumerGroup: consumerGroup) }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 import Logging
 
 /// `consent-bridge disclosures --patient ID`: what the health journal recorded as disclosed
-/// about one patient (DOMAIN.md R4, GDPR art. 15).
+/// about one patient (docs/rules.md R4, GDPR art. 15).
 ///
 /// Exit codes: 0 report printed (also "no disclosures" for a patient the journal knows),
 /// 64 invalid id, 3 the journal has no records at all for the id, 1 store problem.
