@@ -1,4 +1,5 @@
 package import ConsentBridge
+import ConsentBridgeTesting
 import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
@@ -53,17 +54,21 @@ package struct BridgeBenchmark: Sendable {
     package var contractsDirectory: String
     /// Starts a broker in another process; `nil` runs the mock cluster in this process.
     package var startBroker: (@Sendable () async throws -> ExternalBroker)?
+    /// A PostgreSQL server (a role that may create databases) for the bridge store; SQLite when nil.
+    package var postgresBaseURL: String?
     package var logger: Logger
 
     package init(
         events: Int, rate: Int? = nil, contractsDirectory: String,
         startBroker: (@Sendable () async throws -> ExternalBroker)? = nil,
+        postgresBaseURL: String? = nil,
         logger: Logger
     ) {
         self.events = events
         self.rate = rate
         self.contractsDirectory = contractsDirectory
         self.startBroker = startBroker
+        self.postgresBaseURL = postgresBaseURL
         self.logger = logger
     }
 
@@ -194,13 +199,21 @@ package struct BridgeBenchmark: Sendable {
             // it for that broker (the mock holds empty fetches, so a short fetch wait), without
             // the in-process tuning: the consent consumer's own cap is what is measured.
             let isExternal = startBroker != nil
+            // The bridge store: a SQLite file, or a throwaway database on the PostgreSQL server
+            // `postgresBaseURL` names (the production store), dropped after the run.
+            var storeLocation = directory + "/bridge.sqlite"
+            if let postgresBaseURL {
+                storeLocation = try await PostgresScratchDatabase.create(
+                    baseURL: postgresBaseURL, prefix: "bench_bridge", logger: logger)
+            }
+            let scratchDatabase = postgresBaseURL.map { (base: $0, url: storeLocation) }
             let configuration = try BridgeConfiguration.load(
                 arguments: [],
                 environment: [
                     "CONSENT_BRIDGE_ROLES": "bridge", "CONSENT_BRIDGE_EMBEDDED": "true",
                     "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
                     "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contractsDirectory,
-                    "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
+                    "CONSENT_BRIDGE_BRIDGE_STORE": storeLocation,
                     "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": isExternal ? "50" : "500",
                 ], fileContents: nil)
             let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
@@ -254,6 +267,10 @@ package struct BridgeBenchmark: Sendable {
                 stages.store(application.metrics.stages)
                 await application.shutdown()
                 try? FileManager.default.removeItem(atPath: directory)
+                if let scratchDatabase {
+                    await PostgresScratchDatabase.drop(
+                        url: scratchDatabase.url, baseURL: scratchDatabase.base, logger: logger)
+                }
                 return withdrawal
             }
         }

@@ -27,4 +27,19 @@ struct BridgeBenchmarkTests {
         #expect(result.bridgeCPUMicrosecondsPerEvent > 0 && result.equalWorkCPUMicrosecondsPerEvent > 0)
         #expect((result.bridgeStages[.decide]?.items ?? 0) >= events)
     }
+
+    @Test(
+        "with --store postgres the bridge records every event in a throwaway PostgreSQL database",
+        .enabled(if: TestDatabaseEngine.postgresURL != nil, Comment(rawValue: TestDatabaseEngine.skipMessage)))
+    func postgresStoreRunMeasuresEveryEvent() async throws {
+        let events = 40
+        var logger = Logger(label: "bench-test")
+        logger.logLevel = .error
+        let result = try await BridgeBenchmark(
+            events: events, rate: 300, contractsDirectory: RepositoryPaths.contractsDirectory,
+            postgresBaseURL: TestDatabaseEngine.postgresURL, logger: logger
+        ).run()
+        #expect(result.bridgeLatency.count == events)
+        #expect((result.bridgeStages[.record]?.items ?? 0) >= events)
+    }
 }

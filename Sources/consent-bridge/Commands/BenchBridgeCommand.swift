@@ -30,12 +30,25 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     )
     var broker: BrokerPlacement = .embedded
 
+    @Option(
+        help:
+            "The bridge store: `sqlite` (a file in a temporary folder) or `postgres` (a throwaway database on the server --postgres-url, CONSENT_BRIDGE_BENCH_POSTGRES_URL or CONSENT_BRIDGE_TEST_POSTGRES_URL names; scripts/with-postgres.sh starts one)."
+    )
+    var store: StoreEngine = .sqlite
+
+    @Option(help: "PostgreSQL server for --store postgres (a role that may create databases).")
+    var postgresURL: String?
+
     @Flag(
         help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
     var json = false
 
     enum BrokerPlacement: String, ExpressibleByArgument, CaseIterable {
         case embedded, process
+    }
+
+    enum StoreEngine: String, ExpressibleByArgument, CaseIterable {
+        case sqlite, postgres
     }
 
     func validate() throws {
@@ -54,9 +67,20 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                 try await ChildBroker.start(contracts: contracts, partitions: BridgeBenchmark.partitionsPerTopic)
             }
         }
+        var postgres: String? = nil
+        if store == .postgres {
+            let environment = ProcessInfo.processInfo.environment
+            postgres =
+                postgresURL ?? environment["CONSENT_BRIDGE_BENCH_POSTGRES_URL"]
+                ?? environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"]
+            guard postgres != nil else {
+                throw ValidationError(
+                    "--store postgres needs --postgres-url (or run it under scripts/with-postgres.sh)")
+            }
+        }
         let result = try await BridgeBenchmark(
             events: events, rate: rate, contractsDirectory: contracts, startBroker: startBroker,
-            logger: Logger(label: "bench")
+            postgresBaseURL: postgres, logger: Logger(label: "bench")
         ).run()
         func percentile(_ values: [Double], _ fraction: Double) -> Double {
             LatencyStatistics(values).percentile(fraction)
@@ -118,6 +142,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["bridge_process_cpu_us_per_event"] = result.bridgeCPUMicrosecondsPerEvent.rounded()
             line["withdrawal_p50_ms"] = (percentile(result.withdrawalLatency, 0.5) * 10).rounded() / 10
             line["broker_in_process"] = broker == .embedded ? 1 : 0
+            line["store_postgres"] = store == .postgres ? 1 : 0
             if let rate { line["offered_per_s"] = Double(rate) }
             print(
                 String(
