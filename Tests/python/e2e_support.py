@@ -221,9 +221,10 @@ class BridgeProcess:
     """`consent-bridge run --embedded true` with all three roles, SQLite stores in
     `data_dir`, the HTTP listener on a free loopback port and synthetic ids allowed."""
 
-    def __init__(self, binary: str, workdir: Path):
+    def __init__(self, binary: str, workdir: Path, extra_env: dict[str, str] | None = None):
         self.binary = binary
         self.workdir = workdir
+        self.extra_env = dict(extra_env or {})
         self.data_dir = workdir / "data"
         self.http_port = free_loopback_port()
         self.stderr_path = workdir / "bridge.stderr.log"
@@ -240,6 +241,7 @@ class BridgeProcess:
         store URL must not point the test at a real database."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_BRIDGE_") or k == "CONSENT_BRIDGE_BIN"}
         env["CONSENT_BRIDGE_DATA_DIRECTORY"] = str(self.data_dir)
+        env.update(self.extra_env)
         return env
 
     def start(self) -> "BridgeProcess":

@@ -18,6 +18,7 @@ Needs CONSENT_BRIDGE_BIN (CI sets it to the debug binary); skipped only without 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import statistics
@@ -721,7 +722,15 @@ def test_R10_breaches_at_either_sink_reach_both_parties(tmp_path, contracts):
         (NAV_INBOUND, "no.ips.health.referral.v1", with_diagnosis, "contract-violation", "nav-case-sink"),
         (NAV_INBOUND, "no.ips.nav.follow-up-note.v1", job_status, "unaccepted-event-type", "nav-case-sink"),
     ]
-    bridge = BridgeProcess(BIN, tmp_path).start()
+    # Sealing keys of the two sides, so that the security officer can open the quarantine after the
+    # run (an embedded run without them seals with a key that ends with the run).
+    keys = {
+        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-test-1",
+        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
+        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-test-1",
+        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
+    }
+    bridge = BridgeProcess(BIN, tmp_path, extra_env=keys).start()
     try:
         bootstrap = bridge.wait_for_bootstrap()
         bridge.wait_until_ready()
@@ -778,3 +787,30 @@ def test_R10_breaches_at_either_sink_reach_both_parties(tmp_path, contracts):
         assert sorted(f"{n['detectedBy']} {n['reason']}" for n in report["filed"]) == expected
         assert len(report["quarantined"]) == quarantined
         assert patient not in listed.stdout + listed.stderr
+
+    # The NAV side's security officer opens the record with the diagnosis: exactly as received,
+    # into a file only its owner may read, never to the terminal.
+    with read_only(data / "nav.sqlite") as db:
+        breach_id = db.execute("SELECT breach_id FROM quarantine WHERE reason_code = 'contract-violation'").fetchone()[0]
+    opened_path = tmp_path / "opened.json"
+    opened = subprocess.run(
+        [BIN, "breaches", "--side", "nav", "--open", breach_id, "--output", str(opened_path), "--embedded", "true"],
+        env=bridge.environment, capture_output=True, text=True, timeout=60)
+    assert opened.returncode == 0, opened.stderr
+    assert patient not in opened.stdout + opened.stderr
+    assert (opened_path.stat().st_mode & 0o777) == 0o600
+    record = json.loads(opened_path.read_text())
+    assert record["topic"] == NAV_INBOUND
+    assert base64.b64decode(record["key"]).decode() == patient
+    assert json.loads(base64.b64decode(record["value"]))["diagnosis"] == f"F20 hos {patient}"
+    again = subprocess.run(
+        [BIN, "breaches", "--side", "nav", "--open", breach_id, "--output", str(opened_path), "--embedded", "true"],
+        env=bridge.environment, capture_output=True, text=True, timeout=60)
+    assert again.returncode != 0, "an existing file is never overwritten"
+    # Only NAV's key opens NAV's quarantine.
+    wrong_key = dict(bridge.environment, CONSENT_BRIDGE_NAV_SEALING_KEY=base64.b64encode(bytes(range(200, 232))).decode())
+    refused = subprocess.run(
+        [BIN, "breaches", "--side", "nav", "--open", breach_id, "--output", str(tmp_path / "x.json"), "--embedded", "true"],
+        env=wrong_key, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "does not open" in refused.stderr, refused.stderr
+    assert not (tmp_path / "x.json").exists()

@@ -17,7 +17,12 @@ struct BreachesCommand: AsyncParsableCommand {
         discussion: """
             Reads only that side's store, as `run` configures it (command line > CONSENT_BRIDGE_* environment > --config \
             file > defaults; embedded defaults: <data directory>/health.sqlite or nav.sqlite). Exit codes: 0 listed \
-            (possibly empty); 1 store error; 78 invalid configuration.
+            (possibly empty); 1 store error; 3 no such quarantined record; 78 invalid configuration.
+
+            `--open BREACH_ID --output FILE` is for that side's security officer: it opens one \
+            quarantined record with the side's sealing key (current or previous, by the id stored with \
+            it) and writes it to FILE (mode 0600; never to the terminal): topic, partition, offset, and \
+            the key, headers and value in base64, exactly as received.
             """
     )
 
@@ -29,10 +34,25 @@ struct BreachesCommand: AsyncParsableCommand {
     @Flag(help: "JSON on standard output instead of tables.")
     var json = false
 
+    @Option(help: "Open this quarantined record (its breach id) into --output.")
+    var open: String?
+
+    @Option(help: "Where --open writes the record (created with mode 0600, never overwritten).")
+    var output: String?
+
+    func validate() throws {
+        if (open == nil) != (output == nil) { throw ValidationError("--open and --output go together") }
+    }
+
     @OptionGroup var input: ConfigurationInput
 
     func run() async throws {
         let location = try input.sideStore(side == .health ? .healthSink : .navSink, command: "breaches")
+        if let open, let output {
+            try await Self.open(
+                breachID: open, into: output, side: side, location: location, configuration: try input.load())
+            return
+        }
         var logger = Logger(label: "consent-bridge.breaches")
         logger.logLevel = .warning
         let filed: [BreachNotice]
@@ -79,6 +99,70 @@ struct BreachesCommand: AsyncParsableCommand {
                         [$0.rule, $0.reason, $0.messageType, Self.position($0.source), $0.sealingKeyID, $0.breachID]
                     }))
         }
+    }
+
+    /// Opens one quarantined record of `side`'s store into the file `path` (0600, new).
+    static func open(
+        breachID: String, into path: String, side: Side, location: StoreLocation, configuration: BridgeConfiguration
+    ) async throws {
+        guard let ring = side == .health ? configuration.healthSealingKeys : configuration.navSealingKeys else {
+            FileHandle.standardError.write(
+                Data(
+                    "breaches: no \(side.rawValue) sealing key is configured (embedded runs without one seal with a key of their own, which ends with the run)\n"
+                        .utf8))
+            throw ExitCode(78)
+        }
+        var logger = Logger(label: "consent-bridge.breaches")
+        logger.logLevel = .warning
+        let entries: [QuarantineEntry]
+        do throws(StorageError) {
+            switch side {
+            case .health:
+                let store = try await HealthJournalStore.open(location, logger: logger)
+                defer { Task { await store.close() } }
+                entries = try await store.quarantined()
+            case .nav:
+                let store = try await NavCaseStore.open(location, logger: logger)
+                defer { Task { await store.close() } }
+                entries = try await store.quarantined()
+            }
+        } catch {
+            FileHandle.standardError.write(Data("breaches: \(error.message)\n".utf8))
+            throw ExitCode.failure
+        }
+        guard let entry = entries.first(where: { $0.breachID == breachID }) else {
+            FileHandle.standardError.write(
+                Data("breaches: the \(side.rawValue) store has no quarantined record with that breach id\n".utf8))
+            throw ExitCode(3)
+        }
+        guard let key = ring.key(id: entry.sealingKeyID) else {
+            FileHandle.standardError.write(
+                Data(
+                    "breaches: the record is sealed with key \(entry.sealingKeyID), which is neither the current nor the previous \(side.rawValue) key\n"
+                        .utf8))
+            throw ExitCode.failure
+        }
+        let opened: [UInt8]
+        do {
+            opened = try SealingBox(keyID: key.id, keyBytes: key.bytes).open(
+                entry.sealedRecord, associatedData: entry.breachID)
+        } catch {
+            FileHandle.standardError.write(
+                Data(
+                    "breaches: the sealed record does not open with that key (altered, or moved from another row)\n"
+                        .utf8))
+            throw ExitCode.failure
+        }
+        // A new file only, readable by its owner alone: it holds what the side must never have held.
+        let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            FileHandle.standardError.write(Data("breaches: cannot create \(path) (it must not exist yet)\n".utf8))
+            throw ExitCode.failure
+        }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        try handle.write(contentsOf: Data(opened))
+        try handle.close()
+        FileHandle.standardError.write(Data("breaches: opened \(breachID) into \(path)\n".utf8))
     }
 
     static func position(_ source: SourcePosition) -> String { "\(source.topic)[\(source.partition)]@\(source.offset)" }
