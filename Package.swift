@@ -214,6 +214,7 @@ let package = Package(
                 "ConsentStorage",
                 "ConsentOperator", "ConsentSimulation", "ConsentBridgeTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,38 +4,28 @@ import ConsentConfiguration
 import ConsentKafka
 import ConsentStorage
 import Foundation
+import InMemoryLogging
 import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// Captures every log line (message and metadata) so tests can prove what never appears.
+/// Captures every log line (message and metadata) so tests can prove what never appears:
+/// swift-log's in-memory handler, read back as text.
 final class CapturedLogs: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let handler = InMemoryLogHandler()
 
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
+    /// Every line so far: level, message and metadata (the error too, when one was logged).
+    var all: [String] {
+        handler.entries.map { entry in
+            "\(entry.level) \(entry.message) \(entry.metadata)" + (entry.error.map { " \($0)" } ?? "")
+        }
+    }
 
     var logger: Logger {
-        var logger = Logger(label: "bridge-tests") { _ in CapturingLogHandler(sink: self) }
+        var logger = Logger(label: "bridge-tests") { [handler] _ in handler }
         logger.logLevel = .trace
         return logger
-    }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let sink: CapturedLogs
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        sink.append("\(event.level) \(event.message) \(merged)")
     }
 }
 
