@@ -254,11 +254,9 @@ struct SyntheticPeople {
                 individual / 100, individual / 10 % 10, individual % 10,
             ]
             advance()
-            guard let first = Self.mod11(digits, weights: [3, 7, 6, 1, 8, 9, 4, 5, 2]),
-                let second = Self.mod11(digits + [first], weights: [5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
-            else { continue }
+            guard let number = NorwegianIdentifier.withCheckDigits(digits) else { continue }
             count += 1
-            return (digits + [first, second]).map(String.init).joined()
+            return number
         }
     }
 
@@ -273,15 +271,6 @@ struct SyntheticPeople {
         guard month == 13 else { return }
         month = 1
         year = (year + 1) % 100
-    }
-
-    private static func mod11(_ digits: [Int], weights: [Int]) -> Int? {
-        let remainder = zip(digits, weights).reduce(0) { $0 + $1.0 * $1.1 } % 11
-        switch remainder {
-        case 0: return 0
-        case 1: return nil
-        default: return 11 - remainder
-        }
     }
 }
 
