@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// A breach notice (R10): a sink quarantined, on its side's inbound topic, a record its side must
 /// never hold, and tells both parties. Content-free: no key, no person, no body.
 ///
@@ -52,15 +58,7 @@ package struct BreachNotice: Sendable, Hashable {
     /// A record's `ce_id` as a notice may repeat it: only a UUID (what the bridge mints for
     /// every copy it forwards). Any other string could be a sender's text holding a person.
     package static func safeMessageID(_ ceID: String?) -> String? {
-        guard let ceID, ceID.utf8.count == 36 else { return nil }
-        for (index, byte) in ceID.utf8.enumerated() {
-            let isDash = index == 8 || index == 13 || index == 18 || index == 23
-            let isHex =
-                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
-            if isDash ? byte != UInt8(ascii: "-") : !isHex { return nil }
-        }
+        guard let ceID, UUID(uuidString: ceID) != nil else { return nil }
         return ceID
     }
 
