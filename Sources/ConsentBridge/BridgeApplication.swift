@@ -258,20 +258,30 @@ package struct BridgeApplication: Sendable {
                 services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
             }
 
-            /// A sink's own admin client: its readiness check and its lag gauge ask through it.
-            func sinkAdmin(_ client: KafkaClientConfiguration) throws -> KafkaAdmin {
+            /// Runs a side's sink over its opened store: the sink itself, its lag gauge, and a
+            /// readiness check that holds only while its cluster answers (a short watermark query
+            /// on its inbound topic). The gauge and the check ask through an admin client of the
+            /// sink's own; the store and the client close after the services.
+            func addSink(
+                _ store: any SinkStore, side: BridgeSide, inboundTopic: String, groupID: String,
+                notices: SinkService.BreachNotices
+            ) throws {
+                closers.append { await store.close() }
+                let client = tuned(side == .health ? kafka.health : kafka.nav)
                 let admin = try KafkaAdmin(configuration: client, logger: logger)
                 closers.append { await admin.close() }
-                return admin
-            }
-
-            /// A sink is ready only while its cluster answers (a short watermark query on the
-            /// topic it reads).
-            func sinkBrokerCheck(_ admin: KafkaAdmin, topic: String, sink: String) -> @Sendable () async -> String? {
-                {
-                    (try? await admin.highWatermarks(topic: topic, partitions: [0], timeout: .seconds(2))) == nil
+                let sink = side == .health ? "health" : "NAV"
+                readinessChecks.append {
+                    (try? await admin.highWatermarks(topic: inboundTopic, partitions: [0], timeout: .seconds(2))) == nil
                         ? "\(sink) sink's Kafka cluster unreachable" : nil
                 }
+                services.append(
+                    SinkLagGauge(store: store, groupID: groupID, admin: admin, metrics: metrics, logger: logger))
+                let kind = store.kind
+                services.append(
+                    SinkService(
+                        store: store, client: client, groupID: groupID, maxBatchSize: configuration.batchSize,
+                        breachNotices: notices, onBatch: { metrics.recordSinkBatch($0, sink: kind) }, logger: logger))
             }
 
             // The sinks: each side's topics into that side's own store (R3, R4, R9).
@@ -287,18 +297,9 @@ package struct BridgeApplication: Sendable {
                 let (breaches, notices) = try breachReporting(.health, catalog: try contractCatalog())
                 let store = try await HealthJournalStore.open(
                     location, policy: policy, breaches: breaches, logger: logger)
-                closers.append { await store.close() }
-                let healthAdmin = try sinkAdmin(tuned(kafka.health))
-                readinessChecks.append(sinkBrokerCheck(healthAdmin, topic: topics.healthInbound, sink: "health"))
-                services.append(
-                    SinkLagGauge(
-                        store: store, groupID: configuration.healthSinkGroupID, admin: healthAdmin, metrics: metrics,
-                        logger: logger))
-                services.append(
-                    SinkService(
-                        store: store, client: tuned(kafka.health), groupID: configuration.healthSinkGroupID,
-                        maxBatchSize: configuration.batchSize, breachNotices: notices,
-                        onBatch: { metrics.recordSinkBatch($0, sink: .healthJournal) }, logger: logger))
+                try addSink(
+                    store, side: .health, inboundTopic: topics.healthInbound, groupID: configuration.healthSinkGroupID,
+                    notices: notices)
             }
             if configuration.roles.contains(.navSink) {
                 guard let location = configuration.navStore else { throw ApplicationError.missingStore("NAV case") }
@@ -310,18 +311,9 @@ package struct BridgeApplication: Sendable {
                 let (breaches, notices) = try breachReporting(.nav, catalog: try contractCatalog())
                 let store = try await NavCaseStore.open(
                     location, policy: policy, breaches: breaches, logger: logger)
-                closers.append { await store.close() }
-                let navAdmin = try sinkAdmin(tuned(kafka.nav))
-                readinessChecks.append(sinkBrokerCheck(navAdmin, topic: topics.navInbound, sink: "NAV"))
-                services.append(
-                    SinkLagGauge(
-                        store: store, groupID: configuration.navSinkGroupID, admin: navAdmin, metrics: metrics,
-                        logger: logger))
-                services.append(
-                    SinkService(
-                        store: store, client: tuned(kafka.nav), groupID: configuration.navSinkGroupID,
-                        maxBatchSize: configuration.batchSize, breachNotices: notices,
-                        onBatch: { metrics.recordSinkBatch($0, sink: .navCase) }, logger: logger))
+                try addSink(
+                    store, side: .nav, inboundTopic: topics.navInbound, groupID: configuration.navSinkGroupID,
+                    notices: notices)
             }
 
             let closeStores = closers

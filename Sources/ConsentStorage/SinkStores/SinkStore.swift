@@ -10,6 +10,8 @@ package protocol SinkStore: Sendable {
     var kind: StoreKind { get }
     /// The open database.
     var database: StoreDatabase { get }
+    /// Closes the connection.
+    func close() async
     /// The topics this store's sink consumes.
     var sinkTopics: [String] { get }
     /// Applies one batch and its offsets in one transaction, idempotent by `ce_id`.

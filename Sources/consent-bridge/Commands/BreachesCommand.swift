@@ -53,24 +53,8 @@ struct BreachesCommand: AsyncParsableCommand {
                 breachID: open, into: output, side: side, location: location, configuration: try input.load())
             return
         }
-        var logger = Logger(label: "consent-bridge.breaches")
-        logger.logLevel = .warning
-        let filed: [BreachNotice]
-        let quarantined: [QuarantineEntry]
-        do throws(StorageError) {
-            switch side {
-            case .health:
-                let store = try await HealthJournalStore.open(location, logger: logger)
-                defer { Task { await store.close() } }
-                (filed, quarantined) = (try await store.breachLog(), try await store.quarantined())
-            case .nav:
-                let store = try await NavCaseStore.open(location, logger: logger)
-                defer { Task { await store.close() } }
-                (filed, quarantined) = (try await store.breachLog(), try await store.quarantined())
-            }
-        } catch {
-            FileHandle.standardError.write(Data("breaches: \(error.message)\n".utf8))
-            throw ExitCode.failure
+        let (filed, quarantined) = try await Self.reading(side, at: location) { store in
+            (try await store.breachLog(), try await store.quarantined())
         }
         if json {
             print(String(decoding: Self.json(filed: filed, quarantined: quarantined).prettyBytes(), as: UTF8.self))
@@ -112,24 +96,7 @@ struct BreachesCommand: AsyncParsableCommand {
                         .utf8))
             throw ExitCode(78)
         }
-        var logger = Logger(label: "consent-bridge.breaches")
-        logger.logLevel = .warning
-        let entries: [QuarantineEntry]
-        do throws(StorageError) {
-            switch side {
-            case .health:
-                let store = try await HealthJournalStore.open(location, logger: logger)
-                defer { Task { await store.close() } }
-                entries = try await store.quarantined()
-            case .nav:
-                let store = try await NavCaseStore.open(location, logger: logger)
-                defer { Task { await store.close() } }
-                entries = try await store.quarantined()
-            }
-        } catch {
-            FileHandle.standardError.write(Data("breaches: \(error.message)\n".utf8))
-            throw ExitCode.failure
-        }
+        let entries = try await Self.reading(side, at: location) { store in try await store.quarantined() }
         guard let entry = entries.first(where: { $0.breachID == breachID }) else {
             FileHandle.standardError.write(
                 Data("breaches: the \(side.rawValue) store has no quarantined record with that breach id\n".utf8))
@@ -163,6 +130,33 @@ struct BreachesCommand: AsyncParsableCommand {
         try handle.write(contentsOf: Data(opened))
         try handle.close()
         FileHandle.standardError.write(Data("breaches: opened \(breachID) into \(path)\n".utf8))
+    }
+
+    /// Runs `body` on `side`'s store and closes it; a store error ends the command with exit
+    /// code 1 and its message (which never holds data).
+    static func reading<Result>(
+        _ side: Side, at location: StoreLocation, _ body: (any SinkStore) async throws -> Result
+    ) async throws -> Result {
+        var logger = Logger(label: "consent-bridge.breaches")
+        logger.logLevel = .warning
+        do {
+            let store: any SinkStore
+            switch side {
+            case .health: store = try await HealthJournalStore.open(location, logger: logger)
+            case .nav: store = try await NavCaseStore.open(location, logger: logger)
+            }
+            do {
+                let result = try await body(store)
+                await store.close()
+                return result
+            } catch {
+                await store.close()
+                throw error
+            }
+        } catch let error as StorageError {
+            FileHandle.standardError.write(Data("breaches: \(error.message)\n".utf8))
+            throw ExitCode.failure
+        }
     }
 
     static func position(_ source: SourcePosition) -> String { "\(source.topic)[\(source.partition)]@\(source.offset)" }
