@@ -340,9 +340,12 @@ struct BridgeStoreConformanceTests {
                 offsets: [
                     ConsumerOffset(consumerGroup: "consent-view", topic: "health.consent", partition: 0, nextOffset: 5)
                 ])
-            let loaded = try await store.loadConsentView(consumerGroup: "consent-view")
-            #expect(loaded.entries == [ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 3, document: [1])])
-            #expect(loaded.offsets.map(\.nextOffset) == [5])
+            var entries: [ConsentViewEntry] = []
+            let offsetsLoaded = try await store.loadConsentView(consumerGroup: "consent-view", pageSize: 1) {
+                entries += $0
+            }
+            #expect(entries == [ConsentViewEntry(subjectKey: "p1", consentID: "c1", version: 3, document: [1])])
+            #expect(offsetsLoaded.map(\.nextOffset) == [5])
             await store.close()
         }
     }

@@ -382,24 +382,6 @@ package final class BridgeStore: Sendable {
             try await sql.raw("SELECT COUNT(*) AS n FROM consent_view").first()?.decode(column: "n", as: Int.self) ?? 0
         }
     }
-
-    /// Loads the persisted consent view and the offsets it was built up to.
-    package func loadConsentView(consumerGroup: String) async throws(StorageError) -> (
-        entries: [ConsentViewEntry], offsets: [ConsumerOffset]
-    ) {
-        try await self.database.read { sql in
-            let entries = try await sql.raw("SELECT subject_key, consent_id, version, document FROM consent_view").all()
-                .map { row in
-                    ConsentViewEntry(
-                        subjectKey: try row.decode(column: "subject_key", as: String.self),
-                        consentID: try row.decode(column: "consent_id", as: String.self),
-                        version: try row.decode(column: "version", as: Int64.self),
-                        document: Array(try row.decode(column: "document", as: Data.self))
-                    )
-                }
-            return (entries, try await StoreSQL.offsets(sql, consumerGroup: consumerGroup))
-        }
-    }
 }
 
 /// A bridge batch with its rows encoded (`BridgeStore.prepare`), ready to record.
