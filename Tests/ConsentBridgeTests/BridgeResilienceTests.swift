@@ -111,6 +111,9 @@ struct ReadinessTests {
         let took = ContinuousClock.now - sent
         await harness.finish()
         #expect(decided)
-        #expect(took < .seconds(2), "the first event after ready waited \(took)")
+        // A decision that waited for a group join takes more than 3 s: the mock's first join of a
+        // group is held for its fixed 3 s `group.initial.rebalance.delay` (docs/kafka.md). The
+        // bound is that fact, not a speed target: a loaded CI machine took 2.2 s without a join.
+        #expect(took < .seconds(3), "the first event after ready waited \(took)")
     }
 }
