@@ -133,7 +133,7 @@ package struct BridgeBenchmark: Sendable {
                 ])
         }
 
-        // (a) Passthrough: consume health.ips.outbound, produce each batch to nav.ips.inbound;
+        // (a) Passthrough: consume health.ips.outbound, produce each batch to nav.followup.inbound;
         // (a') the same with the bridge's Kafka work: a receipt and a disclosure notice beside
         // each copy, of the sizes of the published examples, to the topics the bridge uses.
         let receiptBody = Array(
@@ -159,7 +159,7 @@ package struct BridgeBenchmark: Sendable {
                         for try await batch in consumer.batches {
                             var out = batch.map {
                                 KafkaOutgoingRecord(
-                                    topic: "nav.ips.inbound", key: $0.key, value: $0.value, headers: $0.headers)
+                                    topic: "nav.followup.inbound", key: $0.key, value: $0.value, headers: $0.headers)
                             }
                             if equalWork {
                                 for record in batch {
@@ -284,7 +284,7 @@ package struct BridgeBenchmark: Sendable {
     }
 
     /// Starts a cluster and the system under test, produces `events` records into
-    /// `health.ips.outbound`, and times their arrival on `nav.ips.inbound`.
+    /// `health.ips.outbound`, and times their arrival on `nav.followup.inbound`.
     private func measure(
         events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord, seedConsents: [(String, [UInt8])] = [],
         start: (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error>
@@ -333,14 +333,14 @@ package struct BridgeBenchmark: Sendable {
             configuration: .init(
                 client: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning),
                 groupID: "bench-reader",
-                topics: ["nav.ips.inbound", "health.ips.receipts"]),
+                topics: ["nav.followup.inbound", "health.ips.receipts"]),
             logger: logger)
         let stop = StopSignal()
         let system = try await start(cluster, stop)
         // Warm-up: one event end to end (group joins, consent view caught up).
         _ = try await producer.send(makeEvent("health.ips.outbound", 0))
         var iterator = reader.batches.makeAsyncIterator()
-        while let batch = try await iterator.next(), !batch.contains(where: { $0.topic == "nav.ips.inbound" }) {}
+        while let batch = try await iterator.next(), !batch.contains(where: { $0.topic == "nav.followup.inbound" }) {}
 
         let records = (0..<events).map { makeEvent("health.ips.outbound", $0) }
         let begin = ContinuousClock.now

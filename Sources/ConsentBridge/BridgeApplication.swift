@@ -106,12 +106,12 @@ package struct BridgeApplication: Sendable {
                 return ring
             }
 
-            /// How the sink of `side` quarantines and reports breaches (R10): sealed with its side's
-            /// key, a notice to both parties' breach topics, each on its party's cluster.
-            func breachReporting(_ side: BridgeSide, catalog: ContractCatalog) throws -> (
+            /// How a sink quarantines and reports breaches (R10): sealed with its side's key, a
+            /// notice to both parties' breach topics, each on its party's cluster.
+            func breachReporting(_ detector: BreachNotice.Detector, catalog: ContractCatalog) throws -> (
                 BreachReporting, SinkService.BreachNotices
             ) {
-                let detector: BreachNotice.Detector = side == .health ? .healthJournalSink : .navCaseSink
+                let side: BridgeSide = detector == .healthJournalSink ? .health : .nav
                 let reporting = BreachReporting(
                     detector: detector, sealer: PayloadSealer.currentBox(try sealingKeys(side)),
                     noticeTopics: [topics.healthBreaches, topics.navBreaches],
@@ -133,7 +133,8 @@ package struct BridgeApplication: Sendable {
 
             if configuration.roles.contains(.bridge) {
                 guard let location = configuration.bridgeStore else { throw ApplicationError.missingStore("bridge") }
-                let catalog = PolicyCatalog(catalog: try contractCatalog())
+                // The contracts name the default topics; the policy decides on the configured ones.
+                let catalog = PolicyCatalog(catalog: try contractCatalog(), topicName: topics.configuredName(ofDefault:))
                 guard let consentSchema = catalog.consentSchema else { throw ApplicationError.noConsentContract }
                 let store = try await BridgeStore.open(location, logger: logger)
                 bridgeStore = store
@@ -188,8 +189,8 @@ package struct BridgeApplication: Sendable {
                 let sealer = PayloadSealer(health: try sealingKeys(.health), nav: try sealingKeys(.nav))
                 let builder = BridgeRecordBuilder(
                     topics: .init(
-                        receiptsOf: { topics.receipts(of: $0) },
-                        disclosuresOf: { topics.disclosures(of: $0) }, rejected: topics.rejected),
+                        receiptsFor: { topics.receipts(forSource: $0) },
+                        disclosuresFor: { topics.disclosures(forSource: $0) }, rejected: topics.rejected),
                     catalog: catalog, sealer: sealer, bridgeVersion: version)
                 let handoff = OutboxHandoff()
                 guard let agreementsRegistry = configuration.agreementsRegistry else {
@@ -213,23 +214,25 @@ package struct BridgeApplication: Sendable {
                         configuration: KafkaConsumerConfiguration(
                             client: tuned(client),
                             groupID: Self.pipelineGroupID(configuration.bridgeGroupID, side: side),
-                            topics: [topics.outbound(of: side)],
+                            topics: topics.outbound(of: side),
                             maxBatchSize: configuration.batchSize,
                             startingOffsets: EventPipeline.startingOffsets(
                                 store: store, group: configuration.bridgeGroupID)
                         ),
                         logger: logger)
                     closedByTheirServices.append { await consumer.close() }
-                    let watch = PipelineProgressWatch(
-                        side: side, topic: topics.outbound(of: side), group: configuration.bridgeGroupID,
-                        consumer: consumer, store: store)
-                    readinessChecks.append { await watch.check() }
+                    for topic in topics.outbound(of: side) {
+                        let watch = PipelineProgressWatch(
+                            side: side, topic: topic, group: configuration.bridgeGroupID, consumer: consumer,
+                            store: store)
+                        readinessChecks.append { await watch.check() }
+                        livenessChecks.append { watch.problem }
+                    }
                     // Ready only once the pipeline consumes: after a start its group join takes
                     // seconds, and until then nothing is decided.
                     readinessChecks.append {
                         consumer.hasJoinedGroup ? nil : "\(side.rawValue) pipeline not yet in its consumer group"
                     }
-                    livenessChecks.append { watch.problem }
                     services.append(
                         EventPipeline(
                             origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate,
@@ -270,7 +273,12 @@ package struct BridgeApplication: Sendable {
                 let client = tuned(side == .health ? kafka.health : kafka.nav)
                 let admin = try KafkaAdmin(configuration: client, logger: logger)
                 closers.append { await admin.close() }
-                let sink = side == .health ? "health" : "NAV"
+                let sink =
+                    switch store.kind {
+                    case .healthJournal: "health"
+                    case .navFollowUp: "follow-up"
+                    default: "NAV"
+                    }
                 readinessChecks.append {
                     (try? await admin.highWatermarks(topic: inboundTopic, partitions: [0], timeout: .seconds(2))) == nil
                         ? "\(sink) sink's Kafka cluster unreachable" : nil
@@ -294,26 +302,33 @@ package struct BridgeApplication: Sendable {
                 policy.inboundTopic = topics.healthInbound
                 policy.disclosuresTopic = topics.healthDisclosures
                 policy.breachesTopic = topics.healthBreaches
-                let (breaches, notices) = try breachReporting(.health, catalog: try contractCatalog())
+                let (breaches, notices) = try breachReporting(.healthJournalSink, catalog: try contractCatalog())
                 let store = try await HealthJournalStore.open(
                     location, policy: policy, breaches: breaches, logger: logger)
                 try addSink(
                     store, side: .health, inboundTopic: topics.healthInbound, groupID: configuration.healthSinkGroupID,
                     notices: notices)
             }
-            if configuration.roles.contains(.navSink) {
-                guard let location = configuration.navStore else { throw ApplicationError.missingStore("NAV case") }
-                var policy = NavSinkPolicy(catalog: try contractCatalog())
-                policy.inboundTopic = topics.navInbound
-                policy.ownOutboundTopic = topics.navOutbound
-                policy.disclosuresTopic = topics.navDisclosures
+            // NAV's two systems, each its own sink and store (R9): the veileder's case system and
+            // the IPS job specialist's follow-up solution.
+            let navSystems: [(BridgeRole, ContractVocabulary.NavSystem, StoreLocation?, String, String)] = [
+                (.navSink, ContractVocabulary.caseSystem, configuration.navStore, configuration.navSinkGroupID, "NAV case"),
+                (
+                    .followUpSink, ContractVocabulary.followUpSolution, configuration.followUpStore,
+                    configuration.followUpSinkGroupID, "follow-up"
+                ),
+            ]
+            for (role, system, location, groupID, name) in navSystems where configuration.roles.contains(role) {
+                guard let location else { throw ApplicationError.missingStore(name) }
+                var policy = NavSinkPolicy(catalog: try contractCatalog(), system: system)
+                policy.inboundTopic = topics.configuredName(ofDefault: policy.inboundTopic)
+                policy.ownOutboundTopic = topics.configuredName(ofDefault: policy.ownOutboundTopic)
+                policy.disclosuresTopic = topics.configuredName(ofDefault: policy.disclosuresTopic)
                 policy.breachesTopic = topics.navBreaches
-                let (breaches, notices) = try breachReporting(.nav, catalog: try contractCatalog())
-                let store = try await NavCaseStore.open(
-                    location, policy: policy, breaches: breaches, logger: logger)
-                try addSink(
-                    store, side: .nav, inboundTopic: topics.navInbound, groupID: configuration.navSinkGroupID,
-                    notices: notices)
+                let detector: BreachNotice.Detector = policy.kind == .navFollowUp ? .navFollowUpSink : .navCaseSink
+                let (breaches, notices) = try breachReporting(detector, catalog: try contractCatalog())
+                let store = try await NavSystemStore.open(location, policy: policy, breaches: breaches, logger: logger)
+                try addSink(store, side: .nav, inboundTopic: policy.inboundTopic, groupID: groupID, notices: notices)
             }
 
             let closeStores = closers

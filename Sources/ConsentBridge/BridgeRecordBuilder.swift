@@ -23,20 +23,22 @@ package struct BridgeRecordBuilder: Sendable {
 
     /// The topic names the builder writes to.
     package struct TopicLayout: Sendable {
-        /// The receipts topic read by a side.
-        package var receiptsOf: @Sendable (BridgeSide) -> String
-        /// The disclosure log topic of a side (what it disclosed to the other).
-        package var disclosuresOf: @Sendable (BridgeSide) -> String
+        /// The receipts topic read by the system that publishes on a source topic.
+        package var receiptsFor: @Sendable (_ sourceTopic: String) -> String
+        /// The disclosure log topic of the system that publishes on a source topic (what it
+        /// disclosed to the other side).
+        package var disclosuresFor: @Sendable (_ sourceTopic: String) -> String
         /// The rejection topic.
         package var rejected: String
 
-        /// A layout from per-side topic lookups and the rejection topic.
+        /// A layout from per-system topic lookups (by the system's outbound topic) and the
+        /// rejection topic.
         package init(
-            receiptsOf: @escaping @Sendable (BridgeSide) -> String,
-            disclosuresOf: @escaping @Sendable (BridgeSide) -> String, rejected: String
+            receiptsFor: @escaping @Sendable (String) -> String,
+            disclosuresFor: @escaping @Sendable (String) -> String, rejected: String
         ) {
-            self.receiptsOf = receiptsOf
-            self.disclosuresOf = disclosuresOf
+            self.receiptsFor = receiptsFor
+            self.disclosuresFor = disclosuresFor
             self.rejected = rejected
         }
     }
@@ -154,66 +156,76 @@ package struct BridgeRecordBuilder: Sendable {
         case .forward(let event):
             outcome = .forward
             let contract = catalog.plan(forCEType: event.ceType)?.contract
-            // The id the copy carries is the bridge's, never the sender's (`ce_id` and `eventId`).
-            let disclosureID = UUID.random().lowercaseString
-            let body = Self.replacingEventID(in: event.body, with: disclosureID)
-            let categories = Self.categoriesPresent(in: body, fields: contract?.fields ?? [])
-            let roles = contract?.recipientRoles ?? []
             let direction = contract?.direction.rawValue ?? ""
-            disclosures.append(
-                DisclosureRecord(
-                    disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
-                    direction: direction, subjectID: event.subject,
-                    recipientRole: roles.joined(separator: ","),
-                    recipientOrganisation: Self.organisation(of: origin.opposite),
-                    categories: categories, form: "identified", consentID: event.consent.consentID,
-                    consentVersion: event.consent.version, purpose: ConsentRecord.ipsPurpose, disclosedAt: now,
-                    bridgeVersion: bridgeVersion))
-            var forwardHeaders = cloudEventHeaders(
-                id: disclosureID, type: event.ceType, time: headers.time ?? decidedAt)
-            forwardHeaders += [
-                MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
-                MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion),
-            ]
-            if origin == .nav {
-                // Provenance for the journal; NAV-bound copies carry none of it (R15: the consent
-                // id, its version and how much was removed tell NAV about the EPJ consent).
+            // One forwarded row and one disclosure notice per copy, each copy under an id of its
+            // own: what crossed to each role's system is recorded apart (R4, R9).
+            var copyIDs: [String] = []
+            for copy in event.copies {
+                // The id the copy carries is the bridge's, never the sender's (`ce_id` and `eventId`).
+                let disclosureID = UUID.random().lowercaseString
+                copyIDs.append(disclosureID)
+                let body = Self.replacingEventID(in: copy.body, with: disclosureID)
+                let categories = Self.categoriesPresent(in: body, fields: contract?.fields ?? [])
+                disclosures.append(
+                    DisclosureRecord(
+                        disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
+                        direction: direction, subjectID: event.subject,
+                        recipientRole: copy.role,
+                        recipientOrganisation: Self.organisation(of: origin.opposite),
+                        categories: categories, form: "identified", consentID: event.consent.consentID,
+                        consentVersion: event.consent.version, purpose: ConsentRecord.ipsPurpose, disclosedAt: now,
+                        bridgeVersion: bridgeVersion))
+                var forwardHeaders = cloudEventHeaders(
+                    id: disclosureID, type: event.ceType, time: headers.time ?? decidedAt)
                 forwardHeaders += [
-                    MessageHeader(name: BridgeHeaders.consentID, text: event.consent.consentID),
-                    MessageHeader(name: BridgeHeaders.consentVersion, text: "\(event.consent.version)"),
-                    MessageHeader(name: BridgeHeaders.removedFieldCount, text: "\(event.removed.count)"),
+                    MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
+                    MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion),
                 ]
+                if origin == .nav {
+                    // Provenance for the journal; NAV-bound copies carry none of it (R15: the consent
+                    // id, its version and how much was removed tell NAV about the EPJ consent).
+                    forwardHeaders += [
+                        MessageHeader(name: BridgeHeaders.consentID, text: event.consent.consentID),
+                        MessageHeader(name: BridgeHeaders.consentVersion, text: "\(event.consent.version)"),
+                        MessageHeader(name: BridgeHeaders.removedFieldCount, text: "\(copy.removed.count)"),
+                    ]
+                }
+                forwardHeaders += [
+                    MessageHeader(name: BridgeHeaders.internalSubject, text: event.subject),
+                    MessageHeader(name: BridgeHeaders.internalCategories, text: categories.joined(separator: ",")),
+                    MessageHeader(name: BridgeHeaders.internalDirection, text: direction),
+                ]
+                // The key names the person only when the output itself does (consent covers identity).
+                let key = copy.publishKey ?? disclosureID
+                outbox.append(
+                    OutboxRecord(
+                        topic: copy.destinationTopic, key: Array(key.utf8), headers: forwardHeaders,
+                        payload: body.serializedBytes(),
+                        disclosureID: disclosureID))
+                outputs.append((event.ceType, body))
+                let notice = DisclosureNotice(
+                    disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction,
+                    subjectID: event.subject,
+                    consentID: consentVisible ? event.consent.consentID : nil,
+                    consentVersion: consentVisible ? event.consent.version : nil,
+                    recipientRoles: [copy.role], categories: categories, form: .full, caseReference: nil,
+                    disclosedFields: Self.leafPointers(of: body),
+                    status: .disclosed, decidedAt: decidedAt, destinationTopic: copy.destinationTopic,
+                    contractVersion: catalog.version)
+                outbox.append(
+                    disclosureNotice(
+                        notice, origin: origin, sourceTopic: record.topic, follows: [disclosureID], outputs: &outputs))
             }
-            forwardHeaders += [
-                MessageHeader(name: BridgeHeaders.internalSubject, text: event.subject),
-                MessageHeader(name: BridgeHeaders.internalCategories, text: categories.joined(separator: ",")),
-                MessageHeader(name: BridgeHeaders.internalDirection, text: direction),
-            ]
-            // The key names the person only when the output itself does (consent covers identity).
-            let key = event.publishKey ?? disclosureID
-            outbox.append(
-                OutboxRecord(
-                    topic: event.destinationTopic, key: Array(key.utf8), headers: forwardHeaders,
-                    payload: body.serializedBytes(),
-                    disclosureID: disclosureID))
-            outputs.append((event.ceType, body))
-            let notice = DisclosureNotice(
-                disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction,
-                subjectID: event.subject,
-                consentID: consentVisible ? event.consent.consentID : nil,
-                consentVersion: consentVisible ? event.consent.version : nil,
-                recipientRoles: roles, categories: categories, form: .full, caseReference: nil,
-                disclosedFields: Self.leafPointers(of: body),
-                status: .disclosed, decidedAt: decidedAt, destinationTopic: event.destinationTopic,
-                contractVersion: catalog.version)
-            outbox.append(disclosureNotice(notice, origin: origin, follows: disclosureID, outputs: &outputs))
+            // One receipt for the message: it names the first copy, and reports the event as
+            // withheld only when every copy was (the relay's re-check, R5).
             outbox.append(
                 receipt(
                     BridgeReceipt(
-                        messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .accepted,
+                        messageID: messageID, forwardedID: copyIDs.first, ceType: ceType, outcome: .accepted,
                         reasonCode: "accepted",
                         decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                    origin: origin, isRedrive: isRedrive, follows: disclosureID, outputs: &outputs))
+                    origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: copyIDs,
+                    outputs: &outputs))
 
         case .forwardAnonymous(let event):
             outcome = .forwardAnonymous
@@ -254,7 +266,8 @@ package struct BridgeRecordBuilder: Sendable {
                 destinationTopic: event.destinationTopic, contractVersion: catalog.version)
             // The notice is the only row that ties the case reference to the person: the
             // sending side's journal keeps that link; the bridge store erases it once handed over.
-            var anonymousNotice = disclosureNotice(notice, origin: origin, follows: nil, outputs: &outputs)
+            var anonymousNotice = disclosureNotice(
+                notice, origin: origin, sourceTopic: record.topic, follows: [], outputs: &outputs)
             anonymousNotice.isErasedOnceSettled = true
             outbox.append(anonymousNotice)
             outbox.append(
@@ -263,7 +276,7 @@ package struct BridgeRecordBuilder: Sendable {
                         messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .anonymized,
                         reasonCode: "anonymized",
                         decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                    origin: origin, isRedrive: isRedrive, follows: nil, outputs: &outputs))
+                    origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: [], outputs: &outputs))
 
         case .reject(let reason):
             outcome = .reject
@@ -287,7 +300,7 @@ package struct BridgeRecordBuilder: Sendable {
                         messageID: messageID, forwardedID: nil, ceType: ceType, outcome: .rejected,
                         reasonCode: reason.reason.code,
                         decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                    origin: origin, isRedrive: false, follows: nil, outputs: &outputs))
+                    origin: origin, sourceTopic: record.topic, isRedrive: false, follows: [], outputs: &outputs))
             let plan = reason.contractName.flatMap { catalog.plan(named: $0) }
             let pointers = reason.violations.prefix(50).map { plan?.schemaPath(of: $0.pointer) ?? "/*" }
             var carried: RejectionNotice.SealedPayload?
@@ -356,10 +369,10 @@ package struct BridgeRecordBuilder: Sendable {
         return told
     }
 
-    /// `follows`: the identified disclosure this row reports on; the relay rewrites the row as
-    /// withheld when it withholds that disclosure.
+    /// `follows`: the identified copies this row reports on; the relay rewrites the row as
+    /// withheld when it withholds all of them.
     private func receipt(
-        _ receipt: BridgeReceipt, origin: BridgeSide, isRedrive: Bool, follows: String?,
+        _ receipt: BridgeReceipt, origin: BridgeSide, sourceTopic: String, isRedrive: Bool, follows: [String],
         outputs: inout [(type: String, value: JSONValue)]
     ) -> OutboxRecord {
         let receipt = origin == .nav ? Self.toldToNAV(receipt) : receipt
@@ -367,23 +380,27 @@ package struct BridgeRecordBuilder: Sendable {
         outputs.append((BridgeReceipt.ceType, value))
         let receiptID = isRedrive ? "receipt:\(receipt.messageID):redrive" : "receipt:\(receipt.messageID)"
         var headers = cloudEventHeaders(id: receiptID, type: BridgeReceipt.ceType, time: receipt.decidedAt)
-        if let follows { headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows)) }
+        if !follows.isEmpty {
+            headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows.joined(separator: ",")))
+        }
         return OutboxRecord(
-            topic: topics.receiptsOf(origin), key: Array(receipt.messageID.utf8), headers: headers,
+            topic: topics.receiptsFor(sourceTopic), key: Array(receipt.messageID.utf8), headers: headers,
             payload: value.serializedBytes())
     }
 
     private func disclosureNotice(
-        _ notice: DisclosureNotice, origin: BridgeSide, follows: String?,
+        _ notice: DisclosureNotice, origin: BridgeSide, sourceTopic: String, follows: [String],
         outputs: inout [(type: String, value: JSONValue)]
     ) -> OutboxRecord {
         let value = notice.jsonValue
         outputs.append((DisclosureNotice.ceType, value))
         var headers = cloudEventHeaders(
             id: "disclosure:\(notice.disclosureID)", type: DisclosureNotice.ceType, time: notice.decidedAt)
-        if let follows { headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows)) }
+        if !follows.isEmpty {
+            headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows.joined(separator: ",")))
+        }
         return OutboxRecord(
-            topic: topics.disclosuresOf(origin), key: Array(notice.subjectID.utf8), headers: headers,
+            topic: topics.disclosuresFor(sourceTopic), key: Array(notice.subjectID.utf8), headers: headers,
             payload: value.serializedBytes())
     }
 

@@ -16,15 +16,35 @@ extension TopicNames {
     /// cluster (the bridge is operated next to the health side's infrastructure).
     package func side(of topic: String) -> BridgeSide {
         switch topic {
-        case navOutbound, navInbound, navReceipts, navDisclosures: .nav
+        case navOutbound, navInbound, navReceipts, navDisclosures, navBreaches, followUpOutbound, followUpInbound,
+            followUpReceipts, followUpDisclosures:
+            .nav
         default: .health
         }
     }
 
-    /// The topic events from `side` arrive on.
-    package func outbound(of side: BridgeSide) -> String { side == .health ? healthOutbound : navOutbound }
-    /// The receipts topic read by `side`.
-    package func receipts(of side: BridgeSide) -> String { side == .health ? healthReceipts : navReceipts }
-    /// The disclosure log topic of `side` (what `side` disclosed to the other).
-    package func disclosures(of side: BridgeSide) -> String { side == .health ? healthDisclosures : navDisclosures }
+    /// The topics events from `side` arrive on: the journal's, or both NAV systems' (NAV's case
+    /// system and the IPS job specialist's follow-up solution, R9).
+    package func outbound(of side: BridgeSide) -> [String] {
+        side == .health ? [healthOutbound] : [navOutbound, followUpOutbound]
+    }
+    /// The receipts topic read by the system that publishes on `sourceTopic`.
+    package func receipts(forSource sourceTopic: String) -> String {
+        switch sourceTopic {
+        case healthOutbound: healthReceipts
+        case followUpOutbound: followUpReceipts
+        default: navReceipts
+        }
+    }
+    /// The disclosure log topic of the system that publishes on `sourceTopic` (what it
+    /// disclosed to the other side).
+    package func disclosures(forSource sourceTopic: String) -> String {
+        switch sourceTopic {
+        case healthOutbound: healthDisclosures
+        case followUpOutbound: followUpDisclosures
+        default: navDisclosures
+        }
+    }
+    /// The inbound topics the bridge forwards events to (each recipient system's).
+    package var inboundTopics: Set<String> { [healthInbound, navInbound, followUpInbound] }
 }

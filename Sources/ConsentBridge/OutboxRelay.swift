@@ -203,7 +203,7 @@ package struct OutboxRelay: Service {
         // Reasons of the identified disclosures withheld, by id: decided on this page as their
         // rows come, or (for notice and receipt rows whose disclosure was decided on an earlier
         // page) recorded in the store.
-        let earlier = Set(rows.compactMap { Self.follows($0.record) }).subtracting(
+        let earlier = Set(rows.flatMap { Self.follows($0.record) }).subtracting(
             rows.compactMap(\.record.disclosureID))
         var withheld: [String: String] = [:]
         if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: Array(earlier)) }
@@ -221,7 +221,11 @@ package struct OutboxRelay: Service {
                         metadata: ["bridge.reason": "\(reason)"])
                     continue
                 }
-            } else if let follows = Self.follows(row.record), let reason = withheld[follows] {
+            } else if case let follows = Self.follows(row.record), !follows.isEmpty,
+                let reason = withheld[follows[0]], follows.allSatisfy({ withheld[$0] != nil })
+            {
+                // A notice follows its own copy; a receipt follows every copy of its message, and
+                // says withheld only when no copy crossed (R5: one role's copy may still go).
                 row.record = try Self.reportingWithheld(
                     row.record, reason: reason, origin: topics.side(of: row.record.topic))
             }
@@ -240,9 +244,10 @@ package struct OutboxRelay: Service {
         }
     }
 
-    /// The identified disclosure a notice or receipt row reports on, if any.
-    private static func follows(_ record: OutboxRecord) -> String? {
-        record.headerText(BridgeHeaders.internalFollows)
+    /// The identified copies a notice or receipt row reports on (none for other rows).
+    private static func follows(_ record: OutboxRecord) -> [String] {
+        guard let text = record.headerText(BridgeHeaders.internalFollows) else { return [] }
+        return text.split(separator: ",").map(String.init)
     }
 
     /// A disclosure notice or receipt rewritten to say the disclosure was withheld. NAV learns
@@ -296,7 +301,7 @@ package struct OutboxRelay: Service {
                 case .success(let report):
                     published.append(row.sequence)
                     // Recorded → delivered, for the rows that carry an event across.
-                    if row.record.topic == topics.navInbound || row.record.topic == topics.healthInbound {
+                    if topics.inboundTopics.contains(row.record.topic) {
                         metrics.recordPublishLatency(.seconds(max(0, Date().timeIntervalSince(row.createdAt))))
                     }
                     let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
@@ -343,18 +348,21 @@ package struct OutboxRelay: Service {
             + record.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
         if size > maxRecordBytes[topics.side(of: record.topic)] ?? 1_000_000 { return "too-large-for-broker" }
         let header = record.headerText
+        // The copy is known by where it goes: each role's system has a topic of its own (R9).
         guard let subject = header(BridgeHeaders.internalSubject), let type = header(BridgeHeaders.type),
-            let plan = catalog.plan(forCEType: type)
+            let plan = catalog.plan(forCEType: type), let copy = plan.copy(publishedOn: record.topic)
         else { return "consent-unverifiable" }
         // The policy's own evaluation, against the consent as it is now: a consent withdrawn,
         // expired, not yet in force, narrowed to another direction, other roles or fewer
-        // categories since the decision stops the disclosure (R5).
+        // categories since the decision stops the disclosure (R5); other roles' copies are
+        // checked on their own.
         var disclosed: ConsentCategories = []
         for name in (header(BridgeHeaders.internalCategories) ?? "").split(separator: ",") {
             guard let category = ConsentCategories(name: String(name)) else { return "consent-unverifiable" }
             disclosed.insert(category)
         }
-        return PolicyEngine.recheck(consent.state(for: subject), plan: plan, disclosedCategories: disclosed, now: now)?
+        return PolicyEngine.recheck(
+            consent.state(for: subject), plan: plan, copy: copy, disclosedCategories: disclosed, now: now)?
             .code
     }
 

@@ -25,9 +25,11 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "bridge.store": bridgeStore?.description
             case "health.store": healthStore?.description
             case "nav.store": navStore?.description
+            case "followup.store": followUpStore?.description
             case "bridge.group-id": bridgeGroupID
             case "health-sink.group-id": healthSinkGroupID
             case "nav-sink.group-id": navSinkGroupID
+            case "followup-sink.group-id": followUpSinkGroupID
             case "health.kafka.bootstrap-servers", "nav.kafka.bootstrap-servers": kafka?.bootstrapServers
             case "health.kafka.security-protocol", "nav.kafka.security-protocol": kafka?.securityProtocol.rawValue
             case "health.kafka.ssl.ca-location", "nav.kafka.ssl.ca-location": kafka?.caLocation
@@ -79,6 +81,10 @@ extension BridgeConfiguration: CustomStringConvertible {
         case "topics.rejected": topics.rejected
         case "topics.health-breaches": topics.healthBreaches
         case "topics.nav-breaches": topics.navBreaches
+        case "topics.followup-outbound": topics.followUpOutbound
+        case "topics.followup-inbound": topics.followUpInbound
+        case "topics.followup-receipts": topics.followUpReceipts
+        case "topics.followup-disclosures": topics.followUpDisclosures
         default: nil
         }
     }

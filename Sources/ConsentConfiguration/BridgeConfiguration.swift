@@ -17,6 +17,8 @@ package struct BridgeConfiguration: Sendable {
     package var healthStore: StoreLocation?
     /// NAV case store; set when role `nav-sink` runs.
     package var navStore: StoreLocation?
+    /// The IPS job specialist's follow-up store; set when role `followup-sink` runs.
+    package var followUpStore: StoreLocation? = nil
     /// Consumer group shared by every bridge instance (`bridge.group-id`); each side's pipelines
     /// join `<id>.health` / `<id>.nav` in Kafka, and their offsets are stored under `<id>`.
     package var bridgeGroupID: String
@@ -24,6 +26,8 @@ package struct BridgeConfiguration: Sendable {
     package var healthSinkGroupID: String
     /// Consumer group of the NAV sink.
     package var navSinkGroupID: String
+    /// Consumer group of the follow-up sink.
+    package var followUpSinkGroupID: String = "consent-bridge-followup-sink"
     /// `nil` when embedded or when no selected role uses that side.
     package var healthKafka: KafkaConnection?
     /// The NAV side's cluster (see `healthKafka`).
@@ -59,5 +63,7 @@ package struct BridgeConfiguration: Sendable {
     /// Whether a selected role consumes or produces on the health side's cluster.
     package var usesHealthKafka: Bool { roles.contains(.bridge) || roles.contains(.healthSink) }
     /// Whether a selected role consumes or produces on the NAV side's cluster.
-    package var usesNavKafka: Bool { roles.contains(.bridge) || roles.contains(.navSink) }
+    package var usesNavKafka: Bool {
+        roles.contains(.bridge) || roles.contains(.navSink) || roles.contains(.followUpSink)
+    }
 }

@@ -9,9 +9,10 @@ extension ConfigurationKey {
 
     private static let general: [ConfigurationKey] = [
         .init(
-            "roles", .list, default: "bridge,health-sink,nav-sink",
+            "roles", .list, default: "bridge,health-sink,nav-sink,followup-sink",
             choices: BridgeRole.allCases.map(\.rawValue),
-            "Comma-separated parts to run in this process: `bridge`, `health-sink`, `nav-sink`."),
+            "Comma-separated parts to run in this process: `bridge`, `health-sink`, `nav-sink` (NAV's case system, the veileder), `followup-sink` (the IPS job specialist's follow-up solution)."
+        ),
         .init(
             "embedded", .bool, default: "false",
             "Start the embedded mock Kafka cluster in this process and use it for both sides (development and tests only; then no `*.kafka.*` key may be set)."
@@ -39,7 +40,12 @@ extension ConfigurationKey {
             "Health journal store (same forms). Needed by role `health-sink`. Must differ from the other stores."),
         .init(
             "nav.store", .store, default: "<data.directory>/nav.sqlite", secret: true,
-            "NAV case store (same forms). Needed by role `nav-sink`. Must differ from the other stores."),
+            "NAV case store: the veileder's case system (same forms). Needed by role `nav-sink`. Must differ from the other stores."
+        ),
+        .init(
+            "followup.store", .store, default: "<data.directory>/followup.sqlite", secret: true,
+            "The IPS job specialist's follow-up store (same forms). Needed by role `followup-sink`. Must differ from the other stores."
+        ),
     ]
 
     private static let groups: [ConfigurationKey] = [
@@ -53,6 +59,9 @@ extension ConfigurationKey {
         .init(
             "nav-sink.group-id", .string, default: "consent-bridge-nav-sink",
             "Kafka consumer group of the NAV sink."),
+        .init(
+            "followup-sink.group-id", .string, default: "consent-bridge-followup-sink",
+            "Kafka consumer group of the follow-up sink."),
     ]
 
     private static func kafka(side: String, label: String) -> [ConfigurationKey] {
@@ -98,6 +107,10 @@ extension ConfigurationKey {
         "topics.rejected": "bridge.rejected",
         "topics.health-breaches": "health.breaches",
         "topics.nav-breaches": "nav.breaches",
+        "topics.followup-outbound": "nav.followup.outbound",
+        "topics.followup-inbound": "nav.followup.inbound",
+        "topics.followup-receipts": "nav.followup.receipts",
+        "topics.followup-disclosures": "nav.followup.disclosures",
     ]
 
     private static let topics: [ConfigurationKey] = topicDefaults.map { key, value in
@@ -133,7 +146,7 @@ extension ConfigurationKey {
             ),
             .init(
                 prefix + "key", .base64Key, secret: true,
-                "Current \(label) AES-256 sealing key: the bridge seals rejected payloads with it, the \(label) sink what it quarantines (R10). Base64 of 32 random bytes. Required by roles `bridge` and `\(side)-sink` unless `embedded`."
+                "Current \(label) AES-256 sealing key: the bridge seals rejected payloads with it, the \(label) sink what it quarantines (R10). Base64 of 32 random bytes. Required by roles `bridge` and `\(side)-sink`\(side == "nav" ? " / `followup-sink`" : "") unless `embedded`."
             ),
             .init(
                 prefix + "previous-key-id", .string,

@@ -118,15 +118,22 @@ struct ConfigurationReader {
         let healthStore =
             roles.contains(.healthSink) ? store("health.store", defaultFile: "health.sqlite", in: dataDirectory) : nil
         let navStore = roles.contains(.navSink) ? store("nav.store", defaultFile: "nav.sqlite", in: dataDirectory) : nil
-        checkDistinct([("bridge.store", bridgeStore), ("health.store", healthStore), ("nav.store", navStore)])
+        let followUpStore =
+            roles.contains(.followUpSink)
+            ? store("followup.store", defaultFile: "followup.sqlite", in: dataDirectory) : nil
+        checkDistinct([
+            ("bridge.store", bridgeStore), ("health.store", healthStore), ("nav.store", navStore),
+            ("followup.store", followUpStore),
+        ])
 
         // A sink also writes the other party's breach topic (R10): through the other side's
         // cluster when it is configured, else through its own (one shared cluster).
+        let navSinks: Set<BridgeRole> = [.navSink, .followUpSink]
         let usesHealth =
             roles.contains(.bridge) || roles.contains(.healthSink)
-            || (roles.contains(.navSink) && isExplicit("health.kafka.bootstrap-servers"))
+            || (!roles.isDisjoint(with: navSinks) && isExplicit("health.kafka.bootstrap-servers"))
         let usesNav =
-            roles.contains(.bridge) || roles.contains(.navSink)
+            roles.contains(.bridge) || !roles.isDisjoint(with: navSinks)
             || (roles.contains(.healthSink) && isExplicit("nav.kafka.bootstrap-servers"))
         let healthKafka = kafka(side: "health", isUsed: usesHealth, isEmbedded: isEmbedded)
         let navKafka = kafka(side: "nav", isUsed: usesNav, isEmbedded: isEmbedded)
@@ -136,7 +143,8 @@ struct ConfigurationReader {
         let healthKeys = sealingKeys(
             side: "health", requiredBy: isEmbedded ? [] : roles.filter { $0 == .bridge || $0 == .healthSink }.sorted())
         let navKeys = sealingKeys(
-            side: "nav", requiredBy: isEmbedded ? [] : roles.filter { $0 == .bridge || $0 == .navSink }.sorted())
+            side: "nav",
+            requiredBy: isEmbedded ? [] : roles.filter { $0 == .bridge || navSinks.contains($0) }.sorted())
         if let healthKeys, let navKeys {
             let healthBytes = [healthKeys.current.bytes] + (healthKeys.previous.map { [$0.bytes] } ?? [])
             let navBytes = [navKeys.current.bytes] + (navKeys.previous.map { [$0.bytes] } ?? [])
@@ -188,6 +196,8 @@ struct ConfigurationReader {
             log: LogSettings(level: level, format: format),
             sources: [:])
         var result = configuration
+        result.followUpStore = followUpStore
+        result.followUpSinkGroupID = groupID("followup-sink.group-id")
         result.kafkaSessionTimeoutMilliseconds = integer("kafka.session-timeout-ms", in: 1000...3_600_000)
         result.kafkaFetchWaitMaxMilliseconds = integer("kafka.fetch-wait-max-ms", in: 0...10_000)
         result.operatorAccess = OperatorAccess(viewerTokens: viewerTokens, operatorTokens: operatorTokens)
@@ -378,7 +388,10 @@ struct ConfigurationReader {
             healthInbound: topic("topics.health-inbound"), healthReceipts: topic("topics.health-receipts"),
             navReceipts: topic("topics.nav-receipts"), healthDisclosures: topic("topics.health-disclosures"),
             navDisclosures: topic("topics.nav-disclosures"), rejected: topic("topics.rejected"),
-            healthBreaches: topic("topics.health-breaches"), navBreaches: topic("topics.nav-breaches"))
+            healthBreaches: topic("topics.health-breaches"), navBreaches: topic("topics.nav-breaches"),
+            followUpOutbound: topic("topics.followup-outbound"), followUpInbound: topic("topics.followup-inbound"),
+            followUpReceipts: topic("topics.followup-receipts"),
+            followUpDisclosures: topic("topics.followup-disclosures"))
         var firstUse: [String: String] = [:]
         for (key, _) in ConfigurationKey.topicDefaults {
             guard let value = layers.values[key]?.value ?? ConfigurationKey.named(key)?.defaultDescription else {

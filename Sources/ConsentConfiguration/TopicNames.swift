@@ -22,14 +22,23 @@ package struct TopicNames: Sendable, Hashable {
     package var rejected: String
     /// `topics.health-breaches`: breach notices for the health side (R10), from both sinks.
     package var healthBreaches: String
-    /// `topics.nav-breaches`: breach notices for the NAV side (R10), from both sinks.
+    /// `topics.nav-breaches`: breach notices for the NAV side (R10), from every sink.
     package var navBreaches: String
+    /// `topics.followup-outbound`: the IPS job specialist's follow-up solution → bridge (R9).
+    package var followUpOutbound: String
+    /// `topics.followup-inbound`: bridge → the follow-up solution.
+    package var followUpInbound: String
+    /// `topics.followup-receipts`: receipts for the follow-up solution's events.
+    package var followUpReceipts: String
+    /// `topics.followup-disclosures`: what the follow-up solution disclosed to health.
+    package var followUpDisclosures: String
 
     /// Every topic, in declaration order.
     package var all: [String] {
         [
             healthConsent, healthOutbound, navOutbound, navInbound, healthInbound,
             healthReceipts, navReceipts, healthDisclosures, navDisclosures, rejected, healthBreaches, navBreaches,
+            followUpOutbound, followUpInbound, followUpReceipts, followUpDisclosures,
         ]
     }
 
@@ -43,13 +52,16 @@ package struct TopicNames: Sendable, Hashable {
         healthConsent: "health.consent", healthOutbound: "health.ips.outbound", navOutbound: "nav.ips.outbound",
         navInbound: "nav.ips.inbound", healthInbound: "health.ips.inbound", healthReceipts: "health.ips.receipts",
         navReceipts: "nav.ips.receipts", healthDisclosures: "health.disclosures", navDisclosures: "nav.disclosures",
-        rejected: "bridge.rejected", healthBreaches: "health.breaches", navBreaches: "nav.breaches")
+        rejected: "bridge.rejected", healthBreaches: "health.breaches", navBreaches: "nav.breaches",
+        followUpOutbound: "nav.followup.outbound", followUpInbound: "nav.followup.inbound",
+        followUpReceipts: "nav.followup.receipts", followUpDisclosures: "nav.followup.disclosures")
 
     /// Names as given (the loader checks they are legal and distinct).
     package init(
         healthConsent: String, healthOutbound: String, navOutbound: String, navInbound: String,
         healthInbound: String, healthReceipts: String, navReceipts: String, healthDisclosures: String,
-        navDisclosures: String, rejected: String, healthBreaches: String, navBreaches: String
+        navDisclosures: String, rejected: String, healthBreaches: String, navBreaches: String,
+        followUpOutbound: String, followUpInbound: String, followUpReceipts: String, followUpDisclosures: String
     ) {
         self.healthConsent = healthConsent
         self.healthOutbound = healthOutbound
@@ -63,5 +75,9 @@ package struct TopicNames: Sendable, Hashable {
         self.rejected = rejected
         self.healthBreaches = healthBreaches
         self.navBreaches = navBreaches
+        self.followUpOutbound = followUpOutbound
+        self.followUpInbound = followUpInbound
+        self.followUpReceipts = followUpReceipts
+        self.followUpDisclosures = followUpDisclosures
     }
 }

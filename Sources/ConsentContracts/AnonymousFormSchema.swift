@@ -33,11 +33,20 @@ package enum AnonymousFormSchema {
     /// birth date after the event, or an age over 130; the field is then left out).
     static func isTotal(_ rule: String) -> Bool { rule == "county" || rule == "month" }
 
+    /// The one topic the base contract forwards to (its single `x-destinations` entry, or
+    /// `x-destination-topic`).
+    private static func destination(of root: JSONObject) -> String? {
+        if let map = root["x-destinations"]?.objectValue {
+            return map.count == 1 ? map.members.first?.value.stringValue : nil
+        }
+        return root["x-destination-topic"]?.stringValue
+    }
+
     /// The anonymous form's schema document for the contract document `base` (stem `name`).
     /// Nil when the contract has no anonymous form or the document is not an object.
     package static func derive(from base: JSONValue, name: String) -> JSONValue? {
         guard let root = base.objectValue, root["x-anonymous-form"]?.boolValue == true,
-            let ceType = root["x-ce-type"]?.stringValue, let destination = root["x-destination-topic"]?.stringValue,
+            let ceType = root["x-ce-type"]?.stringValue, let destination = Self.destination(of: root),
             let derivedBody = Deriver(definitions: root["$defs"]?.objectValue).deriveObject(root)
         else { return nil }
         var properties = derivedBody.properties

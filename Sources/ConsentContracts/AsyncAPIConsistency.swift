@@ -93,7 +93,7 @@ struct AsyncAPIConsistency {
                     if messages[messageKey] == nil { error(messageHere + "/$ref", "does not resolve") }
                     continue
                 }
-                let allowed = Set([contract.sourceTopic] + (contract.destinationTopic.map { [$0] } ?? []))
+                let allowed = Set([contract.sourceTopic] + contract.destinationTopics)
                     .union(bridgeTopics(contract))
                 if !allowed.contains(address) {
                     error(
@@ -108,7 +108,7 @@ struct AsyncAPIConsistency {
             error("/channels", "no channel for topic \(topic)")
         }
         for contract in contracts {
-            let expected = Set([contract.sourceTopic] + (contract.destinationTopic.map { [$0] } ?? []))
+            let expected = Set([contract.sourceTopic] + contract.destinationTopics)
                 .union(bridgeTopics(contract))
             for topic in expected.sorted() where !(topicsCarrying[contract.name]?.contains(topic) ?? false) {
                 diagnostics.append(

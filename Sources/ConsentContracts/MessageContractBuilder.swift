@@ -67,17 +67,6 @@ package struct MessageContractBuilder {
                 error("/x-source-topic", "unknown topic '\(sourceTopic)'")
             }
         }
-        var destinationTopic: String? = nil
-        if let value = root["x-destination-topic"] {
-            if let topic = value.stringValue, ContractVocabulary.topics.contains(topic) {
-                destinationTopic = topic
-            } else {
-                error("/x-destination-topic", "must name a known topic")
-            }
-        }
-        if let direction {
-            checkTopics(direction, sourceTopic, destinationTopic)
-        }
         var recipientRoles: [String] = []
         if let list = root["x-recipient-roles"]?.arrayValue {
             for (position, role) in list.enumerated() {
@@ -93,11 +82,19 @@ package struct MessageContractBuilder {
         if direction == .healthToNav || direction == .navToHealth, recipientRoles.isEmpty {
             error("/x-recipient-roles", "a message that crosses must name its NAV-side roles")
         }
+        var destinations: [ContractDestination] = []
+        if let direction {
+            destinations = checkRouting(direction, source: sourceTopic, roles: recipientRoles, root: root)
+        }
         var hasAnonymousForm = false
         if let flag = root["x-anonymous-form"]?.boolValue {
             hasAnonymousForm = flag
         } else {
             error("/x-anonymous-form", "missing or not a boolean")
+        }
+        if hasAnonymousForm, destinations.count != 1 {
+            // The anonymous form exists for one meeting: the team's case discussion with one role.
+            error("/x-anonymous-form", "a message with an anonymous form goes to exactly one role's system")
         }
 
         var fields: [FieldRule] = []
@@ -130,7 +127,7 @@ package struct MessageContractBuilder {
         else { return nil }
         return MessageContract(
             name: name, ceType: ceType, direction: direction, sourceTopic: sourceTopic,
-            destinationTopic: destinationTopic, recipientRoles: recipientRoles, subjectPath: subjectPath,
+            destinations: destinations, recipientRoles: recipientRoles, subjectPath: subjectPath,
             hasAnonymousForm: hasAnonymousForm, requiredForForwarding: requiredForForwarding,
             fields: fields, schema: schema)
     }
@@ -146,26 +143,76 @@ package struct MessageContractBuilder {
         }
     }
 
-    private mutating func checkTopics(_ direction: MessageDirection, _ source: String?, _ destination: String?) {
-        let expected: (String, String?)?
-        switch direction {
-        case .healthToNav: expected = ("health.ips.outbound", "nav.ips.inbound")
-        case .navToHealth: expected = ("nav.ips.outbound", "health.ips.inbound")
-        case .navInternal: expected = ("nav.ips.outbound", nil)
-        case .consent: expected = ("health.consent", nil)
-        case .bridge: expected = nil
-        }
-        guard let (expectedSource, expectedDestination) = expected else { return }
-        if let source, source != expectedSource {
-            error("/x-source-topic", "\(direction.rawValue) messages are read from \(expectedSource)")
-        }
-        if destination != expectedDestination {
-            if let expectedDestination {
-                error("/x-destination-topic", "\(direction.rawValue) messages are forwarded to \(expectedDestination)")
-            } else {
-                // R3: NAV's own follow-up never crosses; consent records are not forwarded either.
-                error("/x-destination-topic", "\(direction.rawValue) messages must not have a destination")
+    /// Checks where a message of `direction` may come from and go to, and returns its
+    /// destinations (R9: each NAV role has a system of its own, and one system cannot speak for
+    /// the other):
+    /// - health→NAV comes from `health.ips.outbound` and names, in `x-destinations`, the inbound
+    ///   topic of each recipient role's system, for exactly its `x-recipient-roles`;
+    /// - NAV→health is sent by one role, from that role's system's outbound topic, to
+    ///   `health.ips.inbound` (`x-destination-topic`);
+    /// - NAV-internal comes from a NAV system's outbound topic and never crosses (R3);
+    /// - consent records come from `health.consent` and are not forwarded.
+    private mutating func checkRouting(
+        _ direction: MessageDirection, source: String?, roles: [String], root: JSONObject
+    ) -> [ContractDestination] {
+        let navOutbound = Set(ContractVocabulary.navSystems.map(\.outboundTopic))
+        func requireSource(_ expected: Set<String>) {
+            if let source, !expected.contains(source) {
+                error(
+                    "/x-source-topic",
+                    "\(direction.rawValue) messages are read from \(expected.sorted().joined(separator: " or "))")
             }
+        }
+        func forbid(_ keyword: String, _ message: String) {
+            if root[keyword] != nil { error("/" + keyword, message) }
+        }
+        switch direction {
+        case .healthToNav:
+            requireSource(["health.ips.outbound"])
+            forbid("x-destination-topic", "health-to-nav messages name each role's topic in x-destinations")
+            guard let map = root["x-destinations"]?.objectValue, map.count > 0 else {
+                error("/x-destinations", "a health-to-nav message names the inbound topic of each recipient role")
+                return []
+            }
+            var destinations: [ContractDestination] = []
+            for member in map {
+                let here = "/x-destinations/" + JSONPointer.escape(member.key)
+                guard let system = ContractVocabulary.navSystem(ofRole: member.key) else {
+                    error(here, "unknown recipient role")
+                    continue
+                }
+                guard member.value.stringValue == system.inboundTopic else {
+                    error(here, "\(system.role) receives on \(system.inboundTopic)")
+                    continue
+                }
+                destinations.append(ContractDestination(role: system.role, topic: system.inboundTopic))
+            }
+            if Set(destinations.map(\.role)) != Set(roles) {
+                error("/x-destinations", "must name a topic for exactly the roles in x-recipient-roles")
+            }
+            return destinations
+        case .navToHealth:
+            forbid("x-destinations", "nav-to-health messages go to the journal (x-destination-topic)")
+            guard roles.count == 1, let system = ContractVocabulary.navSystem(ofRole: roles[0]) else {
+                error("/x-recipient-roles", "a nav-to-health message is sent by exactly one role")
+                return []
+            }
+            requireSource([system.outboundTopic])
+            guard root["x-destination-topic"]?.stringValue == "health.ips.inbound" else {
+                error("/x-destination-topic", "nav-to-health messages are forwarded to health.ips.inbound")
+                return []
+            }
+            return [ContractDestination(role: system.role, topic: "health.ips.inbound")]
+        case .navInternal, .consent:
+            requireSource(direction == .consent ? ["health.consent"] : navOutbound)
+            // R3: NAV's own follow-up never crosses; consent records are not forwarded either.
+            forbid("x-destination-topic", "\(direction.rawValue) messages must not have a destination")
+            forbid("x-destinations", "\(direction.rawValue) messages must not have a destination")
+            return []
+        case .bridge:
+            forbid("x-destination-topic", "the bridge's own messages name their topics in x-topics")
+            forbid("x-destinations", "the bridge's own messages name their topics in x-topics")
+            return []
         }
     }
 

@@ -130,8 +130,9 @@ struct RejectionsAPI: Sendable {
         if let type = parameters["type"], !type.isEmpty { query.ceType = String(type) }
         if let direction = parameters["direction"], !direction.isEmpty {
             switch direction {
-            case "health-to-nav"[...]: query.sourceTopic = topics.healthOutbound
-            case "nav-to-health"[...]: query.sourceTopic = topics.navOutbound
+            case "health-to-nav"[...]: query.sourceTopics = topics.outbound(of: .health)
+            // Both NAV systems' (R9).
+            case "nav-to-health"[...]: query.sourceTopics = topics.outbound(of: .nav)
             default:
                 throw OperatorProblem(
                     .badRequest, code: "invalid-direction", "direction must be health-to-nav or nav-to-health.")
@@ -167,7 +168,7 @@ struct RejectionsAPI: Sendable {
         var json: [String: Any] = [
             "messageId": summary.messageID, "reasonCode": summary.reasonCode,
             "receivedAt": summary.receivedAt.formatted(Self.timeStyle),
-            "direction": summary.sourceTopic == topics.navOutbound ? "nav-to-health" : "health-to-nav",
+            "direction": topics.side(of: summary.sourceTopic) == .nav ? "nav-to-health" : "health-to-nav",
             "sourceTopic": summary.sourceTopic, "partition": summary.partition, "offset": summary.offset,
             "sealed": summary.isSealed,
         ]

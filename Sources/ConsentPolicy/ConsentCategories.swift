@@ -19,6 +19,11 @@ package struct ConsentCategories: OptionSet, Sendable, Hashable, Codable {
     /// Job search, job started, job ended (NAV → health).
     package static let workStatus = ConsentCategories(rawValue: 1 << 4)
 
+    /// Every category.
+    package static let all: ConsentCategories = [
+        .identityAndContact, .ipsParticipation, .workRelevantHealth, .treatmentCoordination, .workStatus,
+    ]
+
     /// Every category name with its bit, in the order the contracts document them.
     package static let named: [(name: String, category: ConsentCategories)] = [
         ("identity-and-contact", .identityAndContact),

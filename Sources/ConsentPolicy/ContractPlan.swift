@@ -17,6 +17,23 @@ package struct ContractPlan: Sendable {
     package let subjectPlan: FieldPlan?
     /// Whether this is the referral (R7, R12 apply).
     package let isReferral: Bool
+    /// One copy per recipient role the contract forwards to, in the contract's order (R9: each
+    /// role's own system). Empty for a contract that never crosses.
+    package let copies: [CopyPlan]
+
+    /// Where and what one role's copy of an event may carry.
+    package struct CopyPlan: Sendable {
+        /// The role (one bit) the consent must name for this copy.
+        package let role: RecipientRoles
+        /// Its name (`ips-job-specialist`, `nav-veileder`).
+        package let roleName: String
+        /// The topic of the role's system (health→NAV), or the journal's (NAV→health).
+        package let destinationTopic: String
+        /// The categories a copy for this role may carry at all (R13): the role's table in
+        /// `ContractVocabulary.navSystems` for health→NAV; every category for NAV→health (the
+        /// journal is the recipient, the role is the sender).
+        package let receivable: ConsentCategories
+    }
 
     /// Prepares `contract`.
     package init(_ contract: MessageContract) {
@@ -34,7 +51,20 @@ package struct ContractPlan: Sendable {
         for token in contract.subjectPath { plan = plan?.children[token] }
         subjectPlan = contract.subjectPath.isEmpty ? nil : plan
         isReferral = contract.name == "referral"
+        copies = contract.destinations.compactMap { destination in
+            guard let role = RecipientRoles(name: destination.role) else { return nil }
+            var receivable = ConsentCategories.all
+            if contract.direction == .healthToNav {
+                let names = ContractVocabulary.navSystem(ofRole: destination.role)?.receivableCategories ?? []
+                receivable = ConsentCategories(names.compactMap(ConsentCategories.init(name:)))
+            }
+            return CopyPlan(
+                role: role, roleName: destination.role, destinationTopic: destination.topic, receivable: receivable)
+        }
     }
+
+    /// The copy that goes to `topic` (each role's system has its own topic), if any.
+    package func copy(publishedOn topic: String) -> CopyPlan? { copies.first { $0.destinationTopic == topic } }
 }
 
 extension ContractPlan {

@@ -9,7 +9,8 @@ import ConsentContracts
 /// `x-anonymize` decide, R2).
 struct FieldFilter {
     enum Mode {
-        case identified(scope: ConsentCategories)
+        /// What the consent covers, and what the recipient's role may receive at all (R13).
+        case identified(scope: ConsentCategories, receivable: ConsentCategories = .all)
         case anonymous(eventDate: CivilDate)
     }
 
@@ -138,13 +139,14 @@ struct FieldFilter {
 
     private func verdict(_ plan: FieldPlan) -> Verdict {
         switch mode {
-        case .identified(let scope):
+        case .identified(let scope, let receivable):
             switch plan.classification {
             case .navInternal: return .drop(.navInternal)
             case .operational: return .keep
             default:
                 if plan.category.isEmpty { return .drop(.notConsentGoverned) }
-                return scope.contains(plan.category) ? .keep : .drop(.categoryNotInConsent)
+                if !scope.contains(plan.category) { return .drop(.categoryNotInConsent) }
+                return receivable.contains(plan.category) ? .keep : .drop(.notForRecipientRole)
             }
         case .anonymous(let eventDate):
             switch plan.classification {

@@ -6,6 +6,9 @@ package struct FieldRemoval: Sendable, Hashable, CustomStringConvertible {
     package enum Cause: String, Sendable, Hashable {
         /// Its consent category is not in the patient's consent (R6).
         case categoryNotInConsent = "category-not-in-consent"
+        /// The consent covers it, but the recipient's role never receives its category (R13:
+        /// e.g. health information for the NAV veileder's case system).
+        case notForRecipientRole = "not-for-recipient-role"
         /// It has no consent category, so consent can never cover it (R8).
         case notConsentGoverned = "not-consent-governed"
         /// NAV-internal documentation (R3).

@@ -78,7 +78,8 @@ extension PolicyDecision {
     /// not be read, so no referral crosses). Other decisions are returned as they are.
     package func requiringIPSAgreement(_ agreements: IPSAgreements?, on day: CivilDate) -> PolicyDecision {
         guard case .forward(let event) = self else { return self }
-        let team = event.body.objectValue?["referringTeam"]?.objectValue
+        // The team is operational: every copy carries it as sent.
+        let team = event.copies.first?.body.objectValue?["referringTeam"]?.objectValue
         if let agreements, let teamId = team?["teamId"]?.stringValue,
             let organisation = team?["organisationNumber"]?.stringValue,
             agreements.agreement(teamId: teamId, organisationNumber: organisation, on: day) != nil

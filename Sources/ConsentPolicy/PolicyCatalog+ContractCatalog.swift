@@ -1,9 +1,10 @@
 package import ConsentContracts
 
 extension PolicyCatalog {
-    /// Prepares every contract of a loaded catalog (field plans are built here, once).
-    package init(catalog: ContractCatalog) {
-        self.init(contracts: catalog.contracts, version: catalog.version)
+    /// Prepares every contract of a loaded catalog (field plans are built here, once), on the
+    /// topic names `topicName` gives for the contracts' default names.
+    package init(catalog: ContractCatalog, topicName: (String) -> String = { $0 }) {
+        self.init(contracts: catalog.contracts, version: catalog.version, topicName: topicName)
     }
 
     /// Loads `Contracts/` from `directory` and prepares it.

@@ -11,10 +11,20 @@ package struct PolicyCatalog: Sendable {
 
     /// Prepares every contract. A later contract with the same `ce_type` does not replace an
     /// earlier one (the loader's linter refuses duplicates anyway).
-    package init(contracts: [MessageContract], version: String) {
+    ///
+    /// The contracts name the default topics (Contracts/asyncapi.yaml); `topicName` gives the
+    /// name a deployment configured for each (`topics.*`), so that the source check and the
+    /// destinations follow a renamed topic instead of the default.
+    package init(
+        contracts: [MessageContract], version: String, topicName: (String) -> String = { $0 }
+    ) {
         var plans: [String: ContractPlan] = [:]
         var consentSchema: JSONSchema?
-        for contract in contracts {
+        for var contract in contracts {
+            contract.sourceTopic = topicName(contract.sourceTopic)
+            for index in contract.destinations.indices {
+                contract.destinations[index].topic = topicName(contract.destinations[index].topic)
+            }
             if contract.direction == .consent, consentSchema == nil { consentSchema = contract.schema }
             if plans[contract.ceType] == nil { plans[contract.ceType] = ContractPlan(contract) }
         }

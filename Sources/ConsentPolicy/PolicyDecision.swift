@@ -56,31 +56,48 @@ extension PolicyDecision: CustomStringConvertible {
     }
 }
 
-/// An identified event filtered to what the consent covers.
+/// An identified event filtered to what the consent covers: one copy per recipient role the
+/// consent names, each for that role's own system (R9, R13).
 package struct FilteredEvent: Sendable {
     /// Contract name, e.g. `referral`.
     package var contractName: String
     /// CloudEvents type to publish with (the contract's).
     package var ceType: String
-    /// Where the bridge publishes it.
-    package var destinationTopic: String
     /// The person the event concerns (fødselsnummer): for keying and the disclosure row only.
     package var subject: String
-    /// The output, built from allow-listed fields only.
+    /// The consent relied on.
+    package var consent: ConsentReference
+    /// The copies, in the contract's role order; never empty.
+    package var copies: [RecipientCopy]
+
+    /// What was left out of any copy and why (each path and cause once, first copy first).
+    package var removed: [FieldRemoval] {
+        var seen = Set<FieldRemoval>()
+        return copies.flatMap(\.removed).filter { seen.insert($0).inserted }
+    }
+}
+
+/// What crosses to one recipient role's system.
+package struct RecipientCopy: Sendable {
+    /// The role (`ips-job-specialist`, `nav-veileder`): the receiving role for health→NAV, the
+    /// sending role for NAV→health.
+    package var role: String
+    /// Where the bridge publishes it: that role's system (or the journal, NAV→health).
+    package var destinationTopic: String
+    /// The output, built from allow-listed fields only: what the consent covers and the role
+    /// may receive.
     package var body: JSONValue
     /// `body` serialized compactly (what goes on the wire).
     package var bytes: [UInt8]
-    /// The consent relied on.
-    package var consent: ConsentReference
     /// What was left out and why.
     package var removed: [FieldRemoval]
-    /// Whether the output still names the person (identity was in the consent's scope).
-    package var namesSubject: Bool
-
     /// The Kafka key to publish under: the fødselsnummer only when the output itself carries it
-    /// (consent covers identity); otherwise nil and the relay keys by `ce_id` (ARCHITECTURE.md:
-    /// an inbound key is never a raw fødselsnummer unless the consent covers identity).
-    package var publishKey: String? { namesSubject ? subject : nil }
+    /// (consent covers identity); otherwise nil and the relay keys by `ce_id` (an inbound key
+    /// is never a raw fødselsnummer unless the consent covers identity).
+    package var publishKey: String?
+
+    /// Whether the output still names the person (identity was in the consent's scope).
+    package var namesSubject: Bool { publishKey != nil }
 }
 
 /// The anonymous form of an event, plus the mapping only the origin side may store.

@@ -44,7 +44,7 @@ package enum PolicyEngine {
         case .healthToNav, .navToHealth:
             break
         }
-        guard let destination = contract.destinationTopic else {
+        guard let firstCopy = plan.copies.first else {
             // A crossing direction without a destination is NAV-internal in effect (R3).
             return .reject(Rejection(reason: .navInternalNeverCrosses, contractName: contract.name))
         }
@@ -88,36 +88,56 @@ package enum PolicyEngine {
                         reason: .sickListedNeedsMethodSupervisor, contractName: contract.name, consent: record.reference
                     ))
             }
-            var filter = FieldFilter(mode: .identified(scope: record.categories), subjectPlan: plan.subjectPlan)
-            let output = filter.filter(body, plan: plan.root) ?? .object(JSONObject())
-            if filter.contentKept == 0 {
-                basis = .nothingInScope
-            } else if !contract.requiredForForwarding.allSatisfy({ value(at: $0, in: output) != nil }) {
-                basis = .requiredFieldNotInConsent
-            } else if let pointer = thirdPartyIdentifier(in: output, plan: plan.root, subject: subject) {
-                // R16: the consent is the patient's own; another person's number never crosses,
-                // and free text is not edited behind the clinician's back: the event is refused.
-                return .reject(
-                    Rejection(
-                        reason: .thirdPartyIdentifier, contractName: contract.name, consent: record.reference,
-                        violations: [
-                            SchemaViolation(
-                                pointer: pointer, keyword: "x-third-party-identifier",
-                                message: "another person's identifier")
-                        ], removed: filter.removed))
-            } else {
+            // One copy per role the consent names, each with what the consent covers and the role
+            // may receive (R9, R13). A copy left with nothing to carry is not sent; the first
+            // such copy's reason stands for the event when no copy is left.
+            var copies: [RecipientCopy] = []
+            var dropped: (reason: RejectReason, removed: [FieldRemoval])?
+            for copy in plan.copies where record.recipientRoles.contains(copy.role) {
+                var filter = FieldFilter(
+                    mode: .identified(scope: record.categories, receivable: copy.receivable),
+                    subjectPlan: plan.subjectPlan)
+                let output = filter.filter(body, plan: plan.root) ?? .object(JSONObject())
+                let reason: RejectReason
+                if filter.contentKept == 0 {
+                    reason = .nothingInScope
+                } else if !contract.requiredForForwarding.allSatisfy({ value(at: $0, in: output) != nil }) {
+                    reason = .requiredFieldNotInConsent
+                } else if let pointer = thirdPartyIdentifier(in: output, plan: plan.root, subject: subject) {
+                    // R16: the consent is the patient's own; another person's number never crosses,
+                    // and free text is not edited behind the clinician's back: the event is refused.
+                    return .reject(
+                        Rejection(
+                            reason: .thirdPartyIdentifier, contractName: contract.name, consent: record.reference,
+                            violations: [
+                                SchemaViolation(
+                                    pointer: pointer, keyword: "x-third-party-identifier",
+                                    message: "another person's identifier")
+                            ], removed: filter.removed))
+                } else {
+                    let namesSubject = value(at: contract.subjectPath, in: output)?.stringValue == subject
+                    copies.append(
+                        RecipientCopy(
+                            role: copy.roleName, destinationTopic: copy.destinationTopic, body: output,
+                            bytes: output.serializedBytes(), removed: filter.removed,
+                            publishKey: namesSubject ? subject : nil))
+                    continue
+                }
+                if dropped == nil { dropped = (reason, filter.removed) }
+            }
+            if !copies.isEmpty {
                 return .forward(
                     FilteredEvent(
-                        contractName: contract.name, ceType: contract.ceType, destinationTopic: destination,
-                        subject: subject, body: output, bytes: output.serializedBytes(), consent: record.reference,
-                        removed: filter.removed,
-                        namesSubject: value(at: contract.subjectPath, in: output)?.stringValue == subject))
+                        contractName: contract.name, ceType: contract.ceType, subject: subject,
+                        consent: record.reference, copies: copies))
             }
+            basis = dropped?.reason ?? .recipientNotCovered
             consentFound = record.reference
             guard contract.hasAnonymousForm else {
                 return .reject(
                     Rejection(
-                        reason: basis, contractName: contract.name, consent: record.reference, removed: filter.removed))
+                        reason: basis, contractName: contract.name, consent: record.reference,
+                        removed: dropped?.removed ?? []))
             }
         case .notCovered(let reason, let reference):
             basis = reason
@@ -157,7 +177,7 @@ package enum PolicyEngine {
         return .forwardAnonymous(
             AnonymousEvent(
                 contractName: contract.name, ceType: AnonymousFormSchema.ceType(of: contract.ceType),
-                destinationTopic: destination, body: output,
+                destinationTopic: firstCopy.destinationTopic, body: output,
                 bytes: output.serializedBytes(), caseReference: caseReference,
                 mapping: CaseReferenceMapping(subject: subject, caseReference: caseReference, keeper: origin),
                 basis: basis, consent: consentFound, removed: filter.removed, generalized: filter.generalized))
@@ -170,8 +190,11 @@ package enum PolicyEngine {
         case notCovered(RejectReason, ConsentReference?)
     }
 
-    /// Whether the consent in `state` covers the contract at `now` (R1, R5, R6, R13).
-    static func evaluate(_ state: ConsentState, plan: ContractPlan, now: Timestamp) -> ConsentVerdict {
+    /// Whether the consent in `state` covers the contract at `now` (R1, R5, R6, R13): for at
+    /// least one of `roles` (default: the contract's; each covered role gets its copy).
+    static func evaluate(_ state: ConsentState, plan: ContractPlan, roles: RecipientRoles? = nil, now: Timestamp)
+        -> ConsentVerdict
+    {
         let record: ConsentRecord
         switch state {
         case .absent, .tombstoned: return .notCovered(.noConsent, nil)
@@ -185,20 +208,22 @@ package enum PolicyEngine {
         if plan.direction.isEmpty || !record.directions.contains(plan.direction) {
             return .notCovered(.directionNotCovered, record.reference)
         }
-        if plan.hasUnknownRole || !record.recipientRoles.contains(plan.roles) {
+        if plan.hasUnknownRole || record.recipientRoles.isDisjoint(with: roles ?? plan.roles) {
             return .notCovered(.recipientNotCovered, record.reference)
         }
         return .covered(record)
     }
 
-    /// The relay's re-check before publishing an identified disclosure (R5): the same
-    /// evaluation as the decision (status, validity window, purpose, direction, recipient
-    /// roles) against the consent as it is now, plus whether every category that crossed is
-    /// still in scope. Returns the reason to withhold, or nil when it may still be published.
+    /// The relay's re-check before publishing one role's copy of an identified disclosure (R5):
+    /// the same evaluation as the decision (status, validity window, purpose, direction, and
+    /// the copy's own role) against the consent as it is now, plus whether every category that
+    /// crossed is still in scope. A consent narrowed from both roles to one thus stops only the
+    /// other role's copy. Returns the reason to withhold, or nil when it may still be published.
     package static func recheck(
-        _ state: ConsentState, plan: ContractPlan, disclosedCategories: ConsentCategories, now: Timestamp
+        _ state: ConsentState, plan: ContractPlan, copy: ContractPlan.CopyPlan, disclosedCategories: ConsentCategories,
+        now: Timestamp
     ) -> RejectReason? {
-        switch evaluate(state, plan: plan, now: now) {
+        switch evaluate(state, plan: plan, roles: copy.role, now: now) {
         case .notCovered(let reason, _):
             return reason
         case .covered(let record):

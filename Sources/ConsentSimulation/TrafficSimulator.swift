@@ -196,7 +196,11 @@ package struct TrafficSimulator: Sendable {
         var body = Self.object(templates[Int(choice % UInt64(templates.count))])
         body = Self.setting(patient, at: contract.subjectPath[...], in: body)
         if body["eventId"] != nil { body["eventId"] = UUID().uuidString.lowercased() }
-        return record(type: contract.ceType, key: patient, body: try JSONSerialization.data(withJSONObject: body))
+        // Each NAV system publishes on its own topic (R9): job status and follow-up notes from
+        // the follow-up solution, the veileder's events from the case system.
+        return record(
+            type: contract.ceType, key: patient, body: try JSONSerialization.data(withJSONObject: body),
+            topic: topics.configuredName(ofDefault: contract.sourceTopic))
     }
 
     /// A consent record for `patient`, in force from an hour ago for a year.
@@ -238,9 +242,9 @@ package struct TrafficSimulator: Sendable {
         }
     }
 
-    private func record(type: String, key: String, body: Data) -> KafkaOutgoingRecord {
+    private func record(type: String, key: String, body: Data, topic: String? = nil) -> KafkaOutgoingRecord {
         KafkaOutgoingRecord(
-            topic: topic, key: Array(key.utf8), value: Array(body),
+            topic: topic ?? self.topic, key: Array(key.utf8), value: Array(body),
             headers: [
                 KafkaHeader(name: "ce_id", string: UUID().uuidString.lowercased()),
                 KafkaHeader(name: "ce_type", string: type),

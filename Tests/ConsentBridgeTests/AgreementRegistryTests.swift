@@ -77,7 +77,7 @@ struct AgreementRegistryTests {
         let bergenAgain = try await send("not-sick-listed-minimal", bergenPatient)
         #expect(try await outcome(harness, osloAgain, receipts: 6) == "accepted")
         #expect(try await outcome(harness, bergenAgain, receipts: 6) == "accepted")
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 3)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 3)
         let logs = harness.logs.all
         await harness.finish()
         #expect(forwarded.filter { $0.headers.string(named: "ce_type") == "no.ips.health.referral.v1" }.count == 3)

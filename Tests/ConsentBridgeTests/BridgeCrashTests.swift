@@ -176,7 +176,7 @@ struct BridgeCrashTests {
         bridge.terminate()
 
         let forwardedIDs = try await BridgeHarness.read(
-            "nav.ips.inbound", bootstrap: String(bootstrap), atLeast: forwardDecisions, timeout: .seconds(60)
+            "nav.followup.inbound", bootstrap: String(bootstrap), atLeast: forwardDecisions, timeout: .seconds(60)
         )
         .compactMap { $0.headers.string(named: "ce_id") }
         // Copies carry bridge-minted ids; the receipts say which event each copy came from.
@@ -198,7 +198,9 @@ struct BridgeCrashTests {
         #expect(lost == 0)
         #expect(duplicates == 0)
         #expect(Set(forwardedIDs).count == forwardDecisions)
-        #expect(disclosureRows == forwardDecisions)
+        // The consents name both NAV roles: each forward is one copy per role's system (R9), each
+        // copy its own disclosure row; the follow-up solution's copies are the ones read here.
+        #expect(disclosureRows == forwardDecisions * 2)
         #expect(Set(forwardedIDs.compactMap { sourceOf[$0] }).isSubset(of: Set(ids)))
         #expect(forwardedIDs.allSatisfy { sourceOf[$0] != nil }, "a copy no receipt accounts for")
         #expect(forwardDecisions == total / 50 * 40)

@@ -30,7 +30,7 @@ struct BridgeEndToEndTests {
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
             body: try Fixtures.referral(patient: Self.patient))
 
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 1)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 1)
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
         await harness.finish()
         if ProcessInfo.processInfo.environment["BRIDGE_TEST_DEBUG"] != nil {
@@ -83,7 +83,7 @@ struct BridgeEndToEndTests {
             body: try Fixtures.referral(patient: Self.patient))
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
         let rejected = try await harness.read(harness.topics.rejected, atLeast: 1)
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 0)
         await harness.finish()
 
         #expect(forwarded.isEmpty)
@@ -108,7 +108,7 @@ struct BridgeEndToEndTests {
         let id = try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.case-discussion.v1", key: subject,
             body: try Fixtures.bytes(discussion))
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 1)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 1)
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
         await harness.finish()
         if ProcessInfo.processInfo.environment["BRIDGE_TEST_DEBUG"] != nil {
@@ -132,7 +132,7 @@ struct BridgeEndToEndTests {
         try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
             body: try Fixtures.referral(patient: Self.patient))
-        #expect(try await harness.read(harness.topics.navInbound, atLeast: 1).count == 1)
+        #expect(try await harness.read(harness.topics.followUpInbound, atLeast: 1).count == 1)
 
         // Withdraw, then at once send more: none of them may cross, whichever topic is read first.
         try await harness.publishConsent(
@@ -145,7 +145,7 @@ struct BridgeEndToEndTests {
                     body: try Fixtures.referral(patient: Self.patient)))
         }
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 6)
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 0)
         await harness.finish()
 
         #expect(forwarded.count == 1, "an event sent after the withdrawal crossed")
@@ -163,9 +163,9 @@ struct BridgeEndToEndTests {
         var note = try Fixtures.json("follow-up-note/valid/employer-contact.json")
         note["eventId"] = UUID().uuidString.lowercased()
         let id = try await harness.publishEvent(
-            topic: harness.topics.navOutbound, ceType: "no.ips.nav.follow-up-note.v1", key: Self.patient,
+            topic: harness.topics.followUpOutbound, ceType: "no.ips.nav.follow-up-note.v1", key: Self.patient,
             body: try Fixtures.bytes(note))
-        let receipts = try await harness.read(harness.topics.navReceipts, atLeast: 1)
+        let receipts = try await harness.read(harness.topics.followUpReceipts, atLeast: 1)
         let inbound = try await harness.read(harness.topics.healthInbound, atLeast: 0)
         await harness.finish()
 
@@ -203,7 +203,7 @@ struct BridgeEndToEndTests {
         #expect(receipts.count == 3)
         var everything: [KafkaRecord] = receipts
         for topic in [
-            harness.topics.navInbound, harness.topics.healthInbound, harness.topics.navReceipts,
+            harness.topics.followUpInbound, harness.topics.healthInbound, harness.topics.navReceipts,
             harness.topics.healthDisclosures,
             harness.topics.navDisclosures, harness.topics.rejected,
         ] {

@@ -269,9 +269,10 @@ enum Fixtures {
 
     /// A consent record for `patient` with `status` and `version`, based on the full example,
     /// valid from a day ago for a year (the example's own dates would expire).
-    static func consent(patient: String, status: String = "granted", version: Int = 1, categories: [String]? = nil)
-        throws -> [UInt8]
-    {
+    static func consent(
+        patient: String, status: String = "granted", version: Int = 1, categories: [String]? = nil,
+        roles: [String]? = nil
+    ) throws -> [UInt8] {
         var object = try json("consent/valid/granted-full-written.json")
         let format = ISO8601DateFormatter()
         object["validFrom"] = format.string(from: Date().addingTimeInterval(-86_400))
@@ -281,6 +282,7 @@ enum Fixtures {
         object["status"] = status
         object["version"] = version
         if let categories { object["categories"] = categories }
+        if let roles { object["recipientRoles"] = roles }
         return try bytes(object)
     }
 

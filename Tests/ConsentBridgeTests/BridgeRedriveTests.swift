@@ -56,7 +56,7 @@ struct BridgeRedriveTests {
         #expect(try await redrive.redrive(messageID: id) == .forwarded)
         #expect(try await redrive.redrive(messageID: id) == .alreadyRedriven)
 
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 1)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 1)
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 2)
         let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 1)
         await harness.stop()
@@ -101,7 +101,7 @@ struct BridgeRedriveTests {
         try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
         let redrive = try #require(harness.redrive)
         let outcome = try await redrive.redrive(messageID: id)
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 0)
         await harness.finish()
         #expect(outcome == .sendAnew)
         #expect(forwarded.isEmpty)
@@ -124,7 +124,7 @@ struct BridgeRedriveTests {
         let redrive = try #require(harness.redrive)
         let outcome = try await redrive.redrive(messageID: id)
         let unknown = try await redrive.redrive(messageID: "no-such-message")
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 0)
         await harness.finish()
 
         let receipt = try #require(receipts.first)

@@ -128,14 +128,11 @@ struct BridgeRelayWithholdingTests {
         "R4/R5: a forward decided before the consent was withdrawn or narrowed is withheld; its disclosure notice and receipt say withheld, never disclosed",
         arguments: narrowings.map(\.change))
     func R5_withheldDisclosuresAreReportedAsWithheld(change: String) async throws {
-        let harness = try BridgeHarness()
-        try await harness.start()
         let patient = "12848740088"
-        // The running bridge's view ends with the changed consent (version 2).
-        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
-        var second =
-            try JSONSerialization.jsonObject(with: Data(try Fixtures.consent(patient: patient, version: 2)))
-            as! [String: Any]
+        // Granted for the job specialist only: the referral makes one copy, to the follow-up solution.
+        let granted = try Fixtures.consent(patient: patient, roles: ["ips-job-specialist"])
+        var second = try JSONSerialization.jsonObject(with: Data(granted)) as! [String: Any]
+        second["version"] = 2
         switch change {
         case "withdrawn": second["status"] = "withdrawn"
         case "direction": second["directions"] = ["nav-to-health"]
@@ -144,8 +141,63 @@ struct BridgeRelayWithholdingTests {
             second["validFrom"] = ISO8601DateFormatter().string(from: Date().addingTimeInterval(30 * 86_400))
         default: second["categories"] = ["ips-participation", "work-status"]
         }
-        try await harness.publishConsent(patient: patient, try Fixtures.bytes(second))
         let expectedReason = try #require(Self.narrowings.first { $0.change == change }?.reason)
+        guard let seen = try await Self.decidedThenChanged(patient: patient, granted: granted, changed: second) else {
+            return
+        }
+
+        #expect(seen.forwarded.isEmpty, "a withheld disclosure crossed")
+        let notice = try DisclosureNotice(json: StrictJSON.parse(try #require(seen.notices.first?.value)))
+        #expect(notice.status == .withheld)
+        #expect(notice.withheldReason == expectedReason)
+        #expect(seen.withheld == [notice.disclosureID])
+        let receipt = try BridgeReceipt(
+            json: StrictJSON.parse(try #require(seen.receipts.first { $0.key == Array(seen.id.utf8) }?.value)))
+        #expect(receipt.outcome == .withheld)
+        #expect(receipt.forwardedID == nil)
+        #expect(seen.notices.count == 1, "one notice, not a 'disclosed' one as well")
+        #expect(seen.receipts.filter { $0.key == Array(seen.id.utf8) }.count == 1)
+        #expect(seen.receipts.contains { $0.key == Array(seen.probe.utf8) })
+    }
+
+    @Test("R5/R9/R13: a consent narrowed from both roles to one stops only the other role's copy; the event is still delivered")
+    func R13_narrowingToOneRoleWithholdsOnlyTheOtherCopy() async throws {
+        let patient = "12848740088"
+        let granted = try Fixtures.consent(patient: patient, roles: ["ips-job-specialist", "nav-veileder"])
+        var narrowed = try JSONSerialization.jsonObject(with: Data(granted)) as! [String: Any]
+        narrowed["version"] = 2
+        narrowed["recipientRoles"] = ["ips-job-specialist"]
+        guard let seen = try await Self.decidedThenChanged(patient: patient, granted: granted, changed: narrowed)
+        else { return }
+
+        // The job specialist's copy crossed to the follow-up solution; nothing reached the case system.
+        #expect(seen.forwarded.map(\.topic) == ["nav.followup.inbound"])
+        let notices = try seen.notices.map { try DisclosureNotice(json: StrictJSON.parse(try #require($0.value))) }
+        let byTopic = Dictionary(grouping: notices, by: \.destinationTopic)
+        #expect(byTopic["nav.followup.inbound"]?.map(\.status) == [.disclosed])
+        #expect(byTopic["nav.ips.inbound"]?.map(\.status) == [.withheld])
+        #expect(byTopic["nav.ips.inbound"]?.first?.withheldReason == "recipient-not-covered")
+        #expect(byTopic["nav.ips.inbound"]?.first?.recipientRoles == ["nav-veileder"])
+        #expect(seen.withheld == Set(byTopic["nav.ips.inbound"]?.map(\.disclosureID) ?? []))
+        // The clinician's receipt: delivered (one copy crossed), naming the copy that did.
+        let receipt = try BridgeReceipt(
+            json: StrictJSON.parse(try #require(seen.receipts.first { $0.key == Array(seen.id.utf8) }?.value)))
+        #expect(receipt.outcome == .accepted)
+        #expect(receipt.forwardedID == byTopic["nav.followup.inbound"]?.first?.disclosureID)
+    }
+
+    /// What the relay published for a referral decided under `granted` and recorded behind its
+    /// back after the running bridge's view moved on to `changed` (version 2), as a pipeline
+    /// would have decided just before the change arrived. Nil (after recording why) when the
+    /// grant did not let the referral through.
+    static func decidedThenChanged(patient: String, granted: [UInt8], changed: [String: Any]) async throws -> (
+        notices: [KafkaRecord], receipts: [KafkaRecord], forwarded: [KafkaRecord], withheld: Set<String>,
+        id: String, probe: String
+    )? {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        try await harness.publishConsent(patient: patient, granted)
+        try await harness.publishConsent(patient: patient, try Fixtures.bytes(changed))
         // An event through the pipeline passes the consent gate: once it is receipted, the view
         // has read both consent records (the relay re-checks against that view).
         let probe = try await harness.publishEvent(
@@ -153,12 +205,10 @@ struct BridgeRelayWithholdingTests {
             body: try Fixtures.referral(patient: "03919540000"))
         _ = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
 
-        // A decision made while the grant was the latest (as a pipeline would have, just before
-        // the withdrawal arrived), recorded behind the relay's back: the relay finds it in the store.
         let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
         let consentSchema = try #require(catalog.consentSchema)
         var view = ConsentView()
-        _ = view.apply(try ConsentRecord.parse(try Fixtures.consent(patient: patient), schema: consentSchema))
+        _ = view.apply(try ConsentRecord.parse(granted, schema: consentSchema))
         let id = UUID().uuidString.lowercased()
         let headers = CloudEventHeaders(id: id, type: "no.ips.health.referral.v1")
         let decision = PolicyEngine.decide(
@@ -166,16 +216,16 @@ struct BridgeRelayWithholdingTests {
                 headers: headers, body: try Fixtures.referral(patient: patient),
                 sourceTopic: harness.topics.healthOutbound),
             consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
-        guard case .forward = decision else {
+        guard case .forward(let event) = decision else {
             Issue.record("the grant should let the referral through: \(decision)")
             await harness.finish()
-            return
+            return nil
         }
         let key = SealingKey(id: "test", bytes: Array(repeating: 7, count: 32))
         let topics = harness.topics
         let builder = BridgeRecordBuilder(
             topics: .init(
-                receiptsOf: { topics.receipts(of: $0) }, disclosuresOf: { topics.disclosures(of: $0) },
+                receiptsFor: { topics.receipts(forSource: $0) }, disclosuresFor: { topics.disclosures(forSource: $0) },
                 rejected: topics.rejected),
             catalog: catalog,
             sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)),
@@ -189,24 +239,18 @@ struct BridgeRelayWithholdingTests {
         let store = try await harness.openBridgeStore()
         _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
 
-        let notices = try await harness.read(topics.healthDisclosures, atLeast: 1, timeout: .seconds(20))
+        // One notice per copy (the probe, without consent, is refused: none for it).
+        let ours = { (record: KafkaRecord) in
+            (try? DisclosureNotice(json: StrictJSON.parse(record.value ?? [])))?.messageID == id
+        }
+        let notices = try await harness.read(topics.healthDisclosures, atLeast: event.copies.count, timeout: .seconds(20))
+            .filter(ours)
         let receipts = try await harness.read(topics.healthReceipts, atLeast: 2, timeout: .seconds(20))
-        let forwarded = try await harness.read(topics.navInbound, atLeast: 0)
+        let forwarded =
+            try await harness.read(topics.navInbound, atLeast: 0) + harness.read(topics.followUpInbound, atLeast: 0)
         let withheld = try await store.withheldDisclosureIDs()
         await store.close()
         await harness.finish()
-
-        #expect(forwarded.isEmpty, "a withheld disclosure crossed")
-        let notice = try DisclosureNotice(json: StrictJSON.parse(try #require(notices.first?.value)))
-        #expect(notice.status == .withheld)
-        #expect(notice.withheldReason == expectedReason)
-        #expect(withheld == [notice.disclosureID])
-        let receipt = try BridgeReceipt(
-            json: StrictJSON.parse(try #require(receipts.first { $0.key == Array(id.utf8) }?.value)))
-        #expect(receipt.outcome == .withheld)
-        #expect(receipt.forwardedID == nil)
-        #expect(notices.count == 1, "one notice, not a 'disclosed' one as well")
-        #expect(receipts.filter { $0.key == Array(id.utf8) }.count == 1)
-        #expect(receipts.contains { $0.key == Array(probe.utf8) })
+        return (notices, receipts, forwarded, withheld, id, probe)
     }
 }

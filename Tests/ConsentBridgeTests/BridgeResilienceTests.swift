@@ -20,7 +20,7 @@ struct BridgeResilienceTests {
                     topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
                     body: try Fixtures.referral(patient: patient)))
         }
-        _ = try await harness.read(harness.topics.navInbound, atLeast: 1)
+        _ = try await harness.read(harness.topics.followUpInbound, atLeast: 1)
 
         harness.cluster.setBrokerDown()
         // Records sent while the brokers are down wait in the producer (message.timeout.ms 30 s).
@@ -38,7 +38,7 @@ struct BridgeResilienceTests {
         harness.cluster.setBrokerUp()
         ids += try await lateSends.value
 
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: total, timeout: .seconds(90))
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: total, timeout: .seconds(90))
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: total, timeout: .seconds(30))
         await harness.finish()
 

@@ -47,7 +47,7 @@ struct ConsentRestartTests {
         let replayed = try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.other,
             body: try Fixtures.referral(patient: Self.other))
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 0)
         let unreadable = try await outcome(harness, afterRestart, expecting: 3)
         let stale = try await outcome(harness, replayed, expecting: 3)
         await harness.finish()
@@ -77,7 +77,7 @@ struct ConsentRestartTests {
                     topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: person,
                     body: try Fixtures.referral(patient: person)))
         }
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 0)
         let outcomes = [
             try await outcome(harness, ids[0], expecting: 2), try await outcome(harness, ids[1], expecting: 2),
         ]

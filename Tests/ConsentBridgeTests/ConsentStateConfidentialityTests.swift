@@ -61,11 +61,12 @@ struct ConsentStateConfidentialityTests {
             object["participant"] = participant
             object["eventId"] = UUID().uuidString.lowercased()
             ids[history.cause] = try await harness.publishEvent(
-                topic: harness.topics.navOutbound, ceType: "no.ips.nav.job-status.v1", key: persons[index],
+                topic: harness.topics.followUpOutbound, ceType: "no.ips.nav.job-status.v1", key: persons[index],
                 body: try Fixtures.bytes(object))
         }
-        let receipts = try await harness.read(harness.topics.navReceipts, atLeast: histories.count)
-        let navDisclosures = try await harness.read(harness.topics.navDisclosures, atLeast: 0)
+        // Job status comes from the job specialist's follow-up solution, which reads its receipts.
+        let receipts = try await harness.read(harness.topics.followUpReceipts, atLeast: histories.count)
+        let navDisclosures = try await harness.read(harness.topics.followUpDisclosures, atLeast: 0)
         let forwarded = try await harness.read(harness.topics.healthInbound, atLeast: 0)
         await harness.finish()
 

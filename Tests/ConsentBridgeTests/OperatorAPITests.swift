@@ -203,7 +203,7 @@ struct OperatorAPITests {
                 #expect(bad.status == .badRequest, "\(body)")
             }
         }
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 1)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 1)
         await harness.finish()
         #expect(forwarded.count == 1)
     }

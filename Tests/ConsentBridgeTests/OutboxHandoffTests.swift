@@ -11,7 +11,7 @@ struct OutboxHandoffTests {
             StoredOutboxRow(
                 sequence: $0, messageID: "m\($0)",
                 record: OutboxRecord(
-                    topic: "nav.ips.inbound", key: nil, headers: [], payload: [UInt8(truncatingIfNeeded: $0)]),
+                    topic: "nav.followup.inbound", key: nil, headers: [], payload: [UInt8(truncatingIfNeeded: $0)]),
                 createdAt: Date(timeIntervalSince1970: 0))
         }
     }

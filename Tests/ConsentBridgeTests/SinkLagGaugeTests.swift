@@ -29,7 +29,7 @@ struct SinkLagGaugeTests {
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lag-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try await NavCaseStore.open(.sqlite(path: directory + "/nav.sqlite"), logger: logger)
+        let store = try await NavSystemStore.open(.sqlite(path: directory + "/nav.sqlite"), logger: logger)
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         let metrics = BridgeMetrics()
         let gauge = SinkLagGauge(store: store, groupID: "nav-sink", admin: admin, metrics: metrics, logger: logger)

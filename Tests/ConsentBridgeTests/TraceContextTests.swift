@@ -52,7 +52,7 @@ struct TraceContextTests {
             harness, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient),
             traceparent: "00-12848740088-x-01")
 
-        let copies = try await harness.read(harness.topics.navInbound, atLeast: 3)
+        let copies = try await harness.read(harness.topics.followUpInbound, atLeast: 3)
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 3)
         let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 3)
         await harness.finish()

@@ -23,13 +23,16 @@ struct WholeProductTests {
     /// Topics the bridge writes.
     static let outputTopics = [
         "nav.ips.inbound", "health.ips.inbound", "health.ips.receipts", "nav.ips.receipts", "health.disclosures",
-        "nav.disclosures",
+        "nav.disclosures", "nav.followup.inbound", "nav.followup.receipts", "nav.followup.disclosures",
         "bridge.rejected",
     ]
 
+    /// Every role running: the bridge, the journal's sink and both NAV systems' sinks (R9).
+    static let allRoles = "bridge,health-sink,nav-sink,followup-sink"
+
     @Test("R4/R6: every record on every topic satisfies its published contract, and the journal holds every disclosure")
     func R4_everyOutputHonoursItsContractAndEveryDisclosureIsJournalled() async throws {
-        let harness = try BridgeHarness(roles: "bridge,health-sink,nav-sink")
+        let harness = try BridgeHarness(roles: Self.allRoles)
         try await harness.start()
         let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
 
@@ -59,9 +62,15 @@ struct WholeProductTests {
                 }
             }
         }
-        let fromHealth = sent.values.filter { $0.topic == "health.ips.outbound" }.count
-        _ = try await harness.read("health.ips.receipts", atLeast: fromHealth, timeout: .seconds(60))
-        _ = try await harness.read("nav.ips.receipts", atLeast: sent.count - fromHealth, timeout: .seconds(60))
+        // Each system reads the receipts for its own events.
+        for (source, receipts) in [
+            ("health.ips.outbound", "health.ips.receipts"), ("nav.ips.outbound", "nav.ips.receipts"),
+            ("nav.followup.outbound", "nav.followup.receipts"),
+        ] {
+            let count = sent.values.filter { $0.topic == source }.count
+            #expect(count > 0, "no example sent from \(source)")
+            _ = try await harness.read(receipts, atLeast: count, timeout: .seconds(60))
+        }
 
         // Everything recorded is published (the relay's backlog is empty) before the topics are read.
         let bridgeStore = try await harness.openBridgeStore()
@@ -95,40 +104,54 @@ struct WholeProductTests {
         #expect(
             failures.isEmpty, "\(failures.count) records break their contract: \(Set(failures).sorted().prefix(20))")
         #expect(records["nav.ips.inbound"]?.isEmpty == false)
+        #expect(records["nav.followup.inbound"]?.isEmpty == false)
         #expect(records["health.ips.inbound"]?.isEmpty == false)
         #expect(records["bridge.rejected"]?.isEmpty == false)
 
-        // 2. The journal (health→NAV) and NAV's store (NAV→health) each hold every disclosure the
-        //    bridge recorded for them, from what the bridge published.
+        // 2. The journal (health→NAV) and each NAV system's store (what that system sent to
+        //    health) hold every disclosure the bridge recorded for them, from what it published.
         let disclosures = try await bridgeStore.database.read { sql in
             try await sql.raw(
-                "SELECT disclosure_id, direction FROM disclosures UNION ALL SELECT disclosure_id, direction FROM anonymous_disclosures"
+                """
+                SELECT d.disclosure_id, d.direction, m.source_topic FROM (
+                    SELECT disclosure_id, direction, event_id FROM disclosures
+                    UNION ALL SELECT disclosure_id, direction, message_id AS event_id FROM anonymous_disclosures) d
+                JOIN decisions m ON m.message_id = d.event_id
+                """
             ).all().map {
                 (
                     try $0.decode(column: "disclosure_id", as: String.self),
-                    try $0.decode(column: "direction", as: String.self)
+                    try $0.decode(column: "direction", as: String.self),
+                    try $0.decode(column: "source_topic", as: String.self)
                 )
             }
         }
         await bridgeStore.close()
         let journal = try await HealthJournalStore.open(
             .sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
-        let navStore = try await NavCaseStore.open(
+        let navStore = try await NavSystemStore.open(
             .sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
+        let followUpStore = try await NavSystemStore.open(
+            .sqlite(path: harness.directory + "/followup.sqlite"), policy: .followUpStandard,
+            logger: Logger(label: "inspect"))
         let healthToNav = Set(disclosures.filter { $0.1 == "health-to-nav" }.map(\.0))
-        let navToHealth = Set(disclosures.filter { $0.1 == "nav-to-health" }.map(\.0))
-        #expect(!healthToNav.isEmpty && !navToHealth.isEmpty)
+        let fromCaseSystem = Set(disclosures.filter { $0.2 == "nav.ips.outbound" }.map(\.0))
+        let fromFollowUp = Set(disclosures.filter { $0.2 == "nav.followup.outbound" }.map(\.0))
+        #expect(!healthToNav.isEmpty && !fromCaseSystem.isEmpty && !fromFollowUp.isEmpty)
         try await Self.poll("the sinks store every disclosure notice") {
             let inJournal = try await Self.ids(journal.database)
             let inNavStore = try await Self.ids(navStore.database)
-            return inJournal == healthToNav && inNavStore == navToHealth
+            let inFollowUpStore = try await Self.ids(followUpStore.database)
+            return inJournal == healthToNav && inNavStore == fromCaseSystem && inFollowUpStore == fromFollowUp
         }
         #expect(try await Self.ids(journal.database) == healthToNav)
-        #expect(try await Self.ids(navStore.database) == navToHealth)
-        #expect(try await journal.sinkRejections().isEmpty, "the journal refused what the bridge published")
-        #expect(try await navStore.sinkRejections().isEmpty, "NAV's store refused what the bridge published")
-        #expect(try await journal.quarantined().isEmpty, "the journal took a bridge output for a breach")
-        #expect(try await navStore.quarantined().isEmpty, "NAV's store took a bridge output for a breach")
+        #expect(try await Self.ids(navStore.database) == fromCaseSystem)
+        #expect(try await Self.ids(followUpStore.database) == fromFollowUp)
+        for (name, store) in [("the journal", journal as any SinkStore), ("NAV's case store", navStore), ("the follow-up store", followUpStore)] {
+            #expect(try await store.sinkRejections().isEmpty, "\(name) refused what the bridge published")
+            #expect(try await store.quarantined().isEmpty, "\(name) took a bridge output for a breach")
+        }
+        await followUpStore.close()
 
         // 3. The person's disclosure report lists the consented referral that went through.
         let full = Self.states[0].patient
@@ -149,7 +172,7 @@ struct WholeProductTests {
         "R10: each kind of breach at either sink is quarantined there and reaches both parties as a notice that honours its contract"
     )
     func R10_everyBreachKindReachesBothParties() async throws {
-        let harness = try BridgeHarness(roles: "bridge,health-sink,nav-sink")
+        let harness = try BridgeHarness(roles: Self.allRoles)
         try await harness.start()
         let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
         let patient = Self.states[0].patient
@@ -217,7 +240,7 @@ struct WholeProductTests {
         // and in neither side's documentation tables.
         let journal = try await HealthJournalStore.open(
             .sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
-        let navStore = try await NavCaseStore.open(
+        let navStore = try await NavSystemStore.open(
             .sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
         try await Self.poll("both sides file every breach notice") {
             let filedByHealth = try await journal.breachLog().count
@@ -316,6 +339,124 @@ struct WholeProductTests {
         let copies = Set(try after.compactMap { try receiptOf($0)?["forwardedId"] as? String })
         #expect(copies.count == after.count)
         #expect(copies.isSubset(of: Set(forwarded.compactMap { $0.headers.string(named: "ce_id") })))
+    }
+
+    @Test(
+        "R9/R13: for each role combination of a consent, every forwarded event lands exactly in the stores of the roles it covers"
+    )
+    func R9_everyForwardedEventLandsInTheStoresOfTheRolesItCovers() async throws {
+        let harness = try BridgeHarness(roles: Self.allRoles)
+        try await harness.start()
+        let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
+        // One person per combination of NAV roles a consent names (full categories otherwise).
+        let people: [(roles: [String], patient: String)] = [
+            (["ips-job-specialist"], "12848740088"), (["nav-veileder"], "03919540000"),
+            (["ips-job-specialist", "nav-veileder"], "28827240070"),
+        ]
+        for (roles, patient) in people {
+            try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient, roles: roles))
+        }
+        // Every health→NAV example about each person, and the NAV systems' events.
+        var expected: [String: [String: Set<String>]] = [:]  // store → patient → ce_types
+        var sent = 0
+        var copies = 0
+        for contract in catalog.contracts where contract.direction == .healthToNav {
+            for example in try Fixtures.validExamples(contract.name) {
+                for (roles, patient) in people {
+                    let body = try Fixtures.with(subject: patient, at: contract.subjectPath, in: example)
+                    _ = try await harness.publishEvent(
+                        topic: contract.sourceTopic, ceType: contract.ceType, key: patient, body: body)
+                    sent += 1
+                    for destination in contract.destinations where roles.contains(destination.role) {
+                        let store = destination.topic == "nav.followup.inbound" ? "followup" : "nav"
+                        expected[store, default: [:]][patient, default: []].insert(contract.ceType)
+                        copies += 1
+                    }
+                }
+            }
+        }
+        // Job status from the follow-up solution crosses; the same event from NAV's case system is
+        // refused (one system cannot speak for the other).
+        let jobStatus = try #require(catalog.contract(named: "job-status-update"))
+        let jobBody = try Fixtures.with(
+            subject: people[2].patient, at: jobStatus.subjectPath, in: try Fixtures.validExamples(jobStatus.name)[0])
+        let fromFollowUp = try await harness.publishEvent(
+            topic: "nav.followup.outbound", ceType: jobStatus.ceType, key: people[2].patient, body: jobBody)
+        let fromCaseSystem = try await harness.publishEvent(
+            topic: "nav.ips.outbound", ceType: jobStatus.ceType, key: people[2].patient, body: jobBody)
+        _ = try await harness.read("health.ips.receipts", atLeast: sent, timeout: .seconds(60))
+        let followUpReceipts = try await harness.read("nav.followup.receipts", atLeast: 1, timeout: .seconds(60))
+        let caseReceipts = try await harness.read("nav.ips.receipts", atLeast: 1, timeout: .seconds(60))
+        func outcome(_ records: [KafkaRecord], _ id: String) throws -> String? {
+            guard let value = records.first(where: { $0.key == Array(id.utf8) })?.value else { return nil }
+            return try BridgeReceipt(json: StrictJSON.parse(value)).outcome.rawValue
+        }
+        #expect(try outcome(followUpReceipts, fromFollowUp) == "accepted")
+        #expect(try outcome(caseReceipts, fromCaseSystem) == "rejected")
+        #expect(try outcome(caseReceipts, fromFollowUp) == nil, "the case system read the follow-up solution's receipt")
+
+        let bridgeStore = try await harness.openBridgeStore()
+        try await Self.poll("the relay publishes every recorded row") {
+            try await Self.count(
+                bridgeStore.database, "SELECT COUNT(*) AS n FROM outbox_status WHERE status = 'pending'") == 0
+        }
+        await bridgeStore.close()
+        let stores: [String: NavSystemStore] = [
+            "nav": try await NavSystemStore.open(
+                .sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect")),
+            "followup": try await NavSystemStore.open(
+                .sqlite(path: harness.directory + "/followup.sqlite"), policy: .followUpStandard,
+                logger: Logger(label: "inspect")),
+        ]
+        func received(_ store: NavSystemStore) async throws -> [String: Set<String>] {
+            var byPerson: [String: Set<String>] = [:]
+            for event in try await store.eventsFromHealth(limit: 10_000) {
+                byPerson[event.subjectKey ?? "", default: []].insert(event.ceType)
+            }
+            return byPerson
+        }
+        try await Self.poll("each NAV system's store holds what crossed to its role") {
+            let caseSystem = try await received(stores["nav"]!)
+            let followUp = try await received(stores["followup"]!)
+            return caseSystem == expected["nav"] ?? [:] && followUp == expected["followup"] ?? [:]
+        }
+        for (name, store) in stores {
+            #expect(try await received(store) == expected[name] ?? [:], "\(name) store")
+            #expect(try await store.quarantined().isEmpty, "\(name) store quarantined a bridge output")
+        }
+        // The veileder's case system never holds the job specialist's health information, and the
+        // job specialist's store never holds the veileder's case data (its own documentation).
+        let caseTypes = try await received(stores["nav"]!).values.reduce(into: Set<String>()) { $0.formUnion($1) }
+        #expect(caseTypes.isDisjoint(with: ["no.ips.health.work-relevant-health.v1", "no.ips.health.treatment-coordination.v1"]))
+        let caseRows = try await Self.count(
+            stores["nav"]!.database, "SELECT COUNT(*) AS n FROM events_from_health WHERE payload LIKE '%\"reason\"%'")
+        #expect(caseRows == 0, "a treatment reason reached the veileder's case system")
+        let followUpOwn = try await Self.count(
+            stores["followup"]!.database, "SELECT COUNT(*) AS n FROM follow_up_documentation")
+        #expect(followUpOwn == 0, "the follow-up store took the case system's documentation")
+        // The journal's disclosure log names the role (and so the system) of every copy.
+        let journal = try await HealthJournalStore.open(
+            .sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
+        try await Self.poll("the journal files every copy's disclosure") {
+            try await Self.count(
+                journal.database,
+                "SELECT COUNT(*) AS n FROM disclosure_log WHERE direction = 'health-to-nav' AND form = 'identified'")
+                == copies
+        }
+        let roles = try await journal.database.read { sql in
+            try await sql.raw(
+                "SELECT subject_id, recipient_role FROM disclosure_log WHERE direction = 'health-to-nav' AND form = 'identified'"
+            ).all().map {
+                (try $0.decode(column: "subject_id", as: String.self), try $0.decode(column: "recipient_role", as: String.self))
+            }
+        }
+        for (subject, role) in roles {
+            let named = people.first { $0.patient == subject }?.roles ?? []
+            #expect(named.contains(role), "a copy for \(role) under a consent naming \(named)")
+        }
+        await journal.close()
+        for store in stores.values { await store.close() }
+        await harness.finish()
     }
 
     // MARK: Helpers

@@ -18,7 +18,15 @@ struct ContractCatalogTests {
         let referral = try #require(catalog.contract(forCEType: "no.ips.health.referral.v1"))
         #expect(referral.direction == .healthToNav)
         #expect(referral.subjectPath == ["patient", "fodselsnummer"])
-        #expect(referral.destinationTopic == "nav.ips.inbound")
+        // R9: a copy for each NAV role, to that role's own system.
+        #expect(
+            referral.destinations == [
+                ContractDestination(role: "ips-job-specialist", topic: "nav.followup.inbound"),
+                ContractDestination(role: "nav-veileder", topic: "nav.ips.inbound"),
+            ])
+        let jobStatus = try #require(catalog.contract(named: "job-status-update"))
+        #expect(jobStatus.sourceTopic == "nav.followup.outbound")
+        #expect(jobStatus.destinations == [ContractDestination(role: "ips-job-specialist", topic: "health.ips.inbound")])
         #expect(referral.field(at: ["patient", "fodselsnummer"])?.classification == .directIdentifier)
         #expect(catalog.version.hasPrefix("sha256:"))
         #expect(catalog.version.count == 7 + 64)

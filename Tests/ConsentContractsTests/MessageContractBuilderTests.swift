@@ -7,13 +7,15 @@ import Testing
 @Suite("Contract metadata checks")
 struct MessageContractBuilderTests {
     private func diagnostics(
-        _ changes: String = "", properties: String = #""id":{"type":"string","x-classification":"operational"}"#
+        _ changes: String = "", properties: String = #""id":{"type":"string","x-classification":"operational"}"#,
+        routing: String = #""x-destinations":{"ips-job-specialist":"nav.followup.inbound"},"#,
+        roles: String = #"["ips-job-specialist"]"#
     ) throws -> [String] {
         let text = """
             {"$schema":"https://json-schema.org/draft/2020-12/schema",
              "x-ce-type":"no.ips.health.sample.v1","x-direction":"health-to-nav",
-             "x-source-topic":"health.ips.outbound","x-destination-topic":"nav.ips.inbound",
-             "x-recipient-roles":["ips-job-specialist"],"x-subject-field":"/id","x-anonymous-form":false,
+             "x-source-topic":"health.ips.outbound",\(routing)
+             "x-recipient-roles":\(roles),"x-subject-field":"/id","x-anonymous-form":false,
              "x-required-for-forwarding":["/id"],\(changes)
              "type":"object","properties":{\(properties)}}
             """
@@ -25,6 +27,53 @@ struct MessageContractBuilderTests {
     @Test("a well-formed contract has no diagnostics")
     func clean() throws {
         #expect(try diagnostics() == [])
+    }
+
+    @Test("R9: a health-to-nav contract names each recipient role's own system, and only those roles")
+    func R9_healthToNavNamesEachRolesOwnSystem() throws {
+        // Both roles, each to its own system: clean.
+        #expect(
+            try diagnostics(
+                routing: #""x-destinations":{"ips-job-specialist":"nav.followup.inbound","nav-veileder":"nav.ips.inbound"},"#,
+                roles: #"["ips-job-specialist","nav-veileder"]"#) == [])
+        // The job specialist's copy into the veileder's case system: refused.
+        #expect(
+            try diagnostics(routing: #""x-destinations":{"ips-job-specialist":"nav.ips.inbound"},"#).contains(
+                "/x-destinations/ips-job-specialist ips-job-specialist receives on nav.followup.inbound"))
+        // A destination for a role the contract does not name: refused.
+        #expect(
+            try diagnostics(
+                routing: #""x-destinations":{"ips-job-specialist":"nav.followup.inbound","nav-veileder":"nav.ips.inbound"},"#
+            ).contains("/x-destinations must name a topic for exactly the roles in x-recipient-roles"))
+        // The old single destination: refused (it would send every role's copy to one system).
+        #expect(
+            try diagnostics(routing: #""x-destination-topic":"nav.ips.inbound","#).contains(
+                "/x-destination-topic health-to-nav messages name each role's topic in x-destinations"))
+    }
+
+    @Test("R9: a NAV system speaks only for its own role: a NAV-to-health message comes from its sender's system")
+    func R9_navToHealthComesFromTheSendersSystem() throws {
+        func build(source: String, roles: String) throws -> [String] {
+            let text = """
+                {"$schema":"https://json-schema.org/draft/2020-12/schema",
+                 "x-ce-type":"no.ips.nav.sample.v1","x-direction":"nav-to-health",
+                 "x-source-topic":"\(source)","x-destination-topic":"health.ips.inbound",
+                 "x-recipient-roles":\(roles),"x-subject-field":"/id","x-anonymous-form":false,
+                 "x-required-for-forwarding":["/id"],
+                 "type":"object","properties":{"id":{"type":"string","x-classification":"operational"}}}
+                """
+            return MessageContractBuilder.build(
+                name: "sample", file: "schemas/sample.schema.json", document: try StrictJSON.parse(text)
+            ).diagnostics.map { "\($0.pointer) \($0.message)" }
+        }
+        #expect(try build(source: "nav.followup.outbound", roles: #"["ips-job-specialist"]"#) == [])
+        #expect(try build(source: "nav.ips.outbound", roles: #"["nav-veileder"]"#) == [])
+        #expect(
+            try build(source: "nav.ips.outbound", roles: #"["ips-job-specialist"]"#).contains(
+                "/x-source-topic nav-to-health messages are read from nav.followup.outbound"))
+        #expect(
+            try build(source: "nav.ips.outbound", roles: #"["ips-job-specialist","nav-veileder"]"#).contains(
+                "/x-recipient-roles a nav-to-health message is sent by exactly one role"))
     }
 
     @Test("R8: consent-governed classes need a known category; generalizations fit the class")

@@ -125,7 +125,7 @@ extension PolicyDecision {
     /// The forwarded body, whichever form.
     var forwardedBody: JSONValue? {
         switch self {
-        case .forward(let event): event.body
+        case .forward(let event): event.copies[0].body
         case .forwardAnonymous(let event): event.body
         case .reject: nil
         }

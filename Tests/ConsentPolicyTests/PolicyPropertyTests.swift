@@ -82,7 +82,7 @@ import Testing
             let decision = try F.decide(generated.event, generated.view)
             guard case .forward(let event) = decision else { return }
             let scope = try #require(generated.categories, "forwarded without a granted consent")
-            for path in F.paths(in: event.body) {
+            for path in F.paths(in: event.copies[0].body) {
                 let field = try #require(Self.plan(at: path, in: plan.root), "undeclared \(path)")
                 #expect(field.classification != .navInternal, "\(path)")
                 if field.classification != .operational {
@@ -144,12 +144,12 @@ import Testing
             }
             guard case .forward(let first) = try F.decide(generated.event, generated.view) else { return }
             var again = generated.event
-            again.body = first.bytes
+            again.body = first.copies[0].bytes
             guard case .forward(let second) = try F.decide(again, generated.view) else {
                 Issue.record("the filtered event was not forwarded again")
                 return
             }
-            #expect(second.bytes == first.bytes)
+            #expect(second.copies[0].bytes == first.copies[0].bytes)
             #expect(second.removed.isEmpty)
         }
     }

@@ -34,9 +34,10 @@ import Testing
             return
         }
         #expect(event.subject == F.kari)
-        #expect(event.destinationTopic == "nav.ips.inbound")
+        // Health information goes to the job specialist's follow-up solution only (R9, R13).
+        #expect(event.copies.map(\.destinationTopic) == ["nav.followup.inbound"])
         #expect(event.consent.version == 1)
-        #expect(JSONPointer.resolve("/functionalAbility/workCapacityPercent", in: event.body) == .integer(50))
+        #expect(JSONPointer.resolve("/functionalAbility/workCapacityPercent", in: event.copies[0].body) == .integer(50))
     }
 
     @Test func R1_unreadableOrTombstonedConsentIsNoConsent() throws {
@@ -108,7 +109,7 @@ import Testing
             Issue.record("expected forward, got \(decision)")
             return
         }
-        #expect(JSONPointer.resolve("/patient/birthDate", in: event.body) == .string("1972-02-28"))
+        #expect(JSONPointer.resolve("/patient/birthDate", in: event.copies[0].body) == .string("1972-02-28"))
     }
 
     @Test func R2_anonymousFormWithAnIdentifierInAnOperationalStringIsRejected() throws {
@@ -143,10 +144,10 @@ import Testing
             Issue.record("expected forward, got \(decision)")
             return
         }
-        #expect(JSONPointer.resolve("/followUpAssessment", in: event.body) == nil)
-        #expect(!String(decoding: event.bytes, as: UTF8.self).contains("oppfølging første uke"))
+        #expect(JSONPointer.resolve("/followUpAssessment", in: event.copies[0].body) == nil)
+        #expect(!String(decoding: event.copies[0].bytes, as: UTF8.self).contains("oppfølging første uke"))
         #expect(event.removed.contains { $0.path == "/followUpAssessment" && $0.cause == .navInternal })
-        #expect(JSONPointer.resolve("/status", in: event.body) == .string("job-started"))
+        #expect(JSONPointer.resolve("/status", in: event.copies[0].body) == .string("job-started"))
     }
 
     // MARK: R5 Consent can be withdrawn
@@ -188,8 +189,8 @@ import Testing
             Issue.record("expected forward, got \(decision)")
             return
         }
-        #expect(JSONPointer.resolve("/reason", in: event.body) == nil)  // "admission" is treatment information
-        #expect(JSONPointer.resolve("/change", in: event.body) == .string("paused"))
+        #expect(JSONPointer.resolve("/reason", in: event.copies[0].body) == nil)  // "admission" is treatment information
+        #expect(JSONPointer.resolve("/change", in: event.copies[0].body) == .string("paused"))
         #expect(
             event.removed == [
                 FieldRemoval(
@@ -237,8 +238,8 @@ import Testing
             Issue.record("expected forward, got \(decision)")
             return
         }
-        #expect(JSONPointer.resolve("/patient/fodselsnummer", in: event.body) == .string(F.ola))
-        #expect(event.publishKey == F.ola)  // identity is in the consent's scope
+        #expect(JSONPointer.resolve("/patient/fodselsnummer", in: event.copies[0].body) == .string(F.ola))
+        #expect(event.copies[0].publishKey == F.ola)  // identity is in the consent's scope
     }
 
     // MARK: R8 Only what is relevant and necessary
@@ -260,7 +261,7 @@ import Testing
             return
         }
         // The health-confidential challenges need work-relevant-health, which is not consented.
-        #expect(JSONPointer.resolve("/discussion/mainChallenges", in: event.body) == nil)
+        #expect(JSONPointer.resolve("/discussion/mainChallenges", in: event.copies[0].body) == nil)
         #expect(event.removed.map(\.path) == ["/discussion/mainChallenges"])
     }
 

@@ -50,11 +50,11 @@ struct AccessReportTests {
         arguments: TestEngine.available)
     func R11_navReportFromNavsStoreAlone(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await NavCaseStore.open(try await scratch.make("nav"), logger: ScratchLocations.logger)
+            let store = try await NavSystemStore.open(try await scratch.make("nav"), logger: ScratchLocations.logger)
             let person = "participant-7"
             let records = [
                 Fixtures.event(
-                    topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1",
+                    topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.candidate-suggestion.v1",
                     key: person),
                 Fixtures.event(
                     topic: Self.nav.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1",
@@ -68,6 +68,7 @@ struct AccessReportTests {
             let nobody = try await store.accessReport(personID: "someone-else")
             await store.close()
             #expect(report.side == "nav")
+            #expect(report.controller.contains("case system"), "R9/R11: the report names the NAV system it covers")
             func rows(_ title: String) -> Int { report.sections.first { $0.title.hasPrefix(title) }?.rows.count ?? -1 }
             #expect(rows("registered") == 1)
             #expect(rows("received from the health service") == 1)

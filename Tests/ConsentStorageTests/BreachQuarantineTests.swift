@@ -136,7 +136,7 @@ struct BreachQuarantineTests {
         arguments: TestEngine.available)
     func R10_breachesAtNav(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await NavCaseStore.open(
+            let store = try await NavSystemStore.open(
                 try await scratch.make("nav"), policy: Self.nav, breaches: Fixtures.breaches(.navCaseSink),
                 logger: ScratchLocations.logger)
             let referral = try Self.example("referral", "not-sick-listed-minimal.json")
@@ -194,7 +194,7 @@ struct BreachQuarantineTests {
         arguments: TestEngine.available)
     func R10_breachNoticesAreFiled(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await NavCaseStore.open(
+            let store = try await NavSystemStore.open(
                 try await scratch.make("nav"), policy: Self.nav, breaches: Fixtures.breaches(.navCaseSink),
                 logger: ScratchLocations.logger)
             let notice = BreachNotice(
@@ -248,14 +248,28 @@ struct SinkAcceptanceRulesTests {
     }
 
     @Test(
-        "R9: the NAV sink accepts exactly the health→NAV contracts and their anonymous forms, and NAV's own documentation"
+        "R9: each NAV system's sink accepts exactly the health→NAV contracts with a copy for its role, and its own system's documentation"
     )
     func navRulesFollowTheCatalog() {
-        let fromCatalog = NavSinkPolicy(catalog: Fixtures.catalog)
-        #expect(fromCatalog.acceptedInboundTypes == NavSinkPolicy.standard.acceptedInboundTypes)
-        #expect(fromCatalog.ownDocumentationTypes == NavSinkPolicy.standard.ownDocumentationTypes)
-        #expect(fromCatalog.participantRegisteringTypes == NavSinkPolicy.standard.participantRegisteringTypes)
-        #expect(fromCatalog.topics == NavSinkPolicy.standard.topics)
-        #expect(Set(fromCatalog.inboundSchemas?.keys.map { $0 } ?? []) == fromCatalog.acceptedInboundTypes)
+        for (system, standard) in [
+            (ContractVocabulary.caseSystem, NavSinkPolicy.standard),
+            (ContractVocabulary.followUpSolution, NavSinkPolicy.followUpStandard),
+        ] {
+            let fromCatalog = NavSinkPolicy(catalog: Fixtures.catalog, system: system)
+            #expect(fromCatalog.kind == standard.kind)
+            #expect(fromCatalog.acceptedInboundTypes == standard.acceptedInboundTypes, "\(system.role)")
+            #expect(fromCatalog.ownDocumentationTypes == standard.ownDocumentationTypes, "\(system.role)")
+            #expect(fromCatalog.participantRegisteringTypes == standard.participantRegisteringTypes)
+            #expect(fromCatalog.topics == standard.topics)
+            #expect(Set(fromCatalog.inboundSchemas?.keys.map { $0 } ?? []) == fromCatalog.acceptedInboundTypes)
+        }
+        // Neither system takes what is the other's: the veileder's case system never receives
+        // health information, and the two systems document different things.
+        let caseSystem = NavSinkPolicy.standard
+        let followUp = NavSinkPolicy.followUpStandard
+        #expect(!caseSystem.acceptedInboundTypes.contains("no.ips.health.work-relevant-health.v1"))
+        #expect(!caseSystem.acceptedInboundTypes.contains("no.ips.health.treatment-coordination.v1"))
+        #expect(caseSystem.ownDocumentationTypes.isDisjoint(with: followUp.ownDocumentationTypes))
+        #expect(Set(caseSystem.topics).intersection(followUp.topics) == [caseSystem.breachesTopic])
     }
 }

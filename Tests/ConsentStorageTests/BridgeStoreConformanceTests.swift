@@ -58,7 +58,7 @@ struct BridgeStoreConformanceTests {
             let health = try await HealthJournalStore.open(location, logger: ScratchLocations.logger)
             await health.close()
             let navError = await #expect(throws: StorageError.self) {
-                _ = try await NavCaseStore.open(location, logger: ScratchLocations.logger)
+                _ = try await NavSystemStore.open(location, logger: ScratchLocations.logger)
             }
             #expect(navError?.code == .wrongStoreKind)
             let bridgeError = await #expect(throws: StorageError.self) {

@@ -12,6 +12,7 @@ import Testing
 struct SinkStoreConformanceTests {
     static let health = HealthSinkPolicy.standard
     static let nav = NavSinkPolicy.standard
+    static let followUp = NavSinkPolicy.followUpStandard
 
     @Test(
         "R3: the health sink refuses NAV follow-up notes with a logged reason; the journal has no table for them",
@@ -126,7 +127,7 @@ struct SinkStoreConformanceTests {
         arguments: TestEngine.available)
     func sinkIsIdempotentByCeID(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await NavCaseStore.open(try await scratch.make("nav"), logger: ScratchLocations.logger)
+            let store = try await NavSystemStore.open(try await scratch.make("nav"), logger: ScratchLocations.logger)
             let first = [
                 Fixtures.event(
                     topic: Self.nav.inboundTopic, offset: 0, ceID: "r1", ceType: "no.ips.health.referral.v1"),
@@ -156,27 +157,27 @@ struct SinkStoreConformanceTests {
     }
 
     @Test(
-        "R9: the NAV store keeps NAV's own follow-up documentation, participants and NAV's disclosures",
+        "R9: the job specialist's follow-up store keeps its own follow-up documentation, participants and its disclosures",
         arguments: TestEngine.available)
-    func R9_navStoreKeepsNavDocumentation(engine: TestEngine) async throws {
+    func R9_followUpStoreKeepsItsDocumentation(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
-            let store = try await NavCaseStore.open(
-                try await scratch.make("nav"), breaches: Fixtures.breaches(.navCaseSink),
+            let store = try await NavSystemStore.open(
+                try await scratch.make("nav"), policy: Self.followUp, breaches: Fixtures.breaches(.navFollowUpSink),
                 logger: ScratchLocations.logger)
             let navDisclosure = Fixtures.disclosure("n1", subject: "participant-7", direction: "nav-to-health")
             let records = [
                 Fixtures.event(
-                    topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1",
+                    topic: Self.followUp.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1",
                     key: "participant-7"),
                 Fixtures.event(
-                    topic: Self.nav.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1",
+                    topic: Self.followUp.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1",
                     key: "participant-7"),
                 Fixtures.event(
-                    topic: Self.nav.inboundTopic, offset: 1, ceID: "bad", ceType: "no.ips.nav.follow-up-note.v1",
+                    topic: Self.followUp.inboundTopic, offset: 1, ceID: "bad", ceType: "no.ips.nav.follow-up-note.v1",
                     key: "participant-7"),
-                try Fixtures.disclosureEvent(topic: Self.nav.disclosuresTopic, offset: 0, navDisclosure),
+                try Fixtures.disclosureEvent(topic: Self.followUp.disclosuresTopic, offset: 0, navDisclosure),
                 try Fixtures.disclosureEvent(
-                    topic: Self.nav.disclosuresTopic, offset: 1, Fixtures.disclosure("h1", subject: "participant-7")),
+                    topic: Self.followUp.disclosuresTopic, offset: 1, Fixtures.disclosure("h1", subject: "participant-7")),
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: records))
             #expect(result.stored == 3)

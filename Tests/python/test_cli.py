@@ -40,7 +40,10 @@ def test_decide_shows_what_would_cross_in_which_form_and_why(tmp_path):
     assert decided.returncode == 0, decided.stderr
     result = json.loads(decided.stdout)
     assert result["outcome"] == "forward" and result["code"] == "accepted"
-    assert result["wouldCross"]["patient"]["fodselsnummer"] == patient
+    # One copy per role the consent names, each to that role's own system (R9, R13).
+    copies = {copy["role"]: copy for copy in result["copies"]}
+    assert copies["ips-job-specialist"]["destinationTopic"] == "nav.followup.inbound"
+    assert copies["ips-job-specialist"]["wouldCross"]["patient"]["fodselsnummer"] == patient
     # Without consent: nothing crosses, with the reason in both languages (R7).
     refused = json.loads(run("decide", "--type", "no.ips.health.referral.v1", "--event", str(referral), "--json").stdout)
     assert refused["outcome"] == "reject" and refused["reason"]["code"] == "referral-requires-consent"

@@ -16,6 +16,7 @@ package struct BreachNotice: Sendable, Hashable {
     package enum Detector: String, Sendable, Hashable, CaseIterable {
         case healthJournalSink = "health-journal-sink"
         case navCaseSink = "nav-case-sink"
+        case navFollowUpSink = "nav-followup-sink"
 
         /// `ce_source` of the notices this sink publishes.
         package var ceSource: String { "urn:no:ips:consent-bridge:\(rawValue)" }

@@ -7,8 +7,9 @@ package struct RejectionQuery: Sendable, Hashable {
     package var reasonCodes: [String] = []
     /// The stored (operator-safe) `ce_type`.
     package var ceType: String?
-    /// The topic the message was consumed from (the caller maps a direction to it).
-    package var sourceTopic: String?
+    /// The topics the message may have been consumed from (the caller maps a direction to
+    /// them); empty: any.
+    package var sourceTopics: [String] = []
     /// Received at or after.
     package var from: Date?
     /// Received before.
@@ -16,12 +17,12 @@ package struct RejectionQuery: Sendable, Hashable {
 
     /// Creates a query (no condition: every rejection).
     package init(
-        reasonCodes: [String] = [], ceType: String? = nil, sourceTopic: String? = nil, from: Date? = nil,
+        reasonCodes: [String] = [], ceType: String? = nil, sourceTopics: [String] = [], from: Date? = nil,
         until: Date? = nil
     ) {
         self.reasonCodes = reasonCodes
         self.ceType = ceType
-        self.sourceTopic = sourceTopic
+        self.sourceTopics = sourceTopics
         self.from = from
         self.until = until
     }
@@ -167,7 +168,10 @@ extension BridgeStore {
             parts.append("r.reason_code IN (\(codes))")
         }
         if let type = query.ceType { parts.append("r.ce_type = \(bind: type)") }
-        if let topic = query.sourceTopic { parts.append("d.source_topic = \(bind: topic)") }
+        if !query.sourceTopics.isEmpty {
+            let topics = query.sourceTopics.map { topic -> SQLQueryString in "\(bind: topic)" }.joined(separator: ", ")
+            parts.append("d.source_topic IN (\(topics))")
+        }
         if let from = query.from { parts.append("r.received_at >= \(bind: StoreTime.string(from: from))") }
         if let until = query.until { parts.append("r.received_at < \(bind: StoreTime.string(from: until))") }
         return parts.joined(separator: " AND ")

@@ -7,8 +7,10 @@ package enum StoreKind: String, Sendable, CaseIterable, CustomStringConvertible 
     case bridge
     /// The health service's journal store (EPJ side).
     case healthJournal = "health-journal"
-    /// NAV's case store (NAV side).
+    /// NAV's case store: the NAV veileder's case system (NAV side).
     case navCase = "nav-case"
+    /// The IPS job specialist's follow-up store (NAV side, a system of its own: R9).
+    case navFollowUp = "nav-followup"
 
     package var description: String { self.rawValue }
 }

@@ -106,8 +106,16 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
             form: form == "anonymous" ? .anonymous : .full, caseReference: caseReference, disclosedFields: [],
             status: status == "withheld" ? .withheld : .disclosed, withheldReason: withheldReason,
             decidedAt: StoreTime.string(from: disclosedAt),
-            destinationTopic: direction == "health-to-nav" ? "nav.ips.inbound" : "health.ips.inbound",
+            destinationTopic: Self.destinationTopic(direction: direction, recipientRole: recipientRole),
             contractVersion: bridgeVersion)
+    }
+
+    /// The system a copy went to, on the default topic names: a health→NAV copy to its role's
+    /// own system (R9), a NAV→health copy to the journal.
+    static func destinationTopic(direction: String, recipientRole: String) -> String {
+        guard direction == MessageDirection.healthToNav.rawValue else { return "health.ips.inbound" }
+        let role = recipientRole.split(separator: ",").first.map(String.init) ?? ""
+        return ContractVocabulary.navSystem(ofRole: role)?.inboundTopic ?? "nav.ips.inbound"
     }
 
     /// Whether every required text field is non-empty and an identified disclosure from the

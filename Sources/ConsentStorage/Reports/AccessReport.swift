@@ -110,9 +110,11 @@ extension HealthJournalStore {
     }
 }
 
-extension NavCaseStore {
-    /// NAV's part (R11): registration as participant, what NAV received from health, what it
-    /// shared with health, and NAV's own follow-up documentation (never shared, R3).
+extension NavSystemStore {
+    /// NAV's part (R11), for the one NAV system this store belongs to (R9: the veileder's case
+    /// system or the job specialist's follow-up solution): registration as participant, what the
+    /// system received from health, what it shared with health, and its own follow-up
+    /// documentation (never shared, R3).
     package func accessReport(personID: String) async throws(StorageError) -> AccessReport {
         try await database.read { sql in
             let registered = try await sql.raw(
@@ -150,10 +152,14 @@ extension NavCaseStore {
                     try row.decode(column: "status", as: String?.self) ?? "disclosed",
                 ]
             }
+            let isFollowUp = self.policy.kind == .navFollowUp
             return AccessReport(
-                side: "nav", controller: "NAV (the data controller of NAV's case processing)",
+                side: isFollowUp ? "followup" : "nav",
+                controller: isFollowUp
+                    ? "NAV (the data controller), for the IPS job specialist's follow-up solution"
+                    : "NAV (the data controller), for NAV's case system (the veileder's)",
                 notice:
-                    "NAV receives from the health service only what the person's consent allows, and shares with it only as that consent allows; NAV's own follow-up documentation stays with NAV. What the health service holds is answered by the health service (R11).",
+                    "NAV receives from the health service only what the person's consent allows, and shares with it only as that consent allows; NAV's own follow-up documentation stays with NAV. This report covers one NAV system; the other NAV system (case system or IPS follow-up solution) answers for its own part, and what the health service holds is answered by the health service (R11).",
                 sections: [
                     .init(title: "registered as IPS participant", columns: ["registered"], rows: registered),
                     .init(title: "received from the health service", columns: ["type", "received"], rows: received),

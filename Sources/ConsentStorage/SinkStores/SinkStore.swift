@@ -3,7 +3,7 @@ import Foundation
 
 /// A side's store as its sink sees it: apply a consumed batch with its offsets, read offsets.
 ///
-/// Implemented by `HealthJournalStore` and `NavCaseStore`; each routes records to its own
+/// Implemented by `HealthJournalStore` and `NavSystemStore`; each routes records to its own
 /// side's tables only (docs/rules.md R9).
 package protocol SinkStore: Sendable {
     /// Which store this is.
@@ -31,9 +31,9 @@ extension HealthJournalStore: SinkStore {
     package var sinkTopics: [String] { self.policy.topics }
 }
 
-extension NavCaseStore: SinkStore {
-    /// Always `.navCase`.
-    package var kind: StoreKind { .navCase }
+extension NavSystemStore: SinkStore {
+    /// `.navCase` or `.navFollowUp`, as its policy says.
+    package var kind: StoreKind { self.policy.kind }
     /// The topics of `policy`.
     package var sinkTopics: [String] { self.policy.topics }
 }

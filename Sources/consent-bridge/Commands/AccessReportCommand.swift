@@ -5,7 +5,7 @@ import ConsentStorage
 import Foundation
 import Logging
 
-/// `consent-bridge access-report --side health|nav --patient ID`: one person's access report
+/// `consent-bridge access-report --side health|nav|followup --patient ID`: one person's access report
 /// from one side's own store (R11).
 struct AccessReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,16 +14,29 @@ struct AccessReportCommand: AsyncParsableCommand {
             "One person's access report (R11) from one side's own store: health (consents, disclosures) or NAV (received, shared, own documentation).",
         discussion: """
             Reads only that side's store, as that side's sink is configured (command line > CONSENT_BRIDGE_* \
-            environment > --config file > defaults; embedded: <data directory>/health.sqlite or nav.sqlite). Exit \
+            environment > --config file > defaults; embedded: <data directory>/health.sqlite, nav.sqlite or followup.sqlite). Exit \
             codes: 0 report printed; 3 the store holds nothing about the person; 64 invalid id; 78 invalid \
             configuration; 1 store error.
             """
     )
 
-    enum Side: String, ExpressibleByArgument, CaseIterable { case health, nav }
+    /// `nav` is NAV's case system (the veileder's), `followup` the IPS job specialist's
+    /// follow-up solution: each NAV system has its own store (R9).
+    enum Side: String, ExpressibleByArgument, CaseIterable {
+        case health, nav, followup
+
+        /// The role whose configured store this side's store is.
+        var role: BridgeRole {
+            switch self {
+            case .health: .healthSink
+            case .nav: .navSink
+            case .followup: .followUpSink
+            }
+        }
+    }
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
 
-    @Option(help: "Which controller's part: health or nav.")
+    @Option(help: "Which system's part: health, nav (NAV's case system) or followup (the IPS follow-up solution).")
     var side: Side
 
     @Option(help: "The person's fødselsnummer or D-number.")
@@ -42,7 +55,7 @@ struct AccessReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let location = try input.sideStore(side == .health ? .healthSink : .navSink, command: "access-report")
+        let location = try input.sideStore(side.role, command: "access-report")
         var logger = Logger(label: "consent-bridge.access-report")
         logger.logLevel = .warning
         let report: AccessReport
@@ -52,8 +65,9 @@ struct AccessReportCommand: AsyncParsableCommand {
                 let journal = try await HealthJournalStore.open(location, logger: logger)
                 defer { Task { await journal.close() } }
                 report = try await journal.accessReport(patientID: patient)
-            case .nav:
-                let navStore = try await NavCaseStore.open(location, logger: logger)
+            case .nav, .followup:
+                let navStore = try await NavSystemStore.open(
+                    location, policy: side == .nav ? .standard : .followUpStandard, logger: logger)
                 defer { Task { await navStore.close() } }
                 report = try await navStore.accessReport(personID: patient)
             }

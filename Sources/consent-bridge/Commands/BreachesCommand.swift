@@ -6,7 +6,7 @@ import ConsentStorage
 import Foundation
 import Logging
 
-/// `consent-bridge breaches --side health|nav`: the breaches (R10) one side's store knows of:
+/// `consent-bridge breaches --side health|nav|followup`: the breaches (R10) one side's store knows of:
 /// the notices it filed (from either sink) and what its own sink quarantined. Metadata only;
 /// a quarantined record stays sealed.
 struct BreachesCommand: AsyncParsableCommand {
@@ -16,7 +16,7 @@ struct BreachesCommand: AsyncParsableCommand {
             "Breach notices (R10) one side filed, and what its sink quarantined (metadata only; the records stay sealed).",
         discussion: """
             Reads only that side's store, as `run` configures it (command line > CONSENT_BRIDGE_* environment > --config \
-            file > defaults; embedded defaults: <data directory>/health.sqlite or nav.sqlite). Exit codes: 0 listed \
+            file > defaults; embedded defaults: <data directory>/health.sqlite, nav.sqlite or followup.sqlite). Exit codes: 0 listed \
             (possibly empty); 1 store error; 3 no such quarantined record; 78 invalid configuration.
 
             `--open BREACH_ID --output FILE` is for that side's security officer: it opens one \
@@ -26,9 +26,22 @@ struct BreachesCommand: AsyncParsableCommand {
             """
     )
 
-    enum Side: String, ExpressibleByArgument, CaseIterable { case health, nav }
+    /// `nav` is NAV's case system (the veileder's), `followup` the IPS job specialist's
+    /// follow-up solution: each NAV system has its own store (R9).
+    enum Side: String, ExpressibleByArgument, CaseIterable {
+        case health, nav, followup
 
-    @Option(help: "Which side's store: health or nav.")
+        /// The role whose configured store this side's store is.
+        var role: BridgeRole {
+            switch self {
+            case .health: .healthSink
+            case .nav: .navSink
+            case .followup: .followUpSink
+            }
+        }
+    }
+
+    @Option(help: "Which store: health, nav (NAV's case system) or followup (the IPS follow-up solution).")
     var side: Side
 
     @Flag(help: "JSON on standard output instead of tables.")
@@ -47,7 +60,7 @@ struct BreachesCommand: AsyncParsableCommand {
     @OptionGroup var input: ConfigurationInput
 
     func run() async throws {
-        let location = try input.sideStore(side == .health ? .healthSink : .navSink, command: "breaches")
+        let location = try input.sideStore(side.role, command: "breaches")
         if let open, let output {
             try await Self.open(
                 breachID: open, into: output, side: side, location: location, configuration: try input.load())
@@ -143,7 +156,8 @@ struct BreachesCommand: AsyncParsableCommand {
             let store: any SinkStore
             switch side {
             case .health: store = try await HealthJournalStore.open(location, logger: logger)
-            case .nav: store = try await NavCaseStore.open(location, logger: logger)
+            case .nav: store = try await NavSystemStore.open(location, logger: logger)
+            case .followup: store = try await NavSystemStore.open(location, policy: .followUpStandard, logger: logger)
             }
             do {
                 let result = try await body(store)

@@ -46,6 +46,7 @@ extension ConfigurationInput {
             switch role {
             case .healthSink: configuration.healthStore
             case .navSink: configuration.navStore
+            case .followUpSink: configuration.followUpStore
             case .bridge: configuration.bridgeStore
             }
         guard let store else {

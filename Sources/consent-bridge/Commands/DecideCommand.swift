@@ -100,9 +100,14 @@ struct DecideCommand: ParsableCommand {
         switch decision {
         case .forward(let event):
             result["outcome"] = "forward"
-            result["form"] = event.namesSubject ? "identified" : "identified, without the person's identity"
-            result["destinationTopic"] = event.destinationTopic
-            result["wouldCross"] = (try? JSONSerialization.jsonObject(with: Data(event.bytes))) ?? NSNull()
+            // One copy per recipient role the consent names, each to that role's system (R9, R13).
+            result["copies"] = event.copies.map { copy in
+                [
+                    "role": copy.role, "destinationTopic": copy.destinationTopic,
+                    "form": copy.namesSubject ? "identified" : "identified, without the person's identity",
+                    "wouldCross": (try? JSONSerialization.jsonObject(with: Data(copy.bytes))) ?? NSNull(),
+                ] as [String: Any]
+            }
         case .forwardAnonymous(let event):
             result["outcome"] = "forward-anonymous"
             result["form"] = "anonymous"
@@ -135,9 +140,12 @@ struct DecideCommand: ParsableCommand {
         }
         switch decision {
         case .forward(let event):
-            lines.append(
-                "decision: forward (\(event.namesSubject ? "identified" : "without the person's identity")) → \(event.destinationTopic)"
-            )
+            lines.append("decision: forward, \(event.copies.count == 1 ? "one copy" : "\(event.copies.count) copies")")
+            for copy in event.copies {
+                lines.append(
+                    "  for \(copy.role) (\(copy.namesSubject ? "identified" : "without the person's identity")) → \(copy.destinationTopic)"
+                )
+            }
         case .forwardAnonymous(let event):
             lines.append(
                 "decision: forward in anonymous form only (R2; because: \(event.basis.code)) → \(event.destinationTopic)"
@@ -165,7 +173,8 @@ struct DecideCommand: ParsableCommand {
             }
         }
         switch decision {
-        case .forward(let event): lines += ["would cross:", pretty(event.bytes)]
+        case .forward(let event):
+            for copy in event.copies { lines += ["would cross to \(copy.role):", pretty(copy.bytes)] }
         case .forwardAnonymous(let event): lines += ["would cross:", pretty(event.bytes)]
         case .reject: lines.append("nothing would cross")
         }

@@ -83,7 +83,9 @@ struct RunCommand: AsyncParsableCommand {
     /// come, or skip new ones). Such stores are refused with an explanation, or moved aside
     /// with `--fresh`.
     static func setAsideEarlierEmbeddedStores(_ configuration: BridgeConfiguration, fresh: Bool) throws {
-        let files = [configuration.bridgeStore, configuration.healthStore, configuration.navStore].compactMap {
+        let files = [
+            configuration.bridgeStore, configuration.healthStore, configuration.navStore, configuration.followUpStore,
+        ].compactMap {
             location -> String? in
             if case .sqlite(let path)? = location, FileManager.default.fileExists(atPath: path) { return path }
             return nil

@@ -1,18 +1,24 @@
 package import ConsentContracts
 
-/// What the NAV sink reads and accepts; anything else is refused (fail closed).
+/// What the sink of one NAV system reads and accepts; anything else is refused (fail closed).
 ///
-/// Built from the contract catalog (`init(catalog:)`): health→NAV contracts and their
-/// anonymous forms are accepted on `nav.ips.inbound`, contracts NAV publishes on its outbound
-/// topic are its own documentation, referrals register participants (flow 4), and disclosure
-/// notices are validated against the published disclosure contract. `standard` is the same
-/// for `Contracts/` at the time of writing (a test holds the two equal).
+/// NAV has two systems (R9): the NAV veileder's case system and the IPS job specialist's
+/// follow-up solution, each with its own topics, sink and store. Built from the contract
+/// catalog (`init(catalog:system:)`): the health→NAV contracts with a copy for the system's
+/// role, and their anonymous forms, are accepted on its inbound topic; contracts the system
+/// publishes on its outbound topic are its own documentation; referrals register
+/// participants (flow 4); disclosure notices are validated against the published disclosure
+/// contract. `standard` and `followUpStandard` are the same for `Contracts/` at the time of
+/// writing (a test holds them equal).
 package struct NavSinkPolicy: Sendable {
-    /// Filtered health→NAV events.
+    /// Which store the policy fills: `.navCase` (the veileder's) or `.navFollowUp` (the job
+    /// specialist's).
+    package var kind: StoreKind = .navCase
+    /// Filtered health→NAV events for this system's role.
     package var inboundTopic: String
-    /// NAV's own outbound events: its follow-up documentation.
+    /// The system's own outbound events: its follow-up documentation.
     package var ownOutboundTopic: String
-    /// Disclosures made by the NAV side.
+    /// Disclosures made by this system.
     package var disclosuresTopic: String
     /// `ce_type`s accepted on `inboundTopic`.
     package var acceptedInboundTypes: Set<String>
@@ -23,7 +29,7 @@ package struct NavSinkPolicy: Sendable {
     package var participantRegisteringTypes: Set<String> = ["no.ips.health.referral.v1"]
     /// The published disclosure contract; notices that fail it are refused (when set).
     package var disclosureSchema: JSONSchema?
-    /// This side's breach topic (R10): notices from either sink, filed in `breach_log`.
+    /// The NAV party's breach topic (R10): notices from every sink, filed in `breach_log`.
     package var breachesTopic: String = "nav.breaches"
     /// The published breach-notice contract; notices that fail it are refused (when set).
     package var breachSchema: JSONSchema?
@@ -44,23 +50,24 @@ package struct NavSinkPolicy: Sendable {
         self.ownDocumentationTypes = ownDocumentationTypes
     }
 
-    /// The policy the contract catalog implies, on ARCHITECTURE.md's topic names.
-    package init(catalog: ContractCatalog) {
+    /// The policy the contract catalog implies for `system` (default: NAV's case system), on
+    /// the contracts' topic names.
+    package init(catalog: ContractCatalog, system: ContractVocabulary.NavSystem = ContractVocabulary.caseSystem) {
         var accepted: Set<String> = []
         var own: Set<String> = []
         for contract in catalog.contracts {
-            if contract.direction == .healthToNav {
+            if contract.direction == .healthToNav, contract.destinations.contains(where: { $0.role == system.role }) {
                 accepted.insert(contract.ceType)
                 if let anonymous = catalog.anonymousForm(of: contract) { accepted.insert(anonymous.ceType) }
             }
-            if contract.direction != .bridge, contract.sourceTopic == Self.standard.ownOutboundTopic {
+            if contract.direction != .bridge, contract.sourceTopic == system.outboundTopic {
                 own.insert(contract.ceType)
             }
         }
         self.init(
-            inboundTopic: Self.standard.inboundTopic, ownOutboundTopic: Self.standard.ownOutboundTopic,
-            disclosuresTopic: Self.standard.disclosuresTopic, acceptedInboundTypes: accepted, ownDocumentationTypes: own
-        )
+            inboundTopic: system.inboundTopic, ownOutboundTopic: system.outboundTopic,
+            disclosuresTopic: system.disclosuresTopic, acceptedInboundTypes: accepted, ownDocumentationTypes: own)
+        self.kind = system.role == ContractVocabulary.followUpSolution.role ? .navFollowUp : .navCase
         self.participantRegisteringTypes = Set(catalog.contracts.filter { $0.name == "referral" }.map(\.ceType))
         self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
         self.breachSchema = catalog.contract(forCEType: BreachNotice.ceType)?.schema
@@ -70,28 +77,45 @@ package struct NavSinkPolicy: Sendable {
             })
     }
 
-    /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.
+    /// The veileder's case system: ARCHITECTURE.md topic names and the contract types of
+    /// `Contracts/schemas`.
     package static let standard = NavSinkPolicy(
         inboundTopic: "nav.ips.inbound",
         ownOutboundTopic: "nav.ips.outbound",
         disclosuresTopic: "nav.disclosures",
         acceptedInboundTypes: [
-            "no.ips.health.case-discussion.v1",
-            "no.ips.health.case-discussion.anonymous.v1",
             "no.ips.health.participation-change.v1",
             "no.ips.health.referral.v1",
-            "no.ips.health.treatment-coordination.v1",
-            "no.ips.health.work-relevant-health.v1",
         ],
         ownDocumentationTypes: [
             "no.ips.nav.candidate-suggestion.v1",
-            "no.ips.nav.follow-up-note.v1",
-            "no.ips.nav.job-status.v1",
             "no.ips.nav.participation-change.v1",
         ]
     )
 
-    /// Topics the NAV sink consumes.
+    /// The IPS job specialist's follow-up solution: its topics and contract types.
+    package static let followUpStandard: NavSinkPolicy = {
+        var policy = NavSinkPolicy(
+            inboundTopic: "nav.followup.inbound",
+            ownOutboundTopic: "nav.followup.outbound",
+            disclosuresTopic: "nav.followup.disclosures",
+            acceptedInboundTypes: [
+                "no.ips.health.case-discussion.v1",
+                "no.ips.health.case-discussion.anonymous.v1",
+                "no.ips.health.participation-change.v1",
+                "no.ips.health.referral.v1",
+                "no.ips.health.treatment-coordination.v1",
+                "no.ips.health.work-relevant-health.v1",
+            ],
+            ownDocumentationTypes: [
+                "no.ips.nav.follow-up-note.v1",
+                "no.ips.nav.job-status.v1",
+            ])
+        policy.kind = .navFollowUp
+        return policy
+    }()
+
+    /// Topics the sink consumes.
     package var topics: [String] {
         [self.inboundTopic, self.ownOutboundTopic, self.disclosuresTopic, self.breachesTopic]
     }

@@ -1,4 +1,4 @@
-extension NavCaseStore {
+extension NavSystemStore {
     /// The NAV case store's migrations; append new versions, never edit applied ones.
     static let migrations: [Migration] = [
         Migration(version: 1, name: "nav case store") { engine in

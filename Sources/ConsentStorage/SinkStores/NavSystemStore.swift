@@ -4,11 +4,13 @@ import Foundation
 package import Logging
 import SQLKit
 
-/// NAV's case store: IPS participants, events received from health, NAV's own follow-up
-/// documentation and NAV's disclosure log (docs/rules.md R3, R9).
+/// The store of one NAV system (docs/rules.md R3, R9): NAV's case store (the veileder's) or the
+/// IPS job specialist's follow-up store, each its own database with the same tables: IPS
+/// participants, events received from health, the system's own follow-up documentation and
+/// its disclosure log. Which one it is follows from its policy (`NavSinkPolicy.kind`).
 ///
 /// Its only write path is the NAV sink (`apply(_:)`).
-package final class NavCaseStore: Sendable {
+package final class NavSystemStore: Sendable {
     /// The open database.
     package let database: StoreDatabase
     /// What the sink accepts.
@@ -24,18 +26,19 @@ package final class NavCaseStore: Sendable {
         self.logger = logger
     }
 
-    /// Opens (and migrates) the NAV case store at `location`.
+    /// Opens (and migrates) the store of the NAV system `policy` describes at `location`; a
+    /// database made for the other NAV system is refused.
     package static func open(
         _ location: StoreLocation, policy: NavSinkPolicy = .standard, breaches: BreachReporting? = nil, logger: Logger
-    ) async throws(StorageError) -> NavCaseStore {
+    ) async throws(StorageError) -> NavSystemStore {
         let database = try await StoreDatabase.open(location, logger: logger)
         do throws(StorageError) {
-            try await Migrator.migrate(database, kind: .navCase, migrations: Self.migrations, logger: logger)
+            try await Migrator.migrate(database, kind: policy.kind, migrations: Self.migrations, logger: logger)
         } catch {
             await database.close()
             throw error
         }
-        return NavCaseStore(database: database, policy: policy, breaches: breaches, logger: logger)
+        return NavSystemStore(database: database, policy: policy, breaches: breaches, logger: logger)
     }
 
     /// Closes the connection.
@@ -47,7 +50,7 @@ package final class NavCaseStore: Sendable {
     package func apply(_ batch: SinkBatch) async throws(StorageError) -> SinkBatchResult {
         let policy = self.policy
         return try await SinkWriter.apply(
-            batch, to: self.database, kind: .navCase, breaches: self.breaches, logger: self.logger
+            batch, to: self.database, kind: policy.kind, breaches: self.breaches, logger: self.logger
         ) { record, now in
             Self.route(record, policy: policy, now: now)
         }
