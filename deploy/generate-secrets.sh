@@ -14,9 +14,10 @@ chmod 700 "$dir"
 umask 022
 
 names="sasl-admin-password sasl-bridge-password sasl-health-password sasl-nav-password
-sasl-health-sink-password sasl-nav-sink-password sasl-operator-password
-postgres-bridge-password postgres-health-password postgres-nav-password
-bridge-store-url health-store-url nav-store-url health-sealing-key nav-sealing-key
+sasl-followup-password sasl-health-sink-password sasl-nav-sink-password
+sasl-followup-sink-password sasl-operator-password
+postgres-bridge-password postgres-health-password postgres-nav-password postgres-followup-password
+bridge-store-url health-store-url nav-store-url followup-store-url health-sealing-key nav-sealing-key
 operator-viewer-tokens operator-operator-tokens"
 for name in $names; do
     if [ -e "$dir/$name" ]; then
@@ -30,12 +31,13 @@ password() { head -c 24 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_'; }
 sealing_key() { head -c 32 /dev/urandom | base64 | tr -d '\n'; }
 
 for name in sasl-admin-password sasl-bridge-password sasl-health-password sasl-nav-password \
-            sasl-health-sink-password sasl-nav-sink-password sasl-operator-password \
+            sasl-followup-password sasl-health-sink-password sasl-nav-sink-password \
+            sasl-followup-sink-password sasl-operator-password \
             postgres-bridge-password postgres-health-password postgres-nav-password \
-            operator-viewer-tokens operator-operator-tokens; do
+            postgres-followup-password operator-viewer-tokens operator-operator-tokens; do
     password > "$dir/$name"
 done
-for side in bridge health nav; do
+for side in bridge health nav followup; do
     printf 'postgres://%s:%s@postgres-%s:5432/%s?sslmode=disable' \
         "$side" "$(cat "$dir/postgres-$side-password")" "$side" "$side" > "$dir/$side-store-url"
 done

@@ -36,21 +36,33 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "Contracts"
 
 # Topics of Contracts/asyncapi.yaml. The bridge writes OUTPUT_TOPICS; EPJ and NAV write the rest.
+# NAV has two systems: its case system (the NAV veileder, nav.ips.*, nav.disclosures) and the
+# IPS job specialist's follow-up solution (nav.followup.*).
 CONSENT_TOPIC = "health.consent"
 HEALTH_OUTBOUND = "health.ips.outbound"
 NAV_OUTBOUND = "nav.ips.outbound"
 NAV_INBOUND = "nav.ips.inbound"
+NAV_FOLLOWUP_OUTBOUND = "nav.followup.outbound"
+NAV_FOLLOWUP_INBOUND = "nav.followup.inbound"
 HEALTH_INBOUND = "health.ips.inbound"
 HEALTH_RECEIPTS = "health.ips.receipts"
 NAV_RECEIPTS = "nav.ips.receipts"
+NAV_FOLLOWUP_RECEIPTS = "nav.followup.receipts"
 HEALTH_DISCLOSURES = "health.disclosures"
 NAV_DISCLOSURES = "nav.disclosures"
+NAV_FOLLOWUP_DISCLOSURES = "nav.followup.disclosures"
 REJECTED = "bridge.rejected"
-HEALTH_BREACHES = "health.breaches"  # R10: written by both sinks, read by the health side
+HEALTH_BREACHES = "health.breaches"  # R10: written by every sink, read by the health side
 NAV_BREACHES = "nav.breaches"
-RECEIPT_TOPICS = (HEALTH_RECEIPTS, NAV_RECEIPTS)
+NAV_OUTBOUND_TOPICS = (NAV_OUTBOUND, NAV_FOLLOWUP_OUTBOUND)
+INBOUND_TOPICS = (NAV_INBOUND, NAV_FOLLOWUP_INBOUND, HEALTH_INBOUND)
+RECEIPT_TOPICS = (HEALTH_RECEIPTS, NAV_RECEIPTS, NAV_FOLLOWUP_RECEIPTS)
+DISCLOSURE_TOPICS = (HEALTH_DISCLOSURES, NAV_DISCLOSURES, NAV_FOLLOWUP_DISCLOSURES)
+# Receipts go to the sending system's own receipts topic.
+RECEIPTS_OF = {HEALTH_OUTBOUND: HEALTH_RECEIPTS, NAV_OUTBOUND: NAV_RECEIPTS, NAV_FOLLOWUP_OUTBOUND: NAV_FOLLOWUP_RECEIPTS}
 OUTPUT_TOPICS = (
-    NAV_INBOUND, HEALTH_INBOUND, HEALTH_RECEIPTS, NAV_RECEIPTS, HEALTH_DISCLOSURES, NAV_DISCLOSURES, REJECTED)
+    NAV_INBOUND, NAV_FOLLOWUP_INBOUND, HEALTH_INBOUND, HEALTH_RECEIPTS, NAV_RECEIPTS, NAV_FOLLOWUP_RECEIPTS,
+    HEALTH_DISCLOSURES, NAV_DISCLOSURES, NAV_FOLLOWUP_DISCLOSURES, REJECTED)
 
 # CloudEvents binary mode: every message of asyncapi.yaml requires these headers.
 REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type")
@@ -160,12 +172,23 @@ class Contract:
         return self.schema.get("x-subject-field")
 
     @property
+    def destination_topics(self) -> list[str]:
+        """Where the bridge forwards this contract: its x-destination-topic, or one topic per
+        recipient role (x-destinations: role -> that role's own system's inbound topic)."""
+        topics = []
+        if self.schema.get("x-destination-topic"):
+            topics.append(self.schema["x-destination-topic"])
+        for topic in (self.schema.get("x-destinations") or {}).values():
+            if topic not in topics:
+                topics.append(topic)
+        return topics
+
+    @property
     def topics_written(self) -> set[str]:
         """The topics asyncapi.yaml lets this contract appear on."""
-        topics = set(self.schema.get("x-topics", []))
-        for key in ("x-source-topic", "x-destination-topic"):
-            if self.schema.get(key):
-                topics.add(self.schema[key])
+        topics = set(self.schema.get("x-topics", [])) | set(self.destination_topics)
+        if self.schema.get("x-source-topic"):
+            topics.add(self.schema["x-source-topic"])
         return topics
 
     def valid_examples(self) -> list[tuple[str, dict]]:
@@ -484,7 +507,7 @@ def read_everything(bootstrap: str, topics, timeout: float = 30) -> dict[str, li
 
 
 class ReceiptWatcher:
-    """Reads both receipt topics from the beginning and notes when each messageId's receipt
+    """Reads every receipt topic from the beginning and notes when each messageId's receipt
     was first seen. Start it before producing when receipt latency matters."""
 
     def __init__(self, bootstrap: str):

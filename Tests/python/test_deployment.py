@@ -79,7 +79,7 @@ def test_every_bridge_environment_key_is_a_documented_configuration_key():
     keys = documented_keys()
     spec = compose()
     services = bridge_services(spec)
-    assert set(services) == {"bridge", "health-sink", "nav-sink"}
+    assert set(services) == {"bridge", "health-sink", "nav-sink", "followup-sink"}
     for name, service in services.items():
         mounted = set(service.get("secrets") or [])
         for variable, value in (service.get("environment") or {}).items():
@@ -173,9 +173,13 @@ def test_acls_name_only_contract_topics_and_give_each_principal_least_privilege(
             assert acl.name in contract, f"ACL for unknown topic {acl.name}"
     def can(principal, operation, topic):
         return any(a.principal == principal and a.operation == operation and a.name == topic for a in acls)
-    # The bridge reads only the two outbound topics and consents, and writes what it produces.
+    # The bridge reads only the three systems' outbound topics and consents, and writes what it produces.
     assert {a.name for a in acls if a.principal == "bridge" and a.operation == "Read" and a.resource == "topic"} == {
-        "health.consent", "health.ips.outbound", "nav.ips.outbound"}
+        "health.consent", "health.ips.outbound", "nav.ips.outbound", "nav.followup.outbound"}
+    # Each NAV system's copies, receipts and disclosure logs go to that system's own topics.
+    for topic in ("nav.ips.inbound", "nav.ips.receipts", "nav.disclosures",
+                  "nav.followup.inbound", "nav.followup.receipts", "nav.followup.disclosures"):
+        assert can("bridge", "Write", topic), topic
     # Nobody but the bridge writes to a topic the bridge produces (no forged decisions).
     bridge_written = {a.name for a in acls if a.principal == "bridge" and a.operation == "Write"}
     for acl in acls:
@@ -183,17 +187,29 @@ def test_acls_name_only_contract_topics_and_give_each_principal_least_privilege(
             assert acl.principal == "bridge", acl
 
 
+SINKS = ("health-sink", "nav-sink", "followup-sink")
+
+
 def test_R10_each_sink_reports_breaches_to_both_parties_and_only_sinks_write_them():
     acls = acl_table()
-    for sink in ("health-sink", "nav-sink"):
+    for sink in SINKS:
         written = {a.name for a in acls if a.principal == sink and a.operation == "Write" and a.resource == "topic"}
         assert written == {"health.breaches", "nav.breaches"}, (sink, written)
     writers = {a.principal for a in acls if a.operation == "Write" and a.name.endswith(".breaches")}
-    assert writers == {"health-sink", "nav-sink"}, "no one else can forge a breach notice"
-    # Each party (and its sink, which files the notices in its store) reads its own breach topic.
+    assert writers == set(SINKS), "no one else can forge a breach notice"
+    # Each party (and its sink, which files the notices in its store) reads its own breach topic;
+    # both NAV systems belong to the NAV party, so both (and both NAV sinks) read nav.breaches.
     for principal, topic in (("health", "health.breaches"), ("health-sink", "health.breaches"),
-                             ("nav", "nav.breaches"), ("nav-sink", "nav.breaches")):
+                             ("nav", "nav.breaches"), ("nav-sink", "nav.breaches"),
+                             ("followup", "nav.breaches"), ("followup-sink", "nav.breaches")):
         assert any(a.principal == principal and a.operation == "Read" and a.name == topic for a in acls), principal
+    # No party reads the other party's breach topic.
+    for principal in ("nav", "nav-sink", "followup", "followup-sink"):
+        assert not any(a.principal == principal and a.operation == "Read" and a.name == "health.breaches"
+                       for a in acls), principal
+    for principal in ("health", "health-sink"):
+        assert not any(a.principal == principal and a.operation == "Read" and a.name == "nav.breaches"
+                       for a in acls), principal
 
 
 def test_R3_health_side_principals_never_read_nav_follow_up():
@@ -206,7 +222,8 @@ def test_R3_health_side_principals_never_read_nav_follow_up():
 
 def test_R9_each_side_reads_only_its_own_topics():
     acls = acl_table()
-    for principal, own in (("health", "health."), ("health-sink", "health."), ("nav", "nav."), ("nav-sink", "nav.")):
+    for principal, own in (("health", "health."), ("health-sink", "health."), ("nav", "nav."), ("nav-sink", "nav."),
+                           ("followup", "nav."), ("followup-sink", "nav.")):
         for acl in acls:
             if acl.principal == principal and acl.resource == "topic":
                 # R10: the one write across the boundary is a sink's content-free breach notice
@@ -215,6 +232,93 @@ def test_R9_each_side_reads_only_its_own_topics():
                 assert acl.name.startswith(own) or crossing_breach_notice, acl
     # Operators see rejection metadata and sealed payloads only.
     assert {a.name for a in acls if a.principal == "operator" and a.resource == "topic"} == {"bridge.rejected"}
+
+
+# The NAV party's two systems: NAV's case system (the veileder) and the IPS job specialist's
+# follow-up solution. Each has its own topics; they share only nav.breaches.
+CASE_SYSTEM_TOPICS = {"nav.ips.outbound", "nav.ips.inbound", "nav.ips.receipts", "nav.disclosures"}
+FOLLOWUP_TOPICS = {"nav.followup.outbound", "nav.followup.inbound", "nav.followup.receipts", "nav.followup.disclosures"}
+
+
+def test_R9_neither_nav_system_reads_the_others_topics():
+    contract = require_asyncapi()
+    assert CASE_SYSTEM_TOPICS | FOLLOWUP_TOPICS <= set(contract)
+    assert {topic for topic in contract if topic.startswith("nav.followup.")} == FOLLOWUP_TOPICS
+    acls = acl_table()
+    topic_acls = lambda principal: {(a.operation, a.name) for a in acls  # noqa: E731
+                                    if a.principal == principal and a.resource == "topic"}
+    # Neither read nor write (nor any other operation) on the other system's topics.
+    for principal in ("nav", "nav-sink"):
+        crossing = {acl for acl in topic_acls(principal) if acl[1].startswith("nav.followup.")}
+        assert not crossing, (principal, crossing)
+    for principal in ("followup", "followup-sink"):
+        crossing = {acl for acl in topic_acls(principal) if acl[1] in CASE_SYSTEM_TOPICS}
+        assert not crossing, (principal, crossing)
+    # Each system and its sink do have their own topics (the split is not by denying everything).
+    assert topic_acls("followup") == {("Write", "nav.followup.outbound"), ("Read", "nav.followup.inbound"),
+                                      ("Read", "nav.followup.receipts"), ("Read", "nav.breaches")}
+    assert topic_acls("followup-sink") == {
+        ("Read", "nav.followup.outbound"), ("Read", "nav.followup.inbound"), ("Read", "nav.followup.disclosures"),
+        ("Read", "nav.breaches"), ("Write", "nav.breaches"), ("Write", "health.breaches")}
+    assert topic_acls("nav") == {("Write", "nav.ips.outbound"), ("Read", "nav.ips.inbound"),
+                                 ("Read", "nav.ips.receipts"), ("Read", "nav.breaches")}
+    assert topic_acls("nav-sink") == {
+        ("Read", "nav.ips.outbound"), ("Read", "nav.ips.inbound"), ("Read", "nav.disclosures"),
+        ("Read", "nav.breaches"), ("Write", "nav.breaches"), ("Write", "health.breaches")}
+    # Their consumer groups cannot be joined by the other system.
+    groups = lambda principal: [a for a in acls if a.principal == principal and a.resource == "group"]  # noqa: E731
+    def covers(acl, group):
+        return group.startswith(acl.name) if acl.pattern == "prefixed" else group == acl.name
+    for mine, theirs in ((("nav", "nav-sink"), ("followup", "followup-sink")),
+                         (("followup", "followup-sink"), ("nav", "nav-sink"))):
+        for principal in mine:
+            for acl in groups(principal):
+                for other in theirs:
+                    assert not any(covers(acl, theirs_acl.name) or covers(theirs_acl, acl.name)
+                                   for theirs_acl in groups(other)), (principal, other)
+    # The follow-up sink's store, network, volume and credentials are its own.
+    services = compose()["services"]
+    on_network = {name for name, service in services.items() if "followup-store" in (service.get("networks") or [])}
+    assert on_network == {"postgres-followup", "followup-sink"}
+    assert set(services["followup-sink"]["networks"]) == {"kafka", "followup-store"}
+    assert "followup-store" not in services["nav-sink"]["networks"]
+    volume_users = {name for name, service in services.items()
+                    if any(str(v).split(":")[0] == "postgres-followup" for v in service.get("volumes") or [])}
+    assert volume_users == {"postgres-followup"}
+    assert "followup-store-url" not in services["nav-sink"]["secrets"]
+    assert "nav-store-url" not in services["followup-sink"]["secrets"]
+    assert not any(secret.startswith("sasl-nav") for secret in services["followup-sink"]["secrets"])
+    assert not any(secret.startswith("sasl-followup") for secret in services["nav-sink"]["secrets"])
+
+
+def test_followup_sink_is_modelled_on_the_nav_sink():
+    services = compose()["services"]
+    nav_sink, followup_sink = services["nav-sink"], services["followup-sink"]
+    environment = followup_sink["environment"]
+    assert environment["CONSENT_BRIDGE_ROLES"] == "followup-sink"
+    assert environment["CONSENT_BRIDGE_FOLLOWUP_STORE_FILE"] == "/run/secrets/followup-store-url"
+    assert environment["CONSENT_BRIDGE_FOLLOWUP_SINK_GROUP_ID"] == "consent-bridge-followup-sink"
+    assert any(a.principal == "followup-sink" and a.resource == "group" and a.name == "consent-bridge-followup-sink"
+               for a in acl_table())
+    # Its own Kafka principal on both clusters (NAV's, and the health side's for breach notices).
+    for side in ("NAV", "HEALTH"):
+        assert environment[f"CONSENT_BRIDGE_{side}_KAFKA_SASL_USERNAME"] == "followup-sink"
+        assert environment[f"CONSENT_BRIDGE_{side}_KAFKA_SASL_PASSWORD_FILE"] == "/run/secrets/sasl-followup-sink-password"
+        for setting in ("BOOTSTRAP_SERVERS", "SECURITY_PROTOCOL", "SASL_MECHANISM"):
+            variable = f"CONSENT_BRIDGE_{side}_KAFKA_{setting}"
+            assert environment[variable] == nav_sink["environment"][variable], variable
+    # NAV's sealing key (it is a NAV system), never the health side's.
+    assert environment["CONSENT_BRIDGE_NAV_SEALING_KEY_ID"] == nav_sink["environment"]["CONSENT_BRIDGE_NAV_SEALING_KEY_ID"]
+    assert environment["CONSENT_BRIDGE_NAV_SEALING_KEY_FILE"] == "/run/secrets/nav-sealing-key"
+    assert not any(variable.startswith("CONSENT_BRIDGE_HEALTH_SEALING") for variable in environment)
+    assert set(followup_sink["secrets"]) == {"sasl-followup-sink-password", "followup-store-url", "nav-sealing-key"}
+    # The same variables as the NAV sink, with the follow-up store and group in place of NAV's.
+    renamed = {variable.replace("CONSENT_BRIDGE_NAV_STORE", "CONSENT_BRIDGE_FOLLOWUP_STORE")
+               .replace("CONSENT_BRIDGE_NAV_SINK_GROUP_ID", "CONSENT_BRIDGE_FOLLOWUP_SINK_GROUP_ID")
+               for variable in nav_sink["environment"]}
+    assert set(environment) == renamed
+    assert followup_sink["depends_on"]["postgres-followup"]["condition"] == "service_healthy"
+    assert followup_sink["ports"] != nav_sink["ports"]
 
 
 # ---- The scripts, run against stub Kafka tools ---------------------------------------------
@@ -322,7 +426,7 @@ def test_generated_secrets_are_consistent_and_never_overwritten(tmp_path):
     assert set(generated) == declared
     for name in declared:
         assert (ROOT / "deploy" / "secrets" / f"{name}.example").exists(), f"no example for {name}"
-    for side in ("bridge", "health", "nav"):
+    for side in ("bridge", "health", "nav", "followup"):
         url = generated[f"{side}-store-url"]
         assert url.startswith(f"postgres://{side}:{generated[f'postgres-{side}-password']}@postgres-{side}:5432/{side}")
     assert is_aes256_key(generated["health-sealing-key"]) and is_aes256_key(generated["nav-sealing-key"])
@@ -355,14 +459,19 @@ def test_long_running_services_have_health_checks_and_restart_policies():
 def test_R9_each_store_has_its_own_server_credentials_and_network():
     spec = compose()
     services = spec["services"]
-    stores = {side: services[f"postgres-{side}"] for side in ("bridge", "health", "nav")}
-    assert len({tuple(s["networks"]) for s in stores.values()}) == 3
-    assert len({s["environment"]["POSTGRES_USER"] for s in stores.values()}) == 3
-    assert len({s["environment"]["POSTGRES_PASSWORD_FILE"] for s in stores.values()}) == 3
-    for sink, own, other in (("health-sink", "health-store", "nav-store"), ("nav-sink", "nav-store", "health-store")):
+    sides = ("bridge", "health", "nav", "followup")
+    stores = {side: services[f"postgres-{side}"] for side in sides}
+    assert len({tuple(s["networks"]) for s in stores.values()}) == len(sides)
+    assert len({s["environment"]["POSTGRES_USER"] for s in stores.values()}) == len(sides)
+    assert len({s["environment"]["POSTGRES_PASSWORD_FILE"] for s in stores.values()}) == len(sides)
+    assert len({tuple(s["volumes"]) for s in stores.values()}) == len(sides)
+    store_networks = {f"{side}-store" for side in sides}
+    for side in sides:
+        assert spec["networks"][f"{side}-store"].get("internal") is True, side
+    for sink, own in (("health-sink", "health-store"), ("nav-sink", "nav-store"), ("followup-sink", "followup-store")):
         networks = set(services[sink]["networks"])
-        assert own in networks and other not in networks and "bridge-store" not in networks
-    assert "health-store" not in services["bridge"]["networks"] and "nav-store" not in services["bridge"]["networks"]
+        assert own in networks and not (networks & store_networks - {own}), (sink, networks)
+    assert set(services["bridge"]["networks"]) & store_networks == {"bridge-store"}
 
 
 # ---- Dockerfile ----------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from datetime import date, timedelta
 import pytest
 
 from e2e_support import (
-    CONSENT_TOPIC, EVENT_DIRECTIONS, HEALTH_BREACHES, HEALTH_DISCLOSURES, HEALTH_INBOUND, HEALTH_OUTBOUND, HEALTH_RECEIPTS,
-    NAV_BREACHES, NAV_DISCLOSURES, NAV_INBOUND, NAV_OUTBOUND, NAV_RECEIPTS, OUTPUT_TOPICS, REJECTED, BridgeProcess, FailureReport,
+    CONSENT_TOPIC, DISCLOSURE_TOPICS, EVENT_DIRECTIONS, HEALTH_BREACHES, HEALTH_INBOUND, HEALTH_OUTBOUND, INBOUND_TOPICS,
+    NAV_BREACHES, NAV_INBOUND, NAV_OUTBOUND_TOPICS, OUTPUT_TOPICS, RECEIPTS_OF, REJECTED, BridgeProcess, FailureReport,
     Patient, PublishedEvent, ReceiptWatcher,
     check_record_against_contract, cloud_event_headers, consent_example, consent_record, event_from_example,
     format_checker, get_pointer, load_contracts, producer, publish, read_everything, read_only, require_columns,
@@ -86,12 +86,13 @@ class Scenario:
                 if (state is None or e.state == state) and (contract is None or e.contract == contract)]
 
     def crossed(self, event: PublishedEvent) -> list:
-        """The records on the event's destination topic that carry it: the same ce_id, or
-        the copy its receipt or disclosure notice names (forwardedId, disclosureId as ce_id or
-        decision header, the anonymous form's caseReference), so a bridge that gives the copy
-        an id of its own is still followed."""
-        destination = self.contracts[event.ce_type].schema.get("x-destination-topic")
-        if not destination:
+        """The records on the event's destination topics (x-destination-topic, or each
+        recipient role's topic of x-destinations) that carry it: the same ce_id, or the copy its
+        receipt or disclosure notice names (forwardedId, disclosureId as ce_id or decision
+        header, the anonymous form's caseReference), so a bridge that gives the copy an id of
+        its own is still followed."""
+        destinations = self.contracts[event.ce_type].destination_topics
+        if not destinations:
             return []
         notices = [n for n in self.disclosure_notices() if n.get("messageId") == event.ce_id]
         ids = {event.ce_id} | {n.get("disclosureId") for n in notices}
@@ -99,13 +100,13 @@ class Scenario:
         if receipt.get("forwardedId"):
             ids.add(receipt["forwardedId"])
         references = {n["caseReference"] for n in notices if n.get("caseReference")}
-        return [r for r in self.records[destination]
+        return [r for destination in destinations for r in self.records[destination]
                 if r.ce_id in ids or r.header("cb_decision_id") in ids or self._case_reference(r) in references]
 
     def disclosure_notices(self) -> list[dict]:
         if self._notices is None:
             self._notices = []
-            for topic in (HEALTH_DISCLOSURES, NAV_DISCLOSURES):
+            for topic in DISCLOSURE_TOPICS:
                 for record in self.records[topic]:
                     try:
                         self._notices.append(record.json())
@@ -143,7 +144,7 @@ def scenario(tmp_path_factory, contracts):
         result = run_scenario(bridge, contracts)
         print("\nrecords per topic the bridge writes:")
         for topic in OUTPUT_TOPICS:
-            print(f"  {topic:22} {len(result.records[topic])}")
+            print(f"  {topic:25} {len(result.records[topic])}")
         print(f"published: {len(result.events)} events; receipts: {len(result.receipts)}; "
               f"missing: {len(result.missing_receipts)}")
         print_outcomes(result)
@@ -233,7 +234,7 @@ def publish_consents(bridge: BridgeProcess, prod, contracts) -> dict[str, list[d
 
 def build_events(contracts) -> list[PublishedEvent]:
     """Every valid example of every crossing contract, once per consent state. NAV's internal
-    follow-up notes (x-direction nav-internal) go on nav.ips.outbound too, as NAV publishes
+    follow-up notes (x-direction nav-internal) go on their x-source-topic too, as NAV publishes
     them: without them the R3 check below would pass without having been tried."""
     events = []
     for contract in sorted(contracts.values(), key=lambda c: c.name):
@@ -292,26 +293,30 @@ def test_consent_decides_what_crosses(scenario):
             failures.add(event.ce_type, f"no receipt within {RECEIPT_TIMEOUT} s", event.label)
             continue
         topic, _ = scenario.receipts[event.ce_id]
-        own = HEALTH_RECEIPTS if event.topic == HEALTH_OUTBOUND else NAV_RECEIPTS
+        own = RECEIPTS_OF[event.topic]
         if topic != own:
             failures.add(event.ce_type, f"receipt on {topic}, not the sender's {own}", event.label)
 
-    # R1/R6: with full consent the referral crosses, identified.
+    # R1/R6: with full consent (every recipient role) the referral crosses, identified, exactly
+    # once to each recipient role's own system.
     for event in scenario.events_where("full", "referral"):
         crossed = scenario.crossed(event)
+        destinations = scenario.contracts[event.ce_type].destination_topics
         if outcome.get(event.ce_id) != "accepted":
             failures.add(event.ce_type, "full-consent referral: receipt outcome is not accepted",
                          f"{event.label}: outcome={outcome.get(event.ce_id)!r}")
-        if len(crossed) != 1:
-            failures.add(event.ce_type, "full-consent referral: not exactly once on nav.ips.inbound",
-                         f"{event.label}: {len(crossed)} record(s)")
-        elif get_pointer(crossed[0].json(), scenario.contracts[event.ce_type].subject_pointer) != event.subject:
+        per_topic = Counter(record.topic for record in crossed)
+        if any(per_topic[topic] != 1 for topic in destinations) or len(crossed) != len(destinations):
+            failures.add(event.ce_type, f"full-consent referral: not exactly once on each of {destinations}",
+                         f"{event.label}: {dict(per_topic)}")
+        elif any(get_pointer(record.json(), scenario.contracts[event.ce_type].subject_pointer) != event.subject
+                 for record in crossed):
             failures.add(event.ce_type, "full-consent referral crossed without naming the patient", event.label)
 
     # R7: no referral without consent, and never an anonymous one.
     for event in scenario.events_where("none", "referral"):
         if scenario.crossed(event):
-            failures.add(event.ce_type, "R7: no-consent referral crossed to nav.ips.inbound", event.label)
+            failures.add(event.ce_type, "R7: no-consent referral crossed to a NAV system", event.label)
         if outcome.get(event.ce_id) not in (None, "rejected"):
             failures.add(event.ce_type, "R7: no-consent referral receipt is not rejected",
                          f"{event.label}: outcome={outcome.get(event.ce_id)!r}")
@@ -326,7 +331,7 @@ def test_consent_decides_what_crosses(scenario):
     # R2/R5/R16: a fødselsnummer reaches the other side only in an identified record about
     # that very person under a consent in force. Anonymous records, records about patients
     # without (or after withdrawing) consent, keys and headers included: none at all.
-    for topic in (NAV_INBOUND, HEALTH_INBOUND):
+    for topic in INBOUND_TOPICS:
         for record in scenario.records[topic]:
             event = scenario.event_of(record)
             allowed = set()
@@ -358,7 +363,7 @@ def test_consent_decides_what_crosses(scenario):
     # receipts about a patient without consent, with a narrowed one or after a withdrawal
     # are indistinguishable whenever the event was not delivered as sent, and no reason on
     # NAV's receipts names consent.
-    for contract, example in sorted({(e.contract, e.example) for e in scenario.events if e.topic == NAV_OUTBOUND}):
+    for contract, example in sorted({(e.contract, e.example) for e in scenario.events if e.topic in NAV_OUTBOUND_TOPICS}):
         seen = {}
         for event in scenario.events_where(contract=contract):
             if event.example != example or event.state == "full" or event.ce_id not in scenario.receipts:
@@ -367,7 +372,7 @@ def test_consent_decides_what_crosses(scenario):
             if body.get("outcome") != "accepted":
                 seen[event.state] = f"{body.get('outcome')}/{body.get('reasonCode')}"
             if "consent" in str(body.get("reasonCode", "")):
-                failures.add(event.ce_type, "R15: a receipt on nav.ips.receipts names the EPJ consent",
+                failures.add(event.ce_type, "R15: a receipt on a NAV receipts topic names the EPJ consent",
                              f"{event.label}: reasonCode={body.get('reasonCode')!r}")
         if len(set(seen.values())) > 1:
             failures.add(scenario.events_where(contract=contract)[0].ce_type,

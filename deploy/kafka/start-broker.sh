@@ -18,8 +18,10 @@ SASL_ADMIN_PASSWORD=$(secret sasl-admin-password)
 SASL_BRIDGE_PASSWORD=$(secret sasl-bridge-password)
 SASL_HEALTH_PASSWORD=$(secret sasl-health-password)
 SASL_NAV_PASSWORD=$(secret sasl-nav-password)
+SASL_FOLLOWUP_PASSWORD=$(secret sasl-followup-password)
 SASL_HEALTH_SINK_PASSWORD=$(secret sasl-health-sink-password)
 SASL_NAV_SINK_PASSWORD=$(secret sasl-nav-sink-password)
+SASL_FOLLOWUP_SINK_PASSWORD=$(secret sasl-followup-sink-password)
 SASL_OPERATOR_PASSWORD=$(secret sasl-operator-password)
 
 secrets="${KAFKA_SECRETS_DIR:-/tmp/kafka-secrets}"
@@ -34,8 +36,10 @@ KafkaServer {
     user_bridge="$SASL_BRIDGE_PASSWORD"
     user_health="$SASL_HEALTH_PASSWORD"
     user_nav="$SASL_NAV_PASSWORD"
+    user_followup="$SASL_FOLLOWUP_PASSWORD"
     user_health-sink="$SASL_HEALTH_SINK_PASSWORD"
     user_nav-sink="$SASL_NAV_SINK_PASSWORD"
+    user_followup-sink="$SASL_FOLLOWUP_SINK_PASSWORD"
     user_operator="$SASL_OPERATOR_PASSWORD";
 };
 JAAS
@@ -47,7 +51,8 @@ sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule require
 PROPS
 # The passwords were shell variables, never exported; clear them anyway.
 unset SASL_ADMIN_PASSWORD SASL_BRIDGE_PASSWORD SASL_HEALTH_PASSWORD SASL_NAV_PASSWORD \
-      SASL_HEALTH_SINK_PASSWORD SASL_NAV_SINK_PASSWORD SASL_OPERATOR_PASSWORD
+      SASL_FOLLOWUP_PASSWORD SASL_HEALTH_SINK_PASSWORD SASL_NAV_SINK_PASSWORD \
+      SASL_FOLLOWUP_SINK_PASSWORD SASL_OPERATOR_PASSWORD
 
 # KAFKA_OPTS is passed to the JVM, not turned into a server property by the image.
 export KAFKA_OPTS="${KAFKA_OPTS:-} -Djava.security.auth.login.config=$secrets/kafka_server_jaas.conf"
