@@ -134,7 +134,8 @@ package struct BridgeApplication: Sendable {
             if configuration.roles.contains(.bridge) {
                 guard let location = configuration.bridgeStore else { throw ApplicationError.missingStore("bridge") }
                 // The contracts name the default topics; the policy decides on the configured ones.
-                let catalog = PolicyCatalog(catalog: try contractCatalog(), topicName: topics.configuredName(ofDefault:))
+                let catalog = PolicyCatalog(
+                    catalog: try contractCatalog(), topicName: topics.configuredName(ofDefault:))
                 guard let consentSchema = catalog.consentSchema else { throw ApplicationError.noConsentContract }
                 let store = try await BridgeStore.open(location, logger: logger)
                 bridgeStore = store
@@ -312,7 +313,10 @@ package struct BridgeApplication: Sendable {
             // NAV's two systems, each its own sink and store (R9): the veileder's case system and
             // the IPS job specialist's follow-up solution.
             let navSystems: [(BridgeRole, ContractVocabulary.NavSystem, StoreLocation?, String, String)] = [
-                (.navSink, ContractVocabulary.caseSystem, configuration.navStore, configuration.navSinkGroupID, "NAV case"),
+                (
+                    .navSink, ContractVocabulary.caseSystem, configuration.navStore, configuration.navSinkGroupID,
+                    "NAV case"
+                ),
                 (
                     .followUpSink, ContractVocabulary.followUpSolution, configuration.followUpStore,
                     configuration.followUpSinkGroupID, "follow-up"

@@ -33,7 +33,8 @@ package enum SwiftMessageTypes {
         }
     }
 
-    /// The contracts integrators send: the events on the two outbound topics and the consent.
+    /// The contracts integrators send: the events on the three systems' outbound topics (the
+    /// journal's, NAV's case system's and the job specialist's follow-up solution's) and the consent.
     package static func sentContracts(_ schemas: [(name: String, document: JSONValue)]) -> [(
         name: String, document: JSONValue
     )] {
@@ -41,7 +42,7 @@ package enum SwiftMessageTypes {
             guard let object = entry.document.objectValue else { return false }
             if entry.name == "consent" { return true }
             let topic = object["x-source-topic"]?.stringValue
-            return topic == "health.ips.outbound" || topic == "nav.ips.outbound"
+            return topic == "health.ips.outbound" || topic == "nav.ips.outbound" || topic == "nav.followup.outbound"
         }.sorted { $0.name < $1.name }
     }
 

@@ -160,7 +160,9 @@ struct BridgeRelayWithholdingTests {
         #expect(seen.receipts.contains { $0.key == Array(seen.probe.utf8) })
     }
 
-    @Test("R5/R9/R13: a consent narrowed from both roles to one stops only the other role's copy; the event is still delivered")
+    @Test(
+        "R5/R9/R13: a consent narrowed from both roles to one stops only the other role's copy; the event is still delivered"
+    )
     func R13_narrowingToOneRoleWithholdsOnlyTheOtherCopy() async throws {
         let patient = "12848740088"
         let granted = try Fixtures.consent(patient: patient, roles: ["ips-job-specialist", "nav-veileder"])
@@ -243,8 +245,10 @@ struct BridgeRelayWithholdingTests {
         let ours = { (record: KafkaRecord) in
             (try? DisclosureNotice(json: StrictJSON.parse(record.value ?? [])))?.messageID == id
         }
-        let notices = try await harness.read(topics.healthDisclosures, atLeast: event.copies.count, timeout: .seconds(20))
-            .filter(ours)
+        let notices = try await harness.read(
+            topics.healthDisclosures, atLeast: event.copies.count, timeout: .seconds(20)
+        )
+        .filter(ours)
         let receipts = try await harness.read(topics.healthReceipts, atLeast: 2, timeout: .seconds(20))
         let forwarded =
             try await harness.read(topics.navInbound, atLeast: 0) + harness.read(topics.followUpInbound, atLeast: 0)

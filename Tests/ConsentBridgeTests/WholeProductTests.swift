@@ -147,7 +147,10 @@ struct WholeProductTests {
         #expect(try await Self.ids(journal.database) == healthToNav)
         #expect(try await Self.ids(navStore.database) == fromCaseSystem)
         #expect(try await Self.ids(followUpStore.database) == fromFollowUp)
-        for (name, store) in [("the journal", journal as any SinkStore), ("NAV's case store", navStore), ("the follow-up store", followUpStore)] {
+        for (name, store) in [
+            ("the journal", journal as any SinkStore), ("NAV's case store", navStore),
+            ("the follow-up store", followUpStore),
+        ] {
             #expect(try await store.sinkRejections().isEmpty, "\(name) refused what the bridge published")
             #expect(try await store.quarantined().isEmpty, "\(name) took a bridge output for a breach")
         }
@@ -278,7 +281,9 @@ struct WholeProductTests {
         try await harness.start(clientProperties: ["message.max.bytes": "2000"])
         let patient = Self.states[0].patient
         let stranger = Self.states[2].patient
-        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        // For the job specialist only: one copy per referral, to the follow-up solution.
+        try await harness.publishConsent(
+            patient: patient, try Fixtures.consent(patient: patient, roles: ["ips-job-specialist"]))
 
         var big = try Fixtures.json("referral/valid/not-sick-listed-minimal.json")
         big["padding"] = String(repeating: "x", count: 900_000)
@@ -301,7 +306,7 @@ struct WholeProductTests {
         }
 
         let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 53, timeout: .seconds(60))
-        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 50, timeout: .seconds(60))
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 50, timeout: .seconds(60))
         let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 51)
         let rejected = try await harness.read(harness.topics.rejected, atLeast: 1)
         let metrics = harness.metrics?.prometheusText() ?? ""
@@ -354,7 +359,8 @@ struct WholeProductTests {
             (["ips-job-specialist", "nav-veileder"], "28827240070"),
         ]
         for (roles, patient) in people {
-            try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient, roles: roles))
+            try await harness.publishConsentEvent(
+                patient: patient, try Fixtures.consent(patient: patient, roles: roles))
         }
         // Every health→NAV example about each person, and the NAV systems' events.
         var expected: [String: [String: Set<String>]] = [:]  // store → patient → ce_types
@@ -408,12 +414,19 @@ struct WholeProductTests {
                 .sqlite(path: harness.directory + "/followup.sqlite"), policy: .followUpStandard,
                 logger: Logger(label: "inspect")),
         ]
+        // By person; anonymous forms (keyed by a case reference, not a person) apart.
         func received(_ store: NavSystemStore) async throws -> [String: Set<String>] {
             var byPerson: [String: Set<String>] = [:]
-            for event in try await store.eventsFromHealth(limit: 10_000) {
+            for event in try await store.eventsFromHealth(limit: 10_000)
+            where !(event.subjectKey ?? "").hasPrefix("case-") {
                 byPerson[event.subjectKey ?? "", default: []].insert(event.ceType)
             }
             return byPerson
+        }
+        func anonymousTypes(_ store: NavSystemStore) async throws -> Set<String> {
+            Set(
+                try await store.eventsFromHealth(limit: 10_000).filter { ($0.subjectKey ?? "").hasPrefix("case-") }.map(
+                    \.ceType))
         }
         try await Self.poll("each NAV system's store holds what crossed to its role") {
             let caseSystem = try await received(stores["nav"]!)
@@ -421,19 +434,32 @@ struct WholeProductTests {
             return caseSystem == expected["nav"] ?? [:] && followUp == expected["followup"] ?? [:]
         }
         for (name, store) in stores {
-            #expect(try await received(store) == expected[name] ?? [:], "\(name) store")
+            let got = try await received(store)
+            #expect(got == expected[name] ?? [:], "\(name) store: \(got) expected \(expected[name] ?? [:])")
             #expect(try await store.quarantined().isEmpty, "\(name) store quarantined a bridge output")
         }
+        // A consent naming only the veileder does not cover the job specialist's case discussion:
+        // it crosses to the job specialist only in anonymous form (R2), never to the case system.
+        #expect(try await anonymousTypes(stores["followup"]!) == ["no.ips.health.case-discussion.anonymous.v1"])
+        #expect(try await anonymousTypes(stores["nav"]!).isEmpty)
         // The veileder's case system never holds the job specialist's health information, and the
         // job specialist's store never holds the veileder's case data (its own documentation).
         let caseTypes = try await received(stores["nav"]!).values.reduce(into: Set<String>()) { $0.formUnion($1) }
-        #expect(caseTypes.isDisjoint(with: ["no.ips.health.work-relevant-health.v1", "no.ips.health.treatment-coordination.v1"]))
+        #expect(
+            caseTypes.isDisjoint(with: [
+                "no.ips.health.work-relevant-health.v1", "no.ips.health.treatment-coordination.v1",
+            ]))
         let caseRows = try await Self.count(
             stores["nav"]!.database, "SELECT COUNT(*) AS n FROM events_from_health WHERE payload LIKE '%\"reason\"%'")
         #expect(caseRows == 0, "a treatment reason reached the veileder's case system")
+        // Its own documentation is what the follow-up solution itself published (the job status).
         let followUpOwn = try await Self.count(
-            stores["followup"]!.database, "SELECT COUNT(*) AS n FROM follow_up_documentation")
+            stores["followup"]!.database,
+            "SELECT COUNT(*) AS n FROM follow_up_documentation WHERE ce_type <> 'no.ips.nav.job-status.v1'")
         #expect(followUpOwn == 0, "the follow-up store took the case system's documentation")
+        let caseOwn = try await Self.count(
+            stores["nav"]!.database, "SELECT COUNT(*) AS n FROM follow_up_documentation")
+        #expect(caseOwn == 0, "the case system filed job status sent in the follow-up solution's name")
         // The journal's disclosure log names the role (and so the system) of every copy.
         let journal = try await HealthJournalStore.open(
             .sqlite(path: harness.directory + "/health.sqlite"), logger: Logger(label: "inspect"))
@@ -447,7 +473,10 @@ struct WholeProductTests {
             try await sql.raw(
                 "SELECT subject_id, recipient_role FROM disclosure_log WHERE direction = 'health-to-nav' AND form = 'identified'"
             ).all().map {
-                (try $0.decode(column: "subject_id", as: String.self), try $0.decode(column: "recipient_role", as: String.self))
+                (
+                    try $0.decode(column: "subject_id", as: String.self),
+                    try $0.decode(column: "recipient_role", as: String.self)
+                )
             }
         }
         for (subject, role) in roles {

@@ -40,7 +40,7 @@ struct ContractsCheckTests {
         let report = ContractsCheck.run(directory: Self.repositoryContracts)
         #expect(report.isPassing, "\(report.diagnostics.map(\.description).joined(separator: "\n"))")
         #expect(report.schemaCount >= 13)
-        #expect(report.channelCount == 12)
+        #expect(report.channelCount == 16)
         #expect(report.exampleCount > 20)
     }
 

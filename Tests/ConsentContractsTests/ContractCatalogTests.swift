@@ -26,7 +26,8 @@ struct ContractCatalogTests {
             ])
         let jobStatus = try #require(catalog.contract(named: "job-status-update"))
         #expect(jobStatus.sourceTopic == "nav.followup.outbound")
-        #expect(jobStatus.destinations == [ContractDestination(role: "ips-job-specialist", topic: "health.ips.inbound")])
+        #expect(
+            jobStatus.destinations == [ContractDestination(role: "ips-job-specialist", topic: "health.ips.inbound")])
         #expect(referral.field(at: ["patient", "fodselsnummer"])?.classification == .directIdentifier)
         #expect(catalog.version.hasPrefix("sha256:"))
         #expect(catalog.version.count == 7 + 64)

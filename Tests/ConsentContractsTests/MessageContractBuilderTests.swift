@@ -34,7 +34,8 @@ struct MessageContractBuilderTests {
         // Both roles, each to its own system: clean.
         #expect(
             try diagnostics(
-                routing: #""x-destinations":{"ips-job-specialist":"nav.followup.inbound","nav-veileder":"nav.ips.inbound"},"#,
+                routing:
+                    #""x-destinations":{"ips-job-specialist":"nav.followup.inbound","nav-veileder":"nav.ips.inbound"},"#,
                 roles: #"["ips-job-specialist","nav-veileder"]"#) == [])
         // The job specialist's copy into the veileder's case system: refused.
         #expect(
@@ -43,7 +44,8 @@ struct MessageContractBuilderTests {
         // A destination for a role the contract does not name: refused.
         #expect(
             try diagnostics(
-                routing: #""x-destinations":{"ips-job-specialist":"nav.followup.inbound","nav-veileder":"nav.ips.inbound"},"#
+                routing:
+                    #""x-destinations":{"ips-job-specialist":"nav.followup.inbound","nav-veileder":"nav.ips.inbound"},"#
             ).contains("/x-destinations must name a topic for exactly the roles in x-recipient-roles"))
         // The old single destination: refused (it would send every role's copy to one system).
         #expect(

@@ -189,7 +189,8 @@ import Testing
             Issue.record("expected forward, got \(decision)")
             return
         }
-        #expect(JSONPointer.resolve("/reason", in: event.copies[0].body) == nil)  // "admission" is treatment information
+        // "admission" is treatment information
+        #expect(JSONPointer.resolve("/reason", in: event.copies[0].body) == nil)
         #expect(JSONPointer.resolve("/change", in: event.copies[0].body) == .string("paused"))
         #expect(
             event.removed == [

@@ -37,7 +37,9 @@ struct RecipientCopyTests {
         #expect(none.rejectReason == .referralRequiresConsent || none.rejectReason == .recipientNotCovered)
     }
 
-    @Test("R13: the veileder's copy never carries health information, the job specialist's carries what the consent covers")
+    @Test(
+        "R13: the veileder's copy never carries health information, the job specialist's carries what the consent covers"
+    )
     func R13_theVeiledersCopyCarriesNoHealthInformation() throws {
         // health-participation-change: `reason` ("admission") is treatment-coordination.
         let decision = try F.decide(
@@ -62,14 +64,16 @@ struct RecipientCopyTests {
     func R13_jobSpecialistOnlyContractsNeverReachTheVeileder() throws {
         for (contract, example) in [
             ("work-relevant-health-information", "functional-ability-and-accommodations"),
-            ("treatment-coordination", try F.exampleNames("treatment-coordination", kind: "valid")[0]),
+            ("treatment-coordination", "cooperation-meeting"),
         ] {
             // A consent naming only the veileder: no copy for anyone.
             let veilederOnly = try F.decide(
                 try F.exampleEvent(contract, example), F.view(F.consent(F.kari, roles: [.navVeileder])))
             #expect(veilederOnly.rejectReason == .recipientNotCovered, "\(contract)")
             // Both roles: only the job specialist's copy.
-            guard case .forward(let event) = try F.decide(try F.exampleEvent(contract, example), F.view(F.consent(F.kari)))
+            guard
+                case .forward(let event) = try F.decide(
+                    try F.exampleEvent(contract, example), F.view(F.consent(F.kari)))
             else {
                 Issue.record("\(contract) should cross to the job specialist")
                 continue

@@ -54,7 +54,8 @@ struct AccessReportTests {
             let person = "participant-7"
             let records = [
                 Fixtures.event(
-                    topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.candidate-suggestion.v1",
+                    topic: Self.nav.ownOutboundTopic, offset: 0, ceID: "note-1",
+                    ceType: "no.ips.nav.candidate-suggestion.v1",
                     key: person),
                 Fixtures.event(
                     topic: Self.nav.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1",

@@ -167,7 +167,8 @@ struct SinkStoreConformanceTests {
             let navDisclosure = Fixtures.disclosure("n1", subject: "participant-7", direction: "nav-to-health")
             let records = [
                 Fixtures.event(
-                    topic: Self.followUp.ownOutboundTopic, offset: 0, ceID: "note-1", ceType: "no.ips.nav.follow-up-note.v1",
+                    topic: Self.followUp.ownOutboundTopic, offset: 0, ceID: "note-1",
+                    ceType: "no.ips.nav.follow-up-note.v1",
                     key: "participant-7"),
                 Fixtures.event(
                     topic: Self.followUp.inboundTopic, offset: 0, ceID: "ref-1", ceType: "no.ips.health.referral.v1",
@@ -177,7 +178,8 @@ struct SinkStoreConformanceTests {
                     key: "participant-7"),
                 try Fixtures.disclosureEvent(topic: Self.followUp.disclosuresTopic, offset: 0, navDisclosure),
                 try Fixtures.disclosureEvent(
-                    topic: Self.followUp.disclosuresTopic, offset: 1, Fixtures.disclosure("h1", subject: "participant-7")),
+                    topic: Self.followUp.disclosuresTopic, offset: 1,
+                    Fixtures.disclosure("h1", subject: "participant-7")),
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: records))
             #expect(result.stored == 3)

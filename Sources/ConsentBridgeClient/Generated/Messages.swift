@@ -331,6 +331,68 @@ public struct Consent: IPSMessage {
     }
 }
 
+/// Oppfølgingsnotat (NAV-intern) (`no.ips.nav.follow-up-note.v1`, contract `follow-up-note`), sent on `nav.followup.outbound`.
+public struct FollowUpNote: IPSMessage {
+    public static let contractName = "follow-up-note"
+    public static let ceType = "no.ips.nav.follow-up-note.v1"
+    public static let defaultTopic = "nav.followup.outbound"
+    public static let subjectPointer = "/participant/fodselsnummer"
+    public static let schemaText = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"https://contracts.consentbridge.no/schemas/follow-up-note.schema.json\",\"title\":\"Oppfølgingsnotat (NAV-intern)\",\"description\":\"The IPS job specialist's work-oriented follow-up documentation. Lives in NAV's case system only: never crosses to health and never enters a journal (R3).\",\"x-ce-type\":\"no.ips.nav.follow-up-note.v1\",\"x-direction\":\"nav-internal\",\"x-source-topic\":\"nav.followup.outbound\",\"x-recipient-roles\":[\"ips-job-specialist\"],\"x-subject-field\":\"/participant/fodselsnummer\",\"x-anonymous-form\":false,\"x-required-for-forwarding\":[],\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"eventId\",\"navOffice\",\"participant\",\"writtenAt\",\"note\"],\"properties\":{\"eventId\":{\"description\":\"Unique id of the event (also the CloudEvents ce_id).\",\"type\":\"string\",\"pattern\":\"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$\",\"x-classification\":\"operational\"},\"navOffice\":{\"description\":\"The NAV office the message comes from or goes to.\",\"type\":\"object\",\"x-classification\":\"operational\",\"additionalProperties\":false,\"required\":[\"officeNumber\"],\"properties\":{\"officeNumber\":{\"description\":\"NAV-kontor enhetsnummer.\",\"type\":\"string\",\"pattern\":\"^[0-9]{4}$\",\"x-classification\":\"operational\"},\"name\":{\"description\":\"NAV-kontor name (no digits or @).\",\"type\":\"string\",\"minLength\":1,\"maxLength\":120,\"pattern\":\"^[^0-9@]+$\",\"x-classification\":\"operational\"}}},\"participant\":{\"type\":\"object\",\"x-classification\":\"nav-internal\",\"additionalProperties\":false,\"required\":[\"fodselsnummer\"],\"properties\":{\"fodselsnummer\":{\"type\":\"string\",\"pattern\":\"^[0-9]{11}$\",\"x-classification\":\"direct-identifier\",\"x-consent-category\":\"identity-and-contact\"}}},\"writtenAt\":{\"type\":\"string\",\"format\":\"date-time\",\"x-classification\":\"nav-internal\"},\"authorId\":{\"type\":\"string\",\"pattern\":\"^[A-Z][0-9]{6}$\",\"x-classification\":\"operational\"},\"topics\":{\"type\":\"array\",\"x-classification\":\"nav-internal\",\"items\":{\"type\":\"string\",\"enum\":[\"job-search\",\"employer-contact\",\"workplace-follow-up\",\"benefits\",\"education\"],\"x-classification\":\"nav-internal\"},\"maxItems\":5,\"uniqueItems\":true},\"note\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":4000,\"x-classification\":\"nav-internal\"}}}"
+    /// Unique id of the event (also the CloudEvents ce_id).
+    public var eventId: String
+    /// The NAV office the message comes from or goes to.
+    public var navOffice: NavOffice
+    public var participant: Participant
+    public var writtenAt: String
+    public var authorId: String?
+    public var topics: [Topic]?
+    public var note: String
+
+    /// Creates the value; optional fields may be left out.
+    public init(eventId: String, navOffice: NavOffice, participant: Participant, writtenAt: String, authorId: String? = nil, topics: [Topic]? = nil, note: String) {
+        self.eventId = eventId
+        self.navOffice = navOffice
+        self.participant = participant
+        self.writtenAt = writtenAt
+        self.authorId = authorId
+        self.topics = topics
+        self.note = note
+    }
+
+    /// `navOffice`.
+    public struct NavOffice: Codable, Sendable, Hashable {
+        /// NAV-kontor enhetsnummer.
+        public var officeNumber: String
+        /// NAV-kontor name (no digits or @).
+        public var name: String?
+
+        /// Creates the value; optional fields may be left out.
+        public init(officeNumber: String, name: String? = nil) {
+            self.officeNumber = officeNumber
+            self.name = name
+        }
+    }
+
+    /// `participant`.
+    public struct Participant: Codable, Sendable, Hashable {
+        public var fodselsnummer: String
+
+        /// Creates the value; optional fields may be left out.
+        public init(fodselsnummer: String) {
+            self.fodselsnummer = fodselsnummer
+        }
+    }
+
+    /// The values `topic` may take.
+    public enum Topic: String, Codable, Sendable, CaseIterable {
+        case jobSearch = "job-search"
+        case employerContact = "employer-contact"
+        case workplaceFollowUp = "workplace-follow-up"
+        case benefits = "benefits"
+        case education = "education"
+    }
+}
+
 /// Endring i IPS-deltakelse (fra helse) (`no.ips.health.participation-change.v1`, contract `health-participation-change`), sent on `health.ips.outbound`.
 public struct HealthParticipationChange: IPSMessage {
     public static let contractName = "health-participation-change"
@@ -401,6 +463,132 @@ public struct HealthParticipationChange: IPSMessage {
         case admission = "admission"
         case moved = "moved"
         case goalReached = "goal-reached"
+        case other = "other"
+    }
+}
+
+/// Jobbstatus (job status update) (`no.ips.nav.job-status.v1`, contract `job-status-update`), sent on `nav.followup.outbound`.
+public struct JobStatusUpdate: IPSMessage {
+    public static let contractName = "job-status-update"
+    public static let ceType = "no.ips.nav.job-status.v1"
+    public static let defaultTopic = "nav.followup.outbound"
+    public static let subjectPointer = "/participant/fodselsnummer"
+    public static let schemaText = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"https://contracts.consentbridge.no/schemas/job-status-update.schema.json\",\"title\":\"Jobbstatus (job status update)\",\"description\":\"The IPS job specialist reports job search, job started or job ended to the treatment team; only with consent for work-status in direction nav-to-health.\",\"x-ce-type\":\"no.ips.nav.job-status.v1\",\"x-direction\":\"nav-to-health\",\"x-source-topic\":\"nav.followup.outbound\",\"x-destination-topic\":\"health.ips.inbound\",\"x-recipient-roles\":[\"ips-job-specialist\"],\"x-subject-field\":\"/participant/fodselsnummer\",\"x-anonymous-form\":false,\"x-required-for-forwarding\":[\"/eventId\",\"/participant/fodselsnummer\",\"/status\",\"/statusDate\"],\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"eventId\",\"navOffice\",\"participant\",\"status\",\"statusDate\"],\"properties\":{\"eventId\":{\"description\":\"Unique id of the event (also the CloudEvents ce_id).\",\"type\":\"string\",\"pattern\":\"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$\",\"x-classification\":\"operational\"},\"navOffice\":{\"description\":\"The NAV office the message comes from or goes to.\",\"type\":\"object\",\"x-classification\":\"operational\",\"additionalProperties\":false,\"required\":[\"officeNumber\"],\"properties\":{\"officeNumber\":{\"description\":\"NAV-kontor enhetsnummer.\",\"type\":\"string\",\"pattern\":\"^[0-9]{4}$\",\"x-classification\":\"operational\"},\"name\":{\"description\":\"NAV-kontor name (no digits or @).\",\"type\":\"string\",\"minLength\":1,\"maxLength\":120,\"pattern\":\"^[^0-9@]+$\",\"x-classification\":\"operational\"}}},\"participant\":{\"type\":\"object\",\"x-classification\":\"operational\",\"additionalProperties\":false,\"required\":[\"fodselsnummer\"],\"properties\":{\"fodselsnummer\":{\"description\":\"Fødselsnummer or D-number of the person.\",\"type\":\"string\",\"pattern\":\"^[0-9]{11}$\",\"x-classification\":\"direct-identifier\",\"x-consent-category\":\"identity-and-contact\"}}},\"status\":{\"type\":\"string\",\"enum\":[\"job-search\",\"job-started\",\"job-ended\"],\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\"},\"statusDate\":{\"type\":\"string\",\"format\":\"date\",\"x-classification\":\"quasi-identifier\",\"x-consent-category\":\"work-status\",\"x-anonymize\":\"month\"},\"employer\":{\"type\":\"object\",\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\",\"additionalProperties\":false,\"required\":[\"organisationNumber\"],\"properties\":{\"organisationNumber\":{\"type\":\"string\",\"pattern\":\"^[0-9]{9}$\",\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\"},\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":120,\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\"},\"industry\":{\"type\":\"string\",\"enum\":[\"retail\",\"warehouse\",\"kitchen\",\"office\",\"care\",\"construction\",\"transport\",\"cleaning\",\"it\"],\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\"}}},\"position\":{\"type\":\"object\",\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\",\"additionalProperties\":false,\"required\":[],\"properties\":{\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":120,\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\"},\"hoursPerWeek\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":40,\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\"},\"contractType\":{\"type\":\"string\",\"enum\":[\"permanent\",\"temporary\",\"trial\",\"hourly\"],\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\"}}},\"endReason\":{\"type\":\"string\",\"enum\":[\"resigned\",\"contract-ended\",\"dismissed\",\"other\"],\"x-classification\":\"work-related\",\"x-consent-category\":\"work-status\"},\"followUpAssessment\":{\"description\":\"The job specialist's own follow-up assessment: NAV documentation, never crosses (R3).\",\"type\":\"string\",\"minLength\":1,\"maxLength\":2000,\"x-classification\":\"nav-internal\"},\"note\":{\"description\":\"Short note for the treatment team.\",\"type\":\"string\",\"minLength\":1,\"maxLength\":2000,\"x-classification\":\"free-text\",\"x-consent-category\":\"work-status\"}}}"
+    /// Unique id of the event (also the CloudEvents ce_id).
+    public var eventId: String
+    /// The NAV office the message comes from or goes to.
+    public var navOffice: NavOffice
+    public var participant: Participant
+    public var status: Status
+    public var statusDate: String
+    public var employer: Employer?
+    public var position: Position?
+    public var endReason: EndReason?
+    /// The job specialist's own follow-up assessment: NAV documentation, never crosses (R3).
+    public var followUpAssessment: String?
+    /// Short note for the treatment team.
+    public var note: String?
+
+    /// Creates the value; optional fields may be left out.
+    public init(eventId: String, navOffice: NavOffice, participant: Participant, status: Status, statusDate: String, employer: Employer? = nil, position: Position? = nil, endReason: EndReason? = nil, followUpAssessment: String? = nil, note: String? = nil) {
+        self.eventId = eventId
+        self.navOffice = navOffice
+        self.participant = participant
+        self.status = status
+        self.statusDate = statusDate
+        self.employer = employer
+        self.position = position
+        self.endReason = endReason
+        self.followUpAssessment = followUpAssessment
+        self.note = note
+    }
+
+    /// `navOffice`.
+    public struct NavOffice: Codable, Sendable, Hashable {
+        /// NAV-kontor enhetsnummer.
+        public var officeNumber: String
+        /// NAV-kontor name (no digits or @).
+        public var name: String?
+
+        /// Creates the value; optional fields may be left out.
+        public init(officeNumber: String, name: String? = nil) {
+            self.officeNumber = officeNumber
+            self.name = name
+        }
+    }
+
+    /// `participant`.
+    public struct Participant: Codable, Sendable, Hashable {
+        /// Fødselsnummer or D-number of the person.
+        public var fodselsnummer: String
+
+        /// Creates the value; optional fields may be left out.
+        public init(fodselsnummer: String) {
+            self.fodselsnummer = fodselsnummer
+        }
+    }
+
+    /// The values `status` may take.
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        case jobSearch = "job-search"
+        case jobStarted = "job-started"
+        case jobEnded = "job-ended"
+    }
+
+    /// `employer`.
+    public struct Employer: Codable, Sendable, Hashable {
+        public var organisationNumber: String
+        public var name: String?
+        public var industry: Industry?
+
+        /// Creates the value; optional fields may be left out.
+        public init(organisationNumber: String, name: String? = nil, industry: Industry? = nil) {
+            self.organisationNumber = organisationNumber
+            self.name = name
+            self.industry = industry
+        }
+
+        /// The values `industry` may take.
+        public enum Industry: String, Codable, Sendable, CaseIterable {
+            case retail = "retail"
+            case warehouse = "warehouse"
+            case kitchen = "kitchen"
+            case office = "office"
+            case care = "care"
+            case construction = "construction"
+            case transport = "transport"
+            case cleaning = "cleaning"
+            case it = "it"
+        }
+    }
+
+    /// `position`.
+    public struct Position: Codable, Sendable, Hashable {
+        public var title: String?
+        public var hoursPerWeek: Int?
+        public var contractType: ContractType?
+
+        /// Creates the value; optional fields may be left out.
+        public init(title: String? = nil, hoursPerWeek: Int? = nil, contractType: ContractType? = nil) {
+            self.title = title
+            self.hoursPerWeek = hoursPerWeek
+            self.contractType = contractType
+        }
+
+        /// The values `contractType` may take.
+        public enum ContractType: String, Codable, Sendable, CaseIterable {
+            case permanent = "permanent"
+            case temporary = "temporary"
+            case trial = "trial"
+            case hourly = "hourly"
+        }
+    }
+
+    /// The values `endReason` may take.
+    public enum EndReason: String, Codable, Sendable, CaseIterable {
+        case resigned = "resigned"
+        case contractEnded = "contract-ended"
+        case dismissed = "dismissed"
         case other = "other"
     }
 }
@@ -797,7 +985,9 @@ public enum IPSMessages {
         AnonymousCaseDiscussion.self,
         CandidateSuggestion.self,
         Consent.self,
+        FollowUpNote.self,
         HealthParticipationChange.self,
+        JobStatusUpdate.self,
         ParticipationChange.self,
         Referral.self,
         TreatmentCoordination.self,

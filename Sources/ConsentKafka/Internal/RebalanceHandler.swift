@@ -45,7 +45,12 @@ struct RebalanceHandler: Sendable {
                         return
                     }
                 }
-                logger.info("Kafka partitions assigned", metadata: ["kafka.partitions": "\(assigned.count)"])
+                logger.info(
+                    "Kafka partitions assigned",
+                    metadata: [
+                        "kafka.partitions": "\(assigned.count)",
+                        "kafka.topics": "\(Set(assigned.map(\.topic)).sorted().joined(separator: ","))",
+                    ])
                 onChange(.assigned(starts))
             case .failure(let error):
                 // Fail closed: without the stored positions we must not read at all.
@@ -66,7 +71,12 @@ struct RebalanceHandler: Sendable {
             } else {
                 _ = rd_kafka_assign(rk, nil)
             }
-            logger.info("Kafka partitions revoked", metadata: ["kafka.partitions": "\(revoked.count)"])
+            logger.info(
+                "Kafka partitions revoked",
+                metadata: [
+                    "kafka.partitions": "\(revoked.count)",
+                    "kafka.topics": "\(Set(revoked.map(\.topic)).sorted().joined(separator: ","))",
+                ])
         default:
             logger.warning(
                 "Kafka rebalance error", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(err)))"])
