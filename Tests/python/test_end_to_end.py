@@ -422,11 +422,16 @@ def test_stores_document_every_disclosure(scenario):
     data = scenario.bridge.data_dir
     with read_only(data / "bridge.sqlite") as bridge_db:
         require_columns(bridge_db, "disclosures", "disclosure_id", "event_id", "direction")
+        # What NAV's case system disclosed is logged in its store (nav.sqlite); what the job
+        # specialist's follow-up solution disclosed goes to its own store (R9), not run here.
         bridge_disclosures = {
             direction: {r["disclosure_id"]: r["event_id"] for r in bridge_db.execute(
-                "SELECT disclosure_id, event_id FROM disclosures WHERE direction = ? "
-                "UNION ALL SELECT disclosure_id, message_id FROM anonymous_disclosures WHERE direction = ?",
-                (direction, direction))}
+                "SELECT d.disclosure_id, d.event_id FROM ("
+                "SELECT disclosure_id, event_id, direction FROM disclosures "
+                "UNION ALL SELECT disclosure_id, message_id, direction FROM anonymous_disclosures) d "
+                "JOIN decisions m ON m.message_id = d.event_id "
+                "WHERE d.direction = ? AND m.source_topic <> 'nav.followup.outbound'",
+                (direction,))}
             for direction in EVENT_DIRECTIONS}
 
     counts = {}
