@@ -59,11 +59,8 @@ struct SinkCrashTests {
             process.standardOutput = output
             try process.run()
             // Random moments, from before the first transaction to deep into the run.
-            try await Task.sleep(for: .milliseconds(Int.random(in: 30...(round < 3 ? 150 : 600))))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
-            }
+            let delay = Int.random(in: 30...(round < 3 ? 150 : 600))
+            if await Self.kill(process, afterMilliseconds: delay) { kills += 1 }
             process.waitUntilExit()
             let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             if process.terminationReason == .exit {
@@ -122,6 +119,24 @@ struct SinkCrashTests {
                 offsets.contains { $0.topic == end.topic && $0.partition == end.partition && $0.nextOffset == end.end })
         }
         await store.close()
+    }
+
+    /// SIGKILLs `process` after `milliseconds` unless it has ended; whether it was killed.
+    ///
+    /// The wait runs on a thread of its own, not on the test's task: in a full parallel run the
+    /// cooperative pool is busy with other suites, and a `Task.sleep` of 100 ms resumed only
+    /// after the probe had finished its ~10 s run ("kills 0 >= 3" in CI, twice).
+    static func kill(_ process: Process, afterMilliseconds milliseconds: Int) async -> Bool {
+        let processID = process.processIdentifier
+        return await withCheckedContinuation { continuation in
+            let timer = Thread {
+                usleep(useconds_t(milliseconds * 1000))
+                // A process that has ended but not been reaped is a zombie: kill() succeeds on it
+                // without effect, so ask whether it still runs first.
+                continuation.resume(returning: process.isRunning && Glibc.kill(processID, SIGKILL) == 0)
+            }
+            timer.start()
+        }
     }
 
     /// Sum of the stored offsets: how far the probe got (0 before its first commit).
