@@ -191,6 +191,29 @@ package final class BridgeMetrics: Sendable {
         if code == RejectReason.outputContractViolation.code { outputContractViolations.increment() }
     }
 
+    /// What became of a copy addressed to a recipient system (the `outcome` label).
+    package enum DeliveryOutcome: String, Sendable {
+        /// Delivered to the destination topic.
+        case published
+        /// Not sent: the consent changed between decision and publishing (R5).
+        case withheld
+        /// Refused by the broker for what it is (never sent again).
+        case failed
+    }
+
+    /// Counts one copy that reached, or never reached, a recipient system's inbound topic (R9):
+    /// `consent_bridge_deliveries_total{destination, form, outcome}`. The destination is one of
+    /// the configured inbound topics and the other labels fixed words: bounded.
+    package func recordDelivery(destination: String, identified: Bool, outcome: DeliveryOutcome) {
+        counter(
+            "consent_bridge_deliveries_total",
+            [
+                ("destination", destination), ("form", identified ? "identified" : "anonymous"),
+                ("outcome", outcome.rawValue),
+            ]
+        ).increment()
+    }
+
     /// Time from an event's Kafka timestamp to its decision being recorded.
     package func recordDecisionLatency(_ duration: Duration) { decisionLatency.recordNanoseconds(duration.nanoseconds) }
     /// Time from a decision being recorded to its outbox row's delivery report.

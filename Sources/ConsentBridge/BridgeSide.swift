@@ -1,4 +1,5 @@
 import ConsentConfiguration
+package import ConsentStorage
 
 /// One of the two sectors the bridge connects. Each side may run its own Kafka cluster.
 package enum BridgeSide: String, Sendable, Hashable, CaseIterable {
@@ -46,5 +47,10 @@ extension TopicNames {
         }
     }
     /// The inbound topics the bridge forwards events to (each recipient system's).
-    package var inboundTopics: Set<String> { [healthInbound, navInbound, followUpInbound] }
+    package var inboundTopics: Set<String> { Set(destinations.map(\.topic)) }
+    /// Each recipient system's inbound topic and the store its sink writes (R9): the health
+    /// journal, NAV's case system, the IPS job specialist's follow-up solution.
+    package var destinations: [(topic: String, store: StoreKind)] {
+        [(healthInbound, .healthJournal), (navInbound, .navCase), (followUpInbound, .navFollowUp)]
+    }
 }

@@ -73,17 +73,30 @@ package struct EventPipeline: Service {
     /// Decides and records batch by batch until graceful shutdown, then closes the consumer.
     /// Throws what retrying cannot clear (a fatal Kafka error, a defect).
     package func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            // Two stages: while one batch is being recorded, the next is fetched, gated and
-            // decided. Batches are recorded strictly in order (one recording at a time).
-            try await withThrowingTaskGroup(of: Void.self) { recording in
-                for try await batch in consumer.batches {
-                    let decided = try await decide(batch)
-                    try await recording.next()
-                    recording.addTask { try await record(decided, eventTimes: batch.map(\.timestamp)) }
+        do {
+            try await cancelWhenGracefulShutdown {
+                // Two stages: while one batch is being recorded, the next is fetched, gated and
+                // decided. Batches are recorded strictly in order (one recording at a time).
+                try await withThrowingTaskGroup(of: Void.self) { recording in
+                    for try await batch in consumer.batches {
+                        let decided = try await decide(batch)
+                        try await recording.next()
+                        recording.addTask { try await record(decided, eventTimes: batch.map(\.timestamp)) }
+                    }
+                    try await recording.waitForAll()
                 }
-                try await recording.waitForAll()
             }
+        } catch {
+            // The service group stops the process on this error; say why where operators look
+            // (errors hold codes and fixed texts, never content). Nothing is lost: the batch was
+            // not recorded, so its offsets were not either.
+            if !(error is CancellationError) {
+                logger.critical(
+                    "Pipeline stopped: the process stops so that it can be restarted",
+                    metadata: ["bridge.side": "\(origin.rawValue)", "error": "\(error)"])
+            }
+            await consumer.close()
+            throw error
         }
         await consumer.close()
     }

@@ -45,6 +45,8 @@ package struct OutboxRelay: Service {
     package let maxRecordBytes: [BridgeSide: Int]
     /// Where each side's cluster is, for reading back after a crash.
     package let clients: [BridgeSide: KafkaClientConfiguration]
+    /// The recipient systems' inbound topics (computed once: looked up per published row).
+    private let destinationTopics: Set<String>
 
     /// A relay; it publishes only from `run` (or `publishPending`).
     package init(
@@ -59,6 +61,7 @@ package struct OutboxRelay: Service {
         self.store = store
         self.producers = producers
         self.topics = topics
+        self.destinationTopics = topics.inboundTopics
         self.consent = consent
         self.catalog = catalog
         self.handoff = handoff
@@ -216,6 +219,7 @@ package struct OutboxRelay: Service {
                     withheld[disclosureID] = reason
                     try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
                     metrics.recordWithheld()
+                    metrics.recordDelivery(destination: row.record.topic, identified: true, outcome: .withheld)
                     logger.notice(
                         "Disclosure withheld: consent changed since the decision",
                         metadata: ["bridge.reason": "\(reason)"])
@@ -301,8 +305,11 @@ package struct OutboxRelay: Service {
                 case .success(let report):
                     published.append(row.sequence)
                     // Recorded → delivered, for the rows that carry an event across.
-                    if topics.inboundTopics.contains(row.record.topic) {
+                    if destinationTopics.contains(row.record.topic) {
                         metrics.recordPublishLatency(.seconds(max(0, Date().timeIntervalSince(row.createdAt))))
+                        metrics.recordDelivery(
+                            destination: row.record.topic, identified: row.record.disclosureID != nil,
+                            outcome: .published)
                     }
                     let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
                     positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
@@ -310,6 +317,10 @@ package struct OutboxRelay: Service {
                     // Refused for what it is: sending it again cannot succeed, so it is settled as
                     // failed and the rows behind it go on.
                     refused[error.code.name, default: []].append(row.sequence)
+                    if destinationTopics.contains(row.record.topic) {
+                        metrics.recordDelivery(
+                            destination: row.record.topic, identified: row.record.disclosureID != nil, outcome: .failed)
+                    }
                 case .failure(let error):
                     // The row stays pending and is sent again (after the recovery looked for it).
                     if failure == nil { failure = error }

@@ -2,8 +2,8 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The operator page: rejections with filters, counts by reason, a chart over time, the
-/// detail of one rejection (reason in English and Norwegian) and redrive buttons.
+/// The operator page: rejections with filters, counts by reason, a chart over time, deliveries
+/// per recipient system (R9), the detail of one rejection (reason in English and Norwegian) and redrive buttons.
 ///
 /// Static files compiled into the binary: nothing is fetched from elsewhere (works offline),
 /// and the page itself holds no data. Its script reads the API with the bearer token the
@@ -78,6 +78,13 @@ enum OperatorPage {
               <div id="chart" aria-label="rejections over time, by reason"></div>
               <div id="legend"></div>
             </div>
+          </section>
+          <section>
+            <h2>Deliveries by destination</h2>
+            <table id="deliveries">
+              <thead><tr><th>system</th><th>topic</th><th>published identified</th><th>published anonymous</th><th>withheld</th><th>pending</th><th>failed</th></tr></thead>
+              <tbody></tbody>
+            </table>
           </section>
           <section>
             <h2>Rejections <span id="total"></span></h2>
@@ -180,12 +187,28 @@ enum OperatorPage {
             const parameters = filterQuery();
             const counts = await api("rejections/counts?" + parameters + "&bucket=" + $("filter-bucket").value);
             renderCounts(counts);
+            const period = new URLSearchParams();
+            for (const name of ["from", "until"]) if (parameters.get(name)) period.set(name, parameters.get(name));
+            renderDeliveries(await api("deliveries/counts?" + period));
             parameters.set("limit", state.limit); parameters.set("offset", state.offset);
             const page = await api("rejections?" + parameters);
             renderList(page);
             $("status").textContent = "Updated " + new Date().toLocaleTimeString();
           } catch (error) {
             if (error.message !== "unauthorized") $("status").textContent = "Could not load: " + error.message;
+          }
+        }
+
+        function renderDeliveries(deliveries) {
+          const body = $("deliveries").querySelector("tbody");
+          body.replaceChildren();
+          const sum = (perForm) => perForm.identified + perForm.anonymous;
+          for (const destination of deliveries.destinations) {
+            const row = el("tr");
+            row.append(el("td", destination.system), el("td", destination.topic),
+              el("td", destination.published.identified), el("td", destination.published.anonymous),
+              el("td", sum(destination.withheld)), el("td", sum(destination.pending)), el("td", sum(destination.failed)));
+            body.append(row);
           }
         }
 

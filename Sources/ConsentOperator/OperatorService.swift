@@ -16,8 +16,9 @@ import Synchronization
 ///   and served from that snapshot, so a probe never waits on Kafka; liveness fails only for
 ///   what a restart clears.
 /// - `/metrics`: Prometheus text.
-/// - `/api/…`: bearer tokens with roles (viewer reads, operator also redrives); no token or an
-///   unknown one → 401, a viewer redriving → 403.
+/// - `/api/…`: rejections (list, counts, redrive) and deliveries per recipient system (counts);
+///   bearer tokens with roles (viewer reads, operator also redrives); no token or an unknown
+///   one → 401, a viewer redriving → 403.
 /// - `/operator`: the page (static: its data comes from the API with the token the operator
 ///   gives it, which stays in the browser).
 ///
@@ -127,6 +128,7 @@ package struct OperatorService: Service {
         if let store = dependencies.store {
             RejectionsAPI(store: store, redrive: dependencies.redrive, topics: dependencies.topics, logger: logger)
                 .register(on: api)
+            DeliveriesAPI(store: store, topics: dependencies.topics).register(on: api)
         } else {
             api.get("rejections") { _, _ -> Response in
                 throw OperatorProblem(

@@ -143,7 +143,7 @@ struct RejectionsAPI: Sendable {
         return query
     }
 
-    private static func time(_ parameters: Parameters, _ name: String) throws -> Date? {
+    static func time(_ parameters: Parameters, _ name: String) throws -> Date? {
         guard let text = parameters[Substring(name)], !text.isEmpty else { return nil }
         guard let date = try? Date(String(text), strategy: .iso8601) else {
             throw OperatorProblem(

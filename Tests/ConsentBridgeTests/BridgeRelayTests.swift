@@ -186,6 +186,17 @@ struct BridgeRelayWithholdingTests {
             json: StrictJSON.parse(try #require(seen.receipts.first { $0.key == Array(seen.id.utf8) }?.value)))
         #expect(receipt.outcome == .accepted)
         #expect(receipt.forwardedID == byTopic["nav.followup.inbound"]?.first?.disclosureID)
+        // Operators count it per destination: one copy published, the other withheld (R9).
+        #expect(
+            Set(seen.deliveries) == [
+                DeliveryCount(
+                    destinationTopic: "nav.followup.inbound", form: "identified", status: "published", count: 1),
+                DeliveryCount(destinationTopic: "nav.ips.inbound", form: "identified", status: "withheld", count: 1),
+            ])
+        #expect(
+            seen.metrics.contains(
+                #"consent_bridge_deliveries_total{destination="nav.ips.inbound",form="identified",outcome="withheld"} 1"#
+            ))
     }
 
     /// What the relay published for a referral decided under `granted` and recorded behind its
@@ -194,7 +205,7 @@ struct BridgeRelayWithholdingTests {
     /// grant did not let the referral through.
     static func decidedThenChanged(patient: String, granted: [UInt8], changed: [String: Any]) async throws -> (
         notices: [KafkaRecord], receipts: [KafkaRecord], forwarded: [KafkaRecord], withheld: Set<String>,
-        id: String, probe: String
+        id: String, probe: String, deliveries: [DeliveryCount], metrics: String
     )? {
         let harness = try BridgeHarness()
         try await harness.start()
@@ -253,8 +264,10 @@ struct BridgeRelayWithholdingTests {
         let forwarded =
             try await harness.read(topics.navInbound, atLeast: 0) + harness.read(topics.followUpInbound, atLeast: 0)
         let withheld = try await store.withheldDisclosureIDs()
+        let deliveries = try await store.deliveryCounts(destinations: Array(topics.inboundTopics))
+        let metrics = try #require(harness.metrics).prometheusText()
         await store.close()
         await harness.finish()
-        return (notices, receipts, forwarded, withheld, id, probe)
+        return (notices, receipts, forwarded, withheld, id, probe, deliveries, metrics)
     }
 }

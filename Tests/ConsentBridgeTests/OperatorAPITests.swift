@@ -1,5 +1,6 @@
 import ConsentBridge
 import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
 import ConsentOperator
 import Foundation
@@ -208,6 +209,106 @@ struct OperatorAPITests {
         #expect(forwarded.count == 1)
     }
 
+    @Test(
+        "R9: per recipient system, operators see as many published copies (identified and anonymous) as its inbound topic received"
+    )
+    func R9_deliveriesPerDestination() async throws {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
+        // The job specialist only; both NAV roles; no consent at all.
+        let (specialistOnly, bothRoles, unconsented) = ("12848740088", "28827240070", "03919540000")
+        try await harness.publishConsentEvent(
+            patient: specialistOnly, try Fixtures.consent(patient: specialistOnly, roles: ["ips-job-specialist"]))
+        try await harness.publishConsentEvent(
+            patient: bothRoles, try Fixtures.consent(patient: bothRoles, roles: ["ips-job-specialist", "nav-veileder"]))
+        for patient in [specialistOnly, bothRoles] {
+            try await harness.publishEvent(
+                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                body: try Fixtures.referral(patient: patient))
+        }
+        // Before consent a case is discussed only anonymously, with the job specialist (R2).
+        let discussion = try #require(catalog.contract(named: "anonymous-case-discussion"))
+        try await harness.publishEvent(
+            topic: discussion.sourceTopic, ceType: discussion.ceType, key: unconsented,
+            body: try Fixtures.with(
+                subject: unconsented, at: discussion.subjectPath,
+                in: try Fixtures.validExamples(discussion.name)[0]))
+        // The job specialist's job status reaches the journal.
+        let jobStatus = try #require(catalog.contract(named: "job-status-update"))
+        try await harness.publishEvent(
+            topic: harness.topics.followUpOutbound, ceType: jobStatus.ceType, key: bothRoles,
+            body: try Fixtures.with(
+                subject: bothRoles, at: jobStatus.subjectPath, in: try Fixtures.validExamples(jobStatus.name)[0]))
+        // What each system's inbound topic really received.
+        let received = [
+            harness.topics.followUpInbound: try await harness.read(harness.topics.followUpInbound, atLeast: 3),
+            harness.topics.navInbound: try await harness.read(harness.topics.navInbound, atLeast: 1),
+            harness.topics.healthInbound: try await harness.read(harness.topics.healthInbound, atLeast: 1),
+        ]
+        #expect(
+            received.mapValues(\.count) == ["nav.followup.inbound": 3, "nav.ips.inbound": 1, "health.ips.inbound": 1])
+
+        let app = try application(harness)
+        let body = try await app.test(.router) { client -> [String: Any] in
+            // The relay marks rows published after the records reached the topics: ask until none is pending.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while true {
+                let response = try await client.execute(
+                    uri: "/api/deliveries/counts", method: .get, headers: Self.bearer(Self.viewer))
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                let pending = (body["destinations"] as? [[String: Any]] ?? []).map {
+                    ($0["pending"] as? [String: Int] ?? [:]).values.reduce(0, +)
+                }
+                if pending.allSatisfy({ $0 == 0 }) || ContinuousClock.now > deadline { return body }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let destinations = try #require(body["destinations"] as? [[String: Any]])
+        #expect(
+            destinations.map { $0["system"] as? String } == ["health-journal", "nav-case", "nav-followup"],
+            "every recipient system is listed, in a fixed order")
+        func count(_ topic: String, _ status: String) -> [String: Int]? {
+            destinations.first { $0["topic"] as? String == topic }?[status] as? [String: Int]
+        }
+        #expect(count("nav.followup.inbound", "published") == ["identified": 2, "anonymous": 1])
+        #expect(count("nav.ips.inbound", "published") == ["identified": 1, "anonymous": 0])
+        #expect(count("health.ips.inbound", "published") == ["identified": 1, "anonymous": 0])
+        for (topic, records) in received {
+            #expect(count(topic, "published")?.values.reduce(0, +) == records.count, "\(topic)")
+            for status in ["withheld", "pending", "failed"] {
+                #expect(count(topic, status) == ["identified": 0, "anonymous": 0], "\(topic) \(status)")
+            }
+        }
+        // A window before anything happened counts nothing.
+        let empty = try await app.test(.router) { client in
+            try Self.json(
+                try await client.execute(
+                    uri: "/api/deliveries/counts?until=2000-01-01T00:00:00Z", method: .get,
+                    headers: Self.bearer(Self.viewer)))
+        }
+        #expect(
+            (empty["destinations"] as? [[String: Any]] ?? []).allSatisfy {
+                ($0["published"] as? [String: Int])?.values.reduce(0, +) == 0
+            })
+        // The same counts as metrics (the relay's, since the process started).
+        let metrics = try #require(harness.metrics).prometheusText()
+        #expect(
+            metrics.contains(
+                #"consent_bridge_deliveries_total{destination="nav.followup.inbound",form="identified",outcome="published"} 2"#
+            ))
+        #expect(
+            metrics.contains(
+                #"consent_bridge_deliveries_total{destination="nav.followup.inbound",form="anonymous",outcome="published"} 1"#
+            ))
+        #expect(
+            metrics.contains(
+                #"consent_bridge_deliveries_total{destination="nav.ips.inbound",form="identified",outcome="published"} 1"#
+            ))
+        await harness.finish()
+    }
+
     @Test("No API answer, page, metric or log line holds the fødselsnummer planted in every rejected message")
     func canaryNoPersonalDataInOperatorViews() async throws {
         let (harness, ids) = try await bridgeWithRejections()
@@ -215,7 +316,8 @@ struct OperatorAPITests {
         let seen = try await app.test(.router) { client -> [String] in
             var seen: [String] = []
             var uris = [
-                "/api/rejections", "/api/rejections/counts?bucket=minute", "/api/reasons", "/operator",
+                "/api/rejections", "/api/rejections/counts?bucket=minute", "/api/reasons", "/api/deliveries/counts",
+                "/operator",
                 "/operator/app.js", "/metrics", "/health/ready",
             ]
             uris += ids.values.map { "/api/rejections/\($0)" }

@@ -72,7 +72,11 @@ REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion"
 SINK_STORES = {
     "health.sqlite": ("consent-bridge-health-sink", (CONSENT_TOPIC, HEALTH_INBOUND, HEALTH_DISCLOSURES, HEALTH_BREACHES)),
     "nav.sqlite": ("consent-bridge-nav-sink", (NAV_INBOUND, NAV_OUTBOUND, NAV_DISCLOSURES, NAV_BREACHES)),
+    "followup.sqlite": ("consent-bridge-followup-sink",
+                        (NAV_FOLLOWUP_INBOUND, NAV_FOLLOWUP_OUTBOUND, NAV_FOLLOWUP_DISCLOSURES, NAV_BREACHES)),
 }
+# Which NAV system's store logs what a NAV source topic disclosed (R9).
+NAV_STORE_OF = {NAV_OUTBOUND: "nav.sqlite", NAV_FOLLOWUP_OUTBOUND: "followup.sqlite"}
 
 EVENT_DIRECTIONS = ("health-to-nav", "nav-to-health")
 
@@ -241,7 +245,7 @@ def free_loopback_port() -> int:
 
 
 class BridgeProcess:
-    """`consent-bridge run --embedded true` with all three roles, SQLite stores in
+    """`consent-bridge run --embedded true` with the bridge and all three sinks, SQLite stores in
     `data_dir`, the HTTP listener on a free loopback port and synthetic ids allowed."""
 
     def __init__(self, binary: str, workdir: Path, extra_env: dict[str, str] | None = None):
@@ -270,7 +274,7 @@ class BridgeProcess:
     def start(self) -> "BridgeProcess":
         arguments = [
             self.binary, "run", "--embedded", "true",
-            "--roles", "bridge,health-sink,nav-sink",
+            "--roles", "bridge,health-sink,nav-sink,followup-sink",
             "--contracts-directory", str(CONTRACTS),
             "--http-listen-address", f"127.0.0.1:{self.http_port}",
         ]
@@ -681,7 +685,7 @@ def wait_for_outbox_settled(bridge: BridgeProcess, timeout: float = 30):
 
 
 def wait_for_sinks(bridge: BridgeProcess, bootstrap: str, timeout: float = 30):
-    """Waits until both sinks have stored offsets at the high watermarks of every topic they
+    """Waits until every sink has stored offsets at the high watermarks of every topic it
     read (records refused by a sink move its offsets too), so the stores are complete."""
     def caught_up():
         for store, (group, topics) in SINK_STORES.items():
@@ -693,7 +697,7 @@ def wait_for_sinks(bridge: BridgeProcess, bootstrap: str, timeout: float = 30):
                 return False
         return True
 
-    wait_until("the health and NAV sinks to reach the high watermarks", caught_up, timeout, interval=0.2,
+    wait_until("the health, NAV case and follow-up sinks to reach the high watermarks", caught_up, timeout, interval=0.2,
                alive=bridge.assert_alive)
 
 

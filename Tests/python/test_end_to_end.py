@@ -33,7 +33,8 @@ import pytest
 
 from e2e_support import (
     CONSENT_TOPIC, DISCLOSURE_TOPICS, EVENT_DIRECTIONS, HEALTH_BREACHES, HEALTH_INBOUND, HEALTH_OUTBOUND, INBOUND_TOPICS,
-    NAV_BREACHES, NAV_INBOUND, NAV_OUTBOUND_TOPICS, OUTPUT_TOPICS, RECEIPTS_OF, REJECTED, BridgeProcess, FailureReport,
+    NAV_BREACHES, NAV_INBOUND, NAV_OUTBOUND_TOPICS, NAV_STORE_OF, OUTPUT_TOPICS, RECEIPTS_OF, REJECTED, BridgeProcess,
+    FailureReport,
     Patient, PublishedEvent, ReceiptWatcher,
     check_record_against_contract, cloud_event_headers, consent_example, consent_record, event_from_example,
     format_checker, get_pointer, load_contracts, producer, publish, read_everything, read_only, require_columns,
@@ -422,20 +423,28 @@ def test_stores_document_every_disclosure(scenario):
     data = scenario.bridge.data_dir
     with read_only(data / "bridge.sqlite") as bridge_db:
         require_columns(bridge_db, "disclosures", "disclosure_id", "event_id", "direction")
-        # What NAV's case system disclosed is logged in its store (nav.sqlite); what the job
-        # specialist's follow-up solution disclosed goes to its own store (R9), not run here.
-        bridge_disclosures = {
-            direction: {r["disclosure_id"]: r["event_id"] for r in bridge_db.execute(
+        # Each sending system's store logs what it disclosed (R4): the journal (health.sqlite)
+        # everything health→NAV; what NAV's case system disclosed in nav.sqlite, what the job
+        # specialist's follow-up solution disclosed in followup.sqlite (R9).
+        def disclosed(direction, source_topics):
+            marks = ", ".join("?" for _ in source_topics)
+            return {r["disclosure_id"]: r["event_id"] for r in bridge_db.execute(
                 "SELECT d.disclosure_id, d.event_id FROM ("
                 "SELECT disclosure_id, event_id, direction FROM disclosures "
                 "UNION ALL SELECT disclosure_id, message_id, direction FROM anonymous_disclosures) d "
                 "JOIN decisions m ON m.message_id = d.event_id "
-                "WHERE d.direction = ? AND m.source_topic <> 'nav.followup.outbound'",
-                (direction,))}
-            for direction in EVENT_DIRECTIONS}
+                f"WHERE d.direction = ? AND m.source_topic IN ({marks})",
+                (direction, *source_topics))}
+
+        bridge_disclosures = {"health-to-nav": disclosed("health-to-nav", [HEALTH_OUTBOUND])}
+        expected_in = {"health.sqlite": bridge_disclosures["health-to-nav"]}
+        for source_topic, store in NAV_STORE_OF.items():
+            expected_in[store] = disclosed("nav-to-health", [source_topic])
+    if not expected_in["followup.sqlite"]:
+        failures.append("the bridge recorded no disclosure from the follow-up solution: the scenario proves nothing")
 
     counts = {}
-    for store, direction in (("health.sqlite", "health-to-nav"), ("nav.sqlite", "nav-to-health")):
+    for store, expected in expected_in.items():
         with read_only(data / store) as db:
             require_columns(db, "disclosure_log", "disclosure_id")
             require_columns(db, "sink_rejections", "source_topic", "ce_type", "reason_code")
@@ -443,13 +452,16 @@ def test_stores_document_every_disclosure(scenario):
             refused = db.execute(
                 "SELECT source_topic, ce_type, reason_code, COUNT(*) AS n FROM sink_rejections "
                 "GROUP BY source_topic, ce_type, reason_code ORDER BY n DESC").fetchall()
-        expected = bridge_disclosures[direction]
         counts[store] = (len(logged), len(expected))
         missing = sorted(set(expected) - logged)
         if missing:
-            failures.append(f"R4: {store} disclosure_log lacks {len(missing)} of the {len(expected)} {direction} "
+            failures.append(f"R4: {store} disclosure_log lacks {len(missing)} of the {len(expected)} "
                             f"disclosures the bridge recorded (e.g. disclosure {missing[0]} "
                             f"of event {expected[missing[0]]})")
+        strangers = sorted(logged - set(expected))
+        if strangers:
+            failures.append(f"R9: {store} disclosure_log holds {len(strangers)} disclosure(s) its system did not "
+                            f"make (e.g. {strangers[0]})")
         for row in refused:
             failures.append(f"{store}: the sink refused {row['n']} record(s) from {row['source_topic']} "
                             f"(ce_type {row['ce_type']}, reason {row['reason_code']})")
@@ -519,11 +531,11 @@ def test_bridge_store_keeps_no_person_link_for_anonymous_forwards(scenario):
 
 def test_access_reports_come_from_each_sides_own_store_alone(scenario, tmp_path):
     """R11: each controller answers for its own part from its own store: the health report is
-    made with only the journal at hand, NAV's with only NAV's store."""
+    made with only the journal at hand, each NAV system's with only its own store (R9)."""
     import shutil
     patient = PATIENTS["full"].fnr
     reports = {}
-    for side, store in (("health", "health.sqlite"), ("nav", "nav.sqlite")):
+    for side, store in (("health", "health.sqlite"), ("nav", "nav.sqlite"), ("followup", "followup.sqlite")):
         alone = tmp_path / side
         alone.mkdir()
         for suffix in ("", "-wal", "-shm"):
@@ -536,11 +548,18 @@ def test_access_reports_come_from_each_sides_own_store_alone(scenario, tmp_path)
         assert result.returncode == 0, f"{side}: {result.stderr}"
         reports[side] = {s["title"]: s["rows"] for s in json.loads(result.stdout)["sections"]}
         assert sorted(p.name for p in alone.iterdir() if not p.name.startswith(store)) == [], "the report wrote beside the store"
-    health, nav = reports["health"], reports["nav"]
+    health, nav, followup = reports["health"], reports["nav"], reports["followup"]
     assert health["consents"], "the journal's report lists no consent for the consented patient"
     assert any(row["type"] == "no.ips.health.referral.v1" for row in health["disclosed to NAV"])
-    assert any(row["type"] == "no.ips.health.referral.v1" for row in nav["received from the health service"])
-    assert nav["registered as IPS participant"], "NAV registers a referred participant"
+    # The full consent names both NAV roles: each system received its own copy of the referral.
+    for name, report in (("nav", nav), ("followup", followup)):
+        assert any(row["type"] == "no.ips.health.referral.v1" for row in report["received from the health service"]), name
+        assert report["registered as IPS participant"], f"{name}: a referred participant is registered"
+    # The NAV veileder never receives what is for the job specialist alone (R9).
+    job_specialist_only = {"no.ips.health.work-relevant-health.v1", "no.ips.health.treatment-coordination.v1"}
+    assert not job_specialist_only & {row["type"] for row in nav["received from the health service"]}
+    assert job_specialist_only & {row["type"] for row in followup["received from the health service"]}, \
+        "the scenario sends the job specialist work-relevant health or treatment coordination"
 
 
 # ---- 4. oversized inputs do not hold up ordinary traffic --------------------------------------
@@ -706,7 +725,7 @@ def test_R10_sinks_take_nothing_the_bridge_published_for_a_breach(scenario):
     """Every record the bridge forwarded honours its contract, so neither sink quarantined
     anything and no breach notice exists."""
     data = scenario.bridge.data_dir
-    for store in ("health.sqlite", "nav.sqlite"):
+    for store in ("health.sqlite", "nav.sqlite", "followup.sqlite"):
         with read_only(data / store) as db:
             require_columns(db, "quarantine", "breach_id", "reason_code")
             reasons = [row["reason_code"] for row in db.execute("SELECT reason_code FROM quarantine")]

@@ -1,7 +1,8 @@
 """The README's first command as a new user meets it: `consent-bridge demo` runs everything on
 embedded defaults with simulated EPJ and NAV traffic, and its operator page, opened in a real
 browser (Debian's chromium, headless, driven by selenium), lists rejections, filters them,
-counts them by reason, draws them over time and explains one, without showing a person.
+counts them by reason, draws them over time and explains one, and counts the copies each
+recipient system received, without showing a person.
 
 The demo's own summary (`--json`, last line) must show forwarded, anonymized and rejected
 events; the page is read only through the browser (no API shortcut for what it shows).
@@ -127,6 +128,17 @@ def test_operator_page_lists_filters_counts_and_charts_rejections(demo, browser)
     counts = wait(lambda: browser.find_elements(By.CSS_SELECTOR, "#counts tbody tr") or None, what="counts by reason")
     reasons = {row.get_attribute("data-reason"): int(row.find_elements(By.TAG_NAME, "td")[1].text) for row in counts}
     assert sum(reasons.values()) >= len(rows) > 0
+    # Deliveries by destination: the three recipient systems, each with copies published (R9).
+    def deliveries():
+        rows = browser.find_elements(By.CSS_SELECTOR, "#deliveries tbody tr")
+        cells = {row.find_elements(By.TAG_NAME, "td")[0].text: [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+                 for row in rows}
+        published = {system: int(c[2]) + int(c[3]) for system, c in cells.items()}
+        return cells if set(cells) == {"health-journal", "nav-case", "nav-followup"} and all(published.values()) else None
+
+    destinations = wait(deliveries, timeout=45, what="published copies for every recipient system")
+    assert destinations["nav-followup"][1] == "nav.followup.inbound"
+    assert int(destinations["nav-followup"][3]) > 0, "the anonymous case discussions reach the job specialist"
     bars = wait(lambda: browser.find_elements(By.CSS_SELECTOR, "#chart svg rect") or None, what="the chart's bars")
     assert {bar.get_attribute("data-reason") for bar in bars} <= set(reasons)
 
