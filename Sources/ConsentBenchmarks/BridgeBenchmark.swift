@@ -96,6 +96,10 @@ package struct BridgeBenchmark: Sendable {
         let patient = patients[0]
         func consent(for subject: String, version: Int, status: String) throws -> [UInt8] {
             var object = consentTemplate
+            // The job specialist alone: one copy per referral, so the bridge's Kafka work is the
+            // equal-work passthrough's (1 in, 3 out). A consent naming the NAV veileder too
+            // makes a second copy and notice (5 out; docs/rules.md R9).
+            object["recipientRoles"] = ["ips-job-specialist"]
             object["patientId"] = subject
             object["consentId"] = UUID.random().lowercaseString
             object["version"] = version
