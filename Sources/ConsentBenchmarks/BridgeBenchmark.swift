@@ -22,11 +22,15 @@ package struct BridgeBenchmark: Sendable {
         /// The passthrough doing the bridge's Kafka work: per event one record consumed and
         /// three produced (the copy, a receipt and a disclosure notice of the bridge's sizes).
         package var equalWorkPerSecond: Double
-        /// CPU time of this process (all threads, getrusage) per event, over each measured run:
-        /// it includes the in-process load generator and reader, and with the broker in this
-        /// process the broker too (`--broker process` keeps the broker out).
+        /// CPU time of the measuring process (all threads, getrusage) per event, over each
+        /// measured run: the system under test's, plus the load generator and reader when they
+        /// run in this process (`runLoad`), plus the broker when it does (`--broker process`
+        /// keeps it out).
         package var equalWorkCPUMicrosecondsPerEvent: Double
         package var bridgeCPUMicrosecondsPerEvent: Double
+        /// CPU of the process the load ran in, per event, over the bridge's run (the load's own
+        /// share when it runs in a process of its own).
+        package var loadCPUMicrosecondsPerEvent: Double
         package var bridgePerSecond: Double
         package var bridgeLatency: [Double]
         package var withdrawalLatency: [Double]
@@ -57,19 +61,35 @@ package struct BridgeBenchmark: Sendable {
     /// A PostgreSQL server (a role that may create databases) for the bridge store; SQLite when nil.
     package var postgresBaseURL: String?
     package var logger: Logger
+    /// Runs one measured run's load against the broker at the given bootstrap address, calling
+    /// the closure when the timed part begins. `nil`: in this process (`BridgeBenchmarkLoad`).
+    package var runLoad: RunLoad
+
+    /// How a run's load is run (see `runLoad`).
+    package typealias RunLoad =
+        @Sendable (_ bootstrapServers: String, _ onBegin: @escaping @Sendable () -> Void)
+        async throws -> BridgeBenchmarkLoadResult
 
     package init(
         events: Int, rate: Int? = nil, contractsDirectory: String,
         startBroker: (@Sendable () async throws -> ExternalBroker)? = nil,
         postgresBaseURL: String? = nil,
+        runLoad: RunLoad? = nil,
         logger: Logger
-    ) {
+    ) throws {
         self.events = events
         self.rate = rate
         self.contractsDirectory = contractsDirectory
         self.startBroker = startBroker
         self.postgresBaseURL = postgresBaseURL
         self.logger = logger
+        let workload = try BridgeBenchmarkWorkload(contractsDirectory: contractsDirectory)
+        self.runLoad =
+            runLoad ?? { bootstrap, onBegin in
+                try await BridgeBenchmarkLoad(
+                    bootstrapServers: bootstrap, events: events, rate: rate, workload: workload, logger: logger
+                ).run(onBegin: onBegin)
+            }
     }
 
     /// Partitions per topic: the mock keeps at most ~5 MiB per partition and silently drops
@@ -79,62 +99,21 @@ package struct BridgeBenchmark: Sendable {
     static let tuning = EmbeddedKafkaCluster.consumerTuning
 
     package func run() async throws -> Result {
+        let workload = try BridgeBenchmarkWorkload(contractsDirectory: contractsDirectory)
         let examples = URL(fileURLWithPath: contractsDirectory).appendingPathComponent("examples")
-        let consentTemplate =
-            try JSONSerialization.jsonObject(
-                with: Data(contentsOf: examples.appendingPathComponent("consent/valid/granted-full-written.json")))
-            as! [String: Any]
-        let referralTemplate =
-            try JSONSerialization.jsonObject(
-                with: Data(contentsOf: examples.appendingPathComponent("referral/valid/not-sick-listed-minimal.json")))
-            as! [String: Any]
-        // Events for 64 consented patients: one key per patient spreads the events over the
-        // partitions. (With one key, all 20,000 events went to one partition; the mock keeps at
-        // most ~5 MiB per partition and silently drops older records, so a bridge lagging by
-        // ~4,000 events lost records to the mock and the run never finished.)
-        let patients = NorwegianIdentifier.syntheticFodselsnumre(count: 64)
-        let patient = patients[0]
-        func consent(for subject: String, version: Int, status: String) throws -> [UInt8] {
-            var object = consentTemplate
-            // The job specialist alone: one copy per referral, so the bridge's Kafka work is the
-            // equal-work passthrough's (1 in, 3 out). A consent naming the NAV veileder too
-            // makes a second copy and notice (5 out; docs/rules.md R9).
-            object["recipientRoles"] = ["ips-job-specialist"]
-            object["patientId"] = subject
-            object["consentId"] = UUID.random().lowercaseString
-            object["version"] = version
-            object["status"] = status
-            return Array(try JSONSerialization.data(withJSONObject: object))
+        let patient = workload.patients[0]
+        // Later versions of patient 0's consent keep its consent id.
+        let patientConsentID = UUID.random().lowercaseString
+        let seeds = try workload.patients.map { subject in
+            (
+                subject,
+                try workload.consent(
+                    for: subject, consentID: subject == patient ? patientConsentID : UUID.random().lowercaseString,
+                    version: 1, status: "granted")
+            )
         }
-        let patientConsent = try consent(for: patient, version: 1, status: "granted")
         func consent(version: Int, status: String) throws -> [UInt8] {
-            // Later versions of patient 0's consent keep its consent id.
-            var object = try JSONSerialization.jsonObject(with: Data(patientConsent)) as! [String: Any]
-            object["version"] = version
-            object["status"] = status
-            return Array(try JSONSerialization.data(withJSONObject: object))
-        }
-        let bodies = try patients.map { subject in
-            var referral = referralTemplate
-            var person = referral["patient"] as! [String: Any]
-            person["fodselsnummer"] = subject
-            referral["patient"] = person
-            return Array(try JSONSerialization.data(withJSONObject: referral))
-        }
-        let seeds =
-            try [(patient, patientConsent)]
-            + patients.dropFirst().map { ($0, try consent(for: $0, version: 1, status: "granted")) }
-        func event(_ topic: String, _ index: Int) -> KafkaOutgoingRecord {
-            KafkaOutgoingRecord(
-                topic: topic, key: Array(patients[index % patients.count].utf8), value: bodies[index % patients.count],
-                headers: [
-                    KafkaHeader(name: "ce_id", string: UUID.random().lowercaseString),
-                    KafkaHeader(name: "ce_type", string: "no.ips.health.referral.v1"),
-                    KafkaHeader(name: "ce_source", string: "urn:bench"),
-                    KafkaHeader(name: "ce_specversion", string: "1.0"),
-                    KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
-                    KafkaHeader(name: "content-type", string: "application/json"),
-                ])
+            try workload.consent(for: patient, consentID: patientConsentID, version: version, status: status)
         }
 
         // (a) Passthrough: consume health.ips.outbound, produce each batch to nav.followup.inbound;
@@ -188,13 +167,12 @@ package struct BridgeBenchmark: Sendable {
                 }
             }
         }
-        let passthrough = try await measure(
-            events: events, makeEvent: event, start: passthroughSystem(equalWork: false))
-        let equalWork = try await measure(events: events, makeEvent: event, start: passthroughSystem(equalWork: true))
+        let passthrough = try await measure(start: passthroughSystem(equalWork: false))
+        let equalWork = try await measure(start: passthroughSystem(equalWork: true))
 
         // (b) The full bridge with SQLite, and (c) withdrawal latency on the same set-up.
         let stages = StageSnapshot()
-        let bridge = try await measure(events: events, makeEvent: event, seedConsents: seeds) { cluster, stop in
+        let bridge = try await measure(seedConsents: seeds) { cluster, stop in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "bench-bridge-\(UUID().uuidString)"
             ).path
@@ -279,20 +257,23 @@ package struct BridgeBenchmark: Sendable {
             }
         }
         return Result(
-            passthroughPerSecond: passthrough.perSecond, passthroughLatency: passthrough.latency,
-            equalWorkPerSecond: equalWork.perSecond,
+            passthroughPerSecond: passthrough.load.perSecond, passthroughLatency: passthrough.load.latency,
+            equalWorkPerSecond: equalWork.load.perSecond,
             equalWorkCPUMicrosecondsPerEvent: equalWork.cpuSeconds * 1e6 / Double(events),
             bridgeCPUMicrosecondsPerEvent: bridge.cpuSeconds * 1e6 / Double(events),
-            bridgePerSecond: bridge.perSecond, bridgeLatency: bridge.latency, withdrawalLatency: bridge.extra.sorted(),
+            loadCPUMicrosecondsPerEvent: bridge.load.cpuSeconds * 1e6 / Double(events),
+            bridgePerSecond: bridge.load.perSecond, bridgeLatency: bridge.load.latency,
+            withdrawalLatency: bridge.extra.sorted(),
             bridgeStages: stages.load())
     }
 
-    /// Starts a cluster and the system under test, produces `events` records into
-    /// `health.ips.outbound`, and times their arrival on `nav.followup.inbound`.
+    /// Starts a cluster and the system under test, then runs the load (`runLoad`) against it:
+    /// `events` records into `health.ips.outbound`, timed until they arrive on
+    /// `nav.followup.inbound`. The CPU counted is this process's over the load's run.
     private func measure(
-        events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord, seedConsents: [(String, [UInt8])] = [],
+        seedConsents: [(String, [UInt8])] = [],
         start: (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error>
-    ) async throws -> (perSecond: Double, latency: [Double], extra: [Double], cpuSeconds: Double) {
+    ) async throws -> Measurement {
         let cluster: BenchmarkBroker
         var embedded: EmbeddedKafkaCluster? = nil
         if let startBroker {
@@ -308,8 +289,7 @@ package struct BridgeBenchmark: Sendable {
         }
         defer { embedded?.shutdown() }
         do {
-            let result = try await measure(
-                on: cluster, events: events, makeEvent: makeEvent, seedConsents: seedConsents, start: start)
+            let result = try await measure(on: cluster, seedConsents: seedConsents, start: start)
             await cluster.stop()
             return result
         } catch {
@@ -318,119 +298,38 @@ package struct BridgeBenchmark: Sendable {
         }
     }
 
+    /// One measured run: the load's figures, this process's CPU over it, and what the system
+    /// returned (the bridge: withdrawal latencies).
+    private struct Measurement {
+        var load: BridgeBenchmarkLoadResult
+        var cpuSeconds: Double
+        var extra: [Double]
+    }
+
     private func measure(
-        on cluster: BenchmarkBroker, events: Int, makeEvent: (String, Int) -> KafkaOutgoingRecord,
-        seedConsents: [(String, [UInt8])],
+        on cluster: BenchmarkBroker, seedConsents: [(String, [UInt8])],
         start: (BenchmarkBroker, StopSignal) async throws -> Task<[Double], any Error>
-    ) async throws -> (perSecond: Double, latency: [Double], extra: [Double], cpuSeconds: Double) {
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+    ) async throws -> Measurement {
         if !seedConsents.isEmpty {
+            let producer = try KafkaProducer(
+                configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
             for result in try await producer.send(
                 seedConsents.map { KafkaOutgoingRecord(topic: "health.consent", key: Array($0.0.utf8), value: $0.1) })
             {
                 _ = try result.get()
             }
+            await producer.close()
         }
-        let reader = try KafkaConsumer(
-            // The bridge's copies carry ids it minted; its receipts say which event each came from.
-            configuration: .init(
-                client: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning),
-                groupID: "bench-reader",
-                topics: ["nav.followup.inbound", "health.ips.receipts"]),
-            logger: logger)
         let stop = StopSignal()
         let system = try await start(cluster, stop)
-        // Warm-up: one event end to end (group joins, consent view caught up).
-        _ = try await producer.send(makeEvent("health.ips.outbound", 0))
-        var iterator = reader.batches.makeAsyncIterator()
-        while let batch = try await iterator.next(), !batch.contains(where: { $0.topic == "nav.followup.inbound" }) {}
-
-        let records = (0..<events).map { makeEvent("health.ips.outbound", $0) }
-        let begin = ContinuousClock.now
-        let cpuAtBegin = Self.processCPUSeconds()
-        // Offered load: chunks enqueued back to back (not each awaited: awaiting a chunk
-        // spread over many partitions took ~50 ms on the mock and capped both systems at
-        // ~2,000 events/s); every delivery report is checked at the end. With a rate, each chunk
-        // (a 5 ms share of the rate, at least one event) waits for its due time, so latency is
-        // measured below saturation.
-        let rate = self.rate
-        let chunkSize = rate.map { max(1, $0 / 200) } ?? 100
-        let sender = Task {
-            var times: [String: ContinuousClock.Instant] = [:]
-            var pending: [KafkaPendingDelivery] = []
-            for chunk in stride(from: 0, to: records.count, by: chunkSize) {
-                if let rate {
-                    try await Task.sleep(until: begin + .seconds(Double(chunk) / Double(rate)), clock: .continuous)
-                }
-                let slice = Array(records[chunk..<min(chunk + chunkSize, records.count)])
-                let now = ContinuousClock.now
-                for record in slice { times[record.headers.string(named: "ce_id")!] = now }
-                pending.append(try await producer.enqueue(slice))
-            }
-            for delivery in pending {
-                for result in await delivery.results() { _ = try result.get() }
-            }
-            return times
+        let cpuAtBegin = Mutex<Double?>(nil)
+        let load = try await runLoad(cluster.bootstrapServers) {
+            cpuAtBegin.withLock { $0 = ProcessCPU.seconds() }
         }
-        var latency: [Double] = []
-        var arrivals: [String: ContinuousClock.Instant] = [:]
-        // Fail rather than hang if events go missing (they must not; this is a benchmark).
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(max(120, events / 200)))
-            await reader.close()
-        }
-        defer { watchdog.cancel() }
-        let sentIDs = Set(records.compactMap { $0.headers.string(named: "ce_id") })
-        var sourceOf: [String: String] = [:]  // the bridge's copy id → the event's id
-        func sentID(_ arrived: String) -> String? { sentIDs.contains(arrived) ? arrived : sourceOf[arrived] }
-        // Arrivals are matched to sent events as soon as both the copy and (for the bridge) its
-        // receipt are in, whichever comes first.
-        var matched = 0
-        while matched < events, let batch = try await iterator.next() {
-            let now = ContinuousClock.now
-            for record in batch {
-                if record.topic == "health.ips.receipts" {
-                    guard let receipt = try? BridgeReceipt(json: StrictJSON.parse(record.value ?? [])),
-                        let copy = receipt.forwardedID,
-                        sourceOf[copy] == nil
-                    else { continue }
-                    sourceOf[copy] = receipt.messageID
-                    if arrivals[copy] != nil, sentIDs.contains(receipt.messageID) { matched += 1 }
-                } else if let id = record.headers.string(named: "ce_id"), arrivals[id] == nil {
-                    arrivals[id] = now
-                    if let original = sentID(id), sentIDs.contains(original) { matched += 1 }
-                }
-            }
-        }
-        let end = ContinuousClock.now
-        let cpuSeconds = Self.processCPUSeconds() - cpuAtBegin
-        guard matched >= events else { throw BenchmarkError.eventsMissing(arrived: matched, expected: events) }
-        let sentAt = try await sender.value
-        for (id, arrived) in arrivals {
-            if let original = sentID(id), let sent = sentAt[original] {
-                latency.append((arrived - sent).seconds * 1000)
-            }
-        }
+        let cpuSeconds = ProcessCPU.seconds() - (cpuAtBegin.withLock { $0 } ?? 0)
         stop.set()
         let extra = try await system.value
-        await reader.close()
-        await producer.close()
-        return (Double(events) / (end - begin).seconds, latency.sorted(), extra, cpuSeconds)
-    }
-}
-
-extension BridgeBenchmark {
-    /// User and system CPU time of this process so far (every thread).
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        #if canImport(Glibc)
-            guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
-        #else
-            guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
-        #endif
-        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+        return Measurement(load: load, cpuSeconds: cpuSeconds, extra: extra)
     }
 }
 

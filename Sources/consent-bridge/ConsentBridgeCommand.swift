@@ -37,6 +37,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchStoreCommand.self,
             BenchPolicyCommand.self,
             BenchConsentViewCommand.self,
+            BenchLoadCommand.self,
         ]
     )
 }

@@ -93,3 +93,25 @@ def test_agreements_list_and_check(tmp_path):
     broken.write_text('{"agreements": [')
     refused = run("agreements", "check", "--file", str(broken), "--team", "act-bergen-nord", "--organisation", "983974724")
     assert refused.returncode == 65 and "no referral" in refused.stderr
+
+
+def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
+    """Issue 18: `bench bridge --broker process` runs the broker and the load generator in
+    processes of their own, so `bridge_cpu_us_per_event` is the bridge's own; the load's share
+    is reported beside it. A small paced run: the figures exist and hang together (their size
+    depends on the machine and the build, so only what must hold is checked)."""
+    result = subprocess.run(
+        [BIN, "bench", "bridge", "--events", "150", "--rate", "300", "--broker", "process", "--json",
+         "--contracts", str(CONTRACTS)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["broker_in_process"] == 0
+    for key in ("bridge_cpu_us_per_event", "load_cpu_us_per_event", "equal_work_cpu_us_per_event"):
+        assert figures[key] > 0, (key, figures)
+    # Paced at 300/s, no system can deliver faster than it is offered.
+    for key in ("passthrough_per_s", "equal_work_per_s", "bridge_per_s"):
+        assert 0 < figures[key] <= 330, (key, figures)
+    # (The ratio is of the unrounded rates: allow the rounding.)
+    assert abs(figures["ratio_equal_work"] - figures["bridge_per_s"] / figures["equal_work_per_s"]) < 0.02, figures
+    assert "the broker and the load in processes of their own" in result.stderr

@@ -1,0 +1,96 @@
+import ArgumentParser
+import ConsentBenchmarks
+import Foundation
+import Logging
+
+/// `consent-bridge bench load`: the load of one `bench bridge` run, in a process of its own
+/// (started by `bench bridge`, not meant to be run by hand). It prints `begin` when the timed
+/// part starts and `result: {json}` at the end, so that `bench bridge` counts its own process's
+/// CPU for the system under test alone.
+struct BenchLoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "The offered load and reader of one `bench bridge` run (started by `bench bridge`).",
+        shouldDisplay: false)
+
+    @Option(help: "The broker's bootstrap address.")
+    var bootstrap: String
+
+    @Option(help: "Events to offer.")
+    var events: Int
+
+    @Option(help: "Offer events at this many per second (default: all at once).")
+    var rate: Int?
+
+    @Option(help: "Contracts directory (the examples the events are made from).")
+    var contracts: String = "Contracts"
+
+    func run() async throws {
+        LoggingBootstrap.bootstrap(level: .error)
+        let load = BridgeBenchmarkLoad(
+            bootstrapServers: bootstrap, events: events, rate: rate,
+            workload: try BridgeBenchmarkWorkload(contractsDirectory: contracts), logger: Logger(label: "bench-load"))
+        let result = try await load.run {
+            print(ChildLoad.beginLine)
+            fflush(nil)  // all streams: `stdout` itself is not concurrency-safe to name
+        }
+        print(ChildLoad.resultPrefix + String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+        fflush(nil)
+    }
+}
+
+/// `bench load` started as a child process of this executable.
+enum ChildLoad {
+    static let beginLine = "begin"
+    static let resultPrefix = "result: "
+
+    /// Runs `bench load` against `bootstrap` and returns its result; `onBegin` is called when
+    /// the child starts its timed part.
+    static func run(
+        bootstrap: String, events: Int, rate: Int?, contracts: String, onBegin: @escaping @Sendable () -> Void
+    ) async throws -> BridgeBenchmarkLoadResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments =
+            ["bench", "load", "--bootstrap", bootstrap, "--events", String(events), "--contracts", contracts]
+            + (rate.map { ["--rate", String($0)] } ?? [])
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let reader = output.fileHandleForReading
+        // Read off the cooperative pool (blocking reads of whatever has arrived), so `begin` is
+        // seen when it is printed. Not byte by byte: the result holds every latency (~400 KB for
+        // 20,000 events), and a read and an fstat per byte were ~5% of this process's CPU.
+        let result: BridgeBenchmarkLoadResult? = await Task.detached {
+            var pending = Data()
+            var result: BridgeBenchmarkLoadResult?
+            while case let chunk = reader.availableData, !chunk.isEmpty {
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let text = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending = Data(pending[(newline + 1)...])
+                    if text == beginLine {
+                        onBegin()
+                    } else if text.hasPrefix(resultPrefix) {
+                        result = try? JSONDecoder().decode(
+                            BridgeBenchmarkLoadResult.self, from: Data(text.dropFirst(resultPrefix.count).utf8))
+                    }
+                }
+            }
+            return result
+        }.value
+        await Task.detached { process.waitUntilExit() }.value
+        guard let result, process.terminationStatus == 0 else {
+            throw ChildLoadError(status: process.terminationStatus)
+        }
+        return result
+    }
+}
+
+/// The child `bench load` ended without a result.
+struct ChildLoadError: Error, CustomStringConvertible {
+    var status: Int32
+    var description: String {
+        "the child `consent-bridge bench load` ended (status \(status)) without a result; its error is above"
+    }
+}
