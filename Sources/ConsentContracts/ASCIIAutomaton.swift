@@ -1,0 +1,187 @@
+/// A schema pattern as a deterministic finite automaton over ASCII bytes.
+///
+/// Built once per pattern: the pattern's Thompson automaton (states joined by empty moves and
+/// one-character steps), made deterministic by the subset construction over the 128 ASCII
+/// characters. Matching is then one table lookup per byte, with no backtracking, so a pattern
+/// like `^(/[^/]*)+$` costs the same as `^[0-9]{11}$`. Only a match/no-match is needed
+/// (greedy and lazy quantifiers accept the same strings). Patterns it does not cover (an
+/// anchor inside a group, alternatives anchored differently, huge counted repetitions) have
+/// no automaton, and input with a non-ASCII byte is left to the backtracking matcher.
+struct ASCIIAutomaton: Sendable {
+    /// Next state for (state, byte) at `state << 7 | byte`; -1: no match can follow.
+    private let table: [Int16]
+    private let accepting: [Bool]
+    /// The pattern has no `$`: a match may end anywhere, so reaching an accepting state decides.
+    private let acceptsEarly: Bool
+
+    /// Largest automaton built (states); a pattern needing more keeps the backtracking matcher.
+    static let maximumStates = 4096
+    /// Largest count of a repetition that is unrolled into states.
+    static let maximumRepetition = 256
+
+    init?(_ alternatives: [[SchemaRegex.Node]]) {
+        guard !alternatives.isEmpty else { return nil }
+        // Anchors only at the very start and end of every top-level alternative, the same for all.
+        func isStart(_ node: SchemaRegex.Node?) -> Bool {
+            if case .start? = node { return true }
+            return false
+        }
+        func isEnd(_ node: SchemaRegex.Node?) -> Bool {
+            if case .end? = node { return true }
+            return false
+        }
+        let anchoredAtStart = isStart(alternatives[0].first)
+        let anchoredAtEnd = isEnd(alternatives[0].last)
+        var bodies: [ArraySlice<SchemaRegex.Node>] = []
+        for sequence in alternatives {
+            guard isStart(sequence.first) == anchoredAtStart, isEnd(sequence.last) == anchoredAtEnd else { return nil }
+            var body = sequence[...]
+            if anchoredAtStart { body = body.dropFirst() }
+            if anchoredAtEnd { body = body.dropLast() }
+            bodies.append(body)
+        }
+
+        var nfa = NondeterministicAutomaton()
+        let start = nfa.newState()
+        if !anchoredAtStart {
+            // Unanchored: any prefix may come before the match.
+            nfa.steps[start].append((.any, start))
+            nfa.steps[start].append((.literal("\n"), start))
+            nfa.steps[start].append((.literal("\r"), start))
+        }
+        let accept = nfa.newState()
+        for body in bodies {
+            guard let end = nfa.build(body, from: start) else { return nil }
+            nfa.empty[end].append(accept)
+        }
+        guard nfa.stateCount <= Self.maximumStates else { return nil }
+
+        // Subset construction: each deterministic state is a set of NFA states closed under
+        // empty moves, found once.
+        var indexOf: [[Int]: Int] = [:]
+        var sets: [[Int]] = []
+        var table: [Int16] = []
+        var accepting: [Bool] = []
+        func add(_ set: [Int]) -> Int? {
+            if let index = indexOf[set] { return index }
+            guard sets.count < Self.maximumStates else { return nil }
+            indexOf[set] = sets.count
+            sets.append(set)
+            table.append(contentsOf: repeatElement(-1, count: 128))
+            accepting.append(set.contains(accept))
+            return sets.count - 1
+        }
+        guard add(nfa.closure([start])) != nil else { return nil }
+        var next = 0
+        while next < sets.count {
+            let set = sets[next]
+            for byte in 0..<128 {
+                let scalar = Unicode.Scalar(UInt8(byte))
+                var targets: [Int] = []
+                for state in set {
+                    for (atom, target) in nfa.steps[state] where atom.accepts(scalar) { targets.append(target) }
+                }
+                guard !targets.isEmpty else { continue }
+                guard let index = add(nfa.closure(targets)) else { return nil }
+                table[next << 7 | byte] = Int16(index)
+            }
+            next += 1
+        }
+        self.table = table
+        self.accepting = accepting
+        self.acceptsEarly = !anchoredAtEnd
+    }
+
+    /// Whether the pattern matches `bytes`; `nil` when a non-ASCII byte had to be read.
+    func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+        var state = 0
+        if acceptsEarly, accepting[0] { return true }
+        for byte in bytes {
+            guard byte < 128 else { return nil }
+            let next = table[state << 7 | Int(byte)]
+            if next < 0 { return false }
+            state = Int(next)
+            if acceptsEarly, accepting[state] { return true }
+        }
+        return accepting[state]
+    }
+}
+
+/// Thompson's construction: states joined by empty moves and one-character steps.
+private struct NondeterministicAutomaton {
+    var empty: [[Int]] = []
+    var steps: [[(SchemaRegex.Node, Int)]] = []
+    var stateCount: Int { empty.count }
+
+    mutating func newState() -> Int {
+        empty.append([])
+        steps.append([])
+        return empty.count - 1
+    }
+
+    /// Adds `nodes` after state `from`; the state reached at their end, or nil if a node is
+    /// not covered (an anchor inside, a repetition too large) or the automaton grows too big.
+    mutating func build(_ nodes: ArraySlice<SchemaRegex.Node>, from: Int) -> Int? {
+        var current = from
+        for node in nodes {
+            guard stateCount <= ASCIIAutomaton.maximumStates, let end = build(node, from: current) else { return nil }
+            current = end
+        }
+        return current
+    }
+
+    private mutating func build(_ node: SchemaRegex.Node, from: Int) -> Int? {
+        switch node {
+        case .literal, .any, .characterClass:
+            let end = newState()
+            steps[from].append((node, end))
+            return end
+        case .start, .end:
+            return nil
+        case .group(let alternatives):
+            let end = newState()
+            for alternative in alternatives {
+                let entry = newState()
+                empty[from].append(entry)
+                guard let last = build(alternative[...], from: entry) else { return nil }
+                empty[last].append(end)
+            }
+            return end
+        case .repeated(let inner, let min, let max, _):
+            guard min <= ASCIIAutomaton.maximumRepetition,
+                max == Int.max || max <= ASCIIAutomaton.maximumRepetition
+            else { return nil }
+            var current = from
+            for _ in 0..<min {
+                guard let end = build(inner, from: current) else { return nil }
+                current = end
+            }
+            if max == Int.max {
+                // Kleene star: from the loop state, either leave or go round once more.
+                let loop = newState()
+                empty[current].append(loop)
+                guard let end = build(inner, from: loop) else { return nil }
+                empty[end].append(loop)
+                return loop
+            }
+            let end = newState()
+            empty[current].append(end)
+            for _ in min..<max {
+                guard let next = build(inner, from: current) else { return nil }
+                empty[next].append(end)
+                current = next
+            }
+            return end
+        }
+    }
+
+    /// `states` and everything reachable from them by empty moves, sorted (a set's identity).
+    func closure(_ states: [Int]) -> [Int] {
+        var seen = Set(states)
+        var stack = states
+        while let state = stack.popLast() {
+            for target in empty[state] where seen.insert(target).inserted { stack.append(target) }
+        }
+        return seen.sorted()
+    }
+}
