@@ -205,14 +205,29 @@ package final class BridgeMetrics: Sendable {
     /// `consent_bridge_deliveries_total{destination, form, outcome}`. The destination is one of
     /// the configured inbound topics and the other labels fixed words: bounded.
     package func recordDelivery(destination: String, identified: Bool, outcome: DeliveryOutcome) {
-        counter(
-            "consent_bridge_deliveries_total",
-            [
-                ("destination", destination), ("form", identified ? "identified" : "anonymous"),
-                ("outcome", outcome.rawValue),
-            ]
-        ).increment()
+        // Once per published copy: looked up by a small key, the labels joined only once.
+        let key = DeliveryKey(destination: destination, identified: identified, outcome: outcome)
+        let counter = deliveries.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = self.counter(
+                "consent_bridge_deliveries_total",
+                [
+                    ("destination", destination), ("form", identified ? "identified" : "anonymous"),
+                    ("outcome", outcome.rawValue),
+                ])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
     }
+
+    private struct DeliveryKey: Hashable, Sendable {
+        let destination: String
+        let identified: Bool
+        let outcome: DeliveryOutcome
+    }
+
+    private let deliveries = Mutex<[DeliveryKey: CoreMetrics.Counter]>([:])
 
     /// Time from an event's Kafka timestamp to its decision being recorded.
     package func recordDecisionLatency(_ duration: Duration) { decisionLatency.recordNanoseconds(duration.nanoseconds) }

@@ -206,14 +206,17 @@ package struct OutboxRelay: Service {
         // Reasons of the identified disclosures withheld, by id: decided on this page as their
         // rows come, or (for notice and receipt rows whose disclosure was decided on an earlier
         // page) recorded in the store.
-        let earlier = Set(rows.flatMap { Self.follows($0.record) }).subtracting(
-            rows.compactMap(\.record.disclosureID))
+        // The copies each notice or receipt row reports on, read once per row.
+        let followed = rows.map { $0.record.disclosureID == nil ? Self.follows($0.record) : [] }
+        let earlier = Set(followed.joined()).subtracting(rows.compactMap(\.record.disclosureID))
         var withheld: [String: String] = [:]
         if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: Array(earlier)) }
         // One pass: withheld rows are marked, the others sorted by side (order kept per side).
         var health: [StoredOutboxRow] = []
         var nav: [StoredOutboxRow] = []
-        for var row in rows {
+        health.reserveCapacity(rows.count)
+        nav.reserveCapacity(rows.count)
+        for (index, var row) in rows.enumerated() {
             if let disclosureID = row.record.disclosureID {
                 if let reason = withholdingReason(for: row.record, now: now) {
                     withheld[disclosureID] = reason
@@ -225,7 +228,7 @@ package struct OutboxRelay: Service {
                         metadata: ["bridge.reason": "\(reason)"])
                     continue
                 }
-            } else if case let follows = Self.follows(row.record), !follows.isEmpty,
+            } else if !withheld.isEmpty, case let follows = followed[index], !follows.isEmpty,
                 let reason = withheld[follows[0]], follows.allSatisfy({ withheld[$0] != nil })
             {
                 // A notice follows its own copy; a receipt follows every copy of its message, and
@@ -251,7 +254,8 @@ package struct OutboxRelay: Service {
     /// The identified copies a notice or receipt row reports on (none for other rows).
     private static func follows(_ record: OutboxRecord) -> [String] {
         guard let text = record.headerText(BridgeHeaders.internalFollows) else { return [] }
-        return text.split(separator: ",").map(String.init)
+        // Usually one copy: no split.
+        return text.utf8.contains(UInt8(ascii: ",")) ? text.split(separator: ",").map(String.init) : [text]
     }
 
     /// A disclosure notice or receipt rewritten to say the disclosure was withheld. NAV learns

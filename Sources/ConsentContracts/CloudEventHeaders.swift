@@ -54,11 +54,13 @@ package struct CloudEventHeaders: Sendable, Hashable {
     /// UTF-8) is recorded in `unreadable` and its value left nil.
     package init(kafkaHeaders: some Sequence<(name: String, value: [UInt8])>) {
         self.init(id: nil, type: nil, source: nil, time: nil, specVersion: nil, contentType: nil)
-        var seen: Set<String> = []
+        var seen: UInt32 = 0  // bit i: requiredNames[i] was read (read for every event: no set)
         for header in kafkaHeaders {
             guard let index = Self.requiredNames.firstIndex(of: header.name) else { continue }
             let name = Self.requiredNames[index]
-            guard seen.insert(name).inserted, let text = String(validating: header.value, as: UTF8.self) else {
+            let isFirst = seen & (1 << index) == 0
+            seen |= 1 << index
+            guard isFirst, let text = String(validating: header.value, as: UTF8.self) else {
                 unreadable.insert(name)
                 set(name, nil)
                 continue

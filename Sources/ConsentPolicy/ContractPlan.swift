@@ -1,8 +1,9 @@
 package import ConsentContracts
 
 /// A contract prepared for `decide`: the schema plus everything precomputed from its `x-*`
-/// annotations (field tree, role and direction bits, subject and required paths).
-package struct ContractPlan: Sendable {
+/// annotations (field tree, role and direction bits, subject and required paths). A class:
+/// it is looked up for every event, and copying the struct it was retained every field.
+package final class ContractPlan: Sendable {
     /// The contract as loaded.
     package let contract: MessageContract
     /// The field tree.

@@ -253,9 +253,7 @@ package enum PolicyEngine {
     /// R16: the pointer of the first string in `output` that holds a fødselsnummer or D-number
     /// other than the subject's, or (in free text) a phone number or e-mail address; nil when
     /// there is none. Synthetic numbers count too (fail closed).
-    static func thirdPartyIdentifier(in output: JSONValue, plan: FieldPlan?, subject: String, pointer: String = "")
-        -> String?
-    {
+    static func thirdPartyIdentifier(in output: JSONValue, plan: FieldPlan?, subject: String) -> String? {
         switch output {
         case .string(let text):
             let isFreeText = plan?.classification == .freeText
@@ -264,28 +262,25 @@ package enum PolicyEngine {
                 switch finding.kind {
                 case .nationalIdentityNumber:
                     let digits = text[finding.range].filter(\.isNumber)
-                    if String(digits) != subject { return pointer }
+                    if String(digits) != subject { return "" }
                 default:
-                    if isFreeText { return pointer }
+                    if isFreeText { return "" }
                 }
             }
             return nil
+        // The pointer is built on the way back, along the one path that found something: not
+        // for every member visited (that string building was most of this scan's cost).
         case .array(let items):
             for (index, item) in items.enumerated() {
-                if let found = thirdPartyIdentifier(
-                    in: item, plan: plan?.items ?? plan, subject: subject, pointer: pointer + "/\(index)")
-                {
-                    return found
+                if let found = thirdPartyIdentifier(in: item, plan: plan?.items ?? plan, subject: subject) {
+                    return "/\(index)" + found
                 }
             }
             return nil
         case .object(let object):
             for member in object {
-                let child = plan?.child(member.key)
-                if let found = thirdPartyIdentifier(
-                    in: member.value, plan: child, subject: subject, pointer: pointer + "/" + member.key)
-                {
-                    return found
+                if let found = thirdPartyIdentifier(in: member.value, plan: plan?.child(member.key), subject: subject) {
+                    return "/" + member.key + found
                 }
             }
             return nil

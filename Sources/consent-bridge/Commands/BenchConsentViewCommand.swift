@@ -101,7 +101,7 @@ struct BenchConsentViewCommand: AsyncParsableCommand {
         process.standardOutput = output
         try process.run()
         let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        await Task.detached { process.waitUntilExit() }.value
+        await process.exited()
         guard process.terminationStatus == 0 else {
             throw ValidationError("the restoring child process failed (exit \(process.terminationStatus))")
         }

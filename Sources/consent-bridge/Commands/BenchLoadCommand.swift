@@ -79,7 +79,7 @@ enum ChildLoad {
             }
             return result
         }.value
-        await Task.detached { process.waitUntilExit() }.value
+        await process.exited()
         guard let result, process.terminationStatus == 0 else {
             throw ChildLoadError(status: process.terminationStatus)
         }

@@ -27,7 +27,7 @@ enum ChildBroker {
         }.value
         let stop: @Sendable () async -> Void = {
             process.terminate()
-            await Task.detached { process.waitUntilExit() }.value
+            await process.exited()
         }
         guard let bootstrap else {
             await stop()
