@@ -1,4 +1,5 @@
 import ConsentBridge
+import ConsentBridgeTesting
 import ConsentConfiguration
 import ConsentKafka
 import ConsentStorage
@@ -6,6 +7,10 @@ import Foundation
 import Logging
 import SQLKit
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A child process of the built `consent-bridge` binary.
 final class ChildProcess: @unchecked Sendable {
@@ -76,46 +81,128 @@ struct BridgeCrashTests {
     func survivesKillNine() async throws {
         let broker = try ChildProcess(arguments: ["broker", "--contracts", BridgeHarness.contractsDirectory])
         defer { broker.terminate() }
-        let bootstrap = try #require(broker.readLine(startingWith: "bootstrap: ")).dropFirst("bootstrap: ".count)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "bridge-crash-\(UUID().uuidString)"
-        ).path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let bootstrap = String(
+            try #require(broker.readLine(startingWith: "bootstrap: ")).dropFirst("bootstrap: ".count))
+        let directory = try Self.temporaryDirectory("bridge-crash")
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let environment = Self.environment(
+            bootstrap: bootstrap, directory: directory, store: directory + "/bridge.sqlite", logLevel: "warning")
+        let total = 10_000
+        let ids = try await Self.publishWorkload(bootstrap: bootstrap, events: total)
+
+        // Kill the bridge at 5 random moments, restarting it each time.
+        for _ in 0..<5 {
+            let bridge = try ChildProcess(
+                arguments: ["run"], environment: environment, errorLog: directory + "/bridge.log")
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1500...6000)))
+            bridge.kill9()
+        }
+        let bridge = try ChildProcess(arguments: ["run"], environment: environment, errorLog: directory + "/bridge.log")
+        defer { bridge.terminate() }
+        let store = try await BridgeStore.open(.sqlite(path: directory + "/bridge.sqlite"), logger: Self.logger)
+        try await Self.expectEveryEventOnce(
+            total: total, ids: ids, bootstrap: bootstrap, store: store, survivor: bridge,
+            log: directory + "/bridge.log")
+    }
+
+    @Test(
+        "Issue 18: two instances in one consumer group on PostgreSQL, one killed with SIGKILL mid-stream: its partitions move to the other; nothing lost, nothing forwarded twice",
+        .enabled(if: TestDatabaseEngine.postgresURL != nil, Comment(rawValue: TestDatabaseEngine.skipMessage)))
+    func twoInstancesOneKilled() async throws {
+        let broker = try ChildProcess(arguments: ["broker", "--contracts", BridgeHarness.contractsDirectory])
+        defer { broker.terminate() }
+        let bootstrap = String(
+            try #require(broker.readLine(startingWith: "bootstrap: ")).dropFirst("bootstrap: ".count))
+        let directory = try Self.temporaryDirectory("bridge-two-instances")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base = try #require(TestDatabaseEngine.postgresURL)
+        let url = try await PostgresScratchDatabase.create(baseURL: base, prefix: "two_instances", logger: Self.logger)
+        // Info: each instance logs one line per decision, so the test can tell both worked.
+        let environment = Self.environment(bootstrap: bootstrap, directory: directory, store: url, logLevel: "info")
+        let (first, second) = (directory + "/first.log", directory + "/second.log")
+        let ports = (Int.random(in: 20000...30000), Int.random(in: 30001...40000))
+        var firstEnvironment = environment
+        firstEnvironment["CONSENT_BRIDGE_HTTP_LISTEN_ADDRESS"] = "127.0.0.1:\(ports.0)"
+        let killed = try ChildProcess(arguments: ["run"], environment: firstEnvironment, errorLog: first)
+        var secondEnvironment = environment
+        secondEnvironment["CONSENT_BRIDGE_HTTP_LISTEN_ADDRESS"] = "127.0.0.1:\(ports.1)"
+        let survivor = try ChildProcess(arguments: ["run"], environment: secondEnvironment, errorLog: second)
+        defer { survivor.terminate() }
+        // Both ready (each pipeline in its consumer group, the partitions shared) before the load.
+        for port in [ports.0, ports.1] {
+            try await Self.waitUntilReady(port: port, log: port == ports.0 ? first : second)
+        }
+        let total = 6_000
+        let ids = try await Self.publishWorkload(bootstrap: bootstrap, events: total)
+        // Killed mid-stream: once it has decided events, at a random moment after.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while Self.decisionLines(first) == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(Int.random(in: 0...500)))
+        killed.kill9()
+        let decidedBeforeTheKill = Self.decisionLines(first)
+
+        let store = try await BridgeStore.open(
+            try StoreLocation.parse(url).get(), logger: Self.logger)
+        try await Self.expectEveryEventOnce(
+            total: total, ids: ids, bootstrap: bootstrap, store: store, survivor: survivor, log: second)
+        // Both instances decided events: the partitions were shared, then moved to the survivor.
+        #expect(
+            decidedBeforeTheKill > 0,
+            "the killed instance decided nothing before it was killed: \(Self.tail(first))")
+        #expect(Self.decisionLines(second) > 0)
+        #expect(decidedBeforeTheKill < total, "the killed instance had decided everything: nothing moved")
+        print("two instances: the killed one decided \(decidedBeforeTheKill) of \(total) before SIGKILL")
+        await PostgresScratchDatabase.drop(url: url, baseURL: base, logger: Self.logger)
+    }
+
+    static let logger = Logger(label: "crash-test") { _ in SwiftLogNoOpLogHandler() }
+
+    static func temporaryDirectory(_ prefix: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// A bridge-only process against the broker at `bootstrap`, with the bridge store `store`.
+    static func environment(bootstrap: String, directory: String, store: String, logLevel: String) -> [String: String] {
         // Each side has its own sealing key (the configuration refuses one key for both).
         let healthKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let navKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let environment = [
+        return [
             "CONSENT_BRIDGE_ROLES": "bridge",
             "CONSENT_BRIDGE_EMBEDDED": "false",
-            "CONSENT_BRIDGE_HEALTH_KAFKA_BOOTSTRAP_SERVERS": String(bootstrap),
-            "CONSENT_BRIDGE_NAV_KAFKA_BOOTSTRAP_SERVERS": String(bootstrap),
+            "CONSENT_BRIDGE_HEALTH_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "CONSENT_BRIDGE_NAV_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
             "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": "10",
             "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": BridgeHarness.contractsDirectory,
             "CONSENT_BRIDGE_AGREEMENTS_REGISTRY": BridgeHarness.contractsDirectory
                 + "/registry/ips-agreements.development.json",
             "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
-            "CONSENT_BRIDGE_BRIDGE_STORE": directory + "/bridge.sqlite",
+            "CONSENT_BRIDGE_BRIDGE_STORE": store,
             "CONSENT_BRIDGE_HEALTH_SEALING_KEY": healthKey,
             "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-test",
             "CONSENT_BRIDGE_NAV_SEALING_KEY": navKey,
             "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-test",
             "CONSENT_BRIDGE_HTTP_LISTEN_ADDRESS": "127.0.0.1:\(Int.random(in: 20000...40000))",
-            "CONSENT_BRIDGE_LOG_LEVEL": "warning",
+            "CONSENT_BRIDGE_LOG_LEVEL": logLevel,
         ]
+    }
 
-        // 50 patients, 40 with consent; 10,000 referrals spread over them.
-        let logger = Logger(label: "crash-test") { _ in SwiftLogNoOpLogHandler() }
+    /// 50 patients, 40 with consent (naming both NAV roles); `events` referrals spread over
+    /// them. Returns the events' ids.
+    static func publishWorkload(bootstrap: String, events total: Int) async throws -> [String] {
         let producer = try KafkaProducer(
-            configuration: KafkaClientConfiguration(bootstrapServers: String(bootstrap)), logger: logger)
+            configuration: KafkaClientConfiguration(bootstrapServers: bootstrap), logger: logger)
         let patients = (0..<50).map { Self.syntheticFodselsnummer(index: $0) }
         for patient in patients.prefix(40) {
             _ = try await producer.send(
                 KafkaOutgoingRecord(
                     topic: "health.consent", key: Array(patient.utf8), value: try Fixtures.consent(patient: patient)))
         }
-        let total = 10_000
         var ids: [String] = []
         var records: [KafkaOutgoingRecord] = []
         for index in 0..<total {
@@ -137,19 +224,15 @@ struct BridgeCrashTests {
         }
         for result in try await producer.send(records) { _ = try result.get() }
         await producer.close()
+        return ids
+    }
 
-        // Kill the bridge at 5 random moments, restarting it each time.
-        for _ in 0..<5 {
-            let bridge = try ChildProcess(
-                arguments: ["run"], environment: environment, errorLog: directory + "/bridge.log")
-            try await Task.sleep(for: .milliseconds(Int.random(in: 1500...6000)))
-            bridge.kill9()
-        }
-        let bridge = try ChildProcess(arguments: ["run"], environment: environment, errorLog: directory + "/bridge.log")
-        defer { bridge.terminate() }
-
-        // Wait until every event has a decision and the outbox is drained.
-        let store = try await BridgeStore.open(.sqlite(path: directory + "/bridge.sqlite"), logger: logger)
+    /// Waits until every event is decided and the outbox drained (by `survivor`, whose log is
+    /// shown if it dies), then reads what reached the topics: every event decided once, every
+    /// forward delivered once, every copy accounted for by a receipt.
+    static func expectEveryEventOnce(
+        total: Int, ids: [String], bootstrap: String, store: BridgeStore, survivor bridge: ChildProcess, log: String
+    ) async throws {
         let deadline = ContinuousClock.now + .seconds(300)
         var decided = 0
         while ContinuousClock.now < deadline {
@@ -157,9 +240,9 @@ struct BridgeCrashTests {
                 // Reap it first: Foundation traps on `terminationStatus` of an unreaped process.
                 bridge.process.waitUntilExit()
                 // The bridge's log holds no personal data (a test proves it), so show its end.
-                let log = (try? String(contentsOfFile: directory + "/bridge.log", encoding: .utf8)) ?? ""
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                 Issue.record(
-                    "the restarted bridge exited with status \(bridge.process.terminationStatus): \(log.suffix(3000))")
+                    "the surviving bridge exited with status \(bridge.process.terminationStatus): \(text.suffix(3000))")
                 await store.close()
                 return
             }
@@ -176,13 +259,13 @@ struct BridgeCrashTests {
         bridge.terminate()
 
         let forwardedIDs = try await BridgeHarness.read(
-            "nav.followup.inbound", bootstrap: String(bootstrap), atLeast: forwardDecisions, timeout: .seconds(60)
+            "nav.followup.inbound", bootstrap: bootstrap, atLeast: forwardDecisions, timeout: .seconds(60)
         )
         .compactMap { $0.headers.string(named: "ce_id") }
         // Copies carry bridge-minted ids; the receipts say which event each copy came from.
         var sourceOf: [String: String] = [:]
         for receipt in try await BridgeHarness.read(
-            "health.ips.receipts", bootstrap: String(bootstrap), atLeast: total, timeout: .seconds(60))
+            "health.ips.receipts", bootstrap: bootstrap, atLeast: total, timeout: .seconds(60))
         {
             guard let body = try JSONSerialization.jsonObject(with: Data(receipt.value ?? [])) as? [String: Any],
                 let message = body["messageId"] as? String, let copy = body["forwardedId"] as? String
@@ -204,6 +287,34 @@ struct BridgeCrashTests {
         #expect(Set(forwardedIDs.compactMap { sourceOf[$0] }).isSubset(of: Set(ids)))
         #expect(forwardedIDs.allSatisfy { sourceOf[$0] != nil }, "a copy no receipt accounts for")
         #expect(forwardDecisions == total / 50 * 40)
+    }
+
+    /// Waits until the bridge listening on `port` says it is ready (its pipelines are in their
+    /// consumer groups).
+    static func waitUntilReady(port: Int, log: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(90)
+        let url = try #require(URL(string: "http://127.0.0.1:\(port)/health/ready"))
+        while ContinuousClock.now < deadline {
+            if let (_, response) = try? await URLSession.shared.data(from: url),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("the bridge on port \(port) never became ready: \(tail(log))")
+    }
+
+    /// The end of a bridge's log (it holds no personal data: a test proves it).
+    static func tail(_ log: String) -> String {
+        String(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").suffix(3000))
+    }
+
+    /// Lines saying an event was decided in a bridge's log (`log.level = info`).
+    static func decisionLines(_ log: String) -> Int {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter {
+            $0.contains("Decided")
+        }.count
     }
 
     static func count(_ store: BridgeStore, _ query: String) async throws -> Int {
