@@ -36,8 +36,8 @@ extension StoreDatabase {
     /// rows as integers or texts.
     ///
     /// SQLite: one prepared single-row INSERT, stepped per row (prepared once per connection,
-    /// not parsed again per batch). PostgreSQL: multi-row INSERTs of `StoreSQL.rowsPerStatement`
-    /// rows through SQLKit (one round trip each).
+    /// not parsed again per batch). PostgreSQL: one `INSERT … SELECT … FROM UNNEST` per 5,000
+    /// rows, each column bound once as an array (`PostgresBulkInsert`).
     func bulkInsert(
         _ sql: any SQLDatabase, into table: String, columns: [String], rows: [[StoreValue]],
         ignoringConflicts: Bool = false, returning: String? = nil
@@ -45,15 +45,17 @@ extension StoreDatabase {
         guard !rows.isEmpty else { return [] }
         guard let sqlite = self.sqliteHandle else {
             var returned: [StoreValue] = []
-            for chunk in rows.chunked(by: StoreSQL.rowsPerStatement) {
-                var builder = sql.insert(into: table).columns(columns)
-                for row in chunk { builder = builder.values(row.map(\.sqlExpression)) }
-                if ignoringConflicts { builder = builder.ignoringConflicts() }
+            for chunk in rows.chunked(by: PostgresBulkInsert.rowsPerStatement) {
+                precondition(
+                    chunk.allSatisfy { $0.count == columns.count }, "bulk insert row has the wrong number of values")
+                let statement = try PostgresBulkInsert.statement(
+                    into: table, columns: columns, rows: Array(chunk), ignoringConflicts: ignoringConflicts,
+                    returning: returning)
                 guard let returning else {
-                    try await builder.run()
+                    try await sql.raw(statement).run()
                     continue
                 }
-                for row in try await builder.returning(SQLColumn(returning)).all() {
+                for row in try await sql.raw(statement).all() {
                     if let integer = try? row.decode(column: returning, as: Int64.self) {
                         returned.append(.integer(integer))
                     } else {
