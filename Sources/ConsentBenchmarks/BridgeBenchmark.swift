@@ -60,6 +60,9 @@ package struct BridgeBenchmark: Sendable {
     package var startBroker: (@Sendable () async throws -> ExternalBroker)?
     /// A PostgreSQL server (a role that may create databases) for the bridge store; SQLite when nil.
     package var postgresBaseURL: String?
+    /// Bridge instances in one consumer group, sharing the bridge store (more than one needs
+    /// PostgreSQL).
+    package var instances: Int
     package var logger: Logger
     /// Runs one measured run's load against the broker at the given bootstrap address, calling
     /// the closure when the timed part begins. `nil`: in this process (`BridgeBenchmarkLoad`).
@@ -74,9 +77,12 @@ package struct BridgeBenchmark: Sendable {
         events: Int, rate: Int? = nil, contractsDirectory: String,
         startBroker: (@Sendable () async throws -> ExternalBroker)? = nil,
         postgresBaseURL: String? = nil,
+        instances: Int = 1,
         runLoad: RunLoad? = nil,
         logger: Logger
     ) throws {
+        guard instances == 1 || postgresBaseURL != nil else { throw BenchmarkError.instancesNeedPostgres }
+        self.instances = instances
         self.events = events
         self.rate = rate
         self.contractsDirectory = contractsDirectory
@@ -199,12 +205,20 @@ package struct BridgeBenchmark: Sendable {
                     "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": isExternal ? "50" : "500",
                 ], fileContents: nil)
             let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
-            let application = try await BridgeApplication.make(
-                configuration: configuration, kafka: .init(health: client, nav: client),
-                consumerTuning: isExternal ? [:] : Self.tuning,
-                logger: logger)
+            // One or more instances in one consumer group, sharing the bridge store (as
+            // `docker compose up --scale bridge=N` runs them; here in one process).
+            var applications: [BridgeApplication] = []
+            for _ in 0..<instances {
+                applications.append(
+                    try await BridgeApplication.make(
+                        configuration: configuration, kafka: .init(health: client, nav: client),
+                        consumerTuning: isExternal ? [:] : Self.tuning,
+                        logger: logger))
+            }
+            let application = applications[0]
             let group = ServiceGroup(
-                configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
+                configuration: .init(
+                    services: applications.flatMap(\.services).map { .init(service: $0) }, logger: logger))
             // Alternating withdrawals and re-grants (version 2, 3, …), bodies prepared up front.
             let changes = try (2..<42).map { version in
                 let status = version % 2 == 0 ? "withdrawn" : "granted"
@@ -246,8 +260,15 @@ package struct BridgeBenchmark: Sendable {
                     await group.triggerGracefulShutdown()
                     try await tasks.waitForAll()
                 }
-                stages.store(application.metrics.stages)
-                await application.shutdown()
+                stages.store(
+                    applications.map(\.metrics.stages).reduce(into: [:]) { total, stages in
+                        for (stage, totals) in stages {
+                            total[stage, default: .init()].runs += totals.runs
+                            total[stage, default: .init()].items += totals.items
+                            total[stage, default: .init()].seconds += totals.seconds
+                        }
+                    })
+                for application in applications { await application.shutdown() }
                 try? FileManager.default.removeItem(atPath: directory)
                 if let scratchDatabase {
                     await PostgresScratchDatabase.drop(
@@ -343,12 +364,14 @@ struct BenchmarkBroker: Sendable {
 enum BenchmarkError: Error, CustomStringConvertible {
     case eventsMissing(arrived: Int, expected: Int)
     case withdrawalNotSeen
+    case instancesNeedPostgres
 
     var description: String {
         switch self {
         case .eventsMissing(let arrived, let expected):
             "only \(arrived) of \(expected) events arrived before the time limit"
         case .withdrawalNotSeen: "a consent change did not reach the view within 30 s"
+        case .instancesNeedPostgres: "more than one bridge instance shares the bridge store: use --store postgres"
         }
     }
 }

@@ -49,6 +49,9 @@ package final class BridgeMetrics: Sendable {
         package var items = 0
         /// Their total time, in seconds.
         package var seconds = 0.0
+
+        /// No runs yet.
+        package init() {}
     }
 
     /// What happened to an event, as the `outcome` label says it.

@@ -12,8 +12,10 @@ import ServiceLifecycle
 ///
 /// Rows come from the handoff (just committed by a pipeline) or, at start, after an error,
 /// after a handoff overflow and when idle, from the store. A store read covers everything
-/// committed before it (one connection: sequence numbers follow commit order), so handed rows
-/// at or below the highest sequence read are skipped; nothing is published twice or missed.
+/// committed before it (sequence numbers follow commit order: one connection on SQLite, the
+/// outbox's transaction lock on PostgreSQL), so handed rows at or below the highest sequence
+/// read are skipped; nothing is published twice or missed. On PostgreSQL several instances
+/// share the store: only the relay holding the store's relay lease publishes, from the store.
 ///
 /// Before publishing an identified disclosure it re-checks the consent: if it was withdrawn
 /// (or no longer covers what is disclosed) since the decision, the row is withheld and the
@@ -74,6 +76,12 @@ package struct OutboxRelay: Service {
     /// Marks rows published before a crash, then publishes until graceful shutdown; then settles
     /// what is in flight, publishes what is still pending and closes the producers.
     package func run() async throws {
+        // Several instances on one store: one relay publishes at a time. The others wait, and
+        // the first to take the lease after its holder died carries on from the store.
+        guard try await waitForTheLease() else {
+            for producer in producers.values { await producer.close() }
+            return
+        }
         // Rows published before a crash but not marked: find them instead of sending twice.
         let recovery = self.recovery
         _ = try await retry.run("relay recovery", logger: logger) { try await recovery.run() }
@@ -82,7 +90,9 @@ package struct OutboxRelay: Service {
             var cursor = Cursor()
             while !Task.isCancelled {
                 let handled = (try? await retry.run("relay outbox", logger: logger) { try await step(&cursor) }) ?? 0
-                if handled == 0, await !handoff.signal.wait(timeout: .milliseconds(200)) {
+                // A shared store is read again after a short pause (other instances' rows are
+                // not handed over); otherwise the pipelines' handoff wakes the relay.
+                if handled == 0, await !handoff.signal.wait(timeout: .milliseconds(store.isShared ? 20 : 200)) {
                     // Idle: look in the store for rows nobody handed over (e.g. a batch whose
                     // commit succeeded although the store reported an error, then re-recorded).
                     cursor.readsStore = true
@@ -96,6 +106,30 @@ package struct OutboxRelay: Service {
         if cursor.needsRecovery { _ = try? await recovery.run() }
         while let published = try? await publishPending(), published > 0 {}
         for producer in producers.values { await producer.close() }
+    }
+
+    /// Waits until this instance's relay holds the store's relay lease (at once on SQLite);
+    /// false when a graceful shutdown came first.
+    private func waitForTheLease() async throws -> Bool {
+        let store = self.store
+        let retry = self.retry
+        let logger = self.logger
+        let leased = await cancelWhenGracefulShutdown { () -> Bool in
+            var waited = false
+            while !Task.isCancelled {
+                if (try? await retry.run("relay lease", logger: logger) { try await store.takeRelayLease() }) == true {
+                    if waited { logger.notice("This instance's relay now publishes the outbox") }
+                    return true
+                }
+                if !waited {
+                    logger.notice("Another bridge instance's relay publishes the outbox; this one waits to take over")
+                    waited = true
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+            return false
+        }
+        return leased == true
     }
 
     /// Steps enqueued at once: the next one goes to the producers while the previous one's
@@ -143,7 +177,8 @@ package struct OutboxRelay: Service {
                 _ = try await recovery.run()
                 cursor.needsRecovery = false
             }
-            if !cursor.readsStore {
+            // A shared store is always read: other instances' rows are not handed over.
+            if !cursor.readsStore, !store.isShared {
                 switch handoff.take() {
                 case .overflowed:
                     logger.notice("Relay fell behind the pipelines; reading the outbox from the store")

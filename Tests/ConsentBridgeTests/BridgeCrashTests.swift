@@ -153,6 +153,13 @@ struct BridgeCrashTests {
             "the killed instance decided nothing before it was killed: \(Self.tail(first))")
         #expect(Self.decisionLines(second) > 0)
         #expect(decidedBeforeTheKill < total, "the killed instance had decided everything: nothing moved")
+        // One relay published at a time: either the survivor waited for the lease and took it
+        // over after the kill, or it held it from the start and the other one waited.
+        let (firstLog, secondLog) = (Self.text(first), Self.text(second))
+        #expect(
+            (secondLog.contains("waits to take over") && secondLog.contains("now publishes the outbox"))
+                || (firstLog.contains("waits to take over") && !secondLog.contains("waits to take over")),
+            "no relay waited for the lease: two relays published at once")
         print("two instances: the killed one decided \(decidedBeforeTheKill) of \(total) before SIGKILL")
         await PostgresScratchDatabase.drop(url: url, baseURL: base, logger: Self.logger)
     }
@@ -305,10 +312,11 @@ struct BridgeCrashTests {
         Issue.record("the bridge on port \(port) never became ready: \(tail(log))")
     }
 
-    /// The end of a bridge's log (it holds no personal data: a test proves it).
-    static func tail(_ log: String) -> String {
-        String(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").suffix(3000))
-    }
+    /// A bridge's log (it holds no personal data: a test proves it).
+    static func text(_ log: String) -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    /// The end of a bridge's log.
+    static func tail(_ log: String) -> String { String(text(log).suffix(3000)) }
 
     /// Lines saying an event was decided in a bridge's log (`log.level = info`).
     static func decisionLines(_ log: String) -> Int {

@@ -71,11 +71,21 @@ extension BridgeStore {
 
     /// Inserts outbox rows (pending: above the settled mark) and returns them with their sequence numbers.
     ///
-    /// Sequence numbers are assigned in VALUES order on both engines; sorting what RETURNING
+    /// Sequence numbers are assigned in row order on both engines; sorting what RETURNING
     /// gives back pairs each with its row whatever order it comes back in.
+    ///
+    /// On PostgreSQL several bridge instances share the store, so first the transaction takes
+    /// the outbox's transaction lock (held until it commits): outbox rows are then committed in
+    /// sequence order across instances, as they are with one writer. The relay's settled-through
+    /// mark and its "a store read covers everything committed before it" both rest on that: a
+    /// row with a lower number committed after a higher one could otherwise fall below the mark
+    /// unpublished.
     func insertOutbox(_ sql: any SQLDatabase, _ outbox: [MessageRows.OutboxRow], createdAt: Date) async throws
         -> [StoredOutboxRow]
     {
+        if self.database.engine == .postgres, !outbox.isEmpty {
+            try await sql.raw("SELECT pg_advisory_xact_lock(\(unsafeRaw: String(Self.outboxWriteLock)))").run()
+        }
         let sequences = try await self.database.bulkInsert(
             sql, into: "outbox", columns: MessageRows.outboxColumns, rows: outbox.map(\.values), returning: "seq"
         ).compactMap { value -> Int64? in

@@ -22,6 +22,25 @@ extension BridgeStore {
 
     static let outboxDoneColumns = ["seq", "status", "status_at", "status_reason"]
 
+    /// PostgreSQL advisory lock keys (arbitrary, fixed: "outbox" and "relay" in ASCII digits).
+    static let outboxWriteLock: Int64 = 0x6F_7574_626F_78
+    static let relayLease: Int64 = 0x72_656C_6179
+
+    /// Whether several bridge instances may share this store (PostgreSQL): one relay publishes
+    /// at a time (`takeRelayLease`), and it reads what to publish from the store.
+    package var isShared: Bool { self.database.engine == .postgres }
+
+    /// Takes the relay lease if no other instance holds it: true when this store's connection
+    /// holds it (then until the connection closes, so a killed instance's lease passes on).
+    /// Always true on SQLite (one process per store). Call until it is true, not after.
+    package func takeRelayLease() async throws(StorageError) -> Bool {
+        guard isShared else { return true }
+        return try await self.database.read { sql in
+            try await sql.raw("SELECT pg_try_advisory_lock(\(unsafeRaw: String(Self.relayLease))) AS held").first()?
+                .decode(column: "held", as: Bool.self) ?? false
+        }
+    }
+
     /// The condition that outbox row `o` is pending: above the settled mark and without an
     /// `outbox_done` row (the one definition the relay's reads, the backlog count and marking
     /// share; the view `outbox_status` spells out the same rule).

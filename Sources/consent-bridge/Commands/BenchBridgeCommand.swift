@@ -39,6 +39,12 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL server for --store postgres (a role that may create databases).")
     var postgresURL: String?
 
+    @Option(
+        help:
+            "Bridge instances in one consumer group sharing the bridge store (in this process; more than one needs --store postgres)."
+    )
+    var instances: Int = 1
+
     @Flag(
         help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
     var json = false
@@ -55,6 +61,11 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         guard events >= 10 else { throw ValidationError("--events must be at least 10") }
         if let rate, !(1...1_000_000).contains(rate) {
             throw ValidationError("--rate must be between 1 and 1000000 events/s")
+        }
+        guard (1...8).contains(instances) else { throw ValidationError("--instances must be between 1 and 8") }
+        if instances > 1, store != .postgres {
+            throw ValidationError(
+                "--instances \(instances) shares one bridge store between the instances: add --store postgres")
         }
     }
 
@@ -81,7 +92,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let (events, rate) = (self.events, self.rate)
         let result = try await BridgeBenchmark(
             events: events, rate: rate, contractsDirectory: contracts, startBroker: startBroker,
-            postgresBaseURL: postgres,
+            postgresBaseURL: postgres, instances: instances,
             // The load generator and reader in a process of their own: this process's CPU is then
             // the measured system's alone.
             runLoad: { bootstrap, onBegin in
@@ -96,8 +107,11 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let output = ReadableOutput(json: json)
         let offered = rate.map { "offered at \($0) events/s" } ?? "offered all at once"
         let placement = broker == .embedded ? "embedded broker" : "broker in a child process"
+        let stored = store == .postgres ? "PostgreSQL" : "SQLite"
+        let running = instances == 1 ? "" : ", \(instances) bridge instances in one group"
         output.line(
-            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), SQLite")
+            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)"
+        )
         output.line(
             String(
                 format: "  (a) passthrough   %8.0f events/s   p50 %7.1f ms   p99 %7.1f ms", result.passthroughPerSecond,
@@ -155,6 +169,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["withdrawal_p50_ms"] = (percentile(result.withdrawalLatency, 0.5) * 10).rounded() / 10
             line["broker_in_process"] = broker == .embedded ? 1 : 0
             line["store_postgres"] = store == .postgres ? 1 : 0
+            line["instances"] = Double(instances)
             if let rate { line["offered_per_s"] = Double(rate) }
             print(
                 String(
