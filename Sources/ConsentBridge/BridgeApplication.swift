@@ -193,9 +193,9 @@ package struct BridgeApplication: Sendable {
                         receiptsFor: { topics.receipts(forSource: $0) },
                         disclosuresFor: { topics.disclosures(forSource: $0) }, rejected: topics.rejected),
                     catalog: catalog, sealer: sealer, bridgeVersion: version)
-                // A shared store (PostgreSQL) is published from by one relay reading the store:
-                // nothing is handed over in memory, so nothing piles up in an instance that waits.
-                let handoff = OutboxHandoff(capacity: store.isShared ? 0 : 50_000)
+                // A shared store (PostgreSQL) is published from by one relay at a time, reading
+                // the store: nothing is kept in memory for it.
+                let handoff = OutboxHandoff(accepting: !store.isShared)
                 guard let agreementsRegistry = configuration.agreementsRegistry else {
                     throw ApplicationError.missingAgreements
                 }

@@ -15,7 +15,8 @@ import ServiceLifecycle
 /// committed before it (sequence numbers follow commit order: one connection on SQLite, the
 /// outbox's transaction lock on PostgreSQL), so handed rows at or below the highest sequence
 /// read are skipped; nothing is published twice or missed. On PostgreSQL several instances
-/// share the store: only the relay holding the store's relay lease publishes, from the store.
+/// share the store: only the relay holding the store's relay lease publishes, reading every
+/// instance's rows from the store (nothing is handed over).
 ///
 /// Before publishing an identified disclosure it re-checks the consent: if it was withdrawn
 /// (or no longer covers what is disclosed) since the decision, the row is withheld and the
@@ -177,7 +178,9 @@ package struct OutboxRelay: Service {
                 _ = try await recovery.run()
                 cursor.needsRecovery = false
             }
-            // A shared store is always read: other instances' rows are not handed over.
+            // A shared store is always read: other instances' rows are not handed over (reading
+            // it besides the handoff cost more than reading it alone, and paced the other
+            // instances' rows at one page per interval).
             if !cursor.readsStore, !store.isShared {
                 switch handoff.take() {
                 case .overflowed:
