@@ -204,7 +204,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConsentKafkaTests",
-            dependencies: ["ConsentKafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ConsentKafka", "ConsentBridgeTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -29,17 +29,10 @@ package struct OutboxBacklogGauge: Service {
 
     /// Counts until graceful shutdown; a failed count leaves the gauges at their last values.
     package func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    metrics.recordOutboxPending(try await store.pendingOutboxCount())
-                    metrics.recordOutboxFailed(try await store.failedOutboxCount())
-                } catch {
-                    // The gauge keeps its last value; the relay reports database trouble itself.
-                    logger.debug("Outbox backlog not counted", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
-            }
+        // The relay reports database trouble itself.
+        await repeatUntilGracefulShutdown(every: interval, logger: logger, failure: "Outbox backlog not counted") {
+            metrics.recordOutboxPending(try await store.pendingOutboxCount())
+            metrics.recordOutboxFailed(try await store.failedOutboxCount())
         }
     }
 }

@@ -35,16 +35,10 @@ package struct SinkLagGauge: Service {
 
     /// Counts until graceful shutdown; a failed count leaves the gauge at its last value.
     package func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    metrics.recordSinkLag(try await lag(), store: store.kind)
-                } catch {
-                    logger.debug(
-                        "Sink lag not counted", metadata: ["store.kind": "\(store.kind)", "error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
-            }
+        await repeatUntilGracefulShutdown(
+            every: interval, logger: logger, failure: "Sink lag not counted", metadata: ["store.kind": "\(store.kind)"]
+        ) {
+            metrics.recordSinkLag(try await lag(), store: store.kind)
         }
     }
 

@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import ConsentKafka
 import Foundation
 import Testing
@@ -11,20 +12,11 @@ enum Kcat {
     /// Runs kcat with `arguments`, feeding `input` on stdin; returns stdout.
     static func run(_ arguments: [String], input: String = "") throws -> String {
         let kcat = try #require(path, "kcat is not installed: apt-get install -y kcat (scripts/test installs it)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kcat)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "kcat exited with \(process.terminationStatus)")
+        // Not Foundation's `Process`: it crashes now and then on Linux (see `SpawnedProcess`).
+        let process = try SpawnedProcess(executable: kcat, arguments: arguments, input: Array(input.utf8))
+        let output = process.readOutputToEnd()
+        let termination = process.waitUntilExit()
+        try #require(termination == .exit(0), "kcat ended: \(termination)")
         return String(decoding: output, as: UTF8.self)
     }
 }

@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import ConsentConfiguration
 import ConsentContracts
 import ConsentStorage
@@ -52,19 +53,14 @@ struct SinkCrashTests {
         var finished = false
         var progressSeenBetweenKills: [Int64] = []
         for round in 0..<12 {
-            let process = Process()
-            process.executableURL = probe
-            process.arguments = arguments
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
+            let process = try SpawnedProcess(executable: probe.path, arguments: arguments)
             // Random moments, from before the first transaction to deep into the run.
             let delay = Int.random(in: 30...(round < 3 ? 150 : 600))
             if await Self.kill(process, afterMilliseconds: delay) { kills += 1 }
-            process.waitUntilExit()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            if process.terminationReason == .exit {
-                #expect(process.terminationStatus == 0)
+            let termination = process.waitUntilExit()
+            let printed = String(decoding: process.readOutputToEnd(), as: UTF8.self)
+            if case .exit(let status) = termination {
+                #expect(status == 0)
                 if printed.contains("done") {
                     finished = true
                     break
@@ -73,12 +69,8 @@ struct SinkCrashTests {
             progressSeenBetweenKills.append(try await Self.appliedRecords(storePath))
         }
         if !finished {
-            let process = Process()
-            process.executableURL = probe
-            process.arguments = arguments
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            let process = try SpawnedProcess(executable: probe.path, arguments: arguments)
+            #expect(process.waitUntilExit() == .exit(0))
         }
         #expect(kills >= 3, "the probe finished too fast to be killed mid-run; raise the record counts")
         #expect(
@@ -126,14 +118,12 @@ struct SinkCrashTests {
     /// The wait runs on a thread of its own, not on the test's task: in a full parallel run the
     /// cooperative pool is busy with other suites, and a `Task.sleep` of 100 ms resumed only
     /// after the probe had finished its ~10 s run ("kills 0 >= 3" in CI, twice).
-    static func kill(_ process: Process, afterMilliseconds milliseconds: Int) async -> Bool {
-        let processID = process.processIdentifier
-        return await withCheckedContinuation { continuation in
+    static func kill(_ process: SpawnedProcess, afterMilliseconds milliseconds: Int) async -> Bool {
+        await withCheckedContinuation { continuation in
             let timer = Thread {
                 usleep(useconds_t(milliseconds * 1000))
-                // A process that has ended but not been reaped is a zombie: kill() succeeds on it
-                // without effect, so ask whether it still runs first.
-                continuation.resume(returning: process.isRunning && Glibc.kill(processID, SIGKILL) == 0)
+                // Only while it runs: an ended child must not be signalled.
+                continuation.resume(returning: process.send(SIGKILL))
             }
             timer.start()
         }

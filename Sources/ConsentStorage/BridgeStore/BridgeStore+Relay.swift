@@ -22,7 +22,7 @@ extension BridgeStore {
 
     static let outboxDoneColumns = ["seq", "status", "status_at", "status_reason"]
 
-    /// PostgreSQL advisory lock keys (arbitrary, fixed: "outbox" and "relay" in ASCII digits).
+    /// PostgreSQL advisory lock keys (fixed; the ASCII bytes of "outbox" and "relay").
     static let outboxWriteLock: Int64 = 0x6F_7574_626F_78
     static let relayLease: Int64 = 0x72_656C_6179
 
