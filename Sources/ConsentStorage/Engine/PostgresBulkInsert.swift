@@ -87,59 +87,49 @@ enum PostgresBulkInsert {
             if kind == nil, value != .null { kind = value }
         }
         let hasNulls = nulls.contains(true)
-        func mismatch() -> StorageError {
-            StorageError(.invalidBatch, "values of more than one type for column \(name) of \(table)")
+        /// The column's values as `T` (`placeholder` where NULL); another kind is a defect.
+        func values<T>(_ placeholder: T, _ value: (StoreValue) -> T?) throws(StorageError) -> [T] {
+            var values: [T] = []
+            values.reserveCapacity(rows.count)
+            for row in rows {
+                if row[index] == .null {
+                    values.append(placeholder)
+                } else if let typed = value(row[index]) {
+                    values.append(typed)
+                } else {
+                    throw StorageError(.invalidBatch, "values of more than one type for column \(name) of \(table)")
+                }
+            }
+            return values
         }
         let array: ColumnArray
         switch kind {
-        case nil:
+        case nil, .null?:
             return (.null, nil)
         case .text?:
-            var values: [String] = []
-            values.reserveCapacity(rows.count)
-            for row in rows {
-                switch row[index] {
-                case .text(let text): values.append(text)
-                case .null: values.append("")
-                default: throw mismatch()
-                }
-            }
-            array = .text(values)
+            array = .text(
+                try values("") {
+                    if case .text(let text) = $0 { return text }
+                    return nil
+                })
         case .integer?:
-            var values: [Int64] = []
-            values.reserveCapacity(rows.count)
-            for row in rows {
-                switch row[index] {
-                case .integer(let integer): values.append(integer)
-                case .null: values.append(0)
-                default: throw mismatch()
-                }
-            }
-            array = .integer(values)
+            array = .integer(
+                try values(0) {
+                    if case .integer(let integer) = $0 { return integer }
+                    return nil
+                })
         case .real?:
-            var values: [Double] = []
-            values.reserveCapacity(rows.count)
-            for row in rows {
-                switch row[index] {
-                case .real(let real): values.append(real)
-                case .null: values.append(0)
-                default: throw mismatch()
-                }
-            }
-            array = .real(values)
+            array = .real(
+                try values(0) {
+                    if case .real(let real) = $0 { return real }
+                    return nil
+                })
         case .bytes?:
-            var values: [ByteBuffer] = []
-            values.reserveCapacity(rows.count)
-            for row in rows {
-                switch row[index] {
-                case .bytes(let bytes): values.append(ByteBuffer(bytes: bytes))
-                case .null: values.append(ByteBuffer())
-                default: throw mismatch()
-                }
-            }
-            array = .bytes(values)
-        case .null?:
-            return (.null, nil)
+            array = .bytes(
+                try values(ByteBuffer()) {
+                    if case .bytes(let bytes) = $0 { return ByteBuffer(bytes: bytes) }
+                    return nil
+                })
         }
         return (array, hasNulls ? nulls : nil)
     }
