@@ -37,12 +37,11 @@ struct PipelineDefectTests {
             body: try Fixtures.with(
                 subject: patient, at: jobStatus.subjectPath, in: try Fixtures.validExamples(jobStatus.name)[0]))
 
-        let deadline = ContinuousClock.now + .seconds(30)
-        var stopped: [String] = []
-        while stopped.isEmpty, ContinuousClock.now < deadline {
-            stopped = harness.logs.all.filter { $0.hasPrefix("critical Pipeline stopped") }
-            if stopped.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+        func stoppedLines() -> [String] { harness.logs.all.filter { $0.hasPrefix("critical Pipeline stopped") } }
+        try await WholeProductTests.poll("a critical line says the pipeline stopped", timeout: .seconds(30)) {
+            !stoppedLines().isEmpty
         }
+        let stopped = stoppedLines()
         #expect(stopped.count == 1, "no critical line says the pipeline stopped")
         #expect(stopped.first?.contains("nav") == true, "the line names the side")
         #expect(stopped.first?.contains("failed its own contract (defect)") == true, "\(stopped)")

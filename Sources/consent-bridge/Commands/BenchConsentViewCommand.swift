@@ -91,16 +91,11 @@ struct BenchConsentViewCommand: AsyncParsableCommand {
     static func restoreInChild(storePath: String, contracts: String, lookups: Int) async throws
         -> ConsentViewBenchmark.Restore
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = [
+        let (process, output) = try Process.consentBridge([
             "bench", "consent-view", "--restore-from", storePath, "--contracts", contracts, "--lookups",
             String(lookups),
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+        ])
+        let data = await Task.detached { output.readDataToEndOfFile() }.value
         await process.exited()
         guard process.terminationStatus == 0 else {
             throw ValidationError("the restoring child process failed (exit \(process.terminationStatus))")

@@ -49,15 +49,9 @@ enum ChildLoad {
     static func run(
         bootstrap: String, events: Int, rate: Int?, contracts: String, onBegin: @escaping @Sendable () -> Void
     ) async throws -> BridgeBenchmarkLoadResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments =
+        let (process, reader) = try Process.consentBridge(
             ["bench", "load", "--bootstrap", bootstrap, "--events", String(events), "--contracts", contracts]
-            + (rate.map { ["--rate", String($0)] } ?? [])
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let reader = output.fileHandleForReading
+                + (rate.map { ["--rate", String($0)] } ?? []))
         // Read off the cooperative pool (blocking reads of whatever has arrived), so `begin` is
         // seen when it is printed. Not byte by byte: the result holds every latency (~400 KB for
         // 20,000 events), and a read and an fstat per byte were ~5% of this process's CPU.

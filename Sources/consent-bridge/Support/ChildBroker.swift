@@ -7,15 +7,9 @@ import Foundation
 enum ChildBroker {
     /// Starts the broker and waits for its `bootstrap:` line.
     static func start(contracts: String, partitions: Int) async throws -> BridgeBenchmark.ExternalBroker {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = [
+        let (process, reader) = try Process.consentBridge([
             "broker", "--contracts", contracts, "--partitions", String(partitions), "--log-level", "error",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let reader = output.fileHandleForReading
+        ])
         let bootstrap: String? = await Task.detached {
             // The first line; the broker prints nothing else on stdout.
             var line = Data()
