@@ -65,13 +65,17 @@ package struct BridgeBenchmark: Sendable {
     package var instances: Int
     package var logger: Logger
     /// Runs one measured run's load against the broker at the given bootstrap address, calling
-    /// the closure when the timed part begins. `nil`: in this process (`BridgeBenchmarkLoad`).
+    /// `onBegin` when the timed part begins and `onEnd` when it ends (before the load's result is
+    /// handed over: reading a child's result is not the system's work). `nil`: in this process
+    /// (`BridgeBenchmarkLoad`).
     package var runLoad: RunLoad
 
     /// How a run's load is run (see `runLoad`).
     package typealias RunLoad =
-        @Sendable (_ bootstrapServers: String, _ onBegin: @escaping @Sendable () -> Void)
-        async throws -> BridgeBenchmarkLoadResult
+        @Sendable (
+            _ bootstrapServers: String, _ onBegin: @escaping @Sendable () -> Void,
+            _ onEnd: @escaping @Sendable () -> Void
+        ) async throws -> BridgeBenchmarkLoadResult
 
     package init(
         events: Int, rate: Int? = nil, contractsDirectory: String,
@@ -91,10 +95,12 @@ package struct BridgeBenchmark: Sendable {
         self.logger = logger
         let workload = try BridgeBenchmarkWorkload(contractsDirectory: contractsDirectory)
         self.runLoad =
-            runLoad ?? { bootstrap, onBegin in
-                try await BridgeBenchmarkLoad(
+            runLoad ?? { bootstrap, onBegin, onEnd in
+                let result = try await BridgeBenchmarkLoad(
                     bootstrapServers: bootstrap, events: events, rate: rate, workload: workload, logger: logger
                 ).run(onBegin: onBegin)
+                onEnd()
+                return result
             }
     }
 
@@ -344,10 +350,12 @@ package struct BridgeBenchmark: Sendable {
         let stop = StopSignal()
         let system = try await start(cluster, stop)
         let cpuAtBegin = Mutex<Double?>(nil)
-        let load = try await runLoad(cluster.bootstrapServers) {
-            cpuAtBegin.withLock { $0 = ProcessCPU.seconds() }
-        }
-        let cpuSeconds = ProcessCPU.seconds() - (cpuAtBegin.withLock { $0 } ?? 0)
+        let cpuAtEnd = Mutex<Double?>(nil)
+        let load = try await runLoad(
+            cluster.bootstrapServers, { cpuAtBegin.withLock { $0 = ProcessCPU.seconds() } },
+            { cpuAtEnd.withLock { $0 = ProcessCPU.seconds() } })
+        let cpuSeconds =
+            (cpuAtEnd.withLock { $0 } ?? ProcessCPU.seconds()) - (cpuAtBegin.withLock { $0 } ?? 0)
         stop.set()
         let extra = try await system.value
         return Measurement(load: load, cpuSeconds: cpuSeconds, extra: extra)

@@ -95,9 +95,10 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             postgresBaseURL: postgres, instances: instances,
             // The load generator and reader in a process of their own: this process's CPU is then
             // the measured system's alone.
-            runLoad: { bootstrap, onBegin in
+            runLoad: { bootstrap, onBegin, onEnd in
                 try await ChildLoad.run(
-                    bootstrap: bootstrap, events: events, rate: rate, contracts: contracts, onBegin: onBegin)
+                    bootstrap: bootstrap, events: events, rate: rate, contracts: contracts, onBegin: onBegin,
+                    onEnd: onEnd)
             },
             logger: Logger(label: "bench")
         ).run()

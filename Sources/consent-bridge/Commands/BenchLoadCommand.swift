@@ -34,6 +34,8 @@ struct BenchLoadCommand: AsyncParsableCommand {
             print(ChildLoad.beginLine)
             fflush(nil)  // all streams: `stdout` itself is not concurrency-safe to name
         }
+        print(ChildLoad.endLine)
+        fflush(nil)
         print(ChildLoad.resultPrefix + String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
         fflush(nil)
     }
@@ -42,34 +44,43 @@ struct BenchLoadCommand: AsyncParsableCommand {
 /// `bench load` started as a child process of this executable.
 enum ChildLoad {
     static let beginLine = "begin"
+    static let endLine = "end"
     static let resultPrefix = "result: "
 
-    /// Runs `bench load` against `bootstrap` and returns its result; `onBegin` is called when
-    /// the child starts its timed part.
+    /// Runs `bench load` against `bootstrap` and returns its result; `onBegin` and `onEnd` are
+    /// called when the child starts and ends its timed part.
     static func run(
-        bootstrap: String, events: Int, rate: Int?, contracts: String, onBegin: @escaping @Sendable () -> Void
+        bootstrap: String, events: Int, rate: Int?, contracts: String, onBegin: @escaping @Sendable () -> Void,
+        onEnd: @escaping @Sendable () -> Void
     ) async throws -> BridgeBenchmarkLoadResult {
         let (process, reader) = try Process.consentBridge(
             ["bench", "load", "--bootstrap", bootstrap, "--events", String(events), "--contracts", contracts]
                 + (rate.map { ["--rate", String($0)] } ?? []))
         // Read off the cooperative pool (blocking reads of whatever has arrived), so `begin` is
         // seen when it is printed. Not byte by byte: the result holds every latency (~400 KB for
-        // 20,000 events), and a read and an fstat per byte were ~5% of this process's CPU.
+        // 20,000 events), and a read and an fstat per byte were ~5% of this process's CPU. Each
+        // chunk is searched for a line end once (searching and copying the whole pending line
+        // per chunk was quadratic in the result's length).
         let result: BridgeBenchmarkLoadResult? = await Task.detached {
-            var pending = Data()
+            var pending: [UInt8] = []
             var result: BridgeBenchmarkLoadResult?
             while case let chunk = reader.availableData, !chunk.isEmpty {
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let text = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                    pending = Data(pending[(newline + 1)...])
+                var lineStart = 0
+                for (offset, byte) in chunk.enumerated() where byte == UInt8(ascii: "\n") {
+                    pending.append(contentsOf: chunk[chunk.startIndex + lineStart..<chunk.startIndex + offset])
+                    lineStart = offset + 1
+                    let text = String(decoding: pending, as: UTF8.self)
+                    pending.removeAll(keepingCapacity: true)
                     if text == beginLine {
                         onBegin()
+                    } else if text == endLine {
+                        onEnd()
                     } else if text.hasPrefix(resultPrefix) {
                         result = try? JSONDecoder().decode(
                             BridgeBenchmarkLoadResult.self, from: Data(text.dropFirst(resultPrefix.count).utf8))
                     }
                 }
+                pending.append(contentsOf: chunk[(chunk.startIndex + lineStart)...])
             }
             return result
         }.value
