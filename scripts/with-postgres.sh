@@ -14,6 +14,8 @@
 #     CONSENT_BRIDGE_TEST_POSTGRES_URL=postgres://USER:PASSWORD@127.0.0.1:PORT/DB
 # - Runs the command with that variable set, stops the cluster, deletes the folder, and
 #   exits with the command's exit code.
+# - WITH_POSTGRES_DURABLE=1 keeps the server's default durability (fsync on); otherwise fsync
+#   and full-page writes are off, which only tests may assume.
 set -euo pipefail
 
 if [[ $# -eq 0 ]]; then
@@ -103,10 +105,19 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Tests need no durability across a machine crash: fsync off makes them faster. Benchmarks of
+# the production store set WITH_POSTGRES_DURABLE=1 to keep the server's defaults (fsync,
+# full-page writes).
+DURABILITY="-c fsync=off -c full_page_writes=off"
+if [[ "${WITH_POSTGRES_DURABLE:-0}" == 1 ]]; then
+    DURABILITY=""
+    log "server defaults for durability (fsync on)"
+fi
+
 for attempt in 1 2 3 4 5; do
     PORT=$(free_port)
     if as_pg "$PG_BIN/pg_ctl" -D "$DATA_DIR" -l "$SERVER_LOG" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $SOCKET_DIR -c fsync=off -c full_page_writes=off" \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $SOCKET_DIR $DURABILITY" \
         start >/dev/null; then
         STARTED=1
         break

@@ -8,7 +8,8 @@ extension StoreBenchmark {
     /// Runs the benchmark in a throwaway store: a new SQLite file in a temporary folder, or a
     /// new PostgreSQL database beside `postgresURL` (dropped afterwards).
     package static func runScratch(
-        engine: SQLEngine, postgresURL: String?, minimumSeconds: Double, logger: Logger
+        engine: SQLEngine, postgresURL: String?, batchSizes: [Int] = defaultBatchSizes, minimumSeconds: Double,
+        logger: Logger
     ) async throws(StorageError) -> [Result] {
         switch engine {
         case .sqlite:
@@ -17,7 +18,7 @@ extension StoreBenchmark {
             defer { try? FileManager.default.removeItem(at: folder) }
             return try await Self.run(
                 location: .sqlite(path: folder.appendingPathComponent("bridge.sqlite").path),
-                minimumSeconds: minimumSeconds, logger: logger)
+                batchSizes: batchSizes, minimumSeconds: minimumSeconds, logger: logger)
         case .postgres:
             guard let postgresURL else {
                 throw StorageError(
@@ -26,7 +27,8 @@ extension StoreBenchmark {
             let url = try await PostgresScratchDatabase.create(baseURL: postgresURL, prefix: "bench", logger: logger)
             do {
                 let results = try await Self.run(
-                    location: try StoreLocation(parsing: url), minimumSeconds: minimumSeconds, logger: logger)
+                    location: try StoreLocation(parsing: url), batchSizes: batchSizes, minimumSeconds: minimumSeconds,
+                    logger: logger)
                 await PostgresScratchDatabase.drop(url: url, baseURL: postgresURL, logger: logger)
                 return results
             } catch {

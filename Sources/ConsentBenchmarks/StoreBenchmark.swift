@@ -27,13 +27,17 @@ package enum StoreBenchmark {
         package var rowsPerSecond: Double
     }
 
+    /// The batch sizes measured unless others are asked for: one event at a time, the
+    /// pipeline's default batch (500) and the sizes around it.
+    package static let defaultBatchSizes = [1, 100, 500, 1000]
+
     /// Runs the benchmark against a fresh bridge store at `location` (must be empty or new).
     ///
     /// Each batch size runs until `minimumSeconds` have passed and at least `minimumMessages`
     /// were written (after one warm-up batch).
     package static func run(
         location: StoreLocation,
-        batchSizes: [Int] = [1, 100, 1000],
+        batchSizes: [Int] = defaultBatchSizes,
         minimumSeconds: Double = 3,
         minimumMessages: Int = 2000,
         logger: Logger

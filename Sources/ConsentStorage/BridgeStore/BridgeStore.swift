@@ -1,6 +1,8 @@
 package import ConsentConfiguration
 import Foundation
 package import Logging
+import NIOCore
+import PostgresKit
 import SQLKit
 
 /// The bridge's own store: consent view, offsets, decisions (dedup), outbox, disclosures,
@@ -179,31 +181,72 @@ package final class BridgeStore: Sendable {
     /// Pending outbox rows in publish order (those with a sequence above `after`).
     package func pendingOutbox(after: Int64 = 0, limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
         try await self.database.read { sql in
-            try await sql.raw(
+            if let connection = self.database.postgresConnection {
+                return try await Self.pendingOutbox(
+                    connection, after: after, limit: limit, logger: self.database.driverLogger)
+            }
+            return try await sql.raw(
                 """
                 SELECT o.* FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq > \(bind: after)
                 ORDER BY o.seq LIMIT \(unsafeRaw: String(max(0, limit)))
                 """
             )
             .all().map { row in
-                guard let createdAt = StoreTime.date(from: try row.decode(column: "created_at", as: String.self)) else {
-                    throw StorageError(.corruptRow, "outbox row has an unreadable time")
-                }
-                return StoredOutboxRow(
+                try Self.outboxRow(
                     sequence: try row.decode(column: "seq", as: Int64.self),
                     messageID: try row.decode(column: "message_id", as: String.self),
-                    record: OutboxRecord(
-                        topic: try row.decode(column: "topic", as: String.self),
-                        key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
-                        headers: try OutboxHeaderCodec.decode(try row.decode(column: "headers", as: String.self)),
-                        payload: Array(try row.decode(column: "payload", as: Data.self)),
-                        disclosureID: try row.decode(column: "disclosure_id", as: String?.self),
-                        isErasedOnceSettled: try row.decode(column: "erase_when_settled", as: Int64.self) != 0
-                    ),
-                    createdAt: createdAt
-                )
+                    topic: try row.decode(column: "topic", as: String.self),
+                    key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
+                    headers: try row.decode(column: "headers", as: String.self),
+                    payload: Array(try row.decode(column: "payload", as: Data.self)),
+                    disclosureID: try row.decode(column: "disclosure_id", as: String?.self),
+                    isErasedOnceSettled: try row.decode(column: "erase_when_settled", as: Int64.self) != 0,
+                    createdAt: try row.decode(column: "created_at", as: String.self))
             }
         }
+    }
+
+    /// `pendingOutbox` on PostgreSQL, decoded by PostgresNIO from the columns' positions: the
+    /// relay of a shared store reads every row back, and SQLKit's decoding by column name was
+    /// ~70% of that read (8% of the bridge's CPU on PostgreSQL).
+    private static func pendingOutbox(
+        _ connection: PostgresConnection, after: Int64, limit: Int, logger: Logger
+    ) async throws -> [StoredOutboxRow] {
+        let query: PostgresQuery = """
+            SELECT o.seq, o.message_id, o.topic, o.kafka_key, o.headers, o.payload, o.disclosure_id,
+                o.erase_when_settled, o.created_at
+            FROM outbox o WHERE \(unescaped: Self.isPendingOutboxRow) AND o.seq > \(after)
+            ORDER BY o.seq LIMIT \(unescaped: String(max(0, limit)))
+            """
+        var rows: [StoredOutboxRow] = []
+        let columns = (Int64, String, String, ByteBuffer?, String, ByteBuffer, String?, Int64, String).self
+        for try await (sequence, messageID, topic, key, headers, payload, disclosureID, erase, createdAt)
+            in try await connection.query(query, logger: logger).decode(columns)
+        {
+            rows.append(
+                try Self.outboxRow(
+                    sequence: sequence, messageID: messageID, topic: topic,
+                    key: key.map { Array($0.readableBytesView) }, headers: headers,
+                    payload: Array(payload.readableBytesView), disclosureID: disclosureID,
+                    isErasedOnceSettled: erase != 0, createdAt: createdAt))
+        }
+        return rows
+    }
+
+    /// A pending outbox row from its columns' values.
+    private static func outboxRow(
+        sequence: Int64, messageID: String, topic: String, key: [UInt8]?, headers: String, payload: [UInt8],
+        disclosureID: String?, isErasedOnceSettled: Bool, createdAt: String
+    ) throws(StorageError) -> StoredOutboxRow {
+        guard let created = StoreTime.date(from: createdAt) else {
+            throw StorageError(.corruptRow, "outbox row has an unreadable time")
+        }
+        return StoredOutboxRow(
+            sequence: sequence, messageID: messageID,
+            record: OutboxRecord(
+                topic: topic, key: key, headers: try OutboxHeaderCodec.decode(headers), payload: payload,
+                disclosureID: disclosureID, isErasedOnceSettled: isErasedOnceSettled),
+            createdAt: created)
     }
 
     /// How many outbox rows are recorded and neither published nor withheld, counting at most

@@ -19,6 +19,11 @@ package final class StoreDatabase: Sendable {
     let sql: any SQLDatabase
     /// The SQLite connection itself, for the bulk statements that bypass SQLKit (`nil` on PostgreSQL).
     let sqliteHandle: SQLiteHandle?
+    /// The PostgreSQL connection itself, for hot reads decoded by PostgresNIO directly (`nil` on
+    /// SQLite); use it only inside `read` or `transaction`, which hold the connection.
+    let postgresConnection: PostgresConnection?
+    /// The driver's logger (never below `.info`: its debug output can include bound values).
+    let driverLogger: Logger
     /// The thread SQLite transactions run on (`nil` on PostgreSQL, whose driver does not block).
     private let thread: DatabaseThread?
     private let gate = AsyncSerialGate()
@@ -30,6 +35,8 @@ package final class StoreDatabase: Sendable {
         location: StoreLocation,
         sql: any SQLDatabase,
         sqliteHandle: SQLiteHandle? = nil,
+        postgresConnection: PostgresConnection? = nil,
+        driverLogger: Logger,
         thread: DatabaseThread? = nil,
         close: @escaping @Sendable () async throws -> Void
     ) {
@@ -37,6 +44,8 @@ package final class StoreDatabase: Sendable {
         self.location = location
         self.sql = sql
         self.sqliteHandle = sqliteHandle
+        self.postgresConnection = postgresConnection
+        self.driverLogger = driverLogger
         self.thread = thread
         self.closeConnection = close
     }
@@ -74,6 +83,8 @@ package final class StoreDatabase: Sendable {
                     engine: .postgres,
                     location: location,
                     sql: connection.sql(queryLogLevel: nil),
+                    postgresConnection: connection,
+                    driverLogger: driverLogger,
                     close: { try await connection.close() }
                 )
             } catch {
@@ -96,6 +107,7 @@ package final class StoreDatabase: Sendable {
             location: location,
             sql: SQLiteSQLDatabase(handle: handle, logger: logger),
             sqliteHandle: handle,
+            driverLogger: logger,
             thread: thread,
             close: {
                 checkpointer.withLock { $0.take() }?.stop()

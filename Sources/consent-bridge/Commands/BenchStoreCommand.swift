@@ -4,7 +4,7 @@ import ConsentStorage
 import Foundation
 import Logging
 
-/// `consent-bridge bench store`: rows/s of the bridge's batch write at batch sizes 1, 100, 1000.
+/// `consent-bridge bench store`: rows/s of the bridge's batch write at batch sizes 1, 100, 500, 1000.
 struct BenchStoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
@@ -22,6 +22,17 @@ struct BenchStoreCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL server URL (postgres://user:password@host:port/database).")
     var postgresURL: String?
 
+    @Option(
+        help: "Comma-separated batch sizes (events per transaction).",
+        transform: { text in
+            let sizes = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw ValidationError("--batch-sizes takes positive whole numbers separated by commas, e.g. 1,500")
+            }
+            return sizes.compactMap { $0 }
+        })
+    var batchSizes: [Int] = StoreBenchmark.defaultBatchSizes
+
     @Option(help: "Minimum seconds per batch size.")
     var seconds: Double = 3
 
@@ -38,7 +49,8 @@ struct BenchStoreCommand: AsyncParsableCommand {
         let text: String
         do throws(StorageError) {
             let results = try await StoreBenchmark.runScratch(
-                engine: self.engine, postgresURL: baseURL, minimumSeconds: self.seconds, logger: logger)
+                engine: self.engine, postgresURL: baseURL, batchSizes: self.batchSizes, minimumSeconds: self.seconds,
+                logger: logger)
             text =
                 self.json
                 ? try StoreBenchmark.json(results, engine: self.engine) + "\n"
