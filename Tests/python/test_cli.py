@@ -115,3 +115,20 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
     # (The ratio is of the unrounded rates: allow the rounding.)
     assert abs(figures["ratio_equal_work"] - figures["bridge_per_s"] / figures["equal_work_per_s"]) < 0.02, figures
     assert "the broker and the load in processes of their own" in result.stderr
+
+
+def test_bench_store_measures_the_batch_sizes_asked_for():
+    """Issue 18: the PostgreSQL target is at batches of 500 events, so `bench store` takes the
+    sizes to measure; each result says how many batches of that size it wrote, and what it
+    wrote adds up. A size that is not a positive whole number is refused before anything runs."""
+    result = run("bench", "store", "--batch-sizes", "3,40", "--seconds", "0.2", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["engine"] == "sqlite"
+    assert [entry["batchSize"] for entry in document["results"]] == [3, 40]
+    for entry in document["results"]:
+        assert entry["messages"] == entry["batches"] * entry["batchSize"], entry
+        assert entry["messagesPerSecond"] > 0 and entry["rows"] >= entry["messages"], entry
+    for bad in ("0,5", "five", ""):
+        refused = run("bench", "store", "--batch-sizes", bad)
+        assert refused.returncode != 0 and "--batch-sizes" in refused.stderr, (bad, refused.stderr)
