@@ -63,7 +63,8 @@ let package = Package(
             dependencies: ["ConsentContracts", .product(name: "Yams", package: "Yams")], swiftSettings: strictSettings
         ),
         .target(name: "ConsentPolicy", dependencies: ["ConsentContracts"], swiftSettings: strictSettings),
-        .target(name: "ConsentConfiguration", swiftSettings: strictSettings),
+        // The topics' default names come from the contracts' vocabulary.
+        .target(name: "ConsentConfiguration", dependencies: ["ConsentContracts"], swiftSettings: strictSettings),
 
         // MARK: Storage (SQLite embedded default, PostgreSQL in production)
         // SQLite is Debian's libsqlite3 through our own thin wrapper (ConsentStorage/SQLite):

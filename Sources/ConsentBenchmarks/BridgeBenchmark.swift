@@ -147,6 +147,7 @@ package struct BridgeBenchmark: Sendable {
                     configuration: .init(
                         client: client, groupID: equalWork ? "passthrough-equal" : "passthrough",
                         topics: ["health.ips.outbound"]), logger: logger)
+                try consumer.start()
                 let producer = try KafkaProducer(
                     configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
                 return Task {
@@ -209,6 +210,10 @@ package struct BridgeBenchmark: Sendable {
                     "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contractsDirectory,
                     "CONSENT_BRIDGE_BRIDGE_STORE": storeLocation,
                     "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": isExternal ? "50" : "500",
+                    // Several instances: a member the group stops hearing from is expelled after
+                    // 6 s (as the two-instance crash test sets it; docs/operations.md, failover), not
+                    // librdkafka's default 45 s, which once held a member's partitions idle that long.
+                    "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": instances > 1 ? "6000" : "45000",
                 ], fileContents: nil)
             let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
             // One or more instances in one consumer group, sharing the bridge store (as

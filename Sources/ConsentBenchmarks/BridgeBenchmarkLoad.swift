@@ -112,6 +112,7 @@ package struct BridgeBenchmarkLoad: Sendable {
                 groupID: "bench-reader",
                 topics: ["nav.followup.inbound", "health.ips.receipts"]),
             logger: logger)
+        try reader.start()
         _ = try await producer.send(workload.event("health.ips.outbound", 0))
         var iterator = reader.batches.makeAsyncIterator()
         while let batch = try await iterator.next(), !batch.contains(where: { $0.topic == "nav.followup.inbound" }) {}

@@ -95,6 +95,7 @@ package struct KafkaThroughputBenchmark: Sendable {
             ),
             logger: logger
         )
+        try consumer.start()
         var received = 0
         var first: ContinuousClock.Instant? = nil
         var last = ContinuousClock.now
@@ -168,6 +169,7 @@ package struct KafkaLatencyBenchmark: Sendable {
                 client: KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: consumerProperties),
                 groupID: "bench-latency-\(UInt64.random(in: 0...UInt64.max))", topics: [topic]),
             logger: logger)
+        try consumer.start()
         var iterator = consumer.batches.makeAsyncIterator()
         // Warm-up: the group join and the first fetch are not part of the measurement.
         _ = try await producer.send(

@@ -107,8 +107,9 @@ package struct ConsentViewService: Service {
         self.logger = logger
     }
 
-    /// Applies consent records as they arrive and persists them beside (woken by each batch, at
-    /// least every 500 ms) until graceful shutdown; then persists the rest and closes the consumer.
+    /// Starts the consumer, applies consent records as they arrive and persists them beside
+    /// (woken by each batch, at least every 500 ms) until graceful shutdown; then persists the
+    /// rest and closes the consumer.
     package func run() async throws {
         // Records are applied to the view as soon as they arrive; persisting runs beside it,
         // so a slow store write (SQLite lock, PostgreSQL latency) never delays a withdrawal.
@@ -120,6 +121,7 @@ package struct ConsentViewService: Service {
             }
         }
         do {
+            try consumer.start()
             try await cancelWhenGracefulShutdown {
                 for try await batch in consumer.batches {
                     let misaddressed = keeper.apply(batch)

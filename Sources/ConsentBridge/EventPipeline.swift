@@ -70,10 +70,12 @@ package struct EventPipeline: Service {
         }
     }
 
-    /// Decides and records batch by batch until graceful shutdown, then closes the consumer.
-    /// Throws what retrying cannot clear (a fatal Kafka error, a defect).
+    /// Starts the consumer (joins the group), then decides and records batch by batch until
+    /// graceful shutdown, then closes the consumer. Throws what retrying cannot clear (a fatal
+    /// Kafka error, a defect).
     package func run() async throws {
         do {
+            try consumer.start()
             try await cancelWhenGracefulShutdown {
                 // Two stages: while one batch is being recorded, the next is fetched, gated and
                 // decided. Batches are recorded strictly in order (one recording at a time).

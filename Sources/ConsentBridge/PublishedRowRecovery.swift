@@ -61,6 +61,7 @@ struct PublishedRowRecovery: Sendable {
                 startingOffsets: { partitions in startsSnapshot.filter { partitions.contains($0.key) } }),
             logger: logger)
         defer { Task { await consumer.close() } }
+        try consumer.start()
 
         // The assignment tells which partitions exist; their high watermarks where to stop.
         var assigned: [KafkaTopicPartition: Int64] = [:]

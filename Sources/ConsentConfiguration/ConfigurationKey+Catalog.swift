@@ -95,22 +95,22 @@ extension ConfigurationKey {
 
     /// Topic keys and their defaults; the defaults are the names in Contracts/asyncapi.yaml.
     package static let topicDefaults: KeyValuePairs<String, String> = [
-        "topics.health-consent": "health.consent",
-        "topics.health-outbound": "health.ips.outbound",
-        "topics.nav-outbound": "nav.ips.outbound",
-        "topics.nav-inbound": "nav.ips.inbound",
-        "topics.health-inbound": "health.ips.inbound",
-        "topics.health-receipts": "health.ips.receipts",
-        "topics.nav-receipts": "nav.ips.receipts",
-        "topics.health-disclosures": "health.disclosures",
-        "topics.nav-disclosures": "nav.disclosures",
-        "topics.rejected": "bridge.rejected",
-        "topics.health-breaches": "health.breaches",
-        "topics.nav-breaches": "nav.breaches",
-        "topics.followup-outbound": "nav.followup.outbound",
-        "topics.followup-inbound": "nav.followup.inbound",
-        "topics.followup-receipts": "nav.followup.receipts",
-        "topics.followup-disclosures": "nav.followup.disclosures",
+        "topics.health-consent": TopicNames.defaults.healthConsent,
+        "topics.health-outbound": TopicNames.defaults.healthOutbound,
+        "topics.nav-outbound": TopicNames.defaults.navOutbound,
+        "topics.nav-inbound": TopicNames.defaults.navInbound,
+        "topics.health-inbound": TopicNames.defaults.healthInbound,
+        "topics.health-receipts": TopicNames.defaults.healthReceipts,
+        "topics.nav-receipts": TopicNames.defaults.navReceipts,
+        "topics.health-disclosures": TopicNames.defaults.healthDisclosures,
+        "topics.nav-disclosures": TopicNames.defaults.navDisclosures,
+        "topics.rejected": TopicNames.defaults.rejected,
+        "topics.health-breaches": TopicNames.defaults.healthBreaches,
+        "topics.nav-breaches": TopicNames.defaults.navBreaches,
+        "topics.followup-outbound": TopicNames.defaults.followUpOutbound,
+        "topics.followup-inbound": TopicNames.defaults.followUpInbound,
+        "topics.followup-receipts": TopicNames.defaults.followUpReceipts,
+        "topics.followup-disclosures": TopicNames.defaults.followUpDisclosures,
     ]
 
     private static let topics: [ConfigurationKey] = topicDefaults.map { key, value in

@@ -1,3 +1,5 @@
+import ConsentContracts
+
 /// The Kafka topic names the bridge and sinks use (defaults = Contracts/asyncapi.yaml).
 package struct TopicNames: Sendable, Hashable {
     /// `topics.health-consent` (compacted consent records).
@@ -47,14 +49,17 @@ package struct TopicNames: Sendable, Hashable {
         zip(Self.defaults.all, all).first { $0.0 == name }?.1 ?? name
     }
 
-    /// The default names: the topics of Contracts/asyncapi.yaml and ARCHITECTURE.md.
+    /// The default names: the topics of Contracts/asyncapi.yaml (`ContractVocabulary.Topic`).
     package static let defaults = TopicNames(
-        healthConsent: "health.consent", healthOutbound: "health.ips.outbound", navOutbound: "nav.ips.outbound",
-        navInbound: "nav.ips.inbound", healthInbound: "health.ips.inbound", healthReceipts: "health.ips.receipts",
-        navReceipts: "nav.ips.receipts", healthDisclosures: "health.disclosures", navDisclosures: "nav.disclosures",
-        rejected: "bridge.rejected", healthBreaches: "health.breaches", navBreaches: "nav.breaches",
-        followUpOutbound: "nav.followup.outbound", followUpInbound: "nav.followup.inbound",
-        followUpReceipts: "nav.followup.receipts", followUpDisclosures: "nav.followup.disclosures")
+        healthConsent: Topic.healthConsent, healthOutbound: Topic.healthOutbound, navOutbound: Topic.navOutbound,
+        navInbound: Topic.navInbound, healthInbound: Topic.healthInbound, healthReceipts: Topic.healthReceipts,
+        navReceipts: Topic.navReceipts, healthDisclosures: Topic.healthDisclosures,
+        navDisclosures: Topic.navDisclosures, rejected: Topic.rejected, healthBreaches: Topic.healthBreaches,
+        navBreaches: Topic.navBreaches, followUpOutbound: Topic.followUpOutbound,
+        followUpInbound: Topic.followUpInbound, followUpReceipts: Topic.followUpReceipts,
+        followUpDisclosures: Topic.followUpDisclosures)
+
+    private typealias Topic = ContractVocabulary.Topic
 
     /// Names as given (the loader checks they are legal and distinct).
     package init(

@@ -199,7 +199,7 @@ struct AsyncAPIConsistency {
             error(pointer + "/kafka/topicConfiguration/cleanup.policy", "must list compact and/or delete")
         }
         // The consent topic keeps the latest record per patient forever (ARCHITECTURE.md).
-        if topic == "health.consent", policy != ["compact"] {
+        if topic == ContractVocabulary.Topic.healthConsent, policy != ["compact"] {
             error(pointer + "/kafka/topicConfiguration/cleanup.policy", "health.consent must be [compact]")
         }
     }

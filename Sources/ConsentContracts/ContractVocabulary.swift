@@ -12,12 +12,50 @@ package enum ContractVocabulary {
     /// NAV-side roles a consent can name (R13).
     package static let recipientRoles: Set<String> = ["ips-job-specialist", "nav-veileder"]
 
+    /// The topics' default names, as Contracts/asyncapi.yaml and docs/architecture.md's table
+    /// name them: the one place the product spells them (a deployment may rename each with the
+    /// `topics.*` keys; `TopicNames.defaults` is built from these).
+    package enum Topic {
+        /// Compacted consent records, keyed by person.
+        package static let healthConsent = "health.consent"
+        /// EPJ → bridge.
+        package static let healthOutbound = "health.ips.outbound"
+        /// NAV's case system → bridge.
+        package static let navOutbound = "nav.ips.outbound"
+        /// Bridge → NAV's case system.
+        package static let navInbound = "nav.ips.inbound"
+        /// Bridge → EPJ.
+        package static let healthInbound = "health.ips.inbound"
+        /// Receipts for the EPJ's events.
+        package static let healthReceipts = "health.ips.receipts"
+        /// Receipts for NAV's case system's events.
+        package static let navReceipts = "nav.ips.receipts"
+        /// What health disclosed to NAV (R4).
+        package static let healthDisclosures = "health.disclosures"
+        /// What NAV's case system disclosed to health.
+        package static let navDisclosures = "nav.disclosures"
+        /// Rejected messages: metadata and the sealed payload.
+        package static let rejected = "bridge.rejected"
+        /// Breach notices for the health side (R10).
+        package static let healthBreaches = "health.breaches"
+        /// Breach notices for the NAV side (R10).
+        package static let navBreaches = "nav.breaches"
+        /// The IPS job specialist's follow-up solution → bridge (R9).
+        package static let followUpOutbound = "nav.followup.outbound"
+        /// Bridge → the follow-up solution.
+        package static let followUpInbound = "nav.followup.inbound"
+        /// Receipts for the follow-up solution's events.
+        package static let followUpReceipts = "nav.followup.receipts"
+        /// What the follow-up solution disclosed to health.
+        package static let followUpDisclosures = "nav.followup.disclosures"
+    }
+
     /// Every topic of docs/architecture.md's table.
     package static let topics: Set<String> = [
-        "health.consent", "health.ips.outbound", "nav.ips.outbound", "nav.ips.inbound",
-        "health.ips.inbound", "health.ips.receipts", "nav.ips.receipts", "health.disclosures",
-        "nav.disclosures", "bridge.rejected", "health.breaches", "nav.breaches",
-        "nav.followup.outbound", "nav.followup.inbound", "nav.followup.receipts", "nav.followup.disclosures",
+        Topic.healthConsent, Topic.healthOutbound, Topic.navOutbound, Topic.navInbound, Topic.healthInbound,
+        Topic.healthReceipts, Topic.navReceipts, Topic.healthDisclosures, Topic.navDisclosures, Topic.rejected,
+        Topic.healthBreaches, Topic.navBreaches, Topic.followUpOutbound, Topic.followUpInbound,
+        Topic.followUpReceipts, Topic.followUpDisclosures,
     ]
 
     /// One of the two NAV-side systems (R9): each NAV role documents in a system of its own,
@@ -42,12 +80,12 @@ package enum ContractVocabulary {
     /// solution: seed 001 gives the job specialist no automatic access to NAV's case system.
     package static let navSystems: [NavSystem] = [
         NavSystem(
-            role: "ips-job-specialist", outboundTopic: "nav.followup.outbound", inboundTopic: "nav.followup.inbound",
-            receiptsTopic: "nav.followup.receipts", disclosuresTopic: "nav.followup.disclosures",
+            role: "ips-job-specialist", outboundTopic: Topic.followUpOutbound, inboundTopic: Topic.followUpInbound,
+            receiptsTopic: Topic.followUpReceipts, disclosuresTopic: Topic.followUpDisclosures,
             receivableCategories: consentCategories),
         NavSystem(
-            role: "nav-veileder", outboundTopic: "nav.ips.outbound", inboundTopic: "nav.ips.inbound",
-            receiptsTopic: "nav.ips.receipts", disclosuresTopic: "nav.disclosures",
+            role: "nav-veileder", outboundTopic: Topic.navOutbound, inboundTopic: Topic.navInbound,
+            receiptsTopic: Topic.navReceipts, disclosuresTopic: Topic.navDisclosures,
             receivableCategories: ["identity-and-contact", "ips-participation", "work-status"]),
     ]
 

@@ -168,7 +168,7 @@ package struct MessageContractBuilder {
         }
         switch direction {
         case .healthToNav:
-            requireSource(["health.ips.outbound"])
+            requireSource([ContractVocabulary.Topic.healthOutbound])
             forbid("x-destination-topic", "health-to-nav messages name each role's topic in x-destinations")
             guard let map = root["x-destinations"]?.objectValue, map.count > 0 else {
                 error("/x-destinations", "a health-to-nav message names the inbound topic of each recipient role")
@@ -198,13 +198,13 @@ package struct MessageContractBuilder {
                 return []
             }
             requireSource([system.outboundTopic])
-            guard root["x-destination-topic"]?.stringValue == "health.ips.inbound" else {
+            guard root["x-destination-topic"]?.stringValue == ContractVocabulary.Topic.healthInbound else {
                 error("/x-destination-topic", "nav-to-health messages are forwarded to health.ips.inbound")
                 return []
             }
-            return [ContractDestination(role: system.role, topic: "health.ips.inbound")]
+            return [ContractDestination(role: system.role, topic: ContractVocabulary.Topic.healthInbound)]
         case .navInternal, .consent:
-            requireSource(direction == .consent ? ["health.consent"] : navOutbound)
+            requireSource(direction == .consent ? [ContractVocabulary.Topic.healthConsent] : navOutbound)
             // R3: NAV's own follow-up never crosses; consent records are not forwarded either.
             forbid("x-destination-topic", "\(direction.rawValue) messages must not have a destination")
             forbid("x-destinations", "\(direction.rawValue) messages must not have a destination")

@@ -9,8 +9,17 @@ import Synchronization
 /// librdkafka calls never run on Swift's cooperative pool) and handed across in batches,
 /// which is what makes consuming through an async sequence fast. On every assignment the
 /// caller's `startingOffsets` decides where each partition starts; nothing is committed to
-/// Kafka. Close it with `close()`.
+/// Kafka.
+///
+/// Lifecycle: `init` makes the client only; `start()` joins the group and starts polling, and
+/// `close()` leaves it. A service that owns a consumer starts it in its `run()` and closes it
+/// when it ends, so a consumer made while the application is composed joins nothing until its
+/// service group runs (and one made by a composition that then fails only needs `close()`).
 package final class KafkaConsumer: Sendable {
+    private enum State {
+        case made, started, closed
+    }
+
     private let client: RdKafkaClient
     private let channel: RecordBatchChannel
     private let blocking: DedicatedThread
@@ -19,14 +28,17 @@ package final class KafkaConsumer: Sendable {
     private let assignmentContinuation: AsyncStream<KafkaAssignmentChange>.Continuation
     private let assignment = LockedBox<Set<KafkaTopicPartition>>([])
     private let joined = LockedBox<Bool>(false)
+    private let state = LockedBox<State>(.made)
+    private let topics: [String]
+    private let maxBatchSize: Int
 
-    /// Record batches in partition order. Finishes after `close()`; throws if the consumer
-    /// hit a fatal error or the caller's `startingOffsets` failed.
+    /// Record batches in partition order, once started. Finishes after `close()`; throws if the
+    /// consumer hit a fatal error or the caller's `startingOffsets` failed.
     package let batches: KafkaRecordBatches
     /// Assignment changes, in the order they happened.
     package let assignmentChanges: AsyncStream<KafkaAssignmentChange>
 
-    /// Creates the consumer, subscribes to `configuration.topics` and starts polling.
+    /// Creates the consumer for `configuration.topics`; `start()` subscribes and starts polling.
     package init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
         var properties = configuration.client.librdkafkaProperties(
             defaults: KafkaConsumerConfiguration.defaultProperties)
@@ -62,26 +74,41 @@ package final class KafkaConsumer: Sendable {
         )
         client.context.rebalance.withLock { $0 = handler.handle }
 
-        // No `rd_kafka_topic_new` handles here (unlike the producer): holding them in a consumer
-        // saved a one-off 500 ms at assignment, but in 1 of 5–10 bench runs a consumer then
-        // stopped fetching for good mid-stream (docs/kafka.md).
-        let subscription = TopicPartitionList(topics: configuration.topics)
-        let subscribeError = rd_kafka_subscribe(client.handle, subscription.pointer)
-        guard subscribeError == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            client.destroy(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
-            throw KafkaError.from(subscribeError, operation: "subscribe")
-        }
+        topics = configuration.topics
+        maxBatchSize = max(1, configuration.maxBatchSize)
+    }
 
-        let maxBatchSize = max(1, configuration.maxBatchSize)
-        let thread = Thread { [client, channel, stopFlag, pollThreadFinished] in
-            Self.pollLoop(client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize)
-            // Leave the group (serves the final revocation) from the thread that polled.
-            rd_kafka_consumer_close(client.handle)
-            channel.finish(throwing: nil)
-            pollThreadFinished.signal()
+    /// Subscribes to the topics and starts the poll thread: the consumer joins its group.
+    /// Later calls do nothing; after `close()` it throws.
+    package func start() throws(KafkaError) {
+        let result: Result<Void, KafkaError> = state.withLock { state in
+            switch state {
+            case .started: return .success(())
+            case .closed: return .failure(KafkaError(code: .clientClosed, operation: "start consumer"))
+            case .made: break
+            }
+            // No `rd_kafka_topic_new` handles here (unlike the producer): holding them in a
+            // consumer saved a one-off 500 ms at assignment, but in 1 of 5–10 bench runs a consumer
+            // then stopped fetching for good mid-stream (docs/kafka.md).
+            let subscription = TopicPartitionList(topics: topics)
+            let subscribeError = rd_kafka_subscribe(client.handle, subscription.pointer)
+            guard subscribeError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return .failure(KafkaError.from(subscribeError, operation: "subscribe"))
+            }
+            let maxBatchSize = self.maxBatchSize
+            let thread = Thread { [client, channel, stopFlag, pollThreadFinished] in
+                Self.pollLoop(client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize)
+                // Leave the group (serves the final revocation) from the thread that polled.
+                rd_kafka_consumer_close(client.handle)
+                channel.finish(throwing: nil)
+                pollThreadFinished.signal()
+            }
+            thread.name = "kafka-consumer-poll"
+            thread.start()
+            state = .started
+            return .success(())
         }
-        thread.name = "kafka-consumer-poll"
-        thread.start()
+        try result.get()
     }
 
     /// Whether the consumer has had an assignment from its group (possibly of no partitions,
@@ -122,15 +149,34 @@ package final class KafkaConsumer: Sendable {
             client: client, on: blocking, topic: topic, partitions: partitions, timeout: timeout)
     }
 
-    /// Leaves the group and stops the poll thread; `batches` then finishes. Idempotent.
+    /// Leaves the group and stops the poll thread (if started); `batches` then finishes.
+    /// Idempotent.
     package func close() async {
-        guard stopFlag.set() else { return }
-        let finished = pollThreadFinished
-        await blocking.run { finished.wait() }
-        assignmentContinuation.finish()
-        blocking.stop()
+        let previous = state.withLock { state in
+            let previous = state
+            state = .closed
+            return previous
+        }
         let client = self.client
-        await DedicatedThread(name: "kafka-consumer-destroy").run { client.destroy() }
+        switch previous {
+        case .closed:
+            return
+        case .made:
+            // Never subscribed: nothing to leave.
+            channel.finish(throwing: nil)
+            assignmentContinuation.finish()
+            blocking.stop()
+            await DedicatedThread(name: "kafka-consumer-destroy").run {
+                client.destroy(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+            }
+        case .started:
+            stopFlag.set()
+            let finished = pollThreadFinished
+            await blocking.run { finished.wait() }
+            assignmentContinuation.finish()
+            blocking.stop()
+            await DedicatedThread(name: "kafka-consumer-destroy").run { client.destroy() }
+        }
     }
 
     /// Reads batches until stopped, handing each to the channel (waiting while it is full).

@@ -82,6 +82,7 @@ package struct SinkService: Service {
             for (topic, client) in self.breachNotices?.clients ?? [:] {
                 producers[topic] = try KafkaProducer(configuration: client, logger: self.logger)
             }
+            try consumer.start()
         } catch {
             await closeProducers()
             await consumer.close()

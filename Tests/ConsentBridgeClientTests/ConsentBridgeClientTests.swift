@@ -98,6 +98,7 @@ struct ConsentBridgeClientTests {
                 groupID: "client-test",
                 topics: ["health.ips.outbound"]),
             logger: logger)
+        try consumer.start()
         var records: [KafkaRecord] = []
         for try await batch in consumer.batches {
             records += batch

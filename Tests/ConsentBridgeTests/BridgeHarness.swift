@@ -191,6 +191,7 @@ final class BridgeHarness: Sendable {
                 client: KafkaClientConfiguration(bootstrapServers: bootstrap, properties: Self.tuning),
                 groupID: "reader-\(UUID().uuidString)", topics: [topic]),
             logger: Logger(label: "reader") { _ in SwiftLogNoOpLogHandler() })
+        try consumer.start()
         let collected = Mutex<[KafkaRecord]>([])
         let reader = Task {
             for try await batch in consumer.batches { collected.withLock { $0.append(contentsOf: batch) } }

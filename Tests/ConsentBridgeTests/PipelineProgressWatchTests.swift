@@ -32,6 +32,7 @@ struct PipelineProgressWatchTests {
         // A consumer that is assigned but whose records nobody processes: a stalled pipeline.
         let consumer = try KafkaConsumer(
             configuration: .init(client: client, groupID: "bridge", topics: [topic]), logger: logger)
+        try consumer.start()
         for await change in consumer.assignmentChanges {
             if case .assigned = change { break }
         }

@@ -28,6 +28,7 @@ struct KafkaFailureTests {
                 client: configuration, groupID: "unreachable", topics: ["health.consent"]),
             logger: KafkaTestSupport.logger
         )
+        try consumer.start()
         let queryStarted = ContinuousClock.now
         await #expect(throws: KafkaError.self) {
             _ = try await consumer.highWatermark(topic: "health.consent", partition: 0, timeout: .seconds(2))

@@ -4,6 +4,39 @@ import Testing
 
 @Suite("Kafka client lifecycle")
 struct KafkaLifecycleTests {
+    @Test(
+        "a consumer joins its group only when started: one made but not started takes no partitions, closes at once and cannot start after"
+    )
+    func consumerJoinsOnlyWhenStarted() async throws {
+        let topic = KafkaTestSupport.unique("lifecycle")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 4])
+        defer { cluster.shutdown() }
+        let group = KafkaTestSupport.unique("g")
+        let configuration = KafkaConsumerConfiguration(
+            client: KafkaClientConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: KafkaTestSupport.consumerTuning),
+            groupID: group, topics: [topic])
+        // What the composition root does: make the consumer, run nothing yet.
+        let made = try KafkaConsumer(configuration: configuration, logger: KafkaTestSupport.logger)
+        let started = try KafkaTestSupport.consumer(cluster, group: group, topics: [topic])
+        for await change in started.assignmentChanges {
+            if case .assigned = change { break }
+        }
+        // Had the made consumer joined (it was made first), the group would have split the four
+        // partitions between the two.
+        try await Task.sleep(for: .seconds(1))
+        #expect(started.currentAssignment.count == 4)
+        #expect(!made.hasJoinedGroup && made.currentAssignment.isEmpty)
+
+        let closing = ContinuousClock.now
+        await made.close()
+        #expect(ContinuousClock.now - closing < .seconds(2), "nothing to leave: no group round trip")
+        #expect(throws: KafkaError.self) { try made.start() }
+        var batches = made.batches.makeAsyncIterator()
+        #expect(try await batches.next() == nil, "its batches end")
+        await started.close()
+    }
+
     @Test("a consumer released with unread batches still buffered shuts down cleanly")
     func consumerReleasedWithBufferedBatches() async throws {
         let topic = KafkaTestSupport.unique("buffered")
@@ -22,6 +55,7 @@ struct KafkaLifecycleTests {
             ),
             logger: KafkaTestSupport.logger
         )
+        try consumer!.start()
         var iterator = consumer!.batches.makeAsyncIterator()
         let first = try #require(try await iterator.next())
         #expect(first.first?.offset == 0)

@@ -27,7 +27,7 @@ enum KafkaTestSupport {
         _ cluster: EmbeddedKafkaCluster, group: String, topics: [String],
         startingOffsets: @escaping KafkaConsumerConfiguration.StartingOffsets = { _ in [:] }
     ) throws -> KafkaConsumer {
-        try KafkaConsumer(
+        let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 client: KafkaClientConfiguration(
                     bootstrapServers: cluster.bootstrapServers, properties: consumerTuning),
@@ -37,6 +37,8 @@ enum KafkaTestSupport {
             ),
             logger: logger
         )
+        try consumer.start()
+        return consumer
     }
 
     static func producer(_ cluster: EmbeddedKafkaCluster, properties: [String: String] = [:]) throws -> KafkaProducer {

@@ -113,9 +113,9 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
     /// The system a copy went to, on the default topic names: a health→NAV copy to its role's
     /// own system (R9), a NAV→health copy to the journal.
     static func destinationTopic(direction: String, recipientRole: String) -> String {
-        guard direction == MessageDirection.healthToNav.rawValue else { return "health.ips.inbound" }
+        guard direction == MessageDirection.healthToNav.rawValue else { return ContractVocabulary.Topic.healthInbound }
         let role = recipientRole.split(separator: ",").first.map(String.init) ?? ""
-        return ContractVocabulary.navSystem(ofRole: role)?.inboundTopic ?? "nav.ips.inbound"
+        return ContractVocabulary.navSystem(ofRole: role)?.inboundTopic ?? ContractVocabulary.Topic.navInbound
     }
 
     /// Whether every required text field is non-empty and an identified disclosure from the

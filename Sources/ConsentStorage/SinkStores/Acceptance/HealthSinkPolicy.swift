@@ -21,7 +21,7 @@ package struct HealthSinkPolicy: Sendable {
     /// The published disclosure contract; notices that fail it are refused (when set).
     package var disclosureSchema: JSONSchema?
     /// This side's breach topic (R10): notices from either sink, filed in `breach_log`.
-    package var breachesTopic: String = "health.breaches"
+    package var breachesTopic: String = ContractVocabulary.Topic.healthBreaches
     /// The published breach-notice contract; notices that fail it are refused (when set).
     package var breachSchema: JSONSchema?
     /// The published contract of each accepted inbound type (`init(catalog:)`): an inbound
@@ -70,9 +70,9 @@ package struct HealthSinkPolicy: Sendable {
 
     /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.
     package static let standard = HealthSinkPolicy(
-        consentTopic: "health.consent",
-        inboundTopic: "health.ips.inbound",
-        disclosuresTopic: "health.disclosures",
+        consentTopic: ContractVocabulary.Topic.healthConsent,
+        inboundTopic: ContractVocabulary.Topic.healthInbound,
+        disclosuresTopic: ContractVocabulary.Topic.healthDisclosures,
         acceptedInboundTypes: [
             "no.ips.nav.candidate-suggestion.v1",
             "no.ips.nav.candidate-suggestion.anonymous.v1",

@@ -30,7 +30,7 @@ package struct NavSinkPolicy: Sendable {
     /// The published disclosure contract; notices that fail it are refused (when set).
     package var disclosureSchema: JSONSchema?
     /// The NAV party's breach topic (R10): notices from every sink, filed in `breach_log`.
-    package var breachesTopic: String = "nav.breaches"
+    package var breachesTopic: String = ContractVocabulary.Topic.navBreaches
     /// The published breach-notice contract; notices that fail it are refused (when set).
     package var breachSchema: JSONSchema?
     /// The published contract of each accepted inbound type (`init(catalog:)`): an inbound
@@ -80,9 +80,9 @@ package struct NavSinkPolicy: Sendable {
     /// The veileder's case system: ARCHITECTURE.md topic names and the contract types of
     /// `Contracts/schemas`.
     package static let standard = NavSinkPolicy(
-        inboundTopic: "nav.ips.inbound",
-        ownOutboundTopic: "nav.ips.outbound",
-        disclosuresTopic: "nav.disclosures",
+        inboundTopic: ContractVocabulary.Topic.navInbound,
+        ownOutboundTopic: ContractVocabulary.Topic.navOutbound,
+        disclosuresTopic: ContractVocabulary.Topic.navDisclosures,
         acceptedInboundTypes: [
             "no.ips.health.participation-change.v1",
             "no.ips.health.referral.v1",
@@ -96,9 +96,9 @@ package struct NavSinkPolicy: Sendable {
     /// The IPS job specialist's follow-up solution: its topics and contract types.
     package static let followUpStandard: NavSinkPolicy = {
         var policy = NavSinkPolicy(
-            inboundTopic: "nav.followup.inbound",
-            ownOutboundTopic: "nav.followup.outbound",
-            disclosuresTopic: "nav.followup.disclosures",
+            inboundTopic: ContractVocabulary.Topic.followUpInbound,
+            ownOutboundTopic: ContractVocabulary.Topic.followUpOutbound,
+            disclosuresTopic: ContractVocabulary.Topic.followUpDisclosures,
             acceptedInboundTypes: [
                 "no.ips.health.case-discussion.v1",
                 "no.ips.health.case-discussion.anonymous.v1",
