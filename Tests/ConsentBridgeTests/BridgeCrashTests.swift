@@ -23,9 +23,7 @@ final class ChildProcess: Sendable {
         {
             return path
         }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let debug = root.appendingPathComponent(".build/debug/consent-bridge").path
+        let debug = RepositoryPaths.root.appendingPathComponent(".build/debug/consent-bridge").path
         return FileManager.default.isExecutableFile(atPath: debug) ? debug : nil
     }
 

@@ -31,9 +31,7 @@ final class CapturedLogs: Sendable {
 
 /// A running bridge on an embedded cluster with SQLite stores in a temporary folder.
 final class BridgeHarness: Sendable {
-    static let contractsDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Contracts").path
+    static let contractsDirectory = RepositoryPaths.contractsDirectory
 
     let cluster: EmbeddedKafkaCluster
     let directory: String

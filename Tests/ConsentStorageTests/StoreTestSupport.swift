@@ -70,9 +70,7 @@ enum Fixtures {
     static let time = Date(timeIntervalSince1970: 1_790_000_000)
 
     /// The repository's contracts (the published ones: sinks accept and report by them).
-    static let contractsDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Contracts").path
+    static let contractsDirectory = RepositoryPaths.contractsDirectory
     static let catalog = try! ContractCatalog.load(directory: contractsDirectory)
     static let breachTopics = ["health.breaches", "nav.breaches"]
     /// A test quarantine key (never a real one).
