@@ -56,6 +56,18 @@ enum ChildLoad {
         let (process, reader) = try Process.consentBridge(
             ["bench", "load", "--bootstrap", bootstrap, "--events", String(events), "--contracts", contracts]
                 + (rate.map { ["--rate", String($0)] } ?? []))
+        // A run that never completes ends with an error instead of hanging: the child's own
+        // watchdog closes its reader after max(120 s, events/200 s), and a Kafka client can hang
+        // in closing (docs/kafka.md), so this one kills the child a minute after that.
+        let deadline = Duration.seconds(max(120, events / 200) + 60)
+        let watchdog = Task.detached {
+            try await Task.sleep(for: deadline)
+            guard process.isRunning else { return }
+            FileHandle.standardError.write(
+                Data("bench: the load child did not finish within \(deadline); stopping it\n".utf8))
+            kill(process.processIdentifier, SIGKILL)
+        }
+        defer { watchdog.cancel() }
         // Read off the cooperative pool (blocking reads of whatever has arrived), so `begin` is
         // seen when it is printed. Not byte by byte: the result holds every latency (~400 KB for
         // 20,000 events), and a read and an fstat per byte were ~5% of this process's CPU. Each
