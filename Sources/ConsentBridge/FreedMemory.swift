@@ -9,6 +9,7 @@
 /// `malloc_trim` is glibc's, looked up at run time (Swift's Glibc module does not import it);
 /// elsewhere this does nothing.
 package enum FreedMemory {
+    /// Returns freed heap memory to the system (`malloc_trim(0)`); nothing where glibc is absent.
     package static func release() {
         #if canImport(Glibc)
             typealias MallocTrim = @convention(c) (Int) -> Int32
