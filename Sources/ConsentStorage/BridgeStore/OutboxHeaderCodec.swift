@@ -2,13 +2,13 @@ import Foundation
 
 /// How an outbox row's Kafka headers are stored in its `headers` text column.
 ///
-/// Current form (`h2:`): the prefix, then one entry per header, each ended by `,`; an entry is
-/// the name, and for a non-nil value `=` and the value (the end mark tells no headers from one
-/// with an empty name and no value). Both are written as they are, but for
-/// the bytes outside `!`…`~` and the four `%` `,` `=` `#`, which are written `%XX` (so any
-/// bytes survive, and the column stays ASCII text on every engine). A name or value that is
-/// `#` and one character is an entry of the tables below: the bridge writes the same dozen
-/// header names and a few constant values on every row, and naming them by one character
+/// Current form (`h2:`): the prefix, then one entry per header, each ended by `,` (so no
+/// headers and one header with an empty name and no value differ); an entry is the name, and
+/// for a non-nil value `=` and the value. Names and values are written as they are, but for
+/// the bytes outside `!`…`~` and the four `%` `,` `=` `#`, which are written `%XX`: any bytes
+/// survive, and the column stays ASCII text on every engine. A name or value that is `#` and
+/// one character is an entry of the tables below: the bridge writes the same dozen header
+/// names and a few constant values on every row, and naming them by one character more than
 /// halved the stored headers (1,336 bytes an event in base64 `h1:` for a referral's three
 /// rows, 552 in `h2:`; the bench's store went from 95.7 to 75.2 MB for 20,000 referrals).
 ///
@@ -19,6 +19,8 @@ enum OutboxHeaderCodec {
     static let base64Prefix = "h1:"
 
     /// Header names written as `#` and their index. Append only: stored rows name them so.
+    /// Spelled here rather than taken from the bridge's header constants: the stored form must
+    /// not change when those do.
     static let knownNames: [String] = [
         "ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type", "traceparent",
         "cb_policy_version", "cb_bridge_version", "cb_consent_id", "cb_consent_version", "cb_decision_id",
