@@ -33,7 +33,8 @@ package final class KafkaConsumer: Sendable {
     private let maxBatchSize: Int
 
     /// Record batches in partition order, once started. Finishes after `close()`; throws if the
-    /// consumer hit a fatal error or the caller's `startingOffsets` failed.
+    /// consumer hit a fatal error or the caller's `startingOffsets` failed, and at once
+    /// (`consumerNotStarted`) when read before `start()`.
     package let batches: KafkaRecordBatches
     /// Assignment changes, in the order they happened.
     package let assignmentChanges: AsyncStream<KafkaAssignmentChange>
@@ -96,6 +97,7 @@ package final class KafkaConsumer: Sendable {
                 return .failure(KafkaError.from(subscribeError, operation: "subscribe"))
             }
             let maxBatchSize = self.maxBatchSize
+            channel.markFed()
             let thread = Thread { [client, channel, stopFlag, pollThreadFinished] in
                 Self.pollLoop(client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize)
                 // Leave the group (serves the final revocation) from the thread that polled.

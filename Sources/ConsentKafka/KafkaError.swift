@@ -17,6 +17,8 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         package static let invalidConfiguration = Code(rawValue: -10_001)
         /// The client was used after it was closed.
         package static let clientClosed = Code(rawValue: -10_002)
+        /// A consumer's batches were read before `start()`: they would never come.
+        package static let consumerNotStarted = Code(rawValue: -10_003)
         /// A blocking call did not finish within its time limit.
         package static let timedOut = Code(rawValue: Int32(RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue))
         /// A message was not delivered within `message.timeout.ms`.
@@ -38,6 +40,7 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
             switch self {
             case .invalidConfiguration: return "INVALID_CONFIGURATION"
             case .clientClosed: return "CLIENT_CLOSED"
+            case .consumerNotStarted: return "CONSUMER_NOT_STARTED"
             default: return String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: rawValue)))
             }
         }

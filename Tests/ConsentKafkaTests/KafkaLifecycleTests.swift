@@ -18,6 +18,11 @@ struct KafkaLifecycleTests {
             groupID: group, topics: [topic])
         // What the composition root does: make the consumer, run nothing yet.
         let made = try KafkaConsumer(configuration: configuration, logger: KafkaTestSupport.logger)
+        // Reading it before it is started says so instead of waiting forever.
+        var unstarted = made.batches.makeAsyncIterator()
+        await #expect(throws: KafkaError(code: .consumerNotStarted, operation: "consume")) {
+            _ = try await unstarted.next()
+        }
         let started = try KafkaTestSupport.consumer(cluster, group: group, topics: [topic])
         for await change in started.assignmentChanges {
             if case .assigned = change { break }

@@ -16,6 +16,8 @@ final class RecordBatchChannel: Sendable {
         var head = 0
         var waiter: CheckedContinuation<[KafkaRecord]?, any Error>?
         var terminal: Terminal?
+        /// Whether a poll thread feeds the channel (the consumer was started).
+        var isFed = false
     }
 
     private let state = Mutex(State())
@@ -27,6 +29,11 @@ final class RecordBatchChannel: Sendable {
         // which happened whenever a consumer was released with unread batches buffered.
         space = DispatchSemaphore(value: 0)
         for _ in 0..<capacity { space.signal() }
+    }
+
+    /// Marks the channel as fed by a poll thread: until then a reader is told, not left waiting.
+    func markFed() {
+        state.withLock { $0.isFed = true }
     }
 
     /// Called by the poll thread. Returns `false` when the channel is closed or `stopFlag` set.
@@ -96,6 +103,10 @@ final class RecordBatchChannel: Sendable {
                     case .failed(let error): return .failed(error)
                     case nil:
                         if Task.isCancelled { return .finished }
+                        // Reading a consumer that was never started would wait forever.
+                        guard state.isFed else {
+                            return .failed(KafkaError(code: .consumerNotStarted, operation: "consume"))
+                        }
                         state.waiter = continuation
                         return .wait
                     }
