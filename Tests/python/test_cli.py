@@ -132,3 +132,27 @@ def test_bench_store_measures_the_batch_sizes_asked_for():
     for bad in ("0,5", "five", ""):
         refused = run("bench", "store", "--batch-sizes", bad)
         assert refused.returncode != 0 and "--batch-sizes" in refused.stderr, (bad, refused.stderr)
+
+
+def test_bench_compare_runs_two_builds_in_interleaved_pairs():
+    """Issue 18: figures are compared only between builds measured in the same minutes.
+    `scripts/bench-compare` runs a bench command with two binaries alternately and prints
+    min / median / max of every figure per build; here both builds are this one."""
+    script = ROOT / "scripts" / "bench-compare"
+    result = subprocess.run(
+        [str(script), BIN, BIN, "--pairs", "2", "--", "bench", "policy", "--decisions", "2000",
+         "--contracts", str(CONTRACTS)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("pair ") == 4, result.stderr  # base, this; base, this
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("2 interleaved pairs of `bench policy")
+    figures = {line.split()[0]: line for line in lines[2:]}
+    assert set(figures) == {"decisions_per_s", "p50_us", "p99_us"}, lines
+    for line in figures.values():
+        base, this = line.split("  →  ")
+        for summary in (base.split(None, 1)[1], this):
+            low, median, high = (float(value) for value in summary.split(" / "))
+            assert 0 < low <= median <= high, line
+    refused = subprocess.run([str(script), BIN, BIN, "bench", "policy"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "usage" in refused.stderr
