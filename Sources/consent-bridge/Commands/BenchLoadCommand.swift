@@ -68,31 +68,19 @@ enum ChildLoad {
             kill(process.processIdentifier, SIGKILL)
         }
         defer { watchdog.cancel() }
-        // Read off the cooperative pool (blocking reads of whatever has arrived), so `begin` is
-        // seen when it is printed. Not byte by byte: the result holds every latency (~400 KB for
-        // 20,000 events), and a read and an fstat per byte were ~5% of this process's CPU. Each
-        // chunk is searched for a line end once (searching and copying the whole pending line
-        // per chunk was quadratic in the result's length).
+        // Read off the cooperative pool as lines arrive, so `begin` is seen when it is printed.
         let result: BridgeBenchmarkLoadResult? = await Task.detached {
-            var pending: [UInt8] = []
             var result: BridgeBenchmarkLoadResult?
-            while case let chunk = reader.availableData, !chunk.isEmpty {
-                var lineStart = 0
-                for (offset, byte) in chunk.enumerated() where byte == UInt8(ascii: "\n") {
-                    pending.append(contentsOf: chunk[chunk.startIndex + lineStart..<chunk.startIndex + offset])
-                    lineStart = offset + 1
-                    let text = String(decoding: pending, as: UTF8.self)
-                    pending.removeAll(keepingCapacity: true)
-                    if text == beginLine {
-                        onBegin()
-                    } else if text == endLine {
-                        onEnd()
-                    } else if text.hasPrefix(resultPrefix) {
-                        result = try? JSONDecoder().decode(
-                            BridgeBenchmarkLoadResult.self, from: Data(text.dropFirst(resultPrefix.count).utf8))
-                    }
+            reader.readLines { line in
+                if line == beginLine {
+                    onBegin()
+                } else if line == endLine {
+                    onEnd()
+                } else if line.hasPrefix(resultPrefix) {
+                    result = try? JSONDecoder().decode(
+                        BridgeBenchmarkLoadResult.self, from: Data(line.dropFirst(resultPrefix.count).utf8))
                 }
-                pending.append(contentsOf: chunk[(chunk.startIndex + lineStart)...])
+                return true
             }
             return result
         }.value

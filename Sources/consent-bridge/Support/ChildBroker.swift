@@ -12,12 +12,12 @@ enum ChildBroker {
         ])
         let bootstrap: String? = await Task.detached {
             // The first line; the broker prints nothing else on stdout.
-            var line = Data()
-            while let byte = try? reader.read(upToCount: 1), let first = byte.first, first != UInt8(ascii: "\n") {
-                line.append(first)
+            var bootstrap: String?
+            reader.readLines { line in
+                if line.hasPrefix("bootstrap: ") { bootstrap = String(line.dropFirst("bootstrap: ".count)) }
+                return false
             }
-            let text = String(decoding: line, as: UTF8.self)
-            return text.hasPrefix("bootstrap: ") ? String(text.dropFirst("bootstrap: ".count)) : nil
+            return bootstrap
         }.value
         let stop: @Sendable () async -> Void = {
             process.terminate()

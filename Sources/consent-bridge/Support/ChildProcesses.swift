@@ -20,3 +20,25 @@ extension Process {
         while isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
 }
+
+extension FileHandle {
+    /// Passes each line (without its `\n`) to `body` as it arrives, until end of file or until
+    /// `body` returns false; an unterminated last line is dropped. Blocking: call it off the
+    /// cooperative pool. Reads whatever has arrived, not byte by byte (a read and an fstat per
+    /// byte were ~5% of a benchmark process's CPU for a 400 KB result line), and searches each
+    /// chunk for line ends once.
+    func readLines(_ body: (String) -> Bool) {
+        var pending: [UInt8] = []
+        while case let chunk = availableData, !chunk.isEmpty {
+            var lineStart = chunk.startIndex
+            for index in chunk.indices where chunk[index] == UInt8(ascii: "\n") {
+                pending.append(contentsOf: chunk[lineStart..<index])
+                lineStart = index + 1
+                let line = String(decoding: pending, as: UTF8.self)
+                pending.removeAll(keepingCapacity: true)
+                if !body(line) { return }
+            }
+            pending.append(contentsOf: chunk[lineStart...])
+        }
+    }
+}
