@@ -83,7 +83,7 @@ extension BridgeStore {
     func insertOutbox(_ sql: any SQLDatabase, _ outbox: [MessageRows.OutboxRow], createdAt: Date) async throws
         -> [StoredOutboxRow]
     {
-        if self.database.engine == .postgres, !outbox.isEmpty {
+        if self.isShared, !outbox.isEmpty {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(unsafeRaw: String(Self.outboxWriteLock)))").run()
         }
         let sequences = try await self.database.bulkInsert(
