@@ -143,7 +143,8 @@ package struct BridgeRecordBuilder: Sendable {
         var outputs: [(type: String, value: JSONValue)] = []
         let messageID = Self.messageID(of: record, headers: headers, decision: decision)
         let ceType = operatorSafeType(headers.type, origin: origin)
-        let decidedAt = Timestamp(date: now).description
+        // As stored (`StoreTime`): a receipt or notice built again from the store says the same.
+        let decidedAt = StoreTime.string(from: now)
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         // What the other side may learn about the EPJ consent (R15): nothing, on NAV's side.
         let consentVisible = origin != .nav
@@ -162,19 +163,19 @@ package struct BridgeRecordBuilder: Sendable {
             var copyIDs: [String] = []
             for copy in event.copies {
                 // The id the copy carries is the bridge's, never the sender's (`ce_id` and `eventId`).
-                let disclosureID = UUID.random().lowercaseString
+                let disclosureID = UUID.timeOrdered(at: now).lowercaseString
                 copyIDs.append(disclosureID)
                 let body = Self.replacingEventID(in: copy.body, with: disclosureID)
                 let categories = Self.categoriesPresent(in: body, fields: contract?.fields ?? [])
-                disclosures.append(
-                    DisclosureRecord(
-                        disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
-                        direction: direction, subjectID: event.subject,
-                        recipientRole: copy.role,
-                        recipientOrganisation: Self.organisation(of: origin.opposite),
-                        categories: categories, form: "identified", consentID: event.consent.consentID,
-                        consentVersion: event.consent.version, purpose: ConsentRecord.ipsPurpose, disclosedAt: now,
-                        bridgeVersion: bridgeVersion))
+                let disclosure = DisclosureRecord(
+                    disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
+                    direction: direction, subjectID: event.subject,
+                    recipientRole: copy.role,
+                    recipientOrganisation: Self.organisation(of: origin.opposite),
+                    categories: categories, form: "identified", consentID: event.consent.consentID,
+                    consentVersion: event.consent.version, purpose: ConsentRecord.ipsPurpose, disclosedAt: now,
+                    bridgeVersion: bridgeVersion)
+                disclosures.append(disclosure)
                 var forwardHeaders = cloudEventHeaders(
                     id: disclosureID, type: event.ceType, time: headers.time ?? decidedAt)
                 forwardHeaders += [
@@ -203,34 +204,30 @@ package struct BridgeRecordBuilder: Sendable {
                         payload: body.serializedBytes(),
                         disclosureID: disclosureID))
                 outputs.append((event.ceType, body))
-                let notice = DisclosureNotice(
-                    disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction,
-                    subjectID: event.subject,
-                    consentID: consentVisible ? event.consent.consentID : nil,
-                    consentVersion: consentVisible ? event.consent.version : nil,
-                    recipientRoles: [copy.role], categories: categories, form: .full, caseReference: nil,
-                    disclosedFields: Self.leafPointers(of: body),
-                    status: .disclosed, decidedAt: decidedAt, destinationTopic: copy.destinationTopic,
-                    contractVersion: catalog.version)
-                outbox.append(
-                    disclosureNotice(
-                        notice, origin: origin, sourceTopic: record.topic, follows: [disclosureID], outputs: &outputs))
+                // Built as the store builds it again from these rows (not stored, unless a redrive's).
+                let notice = DerivedOutboxPayload.notice(
+                    disclosure: disclosure, decidedAt: decidedAt, destinationTopic: copy.destinationTopic,
+                    forwardBody: body, contractVersion: catalog.version, namesConsent: consentVisible)
+                var noticeRow = disclosureNotice(
+                    notice, origin: origin, sourceTopic: record.topic, follows: [disclosureID], outputs: &outputs)
+                if !isRedrive { noticeRow.derivation = consentVisible ? .notice : .noticeWithoutConsent }
+                outbox.append(noticeRow)
             }
             // One receipt for the message: it names the first copy, and reports the event as
             // withheld only when every copy was (the relay's re-check, R5).
-            outbox.append(
-                receipt(
-                    BridgeReceipt(
-                        messageID: messageID, forwardedID: copyIDs.first, ceType: ceType, outcome: .accepted,
-                        reasonCode: "accepted",
-                        decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                    origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: copyIDs,
-                    outputs: &outputs))
+            var receiptRow = receipt(
+                DerivedOutboxPayload.receipt(
+                    messageID: messageID, firstCopyID: copyIDs.first, ceType: ceType, decidedAt: decidedAt,
+                    contractVersion: catalog.version, source: source),
+                origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: copyIDs, outputs: &outputs)
+            // A redrive's decision row is the rejecting one: its receipt is stored as built.
+            if !isRedrive, !copyIDs.isEmpty { receiptRow.derivation = .receipt }
+            outbox.append(receiptRow)
 
         case .forwardAnonymous(let event):
             outcome = .forwardAnonymous
             let contract = catalog.plan(forCEType: event.ceType)?.contract
-            let disclosureID = UUID.random().lowercaseString
+            let disclosureID = UUID.timeOrdered(at: now).lowercaseString
             let body = Self.replacingEventID(in: event.body, with: disclosureID)
             let roles = contract?.recipientRoles ?? []
             let direction =
@@ -262,7 +259,7 @@ package struct BridgeRecordBuilder: Sendable {
                 consentID: consentVisible ? event.consent?.consentID : nil,
                 consentVersion: consentVisible ? event.consent?.version : nil,
                 recipientRoles: roles, categories: [], form: .anonymous, caseReference: event.caseReference.rawValue,
-                disclosedFields: Self.leafPointers(of: body), status: .disclosed, decidedAt: decidedAt,
+                disclosedFields: JSONPointer.leaves(of: body), status: .disclosed, decidedAt: decidedAt,
                 destinationTopic: event.destinationTopic, contractVersion: catalog.version)
             // The notice is the only row that ties the case reference to the person: the
             // sending side's journal keeps that link; the bridge store erases it once handed over.
@@ -449,56 +446,6 @@ package struct BridgeRecordBuilder: Sendable {
         default:
             return false
         }
-    }
-
-    /// JSON pointers of every leaf in `value` (array items collapse to `/-`-free indices).
-    static func leafPointers(of value: JSONValue) -> [String] {
-        var pointers: [String] = []
-        var path: [UInt8] = []
-        path.reserveCapacity(128)
-        appendLeafPointers(of: value, path: &path, to: &pointers)
-        return pointers
-    }
-
-    /// Appends the leaves below `value`, whose pointer is `path`; `path` is restored before
-    /// returning (one growing buffer instead of a new prefix string per level and leaf).
-    private static func appendLeafPointers(of value: JSONValue, path: inout [UInt8], to pointers: inout [String]) {
-        let length = path.count
-        switch value {
-        case .object(let object):
-            for member in object.members {
-                path.append(UInt8(ascii: "/"))
-                path.append(contentsOf: escape(member.key).utf8)
-                appendLeafPointers(of: member.value, path: &path, to: &pointers)
-                path.removeSubrange(length...)
-            }
-        case .array(let items):
-            if items.isEmpty, length > 0 { pointers.append(String(decoding: path, as: UTF8.self)) }
-            for (index, item) in items.enumerated() {
-                path.append(UInt8(ascii: "/"))
-                path.append(contentsOf: String(index).utf8)
-                appendLeafPointers(of: item, path: &path, to: &pointers)
-                path.removeSubrange(length...)
-            }
-        default:
-            if length > 0 { pointers.append(String(decoding: path, as: UTF8.self)) }
-        }
-    }
-
-    /// RFC 6901 escaping. Most keys need none, so they are returned as they are (Foundation's
-    /// `replacingOccurrences` was a tenth of the hot path's CPU time on Linux).
-    private static func escape(_ key: String) -> String {
-        guard key.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return key }
-        var escaped = ""
-        escaped.reserveCapacity(key.utf8.count + 2)
-        for character in key.unicodeScalars {
-            switch character {
-            case "~": escaped += "~0"
-            case "/": escaped += "~1"
-            default: escaped.unicodeScalars.append(character)
-            }
-        }
-        return escaped
     }
 }
 

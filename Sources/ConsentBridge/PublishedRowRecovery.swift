@@ -19,7 +19,8 @@ struct PublishedRowRecovery: Sendable {
     /// Marks every pending row already present in its destination topic; returns how many.
     func run() async throws -> Int {
         // Rows beyond this many (a very long outage) are checked at the next start.
-        let pending = try await store.pendingOutbox(limit: 200_000)
+        // Only the ids are compared: the payloads the store builds again are not needed.
+        let pending = try await store.pendingOutbox(limit: 200_000, derivingPayloads: false)
         if pending.isEmpty { return 0 }
         let positions = try await store.offsets(consumerGroup: BridgeStore.relayPublishedGroup)
         var found: [String: Int64] = [:]  // "topic\u{0}ce_id" -> sequence

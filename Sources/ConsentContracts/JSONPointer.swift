@@ -8,6 +8,42 @@ package enum JSONPointer {
         return token.replacing("~", with: "~0").replacing("/", with: "~1")
     }
 
+    /// Pointers to every leaf of `value` in document order (array items by index; an empty
+    /// array below the root is a leaf; a scalar or empty root has none): what a disclosure
+    /// notice lists as the fields that crossed.
+    package static func leaves(of value: JSONValue) -> [String] {
+        var pointers: [String] = []
+        var path: [UInt8] = []
+        path.reserveCapacity(128)
+        appendLeaves(of: value, path: &path, to: &pointers)
+        return pointers
+    }
+
+    /// Appends the leaves below `value`, whose pointer is `path`; `path` is restored before
+    /// returning (one growing buffer instead of a new prefix string per level and leaf).
+    private static func appendLeaves(of value: JSONValue, path: inout [UInt8], to pointers: inout [String]) {
+        let length = path.count
+        switch value {
+        case .object(let object):
+            for member in object.members {
+                path.append(UInt8(ascii: "/"))
+                path.append(contentsOf: escape(member.key).utf8)
+                appendLeaves(of: member.value, path: &path, to: &pointers)
+                path.removeSubrange(length...)
+            }
+        case .array(let items):
+            if items.isEmpty, length > 0 { pointers.append(String(decoding: path, as: UTF8.self)) }
+            for (index, item) in items.enumerated() {
+                path.append(UInt8(ascii: "/"))
+                path.append(contentsOf: String(index).utf8)
+                appendLeaves(of: item, path: &path, to: &pointers)
+                path.removeSubrange(length...)
+            }
+        default:
+            if length > 0 { pointers.append(String(decoding: path, as: UTF8.self)) }
+        }
+    }
+
     /// A pointer from reference tokens (`[]` → `""`, `["a", "b/c"]` → `/a/b~1c`).
     package static func make(_ tokens: [String]) -> String {
         var result = ""

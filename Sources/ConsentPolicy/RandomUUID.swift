@@ -19,7 +19,31 @@ extension UUID {
         return UUID(uuid: bytes)
     }
 
-    /// The canonical text in lower case (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`), as ids are
+    /// A time-ordered (version 7, RFC 9562 §5.7) UUID: the first 48 bits are `date` in Unix
+    /// milliseconds, the other 74 (besides version and variant) random, from the same generator
+    /// as `random()`.
+    ///
+    /// The bridge mints one per disclosure, and the disclosure id is a primary key. Random ids
+    /// land on a different page of that index for every insert, so each batch's commit wrote a
+    /// page per disclosure to the WAL (and the checkpoint copied it again); ids that grow with
+    /// time append to the index's last pages. What the time prefix tells a recipient, the hour
+    /// and millisecond the bridge decided, is what the copy's own delivery tells it anyway.
+    package static func timeOrdered(at date: Date) -> UUID {
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { arc4random_buf($0.baseAddress! + 6, $0.count - 6) }
+        let milliseconds = UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down)))
+        bytes.0 = UInt8(truncatingIfNeeded: milliseconds >> 40)
+        bytes.1 = UInt8(truncatingIfNeeded: milliseconds >> 32)
+        bytes.2 = UInt8(truncatingIfNeeded: milliseconds >> 24)
+        bytes.3 = UInt8(truncatingIfNeeded: milliseconds >> 16)
+        bytes.4 = UInt8(truncatingIfNeeded: milliseconds >> 8)
+        bytes.5 = UInt8(truncatingIfNeeded: milliseconds)
+        bytes.6 = bytes.6 & 0x0F | 0x70  // version 7
+        bytes.8 = bytes.8 & 0x3F | 0x80  // variant 10
+        return UUID(uuid: bytes)
+    }
+
+    /// The canonical text in lower case (`xxxxxxxx-xxxx-Vxxx-yxxx-xxxxxxxxxxxx`, V the version), as ids are
     /// written on the wire.
     package var lowercaseString: String {
         let digits = Array("0123456789abcdef".utf8)

@@ -16,7 +16,7 @@ struct DisclosedFieldsTests {
              "a/b": 1, "m~n": null, "empty": {}, "": true}
             """)
         #expect(
-            BridgeRecordBuilder.leafPointers(of: body) == [
+            JSONPointer.leaves(of: body) == [
                 "/patient/name", "/patient/address/line", "/patient/address/lines",
                 "/goals/0/text", "/goals/1", "/goals/2",
                 "/a~1b", "/m~0n", "/",
@@ -25,8 +25,8 @@ struct DisclosedFieldsTests {
 
     @Test("a document without fields discloses none")
     func noLeaves() throws {
-        #expect(BridgeRecordBuilder.leafPointers(of: try StrictJSON.parse("{}")).isEmpty)
-        #expect(BridgeRecordBuilder.leafPointers(of: try StrictJSON.parse("[]")).isEmpty)
-        #expect(BridgeRecordBuilder.leafPointers(of: try StrictJSON.parse("7")).isEmpty)
+        #expect(JSONPointer.leaves(of: try StrictJSON.parse("{}")).isEmpty)
+        #expect(JSONPointer.leaves(of: try StrictJSON.parse("[]")).isEmpty)
+        #expect(JSONPointer.leaves(of: try StrictJSON.parse("7")).isEmpty)
     }
 }

@@ -211,5 +211,18 @@ extension BridgeStore {
                 "CREATE INDEX rejections_by_reason ON rejections (reason_code, received_at)",
             ]
         },
+        // The receipt and notices of an identified forward are built again when read instead
+        // of stored (`OutboxPayloadDerivation`): `derived` names how, and a notice finds its
+        // copy's forwarded row by the disclosure id. Disclosure ids grow with time (UUID
+        // version 7), so that index is appended to, not written all over.
+        Migration(version: 8, name: "receipts and notices derived when read") { _ in
+            [
+                """
+                ALTER TABLE outbox ADD COLUMN derived TEXT
+                    CHECK (derived IN ('receipt', 'notice', 'notice-without-consent'))
+                """,
+                "CREATE INDEX outbox_by_disclosure ON outbox (disclosure_id) WHERE disclosure_id IS NOT NULL",
+            ]
+        },
     ]
 }

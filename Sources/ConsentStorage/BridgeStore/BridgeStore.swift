@@ -178,31 +178,46 @@ package final class BridgeStore: Sendable {
 
     // MARK: Outbox (for the relay)
 
-    /// Pending outbox rows in publish order (those with a sequence above `after`).
-    package func pendingOutbox(after: Int64 = 0, limit: Int) async throws(StorageError) -> [StoredOutboxRow] {
+    /// Pending outbox rows in publish order (those with a sequence above `after`), with the
+    /// payloads the store did not keep built again (`OutboxPayloadDerivation`), unless
+    /// `derivingPayloads` is false (such rows then have an empty payload: for readers of the
+    /// headers only, such as the relay's recovery).
+    package func pendingOutbox(after: Int64 = 0, limit: Int, derivingPayloads: Bool = true) async throws(StorageError)
+        -> [StoredOutboxRow]
+    {
         try await self.database.read { sql in
+            var rows: [StoredOutboxRow]
             if let connection = self.database.postgresConnection {
-                return try await Self.pendingOutbox(
+                rows = try await Self.pendingOutbox(
                     connection, after: after, limit: limit, logger: self.database.driverLogger)
+            } else {
+                rows = try await self.pendingOutbox(sql, after: after, limit: limit)
             }
-            return try await sql.raw(
-                """
-                SELECT o.* FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq > \(bind: after)
-                ORDER BY o.seq LIMIT \(unsafeRaw: String(max(0, limit)))
-                """
-            )
-            .all().map { row in
-                try Self.outboxRow(
-                    sequence: try row.decode(column: "seq", as: Int64.self),
-                    messageID: try row.decode(column: "message_id", as: String.self),
-                    topic: try row.decode(column: "topic", as: String.self),
-                    key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
-                    headers: try row.decode(column: "headers", as: String.self),
-                    payload: Array(try row.decode(column: "payload", as: Data.self)),
-                    disclosureID: try row.decode(column: "disclosure_id", as: String?.self),
-                    isErasedOnceSettled: try row.decode(column: "erase_when_settled", as: Int64.self) != 0,
-                    createdAt: try row.decode(column: "created_at", as: String.self))
-            }
+            if derivingPayloads { try await Self.derivePayloads(&rows, sql) }
+            return rows
+        }
+    }
+
+    /// `pendingOutbox` through SQLKit (SQLite).
+    private func pendingOutbox(_ sql: any SQLDatabase, after: Int64, limit: Int) async throws -> [StoredOutboxRow] {
+        try await sql.raw(
+            """
+            SELECT o.* FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq > \(bind: after)
+            ORDER BY o.seq LIMIT \(unsafeRaw: String(max(0, limit)))
+            """
+        )
+        .all().map { row in
+            try Self.outboxRow(
+                sequence: try row.decode(column: "seq", as: Int64.self),
+                messageID: try row.decode(column: "message_id", as: String.self),
+                topic: try row.decode(column: "topic", as: String.self),
+                key: try row.decode(column: "kafka_key", as: Data?.self).map { Array($0) },
+                headers: try row.decode(column: "headers", as: String.self),
+                payload: Array(try row.decode(column: "payload", as: Data.self)),
+                disclosureID: try row.decode(column: "disclosure_id", as: String?.self),
+                isErasedOnceSettled: try row.decode(column: "erase_when_settled", as: Int64.self) != 0,
+                derived: try row.decode(column: "derived", as: String?.self),
+                createdAt: try row.decode(column: "created_at", as: String.self))
         }
     }
 
@@ -214,13 +229,13 @@ package final class BridgeStore: Sendable {
     ) async throws -> [StoredOutboxRow] {
         let query: PostgresQuery = """
             SELECT o.seq, o.message_id, o.topic, o.kafka_key, o.headers, o.payload, o.disclosure_id,
-                o.erase_when_settled, o.created_at
+                o.erase_when_settled, o.derived, o.created_at
             FROM outbox o WHERE \(unescaped: Self.isPendingOutboxRow) AND o.seq > \(after)
             ORDER BY o.seq LIMIT \(unescaped: String(max(0, limit)))
             """
         var rows: [StoredOutboxRow] = []
-        let columns = (Int64, String, String, ByteBuffer?, String, ByteBuffer, String?, Int64, String).self
-        for try await (sequence, messageID, topic, key, headers, payload, disclosureID, erase, createdAt)
+        let columns = (Int64, String, String, ByteBuffer?, String, ByteBuffer, String?, Int64, String?, String).self
+        for try await (sequence, messageID, topic, key, headers, payload, disclosureID, erase, derived, createdAt)
             in try await connection.query(query, logger: logger).decode(columns)
         {
             rows.append(
@@ -228,7 +243,7 @@ package final class BridgeStore: Sendable {
                     sequence: sequence, messageID: messageID, topic: topic,
                     key: key.map { Array($0.readableBytesView) }, headers: headers,
                     payload: Array(payload.readableBytesView), disclosureID: disclosureID,
-                    isErasedOnceSettled: erase != 0, createdAt: createdAt))
+                    isErasedOnceSettled: erase != 0, derived: derived, createdAt: createdAt))
         }
         return rows
     }
@@ -236,16 +251,23 @@ package final class BridgeStore: Sendable {
     /// A pending outbox row from its columns' values.
     private static func outboxRow(
         sequence: Int64, messageID: String, topic: String, key: [UInt8]?, headers: String, payload: [UInt8],
-        disclosureID: String?, isErasedOnceSettled: Bool, createdAt: String
+        disclosureID: String?, isErasedOnceSettled: Bool, derived: String?, createdAt: String
     ) throws(StorageError) -> StoredOutboxRow {
         guard let created = StoreTime.date(from: createdAt) else {
             throw StorageError(.corruptRow, "outbox row has an unreadable time")
+        }
+        var derivation: OutboxPayloadDerivation?
+        if let derived {
+            guard let known = OutboxPayloadDerivation(rawValue: derived) else {
+                throw StorageError(.corruptRow, "outbox row has an unknown payload derivation")
+            }
+            derivation = known
         }
         return StoredOutboxRow(
             sequence: sequence, messageID: messageID,
             record: OutboxRecord(
                 topic: topic, key: key, headers: try OutboxHeaderCodec.decode(headers), payload: payload,
-                disclosureID: disclosureID, isErasedOnceSettled: isErasedOnceSettled),
+                disclosureID: disclosureID, isErasedOnceSettled: isErasedOnceSettled, derivation: derivation),
             createdAt: created)
     }
 
@@ -455,6 +477,7 @@ struct MessageRows: Sendable {
     ]
     static let outboxColumns = [
         "message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at", "erase_when_settled",
+        "derived",
     ]
     static let rejectionColumns = [
         "message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at",
@@ -500,8 +523,9 @@ struct MessageRows: Sendable {
                 messageID, outbox,
                 [
                     .text(messageID), .text(outbox.disclosureID), .text(outbox.topic), .bytes(outbox.key),
-                    .text(OutboxHeaderCodec.encode(outbox.headers)), .bytes(outbox.payload), created,
-                    .integer(outbox.isErasedOnceSettled ? 1 : 0),
+                    .text(OutboxHeaderCodec.encode(outbox.headers)),
+                    .bytes(outbox.derivation == nil ? outbox.payload : []), created,
+                    .integer(outbox.isErasedOnceSettled ? 1 : 0), .text(outbox.derivation?.rawValue),
                 ]
             )
         }

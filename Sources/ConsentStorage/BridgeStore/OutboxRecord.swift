@@ -16,6 +16,10 @@ package struct OutboxRecord: Sendable, Hashable {
     /// sending side's notice of an anonymous forward, the one row that ties a case reference
     /// to the person. The bridge store keeps no such link beyond handing it over.
     package var isErasedOnceSettled: Bool
+    /// Set when the store keeps no payload for the row but builds it again from the decision's
+    /// other rows when it is read (`OutboxPayloadDerivation`). The record handed to the relay
+    /// still has its payload.
+    package var derivation: OutboxPayloadDerivation?
 
     /// The value of the first header called `name`, as UTF-8 text.
     package func headerText(_ name: String) -> String? {
@@ -25,7 +29,7 @@ package struct OutboxRecord: Sendable, Hashable {
     /// Creates an outbox record.
     package init(
         topic: String, key: [UInt8]?, headers: [MessageHeader], payload: [UInt8], disclosureID: String? = nil,
-        isErasedOnceSettled: Bool = false
+        isErasedOnceSettled: Bool = false, derivation: OutboxPayloadDerivation? = nil
     ) {
         self.topic = topic
         self.key = key
@@ -33,5 +37,6 @@ package struct OutboxRecord: Sendable, Hashable {
         self.payload = payload
         self.disclosureID = disclosureID
         self.isErasedOnceSettled = isErasedOnceSettled
+        self.derivation = derivation
     }
 }

@@ -1,0 +1,139 @@
+import ConsentBridge
+import ConsentBridgeTesting
+import ConsentConfiguration
+import ConsentContracts
+import ConsentKafka
+import ConsentPolicy
+import ConsentStorage
+import Foundation
+import Logging
+import SQLKit
+import Testing
+
+/// The store keeps no receipt or notice payload for an identified forward: it builds them
+/// again from the decision's rows when the relay reads the outbox (after a restart, a handoff
+/// overflow, or always on a shared PostgreSQL store). What it builds must be what the bridge
+/// built, byte for byte, and valid against the published contracts.
+@Suite("Receipts and notices built again from the store (SQLite, and PostgreSQL when available)", .serialized)
+struct DerivedPayloadTests {
+    static let patient = "03919540000"
+
+    @Test(
+        "R4/R15: every outbox row read back from the store equals the row handed to the relay; receipts and notices of identified forwards keep no stored payload",
+        arguments: BridgeStoreEngine.available)
+    func readBackEqualsHandedOver(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
+        let store = try await harness.openBridgeStore()
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let builder = Self.builder(harness.topics, catalog: catalog)
+        var view = ConsentView()
+        _ = view.apply(
+            try ConsentRecord.parse(Fixtures.consent(patient: Self.patient), schema: #require(catalog.consentSchema)))
+
+        // Both origins: the health side's notices name the consent, NAV's do not (R15).
+        var jobStatus = try Fixtures.json("job-status-update/valid/job-started.json")
+        jobStatus["participant"] = ["fodselsnummer": Self.patient]
+        let events: [(topic: String, type: String, body: [UInt8], origin: BridgeSide)] = [
+            (
+                harness.topics.healthOutbound, "no.ips.health.referral.v1",
+                try Fixtures.referral(patient: Self.patient), .health
+            ),
+            (harness.topics.followUpOutbound, "no.ips.nav.job-status.v1", try Fixtures.bytes(jobStatus), .nav),
+        ]
+        var messages: [BridgeMessageRecord] = []
+        for index in 0..<40 {
+            let event = events[index % events.count]
+            var body = try StrictJSON.parse(event.body)
+            if case .object(var object) = body {
+                object["eventId"] = .string(UUID().uuidString.lowercased())
+                body = .object(object)
+            }
+            let headers = CloudEventHeaders(id: UUID().uuidString.lowercased(), type: event.type)
+            let decision = PolicyEngine.decide(
+                event: PolicyEvent(headers: headers, body: body.serializedBytes(), sourceTopic: event.topic),
+                consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
+            guard case .forward = decision else {
+                Issue.record("the consent should let \(event.type) through: \(decision)")
+                return
+            }
+            let record = KafkaRecord(
+                topic: event.topic, partition: Int32(index % 3), offset: Int64(index), key: Array(Self.patient.utf8),
+                value: body.serializedBytes(), headers: [], timestamp: nil)
+            messages.append(
+                try builder.build(
+                    record: record, headers: headers, origin: event.origin, decision: decision, now: Date()))
+        }
+        let handed = try await store.record(BridgeBatch(messages: messages, offsets: []))
+        let readBack = try await store.pendingOutbox(limit: 10_000)
+        let stored = try await store.database.read { sql in
+            try await sql.raw("SELECT derived, payload FROM outbox ORDER BY seq").all().map {
+                (try $0.decode(column: "derived", as: String?.self), try $0.decode(column: "payload", as: Data.self))
+            }
+        }
+        await store.close()
+        await harness.finish()
+
+        #expect(readBack.count == handed.outbox.count)
+        for (back, original) in zip(readBack, handed.outbox) {
+            // Compared as text first (a readable difference), then as whole records.
+            #expect(
+                String(decoding: back.record.payload, as: UTF8.self)
+                    == String(decoding: original.record.payload, as: UTF8.self))
+            let same = back.record == original.record
+            #expect(same, "row \(back.sequence) (\(back.record.topic)) differs from what was handed over")
+        }
+        // Each forward: a receipt and a notice per copy derived; the copies themselves stored.
+        let derived = handed.outbox.filter { $0.record.derivation != nil }
+        #expect(derived.count == handed.outbox.count - handed.outbox.filter { $0.record.disclosureID != nil }.count)
+        #expect(Set(derived.compactMap(\.record.derivation)) == Set(OutboxPayloadDerivation.allCases))
+        #expect(stored.count == handed.outbox.count)
+        #expect(stored.allSatisfy { ($0.0 == nil) != $0.1.isEmpty }, "payload stored exactly when not derived")
+        // What is built again is valid against the published contracts.
+        for row in readBack {
+            let type = try #require(row.record.headerText(BridgeHeaders.type))
+            let schema = try #require(catalog.plan(forCEType: type)?.contract.schema)
+            #expect(schema.isValid(try StrictJSON.parse(row.record.payload)), "\(type)")
+        }
+    }
+
+    @Test(
+        "A receipt or notice whose recorded sources are missing is refused when read: the relay halts instead of publishing it",
+        arguments: BridgeStoreEngine.available)
+    func missingSourcesAreRefused(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
+        let store = try await harness.openBridgeStore()
+        let id = UUID().uuidString.lowercased()
+        let decision = DecisionRecord(
+            messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0, offset: 1,
+            ceType: "no.ips.health.referral.v1", outcome: .forward, reasonCode: nil, consentID: "c", consentVersion: 1,
+            bridgeVersion: "test", decidedAt: Date())
+        let notice = OutboxRecord(
+            topic: harness.topics.healthDisclosures, key: Array(Self.patient.utf8),
+            headers: [
+                MessageHeader(name: BridgeHeaders.id, text: "disclosure:x"),
+                MessageHeader(name: BridgeHeaders.internalFollows, text: UUID().uuidString.lowercased()),
+            ],
+            payload: Array("{}".utf8), derivation: .notice)
+        _ = try await store.record(
+            BridgeBatch(messages: [BridgeMessageRecord(decision: decision, outbox: [notice])], offsets: []))
+        let error = await #expect(throws: StorageError.self) { try await store.pendingOutbox(limit: 10) }
+        // The recovery reads ids only and is not stopped by it.
+        let idsOnly = try await store.pendingOutbox(limit: 10, derivingPayloads: false)
+        await store.close()
+        await harness.finish()
+
+        #expect(error?.code == .corruptRow)
+        #expect(idsOnly.map(\.record.payload) == [[]])
+    }
+
+    static func builder(_ topics: TopicNames, catalog: PolicyCatalog) -> BridgeRecordBuilder {
+        let key = SealingKey(id: "test", bytes: Array(repeating: 7, count: 32))
+        return BridgeRecordBuilder(
+            topics: .init(
+                receiptsFor: { topics.receipts(forSource: $0) }, disclosuresFor: { topics.disclosures(forSource: $0) },
+                rejected: topics.rejected),
+            catalog: catalog,
+            sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)),
+            bridgeVersion: "test")
+    }
+}
