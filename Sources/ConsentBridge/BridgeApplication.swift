@@ -194,8 +194,11 @@ package struct BridgeApplication: Sendable {
                         disclosuresFor: { topics.disclosures(forSource: $0) }, rejected: topics.rejected),
                     catalog: catalog, sealer: sealer, bridgeVersion: version)
                 // A shared store (PostgreSQL) is published from by one relay at a time, reading
-                // the store: nothing is kept in memory for it.
-                let handoff = OutboxHandoff(accepting: !store.isShared)
+                // the store; the handoff then only spares rebuilding the payloads of this
+                // instance's receipts and notices (`OutboxRelay.readStore`). It is smaller there:
+                // an instance whose relay waits for the lease never takes from it (it overflows
+                // and holds nothing).
+                let handoff = OutboxHandoff(capacity: store.isShared ? 10_000 : 50_000)
                 guard let agreementsRegistry = configuration.agreementsRegistry else {
                     throw ApplicationError.missingAgreements
                 }

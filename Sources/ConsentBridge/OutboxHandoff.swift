@@ -26,19 +26,15 @@ package final class OutboxHandoff: Sendable {
     package let signal = WakeSignal()
     /// Rows held before further rows are dropped (bounded memory when the relay is stuck).
     package let capacity: Int
-    /// Whether rows are kept: not for a relay that reads a shared store only (it would never
-    /// take them; the store has them).
-    private let isAccepting: Bool
 
-    /// An empty handoff holding at most `capacity` rows; `accepting: false` drops what is handed.
-    package init(capacity: Int = 50_000, accepting: Bool = true) {
+    /// An empty handoff holding at most `capacity` rows.
+    package init(capacity: Int = 50_000) {
         self.capacity = capacity
-        self.isAccepting = accepting
     }
 
     /// Hands committed rows to the relay (call only after their transaction committed).
     package func hand(_ rows: [StoredOutboxRow]) {
-        guard !rows.isEmpty, isAccepting else { return }
+        guard !rows.isEmpty else { return }
         state.withLock { state in
             if state.overflowed { return }
             if state.rows.count + rows.count > capacity {

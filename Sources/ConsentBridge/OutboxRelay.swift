@@ -158,6 +158,11 @@ package struct OutboxRelay: Service {
         /// delivery report can mean "possibly persisted"; a mark can fail after publishing).
         /// Look them up before sending anything from the store again.
         var needsRecovery = false
+        /// On a shared store: the payloads of this instance's receipts and notices, as built
+        /// by its pipelines (handed over), by sequence, until the store read reaches them. The
+        /// store builds the same bytes again (`OutboxPayloadDerivation`); taking them from
+        /// here spares that for every row this instance decided.
+        var builtPayloads: [Int64: [UInt8]] = [:]
     }
 
     /// The rows of one step, enqueued with one batch per side. A step is settled as a whole,
@@ -206,8 +211,7 @@ package struct OutboxRelay: Service {
             {
                 try await finish(&cursor, keeping: 0)
             }
-            _ = handoff.take()
-            let rows = try await store.pendingOutbox(after: cursor.highestRead, limit: batchSize)
+            let rows = try await readStore(&cursor)
             if let last = rows.last { cursor.highestRead = max(cursor.highestRead, last.sequence) }
             try await start(rows, &cursor)
             cursor.readsStore = rows.count == batchSize
@@ -222,6 +226,32 @@ package struct OutboxRelay: Service {
             cursor.needsRecovery = true
             throw error
         }
+    }
+
+    /// The next page of pending rows from the store. On a shared store, the receipts and
+    /// notices this instance handed over keep the payloads its pipelines built; the store
+    /// builds the rest. Otherwise what was handed is covered by this read and dropped.
+    private func readStore(_ cursor: inout Cursor) async throws -> [StoredOutboxRow] {
+        let taken = handoff.take()
+        guard store.isShared else { return try await store.pendingOutbox(after: cursor.highestRead, limit: batchSize) }
+        if case .rows(let handed) = taken {
+            for row in handed where row.record.derivation != nil && row.sequence > cursor.highestRead {
+                cursor.builtPayloads[row.sequence] = row.record.payload
+            }
+        }
+        var rows = try await store.pendingOutbox(
+            after: cursor.highestRead, limit: batchSize, derivingPayloads: false)
+        for index in rows.indices where rows[index].record.derivation != nil {
+            if let payload = cursor.builtPayloads.removeValue(forKey: rows[index].sequence) {
+                rows[index].record.payload = payload
+            }
+        }
+        try await store.derivePayloads(&rows)
+        // What lies at or below this read will not be read again (a later read starts after it).
+        if let last = rows.last?.sequence, !cursor.builtPayloads.isEmpty {
+            cursor.builtPayloads = cursor.builtPayloads.filter { $0.key > last }
+        }
+        return rows
     }
 
     /// Publishes (or withholds) one page of pending rows read from the store; returns how many

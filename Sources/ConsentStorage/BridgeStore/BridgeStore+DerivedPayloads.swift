@@ -7,12 +7,29 @@ extension BridgeStore {
     /// 200,000 rows at once).
     private static let lookupChunk = 500
 
+    /// Builds the payloads of `rows` read with `derivingPayloads: false` that still have none
+    /// (see `pendingOutbox`): the caller may have filled some from what it built itself.
+    package func derivePayloads(_ rows: inout [StoredOutboxRow]) async throws(StorageError) {
+        guard rows.contains(where: Self.lacksPayload) else { return }
+        let read = rows
+        rows = try await self.database.read { sql in
+            var built = read
+            try await Self.derivePayloads(&built, sql)
+            return built
+        }
+    }
+
+    /// A row whose payload the store did not keep and nobody has built yet.
+    private static func lacksPayload(_ row: StoredOutboxRow) -> Bool {
+        row.record.derivation != nil && row.record.payload.isEmpty
+    }
+
     /// Builds the payloads the store did not keep (`OutboxPayloadDerivation`) for the rows of a
     /// read, from the decision, disclosure and forwarded rows their decision recorded. A row
     /// whose sources are missing or unreadable is a corrupt store: the read fails (the relay
     /// halts and retries) rather than publish a receipt or notice it cannot vouch for.
     static func derivePayloads(_ rows: inout [StoredOutboxRow], _ sql: any SQLDatabase) async throws {
-        let derived = rows.indices.filter { rows[$0].record.derivation != nil }
+        let derived = rows.indices.filter { lacksPayload(rows[$0]) }
         if derived.isEmpty { return }
         // Each row reports on the copy (or, for a receipt, the first copy) it follows.
         var copyOfRow: [Int: String] = [:]
