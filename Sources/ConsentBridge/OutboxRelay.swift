@@ -235,9 +235,12 @@ package struct OutboxRelay: Service {
         let taken = handoff.take()
         guard store.isShared else { return try await store.pendingOutbox(after: cursor.highestRead, limit: batchSize) }
         if case .rows(let handed) = taken {
+            // Rows at or below what was read are already past (read before they were handed).
             for row in handed where row.record.derivation != nil && row.sequence > cursor.highestRead {
                 cursor.builtPayloads[row.sequence] = row.record.payload
             }
+            // Bounded: when the pipelines run far ahead, the store builds the excess.
+            if cursor.builtPayloads.count > Self.maxBuiltPayloads { cursor.builtPayloads = [:] }
         }
         var rows = try await store.pendingOutbox(
             after: cursor.highestRead, limit: batchSize, derivingPayloads: false)
@@ -246,13 +249,14 @@ package struct OutboxRelay: Service {
                 rows[index].record.payload = payload
             }
         }
+        // Each kept payload is removed when its row is read: pending rows are read in sequence
+        // order and none is skipped, so nothing is left behind.
         try await store.derivePayloads(&rows)
-        // What lies at or below this read will not be read again (a later read starts after it).
-        if let last = rows.last?.sequence, !cursor.builtPayloads.isEmpty {
-            cursor.builtPayloads = cursor.builtPayloads.filter { $0.key > last }
-        }
         return rows
     }
+
+    /// Most payloads kept for `readStore` (~1 KB each).
+    static let maxBuiltPayloads = 20_000
 
     /// Publishes (or withholds) one page of pending rows read from the store; returns how many
     /// rows it handled.
