@@ -2,6 +2,7 @@ import ConsentBridge
 import ConsentBridgeTesting
 import ConsentConfiguration
 import ConsentKafka
+import ConsentPolicy
 import ConsentStorage
 import Foundation
 import InMemoryLogging
@@ -283,6 +284,19 @@ enum Fixtures {
         if let categories { object["categories"] = categories }
         if let roles { object["recipientRoles"] = roles }
         return try bytes(object)
+    }
+
+    /// The record builder a bridge on `topics` uses, with a fixed test sealing key (for
+    /// decisions recorded behind the running bridge's back).
+    static func recordBuilder(_ topics: TopicNames, catalog: PolicyCatalog) -> BridgeRecordBuilder {
+        let key = SealingKey(id: "test", bytes: Array(repeating: 7, count: 32))
+        return BridgeRecordBuilder(
+            topics: .init(
+                receiptsFor: { topics.receipts(forSource: $0) }, disclosuresFor: { topics.disclosures(forSource: $0) },
+                rejected: topics.rejected),
+            catalog: catalog,
+            sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)),
+            bridgeVersion: "test")
     }
 
     /// A referral (not sick-listed) for `patient`, with the patient's own words when given.

@@ -234,15 +234,8 @@ struct BridgeRelayWithholdingTests {
             await harness.finish()
             return nil
         }
-        let key = SealingKey(id: "test", bytes: Array(repeating: 7, count: 32))
         let topics = harness.topics
-        let builder = BridgeRecordBuilder(
-            topics: .init(
-                receiptsFor: { topics.receipts(forSource: $0) }, disclosuresFor: { topics.disclosures(forSource: $0) },
-                rejected: topics.rejected),
-            catalog: catalog,
-            sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)),
-            bridgeVersion: "test")
+        let builder = Fixtures.recordBuilder(topics, catalog: catalog)
         let record = KafkaRecord(
             topic: topics.healthOutbound, partition: 0, offset: 999_999, key: Array(patient.utf8),
             value: try Fixtures.referral(patient: patient),

@@ -25,7 +25,7 @@ struct DerivedPayloadTests {
         let harness = try await BridgeHarness.make(engine: engine)
         let store = try await harness.openBridgeStore()
         let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
-        let builder = Self.builder(harness.topics, catalog: catalog)
+        let builder = Fixtures.recordBuilder(harness.topics, catalog: catalog)
         var view = ConsentView()
         _ = view.apply(
             try ConsentRecord.parse(Fixtures.consent(patient: Self.patient), schema: #require(catalog.consentSchema)))
@@ -124,16 +124,5 @@ struct DerivedPayloadTests {
 
         #expect(error?.code == .corruptRow)
         #expect(idsOnly.map(\.record.payload) == [[]])
-    }
-
-    static func builder(_ topics: TopicNames, catalog: PolicyCatalog) -> BridgeRecordBuilder {
-        let key = SealingKey(id: "test", bytes: Array(repeating: 7, count: 32))
-        return BridgeRecordBuilder(
-            topics: .init(
-                receiptsFor: { topics.receipts(forSource: $0) }, disclosuresFor: { topics.disclosures(forSource: $0) },
-                rejected: topics.rejected),
-            catalog: catalog,
-            sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)),
-            bridgeVersion: "test")
     }
 }
