@@ -3,8 +3,8 @@ import Foundation
 import SQLKit
 
 extension BridgeStore {
-    /// Most ids bound in one `IN` list (both engines allow far more; a recovery reads up to
-    /// 200,000 rows at once).
+    /// Most ids bound in one `IN` list: a long page (a backlog read at start) binds several
+    /// lists instead of one beyond the engines' limits on parameters.
     private static let lookupChunk = 500
 
     /// Builds the payloads of `rows` read with `derivingPayloads: false` that still have none
