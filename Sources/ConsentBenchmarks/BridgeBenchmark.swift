@@ -28,6 +28,9 @@ package struct BridgeBenchmark: Sendable {
         /// keeps it out).
         package var equalWorkCPUMicrosecondsPerEvent: Double
         package var bridgeCPUMicrosecondsPerEvent: Double
+        /// Bytes the measuring process wrote per event over the bridge's run (`ProcessIO`): with
+        /// SQLite, what the store cost in writes (WAL and checkpoints); nil where not reported.
+        package var bridgeWrittenBytesPerEvent: Double?
         /// CPU of the process the load ran in, per event, over the bridge's run (the load's own
         /// share when it runs in a process of its own).
         package var loadCPUMicrosecondsPerEvent: Double
@@ -293,6 +296,7 @@ package struct BridgeBenchmark: Sendable {
             equalWorkPerSecond: equalWork.load.perSecond,
             equalWorkCPUMicrosecondsPerEvent: equalWork.cpuSeconds * 1e6 / Double(events),
             bridgeCPUMicrosecondsPerEvent: bridge.cpuSeconds * 1e6 / Double(events),
+            bridgeWrittenBytesPerEvent: bridge.writtenBytes.map { $0 / Double(events) },
             loadCPUMicrosecondsPerEvent: bridge.load.cpuSeconds * 1e6 / Double(events),
             bridgePerSecond: bridge.load.perSecond, bridgeLatency: bridge.load.latency,
             withdrawalLatency: bridge.extra.sorted(),
@@ -335,6 +339,8 @@ package struct BridgeBenchmark: Sendable {
     private struct Measurement {
         var load: BridgeBenchmarkLoadResult
         var cpuSeconds: Double
+        /// Bytes this process wrote over the run (`ProcessIO`), if reported.
+        var writtenBytes: Double?
         var extra: [Double]
     }
 
@@ -356,14 +362,29 @@ package struct BridgeBenchmark: Sendable {
         let system = try await start(cluster, stop)
         let cpuAtBegin = Mutex<Double?>(nil)
         let cpuAtEnd = Mutex<Double?>(nil)
+        let writtenAtBegin = Mutex<Double?>(nil)
+        let writtenAtEnd = Mutex<Double?>(nil)
         let load = try await runLoad(
-            cluster.bootstrapServers, { cpuAtBegin.withLock { $0 = ProcessCPU.seconds() } },
-            { cpuAtEnd.withLock { $0 = ProcessCPU.seconds() } })
+            cluster.bootstrapServers,
+            {
+                cpuAtBegin.withLock { $0 = ProcessCPU.seconds() }
+                writtenAtBegin.withLock { $0 = ProcessIO.writtenBytes() }
+            },
+            {
+                cpuAtEnd.withLock { $0 = ProcessCPU.seconds() }
+                writtenAtEnd.withLock { $0 = ProcessIO.writtenBytes() }
+            })
         let cpuSeconds =
             (cpuAtEnd.withLock { $0 } ?? ProcessCPU.seconds()) - (cpuAtBegin.withLock { $0 } ?? 0)
+        var writtenBytes: Double?
+        if let begin = writtenAtBegin.withLock({ $0 }),
+            let end = writtenAtEnd.withLock({ $0 }) ?? ProcessIO.writtenBytes()
+        {
+            writtenBytes = end - begin
+        }
         stop.set()
         let extra = try await system.value
-        return Measurement(load: load, cpuSeconds: cpuSeconds, extra: extra)
+        return Measurement(load: load, cpuSeconds: cpuSeconds, writtenBytes: writtenBytes, extra: extra)
     }
 }
 

@@ -205,3 +205,18 @@ package enum ProcessCPU {
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }
+
+/// What this process has written.
+package enum ProcessIO {
+    /// Bytes this process has passed to `write(2)`-family system calls so far (`wchar` of
+    /// `/proc/self/io`): its files (a SQLite store's WAL, and the checkpoints copying it into
+    /// the database file) and what it wrote to sockets with them (e.g. to PostgreSQL). Nil
+    /// where the kernel does not report it.
+    package static func writtenBytes() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("wchar:") {
+            return Double(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+}

@@ -25,6 +25,8 @@ struct BridgeBenchmarkTests {
         #expect(result.equalWorkPerSecond > 0 && result.equalWorkPerSecond < 400)
         // CPU is counted over each run (a run of 0.2 s cannot use more than 2 cores × its length).
         #expect(result.bridgeCPUMicrosecondsPerEvent > 0 && result.equalWorkCPUMicrosecondsPerEvent > 0)
+        // Every decision is a committed SQLite transaction: the store's writes are counted.
+        #expect((result.bridgeWrittenBytesPerEvent ?? 0) > 100)
         #expect((result.bridgeStages[.decide]?.items ?? 0) >= events)
     }
 

@@ -109,6 +109,8 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
     assert figures["broker_in_process"] == 0
     for key in ("bridge_cpu_us_per_event", "load_cpu_us_per_event", "equal_work_cpu_us_per_event"):
         assert figures[key] > 0, (key, figures)
+    # What the bridge's store wrote per event (its WAL and checkpoints; at least the rows).
+    assert figures["bridge_written_kb_per_event"] > 0.5, figures
     # Paced at 300/s, no system can deliver faster than it is offered.
     for key in ("passthrough_per_s", "equal_work_per_s", "bridge_per_s"):
         assert 0 < figures[key] <= 330, (key, figures)

@@ -137,6 +137,13 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                     format: "a' %.0f µs   b %.0f µs   (the load generator and reader: %.0f µs)",
                     result.equalWorkCPUMicrosecondsPerEvent, result.bridgeCPUMicrosecondsPerEvent,
                     result.loadCPUMicrosecondsPerEvent))
+        if let written = result.bridgeWrittenBytesPerEvent {
+            output.line(
+                String(
+                    format:
+                        "  written by the bridge's process per event (store files and write(2) to sockets): %.1f KB",
+                    written / 1024))
+        }
         output.line(
             String(
                 format: "  withdrawal acknowledged → in the bridge's view: p50 %.1f ms   p99 %.1f ms (%d samples)",
@@ -167,6 +174,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["equal_work_cpu_us_per_event"] = result.equalWorkCPUMicrosecondsPerEvent.rounded()
             line["bridge_cpu_us_per_event"] = result.bridgeCPUMicrosecondsPerEvent.rounded()
             line["load_cpu_us_per_event"] = result.loadCPUMicrosecondsPerEvent.rounded()
+            if let written = result.bridgeWrittenBytesPerEvent {
+                line["bridge_written_kb_per_event"] = (written / 1024 * 10).rounded() / 10
+            }
             line["withdrawal_p50_ms"] = (percentile(result.withdrawalLatency, 0.5) * 10).rounded() / 10
             line["broker_in_process"] = broker == .embedded ? 1 : 0
             line["store_postgres"] = store == .postgres ? 1 : 0
