@@ -191,7 +191,7 @@ package final class BridgeStore: Sendable {
                 rows = try await Self.pendingOutbox(
                     connection, after: after, limit: limit, logger: self.database.driverLogger)
             } else {
-                rows = try await self.pendingOutbox(sql, after: after, limit: limit)
+                rows = try await Self.pendingOutbox(sql, after: after, limit: limit)
             }
             if derivingPayloads { try await Self.derivePayloads(&rows, sql) }
             return rows
@@ -199,7 +199,9 @@ package final class BridgeStore: Sendable {
     }
 
     /// `pendingOutbox` through SQLKit (SQLite).
-    private func pendingOutbox(_ sql: any SQLDatabase, after: Int64, limit: Int) async throws -> [StoredOutboxRow] {
+    private static func pendingOutbox(_ sql: any SQLDatabase, after: Int64, limit: Int) async throws
+        -> [StoredOutboxRow]
+    {
         try await sql.raw(
             """
             SELECT o.* FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq > \(bind: after)
