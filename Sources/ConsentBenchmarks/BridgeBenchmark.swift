@@ -360,31 +360,28 @@ package struct BridgeBenchmark: Sendable {
         }
         let stop = StopSignal()
         let system = try await start(cluster, stop)
-        let cpuAtBegin = Mutex<Double?>(nil)
-        let cpuAtEnd = Mutex<Double?>(nil)
-        let writtenAtBegin = Mutex<Double?>(nil)
-        let writtenAtEnd = Mutex<Double?>(nil)
+        let atBegin = Mutex<ProcessUsage?>(nil)
+        let atEnd = Mutex<ProcessUsage?>(nil)
         let load = try await runLoad(
-            cluster.bootstrapServers,
-            {
-                cpuAtBegin.withLock { $0 = ProcessCPU.seconds() }
-                writtenAtBegin.withLock { $0 = ProcessIO.writtenBytes() }
-            },
-            {
-                cpuAtEnd.withLock { $0 = ProcessCPU.seconds() }
-                writtenAtEnd.withLock { $0 = ProcessIO.writtenBytes() }
-            })
-        let cpuSeconds =
-            (cpuAtEnd.withLock { $0 } ?? ProcessCPU.seconds()) - (cpuAtBegin.withLock { $0 } ?? 0)
-        var writtenBytes: Double?
-        if let begin = writtenAtBegin.withLock({ $0 }),
-            let end = writtenAtEnd.withLock({ $0 }) ?? ProcessIO.writtenBytes()
-        {
-            writtenBytes = end - begin
-        }
+            cluster.bootstrapServers, { atBegin.withLock { $0 = .now() } }, { atEnd.withLock { $0 = .now() } })
+        let begin = atBegin.withLock { $0 }
+        let end = atEnd.withLock { $0 } ?? .now()
+        let cpuSeconds = end.cpuSeconds - (begin?.cpuSeconds ?? 0)
+        let writtenBytes = begin?.writtenBytes.flatMap { before in end.writtenBytes.map { $0 - before } }
         stop.set()
         let extra = try await system.value
         return Measurement(load: load, cpuSeconds: cpuSeconds, writtenBytes: writtenBytes, extra: extra)
+    }
+}
+
+/// This process's CPU time and bytes written at one instant; a run's figures are the difference
+/// of two.
+private struct ProcessUsage {
+    var cpuSeconds: Double
+    var writtenBytes: Double?
+
+    static func now() -> ProcessUsage {
+        ProcessUsage(cpuSeconds: ProcessCPU.seconds(), writtenBytes: ProcessIO.writtenBytes())
     }
 }
 

@@ -29,29 +29,30 @@ extension BridgeStore {
     /// whose sources are missing or unreadable is a corrupt store: the read fails (the relay
     /// halts and retries) rather than publish a receipt or notice it cannot vouch for.
     static func derivePayloads(_ rows: inout [StoredOutboxRow], _ sql: any SQLDatabase) async throws {
-        let derived = rows.indices.filter { lacksPayload(rows[$0]) }
+        let derived = rows.indices.compactMap { index in
+            lacksPayload(rows[index]) ? rows[index].record.derivation.map { (index: index, kind: $0) } : nil
+        }
         if derived.isEmpty { return }
         // Each row reports on the copy (or, for a receipt, the first copy) it follows.
         var copyOfRow: [Int: String] = [:]
-        for index in derived {
+        for (index, _) in derived {
             guard let follows = rows[index].record.headerText(BridgeHeaders.internalFollows),
                 let first = follows.split(separator: ",", maxSplits: 1).first
             else { throw StorageError(.corruptRow, "derived outbox row names no copy") }
             copyOfRow[index] = String(first)
         }
         let copyIDs = Array(Set(copyOfRow.values)).sorted()
-        let noticeCopyIDs = Set(derived.filter { rows[$0].record.derivation != .receipt }.compactMap { copyOfRow[$0] })
+        let noticeCopyIDs = Set(derived.filter { $0.kind != .receipt }.compactMap { copyOfRow[$0.index] })
         let forwards = try await forwardedRows(disclosureIDs: copyIDs, sql)
         let disclosures = try await disclosureRows(disclosureIDs: noticeCopyIDs.sorted(), sql)
-        let receiptMessageIDs = Set(
-            derived.filter { rows[$0].record.derivation == .receipt }.map { rows[$0].messageID })
+        let receiptMessageIDs = Set(derived.filter { $0.kind == .receipt }.map { rows[$0.index].messageID })
         let decisions = try await decisionSources(messageIDs: receiptMessageIDs.sorted(), sql)
-        for index in derived {
+        for (index, kind) in derived {
             guard let copyID = copyOfRow[index], let forward = forwards[copyID],
                 let contractVersion = forward.headerText(BridgeHeaders.policyVersion)
             else { throw StorageError(.corruptRow, "derived outbox row lacks its forwarded copy") }
             let value: JSONValue
-            switch rows[index].record.derivation {
+            switch kind {
             case .receipt:
                 guard let decision = decisions[rows[index].messageID] else {
                     throw StorageError(.corruptRow, "derived receipt lacks its decision")
@@ -75,10 +76,8 @@ extension BridgeStore {
                     DerivedOutboxPayload.notice(
                         disclosure: disclosure, decidedAt: disclosedAt, destinationTopic: forward.topic,
                         forwardBody: body, contractVersion: contractVersion,
-                        namesConsent: rows[index].record.derivation == .notice
+                        namesConsent: kind == .notice
                     ).jsonValue
-            case nil:
-                continue
             }
             rows[index].record.payload = value.serializedBytes()
         }
