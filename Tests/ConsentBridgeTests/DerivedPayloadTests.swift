@@ -25,44 +25,7 @@ struct DerivedPayloadTests {
         let harness = try await BridgeHarness.make(engine: engine)
         let store = try await harness.openBridgeStore()
         let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
-        let builder = Fixtures.recordBuilder(harness.topics, catalog: catalog)
-        var view = ConsentView()
-        _ = view.apply(
-            try ConsentRecord.parse(Fixtures.consent(patient: Self.patient), schema: #require(catalog.consentSchema)))
-
-        // Both origins: the health side's notices name the consent, NAV's do not (R15).
-        var jobStatus = try Fixtures.json("job-status-update/valid/job-started.json")
-        jobStatus["participant"] = ["fodselsnummer": Self.patient]
-        let events: [(topic: String, type: String, body: [UInt8], origin: BridgeSide)] = [
-            (
-                harness.topics.healthOutbound, "no.ips.health.referral.v1",
-                try Fixtures.referral(patient: Self.patient), .health
-            ),
-            (harness.topics.followUpOutbound, "no.ips.nav.job-status.v1", try Fixtures.bytes(jobStatus), .nav),
-        ]
-        var messages: [BridgeMessageRecord] = []
-        for index in 0..<40 {
-            let event = events[index % events.count]
-            var body = try StrictJSON.parse(event.body)
-            if case .object(var object) = body {
-                object["eventId"] = .string(UUID().uuidString.lowercased())
-                body = .object(object)
-            }
-            let headers = CloudEventHeaders(id: UUID().uuidString.lowercased(), type: event.type)
-            let decision = PolicyEngine.decide(
-                event: PolicyEvent(headers: headers, body: body.serializedBytes(), sourceTopic: event.topic),
-                consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
-            guard case .forward = decision else {
-                Issue.record("the consent should let \(event.type) through: \(decision)")
-                return
-            }
-            let record = KafkaRecord(
-                topic: event.topic, partition: Int32(index % 3), offset: Int64(index), key: Array(Self.patient.utf8),
-                value: body.serializedBytes(), headers: [], timestamp: nil)
-            messages.append(
-                try builder.build(
-                    record: record, headers: headers, origin: event.origin, decision: decision, now: Date()))
-        }
+        let messages = try Self.forwards(40, topics: harness.topics, catalog: catalog, offsetBase: 0)
         let handed = try await store.record(BridgeBatch(messages: messages, offsets: []))
         let readBack = try await store.pendingOutbox(limit: 10_000)
         let stored = try await store.database.read { sql in
@@ -97,6 +60,59 @@ struct DerivedPayloadTests {
     }
 
     @Test(
+        "R4/R6: receipts and notices the running relay builds again from the store reach their topics as first built, valid against their published contracts",
+        arguments: BridgeStoreEngine.available)
+    func rebuiltRecordsReachTheirTopics(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
+        try await harness.start()
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        // Once an event through the pipeline is receipted, the bridge's view holds the consent
+        // the relay re-checks each copy against.
+        _ = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+            body: try Fixtures.referral(patient: Self.patient))
+        _ = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
+
+        // Recorded behind the running bridge's back: nothing is handed to its relay, which finds
+        // the rows in the store, where receipts and notices have no payload.
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let messages = try Self.forwards(10, topics: harness.topics, catalog: catalog, offsetBase: 1_000_000)
+        let store = try await harness.openBridgeStore()
+        let recorded = try await store.record(BridgeBatch(messages: messages, offsets: []))
+        await store.close()
+        let expected = recorded.outbox.filter { $0.record.derivation != nil }.map(\.record)
+        var received: [String: [UInt8]] = [:]  // "topic ce_id" -> value
+        for (topic, rows) in Dictionary(grouping: expected, by: \.topic) {
+            let ids = Set(rows.compactMap { $0.headerText(BridgeHeaders.id) })
+            let deadline = ContinuousClock.now + .seconds(30)
+            var records: [KafkaRecord] = []
+            repeat {
+                records = try await harness.read(topic, atLeast: 0).filter {
+                    ids.contains($0.headers.string(named: "ce_id") ?? "")
+                }
+            } while records.count < ids.count && ContinuousClock.now < deadline
+            for record in records {
+                received[topic + " " + (record.headers.string(named: "ce_id") ?? "")] = record.value
+            }
+        }
+        await harness.finish()
+
+        #expect(
+            expected.count == messages.count + messages.reduce(0) { $0 + $1.disclosures.count },
+            "a receipt per forward and a notice per copy")
+        for row in expected {
+            let id = try #require(row.headerText(BridgeHeaders.id))
+            let value = try #require(received[row.topic + " " + id], "\(row.topic) \(id) never arrived")
+            #expect(
+                String(decoding: value, as: UTF8.self) == String(decoding: row.payload, as: UTF8.self),
+                "\(row.topic): what the receiver got differs from what the bridge built")
+            let type = try #require(row.headerText(BridgeHeaders.type))
+            let schema = try #require(catalog.plan(forCEType: type)?.contract.schema)
+            #expect(schema.isValid(try StrictJSON.parse(value)), "\(type) on \(row.topic)")
+        }
+    }
+
+    @Test(
         "A receipt or notice whose recorded sources are missing is refused when read: the relay halts instead of publishing it",
         arguments: BridgeStoreEngine.available)
     func missingSourcesAreRefused(engine: BridgeStoreEngine) async throws {
@@ -124,5 +140,51 @@ struct DerivedPayloadTests {
 
         #expect(error?.code == .corruptRow)
         #expect(idsOnly.map(\.record.payload) == [[]])
+    }
+
+    /// `count` forwards for `patient` decided under a full consent, alternating between a health
+    /// referral and a NAV follow-up job-status update (the health side's notices name the
+    /// consent, NAV's do not, R15), built by the bridge's own record builder.
+    static func forwards(_ count: Int, topics: TopicNames, catalog: PolicyCatalog, offsetBase: Int64) throws
+        -> [BridgeMessageRecord]
+    {
+        let builder = Fixtures.recordBuilder(topics, catalog: catalog)
+        var view = ConsentView()
+        _ = view.apply(
+            try ConsentRecord.parse(Fixtures.consent(patient: Self.patient), schema: #require(catalog.consentSchema)))
+        var jobStatus = try Fixtures.json("job-status-update/valid/job-started.json")
+        jobStatus["participant"] = ["fodselsnummer": Self.patient]
+        let events: [(topic: String, type: String, body: [UInt8], origin: BridgeSide)] = [
+            (topics.healthOutbound, "no.ips.health.referral.v1", try Fixtures.referral(patient: Self.patient), .health),
+            (topics.followUpOutbound, "no.ips.nav.job-status.v1", try Fixtures.bytes(jobStatus), .nav),
+        ]
+        var messages: [BridgeMessageRecord] = []
+        for index in 0..<count {
+            let event = events[index % events.count]
+            var body = try StrictJSON.parse(event.body)
+            if case .object(var object) = body {
+                object["eventId"] = .string(UUID().uuidString.lowercased())
+                body = .object(object)
+            }
+            let headers = CloudEventHeaders(id: UUID().uuidString.lowercased(), type: event.type)
+            let decision = PolicyEngine.decide(
+                event: PolicyEvent(headers: headers, body: body.serializedBytes(), sourceTopic: event.topic),
+                consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
+            guard case .forward = decision else {
+                throw TestFailure("the consent should let \(event.type) through: \(decision)")
+            }
+            let record = KafkaRecord(
+                topic: event.topic, partition: Int32(index % 3), offset: offsetBase + Int64(index),
+                key: Array(Self.patient.utf8), value: body.serializedBytes(), headers: [], timestamp: nil)
+            messages.append(
+                try builder.build(
+                    record: record, headers: headers, origin: event.origin, decision: decision, now: Date()))
+        }
+        return messages
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
 }
