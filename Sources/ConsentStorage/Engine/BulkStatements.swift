@@ -33,11 +33,16 @@ enum StoreValue: Sendable, Equatable {
 extension StoreDatabase {
     /// Inserts `rows` on the connection of the caller's transaction. With `ignoringConflicts`,
     /// rows that hit a unique key are skipped. Returns the `returning` column of the inserted
-    /// rows as integers or texts.
+    /// rows as integers or texts, in row order: one of `columns`, or the table's `INTEGER
+    /// PRIMARY KEY` (its rowid).
     ///
     /// SQLite: one prepared single-row INSERT, stepped per row (prepared once per connection,
-    /// not parsed again per batch). PostgreSQL: one `INSERT … SELECT … FROM UNNEST` per 5,000
-    /// rows, each column bound once as an array (`PostgresBulkInsert`).
+    /// not parsed again per batch), without `RETURNING`: SQLite runs a `RETURNING` clause as a
+    /// sub-program per row, measured at ~2 µs and a dozen allocations each (a third of an
+    /// outbox row's insert). Whether a row went in is `sqlite3_changes`, its rowid
+    /// `sqlite3_last_insert_rowid`, and any other column is the value just bound.
+    /// PostgreSQL: one `INSERT … SELECT … FROM UNNEST` per 5,000 rows, each column bound once
+    /// as an array (`PostgresBulkInsert`).
     func bulkInsert(
         _ sql: any SQLDatabase, into table: String, columns: [String], rows: [[StoreValue]],
         ignoringConflicts: Bool = false, returning: String? = nil
@@ -68,21 +73,25 @@ extension StoreDatabase {
         var statement = "INSERT INTO \(table) (\(columns.joined(separator: ","))) VALUES ("
         statement += Array(repeating: "?", count: columns.count).joined(separator: ",") + ")"
         if ignoringConflicts { statement += " ON CONFLICT DO NOTHING" }
-        if let returning { statement += " RETURNING \(returning)" }
         let prepared = try sqlite.prepared(statement)
         defer { prepared.release() }
+        // The bound value to return, or nil for the rowid.
+        let returnedColumn = returning.flatMap { columns.firstIndex(of: $0) }
         var returned: [StoreValue] = []
         if returning != nil { returned.reserveCapacity(rows.count) }
         for row in rows {
             precondition(row.count == columns.count, "bulk insert row has the wrong number of values")
             try prepared.start(row)
-            while try prepared.step() {
-                guard returning != nil else { continue }
-                let value = prepared.value(at: 0)
-                switch value {
-                case .integer, .text: returned.append(value)
-                default: throw StorageError(.corruptRow, "bulk insert returned an unexpected value type")
-                }
+            while try prepared.step() {}
+            guard returning != nil, prepared.changedRows == 1 else { continue }
+            guard let returnedColumn else {
+                returned.append(.integer(prepared.lastInsertedRowID))
+                continue
+            }
+            let value = row[returnedColumn]
+            switch value {
+            case .integer, .text: returned.append(value)
+            default: throw StorageError(.corruptRow, "bulk insert returned an unexpected value type")
             }
         }
         return returned

@@ -188,6 +188,13 @@ final class SQLitePreparedStatement {
         }
     }
 
+    /// Rows the last completed INSERT, UPDATE or DELETE on the connection changed (0 for an
+    /// INSERT whose row a conflict skipped).
+    var changedRows: Int32 { sqlite3_changes(self.connection) }
+
+    /// The rowid of the connection's last inserted row.
+    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(self.connection) }
+
     var columnNames: [String] {
         (0..<sqlite3_column_count(self.raw)).map { String(cString: sqlite3_column_name(self.raw, $0)) }
     }
