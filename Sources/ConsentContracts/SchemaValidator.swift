@@ -10,6 +10,9 @@ struct SchemaValidator {
     private var path: [PathElement] = []
     private(set) var violations: [SchemaViolation] = []
 
+    /// With `stopAtFirst` only validity is wanted (`JSONSchema.isValid`, run on every record the
+    /// bridge emits): the walk ends at the first violation and keeps no path, so that violation's
+    /// pointer is empty. Tracking the path cost a retained key per visited member.
     init(definitions: [SchemaNode], stopAtFirst: Bool = false) {
         self.definitions = definitions
         self.stopAtFirst = stopAtFirst
@@ -104,9 +107,7 @@ struct SchemaValidator {
         }
         if let itemSchema = node.keywords.items {
             for (position, item) in items.enumerated() {
-                path.append(.index(position))
-                validate(item, against: itemSchema)
-                path.removeLast()
+                validate(item, against: itemSchema, at: .index(position))
             }
         }
     }
@@ -117,9 +118,7 @@ struct SchemaValidator {
         }
         for member in object {
             if let propertySchema = node.propertySchema(member.key) {
-                path.append(.key(member.key))
-                validate(member.value, against: propertySchema)
-                path.removeLast()
+                validate(member.value, against: propertySchema, at: .key(member.key))
                 continue
             }
             switch node.keywords.additionalProperties {
@@ -135,14 +134,23 @@ struct SchemaValidator {
                     report("additionalProperties", "a property not allowed by the contract (name withheld)")
                 }
             case .schema(let schema):
-                path.append(.key(Self.isSafeToShow(member.key) ? member.key : "~withheld"))
-                validate(member.value, against: schema)
-                path.removeLast()
+                validate(
+                    member.value, against: schema, at: .key(Self.isSafeToShow(member.key) ? member.key : "~withheld"))
             }
         }
     }
 
     // MARK: Helpers
+
+    /// Validates a member or item, with its place on the path when violations are collected.
+    private mutating func validate(
+        _ value: JSONValue, against node: SchemaNode, at element: @autoclosure () -> PathElement
+    ) {
+        if stopAtFirst { return validate(value, against: node) }
+        path.append(element())
+        validate(value, against: node)
+        path.removeLast()
+    }
 
     private mutating func report(_ keyword: String, _ message: String) {
         if stopAtFirst, !violations.isEmpty { return }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ConsentContracts
@@ -225,5 +226,45 @@ struct JSONSchemaTests {
         let s = try schema(#"{"type":"object","required":["a","b"]}"#)
         #expect(s.isValid(try StrictJSON.parse(#"{"a":1,"b":2}"#)))
         #expect(!s.isValid(try StrictJSON.parse("{}")))
+    }
+
+    /// `isValid` walks without a path (the check on every record the bridge emits); the full
+    /// walk is the reference. Violations nested in objects and arrays must still be found.
+    @Test("isValid agrees with validate on every contract example, valid and invalid, whole and cut down")
+    func isValidAgreesOnContractExamples() throws {
+        let contracts = URL(fileURLWithPath: TestPaths.contracts)
+        let examples = contracts.appendingPathComponent("examples")
+        var checked = 0
+        var invalid = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: examples.path).sorted() {
+            let schemaFile = contracts.appendingPathComponent("schemas/\(name).schema.json")
+            guard FileManager.default.fileExists(atPath: schemaFile.path) else { continue }
+            let compiled = try JSONSchema(compiling: try StrictJSON.parse(Array(try Data(contentsOf: schemaFile))))
+            for folder in ["valid", "invalid"] {
+                let directory = examples.appendingPathComponent("\(name)/\(folder)")
+                let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+                for file in files.sorted() where file.hasSuffix(".json") {
+                    let example = try StrictJSON.parse(
+                        Array(try Data(contentsOf: directory.appendingPathComponent(file))))
+                    // The example, and each top-level member emptied to a wrong type deeper down.
+                    var instances = [example]
+                    if case .object(let object) = example {
+                        for member in object {
+                            var changed = object
+                            changed[member.key] = .array([.object(JSONObject()), .null])
+                            instances.append(.object(changed))
+                        }
+                    }
+                    for instance in instances {
+                        let violations = compiled.validate(instance)
+                        #expect(compiled.isValid(instance) == violations.isEmpty, "\(name)/\(folder)/\(file)")
+                        checked += 1
+                        if !violations.isEmpty { invalid += 1 }
+                    }
+                }
+            }
+        }
+        #expect(checked > 200)
+        #expect(invalid > 100)
     }
 }
