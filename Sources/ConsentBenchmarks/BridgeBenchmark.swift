@@ -31,6 +31,13 @@ package struct BridgeBenchmark: Sendable {
         /// Bytes the measuring process wrote per event over the bridge's run (`ProcessIO`): with
         /// SQLite, what the store cost in writes (WAL and checkpoints); nil where not reported.
         package var bridgeWrittenBytesPerEvent: Double?
+        /// Of `bridgeCPUMicrosecondsPerEvent`: the SQLite store's thread (every transaction runs
+        /// there; 0 with PostgreSQL, whose work is the server's) and the Kafka clients' threads
+        /// (librdkafka's own, the consumers' polling and the producers' delivery reports). The
+        /// rest is the pipelines and the relay on Swift's pool. From `/proc/self/task` (10 ms
+        /// ticks); nil where that is absent.
+        package var bridgeStoreThreadCPUMicrosecondsPerEvent: Double?
+        package var bridgeKafkaThreadsCPUMicrosecondsPerEvent: Double?
         /// CPU of the process the load ran in, per event, over the bridge's run (the load's own
         /// share when it runs in a process of its own).
         package var loadCPUMicrosecondsPerEvent: Double
@@ -297,6 +304,12 @@ package struct BridgeBenchmark: Sendable {
             equalWorkCPUMicrosecondsPerEvent: equalWork.cpuSeconds * 1e6 / Double(events),
             bridgeCPUMicrosecondsPerEvent: bridge.cpuSeconds * 1e6 / Double(events),
             bridgeWrittenBytesPerEvent: bridge.writtenBytes.map { $0 / Double(events) },
+            bridgeStoreThreadCPUMicrosecondsPerEvent: bridge.threadSeconds.map {
+                $0.store * 1e6 / Double(events)
+            },
+            bridgeKafkaThreadsCPUMicrosecondsPerEvent: bridge.threadSeconds.map {
+                $0.kafka * 1e6 / Double(events)
+            },
             loadCPUMicrosecondsPerEvent: bridge.load.cpuSeconds * 1e6 / Double(events),
             bridgePerSecond: bridge.load.perSecond, bridgeLatency: bridge.load.latency,
             withdrawalLatency: bridge.extra.sorted(),
@@ -341,6 +354,8 @@ package struct BridgeBenchmark: Sendable {
         var cpuSeconds: Double
         /// Bytes this process wrote over the run (`ProcessIO`), if reported.
         var writtenBytes: Double?
+        /// CPU seconds of the store's thread and of the Kafka clients' threads over the run.
+        var threadSeconds: (store: Double, kafka: Double)?
         var extra: [Double]
     }
 
@@ -368,9 +383,19 @@ package struct BridgeBenchmark: Sendable {
         let end = atEnd.withLock { $0 } ?? .now()
         let cpuSeconds = end.cpuSeconds - (begin?.cpuSeconds ?? 0)
         let writtenBytes = begin?.writtenBytes.flatMap { before in end.writtenBytes.map { $0 - before } }
+        var threadSeconds: (store: Double, kafka: Double)?
+        if let begin, !end.threads.threads.isEmpty {
+            threadSeconds = (
+                ThreadCPU.seconds(from: begin.threads, to: end.threads) { $0 == "sqlite-store" },
+                ThreadCPU.seconds(from: begin.threads, to: end.threads) {
+                    $0.hasPrefix("rdk:") || $0 == "kafka-consume" || $0 == "kafka-delivery"
+                }
+            )
+        }
         stop.set()
         let extra = try await system.value
-        return Measurement(load: load, cpuSeconds: cpuSeconds, writtenBytes: writtenBytes, extra: extra)
+        return Measurement(
+            load: load, cpuSeconds: cpuSeconds, writtenBytes: writtenBytes, threadSeconds: threadSeconds, extra: extra)
     }
 }
 
@@ -379,9 +404,10 @@ package struct BridgeBenchmark: Sendable {
 private struct ProcessUsage {
     var cpuSeconds: Double
     var writtenBytes: Double?
+    var threads: ThreadCPU
 
     static func now() -> ProcessUsage {
-        ProcessUsage(cpuSeconds: ProcessCPU.seconds(), writtenBytes: ProcessIO.writtenBytes())
+        ProcessUsage(cpuSeconds: ProcessCPU.seconds(), writtenBytes: ProcessIO.writtenBytes(), threads: .now())
     }
 }
 

@@ -220,3 +220,44 @@ package enum ProcessIO {
         return nil
     }
 }
+
+/// CPU time of this process's threads, by thread, from `/proc/self/task` (Linux; nothing
+/// elsewhere). The threads that matter name themselves: the SQLite store's `sqlite-store`,
+/// librdkafka's `rdk:…`, the Kafka client's `kafka-consume` and `kafka-delivery`.
+package struct ThreadCPU: Sendable {
+    /// Seconds on a CPU (user and system) so far and the name, per live thread id.
+    var threads: [Int: (name: String, seconds: Double)]
+
+    /// The current figures (empty where `/proc/self/task` is absent).
+    package static func now() -> ThreadCPU {
+        let tasks = "/proc/self/task"
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var threads: [Int: (name: String, seconds: Double)] = [:]
+        guard ticksPerSecond > 0, let ids = try? FileManager.default.contentsOfDirectory(atPath: tasks) else {
+            return ThreadCPU(threads: [:])
+        }
+        for id in ids {
+            // `pid (name) state …`: the name may hold spaces and parentheses, so fields are
+            // counted from the last `)`; user and system time are the 12th and 13th after it.
+            guard let thread = Int(id),
+                let file = FileHandle(forReadingAtPath: "\(tasks)/\(id)/stat"),
+                case let stat = String(decoding: file.readDataToEndOfFile(), as: UTF8.self),
+                let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            let name = String(stat[stat.index(after: open)..<close])
+            threads[thread] = (name, (user + system) / ticksPerSecond)
+        }
+        return ThreadCPU(threads: threads)
+    }
+
+    /// Seconds the threads whose name `matches` used from `begin` to `end` (threads started in
+    /// between count whole; threads that ended in between are not seen).
+    static func seconds(from begin: ThreadCPU, to end: ThreadCPU, where matches: (String) -> Bool) -> Double {
+        end.threads.reduce(0) { total, entry in
+            guard matches(entry.value.name) else { return total }
+            return total + entry.value.seconds - (begin.threads[entry.key]?.seconds ?? 0)
+        }
+    }
+}

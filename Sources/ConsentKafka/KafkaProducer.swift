@@ -40,12 +40,13 @@ package final class KafkaProducer: Sendable {
         )
         blocking = DedicatedThread(name: "kafka-producer-blocking")
         let thread = Thread { [client, pollThreadStopped, pollThreadFinished] in
+            // Named from inside (see `KafkaConsumer.start`); at most 15 characters on Linux.
+            Thread.current.name = "kafka-delivery"
             while !pollThreadStopped.isSet {
                 rd_kafka_poll(client.handle, 100)
             }
             pollThreadFinished.signal()
         }
-        thread.name = "kafka-producer-poll"
         thread.start()
     }
 

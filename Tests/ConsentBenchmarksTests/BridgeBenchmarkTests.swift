@@ -27,6 +27,12 @@ struct BridgeBenchmarkTests {
         #expect(result.bridgeCPUMicrosecondsPerEvent > 0 && result.equalWorkCPUMicrosecondsPerEvent > 0)
         // Every decision is a committed SQLite transaction: the store's writes are counted.
         #expect((result.bridgeWrittenBytesPerEvent ?? 0) > 100)
+        // The store's and the Kafka clients' threads are found by name and are part of the whole
+        // (each counted in 10 ms ticks, so a run this short may show 0).
+        let store = try #require(result.bridgeStoreThreadCPUMicrosecondsPerEvent)
+        let kafka = try #require(result.bridgeKafkaThreadsCPUMicrosecondsPerEvent)
+        #expect(store >= 0 && kafka >= 0)
+        #expect(store + kafka <= result.bridgeCPUMicrosecondsPerEvent + 20 * 10_000 / Double(events))
         #expect((result.bridgeStages[.decide]?.items ?? 0) >= events)
     }
 

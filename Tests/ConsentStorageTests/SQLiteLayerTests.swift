@@ -38,6 +38,20 @@ struct SQLiteLayerTests {
         }
     }
 
+    /// Operators (`top -H`, perf) and `bench bridge`'s per-thread figures find the store's
+    /// thread by its system name.
+    @Test("the store's thread carries its name where the system shows threads")
+    func storeThreadIsNamed() async throws {
+        try await withScratchDatabase { database in
+            let name = try await database.read { _ -> String in
+                let path = "/proc/thread-self/comm"
+                return String(
+                    decoding: FileHandle(forReadingAtPath: path)?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+            }
+            #expect(name.trimmingCharacters(in: .newlines) == "sqlite-store")
+        }
+    }
+
     @Test("bound values read back with their types: text, integers, reals, bytes, booleans and NULL")
     func valuesRoundTrip() async throws {
         try await withScratchDatabase { database in

@@ -111,6 +111,10 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
         assert figures[key] > 0, (key, figures)
     # What the bridge's store wrote per event (its WAL and checkpoints; at least the rows).
     assert figures["bridge_written_kb_per_event"] > 0.5, figures
+    # The store's and the Kafka clients' threads (found by name; 10 ms ticks) are part of the whole.
+    store, kafka = figures["bridge_store_thread_cpu_us_per_event"], figures["bridge_kafka_threads_cpu_us_per_event"]
+    assert 0 <= store and 0 <= kafka, figures
+    assert store + kafka <= figures["bridge_cpu_us_per_event"] + 20 * 10_000 / 150, figures
     # Paced at 300/s, no system can deliver faster than it is offered.
     for key in ("passthrough_per_s", "equal_work_per_s", "bridge_per_s"):
         assert 0 < figures[key] <= 330, (key, figures)

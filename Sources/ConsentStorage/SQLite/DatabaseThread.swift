@@ -17,10 +17,13 @@ final class DatabaseThread: TaskExecutor, @unchecked Sendable {
 
     init(name: String) {
         let thread = Thread { [self] in
+            // Named from inside: on Linux, Foundation applies a name set before `start` only to the
+            // `Thread` object, not the system thread that `top -H`, perf and `/proc` show (at most
+            // 15 characters there).
+            Thread.current.name = name
             self.threadID.withLock { $0 = pthread_self() }
             self.loop()
         }
-        thread.name = name
         thread.start()
     }
 

@@ -137,6 +137,14 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                     format: "a' %.0f µs   b %.0f µs   (the load generator and reader: %.0f µs)",
                     result.equalWorkCPUMicrosecondsPerEvent, result.bridgeCPUMicrosecondsPerEvent,
                     result.loadCPUMicrosecondsPerEvent))
+        if let store = result.bridgeStoreThreadCPUMicrosecondsPerEvent,
+            let kafka = result.bridgeKafkaThreadsCPUMicrosecondsPerEvent
+        {
+            output.line(
+                String(
+                    format: "    of b: the SQLite store's thread %.0f µs   the Kafka clients' threads %.0f µs", store,
+                    kafka))
+        }
         if let written = result.bridgeWrittenBytesPerEvent {
             output.line(
                 String(
@@ -174,6 +182,12 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["equal_work_cpu_us_per_event"] = result.equalWorkCPUMicrosecondsPerEvent.rounded()
             line["bridge_cpu_us_per_event"] = result.bridgeCPUMicrosecondsPerEvent.rounded()
             line["load_cpu_us_per_event"] = result.loadCPUMicrosecondsPerEvent.rounded()
+            if let store = result.bridgeStoreThreadCPUMicrosecondsPerEvent {
+                line["bridge_store_thread_cpu_us_per_event"] = store.rounded()
+            }
+            if let kafka = result.bridgeKafkaThreadsCPUMicrosecondsPerEvent {
+                line["bridge_kafka_threads_cpu_us_per_event"] = kafka.rounded()
+            }
             if let written = result.bridgeWrittenBytesPerEvent {
                 line["bridge_written_kb_per_event"] = (written / 1024 * 10).rounded() / 10
             }
