@@ -99,9 +99,8 @@ package final class KafkaConsumer: Sendable {
             let maxBatchSize = self.maxBatchSize
             channel.markFed()
             let thread = Thread { [client, channel, stopFlag, pollThreadFinished] in
-                // Named from inside: on Linux, Foundation applies a name set before `start` only to
-                // the `Thread` object, not the system thread that `top -H`, perf and `/proc` show.
-                Thread.current.name = "kafka-consume"
+                // Named from inside (see `DatabaseThread`): what `top -H`, perf and `/proc` show.
+                consent_name_current_thread("kafka-consume")
                 Self.pollLoop(client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize)
                 // Leave the group (serves the final revocation) from the thread that polled.
                 rd_kafka_consumer_close(client.handle)

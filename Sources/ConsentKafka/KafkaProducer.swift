@@ -40,8 +40,8 @@ package final class KafkaProducer: Sendable {
         )
         blocking = DedicatedThread(name: "kafka-producer-blocking")
         let thread = Thread { [client, pollThreadStopped, pollThreadFinished] in
-            // Named from inside (see `KafkaConsumer.start`); at most 15 characters on Linux.
-            Thread.current.name = "kafka-delivery"
+            // Named from inside (see `KafkaConsumer.start`).
+            consent_name_current_thread("kafka-delivery")
             while !pollThreadStopped.isSet {
                 rd_kafka_poll(client.handle, 100)
             }

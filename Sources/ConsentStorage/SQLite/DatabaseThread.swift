@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Synchronization
 
@@ -17,10 +18,10 @@ final class DatabaseThread: TaskExecutor, @unchecked Sendable {
 
     init(name: String) {
         let thread = Thread { [self] in
-            // Named from inside: on Linux, Foundation applies a name set before `start` only to the
-            // `Thread` object, not the system thread that `top -H`, perf and `/proc` show (at most
-            // 15 characters there).
-            Thread.current.name = name
+            // Named from inside, by the system call: on Linux, Foundation applies a name set before
+            // `start` only to the `Thread` object, and `Thread.current.name` from inside reached
+            // the system thread (what `top -H`, perf and `/proc` show) in only some runs.
+            consent_sqlite_name_current_thread(String(name.prefix(15)))
             self.threadID.withLock { $0 = pthread_self() }
             self.loop()
         }
