@@ -1,3 +1,4 @@
+import CSQLite
 package import ConsentConfiguration
 import Foundation
 package import Logging
@@ -249,6 +250,8 @@ final class BackgroundCheckpointer: Sendable {
 
     private init(handle: SQLiteHandle) {
         let thread = Thread { [control] in
+            // Named from inside, as the store's own thread is (`DatabaseThread`).
+            consent_sqlite_name_current_thread("sqlite-ckpt")
             while true {
                 _ = control.wake.wait(timeout: .now() + Self.interval)
                 if control.stopped.load(ordering: .acquiring) { break }
@@ -258,7 +261,6 @@ final class BackgroundCheckpointer: Sendable {
             handle.close()
             control.exited.signal()
         }
-        thread.name = "sqlite-checkpoint"
         thread.start()
     }
 
