@@ -386,9 +386,10 @@ package struct BridgeBenchmark: Sendable {
         var threadSeconds: (store: Double, kafka: Double)?
         if let begin, !end.threads.threads.isEmpty {
             threadSeconds = (
-                ThreadCPU.seconds(from: begin.threads, to: end.threads) { $0 == "sqlite-store" },
+                ThreadCPU.seconds(from: begin.threads, to: end.threads) { $0 == StoreDatabase.storeThreadName },
                 ThreadCPU.seconds(from: begin.threads, to: end.threads) {
-                    $0.hasPrefix("rdk:") || $0 == "kafka-consume" || $0 == "kafka-delivery"
+                    $0.hasPrefix(KafkaThreadNames.librdkafkaPrefix) || $0 == KafkaThreadNames.consume
+                        || $0 == KafkaThreadNames.delivery
                 }
             )
         }

@@ -100,7 +100,7 @@ package final class KafkaConsumer: Sendable {
             channel.markFed()
             let thread = Thread { [client, channel, stopFlag, pollThreadFinished] in
                 // Named from inside (see `DatabaseThread`): what `top -H`, perf and `/proc` show.
-                consent_name_current_thread("kafka-consume")
+                consent_name_current_thread(KafkaThreadNames.consume)
                 Self.pollLoop(client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize)
                 // Leave the group (serves the final revocation) from the thread that polled.
                 rd_kafka_consumer_close(client.handle)

@@ -41,7 +41,7 @@ package final class KafkaProducer: Sendable {
         blocking = DedicatedThread(name: "kafka-producer-blocking")
         let thread = Thread { [client, pollThreadStopped, pollThreadFinished] in
             // Named from inside (see `KafkaConsumer.start`).
-            consent_name_current_thread("kafka-delivery")
+            consent_name_current_thread(KafkaThreadNames.delivery)
             while !pollThreadStopped.isSet {
                 rd_kafka_poll(client.handle, 100)
             }

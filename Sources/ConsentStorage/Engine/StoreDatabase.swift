@@ -13,6 +13,11 @@ import Synchronization
 /// `engine` picks the few engine-specific statements. Query logging is switched off because
 /// bound values may be personal data.
 package final class StoreDatabase: Sendable {
+    /// The name a SQLite store's own thread (every transaction) carries where the system shows
+    /// threads (`top -H`, perf, `/proc`), for operators and `bench bridge`'s per-thread figures.
+    package static let storeThreadName = "sqlite-store"
+    /// The name of a SQLite store's background checkpointer thread.
+    package static let checkpointThreadName = "sqlite-ckpt"
     /// The engine behind this connection.
     package let engine: SQLEngine
     /// Where the database lives (operator-safe `description`).
@@ -60,7 +65,7 @@ package final class StoreDatabase: Sendable {
         case .sqlite(let path):
             // Opening runs on the store's thread as well: creating the file and switching it to
             // WAL write and sync, which must not hold one of Swift's cooperative threads.
-            let thread = DatabaseThread(name: "sqlite-store")
+            let thread = DatabaseThread(name: Self.storeThreadName)
             do {
                 return try await withTaskExecutorPreference(thread) {
                     try await Self.openSQLite(path: path, location: location, thread: thread, logger: driverLogger)
@@ -251,7 +256,7 @@ final class BackgroundCheckpointer: Sendable {
     private init(handle: SQLiteHandle) {
         let thread = Thread { [control] in
             // Named from inside, as the store's own thread is (`DatabaseThread`).
-            consent_sqlite_name_current_thread("sqlite-ckpt")
+            consent_sqlite_name_current_thread(StoreDatabase.checkpointThreadName)
             while true {
                 _ = control.wake.wait(timeout: .now() + Self.interval)
                 if control.stopped.load(ordering: .acquiring) { break }
