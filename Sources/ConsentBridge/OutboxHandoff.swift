@@ -40,6 +40,8 @@ package final class OutboxHandoff: Sendable {
             if state.rows.count + rows.count > capacity {
                 state.rows = []
                 state.overflowed = true
+            } else if state.rows.isEmpty {
+                state.rows = rows  // the usual case: the relay took the last batch already
             } else {
                 state.rows += rows
             }
@@ -54,7 +56,9 @@ package final class OutboxHandoff: Sendable {
             return (state.rows, state.overflowed)
         }
         if overflowed { return .overflowed }
-        // Two pipelines hand independently, so batches may arrive out of sequence order.
+        // Two pipelines hand independently, so batches may arrive out of sequence order
+        // (rarely: sorting only then spares copying every row).
+        if rows.indices.dropFirst().allSatisfy({ rows[$0 - 1].sequence < rows[$0].sequence }) { return .rows(rows) }
         return .rows(rows.sorted { $0.sequence < $1.sequence })
     }
 }

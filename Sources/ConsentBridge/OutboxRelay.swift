@@ -169,10 +169,19 @@ package struct OutboxRelay: Service {
     /// so that its rows continue the store's unbroken run of settled rows (see
     /// `BridgeStore.markPublished`) instead of each side's share leaving gaps for the other.
     private struct InFlightStep: Sendable {
-        var batches: [(rows: [StoredOutboxRow], delivery: KafkaPendingDelivery)] = []
+        var batches: [(rows: [SentRow], delivery: KafkaPendingDelivery)] = []
         var enqueuedAt: ContinuousClock.Instant
         var rowCount: Int { batches.reduce(0) { $0 + $1.rows.count } }
         var highestSequence: Int64? { batches.compactMap { $0.rows.last?.sequence }.max() }
+    }
+
+    /// What settling needs of a row sent (its record is the producer's once enqueued).
+    private struct SentRow: Sendable {
+        var sequence: Int64
+        var topic: String
+        /// Whether it carries an identified disclosure.
+        var isIdentified: Bool
+        var createdAt: Date
     }
 
     /// Publishes the next rows, from the handoff or the store; returns how many it handled.
@@ -275,59 +284,112 @@ package struct OutboxRelay: Service {
     private func start(_ rows: [StoredOutboxRow], _ cursor: inout Cursor) async throws {
         if rows.isEmpty { return }
         let now = Timestamp.now()
+        // Each row's headers are read once: what the relay itself needs, and what goes out.
+        let headers = rows.map { RelayedHeaders($0.record.headers) }
         // Reasons of the identified disclosures withheld, by id: decided on this page as their
         // rows come, or (for notice and receipt rows whose disclosure was decided on an earlier
         // page) recorded in the store.
-        // The copies each notice or receipt row reports on, read once per row.
-        let followed = rows.map { $0.record.disclosureID == nil ? Self.follows($0.record) : [] }
-        let earlier = Set(followed.joined()).subtracting(rows.compactMap(\.record.disclosureID))
+        let earlier = Set(headers.lazy.flatMap(\.follows)).subtracting(rows.lazy.compactMap(\.record.disclosureID))
         var withheld: [String: String] = [:]
         if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: Array(earlier)) }
         // One pass: withheld rows are marked, the others sorted by side (order kept per side).
-        var health: [StoredOutboxRow] = []
-        var nav: [StoredOutboxRow] = []
-        health.reserveCapacity(rows.count)
-        nav.reserveCapacity(rows.count)
-        for (index, var row) in rows.enumerated() {
-            if let disclosureID = row.record.disclosureID {
-                if let reason = withholdingReason(for: row.record, now: now) {
+        // The step keeps only what settling needs of each row; the records go to the producers.
+        var health = SideBatch()
+        var nav = SideBatch()
+        for (index, row) in rows.enumerated() {
+            var record = row.record
+            if let disclosureID = record.disclosureID {
+                if let reason = withholdingReason(for: record, headers: headers[index], now: now) {
                     withheld[disclosureID] = reason
                     try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
                     metrics.recordWithheld()
-                    metrics.recordDelivery(destination: row.record.topic, identified: true, outcome: .withheld)
+                    metrics.recordDelivery(destination: record.topic, identified: true, outcome: .withheld)
                     logger.notice(
                         "Disclosure withheld: consent changed since the decision",
                         metadata: ["bridge.reason": "\(reason)"])
                     continue
                 }
-            } else if !withheld.isEmpty, case let follows = followed[index], !follows.isEmpty,
+            } else if !withheld.isEmpty, case let follows = headers[index].follows, !follows.isEmpty,
                 let reason = withheld[follows[0]], follows.allSatisfy({ withheld[$0] != nil })
             {
                 // A notice follows its own copy; a receipt follows every copy of its message, and
                 // says withheld only when no copy crossed (R5: one role's copy may still go).
-                row.record = try Self.reportingWithheld(
-                    row.record, reason: reason, origin: topics.side(of: row.record.topic))
+                // (It rewrites the payload only: the headers read above still hold.)
+                record = try Self.reportingWithheld(record, reason: reason, origin: topics.side(of: record.topic))
             }
-            if topics.side(of: row.record.topic) == .health {
-                health.append(row)
+            let sent = SentRow(
+                sequence: row.sequence, topic: record.topic, isIdentified: record.disclosureID != nil,
+                createdAt: row.createdAt)
+            let outgoing = KafkaOutgoingRecord(
+                topic: record.topic, key: record.key, value: record.payload, headers: headers[index].published)
+            if topics.side(of: record.topic) == .health {
+                health.append(sent, outgoing)
             } else {
-                nav.append(row)
+                nav.append(sent, outgoing)
             }
         }
         // What was enqueued is in flight (and settled later) even if the other side fails.
         var step = InFlightStep(enqueuedAt: ContinuousClock.now)
         defer { if !step.batches.isEmpty { cursor.inFlight.append(step) } }
-        for (side, rowsForSide) in [(BridgeSide.health, health), (.nav, nav)] where !rowsForSide.isEmpty {
+        for (side, batch) in [(BridgeSide.health, health), (.nav, nav)] where !batch.rows.isEmpty {
             guard let producer = producers[side] else { throw RelayError.noProducer }
-            step.batches.append((rowsForSide, try await producer.enqueue(rowsForSide.map(Self.kafkaRecord))))
+            step.batches.append((batch.rows, try await producer.enqueue(batch.records)))
         }
     }
 
-    /// The identified copies a notice or receipt row reports on (none for other rows).
-    private static func follows(_ record: OutboxRecord) -> [String] {
-        guard let text = record.headerText(BridgeHeaders.internalFollows) else { return [] }
-        // Usually one copy: no split.
-        return text.utf8.contains(UInt8(ascii: ",")) ? text.split(separator: ",").map(String.init) : [text]
+    /// One side's share of a step: what settling needs of each row, and the records to send.
+    private struct SideBatch {
+        var rows: [SentRow] = []
+        var records: [KafkaOutgoingRecord] = []
+
+        mutating func append(_ row: SentRow, _ record: KafkaOutgoingRecord) {
+            rows.append(row)
+            records.append(record)
+        }
+    }
+
+    /// What the relay reads of an outbox row's headers, in one pass: its own internal headers
+    /// (never published) and the headers that go out.
+    private struct RelayedHeaders {
+        /// The headers that go out: all but the internal ones, in their order.
+        var published: [KafkaHeader] = []
+        /// `ce_type`.
+        var type: String?
+        /// The person an identified disclosure is about.
+        var subject: String?
+        /// The categories an identified disclosure holds, comma-separated.
+        var categories: String?
+        /// The identified copies a notice or receipt reports on (none for other rows).
+        var follows: [String] = []
+        /// Bytes of all names and values, the internal ones included (the size check counts them).
+        var size = 0
+
+        init(_ headers: [MessageHeader]) {
+            published.reserveCapacity(headers.count)
+            for header in headers {
+                size += header.name.utf8.count + (header.value?.count ?? 0)
+                guard header.name.hasPrefix(BridgeHeaders.internalPrefix) else {
+                    if type == nil, header.name == BridgeHeaders.type { type = Self.text(header.value) }
+                    published.append(KafkaHeader(name: header.name, value: header.value))
+                    continue
+                }
+                // The first of each counts, as for `OutboxRecord.headerText`.
+                switch header.name {
+                case BridgeHeaders.internalSubject where subject == nil: subject = Self.text(header.value)
+                case BridgeHeaders.internalCategories where categories == nil: categories = Self.text(header.value)
+                case BridgeHeaders.internalFollows where follows.isEmpty:
+                    // Usually one copy: no split.
+                    let text = Self.text(header.value) ?? ""
+                    follows =
+                        text.utf8.contains(UInt8(ascii: ",")) ? text.split(separator: ",").map(String.init) : [text]
+                default: break
+                }
+            }
+        }
+
+        private static func text(_ value: [UInt8]?) -> String? {
+            value.map { String(decoding: $0, as: UTF8.self) }
+        }
     }
 
     /// A disclosure notice or receipt rewritten to say the disclosure was withheld. NAV learns
@@ -381,11 +443,10 @@ package struct OutboxRelay: Service {
                 case .success(let report):
                     published.append(row.sequence)
                     // Recorded → delivered, for the rows that carry an event across.
-                    if destinationTopics.contains(row.record.topic) {
+                    if destinationTopics.contains(row.topic) {
                         metrics.recordPublishLatency(.seconds(max(0, Date().timeIntervalSince(row.createdAt))))
                         metrics.recordDelivery(
-                            destination: row.record.topic, identified: row.record.disclosureID != nil,
-                            outcome: .published)
+                            destination: row.topic, identified: row.isIdentified, outcome: .published)
                     }
                     let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
                     positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
@@ -393,9 +454,8 @@ package struct OutboxRelay: Service {
                     // Refused for what it is: sending it again cannot succeed, so it is settled as
                     // failed and the rows behind it go on.
                     refused[error.code.name, default: []].append(row.sequence)
-                    if destinationTopics.contains(row.record.topic) {
-                        metrics.recordDelivery(
-                            destination: row.record.topic, identified: row.record.disclosureID != nil, outcome: .failed)
+                    if destinationTopics.contains(row.topic) {
+                        metrics.recordDelivery(destination: row.topic, identified: row.isIdentified, outcome: .failed)
                     }
                 case .failure(let error):
                     // The row stays pending and is sent again (after the recovery looked for it).
@@ -428,15 +488,12 @@ package struct OutboxRelay: Service {
     }
 
     /// Why an identified disclosure may no longer be published, or `nil` when it may.
-    private func withholdingReason(for record: OutboxRecord, now: Timestamp) -> String? {
+    private func withholdingReason(for record: OutboxRecord, headers: RelayedHeaders, now: Timestamp) -> String? {
         guard record.disclosureID != nil else { return nil }
-        let size =
-            record.payload.count + (record.key?.count ?? 0)
-            + record.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
+        let size = record.payload.count + (record.key?.count ?? 0) + headers.size
         if size > maxRecordBytes[topics.side(of: record.topic)] ?? 1_000_000 { return "too-large-for-broker" }
-        let header = record.headerText
         // The copy is known by where it goes: each role's system has a topic of its own (R9).
-        guard let subject = header(BridgeHeaders.internalSubject), let type = header(BridgeHeaders.type),
+        guard let subject = headers.subject, let type = headers.type,
             let plan = catalog.plan(forCEType: type), let copy = plan.copy(publishedOn: record.topic)
         else { return "consent-unverifiable" }
         // The policy's own evaluation, against the consent as it is now: a consent withdrawn,
@@ -444,22 +501,13 @@ package struct OutboxRelay: Service {
         // categories since the decision stops the disclosure (R5); other roles' copies are
         // checked on their own.
         var disclosed: ConsentCategories = []
-        for name in (header(BridgeHeaders.internalCategories) ?? "").split(separator: ",") {
+        for name in (headers.categories ?? "").split(separator: ",") {
             guard let category = ConsentCategories(name: String(name)) else { return "consent-unverifiable" }
             disclosed.insert(category)
         }
         return PolicyEngine.recheck(
             consent.state(for: subject), plan: plan, copy: copy, disclosedCategories: disclosed, now: now)?
             .code
-    }
-
-    /// The Kafka record for an outbox row, without the relay's internal headers.
-    private static func kafkaRecord(_ row: StoredOutboxRow) -> KafkaOutgoingRecord {
-        KafkaOutgoingRecord(
-            topic: row.record.topic, key: row.record.key, value: row.record.payload,
-            headers: row.record.headers.filter { !$0.name.hasPrefix(BridgeHeaders.internalPrefix) }.map {
-                KafkaHeader(name: $0.name, value: $0.value)
-            })
     }
 
     /// An error of the relay itself, not of a broker or the store.

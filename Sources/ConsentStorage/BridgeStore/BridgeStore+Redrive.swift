@@ -83,21 +83,28 @@ extension BridgeStore {
     func insertOutbox(_ sql: any SQLDatabase, _ outbox: [MessageRows.OutboxRow], createdAt: Date) async throws
         -> [StoredOutboxRow]
     {
-        if self.isShared, !outbox.isEmpty {
+        let sequences = try await self.insertOutboxRows(sql, outbox.map(\.values))
+        return zip(sequences, outbox).map {
+            StoredOutboxRow(sequence: $0.0, messageID: $0.1.messageID, record: $0.1.record, createdAt: createdAt)
+        }
+    }
+
+    /// Inserts outbox rows from their bound values (`MessageRows.outboxColumns`) and returns
+    /// their sequence numbers, in row order (see `insertOutbox`).
+    func insertOutboxRows(_ sql: any SQLDatabase, _ values: [[StoreValue]]) async throws -> [Int64] {
+        if self.isShared, !values.isEmpty {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(unsafeRaw: String(Self.outboxWriteLock)))").run()
         }
         let sequences = try await self.database.bulkInsert(
-            sql, into: "outbox", columns: MessageRows.outboxColumns, rows: outbox.map(\.values), returning: "seq"
+            sql, into: "outbox", columns: MessageRows.outboxColumns, rows: values, returning: "seq"
         ).compactMap { value -> Int64? in
             if case .integer(let sequence) = value { return sequence }
             return nil
         }.sorted()
-        guard sequences.count == outbox.count else {
+        guard sequences.count == values.count else {
             throw StorageError(
-                .queryFailed, "outbox insert returned \(sequences.count) sequence numbers for \(outbox.count) rows")
+                .queryFailed, "outbox insert returned \(sequences.count) sequence numbers for \(values.count) rows")
         }
-        return zip(sequences, outbox).map {
-            StoredOutboxRow(sequence: $0.0, messageID: $0.1.messageID, record: $0.1.record, createdAt: createdAt)
-        }
+        return sequences
     }
 }

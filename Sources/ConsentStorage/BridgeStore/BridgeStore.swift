@@ -46,21 +46,24 @@ package final class BridgeStore: Sendable {
     /// Encodes a batch's rows without touching the database, so that the work can overlap
     /// the previous batch's transaction (the connection is held only for the SQL).
     package static func prepare(_ batch: BridgeBatch) throws(StorageError) -> PreparedBridgeBatch {
-        var seen = Set<String>()
-        var unique: [BridgeMessageRecord] = []
+        let messages = batch.messages
+        var seen = Set<String>(minimumCapacity: messages.count)
         var duplicates: [String] = []
-        for message in batch.messages {
-            if let rejection = message.rejection, rejection.messageID != message.decision.messageID {
+        var rows: [MessageRows] = []
+        rows.reserveCapacity(messages.count)
+        let now = Date()
+        // By index: the messages are read where they are, not copied.
+        for index in messages.indices {
+            let messageID = messages[index].decision.messageID
+            if let rejection = messages[index].rejection, rejection.messageID != messageID {
                 throw StorageError(.invalidBatch, "rejection record does not belong to its decision")
             }
-            if seen.insert(message.decision.messageID).inserted {
-                unique.append(message)
+            if seen.insert(messageID).inserted {
+                rows.append(try MessageRows(messages[index], createdAt: now))
             } else {
-                duplicates.append(message.decision.messageID)
+                duplicates.append(messageID)
             }
         }
-        let now = Date()
-        let rows = try unique.map { message throws(StorageError) in try MessageRows(message, createdAt: now) }
         return PreparedBridgeBatch(rows: rows, duplicates: duplicates, offsets: batch.offsets, createdAt: now)
     }
 
@@ -69,30 +72,49 @@ package final class BridgeStore: Sendable {
         let rows = prepared.rows
         let now = prepared.createdAt
         var duplicates = prepared.duplicates
-        let (recorded, storedOutbox): ([String], [StoredOutboxRow]) = try await self.database.transaction { sql in
-            let inserted = Set(
-                try await self.database.bulkInsert(
-                    sql, into: "decisions", columns: MessageRows.decisionColumns, rows: rows.map(\.decision),
-                    ignoringConflicts: true, returning: "message_id"
-                ).compactMap { value -> String? in
-                    if case .text(let id) = value { return id }
-                    return nil
-                }
-            )
-            let fresh = rows.filter { inserted.contains($0.messageID) }
+        // The store's one thread runs every transaction of the process, so only the SQL runs on
+        // it: what was recorded comes back as ids and sequence numbers, and the rows handed to
+        // the relay are put together afterwards, here.
+        let (inserted, sequences): (Set<String>?, [Int64]) = try await self.database.transaction { sql in
+            let insertedIDs = try await self.database.bulkInsert(
+                sql, into: "decisions", columns: MessageRows.decisionColumns, rows: rows.map(\.decision),
+                ignoringConflicts: true, returning: "message_id")
+            // Usually every message is new: nothing to filter.
+            var inserted: Set<String>?
+            var fresh = rows
+            if insertedIDs.count != rows.count {
+                let ids = Set(
+                    insertedIDs.compactMap { value -> String? in
+                        if case .text(let id) = value { return id }
+                        return nil
+                    })
+                inserted = ids
+                fresh = rows.filter { ids.contains($0.messageID) }
+            }
             _ = try await self.database.bulkInsert(
                 sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: fresh.flatMap(\.disclosures))
             _ = try await self.database.bulkInsert(
                 sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns,
                 rows: fresh.flatMap(\.anonymousDisclosures))
-            let stored = try await self.insertOutbox(sql, fresh.flatMap(\.outbox), createdAt: now)
+            let sequences = try await self.insertOutboxRows(sql, fresh.flatMap { $0.outbox.map(\.values) })
             _ = try await self.database.bulkInsert(
                 sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: fresh.compactMap(\.rejection))
             try await StoreSQL.advanceOffsets(sql, prepared.offsets, at: now)
-            return (fresh.map(\.messageID), stored)
+            return (inserted, sequences)
         }
-        let recordedSet = Set(recorded)
-        duplicates += rows.map(\.messageID).filter { !recordedSet.contains($0) }
+        let fresh = inserted.map { ids in rows.filter { ids.contains($0.messageID) } } ?? rows
+        let recorded = fresh.map(\.messageID)
+        var storedOutbox: [StoredOutboxRow] = []
+        storedOutbox.reserveCapacity(sequences.count)
+        for message in fresh {
+            for row in message.outbox {
+                storedOutbox.append(
+                    StoredOutboxRow(
+                        sequence: sequences[storedOutbox.count], messageID: row.messageID, record: row.record,
+                        createdAt: now))
+            }
+        }
+        if let inserted { duplicates += rows.map(\.messageID).filter { !inserted.contains($0) } }
         if !duplicates.isEmpty {
             self.logger.debug(
                 "bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])
