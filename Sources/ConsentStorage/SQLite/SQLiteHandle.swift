@@ -118,12 +118,27 @@ struct SQLiteRows {
 final class SQLitePreparedStatement {
     private var raw: OpaquePointer?
     private let connection: OpaquePointer
-    /// `SQLITE_TRANSIENT`: SQLite copies bound text and blobs before the call returns.
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    /// The bound text and blobs of the current run, one after the other. They are bound
+    /// `SQLITE_STATIC` (SQLite reads them in place) and stay untouched until the next `start`,
+    /// `release` or `finalize`. With `SQLITE_TRANSIENT` SQLite allocated a copy of every value
+    /// bound, and Debian's SQLite has no lookaside allocator: a malloc and a free per value,
+    /// about forty per event the bridge records.
+    private var scratch: UnsafeMutableRawPointer
+    private var scratchCapacity: Int
+    /// Capacity kept between runs; a larger scratch (a big payload) is given back on `release`.
+    private static let keptScratchCapacity = 64 * 1024
 
     init(raw: OpaquePointer, connection: OpaquePointer) {
         self.raw = raw
         self.connection = connection
+        self.scratchCapacity = 256
+        self.scratch = .allocate(byteCount: self.scratchCapacity, alignment: 8)
+    }
+
+    deinit {
+        // Bindings point into the scratch: the statement goes first.
+        self.finalize()
+        self.scratch.deallocate()
     }
 
     func finalize() {
@@ -137,16 +152,37 @@ final class SQLitePreparedStatement {
         guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "statement was finalized") }
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
-        for (index, value) in values.enumerated() { try self.bind(value, at: index + 1) }
+        // Room for every value first: the scratch must not move once a value is bound into it.
+        var needed = 0
+        for index in values.indices {
+            switch values[index] {
+            case .text(let text): needed += text.utf8.count
+            case .bytes(let bytes): needed += bytes.count
+            case .null, .integer, .real: break
+            }
+        }
+        if needed > self.scratchCapacity { self.resizeScratch(to: max(needed, self.scratchCapacity * 2)) }
+        var offset = 0
+        for index in values.indices { try self.bind(values[index], at: index + 1, offset: &offset) }
     }
 
-    /// Ends a run early and drops bound copies, so big payloads are not held between batches.
+    /// Ends a run early and drops the bindings, so big payloads are not held between batches.
     func release() {
         sqlite3_reset(self.raw)
         sqlite3_clear_bindings(self.raw)
+        if self.scratchCapacity > Self.keptScratchCapacity { self.resizeScratch(to: Self.keptScratchCapacity) }
     }
 
-    private func bind(_ value: StoreValue, at index: Int) throws {
+    /// Replaces the scratch (only while nothing is bound into it).
+    private func resizeScratch(to capacity: Int) {
+        self.scratch.deallocate()
+        self.scratchCapacity = capacity
+        self.scratch = .allocate(byteCount: capacity, alignment: 8)
+    }
+
+    /// Binds `value` at parameter `index`, text and blobs from the scratch at `offset`
+    /// (which it moves past them). `start` made room for every value.
+    private func bind(_ value: StoreValue, at index: Int, offset: inout Int) throws {
         let position = Int32(index)
         let status: Int32
         switch value {
@@ -157,23 +193,30 @@ final class SQLitePreparedStatement {
         case .real(let real):
             status = sqlite3_bind_double(self.raw, position, real)
         case .text(let text):
+            // An empty string still binds a non-null pointer (NULL would bind SQL NULL).
+            let start = self.scratch + offset
             var text = text
-            status = text.withUTF8 { utf8 in
-                // An empty string still needs a non-null pointer (NULL would bind SQL NULL).
-                let start = UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(
-                    to: CChar.self)
-                return sqlite3_bind_text(self.raw, position, start, Int32(utf8.count), Self.transient)
+            let count = text.withUTF8 { utf8 in
+                if let base = utf8.baseAddress { start.copyMemory(from: base, byteCount: utf8.count) }
+                return utf8.count
             }
+            offset += count
+            status = sqlite3_bind_text(
+                self.raw, position, start.assumingMemoryBound(to: CChar.self), Int32(count), Self.static)
         case .bytes(let bytes):
-            status = bytes.withUnsafeBytes { buffer in
-                // A zero-length blob still needs a non-null pointer (NULL would bind SQL NULL).
-                sqlite3_bind_blob(
-                    self.raw, position, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count),
-                    Self.transient)
+            // A zero-length blob still binds a non-null pointer (NULL would bind SQL NULL).
+            let start = self.scratch + offset
+            bytes.withUnsafeBytes { buffer in
+                if let base = buffer.baseAddress { start.copyMemory(from: base, byteCount: buffer.count) }
             }
+            offset += bytes.count
+            status = sqlite3_bind_blob(self.raw, position, start, Int32(bytes.count), Self.static)
         }
         try self.check(status)
     }
+
+    /// `SQLITE_STATIC`: SQLite uses bound text and blobs in place, without a copy.
+    private static let `static`: sqlite3_destructor_type? = nil
 
     /// Runs one step; `true` when a row is ready, `false` when the statement is done.
     func step() throws -> Bool {
