@@ -20,6 +20,17 @@ package struct BridgeRecordBuilder: Sendable {
     package let sealer: PayloadSealer
     /// Recorded on disclosures and in the `cb_bridge_version` header.
     package let bridgeVersion: String
+    /// The headers whose values never change, built once (each header value is an array of
+    /// its own: these were a dozen allocations per event).
+    private let fixedHeaders: FixedHeaders
+
+    private struct FixedHeaders: Sendable {
+        let source = MessageHeader(name: BridgeHeaders.source, text: BridgeHeaders.bridgeSource)
+        let specVersion = MessageHeader(name: BridgeHeaders.specVersion, text: "1.0")
+        let contentType = MessageHeader(name: BridgeHeaders.contentType, text: "application/json")
+        let policyVersion: MessageHeader
+        let bridgeVersion: MessageHeader
+    }
 
     /// The topic names the builder writes to.
     package struct TopicLayout: Sendable {
@@ -49,6 +60,9 @@ package struct BridgeRecordBuilder: Sendable {
         self.catalog = catalog
         self.sealer = sealer
         self.bridgeVersion = bridgeVersion
+        self.fixedHeaders = FixedHeaders(
+            policyVersion: MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
+            bridgeVersion: MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion))
     }
 
     /// The id the bridge records a message under: the sender's `ce_id` when the envelope
@@ -178,24 +192,21 @@ package struct BridgeRecordBuilder: Sendable {
                 disclosures.append(disclosure)
                 var forwardHeaders = cloudEventHeaders(
                     id: disclosureID, type: event.ceType, time: headers.time ?? decidedAt)
-                forwardHeaders += [
-                    MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
-                    MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion),
-                ]
+                forwardHeaders.append(fixedHeaders.policyVersion)
+                forwardHeaders.append(fixedHeaders.bridgeVersion)
                 if origin == .nav {
                     // Provenance for the journal; NAV-bound copies carry none of it (R15: the consent
                     // id, its version and how much was removed tell NAV about the EPJ consent).
-                    forwardHeaders += [
-                        MessageHeader(name: BridgeHeaders.consentID, text: event.consent.consentID),
-                        MessageHeader(name: BridgeHeaders.consentVersion, text: "\(event.consent.version)"),
-                        MessageHeader(name: BridgeHeaders.removedFieldCount, text: "\(copy.removed.count)"),
-                    ]
+                    forwardHeaders.append(MessageHeader(name: BridgeHeaders.consentID, text: event.consent.consentID))
+                    forwardHeaders.append(
+                        MessageHeader(name: BridgeHeaders.consentVersion, text: "\(event.consent.version)"))
+                    forwardHeaders.append(
+                        MessageHeader(name: BridgeHeaders.removedFieldCount, text: "\(copy.removed.count)"))
                 }
-                forwardHeaders += [
-                    MessageHeader(name: BridgeHeaders.internalSubject, text: event.subject),
-                    MessageHeader(name: BridgeHeaders.internalCategories, text: categories.joined(separator: ",")),
-                    MessageHeader(name: BridgeHeaders.internalDirection, text: direction),
-                ]
+                forwardHeaders.append(MessageHeader(name: BridgeHeaders.internalSubject, text: event.subject))
+                forwardHeaders.append(
+                    MessageHeader(name: BridgeHeaders.internalCategories, text: categories.joined(separator: ",")))
+                forwardHeaders.append(MessageHeader(name: BridgeHeaders.internalDirection, text: direction))
                 // The key names the person only when the output itself does (consent covers identity).
                 let key = copy.publishKey ?? disclosureID
                 outbox.append(
@@ -243,10 +254,8 @@ package struct BridgeRecordBuilder: Sendable {
                     purpose: ConsentRecord.ipsPurpose, caseReference: event.caseReference.rawValue, disclosedAt: now,
                     bridgeVersion: bridgeVersion))
             var forwardHeaders = cloudEventHeaders(id: disclosureID, type: event.ceType, time: decidedAt)
-            forwardHeaders += [
-                MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
-                MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion),
-            ]
+            forwardHeaders.append(fixedHeaders.policyVersion)
+            forwardHeaders.append(fixedHeaders.bridgeVersion)
             // No relay re-check (no disclosureID on the row): nothing identifying crosses.
             outbox.append(
                 OutboxRecord(
@@ -338,15 +347,21 @@ package struct BridgeRecordBuilder: Sendable {
     // MARK: Outbox payloads (each validated against its contract in Contracts/schemas)
 
     private func cloudEventHeaders(id: String, type: String, time: String) -> [MessageHeader] {
-        [
-            MessageHeader(name: BridgeHeaders.id, text: id),
-            MessageHeader(name: BridgeHeaders.type, text: type),
-            MessageHeader(name: BridgeHeaders.source, text: BridgeHeaders.bridgeSource),
-            MessageHeader(name: BridgeHeaders.time, text: time),
-            MessageHeader(name: BridgeHeaders.specVersion, text: "1.0"),
-            MessageHeader(name: BridgeHeaders.contentType, text: "application/json"),
-        ]
+        var headers: [MessageHeader] = []
+        // Room for what callers append (provenance, internal headers, the trace context).
+        headers.reserveCapacity(Self.headerCapacity)
+        headers.append(MessageHeader(name: BridgeHeaders.id, text: id))
+        headers.append(MessageHeader(name: BridgeHeaders.type, text: type))
+        headers.append(fixedHeaders.source)
+        headers.append(MessageHeader(name: BridgeHeaders.time, text: time))
+        headers.append(fixedHeaders.specVersion)
+        headers.append(fixedHeaders.contentType)
+        return headers
     }
+
+    /// Most headers a record the bridge builds carries (a health-bound copy: six CloudEvents
+    /// headers, five of provenance, three internal, the trace context).
+    private static let headerCapacity = 16
 
     /// What NAV may learn from its receipt (R15): delivered or not, and the reason only when it
     /// follows from NAV's message alone. Whether the candidate crossed identified or anonymous,

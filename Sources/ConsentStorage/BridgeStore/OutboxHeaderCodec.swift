@@ -143,47 +143,47 @@ enum OutboxHeaderCodec {
     }
 
     static func encode(_ headers: [MessageHeader]) -> String {
-        // Exact length first, then one pass writing into the string's own storage.
-        var nameCodes: [UInt8?] = []
-        var valueCodes: [UInt8?] = []
-        nameCodes.reserveCapacity(headers.count)
-        valueCodes.reserveCapacity(headers.count)
-        var length = Self.prefix.utf8.count + headers.count
-        let names = Self.knownNameTable
-        let values = Self.knownValueTable
-        for header in headers {
-            var name = header.name
-            let nameCode = name.withUTF8 { names.code(of: $0) }
-            nameCodes.append(nameCode)
-            length += nameCode != nil ? 2 : name.withUTF8 { Self.escapedLength($0) }
-            if let value = header.value {
-                let valueCode = value.withUnsafeBufferPointer { values.code(of: $0) }
-                valueCodes.append(valueCode)
-                length += 1 + (valueCode != nil ? 2 : value.withUnsafeBufferPointer { Self.escapedLength($0) })
-            } else {
-                valueCodes.append(nil)
-            }
-        }
-        return String(unsafeUninitializedCapacity: length) { output in
-            var position = 0
-            for byte in Self.prefix.utf8 {
-                output[position] = byte
-                position += 1
-            }
+        // Exact length first, then one pass writing into the string's own storage. Each
+        // header's name and value code (0: none; codes are ASCII) sit on the stack in between.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * headers.count) { codes in
+            var length = Self.prefix.utf8.count + headers.count
+            let names = Self.knownNameTable
+            let values = Self.knownValueTable
             for (index, header) in headers.enumerated() {
                 var name = header.name
-                name.withUTF8 { Self.write($0, code: nameCodes[index], into: output, at: &position) }
+                let nameCode = name.withUTF8 { names.code(of: $0) }
+                codes[2 * index] = nameCode ?? 0
+                length += nameCode != nil ? 2 : name.withUTF8 { Self.escapedLength($0) }
+                codes[2 * index + 1] = 0
                 if let value = header.value {
-                    output[position] = UInt8(ascii: "=")
-                    position += 1
-                    value.withUnsafeBufferPointer {
-                        Self.write($0, code: valueCodes[index], into: output, at: &position)
-                    }
+                    let valueCode = value.withUnsafeBufferPointer { values.code(of: $0) }
+                    codes[2 * index + 1] = valueCode ?? 0
+                    length += 1 + (valueCode != nil ? 2 : value.withUnsafeBufferPointer { Self.escapedLength($0) })
                 }
-                output[position] = UInt8(ascii: ",")
-                position += 1
             }
-            return position
+            return String(unsafeUninitializedCapacity: length) { output in
+                var position = 0
+                for byte in Self.prefix.utf8 {
+                    output[position] = byte
+                    position += 1
+                }
+                for (index, header) in headers.enumerated() {
+                    var name = header.name
+                    let nameCode = codes[2 * index]
+                    name.withUTF8 { Self.write($0, code: nameCode == 0 ? nil : nameCode, into: output, at: &position) }
+                    if let value = header.value {
+                        output[position] = UInt8(ascii: "=")
+                        position += 1
+                        let valueCode = codes[2 * index + 1]
+                        value.withUnsafeBufferPointer {
+                            Self.write($0, code: valueCode == 0 ? nil : valueCode, into: output, at: &position)
+                        }
+                    }
+                    output[position] = UInt8(ascii: ",")
+                    position += 1
+                }
+                return position
+            }
         }
     }
 
