@@ -193,11 +193,11 @@ package struct BridgeApplication: Sendable {
                         receiptsFor: { topics.receipts(forSource: $0) },
                         disclosuresFor: { topics.disclosures(forSource: $0) }, rejected: topics.rejected),
                     catalog: catalog, sealer: sealer, bridgeVersion: version)
-                // A shared store (PostgreSQL) is published from by one relay at a time, reading
-                // the store; the handoff then only spares rebuilding the payloads of this
-                // instance's receipts and notices (`OutboxRelay.readStore`). It is smaller there:
-                // an instance whose relay waits for the lease never takes from it (it overflows
-                // and holds nothing).
+                // A shared store (PostgreSQL) is published from by one relay at a time. It takes
+                // this instance's rows from the handoff while nothing of another instance lies
+                // between them, and reads the store otherwise (`OutboxRelay.takeHandedRun`). It is
+                // smaller there: an instance whose relay waits for the lease never takes from it
+                // (it overflows and holds nothing).
                 let handoff = OutboxHandoff(capacity: store.isShared ? 10_000 : 50_000)
                 guard let agreementsRegistry = configuration.agreementsRegistry else {
                     throw ApplicationError.missingAgreements

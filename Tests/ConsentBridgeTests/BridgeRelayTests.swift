@@ -101,6 +101,64 @@ struct BridgeRelayTests {
         #expect(ours(again).count == expected.count, "published once")
     }
 
+    /// On a shared store the relay publishes its own instance's rows from the handoff, without
+    /// reading them back, as long as nothing lies between them and what it has covered. Here
+    /// another instance commits a row just before each of this instance's rows, all with one
+    /// key (one partition, where order is what a receiver relies on): the handed row shows a
+    /// gap, and the relay must read the other instance's row first.
+    @Test(
+        "Shared store: another instance's rows committed before this instance's are published before them, in outbox order",
+        .enabled(if: TestDatabaseEngine.postgresURL != nil, Comment(rawValue: TestDatabaseEngine.skipMessage)))
+    func otherInstancesRowsKeepTheirPlace() async throws {
+        let harness = try await BridgeHarness.make(engine: .postgres)
+        try await harness.start()
+        let relay = try #require(harness.application?.services.compactMap { $0 as? OutboxRelay }.first)
+        // The other instance: its own connection to the shared store; what it writes is never
+        // handed to this instance's relay.
+        let other = try await harness.openBridgeStore()
+        let run = UUID().uuidString.prefix(8).lowercased()
+        func receiptMessage(_ id: String, offset: Int) -> BridgeMessageRecord {
+            BridgeMessageRecord(
+                decision: DecisionRecord(
+                    messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0,
+                    offset: Int64(2_000_000 + offset), ceType: "no.ips.health.referral.v1", outcome: .reject,
+                    reasonCode: "no-consent", consentID: nil, consentVersion: nil, bridgeVersion: "test",
+                    decidedAt: Date()),
+                outbox: [
+                    OutboxRecord(
+                        topic: harness.topics.healthReceipts, key: Array("one-key".utf8),
+                        headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
+                        payload: Array("{\"messageId\":\"\(id)\"}".utf8))
+                ],
+                rejection: nil)
+        }
+        var expected: [String] = []
+        for round in 0..<20 {
+            let otherID = "shared-\(run)-\(round)-other"
+            let ownID = "shared-\(run)-\(round)-own"
+            expected += ["receipt:\(otherID)", "receipt:\(ownID)"]
+            _ = try await other.record(BridgeBatch(messages: [receiptMessage(otherID, offset: 2 * round)], offsets: []))
+            // This instance's row, committed after and handed over at once, as its pipeline does.
+            let own = try await other.record(
+                BridgeBatch(messages: [receiptMessage(ownID, offset: 2 * round + 1)], offsets: []))
+            relay.handoff.hand(own.outbox)
+        }
+
+        let receipts = try await harness.read(
+            harness.topics.healthReceipts, atLeast: expected.count, timeout: .seconds(60))
+        let pending = try await Self.pendingAfterRelay(other, timeout: .seconds(20))
+        let again = try await harness.read(harness.topics.healthReceipts, atLeast: 0)
+        await other.close()
+        await harness.finish()
+
+        let ours = { (records: [KafkaRecord]) in
+            records.compactMap { $0.headers.string(named: "ce_id") }.filter { $0.hasPrefix("receipt:shared-\(run)-") }
+        }
+        #expect(ours(receipts) == expected, "every row, in outbox order")
+        #expect(pending.isEmpty)
+        #expect(ours(again).count == expected.count, "published once")
+    }
+
     /// Pending outbox rows once the relay has marked everything, or what is still pending
     /// when `timeout` passes.
     static func pendingAfterRelay(_ store: BridgeStore, timeout: Duration) async throws -> [StoredOutboxRow] {
