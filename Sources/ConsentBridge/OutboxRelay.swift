@@ -273,8 +273,9 @@ package struct OutboxRelay: Service {
     /// covered. Several instances write the store, but outbox rows are numbered under the
     /// outbox's lock, in commit order (`BridgeStore.insertOutbox`): once a row is committed,
     /// every lower number is committed too. So a handed run that starts right after what the
-    /// relay has covered has no other instance's row before it, and needs no store read (the
-    /// read-back of every row was ~40% of the bridge's throughput on PostgreSQL). A gap is
+    /// relay has covered has no other instance's row before it, and needs no store read
+    /// (reading every row back cost about a third of the bridge's throughput on PostgreSQL,
+    /// docs/architecture.md). A gap is
     /// another instance's rows, or a number a rolled-back transaction took; the store read
     /// that follows covers it. Another instance's rows after the last handed row are found
     /// by the store read when the relay is idle.
