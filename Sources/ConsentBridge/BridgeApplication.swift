@@ -140,20 +140,6 @@ package struct BridgeApplication: Sendable {
                 let store = try await BridgeStore.open(location, logger: logger)
                 bridgeStore = store
                 closers.append { await store.close() }
-                // On PostgreSQL the relay (and the backlog gauge) has a connection of its own: one
-                // connection runs one statement at a time, and the relay's marks and reads waited
-                // behind the pipelines' batches and they behind them (the bridge on PostgreSQL was
-                // bound by those waits, ~40% of both cores idle). Its relay lease is a lock of that
-                // connection. On SQLite one connection is the rule (sequence numbers follow commit
-                // order on it), and the work is in this process either way.
-                let relayStore: BridgeStore
-                if store.isShared {
-                    let opened = try await BridgeStore.open(location, logger: logger)
-                    closers.append { await opened.close() }
-                    relayStore = opened
-                } else {
-                    relayStore = store
-                }
 
                 let keeper = ConsentViewKeeper(consentSchema: consentSchema)
                 consentView = keeper
@@ -267,7 +253,7 @@ package struct BridgeApplication: Sendable {
                 let producers: [BridgeSide: KafkaProducer] = [.health: healthProducer, .nav: navProducer]
                 services.append(
                     OutboxRelay(
-                        store: relayStore, producers: producers,
+                        store: store, producers: producers,
                         clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics,
                         consent: keeper,
                         catalog: catalog, handoff: handoff, retry: retry,
@@ -278,7 +264,7 @@ package struct BridgeApplication: Sendable {
                             .health: kafka.health.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
                             .nav: kafka.nav.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
                         ]))
-                services.append(OutboxBacklogGauge(store: relayStore, metrics: metrics, logger: logger))
+                services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
             }
 
             /// Runs a side's sink over its opened store: the sink itself, its lag gauge, and a
