@@ -154,7 +154,7 @@ package final class KafkaAdmin: Sendable {
     package func close() async {
         blocking.stop()
         let client = self.client
-        await DedicatedThread(name: "kafka-admin-destroy").run { client.destroy() }
+        await DedicatedThread.runOnce(name: KafkaThreadNames.destroy) { client.destroy() }
     }
 }
 

@@ -169,7 +169,7 @@ package final class KafkaConsumer: Sendable {
             channel.finish(throwing: nil)
             assignmentContinuation.finish()
             blocking.stop()
-            await DedicatedThread(name: "kafka-consumer-destroy").run {
+            await DedicatedThread.runOnce(name: KafkaThreadNames.destroy) {
                 client.destroy(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
             }
         case .started:
@@ -178,7 +178,7 @@ package final class KafkaConsumer: Sendable {
             await blocking.run { finished.wait() }
             assignmentContinuation.finish()
             blocking.stop()
-            await DedicatedThread(name: "kafka-consumer-destroy").run { client.destroy() }
+            await DedicatedThread.runOnce(name: KafkaThreadNames.destroy) { client.destroy() }
         }
     }
 

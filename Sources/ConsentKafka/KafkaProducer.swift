@@ -160,7 +160,7 @@ package final class KafkaProducer: Sendable {
             defer { handles.removeAll() }
             return Array(handles.values)
         }
-        await DedicatedThread(name: "kafka-producer-destroy").run {
+        await DedicatedThread.runOnce(name: KafkaThreadNames.destroy) {
             for handle in handles { handle.destroy() }
             client.destroy()
         }

@@ -42,6 +42,43 @@ struct KafkaLifecycleTests {
         await started.close()
     }
 
+    /// Each client's last call (librdkafka's blocking destroy) runs on a thread made for it. A
+    /// bridge closes clients at every recovery read-back and at shutdown: a thread left behind
+    /// per close adds up (a test run held 581 of them).
+    @Test("closing clients leaves no thread behind")
+    func closedClientsLeaveNoThread() async throws {
+        let topic = KafkaTestSupport.unique("closing")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 1])
+        defer { cluster.shutdown() }
+        for round in 0..<4 {
+            let admin = try KafkaAdmin(
+                configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: KafkaTestSupport.logger)
+            _ = try await admin.highWatermarks(topic: topic, partitions: [0])
+            await admin.close()
+            let producer = try KafkaTestSupport.producer(cluster)
+            _ = try await producer.send([KafkaOutgoingRecord(topic: topic, key: nil, value: [UInt8(round)])])
+            await producer.close()
+            let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+            await consumer.close()
+        }
+        // Other tests close clients too: wait for a moment with none of these threads.
+        func destroyThreads() -> Int {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.filter { task in
+                let comm = FileManager.default.contents(atPath: "/proc/self/task/\(task)/comm") ?? Data()
+                return String(decoding: comm, as: UTF8.self).trimmingCharacters(in: .newlines)
+                    == KafkaThreadNames.destroy
+            }.count
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var remaining = destroyThreads()
+        while remaining > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            remaining = destroyThreads()
+        }
+        #expect(remaining == 0, "threads still named \(KafkaThreadNames.destroy)")
+    }
+
     @Test("a consumer released with unread batches still buffered shuts down cleanly")
     func consumerReleasedWithBufferedBatches() async throws {
         let topic = KafkaTestSupport.unique("buffered")

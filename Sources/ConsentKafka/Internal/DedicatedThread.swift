@@ -1,3 +1,4 @@
+import CRdKafka
 import Dispatch
 import Foundation
 import Synchronization
@@ -17,8 +18,12 @@ final class DedicatedThread: Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
 
     init(name: String) {
-        let thread = Thread { [self] in self.runLoop() }
-        thread.name = name
+        let thread = Thread { [self] in
+            // From inside the thread: Foundation's `Thread.name` does not reliably reach the
+            // system on Linux (see `KafkaThreadNames`).
+            consent_name_current_thread(name)
+            self.runLoop()
+        }
         thread.start()
     }
 
@@ -38,6 +43,15 @@ final class DedicatedThread: Sendable {
                 Thread.detachNewThread { continuation.resume(returning: body()) }
             }
         }
+    }
+
+    /// Runs `body` on a thread of its own that ends once `body` returns: for a client's last
+    /// blocking call (destroy), after its own thread has stopped. (A thread made for that and
+    /// never stopped waited forever: one thread per closed client.)
+    static func runOnce<T: Sendable>(name: String, _ body: @escaping @Sendable () -> T) async -> T {
+        let thread = DedicatedThread(name: name)
+        defer { thread.stop() }
+        return await thread.run(body)
     }
 
     /// Stops the thread after the jobs already queued have run.
