@@ -53,7 +53,7 @@ package struct KafkaClusterMetadata: Sendable, Hashable {
 /// each runs on the admin client's dedicated thread.
 package final class KafkaAdmin: Sendable {
     private let client: RdKafkaClient
-    private let blocking = DedicatedThread(name: "kafka-admin")
+    private let blocking = DedicatedThread(name: KafkaThreadNames.blocking)
 
     /// Creates the admin client (a librdkafka producer handle that never produces); throws if the
     /// configuration is rejected.

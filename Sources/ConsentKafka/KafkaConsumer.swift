@@ -53,7 +53,7 @@ package final class KafkaConsumer: Sendable {
         )
         channel = RecordBatchChannel(capacity: max(1, configuration.maxBufferedBatches))
         batches = KafkaRecordBatches(channel: channel)
-        blocking = DedicatedThread(name: "kafka-consumer-blocking")
+        blocking = DedicatedThread(name: KafkaThreadNames.blocking)
         (assignmentChanges, assignmentContinuation) = AsyncStream.makeStream(of: KafkaAssignmentChange.self)
 
         rd_kafka_poll_set_consumer(client.handle)

@@ -38,7 +38,7 @@ package final class KafkaProducer: Sendable {
             operation: "create producer",
             configure: { conf in rd_kafka_conf_set_dr_msg_cb(conf, deliveryReportCallback) }
         )
-        blocking = DedicatedThread(name: "kafka-producer-blocking")
+        blocking = DedicatedThread(name: KafkaThreadNames.blocking)
         let thread = Thread { [client, pollThreadStopped, pollThreadFinished] in
             // Named from inside (see `KafkaConsumer.start`).
             consent_name_current_thread(KafkaThreadNames.delivery)
