@@ -19,8 +19,8 @@ final class DedicatedThread: Sendable {
 
     init(name: String) {
         let thread = Thread { [self] in
-            // From inside the thread: Foundation's `Thread.name` does not reliably reach the
-            // system on Linux (see `KafkaThreadNames`).
+            // From inside the thread, as the consumer's and producer's threads do: Foundation's
+            // `Thread.name` did not reliably reach the system on Linux.
             consent_name_current_thread(name)
             self.runLoop()
         }
