@@ -275,10 +275,9 @@ package struct OutboxRelay: Service {
     /// every lower number is committed too. So a handed run that starts right after what the
     /// relay has covered has no other instance's row before it, and needs no store read
     /// (reading every row back cost about a third of the bridge's throughput on PostgreSQL,
-    /// docs/architecture.md). A gap is
-    /// another instance's rows, or a number a rolled-back transaction took; the store read
-    /// that follows covers it. Another instance's rows after the last handed row are found
-    /// by the store read when the relay is idle.
+    /// docs/architecture.md). A gap is another instance's rows, or a number a rolled-back
+    /// transaction took; the store read that follows covers it. Another instance's rows after
+    /// the last handed row are found by the store read when the relay is idle.
     private func takeHandedRun(_ cursor: inout Cursor) -> HandedRun {
         guard case .rows(let handed) = handoff.take() else {
             logger.notice("Relay fell behind the pipelines; reading the outbox from the store")

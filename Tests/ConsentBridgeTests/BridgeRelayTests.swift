@@ -71,17 +71,8 @@ struct BridgeRelayTests {
             for index in 0..<400 {
                 let id = "order-\(run)-\(batch)-\(index)"
                 expected.append("receipt:\(id)")
-                let decision = DecisionRecord(
-                    messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0,
-                    offset: Int64(1_000_000 + batch * 400 + index),
-                    ceType: "no.ips.health.referral.v1", outcome: .reject, reasonCode: "no-consent", consentID: nil,
-                    consentVersion: nil,
-                    bridgeVersion: "test", decidedAt: Date())
-                let receipt = OutboxRecord(
-                    topic: harness.topics.healthReceipts, key: Array("one-key".utf8),
-                    headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
-                    payload: Array("{\"messageId\":\"\(id)\"}".utf8))
-                messages.append(BridgeMessageRecord(decision: decision, outbox: [receipt], rejection: nil))
+                messages.append(
+                    Self.oneKeyReceipt(id, offset: 1_000_000 + batch * 400 + index, topics: harness.topics))
             }
             _ = try await store.record(BridgeBatch(messages: messages, offsets: []))
         }
@@ -118,19 +109,7 @@ struct BridgeRelayTests {
         let other = try await harness.openBridgeStore()
         let run = UUID().uuidString.prefix(8).lowercased()
         func receiptMessage(_ id: String, offset: Int) -> BridgeMessageRecord {
-            BridgeMessageRecord(
-                decision: DecisionRecord(
-                    messageID: id, sourceTopic: harness.topics.healthOutbound, partition: 0,
-                    offset: Int64(2_000_000 + offset), ceType: "no.ips.health.referral.v1", outcome: .reject,
-                    reasonCode: "no-consent", consentID: nil, consentVersion: nil, bridgeVersion: "test",
-                    decidedAt: Date()),
-                outbox: [
-                    OutboxRecord(
-                        topic: harness.topics.healthReceipts, key: Array("one-key".utf8),
-                        headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
-                        payload: Array("{\"messageId\":\"\(id)\"}".utf8))
-                ],
-                rejection: nil)
+            Self.oneKeyReceipt(id, offset: 2_000_000 + offset, topics: harness.topics)
         }
         var expected: [String] = []
         for round in 0..<20 {
@@ -157,6 +136,23 @@ struct BridgeRelayTests {
         #expect(ours(receipts) == expected, "every row, in outbox order")
         #expect(pending.isEmpty)
         #expect(ours(again).count == expected.count, "published once")
+    }
+
+    /// A rejected message whose one outbox row is its receipt, keyed `one-key` like every other
+    /// such message (one partition: the topic's order is the outbox order).
+    static func oneKeyReceipt(_ id: String, offset: Int, topics: TopicNames) -> BridgeMessageRecord {
+        BridgeMessageRecord(
+            decision: DecisionRecord(
+                messageID: id, sourceTopic: topics.healthOutbound, partition: 0, offset: Int64(offset),
+                ceType: "no.ips.health.referral.v1", outcome: .reject, reasonCode: "no-consent", consentID: nil,
+                consentVersion: nil, bridgeVersion: "test", decidedAt: Date()),
+            outbox: [
+                OutboxRecord(
+                    topic: topics.healthReceipts, key: Array("one-key".utf8),
+                    headers: [MessageHeader(name: "ce_id", text: "receipt:\(id)")],
+                    payload: Array("{\"messageId\":\"\(id)\"}".utf8))
+            ],
+            rejection: nil)
     }
 
     /// Pending outbox rows once the relay has marked everything, or what is still pending

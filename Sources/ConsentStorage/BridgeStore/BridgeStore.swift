@@ -75,12 +75,11 @@ package final class BridgeStore: Sendable {
         // The store's one thread runs every transaction of the process, so only the SQL runs on
         // it: what was recorded comes back as ids and sequence numbers, and the rows handed to
         // the relay are put together afterwards, here.
-        let (inserted, sequences): (Set<String>?, [Int64]) = try await self.database.transaction { sql in
+        let (fresh, sequences): ([MessageRows], [Int64]) = try await self.database.transaction { sql in
             let insertedIDs = try await self.database.bulkInsert(
                 sql, into: "decisions", columns: MessageRows.decisionColumns, rows: rows.map(\.decision),
                 ignoringConflicts: true, returning: "message_id")
             // Usually every message is new: nothing to filter.
-            var inserted: Set<String>?
             var fresh = rows
             if insertedIDs.count != rows.count {
                 let ids = Set(
@@ -88,7 +87,6 @@ package final class BridgeStore: Sendable {
                         if case .text(let id) = value { return id }
                         return nil
                     })
-                inserted = ids
                 fresh = rows.filter { ids.contains($0.messageID) }
             }
             _ = try await self.database.bulkInsert(
@@ -100,9 +98,8 @@ package final class BridgeStore: Sendable {
             _ = try await self.database.bulkInsert(
                 sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: fresh.compactMap(\.rejection))
             try await StoreSQL.advanceOffsets(sql, prepared.offsets, at: now)
-            return (inserted, sequences)
+            return (fresh, sequences)
         }
-        let fresh = inserted.map { ids in rows.filter { ids.contains($0.messageID) } } ?? rows
         let recorded = fresh.map(\.messageID)
         var storedOutbox: [StoredOutboxRow] = []
         storedOutbox.reserveCapacity(sequences.count)
@@ -114,7 +111,10 @@ package final class BridgeStore: Sendable {
                         createdAt: now))
             }
         }
-        if let inserted { duplicates += rows.map(\.messageID).filter { !inserted.contains($0) } }
+        if fresh.count != rows.count {
+            let recordedIDs = Set(recorded)
+            duplicates += rows.map(\.messageID).filter { !recordedIDs.contains($0) }
+        }
         if !duplicates.isEmpty {
             self.logger.debug(
                 "bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])

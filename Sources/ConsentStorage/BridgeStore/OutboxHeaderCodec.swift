@@ -32,15 +32,13 @@ enum OutboxHeaderCodec {
         "1.0", "application/json", "urn:no:ips:consent-bridge", "no.ips.bridge.receipt.v1",
         "no.ips.bridge.disclosure.v1", "health-to-nav", "nav-to-health",
     ]
-    /// The one-character codes of the tables' entries, by index (`0`…`9`, then `a`…`z`).
-    private static let codes: [UInt8] = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
 
     private static let knownNameBytes: [[UInt8]] = knownNames.map { Array($0.utf8) }
     private static let knownValueBytes: [[UInt8]] = knownValues.map { Array($0.utf8) }
     /// Table index by code byte (`-1`: not a code).
     private static let indexByCode: [Int8] = {
         var table = [Int8](repeating: -1, count: 256)
-        for (index, code) in codes.enumerated() { table[Int(code)] = Int8(index) }
+        for index in 0..<codeCount { table[Int(code(index))] = Int8(index) }
         return table
     }()
 
@@ -101,7 +99,10 @@ enum OutboxHeaderCodec {
     private static let knownNameTable = CodeTable(knownNames)
     private static let knownValueTable = CodeTable(knownValues)
 
-    /// The code of table entry `index` (`0`…`9`, then `a`…`z`, as `codes`).
+    /// How many entries a table can have: one code per digit and lowercase letter.
+    private static let codeCount = 36
+
+    /// The one-character code of table entry `index`: `0`…`9`, then `a`…`z`.
     @inline(__always)
     private static func code(_ index: Int) -> UInt8 {
         index < 10 ? UInt8(ascii: "0") + UInt8(index) : UInt8(ascii: "a") + UInt8(index - 10)
