@@ -31,8 +31,8 @@ package struct BridgeBenchmark: Sendable {
         /// Bytes the measuring process wrote per event over the bridge's run (`ProcessIO`): with
         /// SQLite, what the store cost in writes (WAL and checkpoints); nil where not reported.
         package var bridgeWrittenBytesPerEvent: Double?
-        /// Of `bridgeCPUMicrosecondsPerEvent`: the SQLite store's thread (every transaction runs
-        /// there; 0 with PostgreSQL, whose work is the server's) and the Kafka clients' threads
+        /// Of `bridgeCPUMicrosecondsPerEvent`: the store's thread (every transaction runs there;
+        /// with PostgreSQL only the client's side, the server's work is its own) and the Kafka clients' threads
         /// (librdkafka's own, the consumers' polling and the producers' delivery reports). The
         /// rest is the pipelines and the relay on Swift's pool. From `/proc/self/task` (10 ms
         /// ticks); nil where that is absent.
@@ -386,7 +386,9 @@ package struct BridgeBenchmark: Sendable {
         var threadSeconds: (store: Double, kafka: Double)?
         if let begin, !end.threads.threads.isEmpty {
             threadSeconds = (
-                ThreadCPU.seconds(from: begin.threads, to: end.threads) { $0 == StoreDatabase.storeThreadName },
+                ThreadCPU.seconds(from: begin.threads, to: end.threads) {
+                    $0 == StoreDatabase.storeThreadName || $0 == StoreDatabase.postgresThreadName
+                },
                 ThreadCPU.seconds(from: begin.threads, to: end.threads) {
                     $0.hasPrefix(KafkaThreadNames.librdkafkaPrefix) || $0 == KafkaThreadNames.consume
                         || $0 == KafkaThreadNames.delivery

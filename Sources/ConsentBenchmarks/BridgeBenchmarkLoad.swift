@@ -222,7 +222,7 @@ package enum ProcessIO {
 }
 
 /// CPU time of this process's threads, by thread, from `/proc/self/task` (Linux; nothing
-/// elsewhere). The threads that matter name themselves: the SQLite store's `sqlite-store`,
+/// elsewhere). The threads that matter name themselves: the store's `sqlite-store` or `postgres-store`,
 /// librdkafka's `rdk:…`, the Kafka client's `kafka-consume` and `kafka-delivery`.
 package struct ThreadCPU: Sendable {
     /// Seconds on a CPU (user and system) so far and the name, per live thread id.

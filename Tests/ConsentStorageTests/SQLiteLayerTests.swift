@@ -6,8 +6,8 @@ import Testing
 @testable import ConsentStorage
 
 /// The SQLite layer under every store (Debian's libsqlite3 through `SQLiteHandle`): values
-/// keep their types both ways, mistakes fail instead of storing something else, and the
-/// blocking SQLite calls run on the store's own thread, never on Swift's cooperative pool.
+/// keep their types both ways and mistakes fail instead of storing something else. (That the
+/// blocking SQLite calls run on the store's own thread: `StoreThreadTests`.)
 @Suite("SQLite layer")
 struct SQLiteLayerTests {
     private func withScratchDatabase(_ body: (StoreDatabase) async throws -> Void) async throws {
@@ -22,34 +22,6 @@ struct SQLiteLayerTests {
         }
         await database.close()
         await locations.cleanUp()
-    }
-
-    @Test("transactions and reads run on the store's own thread")
-    func transactionsRunOnTheStoreThread() async throws {
-        try await withScratchDatabase { database in
-            #expect(!database.isOnStoreThread)
-            let inTransaction = try await database.transaction { sql in
-                try await sql.raw("CREATE TABLE t (x INTEGER)").run()
-                return database.isOnStoreThread
-            }
-            let inRead = try await database.read { _ in database.isOnStoreThread }
-            #expect(inTransaction)
-            #expect(inRead)
-        }
-    }
-
-    /// Operators (`top -H`, perf) and `bench bridge`'s per-thread figures find the store's
-    /// thread by its system name.
-    @Test("the store's thread carries its name where the system shows threads")
-    func storeThreadIsNamed() async throws {
-        try await withScratchDatabase { database in
-            let name = try await database.read { _ -> String in
-                let path = "/proc/thread-self/comm"
-                return String(
-                    decoding: FileHandle(forReadingAtPath: path)?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
-            }
-            #expect(name.trimmingCharacters(in: .newlines) == "sqlite-store")
-        }
     }
 
     @Test("bound values read back with their types: text, integers, reals, bytes, booleans and NULL")

@@ -16,6 +16,8 @@ package final class StoreDatabase: Sendable {
     /// The name a SQLite store's own thread (every transaction) carries where the system shows
     /// threads (`top -H`, perf, `/proc`), for operators and `bench bridge`'s per-thread figures.
     package static let storeThreadName = "sqlite-store"
+    /// The name of a PostgreSQL store's thread (where its transactions run between statements).
+    package static let postgresThreadName = "postgres-store"
     /// The name of a SQLite store's background checkpointer thread.
     package static let checkpointThreadName = "sqlite-ckpt"
     /// The engine behind this connection.
@@ -30,7 +32,7 @@ package final class StoreDatabase: Sendable {
     let postgresConnection: PostgresConnection?
     /// The driver's logger (never below `.info`: its debug output can include bound values).
     let driverLogger: Logger
-    /// The thread SQLite transactions run on (`nil` on PostgreSQL, whose driver does not block).
+    /// The thread the store's transactions run on (see `open`).
     private let thread: DatabaseThread?
     private let gate = AsyncSerialGate()
     private let closeConnection: @Sendable () async throws -> Void
@@ -78,6 +80,14 @@ package final class StoreDatabase: Sendable {
                 throw StorageError(.connectionFailed, "could not open SQLite store at \(location)", cause: error)
             }
         case .postgres(let url):
+            // The connection's transactions run on a thread of their own too, though the driver
+            // does not block: between two statements a transaction resumes on its executor, and
+            // on Swift's cooperative pool it waited there behind a pipeline deciding a whole
+            // batch (~20 ms on two cores) while holding the one connection every other
+            // transaction needs. The relay's marks spent most of their time so, idle in a
+            // transaction (the server's statement log showed 25 ms from BEGIN to the first
+            // statement).
+            let thread = DatabaseThread(name: Self.postgresThreadName)
             do {
                 let configuration = try SQLPostgresConfiguration(url: url.url)
                 let connection = try await PostgresConnection.connect(
@@ -91,9 +101,14 @@ package final class StoreDatabase: Sendable {
                     sql: connection.sql(queryLogLevel: nil),
                     postgresConnection: connection,
                     driverLogger: driverLogger,
-                    close: { try await connection.close() }
+                    thread: thread,
+                    close: {
+                        defer { thread.stop() }
+                        try await connection.close()
+                    }
                 )
             } catch {
+                thread.stop()
                 throw StorageError(
                     .connectionFailed, "could not connect to PostgreSQL store at \(location)", cause: error)
             }
@@ -147,8 +162,9 @@ package final class StoreDatabase: Sendable {
 
     /// Runs `body` inside one database transaction: committed if it returns, rolled back if it throws.
     ///
-    /// On SQLite the whole transaction runs on the store's own thread (the blocking calls never
-    /// hold one of Swift's cooperative threads); the caller continues on its own executor.
+    /// The whole transaction runs on the store's own thread: on SQLite the blocking calls never
+    /// hold one of Swift's cooperative threads, on PostgreSQL the transaction never waits for
+    /// one between statements. The caller continues on its own executor.
     package func transaction<R>(_ body: (any SQLDatabase) async throws -> R) async throws(StorageError) -> R {
         do {
             return try await withTaskExecutorPreference(self.thread) {
@@ -211,7 +227,7 @@ package final class StoreDatabase: Sendable {
         }
     }
 
-    /// Whether the caller runs on this store's own thread (SQLite; always `false` on PostgreSQL).
+    /// Whether the caller runs on this store's own thread.
     var isOnStoreThread: Bool { self.thread?.isCurrent ?? false }
 
     private func checkOpen() throws(StorageError) {

@@ -142,7 +142,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         {
             output.line(
                 String(
-                    format: "    of b: the SQLite store's thread %.0f µs   the Kafka clients' threads %.0f µs", store,
+                    format: "    of b: the store's thread %.0f µs   the Kafka clients' threads %.0f µs", store,
                     kafka))
         }
         if let written = result.bridgeWrittenBytesPerEvent {
