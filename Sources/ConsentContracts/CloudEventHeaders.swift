@@ -52,6 +52,11 @@ package struct CloudEventHeaders: Sendable, Hashable {
 
     /// Reads the envelope headers from Kafka header pairs. A header present twice (or not valid
     /// UTF-8) is recorded in `unreadable` and its value left nil.
+    ///
+    /// Inlinable: the pipeline reads every consumed message's headers through a lazy view, and
+    /// unspecialized across the module boundary each call looked up generic metadata at run
+    /// time (~1.5% of the bridge's CPU).
+    @inlinable
     package init(kafkaHeaders: some Sequence<(name: String, value: [UInt8])>) {
         self.init(id: nil, type: nil, source: nil, time: nil, specVersion: nil, contentType: nil)
         var seen: UInt32 = 0  // bit i: requiredNames[i] was read (read for every event: no set)
@@ -69,7 +74,8 @@ package struct CloudEventHeaders: Sendable, Hashable {
         }
     }
 
-    private mutating func set(_ name: String, _ value: String?) {
+    @usableFromInline
+    mutating func set(_ name: String, _ value: String?) {
         switch name {
         case Name.id: id = value
         case Name.type: type = value

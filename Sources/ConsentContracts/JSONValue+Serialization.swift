@@ -50,13 +50,27 @@ extension JSONValue {
         out.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { bytes in
-            // Copy runs of bytes that need no escaping in one append.
+            // Copy runs of bytes that need no escaping in one append; skip eight bytes at a time
+            // while a word holds none of them (most strings hold none at all).
             var runStart = 0
-            for index in 0..<bytes.count {
+            var index = 0
+            let count = bytes.count
+            while index < count {
+                if index &+ 8 <= count, let base = bytes.baseAddress {
+                    let word = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    if !mayNeedEscaping(word) {
+                        index &+= 8
+                        continue
+                    }
+                }
                 let byte = bytes[index]
+                index &+= 1
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                runStart = index + 1
+                let escaped = index &- 1
+                if runStart < escaped {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<escaped]))
+                }
+                runStart = index
                 switch byte {
                 case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
                 case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
@@ -71,11 +85,27 @@ extension JSONValue {
                     out.append(hexDigits[Int(byte & 0x0F)])
                 }
             }
-            if runStart < bytes.count {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+            if runStart < count {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count]))
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes of `word` may be one a JSON string escapes (a control
+    /// character, `"` or `\`). Never false when one is there; when true, the bytes are looked
+    /// at one by one. The usual test for a zero byte, `(v - 0x01…) & ~v & 0x80…`, applied to
+    /// the word itself for bytes below 0x20 and to the word XOR the quote and the backslash.
+    @inline(__always)
+    private static func mayNeedEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let belowSpace = (word &- ones &* 0x20) & ~word
+        let quote = (quotes &- ones) & ~quotes
+        let backslash = (backslashes &- ones) & ~backslashes
+        return (belowSpace | quote | backslash) & highBits != 0
     }
 }
 

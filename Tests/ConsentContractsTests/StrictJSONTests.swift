@@ -156,4 +156,29 @@ struct StrictJSONTests {
                 == #"{"z":1,"a":[true,null,-2.5,"line\nbreak \"q\" \u0001 ø"],"e":{}}"#)
         #expect(try StrictJSON.parse(bytes) == value)
     }
+
+    /// The serializer skips eight bytes at a time while a word holds nothing to escape: every
+    /// character JSON escapes, at every position of strings of lengths around the word size,
+    /// beside ASCII and multi-byte UTF-8, must come out escaped and read back unchanged.
+    @Test("every character JSON escapes is escaped wherever it stands in a string, and reads back")
+    func escapingAtEveryPosition() throws {
+        let specials = (0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) } + ["\"", "\\"]
+        for length in [1, 7, 8, 9, 15, 16, 17, 24, 33] {
+            for filler in ["a", "ø", "~"] {
+                for position in 0..<length {
+                    for special in specials {
+                        var characters = Array(repeating: Character(filler), count: length)
+                        characters[position] = special
+                        let text = String(characters)
+                        let bytes = JSONValue.string(text).serializedBytes()
+                        #expect(!bytes.contains { $0 < 0x20 }, "a raw control character in \(bytes)")
+                        #expect(try StrictJSON.parse(bytes) == .string(text))
+                    }
+                }
+            }
+        }
+        #expect(
+            String(decoding: JSONValue.string("aaaaaaa\"aaaaaaaa\\").serializedBytes(), as: UTF8.self)
+                == #""aaaaaaa\"aaaaaaaa\\""#)
+    }
 }
