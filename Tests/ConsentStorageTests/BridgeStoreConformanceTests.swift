@@ -115,6 +115,73 @@ struct BridgeStoreConformanceTests {
         }
     }
 
+    /// Every disclosure the bridge sends is logged (R4): the store itself refuses an outbox row
+    /// that names a decision or disclosure it has not recorded, whatever code writes it, and a
+    /// decision its outbox rows name cannot be removed or renamed (the foreign keys, on both
+    /// engines; on PostgreSQL they cost a quarter of a batch write, and a check per statement
+    /// instead cost more: docs/architecture.md).
+    @Test(
+        "R4: the store refuses outbox rows naming an unrecorded decision or disclosure, and keeps the decisions they name",
+        arguments: TestEngine.available)
+    func outboxRowsNameRecordedDecisionsAndDisclosures(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(
+                try await scratch.make("references"), logger: ScratchLocations.logger)
+            _ = try await store.record(BridgeBatch(messages: [Fixtures.message("m1", offset: 0)], offsets: []))
+            let disclosureID = try await store.database.read { sql in
+                try await sql.raw("SELECT disclosure_id FROM outbox WHERE message_id = 'm1'").first()?
+                    .decode(column: "disclosure_id", as: String.self)
+            }
+            let recorded = try #require(disclosureID)
+            var before = try await Self.counts(store)
+            func insertOutbox(messageID: String, disclosureID: String?) async throws {
+                try await store.database.transaction { sql in
+                    try await sql.raw(
+                        """
+                        INSERT INTO outbox (message_id, disclosure_id, topic, headers, payload, created_at)
+                        VALUES (\(bind: messageID), \(bind: disclosureID), 'nav.ips.inbound', '', \(bind: Data()), \
+                        '2026-12-05T00:00:00.000Z')
+                        """
+                    ).run()
+                }
+            }
+            func run(_ statement: SQLQueryString) async throws {
+                try await store.database.transaction { sql in try await sql.raw(statement).run() }
+            }
+            await #expect(throws: StorageError.self, "a row without its decision") {
+                try await insertOutbox(messageID: "never-decided", disclosureID: nil)
+            }
+            await #expect(throws: StorageError.self, "a row naming a disclosure never logged") {
+                try await insertOutbox(messageID: "m1", disclosureID: "never-disclosed")
+            }
+            await #expect(throws: StorageError.self, "a row changed to name a disclosure never logged") {
+                try await run("UPDATE outbox SET disclosure_id = 'never-disclosed' WHERE message_id = 'm1'")
+            }
+            #expect(try await Self.counts(store) == before)
+            // Rows that name what is recorded still go in: the check refuses only the unrecorded.
+            try await insertOutbox(messageID: "m1", disclosureID: recorded)
+            try await insertOutbox(messageID: "m1", disclosureID: nil)
+            // A decision only an outbox row names (no disclosure or rejection row beside it).
+            try await run(
+                """
+                INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, \
+                decided_at) VALUES ('bare', 'health.ips.outbound', 0, 9, 'reject', 'test-1', '2026-12-05T00:00:00.000Z')
+                """)
+            try await insertOutbox(messageID: "bare", disclosureID: nil)
+            before.outbox += 3
+            before.decisions += 1
+            #expect(try await Self.counts(store) == before)
+            await #expect(throws: StorageError.self, "a named decision removed") {
+                try await run("DELETE FROM decisions WHERE message_id = 'bare'")
+            }
+            await #expect(throws: StorageError.self, "a named decision renamed") {
+                try await run("UPDATE decisions SET message_id = 'renamed' WHERE message_id = 'bare'")
+            }
+            #expect(try await Self.counts(store) == before)
+            await store.close()
+        }
+    }
+
     @Test("A failing batch leaves no trace: not its ids, rows or offsets", arguments: TestEngine.available)
     func failedBatchRollsBackEverything(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
