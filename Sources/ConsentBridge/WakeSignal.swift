@@ -4,8 +4,8 @@ import Synchronization
 /// view persister after applied records), or lets it wait at most a timeout.
 ///
 /// One waiter at a time. The waiter's continuation is resumed exactly once, by whichever comes
-/// first of `notify` and its timer; both find it through the state, under the lock, by its
-/// ticket. (An earlier version raced a waiting child task against a sleeping one in a task
+/// first of `notify`, its timer and its task's cancellation; each finds it through the state,
+/// under the lock (the timer by its ticket). (An earlier version raced a waiting child task against a sleeping one in a task
 /// group. When the sleeping child finished before the waiting child had registered, the waiting
 /// child registered afterwards and waited for a notification that never came, and the group
 /// waited for it. Cancellation made that likely: at shutdown the sleeping child returned at

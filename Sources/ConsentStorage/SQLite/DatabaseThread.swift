@@ -2,7 +2,8 @@ import CSQLite
 import Foundation
 import Synchronization
 
-/// A thread of its own for one SQLite store, used as the task executor its transactions prefer.
+/// A thread of its own for one store, used as the task executor its transactions prefer (a
+/// PostgreSQL store's too: see `StoreDatabase.open`).
 ///
 /// SQLite calls block. Run on Swift's cooperative pool (two threads on a two-core machine)
 /// a 30 ms batch commit would stall every other task; hopped to a thread pool once per
