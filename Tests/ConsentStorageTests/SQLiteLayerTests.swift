@@ -10,23 +10,9 @@ import Testing
 /// blocking SQLite calls run on the store's own thread: `StoreThreadTests`.)
 @Suite("SQLite layer")
 struct SQLiteLayerTests {
-    private func withScratchDatabase(_ body: (StoreDatabase) async throws -> Void) async throws {
-        var locations = try ScratchLocations(engine: .sqlite)
-        let database = try await StoreDatabase.open(try await locations.make("layer"), logger: ScratchLocations.logger)
-        do {
-            try await body(database)
-        } catch {
-            await database.close()
-            await locations.cleanUp()
-            throw error
-        }
-        await database.close()
-        await locations.cleanUp()
-    }
-
     @Test("bound values read back with their types: text, integers, reals, bytes, booleans and NULL")
     func valuesRoundTrip() async throws {
-        try await withScratchDatabase { database in
+        try await withScratchDatabase(.sqlite) { database in
             let bytes = Data([0, 1, 2, 255, 0])
             let row = try await database.transaction { sql -> (any SQLRow)? in
                 try await sql.raw(
@@ -62,7 +48,7 @@ struct SQLiteLayerTests {
     /// for a big value and shrinks again afterwards: no row may see another row's bytes.
     @Test("rows of every size inserted through one statement read back exactly as bound")
     func reusedStatementKeepsEveryRowsValues() async throws {
-        try await withScratchDatabase { database in
+        try await withScratchDatabase(.sqlite) { database in
             var generator = SystemRandomNumberGenerator()
             func text(_ count: Int) -> String {
                 String(
@@ -100,7 +86,7 @@ struct SQLiteLayerTests {
 
     @Test("decoding a value as the wrong type, or a missing column, throws instead of guessing")
     func mismatchesThrow() async throws {
-        try await withScratchDatabase { database in
+        try await withScratchDatabase(.sqlite) { database in
             let row = try await database.transaction { sql -> (any SQLRow)? in
                 try await sql.raw("SELECT 'text' AS t, 7 AS i, NULL AS n").first()
             }
@@ -115,7 +101,7 @@ struct SQLiteLayerTests {
     @Test("binding a value the store cannot represent fails the transaction and stores nothing")
     func unsupportedBindFails() async throws {
         struct Composite: Encodable, Sendable { var a = 1 }
-        try await withScratchDatabase { database in
+        try await withScratchDatabase(.sqlite) { database in
             try await database.transaction { sql in try await sql.raw("CREATE TABLE c (x)").run() }
             await #expect(throws: StorageError.self) {
                 try await database.transaction { sql in
@@ -132,7 +118,7 @@ struct SQLiteLayerTests {
 
     @Test("SQL holding a second statement is refused, not cut after the first")
     func secondStatementIsRefused() async throws {
-        try await withScratchDatabase { database in
+        try await withScratchDatabase(.sqlite) { database in
             await #expect(throws: StorageError.self) {
                 try await database.transaction { sql in
                     try await sql.raw("CREATE TABLE a (x); CREATE TABLE b (x)").run()
@@ -145,7 +131,7 @@ struct SQLiteLayerTests {
 
     @Test("a statement run again after its first run failed works (prepared statements are reset)")
     func preparedStatementRecoversAfterAFailure() async throws {
-        try await withScratchDatabase { database in
+        try await withScratchDatabase(.sqlite) { database in
             try await database.transaction { sql in try await sql.raw("CREATE TABLE u (k TEXT PRIMARY KEY)").run() }
             try await database.transaction { sql in try await sql.raw("INSERT INTO u VALUES (\(bind: "one"))").run() }
             await #expect(throws: StorageError.self) {

@@ -63,6 +63,21 @@ func withScratch(_ engine: TestEngine, _ body: (inout ScratchLocations) async th
     await scratch.cleanUp()
 }
 
+/// Runs `body` with a new, empty `StoreDatabase` of `engine` (no store's schema), closed
+/// afterwards whatever happens.
+func withScratchDatabase(_ engine: TestEngine, _ body: (StoreDatabase) async throws -> Void) async throws {
+    try await withScratch(engine) { scratch in
+        let database = try await StoreDatabase.open(try await scratch.make("database"), logger: ScratchLocations.logger)
+        do {
+            try await body(database)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+}
+
 /// A synthetic fødselsnummer-shaped id used to prove personal data stays out of logs/errors.
 let knownFodselsnummer = "12848740088"
 

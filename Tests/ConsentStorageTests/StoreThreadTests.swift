@@ -19,23 +19,6 @@ struct StoreThreadTests {
         return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)
     }
 
-    /// Runs `body` with a new store database of `engine`, closed afterwards whatever happens.
-    private static func withDatabase(_ engine: TestEngine, _ body: (StoreDatabase) async throws -> Void)
-        async throws
-    {
-        try await withScratch(engine) { scratch in
-            let database = try await StoreDatabase.open(
-                try await scratch.make("thread"), logger: ScratchLocations.logger)
-            do {
-                try await body(database)
-            } catch {
-                await database.close()
-                throw error
-            }
-            await database.close()
-        }
-    }
-
     private static func expectedName(_ engine: TestEngine) -> String {
         switch engine {
         case .sqlite: StoreDatabase.storeThreadName
@@ -47,7 +30,7 @@ struct StoreThreadTests {
         "transactions and reads run on the store's own thread, after every statement too",
         arguments: TestEngine.available)
     func transactionsRunOnTheStoreThread(engine: TestEngine) async throws {
-        try await Self.withDatabase(engine) { database in
+        try await withScratchDatabase(engine) { database in
             #expect(!database.isOnStoreThread)
             let inTransaction = try await database.transaction { sql -> [Bool] in
                 var onThread = [database.isOnStoreThread]
@@ -75,7 +58,7 @@ struct StoreThreadTests {
     /// thread by its system name.
     @Test("the store's thread carries its name where the system shows threads", arguments: TestEngine.available)
     func storeThreadIsNamed(engine: TestEngine) async throws {
-        try await Self.withDatabase(engine) { database in
+        try await withScratchDatabase(engine) { database in
             let name = try await database.read { sql -> String in
                 _ = try await sql.raw("SELECT 1 AS one").first()
                 return Self.currentThreadName()
