@@ -29,9 +29,12 @@ struct DerivedPayloadTests {
         let handed = try await store.record(BridgeBatch(messages: messages, offsets: []))
         let readBack = try await store.pendingOutbox(limit: 10_000)
         let stored = try await store.database.read { sql in
-            try await sql.raw("SELECT derived, payload FROM outbox ORDER BY seq").all().map {
+            try await sql.raw("SELECT derived, payload FROM outbox_records ORDER BY seq").all().map {
                 (try $0.decode(column: "derived", as: String?.self), try $0.decode(column: "payload", as: Data.self))
             }
+        }
+        let storedRows = try await store.database.read { sql in
+            try await sql.raw("SELECT COUNT(*) AS n FROM outbox").first()?.decode(column: "n", as: Int.self)
         }
         await store.close()
         await harness.finish()
@@ -51,6 +54,8 @@ struct DerivedPayloadTests {
         #expect(Set(derived.compactMap(\.record.derivation)) == Set(OutboxPayloadDerivation.allCases))
         #expect(stored.count == handed.outbox.count)
         #expect(stored.allSatisfy { ($0.0 == nil) != $0.1.isEmpty }, "payload stored exactly when not derived")
+        // The derived records ride in their copies' rows: one stored row per copy.
+        #expect(storedRows == handed.outbox.count - derived.count)
         // What is built again is valid against the published contracts.
         for row in readBack {
             let type = try #require(row.record.headerText(BridgeHeaders.type))

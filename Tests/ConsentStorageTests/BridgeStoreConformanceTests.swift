@@ -40,12 +40,13 @@ struct BridgeStoreConformanceTests {
                     try $0.decode(column: "version", as: Int64.self)
                 }
             }
-            #expect(versions == [1, 2, 3, 4, 5, 6, 7, 8])
+            #expect(versions == [1, 2, 3, 4, 5, 6, 7, 8, 9])
             let tables = try await second.database.tableNames()
             #expect(
                 tables.isSuperset(of: [
                     "decisions", "disclosures", "anonymous_disclosures", "outbox", "rejections", "redrives",
-                    "outbox_progress", "outbox_done", "consumer_offsets", "consent_view", "store_identity",
+                    "outbox_progress", "outbox_done", "outbox_record_numbers", "consumer_offsets", "consent_view",
+                    "store_identity",
                 ]))
             await second.close()
         }

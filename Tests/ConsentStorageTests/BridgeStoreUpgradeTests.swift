@@ -5,7 +5,7 @@ import Testing
 
 @testable import ConsentStorage
 
-/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6).
+/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9).
 @Suite("Bridge store upgrade")
 struct BridgeStoreUpgradeTests {
     @Test(
@@ -67,6 +67,97 @@ struct BridgeStoreUpgradeTests {
                 }
             }
             #expect(statuses == ["published", "published", "withheld"], "a settled row is never settled again")
+            await store.close()
+        }
+    }
+
+    @Test(
+        "Derived records move into their copy's row: rows stored before keep their numbers and statuses; a copy's notice and receipt are records of its row, read, paged and settled one by one",
+        arguments: TestEngine.available)
+    func followersRideInTheirCopysRow(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("upgrade9")
+            // A store as version 8 left it: row 1 published (below the mark), 2 and 4 pending,
+            // 3 withheld.
+            let old = try await StoreDatabase.open(location, logger: ScratchLocations.logger)
+            try await Migrator.migrate(
+                old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(8)), logger: ScratchLocations.logger
+            )
+            try await old.transaction { sql in
+                try await sql.raw(
+                    """
+                    INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, decided_at)
+                    VALUES ('m', 'health.ips.outbound', 0, 0, 'forward', 'v', '2026-01-01T00:00:00.000Z')
+                    """
+                ).run()
+                for _ in 1...4 {
+                    try await sql.raw(
+                        """
+                        INSERT INTO outbox (message_id, topic, headers, payload, created_at)
+                        VALUES ('m', 'nav.ips.inbound', 'h1:', \(bind: Data([1])), '2026-01-01T00:00:00.000Z')
+                        """
+                    ).run()
+                }
+                try await sql.raw("UPDATE outbox_progress SET settled_through = 1 WHERE id = 1").run()
+                try await sql.raw(
+                    """
+                    INSERT INTO outbox_done (seq, status, status_at, status_reason)
+                    VALUES (3, 'withheld', '2026-01-02T00:00:00.000Z', 'consent-withdrawn')
+                    """
+                ).run()
+            }
+            await old.close()
+
+            let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            func pending(after: Int64 = 0, limit: Int = 100) async throws -> [Int64] {
+                try await store.pendingOutbox(after: after, limit: limit, derivingPayloads: false).map(\.sequence)
+            }
+            #expect(try await pending() == [2, 4])
+            // A copy with its notice and the receipt: one row, three records numbered after the old rows.
+            var message = Fixtures.message("n", offset: 1)
+            let copy = message.outbox[0]
+            for (topic, derivation) in [
+                ("health.ips.disclosures", OutboxPayloadDerivation.notice), ("health.ips.receipts", .receipt),
+            ] {
+                message.outbox.append(
+                    OutboxRecord(
+                        topic: topic, key: Array("n".utf8), headers: [MessageHeader(name: "ce_id", text: topic)],
+                        payload: Array("{}".utf8), derivation: derivation))
+            }
+            let recorded = try await store.record(BridgeBatch(messages: [message], offsets: []))
+            #expect(recorded.outbox.map(\.sequence) == [5, 6, 7])
+            let rows = try await store.database.read { sql in
+                try await sql.raw("SELECT seq, records FROM outbox ORDER BY seq").all().map {
+                    [try $0.decode(column: "seq", as: Int64.self), try $0.decode(column: "records", as: Int64.self)]
+                }
+            }
+            #expect(rows == [[1, 1], [2, 1], [3, 1], [4, 1], [5, 3]])
+            #expect(try await store.pendingOutboxCount() == 5, "the backlog counts records")
+            let read = try await store.pendingOutbox(after: 4, limit: 10, derivingPayloads: false)
+            #expect(read.map(\.record.topic) == [copy.topic, "health.ips.disclosures", "health.ips.receipts"])
+            #expect(read.map(\.record.derivation) == [nil, .notice, .receipt])
+            #expect(read.map(\.record.disclosureID) == [copy.disclosureID, nil, nil])
+            #expect(read[0].record == copy)
+            #expect(read[1].record.headers == [MessageHeader(name: "ce_id", text: "health.ips.disclosures")])
+            // Pages end and start inside a row.
+            #expect(try await pending(limit: 3) == [2, 4, 5])
+            #expect(try await pending(after: 5) == [6, 7])
+            #expect(try await pending(after: 6) == [7])
+            // Each record is settled on its own: the notice withheld, the others published.
+            try await store.markPublished(sequences: [2, 5])
+            #expect(try await pending() == [4, 6, 7])
+            try await store.markWithheld(sequence: 6, reasonCode: "consent-withdrawn")
+            try await store.markPublished(sequences: [4, 7])
+            #expect(try await pending().isEmpty)
+            #expect(try await store.withheldDisclosureIDs().isEmpty, "the notice's withholding is not its copy's")
+            let statuses = try await store.database.read { sql in
+                try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map {
+                    try $0.decode(column: "status", as: String.self)
+                }
+            }
+            #expect(
+                statuses == ["published", "published", "withheld", "published", "published", "withheld", "published"])
+            #expect(try await store.pendingOutboxCount() == 0)
             await store.close()
         }
     }

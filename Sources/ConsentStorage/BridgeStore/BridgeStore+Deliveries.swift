@@ -26,8 +26,9 @@ extension BridgeStore {
     /// The copies for `destinations` decided in [`from`, `until`), counted per destination,
     /// form and status.
     ///
-    /// A copy is an outbox row on a destination topic: identified copies carry their disclosure
-    /// id, anonymous ones none. The status is the outbox's (`outbox_status`). This reads the
+    /// A copy is an outbox row's own record on a destination topic (records derived from a copy
+    /// ride in its row, on other topics): identified copies carry their disclosure id, anonymous
+    /// ones none. The status is the record's (as `outbox_status` spells it out). This reads the
     /// whole outbox in the window (no index on time or topic: each would cost every event a
     /// write on the hot path for a query operators run now and then).
     package func deliveryCounts(destinations: [String], from: Date? = nil, until: Date? = nil)
@@ -45,8 +46,10 @@ extension BridgeStore {
                 """
                 SELECT o.topic AS topic,
                        CASE WHEN o.disclosure_id IS NULL THEN 'anonymous' ELSE 'identified' END AS form,
-                       s.status AS status, COUNT(*) AS n
-                FROM outbox o JOIN outbox_status s ON s.seq = o.seq
+                       COALESCE(d.status, CASE WHEN o.seq <= p.settled_through THEN 'published' ELSE 'pending' END)
+                           AS status,
+                       COUNT(*) AS n
+                FROM outbox o CROSS JOIN outbox_progress p LEFT JOIN outbox_done d ON d.seq = o.seq
                 WHERE \(condition)
                 GROUP BY 1, 2, 3
                 ORDER BY 1, 2, 3

@@ -69,42 +69,69 @@ extension BridgeStore {
         }
     }
 
-    /// Inserts outbox rows (pending: above the settled mark) and returns them with their sequence numbers.
-    ///
-    /// Sequence numbers are assigned in row order on both engines; sorting what RETURNING
-    /// gives back pairs each with its row whatever order it comes back in.
-    ///
-    /// On PostgreSQL several bridge instances share the store, so first the transaction takes
-    /// the outbox's transaction lock (held until it commits): outbox rows are then committed in
-    /// sequence order across instances, as they are with one writer. The relay's settled-through
-    /// mark and its "a store read covers everything committed before it" both rest on that: a
-    /// row with a lower number committed after a higher one could otherwise fall below the mark
-    /// unpublished.
-    func insertOutbox(_ sql: any SQLDatabase, _ outbox: [MessageRows.OutboxRow], createdAt: Date) async throws
+    /// Inserts outbox rows (pending: above the settled mark) and returns their records with
+    /// their sequence numbers, in publish order.
+    func insertOutbox(_ sql: any SQLDatabase, _ outbox: [OutboxRow], createdAt: Date) async throws
         -> [StoredOutboxRow]
     {
-        let sequences = try await self.insertOutboxRows(sql, outbox.map(\.values))
-        return zip(sequences, outbox).map {
-            StoredOutboxRow(sequence: $0.0, messageID: $0.1.messageID, record: $0.1.record, createdAt: createdAt)
+        let sequences = try await self.insertOutboxRows(sql, outbox)
+        return zip(sequences, outbox).flatMap { first, row in
+            row.records.enumerated().map { index, record in
+                StoredOutboxRow(
+                    sequence: first + Int64(index), messageID: row.messageID, record: record, createdAt: createdAt)
+            }
         }
     }
 
-    /// Inserts outbox rows from their bound values (`MessageRows.outboxColumns`) and returns
-    /// their sequence numbers, in row order (see `insertOutbox`).
-    func insertOutboxRows(_ sql: any SQLDatabase, _ values: [[StoreValue]]) async throws -> [Int64] {
-        if self.isShared, !values.isEmpty {
+    /// Numbers and inserts outbox rows, and returns each row's number (its first record's
+    /// sequence number; record `k` of the row has the number + `k`), in row order.
+    ///
+    /// The store numbers the rows itself, leaving each row as many numbers as it has records,
+    /// in the order given. On PostgreSQL several bridge instances share the store, so first the
+    /// transaction takes the outbox's transaction lock (held until it commits): numbers are
+    /// then taken, and rows committed, in sequence order across instances, as they are with one
+    /// writer. The relay's settled-through mark and its "a store read covers everything
+    /// committed before it" both rest on that: a row with a lower number committed after a
+    /// higher one could otherwise fall below the mark unpublished.
+    func insertOutboxRows(_ sql: any SQLDatabase, _ rows: [OutboxRow]) async throws -> [Int64] {
+        guard !rows.isEmpty else { return [] }
+        if self.isShared {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(unsafeRaw: String(Self.outboxWriteLock)))").run()
         }
-        let sequences = try await self.database.bulkInsert(
-            sql, into: "outbox", columns: MessageRows.outboxColumns, rows: values, returning: "seq"
-        ).compactMap { value -> Int64? in
-            if case .integer(let sequence) = value { return sequence }
-            return nil
-        }.sorted()
-        guard sequences.count == values.count else {
-            throw StorageError(
-                .queryFailed, "outbox insert returned \(sequences.count) sequence numbers for \(values.count) rows")
+        var next = try await self.takeSequenceNumbers(sql, count: rows.reduce(0) { $0 + $1.records.count })
+        var numbers: [Int64] = []
+        numbers.reserveCapacity(rows.count)
+        var values: [[StoreValue]] = []
+        values.reserveCapacity(rows.count)
+        for row in rows {
+            var bound = row.values
+            bound[0] = .integer(next)
+            values.append(bound)
+            numbers.append(next)
+            next += Int64(row.records.count)
         }
-        return sequences
+        _ = try await self.database.bulkInsert(sql, into: "outbox", columns: MessageRows.outboxColumns, rows: values)
+        return numbers
+    }
+
+    /// The first of `count` consecutive sequence numbers no record has, above every record's.
+    /// Called with the write lock held (SQLite's one writer; the outbox's lock on PostgreSQL).
+    private func takeSequenceNumbers(_ sql: any SQLDatabase, count: Int) async throws -> Int64 {
+        switch self.database.engine {
+        case .postgres:
+            // The identity column's sequence, moved past the numbers taken (a rolled-back
+            // transaction leaves a gap, as any PostgreSQL sequence does).
+            let sequence = "pg_get_serial_sequence('outbox', 'seq')"
+            guard
+                let last = try await sql.raw(
+                    "SELECT setval(\(unsafeRaw: sequence), nextval(\(unsafeRaw: sequence)) + \(bind: Int64(count)) - 1) AS last"
+                ).first()?.decode(column: "last", as: Int64.self)
+            else { throw StorageError(.queryFailed, "the outbox sequence returned no number") }
+            return last - Int64(count) + 1
+        case .sqlite:
+            let after = try await sql.raw("SELECT seq + records AS next FROM outbox ORDER BY seq DESC LIMIT 1").first()?
+                .decode(column: "next", as: Int64.self)
+            return max(after ?? 1, try await Self.settledThrough(sql) + 1)
+        }
     }
 }

@@ -41,11 +41,14 @@ extension BridgeStore {
         }
     }
 
-    /// The condition that outbox row `o` is pending: above the settled mark and without an
-    /// `outbox_done` row (the one definition the relay's reads, the backlog count and marking
-    /// share; the view `outbox_status` spells out the same rule).
-    static let isPendingOutboxRow = """
-        o.seq > (SELECT settled_through FROM outbox_progress WHERE id = 1)
+    /// The condition that outbox record `o` (a row of `outbox_records`) is pending: above the
+    /// settled mark and without an `outbox_done` row (the one definition the relay's reads, the
+    /// backlog count and marking share; the view `outbox_status` spells out the same rule). The
+    /// bound on the row's number lets both engines find pending records through the outbox's
+    /// primary key (a record's number is computed, and has no index).
+    static let isPendingOutboxRecord = """
+        o.row_seq > (SELECT settled_through FROM outbox_progress WHERE id = 1) - \(followersPerRow)
+        AND o.seq > (SELECT settled_through FROM outbox_progress WHERE id = 1)
         AND NOT EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = o.seq)
         """
 
@@ -79,7 +82,9 @@ extension BridgeStore {
         // The rows still pending between the mark and the highest row settled now.
         let pending = try await sql.raw(
             """
-            SELECT o.seq FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq <= \(bind: highest) ORDER BY o.seq
+            SELECT o.seq FROM outbox_records o
+            WHERE \(unsafeRaw: Self.isPendingOutboxRecord) AND o.row_seq <= \(bind: highest)
+            ORDER BY o.row_seq, o.record_index
             """
         ).all().map { try $0.decode(column: "seq", as: Int64.self) }
         // The mark moves to just below the first row that stays pending.

@@ -94,7 +94,7 @@ package final class BridgeStore: Sendable {
             _ = try await self.database.bulkInsert(
                 sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns,
                 rows: fresh.flatMap(\.anonymousDisclosures))
-            let sequences = try await self.insertOutboxRows(sql, fresh.flatMap { $0.outbox.map(\.values) })
+            let sequences = try await self.insertOutboxRows(sql, fresh.flatMap(\.outbox))
             _ = try await self.database.bulkInsert(
                 sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: fresh.compactMap(\.rejection))
             try await StoreSQL.advanceOffsets(sql, prepared.offsets, at: now)
@@ -102,13 +102,17 @@ package final class BridgeStore: Sendable {
         }
         let recorded = fresh.map(\.messageID)
         var storedOutbox: [StoredOutboxRow] = []
-        storedOutbox.reserveCapacity(sequences.count)
+        storedOutbox.reserveCapacity(fresh.reduce(0) { $0 + $1.recordCount })
+        var rowIndex = 0
         for message in fresh {
             for row in message.outbox {
-                storedOutbox.append(
-                    StoredOutboxRow(
-                        sequence: sequences[storedOutbox.count], messageID: row.messageID, record: row.record,
-                        createdAt: now))
+                for (index, record) in row.records.enumerated() {
+                    storedOutbox.append(
+                        StoredOutboxRow(
+                            sequence: sequences[rowIndex] + Int64(index), messageID: row.messageID, record: record,
+                            createdAt: now))
+                }
+                rowIndex += 1
             }
         }
         if fresh.count != rows.count {
@@ -226,8 +230,9 @@ package final class BridgeStore: Sendable {
     {
         try await sql.raw(
             """
-            SELECT o.* FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow) AND o.seq > \(bind: after)
-            ORDER BY o.seq LIMIT \(unsafeRaw: String(max(0, limit)))
+            SELECT \(unsafeRaw: Self.pendingRecordColumns) FROM outbox_records o
+            WHERE \(unsafeRaw: Self.isPendingOutboxRecord) AND \(unsafeRaw: Self.recordsAfter(after))
+            ORDER BY o.row_seq, o.record_index LIMIT \(unsafeRaw: String(max(0, limit)))
             """
         )
         .all().map { row in
@@ -252,10 +257,9 @@ package final class BridgeStore: Sendable {
         _ connection: PostgresConnection, after: Int64, limit: Int, logger: Logger
     ) async throws -> [StoredOutboxRow] {
         let query: PostgresQuery = """
-            SELECT o.seq, o.message_id, o.topic, o.kafka_key, o.headers, o.payload, o.disclosure_id,
-                o.erase_when_settled, o.derived, o.created_at
-            FROM outbox o WHERE \(unescaped: Self.isPendingOutboxRow) AND o.seq > \(after)
-            ORDER BY o.seq LIMIT \(unescaped: String(max(0, limit)))
+            SELECT \(unescaped: Self.pendingRecordColumns) FROM outbox_records o
+            WHERE \(unescaped: Self.isPendingOutboxRecord) AND \(unescaped: Self.recordsAfter(after))
+            ORDER BY o.row_seq, o.record_index LIMIT \(unescaped: String(max(0, limit)))
             """
         var rows: [StoredOutboxRow] = []
         let columns = (Int64, String, String, ByteBuffer?, String, ByteBuffer, String?, Int64, String?, String).self
@@ -270,6 +274,18 @@ package final class BridgeStore: Sendable {
                     isErasedOnceSettled: erase != 0, derived: derived, createdAt: createdAt))
         }
         return rows
+    }
+
+    /// The columns of `outbox_records` a pending record is read from, in `outboxRow`'s order.
+    private static let pendingRecordColumns = """
+        o.seq, o.message_id, o.topic, o.kafka_key, o.headers, o.payload, o.disclosure_id, o.erase_when_settled,
+        o.derived, o.created_at
+        """
+
+    /// The condition that record `o` comes after sequence number `after` (through its row's
+    /// number too, for the primary key: see `isPendingOutboxRecord`).
+    private static func recordsAfter(_ after: Int64) -> String {
+        "o.seq > \(after) AND o.row_seq > \(after) - \(followersPerRow)"
     }
 
     /// A pending outbox row from its columns' values.
@@ -303,7 +319,7 @@ package final class BridgeStore: Sendable {
             try await sql.raw(
                 """
                 SELECT COUNT(*) AS n FROM (
-                    SELECT 1 AS one FROM outbox o WHERE \(unsafeRaw: Self.isPendingOutboxRow)
+                    SELECT 1 AS one FROM outbox_records o WHERE \(unsafeRaw: Self.isPendingOutboxRecord)
                     LIMIT \(unsafeRaw: String(max(0, limit)))) pending
                 """
             ).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
@@ -321,8 +337,13 @@ package final class BridgeStore: Sendable {
     package func markWithheld(sequence: Int64, reasonCode: String) async throws(StorageError) {
         let now = Date()
         try await self.database.transaction { sql in
-            let row = try await sql.raw("SELECT disclosure_id FROM outbox WHERE seq = \(bind: sequence)").first()
-            guard let row else { throw StorageError(.invalidBatch, "no outbox row with that sequence number") }
+            let row = try await sql.raw(
+                """
+                SELECT disclosure_id FROM outbox_records o
+                WHERE o.seq = \(bind: sequence) AND o.row_seq BETWEEN \(bind: sequence - Int64(Self.followersPerRow)) AND \(bind: sequence)
+                """
+            ).first()
+            guard let row else { throw StorageError(.invalidBatch, "no outbox record with that sequence number") }
             guard sequence > (try await Self.settledThrough(sql)) else { return }
             let settled = try await self.database.bulkInsert(
                 sql, into: "outbox_done", columns: Self.outboxDoneColumns,
@@ -499,10 +520,15 @@ struct MessageRows: Sendable {
         "disclosure_id", "message_id", "ce_type", "direction", "recipient_role", "recipient_organisation", "purpose",
         "disclosed_at", "bridge_version",
     ]
-    static let outboxColumns = [
-        "message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at", "erase_when_settled",
-        "derived",
-    ]
+    /// An outbox row's columns; the first, `seq`, is bound when the row is inserted.
+    static let outboxColumns =
+        [
+            "seq", "message_id", "disclosure_id", "topic", "kafka_key", "headers", "payload", "created_at",
+            "erase_when_settled", "derived", "records",
+        ]
+        + (1...BridgeStore.followersPerRow).flatMap { number in
+            ["topic", "key", "headers", "derived"].map { "follower\(number)_\($0)" }
+        }
     static let rejectionColumns = [
         "message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at",
         "ce_time",
@@ -512,9 +538,11 @@ struct MessageRows: Sendable {
     var decision: [StoreValue]
     var disclosures: [[StoreValue]]
     var anonymousDisclosures: [[StoreValue]]
-    typealias OutboxRow = (messageID: String, record: OutboxRecord, values: [StoreValue])
     var outbox: [OutboxRow]
     var rejection: [StoreValue]?
+
+    /// The outbox records of the message (more than its rows: see `OutboxRow`).
+    var recordCount: Int { outbox.reduce(0) { $0 + $1.records.count } }
 
     init(_ message: BridgeMessageRecord, createdAt: Date) throws(StorageError) {
         let decision = message.decision
@@ -541,18 +569,7 @@ struct MessageRows: Sendable {
         } catch {
             throw StorageError(.invalidBatch, "disclosure record could not be encoded", cause: error)
         }
-        let created = StoreValue.time(createdAt)
-        self.outbox = message.outbox.map { outbox in
-            (
-                messageID, outbox,
-                [
-                    .text(messageID), .text(outbox.disclosureID), .text(outbox.topic), .bytes(outbox.key),
-                    .text(OutboxHeaderCodec.encode(outbox.headers)),
-                    .bytes(outbox.derivation == nil ? outbox.payload : []), created,
-                    .integer(outbox.isErasedOnceSettled ? 1 : 0), .text(outbox.derivation?.rawValue),
-                ]
-            )
-        }
+        self.outbox = OutboxRow.rows(of: message.outbox, messageID: messageID, createdAt: createdAt)
         self.rejection = message.rejection.map { rejection in
             [
                 .text(messageID), .text(rejection.ceType), .text(rejection.ceSource), .text(rejection.reasonCode),

@@ -1,0 +1,63 @@
+import Foundation
+
+/// One stored outbox row: a record, the derived records that ride in it (its followers), and
+/// the row's bound values (`MessageRows.outboxColumns`).
+///
+/// An identified copy's disclosure notice and the message's receipt repeat what the decision
+/// records anyway (`OutboxPayloadDerivation`), so they need no row of their own: they are
+/// stored as a topic, a key and headers in the copy's row, and a referral is one row instead
+/// of three. The record stays the unit of publishing: record `k` of the row numbered `seq`
+/// has the sequence number `seq + k`, and is settled, withheld or recovered on its own.
+struct OutboxRow: Sendable {
+    var messageID: String
+    /// The records the row carries, in publish order: its own, then its followers.
+    var records: [OutboxRecord]
+    /// The bound values; the first, `seq`, is `.null` until the row is numbered.
+    var values: [StoreValue]
+
+    /// `records` (one message's, in publish order) as stored rows: each derived record rides
+    /// in the row just before it when that row is an identified copy with room left (so the
+    /// order of the records, and of their sequence numbers, is the order given).
+    static func rows(of records: [OutboxRecord], messageID: String, createdAt: Date) -> [OutboxRow] {
+        var grouped: [[OutboxRecord]] = []
+        for record in records {
+            if record.derivation != nil, let last = grouped.indices.last, Self.carriesFollowers(grouped[last]) {
+                grouped[last].append(record)
+            } else {
+                grouped.append([record])
+            }
+        }
+        let created = StoreValue.time(createdAt)
+        return grouped.map { records in
+            let own = records[0]
+            var values: [StoreValue] = [
+                .null, .text(messageID), .text(own.disclosureID), .text(own.topic), .bytes(own.key),
+                .text(OutboxHeaderCodec.encode(own.headers)), .bytes(own.derivation == nil ? own.payload : []),
+                created, .integer(own.isErasedOnceSettled ? 1 : 0), .text(own.derivation?.rawValue),
+                .integer(Int64(records.count)),
+            ]
+            values.reserveCapacity(MessageRows.outboxColumns.count)
+            for index in 1...BridgeStore.followersPerRow {
+                guard index < records.count else {
+                    values += [.null, .null, .null, .null]
+                    continue
+                }
+                let follower = records[index]
+                values += [
+                    .text(follower.topic), .bytes(follower.key), .text(OutboxHeaderCodec.encode(follower.headers)),
+                    .text(follower.derivation?.rawValue),
+                ]
+            }
+            return OutboxRow(messageID: messageID, records: records, values: values)
+        }
+    }
+
+    /// Whether derived records may ride in the row of `records`: an identified copy (its
+    /// payload stored, its disclosure re-checked) with room left. The one row that is erased
+    /// once settled never carries others.
+    private static func carriesFollowers(_ records: [OutboxRecord]) -> Bool {
+        let own = records[0]
+        return records.count <= BridgeStore.followersPerRow && own.disclosureID != nil && own.derivation == nil
+            && !own.isErasedOnceSettled
+    }
+}
