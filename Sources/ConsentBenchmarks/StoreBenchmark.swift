@@ -5,9 +5,10 @@ package import Logging
 
 /// `consent-bridge bench store`: throughput of the bridge's batch write.
 ///
-/// Each message written is the bridge's full record of one forwarded event: a decision (the
-/// dedup id), a disclosure, an outbox row, plus the batch's offsets, in one transaction per
-/// batch. Prints messages/s and table rows/s (3 rows per message) per batch size.
+/// Each message written is the bridge's full record of one forwarded referral: a decision (the
+/// dedup id), a disclosure, the copy's outbox row carrying its notice and the receipt, plus the
+/// batch's offsets, in one transaction per batch. Prints messages/s and table rows/s (3 rows
+/// per message) per batch size.
 package enum StoreBenchmark {
     /// One measured batch size.
     package struct Result: Sendable, Hashable, Codable {
@@ -17,7 +18,7 @@ package enum StoreBenchmark {
         package var batches: Int
         /// Messages written.
         package var messages: Int
-        /// Table rows written (decision + disclosure + outbox per message).
+        /// Table rows written (decision + disclosure + outbox row per message).
         package var rows: Int
         /// Wall-clock seconds.
         package var seconds: Double
@@ -111,7 +112,17 @@ package enum StoreBenchmark {
                             MessageHeader(name: "ce_id", text: messageID),
                             MessageHeader(name: "ce_type", text: "no.ips.health.referral.v1"),
                         ],
-                        payload: payload, disclosureID: disclosureID)
+                        payload: payload, disclosureID: disclosureID),
+                    // The copy's disclosure notice and the message's receipt, as the bridge hands
+                    // them over: their payloads are built again when read, so only their topics,
+                    // keys and headers are stored, in the copy's row.
+                    derivedRecord(
+                        topic: "health.ips.disclosures", id: "disclosure:\(disclosureID)",
+                        type: "no.ips.bridge.disclosure.v1", key: "synthetic-\(position % 997)",
+                        follows: disclosureID, derivation: .notice),
+                    derivedRecord(
+                        topic: "health.ips.receipts", id: "receipt:\(messageID)", type: "no.ips.bridge.receipt.v1",
+                        key: messageID, follows: disclosureID, derivation: .receipt),
                 ]
             )
         }
@@ -121,6 +132,23 @@ package enum StoreBenchmark {
                 nextOffset: (offset + Int64(size)) / 8 + 1)
         }
         return BridgeBatch(messages: messages, offsets: offsets)
+    }
+
+    /// A receipt or notice as the bridge builds it (CloudEvents headers and the copy it follows).
+    private static func derivedRecord(
+        topic: String, id: String, type: String, key: String, follows: String, derivation: OutboxPayloadDerivation
+    ) -> OutboxRecord {
+        OutboxRecord(
+            topic: topic, key: Array(key.utf8),
+            headers: [
+                MessageHeader(name: BridgeHeaders.id, text: id), MessageHeader(name: BridgeHeaders.type, text: type),
+                MessageHeader(name: BridgeHeaders.source, text: BridgeHeaders.bridgeSource),
+                MessageHeader(name: BridgeHeaders.time, text: "2026-12-05T07:00:00.000Z"),
+                MessageHeader(name: BridgeHeaders.specVersion, text: "1.0"),
+                MessageHeader(name: BridgeHeaders.contentType, text: "application/json"),
+                MessageHeader(name: BridgeHeaders.internalFollows, text: follows),
+            ],
+            payload: Array("{}".utf8), derivation: derivation)
     }
 
     /// Renders results as an aligned table.

@@ -79,11 +79,11 @@ extension BridgeStore {
             try await self.eraseSettledRows(sql)
             return
         }
-        // The rows still pending between the mark and the highest row settled now.
+        // The records still pending between the mark and the highest record settled now.
         let pending = try await sql.raw(
             """
             SELECT o.seq FROM outbox_records o
-            WHERE \(unsafeRaw: Self.isPendingOutboxRecord) AND o.row_seq <= \(bind: highest)
+            WHERE \(unsafeRaw: Self.isPendingOutboxRecord) AND o.seq <= \(bind: highest) AND o.row_seq <= \(bind: highest)
             ORDER BY o.row_seq, o.record_index
             """
         ).all().map { try $0.decode(column: "seq", as: Int64.self) }
