@@ -65,7 +65,7 @@ struct KafkaConsumerGroupTests {
         }
         #expect(first.currentAssignment.isDisjoint(with: second.currentAssignment))
         #expect(first.currentAssignment.union(second.currentAssignment).count == Int(partitions))
-        #expect(await collector.waitFor(count: 600, timeout: .seconds(30)))
+        #expect(await collector.waitFor(count: 600, timeout: KafkaTestSupport.arrivalDeadline))
 
         // The second member leaves; the first takes over every partition from the stored offsets.
         await second.close()

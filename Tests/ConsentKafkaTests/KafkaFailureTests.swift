@@ -80,7 +80,7 @@ struct KafkaFailureTests {
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
         let collector = RecordCollector()
         let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 2, timeout: .seconds(20)))
+        #expect(await collector.waitFor(count: 2, timeout: KafkaTestSupport.arrivalDeadline))
         try await Task.sleep(for: .milliseconds(300))
         await consumer.close()
         try await reader.value

@@ -66,7 +66,7 @@ struct KafkaInteropTests {
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
         let collector = RecordCollector()
         let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 40, timeout: .seconds(20)))
+        #expect(await collector.waitFor(count: 40, timeout: KafkaTestSupport.arrivalDeadline))
         await consumer.close()
         try await reader.value
         let pairs = Set(

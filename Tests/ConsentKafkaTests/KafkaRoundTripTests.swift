@@ -27,7 +27,7 @@ struct KafkaRoundTripTests {
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
         let collector = RecordCollector()
         let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: count, timeout: .seconds(30)))
+        #expect(await collector.waitFor(count: count, timeout: KafkaTestSupport.arrivalDeadline))
         await consumer.close()
         try await reader.value
 
@@ -83,7 +83,7 @@ struct KafkaRoundTripTests {
         }
         let collector = RecordCollector()
         let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 58 + 1, timeout: .seconds(20)))
+        #expect(await collector.waitFor(count: 58 + 1, timeout: KafkaTestSupport.arrivalDeadline))
         try await Task.sleep(for: .milliseconds(300))
         await consumer.close()
         try await reader.value
@@ -124,7 +124,7 @@ struct KafkaRoundTripTests {
         }
         let collector = RecordCollector()
         let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 7 * 25 + 5, timeout: .seconds(20)))
+        #expect(await collector.waitFor(count: 7 * 25 + 5, timeout: KafkaTestSupport.arrivalDeadline))
         let starts = await assignment.value
         await consumer.close()
         try await reader.value
@@ -150,7 +150,7 @@ struct KafkaRoundTripTests {
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
         let collector = RecordCollector()
         let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 1, timeout: .seconds(20)))
+        #expect(await collector.waitFor(count: 1, timeout: KafkaTestSupport.arrivalDeadline))
         await consumer.close()
         try await reader.value
         #expect(collector.all.first?.value == nil)
@@ -200,7 +200,7 @@ struct KafkaRoundTripTests {
         #expect(try await consumer.highWatermark(topic: topic, partition: 0) == 10)
         let collector = RecordCollector()
         let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 10, timeout: .seconds(20)))
+        #expect(await collector.waitFor(count: 10, timeout: KafkaTestSupport.arrivalDeadline))
         let partition = KafkaTopicPartition(topic: topic, partition: 0)
         try consumer.pause([partition])
         _ = try await producer.send(
@@ -208,7 +208,7 @@ struct KafkaRoundTripTests {
         try await Task.sleep(for: .milliseconds(500))
         #expect(collector.count == 10)
         try consumer.resume([partition])
-        #expect(await collector.waitFor(count: 20, timeout: .seconds(10)))
+        #expect(await collector.waitFor(count: 20, timeout: KafkaTestSupport.arrivalDeadline))
         #expect(try await consumer.highWatermark(topic: topic, partition: 0) == 20)
         #expect(try await consumer.highWatermarks(topic: topic, partitions: [0]) == [0: 20])
         await producer.close()

@@ -23,6 +23,12 @@ enum KafkaTestSupport {
     /// Consumer settings that make the mock cluster serve consumers quickly (docs/kafka.md).
     static let consumerTuning = EmbeddedKafkaCluster.consumerTuning
 
+    /// How long a test waits for records to arrive before it fails. A deadline, not a timing
+    /// assertion: a passing test goes on as soon as they are there. Under the parallel suite on
+    /// two cores a consumer's first group join took over 20 s once (CI of `7157f6f`), where it
+    /// takes ~3 s alone.
+    static let arrivalDeadline: Duration = .seconds(90)
+
     static func consumer(
         _ cluster: EmbeddedKafkaCluster, group: String, topics: [String],
         startingOffsets: @escaping KafkaConsumerConfiguration.StartingOffsets = { _ in [:] }
