@@ -1,4 +1,5 @@
 import ConsentBridgeTesting
+import ConsentConfiguration
 import Foundation
 import SQLKit
 import Testing
@@ -8,6 +9,19 @@ import Testing
 /// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9).
 @Suite("Bridge store upgrade")
 struct BridgeStoreUpgradeTests {
+    /// Writes a bridge store at `location` as migration `version` left it, holding what `fill`
+    /// writes (in one transaction), and closes it: the store an upgrade starts from.
+    private static func writeStore(
+        at location: StoreLocation, asVersion version: Int, _ fill: (any SQLDatabase) async throws -> Void
+    ) async throws {
+        let old = try await StoreDatabase.open(location, logger: ScratchLocations.logger)
+        try await Migrator.migrate(
+            old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(version)),
+            logger: ScratchLocations.logger)
+        try await old.transaction(fill)
+        await old.close()
+    }
+
     @Test(
         "Outbox status moves beside the rows: pending stays pending, published and withheld keep status and time",
         arguments: TestEngine.available)
@@ -15,11 +29,7 @@ struct BridgeStoreUpgradeTests {
         try await withScratch(engine) { scratch in
             let location = try await scratch.make("upgrade")
             // A store as version 2 left it, with one row in each status.
-            let old = try await StoreDatabase.open(location, logger: ScratchLocations.logger)
-            try await Migrator.migrate(
-                old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(2)), logger: ScratchLocations.logger
-            )
-            try await old.transaction { sql in
+            try await Self.writeStore(at: location, asVersion: 2) { sql in
                 try await sql.raw(
                     """
                     INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, decided_at)
@@ -38,7 +48,6 @@ struct BridgeStoreUpgradeTests {
                     ).run()
                 }
             }
-            await old.close()
 
             let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             #expect(try await store.pendingOutbox(limit: 10).map(\.sequence) == [2])
@@ -79,11 +88,7 @@ struct BridgeStoreUpgradeTests {
             let location = try await scratch.make("upgrade9")
             // A store as version 8 left it: row 1 published (below the mark), 2 and 4 pending,
             // 3 withheld.
-            let old = try await StoreDatabase.open(location, logger: ScratchLocations.logger)
-            try await Migrator.migrate(
-                old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(8)), logger: ScratchLocations.logger
-            )
-            try await old.transaction { sql in
+            try await Self.writeStore(at: location, asVersion: 8) { sql in
                 try await sql.raw(
                     """
                     INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, decided_at)
@@ -106,7 +111,6 @@ struct BridgeStoreUpgradeTests {
                     """
                 ).run()
             }
-            await old.close()
 
             let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             func pending(after: Int64 = 0, limit: Int = 100) async throws -> [Int64] {
@@ -168,14 +172,10 @@ struct BridgeStoreUpgradeTests {
     func R2_upgradeDropsAnonymousPersonLinks(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let location = try await scratch.make("upgrade6")
-            let old = try await StoreDatabase.open(location, logger: ScratchLocations.logger)
-            try await Migrator.migrate(
-                old, kind: .bridge, migrations: Array(BridgeStore.migrations.prefix(5)), logger: ScratchLocations.logger
-            )
             let time = "'2026-01-01T00:00:00.000Z'"
             let anonymous = Fixtures.disclosure("anon", subject: knownFodselsnummer, caseReference: "case-7f3a")
             let named = Fixtures.disclosure("named", subject: knownFodselsnummer)
-            try await old.transaction { sql in
+            try await Self.writeStore(at: location, asVersion: 5) { sql in
                 for (id, outcome) in [("anon", "forward-anonymous"), ("named", "forward"), ("redriven", "reject")] {
                     try await sql.raw(
                         """
@@ -214,7 +214,6 @@ struct BridgeStoreUpgradeTests {
                 // The first notice was published; the second is still pending.
                 try await sql.raw("UPDATE outbox_progress SET settled_through = 1").run()
             }
-            await old.close()
 
             let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             let payloads = try await store.database.read { sql in

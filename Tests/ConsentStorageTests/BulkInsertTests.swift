@@ -10,6 +10,10 @@ import Testing
 /// by the store itself (`BinaryArray`).
 @Suite("Bulk insert")
 struct BulkInsertTests {
+    /// On SQLite a statement binds text and blobs from a scratch buffer it reuses run after run,
+    /// grows for a big value and shrinks again afterwards (`SQLitePreparedStatement`): no row may
+    /// see another row's bytes, so the rows go through one statement in two runs, small, empty,
+    /// larger than any scratch kept between runs, then small again.
     @Test(
         "every kind of value, NULLs anywhere in a column, empty and large values, and columns of NULLs only read back exactly as bound, in order",
         arguments: TestEngine.available)

@@ -7,7 +7,8 @@ import Testing
 
 /// The SQLite layer under every store (Debian's libsqlite3 through `SQLiteHandle`): values
 /// keep their types both ways and mistakes fail instead of storing something else. (That the
-/// blocking SQLite calls run on the store's own thread: `StoreThreadTests`.)
+/// blocking SQLite calls run on the store's own thread: `StoreThreadTests`; bulk inserts of
+/// every size and kind, on both engines: `BulkInsertTests`.)
 @Suite("SQLite layer")
 struct SQLiteLayerTests {
     @Test("bound values read back with their types: text, integers, reals, bytes, booleans and NULL")
@@ -41,46 +42,6 @@ struct SQLiteLayerTests {
             #expect(try stored.decode(column: "e", as: String.self) == "")
             #expect(try stored.decode(column: "z", as: Data.self) == Data())
             #expect(stored.allColumns == ["t", "i", "r", "b", "f", "n", "e", "z"])
-        }
-    }
-
-    /// A statement binds text and blobs from a scratch buffer it reuses run after run, grows
-    /// for a big value and shrinks again afterwards: no row may see another row's bytes.
-    @Test("rows of every size inserted through one statement read back exactly as bound")
-    func reusedStatementKeepsEveryRowsValues() async throws {
-        try await withScratchDatabase(.sqlite) { database in
-            var generator = SystemRandomNumberGenerator()
-            func text(_ count: Int) -> String {
-                String(
-                    (0..<count).map { _ in "abcdefghijklmnopqrstuvwxyzæøå0123456789".randomElement(using: &generator)! }
-                )
-            }
-            func bytes(_ count: Int) -> [UInt8] {
-                (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            }
-            // Small, empty, larger than any scratch kept between runs, then small again.
-            let sizes = [3, 0, 300, 200_000, 1, 70_000, 0, 17]
-            let rows: [[StoreValue]] = sizes.enumerated().map { index, size in
-                [.integer(Int64(index)), .text(text(size)), .bytes(bytes(size)), .text(text(size / 2 + 1))]
-            }
-            let stored = try await database.transaction { sql -> [[StoreValue]] in
-                try await sql.raw("CREATE TABLE s (k INTEGER PRIMARY KEY, t TEXT NOT NULL, b BLOB NOT NULL, u TEXT)")
-                    .run()
-                // Twice through the same statement: the second run starts from the shrunk scratch.
-                for half in [rows[..<4], rows[4...]] {
-                    _ = try await database.bulkInsert(sql, into: "s", columns: ["k", "t", "b", "u"], rows: Array(half))
-                }
-                return try await sql.raw("SELECT k, t, b, u FROM s ORDER BY k").all().map { row in
-                    [
-                        .integer(try row.decode(column: "k", as: Int64.self)),
-                        .text(try row.decode(column: "t", as: String.self)),
-                        .bytes(Array(try row.decode(column: "b", as: Data.self))),
-                        .text(try row.decode(column: "u", as: String.self)),
-                    ]
-                }
-            }
-            #expect(stored.count == rows.count)
-            for (read, bound) in zip(stored, rows) { #expect(read == bound) }
         }
     }
 
