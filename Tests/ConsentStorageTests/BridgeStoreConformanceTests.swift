@@ -40,7 +40,7 @@ struct BridgeStoreConformanceTests {
                     try $0.decode(column: "version", as: Int64.self)
                 }
             }
-            #expect(versions == [1, 2, 3, 4, 5, 6, 7, 8, 9])
+            #expect(versions == Array(1...10))
             let tables = try await second.database.tableNames()
             #expect(
                 tables.isSuperset(of: [
@@ -118,9 +118,9 @@ struct BridgeStoreConformanceTests {
 
     /// Every disclosure the bridge sends is logged (R4): the store itself refuses an outbox row
     /// that names a decision or disclosure it has not recorded, whatever code writes it, and a
-    /// decision its outbox rows name cannot be removed or renamed (the foreign keys, on both
-    /// engines; on PostgreSQL they cost a quarter of a batch write, and a check per statement
-    /// instead cost more: docs/architecture.md).
+    /// decision its outbox rows name cannot be removed or renamed. SQLite's foreign keys give
+    /// that; on PostgreSQL, where per-row checks cost a quarter of a batch write, one check per
+    /// statement (store version 10, `StatementReferenceChecks`).
     @Test(
         "R4: the store refuses outbox rows naming an unrecorded decision or disclosure, and keeps the decisions they name",
         arguments: TestEngine.available)
@@ -179,6 +179,87 @@ struct BridgeStoreConformanceTests {
                 try await run("UPDATE decisions SET message_id = 'renamed' WHERE message_id = 'bare'")
             }
             #expect(try await Self.counts(store) == before)
+            await store.close()
+        }
+    }
+
+    /// The other tables a batch writes name their decision too (R4), and a statement is checked
+    /// whole: one row naming an unrecorded decision among recorded ones fails the statement, and
+    /// none of its rows stays. Each statement writes two rows, as a batch's statements do.
+    @Test(
+        "R4: disclosures, anonymous disclosures and rejections name recorded decisions; one unrecorded among many fails the statement",
+        arguments: TestEngine.available)
+    func batchRowsNameRecordedDecisions(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("named"), logger: ScratchLocations.logger)
+            _ = try await store.record(BridgeBatch(messages: [Fixtures.message("m1", offset: 0)], offsets: []))
+            func run(_ statement: SQLQueryString) async throws {
+                try await store.database.transaction { sql in try await sql.raw(statement).run() }
+            }
+            func count(_ table: String) async throws -> Int {
+                try await store.database.read { sql in
+                    Int(
+                        try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()?.decode(
+                            column: "n", as: Int64.self) ?? -1)
+                }
+            }
+            try await run(
+                """
+                INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, \
+                decided_at) VALUES ('m2', 'health.ips.outbound', 0, 1, 'reject', 'test-1', '2026-12-05T00:00:00.000Z')
+                """)
+            // One statement per table, with a row for "m2" and one for `second`.
+            func statements(second: String) -> [(table: String, statement: String)] {
+                let names = "(SELECT 'm2' AS id UNION ALL SELECT '\(second)' AS id) m"
+                // m1's disclosure (the copies made below sort after it).
+                let first = "(SELECT MIN(disclosure_id) FROM disclosures)"
+                return [
+                    (
+                        "disclosures",
+                        """
+                        INSERT INTO disclosures (disclosure_id, event_id, ce_type, direction, subject_id, recipient_role, \
+                        recipient_organisation, categories, form, purpose, disclosed_at, bridge_version, message_id) \
+                        SELECT d.disclosure_id || '-' || m.id, d.event_id, d.ce_type, d.direction, d.subject_id, \
+                        d.recipient_role, d.recipient_organisation, d.categories, d.form, d.purpose, d.disclosed_at, \
+                        d.bridge_version, m.id FROM disclosures d CROSS JOIN \(names) WHERE d.disclosure_id = \(first)
+                        """
+                    ),
+                    (
+                        "anonymous_disclosures",
+                        """
+                        INSERT INTO anonymous_disclosures (disclosure_id, message_id, ce_type, direction, recipient_role, \
+                        recipient_organisation, purpose, disclosed_at, bridge_version) \
+                        SELECT 'anonymous-' || m.id, m.id, d.ce_type, d.direction, d.recipient_role, \
+                        d.recipient_organisation, d.purpose, d.disclosed_at, d.bridge_version \
+                        FROM disclosures d CROSS JOIN \(names) WHERE d.disclosure_id = \(first)
+                        """
+                    ),
+                    (
+                        "rejections",
+                        """
+                        INSERT INTO rejections (message_id, reason_code, received_at) \
+                        SELECT m.id, 'no-consent', '2026-12-05T00:00:00.000Z' FROM \(names)
+                        """
+                    ),
+                ]
+            }
+            for (table, statement) in statements(second: "never-decided") {
+                let before = try await count(table)
+                await #expect(throws: StorageError.self, "\(table): one row of two names no decision") {
+                    try await run(SQLQueryString(statement))
+                }
+                #expect(try await count(table) == before, "\(table): neither row stays")
+            }
+            // The same statements naming recorded decisions only go in.
+            for (table, statement) in statements(second: "m1") {
+                let before = try await count(table)
+                try await run(SQLQueryString(statement))
+                #expect(try await count(table) == before + 2, "\(table)")
+            }
+            await #expect(throws: StorageError.self, "a rejection moved to a decision never made") {
+                try await run("UPDATE rejections SET message_id = 'never-decided' WHERE message_id = 'm2'")
+            }
+            #expect(try await count("rejections") == 2)
             await store.close()
         }
     }
