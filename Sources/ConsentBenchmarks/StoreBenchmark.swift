@@ -58,12 +58,12 @@ package enum StoreBenchmark {
                 // As in the bridge's pipelines, the next batch is built and encoded into rows
                 // while the current one is recorded: what is measured is the store's write path
                 // as the bridge drives it, not the benchmark making up its data in between.
-                var next = Self.prepareInBackground(size: batchSize, startingAt: offset)
+                var next = Self.prepareInBackground(size: batchSize, startingAt: offset, for: store)
                 defer { next.cancel() }
                 repeat {
                     let prepared = try await Self.value(of: next)
                     offset += Int64(batchSize)
-                    next = Self.prepareInBackground(size: batchSize, startingAt: offset)
+                    next = Self.prepareInBackground(size: batchSize, startingAt: offset, for: store)
                     let result = try await store.record(prepared)
                     guard result.recordedMessageIDs.count == batchSize else {
                         throw StorageError(.invalidBatch, "benchmark batch was not fully recorded")
@@ -90,10 +90,10 @@ package enum StoreBenchmark {
     }
 
     /// Builds and encodes a batch off the caller's task (`BridgeStore.prepare`).
-    private static func prepareInBackground(size: Int, startingAt offset: Int64)
+    private static func prepareInBackground(size: Int, startingAt offset: Int64, for store: BridgeStore)
         -> Task<PreparedBridgeBatch, any Error>
     {
-        Task { try BridgeStore.prepare(batch(size: size, startingAt: offset)) }
+        Task { try store.prepare(batch(size: size, startingAt: offset)) }
     }
 
     private static func value(of task: Task<PreparedBridgeBatch, any Error>) async throws(StorageError)

@@ -152,7 +152,7 @@ package struct EventPipeline: Service {
         // Encoding the rows here keeps it off the store connection (it overlaps the previous
         // batch's transaction). A batch that cannot be encoded is a defect, not an outage: it
         // stops the pipeline instead of being retried.
-        let prepared = try BridgeStore.prepare(
+        let prepared = try store.prepare(
             BridgeBatch(
                 messages: messages,
                 offsets: offsets.map {

@@ -94,11 +94,12 @@ extension BridgeStore {
     /// committed before it" both rest on that: a row with a lower number committed after a
     /// higher one could otherwise fall below the mark unpublished.
     func insertOutboxRows(_ sql: any SQLDatabase, _ rows: [OutboxRow]) async throws -> [Int64] {
-        guard !rows.isEmpty else { return [] }
-        if self.isShared {
-            try await sql.raw("SELECT pg_advisory_xact_lock(\(unsafeRaw: String(Self.outboxWriteLock)))").run()
+        if self.database.engine == .postgres {
+            // Lock, numbers and rows in one statement (`NumberedOutboxInsert`).
+            return try await NumberedOutboxInsert(rows)?.run(sql) ?? []
         }
-        var next = try await self.takeSequenceNumbers(sql, count: rows.reduce(0) { $0 + $1.records.count })
+        guard !rows.isEmpty else { return [] }
+        var next = try await self.firstFreeSequenceNumber(sql)
         var numbers: [Int64] = []
         numbers.reserveCapacity(rows.count)
         var values: [[StoreValue]] = []
@@ -114,24 +115,11 @@ extension BridgeStore {
         return numbers
     }
 
-    /// The first of `count` consecutive sequence numbers no record has, above every record's.
-    /// Called with the write lock held (SQLite's one writer; the outbox's lock on PostgreSQL).
-    private func takeSequenceNumbers(_ sql: any SQLDatabase, count: Int) async throws -> Int64 {
-        switch self.database.engine {
-        case .postgres:
-            // The identity column's sequence, moved past the numbers taken (a rolled-back
-            // transaction leaves a gap, as any PostgreSQL sequence does).
-            let sequence = "pg_get_serial_sequence('outbox', 'seq')"
-            guard
-                let last = try await sql.raw(
-                    "SELECT setval(\(unsafeRaw: sequence), nextval(\(unsafeRaw: sequence)) + \(bind: Int64(count)) - 1) AS last"
-                ).first()?.decode(column: "last", as: Int64.self)
-            else { throw StorageError(.queryFailed, "the outbox sequence returned no number") }
-            return last - Int64(count) + 1
-        case .sqlite:
-            let after = try await sql.raw("SELECT seq + records AS next FROM outbox ORDER BY seq DESC LIMIT 1").first()?
-                .decode(column: "next", as: Int64.self)
-            return max(after ?? 1, try await Self.settledThrough(sql) + 1)
-        }
+    /// On SQLite (one writer, so the write lock is held): the first sequence number no record
+    /// has, above every record's.
+    private func firstFreeSequenceNumber(_ sql: any SQLDatabase) async throws -> Int64 {
+        let after = try await sql.raw("SELECT seq + records AS next FROM outbox ORDER BY seq DESC LIMIT 1").first()?
+            .decode(column: "next", as: Int64.self)
+        return max(after ?? 1, try await Self.settledThrough(sql) + 1)
     }
 }

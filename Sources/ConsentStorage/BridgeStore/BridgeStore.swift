@@ -40,12 +40,13 @@ package final class BridgeStore: Sendable {
     /// rejections and offsets together. Messages whose id was already recorded are skipped
     /// entirely, so a second call with the same ids changes nothing (exactly-once).
     package func record(_ batch: BridgeBatch) async throws(StorageError) -> BridgeBatchResult {
-        try await self.record(try Self.prepare(batch))
+        try await self.record(try self.prepare(batch))
     }
 
     /// Encodes a batch's rows without touching the database, so that the work can overlap
-    /// the previous batch's transaction (the connection is held only for the SQL).
-    package static func prepare(_ batch: BridgeBatch) throws(StorageError) -> PreparedBridgeBatch {
+    /// the previous batch's transaction (the connection is held only for the SQL). On
+    /// PostgreSQL that includes the statements themselves (`PostgresBatchStatements`).
+    package func prepare(_ batch: BridgeBatch) throws(StorageError) -> PreparedBridgeBatch {
         let messages = batch.messages
         var seen = Set<String>(minimumCapacity: messages.count)
         var duplicates: [String] = []
@@ -64,7 +65,9 @@ package final class BridgeStore: Sendable {
                 duplicates.append(messageID)
             }
         }
-        return PreparedBridgeBatch(rows: rows, duplicates: duplicates, offsets: batch.offsets, createdAt: now)
+        let statements = self.database.engine == .postgres ? try PostgresBatchStatements(rows) : nil
+        return PreparedBridgeBatch(
+            rows: rows, duplicates: duplicates, offsets: batch.offsets, createdAt: now, postgres: statements)
     }
 
     /// Records a prepared batch (see `record(_:)` for what it writes).
@@ -76,27 +79,15 @@ package final class BridgeStore: Sendable {
         // it: what was recorded comes back as ids and sequence numbers, and the rows handed to
         // the relay are put together afterwards, here.
         let (fresh, sequences): ([MessageRows], [Int64]) = try await self.database.transaction { sql in
-            let insertedIDs = try await self.database.bulkInsert(
-                sql, into: "decisions", columns: MessageRows.decisionColumns, rows: rows.map(\.decision),
-                ignoringConflicts: true, returning: "message_id")
-            // Usually every message is new: nothing to filter.
-            var fresh = rows
-            if insertedIDs.count != rows.count {
-                let ids = Set(
-                    insertedIDs.compactMap { value -> String? in
-                        if case .text(let id) = value { return id }
-                        return nil
-                    })
-                fresh = rows.filter { ids.contains($0.messageID) }
+            let fresh = try await self.insertDecisions(sql, prepared)
+            let sequences: [Int64]
+            if fresh.count == rows.count, let statements = prepared.postgres {
+                // Every message is new (the usual case): the statements encoded beforehand hold.
+                for statement in statements.rows { try await sql.raw(statement).run() }
+                sequences = try await statements.outbox?.run(sql) ?? []
+            } else {
+                sequences = try await self.insertRows(sql, of: fresh)
             }
-            _ = try await self.database.bulkInsert(
-                sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: fresh.flatMap(\.disclosures))
-            _ = try await self.database.bulkInsert(
-                sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns,
-                rows: fresh.flatMap(\.anonymousDisclosures))
-            let sequences = try await self.insertOutboxRows(sql, fresh.flatMap(\.outbox))
-            _ = try await self.database.bulkInsert(
-                sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: fresh.compactMap(\.rejection))
             try await StoreSQL.advanceOffsets(sql, prepared.offsets, at: now)
             return (fresh, sequences)
         }
@@ -124,6 +115,49 @@ package final class BridgeStore: Sendable {
                 "bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])
         }
         return BridgeBatchResult(recordedMessageIDs: recorded, duplicateMessageIDs: duplicates, outbox: storedOutbox)
+    }
+
+    /// Inserts the batch's decisions, skipping messages already recorded, and returns the rows
+    /// of the messages that were new.
+    private func insertDecisions(_ sql: any SQLDatabase, _ prepared: PreparedBridgeBatch) async throws
+        -> [MessageRows]
+    {
+        let rows = prepared.rows
+        let insertedIDs: Set<String>
+        if let statements = prepared.postgres {
+            guard let result = try await sql.raw(statements.decisions).first() else {
+                throw StorageError(.queryFailed, "the decisions' insert returned no count")
+            }
+            if try result.decode(column: "inserted", as: Int64.self) == rows.count { return rows }
+            insertedIDs = Set(
+                try result.decodeNil(column: "keys") ? [] : result.decode(column: "keys", as: [String].self))
+        } else {
+            let inserted = try await self.database.bulkInsert(
+                sql, into: "decisions", columns: MessageRows.decisionColumns, rows: rows.map(\.decision),
+                ignoringConflicts: true, returning: "message_id")
+            // Usually every message is new: nothing to filter.
+            if inserted.count == rows.count { return rows }
+            insertedIDs = Set(
+                inserted.compactMap { value -> String? in
+                    if case .text(let id) = value { return id }
+                    return nil
+                })
+        }
+        return rows.filter { insertedIDs.contains($0.messageID) }
+    }
+
+    /// Inserts the disclosures, outbox rows and rejections of `messages` (whose decisions are
+    /// recorded) and returns the outbox rows' numbers.
+    private func insertRows(_ sql: any SQLDatabase, of messages: [MessageRows]) async throws -> [Int64] {
+        _ = try await self.database.bulkInsert(
+            sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: messages.flatMap(\.disclosures))
+        _ = try await self.database.bulkInsert(
+            sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns,
+            rows: messages.flatMap(\.anonymousDisclosures))
+        let sequences = try await self.insertOutboxRows(sql, messages.flatMap(\.outbox))
+        _ = try await self.database.bulkInsert(
+            sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: messages.compactMap(\.rejection))
+        return sequences
     }
 
     /// The stored offsets of one consumer group (where to seek on assignment).
@@ -501,6 +535,8 @@ package struct PreparedBridgeBatch: Sendable {
     let duplicates: [String]
     let offsets: [ConsumerOffset]
     let createdAt: Date
+    /// On PostgreSQL, the batch's statements, encoded with the rows.
+    let postgres: PostgresBatchStatements?
 
     /// Messages to record (duplicates within the batch counted once).
     package var count: Int { rows.count }

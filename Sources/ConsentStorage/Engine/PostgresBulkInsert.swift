@@ -20,6 +20,60 @@ enum PostgresBulkInsert {
     static func statement(
         into table: String, columns: [String], rows: [[StoreValue]], ignoringConflicts: Bool, returning: String?
     ) throws(StorageError) -> SQLQueryString {
+        var statement = try self.insert(into: table, columns: columns, rows: rows)
+        if ignoringConflicts { statement += " ON CONFLICT DO NOTHING" }
+        if let returning { statement += " RETURNING \(unsafeRaw: returning)" }
+        return statement
+    }
+
+    /// Inserts `rows` whose first column is the key `keyColumn`, skipping keys already stored,
+    /// and returns one row: `inserted`, how many went in, and `keys`, the keys that went in, but
+    /// only when some did not (NULL otherwise). Usually every row is new, and then one number
+    /// comes back instead of a key per row.
+    static func insertSkippingStored(
+        into table: String, columns: [String], rows: [[StoreValue]]
+    ) throws(StorageError) -> SQLQueryString {
+        let keyColumn = columns[0]
+        var statement: SQLQueryString = "WITH inserted AS ("
+        statement += try self.insert(into: table, columns: columns, rows: rows)
+        statement += " ON CONFLICT DO NOTHING RETURNING \(unsafeRaw: keyColumn)) "
+        statement += "SELECT count(*) AS inserted, CASE WHEN count(*) = \(unsafeRaw: String(rows.count)) THEN NULL "
+        statement += "ELSE array_agg(\(unsafeRaw: keyColumn)) END AS keys FROM inserted"
+        return statement
+    }
+
+    /// Inserts `rows` numbered by the statement itself: it takes the transaction lock `lock`
+    /// (if any), moves `sequence` past `count` numbers, and stores each row's first column (an
+    /// offset) plus the first of those numbers. Returns one row: `first`, the first number, and
+    /// `inserted`, the rows that went in.
+    ///
+    /// One round trip instead of three (lock, numbers, insert), and nothing in it depends on the
+    /// numbers, so it is encoded before the transaction starts.
+    static func numberedInsert(
+        into table: String, columns: [String], rows: [[StoreValue]], sequence: String, count: Int, lock: Int64?
+    ) throws(StorageError) -> SQLQueryString {
+        // MATERIALIZED: each runs once, in this order (the numbers are read from the lock's
+        // row, the rows from the numbers' row), before the first row is inserted.
+        var statement: SQLQueryString = "WITH "
+        var numbersFrom = ""
+        if let lock {
+            statement += "locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(\(unsafeRaw: String(lock)))), "
+            numbersFrom = " FROM locked"
+        }
+        let numbers = "setval(\(sequence), nextval(\(sequence)) + \(count) - 1) - \(count) + 1"
+        statement += "numbers AS MATERIALIZED (SELECT \(unsafeRaw: numbers) AS first\(unsafeRaw: numbersFrom)), "
+        statement += "inserted AS ("
+        statement += try self.insert(into: table, columns: columns, rows: rows, offsetsFrom: "numbers")
+        statement += " RETURNING 1) SELECT first, (SELECT count(*) FROM inserted) AS inserted FROM numbers"
+        return statement
+    }
+
+    /// `INSERT INTO table (columns) SELECT … FROM UNNEST(…)`, the rows in the order given; with
+    /// `offsetsFrom`, the first column's values are offsets from that relation's `first` (the
+    /// relation, of one row, is joined).
+    private static func insert(
+        into table: String, columns: [String], rows: [[StoreValue]], offsetsFrom numbers: String? = nil
+    ) throws(StorageError) -> SQLQueryString {
         var arguments: [SQLQueryString] = []
         var aliases: [String] = []
         var selected: [String] = []
@@ -32,6 +86,12 @@ enum PostgresBulkInsert {
             aliases.append("v\(index)")
             selected.append("v\(index)")
         }
+        var from = ""
+        if let numbers {
+            precondition(selected[0] == "v0", "a numbered insert's first column holds every row's offset")
+            selected[0] = "\(numbers).first + v0"
+            from = "\(numbers) CROSS JOIN "
+        }
         var statement: SQLQueryString =
             "INSERT INTO \(unsafeRaw: table) (\(unsafeRaw: columns.joined(separator: ", "))) "
         if arguments.isEmpty {
@@ -39,13 +99,11 @@ enum PostgresBulkInsert {
             statement += "SELECT \(unsafeRaw: selected.joined(separator: ", ")) FROM generate_series(1, "
             statement += "\(unsafeRaw: String(rows.count))) AS u(ordinal) ORDER BY ordinal"
         } else {
-            statement += "SELECT \(unsafeRaw: selected.joined(separator: ", ")) FROM UNNEST("
+            statement += "SELECT \(unsafeRaw: selected.joined(separator: ", ")) FROM \(unsafeRaw: from)UNNEST("
             statement += arguments.joined(separator: ", ")
             statement += ") WITH ORDINALITY AS u(\(unsafeRaw: (aliases + ["ordinal"]).joined(separator: ", "))) "
             statement += "ORDER BY ordinal"
         }
-        if ignoringConflicts { statement += " ON CONFLICT DO NOTHING" }
-        if let returning { statement += " RETURNING \(unsafeRaw: returning)" }
         return statement
     }
 }
