@@ -99,18 +99,7 @@ extension BridgeStore {
             return try await NumberedOutboxInsert(rows)?.run(sql) ?? []
         }
         guard !rows.isEmpty else { return [] }
-        var next = try await self.firstFreeSequenceNumber(sql)
-        var numbers: [Int64] = []
-        numbers.reserveCapacity(rows.count)
-        var values: [[StoreValue]] = []
-        values.reserveCapacity(rows.count)
-        for row in rows {
-            var bound = row.values
-            bound[0] = .integer(next)
-            values.append(bound)
-            numbers.append(next)
-            next += Int64(row.records.count)
-        }
+        let (values, numbers, _) = OutboxRow.numbered(rows, from: try await self.firstFreeSequenceNumber(sql))
         _ = try await self.database.bulkInsert(sql, into: "outbox", columns: MessageRows.outboxColumns, rows: values)
         return numbers
     }

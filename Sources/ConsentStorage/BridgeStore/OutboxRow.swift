@@ -52,6 +52,26 @@ struct OutboxRow: Sendable {
         }
     }
 
+    /// The bound values of `rows` numbered from `first` (each row takes as many numbers as it
+    /// has records), each row's number, and the number after the last row's records.
+    static func numbered(_ rows: [OutboxRow], from first: Int64) -> (
+        values: [[StoreValue]], numbers: [Int64], next: Int64
+    ) {
+        var values: [[StoreValue]] = []
+        values.reserveCapacity(rows.count)
+        var numbers: [Int64] = []
+        numbers.reserveCapacity(rows.count)
+        var next = first
+        for row in rows {
+            var bound = row.values
+            bound[0] = .integer(next)
+            values.append(bound)
+            numbers.append(next)
+            next += Int64(row.records.count)
+        }
+        return (values, numbers, next)
+    }
+
     /// Whether derived records may ride in the row of `records`: an identified copy (its
     /// payload stored, its disclosure re-checked) with room left. The one row that is erased
     /// once settled never carries others.

@@ -52,22 +52,11 @@ struct NumberedOutboxInsert: Sendable {
     /// The insert of `rows`; nil when there are none.
     init?(_ rows: [OutboxRow]) throws(StorageError) {
         guard !rows.isEmpty else { return nil }
-        var offsets: [Int64] = []
-        offsets.reserveCapacity(rows.count)
-        var values: [[StoreValue]] = []
-        values.reserveCapacity(rows.count)
-        var next: Int64 = 0
-        for row in rows {
-            var bound = row.values
-            bound[0] = .integer(next)
-            values.append(bound)
-            offsets.append(next)
-            next += Int64(row.records.count)
-        }
+        let (values, offsets, count) = OutboxRow.numbered(rows, from: 0)
         self.offsets = offsets
         self.statement = try PostgresBulkInsert.numberedInsert(
             into: "outbox", columns: MessageRows.outboxColumns, rows: values,
-            sequence: "pg_get_serial_sequence('outbox', 'seq')", count: Int(next), lock: BridgeStore.outboxWriteLock)
+            sequence: "pg_get_serial_sequence('outbox', 'seq')", count: Int(count), lock: BridgeStore.outboxWriteLock)
     }
 
     /// Inserts the rows and returns each row's number (its first record's sequence number).

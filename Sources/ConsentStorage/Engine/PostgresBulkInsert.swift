@@ -26,8 +26,8 @@ enum PostgresBulkInsert {
         return statement
     }
 
-    /// Inserts `rows` whose first column is the key `keyColumn`, skipping keys already stored,
-    /// and returns one row: `inserted`, how many went in, and `keys`, the keys that went in, but
+    /// Inserts `rows`, skipping those whose key (the first column) is stored already, and
+    /// returns one row: `inserted`, how many went in, and `keys`, the keys that went in, but
     /// only when some did not (NULL otherwise). Usually every row is new, and then one number
     /// comes back instead of a key per row.
     static func insertSkippingStored(
