@@ -180,12 +180,21 @@ package final class KafkaProducer: Sendable {
         if !record.headers.isEmpty {
             headers = rd_kafka_headers_new(record.headers.count)
             for header in record.headers {
-                if let value = header.value {
-                    value.withUnsafeBytes { bytes in
-                        _ = rd_kafka_header_add(headers, header.name, -1, bytes.baseAddress, bytes.count)
+                // The name by pointer and length: passed as a C string, a name of up to 15
+                // bytes (most of them; Swift keeps those inline) was copied into a new heap
+                // array per header.
+                var name = header.name
+                name.withUTF8 { name in
+                    // librdkafka copies the name; an empty one still needs a pointer.
+                    let nameBytes = UnsafeRawPointer(name.baseAddress ?? emptyName.utf8Start)
+                        .assumingMemoryBound(to: CChar.self)
+                    if let value = header.value {
+                        value.withUnsafeBytes { bytes in
+                            _ = rd_kafka_header_add(headers, nameBytes, name.count, bytes.baseAddress, bytes.count)
+                        }
+                    } else {
+                        _ = rd_kafka_header_add(headers, nameBytes, name.count, nil, 0)
                     }
-                } else {
-                    _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
                 }
             }
         }
@@ -347,3 +356,6 @@ private let deliveryReportCallback:
             batch.complete(index: slot.index, with: .failure(error))
         }
     }
+
+/// Where an empty header name points (librdkafka reads no byte of it).
+private let emptyName: StaticString = ""

@@ -57,6 +57,43 @@ struct KafkaRoundTripTests {
         }
     }
 
+    /// The producer hands header names to librdkafka by pointer and length: short names live
+    /// inside the Swift string, long ones in its storage, and a name made by Foundation may be
+    /// neither. Each must arrive byte for byte, in order, with its value.
+    @Test("header names of every length and script arrive as sent, in order, with their values")
+    func headerNamesArriveAsSent() async throws {
+        let topic = KafkaTestSupport.unique("header-names")
+        let cluster = try KafkaTestSupport.cluster(brokers: 1, topics: [topic: 1])
+        defer { cluster.shutdown() }
+        let producer = try KafkaTestSupport.producer(cluster)
+        let headers = [
+            KafkaHeader(name: "", string: "empty name"),
+            KafkaHeader(name: "a", value: nil),
+            KafkaHeader(name: "fifteen-bytes-x", string: "15"),
+            KafkaHeader(name: "sixteen-bytes-xx", string: "16"),
+            KafkaHeader(name: String(repeating: "long-name-", count: 4), value: []),
+            KafkaHeader(name: "navn-æøå", string: "ikke-ascii"),
+            KafkaHeader(name: String(format: "%@-%d", "formatted", 42), string: "from Foundation"),
+            KafkaHeader(name: "a", string: "the same name again"),
+        ]
+        for report in try await producer.send([
+            KafkaOutgoingRecord(topic: topic, key: nil, value: Array("{}".utf8), headers: headers)
+        ]) {
+            _ = try report.get()
+        }
+        await producer.close()
+
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+        let collector = RecordCollector()
+        let reader = consumer.drain(into: collector)
+        #expect(await collector.waitFor(count: 1, timeout: KafkaTestSupport.arrivalDeadline))
+        await consumer.close()
+        try await reader.value
+        let received = try #require(collector.all.first)
+        #expect(received.headers == headers)
+        #expect(received.headers.map { Array($0.name.utf8) } == headers.map { Array($0.name.utf8) })
+    }
+
     @Test("a consumer starts exactly at the offsets the caller supplies")
     func resumesFromCallerSuppliedOffsets() async throws {
         let topic = KafkaTestSupport.unique("resume")
