@@ -63,17 +63,13 @@ struct KafkaInteropTests {
         _ = try Kcat.run(
             ["-b", cluster.bootstrapServers, "-P", "-t", topic, "-K", ":", "-H", "origin=kcat"], input: input)
 
-        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
-        let collector = RecordCollector()
-        let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 40, timeout: KafkaTestSupport.arrivalDeadline))
-        await consumer.close()
-        try await reader.value
+        let received = try await KafkaTestSupport.read(40, from: topic, on: cluster)
         let pairs = Set(
-            collector.all.map {
+            received.map {
                 "\(String(decoding: $0.key ?? [], as: UTF8.self)):\(String(decoding: $0.value ?? [], as: UTF8.self))"
             })
+        #expect(received.count == 40)
         #expect(pairs == Set((0..<40).map { "k\($0):v\($0)" }))
-        #expect(collector.all.allSatisfy { $0.headers.string(named: "origin") == "kcat" })
+        #expect(received.allSatisfy { $0.headers.string(named: "origin") == "kcat" })
     }
 }

@@ -24,14 +24,7 @@ struct KafkaRoundTripTests {
         #expect(delivered.count == count)
         await producer.close()
 
-        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
-        let collector = RecordCollector()
-        let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: count, timeout: KafkaTestSupport.arrivalDeadline))
-        await consumer.close()
-        try await reader.value
-
-        let received = collector.all
+        let received = try await KafkaTestSupport.read(count, from: topic, on: cluster)
         #expect(received.count == count)
         // Every record arrives once, with its key and headers, where the producer was told it is.
         var reportByID: [String: KafkaDeliveryReport] = [:]
@@ -83,13 +76,7 @@ struct KafkaRoundTripTests {
         }
         await producer.close()
 
-        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
-        let collector = RecordCollector()
-        let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 1, timeout: KafkaTestSupport.arrivalDeadline))
-        await consumer.close()
-        try await reader.value
-        let received = try #require(collector.all.first)
+        let received = try #require(try await KafkaTestSupport.read(1, from: topic, on: cluster).first)
         #expect(received.headers == headers)
         #expect(received.headers.map { Array($0.name.utf8) } == headers.map { Array($0.name.utf8) })
     }
@@ -184,14 +171,10 @@ struct KafkaRoundTripTests {
         let producer = try KafkaTestSupport.producer(cluster)
         _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: Array("k".utf8), value: nil))
         await producer.close()
-        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
-        let collector = RecordCollector()
-        let reader = consumer.drain(into: collector)
-        #expect(await collector.waitFor(count: 1, timeout: KafkaTestSupport.arrivalDeadline))
-        await consumer.close()
-        try await reader.value
-        #expect(collector.all.first?.value == nil)
-        #expect(collector.all.first?.key == Array("k".utf8))
+        let received = try await KafkaTestSupport.read(1, from: topic, on: cluster)
+        #expect(received.count == 1)
+        #expect(received.first?.value == nil)
+        #expect(received.first?.key == Array("k".utf8))
     }
 
     @Test("High watermarks of many partitions in one query equal the per-partition answers")

@@ -53,6 +53,19 @@ enum KafkaTestSupport {
             logger: logger)
     }
 
+    /// The first `count` records of `topic`, read by a consumer of a group of its own, which
+    /// is closed before they are returned (fewer if they do not all arrive by the deadline:
+    /// the caller's expectations on them fail then).
+    static func read(_ count: Int, from topic: String, on cluster: EmbeddedKafkaCluster) async throws -> [KafkaRecord] {
+        let consumer = try Self.consumer(cluster, group: Self.unique("g"), topics: [topic])
+        let collector = RecordCollector()
+        let reader = consumer.drain(into: collector)
+        _ = await collector.waitFor(count: count, timeout: Self.arrivalDeadline)
+        await consumer.close()
+        try await reader.value
+        return collector.all
+    }
+
     /// A unique name, so tests never see each other's data.
     static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8))" }
 }
