@@ -22,6 +22,80 @@ struct BridgeStoreUpgradeTests {
         await old.close()
     }
 
+    /// Version 11 rewrites SQLite's CHECKs of three or more values as comparisons (in place, in
+    /// `sqlite_schema`): the rows stay, the file stays whole, and the checks still refuse what
+    /// they refused.
+    @Test(
+        "Checks compared in place: a filled store upgrades whole, and every rewritten check still refuses an unknown value",
+        arguments: TestEngine.available)
+    func checksComparedInPlace(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("checks")
+            try await Self.writeStore(at: location, asVersion: 10) { sql in
+                try await sql.raw(
+                    """
+                    INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, decided_at)
+                    VALUES ('m', 'health.ips.outbound', 0, 0, 'forward', 'v', '2026-01-01T00:00:00.000Z')
+                    """
+                ).run()
+            }
+            let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            if engine == .sqlite {
+                let definitions = try await store.database.read { sql in
+                    try await sql.raw(
+                        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name IN ('decisions', 'outbox', 'outbox_done')"
+                    ).all().map { try $0.decode(column: "sql", as: String.self) }.joined(separator: "\n")
+                }
+                #expect(
+                    definitions.contains("outcome = 'forward' OR outcome = 'forward-anonymous' OR outcome = 'reject'"))
+                #expect(definitions.contains("follower2_derived = 'receipt' OR"))
+                #expect(!definitions.contains(" IN ('"))
+                let check = try await store.database.read { sql in
+                    try await sql.raw("PRAGMA integrity_check").all().map {
+                        try $0.decode(column: "integrity_check", as: String.self)
+                    }
+                }
+                #expect(check == ["ok"])
+            }
+            func run(_ statement: SQLQueryString) async throws {
+                try await store.database.transaction { sql in try await sql.raw(statement).run() }
+            }
+            func decision(_ id: String, outcome: String) -> SQLQueryString {
+                """
+                INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, \
+                decided_at) VALUES (\(bind: id), 'health.ips.outbound', 0, 1, \(bind: outcome), 'v', \
+                '2026-01-02T00:00:00.000Z')
+                """
+            }
+            func outbox(_ column: String, _ value: String) -> SQLQueryString {
+                """
+                INSERT INTO outbox (message_id, topic, headers, payload, created_at, \(unsafeRaw: column)) \
+                VALUES ('m', 'nav.ips.inbound', '', \(bind: Data()), '2026-01-02T00:00:00.000Z', \(bind: value))
+                """
+            }
+            await #expect(throws: StorageError.self) { try await run(decision("x", outcome: "forwarded")) }
+            for column in ["derived", "follower1_derived", "follower2_derived"] {
+                await #expect(throws: StorageError.self, "\(column)") { try await run(outbox(column, "receipts")) }
+            }
+            await #expect(throws: StorageError.self) {
+                try await run(
+                    "INSERT INTO outbox_done (seq, status, status_at) VALUES (99, 'sent', '2026-01-02T00:00:00.000Z')")
+            }
+            // What the checks allow still goes in, beside the row written before the upgrade.
+            try await run(decision("y", outcome: "forward-anonymous"))
+            try await run(outbox("follower1_derived", "notice-without-consent"))
+            try await run(
+                "INSERT INTO outbox_done (seq, status, status_at) VALUES (99, 'failed', '2026-01-02T00:00:00.000Z')")
+            let decisions = try await store.database.read { sql in
+                try await sql.raw("SELECT message_id FROM decisions ORDER BY message_id").all().map {
+                    try $0.decode(column: "message_id", as: String.self)
+                }
+            }
+            #expect(decisions == ["m", "y"])
+            await store.close()
+        }
+    }
+
     @Test(
         "Outbox status moves beside the rows: pending stays pending, published and withheld keep status and time",
         arguments: TestEngine.available)

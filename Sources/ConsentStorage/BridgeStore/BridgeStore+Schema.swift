@@ -315,7 +315,30 @@ extension BridgeStore {
                 + StatementReferenceChecks.referencesFixed("rejections", columns: ["message_id"])
                 + StatementReferenceChecks.keptParent("decisions", key: "message_id")
         },
+        // SQLite evaluates `x IN (a, b, c)` (three or more constants) through an ephemeral
+        // index it builds once per statement run, and each inserted row is a run of its own:
+        // the CHECKs below built ~3 B-trees per referral (with the checks off, `bench store`
+        // made 40.6–41.8k instead of 32.7–34.8k referrals/s). Spelled as comparisons they say
+        // the same and are evaluated in place. PostgreSQL compares a list in place already.
+        Migration(
+            version: 11, name: "checks compared in place",
+            sqliteSchemaRewrites: [
+                BridgeStore.comparisons(in: "decisions", column: "outcome", ["forward", "forward-anonymous", "reject"])
+            ]
+                + ["derived", "follower1_derived", "follower2_derived"].map {
+                    BridgeStore.comparisons(in: "outbox", column: $0, ["receipt", "notice", "notice-without-consent"])
+                }
+                + [BridgeStore.comparisons(in: "outbox_done", column: "status", ["published", "withheld", "failed"])]
+        ) { _ in [] },
     ]
+
+    /// `CHECK (column IN ('a', 'b', …))`, as the migrations above wrote it, spelled as comparisons.
+    private static func comparisons(in table: String, column: String, _ values: [String]) -> SQLiteSchemaRewrite {
+        SQLiteSchemaRewrite(
+            table: table,
+            text: "CHECK (\(column) IN (\(values.map { "'\($0)'" }.joined(separator: ", "))))",
+            replacement: "CHECK (\(values.map { "\(column) = '\($0)'" }.joined(separator: " OR ")))")
+    }
 
     /// Most records a stored outbox row carries besides its own (`follower1_…`, `follower2_…`,
     /// as migration 9 laid out the table): a copy's notice and the message's receipt.

@@ -6,4 +6,24 @@ struct Migration: Sendable {
     let name: String
     /// The statements, one per call (PostgreSQL's extended protocol takes one statement at a time).
     let statements: @Sendable (SQLEngine) -> [String]
+    /// On SQLite, edits of tables' stored definitions that leave the file format as it is
+    /// (`Migrator.rewriteSQLiteSchema`), made after `statements`.
+    var sqliteSchemaRewrites: [SQLiteSchemaRewrite] = []
+
+    init(
+        version: Int, name: String, sqliteSchemaRewrites: [SQLiteSchemaRewrite] = [],
+        statements: @escaping @Sendable (SQLEngine) -> [String]
+    ) {
+        self.version = version
+        self.name = name
+        self.sqliteSchemaRewrites = sqliteSchemaRewrites
+        self.statements = statements
+    }
+}
+
+/// A text in one SQLite table's stored `CREATE TABLE` statement and what replaces it.
+struct SQLiteSchemaRewrite: Sendable {
+    let table: String
+    let text: String
+    let replacement: String
 }

@@ -66,6 +66,9 @@ enum Migrator {
                 for statement in migration.statements(engine) {
                     try await sql.raw(SQLQueryString(statement)).run()
                 }
+                if engine == .sqlite, !migration.sqliteSchemaRewrites.isEmpty {
+                    try await Self.rewriteSQLiteSchema(sql, migration.sqliteSchemaRewrites)
+                }
                 let now = StoreTime.string(from: Date())
                 try await sql.raw(
                     """
@@ -82,6 +85,41 @@ enum Migrator {
                 "store migrated",
                 metadata: ["store.kind": "\(kind)", "store.engine": "\(engine)", "store.migrations": "\(applied)"]
             )
+        }
+    }
+
+    /// Edits tables' stored definitions in place, by SQLite's documented procedure for changes
+    /// that leave the file format as it is (such as a CHECK constraint's expression): with
+    /// `writable_schema` on, the text in `sqlite_schema` is replaced, the schema version raised
+    /// (so every connection reads the schema again), and the database checked whole. Each text
+    /// must be found exactly once, or the migration fails and its transaction rolls back.
+    static func rewriteSQLiteSchema(_ sql: any SQLDatabase, _ rewrites: [SQLiteSchemaRewrite]) async throws {
+        guard
+            let version = try await sql.raw("PRAGMA schema_version").first()?.decode(
+                column: "schema_version", as: Int64.self)
+        else { throw StorageError(.queryFailed, "SQLite reported no schema version") }
+        try await sql.raw("PRAGMA writable_schema = ON").run()
+        for rewrite in rewrites {
+            let stored = try await sql.raw(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = \(bind: rewrite.table)"
+            ).first()?.decode(column: "sql", as: String.self)
+            guard let stored, stored.components(separatedBy: rewrite.text).count == 2 else {
+                try await sql.raw("PRAGMA writable_schema = OFF").run()
+                throw StorageError(
+                    .queryFailed, "table \(rewrite.table)'s stored definition is not the one this migration edits")
+            }
+            let edited = stored.replacingOccurrences(of: rewrite.text, with: rewrite.replacement)
+            try await sql.raw(
+                "UPDATE sqlite_schema SET sql = \(bind: edited) WHERE type = 'table' AND name = \(bind: rewrite.table)"
+            ).run()
+        }
+        try await sql.raw("PRAGMA schema_version = \(unsafeRaw: String(version + 1))").run()
+        try await sql.raw("PRAGMA writable_schema = OFF").run()
+        let check = try await sql.raw("PRAGMA integrity_check").all().map {
+            try $0.decode(column: "integrity_check", as: String.self)
+        }
+        guard check == ["ok"] else {
+            throw StorageError(.queryFailed, "SQLite integrity check failed after editing the schema")
         }
     }
 
