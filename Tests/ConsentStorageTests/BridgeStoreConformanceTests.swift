@@ -163,11 +163,7 @@ struct BridgeStoreConformanceTests {
             try await insertOutbox(messageID: "m1", disclosureID: recorded)
             try await insertOutbox(messageID: "m1", disclosureID: nil)
             // A decision only an outbox row names (no disclosure or rejection row beside it).
-            try await run(
-                """
-                INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, \
-                decided_at) VALUES ('bare', 'health.ips.outbound', 0, 9, 'reject', 'test-1', '2026-12-05T00:00:00.000Z')
-                """)
+            try await run(Fixtures.decisionRow("bare", outcome: "reject", offset: 9))
             try await insertOutbox(messageID: "bare", disclosureID: nil)
             before.outbox += 3
             before.decisions += 1
@@ -203,11 +199,7 @@ struct BridgeStoreConformanceTests {
                             column: "n", as: Int64.self) ?? -1)
                 }
             }
-            try await run(
-                """
-                INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, \
-                decided_at) VALUES ('m2', 'health.ips.outbound', 0, 1, 'reject', 'test-1', '2026-12-05T00:00:00.000Z')
-                """)
+            try await run(Fixtures.decisionRow("m2", outcome: "reject", offset: 1))
             // One statement per table, with a row for "m2" and one for `second`.
             func statements(second: String) -> [(table: String, statement: String)] {
                 let names = "(SELECT 'm2' AS id UNION ALL SELECT '\(second)' AS id) m"

@@ -32,12 +32,7 @@ struct BridgeStoreUpgradeTests {
         try await withScratch(engine) { scratch in
             let location = try await scratch.make("checks")
             try await Self.writeStore(at: location, asVersion: 10) { sql in
-                try await sql.raw(
-                    """
-                    INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, decided_at)
-                    VALUES ('m', 'health.ips.outbound', 0, 0, 'forward', 'v', '2026-01-01T00:00:00.000Z')
-                    """
-                ).run()
+                try await sql.raw(Fixtures.decisionRow("m")).run()
             }
             let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             if engine == .sqlite {
@@ -60,20 +55,15 @@ struct BridgeStoreUpgradeTests {
             func run(_ statement: SQLQueryString) async throws {
                 try await store.database.transaction { sql in try await sql.raw(statement).run() }
             }
-            func decision(_ id: String, outcome: String) -> SQLQueryString {
-                """
-                INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, \
-                decided_at) VALUES (\(bind: id), 'health.ips.outbound', 0, 1, \(bind: outcome), 'v', \
-                '2026-01-02T00:00:00.000Z')
-                """
-            }
             func outbox(_ column: String, _ value: String) -> SQLQueryString {
                 """
                 INSERT INTO outbox (message_id, topic, headers, payload, created_at, \(unsafeRaw: column)) \
                 VALUES ('m', 'nav.ips.inbound', '', \(bind: Data()), '2026-01-02T00:00:00.000Z', \(bind: value))
                 """
             }
-            await #expect(throws: StorageError.self) { try await run(decision("x", outcome: "forwarded")) }
+            await #expect(throws: StorageError.self) {
+                try await run(Fixtures.decisionRow("x", outcome: "forwarded", offset: 1))
+            }
             for column in ["derived", "follower1_derived", "follower2_derived"] {
                 await #expect(throws: StorageError.self, "\(column)") { try await run(outbox(column, "receipts")) }
             }
@@ -82,7 +72,7 @@ struct BridgeStoreUpgradeTests {
                     "INSERT INTO outbox_done (seq, status, status_at) VALUES (99, 'sent', '2026-01-02T00:00:00.000Z')")
             }
             // What the checks allow still goes in, beside the row written before the upgrade.
-            try await run(decision("y", outcome: "forward-anonymous"))
+            try await run(Fixtures.decisionRow("y", outcome: "forward-anonymous", offset: 1))
             try await run(outbox("follower1_derived", "notice-without-consent"))
             try await run(
                 "INSERT INTO outbox_done (seq, status, status_at) VALUES (99, 'failed', '2026-01-02T00:00:00.000Z')")
@@ -104,12 +94,7 @@ struct BridgeStoreUpgradeTests {
             let location = try await scratch.make("upgrade")
             // A store as version 2 left it, with one row in each status.
             try await Self.writeStore(at: location, asVersion: 2) { sql in
-                try await sql.raw(
-                    """
-                    INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, decided_at)
-                    VALUES ('m', 'health.ips.outbound', 0, 0, 'forward', 'v', '2026-01-01T00:00:00.000Z')
-                    """
-                ).run()
+                try await sql.raw(Fixtures.decisionRow("m")).run()
                 for (status, at, reason) in [
                     ("published", "'2026-01-02T00:00:00.000Z'", "NULL"), ("pending", "NULL", "NULL"),
                     ("withheld", "'2026-01-03T00:00:00.000Z'", "'consent-withdrawn'"),
@@ -163,12 +148,7 @@ struct BridgeStoreUpgradeTests {
             // A store as version 8 left it: row 1 published (below the mark), 2 and 4 pending,
             // 3 withheld.
             try await Self.writeStore(at: location, asVersion: 8) { sql in
-                try await sql.raw(
-                    """
-                    INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, decided_at)
-                    VALUES ('m', 'health.ips.outbound', 0, 0, 'forward', 'v', '2026-01-01T00:00:00.000Z')
-                    """
-                ).run()
+                try await sql.raw(Fixtures.decisionRow("m")).run()
                 for _ in 1...4 {
                     try await sql.raw(
                         """

@@ -4,6 +4,7 @@ import ConsentContracts
 import ConsentStorage
 import Foundation
 import Logging
+import SQLKit
 import Testing
 
 /// The engines the store suites run on (SQLite always, PostgreSQL when configured).
@@ -83,6 +84,16 @@ let knownFodselsnummer = "12848740088"
 
 enum Fixtures {
     static let time = Date(timeIntervalSince1970: 1_790_000_000)
+
+    /// A decision row written straight into a bridge store (what the store's own tests need
+    /// beside rows they write by hand; `message` writes it through the store).
+    static func decisionRow(_ messageID: String, outcome: String = "forward", offset: Int64 = 0) -> SQLQueryString {
+        """
+        INSERT INTO decisions (message_id, source_topic, partition_id, source_offset, outcome, bridge_version, \
+        decided_at) VALUES (\(bind: messageID), 'health.ips.outbound', 0, \(bind: offset), \(bind: outcome), 'v', \
+        '2026-01-01T00:00:00.000Z')
+        """
+    }
 
     /// The repository's contracts (the published ones: sinks accept and report by them).
     static let contractsDirectory = RepositoryPaths.contractsDirectory

@@ -146,18 +146,13 @@ package final class BridgeStore: Sendable {
         return rows.filter { insertedIDs.contains($0.messageID) }
     }
 
-    /// Inserts the disclosures, outbox rows and rejections of `messages` (whose decisions are
+    /// Inserts the disclosures, rejections and outbox rows of `messages` (whose decisions are
     /// recorded) and returns the outbox rows' numbers.
     private func insertRows(_ sql: any SQLDatabase, of messages: [MessageRows]) async throws -> [Int64] {
-        _ = try await self.database.bulkInsert(
-            sql, into: "disclosures", columns: MessageRows.disclosureColumns, rows: messages.flatMap(\.disclosures))
-        _ = try await self.database.bulkInsert(
-            sql, into: "anonymous_disclosures", columns: MessageRows.anonymousDisclosureColumns,
-            rows: messages.flatMap(\.anonymousDisclosures))
-        let sequences = try await self.insertOutboxRows(sql, messages.flatMap(\.outbox))
-        _ = try await self.database.bulkInsert(
-            sql, into: "rejections", columns: MessageRows.rejectionColumns, rows: messages.compactMap(\.rejection))
-        return sequences
+        for (table, columns, rows) in MessageRows.tableRows(of: messages) {
+            _ = try await self.database.bulkInsert(sql, into: table, columns: columns, rows: rows)
+        }
+        return try await self.insertOutboxRows(sql, messages.flatMap(\.outbox))
     }
 
     /// The stored offsets of one consumer group (where to seek on assignment).
@@ -569,6 +564,17 @@ struct MessageRows: Sendable {
         "message_id", "ce_type", "ce_source", "reason_code", "sealed_payload", "sealing_key_id", "received_at",
         "ce_time",
     ]
+
+    /// The rows of `messages` for each table besides the decisions and the outbox (those
+    /// with none left out), in an order that inserts parents first; the outbox, which names
+    /// the disclosures, goes after them.
+    static func tableRows(of messages: [MessageRows]) -> [(table: String, columns: [String], rows: [[StoreValue]])] {
+        [
+            ("disclosures", disclosureColumns, messages.flatMap(\.disclosures)),
+            ("anonymous_disclosures", anonymousDisclosureColumns, messages.flatMap(\.anonymousDisclosures)),
+            ("rejections", rejectionColumns, messages.compactMap(\.rejection)),
+        ].filter { !$0.2.isEmpty }
+    }
 
     var messageID: String
     var decision: [StoreValue]

@@ -23,11 +23,7 @@ struct PostgresBatchStatements: Sendable {
         self.decisions = try PostgresBulkInsert.insertSkippingStored(
             into: "decisions", columns: MessageRows.decisionColumns, rows: messages.map(\.decision))
         var rows: [SQLQueryString] = []
-        for (table, columns, values) in [
-            ("disclosures", MessageRows.disclosureColumns, messages.flatMap(\.disclosures)),
-            ("anonymous_disclosures", MessageRows.anonymousDisclosureColumns, messages.flatMap(\.anonymousDisclosures)),
-            ("rejections", MessageRows.rejectionColumns, messages.compactMap(\.rejection)),
-        ] where !values.isEmpty {
+        for (table, columns, values) in MessageRows.tableRows(of: messages) {
             for chunk in values.chunked(by: PostgresBulkInsert.rowsPerStatement) {
                 rows.append(
                     try PostgresBulkInsert.statement(
