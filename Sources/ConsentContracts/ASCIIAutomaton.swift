@@ -3,12 +3,19 @@
 /// Built once per pattern: the pattern's Thompson automaton (states joined by empty moves and
 /// one-character steps), made deterministic by the subset construction over the 128 ASCII
 /// characters. Matching is then one table lookup per byte, with no backtracking, so a pattern
-/// like `^(/[^/]*)+$` costs the same as `^[0-9]{11}$`. Only a match/no-match is needed
+/// like `^(/[^/]*)+$` costs the same as `^[0-9]{11}$`. The bytes every state treats alike
+/// share a class (a contract pattern needs 2 to 8), so the table is states × classes, not
+/// states × 128: at 256 bytes per state the contracts' tables were ~100 KB together, and each
+/// byte's lookup waited on the cache. Only a match/no-match is needed
 /// (greedy and lazy quantifiers accept the same strings). Patterns it does not cover (an
 /// anchor inside a group, alternatives anchored differently, huge counted repetitions) have
 /// no automaton, and input with a non-ASCII byte is left to the backtracking matcher.
 struct ASCIIAutomaton: Sendable {
-    /// Next state for (state, byte) at `state << 7 | byte`; -1: no match can follow.
+    /// Each ASCII byte's class: bytes that lead every state to the same next state share one.
+    private let classOf: [UInt8]
+    /// How many classes there are: the width of a row of `table`.
+    private let classCount: Int
+    /// Next state for (state, class) at `state * classCount + class`; -1: no match can follow.
     private let table: [Int16]
     private let accepting: [Bool]
     /// The pattern has no `$`: a match may end anywhere, so reaching an accepting state decides.
@@ -87,7 +94,28 @@ struct ASCIIAutomaton: Sendable {
             }
             next += 1
         }
-        self.table = table
+        // Bytes whose columns are equal (the same next state from every state) form a class.
+        var classOfColumn: [[Int16]: UInt8] = [:]
+        var classOf: [UInt8] = []
+        classOf.reserveCapacity(128)
+        for byte in 0..<128 {
+            let column = sets.indices.map { table[$0 << 7 | byte] }
+            if let known = classOfColumn[column] {
+                classOf.append(known)
+            } else {
+                let new = UInt8(classOfColumn.count)
+                classOfColumn[column] = new
+                classOf.append(new)
+            }
+        }
+        let classCount = classOfColumn.count
+        var compact = [Int16](repeating: -1, count: sets.count * classCount)
+        for state in sets.indices {
+            for byte in 0..<128 { compact[state * classCount + Int(classOf[byte])] = table[state << 7 | byte] }
+        }
+        self.classOf = classOf
+        self.classCount = classCount
+        self.table = compact
         self.accepting = accepting
         self.acceptsEarly = !anchoredAtEnd
     }
@@ -98,7 +126,7 @@ struct ASCIIAutomaton: Sendable {
         if acceptsEarly, accepting[0] { return true }
         for byte in bytes {
             guard byte < 128 else { return nil }
-            let next = table[state << 7 | Int(byte)]
+            let next = table[state &* classCount &+ Int(classOf[Int(byte)])]
             if next < 0 { return false }
             state = Int(next)
             if acceptsEarly, accepting[state] { return true }

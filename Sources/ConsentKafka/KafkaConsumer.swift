@@ -240,6 +240,8 @@ package final class KafkaConsumer: Sendable {
         var headers: [KafkaHeader] = []
         var headerList: OpaquePointer? = nil
         if rd_kafka_message_headers(message, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+            // Sized once: grown by appending, a record's dozen headers took five allocations.
+            headers.reserveCapacity(rd_kafka_header_cnt(headerList))
             var index = 0
             var name: UnsafePointer<CChar>? = nil
             var valuePointer: UnsafeRawPointer? = nil

@@ -87,8 +87,9 @@ package struct RecipientCopy: Sendable {
     /// The output, built from allow-listed fields only: what the consent covers and the role
     /// may receive.
     package var body: JSONValue
-    /// `body` serialized compactly (what goes on the wire).
-    package var bytes: [UInt8]
+    /// `body` serialized compactly (what goes on the wire). Made on request: the bridge
+    /// serializes the copy it publishes, with its own event id, itself.
+    package var bytes: [UInt8] { body.serializedBytes() }
     /// What was left out and why.
     package var removed: [FieldRemoval]
     /// The Kafka key to publish under: the fødselsnummer only when the output itself carries it
@@ -110,8 +111,8 @@ package struct AnonymousEvent: Sendable {
     package var destinationTopic: String
     /// The generalized output, built from allow-listed fields only, with `caseReference`.
     package var body: JSONValue
-    /// `body` serialized compactly.
-    package var bytes: [UInt8]
+    /// `body` serialized compactly, made on request (as `RecipientCopy.bytes`).
+    package var bytes: [UInt8] { body.serializedBytes() }
     /// The reference that stands for the person in `body`.
     package var caseReference: CaseReference
     /// Subject → case reference, for the origin side's store only (never published).

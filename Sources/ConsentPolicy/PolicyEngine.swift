@@ -119,7 +119,7 @@ package enum PolicyEngine {
                     copies.append(
                         RecipientCopy(
                             role: copy.roleName, destinationTopic: copy.destinationTopic, body: output,
-                            bytes: output.serializedBytes(), removed: filter.removed,
+                            removed: filter.removed,
                             publishKey: namesSubject ? subject : nil))
                     continue
                 }
@@ -178,7 +178,7 @@ package enum PolicyEngine {
             AnonymousEvent(
                 contractName: contract.name, ceType: AnonymousFormSchema.ceType(of: contract.ceType),
                 destinationTopic: firstCopy.destinationTopic, body: output,
-                bytes: output.serializedBytes(), caseReference: caseReference,
+                caseReference: caseReference,
                 mapping: CaseReferenceMapping(subject: subject, caseReference: caseReference, keeper: origin),
                 basis: basis, consent: consentFound, removed: filter.removed, generalized: filter.generalized))
     }

@@ -96,6 +96,39 @@ struct ASCIIAutomatonTests {
         #expect(text.withUTF8 { automaton.matches($0) } == nil)
     }
 
+    @Test("Every ASCII byte is judged as the reference judges it, in every contract pattern")
+    func everyByteIsClassedAsTheReferenceSeesIt() throws {
+        // The automaton groups bytes into classes; a byte put in the wrong class would be
+        // accepted where the pattern refuses it. So each byte is tried in each pattern's
+        // accepted strings (or any candidates when none is accepted): at the start, the middle,
+        // the end, appended, and alone.
+        let candidates = Self.candidates(count: 3_000, seed: 5)
+        for source in try Self.contractPatterns() + Self.otherPatterns {
+            let regex = try SchemaRegex(source)
+            // Every contract pattern has an automaton (tested above); of the others, some have none.
+            guard let automaton = ASCIIAutomaton(try Self.alternatives(source)) else { continue }
+            let accepted = candidates.filter { regex.searchByBacktracking($0) }
+            let bases = (accepted.isEmpty ? candidates.filter { $0.utf8.count <= 8 } : accepted).prefix(3)
+            for byte in UInt8(0)..<128 {
+                var texts = [[byte]]
+                for base in bases {
+                    let bytes = Array(base.utf8)
+                    texts.append(bytes + [byte])
+                    for position in Set([0, bytes.count / 2, bytes.count - 1]) where bytes.indices.contains(position) {
+                        var changed = bytes
+                        changed[position] = byte
+                        texts.append(changed)
+                    }
+                }
+                for text in texts {
+                    let expected = regex.searchByBacktracking(String(decoding: text, as: UTF8.self))
+                    let decided = text.withUnsafeBufferPointer { automaton.matches($0) }
+                    #expect(decided == expected, "\(source) on byte \(byte) in \(text)")
+                }
+            }
+        }
+    }
+
     /// The parsed alternatives of `source` (as `SchemaRegex` builds its automaton from them).
     static func alternatives(_ source: String) throws -> [[SchemaRegex.Node]] {
         try SchemaRegex(source).parsedAlternatives
