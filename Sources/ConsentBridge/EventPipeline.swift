@@ -121,8 +121,9 @@ package struct EventPipeline: Service {
         var offsets: [KafkaTopicPartition: Int64] = [:]
         for record in batch {
             // The envelope is read once, here; the policy and the record builder share it.
-            let headers = CloudEventHeaders(
-                kafkaHeaders: record.headers.lazy.map { (name: $0.name, value: $0.value ?? []) })
+            var envelope = CloudEventHeaders.Reader()
+            for header in record.headers { envelope.read(name: header.name, value: header.value ?? []) }
+            let headers = envelope.headers
             let event = PolicyEvent(headers: headers, body: record.value ?? [], sourceTopic: record.topic)
             var decision = PolicyEngine.decide(
                 event: event, consent: gate.keeper, contracts: catalog, now: timestamp,

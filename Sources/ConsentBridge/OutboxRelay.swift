@@ -562,8 +562,15 @@ package struct OutboxRelay: Service {
         // categories since the decision stops the disclosure (R5); other roles' copies are
         // checked on their own.
         var disclosed: ConsentCategories = []
-        for name in (headers.categories ?? "").split(separator: ",") {
-            guard let category = ConsentCategories(name: String(name)) else { return "consent-unverifiable" }
+        // Comma-separated names, empty ones passed over; split on the bytes (splitting the
+        // string walks it by grapheme: ~1% of the bridge's CPU).
+        var rest = Substring(headers.categories ?? "")
+        while !rest.isEmpty {
+            let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+            let name = rest[..<comma]
+            rest = comma == rest.endIndex ? "" : rest[rest.utf8.index(after: comma)...]
+            if name.isEmpty { continue }
+            guard let category = ConsentCategories(name: name) else { return "consent-unverifiable" }
             disclosed.insert(category)
         }
         return PolicyEngine.recheck(

@@ -33,8 +33,9 @@ package struct ConsentCategories: OptionSet, Sendable, Hashable, Codable {
         ("work-status", .workStatus),
     ]
 
-    /// The bit for `name`, or nil for a name the policy does not know.
-    package init?(name: String) {
+    /// The bit for `name`, or nil for a name the policy does not know. Any string type: the
+    /// relay reads names out of a comma-separated header without copying each.
+    package init?(name: some StringProtocol) {
         guard let match = Self.named.first(where: { $0.name == name }) else { return nil }
         self = match.category
     }

@@ -253,11 +253,48 @@ struct BridgeRelayWithholdingTests {
             ))
     }
 
+    @Test(
+        "Fail closed: a stored copy whose recorded categories name one the policy does not know is withheld as unverifiable; known names around an empty one are read"
+    )
+    func unknownRecordedCategoryIsWithheld() async throws {
+        let patient = "12848740088"
+        let granted = try Fixtures.consent(patient: patient, roles: ["ips-job-specialist"])
+        var same = try JSONSerialization.jsonObject(with: Data(granted)) as! [String: Any]
+        same["version"] = 2
+        for (categories, reason) in [
+            ("ips-participation,unknown-category", "consent-unverifiable"), (",ips-participation,,", nil),
+        ] {
+            guard
+                let seen = try await Self.decidedThenChanged(
+                    patient: patient, granted: granted, changed: same,
+                    altering: { message in
+                        for index in message.outbox.indices where message.outbox[index].disclosureID != nil {
+                            message.outbox[index].headers.removeAll { $0.name == BridgeHeaders.internalCategories }
+                            message.outbox[index].headers.append(
+                                MessageHeader(name: BridgeHeaders.internalCategories, text: categories))
+                        }
+                    })
+            else { return }
+            let notice = try DisclosureNotice(json: StrictJSON.parse(try #require(seen.notices.first?.value)))
+            if let reason {
+                #expect(seen.forwarded.isEmpty, "a copy whose consent could not be verified crossed")
+                #expect(notice.status == .withheld)
+                #expect(notice.withheldReason == reason)
+            } else {
+                #expect(seen.forwarded.map(\.topic) == ["nav.followup.inbound"], "\(categories)")
+                #expect(notice.status == .disclosed)
+            }
+        }
+    }
+
     /// What the relay published for a referral decided under `granted` and recorded behind its
     /// back after the running bridge's view moved on to `changed` (version 2), as a pipeline
     /// would have decided just before the change arrived. Nil (after recording why) when the
     /// grant did not let the referral through.
-    static func decidedThenChanged(patient: String, granted: [UInt8], changed: [String: Any]) async throws -> (
+    static func decidedThenChanged(
+        patient: String, granted: [UInt8], changed: [String: Any],
+        altering alter: (inout BridgeMessageRecord) -> Void = { _ in }
+    ) async throws -> (
         notices: [KafkaRecord], receipts: [KafkaRecord], forwarded: [KafkaRecord], withheld: Set<String>,
         id: String, probe: String, deliveries: [DeliveryCount], metrics: String
     )? {
@@ -294,8 +331,9 @@ struct BridgeRelayWithholdingTests {
             topic: topics.healthOutbound, partition: 0, offset: 999_999, key: Array(patient.utf8),
             value: try Fixtures.referral(patient: patient),
             headers: [], timestamp: nil)
-        let message = try builder.build(
+        var message = try builder.build(
             record: record, headers: headers, origin: .health, decision: decision, now: Date())
+        alter(&message)
         let store = try await harness.openBridgeStore()
         _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
 

@@ -96,6 +96,32 @@ import Testing
         }
     }
 
+    @Test("a header that is not UTF-8 is refused; one in UTF-8 beyond ASCII is read as sent")
+    func headersAreReadAsUTF8() throws {
+        let view = F.view(F.consent(F.kari))
+        let example = try F.exampleEvent("job-status-update", "job-started")
+        func headers(_ name: String, _ value: [UInt8]) -> CloudEventHeaders {
+            CloudEventHeaders(
+                kafkaHeaders: CloudEventHeaders.requiredNames.map {
+                    (name: $0, value: $0 == name ? value : Array((example.headers.value(of: $0) ?? "").utf8))
+                })
+        }
+        for name in CloudEventHeaders.requiredNames {
+            // A lone continuation byte, a truncated sequence, an overlong encoding of "/".
+            for value: [UInt8] in [[0x61, 0x80], [0x75, 0xC3], [0xC0, 0xAF]] {
+                let read = headers(name, value)
+                #expect(read.unreadable == [name], "\(name): \(value)")
+                #expect(read.value(of: name) == nil)
+                var event = example
+                event.headers = read
+                #expect(try F.decide(event, view).code == "invalid-envelope", "\(name): \(value)")
+            }
+        }
+        let read = headers(CloudEventHeaders.Name.source, Array("urn:epj:tromsø".utf8))
+        #expect(read.unreadable.isEmpty)
+        #expect(read.source == "urn:epj:tromsø")
+    }
+
     @Test(
         "R15/R16: a personal identifier, a space or an address in ce_id or ce_source is refused (they reach receipts and operators)"
     )
