@@ -41,7 +41,7 @@ struct ConsentViewPersistedFormTests {
     }
 
     @Test("R5: truncated, extended or foreign bytes are not an entry (the view reads them as no consent)")
-    func R5_malformedIsRefused() {
+    func R5_malformedIsRefused() throws {
         let bytes = ConsentView.Entry(state: .granted(Self.record(givenBy: "parent")), highestVersion: 7)
             .persistedBytes(patientID: "12848740088")
         for length in 0..<bytes.count {
@@ -56,6 +56,15 @@ struct ConsentViewPersistedFormTests {
         var badTag = bytes
         badTag[2] = 9
         #expect(ConsentView.Entry(persistedBytes: badTag, patientID: "12848740088") == nil)
+        // A string that is not UTF-8: the recorder's role "primærkontakt" with its "æ" broken.
+        let role = Array("primærkontakt".utf8)
+        let at = try #require(bytes.indices.first { Array(bytes[$0...].prefix(role.count)) == role })
+        var notUTF8 = bytes
+        notUTF8[at + 5] = 0x28  // 0xC3 followed by "(": not a UTF-8 sequence
+        #expect(ConsentView.Entry(persistedBytes: notUTF8, patientID: "12848740088") == nil)
+        var stillUTF8 = bytes
+        stillUTF8[at] = UInt8(ascii: "P")
+        #expect(ConsentView.Entry(persistedBytes: stillUTF8, patientID: "12848740088") != nil)
     }
 
     @Test("R5: a consent id that is not a lowercase UUID is kept as it was written")
