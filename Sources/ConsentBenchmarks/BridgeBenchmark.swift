@@ -74,6 +74,9 @@ package struct BridgeBenchmark: Sendable {
     /// PostgreSQL).
     package var instances: Int
     package var logger: Logger
+    /// `linger.ms` of the measured systems' producers (the passthroughs' and the bridge's);
+    /// nil: the producers' default (2 ms). The load generator's producer keeps its own.
+    package var producerLingerMilliseconds: Int?
     /// Runs one measured run's load against the broker at the given bootstrap address, calling
     /// `onBegin` when the timed part begins and `onEnd` when it ends (before the load's result is
     /// handed over: reading a child's result is not the system's work). `nil`: in this process
@@ -92,10 +95,12 @@ package struct BridgeBenchmark: Sendable {
         startBroker: (@Sendable () async throws -> ExternalBroker)? = nil,
         postgresBaseURL: String? = nil,
         instances: Int = 1,
+        producerLingerMilliseconds: Int? = nil,
         runLoad: RunLoad? = nil,
         logger: Logger
     ) throws {
         guard instances == 1 || postgresBaseURL != nil else { throw BenchmarkError.instancesNeedPostgres }
+        self.producerLingerMilliseconds = producerLingerMilliseconds
         self.instances = instances
         self.events = events
         self.rate = rate
@@ -119,6 +124,11 @@ package struct BridgeBenchmark: Sendable {
     package static let partitionsPerTopic = 24
 
     static let tuning = EmbeddedKafkaCluster.consumerTuning
+
+    /// The producer settings of the measured systems (`producerLingerMilliseconds`).
+    private var producerProperties: [String: String] {
+        producerLingerMilliseconds.map { ["linger.ms": String($0)] } ?? [:]
+    }
 
     package func run() async throws -> Result {
         let workload = try BridgeBenchmarkWorkload(contractsDirectory: contractsDirectory)
@@ -159,7 +169,8 @@ package struct BridgeBenchmark: Sendable {
                         topics: ["health.ips.outbound"]), logger: logger)
                 try consumer.start()
                 let producer = try KafkaProducer(
-                    configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+                    configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: producerProperties),
+                    logger: logger)
                 return Task {
                     let forward = Task {
                         for try await batch in consumer.batches {
@@ -225,7 +236,10 @@ package struct BridgeBenchmark: Sendable {
                     // librdkafka's default 45 s, which once held a member's partitions idle that long.
                     "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": instances > 1 ? "6000" : "45000",
                 ], fileContents: nil)
-            let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+            // The clients' settings serve the bridge's consumers too; librdkafka leaves a
+            // producer setting to producers.
+            let client = KafkaClientConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: producerProperties)
             // One or more instances in one consumer group, sharing the bridge store (as
             // `docker compose up --scale bridge=N` runs them; here in one process).
             var applications: [BridgeApplication] = []

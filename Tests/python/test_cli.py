@@ -102,11 +102,13 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
     depends on the machine and the build, so only what must hold is checked)."""
     result = subprocess.run(
         [BIN, "bench", "bridge", "--events", "150", "--rate", "300", "--broker", "process", "--json",
-         "--contracts", str(CONTRACTS)],
+         "--linger-ms", "2", "--contracts", str(CONTRACTS)],
         cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["broker_in_process"] == 0
+    # The producers' linger.ms, when given, is said with the figures it produced.
+    assert figures["linger_ms"] == 2, figures
     for key in ("bridge_cpu_us_per_event", "load_cpu_us_per_event", "equal_work_cpu_us_per_event"):
         assert figures[key] > 0, (key, figures)
     # What the bridge's store wrote per event (its WAL and checkpoints; at least the rows).
@@ -121,6 +123,8 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
     # (The ratio is of the unrounded rates: allow the rounding.)
     assert abs(figures["ratio_equal_work"] - figures["bridge_per_s"] / figures["equal_work_per_s"]) < 0.02, figures
     assert "the broker and the load in processes of their own" in result.stderr
+    refused = run("bench", "bridge", "--linger-ms", "5000")
+    assert refused.returncode != 0 and "--linger-ms" in refused.stderr, refused.stderr
 
 
 def test_bench_store_measures_the_batch_sizes_asked_for():

@@ -45,6 +45,12 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     )
     var instances: Int = 1
 
+    @Option(
+        help:
+            "`linger.ms` of the measured producers (both passthroughs' and the bridge's; default: the producers' own, 2). The passthroughs wait for each batch's deliveries, so their events/s follow it and the bridge's do not (docs/architecture.md)."
+    )
+    var lingerMs: Int?
+
     @Flag(
         help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
     var json = false
@@ -63,6 +69,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             throw ValidationError("--rate must be between 1 and 1000000 events/s")
         }
         guard (1...8).contains(instances) else { throw ValidationError("--instances must be between 1 and 8") }
+        if let lingerMs, !(0...1000).contains(lingerMs) {
+            throw ValidationError("--linger-ms must be between 0 and 1000")
+        }
         if instances > 1, store != .postgres {
             throw ValidationError(
                 "--instances \(instances) shares one bridge store between the instances: add --store postgres")
@@ -92,7 +101,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let (events, rate) = (self.events, self.rate)
         let result = try await BridgeBenchmark(
             events: events, rate: rate, contractsDirectory: contracts, startBroker: startBroker,
-            postgresBaseURL: postgres, instances: instances,
+            postgresBaseURL: postgres, instances: instances, producerLingerMilliseconds: lingerMs,
             // The load generator and reader in a process of their own: this process's CPU is then
             // the measured system's alone.
             runLoad: { bootstrap, onBegin, onEnd in
@@ -110,8 +119,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let placement = broker == .embedded ? "embedded broker" : "broker in a child process"
         let stored = store == .postgres ? "PostgreSQL" : "SQLite"
         let running = instances == 1 ? "" : ", \(instances) bridge instances in one group"
+        let lingering = lingerMs.map { ", producers' linger.ms \($0)" } ?? ""
         output.line(
-            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)"
+            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)\(lingering)"
         )
         output.line(
             String(
@@ -196,6 +206,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["store_postgres"] = store == .postgres ? 1 : 0
             line["instances"] = Double(instances)
             if let rate { line["offered_per_s"] = Double(rate) }
+            if let lingerMs { line["linger_ms"] = Double(lingerMs) }
             print(
                 String(
                     decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
