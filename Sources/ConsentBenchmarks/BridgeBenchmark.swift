@@ -27,6 +27,11 @@ package struct BridgeBenchmark: Sendable {
         /// run in this process (`runLoad`), plus the broker when it does (`--broker process`
         /// keeps it out).
         package var equalWorkCPUMicrosecondsPerEvent: Double
+        /// The equal-work passthrough enqueueing the next batch while the previous ones'
+        /// deliveries are awaited (as many in flight as the relay keeps), as the bridge's relay
+        /// does; the plain passthroughs wait for each batch's deliveries before taking the next,
+        /// so their events/s follow the producers' `linger.ms`.
+        package var equalWorkPipelinedPerSecond: Double
         package var bridgeCPUMicrosecondsPerEvent: Double
         /// Bytes the measuring process wrote per event over the bridge's run (`ProcessIO`): with
         /// SQLite, what the store cost in writes (WAL and checkpoints); nil where not reported.
@@ -157,15 +162,16 @@ package struct BridgeBenchmark: Sendable {
             try Data(
                 contentsOf: examples.appendingPathComponent(
                     "disclosure/valid/referral-disclosed-to-job-specialist.json")))
-        func passthroughSystem(equalWork: Bool) -> (BenchmarkBroker, StopSignal) async throws -> Task<
-            [Double], any Error
-        > {
+        func passthroughSystem(equalWork: Bool, pipelined: Bool = false) -> (BenchmarkBroker, StopSignal) async throws
+            -> Task<[Double], any Error>
+        {
             { cluster, stop in
                 let client = KafkaClientConfiguration(
                     bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
                 let consumer = try KafkaConsumer(
                     configuration: .init(
-                        client: client, groupID: equalWork ? "passthrough-equal" : "passthrough",
+                        client: client,
+                        groupID: pipelined ? "passthrough-pipelined" : equalWork ? "passthrough-equal" : "passthrough",
                         topics: ["health.ips.outbound"]), logger: logger)
                 try consumer.start()
                 let producer = try KafkaProducer(
@@ -173,6 +179,7 @@ package struct BridgeBenchmark: Sendable {
                     logger: logger)
                 return Task {
                     let forward = Task {
+                        var inFlight: [KafkaPendingDelivery] = []
                         for try await batch in consumer.batches {
                             var out = batch.map {
                                 KafkaOutgoingRecord(
@@ -190,7 +197,17 @@ package struct BridgeBenchmark: Sendable {
                                             headers: record.headers))
                                 }
                             }
-                            for result in try await producer.send(out) { _ = try result.get() }
+                            guard pipelined else {
+                                for result in try await producer.send(out) { _ = try result.get() }
+                                continue
+                            }
+                            inFlight.append(try await producer.enqueue(out))
+                            if inFlight.count > OutboxRelay.maxInFlight {
+                                for result in try await inFlight.removeFirst().results() { _ = try result.get() }
+                            }
+                        }
+                        for pending in inFlight {
+                            for result in try await pending.results() { _ = try result.get() }
                         }
                     }
                     while !stop.isSet { try await Task.sleep(for: .milliseconds(20)) }
@@ -203,6 +220,7 @@ package struct BridgeBenchmark: Sendable {
         }
         let passthrough = try await measure(start: passthroughSystem(equalWork: false))
         let equalWork = try await measure(start: passthroughSystem(equalWork: true))
+        let equalWorkPipelined = try await measure(start: passthroughSystem(equalWork: true, pipelined: true))
 
         // (b) The full bridge with SQLite, and (c) withdrawal latency on the same set-up.
         let stages = StageSnapshot()
@@ -316,6 +334,7 @@ package struct BridgeBenchmark: Sendable {
             passthroughPerSecond: passthrough.load.perSecond, passthroughLatency: passthrough.load.latency,
             equalWorkPerSecond: equalWork.load.perSecond,
             equalWorkCPUMicrosecondsPerEvent: equalWork.cpuSeconds * 1e6 / Double(events),
+            equalWorkPipelinedPerSecond: equalWorkPipelined.load.perSecond,
             bridgeCPUMicrosecondsPerEvent: bridge.cpuSeconds * 1e6 / Double(events),
             bridgeWrittenBytesPerEvent: bridge.writtenBytes.map { $0 / Double(events) },
             bridgeStoreThreadCPUMicrosecondsPerEvent: bridge.threadSeconds.map {

@@ -137,7 +137,8 @@ package struct OutboxRelay: Service {
 
     /// Steps enqueued at once: the next one goes to the producers while the previous one's
     /// delivery reports are awaited and marked (publish latency overlaps the store write).
-    static let maxInFlight = 2
+    /// `bench bridge`'s pipelined passthrough keeps as many batches in flight.
+    package static let maxInFlight = 2
 
     /// Finds rows that reached a broker but were never marked (see `PublishedRowRecovery`).
     private var recovery: PublishedRowRecovery {

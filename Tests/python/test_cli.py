@@ -118,10 +118,12 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
     assert 0 <= store and 0 <= kafka, figures
     assert store + kafka <= figures["bridge_cpu_us_per_event"] + 20 * 10_000 / 150, figures
     # Paced at 300/s, no system can deliver faster than it is offered.
-    for key in ("passthrough_per_s", "equal_work_per_s", "bridge_per_s"):
+    for key in ("passthrough_per_s", "equal_work_per_s", "equal_work_pipelined_per_s", "bridge_per_s"):
         assert 0 < figures[key] <= 330, (key, figures)
     # (The ratio is of the unrounded rates: allow the rounding.)
     assert abs(figures["ratio_equal_work"] - figures["bridge_per_s"] / figures["equal_work_per_s"]) < 0.02, figures
+    assert abs(figures["ratio_equal_work_pipelined"]
+               - figures["bridge_per_s"] / figures["equal_work_pipelined_per_s"]) < 0.02, figures
     assert "the broker and the load in processes of their own" in result.stderr
     refused = run("bench", "bridge", "--linger-ms", "5000")
     assert refused.returncode != 0 and "--linger-ms" in refused.stderr, refused.stderr
