@@ -203,11 +203,11 @@ package struct BridgeBenchmark: Sendable {
                             }
                             inFlight.append(try await producer.enqueue(out))
                             if inFlight.count > OutboxRelay.maxInFlight {
-                                for result in try await inFlight.removeFirst().results() { _ = try result.get() }
+                                for result in await inFlight.removeFirst().results() { _ = try result.get() }
                             }
                         }
                         for pending in inFlight {
-                            for result in try await pending.results() { _ = try result.get() }
+                            for result in await pending.results() { _ = try result.get() }
                         }
                     }
                     while !stop.isSet { try await Task.sleep(for: .milliseconds(20)) }
