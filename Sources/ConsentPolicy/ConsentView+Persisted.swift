@@ -1,3 +1,5 @@
+import ConsentContracts
+
 /// The consent view's compact form of one entry: how the view holds it in memory and how the
 /// bridge store persists it (`consent_view.document`).
 ///
@@ -203,11 +205,7 @@ extension ConsentView.Entry {
             guard let low = byte(), let high = byte() else { return nil }
             let count = Int(low) | Int(high) << 8
             if count == 0xFFFF { return .some(nil) }
-            guard let utf8 = take(count) else { return nil }
-            // ASCII (ids, names of roles and categories, times) needs no validating; the generic
-            // validating initializer looked up metadata at run time on every lookup.
-            if utf8.allSatisfy({ $0 < 0x80 }) { return .some(String(decoding: utf8, as: UTF8.self)) }
-            guard let text = String(validating: utf8, as: UTF8.self) else { return nil }
+            guard let utf8 = take(count), let text = String(validatingUTF8Bytes: utf8) else { return nil }
             return .some(text)
         }
 
