@@ -10,9 +10,10 @@ FROM ${SWIFT_IMAGE} AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # librdkafka-dev: the CRdKafka system library (pkg-config "rdkafka"); Debian 12 ships 2.0.2.
 # libsqlite3-dev: the CSQLite system library (pkg-config "sqlite3") every SQLite store uses.
+# libjemalloc-dev: the allocator the executable links (Package.swift).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends librdkafka-dev libsqlite3-dev pkg-config \
+    && apt-get install -y --no-install-recommends librdkafka-dev libsqlite3-dev libjemalloc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -30,11 +31,11 @@ RUN mkdir -p /staging/swift-lib \
 # ---- runtime ----------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# librdkafka1 and libsqlite3-0 must match the headers the build stage compiled against
-# (both Debian 12).
+# librdkafka1, libsqlite3-0 and libjemalloc2 must match the headers the build stage compiled
+# against (all Debian 12).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends librdkafka1 libsqlite3-0 ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends librdkafka1 libsqlite3-0 libjemalloc2 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 consentbridge \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

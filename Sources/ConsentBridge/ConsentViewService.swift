@@ -50,10 +50,10 @@ package struct ConsentViewService: Service {
         var positions: [Int32: Int64] = [:]
         for offset in offsets where offset.topic == topic { positions[offset.partition] = offset.nextOffset }
         keeper.restore(entries: [], positions: positions)
-        // The pages' rows are freed by now; hand their memory back to the system (glibc keeps
-        // freed small blocks otherwise, and a national view's restore leaves ~100 MB of them).
+        // The pages' rows are freed by now; hand their memory back to the system (allocators keep
+        // freed blocks for reuse, and a national view's restore leaves ~100 MB of them).
         await store.releaseCache()
-        FreedMemory.release()
+        ProcessAllocator.releaseFreedMemory()
         logger.info(
             "Consent view restored",
             metadata: ["consent.patients": "\(count)", "consent.partitions": "\(positions.count)"])

@@ -125,6 +125,10 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
     assert abs(figures["ratio_equal_work_pipelined"]
                - figures["bridge_per_s"] / figures["equal_work_pipelined_per_s"]) < 0.02, figures
     assert "the broker and the load in processes of their own" in result.stderr
+    # The executable runs on the allocator it is linked with (Package.swift), and the figures
+    # say so: the CPU per event depends on it.
+    assert figures["allocator"].startswith("jemalloc 5."), figures
+    assert f"allocator {figures['allocator']}" in result.stderr
     refused = run("bench", "bridge", "--linger-ms", "5000")
     assert refused.returncode != 0 and "--linger-ms" in refused.stderr, refused.stderr
 

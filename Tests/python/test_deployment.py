@@ -492,10 +492,10 @@ def test_dockerfile_is_multi_stage_swift_build_slim_debian_runtime_non_root():
     text = DOCKERFILE.read_text()
     assert "ARG SWIFT_IMAGE=swift:" in text and "ARG RUNTIME_IMAGE=debian:" in text and "-slim" in text
     runtime = "\n".join(stages[1][1])
-    # The binary links both system libraries dynamically (ldd in the build checks the rest).
-    assert "librdkafka1" in runtime and "libsqlite3-0" in runtime
+    # The binary links its system libraries dynamically (ldd in the build checks the rest).
+    assert "librdkafka1" in runtime and "libsqlite3-0" in runtime and "libjemalloc2" in runtime
     build = "\n".join(stages[0][1])
-    assert "librdkafka-dev" in build and "libsqlite3-dev" in build
+    assert "librdkafka-dev" in build and "libsqlite3-dev" in build and "libjemalloc-dev" in build
     users = [line.split()[1] for line in stages[1][1] if line.startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("0", "root")
 

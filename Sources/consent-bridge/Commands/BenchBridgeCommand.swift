@@ -121,7 +121,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let running = instances == 1 ? "" : ", \(instances) bridge instances in one group"
         let lingering = lingerMs.map { ", producers' linger.ms \($0)" } ?? ""
         output.line(
-            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)\(lingering)"
+            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)\(lingering); allocator \(ProcessAllocator.name)"
         )
         output.line(
             String(
@@ -184,7 +184,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                         totals.seconds * 1e6 / Double(totals.items)))
         }
         if json {
-            var line: [String: Double] = [
+            var line: [String: Any] = [
                 "passthrough_per_s": result.passthroughPerSecond.rounded(),
                 "bridge_per_s": result.bridgePerSecond.rounded(),
                 "ratio": (result.bridgePerSecond / result.passthroughPerSecond * 100).rounded() / 100,
@@ -216,6 +216,8 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["instances"] = Double(instances)
             if let rate { line["offered_per_s"] = Double(rate) }
             if let lingerMs { line["linger_ms"] = Double(lingerMs) }
+            // The CPU figures depend on it (ProcessAllocator).
+            line["allocator"] = ProcessAllocator.name
             print(
                 String(
                     decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConsentBenchmarks
+import ConsentBridge
 import Foundation
 import Logging
 
@@ -47,7 +48,7 @@ struct BenchConsentViewCommand: AsyncParsableCommand {
             return
         }
         let output = ReadableOutput(json: json)
-        output.line("consent view: \(consents) consents …")
+        output.line("consent view: \(consents) consents … (allocator \(ProcessAllocator.name))")
         let contracts = self.contracts
         let lookups = self.lookups
         let result = try await ConsentViewBenchmark(
@@ -81,6 +82,8 @@ struct BenchConsentViewCommand: AsyncParsableCommand {
                 "baseline_rss_mb": result.restore.baselineRSSMegabytes.rounded(),
                 "lookups_per_s": result.restore.lookupsPerSecond.rounded(),
                 "catch_up_records": result.catchUpRecords, "catch_up_per_s": result.catchUpPerSecond.rounded(),
+                // The memory figures depend on it (the restore runs in a child of this executable).
+                "allocator": ProcessAllocator.name,
             ]
             let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
