@@ -290,12 +290,10 @@ private struct TopicNameCache {
 /// A copy of `count` bytes at `pointer`; `nil` stays `nil` (no key, a tombstone, a header without a value).
 private func copyBytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8]? {
     guard let pointer else { return nil }
-    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-        if count > 0, let base = buffer.baseAddress {
-            UnsafeMutableRawPointer(base).copyMemory(from: pointer, byteCount: count)
-        }
-        initialized = count
-    }
+    // From a buffer rather than `init(unsafeUninitializedCapacity:)`: that one calls the standard
+    // library's unspecialized buffer initializer, which looks up the array's generic metadata
+    // on every call (a dozen times per record; 55 against 30 ns for a 30-byte copy).
+    return Array(UnsafeRawBufferPointer(start: pointer, count: count))
 }
 
 /// High watermarks of `partitions` of `topic` on `thread` (ListOffsets for the latest offset,
