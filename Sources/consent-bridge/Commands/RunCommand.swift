@@ -35,6 +35,8 @@ struct RunCommand: AsyncParsableCommand {
             metadata: [
                 "bridge.roles": "\(configuration.roles.sorted().map(\.rawValue))",
                 "bridge.embedded": "\(configuration.isEmbedded)",
+                // Operators comparing figures between hosts need it (jemalloc unless the link was lost).
+                "process.allocator": "\(ProcessAllocator.name)",
             ])
         if configuration.isEmbedded {
             try FileManager.default.createDirectory(
