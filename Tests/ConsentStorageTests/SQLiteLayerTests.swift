@@ -45,23 +45,6 @@ struct SQLiteLayerTests {
         }
     }
 
-    @Test(
-        "a commit is on disk when it returns (WAL, synchronous=FULL): the relay publishes a batch's records once it commits, so no commit may be lost to a power cut"
-    )
-    func commitsAreDurable() async throws {
-        try await withScratchDatabase(.sqlite) { database in
-            let (mode, level) = try await database.read { sql in
-                (
-                    try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self),
-                    try await sql.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int64.self)
-                )
-            }
-            #expect(mode == "wal")
-            // 2 is FULL (the WAL is synced at every commit); NORMAL (1) syncs it only at checkpoints.
-            #expect(level == 2)
-        }
-    }
-
     @Test("decoding a value as the wrong type, or a missing column, throws instead of guessing")
     func mismatchesThrow() async throws {
         try await withScratchDatabase(.sqlite) { database in

@@ -37,6 +37,9 @@ package final class StoreDatabase: Sendable {
     private let gate = AsyncSerialGate()
     private let closeConnection: @Sendable () async throws -> Void
     private let isClosed = Mutex(false)
+    /// How the SQLite connection syncs its commits now (`PRAGMA synchronous`); nil when not
+    /// known (a failed change). Read and changed only with the gate held.
+    private let sqliteDurability = Mutex<CommitDurability?>(.synced)
 
     private init(
         engine: SQLEngine,
@@ -169,12 +172,22 @@ package final class StoreDatabase: Sendable {
     /// The whole transaction runs on the store's own thread: on SQLite the blocking calls never
     /// hold one of Swift's cooperative threads, on PostgreSQL the transaction never waits for
     /// one between statements. The caller continues on its own executor.
-    package func transaction<R>(_ body: (any SQLDatabase) async throws -> R) async throws(StorageError) -> R {
+    ///
+    /// `durability`: whether the commit is on disk when this returns (the default), or may be
+    /// lost to a power cut or a database server crash (never to a crash of this process).
+    package func transaction<R>(
+        durability: CommitDurability = .synced, _ body: (any SQLDatabase) async throws -> R
+    ) async throws(StorageError) -> R {
         do {
             return try await withTaskExecutorPreference(self.thread) {
                 try await self.gate.withGate {
                     try self.checkOpen()
+                    try await self.prepareSQLiteDurability(durability)
                     try await self.sql.raw(SQLQueryString(self.engine.beginTransaction)).run()
+                    if self.engine == .postgres, durability == .deferred {
+                        // This transaction only: the server does not wait for its WAL flush.
+                        try await self.sql.raw("SET LOCAL synchronous_commit TO OFF").run()
+                    }
                     let result: R
                     do {
                         result = try await body(self.sql)
@@ -198,6 +211,17 @@ package final class StoreDatabase: Sendable {
         } catch {
             throw StorageError(.queryFailed, "transaction on \(self.engine) store failed", cause: error)
         }
+    }
+
+    /// Sets the SQLite connection's `synchronous` for the next transaction when it differs
+    /// (FULL for `.synced`, NORMAL for `.deferred`); nothing on PostgreSQL. Outside a
+    /// transaction, with the gate held: SQLite ignores the setting inside one.
+    private func prepareSQLiteDurability(_ durability: CommitDurability) async throws {
+        guard self.engine == .sqlite, self.sqliteDurability.withLock({ $0 }) != durability else { return }
+        self.sqliteDurability.withLock { $0 = nil }
+        let level = durability == .synced ? "FULL" : "NORMAL"
+        try await self.sql.raw("PRAGMA synchronous=\(unsafeRaw: level)").run()
+        self.sqliteDurability.withLock { $0 = durability }
     }
 
     /// Runs read-only `body` with the connection held (no explicit transaction).
@@ -306,4 +330,16 @@ final class BackgroundCheckpointer: Sendable {
         self.control.wake.signal()
         self.control.exited.wait()
     }
+}
+
+/// Whether a transaction's commit is on disk when it returns.
+package enum CommitDurability: Sendable {
+    /// On disk when the commit returns (SQLite `synchronous=FULL`, PostgreSQL's default): for
+    /// anything acted on once committed, such as a batch whose records the relay publishes.
+    case synced
+    /// May be lost to a power cut or a database server crash, never to a crash of this
+    /// process (SQLite `synchronous=NORMAL` in WAL mode, PostgreSQL `synchronous_commit` off):
+    /// for bookkeeping that is found again when lost, such as the relay's marks of what it
+    /// published (`PublishedRowRecovery` reads a lost mark's records back from their topics).
+    case deferred
 }
