@@ -143,10 +143,9 @@ package final class StoreDatabase: Sendable {
         // returns. With NORMAL a power loss could roll back the last commits; their offsets
         // went with them, so nothing was skipped, but the relay publishes a batch's records as
         // soon as it commits, so the other side would hold disclosures the store no longer
-        // records (and a second decision, with new ids, about the same events). One sync per
-        // transaction (a batch, a relay mark) cost ~6 µs of CPU per event in `bench bridge`.
-        // Checkpoints run in the background (below); the writer's own only past 64 MiB of
-        // WAL, as a backstop.
+        // records (and a second decision, with new ids, about the same events). The relay's
+        // marks alone commit without a sync (`CommitDurability.deferred`). Checkpoints run in
+        // the background (below); the writer's own only past 64 MiB of WAL, as a backstop.
         // A 64 MiB page cache holds a whole bridge batch: with SQLite's default 2 MiB
         // a batch spilled pages to the WAL mid-transaction and read them back.
         do {
@@ -184,12 +183,12 @@ package final class StoreDatabase: Sendable {
                     try self.checkOpen()
                     try await self.prepareSQLiteDurability(durability)
                     try await self.sql.raw(SQLQueryString(self.engine.beginTransaction)).run()
-                    if self.engine == .postgres, durability == .deferred {
-                        // This transaction only: the server does not wait for its WAL flush.
-                        try await self.sql.raw("SET LOCAL synchronous_commit TO OFF").run()
-                    }
                     let result: R
                     do {
+                        if self.engine == .postgres, durability == .deferred {
+                            // This transaction only: the server does not wait for its WAL flush.
+                            try await self.sql.raw("SET LOCAL synchronous_commit TO OFF").run()
+                        }
                         result = try await body(self.sql)
                     } catch {
                         // Roll back, then report the original error (a failed rollback on a broken
