@@ -21,7 +21,7 @@ struct CommitDurabilityTests {
             #expect(try await database.transaction(setting) == Self.synced(database.engine))
             #expect(try await database.transaction(durability: .deferred, setting) == Self.deferred(database.engine))
             #expect(try await database.transaction(setting) == Self.synced(database.engine))
-            // Twice in a row, then a failed synced transaction: the one after it is synced.
+            // Deferred again, then a synced transaction that fails: the one after it is synced.
             #expect(try await database.transaction(durability: .deferred, setting) == Self.deferred(database.engine))
             await #expect(throws: StorageError.self) {
                 try await database.transaction { sql in
