@@ -1,4 +1,5 @@
 import ConsentContracts
+import Foundation
 
 /// The consent view's compact form of one entry: how the view holds it in memory and how the
 /// bridge store persists it (`consent_view.document`).
@@ -211,28 +212,9 @@ extension ConsentView.Entry {
 
         mutating func string() -> String? { optionalString() ?? nil }
 
-        /// A lowercase canonical UUID from 16 bytes, written straight into the string (one
-        /// allocation; built through arrays it took ~19, on every lookup of a consent).
+        /// A lowercase canonical UUID from 16 bytes.
         mutating func uuid() -> String? {
-            guard let raw = take(16) else { return nil }
-            return String(unsafeUninitializedCapacity: 36) { text in
-                var position = 0
-                for (index, byte) in raw.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        text[position] = UInt8(ascii: "-")
-                        position += 1
-                    }
-                    text[position] = Self.hexDigit(byte >> 4)
-                    text[position + 1] = Self.hexDigit(byte & 0x0F)
-                    position += 2
-                }
-                return position
-            }
-        }
-
-        /// The lowercase hexadecimal digit of `value` (0–15).
-        private static func hexDigit(_ value: UInt8) -> UInt8 {
-            value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+            take(16).map { UUID.lowercaseText(of: $0) }
         }
     }
 }

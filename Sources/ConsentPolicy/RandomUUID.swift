@@ -46,21 +46,29 @@ extension UUID {
     /// The canonical text in lower case (`xxxxxxxx-xxxx-Vxxx-yxxx-xxxxxxxxxxxx`, V the version), as ids are
     /// written on the wire.
     package var lowercaseString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return withUnsafeBytes(of: uuid) { bytes in
-            String(unsafeUninitializedCapacity: 36) { buffer in
-                var index = 0
-                for (position, byte) in bytes.enumerated() {
-                    if position == 4 || position == 6 || position == 8 || position == 10 {
-                        buffer[index] = UInt8(ascii: "-")
-                        index += 1
-                    }
-                    buffer[index] = digits[Int(byte >> 4)]
-                    buffer[index + 1] = digits[Int(byte & 0x0F)]
-                    index += 2
+        withUnsafeBytes(of: uuid) { Self.lowercaseText(of: $0) }
+    }
+
+    /// The canonical lowercase text of a UUID's 16 bytes, written straight into the string (one
+    /// allocation). Also what the consent view's compact form reads its consent ids with.
+    package static func lowercaseText(of bytes: some Sequence<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            var index = 0
+            for (position, byte) in bytes.enumerated() {
+                if position == 4 || position == 6 || position == 8 || position == 10 {
+                    buffer[index] = UInt8(ascii: "-")
+                    index += 1
                 }
-                return index
+                buffer[index] = hexDigit(byte >> 4)
+                buffer[index + 1] = hexDigit(byte & 0x0F)
+                index += 2
             }
+            return index
         }
+    }
+
+    /// The lowercase hexadecimal digit of `value` (0–15).
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 }
