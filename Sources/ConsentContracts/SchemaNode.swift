@@ -65,15 +65,37 @@ final class SchemaNode: Sendable {
 
     let keywords: Keywords
 
-    /// The subschema for property `name`, if `properties` declares it.
+    /// The position in `keywords.propertyList` of property `name`, if `properties` declares it.
     @inline(__always)
-    func propertySchema(_ name: String) -> SchemaNode? {
+    func propertyIndex(_ name: String) -> Int? {
         if keywords.propertyList.count <= 16 {
-            for entry in keywords.propertyList where entry.name == name { return entry.schema }
+            for index in keywords.propertyList.indices where keywords.propertyList[index].name == name { return index }
             return nil
         }
-        return keywords.properties[name]
+        return propertyIndices[name]
     }
 
-    init(_ keywords: Keywords) { self.keywords = keywords }
+    /// The bits of the `propertyList` positions `required` names, when every required name is
+    /// a declared property among the first 64 (else nil: `required` is checked by name). The
+    /// validator then sees from the members it visits anyway whether all are there, instead of
+    /// searching the object for each required name.
+    let requiredMask: UInt64?
+    /// `propertyList` positions by name, for objects with more than 16 properties.
+    private let propertyIndices: [String: Int]
+
+    init(_ keywords: Keywords) {
+        self.keywords = keywords
+        var indices: [String: Int] = [:]
+        for (index, entry) in keywords.propertyList.enumerated() { indices[entry.name] = index }
+        self.propertyIndices = keywords.propertyList.count > 16 ? indices : [:]
+        var mask: UInt64? = 0
+        for name in keywords.required {
+            guard let index = indices[name], index < 64 else {
+                mask = nil
+                break
+            }
+            mask? |= 1 << UInt64(index)
+        }
+        self.requiredMask = mask
+    }
 }

@@ -113,12 +113,14 @@ struct SchemaValidator {
     }
 
     private mutating func validateObject(_ object: JSONObject, _ node: SchemaNode) {
-        for name in node.keywords.required where object[name] == nil {
-            report("required", "missing required property '\(name)'")
-        }
+        let requiredMask = node.requiredMask
+        if requiredMask == nil { reportMissingRequired(object, node) }
+        let firstOfObject = violations.count
+        var present: UInt64 = 0
         for member in object {
-            if let propertySchema = node.propertySchema(member.key) {
-                validate(member.value, against: propertySchema, at: .key(member.key))
+            if let index = node.propertyIndex(member.key) {
+                if index < 64 { present |= 1 << UInt64(index) }
+                validate(member.value, against: node.keywords.propertyList[index].schema, at: .key(member.key))
                 continue
             }
             switch node.keywords.additionalProperties {
@@ -137,6 +139,19 @@ struct SchemaValidator {
                 validate(
                     member.value, against: schema, at: .key(Self.isSafeToShow(member.key) ? member.key : "~withheld"))
             }
+        }
+        if let requiredMask, present & requiredMask != requiredMask {
+            // Reported before the members' violations, as when `required` is checked by name.
+            let membersViolations = violations[firstOfObject...]
+            violations.removeSubrange(firstOfObject...)
+            reportMissingRequired(object, node)
+            violations += membersViolations
+        }
+    }
+
+    private mutating func reportMissingRequired(_ object: JSONObject, _ node: SchemaNode) {
+        for name in node.keywords.required where object[name] == nil {
+            report("required", "missing required property '\(name)'")
         }
     }
 

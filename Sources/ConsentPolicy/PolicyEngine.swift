@@ -261,8 +261,7 @@ package enum PolicyEngine {
             for finding in PersonalDataScanner.findings(in: text, allowSynthetic: true) {
                 switch finding.kind {
                 case .nationalIdentityNumber:
-                    let digits = text[finding.range].filter(\.isNumber)
-                    if String(digits) != subject { return "" }
+                    if !isSubjectsNumber(text[finding.range], subject: subject) { return "" }
                 default:
                     if isFreeText { return "" }
                 }
@@ -290,6 +289,23 @@ package enum PolicyEngine {
     }
 
     // MARK: Helpers
+
+    /// Whether the digits of `found` (a fødselsnummer the scanner found, perhaps split by a
+    /// separator) are the subject's. Compared byte by byte when `found` is ASCII, as the
+    /// scanner's digit runs are: the subject's own number is in most events, and filtering
+    /// `Character`s for it, then building a string, was a fifth of this scan's time. Anything
+    /// else takes the `Character` path, which counts every numeric character (fail closed).
+    static func isSubjectsNumber(_ found: Substring, subject: String) -> Bool {
+        let ascii: Bool? = found.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.allSatisfy { $0 < 0x80 }
+        }
+        guard ascii == true else { return String(found.filter(\.isNumber)) == subject }
+        var digits = found.utf8.lazy.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.makeIterator()
+        for expected in subject.utf8 {
+            guard digits.next() == expected else { return false }
+        }
+        return digits.next() == nil
+    }
 
     /// Defence in depth for the anonymous form (R2): no string may contain the subject, a valid
     /// fødselsnummer/D-number (synthetic ones included) or an e-mail address. Phone-shaped digit

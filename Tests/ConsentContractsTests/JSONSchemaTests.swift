@@ -47,6 +47,34 @@ struct JSONSchemaTests {
         #expect(try keywords(contract, #"{"a":"x","b":2}"#) == [])
     }
 
+    /// Required properties the schema declares are checked from the members the walk visits
+    /// (one pass); the report must not change: required first, then the members in order.
+    @Test(
+        "a missing required property is reported first, whether the schema declares few properties or many",
+        arguments: [3, 40])
+    func missingRequiredReportedFirst(declared: Int) throws {
+        let names = (0..<declared).map { "p\($0)" }
+        let properties = names.map { #""\#($0)":{"type":"integer"}"# }.joined(separator: ",")
+        let contract = #"{"type":"object","required":["p2","p0","p1"],"properties":{\#(properties)}}"#
+        let found = try violations(contract, #"{"p0":"x","p2":3,"p1":"y"}"#)
+        #expect(found.map { "\($0.pointer) \($0.keyword)" } == ["/p0 type", "/p1 type"])
+        let missing = try violations(contract, #"{"p1":"y","p0":1}"#)
+        #expect(
+            missing.map { "\($0.pointer) \($0.keyword) \($0.message)" } == [
+                " required missing required property 'p2'", "/p1 type expected integer",
+            ])
+        let twoMissing = try violations(contract, #"{"p0":1}"#)
+        #expect(twoMissing.map(\.message) == ["missing required property 'p2'", "missing required property 'p1'"])
+        let compiled = try schema(contract)
+        #expect(!compiled.isValid(try StrictJSON.parse(#"{"p0":1,"p1":2}"#)))
+        #expect(!compiled.isValid(try StrictJSON.parse(#"{"p0":1,"p1":2,"extra":3}"#)), "an extra is no stand-in")
+        #expect(compiled.isValid(try StrictJSON.parse(#"{"p0":1,"p1":2,"p2":3}"#)))
+        // A required name the schema does not declare is still looked for by name.
+        let undeclared = try schema(#"{"type":"object","required":["q"],"properties":{\#(properties)}}"#)
+        #expect(!undeclared.isValid(try StrictJSON.parse(#"{"p0":1}"#)))
+        #expect(undeclared.isValid(try StrictJSON.parse(#"{"q":null}"#)))
+    }
+
     @Test("unknown property names that could be personal data are not echoed")
     func unsafeKeysWithheld() throws {
         let found = try violations(#"{"type":"object","additionalProperties":false}"#, #"{"15476545657":"x"}"#)

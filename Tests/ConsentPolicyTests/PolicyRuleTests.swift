@@ -344,6 +344,10 @@ import Testing
         #expect(try referral(motivation: "Skriv til kari@example.no").code == "third-party-identifier")
         // The patient's own number is the subject, not a third party.
         #expect(try referral(motivation: "Gjelder \(F.kari)").isForward)
+        #expect(try referral(motivation: "Gjelder fødselsnr. \(F.kari.prefix(6)) \(F.kari.dropFirst(6))").isForward)
+        // Another valid number written the same way, beside the subject's, still counts.
+        #expect(
+            try referral(motivation: "Gjelder \(F.kari), ikke 170889 40180").code == "third-party-identifier")
     }
 
     // MARK: R13 Roles differ
