@@ -351,9 +351,9 @@ package struct OutboxRelay: Service {
         // Reasons of the identified disclosures withheld, by id: decided on this page as their
         // rows come, or (for notice and receipt rows whose disclosure was decided on an earlier
         // page) recorded in the store.
-        let earlier = Set(headers.lazy.flatMap(\.follows)).subtracting(rows.lazy.compactMap(\.record.disclosureID))
+        let earlier = Self.copiesBeforePage(rows, headers)
         var withheld: [String: String] = [:]
-        if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: Array(earlier)) }
+        if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: earlier) }
         // One pass: withheld rows are marked, the others sorted by side (order kept per side).
         // The step keeps only what settling needs of each row; the records go to the producers.
         var health = SideBatch()
@@ -399,6 +399,26 @@ package struct OutboxRelay: Service {
         }
     }
 
+    /// The identified copies the page's notices and receipts follow that are not on the page
+    /// (decided on an earlier one), each once. A row's copies usually come just before it (a
+    /// notice right after its copy, a receipt after its message's copies), so those few rows
+    /// are looked at first; only ids not found there are hashed (hashing every id was most of
+    /// this step's own time).
+    static func copiesBeforePage(_ rows: [StoredOutboxRow], _ headers: [RelayedHeaders]) -> [String] {
+        var unseen: [String] = []
+        for index in rows.indices {
+            for id in headers[index].follows {
+                let nearby = rows[max(0, index - Self.copiesLookedBack)..<index]
+                if !nearby.contains(where: { $0.record.disclosureID == id }) { unseen.append(id) }
+            }
+        }
+        if unseen.isEmpty { return [] }
+        return Array(Set(unseen).subtracting(rows.lazy.compactMap(\.record.disclosureID)))
+    }
+
+    /// How many rows before a notice or receipt are searched for the copies it follows.
+    private static let copiesLookedBack = 8
+
     /// One side's share of a step: what settling needs of each row, and the records to send.
     private struct SideBatch {
         var rows: [SentRow] = []
@@ -412,15 +432,21 @@ package struct OutboxRelay: Service {
 
     /// What the relay reads of an outbox row's headers, in one pass: its own internal headers
     /// (never published) and the headers that go out.
-    private struct RelayedHeaders {
+    struct RelayedHeaders {
         /// The headers that go out: all but the internal ones, in their order.
         var published: [KafkaHeader] = []
+        /// `ce_type`, the person an identified disclosure is about and the categories it holds
+        /// (comma-separated), as bytes: only the re-check of an identified copy reads them as
+        /// text, so the other rows make no strings of them.
+        private var typeBytes: [UInt8]?
+        private var subjectBytes: [UInt8]?
+        private var categoriesBytes: [UInt8]?
         /// `ce_type`.
-        var type: String?
+        var type: String? { Self.text(typeBytes) }
         /// The person an identified disclosure is about.
-        var subject: String?
+        var subject: String? { Self.text(subjectBytes) }
         /// The categories an identified disclosure holds, comma-separated.
-        var categories: String?
+        var categories: String? { Self.text(categoriesBytes) }
         /// The identified copies a notice or receipt reports on (none for other rows).
         var follows: [String] = []
         /// Bytes of all names and values, the internal ones included (the size check counts them).
@@ -431,14 +457,14 @@ package struct OutboxRelay: Service {
             for header in headers {
                 size += header.name.utf8.count + (header.value?.count ?? 0)
                 guard header.name.hasPrefix(BridgeHeaders.internalPrefix) else {
-                    if type == nil, header.name == BridgeHeaders.type { type = Self.text(header.value) }
+                    if typeBytes == nil, header.name == BridgeHeaders.type { typeBytes = header.value }
                     published.append(KafkaHeader(name: header.name, value: header.value))
                     continue
                 }
                 // The first of each counts, as for `OutboxRecord.headerText`.
                 switch header.name {
-                case BridgeHeaders.internalSubject where subject == nil: subject = Self.text(header.value)
-                case BridgeHeaders.internalCategories where categories == nil: categories = Self.text(header.value)
+                case BridgeHeaders.internalSubject where subjectBytes == nil: subjectBytes = header.value
+                case BridgeHeaders.internalCategories where categoriesBytes == nil: categoriesBytes = header.value
                 case BridgeHeaders.internalFollows where follows.isEmpty:
                     // Usually one copy: no split.
                     let text = Self.text(header.value) ?? ""

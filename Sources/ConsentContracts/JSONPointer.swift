@@ -27,7 +27,7 @@ package enum JSONPointer {
         case .object(let object):
             for member in object.members {
                 path.append(UInt8(ascii: "/"))
-                path.append(contentsOf: escape(member.key).utf8)
+                appendEscaped(member.key, to: &path)
                 appendLeaves(of: member.value, path: &path, to: &pointers)
                 path.removeSubrange(length...)
             }
@@ -41,6 +41,17 @@ package enum JSONPointer {
             }
         default:
             if length > 0 { pointers.append(String(decoding: path, as: UTF8.self)) }
+        }
+    }
+
+    /// Appends `token` escaped (`~` → `~0`, `/` → `~1`) in one pass over its bytes.
+    private static func appendEscaped(_ token: String, to path: inout [UInt8]) {
+        for byte in token.utf8 {
+            switch byte {
+            case UInt8(ascii: "~"): path.append(contentsOf: [UInt8(ascii: "~"), UInt8(ascii: "0")])
+            case UInt8(ascii: "/"): path.append(contentsOf: [UInt8(ascii: "~"), UInt8(ascii: "1")])
+            default: path.append(byte)
+            }
         }
     }
 

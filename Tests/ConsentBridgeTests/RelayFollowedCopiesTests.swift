@@ -1,0 +1,44 @@
+import ConsentStorage
+import Foundation
+import Testing
+
+@testable import ConsentBridge
+
+/// R5: a notice or receipt whose copy was withheld must say so, also when the copy was decided
+/// on an earlier page of the outbox. The relay asks the store about exactly the copies its page
+/// does not hold; those it does hold it decides itself as their rows come.
+@Suite struct RelayFollowedCopiesTests {
+    private func row(_ sequence: Int64, copy: String? = nil, follows: [String] = []) -> StoredOutboxRow {
+        var headers = [MessageHeader(name: BridgeHeaders.id, text: "id-\(sequence)")]
+        if !follows.isEmpty {
+            headers.append(MessageHeader(name: BridgeHeaders.internalFollows, text: follows.joined(separator: ",")))
+        }
+        let record = OutboxRecord(topic: "t", key: nil, headers: headers, payload: [], disclosureID: copy)
+        return StoredOutboxRow(sequence: sequence, messageID: "m", record: record, createdAt: Date())
+    }
+
+    private func earlier(_ rows: [StoredOutboxRow]) -> [String] {
+        OutboxRelay.copiesBeforePage(rows, rows.map { OutboxRelay.RelayedHeaders($0.record.headers) }).sorted()
+    }
+
+    @Test func R5_copiesOnThePageAreNotAskedFor() {
+        #expect(earlier([row(1, copy: "a"), row(2, follows: ["a"]), row(3, follows: ["a"])]).isEmpty)
+        // A receipt after both copies of its message (each with its notice).
+        let twoCopies = [
+            row(1, copy: "a"), row(2, follows: ["a"]), row(3, copy: "b"), row(4, follows: ["b"]),
+            row(5, follows: ["a", "b"]),
+        ]
+        #expect(earlier(twoCopies).isEmpty)
+        // Far from its copy, further back than the rows looked at first.
+        let far = [row(1, copy: "a")] + (2...20).map { row($0) } + [row(21, follows: ["a"])]
+        #expect(earlier(far).isEmpty)
+    }
+
+    @Test func R5_copiesFromEarlierPagesAreAskedForOnce() {
+        #expect(earlier([row(7, follows: ["x"])]) == ["x"])
+        #expect(earlier([row(7, follows: ["x"]), row(8, follows: ["x", "y"]), row(9, copy: "z")]) == ["x", "y"])
+        // A copy after its follower is on the page all the same.
+        #expect(earlier([row(7, follows: ["z"]), row(9, copy: "z")]).isEmpty)
+        #expect(earlier([row(1, copy: "a"), row(2, follows: ["a", "x"])]) == ["x"])
+    }
+}
