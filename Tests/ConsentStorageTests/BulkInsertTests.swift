@@ -70,6 +70,34 @@ struct BulkInsertTests {
         }
     }
 
+    /// Outbox rows are encoded before their sequence numbers are known; the numbers are bound in
+    /// place of the rows' first values (on SQLite without copying the rows).
+    @Test(
+        "a separate first column replaces each row's first value, also when it is the one returned",
+        arguments: TestEngine.available)
+    func firstColumnReplacesTheRowsFirstValues(engine: TestEngine) async throws {
+        try await withScratchDatabase(engine) { database in
+            let (returned, stored) = try await database.transaction { sql -> ([StoreValue], [[StoreValue]]) in
+                try await sql.raw("CREATE TABLE f (k BIGINT PRIMARY KEY, t TEXT NOT NULL)").run()
+                let rows: [[StoreValue]] = [
+                    [.integer(0), .text("a")], [.null, .text("b")], [.integer(0), .text("c")],
+                ]
+                let returned = try await database.bulkInsert(
+                    sql, into: "f", columns: ["k", "t"], rows: rows,
+                    firstColumn: [.integer(40), .integer(7), .integer(41)], returning: "k")
+                let stored = try await sql.raw("SELECT k, t FROM f ORDER BY k").all().map { row -> [StoreValue] in
+                    [
+                        .integer(try row.decode(column: "k", as: Int64.self)),
+                        .text(try row.decode(column: "t", as: String.self)),
+                    ]
+                }
+                return (returned, stored)
+            }
+            #expect(returned == [.integer(40), .integer(7), .integer(41)])
+            #expect(stored == [[.integer(7), .text("b")], [.integer(40), .text("a")], [.integer(41), .text("c")]])
+        }
+    }
+
     /// SQLite stores any value in any column; PostgreSQL's arrays have one element type.
     @Test(
         "PostgreSQL: a column holding values of two kinds is refused and nothing is stored",

@@ -99,8 +99,10 @@ extension BridgeStore {
             return try await NumberedOutboxInsert(rows)?.run(sql) ?? []
         }
         guard !rows.isEmpty else { return [] }
-        let (values, numbers, _) = OutboxRow.numbered(rows, from: try await self.firstFreeSequenceNumber(sql))
-        _ = try await self.database.bulkInsert(sql, into: "outbox", columns: MessageRows.outboxColumns, rows: values)
+        let numbers = OutboxRow.numbers(of: rows, from: try await self.firstFreeSequenceNumber(sql))
+        _ = try await self.database.bulkInsert(
+            sql, into: "outbox", columns: MessageRows.outboxColumns, rows: rows.map(\.values),
+            firstColumn: numbers.map { .integer($0) })
         return numbers
     }
 

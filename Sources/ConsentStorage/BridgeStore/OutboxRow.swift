@@ -72,6 +72,19 @@ struct OutboxRow: Sendable {
         return (values, numbers, next)
     }
 
+    /// Each row's number when `rows` are numbered from `first` (each row takes as many numbers
+    /// as it has records), as `numbered` gives them, without binding values.
+    static func numbers(of rows: [OutboxRow], from first: Int64) -> [Int64] {
+        var numbers: [Int64] = []
+        numbers.reserveCapacity(rows.count)
+        var next = first
+        for row in rows {
+            numbers.append(next)
+            next += Int64(row.records.count)
+        }
+        return numbers
+    }
+
     /// Whether derived records may ride in the row of `records`: an identified copy (its
     /// payload stored, its disclosure re-checked) with room left. The one row that is erased
     /// once settled never carries others.

@@ -43,11 +43,24 @@ extension StoreDatabase {
     /// `sqlite3_last_insert_rowid`, and any other column is the value just bound.
     /// PostgreSQL: one `INSERT … SELECT … FROM UNNEST` per 5,000 rows, each column bound once
     /// as an array (`PostgresBulkInsert`).
+    ///
+    /// `firstColumn`, when given, holds row *i*'s value of the first column in place of the
+    /// one in `rows[i]`: rows built before their numbers were known (outbox rows) are bound as
+    /// they are instead of copied to set one value.
     func bulkInsert(
         _ sql: any SQLDatabase, into table: String, columns: [String], rows: [[StoreValue]],
-        ignoringConflicts: Bool = false, returning: String? = nil
+        firstColumn: [StoreValue]? = nil, ignoringConflicts: Bool = false, returning: String? = nil
     ) async throws -> [StoreValue] {
         guard !rows.isEmpty else { return [] }
+        precondition(
+            firstColumn.map { $0.count == rows.count } ?? true, "bulk insert first column has the wrong length")
+        if let firstColumn, self.sqliteHandle == nil {
+            // PostgreSQL encodes every value again anyway: set them in copies.
+            let numbered = zip(rows, firstColumn).map { row, first in [first] + row.dropFirst() }
+            return try await bulkInsert(
+                sql, into: table, columns: columns, rows: numbered, ignoringConflicts: ignoringConflicts,
+                returning: returning)
+        }
         guard let sqlite = self.sqliteHandle else {
             var returned: [StoreValue] = []
             for chunk in rows.chunked(by: PostgresBulkInsert.rowsPerStatement) {
@@ -79,16 +92,16 @@ extension StoreDatabase {
         let returnedColumn = returning.flatMap { columns.firstIndex(of: $0) }
         var returned: [StoreValue] = []
         if returning != nil { returned.reserveCapacity(rows.count) }
-        for row in rows {
+        for (index, row) in rows.enumerated() {
             precondition(row.count == columns.count, "bulk insert row has the wrong number of values")
-            try prepared.start(row)
+            try prepared.start(row, first: firstColumn?[index])
             while try prepared.step() {}
             guard returning != nil, prepared.changedRows == 1 else { continue }
             guard let returnedColumn else {
                 returned.append(.integer(prepared.lastInsertedRowID))
                 continue
             }
-            let value = row[returnedColumn]
+            let value = returnedColumn == 0 ? firstColumn?[index] ?? row[0] : row[returnedColumn]
             switch value {
             case .integer, .text: returned.append(value)
             default: throw StorageError(.corruptRow, "bulk insert returned an unexpected value type")

@@ -147,15 +147,16 @@ final class SQLitePreparedStatement {
     }
 
     /// Readies the statement for a new run with `values` bound to its parameters in order
-    /// (the previous run's error, if any, was reported then).
-    func start(_ values: [StoreValue]) throws {
+    /// (the previous run's error, if any, was reported then); `first`, when given, is bound to
+    /// the first parameter in place of `values[0]`.
+    func start(_ values: [StoreValue], first: StoreValue? = nil) throws {
         guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "statement was finalized") }
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
         // Room for every value first: the scratch must not move once a value is bound into it.
         var needed = 0
         for index in values.indices {
-            switch values[index] {
+            switch index == 0 ? first ?? values[0] : values[index] {
             case .text(let text): needed += text.utf8.count
             case .bytes(let bytes): needed += bytes.count
             case .null, .integer, .real: break
@@ -163,7 +164,9 @@ final class SQLitePreparedStatement {
         }
         if needed > self.scratchCapacity { self.resizeScratch(to: max(needed, self.scratchCapacity * 2)) }
         var offset = 0
-        for index in values.indices { try self.bind(values[index], at: index + 1, offset: &offset) }
+        for index in values.indices {
+            try self.bind(index == 0 ? first ?? values[0] : values[index], at: index + 1, offset: &offset)
+        }
     }
 
     /// Ends a run early and drops the bindings, so big payloads are not held between batches.
