@@ -57,23 +57,18 @@ struct OutboxRow: Sendable {
     static func numbered(_ rows: [OutboxRow], from first: Int64) -> (
         values: [[StoreValue]], numbers: [Int64], next: Int64
     ) {
-        var values: [[StoreValue]] = []
-        values.reserveCapacity(rows.count)
-        var numbers: [Int64] = []
-        numbers.reserveCapacity(rows.count)
-        var next = first
-        for row in rows {
+        let numbers = numbers(of: rows, from: first)
+        let values = zip(rows, numbers).map { row, number in
             var bound = row.values
-            bound[0] = .integer(next)
-            values.append(bound)
-            numbers.append(next)
-            next += Int64(row.records.count)
+            bound[0] = .integer(number)
+            return bound
         }
-        return (values, numbers, next)
+        return (values, numbers, (numbers.last ?? first) + Int64(rows.last?.records.count ?? 0))
     }
 
     /// Each row's number when `rows` are numbered from `first` (each row takes as many numbers
-    /// as it has records), as `numbered` gives them, without binding values.
+    /// as it has records), without binding values (SQLite binds them apart: `bulkInsert`'s
+    /// `firstColumn`).
     static func numbers(of rows: [OutboxRow], from first: Int64) -> [Int64] {
         var numbers: [Int64] = []
         numbers.reserveCapacity(rows.count)

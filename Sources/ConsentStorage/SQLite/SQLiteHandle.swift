@@ -153,10 +153,11 @@ final class SQLitePreparedStatement {
         guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "statement was finalized") }
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
+        func value(at index: Int) -> StoreValue { index == 0 ? first ?? values[0] : values[index] }
         // Room for every value first: the scratch must not move once a value is bound into it.
         var needed = 0
         for index in values.indices {
-            switch index == 0 ? first ?? values[0] : values[index] {
+            switch value(at: index) {
             case .text(let text): needed += text.utf8.count
             case .bytes(let bytes): needed += bytes.count
             case .null, .integer, .real: break
@@ -164,9 +165,7 @@ final class SQLitePreparedStatement {
         }
         if needed > self.scratchCapacity { self.resizeScratch(to: max(needed, self.scratchCapacity * 2)) }
         var offset = 0
-        for index in values.indices {
-            try self.bind(index == 0 ? first ?? values[0] : values[index], at: index + 1, offset: &offset)
-        }
+        for index in values.indices { try self.bind(value(at: index), at: index + 1, offset: &offset) }
     }
 
     /// Ends a run early and drops the bindings, so big payloads are not held between batches.
