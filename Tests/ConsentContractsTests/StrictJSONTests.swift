@@ -157,6 +157,33 @@ struct StrictJSONTests {
         #expect(try StrictJSON.parse(bytes) == value)
     }
 
+    /// The serializer writes into a buffer of its own that grows when a value outgrows it (1 KiB
+    /// first): strings and escapes that end right at, or straddle, every byte of the first growth
+    /// must come out exactly, and a value many times that size must read back unchanged.
+    @Test("values larger than the serializer's first buffer come out whole and exact")
+    func serializationGrowsItsBuffer() throws {
+        for length in 1010...1030 {
+            let run = String(repeating: "a", count: length)
+            let value = JSONValue.array([.string(run + "\n\u{01}"), .integer(-7), .null])
+            #expect(
+                String(decoding: value.serializedBytes(), as: UTF8.self) == "[\"\(run)\\n\\u0001\",-7,null]",
+                "length \(length)")
+        }
+        let members = (0..<600).map { index in
+            JSONObject.Member(
+                key: "key\(index)\"",
+                value: .object(
+                    JSONObject(uniqueMembers: [
+                        .init(key: "text", value: .string(String(repeating: "ø\\", count: index % 40))),
+                        .init(key: "list", value: .array([.bool(index % 2 == 0), .number(Double(index) + 0.25)])),
+                    ])))
+        }
+        let large = JSONValue.object(JSONObject(uniqueMembers: members))
+        let bytes = large.serializedBytes()
+        #expect(bytes.count > 40_000)
+        #expect(try StrictJSON.parse(bytes) == large)
+    }
+
     /// The serializer skips eight bytes at a time while a word holds nothing to escape: every
     /// character JSON escapes, at every position of strings of lengths around the word size,
     /// beside ASCII and multi-byte UTF-8, must come out escaped and read back unchanged.
