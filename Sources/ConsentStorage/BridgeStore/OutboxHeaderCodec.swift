@@ -57,42 +57,41 @@ enum OutboxHeaderCodec {
         let bytes: [UInt8]
         /// Where each entry ends in `bytes` (it starts where the one before ends).
         let ends: [Int]
-        /// Bit n set: some entry is n bytes long (every entry is shorter than 64 bytes).
-        let lengths: UInt64
+        /// By length (every entry is shorter than 64 bytes): bit n set when entry n has that
+        /// length. A lookup compares only the one to three entries of its length.
+        let entriesByLength: [UInt64]
 
         init(_ entries: [String]) {
+            precondition(entries.count <= 64, "a table has more than 64 entries")
             var bytes: [UInt8] = []
             var ends: [Int] = []
-            var lengths: UInt64 = 0
-            for entry in entries {
+            var entriesByLength = [UInt64](repeating: 0, count: 64)
+            for (index, entry) in entries.enumerated() {
                 precondition(entry.utf8.count < 64, "a table entry is 64 bytes or longer")
                 bytes += entry.utf8
                 ends.append(bytes.count)
-                lengths |= 1 << entry.utf8.count
+                entriesByLength[entry.utf8.count] |= 1 << UInt64(index)
             }
             self.bytes = bytes
             self.ends = ends
-            self.lengths = lengths
+            self.entriesByLength = entriesByLength
         }
 
         /// The code of the entry equal to `candidate`, if any.
         func code(of candidate: UnsafeBufferPointer<UInt8>) -> UInt8? {
             let length = candidate.count
-            guard length < 64, lengths & (1 << UInt64(length)) != 0 else { return nil }
-            return bytes.withUnsafeBufferPointer { flat in
-                ends.withUnsafeBufferPointer { ends in
-                    var start = 0
-                    for index in ends.indices {
-                        let end = ends[index]
-                        defer { start = end }
-                        guard end - start == length else { continue }
-                        if length == 0 || memcmp(flat.baseAddress! + start, candidate.baseAddress!, length) == 0 {
-                            return OutboxHeaderCodec.code(index)
-                        }
-                    }
-                    return nil
+            guard length < 64 else { return nil }
+            var entries = entriesByLength[length]
+            while entries != 0 {
+                let index = entries.trailingZeroBitCount
+                entries &= entries &- 1
+                let start = index == 0 ? 0 : ends[index - 1]
+                let equal = bytes.withUnsafeBufferPointer { flat in
+                    length == 0 || memcmp(flat.baseAddress! + start, candidate.baseAddress!, length) == 0
                 }
+                if equal { return OutboxHeaderCodec.code(index) }
             }
+            return nil
         }
     }
 
@@ -122,17 +121,51 @@ enum OutboxHeaderCodec {
             position += 2
             return
         }
-        for byte in bytes {
-            if isPlain(byte) {
-                output[position] = byte
-                position += 1
-            } else {
-                output[position] = UInt8(ascii: "%")
-                output[position + 1] = hexDigits[Int(byte >> 4)]
-                output[position + 2] = hexDigits[Int(byte & 0x0F)]
-                position += 3
+        guard let source = bytes.baseAddress, let target = output.baseAddress else { return }
+        // Runs of bytes written as they are are copied whole; eight bytes at a time are passed
+        // over while a word holds none to escape (ids, times and topics hold none at all).
+        var runStart = 0
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            if index &+ 8 <= count,
+                !mayNeedEscaping(UnsafeRawPointer(source).loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            {
+                index &+= 8
+                continue
             }
+            let byte = bytes[index]
+            index &+= 1
+            if isPlain(byte) { continue }
+            let run = index &- 1 &- runStart
+            (target + position).update(from: source + runStart, count: run)
+            position &+= run
+            runStart = index
+            output[position] = UInt8(ascii: "%")
+            output[position + 1] = hexDigits[Int(byte >> 4)]
+            output[position + 2] = hexDigits[Int(byte & 0x0F)]
+            position &+= 3
         }
+        (target + position).update(from: source + runStart, count: count &- runStart)
+        position &+= count &- runStart
+    }
+
+    /// Whether any of the eight bytes of `word` may be one `isPlain` refuses (at most `0x20`,
+    /// at least `0x7F`, or `%` `,` `=` `#`). Never false when one is there; when true, the
+    /// bytes are looked at one by one. The usual tests: `(v - n·0x01…) & ~v & 0x80…` for a
+    /// byte below n, the same with n = 1 on the word XOR a byte for that byte, and the high
+    /// bit of `v | (v + 0x01…)` for a byte of `0x7F` or more (a carry only adds false alarms).
+    @inline(__always)
+    private static func mayNeedEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ value: UInt64) -> UInt64 { (value &- ones) & ~value }
+        let belowPlain = (word &- ones &* 0x21) & ~word
+        let abovePlain = word | (word &+ ones)
+        let marks =
+            hasZeroByte(word ^ (ones &* 0x25)) | hasZeroByte(word ^ (ones &* 0x2C))
+            | hasZeroByte(word ^ (ones &* 0x3D)) | hasZeroByte(word ^ (ones &* 0x23))
+        return (belowPlain | abovePlain | marks) & highBits != 0
     }
 
     static func encode(_ headers: [MessageHeader]) -> String {
