@@ -16,24 +16,34 @@ package struct CaseReference: Sendable, Hashable, Codable, CustomStringConvertib
         self.rawValue = rawValue
     }
 
-    /// A fresh reference from `generator` (the system generator in production, a seeded one in tests).
+    /// A fresh reference from `generator` (a seeded one in tests).
     package static func random(using generator: inout some RandomNumberGenerator) -> CaseReference {
         let high = generator.next() as UInt64
         let low = generator.next() as UInt64
-        return CaseReference(unchecked: "case-" + hex(high) + hex(low))
+        return CaseReference(high: high, low: low)
     }
 
-    /// A fresh reference from the system's cryptographically secure generator.
+    /// A fresh reference from the kernel's cryptographically secure generator
+    /// (`SecureRandomBytes`; `SystemRandomNumberGenerator` made two system calls per reference).
     package static func random() -> CaseReference {
-        var generator = SystemRandomNumberGenerator()
-        return random(using: &generator)
+        var bits: (high: UInt64, low: UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &bits) { SecureRandomBytes.fill($0) }
+        return CaseReference(high: bits.high, low: bits.low)
     }
 
-    private init(unchecked: String) { rawValue = unchecked }
-
-    private static func hex(_ value: UInt64) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - text.count) + text
+    /// `case-`, then `high` and `low` as 16 lowercase hex digits each, written in one pass.
+    private init(high: UInt64, low: UInt64) {
+        rawValue = String(unsafeUninitializedCapacity: 37) { text in
+            for (index, byte) in "case-".utf8.enumerated() { text[index] = byte }
+            for (half, value) in [high, low].enumerated() {
+                for digit in 0..<16 {
+                    let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(digit))) & 0x0F
+                    text[5 + 16 * half + digit] =
+                        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+                }
+            }
+            return 37
+        }
     }
 
     package var description: String { rawValue }

@@ -1,19 +1,14 @@
 package import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 extension UUID {
-    /// A random (version 4, RFC 9562) UUID from the C library's `arc4random_buf`: a
-    /// ChaCha20 generator seeded and reseeded from the kernel (`getrandom`), in process.
+    /// A random (version 4, RFC 9562) UUID from the kernel's generator (`SecureRandomBytes`).
     ///
     /// `UUID()` on Linux opened and read `/dev/urandom` for every id, and
     /// `SystemRandomNumberGenerator` makes one `getrandom` system call per 8 bytes: with a few
     /// ids per bridged event either was a system call or more per id on the hot path.
     package static func random() -> UUID {
         var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &bytes) { arc4random_buf($0.baseAddress!, $0.count) }
+        withUnsafeMutableBytes(of: &bytes) { SecureRandomBytes.fill($0) }
         bytes.6 = bytes.6 & 0x0F | 0x40  // version 4
         bytes.8 = bytes.8 & 0x3F | 0x80  // variant 10
         return UUID(uuid: bytes)
@@ -30,7 +25,7 @@ extension UUID {
     /// and millisecond the bridge decided, is what the copy's own delivery tells it anyway.
     package static func timeOrdered(at date: Date) -> UUID {
         var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &bytes) { arc4random_buf($0.baseAddress! + 6, $0.count - 6) }
+        withUnsafeMutableBytes(of: &bytes) { SecureRandomBytes.fill(UnsafeMutableRawBufferPointer(rebasing: $0[6...])) }
         let milliseconds = UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down)))
         bytes.0 = UInt8(truncatingIfNeeded: milliseconds >> 40)
         bytes.1 = UInt8(truncatingIfNeeded: milliseconds >> 32)
