@@ -23,6 +23,22 @@ struct DisclosedFieldsTests {
             ])
     }
 
+    /// The pointer is built in a buffer that grows (256 bytes first): pointers longer than
+    /// that, escapes across its growth and indexes of several digits come out exact.
+    @Test("long and deep pointers, escapes anywhere in long keys and multi-digit indexes are exact")
+    func longPointers() {
+        let key = String(repeating: "k", count: 100) + "/~" + String(repeating: "z", count: 60)
+        let escaped = String(repeating: "k", count: 100) + "~1~0" + String(repeating: "z", count: 60)
+        var deep = JSONValue.string("leaf")
+        for _ in 0..<4 { deep = .object(JSONObject(uniqueMembers: [.init(key: key, value: deep)])) }
+        let items = JSONValue.array((0..<120).map { .integer(Int64($0)) })
+        let body = JSONValue.object(
+            JSONObject(uniqueMembers: [.init(key: "deep", value: deep), .init(key: "items", value: items)]))
+        let expected =
+            ["/deep" + String(repeating: "/" + escaped, count: 4)] + (0..<120).map { "/items/\($0)" }
+        #expect(JSONPointer.leaves(of: body) == expected)
+    }
+
     @Test("a document without fields discloses none")
     func noLeaves() throws {
         #expect(JSONPointer.leaves(of: try StrictJSON.parse("{}")).isEmpty)
