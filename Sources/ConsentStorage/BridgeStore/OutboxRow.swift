@@ -30,23 +30,30 @@ struct OutboxRow: Sendable {
         let created = StoreValue.time(createdAt)
         return grouped.map { records in
             let own = records[0]
-            var values: [StoreValue] = [
-                .null, .text(messageID), .text(own.disclosureID), .text(own.topic), .bytes(own.key),
-                .text(OutboxHeaderCodec.encode(own.headers)), .bytes(own.derivation == nil ? own.payload : []),
-                created, .integer(own.isErasedOnceSettled ? 1 : 0), .text(own.derivation?.rawValue),
-                .integer(Int64(records.count)),
-            ]
+            // Appended one by one into room made once (array literals added were an allocation each).
+            var values: [StoreValue] = []
             values.reserveCapacity(MessageRows.outboxColumns.count)
+            values.append(.null)
+            values.append(.text(messageID))
+            values.append(.text(own.disclosureID))
+            values.append(.text(own.topic))
+            values.append(.bytes(own.key))
+            values.append(.text(OutboxHeaderCodec.encode(own.headers)))
+            values.append(.bytes(own.derivation == nil ? own.payload : []))
+            values.append(created)
+            values.append(.integer(own.isErasedOnceSettled ? 1 : 0))
+            values.append(.text(own.derivation?.rawValue))
+            values.append(.integer(Int64(records.count)))
             for index in 1...BridgeStore.followersPerRow {
                 guard index < records.count else {
-                    values += [.null, .null, .null, .null]
+                    for _ in 0..<4 { values.append(.null) }
                     continue
                 }
                 let follower = records[index]
-                values += [
-                    .text(follower.topic), .bytes(follower.key), .text(OutboxHeaderCodec.encode(follower.headers)),
-                    .text(follower.derivation?.rawValue),
-                ]
+                values.append(.text(follower.topic))
+                values.append(.bytes(follower.key))
+                values.append(.text(OutboxHeaderCodec.encode(follower.headers)))
+                values.append(.text(follower.derivation?.rawValue))
             }
             return OutboxRow(messageID: messageID, records: records, values: values)
         }
