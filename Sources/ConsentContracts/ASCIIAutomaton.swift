@@ -14,11 +14,13 @@
 struct ASCIIAutomaton: Sendable {
     /// Each ASCII byte's class: bytes that lead every state to the same next state share one.
     private let classOf: [UInt8]
-    /// How many classes there are: the width of a row of `table`.
-    private let classCount: Int
-    /// Next state for (state, class) at `state * classCount + class`; -1: no match can follow.
-    private let table: [Int16]
-    private let accepting: [Bool]
+    /// A state's row of `table` starts at the state's number times the number of classes. An
+    /// entry names the next state by where its row starts, times two, plus one if that state
+    /// accepts; -1: no match can follow. So each byte's step is a load, a shift and an add: with
+    /// state numbers the step waited on a multiplication too (each step waits on the one before).
+    private let table: [Int32]
+    /// The start state's entry (its row is the first; whether it accepts).
+    private let startEntry: Int32
     /// The pattern has no `$`: a match may end anywhere, so reaching an accepting state decides.
     private let acceptsEarly: Bool
 
@@ -110,29 +112,37 @@ struct ASCIIAutomaton: Sendable {
             }
         }
         let classCount = classOfColumn.count
-        var compact = [Int16](repeating: -1, count: sets.count * classCount)
+        func entry(_ state: Int) -> Int32 { Int32(state * classCount) << 1 | (accepting[state] ? 1 : 0) }
+        var compact = [Int32](repeating: -1, count: sets.count * classCount)
         for state in sets.indices {
-            for byte in 0..<128 { compact[state * classCount + Int(classOf[byte])] = table[state << 7 | byte] }
+            for byte in 0..<128 {
+                let next = table[state << 7 | byte]
+                compact[state * classCount + Int(classOf[byte])] = next < 0 ? -1 : entry(Int(next))
+            }
         }
         self.classOf = classOf
-        self.classCount = classCount
         self.table = compact
-        self.accepting = accepting
+        self.startEntry = entry(0)
         self.acceptsEarly = !anchoredAtEnd
     }
 
     /// Whether the pattern matches `bytes`; `nil` when a non-ASCII byte had to be read.
     func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
-        var state = 0
-        if acceptsEarly, accepting[0] { return true }
-        for byte in bytes {
-            guard byte < 128 else { return nil }
-            let next = table[state &* classCount &+ Int(classOf[Int(byte)])]
-            if next < 0 { return false }
-            state = Int(next)
-            if acceptsEarly, accepting[state] { return true }
+        let acceptsEarly = self.acceptsEarly
+        var entry = startEntry
+        if acceptsEarly, entry & 1 != 0 { return true }
+        return table.withUnsafeBufferPointer { table in
+            classOf.withUnsafeBufferPointer { classOf in
+                for byte in bytes {
+                    guard byte < 128 else { return nil }
+                    // Rows and classes come from the construction: always within the table.
+                    entry = table[Int(truncatingIfNeeded: entry >> 1) &+ Int(classOf[Int(byte)])]
+                    if entry < 0 { return false }
+                    if acceptsEarly, entry & 1 != 0 { return true }
+                }
+                return entry & 1 != 0
+            }
         }
-        return accepting[state]
     }
 }
 
