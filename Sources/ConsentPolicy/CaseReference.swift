@@ -35,13 +35,14 @@ package struct CaseReference: Sendable, Hashable, Codable, CustomStringConvertib
     private init(high: UInt64, low: UInt64) {
         rawValue = String(unsafeUninitializedCapacity: 37) { text in
             for (index, byte) in "case-".utf8.enumerated() { text[index] = byte }
-            for (half, value) in [high, low].enumerated() {
+            func write(_ value: UInt64, at start: Int) {
                 for digit in 0..<16 {
                     let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(digit))) & 0x0F
-                    text[5 + 16 * half + digit] =
-                        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+                    text[start + digit] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
                 }
             }
+            write(high, at: 5)
+            write(low, at: 21)
             return 37
         }
     }
