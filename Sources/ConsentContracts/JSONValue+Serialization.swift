@@ -5,9 +5,13 @@ extension JSONValue {
     /// print exactly; doubles print Swift's shortest round-trip form (always finite, since the
     /// parser rejects non-finite numbers; a non-finite value built in code prints as `null`).
     package func serializedBytes() -> [UInt8] {
-        var writer = JSONByteWriter()
-        writer.write(self)
-        return writer.bytes()
+        // Through a pointer (`ByteWriter`): appending to an `Array` checked its uniqueness and
+        // capacity on every append and grew it two or three times per record (the serializer
+        // was ~6% of the bridge's CPU; a referral's copy, notice and receipt are ~1.7 KB of
+        // JSON). Most records fit in the first kilobyte.
+        var out = ByteWriter(capacity: 1024)
+        out.write(json: self)
+        return out.bytes
     }
 
     /// Appends the compact serialization to `out`.
@@ -16,65 +20,9 @@ extension JSONValue {
     }
 }
 
-/// Writes compact JSON into a buffer of its own, then hands it over as one exactly sized array.
-///
-/// The bridge serializes every record it emits (a referral's copy, notice and receipt: ~1.7 KB
-/// of JSON per event). Appending to an `Array` checked its uniqueness and capacity on every
-/// append and grew it two or three times per record; this writer makes room once per value
-/// or string and writes through a pointer (the serializer was ~6% of the bridge's CPU).
-private struct JSONByteWriter: ~Copyable {
-    private var base: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    private var count = 0
-
-    /// Most records the bridge emits fit; larger ones grow the buffer (doubling).
-    init(capacity: Int = 1024) {
-        self.capacity = capacity
-        base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-    }
-
-    deinit { base.deallocate() }
-
-    /// What was written.
-    func bytes() -> [UInt8] {
-        Array(UnsafeBufferPointer(start: base, count: count))
-    }
-
-    /// Makes room for `extra` more bytes.
-    @inline(__always)
-    private mutating func reserve(_ extra: Int) {
-        if capacity &- count < extra { grow(toHold: count + extra) }
-    }
-
-    private mutating func grow(toHold needed: Int) {
-        let newCapacity = max(capacity * 2, needed)
-        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newBase.update(from: base, count: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
-    }
-
-    /// Appends one byte; room must have been reserved.
-    @inline(__always)
-    private mutating func put(_ byte: UInt8) {
-        base[count] = byte
-        count &+= 1
-    }
-
-    /// Appends bytes, making room for them.
-    private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        reserve(bytes.count)
-        (base + count).update(from: source, count: bytes.count)
-        count &+= bytes.count
-    }
-
-    private mutating func append(_ text: StaticString) {
-        append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    mutating func write(_ value: JSONValue) {
+extension ByteWriter {
+    /// Writes `value` as compact JSON.
+    fileprivate mutating func write(json value: JSONValue) {
         switch value {
         case .null: append("null")
         case .bool(true): append("true")
@@ -82,35 +30,28 @@ private struct JSONByteWriter: ~Copyable {
         case .integer(let value): writeASCII(String(value))
         case .number(let value):
             if value.isFinite { writeASCII(value.description) } else { append("null") }
-        case .string(let value): write(string: value)
+        case .string(let value): write(jsonString: value)
         case .array(let items):
-            reserve(1)
-            put(UInt8(ascii: "["))
+            append(UInt8(ascii: "["))
             for index in items.indices {
                 if index > items.startIndex {
-                    reserve(1)
-                    put(UInt8(ascii: ","))
+                    append(UInt8(ascii: ","))
                 }
-                write(items[index])
+                write(json: items[index])
             }
-            reserve(1)
-            put(UInt8(ascii: "]"))
+            append(UInt8(ascii: "]"))
         case .object(let object):
-            reserve(1)
-            put(UInt8(ascii: "{"))
+            append(UInt8(ascii: "{"))
             let members = object.members
             for index in members.indices {
                 if index > members.startIndex {
-                    reserve(1)
-                    put(UInt8(ascii: ","))
+                    append(UInt8(ascii: ","))
                 }
-                write(string: members[index].key)
-                reserve(1)
-                put(UInt8(ascii: ":"))
-                write(members[index].value)
+                write(jsonString: members[index].key)
+                append(UInt8(ascii: ":"))
+                write(json: members[index].value)
             }
-            reserve(1)
-            put(UInt8(ascii: "}"))
+            append(UInt8(ascii: "}"))
         }
     }
 
@@ -123,7 +64,7 @@ private struct JSONByteWriter: ~Copyable {
     private static let hexDigits: StaticString = "0123456789abcdef"
 
     /// A JSON string: runs that need no escaping are copied whole, each escape written in place.
-    private mutating func write(string: String) {
+    private mutating func write(jsonString string: String) {
         var string = string
         string.withUTF8 { bytes in
             reserve(bytes.count &+ 2)
@@ -167,8 +108,7 @@ private struct JSONByteWriter: ~Copyable {
                 }
             }
             if runStart < count { append(UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
-            reserve(1)
-            put(UInt8(ascii: "\""))
+            append(UInt8(ascii: "\""))
         }
     }
 
