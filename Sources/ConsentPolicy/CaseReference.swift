@@ -38,7 +38,7 @@ package struct CaseReference: Sendable, Hashable, Codable, CustomStringConvertib
             func write(_ value: UInt64, at start: Int) {
                 for digit in 0..<16 {
                     let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(digit))) & 0x0F
-                    text[start + digit] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+                    text[start + digit] = lowercaseHexDigit(nibble)
                 }
             }
             write(high, at: 5)

@@ -54,16 +54,16 @@ extension UUID {
                     buffer[index] = UInt8(ascii: "-")
                     index += 1
                 }
-                buffer[index] = hexDigit(byte >> 4)
-                buffer[index + 1] = hexDigit(byte & 0x0F)
+                buffer[index] = lowercaseHexDigit(byte >> 4)
+                buffer[index + 1] = lowercaseHexDigit(byte & 0x0F)
                 index += 2
             }
             return index
         }
     }
+}
 
-    /// The lowercase hexadecimal digit of `value` (0–15).
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
-    }
+/// The lowercase hexadecimal digit of `value` (0–15): ids and case references are written with it.
+func lowercaseHexDigit(_ value: UInt8) -> UInt8 {
+    value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
 }
