@@ -79,11 +79,17 @@ package struct EventPipeline: Service {
             try await cancelWhenGracefulShutdown {
                 // Two stages: while one batch is being recorded, the next is fetched, gated and
                 // decided. Batches are recorded strictly in order (one recording at a time).
+                // The recording task runs on the store's thread from start to end: on Swift's
+                // pool (two threads here, held 20-30 ms at a time by deciding and the relay) its
+                // start and its return after the commit each waited for a thread, ~4 ms per
+                // batch, and the next batch's recording waited behind that.
                 try await withThrowingTaskGroup(of: Void.self) { recording in
                     for try await batch in consumer.batches {
                         let decided = try await decide(batch)
                         try await recording.next()
-                        recording.addTask { try await record(decided, eventTimes: batch.map(\.timestamp)) }
+                        recording.addTask(executorPreference: store.database.taskExecutor) {
+                            try await record(decided, eventTimes: batch.map(\.timestamp))
+                        }
                     }
                     try await recording.waitForAll()
                 }
