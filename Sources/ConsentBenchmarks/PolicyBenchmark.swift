@@ -285,7 +285,7 @@ package enum PolicyBenchmark {
         return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
     }
 
-    private static func threadCPUNanoseconds() -> Int64 {
+    static func threadCPUNanoseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
@@ -299,7 +299,7 @@ package struct PolicyBenchmarkError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-private func format(_ value: Double, _ decimals: Int) -> String {
+func format(_ value: Double, _ decimals: Int) -> String {
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
     let rounded = (value * scale).rounded() / scale

@@ -18,10 +18,8 @@ package struct EventPipeline: Service {
     package let consumerGroup: String
     /// Waited on before every batch is decided (R5).
     package let gate: ConsentGate
-    /// The contracts events are decided with.
-    package let catalog: PolicyCatalog
-    /// Turns each decision into the rows recorded for it.
-    package let builder: BridgeRecordBuilder
+    /// Decides each batch and builds its rows (no Kafka, no store).
+    package let decider: EventDecider
     /// Records each batch, with its offsets, in one transaction.
     package let store: BridgeStore
     /// Receives each recorded batch's outbox rows, for the relay.
@@ -33,22 +31,19 @@ package struct EventPipeline: Service {
     /// Decision counts, decision latency and stage times.
     package let metrics: BridgeMetrics
 
-    /// The registry of IPS agreements (R14); while it cannot be read, no referral crosses.
-    let agreements: IPSAgreementRegistry
-
     /// A pipeline; nothing is consumed until `run`.
     package init(
         origin: BridgeSide, consumer: KafkaConsumer, consumerGroup: String, gate: ConsentGate, catalog: PolicyCatalog,
         builder: BridgeRecordBuilder, store: BridgeStore, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
         metrics: BridgeMetrics, agreements: IPSAgreementRegistry
     ) {
-        self.agreements = agreements
         self.origin = origin
         self.consumer = consumer
         self.consumerGroup = consumerGroup
         self.gate = gate
-        self.catalog = catalog
-        self.builder = builder
+        self.decider = EventDecider(
+            origin: origin, consent: gate.keeper, catalog: catalog, builder: builder, agreements: agreements,
+            metrics: metrics, logger: logger)
         self.store = store
         self.handoff = handoff
         self.retry = retry
@@ -114,59 +109,17 @@ package struct EventPipeline: Service {
         try await record(try await decide(batch), eventTimes: batch.map(\.timestamp))
     }
 
-    /// Waits for the consent gate, then decides every event of the batch.
+    /// Waits for the consent gate, then decides every event of the batch and encodes its rows.
     private func decide(_ batch: [KafkaRecord]) async throws -> PreparedBridgeBatch {
         try await metrics.timed(.gate, items: batch.count) {
             try await retry.run("consent gate", logger: logger) { try await gate.waitUntilCurrent() }
         }
         let started = ContinuousClock.now
-        let now = Date()
-        let timestamp = Timestamp(date: now)
-        var messages: [BridgeMessageRecord] = []
-        messages.reserveCapacity(batch.count)
-        var offsets: [KafkaTopicPartition: Int64] = [:]
-        for record in batch {
-            // The envelope is read once, here; the policy and the record builder share it.
-            var envelope = CloudEventHeaders.Reader()
-            for header in record.headers { envelope.read(name: header.name, value: header.value ?? []) }
-            let headers = envelope.headers
-            let event = PolicyEvent(headers: headers, body: record.value ?? [], sourceTopic: record.topic)
-            var decision = PolicyEngine.decide(
-                event: event, consent: gate.keeper, contracts: catalog, now: timestamp,
-                caseReference: CaseReference.random())
-            // R14: a referral crosses only from a team with an IPS agreement holding today.
-            let plan = headers.type.flatMap { catalog.plan(forCEType: $0) }
-            if plan?.isReferral == true {
-                decision = decision.requiringIPSAgreement(agreements.current, on: timestamp.utcDate)
-            }
-            let built = try builder.build(
-                record: record, headers: headers, origin: origin, decision: decision, now: now)
-            messages.append(built)
-            offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
-            let code = built.decision.reasonCode ?? decision.code
-            let knownType = plan == nil ? nil : headers.type
-            metrics.recordDecision(code: code, direction: direction, knownType: knownType)
-            // One content-free line per decision: the sender's id (checked: no identifier in
-            // it) or the record's position, a known type, the outcome and the reason code.
-            logger.info(
-                "Decided",
-                metadata: [
-                    "event.id": "\(built.decision.messageID)", "event.type": "\(knownType ?? "unknown")",
-                    "event.direction": "\(direction)", "decision.outcome": "\(built.decision.outcome.rawValue)",
-                    "decision.code": "\(code)",
-                ])
-        }
+        let decided = try decider.decide(batch, consumerGroup: consumerGroup, now: Date())
         // Encoding the rows here keeps it off the store connection (it overlaps the previous
         // batch's transaction). A batch that cannot be encoded is a defect, not an outage: it
         // stops the pipeline instead of being retried.
-        let prepared = try store.prepare(
-            BridgeBatch(
-                messages: messages,
-                offsets: offsets.map {
-                    ConsumerOffset(
-                        consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition,
-                        nextOffset: $0.value)
-                }))
+        let prepared = try store.prepare(decided)
         metrics.recordStage(.decide, items: batch.count, duration: ContinuousClock.now - started)
         return prepared
     }
@@ -183,7 +136,4 @@ package struct EventPipeline: Service {
             metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time))))
         }
     }
-
-    /// The `direction` label of this pipeline's events.
-    private var direction: String { origin == .health ? "health-to-nav" : "nav-to-health" }
 }

@@ -36,6 +36,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchBridgeCommand.self,
             BenchStoreCommand.self,
             BenchPolicyCommand.self,
+            BenchDecideCommand.self,
             BenchConsentViewCommand.self,
             BenchLoadCommand.self,
         ]
