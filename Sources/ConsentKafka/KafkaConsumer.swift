@@ -99,7 +99,7 @@ package final class KafkaConsumer: Sendable {
             let maxBatchSize = self.maxBatchSize
             channel.markFed()
             let thread = Thread { [client, channel, stopFlag, pollThreadFinished] in
-                // Named from inside (see `DatabaseThread`): what `top -H`, perf and `/proc` show.
+                // Named from inside (see ConsentStorage's `ExecutorThread`): what `top -H`, perf and `/proc` show.
                 consent_name_current_thread(KafkaThreadNames.consume)
                 Self.pollLoop(client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize)
                 // Leave the group (serves the final revocation) from the thread that polled.

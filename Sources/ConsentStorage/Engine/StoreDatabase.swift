@@ -33,7 +33,7 @@ package final class StoreDatabase: Sendable {
     /// The driver's logger (never below `.info`: its debug output can include bound values).
     let driverLogger: Logger
     /// The thread the store's transactions run on (see `open`).
-    private let thread: DatabaseThread?
+    private let thread: ExecutorThread?
     private let gate = AsyncSerialGate()
     /// The store's thread as a task executor, for a caller whose task does little but run this
     /// store's transactions one after another: preferring it, such a task starts and resumes
@@ -52,7 +52,7 @@ package final class StoreDatabase: Sendable {
         sqliteHandle: SQLiteHandle? = nil,
         postgresConnection: PostgresConnection? = nil,
         driverLogger: Logger,
-        thread: DatabaseThread? = nil,
+        thread: ExecutorThread? = nil,
         close: @escaping @Sendable () async throws -> Void
     ) {
         self.engine = engine
@@ -74,7 +74,7 @@ package final class StoreDatabase: Sendable {
         case .sqlite(let path):
             // Opening runs on the store's thread as well: creating the file and switching it to
             // WAL write and sync, which must not hold one of Swift's cooperative threads.
-            let thread = DatabaseThread(name: Self.storeThreadName)
+            let thread = ExecutorThread(name: Self.storeThreadName)
             do {
                 return try await withTaskExecutorPreference(thread) {
                     try await Self.openSQLite(path: path, location: location, thread: thread, logger: driverLogger)
@@ -94,7 +94,7 @@ package final class StoreDatabase: Sendable {
             // transaction needs. The relay's marks spent most of their time so, idle in a
             // transaction (the server's statement log showed 25 ms from BEGIN to the first
             // statement).
-            let thread = DatabaseThread(name: Self.postgresThreadName)
+            let thread = ExecutorThread(name: Self.postgresThreadName)
             do {
                 let configuration = try SQLPostgresConfiguration(url: url.url)
                 let connection = try await PostgresConnection.connect(
@@ -123,7 +123,7 @@ package final class StoreDatabase: Sendable {
     }
 
     /// Opens a SQLite store on `thread` (the caller runs there already).
-    private static func openSQLite(path: String, location: StoreLocation, thread: DatabaseThread, logger: Logger)
+    private static func openSQLite(path: String, location: StoreLocation, thread: ExecutorThread, logger: Logger)
         async throws -> StoreDatabase
     {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -302,7 +302,7 @@ final class BackgroundCheckpointer: Sendable {
 
     private init(handle: SQLiteHandle) {
         let thread = Thread { [control] in
-            // Named from inside, as the store's own thread is (`DatabaseThread`).
+            // Named from inside, as the store's own thread is (`ExecutorThread`).
             consent_sqlite_name_current_thread(StoreDatabase.checkpointThreadName)
             while true {
                 _ = control.wake.wait(timeout: .now() + Self.interval)

@@ -12,7 +12,7 @@ struct SQLiteFailure: Error, CustomStringConvertible {
 /// statements kept for reuse.
 ///
 /// The stores run every transaction on this handle synchronously, on the store's own thread
-/// (`DatabaseThread`): no thread hop per statement, and the hot path's INSERTs are prepared
+/// (`ExecutorThread`): no thread hop per statement, and the hot path's INSERTs are prepared
 /// once and stepped per row instead of being parsed again for every batch.
 ///
 /// One SQLite library in the process: SQLite's POSIX locks are per process and per library

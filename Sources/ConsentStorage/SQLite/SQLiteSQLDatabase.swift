@@ -5,7 +5,7 @@ import NIOPosix
 import SQLKit
 
 /// SQLKit over a `SQLiteHandle`: the stores write their SQL once over SQLKit for both engines;
-/// on SQLite it runs here, synchronously, on the calling thread (the store's `DatabaseThread`
+/// on SQLite it runs here, synchronously, on the calling thread (the store's `ExecutorThread`
 /// inside a transaction). Query logging stays off: bound values may be personal data.
 struct SQLiteSQLDatabase: SQLDatabase {
     let handle: SQLiteHandle

@@ -2,14 +2,17 @@ import CSQLite
 import Foundation
 import Synchronization
 
-/// A thread of its own for one store, used as the task executor its transactions prefer (a
-/// PostgreSQL store's too: see `StoreDatabase.open`).
+/// A thread of its own, used as a task executor: what prefers it runs there, off Swift's
+/// cooperative pool (two threads on a two-core machine).
 ///
-/// SQLite calls block. Run on Swift's cooperative pool (two threads on a two-core machine)
-/// a 30 ms batch commit would stall every other task; hopped to a thread pool once per
-/// statement (as sqlite-nio does) a batch pays dozens of hops. Under this executor's preference
-/// a whole transaction, SQLKit and all, runs here in one go.
-final class DatabaseThread: TaskExecutor, @unchecked Sendable {
+/// Each store's transactions prefer one (a PostgreSQL store's too: see `StoreDatabase.open`).
+/// SQLite calls block: run on the pool, a 30 ms batch commit would stall every other task;
+/// hopped to a thread pool once per statement (as sqlite-nio does) a batch pays dozens of hops.
+/// Under this executor's preference a whole transaction, SQLKit and all, runs here in one go.
+///
+/// Each pipeline decides on one too (`EventPipeline.run`): deciding a batch is 15-30 ms of CPU
+/// with no suspension point, and on the pool it held one of the two threads that long.
+package final class ExecutorThread: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var isStopping = false
@@ -17,7 +20,7 @@ final class DatabaseThread: TaskExecutor, @unchecked Sendable {
     /// The thread's id, set before it runs its first job (read-only afterwards).
     private let threadID = Mutex<pthread_t?>(nil)
 
-    init(name: String) {
+    package init(name: String) {
         let thread = Thread { [self] in
             // Named from inside, by the system call: on Linux, Foundation applies a name set before
             // `start` only to the `Thread` object, and `Thread.current.name` from inside reached
@@ -29,7 +32,7 @@ final class DatabaseThread: TaskExecutor, @unchecked Sendable {
         thread.start()
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         self.condition.lock()
         if self.hasExited {
@@ -51,7 +54,7 @@ final class DatabaseThread: TaskExecutor, @unchecked Sendable {
     }
 
     /// Lets the thread finish the jobs it has and exit.
-    func stop() {
+    package func stop() {
         self.condition.lock()
         self.isStopping = true
         self.condition.signal()
