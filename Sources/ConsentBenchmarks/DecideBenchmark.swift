@@ -94,8 +94,23 @@ package enum DecideBenchmark {
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try await BridgeStore.open(
             .sqlite(path: folder.appendingPathComponent("bridge.sqlite").path), logger: logger)
-        defer { Task { await store.close() } }
+        do {
+            let result = try measure(
+                decider: decider, store: store, workload: workload, events: events, warmup: warmup,
+                batchSize: batchSize)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
 
+    /// The timed part of `run`, on the calling thread.
+    private static func measure(
+        decider: EventDecider, store: BridgeStore, workload: BridgeBenchmarkWorkload, events: Int, warmup: Int,
+        batchSize: Int
+    ) throws -> Result {
         func records(_ range: Range<Int>) -> [KafkaRecord] {
             range.map { index in
                 let event = workload.event("health.ips.outbound", index)

@@ -150,6 +150,20 @@ def test_bench_store_measures_the_batch_sizes_asked_for():
         assert refused.returncode != 0 and "--batch-sizes" in refused.stderr, (bad, refused.stderr)
 
 
+def test_bench_decide_prints_the_decide_stages_cpu_per_event():
+    """Issue 18: `bench decide` measures the pipeline's deciding stage alone (decide, build,
+    encode rows) on one thread. Its JSON line holds the two parts and their rate; the report
+    shows that every referral was forwarded, so the path measured is the forwarding one."""
+    result = run("bench", "decide", "--events", "600", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert sorted(figures) == ["decide_us_per_event", "events_per_cpu_s", "prepare_us_per_event"], figures
+    assert figures["decide_us_per_event"] > 0 and figures["prepare_us_per_event"] > 0, figures
+    total = figures["decide_us_per_event"] + figures["prepare_us_per_event"]
+    assert abs(figures["events_per_cpu_s"] - 1e6 / total) <= 0.02 * figures["events_per_cpu_s"] + 1, figures
+    assert "forward: 600" in result.stderr, result.stderr
+
+
 def test_bench_compare_runs_two_builds_in_interleaved_pairs():
     """Issue 18: figures are compared only between builds measured in the same minutes.
     `scripts/bench-compare` runs a bench command with two binaries alternately and prints
