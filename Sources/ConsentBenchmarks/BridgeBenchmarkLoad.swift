@@ -252,6 +252,14 @@ package struct ThreadCPU: Sendable {
         return ThreadCPU(threads: threads)
     }
 
+    /// User and system CPU time of the calling thread so far, in nanoseconds, to the
+    /// nanosecond (`bench policy` and `bench decide` measure one thread's work).
+    static func callingThreadNanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+
     /// Seconds the threads whose name `matches` used from `begin` to `end` (threads started in
     /// between count whole; threads that ended in between are not seen).
     static func seconds(from begin: ThreadCPU, to end: ThreadCPU, where matches: (String) -> Bool) -> Double {

@@ -1,4 +1,4 @@
-package import ConsentBridge
+import ConsentBridge
 import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
@@ -130,11 +130,11 @@ package enum DecideBenchmark {
         var prepareNanoseconds: Int64 = 0
         var outcomes: [String: Int] = [:]
         for batch in batches {
-            let started = PolicyBenchmark.threadCPUNanoseconds()
+            let started = ThreadCPU.callingThreadNanoseconds()
             let decided = try decider.decide(batch, consumerGroup: "bench", now: Date())
-            let decidedAt = PolicyBenchmark.threadCPUNanoseconds()
+            let decidedAt = ThreadCPU.callingThreadNanoseconds()
             let prepared = try store.prepare(decided)
-            prepareNanoseconds += PolicyBenchmark.threadCPUNanoseconds() - decidedAt
+            prepareNanoseconds += ThreadCPU.callingThreadNanoseconds() - decidedAt
             decideNanoseconds += decidedAt - started
             for message in decided.messages {
                 outcomes[message.decision.reasonCode ?? message.decision.outcome.rawValue, default: 0] += 1

@@ -2,10 +2,6 @@ import ConsentContracts
 package import ConsentPolicy
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `consent-bridge bench policy`: strict parse + schema validation + decide on a realistic mix
 /// of ~1 KiB events, one core, measured per decision.
 ///
@@ -175,7 +171,7 @@ package enum PolicyBenchmark {
         var durations = [Int64](repeating: 0, count: configuration.decisions)
         var outcomes: [String: Int] = [:]
         let clock = ContinuousClock()
-        let cpuStart = threadCPUNanoseconds()
+        let cpuStart = ThreadCPU.callingThreadNanoseconds()
         let start = clock.now
         var previous = start
         for index in 0..<configuration.decisions {
@@ -189,7 +185,7 @@ package enum PolicyBenchmark {
             sink &+= decision.removed.count
         }
         let total = nanoseconds(start.duration(to: previous))
-        let cpu = Double(threadCPUNanoseconds() - cpuStart) / 1e9
+        let cpu = Double(ThreadCPU.callingThreadNanoseconds() - cpuStart) / 1e9
         durations.sort()
         let seconds = Double(total) / 1e9
         var counted: [String: Int] = [:]
@@ -283,12 +279,6 @@ package enum PolicyBenchmark {
     private static func nanoseconds(_ duration: Duration) -> Int64 {
         let parts = duration.components
         return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
-    }
-
-    static func threadCPUNanoseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
-        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
     }
 
 }
