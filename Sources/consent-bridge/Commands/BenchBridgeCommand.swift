@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConsentBenchmarks
 import ConsentBridge
+import ConsentConfiguration
 import Foundation
 import Logging
 
@@ -51,6 +52,12 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     )
     var lingerMs: Int?
 
+    @Option(
+        help:
+            "Write the log as `run` does by default (info: a line per decision) in this format, `text` or `json`, to standard error (redirect it), so the figures include logging; default: errors only, as in earlier rounds."
+    )
+    var logFormat: LogSettings.Format?
+
     @Flag(
         help: "Print the figures as one JSON line, alone on standard output (the readable lines go to standard error).")
     var json = false
@@ -79,7 +86,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingBootstrap.bootstrap(level: .error)
+        LoggingBootstrap.bootstrap(benchmarkLogFormat: logFormat)
         let contracts = self.contracts
         var startBroker: (@Sendable () async throws -> BridgeBenchmark.ExternalBroker)? = nil
         if broker == .process {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConsentBenchmarks
+import ConsentConfiguration
 import Logging
 
 /// `consent-bridge bench decide`: CPU per event of the pipeline's decide stage alone.
@@ -21,6 +22,12 @@ struct BenchDecideCommand: AsyncParsableCommand {
     @Option(help: "Timed events.")
     var events = 100_000
 
+    @Option(
+        help:
+            "Write the log as `run` does by default (info: a line per decision) in this format, `text` or `json`, to standard error (redirect it), so the figures include logging; default: errors only, as in earlier rounds."
+    )
+    var logFormat: LogSettings.Format?
+
     @Flag(
         help:
             "Print one JSON line (decide_us_per_event, prepare_us_per_event, events_per_cpu_s) alone on standard output; the report goes to standard error."
@@ -28,8 +35,7 @@ struct BenchDecideCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        // As in `bench bridge`: the per-decision info line is filtered, not written.
-        LoggingBootstrap.bootstrap(level: .error)
+        LoggingBootstrap.bootstrap(benchmarkLogFormat: logFormat)
         let result = try await DecideBenchmark.run(
             contractsDirectory: contracts, events: max(1, events), logger: Logger(label: "bench"))
         ReadableOutput(json: json).line(result.report)

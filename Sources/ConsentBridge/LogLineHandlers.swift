@@ -1,0 +1,193 @@
+import ConsentContracts
+import ConsentStorage
+package import Foundation
+package import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One JSON object per line: `time`, `level`, `logger`, `message`, and the metadata under
+/// their own (dotted) names, keys sorted, for log shippers that parse JSON lines
+/// (`log.format = json`, as docker-compose.yml runs the bridge).
+///
+/// Messages and metadata are the code's own constants and codes: personal data never reaches
+/// them in the first place (tests plant a fødselsnummer and read every line).
+///
+/// Built with the contracts' JSON serializer and the store's UTC formatter, written with one
+/// `write(2)`: the bridge writes a line per decision at the default level, and the first
+/// version (Foundation's `JSONSerialization` and `Date.formatted`) cost ~65 µs of CPU per line,
+/// twice the whole deciding stage (`bench decide --log-format json`).
+package struct JSONLineLogHandler: LogHandler {
+    package let label: String
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    private let output: LogLineOutput
+
+    /// A handler writing to `output` (standard error unless a test passes its own).
+    package init(label: String, output: LogLineOutput = .standardError) {
+        self.label = label
+        self.output = output
+    }
+
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    package func log(event: LogEvent) {
+        output.write(line(for: event, at: Date()))
+    }
+
+    /// The line for `event` at `time`, newline included.
+    package func line(for event: LogEvent, at time: Date) -> [UInt8] {
+        var merged = Self.merged(metadata, metadataProvider, event)
+        Self.addError(of: event, to: &merged)
+        var members: [JSONObject.Member] = [
+            .init(key: "time", value: .string(StoreTime.string(from: time))),
+            .init(key: "level", value: .string(event.level.rawValue)),
+            .init(key: "logger", value: .string(label)),
+            .init(key: "message", value: .string(event.message.description)),
+        ]
+        members.reserveCapacity(members.count + merged.count)
+        // The four fixed names win over metadata of the same name.
+        for (key, value) in merged where !Self.fixedKeys.contains(key) {
+            members.append(.init(key: key, value: Self.json(value)))
+        }
+        members.sort { $0.key < $1.key }
+        var bytes = JSONValue.object(JSONObject(uniqueMembers: members)).serializedBytes()
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    private static let fixedKeys: Set<String> = ["time", "level", "logger", "message"]
+
+    private static func json(_ value: Logger.Metadata.Value) -> JSONValue {
+        switch value {
+        case .string(let text): return .string(text)
+        case .stringConvertible(let value): return .string(value.description)
+        case .array(let values): return .array(values.map(json))
+        case .dictionary(let values):
+            let members = values.sorted { $0.key < $1.key }.map {
+                JSONObject.Member(key: $0.key, value: json($0.value))
+            }
+            return .object(JSONObject(uniqueMembers: members))
+        }
+    }
+}
+
+/// swift-log's `StreamLogHandler` line, `2026-12-06T00:34:18+0000 info bridge: k=v k=v [Module]
+/// message` (metadata sorted by key; local time), the default `log.format = text`.
+///
+/// Written here rather than taken from swift-log: its handler reads the time with `localtime`,
+/// which in glibc checks the time zone file on every call, and that made the line each decision
+/// writes ~8–10 µs of CPU (`bench decide --log-format text`).
+package struct TextLineLogHandler: LogHandler {
+    package let label: String
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    private let output: LogLineOutput
+
+    /// A handler writing to `output` (standard error unless a test passes its own).
+    package init(label: String, output: LogLineOutput = .standardError) {
+        self.label = label
+        self.output = output
+    }
+
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    package func log(event: LogEvent) {
+        output.write(line(for: event, at: time(nil)))
+    }
+
+    /// The line for `event` at `seconds` since the epoch, newline included.
+    package func line(for event: LogEvent, at seconds: time_t) -> [UInt8] {
+        var merged = Self.merged(metadata, metadataProvider, event)
+        Self.addError(of: event, to: &merged)
+        var line = Self.localTimestamp(seconds)
+        line += " \(event.level)"
+        if !label.isEmpty { line += " " }
+        line += label
+        line += ":"
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line += " \(key)=\(value)"
+        }
+        line += " [\(event.source)] \(event.message)\n"
+        return Array(line.utf8)
+    }
+
+    /// `%Y-%m-%dT%H:%M:%S%z` in local time, as swift-log writes it.
+    static func localTimestamp(_ seconds: time_t) -> String {
+        var seconds = seconds
+        var local = tm()
+        // `localtime_r` reads the time zone once; `localtime` checks it on every call.
+        guard localtime_r(&seconds, &local) != nil else { return "<unknown>" }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            let count = strftime(buffer.baseAddress!, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
+            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
+        }
+    }
+}
+
+extension LogHandler {
+    /// The handler's metadata, the provider's and the event's, later ones winning; the event's
+    /// alone without copying when the others are empty (a decision's line, the common case).
+    static func merged(
+        _ metadata: Logger.Metadata, _ provider: Logger.MetadataProvider?, _ event: LogEvent
+    ) -> Logger.Metadata {
+        let provided = provider?.get() ?? [:]
+        if metadata.isEmpty, provided.isEmpty { return event.metadata ?? [:] }
+        var merged = metadata
+        merged.merge(provided) { _, new in new }
+        if let own = event.metadata { merged.merge(own) { _, new in new } }
+        return merged
+    }
+
+    /// An error passed with the event, under the names swift-log's own handler uses. (Errors'
+    /// descriptions are content-free here, like every message.)
+    static func addError(of event: LogEvent, to metadata: inout Logger.Metadata) {
+        guard let error = event.error else { return }
+        metadata["error.message"] = "\(error)"
+        metadata["error.type"] = "\(String(reflecting: type(of: error)))"
+    }
+}
+
+/// Where log lines go: each line is written whole, one at a time, so concurrent loggers never
+/// interleave.
+package final class LogLineOutput: Sendable {
+    private let sink: @Sendable ([UInt8]) -> Void
+    private let oneAtATime = Mutex(())
+
+    /// Lines handed to `sink` one at a time.
+    package init(_ sink: @escaping @Sendable ([UInt8]) -> Void) {
+        self.sink = sink
+    }
+
+    /// Standard error, unbuffered: a line is out before the next begins (a crash loses none).
+    package static let standardError = LogLineOutput { line in
+        line.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0, errno == EINTR {
+                    continue
+                } else {
+                    return  // Nowhere to report a failed log write; the line is dropped.
+                }
+            }
+        }
+    }
+
+    /// Writes one line.
+    package func write(_ line: [UInt8]) {
+        oneAtATime.withLock { _ in sink(line) }
+    }
+}
