@@ -8,18 +8,15 @@ import Synchronization
     import Glibc
 #endif
 
-/// One JSON object per line: `time`, `level`, `logger`, `message`, and the metadata under
-/// their own (dotted) names, keys sorted, for log shippers that parse JSON lines
-/// (`log.format = json`, as docker-compose.yml runs the bridge).
+/// A log handler writing one line per event to `output`, in `Format`. The bridge writes one
+/// line per decision at the default level (`info`), so a line must be cheap: the first versions
+/// (Foundation's `JSONSerialization` and `Date.formatted` for JSON; swift-log's stream handler
+/// for text) cost ~73 and ~9 µs of CPU per line, where these cost ~4–5 (`bench decide
+/// --log-format json|text`).
 ///
 /// Messages and metadata are the code's own constants and codes: personal data never reaches
 /// them in the first place (tests plant a fødselsnummer and read every line).
-///
-/// Built with the contracts' JSON serializer and the store's UTC formatter, written with one
-/// `write(2)`: the bridge writes a line per decision at the default level, and the first
-/// version (Foundation's `JSONSerialization` and `Date.formatted`) cost ~65 µs of CPU per line,
-/// twice the whole deciding stage (`bench decide --log-format json`).
-package struct JSONLineLogHandler: LogHandler {
+package struct LineLogHandler<Format: LogLineFormat>: LogHandler {
     package let label: String
     package var logLevel: Logger.Level = .info
     package var metadata: Logger.Metadata = [:]
@@ -41,20 +38,54 @@ package struct JSONLineLogHandler: LogHandler {
         output.write(line(for: event, at: Date()))
     }
 
-    /// The line for `event` at `time`, newline included.
+    /// The line for `event` at `time`, newline included: the handler's metadata, the
+    /// provider's and the event's (later ones winning), and an error passed with the event under
+    /// the names swift-log's own handler uses (errors' descriptions are content-free here too).
     package func line(for event: LogEvent, at time: Date) -> [UInt8] {
-        var merged = Self.merged(metadata, metadataProvider, event)
-        Self.addError(of: event, to: &merged)
+        let provided = metadataProvider?.get() ?? [:]
+        // A decision's line, the common case, has only the event's own: used without copying.
+        var merged = event.metadata ?? [:]
+        if !metadata.isEmpty || !provided.isEmpty {
+            merged = metadata
+            merged.merge(provided) { _, new in new }
+            if let own = event.metadata { merged.merge(own) { _, new in new } }
+        }
+        if let error = event.error {
+            merged["error.message"] = "\(error)"
+            merged["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        return Format.line(label: label, event: event, metadata: merged, at: time)
+    }
+}
+
+/// How a line is written (`log.format`).
+package protocol LogLineFormat: Sendable {
+    /// The line, newline included.
+    static func line(label: String, event: LogEvent, metadata: Logger.Metadata, at time: Date) -> [UInt8]
+}
+
+/// `log.format = json` (as docker-compose.yml runs the bridge): one JSON object per line,
+/// `time`, `level`, `logger`, `message` and the metadata under their own (dotted) names, keys
+/// sorted, for log shippers that parse JSON lines.
+package typealias JSONLineLogHandler = LineLogHandler<JSONLines>
+
+/// `log.format = text`, the default: swift-log's `StreamLogHandler` line,
+/// `2026-12-06T00:34:18+0000 info bridge: k=v k=v [Module] message` (local time).
+package typealias TextLineLogHandler = LineLogHandler<TextLines>
+
+/// Through the contracts' JSON serializer, with the store's UTC time (`StoreTime`).
+package enum JSONLines: LogLineFormat {
+    package static func line(label: String, event: LogEvent, metadata: Logger.Metadata, at time: Date) -> [UInt8] {
         var members: [JSONObject.Member] = [
             .init(key: "time", value: .string(StoreTime.string(from: time))),
             .init(key: "level", value: .string(event.level.rawValue)),
             .init(key: "logger", value: .string(label)),
             .init(key: "message", value: .string(event.message.description)),
         ]
-        members.reserveCapacity(members.count + merged.count)
+        members.reserveCapacity(members.count + metadata.count)
         // The four fixed names win over metadata of the same name.
-        for (key, value) in merged where !Self.fixedKeys.contains(key) {
-            members.append(.init(key: key, value: Self.json(value)))
+        for (key, value) in metadata where !fixedKeys.contains(key) {
+            members.append(.init(key: key, value: json(value)))
         }
         members.sort { $0.key < $1.key }
         var bytes = JSONValue.object(JSONObject(uniqueMembers: members)).serializedBytes()
@@ -78,44 +109,16 @@ package struct JSONLineLogHandler: LogHandler {
     }
 }
 
-/// swift-log's `StreamLogHandler` line, `2026-12-06T00:34:18+0000 info bridge: k=v k=v [Module]
-/// message` (metadata sorted by key; local time), the default `log.format = text`.
-///
-/// Written here rather than taken from swift-log: its handler reads the time with `localtime`,
-/// which in glibc checks the time zone file on every call, and that made the line each decision
-/// writes ~8–10 µs of CPU (`bench decide --log-format text`).
-package struct TextLineLogHandler: LogHandler {
-    package let label: String
-    package var logLevel: Logger.Level = .info
-    package var metadata: Logger.Metadata = [:]
-    package var metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
-    private let output: LogLineOutput
-
-    /// A handler writing to `output` (standard error unless a test passes its own).
-    package init(label: String, output: LogLineOutput = .standardError) {
-        self.label = label
-        self.output = output
-    }
-
-    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    package func log(event: LogEvent) {
-        output.write(line(for: event, at: time(nil)))
-    }
-
-    /// The line for `event` at `seconds` since the epoch, newline included.
-    package func line(for event: LogEvent, at seconds: time_t) -> [UInt8] {
-        var merged = Self.merged(metadata, metadataProvider, event)
-        Self.addError(of: event, to: &merged)
-        var line = Self.localTimestamp(seconds)
+/// swift-log's `StreamLogHandler` line, written here because that handler reads the time with
+/// `localtime`, which in glibc checks the time-zone file on every call (~9 µs a line).
+package enum TextLines: LogLineFormat {
+    package static func line(label: String, event: LogEvent, metadata: Logger.Metadata, at time: Date) -> [UInt8] {
+        var line = localTimestamp(time_t(time.timeIntervalSince1970.rounded(.down)))
         line += " \(event.level)"
         if !label.isEmpty { line += " " }
         line += label
         line += ":"
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             line += " \(key)=\(value)"
         }
         line += " [\(event.source)] \(event.message)\n"
@@ -132,29 +135,6 @@ package struct TextLineLogHandler: LogHandler {
             let count = strftime(buffer.baseAddress!, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
             return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
         }
-    }
-}
-
-extension LogHandler {
-    /// The handler's metadata, the provider's and the event's, later ones winning; the event's
-    /// alone without copying when the others are empty (a decision's line, the common case).
-    static func merged(
-        _ metadata: Logger.Metadata, _ provider: Logger.MetadataProvider?, _ event: LogEvent
-    ) -> Logger.Metadata {
-        let provided = provider?.get() ?? [:]
-        if metadata.isEmpty, provided.isEmpty { return event.metadata ?? [:] }
-        var merged = metadata
-        merged.merge(provided) { _, new in new }
-        if let own = event.metadata { merged.merge(own) { _, new in new } }
-        return merged
-    }
-
-    /// An error passed with the event, under the names swift-log's own handler uses. (Errors'
-    /// descriptions are content-free here, like every message.)
-    static func addError(of event: LogEvent, to metadata: inout Logger.Metadata) {
-        guard let error = event.error else { return }
-        metadata["error.message"] = "\(error)"
-        metadata["error.type"] = "\(String(reflecting: type(of: error)))"
     }
 }
 

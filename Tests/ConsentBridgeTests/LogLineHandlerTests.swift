@@ -35,7 +35,7 @@ struct LogLineHandlerTests {
                 let stream = CapturedStream()
                 StreamLogHandler(label: label, stream: stream, metadataProvider: nil).log(event: event)
                 let ours = String(
-                    decoding: TextLineLogHandler(label: label).line(for: event, at: time(nil)), as: UTF8.self)
+                    decoding: TextLineLogHandler(label: label).line(for: event, at: Date()), as: UTF8.self)
                 let theirs = stream.text
                 // The time is the first word; the rest must be identical.
                 #expect(ours.drop { $0 != " " } == theirs.drop { $0 != " " })
@@ -56,7 +56,8 @@ struct LogLineHandlerTests {
             format: "%04d-%02d-%02dT%02d:%02d:%02d", local.tm_year + 1900, local.tm_mon + 1, local.tm_mday,
             local.tm_hour, local.tm_min, local.tm_sec)
         let line = String(
-            decoding: TextLineLogHandler(label: "x").line(for: Self.events[1], at: seconds), as: UTF8.self)
+            decoding: TextLineLogHandler(label: "x").line(
+                for: Self.events[1], at: Date(timeIntervalSince1970: 1_796_517_258.9)), as: UTF8.self)
         #expect(line.hasPrefix(expected))
     }
 
