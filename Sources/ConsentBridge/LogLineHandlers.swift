@@ -17,9 +17,13 @@ import Synchronization
 /// Messages and metadata are the code's own constants and codes: personal data never reaches
 /// them in the first place (tests plant a fødselsnummer and read every line).
 package struct LineLogHandler<Format: LogLineFormat>: LogHandler {
+    /// The logger's label (`logger` in JSON).
     package let label: String
+    /// Events below this level are not written.
     package var logLevel: Logger.Level = .info
+    /// Metadata on every line of this handler.
     package var metadata: Logger.Metadata = [:]
+    /// Metadata read at each line (task-local context), if any.
     package var metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
     private let output: LogLineOutput
 
@@ -29,11 +33,13 @@ package struct LineLogHandler<Format: LogLineFormat>: LogHandler {
         self.output = output
     }
 
+    /// One item of `metadata`.
     package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes the event's line, stamped now.
     package func log(event: LogEvent) {
         output.write(line(for: event, at: Date()))
     }
@@ -75,6 +81,7 @@ package typealias TextLineLogHandler = LineLogHandler<TextLines>
 
 /// Through the contracts' JSON serializer, with the store's UTC time (`StoreTime`).
 package enum JSONLines: LogLineFormat {
+    /// The line, newline included.
     package static func line(label: String, event: LogEvent, metadata: Logger.Metadata, at time: Date) -> [UInt8] {
         var members: [JSONObject.Member] = [
             .init(key: "time", value: .string(StoreTime.string(from: time))),
@@ -112,6 +119,7 @@ package enum JSONLines: LogLineFormat {
 /// swift-log's `StreamLogHandler` line, written here because that handler reads the time with
 /// `localtime`, which in glibc checks the time-zone file on every call (~9 µs a line).
 package enum TextLines: LogLineFormat {
+    /// The line, newline included.
     package static func line(label: String, event: LogEvent, metadata: Logger.Metadata, at time: Date) -> [UInt8] {
         var line = localTimestamp(time_t(time.timeIntervalSince1970.rounded(.down)))
         line += " \(event.level)"
