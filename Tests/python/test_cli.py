@@ -102,7 +102,7 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
     depends on the machine and the build, so only what must hold is checked)."""
     result = subprocess.run(
         [BIN, "bench", "bridge", "--events", "150", "--rate", "300", "--broker", "process", "--json",
-         "--linger-ms", "2", "--contracts", str(CONTRACTS)],
+         "--linger-ms", "2", "--log-format", "json", "--contracts", str(CONTRACTS)],
         cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -129,6 +129,15 @@ def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():
     # say so: the CPU per event depends on it.
     assert figures["allocator"].startswith("jemalloc 5."), figures
     assert f"allocator {figures['allocator']}" in result.stderr
+    # With --log-format the bridge logs as `run` does by default: a line per decision, counted
+    # in the figures, which say so.
+    assert figures["log_format"] == "json", figures
+    assert ", log at info in json" in result.stderr
+    decided = [json.loads(line) for line in result.stderr.splitlines()
+               if line.startswith("{") and '"Decided"' in line]
+    # Every offered event's line (and the warm-up event's, sent before the timed part).
+    assert len({line["event.id"] for line in decided}) >= 150, len(decided)
+    assert all(line["level"] == "info" and line["decision.outcome"] for line in decided)
     refused = run("bench", "bridge", "--linger-ms", "5000")
     assert refused.returncode != 0 and "--linger-ms" in refused.stderr, refused.stderr
 

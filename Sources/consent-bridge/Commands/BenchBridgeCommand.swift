@@ -127,8 +127,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let stored = store == .postgres ? "PostgreSQL" : "SQLite"
         let running = instances == 1 ? "" : ", \(instances) bridge instances in one group"
         let lingering = lingerMs.map { ", producers' linger.ms \($0)" } ?? ""
+        let logging = logFormat.map { ", log at info in \($0.rawValue)" } ?? ""
         output.line(
-            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)\(lingering); allocator \(ProcessAllocator.name)"
+            "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)\(lingering)\(logging); allocator \(ProcessAllocator.name)"
         )
         output.line(
             String(
@@ -223,8 +224,10 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["instances"] = Double(instances)
             if let rate { line["offered_per_s"] = Double(rate) }
             if let lingerMs { line["linger_ms"] = Double(lingerMs) }
-            // The CPU figures depend on it (ProcessAllocator).
+            // The CPU figures depend on them: the allocator (ProcessAllocator) and whether a line
+            // per decision was written (`none`: filtered, as in every round before the option).
             line["allocator"] = ProcessAllocator.name
+            line["log_format"] = logFormat?.rawValue ?? "none"
             print(
                 String(
                     decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
