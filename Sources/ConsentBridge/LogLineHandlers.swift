@@ -121,16 +121,28 @@ package enum JSONLines: LogLineFormat {
 package enum TextLines: LogLineFormat {
     /// The line, newline included.
     package static func line(label: String, event: LogEvent, metadata: Logger.Metadata, at time: Date) -> [UInt8] {
-        var line = localTimestamp(time_t(time.timeIntervalSince1970.rounded(.down)))
-        line += " \(event.level)"
-        if !label.isEmpty { line += " " }
-        line += label
-        line += ":"
+        // Bytes appended into room made once (growing a `String` piece by piece was half of it).
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        func append(_ text: String) { line.append(contentsOf: text.utf8) }
+        append(localTimestamp(time_t(time.timeIntervalSince1970.rounded(.down))))
+        line.append(UInt8(ascii: " "))
+        append(event.level.rawValue)
+        if !label.isEmpty { line.append(UInt8(ascii: " ")) }
+        append(label)
+        line.append(UInt8(ascii: ":"))
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(value)"
+            line.append(UInt8(ascii: " "))
+            append(key)
+            line.append(UInt8(ascii: "="))
+            append(value.description)
         }
-        line += " [\(event.source)] \(event.message)\n"
-        return Array(line.utf8)
+        append(" [")
+        append(event.source)
+        append("] ")
+        append(event.message.description)
+        line.append(UInt8(ascii: "\n"))
+        return line
     }
 
     /// `%Y-%m-%dT%H:%M:%S%z` in local time, as swift-log writes it.
