@@ -73,18 +73,11 @@ package enum DecideBenchmark {
         guard agreements.current != nil else {
             throw PolicyBenchmarkError("the development IPS agreements are missing")
         }
-        var random = SystemRandomNumberGenerator()
-        func key(_ id: String) -> SealingKeyRing {
-            SealingKeyRing(
-                current: SealingKey(
-                    id: id, bytes: (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }))
-        }
-        let topics = TopicNames.defaults
         let builder = BridgeRecordBuilder(
-            topics: .init(
-                receiptsFor: { topics.receipts(forSource: $0) }, disclosuresFor: { topics.disclosures(forSource: $0) },
-                rejected: topics.rejected),
-            catalog: catalog, sealer: PayloadSealer(health: key("bench-health"), nav: key("bench-nav")),
+            topics: .init(TopicNames.defaults), catalog: catalog,
+            sealer: PayloadSealer(
+                health: SealingKeyRing(current: .random(id: "bench-health")),
+                nav: SealingKeyRing(current: .random(id: "bench-nav"))),
             bridgeVersion: "bench")
         let decider = EventDecider(
             origin: .health, consent: keeper, catalog: catalog, builder: builder, agreements: agreements,

@@ -189,9 +189,7 @@ package struct BridgeApplication: Sendable {
 
                 let sealer = PayloadSealer(health: try sealingKeys(.health), nav: try sealingKeys(.nav))
                 let builder = BridgeRecordBuilder(
-                    topics: .init(
-                        receiptsFor: { topics.receipts(forSource: $0) },
-                        disclosuresFor: { topics.disclosures(forSource: $0) }, rejected: topics.rejected),
+                    topics: .init(topics),
                     catalog: catalog, sealer: sealer, bridgeVersion: version)
                 // A shared store (PostgreSQL) is published from by one relay at a time. It takes
                 // this instance's rows from the handoff while nothing of another instance lies
@@ -387,9 +385,7 @@ package struct BridgeApplication: Sendable {
     /// earlier run cannot be opened, which is right for throwaway development data).
     private static func ephemeralKeys(side: BridgeSide, configuration: BridgeConfiguration) throws -> SealingKeyRing {
         guard configuration.isEmbedded else { throw ApplicationError.missingSealingKey(side.rawValue) }
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<SealingKey.byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return SealingKeyRing(current: SealingKey(id: "\(side.rawValue)-ephemeral", bytes: bytes), previous: nil)
+        return SealingKeyRing(current: .random(id: "\(side.rawValue)-ephemeral"), previous: nil)
     }
 
     /// Why the configuration cannot be turned into an application.

@@ -1,3 +1,4 @@
+package import ConsentConfiguration
 package import ConsentContracts
 package import ConsentKafka
 package import ConsentPolicy
@@ -42,15 +43,12 @@ package struct BridgeRecordBuilder: Sendable {
         /// The rejection topic.
         package var rejected: String
 
-        /// A layout from per-system topic lookups (by the system's outbound topic) and the
-        /// rejection topic.
-        package init(
-            receiptsFor: @escaping @Sendable (String) -> String,
-            disclosuresFor: @escaping @Sendable (String) -> String, rejected: String
-        ) {
-            self.receiptsFor = receiptsFor
-            self.disclosuresFor = disclosuresFor
-            self.rejected = rejected
+        /// The layout of `names`: each system's receipts and disclosure log topics, found by
+        /// its outbound topic, and the rejection topic.
+        package init(_ names: TopicNames) {
+            self.receiptsFor = { names.receipts(forSource: $0) }
+            self.disclosuresFor = { names.disclosures(forSource: $0) }
+            self.rejected = names.rejected
         }
     }
 

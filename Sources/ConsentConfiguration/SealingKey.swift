@@ -15,6 +15,13 @@ package struct SealingKey: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// A key of fresh random bytes (the system's generator), for keys that live only as long as
+    /// the process: embedded runs without configured keys, benchmarks.
+    package static func random(id: String) -> SealingKey {
+        var generator = SystemRandomNumberGenerator()
+        return SealingKey(id: id, bytes: (0..<byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
     /// Length of an AES-256 key in bytes.
     package static let byteCount = 32
 

@@ -291,10 +291,7 @@ enum Fixtures {
     static func recordBuilder(_ topics: TopicNames, catalog: PolicyCatalog) -> BridgeRecordBuilder {
         let key = SealingKey(id: "test", bytes: Array(repeating: 7, count: 32))
         return BridgeRecordBuilder(
-            topics: .init(
-                receiptsFor: { topics.receipts(forSource: $0) }, disclosuresFor: { topics.disclosures(forSource: $0) },
-                rejected: topics.rejected),
-            catalog: catalog,
+            topics: .init(topics), catalog: catalog,
             sealer: PayloadSealer(health: SealingKeyRing(current: key), nav: SealingKeyRing(current: key)),
             bridgeVersion: "test")
     }
