@@ -118,6 +118,69 @@ struct DerivedPayloadTests {
     }
 
     @Test(
+        "R9: once every record of an outbox row is settled, its payload and key are erased; records still pending read back as handed over, also a receipt whose first copy's row is erased",
+        arguments: BridgeStoreEngine.available)
+    func settledContentIsErased(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
+        let store = try await harness.openBridgeStore()
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let messages = try Self.forwards(6, topics: harness.topics, catalog: catalog, offsetBase: 0)
+        let records = try await store.record(BridgeBatch(messages: messages, offsets: [])).outbox
+        // The relay stops in the row of a receipt that follows its message's second copy: that
+        // row keeps its content, the first copy's row (its records all published) does not.
+        let copies = Dictionary(grouping: records.filter { $0.record.disclosureID != nil }, by: \.messageID)
+        let cut = try #require(
+            records.indices.first {
+                records[$0].record.derivation == .receipt && (copies[records[$0].messageID]?.count ?? 0) > 1
+            }, "no forward with two copies: the test proves nothing")
+        try await store.markPublished(sequences: records[..<cut].map(\.sequence))
+        let mark = records[cut - 1].sequence
+
+        let rest = try await store.pendingOutbox(limit: 10_000)
+        #expect(rest.map(\.sequence) == records[cut...].map(\.sequence))
+        for (back, original) in zip(rest, records[cut...]) {
+            #expect(back.record == original.record, "row \(back.sequence) (\(back.record.topic)) differs")
+        }
+        let halfway = try await Self.storedContent(store)
+        #expect(halfway.contains { $0.isErased } && halfway.contains { !$0.isErased })
+        for row in halfway {
+            #expect(row.isErased == (row.sequence + row.records - 1 <= mark), "row \(row.sequence)")
+        }
+        // Withheld or published, a settled record's row keeps no content.
+        try await store.markWithheld(sequence: records[cut].sequence, reasonCode: "consent-withdrawn")
+        try await store.markPublished(sequences: records[(cut + 1)...].map(\.sequence))
+        let settled = try await Self.storedContent(store)
+        // What the bridge answers for stays: every disclosure, every record's status.
+        let disclosures = try await store.disclosures(subjectID: Self.patient)
+        let statuses = try await store.database.read { sql in
+            try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map {
+                try $0.decode(column: "status", as: String.self)
+            }
+        }
+        await store.close()
+        await harness.finish()
+
+        #expect(settled.allSatisfy { $0.isErased }, "a settled row still holds a copy's content")
+        #expect(Set(disclosures.map(\.disclosureID)) == Set(messages.flatMap(\.disclosures).map(\.disclosureID)))
+        #expect(statuses.count == records.count && statuses.filter { $0 == "withheld" }.count == 1)
+        #expect(!statuses.contains("pending"))
+    }
+
+    /// Each stored outbox row's number, record count, and whether its payload and key are erased.
+    static func storedContent(_ store: BridgeStore) async throws -> [(sequence: Int64, records: Int64, isErased: Bool)]
+    {
+        try await store.database.read { sql in
+            try await sql.raw("SELECT seq, records, payload, kafka_key FROM outbox ORDER BY seq").all().map {
+                (
+                    try $0.decode(column: "seq", as: Int64.self), try $0.decode(column: "records", as: Int64.self),
+                    try $0.decode(column: "payload", as: Data.self).isEmpty
+                        && (try $0.decode(column: "kafka_key", as: Data?.self)) == nil
+                )
+            }
+        }
+    }
+
+    @Test(
         "A receipt or notice whose recorded sources are missing is refused when read: the relay halts instead of publishing it",
         arguments: BridgeStoreEngine.available)
     func missingSourcesAreRefused(engine: BridgeStoreEngine) async throws {

@@ -1,12 +1,13 @@
 import ConsentBridgeTesting
 import ConsentConfiguration
+import ConsentContracts
 import Foundation
 import SQLKit
 import Testing
 
 @testable import ConsentStorage
 
-/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9).
+/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9, 11 → 12).
 @Suite("Bridge store upgrade")
 struct BridgeStoreUpgradeTests {
     /// Writes a bridge store at `location` as migration `version` left it, holding what `fill`
@@ -135,6 +136,74 @@ struct BridgeStoreUpgradeTests {
                 }
             }
             #expect(statuses == ["published", "published", "withheld"], "a settled row is never settled again")
+            await store.close()
+        }
+    }
+
+    /// Version 12 erases a row's payload and key once its records are all settled. A notice
+    /// stored before version 9 in a row of its own is built from its copy's payload when
+    /// relayed: rows are erased only once the mark has passed it.
+    @Test(
+        "Settled rows' content erased: rows kept from before are erased as the relay settles, not while an older notice row still builds from its copy",
+        arguments: TestEngine.available)
+    func contentErasedAfterUpgrade(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("upgrade12")
+            let disclosure = Fixtures.disclosure("d", subject: knownFodselsnummer)
+            // Row 1: a copy published long ago; row 2 a copy and row 3 its notice, in a row of
+            // its own as version 8 stored it, both pending; row 4 a pending copy.
+            try await Self.writeStore(at: location, asVersion: 11) { sql in
+                try await sql.raw(Fixtures.decisionRow("m")).run()
+                try await sql.insert(into: "disclosures").columns(MessageRows.disclosureColumns)
+                    .values(try StoreSQL.disclosureValues(disclosure) + [SQLBind("m")]).run()
+                let copyHeaders = OutboxHeaderCodec.encode([
+                    MessageHeader(
+                        name: BridgeHeaders.policyVersion, text: "sha256:\(String(repeating: "ab", count: 32))")
+                ])
+                let noticeHeaders = OutboxHeaderCodec.encode([
+                    MessageHeader(name: BridgeHeaders.id, text: "notice-d"),
+                    MessageHeader(name: BridgeHeaders.internalFollows, text: disclosure.disclosureID),
+                ])
+                let rows: [(String?, String, String, String?)] = [
+                    (nil, "nav.ips.inbound", copyHeaders, #"{"eventId":"old"}"#),
+                    (disclosure.disclosureID, "nav.ips.inbound", copyHeaders, #"{"eventId":"event-d"}"#),
+                    (nil, "health.disclosures", noticeHeaders, nil),
+                    (nil, "nav.ips.inbound", copyHeaders, #"{"eventId":"later"}"#),
+                ]
+                for (disclosureID, topic, headers, payload) in rows {
+                    try await sql.raw(
+                        """
+                        INSERT INTO outbox (message_id, disclosure_id, topic, kafka_key, headers, payload, created_at, derived)
+                        VALUES ('m', \(bind: disclosureID), \(bind: topic), \(bind: Data(knownFodselsnummer.utf8)), \(bind: headers),
+                            \(bind: Data((payload ?? "").utf8)), '2026-01-01T00:00:00.000Z', \(bind: payload == nil ? "notice" : nil))
+                        """
+                    ).run()
+                }
+                try await sql.raw("UPDATE outbox_progress SET settled_through = 1 WHERE id = 1").run()
+            }
+
+            let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            func kept() async throws -> [Int64] {
+                try await store.database.read { sql in
+                    try await sql.raw(
+                        "SELECT seq FROM outbox WHERE length(payload) > 0 OR kafka_key IS NOT NULL ORDER BY seq"
+                    ).all().map { try $0.decode(column: "seq", as: Int64.self) }
+                }
+            }
+            #expect(try await kept() == [1, 2, 3, 4], "the upgrade itself erases nothing")
+            // The mark passes the notice's copy, not the notice: nothing is erased yet.
+            try await store.markPublished(sequences: [2])
+            #expect(try await kept() == [1, 2, 3, 4])
+            let pending = try await store.pendingOutbox(limit: 10)
+            #expect(pending.map(\.sequence) == [3, 4])
+            guard case .object(let notice) = try StrictJSON.parse(pending[0].record.payload) else {
+                Issue.record("the notice built from its copy is not a JSON object")
+                return
+            }
+            #expect(notice["disclosureId"] == .string(disclosure.disclosureID))
+            // Once the mark has passed the notice, every settled row is erased, old ones too.
+            try await store.markPublished(sequences: [3, 4])
+            #expect(try await kept().isEmpty)
             await store.close()
         }
     }

@@ -529,6 +529,27 @@ def test_bridge_store_keeps_no_person_link_for_anonymous_forwards(scenario):
         pytest.fail("bridge store:\n" + "\n".join(f"  - {f}" for f in failures[:20]), pytrace=False)
 
 
+def test_bridge_store_keeps_no_copy_once_handed_over(scenario):
+    """R9: what crosses is documented in the receiving side's own store; the bridge hands it
+    over and keeps none of it. Once the relay has settled its outbox, no row of bridge.sqlite
+    holds a copy's payload or key, and none of the records the other sides received (copies
+    and disclosure notices, byte for byte as read from their topics) is in the store's files
+    on disk, erased cells included (the bridge has stopped: its files are complete)."""
+    assert not scenario.problems, scenario.problems
+    data = scenario.bridge.data_dir
+    with read_only(data / "bridge.sqlite") as bridge_db:
+        rows = bridge_db.execute(
+            "SELECT COUNT(*) AS n, SUM(length(payload) > 0 OR kafka_key IS NOT NULL) AS kept FROM outbox").fetchone()
+    assert rows["n"] > 0, "the bridge stored no outbox row: the scenario proves nothing"
+    assert rows["kept"] == 0, f"{rows['kept']} of {rows['n']} settled outbox rows still hold a copy's content"
+    on_disk = b"".join(path.read_bytes() for path in data.glob("bridge.sqlite*"))
+    handed_over = [record for topic in INBOUND_TOPICS + DISCLOSURE_TOPICS for record in scenario.records[topic]
+                   if record.value]
+    assert handed_over, "nothing crossed: the scenario proves nothing"
+    found = Counter(record.topic for record in handed_over if record.value in on_disk)
+    assert not found, f"records the other side received are still in the bridge store's files: {dict(found)}"
+
+
 def test_access_reports_come_from_each_sides_own_store_alone(scenario, tmp_path):
     """R11: each controller answers for its own part from its own store: the health report is
     made with only the journal at hand, each NAV system's with only its own store (R9)."""

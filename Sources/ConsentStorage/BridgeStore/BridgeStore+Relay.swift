@@ -81,6 +81,7 @@ extension BridgeStore {
         if candidates.count == highest - through {
             try await sql.raw("UPDATE outbox_progress SET settled_through = \(bind: highest) WHERE id = 1").run()
             try await self.eraseSettledRows(sql)
+            try await Self.eraseHandedOverContent(sql, settledThrough: highest, engine: self.database.engine)
             return
         }
         // The records still pending between the mark and the highest record settled now.
@@ -101,6 +102,55 @@ extension BridgeStore {
             sql, into: "outbox_done", columns: Self.outboxDoneColumns,
             rows: aboveMark.map { [.integer($0), .text("published"), .time(time), .null] }, ignoringConflicts: true)
         try await self.eraseSettledRows(sql)
+        if mark > through {
+            try await Self.eraseHandedOverContent(sql, settledThrough: mark, engine: self.database.engine)
+        }
+    }
+
+    /// Most outbox sequence numbers one settling transaction erases the content of: enough to
+    /// keep up with any batch the relay settles, and to work through the rows a store upgraded
+    /// to migration 12 kept from before in bounded steps rather than one long transaction.
+    static let contentErasureStep: Int64 = 6_000
+
+    /// Erases the payload and key of every outbox row whose records are all settled (at or
+    /// below the settled-through mark `settledThrough`): the copy has been handed over (or
+    /// withheld, or refused by the broker), and its content belongs in the receiving side's
+    /// store, not in the bridge's (R9). Nothing reads a settled row's content again: the relay,
+    /// recovery and the derived receipts and notices read pending rows (a receipt reads its
+    /// first copy's headers only), and operators see counts and metadata. What stays is what
+    /// the bridge answers for: decisions, disclosures, withholdings, each row's topic, headers
+    /// and status. The rows are erased in sequence order from `content_erased_through` (every
+    /// row at or below it is erased), in steps of `contentErasureStep`; on SQLite with
+    /// `secure_delete`, so the bytes are overwritten, not just unlinked.
+    ///
+    /// Rows written before migration 9 could carry a disclosure notice in a row of its own,
+    /// built from its copy's payload when relayed: erasing starts once the mark has passed the
+    /// last of those (`content_erasure_after`).
+    static func eraseHandedOverContent(_ sql: any SQLDatabase, settledThrough mark: Int64, engine: SQLEngine)
+        async throws
+    {
+        guard
+            let progress = try await sql.raw(
+                "SELECT content_erased_through, content_erasure_after FROM outbox_progress WHERE id = 1"
+            ).first()
+        else { throw StorageError(.corruptRow, "the outbox progress row is missing") }
+        let erasedThrough = try progress.decode(column: "content_erased_through", as: Int64.self)
+        guard mark >= (try progress.decode(column: "content_erasure_after", as: Int64.self)) else { return }
+        let upTo = min(mark, erasedThrough + contentErasureStep)
+        guard upTo > erasedThrough else { return }
+        // A row numbered within `followersPerRow` below the mark may still have records above
+        // it: such a row waits, and is looked at again (the content test skips it if erased).
+        try await sql.raw(
+            """
+            UPDATE outbox SET payload = \(unsafeRaw: engine.emptyBytes), kafka_key = NULL
+            WHERE seq > \(bind: erasedThrough) AND seq <= \(bind: upTo) AND seq + records - 1 <= \(bind: mark)
+              AND (kafka_key IS NOT NULL OR length(payload) > 0)
+            """
+        ).run()
+        let erased = max(erasedThrough, min(upTo, mark - Int64(followersPerRow)))
+        if erased > erasedThrough {
+            try await sql.raw("UPDATE outbox_progress SET content_erased_through = \(bind: erased) WHERE id = 1").run()
+        }
     }
 
     /// Erases key and payload of the settled rows marked `erase_when_settled` (the notice that

@@ -330,6 +330,23 @@ extension BridgeStore {
                 }
                 + [BridgeStore.comparisons(in: "outbox_done", column: "status", ["published", "withheld", "failed"])]
         ) { _ in [] },
+        // A settled outbox row's payload and key are erased (`eraseHandedOverContent`): the
+        // bridge hands content over, each side's documentation stays in its own store (R9).
+        // `content_erased_through`: every row at or below it is erased. A disclosure notice
+        // stored in a row of its own (before migration 9) is built from its copy's payload
+        // when relayed, so erasing waits until the mark has passed the last such row
+        // (`content_erasure_after`). Rows kept from before are erased as the relay settles.
+        Migration(version: 12, name: "settled rows' content erased") { _ in
+            [
+                "ALTER TABLE outbox_progress ADD COLUMN content_erased_through BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE outbox_progress ADD COLUMN content_erasure_after BIGINT NOT NULL DEFAULT 0",
+                """
+                UPDATE outbox_progress SET content_erasure_after = COALESCE(
+                    (SELECT MAX(seq) FROM outbox WHERE derived = 'notice' OR derived = 'notice-without-consent'), 0)
+                WHERE id = 1
+                """,
+            ]
+        },
     ]
 
     /// `CHECK (column IN ('a', 'b', …))`, as the migrations above wrote it, spelled as comparisons.

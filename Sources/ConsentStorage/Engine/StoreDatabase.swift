@@ -152,9 +152,12 @@ package final class StoreDatabase: Sendable {
         // the background (below); the writer's own only past 64 MiB of WAL, as a backstop.
         // A 64 MiB page cache holds a whole bridge batch: with SQLite's default 2 MiB
         // a batch spilled pages to the WAL mid-transaction and read them back.
+        // secure_delete: erased and deleted content is overwritten with zeros, not just
+        // unlinked (Debian's build has it on by default; other builds may not).
         do {
             for pragma in [
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                "PRAGMA secure_delete=ON",
                 "PRAGMA busy_timeout=10000",
                 "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY",
                 "PRAGMA wal_autocheckpoint=\(BackgroundCheckpointer.writerBackstopPages)",
