@@ -336,8 +336,13 @@ extension BridgeStore {
         // stored in a row of its own (before migration 9) is built from its copy's payload
         // when relayed, so erasing waits until the mark has passed the last such row
         // (`content_erasure_after`). Rows kept from before are erased as the relay settles.
-        Migration(version: 12, name: "settled rows' content erased") { _ in
-            [
+        // On PostgreSQL new outbox pages keep a fifth free, so that the erasing UPDATE can
+        // often write the row's new version on the same page (a heap-only update: no new index
+        // entries). Full pages: 6 of 20,001 updates heap-only, and erasing cost the bridge ~12%
+        // of its events/s; a fifth free: 40% heap-only and 3 pairs 10.0k → 11.5k events/s;
+        // 35% free: 75%, with no difference measured beside a fifth.
+        Migration(version: 12, name: "settled rows' content erased") { engine in
+            (engine == .postgres ? ["ALTER TABLE outbox SET (fillfactor = 80)"] : []) + [
                 "ALTER TABLE outbox_progress ADD COLUMN content_erased_through BIGINT NOT NULL DEFAULT 0",
                 "ALTER TABLE outbox_progress ADD COLUMN content_erasure_after BIGINT NOT NULL DEFAULT 0",
                 """
