@@ -118,7 +118,7 @@ struct DerivedPayloadTests {
     }
 
     @Test(
-        "R9: once every record of an outbox row is settled, its payload and key are erased; records still pending read back as handed over, also a receipt whose first copy's row is erased",
+        "R9: once every record of an outbox row is settled, its payload and keys are erased; records still pending read back as handed over, also a receipt whose first copy's row is erased",
         arguments: BridgeStoreEngine.available)
     func settledContentIsErased(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(engine: engine)
@@ -166,15 +166,19 @@ struct DerivedPayloadTests {
         #expect(!statuses.contains("pending"))
     }
 
-    /// Each stored outbox row's number, record count, and whether its payload and key are erased.
+    /// Each stored outbox row's number, record count, and whether its payload and keys are erased.
     static func storedContent(_ store: BridgeStore) async throws -> [(sequence: Int64, records: Int64, isErased: Bool)]
     {
         try await store.database.read { sql in
-            try await sql.raw("SELECT seq, records, payload, kafka_key FROM outbox ORDER BY seq").all().map {
-                (
-                    try $0.decode(column: "seq", as: Int64.self), try $0.decode(column: "records", as: Int64.self),
-                    try $0.decode(column: "payload", as: Data.self).isEmpty
-                        && (try $0.decode(column: "kafka_key", as: Data?.self)) == nil
+            try await sql.raw(
+                "SELECT seq, records, payload, kafka_key, follower1_key, follower2_key FROM outbox ORDER BY seq"
+            ).all().map { row in
+                let keys = try ["kafka_key", "follower1_key", "follower2_key"].map {
+                    try row.decode(column: $0, as: Data?.self)
+                }
+                return (
+                    try row.decode(column: "seq", as: Int64.self), try row.decode(column: "records", as: Int64.self),
+                    try row.decode(column: "payload", as: Data.self).isEmpty && keys.allSatisfy { $0 == nil }
                 )
             }
         }

@@ -112,7 +112,7 @@ extension BridgeStore {
     /// to migration 12 kept from before in bounded steps rather than one long transaction.
     static let contentErasureStep: Int64 = 6_000
 
-    /// Erases the payload and key of every outbox row whose records are all settled (at or
+    /// Erases the payload and the keys of every outbox row whose records are all settled (at or
     /// below the settled-through mark `settledThrough`): the copy has been handed over (or
     /// withheld, or refused by the broker), and its content belongs in the receiving side's
     /// store, not in the bridge's (R9). Nothing reads a settled row's content again: the relay,
@@ -142,9 +142,10 @@ extension BridgeStore {
         // it: such a row waits, and is looked at again (the content test skips it if erased).
         try await sql.raw(
             """
-            UPDATE outbox SET payload = \(unsafeRaw: engine.emptyBytes), kafka_key = NULL
+            UPDATE outbox
+            SET payload = \(unsafeRaw: engine.emptyBytes), kafka_key = NULL, follower1_key = NULL, follower2_key = NULL
             WHERE seq > \(bind: erasedThrough) AND seq <= \(bind: upTo) AND seq + records - 1 <= \(bind: mark)
-              AND (kafka_key IS NOT NULL OR length(payload) > 0)
+              AND (length(payload) > 0 OR kafka_key IS NOT NULL OR follower1_key IS NOT NULL OR follower2_key IS NOT NULL)
             """
         ).run()
         let erased = max(erasedThrough, min(upTo, mark - Int64(followersPerRow)))
