@@ -68,7 +68,7 @@ struct BridgeCrashTests {
             try #require(broker.readLine(startingWith: "bootstrap: ")).dropFirst("bootstrap: ".count))
         let directory = try Self.temporaryDirectory("bridge-crash")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let environment = Self.environment(
+        let environment = try Self.environment(
             bootstrap: bootstrap, directory: directory, store: directory + "/bridge.sqlite", logLevel: "warning")
         let total = 10_000
         let ids = try await Self.publishWorkload(bootstrap: bootstrap, events: total)
@@ -101,9 +101,10 @@ struct BridgeCrashTests {
         let base = try #require(TestDatabaseEngine.postgresURL)
         let url = try await PostgresScratchDatabase.create(baseURL: base, prefix: "two_instances", logger: Self.logger)
         // Info: each instance logs one line per decision, so the test can tell both worked.
-        let environment = Self.environment(bootstrap: bootstrap, directory: directory, store: url, logLevel: "info")
+        let environment = try Self.environment(bootstrap: bootstrap, directory: directory, store: url, logLevel: "info")
         let (first, second) = (directory + "/first.log", directory + "/second.log")
-        let ports = (Int.random(in: 20000...30000), Int.random(in: 30001...40000))
+        let firstPort = try LoopbackPort.unused()
+        let ports = (firstPort, try LoopbackPort.unused(excluding: [firstPort]))
         var firstEnvironment = environment
         firstEnvironment["CONSENT_BRIDGE_HTTP_LISTEN_ADDRESS"] = "127.0.0.1:\(ports.0)"
         let killed = try ChildProcess(arguments: ["run"], environment: firstEnvironment, errorLog: first)
@@ -157,7 +158,9 @@ struct BridgeCrashTests {
     }
 
     /// A bridge-only process against the broker at `bootstrap`, with the bridge store `store`.
-    static func environment(bootstrap: String, directory: String, store: String, logLevel: String) -> [String: String] {
+    static func environment(bootstrap: String, directory: String, store: String, logLevel: String) throws -> [String:
+        String]
+    {
         // Each side has its own sealing key (the configuration refuses one key for both).
         let healthKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let navKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
@@ -177,7 +180,7 @@ struct BridgeCrashTests {
             "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-test",
             "CONSENT_BRIDGE_NAV_SEALING_KEY": navKey,
             "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-test",
-            "CONSENT_BRIDGE_HTTP_LISTEN_ADDRESS": "127.0.0.1:\(Int.random(in: 20000...40000))",
+            "CONSENT_BRIDGE_HTTP_LISTEN_ADDRESS": "127.0.0.1:\(try LoopbackPort.unused())",
             "CONSENT_BRIDGE_LOG_LEVEL": logLevel,
         ]
     }
