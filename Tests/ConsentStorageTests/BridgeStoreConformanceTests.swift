@@ -325,6 +325,41 @@ struct BridgeStoreConformanceTests {
     }
 
     @Test(
+        "R9: records settled without publishing (withheld, refused) move the settled mark too: their rows' content is erased without waiting for a later record",
+        arguments: TestEngine.available)
+    func R9_withheldAndRefusedRecordsAreErased(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("settled"), logger: ScratchLocations.logger)
+            let recorded = try await store.record(
+                BridgeBatch(messages: (1...4).map { Fixtures.message("m\($0)", offset: Int64($0)) }, offsets: []))
+            let numbers = recorded.outbox.map(\.sequence)
+            func isErased() async throws -> [Bool] {
+                try await Self.outboxContent(store).map { $0.key == nil && $0.payload.isEmpty }
+            }
+            try await store.markPublished(sequences: [numbers[0]])
+            // The third is withheld while the second is pending: the mark stops below the second.
+            try await store.markWithheld(sequence: numbers[2], reasonCode: "consent-withdrawn")
+            #expect(try await isErased() == [true, false, false, false])
+            // Refusing the second settles the run up to the third.
+            try await store.markFailed(sequences: [numbers[1]], errorCode: "msg_size_too_large")
+            #expect(try await isErased() == [true, true, true, false])
+            // The last record withheld, with nothing after it: erased at once.
+            try await store.markWithheld(sequence: numbers[3], reasonCode: "consent-withdrawn")
+            #expect(try await isErased() == [true, true, true, true])
+            let statuses = try await store.database.read { sql in
+                try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map {
+                    try $0.decode(column: "status", as: String.self)
+                }
+            }
+            #expect(statuses == ["published", "failed", "withheld", "withheld"])
+            #expect(try await store.pendingOutboxCount() == 0)
+            #expect(try await store.pendingOutbox(limit: 10).isEmpty)
+            #expect(try await store.withheldDisclosureIDs() == ["disclosure-m3", "disclosure-m4"])
+            await store.close()
+        }
+    }
+
+    @Test(
         "R2: an anonymous forward keeps no person link: no subject, consent or case reference beside it; its notice is erased once settled",
         arguments: TestEngine.available)
     func R2_anonymousForwardKeepsNoPersonLink(engine: TestEngine) async throws {

@@ -107,6 +107,31 @@ extension BridgeStore {
         }
     }
 
+    /// Moves the settled-through mark over the records just above it that `outbox_done` settles
+    /// (withheld, refused, or published out of order), and erases the content that settles:
+    /// what `settlePublished` does as part of settling, for records settled without publishing.
+    /// Without it a withheld or refused record would wait for the next published one to move
+    /// the mark (and its row's content with it) past it.
+    func advanceMarkOverSettled(_ sql: any SQLDatabase) async throws {
+        let through = try await Self.settledThrough(sql)
+        let firstPending = try await sql.raw(
+            """
+            SELECT o.seq FROM outbox_records o WHERE \(unsafeRaw: Self.isPendingOutboxRecord)
+            ORDER BY o.row_seq, o.record_index LIMIT 1
+            """
+        ).first()?.decode(column: "seq", as: Int64.self)
+        // Every record between the mark and the first pending one is settled, so its number is in
+        // `outbox_done`; without a pending record, every record above the mark is.
+        let below: SQLQueryString = firstPending.map { "AND seq < \(bind: $0)" } ?? ""
+        guard
+            let mark = try await sql.raw(
+                "SELECT MAX(seq) AS highest FROM outbox_done WHERE seq > \(bind: through) \(below)"
+            ).first()?.decode(column: "highest", as: Int64?.self), mark > through
+        else { return }
+        try await sql.raw("UPDATE outbox_progress SET settled_through = \(bind: mark) WHERE id = 1").run()
+        try await Self.eraseHandedOverContent(sql, settledThrough: mark, engine: self.database.engine)
+    }
+
     /// Most outbox sequence numbers one settling transaction erases the content of: enough to
     /// keep up with any batch the relay settles, and to work through the rows a store upgraded
     /// to migration 12 kept from before in bounded steps rather than one long transaction.

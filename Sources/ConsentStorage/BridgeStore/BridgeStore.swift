@@ -387,6 +387,7 @@ package final class BridgeStore: Sendable {
                     .run()
             }
             try await self.eraseSettledRows(sql)
+            try await self.advanceMarkOverSettled(sql)
         }
     }
 
@@ -404,6 +405,7 @@ package final class BridgeStore: Sendable {
                 },
                 ignoringConflicts: true)
             try await self.eraseSettledRows(sql)
+            try await self.advanceMarkOverSettled(sql)
         }
     }
 
