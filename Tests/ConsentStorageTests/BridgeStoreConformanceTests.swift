@@ -360,6 +360,25 @@ struct BridgeStoreConformanceTests {
     }
 
     @Test(
+        "R9: one settling larger than the erasure's step erases every row it settles",
+        arguments: TestEngine.available)
+    func R9_largeSettlingErasesAll(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("large"), logger: ScratchLocations.logger)
+            let count = Int(BridgeStore.contentErasureStep) + 100
+            let recorded = try await store.record(
+                BridgeBatch(
+                    messages: (0..<count).map { Fixtures.message("m\($0)", offset: Int64($0)) }, offsets: []))
+            try await store.markPublished(sequences: recorded.outbox.map(\.sequence))
+            let content = try await Self.outboxContent(store)
+            #expect(content.count == count)
+            let kept = content.filter { $0.key != nil || !$0.payload.isEmpty }.count
+            #expect(kept == 0, "\(kept) of \(count) settled rows keep their content")
+            await store.close()
+        }
+    }
+
+    @Test(
         "R2: an anonymous forward keeps no person link: no subject, consent or case reference beside it; its notice is erased once settled",
         arguments: TestEngine.available)
     func R2_anonymousForwardKeepsNoPersonLink(engine: TestEngine) async throws {

@@ -81,7 +81,8 @@ extension BridgeStore {
         if candidates.count == highest - through {
             try await sql.raw("UPDATE outbox_progress SET settled_through = \(bind: highest) WHERE id = 1").run()
             try await self.eraseSettledRows(sql)
-            try await Self.eraseHandedOverContent(sql, settledThrough: highest, engine: self.database.engine)
+            try await Self.eraseHandedOverContent(
+                sql, settledThrough: highest, before: through, engine: self.database.engine)
             return
         }
         // The records still pending between the mark and the highest record settled now.
@@ -103,7 +104,8 @@ extension BridgeStore {
             rows: aboveMark.map { [.integer($0), .text("published"), .time(time), .null] }, ignoringConflicts: true)
         try await self.eraseSettledRows(sql)
         if mark > through {
-            try await Self.eraseHandedOverContent(sql, settledThrough: mark, engine: self.database.engine)
+            try await Self.eraseHandedOverContent(
+                sql, settledThrough: mark, before: through, engine: self.database.engine)
         }
     }
 
@@ -129,13 +131,13 @@ extension BridgeStore {
             ).first()?.decode(column: "highest", as: Int64?.self), mark > through
         else { return }
         try await sql.raw("UPDATE outbox_progress SET settled_through = \(bind: mark) WHERE id = 1").run()
-        try await Self.eraseHandedOverContent(sql, settledThrough: mark, engine: self.database.engine)
+        try await Self.eraseHandedOverContent(sql, settledThrough: mark, before: through, engine: self.database.engine)
     }
 
-    /// Most outbox sequence numbers one settling transaction erases the content of: enough to
-    /// keep up with any batch the relay settles, and to work through the rows a store upgraded
-    /// to migration 12 kept from before in bounded steps rather than one long transaction.
-    static let contentErasureStep: Int64 = 6_000
+    /// How many outbox sequence numbers one settling transaction erases the content of beyond
+    /// those it settles itself: rows a store upgraded to migration 12 kept from before are
+    /// worked through in bounded steps rather than in one long transaction.
+    package static let contentErasureStep: Int64 = 6_000
 
     /// Erases the payload and the keys of every outbox row whose records are all settled (at or
     /// below the settled-through mark `settledThrough`): the copy has been handed over (or
@@ -145,15 +147,16 @@ extension BridgeStore {
     /// first copy's headers only), and operators see counts and metadata. What stays is what
     /// the bridge answers for: decisions, disclosures, withholdings, each row's topic, headers
     /// and status. The rows are erased in sequence order from `content_erased_through` (every
-    /// row at or below it is erased), in steps of `contentErasureStep`; on SQLite with
-    /// `secure_delete`, so the bytes are overwritten, not just unlinked.
+    /// row at or below it is erased): as many numbers as the mark moved (from `before`), and
+    /// `contentErasureStep` more while older rows wait; on SQLite with `secure_delete`, so the
+    /// bytes are overwritten, not just unlinked.
     ///
     /// Rows written before migration 9 could carry a disclosure notice in a row of its own,
     /// built from its copy's payload when relayed: erasing starts once the mark has passed the
     /// last of those (`content_erasure_after`).
-    static func eraseHandedOverContent(_ sql: any SQLDatabase, settledThrough mark: Int64, engine: SQLEngine)
-        async throws
-    {
+    static func eraseHandedOverContent(
+        _ sql: any SQLDatabase, settledThrough mark: Int64, before: Int64, engine: SQLEngine
+    ) async throws {
         guard
             let progress = try await sql.raw(
                 "SELECT content_erased_through, content_erasure_after FROM outbox_progress WHERE id = 1"
@@ -161,7 +164,7 @@ extension BridgeStore {
         else { throw StorageError(.corruptRow, "the outbox progress row is missing") }
         let erasedThrough = try progress.decode(column: "content_erased_through", as: Int64.self)
         guard mark >= (try progress.decode(column: "content_erasure_after", as: Int64.self)) else { return }
-        let upTo = min(mark, erasedThrough + contentErasureStep)
+        let upTo = min(mark, erasedThrough + contentErasureStep + max(0, mark - before))
         guard upTo > erasedThrough else { return }
         // A row numbered within `followersPerRow` below the mark may still have records above
         // it: such a row waits, and is looked at again (the content test skips it if erased).
