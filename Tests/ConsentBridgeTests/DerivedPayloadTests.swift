@@ -141,7 +141,7 @@ struct DerivedPayloadTests {
         for (back, original) in zip(rest, records[cut...]) {
             #expect(back.record == original.record, "row \(back.sequence) (\(back.record.topic)) differs")
         }
-        let halfway = try await Self.storedContent(store)
+        let halfway = try await store.storedOutboxContent()
         #expect(halfway.contains { $0.isErased } && halfway.contains { !$0.isErased })
         for row in halfway {
             #expect(row.isErased == (row.sequence + row.records - 1 <= mark), "row \(row.sequence)")
@@ -149,7 +149,7 @@ struct DerivedPayloadTests {
         // Withheld or published, a settled record's row keeps no content.
         try await store.markWithheld(sequence: records[cut].sequence, reasonCode: "consent-withdrawn")
         try await store.markPublished(sequences: records[(cut + 1)...].map(\.sequence))
-        let settled = try await Self.storedContent(store)
+        let settled = try await store.storedOutboxContent()
         // What the bridge answers for stays: every disclosure, every record's status.
         let disclosures = try await store.disclosures(subjectID: Self.patient)
         let statuses = try await store.database.read { sql in
@@ -164,24 +164,6 @@ struct DerivedPayloadTests {
         #expect(Set(disclosures.map(\.disclosureID)) == Set(messages.flatMap(\.disclosures).map(\.disclosureID)))
         #expect(statuses.count == records.count && statuses.filter { $0 == "withheld" }.count == 1)
         #expect(!statuses.contains("pending"))
-    }
-
-    /// Each stored outbox row's number, record count, and whether its payload and keys are erased.
-    static func storedContent(_ store: BridgeStore) async throws -> [(sequence: Int64, records: Int64, isErased: Bool)]
-    {
-        try await store.database.read { sql in
-            try await sql.raw(
-                "SELECT seq, records, payload, kafka_key, follower1_key, follower2_key FROM outbox ORDER BY seq"
-            ).all().map { row in
-                let keys = try ["kafka_key", "follower1_key", "follower2_key"].map {
-                    try row.decode(column: $0, as: Data?.self)
-                }
-                return (
-                    try row.decode(column: "seq", as: Int64.self), try row.decode(column: "records", as: Int64.self),
-                    try row.decode(column: "payload", as: Data.self).isEmpty && keys.allSatisfy { $0 == nil }
-                )
-            }
-        }
     }
 
     @Test(

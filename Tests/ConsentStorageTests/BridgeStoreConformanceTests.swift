@@ -334,7 +334,7 @@ struct BridgeStoreConformanceTests {
                 BridgeBatch(messages: (1...4).map { Fixtures.message("m\($0)", offset: Int64($0)) }, offsets: []))
             let numbers = recorded.outbox.map(\.sequence)
             func isErased() async throws -> [Bool] {
-                try await Self.outboxContent(store).map { $0.key == nil && $0.payload.isEmpty }
+                try await store.storedOutboxContent().map(\.isErased)
             }
             try await store.markPublished(sequences: [numbers[0]])
             // The third is withheld while the second is pending: the mark stops below the second.
@@ -370,9 +370,9 @@ struct BridgeStoreConformanceTests {
                 BridgeBatch(
                     messages: (0..<count).map { Fixtures.message("m\($0)", offset: Int64($0)) }, offsets: []))
             try await store.markPublished(sequences: recorded.outbox.map(\.sequence))
-            let content = try await Self.outboxContent(store)
+            let content = try await store.storedOutboxContent()
             #expect(content.count == count)
-            let kept = content.filter { $0.key != nil || !$0.payload.isEmpty }.count
+            let kept = content.filter { !$0.isErased }.count
             #expect(kept == 0, "\(kept) of \(count) settled rows keep their content")
             await store.close()
         }
@@ -408,14 +408,14 @@ struct BridgeStoreConformanceTests {
             // The notice is settled before the copy ahead of it (the mark cannot pass it yet):
             // it is erased all the same, at once.
             try await store.markPublished(sequences: [recorded.outbox[1].sequence])
-            let rows = try await Self.outboxContent(store)
+            let rows = try await store.storedOutboxContent()
             #expect(
-                rows[1].key == nil && rows[1].payload.isEmpty,
+                rows[1].isErased,
                 "the settled notice still ties the case reference to the person")
             #expect(rows[0].payload.isEmpty == false && rows[2].payload.isEmpty == false, "a pending row is erased")
             try await store.markPublished(sequences: recorded.outbox.map(\.sequence))
             #expect(
-                try await Self.outboxContent(store).allSatisfy { $0.key == nil && $0.payload.isEmpty },
+                try await store.storedOutboxContent().allSatisfy(\.isErased),
                 "R9: a settled row still holds a copy's content")
             // The anonymous disclosure is recorded, but not under the person or the consent.
             #expect(
@@ -630,15 +630,6 @@ struct BridgeStoreConformanceTests {
             return Counts(
                 decisions: try await count("decisions"), disclosures: try await count("disclosures"),
                 outbox: try await count("outbox"), rejections: try await count("rejections"))
-        }
-    }
-
-    /// Each outbox row's key and payload, in order.
-    static func outboxContent(_ store: BridgeStore) async throws -> [(key: Data?, payload: Data)] {
-        try await store.database.read { sql in
-            try await sql.raw("SELECT kafka_key, payload FROM outbox ORDER BY seq").all().map {
-                (try $0.decode(column: "kafka_key", as: Data?.self), try $0.decode(column: "payload", as: Data.self))
-            }
         }
     }
 }

@@ -184,11 +184,7 @@ struct BridgeStoreUpgradeTests {
 
             let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             func kept() async throws -> [Int64] {
-                try await store.database.read { sql in
-                    try await sql.raw(
-                        "SELECT seq FROM outbox WHERE length(payload) > 0 OR kafka_key IS NOT NULL ORDER BY seq"
-                    ).all().map { try $0.decode(column: "seq", as: Int64.self) }
-                }
+                try await store.storedOutboxContent().filter { !$0.isErased }.map(\.sequence)
             }
             #expect(try await kept() == [1, 2, 3, 4], "the upgrade itself erases nothing")
             // The mark passes the notice's copy, not the notice: nothing is erased yet.
