@@ -209,9 +209,12 @@ package struct BridgeApplication: Sendable {
                 let agreements = IPSAgreementRegistry(
                     path: agreementsRegistry, schema: agreementsSchema, logger: logger)
                 services.append(agreements)
+                let payloadRetention = Duration.seconds(configuration.sealedPayloadRetentionHours * 3600)
                 redrive = RejectionRedrive(
                     store: store, gate: gate, catalog: catalog, builder: builder, topics: topics, handoff: handoff,
-                    logger: logger)
+                    logger: logger, payloadRetention: payloadRetention)
+                services.append(
+                    SealedPayloadRetention(store: store, retention: payloadRetention, metrics: metrics, logger: logger))
                 for side in BridgeSide.allCases {
                     let client = side == .health ? kafka.health : kafka.nav
                     let consumer = try KafkaConsumer(

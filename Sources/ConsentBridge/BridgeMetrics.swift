@@ -71,6 +71,7 @@ package final class BridgeMetrics: Sendable {
     private let refused: CoreMetrics.Counter
     private let outputContractViolations: CoreMetrics.Counter
     private let misaddressedConsentRecords: CoreMetrics.Counter
+    private let sealedPayloadsErased: CoreMetrics.Counter
     /// Gauges appear once first measured (a 0 before the first count would be a false figure).
     private let gauges = Mutex<[String: CoreMetrics.Gauge]>([:])
     private let decisionLatency: CoreMetrics.Timer
@@ -94,6 +95,7 @@ package final class BridgeMetrics: Sendable {
         outputContractViolations = Counter(label: "consent_bridge_output_contract_violations_total", factory: factory)
         misaddressedConsentRecords = Counter(
             label: "consent_bridge_consent_records_misaddressed_total", factory: factory)
+        sealedPayloadsErased = Counter(label: "consent_bridge_rejection_payloads_erased_total", factory: factory)
         decisionLatency = Timer(label: "consent_bridge_decision_latency_seconds", factory: factory)
         publishLatency = Timer(label: "consent_bridge_publish_latency_seconds", factory: factory)
         stageSeconds = Dictionary(
@@ -250,6 +252,8 @@ package final class BridgeMetrics: Sendable {
     package func recordRefused(_ count: Int) { refused.increment(by: count) }
     /// Counts consent records whose key is missing or names another person than their body.
     package func recordMisaddressedConsentRecords(_ count: Int) { misaddressedConsentRecords.increment(by: count) }
+    /// Counts rejections' sealed payloads erased at the end of their retention.
+    package func recordSealedPayloadsErased(_ count: Int) { sealedPayloadsErased.increment(by: count) }
 
     /// Counts what a sink's batch did about breaches (R10): records it quarantined, by sink and
     /// reason (both from closed sets), and notices its side filed from the breach topic.

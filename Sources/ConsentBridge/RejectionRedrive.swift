@@ -3,7 +3,7 @@ import ConsentContracts
 import ConsentKafka
 package import ConsentPolicy
 package import ConsentStorage
-import Foundation
+package import Foundation
 package import Logging
 
 /// Re-evaluates a rejected message against the *current* consent: the operator's redrive.
@@ -29,6 +29,9 @@ package struct RejectionRedrive: Sendable {
         /// A referral: a health professional's act, sent anew by the clinician once there is
         /// consent, never re-sent by an operator (R7).
         case sendAnew
+        /// Its sealed payload's retention ended (`rejections.sealed-payload-retention-hours`):
+        /// there is nothing left to decide again; the sender sends it anew if it is still wanted.
+        case expired
         /// An earlier redrive already let it through.
         case alreadyRedriven
         /// No rejection has that message id.
@@ -42,6 +45,7 @@ package struct RejectionRedrive: Sendable {
             case .stillRejected(let code): "still-rejected (\(code))"
             case .notRedrivable(let code): "not-redrivable (\(code))"
             case .sendAnew: "not-redrivable: send anew (R7: a referral is sent again by the clinician)"
+            case .expired: "expired (its sealed copy was erased at the end of its retention)"
             case .alreadyRedriven: "already-redriven"
             case .notFound: "not-found"
             }
@@ -62,11 +66,15 @@ package struct RejectionRedrive: Sendable {
     package let handoff: OutboxHandoff
     /// Logs outcomes and reason codes only.
     package let logger: Logger
+    /// How long a rejection's sealed payload is kept; an older one is not opened even if
+    /// `SealedPayloadRetention` has not erased it yet, so the answer does not depend on when
+    /// that last ran.
+    package var payloadRetention: Duration
 
     /// A redrive over the bridge's store, gate, contracts and relay handoff.
     package init(
         store: BridgeStore, gate: ConsentGate, catalog: PolicyCatalog, builder: BridgeRecordBuilder, topics: TopicNames,
-        handoff: OutboxHandoff, logger: Logger
+        handoff: OutboxHandoff, logger: Logger, payloadRetention: Duration
     ) {
         self.store = store
         self.gate = gate
@@ -75,6 +83,7 @@ package struct RejectionRedrive: Sendable {
         self.topics = topics
         self.handoff = handoff
         self.logger = logger
+        self.payloadRetention = payloadRetention
     }
 
     /// Whether deciding a rejection with this reason and type again could let it through:
@@ -83,6 +92,15 @@ package struct RejectionRedrive: Sendable {
     package func isRedrivable(reasonCode: String, ceType: String?) -> Bool {
         guard Self.isRedrivable(reasonCode: reasonCode), let ceType else { return false }
         return catalog.plan(forCEType: ceType)?.isReferral != true
+    }
+
+    /// Whether a rejection received at `receivedAt` has outlived its sealed payload's retention.
+    package func isPastRetention(receivedAt: Date, now: Date = Date()) -> Bool {
+        now.timeIntervalSince(receivedAt) >= Self.seconds(payloadRetention)
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Whether a rejection with this reason could ever be let through by a redrive.
@@ -98,14 +116,16 @@ package struct RejectionRedrive: Sendable {
         guard let stored = try await store.storedRejection(messageID: messageID) else { return .notFound }
         if stored.redrivenOutcome != nil { return .alreadyRedriven }
         let rejection = stored.rejection
-        guard RejectReason.consentDependentCodes.contains(rejection.reasonCode) else {
-            return .notRedrivable(reasonCode: rejection.reasonCode)
-        }
-        guard let sealed = rejection.sealedPayload, let keyID = rejection.sealingKeyID, let ceType = rejection.ceType
-        else {
+        guard RejectReason.consentDependentCodes.contains(rejection.reasonCode), let ceType = rejection.ceType else {
             return .notRedrivable(reasonCode: rejection.reasonCode)
         }
         if catalog.plan(forCEType: ceType)?.isReferral == true { return .sendAnew }
+        if stored.sealedPayloadErasedAt != nil || isPastRetention(receivedAt: rejection.receivedAt) {
+            return .expired
+        }
+        guard let sealed = rejection.sealedPayload, let keyID = rejection.sealingKeyID else {
+            return .notRedrivable(reasonCode: rejection.reasonCode)
+        }
         let decision = stored.decision
         let origin = topics.side(of: decision.sourceTopic)
         let payload = try builder.sealer.open(

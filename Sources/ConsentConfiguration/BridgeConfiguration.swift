@@ -40,6 +40,9 @@ package struct BridgeConfiguration: Sendable {
     package var kafkaSessionTimeoutMilliseconds: Int = 45_000
     /// librdkafka `fetch.wait.max.ms` of the event consumers (`kafka.fetch-wait-max-ms`).
     package var kafkaFetchWaitMaxMilliseconds: Int = 500
+    /// How long a rejection's sealed payload is kept for a redrive
+    /// (`rejections.sealed-payload-retention-hours`).
+    package var sealedPayloadRetentionHours: Int = 720
     /// First retry wait after an infrastructure error.
     package var retryInitialBackoffMilliseconds: Int
     /// Longest retry wait (the wait doubles up to it).

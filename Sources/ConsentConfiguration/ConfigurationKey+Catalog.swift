@@ -170,6 +170,10 @@ extension ConfigurationKey {
             "operator.operator-tokens", .list, secret: true,
             "Comma-separated bearer tokens that may also redrive rejections (role operator; at least 16 characters each)."
         ),
+        .init(
+            "rejections.sealed-payload-retention-hours", .integer, default: "720",
+            "How long the bridge store keeps a rejected message's sealed payload, for a redrive (1…87600 hours; 720 = 30 days). Older payloads are erased; the rejection's metadata stays for counts and trends, and a redrive answers `expired` (R9)."
+        ),
         .init("log.level", .choice, default: "info", choices: LogSettings.levels, "Lowest log level written."),
         .init(
             "log.format", .choice, default: "text", choices: LogSettings.Format.allCases.map(\.rawValue),

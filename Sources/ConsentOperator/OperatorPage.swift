@@ -309,7 +309,8 @@ enum OperatorPage {
           for (const [label, value] of [["received", detail.receivedAt], ["type", detail.ceType || "—"], ["source", detail.ceSource || "—"],
                                         ["direction", detail.direction], ["position", detail.sourceTopic + " / " + detail.partition + " / " + detail.offset],
                                         ["reason code", detail.reasonCode + (detail.reason.rule ? " (" + detail.reason.rule + ")" : "")],
-                                        ["sealed copy", detail.sealed ? "kept, sealed for the origin side" : "none"],
+                                        ["sealed copy", detail.sealed ? "kept, sealed for the origin side"
+                                          : detail.sealedCopyErasedAt ? "erased " + new Date(detail.sealedCopyErasedAt).toLocaleString() + " (its retention ended)" : "none"],
                                         ["redriven", detail.redrivenOutcome || "no"]]) {
             fields.append(el("dt", label), el("dd", value));
           }

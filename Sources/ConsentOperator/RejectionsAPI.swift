@@ -116,6 +116,7 @@ struct RejectionsAPI: Sendable {
         case .sendAnew:
             result["outcome"] = "send-anew"
             result["reasonCode"] = RejectReason.referralRequiresConsent.code
+        case .expired: result["outcome"] = "expired"
         case .alreadyRedriven: result["outcome"] = "already-redriven"
         case .notFound: result["outcome"] = "not-found"
         }
@@ -175,14 +176,17 @@ struct RejectionsAPI: Sendable {
         json["ceType"] = summary.ceType ?? NSNull()
         json["ceSource"] = summary.ceSource ?? NSNull()
         json["redrivenOutcome"] = summary.redrivenOutcome ?? NSNull()
+        json["sealedCopyErasedAt"] = summary.sealedPayloadErasedAt.map { $0.formatted(Self.timeStyle) } ?? NSNull()
         json["redrivable"] = isRedrivable(summary)
         return json
     }
 
-    /// Whether a redrive may still let this rejection through (and this process can redrive).
+    /// Whether a redrive may still let this rejection through (and this process can redrive):
+    /// not once its sealed copy's retention has ended.
     private func isRedrivable(_ summary: RejectionSummary) -> Bool {
-        summary.redrivenOutcome == nil
-            && redrive?.isRedrivable(reasonCode: summary.reasonCode, ceType: summary.ceType) == true
+        guard let redrive, summary.redrivenOutcome == nil, summary.sealedPayloadErasedAt == nil else { return false }
+        return redrive.isRedrivable(reasonCode: summary.reasonCode, ceType: summary.ceType)
+            && !redrive.isPastRetention(receivedAt: summary.receivedAt)
     }
 
     private static func reasonJSON(_ reason: RejectReason) -> [String: Any] {

@@ -48,15 +48,17 @@ final class BridgeHarness: Sendable {
     let postgresDatabase: String?
 
     /// A harness whose bridge store is on `engine` (a scratch PostgreSQL database, dropped by `finish`).
-    static func make(engine: BridgeStoreEngine, partitions: Int = 3) async throws -> BridgeHarness {
+    static func make(engine: BridgeStoreEngine, partitions: Int = 3, environment: [String: String] = [:]) async throws
+        -> BridgeHarness
+    {
         switch engine {
         case .sqlite:
-            return try BridgeHarness(partitions: partitions)
+            return try BridgeHarness(partitions: partitions, environment: environment)
         case .postgres:
             let base = try #require(BridgeStoreEngine.postgresURL)
             let url = try await PostgresScratchDatabase.create(
                 baseURL: base, prefix: "bridge_e2e", logger: Logger(label: "scratch"))
-            return try BridgeHarness(partitions: partitions, postgresDatabase: url)
+            return try BridgeHarness(partitions: partitions, postgresDatabase: url, environment: environment)
         }
     }
 

@@ -90,6 +90,51 @@ struct BridgeRedriveTests {
         #expect(notices.count == 1)
     }
 
+    @Test(
+        "R9: past its retention a rejection's sealed copy is erased and a redrive answers expired, even with consent; nothing crosses",
+        arguments: BridgeStoreEngine.available)
+    func R9_expiredRejectionsAreNotRedriven(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(
+            engine: engine, environment: ["CONSENT_BRIDGE_REJECTIONS_SEALED_PAYLOAD_RETENTION_HOURS": "2"])
+        try await harness.start()
+        let erased = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: Self.ceType, key: Self.patient, body: try Self.information())
+        _ = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
+        // The bridge's own retention service, as configured, passing once two hours from now.
+        let application = try #require(harness.application)
+        let retention = try #require(application.services.compactMap { $0 as? SealedPayloadRetention }.first)
+        #expect(retention.retention == .seconds(2 * 3600))
+        #expect(try await retention.eraseExpired(now: Date().addingTimeInterval(2 * 3600 + 1)) == 1)
+
+        let aged = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: Self.ceType, key: Self.patient, body: try Self.information())
+        _ = try await harness.read(harness.topics.healthReceipts, atLeast: 2)
+        try await harness.publishConsent(
+            patient: Self.patient,
+            try Fixtures.consent(patient: Self.patient, categories: ["identity-and-contact", "work-relevant-health"]))
+        let redrive = try #require(harness.redrive)
+        #expect(try await redrive.redrive(messageID: erased) == .expired)
+        // Past its retention but not erased yet (the service passes every few minutes): the same
+        // answer, the payload is not opened.
+        var later = redrive
+        later.payloadRetention = .zero
+        #expect(try await later.redrive(messageID: aged) == .expired)
+        // Within its retention the same redrive lets the second through: only age stopped it.
+        #expect(try await redrive.redrive(messageID: aged) == .forwarded)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 1)
+        await harness.stop()
+        let store = try await harness.openBridgeStore()
+        let expired = try await store.storedRejection(messageID: erased)
+        let kept = try await store.storedRejection(messageID: aged)
+        await store.close()
+        await harness.finish()
+
+        #expect(forwarded.map { $0.headers.string(named: "ce_type") } == [Self.ceType].map(Optional.some))
+        #expect(expired?.rejection.sealedPayload == nil && expired?.sealedPayloadErasedAt != nil)
+        #expect(expired?.redrivenOutcome == nil)
+        #expect(kept?.rejection.sealedPayload != nil && kept?.redrivenOutcome == .forward)
+    }
+
     @Test("R7: a referral rejected for lack of consent is never re-sent by an operator: the clinician sends it anew")
     func R7_referralsAreNotRedriven() async throws {
         let harness = try BridgeHarness()

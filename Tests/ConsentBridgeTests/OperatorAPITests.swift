@@ -309,6 +309,44 @@ struct OperatorAPITests {
         await harness.finish()
     }
 
+    @Test(
+        "R9: once a rejection's sealed copy is erased, the API says so (sealed false, when erased), it is no longer redrivable, a redrive answers expired, and the erasure is counted"
+    )
+    func R9_expiredRejectionsInTheAPI() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        let running = try #require(harness.application)
+        let retention = try #require(running.services.compactMap { $0 as? SealedPayloadRetention }.first)
+        let id = try #require(ids["no-consent"])
+        try await app.test(.router) { client in
+            let before = try Self.json(
+                try await client.execute(uri: "/api/rejections/\(id)", method: .get, headers: Self.bearer(Self.viewer)))
+            #expect(before["sealed"] as? Bool == true && before["redrivable"] as? Bool == true)
+            #expect(before["sealedCopyErasedAt"] is NSNull)
+
+            // Every rejection so far (those of malformed JSON and an unknown type are sealed too).
+            let erased = try await retention.eraseExpired(now: Date().addingTimeInterval(31 * 86_400))
+            #expect(erased == 4)
+            let after = try Self.json(
+                try await client.execute(uri: "/api/rejections/\(id)", method: .get, headers: Self.bearer(Self.viewer)))
+            #expect(after["sealed"] as? Bool == false && after["redrivable"] as? Bool == false)
+            #expect(after["sealedCopyErasedAt"] as? String != nil)
+            #expect(after["reasonCode"] as? String == before["reasonCode"] as? String)
+            let redriven = try await client.execute(
+                uri: "/api/rejections/\(id)/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            #expect(try Self.json(redriven)["outcome"] as? String == "expired")
+            let counts = try Self.json(
+                try await client.execute(
+                    uri: "/api/rejections/counts?bucket=day", method: .get, headers: Self.bearer(Self.viewer)))
+            #expect((counts["totals"] as? [String: Int])?.values.reduce(0, +) == 4, "counts and trends stay")
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(
+                String(buffer: metrics.body).contains("consent_bridge_rejection_payloads_erased_total 4"),
+                "the erasure is counted")
+        }
+        await harness.finish()
+    }
+
     @Test("No API answer, page, metric or log line holds the fødselsnummer planted in every rejected message")
     func canaryNoPersonalDataInOperatorViews() async throws {
         let (harness, ids) = try await bridgeWithRejections()

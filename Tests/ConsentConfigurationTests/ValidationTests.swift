@@ -11,6 +11,12 @@ struct ValidationTests {
         ("embedded", "CONSENT_BRIDGE_EMBEDDED", "S3cret-yes"),
         ("pipeline.batch-size", "CONSENT_BRIDGE_PIPELINE_BATCH_SIZE", "100000000"),
         ("kafka.fetch-wait-max-ms", "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS", "S3cret"),
+        // No retention at all, or none that ends, is refused: the payload is the origin side's.
+        ("rejections.sealed-payload-retention-hours", "CONSENT_BRIDGE_REJECTIONS_SEALED_PAYLOAD_RETENTION_HOURS", "-1"),
+        (
+            "rejections.sealed-payload-retention-hours", "CONSENT_BRIDGE_REJECTIONS_SEALED_PAYLOAD_RETENTION_HOURS",
+            "87601"
+        ),
         ("log.level", "CONSENT_BRIDGE_LOG_LEVEL", "S3cret-loud"),
         ("log.format", "CONSENT_BRIDGE_LOG_FORMAT", "S3cret-xml"),
         ("http.listen-address", "CONSENT_BRIDGE_HTTP_LISTEN_ADDRESS", "S3cret-host"),

@@ -40,7 +40,7 @@ struct BridgeStoreConformanceTests {
                     try $0.decode(column: "version", as: Int64.self)
                 }
             }
-            #expect(versions == Array(1...12))
+            #expect(versions == Array(1...13))
             let tables = try await second.database.tableNames()
             #expect(
                 tables.isSuperset(of: [
@@ -355,6 +355,58 @@ struct BridgeStoreConformanceTests {
             #expect(try await store.pendingOutboxCount() == 0)
             #expect(try await store.pendingOutbox(limit: 10).isEmpty)
             #expect(try await store.withheldDisclosureIDs() == ["disclosure-m3", "disclosure-m4"])
+            await store.close()
+        }
+    }
+
+    @Test(
+        "R9: a rejection's sealed payload is erased once its retention ends, oldest first and in bounded steps; its metadata stays",
+        arguments: TestEngine.available)
+    func R9_sealedPayloadsExpire(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("retention"), logger: ScratchLocations.logger)
+            // Five rejections received a day apart, the oldest first, and one forward.
+            let days = 0..<5
+            let rejected = days.map { day in
+                var message = Fixtures.message("r\(day)", offset: Int64(day), outcome: .reject)
+                message.rejection?.receivedAt = Fixtures.time.addingTimeInterval(Double(day) * 86_400)
+                return message
+            }
+            _ = try await store.record(
+                BridgeBatch(messages: rejected + [Fixtures.message("f", offset: 9)], offsets: []))
+            func kept() async throws -> [String] {
+                try await store.database.read { sql in
+                    try await sql.raw(
+                        "SELECT message_id FROM rejections WHERE sealed_payload IS NOT NULL ORDER BY message_id"
+                    ).all().map { try $0.decode(column: "message_id", as: String.self) }
+                }
+            }
+            let erasedAt = Fixtures.time.addingTimeInterval(10 * 86_400)
+            // Received before day 3 (exclusive): r0, r1, r2; at most two per step, oldest first.
+            let cutoff = Fixtures.time.addingTimeInterval(3 * 86_400)
+            #expect(try await store.eraseSealedPayloads(receivedBefore: cutoff, limit: 2, now: erasedAt) == 2)
+            #expect(try await kept() == ["r2", "r3", "r4"])
+            #expect(try await store.eraseSealedPayloads(receivedBefore: cutoff, limit: 2, now: erasedAt) == 1)
+            #expect(try await store.eraseSealedPayloads(receivedBefore: cutoff, limit: 2, now: erasedAt) == 0)
+            #expect(try await kept() == ["r3", "r4"])
+
+            // What stays: the row, its reason, type and times, for counts and trends; the
+            // redrive and the operators' views learn that (and when) the payload was erased.
+            let expired = try #require(try await store.storedRejection(messageID: "r0"))
+            #expect(expired.rejection.sealedPayload == nil)
+            #expect(expired.rejection.reasonCode == "no-consent" && expired.rejection.receivedAt == Fixtures.time)
+            #expect(expired.sealedPayloadErasedAt == erasedAt)
+            let live = try #require(try await store.storedRejection(messageID: "r3"))
+            #expect(live.rejection.sealedPayload == rejected[3].rejection?.sealedPayload)
+            #expect(live.sealedPayloadErasedAt == nil)
+            let summaries = try await store.rejectionSummaries(RejectionQuery(), limit: 10, offset: 0)
+            #expect(summaries.total == 5)
+            #expect(
+                summaries.items.sorted { $0.messageID < $1.messageID }.map {
+                    [$0.isSealed, $0.sealedPayloadErasedAt != nil]
+                }
+                    == [[false, true], [false, true], [false, true], [true, false], [true, false]])
+            #expect(try await store.rejectionCounts(RejectionQuery(), per: .day).map(\.count).reduce(0, +) == 5)
             await store.close()
         }
     }

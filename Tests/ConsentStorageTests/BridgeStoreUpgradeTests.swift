@@ -7,7 +7,7 @@ import Testing
 
 @testable import ConsentStorage
 
-/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9, 11 → 12).
+/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9, 11 → 12, 12 → 13).
 @Suite("Bridge store upgrade")
 struct BridgeStoreUpgradeTests {
     /// Writes a bridge store at `location` as migration `version` left it, holding what `fill`
@@ -378,6 +378,37 @@ struct BridgeStoreUpgradeTests {
                     try await sql.raw("UPDATE redrives SET consent_id = 'x'").run()
                 }
             }
+            await store.close()
+        }
+    }
+
+    @Test(
+        "Store version 13: rejections kept from before keep their sealed payloads until their retention ends",
+        arguments: TestEngine.available)
+    func sealedPayloadsExpireAfterUpgrade(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("sealed-retention")
+            let old = "'2026-01-02T00:00:00.000Z'"
+            let recent = "'2026-03-02T00:00:00.000Z'"
+            try await Self.writeStore(at: location, asVersion: 12) { sql in
+                for (offset, (id, time)) in [("old", old), ("recent", recent)].enumerated() {
+                    try await sql.raw(Fixtures.decisionRow(id, outcome: "reject", offset: Int64(offset))).run()
+                    try await sql.raw(
+                        """
+                        INSERT INTO rejections (message_id, ce_type, reason_code, sealed_payload, sealing_key_id, received_at)
+                        VALUES (\(bind: id), 'no.ips.health.referral.v1', 'no-consent', \(bind: Data([1, 2, 3])), 'health-1', \(unsafeRaw: time))
+                        """
+                    ).run()
+                }
+            }
+            let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            #expect(try await store.storedRejection(messageID: "old")?.rejection.sealedPayload == [1, 2, 3])
+            #expect(try await store.storedRejection(messageID: "old")?.sealedPayloadErasedAt == nil)
+            let cutoff = try #require(StoreTime.date(from: "2026-02-01T00:00:00.000Z"))
+            #expect(try await store.eraseSealedPayloads(receivedBefore: cutoff, limit: 10) == 1)
+            #expect(try await store.storedRejection(messageID: "old")?.rejection.sealedPayload == nil)
+            #expect(try await store.storedRejection(messageID: "old")?.sealedPayloadErasedAt != nil)
+            #expect(try await store.storedRejection(messageID: "recent")?.rejection.sealedPayload == [1, 2, 3])
             await store.close()
         }
     }

@@ -244,14 +244,50 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
+class BrokerProcess:
+    """`consent-bridge broker`: the Kafka-protocol broker in a process of its own, with the
+    project's topics, so that it outlives a bridge that is stopped and started again."""
+
+    def __init__(self, binary: str, workdir: Path):
+        self.output_path = workdir / "broker.stdout.log"
+        self._output = open(self.output_path, "wb")
+        self.process = subprocess.Popen(
+            [binary, "broker", "--contracts", str(CONTRACTS)], cwd=workdir,
+            stdout=self._output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.bootstrap = None
+
+        def printed():
+            if self.process.poll() is not None:
+                raise AssertionError(f"consent-bridge broker exited: {self.output_path.read_text()}")
+            match = re.search(r"^bootstrap: (\S+)$", self.output_path.read_text(), re.MULTILINE)
+            self.bootstrap = match.group(1) if match else None
+            return self.bootstrap is not None
+        wait_until("the broker's `bootstrap:` line", printed, 60)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._output.close()
+
+
 class BridgeProcess:
     """`consent-bridge run --embedded true` with the bridge and all three sinks, SQLite stores in
-    `data_dir`, the HTTP listener on a free loopback port and synthetic ids allowed."""
+    `data_dir`, the HTTP listener on a free loopback port and synthetic ids allowed.
 
-    def __init__(self, binary: str, workdir: Path, extra_env: dict[str, str] | None = None):
+    With `broker` (a `BrokerProcess`'s bootstrap address) it runs the bridge alone, not
+    embedded, against that broker, as a deployment does: then `extra_env` must hold both sides'
+    sealing keys, and the bridge can be stopped and started again over the same stores."""
+
+    def __init__(self, binary: str, workdir: Path, extra_env: dict[str, str] | None = None, broker: str | None = None):
         self.binary = binary
         self.workdir = workdir
         self.extra_env = dict(extra_env or {})
+        self.broker = broker
         self.data_dir = workdir / "data"
         self.http_port = free_loopback_port()
         self.stderr_path = workdir / "bridge.stderr.log"
@@ -273,13 +309,21 @@ class BridgeProcess:
 
     def start(self) -> "BridgeProcess":
         arguments = [
-            self.binary, "run", "--embedded", "true",
-            "--roles", "bridge,health-sink,nav-sink,followup-sink",
-            "--contracts-directory", str(CONTRACTS),
+            self.binary, "run", "--contracts-directory", str(CONTRACTS),
             "--http-listen-address", f"127.0.0.1:{self.http_port}",
         ]
+        if self.broker is None:
+            arguments += ["--embedded", "true", "--roles", "bridge,health-sink,nav-sink,followup-sink"]
+        else:
+            arguments += [
+                "--roles", "bridge", "--health-kafka-bootstrap-servers", self.broker,
+                "--nav-kafka-bootstrap-servers", self.broker,
+                "--agreements-registry", str(CONTRACTS / "registry" / "ips-agreements.development.json"),
+            ]
+            self.bootstrap = self.broker
+            self._bootstrap_seen.set()
         # stderr goes to a file: a pipe nobody drains would block the bridge's logging.
-        self._stderr_file = open(self.stderr_path, "wb")
+        self._stderr_file = open(self.stderr_path, "ab")  # a restart appends
         self.process = subprocess.Popen(
             arguments, cwd=self.workdir, env=self.environment,
             stdout=subprocess.PIPE, stderr=self._stderr_file, stdin=subprocess.DEVNULL)

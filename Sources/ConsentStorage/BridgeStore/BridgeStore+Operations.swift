@@ -45,10 +45,12 @@ package struct RejectionSummary: Sendable, Hashable {
     package var sourceTopic: String
     package var partition: Int
     package var offset: Int64
-    /// Whether a sealed copy is kept (not for `too-large`).
+    /// Whether a sealed copy is kept (not for `too-large`, nor once its retention ended).
     package var isSealed: Bool
     /// The outcome of the redrive that let it through, if one did (`forward`, `forward-anonymous`).
     package var redrivenOutcome: String?
+    /// When its sealed copy was erased at the end of its retention, if it was.
+    package var sealedPayloadErasedAt: Date? = nil
 
     /// Creates a summary.
     package init(
@@ -155,7 +157,7 @@ extension BridgeStore {
     /// What a summary reads: the rejection, its decision's position, a redrive if any.
     private static let summarySelect = """
         SELECT r.message_id, r.ce_type, r.ce_source, r.reason_code, r.received_at,
-               CASE WHEN r.sealed_payload IS NULL THEN 0 ELSE 1 END AS sealed,
+               CASE WHEN r.sealed_payload IS NULL THEN 0 ELSE 1 END AS sealed, r.sealed_payload_erased_at,
                d.source_topic, d.partition_id, d.source_offset, x.outcome AS redriven
         FROM rejections r JOIN decisions d ON d.message_id = r.message_id
         LEFT JOIN redrives x ON x.message_id = r.message_id
@@ -181,7 +183,7 @@ extension BridgeStore {
         guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self)) else {
             throw StorageError(.corruptRow, "rejection row has an unreadable time")
         }
-        return RejectionSummary(
+        var summary = RejectionSummary(
             messageID: try row.decode(column: "message_id", as: String.self),
             ceType: try row.decode(column: "ce_type", as: String?.self),
             ceSource: try row.decode(column: "ce_source", as: String?.self),
@@ -192,5 +194,8 @@ extension BridgeStore {
             offset: try row.decode(column: "source_offset", as: Int64.self),
             isSealed: try row.decode(column: "sealed", as: Int.self) != 0,
             redrivenOutcome: try row.decode(column: "redriven", as: String?.self))
+        summary.sealedPayloadErasedAt = try StoreTime.date(
+            orNil: row.decode(column: "sealed_payload_erased_at", as: String?.self), column: "sealed_payload_erased_at")
+        return summary
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import SQLKit
 
 /// A rejection as the redrive needs it: its metadata and where the message came from.
@@ -7,6 +7,8 @@ package struct StoredRejection: Sendable, Hashable {
     package var decision: DecisionRecord
     /// When an earlier redrive let it through, the outcome of that redrive.
     package var redrivenOutcome: DecisionRecord.Outcome?
+    /// When its sealed payload was erased at the end of its retention (`eraseSealedPayloads`).
+    package var sealedPayloadErasedAt: Date? = nil
 }
 
 extension BridgeStore {
@@ -29,7 +31,10 @@ extension BridgeStore {
             let redriven = try row.decode(column: "redriven_outcome", as: String?.self)
             return StoredRejection(
                 rejection: try Self.decodeRejection(row), decision: decision,
-                redrivenOutcome: redriven.flatMap(DecisionRecord.Outcome.init(rawValue:)))
+                redrivenOutcome: redriven.flatMap(DecisionRecord.Outcome.init(rawValue:)),
+                sealedPayloadErasedAt: try StoreTime.date(
+                    orNil: row.decode(column: "sealed_payload_erased_at", as: String?.self),
+                    column: "sealed_payload_erased_at"))
         } catch let error as StorageError {
             throw error
         } catch {

@@ -352,6 +352,19 @@ extension BridgeStore {
                 """,
             ]
         },
+        // A rejection's sealed payload is kept for a redrive only as long as
+        // `rejections.sealed-payload-retention-hours` says (`eraseSealedPayloads`); then it is
+        // erased and the row keeps its metadata for counts and trends. The partial index finds
+        // the oldest payloads still kept without walking the rows already erased.
+        Migration(version: 13, name: "rejections' sealed payloads expire") { _ in
+            [
+                "ALTER TABLE rejections ADD COLUMN sealed_payload_erased_at TEXT",
+                """
+                CREATE INDEX rejections_sealed_by_time ON rejections (received_at)
+                WHERE sealed_payload IS NOT NULL
+                """,
+            ]
+        },
     ]
 
     /// `CHECK (column IN ('a', 'b', …))`, as the migrations above wrote it, spelled as comparisons.

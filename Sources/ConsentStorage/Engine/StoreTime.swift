@@ -66,6 +66,13 @@ package enum StoreTime {
         }
     }
 
+    /// A nullable time column's value: `nil` stays `nil`, unreadable text is a corrupt row.
+    static func date(orNil text: String?, column: String) throws(StorageError) -> Date? {
+        guard let text else { return nil }
+        guard let date = date(from: text) else { throw StorageError(.corruptRow, "\(column) is not a readable time") }
+        return date
+    }
+
     /// Parses text written by `string(from:)` (or ISO 8601 without fractional seconds).
     package static func date(from text: String) -> Date? {
         if let date = try? Self.style.parse(text) { return date }

@@ -161,6 +161,8 @@ struct RejectionsShowCommand: AsyncParsableCommand {
             ("position", "\(object["sourceTopic"] ?? "")/\(object["partition"] ?? "")/\(object["offset"] ?? "")"),
             ("reason", "\(object["reasonCode"] ?? "")\((reason["rule"] as? String).map { " (\($0))" } ?? "")"),
             ("english", reason["english"]), ("norsk", reason["norwegian"]),
+            ("sealed copy", (object["sealed"] as? Bool) == true ? "kept" : "none"),
+            ("sealed copy erased", object["sealedCopyErasedAt"]),
             ("redrivable", (object["redrivable"] as? Bool) == true ? "yes" : "no"),
             ("redriven", object["redrivenOutcome"]),
         ]
