@@ -412,6 +412,42 @@ struct BridgeStoreConformanceTests {
     }
 
     @Test(
+        "R9: two instances erasing the same store's expired payloads at once erase each exactly once",
+        arguments: TestEngine.available)
+    func R9_concurrentRetentionPassesEraseEachOnce(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("retention-shared")
+            let first = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            let second = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            let count = 600
+            _ = try await first.record(
+                BridgeBatch(
+                    messages: (0..<count).map { Fixtures.message("r\($0)", offset: Int64($0), outcome: .reject) },
+                    offsets: []))
+            let cutoff = Fixtures.time.addingTimeInterval(1)
+            func erase(_ store: BridgeStore) async throws -> Int {
+                var total = 0
+                while true {
+                    let erased = try await store.eraseSealedPayloads(receivedBefore: cutoff, limit: 25)
+                    total += erased
+                    if erased == 0 { return total }
+                }
+            }
+            async let a = erase(first)
+            async let b = erase(second)
+            let (byFirst, bySecond) = try await (a, b)
+            #expect(byFirst + bySecond == count, "\(byFirst) + \(bySecond) erasures of \(count) payloads")
+            let kept = try await first.database.read { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM rejections WHERE sealed_payload IS NOT NULL").first()?
+                    .decode(column: "n", as: Int64.self)
+            }
+            #expect(kept == 0)
+            await first.close()
+            await second.close()
+        }
+    }
+
+    @Test(
         "R9: one settling larger than the erasure's step erases every row it settles",
         arguments: TestEngine.available)
     func R9_largeSettlingErasesAll(engine: TestEngine) async throws {

@@ -15,15 +15,19 @@ extension BridgeStore {
         async throws(StorageError) -> Int
     {
         guard limit > 0 else { return 0 }
+        // Several instances share a PostgreSQL store, and each erases: one skips the rows
+        // another is erasing (no waiting, no deadlock), and the outer condition, checked again
+        // on a row that changed meanwhile, keeps a row from being erased (and counted) twice.
+        let skipLocked = self.database.engine == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         return try await self.database.transaction { sql in
             // `rejections_sealed_by_time` (a partial index) finds the oldest kept payloads.
             try await sql.raw(
                 """
                 UPDATE rejections SET sealed_payload = NULL, sealed_payload_erased_at = \(bind: StoreTime.string(from: now))
-                WHERE message_id IN (
+                WHERE sealed_payload IS NOT NULL AND message_id IN (
                     SELECT message_id FROM rejections
                     WHERE sealed_payload IS NOT NULL AND received_at < \(bind: StoreTime.string(from: cutoff))
-                    ORDER BY received_at LIMIT \(unsafeRaw: String(limit)))
+                    ORDER BY received_at LIMIT \(unsafeRaw: String(limit))\(unsafeRaw: skipLocked))
                 RETURNING message_id
                 """
             ).all().count
