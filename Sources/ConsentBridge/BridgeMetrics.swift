@@ -289,7 +289,7 @@ package final class BridgeMetrics: Sendable {
 
     /// Adds one run of `stage` over `items` events or rows that took `duration`.
     package func recordStage(_ stage: Stage, items: Int, duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.inSeconds
         state.withLock {
             $0.stages[stage, default: StageTotals()].runs += 1
             $0.stages[stage, default: StageTotals()].items += items

@@ -96,11 +96,7 @@ package struct RejectionRedrive: Sendable {
 
     /// Whether a rejection received at `receivedAt` has outlived its sealed payload's retention.
     package func isPastRetention(receivedAt: Date, now: Date = Date()) -> Bool {
-        now.timeIntervalSince(receivedAt) >= Self.seconds(payloadRetention)
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        now.timeIntervalSince(receivedAt) >= payloadRetention.inSeconds
     }
 
     /// Whether a rejection with this reason could ever be let through by a redrive.

@@ -62,7 +62,7 @@ package struct SealedPayloadRetention: Service {
     /// One pass: erases every sealed payload of a message received `retention` or longer
     /// before `now`, and returns how many it erased.
     package func eraseExpired(now: Date = Date()) async throws(StorageError) -> Int {
-        let cutoff = now.addingTimeInterval(-RejectionRedrive.seconds(retention))
+        let cutoff = now.addingTimeInterval(-retention.inSeconds)
         var total = 0
         while true {
             let erased = try await store.eraseSealedPayloads(
