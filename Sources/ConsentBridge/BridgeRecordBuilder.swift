@@ -201,6 +201,9 @@ package struct BridgeRecordBuilder: Sendable {
                     forwardHeaders.append(
                         MessageHeader(name: BridgeHeaders.removedFieldCount, text: "\(copy.removed.count)"))
                 }
+                // The relay's re-check headers come last, the person first: once the copy is
+                // settled the store cuts its stored headers off where the person starts
+                // (`BridgeStore.eraseHandedOverContent`), keeping everything before.
                 forwardHeaders.append(MessageHeader(name: BridgeHeaders.internalSubject, text: event.subject))
                 forwardHeaders.append(
                     MessageHeader(name: BridgeHeaders.internalCategories, text: categories.joined(separator: ",")))

@@ -12,9 +12,14 @@ package struct StoredOutboxContent: Sendable {
     package var payload: Data
     /// The Kafka keys of the row's records: its own, then its followers'.
     package var keys: [Data?]
+    /// The row's own record's headers, in their stored form.
+    package var headers: String
 
-    /// Whether the row keeps nothing of what it carried: no payload, no key.
-    package var isErased: Bool { payload.isEmpty && keys.allSatisfy { $0 == nil } }
+    /// Whether the row keeps nothing of what it carried: no payload, no key, and none of the
+    /// relay's re-check headers (the person, the consent's categories).
+    package var isErased: Bool {
+        payload.isEmpty && keys.allSatisfy { $0 == nil } && !headers.contains(BridgeStore.internalHeadersMarker)
+    }
 }
 
 extension BridgeStore {
@@ -22,7 +27,7 @@ extension BridgeStore {
     package func storedOutboxContent() async throws -> [StoredOutboxContent] {
         try await self.database.read { sql in
             try await sql.raw(
-                "SELECT seq, records, payload, kafka_key, follower1_key, follower2_key FROM outbox ORDER BY seq"
+                "SELECT seq, records, payload, kafka_key, follower1_key, follower2_key, headers FROM outbox ORDER BY seq"
             ).all().map { row in
                 StoredOutboxContent(
                     sequence: try row.decode(column: "seq", as: Int64.self),
@@ -30,7 +35,8 @@ extension BridgeStore {
                     payload: try row.decode(column: "payload", as: Data.self),
                     keys: try ["kafka_key", "follower1_key", "follower2_key"].map {
                         try row.decode(column: $0, as: Data?.self)
-                    })
+                    },
+                    headers: try row.decode(column: "headers", as: String.self))
             }
         }
     }

@@ -7,7 +7,7 @@ import Testing
 
 @testable import ConsentStorage
 
-/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9, 11 → 12, 12 → 13).
+/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9, 11 → 12, 12 → 13, 13 → 14).
 @Suite("Bridge store upgrade")
 struct BridgeStoreUpgradeTests {
     /// Writes a bridge store at `location` as migration `version` left it, holding what `fill`
@@ -409,6 +409,50 @@ struct BridgeStoreUpgradeTests {
             #expect(try await store.storedRejection(messageID: "old")?.rejection.sealedPayload == nil)
             #expect(try await store.storedRejection(messageID: "old")?.sealedPayloadErasedAt != nil)
             #expect(try await store.storedRejection(messageID: "recent")?.rejection.sealedPayload == [1, 2, 3])
+            await store.close()
+        }
+    }
+
+    @Test(
+        "Store version 14: a settled identified copy's stored headers lose the relay's re-check headers (the person, the categories), rows erased before included; what a receipt reads stays",
+        arguments: TestEngine.available)
+    func reCheckHeadersErasedAfterUpgrade(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("upgrade14")
+            let kept = [
+                MessageHeader(name: BridgeHeaders.id, text: "copy-1"),
+                MessageHeader(name: BridgeHeaders.policyVersion, text: "sha256:\(String(repeating: "cd", count: 32))"),
+            ]
+            let reCheck = [
+                MessageHeader(name: BridgeHeaders.internalSubject, text: knownFodselsnummer),
+                MessageHeader(name: BridgeHeaders.internalCategories, text: "identity-and-contact,ips-participation"),
+                MessageHeader(name: BridgeHeaders.internalDirection, text: "health-to-nav"),
+            ]
+            let stored = OutboxHeaderCodec.encode(kept + reCheck)
+            // Row 1 settled and erased by version 12 (its headers kept whole); row 2 pending.
+            try await Self.writeStore(at: location, asVersion: 13) { sql in
+                try await sql.raw(Fixtures.decisionRow("m")).run()
+                for payload in ["", #"{"eventId":"pending"}"#] {
+                    try await sql.raw(
+                        """
+                        INSERT INTO outbox (message_id, topic, headers, payload, created_at)
+                        VALUES ('m', 'nav.ips.inbound', \(bind: stored), \(bind: Data(payload.utf8)), '2026-01-01T00:00:00.000Z')
+                        """
+                    ).run()
+                }
+                try await sql.raw(
+                    "UPDATE outbox_progress SET settled_through = 1, content_erased_through = 1 WHERE id = 1"
+                ).run()
+            }
+            let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            func headers() async throws -> [String] { try await store.storedOutboxContent().map(\.headers) }
+            #expect(try await headers() == [stored, stored], "the upgrade itself changes no row")
+            #expect(try await store.pendingOutbox(limit: 10).first?.record.headers == kept + reCheck)
+            try await store.markPublished(sequences: [2])
+            let after = try await headers()
+            #expect(after.allSatisfy { !$0.contains(knownFodselsnummer) && !$0.contains("identity-and-contact") })
+            #expect(try after.map { try OutboxHeaderCodec.decode($0) } == [kept, kept])
+            #expect(try await store.storedOutboxContent().allSatisfy(\.isErased))
             await store.close()
         }
     }

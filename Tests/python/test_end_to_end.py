@@ -544,6 +544,13 @@ def test_bridge_store_keeps_no_copy_once_handed_over(scenario):
             " OR follower2_key IS NOT NULL) AS kept FROM outbox").fetchone()
     assert rows["n"] > 0, "the bridge stored no outbox row: the scenario proves nothing"
     assert rows["kept"] == 0, f"{rows['kept']} of {rows['n']} settled outbox rows still hold a copy's content"
+    # Nor who a copy was about or what the person consented to: the relay's re-check headers
+    # (subject, categories) go with the content. The disclosure log keeps the person (R4).
+    with read_only(data / "bridge.sqlite") as bridge_db:
+        headers = [value for row in bridge_db.execute(
+            "SELECT headers, follower1_headers, follower2_headers FROM outbox") for value in row if value]
+    naming = [text for text in headers if any(fnr in text for fnr in ALL_TEST_IDS) or "cb-internal" in text]
+    assert not naming, f"{len(naming)} settled outbox headers still name the person, e.g. {naming[0][:80]}…"
     on_disk = b"".join(path.read_bytes() for path in data.glob("bridge.sqlite*"))
     handed_over = [record for topic in INBOUND_TOPICS + DISCLOSURE_TOPICS for record in scenario.records[topic]
                    if record.value]

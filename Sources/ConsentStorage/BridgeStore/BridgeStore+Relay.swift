@@ -134,6 +134,10 @@ extension BridgeStore {
         try await Self.eraseHandedOverContent(sql, settledThrough: mark, before: through, engine: self.database.engine)
     }
 
+    /// Where the relay's re-check headers start in a stored identified copy's headers: the
+    /// first of them, the person (`cb-internal-subject`).
+    package static let internalHeadersMarker = OutboxHeaderCodec.storedNameMarker(BridgeHeaders.internalSubject)!
+
     /// How many outbox sequence numbers one settling transaction erases the content of beyond
     /// those it settles itself: rows a store upgraded to migration 12 kept from before are
     /// worked through in bounded steps rather than in one long transaction.
@@ -168,12 +172,22 @@ extension BridgeStore {
         guard upTo > erasedThrough else { return }
         // A row numbered within `followersPerRow` below the mark may still have records above
         // it: such a row waits, and is looked at again (the content test skips it if erased).
+        // An identified copy's headers end with the relay's re-check headers (the person, the
+        // consent's categories, the direction: `BridgeRecordBuilder`); they are cut off from the
+        // first of them on, so the row no longer says whom the copy was about (the disclosure
+        // log does, R4). What stays before them (ids, type, time, contract version) is all that
+        // is read of a settled row: a pending receipt takes its first copy's contract version.
+        let position = engine.positionFunction
+        let reCheck = internalHeadersMarker
         try await sql.raw(
             """
             UPDATE outbox
-            SET payload = \(unsafeRaw: engine.emptyBytes), kafka_key = NULL, follower1_key = NULL, follower2_key = NULL
+            SET payload = \(unsafeRaw: engine.emptyBytes), kafka_key = NULL, follower1_key = NULL, follower2_key = NULL,
+                headers = CASE WHEN \(unsafeRaw: position)(headers, \(bind: reCheck)) > 0
+                    THEN substr(headers, 1, \(unsafeRaw: position)(headers, \(bind: reCheck))) ELSE headers END
             WHERE seq > \(bind: erasedThrough) AND seq <= \(bind: upTo) AND seq + records - 1 <= \(bind: mark)
-              AND (length(payload) > 0 OR kafka_key IS NOT NULL OR follower1_key IS NOT NULL OR follower2_key IS NOT NULL)
+              AND (length(payload) > 0 OR kafka_key IS NOT NULL OR follower1_key IS NOT NULL OR follower2_key IS NOT NULL
+                   OR \(unsafeRaw: position)(headers, \(bind: reCheck)) > 0)
             """
         ).run()
         let erased = max(erasedThrough, min(upTo, mark - Int64(followersPerRow)))

@@ -365,6 +365,12 @@ extension BridgeStore {
                 """,
             ]
         },
+        // A settled identified copy's stored headers lose the relay's re-check headers (the
+        // person, the consent's categories) with its content (`eraseHandedOverContent`). Rows
+        // erased before are gone over again, in the same bounded steps as the first erasing.
+        Migration(version: 14, name: "settled rows' re-check headers erased") { _ in
+            ["UPDATE outbox_progress SET content_erased_through = 0 WHERE id = 1"]
+        },
     ]
 
     /// `CHECK (column IN ('a', 'b', …))`, as the migrations above wrote it, spelled as comparisons.

@@ -98,6 +98,14 @@ enum OutboxHeaderCodec {
     private static let knownNameTable = CodeTable(knownNames)
     private static let knownValueTable = CodeTable(knownValues)
 
+    /// The text that starts header `name` in the stored form when it is not the first header
+    /// (`,#d=` for `cb-internal-subject`): a value never holds a plain `,` or `#`, so it
+    /// occurs nowhere else. `nil` for a name the table does not have.
+    static func storedNameMarker(_ name: String) -> String? {
+        guard let index = knownNames.firstIndex(of: name) else { return nil }
+        return ",#" + String(UnicodeScalar(code(index))) + "="
+    }
+
     /// How many entries a table can have: one code per digit and lowercase letter.
     private static let codeCount = 36
 

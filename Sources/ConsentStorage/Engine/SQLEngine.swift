@@ -33,6 +33,14 @@ package enum SQLEngine: String, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 
+    /// The SQL function that gives the 1-based position of one text in another (0: absent).
+    var positionFunction: String {
+        switch self {
+        case .sqlite: "instr"
+        case .postgres: "strpos"
+        }
+    }
+
     /// Statement that opens a write transaction.
     ///
     /// SQLite takes the write lock at BEGIN (IMMEDIATE) so two processes on one file cannot
