@@ -67,8 +67,8 @@ package struct RejectionRedrive: Sendable {
     /// Logs outcomes and reason codes only.
     package let logger: Logger
     /// How long a rejection's sealed payload is kept; an older one is not opened even if
-    /// `SealedPayloadRetention` has not erased it yet, so the answer does not depend on when
-    /// that last ran.
+    /// `SealedPayloadRetention` has not erased it yet (`hasExpired`), so the answer does not
+    /// depend on when that last ran.
     package var payloadRetention: Duration
 
     /// A redrive over the bridge's store, gate, contracts and relay handoff.
@@ -94,9 +94,10 @@ package struct RejectionRedrive: Sendable {
         return catalog.plan(forCEType: ceType)?.isReferral != true
     }
 
-    /// Whether a rejection received at `receivedAt` has outlived its sealed payload's retention.
-    package func isPastRetention(receivedAt: Date, now: Date = Date()) -> Bool {
-        now.timeIntervalSince(receivedAt) >= payloadRetention.inSeconds
+    /// Whether a rejection's sealed payload has expired: erased at the end of its retention
+    /// (`erasedAt`), or received at `receivedAt` longer ago than the retention, erased or not.
+    package func hasExpired(receivedAt: Date, erasedAt: Date?, now: Date = Date()) -> Bool {
+        erasedAt != nil || now.timeIntervalSince(receivedAt) >= payloadRetention.inSeconds
     }
 
     /// Whether a rejection with this reason could ever be let through by a redrive.
@@ -116,9 +117,7 @@ package struct RejectionRedrive: Sendable {
             return .notRedrivable(reasonCode: rejection.reasonCode)
         }
         if catalog.plan(forCEType: ceType)?.isReferral == true { return .sendAnew }
-        if stored.sealedPayloadErasedAt != nil || isPastRetention(receivedAt: rejection.receivedAt) {
-            return .expired
-        }
+        if hasExpired(receivedAt: rejection.receivedAt, erasedAt: stored.sealedPayloadErasedAt) { return .expired }
         guard let sealed = rejection.sealedPayload, let keyID = rejection.sealingKeyID else {
             return .notRedrivable(reasonCode: rejection.reasonCode)
         }

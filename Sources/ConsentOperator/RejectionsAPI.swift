@@ -184,9 +184,9 @@ struct RejectionsAPI: Sendable {
     /// Whether a redrive may still let this rejection through (and this process can redrive):
     /// not once its sealed copy's retention has ended.
     private func isRedrivable(_ summary: RejectionSummary) -> Bool {
-        guard let redrive, summary.redrivenOutcome == nil, summary.sealedPayloadErasedAt == nil else { return false }
+        guard let redrive, summary.redrivenOutcome == nil else { return false }
         return redrive.isRedrivable(reasonCode: summary.reasonCode, ceType: summary.ceType)
-            && !redrive.isPastRetention(receivedAt: summary.receivedAt)
+            && !redrive.hasExpired(receivedAt: summary.receivedAt, erasedAt: summary.sealedPayloadErasedAt)
     }
 
     private static func reasonJSON(_ reason: RejectReason) -> [String: Any] {
