@@ -50,13 +50,13 @@ package struct RejectionSummary: Sendable, Hashable {
     /// The outcome of the redrive that let it through, if one did (`forward`, `forward-anonymous`).
     package var redrivenOutcome: String?
     /// When its sealed copy was erased at the end of its retention, if it was.
-    package var sealedPayloadErasedAt: Date? = nil
+    package var sealedPayloadErasedAt: Date?
 
     /// Creates a summary.
     package init(
         messageID: String, ceType: String?, ceSource: String?, reasonCode: String, receivedAt: Date,
         sourceTopic: String, partition: Int,
-        offset: Int64, isSealed: Bool, redrivenOutcome: String?
+        offset: Int64, isSealed: Bool, redrivenOutcome: String?, sealedPayloadErasedAt: Date? = nil
     ) {
         self.messageID = messageID
         self.ceType = ceType
@@ -68,6 +68,7 @@ package struct RejectionSummary: Sendable, Hashable {
         self.offset = offset
         self.isSealed = isSealed
         self.redrivenOutcome = redrivenOutcome
+        self.sealedPayloadErasedAt = sealedPayloadErasedAt
     }
 }
 
@@ -183,7 +184,7 @@ extension BridgeStore {
         guard let receivedAt = StoreTime.date(from: try row.decode(column: "received_at", as: String.self)) else {
             throw StorageError(.corruptRow, "rejection row has an unreadable time")
         }
-        var summary = RejectionSummary(
+        return RejectionSummary(
             messageID: try row.decode(column: "message_id", as: String.self),
             ceType: try row.decode(column: "ce_type", as: String?.self),
             ceSource: try row.decode(column: "ce_source", as: String?.self),
@@ -193,9 +194,9 @@ extension BridgeStore {
             partition: try row.decode(column: "partition_id", as: Int.self),
             offset: try row.decode(column: "source_offset", as: Int64.self),
             isSealed: try row.decode(column: "sealed", as: Int.self) != 0,
-            redrivenOutcome: try row.decode(column: "redriven", as: String?.self))
-        summary.sealedPayloadErasedAt = try StoreTime.date(
-            orNil: row.decode(column: "sealed_payload_erased_at", as: String?.self), column: "sealed_payload_erased_at")
-        return summary
+            redrivenOutcome: try row.decode(column: "redriven", as: String?.self),
+            sealedPayloadErasedAt: try StoreTime.date(
+                orNil: row.decode(column: "sealed_payload_erased_at", as: String?.self),
+                column: "sealed_payload_erased_at"))
     }
 }
