@@ -244,6 +244,17 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
+def terminate(process: subprocess.Popen, timeout: float):
+    """SIGTERM (graceful), then SIGKILL if it has not exited within `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
 class BrokerProcess:
     """`consent-bridge broker`: the Kafka-protocol broker in a process of its own, with the
     project's topics, so that it outlives a bridge that is stopped and started again."""
@@ -265,13 +276,7 @@ class BrokerProcess:
         wait_until("the broker's `bootstrap:` line", printed, 60)
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        terminate(self.process, 30)
         self._output.close()
 
 
@@ -382,13 +387,7 @@ class BridgeProcess:
         """SIGTERM (graceful: drain and close the stores), then SIGKILL if it hangs."""
         if self.process is None:
             return -1
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        terminate(self.process, timeout)
         self.returncode = self.process.returncode
         self._stderr_file.close()
         return self.returncode
