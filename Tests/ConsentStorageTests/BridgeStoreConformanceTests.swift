@@ -40,7 +40,7 @@ struct BridgeStoreConformanceTests {
                     try $0.decode(column: "version", as: Int64.self)
                 }
             }
-            #expect(versions == Array(1...14))
+            #expect(versions == Array(1...15))
             let tables = try await second.database.tableNames()
             #expect(
                 tables.isSuperset(of: [

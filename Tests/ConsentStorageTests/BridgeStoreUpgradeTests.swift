@@ -7,7 +7,7 @@ import Testing
 
 @testable import ConsentStorage
 
-/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9, 11 → 12, 12 → 13, 13 → 14).
+/// Upgrading a bridge store that already holds data (migrations 2 → 4, 5 → 6, 8 → 9, 11 → 12, 12 → 13, 13 → 14, 14 → 15).
 @Suite("Bridge store upgrade")
 struct BridgeStoreUpgradeTests {
     /// Writes a bridge store at `location` as migration `version` left it, holding what `fill`
@@ -452,6 +452,66 @@ struct BridgeStoreUpgradeTests {
             let after = try await headers()
             #expect(after.allSatisfy { !$0.contains(knownFodselsnummer) && !$0.contains("identity-and-contact") })
             #expect(try after.map { try OutboxHeaderCodec.decode($0) } == [kept, kept])
+            #expect(try await store.storedOutboxContent().allSatisfy(\.isErased))
+            await store.close()
+        }
+    }
+
+    @Test(
+        "Store version 15: rows whose headers are in the forms before h2 (base64, JSON) are written again in h2, the same headers; once settled they lose the re-check headers like every other row",
+        arguments: TestEngine.available)
+    func earlierHeaderFormsRewrittenOnUpgrade(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("upgrade15")
+            let kept = [
+                MessageHeader(name: BridgeHeaders.id, text: "copy-1"),
+                MessageHeader(name: BridgeHeaders.type, text: "no.ips.health.referral.v1"),
+            ]
+            let reCheck = [
+                MessageHeader(name: BridgeHeaders.internalSubject, text: knownFodselsnummer),
+                MessageHeader(name: BridgeHeaders.internalCategories, text: "identity-and-contact,ips-participation"),
+            ]
+            let headers = kept + reCheck
+            func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+            // The two earlier forms, as OutboxHeaderCodec's readers take them (their writers are gone).
+            let h1 =
+                "h1:"
+                + headers.map { base64(Array($0.name.utf8)) + ":" + base64($0.value ?? []) }
+                .joined(separator: ",")
+            let json =
+                "["
+                + headers.map { #"{"name":"\#($0.name)","value":"\#(base64($0.value ?? []))"}"# }
+                .joined(separator: ",") + "]"
+            #expect(try OutboxHeaderCodec.decode(h1) == headers)
+            #expect(try OutboxHeaderCodec.decode(json) == headers)
+            // Row 1 (h1) settled and erased by version 12, its headers kept whole; row 2 (JSON)
+            // and row 3 (h2) pending.
+            try await Self.writeStore(at: location, asVersion: 14) { sql in
+                try await sql.raw(Fixtures.decisionRow("m")).run()
+                for (stored, payload) in [
+                    (h1, ""), (json, #"{"eventId":"p1"}"#), (OutboxHeaderCodec.encode(headers), #"{"eventId":"p2"}"#),
+                ] {
+                    try await sql.raw(
+                        """
+                        INSERT INTO outbox (message_id, topic, headers, payload, created_at)
+                        VALUES ('m', 'nav.ips.inbound', \(bind: stored), \(bind: Data(payload.utf8)), '2026-01-01T00:00:00.000Z')
+                        """
+                    ).run()
+                }
+                try await sql.raw(
+                    "UPDATE outbox_progress SET settled_through = 1, content_erased_through = 1 WHERE id = 1"
+                ).run()
+            }
+            let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            func stored() async throws -> [String] { try await store.storedOutboxContent().map(\.headers) }
+            let upgraded = try await stored()
+            #expect(upgraded.allSatisfy { $0.hasPrefix(OutboxHeaderCodec.prefix) })
+            #expect(try upgraded.map { try OutboxHeaderCodec.decode($0) } == [headers, headers, headers])
+            #expect(try await store.pendingOutbox(limit: 10).map(\.record.headers) == [headers, headers])
+            try await store.markPublished(sequences: [2, 3])
+            let after = try await stored()
+            #expect(after.allSatisfy { !$0.contains(knownFodselsnummer) && !$0.contains("identity-and-contact") })
+            #expect(try after.map { try OutboxHeaderCodec.decode($0) } == [kept, kept, kept])
             #expect(try await store.storedOutboxContent().allSatisfy(\.isErased))
             await store.close()
         }

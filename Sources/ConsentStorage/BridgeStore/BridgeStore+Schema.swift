@@ -1,3 +1,5 @@
+import SQLKit
+
 extension BridgeStore {
     /// The bridge store's migrations; append new versions, never edit applied ones.
     static let migrations: [Migration] = [
@@ -371,7 +373,39 @@ extension BridgeStore {
         Migration(version: 14, name: "settled rows' re-check headers erased") { _ in
             ["UPDATE outbox_progress SET content_erased_through = 0 WHERE id = 1"]
         },
+        // Rows written before the `h2:` header form (the fifth round's) keep their headers in
+        // `h1:` or JSON, in which the erasing statement cannot find where the re-check headers
+        // start, so a settled one kept naming its person. They are written again in `h2:` (the
+        // same headers), and erasing goes over them again from the first of them.
+        Migration(
+            version: 15, name: "outbox headers of earlier forms rewritten",
+            rewriteRows: { sql, _ in try await BridgeStore.rewriteEarlierHeaderForms(sql) }
+        ) { _ in [] },
     ]
+
+    /// Migration 15's rows: every outbox row whose headers are in a form before `h2:` (the rows
+    /// a store held when it was upgraded to that form), decoded and encoded again.
+    private static func rewriteEarlierHeaderForms(_ sql: any SQLDatabase) async throws {
+        let rows = try await sql.raw(
+            "SELECT seq, headers FROM outbox WHERE substr(headers, 1, 3) <> \(bind: OutboxHeaderCodec.prefix) ORDER BY seq"
+        ).all()
+        guard let first = try rows.first?.decode(column: "seq", as: Int64.self) else { return }
+        for row in rows {
+            let headers = try OutboxHeaderCodec.decode(try row.decode(column: "headers", as: String.self))
+            try await sql.raw(
+                """
+                UPDATE outbox SET headers = \(bind: OutboxHeaderCodec.encode(headers))
+                WHERE seq = \(bind: try row.decode(column: "seq", as: Int64.self))
+                """
+            ).run()
+        }
+        try await sql.raw(
+            """
+            UPDATE outbox_progress SET content_erased_through = \(bind: first - 1)
+            WHERE id = 1 AND content_erased_through >= \(bind: first)
+            """
+        ).run()
+    }
 
     /// `CHECK (column IN ('a', 'b', …))`, as the migrations above wrote it, spelled as comparisons.
     private static func comparisons(in table: String, column: String, _ values: [String]) -> SQLiteSchemaRewrite {

@@ -12,8 +12,9 @@ import Foundation
 /// halved the stored headers (1,336 bytes an event in base64 `h1:` for a referral's three
 /// rows, 552 in `h2:`; the bench's store went from 95.7 to 75.2 MB for 20,000 referrals).
 ///
-/// Rows written in the earlier forms (pending at an upgrade) are still read: `h1:` (base64
-/// names and values, `:` and `,`) and a JSON array of `{"name", "value"}` objects.
+/// Rows written in the earlier forms are still read, by store migration 15, which writes them
+/// again in `h2:`: `h1:` (base64 names and values, `:` and `,`) and a JSON array of
+/// `{"name", "value"}` objects.
 enum OutboxHeaderCodec {
     static let prefix = "h2:"
     static let base64Prefix = "h1:"

@@ -1,3 +1,5 @@
+import SQLKit
+
 /// One versioned schema change of a store; its statements may differ per engine.
 struct Migration: Sendable {
     /// Strictly increasing, starting at 1; recorded in `schema_migrations`.
@@ -9,14 +11,19 @@ struct Migration: Sendable {
     /// On SQLite, edits of tables' stored definitions that leave the file format as it is
     /// (`Migrator.rewriteSQLiteSchema`), made after `statements`.
     var sqliteSchemaRewrites: [SQLiteSchemaRewrite] = []
+    /// Rows rewritten by code, for a change SQL cannot spell (such as decoding a stored form),
+    /// run after `statements` in the same transaction.
+    var rewriteRows: (@Sendable (any SQLDatabase, SQLEngine) async throws -> Void)?
 
     init(
         version: Int, name: String, sqliteSchemaRewrites: [SQLiteSchemaRewrite] = [],
+        rewriteRows: (@Sendable (any SQLDatabase, SQLEngine) async throws -> Void)? = nil,
         statements: @escaping @Sendable (SQLEngine) -> [String]
     ) {
         self.version = version
         self.name = name
         self.sqliteSchemaRewrites = sqliteSchemaRewrites
+        self.rewriteRows = rewriteRows
         self.statements = statements
     }
 }

@@ -69,6 +69,7 @@ enum Migrator {
                 if engine == .sqlite, !migration.sqliteSchemaRewrites.isEmpty {
                     try await Self.rewriteSQLiteSchema(sql, migration.sqliteSchemaRewrites)
                 }
+                try await migration.rewriteRows?(sql, engine)
                 let now = StoreTime.string(from: Date())
                 try await sql.raw(
                     """
