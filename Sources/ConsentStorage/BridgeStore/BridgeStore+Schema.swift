@@ -379,8 +379,9 @@ extension BridgeStore {
         // same headers), and erasing goes over them again from the first of them.
         Migration(
             version: 15, name: "outbox headers of earlier forms rewritten",
-            rewriteRows: { sql, _ in try await BridgeStore.rewriteEarlierHeaderForms(sql) }
-        ) { _ in [] },
+            rewriteRows: { sql, _ in try await BridgeStore.rewriteEarlierHeaderForms(sql) },
+            statements: { _ in [] }
+        ),
     ]
 
     /// Migration 15's rows: every outbox row whose headers are in a form before `h2:` (the rows
