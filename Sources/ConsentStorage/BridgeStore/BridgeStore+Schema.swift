@@ -390,16 +390,16 @@ extension BridgeStore {
         let rows = try await sql.raw(
             "SELECT seq, headers FROM outbox WHERE substr(headers, 1, 3) <> \(bind: OutboxHeaderCodec.prefix) ORDER BY seq"
         ).all()
-        guard let first = try rows.first?.decode(column: "seq", as: Int64.self) else { return }
+        var first: Int64?
         for row in rows {
+            let seq = try row.decode(column: "seq", as: Int64.self)
             let headers = try OutboxHeaderCodec.decode(try row.decode(column: "headers", as: String.self))
             try await sql.raw(
-                """
-                UPDATE outbox SET headers = \(bind: OutboxHeaderCodec.encode(headers))
-                WHERE seq = \(bind: try row.decode(column: "seq", as: Int64.self))
-                """
+                "UPDATE outbox SET headers = \(bind: OutboxHeaderCodec.encode(headers)) WHERE seq = \(bind: seq)"
             ).run()
+            first = first ?? seq
         }
+        guard let first else { return }
         try await sql.raw(
             """
             UPDATE outbox_progress SET content_erased_through = \(bind: first - 1)
