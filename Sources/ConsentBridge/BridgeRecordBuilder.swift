@@ -81,7 +81,12 @@ package struct BridgeRecordBuilder: Sendable {
     package func operatorSafeType(_ ceType: String?, origin: BridgeSide) -> String? {
         guard let ceType, !ceType.isEmpty else { return nil }
         if catalog.plan(forCEType: ceType) != nil { return ceType }
-        return "unknown-" + sealer.digest(ceType, for: origin).prefix(8)
+        return unknownType(ceType, origin: origin)
+    }
+
+    /// `unknown-` and 8 hex digits of `text`'s keyed digest.
+    private func unknownType(_ text: String, origin: BridgeSide) -> String {
+        "unknown-" + sealer.digest(text, for: origin).prefix(8)
     }
 
     /// Builds the records for one decision. Throws only if sealing fails (no key: a
@@ -318,7 +323,10 @@ package struct BridgeRecordBuilder: Sendable {
                 }
             }
             let notice = RejectionNotice(
-                messageID: messageID, ceType: ceType ?? "unknown", originSide: origin.rawValue,
+                // The notice names a type even when the event had none (missing, empty or given
+                // twice): an unknown type's form, of the empty string. A bare "unknown" broke the
+                // notice's own contract, and the pipeline stopped on it at every start.
+                messageID: messageID, ceType: ceType ?? unknownType("", origin: origin), originSide: origin.rawValue,
                 reasonCode: reason.reason.code,
                 violationPointers: Self.uniqued(pointers), rejectedAt: decidedAt, source: source, sealedPayload: carried
             )

@@ -98,6 +98,45 @@ struct BridgeEndToEndTests {
         #expect(sealed["algorithm"] as? String == "aes-256-gcm")
     }
 
+    @Test(
+        "An event without a usable ce_type (missing, empty, given twice) is rejected with a receipt and a notice true to its contract, and the bridge goes on",
+        arguments: BridgeStoreEngine.available)
+    func eventWithoutUsableTypeIsRejected(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine)
+        try await harness.start()
+        let referral = "no.ips.health.referral.v1"
+        let body = try Fixtures.referral(patient: Self.patient)
+        var ids: [String] = []
+        for typeHeaders in [
+            [], [KafkaHeader(name: "ce_type", string: "")],
+            [KafkaHeader(name: "ce_type", string: referral), KafkaHeader(name: "ce_type", string: referral)],
+        ] {
+            ids.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, typeHeaders: typeHeaders, key: Self.patient, body: body))
+        }
+        // Behind them, in the same partition: an ordinary referral without consent.
+        ids.append(
+            try await harness.publishEvent(
+                topic: harness.topics.healthOutbound, ceType: referral, key: Self.patient, body: body))
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 4)
+        let rejected = try await harness.read(harness.topics.rejected, atLeast: 4)
+        let forwarded = try await harness.read(harness.topics.navInbound, atLeast: 0)
+        await harness.finish()
+
+        #expect(forwarded.isEmpty)
+        #expect(receipts.count == 4 && rejected.count == 4)
+        #expect(try receipts.map { try decoded($0)["outcome"] as? String } == Array(repeating: "rejected", count: 4))
+        #expect(try receipts.contains { try decoded($0)["messageId"] as? String == ids.last })
+        let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let contract = try #require(catalog.contract(forCEType: "no.ips.bridge.rejected.v1"))
+        for notice in rejected {
+            let value = try StrictJSON.parse(notice.value ?? [])
+            #expect(contract.schema.validate(value).isEmpty, "a rejection notice breaks its contract")
+            #expect(!String(decoding: notice.value ?? [], as: UTF8.self).contains(Self.patient))
+        }
+    }
+
     @Test("R2: an anonymous case discussion before consent arrives anonymized")
     func R2_anonymousDiscussionArrivesAnonymized() async throws {
         let harness = try BridgeHarness()

@@ -164,12 +164,23 @@ final class BridgeHarness: Sendable {
     func publishEvent(
         topic: String, ceType: String, key: String, body: [UInt8], id: String = UUID().uuidString.lowercased()
     ) async throws -> String {
-        let headers = [
-            KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: ceType),
-            KafkaHeader(name: "ce_source", string: "urn:test"), KafkaHeader(name: "ce_specversion", string: "1.0"),
-            KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
-            KafkaHeader(name: "content-type", string: "application/json"),
-        ]
+        try await self.publishEvent(
+            topic: topic, typeHeaders: [KafkaHeader(name: "ce_type", string: ceType)], key: key, body: body, id: id)
+    }
+
+    /// Publishes an event with CloudEvents headers, its `ce_type` headers as given (none, empty,
+    /// several); returns its ce_id.
+    @discardableResult
+    func publishEvent(
+        topic: String, typeHeaders: [KafkaHeader], key: String, body: [UInt8],
+        id: String = UUID().uuidString.lowercased()
+    ) async throws -> String {
+        let headers =
+            [KafkaHeader(name: "ce_id", string: id)] + typeHeaders + [
+                KafkaHeader(name: "ce_source", string: "urn:test"), KafkaHeader(name: "ce_specversion", string: "1.0"),
+                KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
+                KafkaHeader(name: "content-type", string: "application/json"),
+            ]
         _ = try await producer.send(
             KafkaOutgoingRecord(topic: topic, key: Array(key.utf8), value: body, headers: headers))
         return id
