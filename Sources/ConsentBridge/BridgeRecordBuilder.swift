@@ -118,12 +118,14 @@ package struct BridgeRecordBuilder: Sendable {
     /// The W3C trace context of the event, carried to what the bridge emits for it: a child of
     /// the sender's span (same trace id, a new span id, the sender's flags), on identified
     /// copies, receipts, notices and rejection notices. Only a well-formed `traceparent` is
-    /// read (random hex: it cannot hold personal data); `tracestate` (vendor data) is dropped,
-    /// and an anonymous copy never carries it, since the trace id would tie it to the
-    /// sender's event about the person (R2).
+    /// read (hex digits), and only one whose digits hold no fødselsnummer or D-number: a
+    /// sender's trace id is random, but a sender can write anything there (R16), and the other
+    /// side would receive it. `tracestate` (vendor data) is dropped, and an anonymous copy never
+    /// carries a trace, since the trace id would tie it to the sender's event about the person (R2).
     static func carryingTrace(of record: KafkaRecord, into message: BridgeMessageRecord) -> BridgeMessageRecord {
         guard let header = record.headers.first(where: { $0.name == BridgeHeaders.traceParent })?.value,
-            let parent = try? TraceContext(traceParentHeaderValue: String(decoding: header, as: UTF8.self))
+            case let text = String(decoding: header, as: UTF8.self),
+            let parent = try? TraceContext(traceParentHeaderValue: text), !holdsNationalIdentifier(text)
         else { return message }
         let child = TraceContext(traceID: parent.traceID, spanID: .random(), flags: parent.flags, state: TraceState())
         let traceHeader = MessageHeader(name: BridgeHeaders.traceParent, text: child.traceParentHeaderValue)
@@ -134,6 +136,27 @@ package struct BridgeRecordBuilder: Sendable {
             message.outbox[index].headers.append(traceHeader)
         }
         return message
+    }
+
+    /// Whether eleven ASCII digits in a row anywhere in `text` form a fødselsnummer or a
+    /// D-number (synthetic ones too). A random trace id has such a run about once in a few
+    /// thousand, and then only its trace is lost, never the event.
+    static func holdsNationalIdentifier(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        var runStart = 0
+        for end in 0...bytes.count {
+            if end < bytes.count, bytes[end] >= UInt8(ascii: "0"), bytes[end] <= UInt8(ascii: "9") { continue }
+            if end - runStart >= 11 {
+                for start in runStart...(end - 11)
+                where NorwegianIdentifier.isValid(
+                    String(decoding: bytes[start..<start + 11], as: UTF8.self), allowSynthetic: true)
+                {
+                    return true
+                }
+            }
+            runStart = end + 1
+        }
+        return false
     }
 
     /// Whether any output fails the contract its `ce_type` names (or names none). The values

@@ -52,19 +52,30 @@ struct TraceContextTests {
             harness, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient),
             traceparent: "00-12848740088-x-01")
 
-        let copies = try await harness.read(harness.topics.followUpInbound, atLeast: 3)
-        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 3)
-        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 3)
+        // A well-formed traceparent whose trace id holds another person's fødselsnummer (R16):
+        // the event crosses, its trace does not.
+        let thirdParty = "05869420559"
+        _ = try await publish(
+            harness, ceType: "no.ips.health.referral.v1", key: patient, body: try Fixtures.referral(patient: patient),
+            traceparent: "00-\(thirdParty)000000000000000000000-00f067aa0ba902b7-01")
+
+        let copies = try await harness.read(harness.topics.followUpInbound, atLeast: 4)
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 4)
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 4)
         await harness.finish()
 
         let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
         func traceparent(_ record: KafkaRecord) -> String? { record.headers.string(named: "traceparent") }
         let identified = copies.filter { $0.headers.string(named: "ce_type") == "no.ips.health.referral.v1" }
         let anonymous = copies.filter { $0.headers.string(named: "ce_type")?.hasSuffix(".anonymous.v1") == true }
-        #expect(identified.count == 2 && anonymous.count == 1)
+        #expect(identified.count == 3 && anonymous.count == 1)
+        #expect(
+            (copies + receipts + notices).allSatisfy { record in
+                record.headers.allSatisfy { !String(decoding: $0.value ?? [], as: UTF8.self).contains(thirdParty) }
+            }, "a third party's number in the sender's trace id crossed")
         #expect(anonymous.allSatisfy { traceparent($0) == nil }, "an anonymous copy carries the sender's trace id")
         let carried = identified.compactMap(traceparent)
-        #expect(carried.count == 1, "only the well-formed traceparent is carried")
+        #expect(carried.count == 1, "only the well-formed traceparent free of identifiers is carried")
         for value in carried + receipts.compactMap(traceparent) + notices.compactMap(traceparent) {
             let parts = value.split(separator: "-")
             #expect(
