@@ -204,6 +204,13 @@ struct WholeProductTests {
                 "health.ips.inbound", "no.ips.health.referral.v1", referral, "unaccepted-event-type",
                 "health-journal-sink"
             ),
+            // Valid against its contract, but with the job specialist's own assessment, which the
+            // bridge removes (R3): NAV's documentation in the journal.
+            (
+                "health.ips.inbound", "no.ips.nav.job-status.v1",
+                try adding("followUpAssessment", "Vurdering av \(patient)", to: jobStatus),
+                "nav-internal-documentation", "health-journal-sink"
+            ),
             (
                 "nav.ips.inbound", "no.ips.health.referral.v1", try adding("diagnosis", "F20", to: referral),
                 "contract-violation", "nav-case-sink"
@@ -250,7 +257,7 @@ struct WholeProductTests {
             let filedByNav = try await navStore.breachLog().count
             return filedByHealth == provoked.count && filedByNav == provoked.count
         }
-        #expect(try await journal.quarantined().count == 3)
+        #expect(try await journal.quarantined().count == 4)
         #expect(try await navStore.quarantined().count == 2)
         #expect(try await journal.eventsAwaitingClinician().isEmpty)
         #expect(try await navStore.eventsFromHealth().isEmpty)
@@ -259,7 +266,7 @@ struct WholeProductTests {
         let metrics = try #require(harness.metrics).prometheusText()
         #expect(
             metrics.contains(
-                #"consent_bridge_breaches_detected_total{sink="health-journal",reason="nav-internal-documentation",rule="R3"} 1"#
+                #"consent_bridge_breaches_detected_total{sink="health-journal",reason="nav-internal-documentation",rule="R3"} 2"#
             ))
         #expect(metrics.contains(#"consent_bridge_breach_notices_received_total{store="nav-case"} "#))
         #expect(!metrics.contains(patient))

@@ -21,6 +21,15 @@ struct BreachQuarantineTests {
                 contentsOf: URL(fileURLWithPath: "\(Fixtures.contractsDirectory)/examples/\(contract)/valid/\(file)")))
     }
 
+    /// A job status as the bridge forwards it to the journal: the example without NAV's own
+    /// assessment (`followUpAssessment`, nav-internal: R3).
+    static func forwardedJobStatus() throws -> [UInt8] {
+        let body = try example("job-status-update", "job-started.json")
+        guard case .object(var object) = try StrictJSON.parse(body) else { throw CancellationError() }
+        object["followUpAssessment"] = nil
+        return JSONValue.object(object).serializedBytes()
+    }
+
     /// `body` with one more member (content the contract does not let cross).
     static func withExtraMember(_ body: [UInt8], _ name: String, _ value: String) throws -> [UInt8] {
         guard case .object(var object) = try StrictJSON.parse(body) else { throw CancellationError() }
@@ -46,7 +55,7 @@ struct BreachQuarantineTests {
             let store = try await HealthJournalStore.open(
                 try await scratch.make("health"), policy: Self.health, breaches: Fixtures.breaches(.healthJournalSink),
                 logger: ScratchLocations.logger)
-            let jobStatus = try Self.example("job-status-update", "job-started.json")
+            let jobStatus = try Self.forwardedJobStatus()
             let inbound = Self.health.inboundTopic
             let noteID = "0d6f3c52-7a1e-4d4c-8b2f-9e0a1c2d3e4f"
             let records = [
@@ -172,7 +181,7 @@ struct BreachQuarantineTests {
         try await withScratch(engine) { scratch in
             let store = try await HealthJournalStore.open(
                 try await scratch.make("health"), policy: Self.health, logger: ScratchLocations.logger)
-            let jobStatus = try Self.example("job-status-update", "job-started.json")
+            let jobStatus = try Self.forwardedJobStatus()
             let records = [
                 Self.record(
                     Self.health.inboundTopic, 0, ceID: "ok-1", ceType: "no.ips.nav.job-status.v1", value: jobStatus),
@@ -245,6 +254,12 @@ struct SinkAcceptanceRulesTests {
         // Every accepted type is validated against its published contract.
         #expect(Set(fromCatalog.inboundSchemas?.keys.map { $0 } ?? []) == fromCatalog.acceptedInboundTypes)
         #expect(fromCatalog.breachSchema != nil && fromCatalog.disclosureSchema != nil)
+        // NAV's own assessments, which the contracts allow on NAV's side, are refused here.
+        #expect(
+            fromCatalog.navInternalFields == [
+                "no.ips.nav.job-status.v1": [["followUpAssessment"]],
+                "no.ips.nav.candidate-suggestion.v1": [["caseworkerAssessment"]],
+            ])
     }
 
     @Test(

@@ -97,6 +97,13 @@ package final class HealthJournalStore: Sendable {
             if let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas) {
                 return breach
             }
+            // The contract allows NAV's own assessment in a job status (NAV's system holds it);
+            // the bridge removes it, so here it is NAV's documentation in the journal (R3).
+            if !policy.navInternalFields.isEmpty, let body = try? StrictJSON.parse(value),
+                policy.holdsNavInternalField(body, ceType: ceType)
+            {
+                return .quarantine(.navInternalDocumentation, rule: "R3")
+            }
             return .store(
                 SinkWriter.eventRow(
                     table: "events_from_nav", record: record, ceID: ceID, ceType: ceType, payload: value, now: now))

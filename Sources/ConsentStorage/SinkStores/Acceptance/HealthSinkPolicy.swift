@@ -28,6 +28,10 @@ package struct HealthSinkPolicy: Sendable {
     /// record that breaks it is quarantined as `contract-violation` (R10). Nil only for a
     /// policy made without the catalog (stores opened to read, not to consume).
     package var inboundSchemas: [String: JSONSchema]?
+    /// The paths of the fields each accepted inbound type's contract classifies `nav-internal`
+    /// (NAV's own follow-up documentation, such as a job status's `followUpAssessment`): the
+    /// bridge never lets them cross, so one arriving here is a breach (R3, R10).
+    package var navInternalFields: [String: [[String]]] = [:]
 
     /// Creates a policy.
     package init(
@@ -66,6 +70,11 @@ package struct HealthSinkPolicy: Sendable {
             uniqueKeysWithValues: accepted.compactMap { type in
                 catalog.contract(forCEType: type).map { (type, $0.schema) }
             })
+        for type in accepted {
+            let paths = catalog.contract(forCEType: type)?.fields.filter { $0.classification == .navInternal }
+                .map(\.path)
+            if let paths, !paths.isEmpty { self.navInternalFields[type] = paths }
+        }
     }
 
     /// ARCHITECTURE.md topic names and the contract types of `Contracts/schemas`.
@@ -90,5 +99,19 @@ package struct HealthSinkPolicy: Sendable {
     package func isNavInternal(_ ceType: String) -> Bool {
         self.navInternalTypes.contains(ceType)
             || (ceType.hasPrefix("no.ips.nav.") && ceType.contains("follow-up-note"))
+    }
+
+    /// Whether `body`, of type `ceType`, holds a field its contract classifies `nav-internal`.
+    package func holdsNavInternalField(_ body: JSONValue, ceType: String) -> Bool {
+        guard let paths = self.navInternalFields[ceType] else { return false }
+        return paths.contains { Self.holds(body, at: $0[...]) }
+    }
+
+    /// Whether `value` has a member at `path` (`"[]"`: any item of an array).
+    private static func holds(_ value: JSONValue, at path: ArraySlice<String>) -> Bool {
+        guard let head = path.first else { return true }
+        if head == "[]" { return value.arrayValue?.contains { holds($0, at: path.dropFirst()) } ?? false }
+        guard let member = value.objectValue?[head] else { return false }
+        return holds(member, at: path.dropFirst())
     }
 }
