@@ -291,7 +291,7 @@ package struct BridgeRecordBuilder: Sendable {
                     topic: event.destinationTopic, key: Array(event.publishKey.utf8), headers: forwardHeaders,
                     payload: body.serializedBytes()))
             outputs.append((event.ceType, body))
-            let notice = DisclosureNotice(
+            var notice = DisclosureNotice(
                 disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction,
                 subjectID: event.mapping.subject,
                 consentID: consentVisible ? event.consent?.consentID : nil,
@@ -299,6 +299,9 @@ package struct BridgeRecordBuilder: Sendable {
                 recipientRoles: roles, categories: [], form: .anonymous, caseReference: event.caseReference.rawValue,
                 disclosedFields: JSONPointer.leaves(of: body), status: .disclosed, decidedAt: decidedAt,
                 destinationTopic: event.destinationTopic, contractVersion: catalog.version)
+            // NAV reads what it sent, not that it crossed anonymously: that says the person has no
+            // EPJ consent for it (R15).
+            if !consentVisible { notice = notice.toldToNAV(sentType: ceType ?? event.ceType) }
             // The notice is the only row that ties the case reference to the person: the
             // sending side's journal keeps that link; the bridge store erases it once handed over.
             var anonymousNotice = disclosureNotice(

@@ -1,7 +1,10 @@
 import ConsentBridge
 import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
+import ConsentStorage
 import Foundation
+import Logging
 import Testing
 
 /// R15: whether a person has, lacks, narrowed or withdrew an IPS consent in EPJ is health
@@ -87,5 +90,65 @@ struct ConsentStateConfidentialityTests {
         #expect(Set(seen.values).count == 1, "NAV can tell consent states apart: \(seen)")
         #expect(seen["no consent"]?.contains(#""reasonCode":"not-delivered""#) == true)
         #expect(seen["no consent"]?.contains(#""outcome":"rejected""#) == true)
+    }
+
+    @Test(
+        "R15: what NAV reads back about a candidate it suggested (receipt, notice, its case store) is the same whether the person's EPJ consent lets it cross identified or only anonymously"
+    )
+    func R15_navCannotTellTheFormItsEventCrossedIn() async throws {
+        let harness = try BridgeHarness(roles: WholeProductTests.allRoles)
+        try await harness.start()
+        let consented = BridgeCrashTests.syntheticFodselsnummer(index: 200)
+        let unconsented = BridgeCrashTests.syntheticFodselsnummer(index: 201)
+        try await harness.publishConsent(patient: consented, try Fixtures.consent(patient: consented))
+        let example = try #require(try Fixtures.validExamples("candidate-suggestion").first)
+        for person in [consented, unconsented] {
+            try await harness.publishEvent(
+                topic: harness.topics.navOutbound, ceType: "no.ips.nav.candidate-suggestion.v1", key: person,
+                body: try Fixtures.with(subject: person, at: ["candidate", "fodselsnummer"], in: example))
+        }
+        let forwarded = try await harness.read(harness.topics.healthInbound, atLeast: 2)
+        let receipts = try await harness.read(harness.topics.navReceipts, atLeast: 2)
+        let notices = try await harness.read(harness.topics.navDisclosures, atLeast: 2)
+        let navStore = try await NavSystemStore.open(
+            .sqlite(path: harness.directory + "/nav.sqlite"), logger: Logger(label: "inspect"))
+        try await WholeProductTests.poll("NAV's case store files both notices") {
+            let filed =
+                try await navStore.disclosures(participantID: consented)
+                + navStore.disclosures(participantID: unconsented)
+            return filed.count == 2
+        }
+        let filed =
+            try await navStore.disclosures(participantID: consented)
+            + navStore.disclosures(participantID: unconsented)
+        await navStore.close()
+        await harness.finish()
+
+        // The health side received one identified and one anonymous form, so the two differ there.
+        #expect(
+            Set(forwarded.compactMap { $0.headers.string(named: "ce_type") }) == [
+                "no.ips.nav.candidate-suggestion.v1", "no.ips.nav.candidate-suggestion.anonymous.v1",
+            ])
+        // On NAV's side: bodies and headers alike, but for ids, times and the person NAV named.
+        let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let disclosure = try #require(catalog.contract(forCEType: DisclosureNotice.ceType))
+        func seen(_ record: KafkaRecord) throws -> String {
+            let value = try StrictJSON.parse(record.value ?? [])
+            guard case .object(var object) = value else { return "not an object" }
+            for varying in ["disclosureId", "messageId", "subjectId", "decidedAt", "forwardedId", "source"] {
+                object[varying] = nil
+            }
+            let headers = record.headers.filter { !["ce_id", "ce_time", "traceparent"].contains($0.name) }
+                .map { "\($0.name)=\($0.stringValue ?? "")" }.sorted()
+            return String(decoding: JSONValue.object(object).serializedBytes(), as: UTF8.self) + " "
+                + headers.joined(separator: ";")
+        }
+        #expect(receipts.count == 2 && notices.count == 2)
+        #expect(Set(try receipts.map(seen)).count == 1, "NAV's receipts tell the consent states apart")
+        #expect(Set(try notices.map(seen)).count == 1, "NAV's notices tell the consent states apart")
+        for notice in notices {
+            #expect(disclosure.schema.validate(try StrictJSON.parse(notice.value ?? [])).isEmpty)
+        }
+        #expect(filed.count == 2 && filed.allSatisfy { $0.form == "as-consented" && $0.categories.isEmpty })
     }
 }

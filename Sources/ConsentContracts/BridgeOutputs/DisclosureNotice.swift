@@ -6,10 +6,12 @@
 /// encodes with `jsonValue`, the sinks decode with `init(json:)`, so the two cannot drift apart
 /// (they once did, and the journal refused every notice). Lists field pointers, never content.
 package struct DisclosureNotice: Sendable, Hashable {
-    /// `form`: the identified form under consent, or the anonymous form (R2).
+    /// `form`: the identified form under consent, or the anonymous form (R2); on notices to the
+    /// NAV side, neither (`asConsented`: which one crossed tells NAV about the EPJ consent, R15).
     package enum Form: String, Sendable, Hashable {
         case full
         case anonymous
+        case asConsented = "as-consented"
     }
 
     /// `status`: published, or stopped by the relay because consent changed first (R5).
@@ -57,6 +59,23 @@ package struct DisclosureNotice: Sendable, Hashable {
     package var destinationTopic: String
     /// Digest of the contract set the decision used.
     package var contractVersion: String
+
+    /// This notice as the NAV side may read it about what NAV sent (`sentType`): that it crossed,
+    /// to whom, where and when, but not in which form, which categories or which fields, nor
+    /// the case reference of an anonymous form, nor the consent: every one of those differs
+    /// with the person's EPJ consent, which is health information (R15). A consented and an
+    /// unconsented person's notices differ only in ids and times.
+    package func toldToNAV(sentType: String) -> DisclosureNotice {
+        var told = self
+        told.ceType = sentType
+        told.consentID = nil
+        told.consentVersion = nil
+        told.categories = []
+        told.form = .asConsented
+        told.caseReference = nil
+        told.disclosedFields = []
+        return told
+    }
 
     /// A notice with every field given.
     package init(

@@ -37,19 +37,22 @@ package enum DerivedOutboxPayload {
 
     /// The notice of one identified copy: what crossed (`forwardBody`'s leaves), to whom
     /// (`disclosure`), where (`destinationTopic`), under which consent when the sending side
-    /// may see it (`namesConsent`: the health side; NAV learns nothing of the EPJ consent, R15).
+    /// may see it (`namesConsent`: the health side). NAV learns nothing of the EPJ consent
+    /// (R15): its notices are `toldToNAV`.
     /// `decidedAt` is the disclosure row's stored time text.
     package static func notice(
         disclosure: DisclosureRecord, decidedAt: String, destinationTopic: String, forwardBody: JSONValue,
         contractVersion: String, namesConsent: Bool
     ) -> DisclosureNotice {
-        DisclosureNotice(
+        let notice = DisclosureNotice(
             disclosureID: disclosure.disclosureID, messageID: disclosure.eventID, ceType: disclosure.ceType,
             direction: disclosure.direction, subjectID: disclosure.subjectID,
             consentID: namesConsent ? disclosure.consentID : nil,
             consentVersion: namesConsent ? disclosure.consentVersion : nil,
-            recipientRoles: [disclosure.recipientRole], categories: disclosure.categories, form: .full,
-            caseReference: nil, disclosedFields: JSONPointer.leaves(of: forwardBody), status: .disclosed,
-            decidedAt: decidedAt, destinationTopic: destinationTopic, contractVersion: contractVersion)
+            recipientRoles: [disclosure.recipientRole], categories: namesConsent ? disclosure.categories : [],
+            form: .full, caseReference: nil, disclosedFields: namesConsent ? JSONPointer.leaves(of: forwardBody) : [],
+            status: .disclosed, decidedAt: decidedAt, destinationTopic: destinationTopic,
+            contractVersion: contractVersion)
+        return namesConsent ? notice : notice.toldToNAV(sentType: disclosure.ceType)
     }
 }

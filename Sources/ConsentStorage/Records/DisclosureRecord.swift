@@ -87,7 +87,7 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
             subjectID: notice.subjectID, recipientRole: notice.recipientRoles.joined(separator: ","),
             recipientOrganisation: notice.direction == "health-to-nav" ? "NAV" : "helsetjenesten",
             categories: notice.categories,
-            form: notice.form == .full ? "identified" : "anonymous", consentID: notice.consentID,
+            form: Self.storedForm(notice.form), consentID: notice.consentID,
             consentVersion: notice.consentVersion,
             purpose: DisclosureNotice.ipsPurpose, caseReference: notice.caseReference, disclosedAt: disclosedAt,
             bridgeVersion: notice.contractVersion)
@@ -103,11 +103,29 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
             disclosureID: disclosureID, messageID: eventID, ceType: ceType, direction: direction, subjectID: subjectID,
             consentID: consentID, consentVersion: consentVersion,
             recipientRoles: recipientRole.split(separator: ",").map(String.init), categories: categories,
-            form: form == "anonymous" ? .anonymous : .full, caseReference: caseReference, disclosedFields: [],
+            form: Self.noticeForm(form), caseReference: caseReference, disclosedFields: [],
             status: status == "withheld" ? .withheld : .disclosed, withheldReason: withheldReason,
             decidedAt: StoreTime.string(from: disclosedAt),
             destinationTopic: Self.destinationTopic(direction: direction, recipientRole: recipientRole),
             contractVersion: bridgeVersion)
+    }
+
+    /// A notice's form as the stores' `form` column spells it.
+    static func storedForm(_ form: DisclosureNotice.Form) -> String {
+        switch form {
+        case .full: "identified"
+        case .anonymous: "anonymous"
+        case .asConsented: "as-consented"
+        }
+    }
+
+    /// The notice form of a stored `form`.
+    static func noticeForm(_ stored: String) -> DisclosureNotice.Form {
+        switch stored {
+        case "anonymous": .anonymous
+        case "as-consented": .asConsented
+        default: .full
+        }
     }
 
     /// The system a copy went to, on the default topic names: a health→NAV copy to its role's

@@ -35,5 +35,22 @@ extension NavSystemStore {
             ]
         },
         BreachTables.migration(version: 3),
+        // Notices about what NAV sent say `as-consented` instead of the form that crossed (R15:
+        // the form tells NAV about the EPJ consent); the log's check admits it.
+        Migration(
+            version: 4, name: "notices in the form told to NAV",
+            sqliteSchemaRewrites: [
+                SQLiteSchemaRewrite(
+                    table: "disclosure_log", text: "CHECK (form IN ('identified', 'anonymous'))",
+                    replacement: "CHECK (form IN ('identified', 'anonymous', 'as-consented'))")
+            ],
+            statements: { engine in
+                engine == .postgres
+                    ? [
+                        "ALTER TABLE disclosure_log DROP CONSTRAINT disclosure_log_form_check, "
+                            + "ADD CONSTRAINT disclosure_log_form_check CHECK (form IN ('identified', 'anonymous', 'as-consented'))"
+                    ] : []
+            }
+        ),
     ]
 }
