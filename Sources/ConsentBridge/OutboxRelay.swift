@@ -176,9 +176,16 @@ package struct OutboxRelay: Service {
     /// `BridgeStore.markPublished`) instead of each side's share leaving gaps for the other.
     private struct InFlightStep: Sendable {
         var batches: [(rows: [SentRow], delivery: KafkaPendingDelivery)] = []
+        /// The step's notices and receipts that report on copies enqueued in it: they are sent
+        /// once those copies' delivery reports are in, saying what became of them.
+        var followers: [HeldFollower] = []
+        /// The reasons of the identified disclosures withheld, by id, as the step found them.
+        var withheld: [String: String] = [:]
         var enqueuedAt: ContinuousClock.Instant
-        var rowCount: Int { batches.reduce(0) { $0 + $1.rows.count } }
-        var highestSequence: Int64? { batches.compactMap { $0.rows.last?.sequence }.max() }
+        var rowCount: Int { batches.reduce(0) { $0 + $1.rows.count } + followers.count }
+        var highestSequence: Int64? {
+            (batches.compactMap { $0.rows.last?.sequence } + followers.map(\.sent.sequence)).max()
+        }
     }
 
     /// What settling needs of a row sent (its record is the producer's once enqueued).
@@ -188,6 +195,18 @@ package struct OutboxRelay: Service {
         /// Whether it carries an identified disclosure.
         var isIdentified: Bool
         var createdAt: Date
+        /// The identified disclosure it carries, if any (what its notice and receipt follow).
+        var disclosureID: String?
+    }
+
+    /// A disclosure notice or receipt held back until the copies it reports on are delivered:
+    /// the journal must not read "disclosed" about a copy that never reached its recipient
+    /// (its cluster down, the process stopped, the consent withdrawn before it was sent again).
+    private struct HeldFollower: Sendable {
+        var sent: SentRow
+        var record: OutboxRecord
+        var headers: [KafkaHeader]
+        var follows: [String]
     }
 
     /// Publishes the next rows, from the handoff or the store; returns how many it handled.
@@ -358,6 +377,8 @@ package struct OutboxRelay: Service {
         // The step keeps only what settling needs of each row; the records go to the producers.
         var health = SideBatch()
         var nav = SideBatch()
+        var held: [HeldFollower] = []
+        let onEarlierPages = Set(earlier)
         for (index, row) in rows.enumerated() {
             var record = row.record
             if let disclosureID = record.disclosureID {
@@ -378,10 +399,20 @@ package struct OutboxRelay: Service {
                 // says withheld only when no copy crossed (R5: one role's copy may still go).
                 // (It rewrites the payload only: the headers read above still hold.)
                 record = try Self.reportingWithheld(record, reason: reason, origin: topics.side(of: record.topic))
+            } else if case let follows = headers[index].follows, !follows.isEmpty,
+                onEarlierPages.isEmpty || follows.contains(where: { !onEarlierPages.contains($0) })
+            {
+                // Reports on a copy enqueued in this step: sent when its delivery report is in.
+                held.append(
+                    HeldFollower(
+                        sent: SentRow(
+                            sequence: row.sequence, topic: record.topic, isIdentified: false, createdAt: row.createdAt),
+                        record: record, headers: headers[index].published, follows: follows))
+                continue
             }
             let sent = SentRow(
                 sequence: row.sequence, topic: record.topic, isIdentified: record.disclosureID != nil,
-                createdAt: row.createdAt)
+                createdAt: row.createdAt, disclosureID: record.disclosureID)
             let outgoing = KafkaOutgoingRecord(
                 topic: record.topic, key: record.key, value: record.payload, headers: headers[index].published)
             if topics.side(of: record.topic) == .health {
@@ -391,8 +422,9 @@ package struct OutboxRelay: Service {
             }
         }
         // What was enqueued is in flight (and settled later) even if the other side fails.
-        var step = InFlightStep(enqueuedAt: ContinuousClock.now)
-        defer { if !step.batches.isEmpty { cursor.inFlight.append(step) } }
+        var step = InFlightStep(
+            followers: held, withheld: held.isEmpty ? [:] : withheld, enqueuedAt: ContinuousClock.now)
+        defer { if !step.batches.isEmpty || !step.followers.isEmpty { cursor.inFlight.append(step) } }
         for (side, batch) in [(BridgeSide.health, health), (.nav, nav)] where !batch.rows.isEmpty {
             guard let producer = producers[side] else { throw RelayError.noProducer }
             step.batches.append((batch.rows, try await producer.enqueue(batch.records)))
@@ -523,32 +555,48 @@ package struct OutboxRelay: Service {
     private func settle(_ step: InFlightStep) async throws {
         var published: [Int64] = []
         var positions: [KafkaTopicPartition: Int64] = [:]
-        var failure: KafkaError?
+        var failure: (any Error)?
         var refused: [String: [Int64]] = [:]
-        for batch in step.batches {
-            for (row, result) in zip(batch.rows, await batch.delivery.results()) {
-                switch result {
-                case .success(let report):
-                    published.append(row.sequence)
-                    // Recorded → delivered, for the rows that carry an event across.
-                    if destinationTopics.contains(row.topic) {
-                        metrics.recordPublishLatency(.seconds(max(0, Date().timeIntervalSince(row.createdAt))))
-                        metrics.recordDelivery(
-                            destination: row.topic, identified: row.isIdentified, outcome: .published)
+        // Identified copies the recipient's cluster refused, by disclosure id.
+        var refusedCopies: Set<String> = []
+        func collect(_ batches: [(rows: [SentRow], delivery: KafkaPendingDelivery)]) async {
+            for batch in batches {
+                for (row, result) in zip(batch.rows, await batch.delivery.results()) {
+                    switch result {
+                    case .success(let report):
+                        published.append(row.sequence)
+                        // Recorded → delivered, for the rows that carry an event across.
+                        if destinationTopics.contains(row.topic) {
+                            metrics.recordPublishLatency(.seconds(max(0, Date().timeIntervalSince(row.createdAt))))
+                            metrics.recordDelivery(
+                                destination: row.topic, identified: row.isIdentified, outcome: .published)
+                        }
+                        let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
+                        positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
+                    case .failure(let error) where error.isRecordRefused:
+                        // Refused for what it is: sending it again cannot succeed, so it is settled
+                        // as failed and the rows behind it go on.
+                        refused[error.code.name, default: []].append(row.sequence)
+                        if let disclosureID = row.disclosureID { refusedCopies.insert(disclosureID) }
+                        if destinationTopics.contains(row.topic) {
+                            metrics.recordDelivery(
+                                destination: row.topic, identified: row.isIdentified, outcome: .failed)
+                        }
+                    case .failure(let error):
+                        // The row stays pending and is sent again (after the recovery looked for it).
+                        if failure == nil { failure = error }
                     }
-                    let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
-                    positions[partition] = max(positions[partition] ?? 0, report.offset + 1)
-                case .failure(let error) where error.isRecordRefused:
-                    // Refused for what it is: sending it again cannot succeed, so it is settled as
-                    // failed and the rows behind it go on.
-                    refused[error.code.name, default: []].append(row.sequence)
-                    if destinationTopics.contains(row.topic) {
-                        metrics.recordDelivery(destination: row.topic, identified: row.isIdentified, outcome: .failed)
-                    }
-                case .failure(let error):
-                    // The row stays pending and is sent again (after the recovery looked for it).
-                    if failure == nil { failure = error }
                 }
+            }
+        }
+        await collect(step.batches)
+        // The held notices and receipts, now that their copies' fate is known. After a failure
+        // that leaves rows pending they stay pending too, and go out with their copies.
+        if failure == nil, !step.followers.isEmpty {
+            do {
+                await collect(try await enqueueFollowers(of: step, refusedCopies: refusedCopies))
+            } catch {
+                failure = error
             }
         }
         for (code, sequences) in refused.sorted(by: { $0.key < $1.key }) {
@@ -573,6 +621,38 @@ package struct OutboxRelay: Service {
             metrics.recordRelayError()
             throw failure
         }
+    }
+
+    /// Enqueues a step's held notices and receipts, one batch per side: each says withheld
+    /// when none of the copies it reports on crossed (withheld when the step began, or refused
+    /// by the recipient's cluster), as it would have had the relay withheld them.
+    private func enqueueFollowers(of step: InFlightStep, refusedCopies: Set<String>) async throws
+        -> [(rows: [SentRow], delivery: KafkaPendingDelivery)]
+    {
+        var health = SideBatch()
+        var nav = SideBatch()
+        for follower in step.followers {
+            var record = follower.record
+            let reasons = follower.follows.map {
+                step.withheld[$0] ?? (refusedCopies.contains($0) ? "refused-by-broker" : nil)
+            }
+            if case let first?? = reasons.first, reasons.allSatisfy({ $0 != nil }) {
+                record = try Self.reportingWithheld(record, reason: first, origin: topics.side(of: record.topic))
+            }
+            let outgoing = KafkaOutgoingRecord(
+                topic: record.topic, key: record.key, value: record.payload, headers: follower.headers)
+            if topics.side(of: record.topic) == .health {
+                health.append(follower.sent, outgoing)
+            } else {
+                nav.append(follower.sent, outgoing)
+            }
+        }
+        var batches: [(rows: [SentRow], delivery: KafkaPendingDelivery)] = []
+        for (side, batch) in [(BridgeSide.health, health), (.nav, nav)] where !batch.rows.isEmpty {
+            guard let producer = producers[side] else { throw RelayError.noProducer }
+            batches.append((batch.rows, try await producer.enqueue(batch.records)))
+        }
+        return batches
     }
 
     /// Why an identified disclosure may no longer be published, or `nil` when it may.

@@ -97,10 +97,13 @@ final class BridgeHarness: Sendable {
     /// Starts the bridge's services.
     /// Starts the bridge's services; `clientProperties` are librdkafka properties of every
     /// client the application makes (e.g. a small `message.max.bytes`).
-    func start(clientProperties: [String: String] = [:]) async throws {
+    /// `navCluster`: the NAV side's own cluster (by default both sides share the harness's).
+    func start(clientProperties: [String: String] = [:], navCluster: EmbeddedKafkaCluster? = nil) async throws {
         let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: clientProperties)
+        let navClient = KafkaClientConfiguration(
+            bootstrapServers: (navCluster ?? cluster).bootstrapServers, properties: clientProperties)
         let application = try await BridgeApplication.make(
-            configuration: configuration, kafka: .init(health: client, nav: client), consumerTuning: Self.tuning,
+            configuration: configuration, kafka: .init(health: client, nav: navClient), consumerTuning: Self.tuning,
             logger: logs.logger)
         let group = ServiceGroup(
             configuration: .init(

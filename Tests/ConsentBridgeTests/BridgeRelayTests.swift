@@ -6,6 +6,7 @@ import ConsentKafka
 import ConsentPolicy
 import ConsentStorage
 import Foundation
+import Logging
 import Testing
 
 /// The relay's store path: the handoff from the pipelines is only a shortcut.
@@ -354,5 +355,38 @@ struct BridgeRelayWithholdingTests {
         await store.close()
         await harness.finish()
         return (notices, receipts, forwarded, withheld, id, probe, deliveries, metrics)
+    }
+
+    @Test(
+        "R4/R5: a copy's disclosure notice and receipt go out once the copy's delivery report is in: a copy NAV's cluster refuses is reported to the journal as withheld, never as disclosed"
+    )
+    func R4_noticesFollowTheirCopysDelivery() async throws {
+        let harness = try BridgeHarness()
+        // The NAV side on a cluster of its own, which refuses the next produce requests.
+        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        defer { nav.shutdown() }
+        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
+        try await harness.start(navCluster: nav)
+        let patient = BridgeEndToEndTests.patient
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        // INVALID_RECORD (87): refused for what it is, so the copy is settled as failed.
+        nav.pushRequestErrors(.produce, Array(repeating: .broker(87), count: 20))
+        let id = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+            body: try Fixtures.referral(patient: patient))
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 1)
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
+        await harness.finish()
+
+        #expect(!notices.isEmpty && receipts.count == 1)
+        for notice in notices {
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(notice.value ?? [])) as? [String: Any])
+            #expect(body["status"] as? String == "withheld", "the journal reads a refused copy as disclosed")
+            #expect(body["withheldReason"] as? String == "refused-by-broker")
+        }
+        let receipt = try #require(
+            try JSONSerialization.jsonObject(with: Data(receipts[0].value ?? [])) as? [String: Any])
+        #expect(receipt["messageId"] as? String == id)
+        #expect(receipt["outcome"] as? String == "withheld")
     }
 }
