@@ -170,6 +170,33 @@ struct OperatorAPITests {
         await harness.finish()
     }
 
+    @Test("The bearer scheme is matched in any case (RFC 9110 §11.1); the token itself exactly")
+    func bearerSchemeInAnyCase() async throws {
+        let (harness, _) = try await bridgeWithRejections()
+        let app = try application(harness)
+        try await app.test(.router) { client in
+            for header in ["bearer \(Self.viewer)", "BEARER \(Self.viewer)", "BeArEr  \(Self.viewer)"] {
+                let response = try await client.execute(
+                    uri: "/api/rejections", method: .get, headers: [.authorization: header])
+                #expect(response.status == .ok, "\(header.prefix(8))")
+            }
+            for header in [
+                "bearer \(Self.viewer.uppercased())", "bearer", "bearer ", "Bearer\(Self.viewer)",
+                "Bearerx \(Self.viewer)",
+                "Basic \(Self.viewer)", "bearer \(Self.viewer) x",
+            ] {
+                let response = try await client.execute(
+                    uri: "/api/rejections", method: .get, headers: [.authorization: header])
+                #expect(response.status == .unauthorized, "\(header.prefix(8))")
+            }
+            let redrive = try await client.execute(
+                uri: "/api/rejections/redrive", method: .post, headers: [.authorization: "bearer \(Self.viewer)"],
+                body: ByteBuffer(string: #"{"messageIds": ["x"]}"#))
+            #expect(redrive.status == .forbidden, "a viewer is a viewer whatever the scheme's case")
+        }
+        await harness.finish()
+    }
+
     @Test(
         "R1/R7: a redrive decides again against the current consent: forwarded once after consent; a referral must be sent anew; a content fault stays"
     )
