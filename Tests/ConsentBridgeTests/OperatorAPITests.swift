@@ -170,6 +170,89 @@ struct OperatorAPITests {
         await harness.finish()
     }
 
+    @Test(
+        "A filter that cannot match (an unknown reason, a malformed type, an empty period, a misspelt or repeated parameter) is refused with 400 and a code, never answered with an empty list"
+    )
+    func badFiltersAreRefused() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        try await app.test(.router) { client in
+            func get(_ uri: String) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+            }
+            let unknownType = try #require(
+                try Self.json(try await get("/api/rejections/\(ids["unknown"]!)"))["ceType"] as? String)
+            #expect(unknownType.hasPrefix("unknown-"), "the sender's unknown type is shown as a digest")
+            let planted = "%3Cscript%3E\(Self.patient)"
+            for (uri, code) in [
+                ("/api/rejections?reason=bogus", "invalid-reason"),
+                ("/api/rejections?reason=\(planted)", "invalid-reason"),
+                ("/api/rejections?reason=no-consent,bogus", "invalid-reason"),
+                ("/api/rejections?reason=no-consent,", "invalid-reason"),
+                ("/api/rejections?reason=invalid-json.bogus", "invalid-reason"),
+                ("/api/rejections/counts?reason=bogus", "invalid-reason"),
+                ("/api/rejections?type=bogus", "invalid-type"),
+                ("/api/rejections?type=\(planted)", "invalid-type"),
+                ("/api/rejections?type=no.ips.health.referral", "invalid-type"),
+                ("/api/rejections?type=no.ips.referral.v1", "invalid-type"),
+                ("/api/rejections?type=NO.IPS.health.referral.v1", "invalid-type"),
+                ("/api/rejections?type=unknown-1234567", "invalid-type"),
+                ("/api/rejections?type=unknown-ABCDEF12", "invalid-type"),
+                ("/api/rejections/counts?type=bogus", "invalid-type"),
+                ("/api/rejections?from=2026-12-05T00:00:00Z&until=2026-12-04T00:00:00Z", "invalid-period"),
+                ("/api/rejections?from=2026-12-04T00:00:00Z&until=2026-12-04T00:00:00Z", "invalid-period"),
+                ("/api/rejections/counts?from=2026-12-05T00:00:00Z&until=2026-12-04T00:00:00Z", "invalid-period"),
+                ("/api/deliveries/counts?from=2026-12-05T00:00:00Z&until=2026-12-04T00:00:00Z", "invalid-period"),
+                ("/api/deliveries/counts?from=yesterday", "invalid-from"),
+                ("/api/rejections?reasons=no-consent", "unknown-parameter"),
+                ("/api/rejections?\(planted)=1", "unknown-parameter"),
+                ("/api/rejections/counts?limit=10", "unknown-parameter"),
+                ("/api/deliveries/counts?reason=no-consent", "unknown-parameter"),
+                ("/api/rejections?limit=10&limit=20", "invalid-limit"),
+                ("/api/rejections?reason=no-consent&reason=bogus", "invalid-reason"),
+                ("/api/rejections?offset=-1", "invalid-offset"),
+                ("/api/rejections/bogus%2F..%2Fx", "invalid-id"),
+                ("/api/rejections/\(String(repeating: "a", count: 201))", "invalid-id"),
+            ] {
+                let response = try await get(uri)
+                #expect(response.status == .badRequest, "\(uri)")
+                #expect((try? Self.json(response)["error"] as? [String: String])?["code"] == code, "\(uri)")
+                let body = String(buffer: response.body)
+                #expect(!body.contains("script") && !body.contains(Self.patient), "no input is echoed: \(uri)")
+            }
+            let redrive = try await client.execute(
+                uri: "/api/rejections/bogus%2F..%2Fx/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            #expect(redrive.status == .badRequest)
+            #expect((try Self.json(redrive)["error"] as? [String: String])?["code"] == "invalid-id")
+            let batch = try await client.execute(
+                uri: "/api/rejections/redrive", method: .post, headers: Self.bearer(Self.operatorToken),
+                body: ByteBuffer(string: #"{"messageIds": ["\#(ids["json"]!)", "<b>\#(Self.patient)</b>"]}"#))
+            #expect(batch.status == .badRequest, "a batch with an id that cannot be one is refused whole")
+            #expect(!String(buffer: batch.body).contains(Self.patient))
+
+            // Well formed but never rejected: an empty list, rightly.
+            for uri in [
+                "/api/rejections?type=no.ips.health.not-a-contract.v9", "/api/rejections?type=unknown-0000abcd",
+                "/api/rejections?reason=invalid-json.duplicate-key",
+            ] {
+                let response = try await get(uri)
+                #expect(response.status == .ok, "\(uri)")
+                #expect((try Self.json(response))["total"] as? Int == 0, "\(uri)")
+            }
+            // What the API lists filters as listed: the digest of an unknown type, every reason
+            // code GET /api/reasons names (the invalid-json family included), empty values.
+            let byDigest = try Self.json(try await get("/api/rejections?type=\(unknownType)"))
+            #expect(byDigest["total"] as? Int == 1)
+            let reasons = try #require(try Self.json(try await get("/api/reasons"))["reasons"] as? [[String: Any]])
+            let codes = reasons.compactMap { $0["code"] as? String }
+            #expect(codes.contains("invalid-json.syntax") && codes.contains("no-consent"))
+            #expect(try await get("/api/rejections?reason=\(codes.joined(separator: ","))").status == .ok)
+            let all = try Self.json(try await get("/api/rejections?reason=&type=&from=&until=&direction="))
+            #expect(all["total"] as? Int == 4)
+        }
+        await harness.finish()
+    }
+
     @Test("The bearer scheme is matched in any case (RFC 9110 §11.1); the token itself exactly")
     func bearerSchemeInAnyCase() async throws {
         let (harness, _) = try await bridgeWithRejections()
