@@ -253,6 +253,70 @@ struct OperatorAPITests {
         await harness.finish()
     }
 
+    @Test(
+        "A served path answers other methods with 405, Allow and the JSON error (after the token check under /api); HEAD is GET without a body; an unknown path is a JSON 404"
+    )
+    func methodsAndPaths() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        let id = try #require(ids["no-consent"])
+        try await app.test(.router) { client in
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.delete, "/api/rejections/\(id)", "GET, HEAD"),
+                (.post, "/api/rejections/\(id)", "GET, HEAD"),
+                (.put, "/api/rejections", "GET, HEAD"),
+                (.post, "/api/rejections/counts", "GET, HEAD"),
+                (.get, "/api/rejections/redrive", "POST"),
+                (.head, "/api/rejections/redrive", "POST"),
+                (.get, "/api/rejections/\(id)/redrive", "POST"),
+                (.delete, "/api/reasons", "GET, HEAD"),
+                (.post, "/api/deliveries/counts", "GET, HEAD"),
+                (.post, "/metrics", "GET, HEAD"),
+                (.delete, "/health/ready", "GET, HEAD"),
+                (.put, "/operator", "GET, HEAD"),
+                (.options, "/operator/app.js", "GET, HEAD"),
+            ] {
+                let response = try await client.execute(
+                    uri: uri, method: method, headers: Self.bearer(Self.operatorToken))
+                #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                #expect(response.headers[.contentType] == "application/json", "\(method) \(uri)")
+                #expect(
+                    (try? Self.json(response)["error"] as? [String: String])?["code"] == "method-not-allowed",
+                    "\(method) \(uri)")
+            }
+            // Under /api the token comes first, whether the path exists or not.
+            for (method, uri) in [
+                (HTTPRequest.Method.delete, "/api/rejections/\(id)"), (.get, "/api/rejections/redrive"),
+                (.get, "/api/no-such-path"),
+            ] {
+                let response = try await client.execute(uri: uri, method: method)
+                #expect(response.status == .unauthorized, "\(method) \(uri)")
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+            for uri in ["/api/no-such-path", "/api/rejections/\(id)/nothing", "/no-such-path", "/operator/x.js"] {
+                let response = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+                #expect(response.status == .notFound, "\(uri)")
+                #expect((try? Self.json(response)["error"] as? [String: String])?["code"] == "unknown-path", "\(uri)")
+            }
+            // HEAD: GET's status and headers, no body (and the token still checked). A refusal's
+            // body is left out on the wire (NIO's encoder frames every answer to HEAD without one).
+            for uri in ["/operator", "/metrics", "/health/live", "/api/rejections", "/api/rejections/\(id)"] {
+                let response = try await client.execute(uri: uri, method: .head, headers: Self.bearer(Self.viewer))
+                #expect(response.status == .ok, "HEAD \(uri)")
+                #expect(response.body.readableBytes == 0, "HEAD \(uri)")
+                let get = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+                #expect(response.headers[.contentType] == get.headers[.contentType], "HEAD \(uri)")
+            }
+            #expect(
+                try await client.execute(
+                    uri: "/api/rejections/no-such-id", method: .head, headers: Self.bearer(Self.viewer)
+                ).status == .notFound)
+            #expect(try await client.execute(uri: "/api/rejections", method: .head).status == .unauthorized)
+        }
+        await harness.finish()
+    }
+
     @Test("The bearer scheme is matched in any case (RFC 9110 §11.1); the token itself exactly")
     func bearerSchemeInAnyCase() async throws {
         let (harness, _) = try await bridgeWithRejections()
