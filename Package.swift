@@ -142,6 +142,7 @@ let package = Package(
             name: "ConsentOperator",
             dependencies: [
                 "ConsentBridge",
+                "ConsentContracts",
                 "ConsentPolicy",
                 "ConsentStorage",
                 "ConsentConfiguration",

@@ -32,6 +32,13 @@ package struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertibl
         package static let numberOutOfRange = Code("json.number-out-of-range")
         /// An unescaped control character (U+0000…U+001F) inside a string.
         package static let controlCharacter = Code("json.control-character")
+
+        /// Every code (a new one must be added here too: the operator API accepts only these
+        /// as `invalid-json.*` reasons to filter on).
+        package static let all: [Code] = [
+            empty, syntax, duplicateKey, invalidUTF8, loneSurrogate, tooDeep, tooLarge, trailingData, numberOutOfRange,
+            controlCharacter,
+        ]
     }
 
     /// The reason.

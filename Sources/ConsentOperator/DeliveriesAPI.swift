@@ -18,9 +18,8 @@ struct DeliveriesAPI: Sendable {
     func register(on group: RouterGroup<OperatorRequestContext>) {
         group.get("deliveries/counts") { request, context in
             try context.require(.viewer)
-            let parameters = request.uri.queryParameters
-            let from = try RejectionsAPI.time(parameters, "from")
-            let until = try RejectionsAPI.time(parameters, "until")
+            let parameters = try RejectionsAPI.checked(request.uri.queryParameters, takes: ["from", "until"])
+            let (from, until) = try RejectionsAPI.period(parameters)
             let destinations = self.topics.destinations
             let counts = try await self.store.deliveryCounts(
                 destinations: destinations.map(\.topic), from: from, until: until)

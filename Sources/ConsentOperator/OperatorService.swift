@@ -22,6 +22,9 @@ import Synchronization
 /// - `/operator`: the page (static: its data comes from the API with the token the operator
 ///   gives it, which stays in the browser).
 ///
+/// A path served for other methods answers 405 with `Allow`, any other path 404 (both in the
+/// API's JSON error form; under `/api` after the token check); HEAD is answered wherever GET is.
+///
 /// Nothing served holds personal data: fixed reasons, counters, ids, codes and times.
 package struct OperatorService: Service {
     package struct Dependencies: Sendable {
@@ -99,7 +102,8 @@ package struct OperatorService: Service {
     package static func router(_ dependencies: Dependencies, snapshot: ReadinessSnapshot, logger: Logger) -> Router<
         OperatorRequestContext
     > {
-        let router = Router(context: OperatorRequestContext.self)
+        // HEAD wherever GET: the same status and headers, no body.
+        let router = Router(context: OperatorRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.get("/health/live") { _, _ in
             let problems = snapshot.liveness
             if problems.isEmpty { return OperatorResponse.json(["status": "live"]) }
@@ -124,7 +128,8 @@ package struct OperatorService: Service {
                 body: .init(byteBuffer: ByteBuffer(string: dependencies.metrics.prometheusText())))
         }
         OperatorPage.register(on: router)
-        let api = router.group("api").add(middleware: BearerAuthentication(tokens: dependencies.tokens))
+        let authentication = BearerAuthentication(tokens: dependencies.tokens)
+        let api = router.group("api").add(middleware: authentication)
         if let store = dependencies.store {
             RejectionsAPI(store: store, redrive: dependencies.redrive, topics: dependencies.topics, logger: logger)
                 .register(on: api)
@@ -136,6 +141,8 @@ package struct OperatorService: Service {
                     "This process runs no bridge: rejections are listed where the bridge runs.")
             }
         }
+        // Last: it applies only to requests no route above takes (405 or 404, in JSON).
+        router.add(middleware: UnmatchedRequests(routes: router.routes, authentication: authentication))
         return router
     }
 }

@@ -1,5 +1,6 @@
 import ConsentBridge
 import ConsentConfiguration
+import ConsentContracts
 import ConsentPolicy
 import ConsentStorage
 import Foundation
@@ -18,17 +19,23 @@ struct RejectionsAPI: Sendable {
     static let maximumPageSize = 500
     static let maximumRedriveBatch = 100
 
+    /// The query parameters each listing takes (anything else is refused: a misspelt filter
+    /// must not silently list everything).
+    static let filterParameters = ["reason", "direction", "type", "from", "until"]
+    static let listParameters = filterParameters + ["limit", "offset"]
+    static let countsParameters = filterParameters + ["bucket"]
+
     func register(on group: RouterGroup<OperatorRequestContext>) {
         group.get("reasons") { _, context in
             try context.require(.viewer)
-            return OperatorResponse.json(["reasons": (RejectReason.all.map(Self.reasonJSON))])
+            return OperatorResponse.json(["reasons": (RejectReason.known.map(Self.reasonJSON))])
         }
         group.get("rejections") { request, context in
             try context.require(.viewer)
-            let query = try self.query(request.uri.queryParameters)
-            let limit = try Self.integer(
-                request.uri.queryParameters, "limit", default: 50, in: 1...Self.maximumPageSize)
-            let offset = try Self.integer(request.uri.queryParameters, "offset", default: 0, in: 0...10_000_000)
+            let parameters = try Self.checked(request.uri.queryParameters, takes: Self.listParameters)
+            let query = try self.query(parameters)
+            let limit = try Self.integer(parameters, "limit", default: 50, in: 1...Self.maximumPageSize)
+            let offset = try Self.integer(parameters, "offset", default: 0, in: 0...10_000_000)
             let page = try await self.store.rejectionSummaries(query, limit: limit, offset: offset)
             return OperatorResponse.json([
                 "total": page.total, "limit": limit, "offset": offset, "items": page.items.map(self.summaryJSON),
@@ -36,8 +43,9 @@ struct RejectionsAPI: Sendable {
         }
         group.get("rejections/counts") { request, context in
             try context.require(.viewer)
-            let query = try self.query(request.uri.queryParameters)
-            let bucketName = request.uri.queryParameters["bucket"].map(String.init) ?? "hour"
+            let parameters = try Self.checked(request.uri.queryParameters, takes: Self.countsParameters)
+            let query = try self.query(parameters)
+            let bucketName = parameters["bucket"].map(String.init) ?? "hour"
             guard let bucket = RejectionBucket(rawValue: bucketName) else {
                 throw OperatorProblem(.badRequest, code: "invalid-bucket", "bucket must be minute, hour or day.")
             }
@@ -54,7 +62,7 @@ struct RejectionsAPI: Sendable {
         }
         group.get("rejections/:id") { _, context in
             try context.require(.viewer)
-            let id = try context.parameters.require("id")
+            let id = try Self.messageID(context)
             guard let summary = try await self.store.rejectionSummary(messageID: id) else {
                 throw OperatorProblem(.notFound, code: "not-found", "No rejected message has that id.")
             }
@@ -65,18 +73,20 @@ struct RejectionsAPI: Sendable {
         }
         group.post("rejections/:id/redrive") { _, context in
             try context.require(.operator)
-            let id = try context.parameters.require("id")
+            let id = try Self.messageID(context)
             return OperatorResponse.json(try await self.redrive(id, context: context))
         }
         group.post("rejections/redrive") { request, context in
             try context.require(.operator)
             let body = try await request.body.collect(upTo: 64 * 1024)
             guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
-                let ids = object["messageIds"] as? [String], !ids.isEmpty, ids.count <= Self.maximumRedriveBatch
+                let ids = object["messageIds"] as? [String], !ids.isEmpty, ids.count <= Self.maximumRedriveBatch,
+                ids.allSatisfy(CloudEventHeaders.isWellFormedID)
             else {
                 throw OperatorProblem(
                     .badRequest, code: "invalid-request",
-                    "The body must be {\"messageIds\": [...]} with 1 to \(Self.maximumRedriveBatch) message ids.")
+                    "The body must be {\"messageIds\": [...]} with 1 to \(Self.maximumRedriveBatch) message ids, each 1 to 200 characters of A-Z a-z 0-9 . _ : -."
+                )
             }
             var results: [[String: Any]] = []
             for id in ids { results.append(try await self.redrive(id, context: context)) }
@@ -123,12 +133,40 @@ struct RejectionsAPI: Sendable {
         return result
     }
 
+    /// `parameters` when they hold only names in `names`, each at most once; otherwise 400
+    /// (naming the parameters this path takes, never the ones sent).
+    static func checked(_ parameters: Parameters, takes names: [String]) throws -> Parameters {
+        for (name, _) in parameters where !name.isEmpty && !names.contains(String(name)) {
+            throw OperatorProblem(
+                .badRequest, code: "unknown-parameter",
+                "This path takes only these query parameters: \(names.joined(separator: ", ")).")
+        }
+        for name in names where parameters[values: Substring(name)].count > 1 {
+            throw OperatorProblem(.badRequest, code: "invalid-\(name)", "\(name) may be given only once.")
+        }
+        return parameters
+    }
+
     private func query(_ parameters: Parameters) throws -> RejectionQuery {
         var query = RejectionQuery()
         if let reasons = parameters["reason"], !reasons.isEmpty {
-            query.reasonCodes = reasons.split(separator: ",").map(String.init)
+            let codes = reasons.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard codes.allSatisfy(Self.knownReasonCodes.contains) else {
+                throw OperatorProblem(
+                    .badRequest, code: "invalid-reason",
+                    "reason must be one or more reason codes that GET /api/reasons lists, separated by commas.")
+            }
+            query.reasonCodes = codes
         }
-        if let type = parameters["type"], !type.isEmpty { query.ceType = String(type) }
+        if let type = parameters["type"], !type.isEmpty {
+            guard Self.isWellFormedType(type) else {
+                throw OperatorProblem(
+                    .badRequest, code: "invalid-type",
+                    "type must be a contract's ce_type (such as no.ips.health.referral.v1) or unknown- and 8 hex digits."
+                )
+            }
+            query.ceType = String(type)
+        }
         if let direction = parameters["direction"], !direction.isEmpty {
             switch direction {
             case "health-to-nav"[...]: query.sourceTopics = topics.outbound(of: .health)
@@ -139,9 +177,58 @@ struct RejectionsAPI: Sendable {
                     .badRequest, code: "invalid-direction", "direction must be health-to-nav or nav-to-health.")
             }
         }
-        query.from = try Self.time(parameters, "from")
-        query.until = try Self.time(parameters, "until")
+        (query.from, query.until) = try Self.period(parameters)
         return query
+    }
+
+    /// Every reason code a rejection can carry.
+    private static let knownReasonCodes = Set(RejectReason.known.map(\.code))
+
+    /// Whether `type` can be a `ceType` the API shows: a contract's type
+    /// (`no.ips.<name>(.<name>)+.v<N>`) or `unknown-<8 hex>` (Contracts/schemas/rejected.schema.json).
+    /// A well-formed type nothing was rejected for simply lists nothing.
+    static func isWellFormedType(_ type: Substring) -> Bool {
+        let bytes = Array(type.utf8)
+        guard bytes.count <= 200 else { return false }
+        func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        func isName(_ part: ArraySlice<UInt8>) -> Bool {
+            !part.isEmpty
+                && part.allSatisfy {
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || isDigit($0) || $0 == UInt8(ascii: "-")
+                }
+        }
+        let unknown = Array("unknown-".utf8)
+        if bytes.starts(with: unknown) {
+            let hex = bytes.dropFirst(unknown.count)
+            return hex.count == 8
+                && hex.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        }
+        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count >= 5, parts[0].elementsEqual("no".utf8), parts[1].elementsEqual("ips".utf8),
+            let version = parts.last, version.first == UInt8(ascii: "v"), version.count > 1,
+            version.dropFirst().allSatisfy(isDigit)
+        else { return false }
+        return parts.dropFirst(2).dropLast().allSatisfy(isName)
+    }
+
+    /// The `:id` of the path, when it can be a message id (the sender's `ce_id` or
+    /// `kafka:<topic>:<partition>:<offset>`: 1 to 200 characters of `A-Z a-z 0-9 . _ : -`).
+    private static func messageID(_ context: OperatorRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), CloudEventHeaders.isWellFormedID(id) else {
+            throw OperatorProblem(
+                .badRequest, code: "invalid-id", "A message id is 1 to 200 characters of A-Z a-z 0-9 . _ : -.")
+        }
+        return id
+    }
+
+    /// `from` and `until`, each optional, `from` before `until` when both are given.
+    static func period(_ parameters: Parameters) throws -> (from: Date?, until: Date?) {
+        let from = try time(parameters, "from")
+        let until = try time(parameters, "until")
+        if let from, let until, from >= until {
+            throw OperatorProblem(.badRequest, code: "invalid-period", "from must be earlier than until.")
+        }
+        return (from, until)
     }
 
     static func time(_ parameters: Parameters, _ name: String) throws -> Date? {

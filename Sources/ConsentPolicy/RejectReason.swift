@@ -193,6 +193,10 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
     private static let byCode: [String: RejectReason] = Dictionary(
         all.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
 
+    /// Every reason a rejection can carry: the fixed ones and the `invalid-json.*` family, one
+    /// per strict-parser code (the closed set the operator API lists and filters by).
+    package static let known: [RejectReason] = all + JSONParseError.Code.all.map(invalidJSON)
+
     /// Every fixed reason (the parametrised `invalid-json.*` family excluded), for docs and tests.
     package static let all: [RejectReason] = [
         invalidEnvelope, tooLarge, outputContractViolation, unknownContract, notAnEventContract, unsupportedSpecVersion,

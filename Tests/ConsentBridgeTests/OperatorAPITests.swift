@@ -171,6 +171,180 @@ struct OperatorAPITests {
     }
 
     @Test(
+        "A filter that cannot match (an unknown reason, a malformed type, an empty period, a misspelt or repeated parameter) is refused with 400 and a code, never answered with an empty list"
+    )
+    func badFiltersAreRefused() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        try await app.test(.router) { client in
+            func get(_ uri: String) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+            }
+            let unknownType = try #require(
+                try Self.json(try await get("/api/rejections/\(ids["unknown"]!)"))["ceType"] as? String)
+            #expect(unknownType.hasPrefix("unknown-"), "the sender's unknown type is shown as a digest")
+            let planted = "%3Cscript%3E\(Self.patient)"
+            for (uri, code) in [
+                ("/api/rejections?reason=bogus", "invalid-reason"),
+                ("/api/rejections?reason=\(planted)", "invalid-reason"),
+                ("/api/rejections?reason=no-consent,bogus", "invalid-reason"),
+                ("/api/rejections?reason=no-consent,", "invalid-reason"),
+                ("/api/rejections?reason=invalid-json.bogus", "invalid-reason"),
+                ("/api/rejections/counts?reason=bogus", "invalid-reason"),
+                ("/api/rejections?type=bogus", "invalid-type"),
+                ("/api/rejections?type=\(planted)", "invalid-type"),
+                ("/api/rejections?type=no.ips.health.referral", "invalid-type"),
+                ("/api/rejections?type=no.ips.referral.v1", "invalid-type"),
+                ("/api/rejections?type=NO.IPS.health.referral.v1", "invalid-type"),
+                ("/api/rejections?type=unknown-1234567", "invalid-type"),
+                ("/api/rejections?type=unknown-ABCDEF12", "invalid-type"),
+                ("/api/rejections/counts?type=bogus", "invalid-type"),
+                ("/api/rejections?from=2026-12-05T00:00:00Z&until=2026-12-04T00:00:00Z", "invalid-period"),
+                ("/api/rejections?from=2026-12-04T00:00:00Z&until=2026-12-04T00:00:00Z", "invalid-period"),
+                ("/api/rejections/counts?from=2026-12-05T00:00:00Z&until=2026-12-04T00:00:00Z", "invalid-period"),
+                ("/api/deliveries/counts?from=2026-12-05T00:00:00Z&until=2026-12-04T00:00:00Z", "invalid-period"),
+                ("/api/deliveries/counts?from=yesterday", "invalid-from"),
+                ("/api/rejections?reasons=no-consent", "unknown-parameter"),
+                ("/api/rejections?\(planted)=1", "unknown-parameter"),
+                ("/api/rejections/counts?limit=10", "unknown-parameter"),
+                ("/api/deliveries/counts?reason=no-consent", "unknown-parameter"),
+                ("/api/rejections?limit=10&limit=20", "invalid-limit"),
+                ("/api/rejections?reason=no-consent&reason=bogus", "invalid-reason"),
+                ("/api/rejections?offset=-1", "invalid-offset"),
+                ("/api/rejections/bogus%2F..%2Fx", "invalid-id"),
+                ("/api/rejections/\(String(repeating: "a", count: 201))", "invalid-id"),
+            ] {
+                let response = try await get(uri)
+                #expect(response.status == .badRequest, "\(uri)")
+                #expect((try? Self.json(response)["error"] as? [String: String])?["code"] == code, "\(uri)")
+                let body = String(buffer: response.body)
+                #expect(!body.contains("script") && !body.contains(Self.patient), "no input is echoed: \(uri)")
+            }
+            let redrive = try await client.execute(
+                uri: "/api/rejections/bogus%2F..%2Fx/redrive", method: .post, headers: Self.bearer(Self.operatorToken))
+            #expect(redrive.status == .badRequest)
+            #expect((try Self.json(redrive)["error"] as? [String: String])?["code"] == "invalid-id")
+            let batch = try await client.execute(
+                uri: "/api/rejections/redrive", method: .post, headers: Self.bearer(Self.operatorToken),
+                body: ByteBuffer(string: #"{"messageIds": ["\#(ids["json"]!)", "<b>\#(Self.patient)</b>"]}"#))
+            #expect(batch.status == .badRequest, "a batch with an id that cannot be one is refused whole")
+            #expect(!String(buffer: batch.body).contains(Self.patient))
+
+            // Well formed but never rejected: an empty list, rightly.
+            for uri in [
+                "/api/rejections?type=no.ips.health.not-a-contract.v9", "/api/rejections?type=unknown-0000abcd",
+                "/api/rejections?reason=invalid-json.duplicate-key",
+            ] {
+                let response = try await get(uri)
+                #expect(response.status == .ok, "\(uri)")
+                #expect((try Self.json(response))["total"] as? Int == 0, "\(uri)")
+            }
+            // What the API lists filters as listed: the digest of an unknown type, every reason
+            // code GET /api/reasons names (the invalid-json family included), empty values.
+            let byDigest = try Self.json(try await get("/api/rejections?type=\(unknownType)"))
+            #expect(byDigest["total"] as? Int == 1)
+            let reasons = try #require(try Self.json(try await get("/api/reasons"))["reasons"] as? [[String: Any]])
+            let codes = reasons.compactMap { $0["code"] as? String }
+            #expect(codes.contains("invalid-json.syntax") && codes.contains("no-consent"))
+            #expect(try await get("/api/rejections?reason=\(codes.joined(separator: ","))").status == .ok)
+            let all = try Self.json(try await get("/api/rejections?reason=&type=&from=&until=&direction="))
+            #expect(all["total"] as? Int == 4)
+        }
+        await harness.finish()
+    }
+
+    @Test(
+        "A served path answers other methods with 405, Allow and the JSON error (after the token check under /api); HEAD is GET without a body; an unknown path is a JSON 404"
+    )
+    func methodsAndPaths() async throws {
+        let (harness, ids) = try await bridgeWithRejections()
+        let app = try application(harness)
+        let id = try #require(ids["no-consent"])
+        try await app.test(.router) { client in
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.delete, "/api/rejections/\(id)", "GET, HEAD"),
+                (.post, "/api/rejections/\(id)", "GET, HEAD"),
+                (.put, "/api/rejections", "GET, HEAD"),
+                (.post, "/api/rejections/counts", "GET, HEAD"),
+                (.get, "/api/rejections/redrive", "POST"),
+                (.head, "/api/rejections/redrive", "POST"),
+                (.get, "/api/rejections/\(id)/redrive", "POST"),
+                (.delete, "/api/reasons", "GET, HEAD"),
+                (.post, "/api/deliveries/counts", "GET, HEAD"),
+                (.post, "/metrics", "GET, HEAD"),
+                (.delete, "/health/ready", "GET, HEAD"),
+                (.put, "/operator", "GET, HEAD"),
+                (.options, "/operator/app.js", "GET, HEAD"),
+            ] {
+                let response = try await client.execute(
+                    uri: uri, method: method, headers: Self.bearer(Self.operatorToken))
+                #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                #expect(response.headers[.contentType] == "application/json", "\(method) \(uri)")
+                #expect(
+                    (try? Self.json(response)["error"] as? [String: String])?["code"] == "method-not-allowed",
+                    "\(method) \(uri)")
+            }
+            // Under /api the token comes first, whether the path exists or not.
+            for (method, uri) in [
+                (HTTPRequest.Method.delete, "/api/rejections/\(id)"), (.get, "/api/rejections/redrive"),
+                (.get, "/api/no-such-path"),
+            ] {
+                let response = try await client.execute(uri: uri, method: method)
+                #expect(response.status == .unauthorized, "\(method) \(uri)")
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+            for uri in ["/api/no-such-path", "/api/rejections/\(id)/nothing", "/no-such-path", "/operator/x.js"] {
+                let response = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+                #expect(response.status == .notFound, "\(uri)")
+                #expect((try? Self.json(response)["error"] as? [String: String])?["code"] == "unknown-path", "\(uri)")
+            }
+            // HEAD: GET's status and headers, no body (and the token still checked). A refusal's
+            // body is left out on the wire (NIO's encoder frames every answer to HEAD without one).
+            for uri in ["/operator", "/metrics", "/health/live", "/api/rejections", "/api/rejections/\(id)"] {
+                let response = try await client.execute(uri: uri, method: .head, headers: Self.bearer(Self.viewer))
+                #expect(response.status == .ok, "HEAD \(uri)")
+                #expect(response.body.readableBytes == 0, "HEAD \(uri)")
+                let get = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
+                #expect(response.headers[.contentType] == get.headers[.contentType], "HEAD \(uri)")
+            }
+            #expect(
+                try await client.execute(
+                    uri: "/api/rejections/no-such-id", method: .head, headers: Self.bearer(Self.viewer)
+                ).status == .notFound)
+            #expect(try await client.execute(uri: "/api/rejections", method: .head).status == .unauthorized)
+        }
+        await harness.finish()
+    }
+
+    @Test("The bearer scheme is matched in any case (RFC 9110 §11.1); the token itself exactly")
+    func bearerSchemeInAnyCase() async throws {
+        let (harness, _) = try await bridgeWithRejections()
+        let app = try application(harness)
+        try await app.test(.router) { client in
+            for header in ["bearer \(Self.viewer)", "BEARER \(Self.viewer)", "BeArEr  \(Self.viewer)"] {
+                let response = try await client.execute(
+                    uri: "/api/rejections", method: .get, headers: [.authorization: header])
+                #expect(response.status == .ok, "\(header.prefix(8))")
+            }
+            for header in [
+                "bearer \(Self.viewer.uppercased())", "bearer", "bearer ", "Bearer\(Self.viewer)",
+                "Bearerx \(Self.viewer)",
+                "Basic \(Self.viewer)", "bearer \(Self.viewer) x",
+            ] {
+                let response = try await client.execute(
+                    uri: "/api/rejections", method: .get, headers: [.authorization: header])
+                #expect(response.status == .unauthorized, "\(header.prefix(8))")
+            }
+            let redrive = try await client.execute(
+                uri: "/api/rejections/redrive", method: .post, headers: [.authorization: "bearer \(Self.viewer)"],
+                body: ByteBuffer(string: #"{"messageIds": ["x"]}"#))
+            #expect(redrive.status == .forbidden, "a viewer is a viewer whatever the scheme's case")
+        }
+        await harness.finish()
+    }
+
+    @Test(
         "R1/R7: a redrive decides again against the current consent: forwarded once after consent; a referral must be sent anew; a content fault stays"
     )
     func R1_redriveThroughTheAPI() async throws {

@@ -1,11 +1,14 @@
 """The command line as an integrator or operator meets it: `decide` (dry run, no broker),
-`send --dry-run` (the contract check before anything is sent) and `agreements` (R14)."""
+`send --dry-run` (the contract check before anything is sent), `agreements` (R14) and how
+`rejections` reports what the operator service refuses."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -93,6 +96,51 @@ def test_agreements_list_and_check(tmp_path):
     broken.write_text('{"agreements": [')
     refused = run("agreements", "check", "--file", str(broken), "--team", "act-bergen-nord", "--organisation", "983974724")
     assert refused.returncode == 65 and "no referral" in refused.stderr
+
+
+def test_rejections_refuses_what_cannot_be_a_message_id_before_asking_the_service():
+    # Port 9 (discard) has no operator service: the refusal must come before any request.
+    for arguments in (["show", "bogus/../../x"], ["show", "a" * 201], ["redrive", "kafka:t:0:1", "a b"]):
+        result = run("rejections", *arguments, "--token", "viewer-token-0123456789", "--address", "127.0.0.1:9")
+        assert result.returncode == 64, result.stderr
+        assert "not a message id" in result.stderr, result.stderr
+        assert "not reachable" not in result.stderr and "bogus" not in result.stderr, result.stderr
+
+
+class _OperatorServiceStandIn(BaseHTTPRequestHandler):
+    """Answers as the operator service does for a bad filter (400 with a code), and with a bare
+    404 (no JSON: not the operator service) for anything else."""
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        if self.path.startswith("/api/rejections?") and "reason=bogus" in self.path:
+            body = json.dumps({"error": {"code": "invalid-reason", "message": "reason must be known."}}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+        else:
+            body = b""
+            self.send_response(404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_):
+        pass
+
+
+def test_rejections_prints_the_services_code_or_the_plain_status():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OperatorServiceStandIn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        listed = run("rejections", "list", "--reason", "bogus", "--token", "viewer-token-0123456789",
+                     "--address", address)
+        assert listed.returncode == 1
+        assert listed.stderr.strip() == "refused (400 invalid-reason): reason must be known.", listed.stderr
+        shown = run("rejections", "show", "kafka:t:0:1", "--token", "viewer-token-0123456789", "--address", address)
+        assert shown.returncode == 1
+        assert shown.stderr.strip().lower() == "refused (404): not found", shown.stderr
+    finally:
+        server.shutdown()
 
 
 def test_bench_bridge_counts_the_bridges_cpu_apart_from_broker_and_load():

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConsentContracts
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -61,10 +62,12 @@ struct OperatorClientOptions: ParsableArguments {
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
+            // The API's code and text (fixed strings); a body without them (not the operator
+            // service?) gets the status's standard phrase.
             let error = object["error"] as? [String: Any]
-            let message = error?["message"] as? String ?? "HTTP \(status)"
-            FileHandle.standardError.write(
-                Data("refused (\(status) \(error?["code"] as? String ?? "")): \(message)\n".utf8))
+            let code = (error?["code"] as? String).map { " \($0)" } ?? ""
+            let message = error?["message"] as? String ?? HTTPURLResponse.localizedString(forStatusCode: status)
+            FileHandle.standardError.write(Data("refused (\(status)\(code)): \(message)\n".utf8))
             throw ExitCode(status == 401 || status == 403 ? 77 : 1)
         }
         return (data, object)
@@ -72,6 +75,16 @@ struct OperatorClientOptions: ParsableArguments {
 
     func printJSON(_ data: Data) {
         print(String(decoding: data, as: UTF8.self), terminator: data.last == UInt8(ascii: "\n") ? "" : "\n")
+    }
+}
+
+/// Refuses what cannot be a message id before anything is sent: the API's ids are the sender's
+/// `ce_id` or `kafka:<topic>:<partition>:<offset>`, 1 to 200 characters of `A-Z a-z 0-9 . _ : -`
+/// (a `/` would make another path of the address, not an id).
+func validateMessageIDs(_ ids: [String]) throws {
+    guard ids.allSatisfy(CloudEventHeaders.isWellFormedID) else {
+        throw ValidationError(
+            "not a message id: an id is 1 to 200 characters of A-Z a-z 0-9 . _ : - (as `rejections list` shows it)")
     }
 }
 
@@ -149,6 +162,8 @@ struct RejectionsShowCommand: AsyncParsableCommand {
     @Argument(help: "Message id.")
     var messageID: String
 
+    func validate() throws { try validateMessageIDs([messageID]) }
+
     func run() async throws {
         let encoded = messageID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? messageID
         let (raw, object) = try await client.call("/api/rejections/\(encoded)")
@@ -187,6 +202,7 @@ struct RejectionsRedriveCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...100).contains(messageIDs.count) else { throw ValidationError("give between 1 and 100 message ids") }
+        try validateMessageIDs(messageIDs)
     }
 
     func run() async throws {
