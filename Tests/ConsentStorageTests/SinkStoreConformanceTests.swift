@@ -239,7 +239,7 @@ struct SinkStoreConformanceTests {
     }
 
     @Test(
-        "R5: a consent record without its key, or under another person's key, is journalled as unreadable for each person it names",
+        "R5: a consent record without its key, under another person's key, or unreadable under its person's key, is journalled as unreadable for each person it names",
         arguments: TestEngine.available)
     func R5_journalAgreesWithTheBridgeOnKeylessAndMismatchedRecords(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
@@ -250,14 +250,22 @@ struct SinkStoreConformanceTests {
             keyless.key = nil
             var mismatched = Fixtures.consentEvent(offset: 2, patient: knownFodselsnummer, version: 3)
             mismatched.key = Array(other.utf8)
+            // Under the person's key, but not JSON: the bridge treats it as no consent in force.
+            var broken = Fixtures.consentEvent(offset: 3, patient: knownFodselsnummer, version: 4)
+            broken.value = Array(#"{"patientId": "#.utf8)
+            var brokenKeyless = Fixtures.consentEvent(offset: 4, patient: knownFodselsnummer, version: 5)
+            brokenKeyless.value = broken.value
+            brokenKeyless.key = nil
             let records = [
-                Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1), keyless, mismatched,
+                Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1), keyless, mismatched, broken,
+                brokenKeyless,
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
-            #expect(result.rejections.isEmpty)
+            // Without a key the broken record names nobody: refused, not journalled.
+            #expect(result.rejections.count == 1)
             #expect(
                 try await store.consentHistory(patientID: knownFodselsnummer).map(\.status) == [
-                    "granted", "unreadable", "unreadable",
+                    "granted", "unreadable", "unreadable", "unreadable",
                 ])
             #expect(try await store.consentHistory(patientID: other).map(\.status) == ["unreadable"])
             await store.close()

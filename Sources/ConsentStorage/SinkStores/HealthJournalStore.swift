@@ -150,7 +150,18 @@ package final class HealthJournalStore: Sendable {
         guard let fields = try? JSONDecoder().decode(ConsentFields.self, from: Data(value)),
             !fields.patientId.isEmpty, !fields.consentId.isEmpty
         else {
-            return .reject(.invalidBody)
+            // A body the journal cannot read is, for the bridge, no consent in force for the
+            // key's person (`consent-unreadable`, R5): the history says so too (R4, R11), with
+            // the record as it came. Without a key it names nobody: refused.
+            guard let patientID = record.keyText else { return .reject(.invalidBody) }
+            return .store(
+                SinkRow(
+                    table: "consent_history", columns: Self.consentColumns,
+                    values: [
+                        SQLBind(ceID), SQLBind(patientID), SQLLiteral.null, SQLLiteral.null, SQLBind("unreadable"),
+                        StoreSQL.bytes(value), SQLLiteral.null,
+                    ] + position,
+                    ceID: ceID))
         }
         guard record.keyText == fields.patientId else {
             // Without its key, or under another person's key, the record is nobody's readable
