@@ -149,8 +149,11 @@ package enum PolicyEngine {
                 basis = .referralRequiresConsent
             }
             // R5: after a withdrawal the recipients know who the person is, so an "anonymous"
-            // form about them would not anonymize: the anonymous path is closed too.
-            guard contract.hasAnonymousForm, !plan.isReferral, reason != .consentWithdrawn else {
+            // form about them would not anonymize: the anonymous path is closed too. So it is
+            // after a record that cannot be read: it may be that withdrawal (fail closed).
+            guard contract.hasAnonymousForm, !plan.isReferral, reason != .consentWithdrawn,
+                reason != .consentUnreadable
+            else {
                 return .reject(Rejection(reason: basis, contractName: contract.name, consent: reference))
             }
         }

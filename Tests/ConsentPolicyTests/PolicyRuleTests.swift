@@ -179,6 +179,17 @@ import Testing
                 .isAnonymous)
     }
 
+    @Test(
+        "R5: after a grant, a record that cannot be read closes the anonymous path as a withdrawal does (it may be one)"
+    )
+    func R5_unreadableConsentClosesTheAnonymousPath() throws {
+        var view = F.view(F.consent(F.caseDiscussion, version: 1))
+        view.applyUnreadable(patientID: F.caseDiscussion)
+        let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), view)
+        #expect(decision.code == "consent-unreadable")
+        #expect(!decision.isAnonymous)
+    }
+
     // MARK: R6 Informed, scoped consent
 
     @Test func R6_fieldsOutsideTheConsentedCategoriesDoNotCross() throws {
