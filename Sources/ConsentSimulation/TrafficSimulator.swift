@@ -214,8 +214,12 @@ package struct TrafficSimulator: Sendable {
         body["recordedAt"] = format.string(from: Date().addingTimeInterval(-3600))
         body["validFrom"] = format.string(from: Date().addingTimeInterval(-3600))
         body["validUntil"] = format.string(from: Date().addingTimeInterval(365 * 86_400))
-        let data = try JSONSerialization.data(withJSONObject: body)
-        return KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: Array(data))
+        // A consent is a message like any other: with every CloudEvents header its contract
+        // requires, or the journal refuses it (and records no consent the bridge discloses under).
+        guard let contract = catalog.contract(named: "consent") else { throw SimulatorError.noExamples("consent") }
+        return record(
+            type: contract.ceType, key: patient, body: try JSONSerialization.data(withJSONObject: body),
+            topic: topics.healthConsent)
     }
 
     /// A message broken on purpose, and how.
@@ -243,15 +247,7 @@ package struct TrafficSimulator: Sendable {
     }
 
     private func record(type: String, key: String, body: Data, topic: String? = nil) -> KafkaOutgoingRecord {
-        KafkaOutgoingRecord(
-            topic: topic ?? self.topic, key: Array(key.utf8), value: Array(body),
-            headers: [
-                KafkaHeader(name: "ce_id", string: UUID().uuidString.lowercased()),
-                KafkaHeader(name: "ce_type", string: type),
-                KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
-                KafkaHeader(name: "ce_time", string: ISO8601DateFormatter().string(from: Date())),
-                KafkaHeader(name: "content-type", string: "application/json"),
-            ])
+        .cloudEvent(topic: topic ?? self.topic, key: key, body: Array(body), type: type, source: source)
     }
 
     private static func object(_ data: Data) -> [String: Any] {
