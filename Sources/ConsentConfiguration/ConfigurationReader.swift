@@ -100,6 +100,11 @@ struct ConfigurationReader {
         let roles = readRoles()
         let isEmbedded = bool("embedded")
         let dataDirectory = string("data.directory") ?? "data"
+        // The default stores are files in it: a directory that looks like a mistyped store URL
+        // (with a password in it) would become their path.
+        if let problem = StoreLocation.plainPathProblem(dataDirectory, what: "directory path") {
+            fail(.invalidValue, "data.directory", problem)
+        }
         let contractsDirectory = string("contracts.directory") ?? "Contracts"
 
         let bridgeStore =

@@ -195,3 +195,12 @@ def test_bench_compare_runs_two_builds_in_interleaved_pairs():
             assert 0 < low <= median <= high, line
     refused = subprocess.run([str(script), BIN, BIN, "bench", "policy"], capture_output=True, text=True)
     assert refused.returncode != 0 and "usage" in refused.stderr
+
+
+@pytest.mark.parametrize("value", ["postgres:/u:pLEAK@h/db", "postgres:u:pLEAK@h/db", "postgres//u:pLEAK@h/db"])
+def test_a_store_that_looks_like_a_mistyped_url_is_refused_without_echoing_it(value, tmp_path):
+    for command in (["config", "check"], ["config", "print"]):
+        done = run(*command, "--embedded", "true", "--bridge-store", value)
+        assert done.returncode == 78, (command, done.stdout)
+        assert "bridge.store" in done.stderr
+        assert "pLEAK" not in done.stdout + done.stderr
