@@ -197,6 +197,14 @@ def test_bench_compare_runs_two_builds_in_interleaved_pairs():
     assert refused.returncode != 0 and "usage" in refused.stderr
 
 
+def test_documented_non_configuration_variables_do_not_stop_other_commands():
+    environment = dict(os.environ, CONSENT_BRIDGE_OPERATOR_TOKEN="operator-token-0123456789abcdef",
+                       CONSENT_BRIDGE_BENCH_POSTGRES_URL="postgres://bench:S3cret@127.0.0.1:5432/postgres")
+    done = subprocess.run([BIN, "config", "check", "--embedded", "true"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=environment)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("value", ["postgres:/u:pLEAK@h/db", "postgres:u:pLEAK@h/db", "postgres//u:pLEAK@h/db"])
 def test_a_store_that_looks_like_a_mistyped_url_is_refused_without_echoing_it(value, tmp_path):
     for command in (["config", "check"], ["config", "print"]):
