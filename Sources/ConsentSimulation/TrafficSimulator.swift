@@ -51,14 +51,40 @@ package struct TrafficSimulator: Sendable {
         }
     }
 
-    /// What was sent so far, by kind (contract name, `consent`, or `invalid:<how>`).
+    /// What was sent so far: the initial consents the EPJ stream records first, then the events
+    /// (`Options.count` counts these), by kind (contract name, `consent` for a later consent
+    /// change, or `invalid:<how>`).
     package struct Progress: Sendable, Hashable {
+        /// Every message sent: initial consents and events.
         package var sent = 0
+        /// The consents recorded before the first event (EPJ only).
+        package var initialConsents = 0
+        /// The events by kind (initial consents not included).
         package var byKind: [String: Int] = [:]
+
+        /// Events sent (what `--count` limits): every message but the initial consents.
+        package var events: Int { sent - initialConsents }
+
+        package init() {}
 
         mutating func count(_ kind: String) {
             sent += 1
             byKind[kind, default: 0] += 1
+        }
+
+        mutating func countInitialConsent() {
+            sent += 1
+            initialConsents += 1
+        }
+
+        /// What was sent, for a person to read: `sent 5 events (referral 3, …) after 28 initial consents`.
+        package var summary: String {
+            let kinds = byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            var text = "sent \(events) event\(events == 1 ? "" : "s")" + (kinds.isEmpty ? "" : " (\(kinds))")
+            if initialConsents > 0 {
+                text += " after \(initialConsents) initial consent\(initialConsents == 1 ? "" : "s")"
+            }
+            return text
         }
     }
 
@@ -132,9 +158,9 @@ package struct TrafficSimulator: Sendable {
         if system == .epj {
             for (index, patient) in patients.enumerated() where index % 10 < 7 {
                 consentVersions[patient] = 1
-                try await send(
-                    producer, consent(patient, version: 1, status: "granted", narrow: index % 10 >= 5), kind: "consent",
-                    &progress)
+                _ = try await producer.send(
+                    consent(patient, version: 1, status: "granted", narrow: index % 10 >= 5))
+                progress.countInitialConsent()
             }
             report(progress)
         }

@@ -197,6 +197,35 @@ def test_bench_compare_runs_two_builds_in_interleaved_pairs():
     assert refused.returncode != 0 and "usage" in refused.stderr
 
 
+@pytest.fixture(scope="module")
+def broker():
+    """`consent-bridge broker` (the embedded mock cluster) in the background; yields its bootstrap."""
+    process = subprocess.Popen([BIN, "broker", "--contracts", str(CONTRACTS)], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("bootstrap: "), f"the broker printed {line!r}"
+        yield line.split(": ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_simulate_stops_cleanly_after_count_and_says_what_it_sent(broker):
+    done = run("simulate", "nav", "--bootstrap", broker, "--count", "3", "--rate", "50")
+    assert done.returncode == 0, done.stderr
+    assert "ServiceGroupError" not in done.stderr and "unexpectedly" not in done.stderr
+    assert "nav: sent 3 events (" in done.stderr, done.stderr
+    assert "initial consent" not in done.stderr
+
+    # EPJ: the consents it records first are told apart from the events --count limits
+    # (10 persons: 7 have a consent).
+    done = run("simulate", "epj", "--bootstrap", broker, "--count", "5", "--rate", "50", "--patients", "10")
+    assert done.returncode == 0, done.stderr
+    assert "epj: sent 5 events (" in done.stderr, done.stderr
+    assert "after 7 initial consents" in done.stderr, done.stderr
+
+
 def test_documented_non_configuration_variables_do_not_stop_other_commands():
     environment = dict(os.environ, CONSENT_BRIDGE_OPERATOR_TOKEN="operator-token-0123456789abcdef",
                        CONSENT_BRIDGE_BENCH_POSTGRES_URL="postgres://bench:S3cret@127.0.0.1:5432/postgres")
