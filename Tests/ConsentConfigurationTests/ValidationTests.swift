@@ -156,6 +156,18 @@ struct ValidationTests {
         #expect(!error.description.contains("pLEAK"))
     }
 
+    @Test func aSealingKeyWithoutItsIDIsCheckedToo() throws {
+        // Every problem at once: the missing id and the key that is not base64 of 32 bytes.
+        let badKey = try #require(
+            loadError(arguments: ["--embedded", "true", "--health-sealing-key", "S3cret-not-base64"]))
+        #expect(Set(badKey.keys) == ["health.sealing.key-id", "health.sealing.key"], "\(badKey)")
+        #expect(!badKey.description.contains("S3cret"))
+        let badID = try #require(
+            loadError(arguments: ["--embedded", "true", "--nav-sealing-previous-key-id", "bad id with spaces"]))
+        #expect(
+            Set(badID.keys) == ["nav.sealing.previous-key", "nav.sealing.previous-key-id"], "\(badID)")
+    }
+
     @Test func R9_eachStoreIsItsOwnDatabase() throws {
         let sameFile = loadError(arguments: [
             "--embedded", "--health-store", "data/x.sqlite", "--nav-store", "./data/../data/x.sqlite",

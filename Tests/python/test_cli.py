@@ -241,3 +241,13 @@ def test_a_store_that_looks_like_a_mistyped_url_is_refused_without_echoing_it(va
         assert done.returncode == 78, (command, done.stdout)
         assert "bridge.store" in done.stderr
         assert "pLEAK" not in done.stdout + done.stderr
+
+
+def test_every_sealing_key_problem_is_reported_at_once(tmp_path):
+    base = tmp_path / "base.conf"
+    base.write_text("embedded = true\n")
+    done = run("config", "check", "--config", str(base), "--health-sealing-key", "not-base64")
+    assert done.returncode == 78
+    assert "health.sealing.key-id" in done.stderr
+    assert "health.sealing.key:" in done.stderr, done.stderr
+    assert "not-base64" not in done.stderr
