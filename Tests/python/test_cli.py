@@ -226,6 +226,14 @@ def test_simulate_stops_cleanly_after_count_and_says_what_it_sent(broker):
     assert "after 7 initial consents" in done.stderr, done.stderr
 
 
+def test_health_exits_1_when_it_cannot_read_its_configuration():
+    # A container health check knows healthy (0) and unhealthy (1); Docker reserves the rest.
+    done = run("health", "--embedded", "S3cret-maybe")
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert "embedded" in done.stderr and "S3cret" not in done.stderr + done.stdout
+    assert "configuration that cannot be read" in run("health", "--help").stdout.replace("\n", " ").replace("  ", " ")
+
+
 def test_documented_non_configuration_variables_do_not_stop_other_commands():
     environment = dict(os.environ, CONSENT_BRIDGE_OPERATOR_TOKEN="operator-token-0123456789abcdef",
                        CONSENT_BRIDGE_BENCH_POSTGRES_URL="postgres://bench:S3cret@127.0.0.1:5432/postgres")
