@@ -18,9 +18,18 @@ package struct ConfigurationLayers: Sendable {
     package static let configFileFlag = "--config"
     /// The environment variable that names the configuration file.
     package static let configFileVariable = "CONSENT_BRIDGE_CONFIG"
-    /// `CONSENT_BRIDGE_*` variables that are not configuration keys: the file path, the test
-    /// suites' binary path, and the `CONSENT_BRIDGE_TEST_` family used by test harnesses.
-    package static let ignoredVariables: Set<String> = [configFileVariable, "CONSENT_BRIDGE_BIN"]
+    /// The bearer token the `rejections` command sends (docs/operations.md).
+    package static let operatorTokenVariable = "CONSENT_BRIDGE_OPERATOR_TOKEN"
+    /// The PostgreSQL server `bench bridge` and `bench store` create throwaway databases on.
+    package static let benchPostgresURLVariable = "CONSENT_BRIDGE_BENCH_POSTGRES_URL"
+    /// `CONSENT_BRIDGE_*` variables that are documented but are not configuration keys: the
+    /// file path, the test suites' binary path, the `rejections` command's token and the
+    /// benchmarks' PostgreSQL server (plus the `CONSENT_BRIDGE_TEST_` family used by test
+    /// harnesses). An operator who exports one as documented can still run every command in
+    /// that shell. docs/configuration.md lists them (a test checks it).
+    package static let ignoredVariables: Set<String> = [
+        configFileVariable, "CONSENT_BRIDGE_BIN", operatorTokenVariable, benchPostgresURLVariable,
+    ]
     /// Prefix of test-harness variables that are not configuration.
     package static let ignoredVariablePrefix = "CONSENT_BRIDGE_TEST_"
 

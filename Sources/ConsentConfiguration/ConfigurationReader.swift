@@ -100,6 +100,11 @@ struct ConfigurationReader {
         let roles = readRoles()
         let isEmbedded = bool("embedded")
         let dataDirectory = string("data.directory") ?? "data"
+        // The default stores are files in it: a directory that looks like a mistyped store URL
+        // (with a password in it) would become their path.
+        if let problem = StoreLocation.plainPathProblem(dataDirectory, what: "directory path") {
+            fail(.invalidValue, "data.directory", problem)
+        }
         let contractsDirectory = string("contracts.directory") ?? "Contracts"
 
         let bridgeStore =
@@ -354,19 +359,27 @@ struct ConfigurationReader {
             + " unless `embedded` is true"
         if !hasKey { fail(.missingValue, keyKey, hasID ? "required when \(idKey) is set" : requirement) }
         if !hasID { fail(.missingValue, idKey, hasKey ? "required when \(keyKey) is set" : requirement) }
-        guard hasID, hasKey, let id = string(idKey), let keyText = string(keyKey) else { return nil }
-        var isValid = true
-        if !SealingKey.isValidID(id) {
-            fail(.invalidValue, idKey, "must be 1…64 letters, digits, `.`, `_` or `-`")
-            isValid = false
+        // Each half that is given is checked even when the other is missing: every problem is
+        // reported at once (docs/configuration.md).
+        var id: String?
+        if hasID, let text = string(idKey) {
+            if SealingKey.isValidID(text) {
+                id = text
+            } else {
+                fail(.invalidValue, idKey, "must be 1…64 letters, digits, `.`, `_` or `-`")
+            }
         }
-        guard let bytes = SealingKey.decodeKey(base64: keyText) else {
-            fail(
-                .invalidValue, keyKey,
-                "must be standard base64 of exactly 32 random bytes (e.g. `openssl rand -base64 32`)")
-            return nil
+        var bytes: [UInt8]?
+        if hasKey, let keyText = string(keyKey) {
+            bytes = SealingKey.decodeKey(base64: keyText)
+            if bytes == nil {
+                fail(
+                    .invalidValue, keyKey,
+                    "must be standard base64 of exactly 32 random bytes (e.g. `openssl rand -base64 32`)")
+            }
         }
-        return isValid ? SealingKey(id: id, bytes: bytes) : nil
+        guard let id, let bytes else { return nil }
+        return SealingKey(id: id, bytes: bytes)
     }
 
     private mutating func readTopics() -> TopicNames {

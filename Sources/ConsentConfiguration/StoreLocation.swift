@@ -20,7 +20,34 @@ package enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
             return .failure(StoreLocationError(reason: "unsupported scheme: use a SQLite path or a postgres:// URL"))
         }
         guard !path.isEmpty else { return .failure(StoreLocationError(reason: "empty SQLite path")) }
+        if let problem = plainPathProblem(path) { return .failure(StoreLocationError(reason: problem)) }
         return .success(.sqlite(path: String(path)))
+    }
+
+    /// Why `path` is not plainly a file path but looks like a mistyped URL (`postgres:/u:pw@h/db`,
+    /// `postgres//u:pw@h/db`), or nil when it is one. Such a "path" may hold a database
+    /// password: it is refused rather than opened as a SQLite file (and never shown). The
+    /// reason never contains the path.
+    ///
+    /// Refused: a scheme-like first component (`name:` before the first `/`), `@` anywhere
+    /// (credentials), `//` inside the path, and control characters.
+    package static func plainPathProblem(_ path: some StringProtocol, what: String = "SQLite path") -> String? {
+        let firstComponent = path.prefix { $0 != "/" }
+        if firstComponent.contains(":") {
+            return
+                "looks like a URL (a scheme before `:`), not a \(what): a PostgreSQL store is a postgres:// URL (write ./NAME for a file whose name holds a colon)"
+        }
+        if path.contains("@") {
+            return
+                "looks like a URL with credentials (`@`), not a \(what): a PostgreSQL store is a postgres:// URL"
+        }
+        if path.contains("//") {
+            return "looks like a mistyped URL (`//` inside it), not a \(what)"
+        }
+        if path.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "a \(what) must not contain control characters"
+        }
+        return nil
     }
 
     /// Two locations with equal identity are the same database, whatever the credentials (R9:
@@ -45,7 +72,8 @@ package enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
 
     package var description: String {
         switch self {
-        case .sqlite(let path): "sqlite:\(path)"
+        // Belt and braces: a path that is not plainly one (it could hold a password) is not shown.
+        case .sqlite(let path): Self.plainPathProblem(path) == nil ? "sqlite:\(path)" : "sqlite:<redacted>"
         case .postgres(let url): url.description
         }
     }

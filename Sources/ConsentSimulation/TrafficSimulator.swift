@@ -51,14 +51,40 @@ package struct TrafficSimulator: Sendable {
         }
     }
 
-    /// What was sent so far, by kind (contract name, `consent`, or `invalid:<how>`).
+    /// What was sent so far: the initial consents the EPJ stream records first, then the events
+    /// (`Options.count` counts these), by kind (contract name, `consent` for a later consent
+    /// change, or `invalid:<how>`).
     package struct Progress: Sendable, Hashable {
+        /// Every message sent: initial consents and events.
         package var sent = 0
+        /// The consents recorded before the first event (EPJ only).
+        package var initialConsents = 0
+        /// The events by kind (initial consents not included).
         package var byKind: [String: Int] = [:]
+
+        /// Events sent (what `--count` limits): every message but the initial consents.
+        package var events: Int { sent - initialConsents }
+
+        package init() {}
 
         mutating func count(_ kind: String) {
             sent += 1
             byKind[kind, default: 0] += 1
+        }
+
+        mutating func countInitialConsent() {
+            sent += 1
+            initialConsents += 1
+        }
+
+        /// What was sent, for a person to read: `sent 5 events (referral 3, …) after 28 initial consents`.
+        package var summary: String {
+            let kinds = byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            var text = "sent \(events) event\(events == 1 ? "" : "s")" + (kinds.isEmpty ? "" : " (\(kinds))")
+            if initialConsents > 0 {
+                text += " after \(initialConsents) initial consent\(initialConsents == 1 ? "" : "s")"
+            }
+            return text
         }
     }
 
@@ -132,9 +158,9 @@ package struct TrafficSimulator: Sendable {
         if system == .epj {
             for (index, patient) in patients.enumerated() where index % 10 < 7 {
                 consentVersions[patient] = 1
-                try await send(
-                    producer, consent(patient, version: 1, status: "granted", narrow: index % 10 >= 5), kind: "consent",
-                    &progress)
+                _ = try await producer.send(
+                    consent(patient, version: 1, status: "granted", narrow: index % 10 >= 5))
+                progress.countInitialConsent()
             }
             report(progress)
         }
@@ -214,8 +240,12 @@ package struct TrafficSimulator: Sendable {
         body["recordedAt"] = format.string(from: Date().addingTimeInterval(-3600))
         body["validFrom"] = format.string(from: Date().addingTimeInterval(-3600))
         body["validUntil"] = format.string(from: Date().addingTimeInterval(365 * 86_400))
-        let data = try JSONSerialization.data(withJSONObject: body)
-        return KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: Array(data))
+        // A consent is a message like any other: with every CloudEvents header its contract
+        // requires, or the journal refuses it (and records no consent the bridge discloses under).
+        guard let contract = catalog.contract(named: "consent") else { throw SimulatorError.noExamples("consent") }
+        return record(
+            type: contract.ceType, key: patient, body: try JSONSerialization.data(withJSONObject: body),
+            topic: topics.healthConsent)
     }
 
     /// A message broken on purpose, and how.
@@ -243,15 +273,7 @@ package struct TrafficSimulator: Sendable {
     }
 
     private func record(type: String, key: String, body: Data, topic: String? = nil) -> KafkaOutgoingRecord {
-        KafkaOutgoingRecord(
-            topic: topic ?? self.topic, key: Array(key.utf8), value: Array(body),
-            headers: [
-                KafkaHeader(name: "ce_id", string: UUID().uuidString.lowercased()),
-                KafkaHeader(name: "ce_type", string: type),
-                KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
-                KafkaHeader(name: "ce_time", string: ISO8601DateFormatter().string(from: Date())),
-                KafkaHeader(name: "content-type", string: "application/json"),
-            ])
+        .cloudEvent(topic: topic ?? self.topic, key: key, body: Array(body), type: type, source: source)
     }
 
     private static func object(_ data: Data) -> [String: Any] {

@@ -75,6 +75,25 @@ struct SecretRedactionTests {
         #expect(Set(error.keys) == ["unknown.key", "--nope", "health.sealing.key", "bridge.store"])
     }
 
+    @Test("A store value that is not plainly a file path is never printed: refused unechoed, or redacted")
+    func storeValuesThatAreNotPlainPathsNeverPrint() throws {
+        for value in ValidationTests.mistypedStoreURLs {
+            // Through the loader (what `config print` shows): refused without the value.
+            do {
+                let text = try BridgeConfiguration.load(
+                    arguments: ValidationTests.allRoles + ["--health-store", value], environment: [:], fileContents: nil
+                ).redactedDescription
+                #expect(!text.contains("pLEAK"), "config print shows \(value)")
+            } catch {
+                #expect(!error.description.contains("pLEAK"))
+            }
+            // And the location itself, however it was made, does not show it.
+            #expect(!StoreLocation.sqlite(path: value).description.contains("pLEAK"))
+        }
+        #expect(
+            StoreLocation.sqlite(path: "/var/lib/cb/health.sqlite").description == "sqlite:/var/lib/cb/health.sqlite")
+    }
+
     @Test func storeDescriptionsHideThePasswordButKeepTheLocation() throws {
         let location = try StoreLocation.parse(
             "postgresql://health:\(Planted.databasePassword)@pg.example:6543/journal"

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ConsentConfiguration
@@ -34,6 +35,35 @@ struct UnknownKeyTests {
             ],
             fileContents: nil)
         #expect(configuration.isEmbedded)
+    }
+
+    /// `CONSENT_BRIDGE_OPERATOR_TOKEN` (the `rejections` command's token, docs/operations.md) and
+    /// `CONSENT_BRIDGE_BENCH_POSTGRES_URL` (`bench bridge --help`) are documented variables, not
+    /// keys: an operator who exports one as documented can still run every other command.
+    @Test func documentedVariablesThatAreNotKeysAreIgnored() throws {
+        let configuration = try BridgeConfiguration.load(
+            arguments: [],
+            environment: [
+                "CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_OPERATOR_TOKEN": "operator-token-0123456789abcdef",
+                "CONSENT_BRIDGE_BENCH_POSTGRES_URL": "postgres://bench:S3cret@127.0.0.1:5432/postgres",
+            ],
+            fileContents: nil)
+        #expect(configuration.isEmbedded)
+        // A near miss is still an error.
+        let error = try #require(
+            loadError(environment: ["CONSENT_BRIDGE_EMBEDDED": "true", "CONSENT_BRIDGE_OPERATOR_TOKENS": "x"]))
+        #expect(error.keys == ["CONSENT_BRIDGE_OPERATOR_TOKENS"])
+    }
+
+    @Test func docsListEveryIgnoredVariable() throws {
+        let text = try String(
+            contentsOf: DocumentationTests.repositoryRoot.appendingPathComponent("docs/configuration.md"),
+            encoding: .utf8)
+        for name in ConfigurationLayers.ignoredVariables.sorted() + [ConfigurationLayers.ignoredVariablePrefix + "*"] {
+            #expect(text.contains("`\(name)`"), "docs/configuration.md does not list \(name) as ignored")
+        }
+        #expect(ConfigurationLayers.ignoredVariables.contains("CONSENT_BRIDGE_OPERATOR_TOKEN"))
+        #expect(ConfigurationLayers.ignoredVariables.contains("CONSENT_BRIDGE_BENCH_POSTGRES_URL"))
     }
 
     @Test func unknownCommandLineOptionAndStrayArgument() throws {

@@ -116,6 +116,58 @@ struct ValidationTests {
         }
     }
 
+    /// Store values that look like a mistyped PostgreSQL URL (one with a password in it). They
+    /// were taken as SQLite paths: valid, shown in clear by `config print`, and `run` made a
+    /// SQLite file under a folder named after the URL.
+    static let mistypedStoreURLs = [
+        "postgres:/u:pLEAK@h/db", "postgres:u:pLEAK@h/db", "postgres//u:pLEAK@h/db", "sqlite:postgres:/u:pLEAK@h/db",
+        "pg:/u:pLEAK@h/db", "postgresql:u:pLEAK@h:5432/db", "data/u:pLEAK@h/store.sqlite", "postgres:pLEAK",
+    ]
+    static let allRoles = ["--embedded", "true", "--roles", "bridge,health-sink,nav-sink,followup-sink"]
+
+    @Test(arguments: ["bridge.store", "health.store", "nav.store", "followup.store"])
+    func storeLocationsThatLookLikeAMistypedURLAreRefusedByKey(key: String) throws {
+        let flag = "--" + key.replacingOccurrences(of: ".", with: "-")
+        for value in Self.mistypedStoreURLs {
+            let error = try #require(loadError(arguments: Self.allRoles + [flag, value]), "accepted \(key)")
+            #expect(error.keys == [key], "\(error)")
+            #expect(!error.description.contains("pLEAK"))
+            #expect(!error.description.contains(value))
+        }
+    }
+
+    @Test func plainSQLitePathsStayValid() throws {
+        for path in [
+            "data/bridge.sqlite", "/var/lib/cb/bridge.sqlite", "sqlite:/var/lib/x.db", "sqlite:///var/lib/y.db",
+            "./a:b.sqlite", "bridge.sqlite",
+        ] {
+            let configuration = try BridgeConfiguration.load(
+                arguments: ["--embedded", "true", "--bridge-store", path], environment: [:], fileContents: nil)
+            #expect(configuration.bridgeStore?.description.hasPrefix("sqlite:") == true)
+            #expect(configuration.bridgeStore?.description.contains("redacted") == false, "\(path)")
+        }
+    }
+
+    @Test func aDataDirectoryThatLooksLikeAURLIsRefused() throws {
+        // The default stores are files in it, so it would put the URL into their paths.
+        let error = try #require(
+            loadError(arguments: ["--embedded", "true", "--data-directory", "postgres:/u:pLEAK@h/"]))
+        #expect(error.keys == ["data.directory"])
+        #expect(!error.description.contains("pLEAK"))
+    }
+
+    @Test func aSealingKeyWithoutItsIDIsCheckedToo() throws {
+        // Every problem at once: the missing id and the key that is not base64 of 32 bytes.
+        let badKey = try #require(
+            loadError(arguments: ["--embedded", "true", "--health-sealing-key", "S3cret-not-base64"]))
+        #expect(Set(badKey.keys) == ["health.sealing.key-id", "health.sealing.key"], "\(badKey)")
+        #expect(!badKey.description.contains("S3cret"))
+        let badID = try #require(
+            loadError(arguments: ["--embedded", "true", "--nav-sealing-previous-key-id", "bad id with spaces"]))
+        #expect(
+            Set(badID.keys) == ["nav.sealing.previous-key", "nav.sealing.previous-key-id"], "\(badID)")
+    }
+
     @Test func R9_eachStoreIsItsOwnDatabase() throws {
         let sameFile = loadError(arguments: [
             "--embedded", "--health-store", "data/x.sqlite", "--nav-store", "./data/../data/x.sqlite",

@@ -243,3 +243,67 @@ def test_bench_compare_runs_two_builds_in_interleaved_pairs():
             assert 0 < low <= median <= high, line
     refused = subprocess.run([str(script), BIN, BIN, "bench", "policy"], capture_output=True, text=True)
     assert refused.returncode != 0 and "usage" in refused.stderr
+
+
+@pytest.fixture(scope="module")
+def broker():
+    """`consent-bridge broker` (the embedded mock cluster) in the background; yields its bootstrap."""
+    process = subprocess.Popen([BIN, "broker", "--contracts", str(CONTRACTS)], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("bootstrap: "), f"the broker printed {line!r}"
+        yield line.split(": ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_simulate_stops_cleanly_after_count_and_says_what_it_sent(broker):
+    done = run("simulate", "nav", "--bootstrap", broker, "--count", "3", "--rate", "50")
+    assert done.returncode == 0, done.stderr
+    assert "ServiceGroupError" not in done.stderr and "unexpectedly" not in done.stderr
+    assert "nav: sent 3 events (" in done.stderr, done.stderr
+    assert "initial consent" not in done.stderr
+
+    # EPJ: the consents it records first are told apart from the events --count limits
+    # (10 persons: 7 have a consent).
+    done = run("simulate", "epj", "--bootstrap", broker, "--count", "5", "--rate", "50", "--patients", "10")
+    assert done.returncode == 0, done.stderr
+    assert "epj: sent 5 events (" in done.stderr, done.stderr
+    assert "after 7 initial consents" in done.stderr, done.stderr
+
+
+def test_health_exits_1_when_it_cannot_read_its_configuration():
+    # A container health check knows healthy (0) and unhealthy (1); Docker reserves the rest.
+    done = run("health", "--embedded", "S3cret-maybe")
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert "embedded" in done.stderr and "S3cret" not in done.stderr + done.stdout
+    assert "configuration that cannot be read" in run("health", "--help").stdout.replace("\n", " ").replace("  ", " ")
+
+
+def test_documented_non_configuration_variables_do_not_stop_other_commands():
+    environment = dict(os.environ, CONSENT_BRIDGE_OPERATOR_TOKEN="operator-token-0123456789abcdef",
+                       CONSENT_BRIDGE_BENCH_POSTGRES_URL="postgres://bench:S3cret@127.0.0.1:5432/postgres")
+    done = subprocess.run([BIN, "config", "check", "--embedded", "true"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=environment)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("value", ["postgres:/u:pLEAK@h/db", "postgres:u:pLEAK@h/db", "postgres//u:pLEAK@h/db"])
+def test_a_store_that_looks_like_a_mistyped_url_is_refused_without_echoing_it(value, tmp_path):
+    for command in (["config", "check"], ["config", "print"]):
+        done = run(*command, "--embedded", "true", "--bridge-store", value)
+        assert done.returncode == 78, (command, done.stdout)
+        assert "bridge.store" in done.stderr
+        assert "pLEAK" not in done.stdout + done.stderr
+
+
+def test_every_sealing_key_problem_is_reported_at_once(tmp_path):
+    base = tmp_path / "base.conf"
+    base.write_text("embedded = true\n")
+    done = run("config", "check", "--config", str(base), "--health-sealing-key", "not-base64")
+    assert done.returncode == 78
+    assert "health.sealing.key-id" in done.stderr
+    assert "health.sealing.key:" in done.stderr, done.stderr
+    assert "not-base64" not in done.stderr

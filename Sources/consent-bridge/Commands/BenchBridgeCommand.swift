@@ -98,7 +98,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         if store == .postgres {
             let environment = ProcessInfo.processInfo.environment
             postgres =
-                postgresURL ?? environment["CONSENT_BRIDGE_BENCH_POSTGRES_URL"]
+                postgresURL ?? environment[ConfigurationLayers.benchPostgresURLVariable]
                 ?? environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"]
             guard postgres != nil else {
                 throw ValidationError(

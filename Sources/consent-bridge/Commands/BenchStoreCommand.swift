@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConsentBenchmarks
+import ConsentConfiguration
 import ConsentStorage
 import Foundation
 import Logging
@@ -44,7 +45,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let environment = ProcessInfo.processInfo.environment
         let baseURL =
-            self.postgresURL ?? environment["CONSENT_BRIDGE_BENCH_POSTGRES_URL"]
+            self.postgresURL ?? environment[ConfigurationLayers.benchPostgresURLVariable]
             ?? environment["CONSENT_BRIDGE_TEST_POSTGRES_URL"]
         let text: String
         do throws(StorageError) {

@@ -10,7 +10,13 @@ import Foundation
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
-        abstract: "Exit 0 when the running process at http.listen-address reports ready, 1 otherwise."
+        abstract: "Exit 0 when the running process at http.listen-address reports ready, 1 otherwise.",
+        discussion: """
+            Exit 0: ready (or, with --live, alive). Exit 1: anything else: not ready, not reachable, a bad --address, or a \
+            configuration that cannot be read (its problems go to standard error, by key, never a value). A container \
+            health check knows only healthy (0) and unhealthy (1), and Docker reserves every other code, so `health` \
+            never exits 78 as `run` and `config check` do; run `config check` to see why a configuration is refused.
+            """
     )
 
     @OptionGroup var input: ConfigurationInput
@@ -26,11 +32,17 @@ struct HealthCommand: AsyncParsableCommand {
         let url: String
         if let address {
             guard let parsed = HTTPListenAddress.parse(address) else {
-                throw ValidationError("--address must be HOST:PORT")
+                FileHandle.standardError.write(Data("--address must be HOST:PORT\n".utf8))
+                throw ExitCode(1)
             }
             url = parsed.probeURL(path: path)
         } else {
-            url = try input.load().httpListenAddress.probeURL(path: path)
+            do {
+                url = try input.load().httpListenAddress.probeURL(path: path)
+            } catch is ExitCode {
+                // `load` has printed the problems; unhealthy is all a health check can say.
+                throw ExitCode(1)
+            }
         }
         guard let endpoint = URL(string: url) else { throw ExitCode(1) }
         var request = URLRequest(url: endpoint)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConsentConfiguration
 import ConsentContracts
 import Foundation
 
@@ -35,7 +36,8 @@ struct OperatorClientOptions: ParsableArguments {
     func call(_ path: String, method: String = "GET", body: Data? = nil) async throws -> (
         raw: Data, object: [String: Any]
     ) {
-        guard let token = token ?? ProcessInfo.processInfo.environment["CONSENT_BRIDGE_OPERATOR_TOKEN"], !token.isEmpty
+        guard let token = token ?? ProcessInfo.processInfo.environment[ConfigurationLayers.operatorTokenVariable],
+            !token.isEmpty
         else {
             throw ValidationError("a bearer token is needed: --token TOKEN or CONSENT_BRIDGE_OPERATOR_TOKEN")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConsentContracts
 import ConsentKafka
+import ConsentSimulation
 import Foundation
 import Logging
 
@@ -69,14 +70,9 @@ struct SendCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "consent-bridge.send")
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrap), logger: logger)
-        let record = KafkaOutgoingRecord(
-            topic: contract.sourceTopic, key: (key ?? subject?.stringValue).map { Array($0.utf8) }, value: Array(data),
-            headers: [
-                KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: contract.ceType),
-                KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
-                KafkaHeader(name: "ce_time", string: ISO8601DateFormatter().string(from: Date())),
-                KafkaHeader(name: "content-type", string: "application/json"),
-            ])
+        let record = KafkaOutgoingRecord.cloudEvent(
+            topic: contract.sourceTopic, key: key ?? subject?.stringValue, body: Array(data), type: contract.ceType,
+            source: source, id: id)
         do {
             _ = try await producer.send(record)
         } catch {

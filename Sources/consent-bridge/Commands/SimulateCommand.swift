@@ -60,16 +60,19 @@ struct SimulateCommand: AsyncParsableCommand {
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrap), logger: logger)
         let system = self.system
         let service = SimulatorService(simulator: simulator, producer: producer) { progress in
-            if progress.sent % 10 == 0 { ProgressLine.write("\(system.rawValue): sent \(progress.sent)") }
+            if progress.sent % 10 == 0 {
+                let initial = progress.initialConsents > 0 ? " after \(progress.initialConsents) initial consents" : ""
+                ProgressLine.write("\(system.rawValue): sent \(progress.events) events\(initial)")
+            }
         }
+        // Reaching --count is the simulator's normal end: the group then shuts down gracefully
+        // (and `run` exits 0) instead of reporting a service that finished unexpectedly.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
-                cancellationSignals: [], logger: logger))
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         try await group.run()
-        let progress = service.progress
-        let kinds = progress.byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        FileHandle.standardError.write(Data("\n\(system.rawValue): sent \(progress.sent) (\(kinds))\n".utf8))
+        FileHandle.standardError.write(Data("\n\(system.rawValue): \(service.progress.summary)\n".utf8))
     }
 }
 
