@@ -130,9 +130,12 @@ package struct ConsentView: Sendable, ConsentLookup {
         set(entry, for: patientID)
     }
 
-    /// Marks `patientID` as having an unreadable latest record: no consent.
-    package mutating func applyUnreadable(patientID: String) {
-        set(Entry(state: .unreadable, highestVersion: entry(for: patientID)?.highestVersion), for: patientID)
+    /// Marks `patientID` as having an unreadable latest record: no consent. `version`: the
+    /// version the record claims for this person, when it can be read: only a record with a
+    /// higher one brings a consent back (an older grant must not undo what it may have been).
+    package mutating func applyUnreadable(patientID: String, version: Int64? = nil) {
+        let highest = [entry(for: patientID)?.highestVersion, version].compactMap { $0 }.max()
+        set(Entry(state: .unreadable, highestVersion: highest), for: patientID)
     }
 
     /// Applies one message from `health.consent` using the catalog's consent contract; without
@@ -162,9 +165,10 @@ package struct ConsentView: Sendable, ConsentLookup {
             let record = try ConsentRecord.parse(value, schema: schema)
             guard record.patientID == key else {
                 // Which of the two persons the record is about cannot be told: neither has a
-                // readable consent until a newer valid record arrives (R5, fail closed).
+                // readable consent until a newer valid record arrives (R5, fail closed); for the
+                // person it names, newer than the version it gives (it may be their withdrawal).
                 applyUnreadable(patientID: key)
-                applyUnreadable(patientID: record.patientID)
+                applyUnreadable(patientID: record.patientID, version: record.version)
                 return .unreadable(ConsentRecordError(code: .keyMismatch, detail: "patientId"))
             }
             return apply(record)

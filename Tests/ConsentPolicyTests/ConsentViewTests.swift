@@ -89,6 +89,12 @@ import Testing
         #expect(view.state(for: F.ola) == .unreadable)
         // R5: the person the body names loses their consent too (which one is meant cannot be told).
         #expect(view.state(for: F.kari) == .unreadable)
+        // Only a correctly keyed record newer than the misaddressed one's version brings it back
+        // (as docs/operations.md says): the same version does not.
+        #expect(view.apply(F.consent(F.kari, version: 1)) == .ignoredStale)
+        #expect(view.state(for: F.kari) == .unreadable)
+        #expect(view.apply(F.consent(F.kari, version: 2)) == .applied)
+        #expect(view.state(for: F.kari).grantedRecord != nil)
     }
 
     @Test("R5: a record without a key makes the person its body names unreadable, even when it is otherwise invalid")
