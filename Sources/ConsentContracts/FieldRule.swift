@@ -12,16 +12,20 @@ package struct FieldRule: Sendable, Hashable {
     package var generalization: String?
     /// True for containers (objects, arrays of objects); their children carry their own rules.
     package var isObject: Bool
+    /// True when the schema puts no `enum`, `const`, `pattern` or `format` on the property: a
+    /// string there can hold whatever a person types, whatever its classification says (R16).
+    package var acceptsAnyText: Bool
 
     /// A rule with every attribute given.
     package init(
         path: [String], classification: FieldClassification, consentCategory: String? = nil,
-        generalization: String? = nil, isObject: Bool = false
+        generalization: String? = nil, isObject: Bool = false, acceptsAnyText: Bool = true
     ) {
         self.path = path
         self.classification = classification
         self.consentCategory = consentCategory
         self.generalization = generalization
         self.isObject = isObject
+        self.acceptsAnyText = acceptsAnyText
     }
 }

@@ -296,7 +296,8 @@ package struct MessageContractBuilder {
         guard let classification else { return }
         let rule = FieldRule(
             path: path, classification: classification, consentCategory: category,
-            generalization: generalization, isObject: isObject)
+            generalization: generalization, isObject: isObject,
+            acceptsAnyText: ["enum", "const", "pattern", "format"].allSatisfy { annotation($0) == nil })
         fields.append(rule)
         if isArray, let items = target?["items"] {
             addRule(

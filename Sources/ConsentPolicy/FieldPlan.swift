@@ -11,6 +11,9 @@ package final class FieldPlan: Sendable {
     package let pointer: String
     /// The classification (the root is operational).
     package let classification: FieldClassification
+    /// Whether a string here is unconstrained (no enum, const, pattern or format): R16 looks
+    /// for phone numbers and addresses in it as in free text.
+    package let acceptsAnyText: Bool
     /// The consent category's bit; empty when the field has none or an unknown one.
     package let category: ConsentCategories
     /// The category name as written in the contract.
@@ -26,12 +29,14 @@ package final class FieldPlan: Sendable {
     package let items: FieldPlan?
 
     init(
-        name: String, pointer: String, classification: FieldClassification, category: ConsentCategories,
-        categoryName: String?, generalization: Generalization?, children: [String: FieldPlan], items: FieldPlan?
+        name: String, pointer: String, classification: FieldClassification, acceptsAnyText: Bool,
+        category: ConsentCategories, categoryName: String?, generalization: Generalization?,
+        children: [String: FieldPlan], items: FieldPlan?
     ) {
         self.name = name
         self.pointer = pointer
         self.classification = classification
+        self.acceptsAnyText = acceptsAnyText
         self.category = category
         self.categoryName = categoryName
         self.generalization = generalization
@@ -77,6 +82,7 @@ package final class FieldPlan: Sendable {
             name: path.last ?? "",
             pointer: path.map { $0 == "[]" ? $0 : JSONPointer.escape($0) }.reduce(into: "") { $0 += "/" + $1 },
             classification: rule?.classification ?? .operational,
+            acceptsAnyText: rule?.acceptsAnyText ?? true,
             category: categoryName.flatMap(ConsentCategories.init(name:)) ?? [],
             categoryName: categoryName,
             generalization: rule?.generalization.flatMap(Generalization.init(rawValue:)),

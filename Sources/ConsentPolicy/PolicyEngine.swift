@@ -254,19 +254,24 @@ package enum PolicyEngine {
     }
 
     /// R16: the pointer of the first string in `output` that holds a fødselsnummer or D-number
-    /// other than the subject's, or (in free text) a phone number or e-mail address; nil when
-    /// there is none. Synthetic numbers count too (fail closed).
+    /// other than the subject's, or (in free text or any other unconstrained string) a phone
+    /// number or e-mail address; nil when there is none. Synthetic numbers count too (fail closed).
     static func thirdPartyIdentifier(in output: JSONValue, plan: FieldPlan?, subject: String) -> String? {
         switch output {
         case .string(let text):
-            let isFreeText = plan?.classification == .freeText
-            guard mayHoldIdentifier(text, minimumDigits: isFreeText ? 8 : 11, orAddress: isFreeText) else { return nil }
+            // Phone numbers and addresses are looked for wherever a person can type them: a
+            // free-text field, and any string the contract does not constrain (no enum, const,
+            // pattern or format), whatever its classification ("jobGoal, in the patient's words").
+            // A constrained field holds what its constraint allows (the patient's own consented
+            // `+47…` phone, an organisation number), not a third party's contact details.
+            let isTyped = plan.map { $0.classification == .freeText || $0.acceptsAnyText } ?? true
+            guard mayHoldIdentifier(text, minimumDigits: isTyped ? 8 : 11, orAddress: isTyped) else { return nil }
             for finding in PersonalDataScanner.findings(in: text, allowSynthetic: true) {
                 switch finding.kind {
                 case .nationalIdentityNumber:
                     if !isSubjectsNumber(text[finding.range], subject: subject) { return "" }
                 default:
-                    if isFreeText { return "" }
+                    if isTyped { return "" }
                 }
             }
             return nil
@@ -293,16 +298,27 @@ package enum PolicyEngine {
 
     // MARK: Helpers
 
-    /// Whether the digits of `found` (a fødselsnummer the scanner found, perhaps split by a
-    /// separator) are the subject's. Compared byte by byte when `found` is ASCII, as the
-    /// scanner's digit runs are: the subject's own number is in most events, and filtering
-    /// `Character`s for it, then building a string, was a fifth of this scan's time. Anything
-    /// else takes the `Character` path, which counts every numeric character (fail closed).
+    /// Whether the digits of `found` (a fødselsnummer the scanner found, perhaps split by
+    /// separators) are the subject's. Compared byte by byte when `found` is ASCII, as most are:
+    /// the subject's own number is in most events, and filtering `Character`s for it, then
+    /// building a string, was a fifth of this scan's time. Anything else is read scalar by
+    /// scalar: a decimal digit in any script counts as its value (the scanner reads it so), any
+    /// other numeric character makes the number someone else's (fail closed).
     static func isSubjectsNumber(_ found: Substring, subject: String) -> Bool {
         let ascii: Bool? = found.utf8.withContiguousStorageIfAvailable { bytes in
             bytes.allSatisfy { $0 < 0x80 }
         }
-        guard ascii == true else { return String(found.filter(\.isNumber)) == subject }
+        guard ascii == true else {
+            var expected = subject.utf8.makeIterator()
+            for scalar in found.unicodeScalars {
+                let properties = scalar.properties
+                guard let value = properties.numericValue else { continue }
+                guard properties.numericType == .decimal, value >= 0, value <= 9,
+                    expected.next() == UInt8(ascii: "0") + UInt8(value)
+                else { return false }
+            }
+            return expected.next() == nil
+        }
         var digits = found.utf8.lazy.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.makeIterator()
         for expected in subject.utf8 {
             guard digits.next() == expected else { return false }
@@ -335,26 +351,11 @@ package enum PolicyEngine {
         }
     }
 
-    /// A cheap pass before the scanner (which allocates): whether `text` has a chain of at
-    /// least `minimumDigits` digits (runs joined by single spaces, as the scanner reads
-    /// "DDMMYY IIIKK" or "91 23 45 67"), or an `@` when `orAddress`. Most strings have neither.
+    /// A cheap pass before the scanner (which allocates): whether `text` has at least
+    /// `minimumDigits` digits joined only by separators (as the scanner reads "DDMMYY IIIKK",
+    /// "91.23.45.67" or fullwidth digits), or an `@` when `orAddress`. Most strings have neither.
     static func mayHoldIdentifier(_ text: String, minimumDigits: Int, orAddress: Bool) -> Bool {
-        var chain = 0
-        var previousWasSpace = false
-        for byte in text.utf8 {
-            if byte &- UInt8(ascii: "0") < 10 {
-                chain += 1
-                if chain >= minimumDigits { return true }
-                previousWasSpace = false
-            } else if byte == UInt8(ascii: " "), chain > 0, !previousWasSpace {
-                previousWasSpace = true
-            } else {
-                if orAddress, byte == UInt8(ascii: "@") { return true }
-                chain = 0
-                previousWasSpace = false
-            }
-        }
-        return false
+        PersonalDataScanner.mayHold(text, minimumDigits: minimumDigits, orAddress: orAddress)
     }
 
     /// Whether `text` is free of fødselsnummer/D-numbers (synthetic ones included).

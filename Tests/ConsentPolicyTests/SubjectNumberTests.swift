@@ -26,4 +26,14 @@ import Testing
         #expect(!PolicyEngine.isSubjectsNumber("170889\u{0663}40180"[...], subject: subject))
         #expect(PolicyEngine.isSubjectsNumber("170889\u{00A0}40180"[...], subject: subject), "a no-break space")
     }
+
+    @Test func R16_theSubjectsDigitsInAnotherScriptAreStillTheSubjects() {
+        // The scanner reads every decimal digit as its value, so the comparison does too.
+        let fullwidth = String(
+            String.UnicodeScalarView(subject.unicodeScalars.map { Unicode.Scalar($0.value + 0xFEE0)! }))
+        #expect(PolicyEngine.isSubjectsNumber(fullwidth[...], subject: subject))
+        #expect(PolicyEngine.isSubjectsNumber("1\u{200B}7\u{200B}0889-4\u{0660}180"[...], subject: subject))
+        #expect(!PolicyEngine.isSubjectsNumber("1708894018\u{FF11}"[...], subject: subject), "a fullwidth 1, not 0")
+        #expect(!PolicyEngine.isSubjectsNumber("170889\u{00BD}40180"[...], subject: subject), "½ is no digit")
+    }
 }

@@ -3,6 +3,17 @@
 /// Used to keep direct identifiers from slipping through free-text fields and to prove that
 /// logs and operator views hold none. It errs on the side of finding: any 8-digit group that
 /// looks like a Norwegian subscriber number counts as a phone number.
+///
+/// Digits are read as a person reads them (R16): every Unicode decimal digit (`Nd`: fullwidth,
+/// Arabic-Indic, …) counts as its value; format characters (`Cf`: zero-width spaces and joiners,
+/// the byte order mark, the soft hyphen) and combining marks are read as absent; and groups of
+/// digits separated by spaces (ASCII space, tab, any `Zs` such as the no-break spaces), by one
+/// `-`, `.` or `/` (or a Unicode dash, a fullwidth full stop or solidus) with at most two
+/// spaces around it, form one chain. A newline, a letter or any other character ends a chain.
+/// A fødselsnummer is any run of whole groups in a chain that adds up to eleven digits and
+/// passes the checksum and date checks; a phone number is as before, with one guard against
+/// dates and amounts: groups split by `-`, `.` or `/` count only in the layouts Norwegian phone
+/// numbers are written in (`912-34-567`, `91.23.45.67`, `9123-4567`, not `2025-2026`).
 package enum PersonalDataScanner {
     /// Every finding in `text`, ordered by position, non-overlapping.
     package static func findings(in text: String, allowSynthetic: Bool) -> [PersonalDataFinding] {
@@ -26,108 +37,274 @@ package enum PersonalDataScanner {
         findings(in: text, allowSynthetic: allowSynthetic).isEmpty
     }
 
+    /// A cheap pass before `findings` (which allocates): whether `text` has at least
+    /// `minimumDigits` digits joined as `findings` joins them (by separators: at most two spaces
+    /// and one `-`, `.` or `/` between two digits; format characters ignored; looser than the
+    /// chains `findings` reads, never stricter), or an `@` when `orAddress`. ASCII is read byte
+    /// by byte; only a character beyond it is decoded.
+    package static func mayHold(_ text: String, minimumDigits: Int, orAddress: Bool) -> Bool {
+        var chain = 0
+        var spaces = 0  // separators since the last digit
+        var marks = 0
+        var scalar: UInt32 = 0
+        var pending = 0  // continuation bytes still to come
+        for byte in text.utf8 {
+            if byte < 0x80 {
+                if byte &- UInt8(ascii: "0") < 10 {
+                    chain += 1
+                    if chain >= minimumDigits { return true }
+                    spaces = 0
+                    marks = 0
+                } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                    spaces += 1
+                    if spaces > 2 { chain = 0 }
+                } else if byte &- UInt8(ascii: "-") < 3 {  // - . /
+                    marks += 1
+                    if marks > 1 { chain = 0 }
+                } else {
+                    if orAddress, byte == UInt8(ascii: "@") { return true }
+                    chain = 0
+                }
+                continue
+            }
+            if byte >= 0xC0 {
+                pending = byte >= 0xF0 ? 3 : byte >= 0xE0 ? 2 : 1
+                scalar = UInt32(byte) & (0x3F >> pending)
+                continue
+            }
+            scalar = scalar << 6 | UInt32(byte & 0x3F)
+            pending -= 1
+            guard pending == 0, let decoded = Unicode.Scalar(scalar) else { continue }
+            switch symbol(of: decoded) {
+            case .digit:
+                chain += 1
+                if chain >= minimumDigits { return true }
+                spaces = 0
+                marks = 0
+            case .invisible: break
+            case .space:
+                spaces += 1
+                if spaces > 2 { chain = 0 }
+            case .mark:
+                marks += 1
+                if marks > 1 { chain = 0 }
+            case .word, .other: chain = 0
+            }
+        }
+        return false
+    }
+
+    // MARK: Characters
+
+    /// What one character is to the digit reader.
+    enum Symbol: Equatable {
+        /// A decimal digit (`Nd`) with its value.
+        case digit(UInt8)
+        /// Read as absent: a format character (`Cf`) or a combining mark.
+        case invisible
+        /// ASCII space, tab, or a space separator (`Zs`).
+        case space
+        /// `-`, `.` or `/` (a Unicode dash reads as `-`, fullwidth ones as their ASCII forms).
+        case mark(UInt8)
+        /// Glues a digit group into a code: letters, `_`, numbers that are not decimal digits.
+        case word
+        /// Anything else: a boundary (its ASCII byte, or 0 beyond ASCII).
+        case other(UInt8)
+    }
+
+    @inline(__always)
+    private static func asciiSymbol(_ byte: UInt8) -> Symbol {
+        if byte &- UInt8(ascii: "0") < 10 { return .digit(byte &- UInt8(ascii: "0")) }
+        if (byte | 0x20) &- UInt8(ascii: "a") < 26 || byte == UInt8(ascii: "_") { return .word }
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\t"): return .space
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"): return .mark(byte)
+        default: return .other(byte)
+        }
+    }
+
+    /// The symbol of a character beyond ASCII.
+    static func symbol(of scalar: Unicode.Scalar) -> Symbol {
+        switch scalar.value {
+        case 0x00A0: return .space
+        case 0x00AD: return .invisible
+        case 0x00C0...0x00FF: return scalar.value == 0xD7 || scalar.value == 0xF7 ? .other(0) : .word  // æ, ø, å …
+        case 0xFF0B: return .other(UInt8(ascii: "+"))
+        case 0xFF0E: return .mark(UInt8(ascii: "."))
+        case 0xFF0F, 0x2044, 0x2215: return .mark(UInt8(ascii: "/"))
+        default: break
+        }
+        let properties = scalar.properties
+        switch properties.generalCategory {
+        case .decimalNumber:
+            guard let value = properties.numericValue, value >= 0, value <= 9 else { return .word }
+            return .digit(UInt8(value))
+        case .format, .nonspacingMark, .enclosingMark: return .invisible
+        case .spaceSeparator: return .space
+        case .dashPunctuation: return .mark(UInt8(ascii: "-"))
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .spacingMark,
+            .letterNumber, .otherNumber, .connectorPunctuation:
+            return .word
+        default: return .other(0)
+        }
+    }
+
+    /// The symbol at `index` of the UTF-8 `bytes` (valid, as a `String`'s are) and its length.
+    @inline(__always)
+    private static func symbol(_ bytes: [UInt8], at index: Int) -> (symbol: Symbol, length: Int) {
+        let lead = bytes[index]
+        if lead < 0x80 { return (asciiSymbol(lead), 1) }
+        let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+        guard index + length <= bytes.count else { return (.other(0), 1) }
+        var value = UInt32(lead) & (0x7F >> length)
+        for offset in 1..<length { value = value << 6 | UInt32(bytes[index + offset] & 0x3F) }
+        guard let scalar = Unicode.Scalar(value) else { return (.other(0), length) }
+        return (symbol(of: scalar), length)
+    }
+
     // MARK: Digits
 
-    private struct Run {
+    /// One group of digits in a chain.
+    private struct Group {
+        /// Byte offsets of the first digit and after the last one.
         var start: Int
         var end: Int
-        var count: Int { end - start }
+        /// Where the group's digits start in the chain's digit values, and how many there are.
+        var first: Int
+        var count: Int
+        /// What separated it from the group before: `-`, `.`, `/`, a space (`" "`: spaces
+        /// only) or 0 for the first group of a chain.
+        var gap: UInt8
     }
 
-    private static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
-
-    private static func isWordByte(_ byte: UInt8) -> Bool {
-        isDigit(byte) || (byte | 0x20) &- UInt8(ascii: "a") < 26 || byte >= 0x80 || byte == UInt8(ascii: "_")
-    }
-
-    /// Chains of digit runs separated by single spaces, bounded by non-word characters.
+    /// Chains of digit groups (above), each end bounded by a non-word character; a group glued
+    /// to letters ("ABC123") is a code, not part of a number, and is left out of its chain.
     private static func digitSpans(
         _ bytes: [UInt8], allowSynthetic: Bool
     ) -> [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] {
         var result: [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] = []
+        var digits: [UInt8] = []
+        var groups: [Group] = []
+        var before: Symbol = .other(0)  // the last visible character before `index`
+        var beforeOffset = 0
         var index = 0
         while index < bytes.count {
-            guard isDigit(bytes[index]) else {
-                index += 1
+            let (current, length) = symbol(bytes, at: index)
+            guard case .digit = current else {
+                if current != .invisible {
+                    before = current
+                    beforeOffset = index
+                }
+                index += length
                 continue
             }
-            // A digit glued to letters ("ABC123") is a code, not a number on its own.
-            let isBoundedLeft = index == 0 || !isWordByte(bytes[index - 1])
-            var runs: [Run] = []
-            var cursor = index
-            while cursor < bytes.count, isDigit(bytes[cursor]) {
-                let start = cursor
-                while cursor < bytes.count, isDigit(bytes[cursor]) { cursor += 1 }
-                runs.append(Run(start: start, end: cursor))
-                if cursor + 1 < bytes.count, bytes[cursor] == UInt8(ascii: " "), isDigit(bytes[cursor + 1]) {
-                    cursor += 1
-                } else {
-                    break
+            digits.removeAll(keepingCapacity: true)
+            groups.removeAll(keepingCapacity: true)
+            var gap: UInt8 = 0
+            var after: Symbol = .other(0)  // the first visible character after the chain
+            chain: while true {
+                let start = index
+                var end = index
+                let first = digits.count
+                group: while index < bytes.count {
+                    let (next, length) = symbol(bytes, at: index)
+                    switch next {
+                    case .digit(let value):
+                        digits.append(value)
+                        end = index + length
+                    case .invisible: break
+                    default:
+                        after = next
+                        break group
+                    }
+                    index += length
                 }
+                if index == bytes.count { after = .other(0) }
+                groups.append(Group(start: start, end: end, first: first, count: digits.count - first, gap: gap))
+                // A gap: spaces and at most one mark, with at most two spaces, then a digit.
+                var cursor = index
+                var spaces = 0
+                var mark: UInt8 = 0
+                gapLoop: while cursor < bytes.count {
+                    let (next, length) = symbol(bytes, at: cursor)
+                    switch next {
+                    case .space: spaces += 1
+                    case .mark(let byte):
+                        guard mark == 0 else { break gapLoop }
+                        mark = byte
+                    case .invisible: break
+                    case .digit:
+                        guard spaces <= 2, spaces > 0 || mark != 0 else { break gapLoop }
+                        gap = mark == 0 ? UInt8(ascii: " ") : mark
+                        index = cursor
+                        continue chain
+                    default: break gapLoop
+                    }
+                    cursor += length
+                }
+                break chain
             }
-            let isBoundedRight = cursor == bytes.count || !isWordByte(bytes[cursor])
-            if isBoundedLeft, isBoundedRight {
-                let hasPlus = index > 0 && bytes[index - 1] == UInt8(ascii: "+")
-                result += matchChain(runs, bytes, hasPlus: hasPlus, allowSynthetic: allowSynthetic)
+            var chainGroups = groups[...]
+            if before == .word { chainGroups = chainGroups.dropFirst() }
+            if after == .word { chainGroups = chainGroups.dropLast() }
+            if !chainGroups.isEmpty {
+                let plus = chainGroups.startIndex == 0 && before == .other(UInt8(ascii: "+")) ? beforeOffset : nil
+                result += matchChain(chainGroups, digits, plusOffset: plus, allowSynthetic: allowSynthetic)
             }
-            index = cursor
+            before = .digit(0)
         }
         return result
     }
 
-    private static func digits(_ bytes: [UInt8], _ runs: ArraySlice<Run>) -> [Int] {
-        var result: [Int] = []
-        for run in runs { for position in run.start..<run.end { result.append(Int(bytes[position] - 48)) } }
-        return result
-    }
-
     private static func matchChain(
-        _ runs: [Run], _ bytes: [UInt8], hasPlus: Bool, allowSynthetic: Bool
+        _ groups: ArraySlice<Group>, _ digits: [UInt8], plusOffset: Int?, allowSynthetic: Bool
     ) -> [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] {
         var result: [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] = []
-        var position = 0
-        while position < runs.count {
-            let run = runs[position]
-            // Identity number: 11 digits, or 6 + 5 ("DDMMYY IIIKK").
-            if run.count == 11,
+        var position = groups.startIndex
+        while position < groups.endIndex {
+            let group = groups[position]
+            // Identity number: whole groups adding up to 11 digits ("DDMMYYIIIKK", "DDMMYY IIIKK",
+            // "DD.MM.YY IIIKK", one digit a group, …).
+            var total = 0
+            var last = position
+            while last < groups.endIndex, total < 11 {
+                total += groups[last].count
+                last += 1
+            }
+            if total == 11,
                 NorwegianIdentifier.parse(
-                    digits: digits(bytes, runs[position...position]), allowSynthetic: allowSynthetic) != nil
+                    digits: digits[group.first..<(group.first + 11)].map { Int($0) }, allowSynthetic: allowSynthetic)
+                    != nil
             {
-                result.append((.nationalIdentityNumber, run.start, run.end))
-                position += 1
+                result.append((.nationalIdentityNumber, group.start, groups[last - 1].end))
+                position = last
                 continue
             }
-            if run.count == 6, position + 1 < runs.count, runs[position + 1].count == 5,
-                NorwegianIdentifier.parse(
-                    digits: digits(bytes, runs[position...(position + 1)]), allowSynthetic: allowSynthetic) != nil
+            // Phone with country code in one group: +4791234567 / 004791234567.
+            let plusHere = position == groups.startIndex ? plusOffset : nil
+            let leading = digits[group.first..<(group.first + group.count)]
+            if (group.count == 10 && plusHere != nil && leading.starts(with: [4, 7]))
+                || (group.count == 12 && leading.starts(with: [0, 0, 4, 7]))
             {
-                result.append((.nationalIdentityNumber, run.start, runs[position + 1].end))
-                position += 2
-                continue
-            }
-            // Phone with country code in one run: +4791234567 / 004791234567.
-            let plusHere = position == 0 && hasPlus
-            let leading = digits(bytes, runs[position...position])
-            if (run.count == 10 && plusHere && leading.starts(with: [4, 7]))
-                || (run.count == 12 && leading.starts(with: [0, 0, 4, 7]))
-            {
-                if leading[leading.count - 8] >= 2 {
-                    result.append((.phoneNumber, run.start - (plusHere ? 1 : 0), run.end))
+                if leading[leading.endIndex - 8] >= 2 {
+                    result.append((.phoneNumber, plusHere ?? group.start, group.end))
                     position += 1
                     continue
                 }
             }
-            // Phone with a separate country code run ("+47 912 34 567", "0047 91234567").
+            // Phone with a separate country code group ("+47 912 34 567", "0047 91234567").
             var subscriberStart = position
             var prefixStart: Int? = nil
-            if (run.count == 2 && plusHere && leading == [4, 7]) || (run.count == 4 && leading == [0, 0, 4, 7]) {
-                if position + 1 < runs.count {
+            if (group.count == 2 && plusHere != nil && leading.elementsEqual([4, 7]))
+                || (group.count == 4 && leading.elementsEqual([0, 0, 4, 7]))
+            {
+                if position + 1 < groups.endIndex {
                     subscriberStart = position + 1
-                    prefixStart = run.start - (plusHere ? 1 : 0)
+                    prefixStart = plusHere ?? group.start
                 }
             }
-            if let end = subscriberEnd(runs, bytes, from: subscriberStart) {
-                result.append((.phoneNumber, prefixStart ?? runs[subscriberStart].start, runs[end].end))
+            if let end = subscriberEnd(groups, digits, from: subscriberStart) {
+                result.append((.phoneNumber, prefixStart ?? groups[subscriberStart].start, groups[end].end))
                 position = end + 1
                 continue
             }
@@ -136,19 +313,39 @@ package enum PersonalDataScanner {
         return result
     }
 
-    /// Index of the last run when runs from `start` add up to exactly 8 digits starting 2–9.
-    private static func subscriberEnd(_ runs: [Run], _ bytes: [UInt8], from start: Int) -> Int? {
-        guard start < runs.count, bytes[runs[start].start] >= UInt8(ascii: "2") else { return nil }
+    /// Index of the last group when groups from `start` add up to exactly 8 digits starting 2–9,
+    /// split by spaces, or by one mark in a phone number's layout (3-2-3, 2-2-2-2, 4-4 but not a
+    /// range of years): a date (`25.06.2026`, `2026-06-25`) or an amount (`25.000.000`) is not.
+    private static func subscriberEnd(_ groups: ArraySlice<Group>, _ digits: [UInt8], from start: Int) -> Int? {
+        guard start < groups.endIndex, digits[groups[start].first] >= 2 else { return nil }
         var total = 0
-        for position in start..<runs.count {
-            total += runs[position].count
-            if total == 8 { return position }
+        var end = start
+        while true {
+            total += groups[end].count
+            if total == 8 { break }
             if total > 8 { return nil }
+            end += 1
+            if end == groups.endIndex { return nil }
         }
-        return nil
+        guard end > start else { return end }
+        let gap = groups[start + 1].gap
+        guard groups[(start + 1)...end].allSatisfy({ $0.gap == gap }) else { return nil }
+        if gap == UInt8(ascii: " ") { return end }
+        switch groups[start...end].map(\.count) {
+        case [3, 2, 3], [2, 2, 2, 2]: return end
+        case [4, 4]:
+            func isYear(_ group: Group) -> Bool {
+                let century = digits[group.first] * 10 + digits[group.first + 1]
+                return century == 19 || century == 20
+            }
+            return isYear(groups[start]) && isYear(groups[end]) ? nil : end
+        default: return nil
+        }
     }
 
     // MARK: E-mail
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 
     private static func isLocalByte(_ byte: UInt8) -> Bool {
         isDigit(byte) || (byte | 0x20) &- UInt8(ascii: "a") < 26 || byte >= 0x80
