@@ -113,9 +113,9 @@ package enum DecideBenchmark {
             }
         }
         for start in stride(from: 0, to: warmup, by: batchSize) {
-            _ = try store.prepare(
-                try decider.decide(records(start..<min(start + batchSize, warmup)), consumerGroup: "bench", now: Date())
-            )
+            let decided = try decider.decide(
+                records(start..<min(start + batchSize, warmup)), consumerGroup: "bench", now: Date())
+            _ = try store.prepare(decided.batch, alternative: decided.alternative)
         }
         // Batches are made before the clock starts: the consumer's work is not this stage's.
         let batches = stride(from: 0, to: events, by: batchSize).map { records($0..<min($0 + batchSize, events)) }
@@ -126,10 +126,10 @@ package enum DecideBenchmark {
             let started = ThreadCPU.callingThreadNanoseconds()
             let decided = try decider.decide(batch, consumerGroup: "bench", now: Date())
             let decidedAt = ThreadCPU.callingThreadNanoseconds()
-            let prepared = try store.prepare(decided)
+            let prepared = try store.prepare(decided.batch, alternative: decided.alternative)
             prepareNanoseconds += ThreadCPU.callingThreadNanoseconds() - decidedAt
             decideNanoseconds += decidedAt - started
-            for message in decided.messages {
+            for message in decided.batch.messages {
                 outcomes[message.decision.reasonCode ?? message.decision.outcome.rawValue, default: 0] += 1
             }
             guard prepared.count == batch.count else { throw PolicyBenchmarkError("a batch lost events") }

@@ -164,7 +164,8 @@ package final class BridgeMetrics: Sendable {
         let rejections: CoreMetrics.Counter?
     }
 
-    private struct DecisionKey: Hashable, Sendable {
+    /// The labels of one kind of decision: its final code, direction and type.
+    struct DecisionKey: Hashable, Sendable {
         let code: String
         let direction: String
         let type: String
@@ -174,11 +175,25 @@ package final class BridgeMetrics: Sendable {
 
     /// Counts one event's decision: by its final code (`accepted`, `anonymized` or a reject
     /// reason), and by direction, type (a known contract's `ce_type`, else `unknown`) and outcome.
-    /// One dictionary lookup per event: the hot path calls this for every event.
     package func recordDecision(code: String, direction: String = "unknown", knownType: String? = nil) {
-        let key = DecisionKey(code: code, direction: direction, type: knownType ?? "unknown")
+        recordDecisions(DecisionKey(code: code, direction: direction, type: knownType ?? "unknown"), count: 1)
+    }
+
+    /// Counts the decisions of a recorded batch (`DecisionTally`): each kind once, by how many
+    /// of its events were recorded as decided. Those at `excluded` positions are not counted
+    /// (skipped as already recorded, or recorded under another id and counted as such).
+    func recordDecisions(_ tally: DecisionTally, excluding excluded: [Int] = []) {
+        var counts = tally.counts
+        for position in excluded { counts[tally.kindOfEvent[position]] -= 1 }
+        for (kind, count) in counts.enumerated() where count > 0 {
+            recordDecisions(tally.kinds[kind], count: count)
+        }
+    }
+
+    private func recordDecisions(_ key: DecisionKey, count: Int) {
         let series = decisionSeries.withLock { cache -> DecisionSeries in
             if let series = cache[key] { return series }
+            let code = key.code
             let outcome: Outcome = code == "accepted" ? .forwarded : code == "anonymized" ? .anonymized : .rejected
             let series = DecisionSeries(
                 decisions: counter("consent_bridge_decisions_total", [("code", code)]),
@@ -189,11 +204,25 @@ package final class BridgeMetrics: Sendable {
             cache[key] = series
             return series
         }
-        state.withLock { $0.decisions[code, default: 0] += 1 }
-        series.decisions.increment()
-        series.events.increment()
-        series.rejections?.increment()
-        if code == RejectReason.outputContractViolation.code { outputContractViolations.increment() }
+        state.withLock { $0.decisions[key.code, default: 0] += count }
+        series.decisions.increment(by: count)
+        series.events.increment(by: count)
+        series.rejections?.increment(by: count)
+        if key.code == RejectReason.outputContractViolation.code { outputContractViolations.increment(by: count) }
+    }
+
+    /// Counts events not recorded because they were already (`consent_bridge_duplicate_events_total`):
+    /// the same event again on its topic (a producer's retry, a redelivery after a crash or a hand-over).
+    package func recordDuplicateEvents(_ count: Int, direction: String) {
+        guard count > 0 else { return }
+        counter("consent_bridge_duplicate_events_total", [("direction", direction)]).increment(by: count)
+    }
+
+    /// Counts events recorded under their alternative id because another topic's event holds
+    /// their `ce_id` (`consent_bridge_reused_event_ids_total`): two systems use the same ids.
+    package func recordReusedEventIDs(_ count: Int, direction: String) {
+        guard count > 0 else { return }
+        counter("consent_bridge_reused_event_ids_total", [("direction", direction)]).increment(by: count)
     }
 
     /// What became of a copy addressed to a recipient system (the `outcome` label).
@@ -324,5 +353,37 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? Int64.max : product + attoseconds / 1_000_000_000
+    }
+}
+
+/// The decisions of one batch by kind (code, direction, type), counted as they are made and
+/// given to the metrics once the batch is recorded (`BridgeMetrics.recordDecisions`): the
+/// figures count what was recorded, never an event skipped as already recorded.
+struct DecisionTally: Sendable {
+    /// Each kind met, in the order met.
+    private(set) var kinds: [BridgeMetrics.DecisionKey] = []
+    /// How many events of each kind.
+    private(set) var counts: [Int] = []
+    /// Each event's kind (an index into `kinds`), by its position in the batch.
+    private(set) var kindOfEvent: [Int] = []
+    private var indexOfKind: [BridgeMetrics.DecisionKey: Int] = [:]
+
+    /// An empty tally with room for `capacity` events.
+    init(capacity: Int) { kindOfEvent.reserveCapacity(capacity) }
+
+    /// Adds the next event of the batch.
+    mutating func add(code: String, direction: String, knownType: String?) {
+        let key = BridgeMetrics.DecisionKey(code: code, direction: direction, type: knownType ?? "unknown")
+        let kind: Int
+        if let index = indexOfKind[key] {
+            kind = index
+        } else {
+            kind = kinds.count
+            kinds.append(key)
+            counts.append(0)
+            indexOfKind[key] = kind
+        }
+        counts[kind] += 1
+        kindOfEvent.append(kind)
     }
 }

@@ -66,13 +66,41 @@ package struct BridgeRecordBuilder: Sendable {
     /// The id the bridge records a message under: the sender's `ce_id` when the envelope
     /// passed its checks (a closed alphabet, no personal identifier), otherwise the record's
     /// position. Whatever the sender put in a refused envelope never reaches a store or operator.
+    ///
+    /// Ids starting `kafka:` are the bridge's own (`positionID`, `alternativeMessageID`): a
+    /// `ce_id` of that form is not used, so no sender can take the id another event is
+    /// recorded under.
     package static func messageID(of record: KafkaRecord, headers: CloudEventHeaders, decision: PolicyDecision)
         -> String
     {
-        if decision.rejectReason != .invalidEnvelope, let id = headers.id, CloudEventHeaders.isWellFormedID(id) {
+        if decision.rejectReason != .invalidEnvelope, let id = headers.id, CloudEventHeaders.isWellFormedID(id),
+            !id.hasPrefix(Self.bridgeIDPrefix)
+        {
             return id
         }
-        return "kafka:\(record.topic):\(record.partition):\(record.offset)"
+        return positionID(of: record)
+    }
+
+    /// The prefix of the ids the bridge makes itself (never a sender's `ce_id`).
+    static let bridgeIDPrefix = "kafka:"
+
+    /// The id of a record's position: `kafka:<topic>:<partition>:<offset>`.
+    package static func positionID(of record: KafkaRecord) -> String {
+        "kafka:\(record.topic):\(record.partition):\(record.offset)"
+    }
+
+    /// The id a message is recorded under when its `ce_id` is already recorded for an event of
+    /// another topic (another system: CloudEvents identifies an event by source and id, so two
+    /// systems may use the same id): `kafka:<topic>:id:<ce_id>`, which is the same for every
+    /// copy of the event on its topic (a producer's retry, a redelivery: recorded once), and
+    /// never another topic's. When that would be longer than an id may be (200 characters),
+    /// the record's position (`positionID`).
+    package static func alternativeMessageID(of record: KafkaRecord, messageID: String) -> String {
+        if !messageID.hasPrefix(bridgeIDPrefix) {
+            let byTopic = "kafka:\(record.topic):id:\(messageID)"
+            if byTopic.utf8.count <= CloudEventHeaders.maxTextLength { return byTopic }
+        }
+        return positionID(of: record)
     }
 
     /// The `ce_type` operators and receipts may see: a known contract's type as it is, anything
@@ -100,17 +128,23 @@ package struct BridgeRecordBuilder: Sendable {
     ///
     /// For a redrive (`isRedrive`), the receipt gets its own id: the sender already holds a
     /// receipt with the message's first (rejecting) decision under the plain id.
+    ///
+    /// `messageID`: the id to record the message under, when not the one `messageID(of:)`
+    /// gives (an alternative id, or a redriven message's recorded id); its receipt and
+    /// notices carry it.
     package func build(
         record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date,
-        isRedrive: Bool = false
+        isRedrive: Bool = false, messageID: String? = nil
     ) throws -> BridgeMessageRecord {
+        let messageID = messageID ?? Self.messageID(of: record, headers: headers, decision: decision)
         let built = try buildUnchecked(
-            record: record, headers: headers, origin: origin, decision: decision, now: now, isRedrive: isRedrive)
+            record: record, headers: headers, origin: origin, decision: decision, now: now, isRedrive: isRedrive,
+            messageID: messageID)
         guard violatesContract(built.outputs) else { return Self.carryingTrace(of: record, into: built.record) }
         let fallback = try buildUnchecked(
             record: record, headers: headers, origin: origin,
             decision: .reject(Rejection(reason: .outputContractViolation, consent: decision.consentUsed)), now: now,
-            isRedrive: isRedrive)
+            isRedrive: isRedrive, messageID: messageID)
         if violatesContract(fallback.outputs) { throw OutputContractError() }
         return Self.carryingTrace(of: record, into: fallback.record)
     }
@@ -178,10 +212,9 @@ package struct BridgeRecordBuilder: Sendable {
     /// order) for the contract check.
     private func buildUnchecked(
         record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date,
-        isRedrive: Bool
+        isRedrive: Bool, messageID: String
     ) throws -> (record: BridgeMessageRecord, outputs: [(type: String, value: JSONValue)]) {
         var outputs: [(type: String, value: JSONValue)] = []
-        let messageID = Self.messageID(of: record, headers: headers, decision: decision)
         let ceType = operatorSafeType(headers.type, origin: origin)
         // As stored (`StoreTime`): a receipt or notice built again from the store says the same.
         let decidedAt = StoreTime.string(from: now)

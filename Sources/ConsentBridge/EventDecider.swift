@@ -39,32 +39,85 @@ package struct EventDecider: Sendable {
         self.logger = logger
     }
 
+    /// A decided batch: what is recorded, the decisions by kind (counted once recorded), and
+    /// how to build a message again under its alternative id (`BridgeStore.record`).
+    package struct DecidedBatch: Sendable {
+        /// The batch's messages and offsets.
+        package var batch: BridgeBatch
+        /// The decisions by kind, for the metrics once the batch is recorded.
+        var tally: DecisionTally
+        /// Decides the message at a position again and builds it under its alternative id.
+        package var alternative: BridgeStore.AlternativeRecord
+    }
+
     /// Decides every event of `batch` in order, at `now`; the offsets after each partition's
     /// last record are recorded under `consumerGroup`. Throws only what `BridgeRecordBuilder.build`
     /// throws (a defect or a missing sealing key), never for an event's content.
-    package func decide(_ batch: [KafkaRecord], consumerGroup: String, now: Date) throws -> BridgeBatch {
+    ///
+    /// Logs one line per decision; the decisions are counted once the batch is recorded
+    /// (`EventPipeline`), since an event already recorded is skipped there.
+    package func decide(_ batch: [KafkaRecord], consumerGroup: String, now: Date) throws -> DecidedBatch {
         let timestamp = Timestamp(date: now)
         // One reading of the registry for the whole batch, as one reading of the view (the gate).
         let agreements = self.agreements.current
         var messages: [BridgeMessageRecord] = []
         messages.reserveCapacity(batch.count)
+        var tally = DecisionTally(capacity: batch.count)
         var offsets: [KafkaTopicPartition: Int64] = [:]
         for record in batch {
-            messages.append(try decide(record, agreements: agreements, now: now, timestamp: timestamp))
+            let decided = try decide(record, agreements: agreements, now: now, timestamp: timestamp)
+            tally.add(code: decided.code, direction: direction, knownType: decided.knownType)
+            // One content-free line per decision: the sender's id (checked: no identifier in
+            // it) or the record's position, a known type, the outcome and the reason code.
+            logger.info(
+                "Decided",
+                metadata: [
+                    "event.id": "\(decided.message.decision.messageID)",
+                    "event.type": "\(decided.knownType ?? "unknown")",
+                    "event.direction": "\(direction)",
+                    "decision.outcome": "\(decided.message.decision.outcome.rawValue)",
+                    "decision.code": "\(decided.code)",
+                ])
+            messages.append(decided.message)
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
         }
-        return BridgeBatch(
-            messages: messages,
-            offsets: offsets.map {
-                ConsumerOffset(
-                    consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value
-                )
-            })
+        // Rare: another topic's event holds a message's id. It is decided again when recorded,
+        // with the view and the registry as they are then (never older than this batch's).
+        let alternative: BridgeStore.AlternativeRecord = { position in
+            let record = batch[position]
+            return try self.decide(
+                record, agreements: self.agreements.current, now: Date(), timestamp: Timestamp(date: Date()),
+                alternativeID: true
+            ).message
+        }
+        return DecidedBatch(
+            batch: BridgeBatch(
+                messages: messages,
+                offsets: offsets.map {
+                    ConsumerOffset(
+                        consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition,
+                        nextOffset: $0.value)
+                }),
+            tally: tally, alternative: alternative)
     }
 
-    private func decide(_ record: KafkaRecord, agreements: IPSAgreements?, now: Date, timestamp: Timestamp) throws
-        -> BridgeMessageRecord
-    {
+    /// The metric labels of a recorded decision (one recorded under an alternative id).
+    func labels(of decision: DecisionRecord) -> (code: String, direction: String, knownType: String?) {
+        let code: String
+        switch decision.outcome {
+        case .forward: code = "accepted"
+        case .forwardAnonymous: code = "anonymized"
+        case .reject: code = decision.reasonCode ?? "unknown"
+        }
+        let knownType = decision.ceType.flatMap { catalog.plan(forCEType: $0) == nil ? nil : $0 }
+        return (code, direction, knownType)
+    }
+
+    /// Decides one event and builds its records (under its alternative id when `alternativeID`),
+    /// with its final code and known type.
+    private func decide(
+        _ record: KafkaRecord, agreements: IPSAgreements?, now: Date, timestamp: Timestamp, alternativeID: Bool = false
+    ) throws -> (message: BridgeMessageRecord, code: String, knownType: String?) {
         // The envelope is read once, here; the policy and the record builder share it.
         var envelope = CloudEventHeaders.Reader()
         for header in record.headers { envelope.read(name: header.name, value: header.value ?? []) }
@@ -77,22 +130,18 @@ package struct EventDecider: Sendable {
         if plan?.isReferral == true {
             decision = decision.requiringIPSAgreement(agreements, on: timestamp.utcDate)
         }
-        let built = try builder.build(record: record, headers: headers, origin: origin, decision: decision, now: now)
+        var messageID: String?
+        if alternativeID {
+            messageID = BridgeRecordBuilder.alternativeMessageID(
+                of: record,
+                messageID: BridgeRecordBuilder.messageID(of: record, headers: headers, decision: decision))
+        }
+        let built = try builder.build(
+            record: record, headers: headers, origin: origin, decision: decision, now: now, messageID: messageID)
         let code = built.decision.reasonCode ?? decision.code
-        let knownType = plan == nil ? nil : headers.type
-        metrics.recordDecision(code: code, direction: direction, knownType: knownType)
-        // One content-free line per decision: the sender's id (checked: no identifier in
-        // it) or the record's position, a known type, the outcome and the reason code.
-        logger.info(
-            "Decided",
-            metadata: [
-                "event.id": "\(built.decision.messageID)", "event.type": "\(knownType ?? "unknown")",
-                "event.direction": "\(direction)", "decision.outcome": "\(built.decision.outcome.rawValue)",
-                "decision.code": "\(code)",
-            ])
-        return built
+        return (built, code, plan == nil ? nil : headers.type)
     }
 
     /// The `direction` label of this side's events.
-    private var direction: String { origin == .health ? "health-to-nav" : "nav-to-health" }
+    var direction: String { origin == .health ? "health-to-nav" : "nav-to-health" }
 }

@@ -89,7 +89,7 @@ package struct EventPipeline: Service {
                             let decided = try await decide(batch)
                             try await recording.next()
                             recording.addTask(executorPreference: store.database.taskExecutor) {
-                                try await record(decided, eventTimes: batch.map(\.timestamp))
+                                try await record(decided, of: batch)
                             }
                         }
                         try await recording.waitForAll()
@@ -113,11 +113,17 @@ package struct EventPipeline: Service {
 
     /// Decides and records one batch; infrastructure errors are retried, never skipped.
     package func process(_ batch: [KafkaRecord]) async throws {
-        try await record(try await decide(batch), eventTimes: batch.map(\.timestamp))
+        try await record(try await decide(batch), of: batch)
+    }
+
+    /// A batch decided and encoded, with its decisions by kind (counted once recorded).
+    private struct PreparedDecisions: Sendable {
+        let prepared: PreparedBridgeBatch
+        let tally: DecisionTally
     }
 
     /// Waits for the consent gate, then decides every event of the batch and encodes its rows.
-    private func decide(_ batch: [KafkaRecord]) async throws -> PreparedBridgeBatch {
+    private func decide(_ batch: [KafkaRecord]) async throws -> PreparedDecisions {
         try await metrics.timed(.gate, items: batch.count) {
             try await retry.run("consent gate", logger: logger) { try await gate.waitUntilCurrent() }
         }
@@ -126,20 +132,69 @@ package struct EventPipeline: Service {
         // Encoding the rows here keeps it off the store connection (it overlaps the previous
         // batch's transaction). A batch that cannot be encoded is a defect, not an outage: it
         // stops the pipeline instead of being retried.
-        let prepared = try store.prepare(decided)
+        let prepared = try store.prepare(decided.batch, alternative: decided.alternative)
         metrics.recordStage(.decide, items: batch.count, duration: ContinuousClock.now - started)
-        return prepared
+        return PreparedDecisions(prepared: prepared, tally: decided.tally)
     }
 
-    /// Records a decided batch in one transaction and hands its outbox rows to the relay.
-    /// `eventTimes`: the events' Kafka timestamps (for the decision-latency histogram).
-    private func record(_ batch: PreparedBridgeBatch, eventTimes: [Date?]) async throws {
-        let recorded = try await metrics.timed(.record, items: batch.count) {
-            try await retry.run("record batch", logger: logger) { try await store.record(batch) }
+    /// Records a decided batch in one transaction, hands its outbox rows to the relay, and
+    /// counts its decisions as recorded: an event skipped as already recorded is not counted
+    /// as decided again (`consent_bridge_duplicate_events_total` counts it), and one recorded
+    /// under its alternative id is counted as it was decided then. `batch`: the consumed
+    /// records, in the batch's order.
+    ///
+    /// This runs on the store's thread, so it does per batch what the common case needs (a
+    /// counter per kind of decision, not per event); only skipped or re-identified events,
+    /// rare, get a line each.
+    private func record(_ decided: PreparedDecisions, of batch: [KafkaRecord]) async throws {
+        let prepared = decided.prepared
+        let recorded = try await metrics.timed(.record, items: prepared.count) {
+            try await retry.run("record batch", logger: logger) { try await store.record(prepared) }
         }
         handoff.hand(recorded.outbox)
         let now = Date()
-        for case let time? in eventTimes {
+        let direction = self.decider.direction
+        if recorded.skippedPositions.isEmpty, recorded.alternates.isEmpty {
+            metrics.recordDecisions(decided.tally)
+            for case let time? in batch.lazy.map(\.timestamp) {
+                metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time))))
+            }
+            return
+        }
+        metrics.recordDecisions(
+            decided.tally, excluding: recorded.skippedPositions + recorded.alternates.map(\.position))
+        for alternate in recorded.alternates {
+            let labels = decider.labels(of: alternate.recordedAs)
+            metrics.recordDecision(code: labels.code, direction: labels.direction, knownType: labels.knownType)
+            let record = batch[alternate.position]
+            logger.notice(
+                "Recorded under its alternative id: another topic's event holds its id",
+                metadata: [
+                    "event.id": "\(alternate.messageID)", "event.recorded-id": "\(alternate.recordedAs.messageID)",
+                    "event.direction": "\(direction)", "kafka.topic": "\(record.topic)",
+                    "kafka.partition": "\(record.partition)", "kafka.offset": "\(record.offset)",
+                    "decision.outcome": "\(alternate.recordedAs.outcome.rawValue)", "decision.code": "\(labels.code)",
+                ])
+        }
+        metrics.recordReusedEventIDs(recorded.alternates.count, direction: direction)
+        metrics.recordDuplicateEvents(recorded.skippedPositions.count, direction: direction)
+        if !recorded.skippedPositions.isEmpty {
+            logger.notice(
+                "Skipped events already recorded (the same event again on its topic)",
+                metadata: ["bridge.side": "\(origin.rawValue)", "event.count": "\(recorded.skippedPositions.count)"])
+        }
+        for (position, messageID) in zip(recorded.skippedPositions, recorded.duplicateMessageIDs) {
+            let record = batch[position]
+            logger.debug(
+                "Skipped: already recorded",
+                metadata: [
+                    "event.id": "\(messageID)", "event.direction": "\(direction)", "kafka.topic": "\(record.topic)",
+                    "kafka.partition": "\(record.partition)", "kafka.offset": "\(record.offset)",
+                ])
+        }
+        let skipped = Set(recorded.skippedPositions)
+        for (position, record) in batch.enumerated() where !skipped.contains(position) {
+            guard let time = record.timestamp else { continue }
             metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time))))
         }
     }

@@ -156,8 +156,10 @@ package struct RejectionRedrive: Sendable {
             logger.notice("Redrive: still rejected", metadata: ["bridge.reason": "\(reason.code)"])
             return .stillRejected(reasonCode: reason.code)
         }
+        // Under the id it was recorded under (which may be an alternative id, not its `ce_id`).
         let message = try builder.build(
-            record: record, headers: envelope, origin: origin, decision: policyDecision, now: now, isRedrive: true)
+            record: record, headers: envelope, origin: origin, decision: policyDecision, now: now, isRedrive: true,
+            messageID: messageID)
         guard let rows = try await store.recordRedrive(message) else { return .alreadyRedriven }
         handoff.hand(rows)
         let outcome: Outcome = message.decision.outcome == .forwardAnonymous ? .anonymized : .forwarded

@@ -3,6 +3,7 @@ import ConsentStorage
 import Foundation
 import Logging
 import SQLKit
+import Synchronization
 import Testing
 
 /// The bridge store's contract, run against every available engine (issue 4 items 1, 3, 6).
@@ -701,6 +702,99 @@ struct BridgeStoreConformanceTests {
         }
     }
 
+    /// Two systems may use the same `ce_id` (CloudEvents identifies an event by source and id):
+    /// a message whose id another topic's event holds is recorded under its alternative id in
+    /// the batch's own transaction; one whose id its own topic's event holds is that event again.
+    @Test(
+        "A reused id of another topic is recorded under its alternative id, in the batch's transaction; the same topic's is skipped",
+        arguments: TestEngine.available)
+    func reusedIDOfAnotherTopicIsRecordedUnderItsAlternativeID(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(try await scratch.make("reused"), logger: ScratchLocations.logger)
+            let nav = "nav.followup.outbound"
+            @Sendable func message(_ id: String, topic: String, offset: Int64) -> BridgeMessageRecord {
+                var message = Fixtures.message(id, offset: offset)
+                message.decision.sourceTopic = topic
+                return message
+            }
+            @Sendable func alternativeID(_ message: BridgeMessageRecord) -> String {
+                "kafka:\(message.decision.sourceTopic):id:\(message.decision.messageID)"
+            }
+            let calls = Calls()
+            func alternative(_ messages: [BridgeMessageRecord], failing: Bool = false) -> BridgeStore.AlternativeRecord
+            {
+                { position in
+                    calls.positions.withLock { $0.append(position) }
+                    if failing { throw StorageError(.invalidBatch, "test: no alternative") }
+                    let original = messages[position]
+                    return message(
+                        alternativeID(original), topic: original.decision.sourceTopic, offset: original.decision.offset)
+                }
+            }
+            let navOffset = ConsumerOffset(consumerGroup: "bridge", topic: nav, partition: 0, nextOffset: 1)
+            _ = try await store.record(
+                BridgeBatch(
+                    messages: [message("x", topic: "health.ips.outbound", offset: 0)],
+                    offsets: [
+                        Fixtures.offset(1)
+                    ]))
+
+            // NAV's x (another system), a new y, and EPJ's x again (a retry).
+            let batch = [
+                message("x", topic: nav, offset: 0), message("y", topic: "health.ips.outbound", offset: 1),
+                message("x", topic: "health.ips.outbound", offset: 2),
+            ]
+            let offsets = [Fixtures.offset(3), navOffset]
+            // If building the alternative fails, nothing of the batch is recorded: not y, not the offsets.
+            await #expect(throws: StorageError.self) {
+                _ = try await store.record(
+                    BridgeBatch(messages: batch, offsets: offsets), alternative: alternative(batch, failing: true))
+            }
+            #expect(try await store.hasRecorded(messageID: "y") == false)
+            #expect(try await store.offsets(consumerGroup: "bridge") == [Fixtures.offset(1)])
+
+            calls.positions.withLock { $0 = [] }
+            let recorded = try await store.record(
+                BridgeBatch(messages: batch, offsets: offsets), alternative: alternative(batch))
+            #expect(calls.positions.withLock { $0 } == [0], "only the other topic's message is built again")
+            #expect(recorded.recordedMessageIDs == ["kafka:\(nav):id:x", "y"])
+            #expect(recorded.duplicateMessageIDs == ["x"] && recorded.skippedPositions == [2])
+            #expect(recorded.alternates.map(\.position) == [0] && recorded.alternates.map(\.messageID) == ["x"])
+            #expect(recorded.alternates.first?.recordedAs.messageID == "kafka:\(nav):id:x")
+            // In batch order for the relay: the alternate's row first.
+            #expect(recorded.outbox.map(\.messageID) == ["kafka:\(nav):id:x", "y"])
+            let alternate = try #require(try await store.decision(messageID: "kafka:\(nav):id:x"))
+            #expect(alternate.sourceTopic == nav && alternate.offset == 0)
+            #expect(try await store.decision(messageID: "x")?.sourceTopic == "health.ips.outbound")
+            #expect(Set(try await store.offsets(consumerGroup: "bridge")) == Set(offsets))
+            #expect(try await Self.counts(store) == Counts(decisions: 3, disclosures: 3, outbox: 3, rejections: 0))
+
+            // Redelivered (a crash, a hand-over): its alternative id is recorded, so nothing is.
+            let again = try await store.record(
+                BridgeBatch(messages: batch, offsets: offsets), alternative: alternative(batch))
+            #expect(again.recordedMessageIDs.isEmpty && again.alternates.isEmpty)
+            #expect(again.skippedPositions == [0, 1, 2])
+            #expect(try await Self.counts(store) == Counts(decisions: 3, disclosures: 3, outbox: 3, rejections: 0))
+
+            // Within one batch: the first z holds the id, the other topic's z gets its alternative
+            // id, and a second copy of that one is the same event.
+            let inBatch = [
+                message("z", topic: "health.ips.outbound", offset: 3), message("z", topic: nav, offset: 1),
+                message("z", topic: nav, offset: 2),
+            ]
+            let both = try await store.record(
+                BridgeBatch(messages: inBatch, offsets: []), alternative: alternative(inBatch))
+            #expect(both.recordedMessageIDs == ["z", "kafka:\(nav):id:z"])
+            #expect(both.skippedPositions == [2])
+            // Without a way to build it again, a reused id is skipped as before.
+            let plain = try await store.record(
+                BridgeBatch(
+                    messages: [message("w", topic: nav, offset: 9), message("w", topic: "t", offset: 9)], offsets: []))
+            #expect(plain.recordedMessageIDs == ["w"] && plain.skippedPositions == [1])
+            await store.close()
+        }
+    }
+
     struct Counts: Equatable {
         var decisions: Int
         var disclosures: Int
@@ -720,4 +814,9 @@ struct BridgeStoreConformanceTests {
                 outbox: try await count("outbox"), rejections: try await count("rejections"))
         }
     }
+}
+
+/// The positions an alternative record was asked for.
+private final class Calls: Sendable {
+    let positions = Mutex<[Int]>([])
 }

@@ -37,19 +37,36 @@ package final class BridgeStore: Sendable {
     // MARK: Batch write
 
     /// Records one batch in one transaction: decisions (message ids), disclosures, outbox rows,
-    /// rejections and offsets together. Messages whose id was already recorded are skipped
-    /// entirely, so a second call with the same ids changes nothing (exactly-once).
-    package func record(_ batch: BridgeBatch) async throws(StorageError) -> BridgeBatchResult {
-        try await self.record(try self.prepare(batch))
+    /// rejections and offsets together (exactly-once: what a call records, and the offsets it
+    /// reaches, commit together or not at all).
+    ///
+    /// A message whose id is already recorded (earlier, or before it in the batch) for an event
+    /// of the same topic is skipped entirely: it is that event again (a producer's retry, a
+    /// redelivery after a crash or a hand-over), so a second call with the same ids changes
+    /// nothing. When the id is recorded for an event of another topic (another system uses the
+    /// same id), the message is not the same event: `alternative` builds it again under its
+    /// alternative id, which is recorded in the same transaction (skipped in turn if already
+    /// recorded). Without `alternative`, such a message is skipped too.
+    package func record(_ batch: BridgeBatch, alternative: AlternativeRecord? = nil) async throws(StorageError)
+        -> BridgeBatchResult
+    {
+        try await self.record(try self.prepare(batch, alternative: alternative))
     }
+
+    /// Builds the message at a position of the batch again, under its alternative id (one no
+    /// other topic's event is recorded under). Called, on the store's thread inside the batch's
+    /// transaction, only for a message whose id another topic's event holds.
+    package typealias AlternativeRecord = @Sendable (_ position: Int) throws -> BridgeMessageRecord
 
     /// Encodes a batch's rows without touching the database, so that the work can overlap
     /// the previous batch's transaction (the connection is held only for the SQL). On
     /// PostgreSQL that includes the statements themselves (`PostgresBatchStatements`).
-    package func prepare(_ batch: BridgeBatch) throws(StorageError) -> PreparedBridgeBatch {
+    package func prepare(_ batch: BridgeBatch, alternative: AlternativeRecord? = nil) throws(StorageError)
+        -> PreparedBridgeBatch
+    {
         let messages = batch.messages
         var seen = Set<String>(minimumCapacity: messages.count)
-        var duplicates: [String] = []
+        var repeated: [PreparedBridgeBatch.Repeat] = []
         var rows: [MessageRows] = []
         rows.reserveCapacity(messages.count)
         let now = Date()
@@ -60,37 +77,54 @@ package final class BridgeStore: Sendable {
                 throw StorageError(.invalidBatch, "rejection record does not belong to its decision")
             }
             if seen.insert(messageID).inserted {
-                rows.append(try MessageRows(messages[index], createdAt: now))
+                rows.append(try MessageRows(messages[index], createdAt: now, position: index))
             } else {
-                duplicates.append(messageID)
+                // Rare: an id met before in this batch. Of the same topic, the same event again;
+                // of another, another system's (decided in the transaction, as ids recorded before).
+                let topic = messages[index].decision.sourceTopic
+                let first = rows.first { $0.messageID == messageID }
+                repeated.append(
+                    PreparedBridgeBatch.Repeat(
+                        position: index, messageID: messageID, sourceTopic: topic,
+                        isSameEvent: alternative == nil || first?.sourceTopic == topic))
             }
         }
         let statements = self.database.engine == .postgres ? try PostgresBatchStatements(rows) : nil
         return PreparedBridgeBatch(
-            rows: rows, duplicates: duplicates, offsets: batch.offsets, createdAt: now, postgres: statements)
+            rows: rows, repeated: repeated, offsets: batch.offsets, createdAt: now, postgres: statements,
+            alternative: alternative)
     }
 
     /// Records a prepared batch (see `record(_:)` for what it writes).
     package func record(_ prepared: PreparedBridgeBatch) async throws(StorageError) -> BridgeBatchResult {
         let rows = prepared.rows
         let now = prepared.createdAt
-        var duplicates = prepared.duplicates
         // The store's one thread runs every transaction of the process, so only the SQL runs on
         // it: what was recorded comes back as ids and sequence numbers, and the rows handed to
         // the relay are put together afterwards, here.
-        let (fresh, sequences): ([MessageRows], [Int64]) = try await self.database.transaction { sql in
-            let fresh = try await self.insertDecisions(sql, prepared)
-            let sequences: [Int64]
-            if fresh.count == rows.count, let statements = prepared.postgres {
-                // Every message is new (the usual case): the statements encoded beforehand hold.
-                for statement in statements.rows { try await sql.raw(statement).run() }
-                sequences = try await statements.outbox?.run(sql) ?? []
-            } else {
-                sequences = try await self.insertRows(sql, of: fresh)
+        let (fresh, sequences, alternates): ([MessageRows], [Int64], [AlternateMessage]) =
+            try await self.database.transaction { sql in
+                var fresh = try await self.insertDecisions(sql, prepared)
+                var alternates: [AlternateMessage] = []
+                if prepared.alternative != nil, fresh.count != rows.count || prepared.hasOtherTopicRepeats {
+                    // Rare: some ids are recorded already, and another topic's event may hold them.
+                    alternates = try await self.recordAlternates(sql, prepared, fresh: fresh)
+                }
+                let sequences: [Int64]
+                if fresh.count == rows.count, alternates.isEmpty, let statements = prepared.postgres {
+                    // Every message is new (the usual case): the statements encoded beforehand hold.
+                    for statement in statements.rows { try await sql.raw(statement).run() }
+                    sequences = try await statements.outbox?.run(sql) ?? []
+                } else {
+                    if !alternates.isEmpty {
+                        // In the batch's order, as the relay publishes them.
+                        fresh = (fresh + alternates.map(\.rows)).sorted { $0.position < $1.position }
+                    }
+                    sequences = try await self.insertRows(sql, of: fresh)
+                }
+                try await StoreSQL.advanceOffsets(sql, prepared.offsets, at: now)
+                return (fresh, sequences, alternates)
             }
-            try await StoreSQL.advanceOffsets(sql, prepared.offsets, at: now)
-            return (fresh, sequences)
-        }
         let recorded = fresh.map(\.messageID)
         var storedOutbox: [StoredOutboxRow] = []
         storedOutbox.reserveCapacity(fresh.reduce(0) { $0 + $1.recordCount })
@@ -106,15 +140,101 @@ package final class BridgeStore: Sendable {
                 rowIndex += 1
             }
         }
-        if fresh.count != rows.count {
-            let recordedIDs = Set(recorded)
-            duplicates += rows.map(\.messageID).filter { !recordedIDs.contains($0) }
+        var result = BridgeBatchResult(recordedMessageIDs: recorded, duplicateMessageIDs: [], outbox: storedOutbox)
+        if fresh.count != rows.count || !prepared.repeated.isEmpty || !alternates.isEmpty {
+            // Rare: what was not recorded under its own id, in the batch's order.
+            let recordedPositions = Set(fresh.map(\.position))
+            let alternatePositions = Set(alternates.map(\.rows.position))
+            var skipped: [(position: Int, messageID: String)] = []
+            for row in rows where !recordedPositions.contains(row.position) {
+                skipped.append((row.position, row.messageID))
+            }
+            for repeated in prepared.repeated { skipped.append((repeated.position, repeated.messageID)) }
+            skipped.sort { $0.position < $1.position }
+            for message in skipped where !alternatePositions.contains(message.position) {
+                result.duplicateMessageIDs.append(message.messageID)
+                result.skippedPositions.append(message.position)
+            }
+            result.alternates = alternates.map {
+                AlternateRecording(
+                    position: $0.rows.position, messageID: $0.messageID, recordedAs: $0.decision)
+            }
         }
-        if !duplicates.isEmpty {
+        if !result.duplicateMessageIDs.isEmpty {
             self.logger.debug(
-                "bridge batch skipped already recorded messages", metadata: ["store.duplicates": "\(duplicates.count)"])
+                "bridge batch skipped already recorded messages",
+                metadata: ["store.duplicates": "\(result.duplicateMessageIDs.count)"])
         }
-        return BridgeBatchResult(recordedMessageIDs: recorded, duplicateMessageIDs: duplicates, outbox: storedOutbox)
+        return result
+    }
+
+    /// A message recorded under its alternative id (its own id being another topic's event's).
+    private struct AlternateMessage: Sendable {
+        /// The id it came with.
+        let messageID: String
+        let rows: MessageRows
+        let decision: DecisionRecord
+    }
+
+    /// In the batch's transaction, after its decisions' insert: records under their
+    /// alternative ids (`PreparedBridgeBatch.alternative`) the messages whose id another
+    /// topic's event holds, and returns them; those whose id an event of their own topic holds
+    /// stay skipped (the same event again), as do those whose alternative id is recorded already.
+    /// One statement reads which topic holds the ids; one inserts the alternates' decisions.
+    private func recordAlternates(_ sql: any SQLDatabase, _ prepared: PreparedBridgeBatch, fresh: [MessageRows])
+        async throws -> [AlternateMessage]
+    {
+        guard let alternative = prepared.alternative else { return [] }
+        let recordedPositions = Set(fresh.map(\.position))
+        var candidates: [(position: Int, messageID: String, sourceTopic: String)] = []
+        for row in prepared.rows where !recordedPositions.contains(row.position) {
+            candidates.append((row.position, row.messageID, row.sourceTopic))
+        }
+        for repeated in prepared.repeated where !repeated.isSameEvent {
+            candidates.append((repeated.position, repeated.messageID, repeated.sourceTopic))
+        }
+        guard !candidates.isEmpty else { return [] }
+        candidates.sort { $0.position < $1.position }
+        // The topic each id is recorded for (this transaction's own decisions included).
+        var holders: [String: String] = [:]
+        for chunk in Array(Set(candidates.map(\.messageID))).chunked(by: StoreSQL.rowsPerStatement) {
+            let found = try await sql.select().columns("message_id", "source_topic").from("decisions")
+                .where("message_id", .in, Array(chunk)).all()
+            for row in found {
+                holders[try row.decode(column: "message_id", as: String.self)] = try row.decode(
+                    column: "source_topic", as: String.self)
+            }
+        }
+        var alternates: [AlternateMessage] = []
+        var seen = Set<String>()
+        for candidate in candidates where holders[candidate.messageID] != candidate.sourceTopic {
+            let message = try alternative(candidate.position)
+            let decision = message.decision
+            guard decision.messageID != candidate.messageID, decision.sourceTopic == candidate.sourceTopic else {
+                throw StorageError(.invalidBatch, "an alternative record keeps its id or changes its topic")
+            }
+            if let rejection = message.rejection, rejection.messageID != decision.messageID {
+                throw StorageError(.invalidBatch, "rejection record does not belong to its decision")
+            }
+            // Two copies of one event in the batch have one alternative id: recorded once.
+            guard seen.insert(decision.messageID).inserted else { continue }
+            alternates.append(
+                AlternateMessage(
+                    messageID: candidate.messageID,
+                    rows: try MessageRows(message, createdAt: prepared.createdAt, position: candidate.position),
+                    decision: decision))
+        }
+        guard !alternates.isEmpty else { return [] }
+        // An alternative id recorded already: this event again (a redelivery, a retry).
+        let inserted = try await self.database.bulkInsert(
+            sql, into: "decisions", columns: MessageRows.decisionColumns, rows: alternates.map(\.rows.decision),
+            ignoringConflicts: true, returning: "message_id")
+        let insertedIDs = Set(
+            inserted.compactMap { value -> String? in
+                if case .text(let id) = value { return id }
+                return nil
+            })
+        return alternates.filter { insertedIDs.contains($0.rows.messageID) }
     }
 
     /// Inserts the batch's decisions, skipping messages already recorded, and returns the rows
@@ -527,13 +647,28 @@ package final class BridgeStore: Sendable {
 
 /// A bridge batch with its rows encoded (`BridgeStore.prepare`), ready to record.
 package struct PreparedBridgeBatch: Sendable {
+    /// The first message of each id in the batch.
     let rows: [MessageRows]
-    /// Message ids that appeared more than once in the batch (recorded once).
-    let duplicates: [String]
+    /// The messages whose id came earlier in the batch.
+    let repeated: [Repeat]
     let offsets: [ConsumerOffset]
     let createdAt: Date
     /// On PostgreSQL, the batch's statements, encoded with the rows.
     let postgres: PostgresBatchStatements?
+    /// Builds a message again under its alternative id (see `BridgeStore.record`).
+    let alternative: BridgeStore.AlternativeRecord?
+
+    /// A message whose id came earlier in the batch.
+    struct Repeat: Sendable {
+        let position: Int
+        let messageID: String
+        let sourceTopic: String
+        /// Of the same topic as the first (or nothing can record it under another id): skipped.
+        let isSameEvent: Bool
+    }
+
+    /// Whether a message repeats the id of another topic's message earlier in the batch.
+    var hasOtherTopicRepeats: Bool { repeated.contains { !$0.isSameEvent } }
 
     /// Messages to record (duplicates within the batch counted once).
     package var count: Int { rows.count }
@@ -579,6 +714,10 @@ struct MessageRows: Sendable {
     }
 
     var messageID: String
+    /// Where the message is in its batch.
+    var position: Int
+    /// The topic it was consumed from.
+    var sourceTopic: String
     var decision: [StoreValue]
     var disclosures: [[StoreValue]]
     var anonymousDisclosures: [[StoreValue]]
@@ -588,10 +727,12 @@ struct MessageRows: Sendable {
     /// The outbox records of the message (more than its rows: see `OutboxRow`).
     var recordCount: Int { outbox.reduce(0) { $0 + $1.records.count } }
 
-    init(_ message: BridgeMessageRecord, createdAt: Date) throws(StorageError) {
+    init(_ message: BridgeMessageRecord, createdAt: Date, position: Int = 0) throws(StorageError) {
         let decision = message.decision
         let messageID = decision.messageID
         self.messageID = messageID
+        self.position = position
+        self.sourceTopic = decision.sourceTopic
         self.decision = [
             .text(messageID), .text(decision.sourceTopic), .integer(Int64(decision.partition)),
             .integer(decision.offset), .text(decision.ceType), .text(decision.outcome.rawValue),
