@@ -249,7 +249,7 @@ package enum PersonalDataScanner {
             if after == .word { chainGroups = chainGroups.dropLast() }
             if !chainGroups.isEmpty {
                 let plus = chainGroups.startIndex == 0 && before == .other(UInt8(ascii: "+")) ? beforeOffset : nil
-                result += matchChain(chainGroups, digits, plusOffset: plus, allowSynthetic: allowSynthetic)
+                matchChain(chainGroups, digits, plusOffset: plus, allowSynthetic: allowSynthetic, into: &result)
             }
             before = .digit(0)
         }
@@ -257,9 +257,9 @@ package enum PersonalDataScanner {
     }
 
     private static func matchChain(
-        _ groups: ArraySlice<Group>, _ digits: [UInt8], plusOffset: Int?, allowSynthetic: Bool
-    ) -> [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] {
-        var result: [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] = []
+        _ groups: ArraySlice<Group>, _ digits: [UInt8], plusOffset: Int?, allowSynthetic: Bool,
+        into result: inout [(kind: PersonalDataFinding.Kind, start: Int, end: Int)]
+    ) {
         var position = groups.startIndex
         while position < groups.endIndex {
             let group = groups[position]
@@ -310,7 +310,6 @@ package enum PersonalDataScanner {
             }
             position += 1
         }
-        return result
     }
 
     /// Index of the last group when groups from `start` add up to exactly 8 digits starting 2–9,
