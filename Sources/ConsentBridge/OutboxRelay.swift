@@ -375,8 +375,7 @@ package struct OutboxRelay: Service {
         if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: earlier) }
         // One pass: withheld rows are marked, the others sorted by side (order kept per side).
         // The step keeps only what settling needs of each row; the records go to the producers.
-        var health = SideBatch()
-        var nav = SideBatch()
+        var sides = SideBatches()
         var held: [HeldFollower] = []
         let onEarlierPages = Set(earlier)
         for (index, row) in rows.enumerated() {
@@ -415,19 +414,23 @@ package struct OutboxRelay: Service {
                 createdAt: row.createdAt, disclosureID: record.disclosureID)
             let outgoing = KafkaOutgoingRecord(
                 topic: record.topic, key: record.key, value: record.payload, headers: headers[index].published)
-            if topics.side(of: record.topic) == .health {
-                health.append(sent, outgoing)
-            } else {
-                nav.append(sent, outgoing)
-            }
+            sides.append(sent, outgoing, to: topics.side(of: record.topic))
         }
         // What was enqueued is in flight (and settled later) even if the other side fails.
         var step = InFlightStep(
             followers: held, withheld: held.isEmpty ? [:] : withheld, enqueuedAt: ContinuousClock.now)
         defer { if !step.batches.isEmpty || !step.followers.isEmpty { cursor.inFlight.append(step) } }
-        for (side, batch) in [(BridgeSide.health, health), (.nav, nav)] where !batch.rows.isEmpty {
+        try await enqueue(sides, into: &step.batches)
+    }
+
+    /// Enqueues each side's batch with that side's producer, appending each to `batches` as it
+    /// goes: what was enqueued is in flight even if the other side then fails.
+    private func enqueue(
+        _ sides: SideBatches, into batches: inout [(rows: [SentRow], delivery: KafkaPendingDelivery)]
+    ) async throws {
+        for (side, batch) in [(BridgeSide.health, sides.health), (.nav, sides.nav)] where !batch.rows.isEmpty {
             guard let producer = producers[side] else { throw RelayError.noProducer }
-            step.batches.append((batch.rows, try await producer.enqueue(batch.records)))
+            batches.append((batch.rows, try await producer.enqueue(batch.records)))
         }
     }
 
@@ -459,6 +462,16 @@ package struct OutboxRelay: Service {
         mutating func append(_ row: SentRow, _ record: KafkaOutgoingRecord) {
             rows.append(row)
             records.append(record)
+        }
+    }
+
+    /// A step's rows by the side whose cluster they go to (order kept per side).
+    private struct SideBatches {
+        var health = SideBatch()
+        var nav = SideBatch()
+
+        mutating func append(_ row: SentRow, _ record: KafkaOutgoingRecord, to side: BridgeSide) {
+            if side == .health { health.append(row, record) } else { nav.append(row, record) }
         }
     }
 
@@ -629,8 +642,7 @@ package struct OutboxRelay: Service {
     private func enqueueFollowers(of step: InFlightStep, refusedCopies: Set<String>) async throws
         -> [(rows: [SentRow], delivery: KafkaPendingDelivery)]
     {
-        var health = SideBatch()
-        var nav = SideBatch()
+        var sides = SideBatches()
         for follower in step.followers {
             var record = follower.record
             let reasons = follower.follows.map {
@@ -641,17 +653,10 @@ package struct OutboxRelay: Service {
             }
             let outgoing = KafkaOutgoingRecord(
                 topic: record.topic, key: record.key, value: record.payload, headers: follower.headers)
-            if topics.side(of: record.topic) == .health {
-                health.append(follower.sent, outgoing)
-            } else {
-                nav.append(follower.sent, outgoing)
-            }
+            sides.append(follower.sent, outgoing, to: topics.side(of: record.topic))
         }
         var batches: [(rows: [SentRow], delivery: KafkaPendingDelivery)] = []
-        for (side, batch) in [(BridgeSide.health, health), (.nav, nav)] where !batch.rows.isEmpty {
-            guard let producer = producers[side] else { throw RelayError.noProducer }
-            batches.append((batch.rows, try await producer.enqueue(batch.records)))
-        }
+        try await enqueue(sides, into: &batches)
         return batches
     }
 
