@@ -294,8 +294,7 @@ package struct BridgeBenchmark: Sendable {
                         for (status, body) in changes {
                             // From the broker's acknowledgement: the withdrawal is then the
                             // patient's, and the bridge must apply it.
-                            _ = try await producer.send(
-                                KafkaOutgoingRecord(topic: "health.consent", key: Array(patient.utf8), value: body))
+                            _ = try await producer.send(BridgeBenchmarkWorkload.consentRecord(patient, body))
                             let start = ContinuousClock.now
                             let deadline = ContinuousClock.now + .seconds(30)
                             while true {
@@ -400,7 +399,7 @@ package struct BridgeBenchmark: Sendable {
             let producer = try KafkaProducer(
                 configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
             for result in try await producer.send(
-                seedConsents.map { KafkaOutgoingRecord(topic: "health.consent", key: Array($0.0.utf8), value: $0.1) })
+                seedConsents.map { BridgeBenchmarkWorkload.consentRecord($0.0, $0.1) })
             {
                 _ = try result.get()
             }

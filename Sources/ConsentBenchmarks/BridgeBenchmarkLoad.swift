@@ -56,6 +56,24 @@ package struct BridgeBenchmarkWorkload: Sendable {
         return Array(try JSONSerialization.data(withJSONObject: object))
     }
 
+    /// `body` as EPJ publishes a consent record: keyed by its person, with the consent contract's
+    /// CloudEvents headers (without them the bridge holds the record as no consent).
+    package static func consentRecord(_ subject: String, _ body: [UInt8]) -> KafkaOutgoingRecord {
+        KafkaOutgoingRecord(topic: "health.consent", key: Array(subject.utf8), value: body, headers: consentHeaders())
+    }
+
+    /// The consent contract's CloudEvents headers, with a fresh `ce_id`.
+    package static func consentHeaders() -> [KafkaHeader] {
+        [
+            KafkaHeader(name: "ce_id", string: UUID.random().lowercaseString),
+            KafkaHeader(name: "ce_type", string: ContractVocabulary.consentType),
+            KafkaHeader(name: "ce_source", string: "urn:bench:epj"),
+            KafkaHeader(name: "ce_specversion", string: "1.0"),
+            KafkaHeader(name: "ce_time", string: "2026-06-01T09:00:00Z"),
+            KafkaHeader(name: "content-type", string: "application/json"),
+        ]
+    }
+
     /// Event `index` on `topic`: a referral about patient `index % 64`, with a fresh `ce_id`.
     package func event(_ topic: String, _ index: Int) -> KafkaOutgoingRecord {
         KafkaOutgoingRecord(

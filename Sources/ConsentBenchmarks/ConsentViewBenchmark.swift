@@ -94,7 +94,7 @@ package struct ConsentViewBenchmark: Sendable {
                 return KafkaRecord(
                     topic: "health.consent", partition: Int32(index % 6), offset: Int64(written + index),
                     key: Array(patient.utf8), value: Self.consent(template, patient: patient, serial: written + index),
-                    headers: [], timestamp: nil)
+                    headers: BridgeBenchmarkWorkload.consentHeaders(), timestamp: nil)
             }
             let applyStart = ContinuousClock.now
             keeper.apply(records)
@@ -178,7 +178,8 @@ package struct ConsentViewBenchmark: Sendable {
                 let patient = people.next()
                 return KafkaOutgoingRecord(
                     topic: topic, key: Array(patient.utf8),
-                    value: Self.consent(template, patient: patient, serial: sent + index))
+                    value: Self.consent(template, patient: patient, serial: sent + index),
+                    headers: BridgeBenchmarkWorkload.consentHeaders())
             }
             for report in try await producer.send(batch) { _ = try report.get() }
             sent += count

@@ -65,7 +65,7 @@ package enum DecideBenchmark {
                     topic: "health.consent", partition: 0, offset: Int64(index), key: Array(patient.utf8),
                     value: try workload.consent(
                         for: patient, consentID: UUID.random().lowercaseString, version: 1, status: "granted"),
-                    headers: [], timestamp: nil)
+                    headers: BridgeBenchmarkWorkload.consentHeaders(), timestamp: nil)
             })
         let agreements = IPSAgreementRegistry(
             path: contractsDirectory + "/registry/ips-agreements.development.json", schema: agreementsSchema,

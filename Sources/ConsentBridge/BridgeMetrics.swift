@@ -71,6 +71,7 @@ package final class BridgeMetrics: Sendable {
     private let refused: CoreMetrics.Counter
     private let outputContractViolations: CoreMetrics.Counter
     private let misaddressedConsentRecords: CoreMetrics.Counter
+    private let consentRecordsWithoutEnvelope: CoreMetrics.Counter
     private let sealedPayloadsErased: CoreMetrics.Counter
     /// Gauges appear once first measured (a 0 before the first count would be a false figure).
     private let gauges = Mutex<[String: CoreMetrics.Gauge]>([:])
@@ -95,6 +96,8 @@ package final class BridgeMetrics: Sendable {
         outputContractViolations = Counter(label: "consent_bridge_output_contract_violations_total", factory: factory)
         misaddressedConsentRecords = Counter(
             label: "consent_bridge_consent_records_misaddressed_total", factory: factory)
+        consentRecordsWithoutEnvelope = Counter(
+            label: "consent_bridge_consent_records_without_envelope_total", factory: factory)
         sealedPayloadsErased = Counter(label: "consent_bridge_rejection_payloads_erased_total", factory: factory)
         decisionLatency = Timer(label: "consent_bridge_decision_latency_seconds", factory: factory)
         publishLatency = Timer(label: "consent_bridge_publish_latency_seconds", factory: factory)
@@ -281,6 +284,10 @@ package final class BridgeMetrics: Sendable {
     package func recordRefused(_ count: Int) { refused.increment(by: count) }
     /// Counts consent records whose key is missing or names another person than their body.
     package func recordMisaddressedConsentRecords(_ count: Int) { misaddressedConsentRecords.increment(by: count) }
+    /// Counts consent records without the consent contract's envelope (treated as no consent).
+    package func recordConsentRecordsWithoutEnvelope(_ count: Int) {
+        consentRecordsWithoutEnvelope.increment(by: count)
+    }
     /// Counts rejections' sealed payloads erased at the end of their retention.
     package func recordSealedPayloadsErased(_ count: Int) { sealedPayloadsErased.increment(by: count) }
 

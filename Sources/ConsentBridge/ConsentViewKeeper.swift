@@ -44,12 +44,22 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
     /// Positions read so far (next offset per partition).
     package var positions: [Int32: Int64] { state.withLock { $0.positions } }
 
+    /// What was wrong with the consent records one `apply` read (counts only: never who).
+    package struct Anomalies: Sendable, Hashable {
+        /// Records without a key or under another person's key than the one their body names.
+        package var misaddressed = 0
+        /// Records (not tombstones) without the consent contract's CloudEvents envelope.
+        package var withoutEnvelope = 0
+    }
+
     /// Applies records read from the consent topic, in order. A record whose key is missing
     /// or differs from the person its body names makes both persons' consent unreadable (fail
-    /// closed); returns how many such misaddressed records there were.
+    /// closed), and so does a record without the consent contract's envelope
+    /// (`CloudEventHeaders.isConsentEnvelope`): the journal does not hold it as a consent, so the
+    /// bridge must not disclose under it (R4, R5). Returns how many of each there were.
     @discardableResult
-    package func apply(_ records: [KafkaRecord]) -> Int {
-        var misaddressed = 0
+    package func apply(_ records: [KafkaRecord]) -> Anomalies {
+        var anomalies = Anomalies()
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             for record in records {
                 state.positions[record.partition] = max(state.positions[record.partition] ?? 0, record.offset + 1)
@@ -58,17 +68,26 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
                 var touched: [String] = []
                 if let key = record.key, let patient = String(validating: key, as: UTF8.self), !patient.isEmpty {
                     touched.append(patient)
-                    if case .unreadable(let error) = state.view.apply(key: patient, value: record.value, schema: schema),
+                    if let value = record.value, !Self.hasConsentEnvelope(record) {
+                        // No consent for the key's person, nor for another person the body names
+                        // (it may be their withdrawal); a correctly sent record brings it back.
+                        anomalies.withoutEnvelope += 1
+                        state.view.applyUnreadable(patientID: patient)
+                        if let named = Self.namedPatient(value), named != patient {
+                            state.view.applyUnreadable(patientID: named)
+                            touched.append(named)
+                        }
+                    } else if case .unreadable(let error) = state.view.apply(
+                        key: patient, value: record.value, schema: schema),
                         error.code == .keyMismatch,
-                        let named = record.value.flatMap({ try? StrictJSON.parse($0) })?.objectValue?["patientId"]?
-                            .stringValue
+                        let named = record.value.flatMap(Self.namedPatient)
                     {
                         touched.append(named)  // the view made the person the body names unreadable too
-                        misaddressed += 1
+                        anomalies.misaddressed += 1
                     }
                 } else if let named = state.view.applyKeyless(value: record.value) {
                     touched.append(named)
-                    misaddressed += 1
+                    anomalies.misaddressed += 1
                 }
                 for patient in touched {
                     if let entry = state.view.entry(for: patient) { state.unsaved[patient] = entry }
@@ -77,7 +96,21 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
             return Self.takeSatisfied(&state)
         }
         for continuation in ready { continuation.resume() }
-        return misaddressed
+        return anomalies
+    }
+
+    /// Whether a consent record carries the consent contract's envelope.
+    private static func hasConsentEnvelope(_ record: KafkaRecord) -> Bool {
+        var envelope = CloudEventHeaders.Reader()
+        for header in record.headers { envelope.read(name: header.name, value: header.value ?? []) }
+        return envelope.headers.isConsentEnvelope
+    }
+
+    /// The person a consent record's body names (`patientId`), if its JSON can be read that far.
+    private static func namedPatient(_ value: [UInt8]) -> String? {
+        guard let named = (try? StrictJSON.parse(value))?.objectValue?["patientId"]?.stringValue, !named.isEmpty
+        else { return nil }
+        return named
     }
 
     /// Restores a persisted view: entries as they were decided, positions as saved.

@@ -23,7 +23,8 @@ package struct ConsentViewService: Service {
     package let consentTopic: String
     /// Back-off for store errors while saving the view.
     package let retry: RetryPolicy
-    /// Logs misaddressed consent records (a count only) and store retries.
+    /// Logs misaddressed consent records and those without their envelope (counts only) and
+    /// store retries.
     package let logger: Logger
 
     /// Restores the persisted view into `keeper`; call before creating the consumer, whose
@@ -92,7 +93,8 @@ package struct ConsentViewService: Service {
 
     let metrics: BridgeMetrics?
 
-    /// The service; `metrics`, when given, counts misaddressed consent records.
+    /// The service; `metrics`, when given, counts misaddressed consent records and those
+    /// without their envelope.
     package init(
         keeper: ConsentViewKeeper, consumer: KafkaConsumer, store: BridgeStore, consentTopic: String,
         retry: RetryPolicy,
@@ -124,13 +126,19 @@ package struct ConsentViewService: Service {
             try consumer.start()
             try await cancelWhenGracefulShutdown {
                 for try await batch in consumer.batches {
-                    let misaddressed = keeper.apply(batch)
+                    let anomalies = keeper.apply(batch)
                     changed.notify()
-                    if misaddressed > 0 {
-                        metrics?.recordMisaddressedConsentRecords(misaddressed)
+                    if anomalies.misaddressed > 0 {
+                        metrics?.recordMisaddressedConsentRecords(anomalies.misaddressed)
                         logger.warning(
                             "consent record without its person's key: every person it names is treated as without readable consent",
-                            metadata: ["consent.misaddressed_records": "\(misaddressed)"])
+                            metadata: ["consent.misaddressed_records": "\(anomalies.misaddressed)"])
+                    }
+                    if anomalies.withoutEnvelope > 0 {
+                        metrics?.recordConsentRecordsWithoutEnvelope(anomalies.withoutEnvelope)
+                        logger.warning(
+                            "consent record without the consent contract's CloudEvents headers: every person it names is treated as without readable consent",
+                            metadata: ["consent.records_without_envelope": "\(anomalies.withoutEnvelope)"])
                     }
                 }
             }

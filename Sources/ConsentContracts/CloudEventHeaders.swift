@@ -131,6 +131,26 @@ package struct CloudEventHeaders: Sendable, Hashable {
         return nil
     }
 
+    /// Whether this is the envelope the `consent` contract requires of a record on
+    /// `health.consent`: every required header once and well formed, `ce_type` the consent
+    /// contract's, spec version `1.0`, a JSON body. A consent record in any other envelope is no
+    /// consent (R5, fail closed). The bridge's consent view and the journal both judge a record by
+    /// this one rule, so the journal never lacks a consent the bridge discloses under (R4, R11).
+    package var isConsentEnvelope: Bool {
+        problem == nil && type == ContractVocabulary.consentType && specVersion == "1.0"
+            && contentType.map(Self.isJSONContentType) == true
+    }
+
+    /// Whether a `content-type` names JSON (`application/json`, parameters and case aside).
+    package static func isJSONContentType(_ contentType: String) -> Bool {
+        if contentType == "application/json" { return true }  // the common case, no allocation
+        var media = Substring(contentType)
+        if let semicolon = media.firstIndex(of: ";") { media = media[..<semicolon] }
+        while media.first == " " { media = media.dropFirst() }
+        while media.last == " " { media = media.dropLast() }
+        return media.lowercased() == "application/json"
+    }
+
     /// `ce_id`: 1–200 characters of `A-Z a-z 0-9 . _ : -` (a closed alphabet: no spaces, no
     /// `@` or `/`, nothing that could carry a name or an address).
     package static func isWellFormedID(_ text: String) -> Bool {

@@ -6,6 +6,10 @@ package enum ContractVocabulary {
         "treatment-coordination", "work-status",
     ]
 
+    /// The consent contract's `ce_type`: what a record on `health.consent` must carry to be read
+    /// as a consent (`CloudEventHeaders.isConsentEnvelope`).
+    package static let consentType = "no.ips.health.consent.v1"
+
     /// Generalizations the anonymizer implements; `keep` = survives the anonymous form unchanged.
     package static let generalizations: Set<String> = ["age-band-10y", "county", "month", "keep"]
 

@@ -1,7 +1,9 @@
 import ConsentBridge
 import ConsentBridgeTesting
 import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
+import ConsentSimulation
 import ConsentStorage
 import Foundation
 import Logging
@@ -193,8 +195,9 @@ struct BridgeCrashTests {
         let patients = (0..<50).map { Self.syntheticFodselsnummer(index: $0) }
         for patient in patients.prefix(40) {
             _ = try await producer.send(
-                KafkaOutgoingRecord(
-                    topic: "health.consent", key: Array(patient.utf8), value: try Fixtures.consent(patient: patient)))
+                .cloudEvent(
+                    topic: "health.consent", key: patient, body: try Fixtures.consent(patient: patient),
+                    type: ContractVocabulary.consentType, source: "urn:no:epj:test"))
         }
         var ids: [String] = []
         var records: [KafkaOutgoingRecord] = []

@@ -1,6 +1,7 @@
 import ConsentBridge
 import ConsentBridgeTesting
 import ConsentConfiguration
+import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
 import ConsentStorage
@@ -149,17 +150,24 @@ final class BridgeHarness: Sendable {
     var metrics: BridgeMetrics? { running.withLock { $0?.application.metrics } }
     var redrive: RejectionRedrive? { running.withLock { $0?.application.redrive } }
 
-    /// Publishes a consent record (key = patient id) on `health.consent`.
+    /// Publishes a consent record as EPJ does: keyed by the patient, with the consent contract's
+    /// CloudEvents headers (without them neither the bridge nor the journal holds it as a
+    /// consent); `nil` publishes a tombstone (no consent), which needs none.
     func publishConsent(patient: String, _ body: [UInt8]?) async throws {
-        _ = try await producer.send(
-            KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: body))
+        guard let body else {
+            _ = try await producer.send(
+                KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: nil))
+            return
+        }
+        try await publishEvent(
+            topic: topics.healthConsent, ceType: ContractVocabulary.consentType, key: patient, body: body)
     }
 
-    /// Publishes a consent record as EPJ does: keyed by the patient, with CloudEvents headers
-    /// (the journal keeps the consent history from them).
-    func publishConsentEvent(patient: String, _ body: [UInt8]) async throws {
-        try await publishEvent(
-            topic: topics.healthConsent, ceType: "no.ips.health.consent.v1", key: patient, body: body)
+    /// Publishes a consent record the way a careless producer does: keyed by the patient, but
+    /// without CloudEvents headers.
+    func publishConsentWithoutHeaders(patient: String, _ body: [UInt8]) async throws {
+        _ = try await producer.send(
+            KafkaOutgoingRecord(topic: topics.healthConsent, key: Array(patient.utf8), value: body))
     }
 
     /// Publishes an event with CloudEvents headers; returns its ce_id.

@@ -89,4 +89,44 @@ struct ConsentRestartTests {
         #expect(metrics.contains("consent_bridge_consent_records_misaddressed_total 2"))
         #expect(!metrics.contains(Self.patient) && !metrics.contains(Self.other))
     }
+
+    @Test(
+        "R4/R5: a consent record without the consent contract's CloudEvents headers is no consent (the journal does not hold it as one); sent with them it is"
+    )
+    func R5_consentWithoutItsEnvelopeIsNoConsent() async throws {
+        let harness = try BridgeHarness()
+        try await harness.start()
+        // A grant without headers, and a withdrawal without headers after a proper grant.
+        try await harness.publishConsentWithoutHeaders(
+            patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        try await harness.publishConsent(patient: Self.other, try Fixtures.consent(patient: Self.other))
+        try await harness.publishConsentWithoutHeaders(
+            patient: Self.other, try Fixtures.consent(patient: Self.other, status: "withdrawn", version: 2))
+        var ids: [String] = []
+        for person in [Self.patient, Self.other] {
+            ids.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: person,
+                    body: try Fixtures.referral(patient: person)))
+        }
+        let outcomes = [
+            try await outcome(harness, ids[0], expecting: 2), try await outcome(harness, ids[1], expecting: 2),
+        ]
+        let forwardedBefore = try await harness.read(harness.topics.followUpInbound, atLeast: 0)
+        // The producer fixed: the same grant, with its headers, is the patient's consent.
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+            body: try Fixtures.referral(patient: Self.patient))
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 1)
+        let metrics = try #require(harness.application).metrics.prometheusText()
+        await harness.finish()
+
+        #expect(outcomes == ["referral-requires-consent", "referral-requires-consent"])
+        #expect(forwardedBefore.isEmpty, "a referral crossed under a consent record without its envelope")
+        #expect(forwarded.count == 1)
+        // Operators see that it happened (a count, never who).
+        #expect(metrics.contains("consent_bridge_consent_records_without_envelope_total 2"))
+        #expect(!metrics.contains(Self.patient) && !metrics.contains(Self.other))
+    }
 }

@@ -392,9 +392,9 @@ struct OperatorAPITests {
         let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
         // The job specialist only; both NAV roles; no consent at all.
         let (specialistOnly, bothRoles, unconsented) = ("12848740088", "28827240070", "03919540000")
-        try await harness.publishConsentEvent(
+        try await harness.publishConsent(
             patient: specialistOnly, try Fixtures.consent(patient: specialistOnly, roles: ["ips-job-specialist"]))
-        try await harness.publishConsentEvent(
+        try await harness.publishConsent(
             patient: bothRoles, try Fixtures.consent(patient: bothRoles, roles: ["ips-job-specialist", "nav-veileder"]))
         for patient in [specialistOnly, bothRoles] {
             try await harness.publishEvent(

@@ -29,7 +29,7 @@ struct PipelineDefectTests {
         let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contracts.path])
         try await harness.start()
         let patient = "28827240070"
-        try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient))
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
         let jobStatus = try #require(
             try ContractCatalog.load(directory: BridgeHarness.contractsDirectory).contract(named: "job-status-update"))
         try await harness.publishEvent(

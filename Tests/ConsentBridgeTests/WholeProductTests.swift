@@ -38,14 +38,14 @@ struct WholeProductTests {
 
         for (state, patient) in Self.states {
             switch state {
-            case "full": try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient))
+            case "full": try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
             case "partial":
-                try await harness.publishConsentEvent(
+                try await harness.publishConsent(
                     patient: patient,
                     try Fixtures.consent(patient: patient, categories: ["identity-and-contact", "ips-participation"]))
             case "withdrawn":
-                try await harness.publishConsentEvent(patient: patient, try Fixtures.consent(patient: patient))
-                try await harness.publishConsentEvent(
+                try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+                try await harness.publishConsent(
                     patient: patient, try Fixtures.consent(patient: patient, status: "withdrawn", version: 2))
             default: break
             }
@@ -366,7 +366,7 @@ struct WholeProductTests {
             (["ips-job-specialist", "nav-veileder"], "28827240070"),
         ]
         for (roles, patient) in people {
-            try await harness.publishConsentEvent(
+            try await harness.publishConsent(
                 patient: patient, try Fixtures.consent(patient: patient, roles: roles))
         }
         // Every health→NAV example about each person, and the NAV systems' events.

@@ -158,4 +158,10 @@ struct AsyncAPITopicsTests {
         #expect(topics.first { $0.name == "health.consent" }?.cleanupPolicy == "compact")
         #expect(topics.allSatisfy { $0.partitions >= 1 })
     }
+
+    @Test("the consent envelope the bridge and the journal require names the published consent contract's ce_type")
+    func consentTypeIsThePublishedOne() throws {
+        let catalog = try ContractCatalog.load(directory: ContractsCheckTests.repositoryContracts)
+        #expect(catalog.contracts.filter { $0.direction == .consent }.map(\.ceType) == [ContractVocabulary.consentType])
+    }
 }

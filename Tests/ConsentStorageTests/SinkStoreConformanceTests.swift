@@ -239,6 +239,42 @@ struct SinkStoreConformanceTests {
     }
 
     @Test(
+        "R4/R5: a consent record without the consent contract's CloudEvents envelope is journalled as unreadable, as the bridge treats it, once",
+        arguments: TestEngine.available)
+    func R5_journalRecordsConsentWithoutEnvelopeAsUnreadable(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await HealthJournalStore.open(
+                try await scratch.make("health"), logger: ScratchLocations.logger)
+            let other = "03919540000"
+            var headerless = Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2)
+            headerless.headers = []
+            var wrongType = Fixtures.consentEvent(offset: 2, patient: knownFodselsnummer, version: 3)
+            wrongType.headers = wrongType.headers.map {
+                $0.name == "ce_type" ? MessageHeader(name: "ce_type", text: "no.ips.health.referral.v1") : $0
+            }
+            var withoutSource = Fixtures.consentEvent(offset: 3, patient: knownFodselsnummer, version: 4)
+            withoutSource.headers.removeAll { $0.name == "ce_source" }
+            // Without its envelope and under another person's key: both persons, as the bridge.
+            var misaddressed = Fixtures.consentEvent(offset: 4, patient: knownFodselsnummer, version: 5)
+            misaddressed.headers = []
+            misaddressed.key = Array(other.utf8)
+            let records = [
+                Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1), headerless, wrongType,
+                withoutSource, misaddressed,
+            ]
+            let result = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
+            #expect(result.rejections.isEmpty)
+            let expected = ["granted", "unreadable", "unreadable", "unreadable", "unreadable"]
+            #expect(try await store.consentHistory(patientID: knownFodselsnummer).map(\.status) == expected)
+            #expect(try await store.consentHistory(patientID: other).map(\.status) == ["unreadable"])
+            // Delivered again (a sink restart before its offsets were committed): journalled once.
+            _ = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
+            #expect(try await store.consentHistory(patientID: knownFodselsnummer).map(\.status) == expected)
+            await store.close()
+        }
+    }
+
+    @Test(
         "R5: a consent record without its key, under another person's key, or unreadable under its person's key, is journalled as unreadable for each person it names",
         arguments: TestEngine.available)
     func R5_journalAgreesWithTheBridgeOnKeylessAndMismatchedRecords(engine: TestEngine) async throws {

@@ -197,6 +197,10 @@ enum Fixtures {
             headers: [
                 MessageHeader(name: "ce_id", text: "consent-evt-\(offset)"),
                 MessageHeader(name: "ce_type", text: "no.ips.health.consent.v1"),
+                MessageHeader(name: "ce_source", text: "urn:no:epj:test"),
+                MessageHeader(name: "ce_time", text: "2026-03-02T08:14:00Z"),
+                MessageHeader(name: "ce_specversion", text: "1.0"),
+                MessageHeader(name: "content-type", text: "application/json"),
             ])
     }
 }

@@ -146,7 +146,15 @@ package final class HealthJournalStore: Sendable {
                     ceID: ceID
                 ))
         }
-        guard let ceID = record.ceID else { return .reject(.missingCloudEventHeaders) }
+        // A record without the consent contract's envelope is no consent for the bridge (R5,
+        // fail closed): the history records it as unreadable for every person it names, as
+        // below, under its position (a sender that leaves headers out cannot be trusted with
+        // the idempotency key either).
+        let envelope = CloudEventHeaders(kafkaHeaders: record.headers.map { (name: $0.name, value: $0.value ?? []) })
+        let isConsent = envelope.isConsentEnvelope
+        let ceID =
+            isConsent
+            ? envelope.id ?? "" : "unreadable:\(record.topic):\(record.partition):\(record.offset)"
         guard let fields = try? JSONDecoder().decode(ConsentFields.self, from: Data(value)),
             !fields.patientId.isEmpty, !fields.consentId.isEmpty
         else {
@@ -163,10 +171,11 @@ package final class HealthJournalStore: Sendable {
                     ] + position,
                     ceID: ceID))
         }
-        guard record.keyText == fields.patientId else {
-            // Without its key, or under another person's key, the record is nobody's readable
-            // consent: the journal records it as unreadable for every person it names, as the
-            // bridge treats it (R5: no consent in force for them until a newer valid record).
+        guard isConsent, record.keyText == fields.patientId else {
+            // Without its envelope or its key, or under another person's key, the record is
+            // nobody's readable consent: the journal records it as unreadable for every person it
+            // names, as the bridge treats it (R5: no consent in force for them until a newer
+            // valid record).
             var row = SinkRow(
                 table: "consent_history", columns: Self.consentColumns,
                 values: [
@@ -175,7 +184,7 @@ package final class HealthJournalStore: Sendable {
                     StoreSQL.bytes(value), StoreSQL.bind(fields.recordedAt),
                 ] + position,
                 ceID: ceID)
-            if let key = record.keyText {
+            if let key = record.keyText, key != fields.patientId {
                 row.followUps.append(
                     SinkFollowUpRow(
                         table: "consent_history", columns: Self.consentColumns,
