@@ -94,12 +94,15 @@ package final class HealthJournalStore: Sendable {
             guard policy.acceptedInboundTypes.contains(ceType) else {
                 return .quarantine(.unacceptedEventType, rule: "R8")
             }
-            if let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas) {
-                return breach
+            let checked: JSONValue?
+            switch SinkWriter.checkContract(value, ceType: ceType, schemas: policy.inboundSchemas) {
+            case .breach(let breach): return breach
+            case .valid(let body): checked = body
+            case .notChecked: checked = nil
             }
             // The contract allows NAV's own assessment in a job status (NAV's system holds it);
             // the bridge removes it, so here it is NAV's documentation in the journal (R3).
-            if !policy.navInternalFields.isEmpty, let body = try? StrictJSON.parse(value),
+            if !policy.navInternalFields.isEmpty, let body = checked ?? (try? StrictJSON.parse(value)),
                 policy.holdsNavInternalField(body, ceType: ceType)
             {
                 return .quarantine(.navInternalDocumentation, rule: "R3")

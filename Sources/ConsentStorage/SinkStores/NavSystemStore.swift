@@ -71,7 +71,9 @@ package final class NavSystemStore: Sendable {
             guard let ceID = record.ceID, let ceType = record.ceType else { return refuse(.missingCloudEventHeaders) }
             let accepted = isInbound ? policy.acceptedInboundTypes : policy.ownDocumentationTypes
             guard accepted.contains(ceType) else { return refuse(.unacceptedEventType) }
-            if isInbound, let breach = SinkWriter.contractBreach(value, ceType: ceType, schemas: policy.inboundSchemas)
+            if isInbound,
+                case .breach(let breach) = SinkWriter.checkContract(
+                    value, ceType: ceType, schemas: policy.inboundSchemas)
             {
                 return breach
             }

@@ -61,14 +61,23 @@ enum SinkWriter {
         )
     }
 
-    /// The breach, if any, of an accepted inbound type's body: not strict JSON, or not valid
-    /// against the type's published contract (more, or other, than the contract lets cross).
-    static func contractBreach(_ value: [UInt8], ceType: String, schemas: [String: JSONSchema]?) -> SinkRoute? {
-        guard let schemas else { return nil }
+    /// An accepted inbound type's body against the type's published contract.
+    enum ContractCheck {
+        /// The policy has no contracts to check with (a store opened to read, not to consume).
+        case notChecked
+        /// Valid: the parsed body, for the checks after this one (parsed once).
+        case valid(JSONValue)
+        /// Not strict JSON, or not valid against the contract (more, or other, than it lets cross).
+        case breach(SinkRoute)
+    }
+
+    /// Checks an accepted inbound type's body against the type's published contract.
+    static func checkContract(_ value: [UInt8], ceType: String, schemas: [String: JSONSchema]?) -> ContractCheck {
+        guard let schemas else { return .notChecked }
         guard let schema = schemas[ceType], let json = try? StrictJSON.parse(value), schema.isValid(json) else {
-            return .quarantine(.contractViolation, rule: "R8")
+            return .breach(.quarantine(.contractViolation, rule: "R8"))
         }
-        return nil
+        return .valid(json)
     }
 
     /// A breach notice received on the side's breach topic: filed in `breach_log`.
