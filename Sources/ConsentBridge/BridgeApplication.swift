@@ -277,8 +277,11 @@ package struct BridgeApplication: Sendable {
                 notices: SinkService.BreachNotices
             ) throws {
                 closers.append { await store.close() }
-                let client = tuned(side == .health ? kafka.health : kafka.nav)
-                let admin = try KafkaAdmin(configuration: client, logger: logger)
+                // The admin client is a producer instance to librdkafka: the consumer keys stay
+                // with the sink's consumer (else librdkafka warns of each at every start).
+                let untuned = side == .health ? kafka.health : kafka.nav
+                let client = tuned(untuned)
+                let admin = try KafkaAdmin(configuration: untuned, logger: logger)
                 closers.append { await admin.close() }
                 let sink =
                     switch store.kind {

@@ -284,6 +284,14 @@ def _identified_leaves_outside_scope(body, schema, scope: set[str], path="") -> 
     return outside
 
 
+def test_the_bridges_own_client_settings_draw_no_librdkafka_warnings(scenario):
+    """A warning in the log should tell an operator something: the bridge's own Kafka settings
+    (consumer keys given to a producer or admin client) draw none, so real ones stand out."""
+    warnings = [line for line in scenario.bridge.stderr_tail(10_000_000).splitlines()
+                if "CONFWARN" in line and "warning" in line.lower()]
+    assert not warnings, f"{len(warnings)} librdkafka configuration warnings, e.g. {warnings[0]}"
+
+
 def test_consent_decides_what_crosses(scenario):
     failures = FailureReport()
     outcome = {ce_id: body.get("outcome") for ce_id, (_, body) in scenario.receipts.items()}
