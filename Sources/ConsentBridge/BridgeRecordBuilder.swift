@@ -86,7 +86,7 @@ package struct BridgeRecordBuilder: Sendable {
 
     /// The id of a record's position: `kafka:<topic>:<partition>:<offset>`.
     package static func positionID(of record: KafkaRecord) -> String {
-        "kafka:\(record.topic):\(record.partition):\(record.offset)"
+        "\(bridgeIDPrefix)\(record.topic):\(record.partition):\(record.offset)"
     }
 
     /// The id a message is recorded under when its `ce_id` is already recorded for an event of
@@ -97,7 +97,7 @@ package struct BridgeRecordBuilder: Sendable {
     /// the record's position (`positionID`).
     package static func alternativeMessageID(of record: KafkaRecord, messageID: String) -> String {
         if !messageID.hasPrefix(bridgeIDPrefix) {
-            let byTopic = "kafka:\(record.topic):id:\(messageID)"
+            let byTopic = "\(bridgeIDPrefix)\(record.topic):id:\(messageID)"
             if byTopic.utf8.count <= CloudEventHeaders.maxTextLength { return byTopic }
         }
         return positionID(of: record)
@@ -174,7 +174,9 @@ package struct BridgeRecordBuilder: Sendable {
 
     /// Whether eleven ASCII digits in a row anywhere in `text` form a fødselsnummer or a
     /// D-number (synthetic ones too). A random trace id has such a run about once in a few
-    /// thousand, and then only its trace is lost, never the event.
+    /// thousand, and then only its trace is lost, never the event. (Stricter than the envelope's
+    /// check of `ce_id` and `ce_source`, `PolicyEngine.isFreeOfPersonalIdentifiers`, which reads
+    /// whole digit groups so as not to reject events whose ids are long numbers.)
     static func holdsNationalIdentifier(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         var runStart = 0

@@ -35,7 +35,9 @@ struct KafkaLifecycleTests {
 
         let closing = ContinuousClock.now
         await made.close()
-        #expect(ContinuousClock.now - closing < .seconds(2), "nothing to leave: no group round trip")
+        // Milliseconds alone; a bound, not a benchmark (2.2 s once under the parallel suite with a
+        // build beside it). A consumer in a group waits for its leave to rebalance the group.
+        #expect(ContinuousClock.now - closing < .seconds(5), "nothing to leave: no group round trip")
         #expect(throws: KafkaError.self) { try made.start() }
         var batches = made.batches.makeAsyncIterator()
         #expect(try await batches.next() == nil, "its batches end")
