@@ -73,7 +73,7 @@ package final class KafkaAdmin: Sendable {
     ) async throws(KafkaError) {
         let milliseconds = timeout.librdkafkaMilliseconds
         let client = self.client
-        let failure = await blocking.run { () -> KafkaError? in
+        let failure = try await blocking.run("create topics") { () -> KafkaError? in
             var errorBuffer = [CChar](repeating: 0, count: 512)
             var newTopics: [OpaquePointer?] = []
             defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
@@ -152,7 +152,7 @@ package final class KafkaAdmin: Sendable {
 
     /// Releases the client.
     package func close() async {
-        blocking.stop()
+        await blocking.stop()
         let client = self.client
         await DedicatedThread.runOnce(name: KafkaThreadNames.destroy) { client.destroy() }
     }
@@ -163,7 +163,7 @@ func fetchMetadata(client: RdKafkaClient, on thread: DedicatedThread, timeout: D
     -> KafkaClusterMetadata
 {
     let milliseconds = timeout.librdkafkaMilliseconds
-    let result = await thread.run { () -> Result<KafkaClusterMetadata, KafkaError> in
+    let result = try await thread.run("metadata") { () -> Result<KafkaClusterMetadata, KafkaError> in
         var metadata: UnsafePointer<rd_kafka_metadata>? = nil
         let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, milliseconds)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {

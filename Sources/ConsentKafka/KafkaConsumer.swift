@@ -168,16 +168,16 @@ package final class KafkaConsumer: Sendable {
             // Never subscribed: nothing to leave.
             channel.finish(throwing: nil)
             assignmentContinuation.finish()
-            blocking.stop()
+            await blocking.stop()
             await DedicatedThread.runOnce(name: KafkaThreadNames.destroy) {
                 client.destroy(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
             }
         case .started:
             stopFlag.set()
             let finished = pollThreadFinished
-            await blocking.run { finished.wait() }
+            _ = try? await blocking.run("close") { finished.wait() }
             assignmentContinuation.finish()
-            blocking.stop()
+            await blocking.stop()
             await DedicatedThread.runOnce(name: KafkaThreadNames.destroy) { client.destroy() }
         }
     }
@@ -303,7 +303,7 @@ func queryHighWatermarks(
 ) async throws(KafkaError) -> [Int32: Int64] {
     if partitions.isEmpty { return [:] }
     let milliseconds = timeout.librdkafkaMilliseconds
-    let result = await thread.run { () -> Result<[Int32: Int64], KafkaError> in
+    let result = try await thread.run("query watermarks") { () -> Result<[Int32: Int64], KafkaError> in
         let list = TopicPartitionList(partitions: partitions.map { KafkaTopicPartition(topic: topic, partition: $0) })
         // As a timestamp, RD_KAFKA_OFFSET_END (-1) asks for the latest offset.
         for index in 0..<Int(list.pointer.pointee.cnt) {
@@ -334,7 +334,7 @@ func queryWatermarks(
     client: RdKafkaClient, on thread: DedicatedThread, topic: String, partition: Int32, timeout: Duration
 ) async throws(KafkaError) -> (low: Int64, high: Int64) {
     let milliseconds = timeout.librdkafkaMilliseconds
-    let result = await thread.run { () -> (Int32, Int64, Int64) in
+    let result = try await thread.run("query watermarks") { () -> (Int32, Int64, Int64) in
         var low: Int64 = 0
         var high: Int64 = 0
         let err = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, milliseconds)

@@ -124,7 +124,7 @@ package final class KafkaProducer: Sendable {
     package func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
         let milliseconds = timeout.librdkafkaMilliseconds
         let client = self.client
-        let code = await blocking.run { rd_kafka_flush(client.handle, milliseconds).rawValue }
+        let code = try await blocking.run("flush") { rd_kafka_flush(client.handle, milliseconds).rawValue }
         let err = rd_kafka_resp_err_t(rawValue: code)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, operation: "flush") }
     }
@@ -146,15 +146,15 @@ package final class KafkaProducer: Sendable {
             client.logger.warning(
                 "Kafka producer closed with undelivered records", metadata: ["kafka.error": "\(error)"])
             let client = self.client
-            _ = await blocking.run {
+            _ = try? await blocking.run("purge") {
                 rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)).rawValue
             }
-            _ = await blocking.run { rd_kafka_flush(client.handle, 1000).rawValue }
+            _ = try? await blocking.run("flush") { rd_kafka_flush(client.handle, 1000).rawValue }
         }
         pollThreadStopped.set()
         let finished = pollThreadFinished
-        await blocking.run { finished.wait() }
-        blocking.stop()
+        _ = try? await blocking.run("close") { finished.wait() }
+        await blocking.stop()
         let client = self.client
         let handles = topicHandles.withLock { handles in
             defer { handles.removeAll() }

@@ -47,6 +47,43 @@ struct KafkaLifecycleTests {
     /// Each client's last call (librdkafka's blocking destroy) runs on a thread made for it. A
     /// bridge closes clients at every recovery read-back and at shutdown: a thread left behind
     /// per close adds up (a test run held 581 of them).
+    @Test(
+        "closing a client waits for its blocking query in flight, and a query after close fails CLIENT_CLOSED: the handle is never used once destroyed"
+    )
+    func closeWaitsForQueriesInFlight() async throws {
+        let topic = KafkaTestSupport.unique("closing")
+        let cluster = try KafkaTestSupport.cluster(topics: [topic: 2])
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+        let admin = try KafkaAdmin(configuration: client, logger: KafkaTestSupport.logger)
+        let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+        _ = try await admin.highWatermarks(topic: topic, partitions: [0, 1])  // connected, metadata known
+        _ = try await consumer.highWatermarks(topic: topic, partitions: [0, 1])
+        // Every request now takes 700 ms: the queries below are in flight when the clients close
+        // (as when a pipeline defect stopped every service while the consent gate asked for
+        // watermarks: the destroy met the query inside librdkafka and the process crashed).
+        cluster.setRoundTripTime(700)
+        let inFlight = [
+            Task { try await admin.highWatermarks(topic: topic, partitions: [0, 1], timeout: .seconds(5)) },
+            Task { try await consumer.highWatermarks(topic: topic, partitions: [0, 1], timeout: .seconds(5)) },
+        ]
+        try await Task.sleep(for: .milliseconds(150))
+        await admin.close()
+        await consumer.close()
+        for query in inFlight {
+            // Answered (or failed) before the destroy; either way it returns.
+            _ = await query.result
+        }
+        await #expect(throws: KafkaError(code: .clientClosed, operation: "query watermarks")) {
+            _ = try await admin.highWatermarks(topic: topic, partitions: [0])
+        }
+        await #expect(throws: KafkaError(code: .clientClosed, operation: "query watermarks")) {
+            _ = try await consumer.highWatermarks(topic: topic, partitions: [0])
+        }
+        await #expect(throws: KafkaError(code: .clientClosed, operation: "metadata")) {
+            _ = try await admin.metadata()
+        }
+    }
+
     @Test("closing clients leaves no thread behind")
     func closedClientsLeaveNoThread() async throws {
         let topic = KafkaTestSupport.unique("closing")

@@ -27,9 +27,11 @@ final class DedicatedThread: Sendable {
         thread.start()
     }
 
-    /// Runs `body` on the dedicated thread and returns its result.
-    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+    /// Runs `body` on the dedicated thread and returns its result. Once the thread is stopped
+    /// (its client closed) `body` does not run and `operation` fails with `clientClosed`: the
+    /// blocking calls use the client's handle, which is then destroyed or about to be.
+    func run<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () -> T) async throws(KafkaError) -> T {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
             let accepted = state.withLock { state -> Bool in
                 guard !state.isStopped else { return false }
                 state.jobs.append { continuation.resume(returning: body()) }
@@ -38,11 +40,11 @@ final class DedicatedThread: Sendable {
             if accepted {
                 wakeUp.signal()
             } else {
-                // The thread is gone; run on a fresh detached thread so the caller still never
-                // blocks the cooperative pool.
-                Thread.detachNewThread { continuation.resume(returning: body()) }
+                continuation.resume(returning: nil)
             }
         }
+        guard let result else { throw KafkaError(code: .clientClosed, operation: operation) }
+        return result
     }
 
     /// Runs `body` on a thread of its own that ends once `body` returns: for a client's last
@@ -50,17 +52,25 @@ final class DedicatedThread: Sendable {
     /// never stopped waited forever: one thread per closed client.)
     static func runOnce<T: Sendable>(name: String, _ body: @escaping @Sendable () -> T) async -> T {
         let thread = DedicatedThread(name: name)
-        defer { thread.stop() }
-        return await thread.run(body)
+        let result = try? await thread.run(name, body)
+        await thread.stop()
+        return result!  // a thread just made is not stopped: `body` ran
     }
 
-    /// Stops the thread after the jobs already queued have run.
-    func stop() {
-        let wasRunning = state.withLock { state -> Bool in
-            defer { state.isStopped = true }
-            return !state.isStopped
+    /// Takes no more jobs, and returns once those already taken have run (the thread then
+    /// ends). A client's close waits here before destroying the handle: a watermark query still
+    /// running when the process shut down (a pipeline defect stopping every service at once)
+    /// met the destroyed handle and crashed the process inside librdkafka.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let wasRunning = state.withLock { state -> Bool in
+                guard !state.isStopped else { return false }
+                state.isStopped = true
+                state.jobs.append { continuation.resume() }  // runs after every job taken before
+                return true
+            }
+            if wasRunning { wakeUp.signal() } else { continuation.resume() }
         }
-        if wasRunning { wakeUp.signal() }
     }
 
     private func runLoop() {
