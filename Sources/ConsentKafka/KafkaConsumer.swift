@@ -123,6 +123,8 @@ package final class KafkaConsumer: Sendable {
 
     /// Stops fetching from `partitions` until `resume`; buffered records are still delivered.
     package func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        // Once closed the handle is destroyed (or about to be): never touch it.
+        guard state.withLock({ $0 }) != .closed else { throw KafkaError(code: .clientClosed, operation: "pause") }
         let list = TopicPartitionList(partitions: partitions)
         let err = rd_kafka_pause_partitions(client.handle, list.pointer)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, operation: "pause") }
@@ -130,6 +132,7 @@ package final class KafkaConsumer: Sendable {
 
     /// Resumes fetching from paused `partitions`.
     package func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        guard state.withLock({ $0 }) != .closed else { throw KafkaError(code: .clientClosed, operation: "resume") }
         let list = TopicPartitionList(partitions: partitions)
         let err = rd_kafka_resume_partitions(client.handle, list.pointer)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.from(err, operation: "resume") }

@@ -166,9 +166,6 @@ package final class KafkaProducer: Sendable {
         }
     }
 
-    /// The number of records waiting in librdkafka's queues (enqueued, not yet acknowledged).
-    package var outstandingCount: Int { Int(rd_kafka_outq_len(client.handle)) }
-
     /// The underlying handle, for the embedded cluster's and tests' fault injection.
     var rdKafkaClient: RdKafkaClient { client }
 
