@@ -50,6 +50,9 @@ package struct OutboxRelay: Service {
     package let maxRecordBytes: [BridgeSide: Int]
     /// Where each side's cluster is, for reading back after a crash.
     package let clients: [BridgeSide: KafkaClientConfiguration]
+    /// How long after a graceful shutdown began the relay may still wait for delivery reports
+    /// and publish what is recorded (`relay.shutdown-drain-ms`); see `run`.
+    package let shutdownDrainBudget: Duration
     /// The recipient systems' inbound topics (computed once: looked up per published row).
     private let destinationTopics: Set<String>
 
@@ -59,9 +62,10 @@ package struct OutboxRelay: Service {
         topics: TopicNames,
         consent: ConsentViewKeeper, catalog: PolicyCatalog, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
         metrics: BridgeMetrics, batchSize: Int = 500,
-        maxRecordBytes: [BridgeSide: Int] = [:]
+        maxRecordBytes: [BridgeSide: Int] = [:], shutdownDrainBudget: Duration = Self.defaultShutdownDrainBudget
     ) {
         self.maxRecordBytes = maxRecordBytes
+        self.shutdownDrainBudget = shutdownDrainBudget
         self.clients = clients
         self.store = store
         self.producers = producers
@@ -78,16 +82,80 @@ package struct OutboxRelay: Service {
 
     /// Marks rows published before a crash, then publishes until graceful shutdown; then settles
     /// what is in flight, publishes what is still pending and closes the producers.
+    ///
+    /// The shutdown is bounded: once `shutdownDrainBudget` has passed since the graceful
+    /// shutdown began (at once if the relay is cancelled), the relay stops waiting. It closes its
+    /// producers without flushing (records not yet delivered are purged, so every delivery report
+    /// it awaits fails at once), stops reading the store and the clusters, and returns. Rows not
+    /// confirmed stay pending and are published at the next start, after the recovery has
+    /// marked those that did reach a broker (`PublishedRowRecovery`): nothing is lost or sent
+    /// twice.
     package func run() async throws {
         // Several instances on one store: one relay publishes at a time. The others wait, and
         // the first to take the lease after its holder died carries on from the store.
         guard try await waitForTheLease() else {
-            for producer in producers.values { await producer.close() }
+            for producer in producers.values { await producer.close(timeout: Self.closingFlush) }
             return
         }
-        // Rows published before a crash but not marked: find them instead of sending twice.
+        let budget = shutdownDrainBudget
+        let ending = try await withThrowingTaskGroup(of: Ending.self) { group in
+            group.addTask { try await publishUntilShutdownThenDrain() }
+            group.addTask {
+                // The budget counts from the graceful shutdown (or the relay's cancellation).
+                try? await gracefulShutdown()
+                try? await Task.sleep(for: budget)
+                return .outOfTime
+            }
+            let first = try await group.next() ?? .outOfTime
+            group.cancelAll()
+            guard first == .outOfTime else { return first }
+            // Stop waiting: the drain is cancelled (it reads nothing more), and closing the
+            // producers ends every wait for a delivery report.
+            for producer in producers.values { await producer.close(timeout: .zero) }
+            // The drain may have ended just before.
+            return (try? await group.next()) == .drained ? .drained : .outOfTime
+        }
+        if ending != .drained, case let left = try? await store.pendingOutboxCount(), left != 0 {
+            // Counts only: which rows, and about whom, stays in the store.
+            logger.warning(
+                "Relay stopped with outbox rows pending; the next start publishes them",
+                metadata: [
+                    "bridge.rows": "\(left.map(String.init) ?? "unknown")",
+                    "bridge.reason": "\(ending == .outOfTime ? "drain-budget-spent" : "drain-incomplete")",
+                ])
+        }
+        // Nothing is in flight any more (or it was purged above): closing does not wait.
+        for producer in producers.values { await producer.close(timeout: Self.closingFlush) }
+    }
+
+    /// How the relay's work ended (see `run`).
+    private enum Ending: Sendable, Equatable {
+        /// Nothing was left to publish.
+        case drained
+        /// Rows stay pending: a delivery or store error during the drain, or a shutdown before
+        /// the start-up recovery finished.
+        case leftPending
+        /// The drain budget was spent.
+        case outOfTime
+    }
+
+    /// The longest flush when the producers close after the relay's work: nothing is in flight
+    /// then, so it only serves what librdkafka still has to report.
+    private static let closingFlush: Duration = .seconds(1)
+
+    /// Recovery, then publishing until graceful shutdown, then the drain: what is in flight is
+    /// settled and what is recorded published. Cancelled when the drain budget is spent.
+    private func publishUntilShutdownThenDrain() async throws -> Ending {
+        // Rows published before a crash but not marked: find them instead of sending twice. A
+        // shutdown stops the search (nothing has been published yet; it runs at the next start).
         let recovery = self.recovery
-        _ = try await retry.run("relay recovery", logger: logger) { try await recovery.run() }
+        do {
+            _ = try await cancelWhenGracefulShutdown {
+                try await retry.run("relay recovery", logger: logger) { try await recovery.run() }
+            }
+        } catch is CancellationError {
+            return .leftPending
+        }
         // Keep publishing until shutdown, then drain what is already recorded.
         let leftover = await cancelWhenGracefulShutdown {
             var cursor = Cursor()
@@ -106,9 +174,17 @@ package struct OutboxRelay: Service {
         // Rows still in flight are pending in the store: settle them before reading it.
         var cursor = leftover
         do { try await finish(&cursor, keeping: 0) } catch { cursor.needsRecovery = true }
-        if cursor.needsRecovery { _ = try? await recovery.run() }
-        while let published = try? await publishPending(), published > 0 {}
-        for producer in producers.values { await producer.close() }
+        // Cancelled: the budget is spent, and what is not settled stays pending.
+        if Task.isCancelled { return .leftPending }
+        if cursor.needsRecovery {
+            // A failed step's rows may have reached a broker: they are never sent again unchecked.
+            guard (try? await recovery.run()) != nil, !Task.isCancelled else { return .leftPending }
+        }
+        while !Task.isCancelled {
+            guard let published = try? await publishPending() else { return .leftPending }
+            if published == 0 { return .drained }
+        }
+        return .leftPending
     }
 
     /// Waits until this instance's relay holds the store's relay lease (at once on SQLite);
@@ -134,6 +210,11 @@ package struct OutboxRelay: Service {
         }
         return leased == true
     }
+
+    /// The drain budget when none is configured: well below Docker's 30 s `stop_grace_period`
+    /// (and `RunCommand`'s 30 s graceful shutdown), leaving time for the services stopped after
+    /// the relay and for closing the clients.
+    package static let defaultShutdownDrainBudget: Duration = .seconds(20)
 
     /// Steps enqueued at once: the next one goes to the producers while the previous one's
     /// delivery reports are awaited and marked (publish latency overlaps the store write).

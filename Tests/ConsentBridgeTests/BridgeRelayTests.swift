@@ -7,6 +7,7 @@ import ConsentPolicy
 import ConsentStorage
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The relay's store path: the handoff from the pipelines is only a shortcut.
@@ -388,5 +389,109 @@ struct BridgeRelayWithholdingTests {
             try JSONSerialization.jsonObject(with: Data(receipts[0].value ?? [])) as? [String: Any])
         #expect(receipt["messageId"] as? String == id)
         #expect(receipt["outcome"] as? String == "withheld")
+    }
+}
+
+/// A graceful shutdown while the relay waits for a cluster it cannot reach: it stops waiting
+/// once its drain budget is spent, and what it could not deliver is published at the next start.
+@Suite("Relay shutdown (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(4)))
+struct BridgeRelayShutdownTests {
+    @Test(
+        "Shutdown with copies for an unreachable cluster: the relay returns within its drain budget, the rows stay pending, and the next start delivers each exactly once"
+    )
+    func shutdownDrainIsBoundedAndLosesNothing() async throws {
+        let budget = Duration.seconds(2)
+        let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_RELAY_SHUTDOWN_DRAIN_MS": "2000"])
+        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        defer { nav.shutdown() }
+        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
+        try await harness.start(navCluster: nav)
+        let patient = BridgeEndToEndTests.patient
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        // NAV's cluster goes away: the copies wait in the relay's producer for delivery reports
+        // that would come only with `message.timeout.ms` (30 s).
+        nav.setBrokerDown()
+        var ids: [String] = []
+        for _ in 0..<5 {
+            ids.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                    body: try Fixtures.referral(patient: patient)))
+        }
+        let store = try await harness.openBridgeStore()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            var recorded = 0
+            for id in ids where try await store.hasRecorded(messageID: id) { recorded += 1 }
+            if recorded == ids.count { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for id in ids { #expect(try await store.decision(messageID: id)?.outcome == .forward) }
+        let pending = try await store.pendingOutboxCount()
+        #expect(pending == ids.count * 5, "two copies, their notices and a receipt per referral")
+        // Handed to the relay at once; give it a moment to enqueue them.
+        try await Task.sleep(for: .milliseconds(500))
+
+        let stop = StopWatch()
+        let stopping = Task {
+            await harness.stop()
+            stop.finish()
+        }
+        let inTime = await stop.waitForFinish(within: budget + .seconds(10))
+        if !inTime {
+            // An unbounded drain: let it end, so that the test does too.
+            nav.setBrokerUp()
+        }
+        await stopping.value
+        #expect(inTime, "the shutdown took \(stop.elapsed), well past the relay's drain budget of \(budget)")
+        let left = try await store.pendingOutboxCount()
+        #expect(left == pending, "rows not confirmed stay pending")
+        #expect(
+            harness.logs.all.contains {
+                $0.contains("Relay stopped with outbox rows pending") && $0.contains("\(left)")
+            },
+            "the rows left pending are counted in the log")
+
+        // The next start, NAV's cluster back: each row is delivered exactly once.
+        nav.setBrokerUp()
+        try await harness.start(navCluster: nav)
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: ids.count, timeout: .seconds(60))
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 2 * ids.count)
+        let settled = try await BridgeRelayTests.pendingAfterRelay(store, timeout: .seconds(20))
+        var copies: [KafkaRecord] = []
+        for topic in [harness.topics.navInbound, harness.topics.followUpInbound] {
+            copies += try await BridgeHarness.read(topic, bootstrap: nav.bootstrapServers, atLeast: ids.count)
+        }
+        await store.close()
+        await harness.finish()
+
+        #expect(settled.isEmpty)
+        let copyIDs = copies.compactMap { $0.headers.string(named: "ce_id") }
+        #expect(copyIDs.count == 2 * ids.count && Set(copyIDs).count == copyIDs.count, "each copy exactly once")
+        let disclosed = try notices.map { try DisclosureNotice(json: StrictJSON.parse($0.value ?? [])) }
+        #expect(disclosed.allSatisfy { $0.status == .disclosed })
+        #expect(disclosed.map(\.disclosureID).sorted() == copyIDs.sorted(), "one notice per copy, once")
+        let answered = try receipts.map { try BridgeReceipt(json: StrictJSON.parse($0.value ?? [])) }
+        #expect(answered.map(\.messageID).sorted() == ids.sorted(), "one receipt per event, once")
+        #expect(answered.allSatisfy { $0.outcome == .accepted && $0.forwardedID.map(copyIDs.contains) == true })
+    }
+}
+
+/// When a task ended, for a test that must not wait for it without bound.
+final class StopWatch: Sendable {
+    private let started = ContinuousClock.now
+    private let ended = Mutex<ContinuousClock.Instant?>(nil)
+
+    func finish() { ended.withLock { $0 = ContinuousClock.now } }
+
+    /// From creation to `finish` (or to now, if not finished).
+    var elapsed: Duration { (ended.withLock { $0 } ?? ContinuousClock.now) - started }
+
+    /// Whether `finish` was called within `limit` of creation.
+    func waitForFinish(within limit: Duration) async -> Bool {
+        while ended.withLock({ $0 }) == nil, ContinuousClock.now - started < limit {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return ended.withLock { $0 }.map { $0 - started < limit } ?? false
     }
 }
