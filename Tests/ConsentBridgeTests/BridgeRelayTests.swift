@@ -390,6 +390,94 @@ struct BridgeRelayWithholdingTests {
         #expect(receipt["messageId"] as? String == id)
         #expect(receipt["outcome"] as? String == "withheld")
     }
+
+    @Test(
+        "R4/R5: a notice or receipt read on a later outbox page than its copy still waits for the copy's delivery report: copies NAV's cluster refuses are reported to the journal as withheld"
+    )
+    func R4_noticesOnALaterPageFollowTheirCopysDelivery() async throws {
+        // The relay reads pages of four pipeline batches: four records. A referral under this
+        // consent makes five (a copy per NAV role, each with its notice, then the receipt), so
+        // three referrals recorded together are read as [A1 An1 A2 An2] [Ar B1 Bn1 B2]
+        // [Bn2 Br C1 Cn1] [C2 Cn2 Cr]: Ar, Bn2 and Br follow copies of the page before, still
+        // in flight when they are read, and Cr a copy of the page before and one of its own.
+        let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_PIPELINE_BATCH_SIZE": "1"])
+        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        defer { nav.shutdown() }
+        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
+        try await harness.start(navCluster: nav)
+        let patient = BridgeEndToEndTests.patient
+        let granted = try Fixtures.consent(patient: patient)
+        try await harness.publishConsent(patient: patient, granted)
+        // Once an event after the consent is decided, the view (which the relay re-checks
+        // against) has read it. The probe's person has no consent: it makes a receipt only.
+        _ = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: "03919540000",
+            body: try Fixtures.referral(patient: "03919540000"))
+        _ = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
+
+        // INVALID_RECORD (87), as in `R4_noticesFollowTheirCopysDelivery`: every copy is refused.
+        nav.pushRequestErrors(.produce, Array(repeating: .broker(87), count: 50))
+        // Recorded behind the relay's back, so that it reads them from the store, page by page.
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let builder = Fixtures.recordBuilder(harness.topics, catalog: catalog)
+        var messages: [BridgeMessageRecord] = []
+        for index in 0..<3 {
+            messages.append(
+                try Self.forwarded(
+                    patient: patient, granted: granted, offset: 990_000 + index, topics: harness.topics,
+                    catalog: catalog, builder: builder))
+        }
+        #expect(messages.map(\.outbox.count) == [5, 5, 5], "the page layout above assumes five records per referral")
+        let ids = Set(messages.map(\.decision.messageID))
+        let store = try await harness.openBridgeStore()
+        _ = try await store.record(BridgeBatch(messages: messages, offsets: []))
+
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 6, timeout: .seconds(30))
+            .filter { record in
+                (try? DisclosureNotice(json: StrictJSON.parse(record.value ?? [])))
+                    .map { ids.contains($0.messageID) } == true
+            }
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 4, timeout: .seconds(30))
+            .filter { ids.contains(String(decoding: $0.key ?? [], as: UTF8.self)) }
+        let failed = try await store.failedOutboxCount()
+        await store.close()
+        await harness.finish()
+
+        #expect(failed == 6, "every copy refused")
+        #expect(notices.count == 6 && receipts.count == 3)
+        for notice in notices {
+            let body = try DisclosureNotice(json: StrictJSON.parse(notice.value ?? []))
+            #expect(body.status == .withheld, "the journal reads a refused copy as disclosed")
+            #expect(body.withheldReason == "refused-by-broker")
+        }
+        for receipt in receipts {
+            let body = try BridgeReceipt(json: StrictJSON.parse(receipt.value ?? []))
+            #expect(body.outcome == .withheld, "a receipt says forwarded although no copy crossed")
+            #expect(body.forwardedID == nil)
+        }
+    }
+
+    /// A referral about `patient` decided under `granted` (forwarded) and built into the records
+    /// the pipeline would record, with `offset` as its position.
+    static func forwarded(
+        patient: String, granted: [UInt8], offset: Int, topics: TopicNames, catalog: PolicyCatalog,
+        builder: BridgeRecordBuilder
+    ) throws -> BridgeMessageRecord {
+        var view = ConsentView()
+        _ = view.apply(try ConsentRecord.parse(granted, schema: try #require(catalog.consentSchema)))
+        let headers = CloudEventHeaders(id: UUID().uuidString.lowercased(), type: "no.ips.health.referral.v1")
+        let body = try Fixtures.referral(patient: patient)
+        let decision = PolicyEngine.decide(
+            event: PolicyEvent(headers: headers, body: body, sourceTopic: topics.healthOutbound),
+            consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
+        guard case .forward = decision else { throw DecisionNotForwarded() }
+        let record = KafkaRecord(
+            topic: topics.healthOutbound, partition: 0, offset: Int64(offset), key: Array(patient.utf8), value: body,
+            headers: [], timestamp: nil)
+        return try builder.build(record: record, headers: headers, origin: .health, decision: decision, now: Date())
+    }
+
+    struct DecisionNotForwarded: Error {}
 }
 
 /// A graceful shutdown while the relay waits for a cluster it cannot reach: it stops waiting
