@@ -264,7 +264,8 @@ package struct BridgeApplication: Sendable {
                         maxRecordBytes: [
                             .health: kafka.health.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
                             .nav: kafka.nav.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
-                        ]))
+                        ],
+                        shutdownDrainBudget: .milliseconds(configuration.relayShutdownDrainMilliseconds)))
                 services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
             }
 

@@ -50,6 +50,9 @@ package struct OutboxRelay: Service {
     package let maxRecordBytes: [BridgeSide: Int]
     /// Where each side's cluster is, for reading back after a crash.
     package let clients: [BridgeSide: KafkaClientConfiguration]
+    /// How long after a graceful shutdown began the relay may still wait for delivery reports
+    /// and publish what is recorded (`relay.shutdown-drain-ms`); see `run`.
+    package let shutdownDrainBudget: Duration
     /// The recipient systems' inbound topics (computed once: looked up per published row).
     private let destinationTopics: Set<String>
 
@@ -59,9 +62,10 @@ package struct OutboxRelay: Service {
         topics: TopicNames,
         consent: ConsentViewKeeper, catalog: PolicyCatalog, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
         metrics: BridgeMetrics, batchSize: Int = 500,
-        maxRecordBytes: [BridgeSide: Int] = [:]
+        maxRecordBytes: [BridgeSide: Int] = [:], shutdownDrainBudget: Duration = Self.defaultShutdownDrainBudget
     ) {
         self.maxRecordBytes = maxRecordBytes
+        self.shutdownDrainBudget = shutdownDrainBudget
         self.clients = clients
         self.store = store
         self.producers = producers
@@ -78,16 +82,80 @@ package struct OutboxRelay: Service {
 
     /// Marks rows published before a crash, then publishes until graceful shutdown; then settles
     /// what is in flight, publishes what is still pending and closes the producers.
+    ///
+    /// The shutdown is bounded: once `shutdownDrainBudget` has passed since the graceful
+    /// shutdown began (at once if the relay is cancelled), the relay stops waiting. It closes its
+    /// producers without flushing (records not yet delivered are purged, so every delivery report
+    /// it awaits fails at once), stops reading the store and the clusters, and returns. Rows not
+    /// confirmed stay pending and are published at the next start, after the recovery has
+    /// marked those that did reach a broker (`PublishedRowRecovery`): nothing is lost or sent
+    /// twice.
     package func run() async throws {
         // Several instances on one store: one relay publishes at a time. The others wait, and
         // the first to take the lease after its holder died carries on from the store.
         guard try await waitForTheLease() else {
-            for producer in producers.values { await producer.close() }
+            for producer in producers.values { await producer.close(timeout: Self.closingFlush) }
             return
         }
-        // Rows published before a crash but not marked: find them instead of sending twice.
+        let budget = shutdownDrainBudget
+        let ending = try await withThrowingTaskGroup(of: Ending.self) { group in
+            group.addTask { try await publishUntilShutdownThenDrain() }
+            group.addTask {
+                // The budget counts from the graceful shutdown (or the relay's cancellation).
+                try? await gracefulShutdown()
+                try? await Task.sleep(for: budget)
+                return .outOfTime
+            }
+            let first = try await group.next() ?? .outOfTime
+            group.cancelAll()
+            guard first == .outOfTime else { return first }
+            // Stop waiting: the drain is cancelled (it reads nothing more), and closing the
+            // producers ends every wait for a delivery report.
+            for producer in producers.values { await producer.close(timeout: .zero) }
+            // The drain may have ended just before.
+            return (try? await group.next()) == .drained ? .drained : .outOfTime
+        }
+        if ending != .drained, case let left = try? await store.pendingOutboxCount(), left != 0 {
+            // Counts only: which rows, and about whom, stays in the store.
+            logger.warning(
+                "Relay stopped with outbox rows pending; the next start publishes them",
+                metadata: [
+                    "bridge.rows": "\(left.map(String.init) ?? "unknown")",
+                    "bridge.reason": "\(ending == .outOfTime ? "drain-budget-spent" : "drain-incomplete")",
+                ])
+        }
+        // Nothing is in flight any more (or it was purged above): closing does not wait.
+        for producer in producers.values { await producer.close(timeout: Self.closingFlush) }
+    }
+
+    /// How the relay's work ended (see `run`).
+    private enum Ending: Sendable, Equatable {
+        /// Nothing was left to publish.
+        case drained
+        /// Rows stay pending: a delivery or store error during the drain, or a shutdown before
+        /// the start-up recovery finished.
+        case leftPending
+        /// The drain budget was spent.
+        case outOfTime
+    }
+
+    /// The longest flush when the producers close after the relay's work: nothing is in flight
+    /// then, so it only serves what librdkafka still has to report.
+    private static let closingFlush: Duration = .seconds(1)
+
+    /// Recovery, then publishing until graceful shutdown, then the drain: what is in flight is
+    /// settled and what is recorded published. Cancelled when the drain budget is spent.
+    private func publishUntilShutdownThenDrain() async throws -> Ending {
+        // Rows published before a crash but not marked: find them instead of sending twice. A
+        // shutdown stops the search (nothing has been published yet; it runs at the next start).
         let recovery = self.recovery
-        _ = try await retry.run("relay recovery", logger: logger) { try await recovery.run() }
+        do {
+            _ = try await cancelWhenGracefulShutdown {
+                try await retry.run("relay recovery", logger: logger) { try await recovery.run() }
+            }
+        } catch is CancellationError {
+            return .leftPending
+        }
         // Keep publishing until shutdown, then drain what is already recorded.
         let leftover = await cancelWhenGracefulShutdown {
             var cursor = Cursor()
@@ -106,9 +174,17 @@ package struct OutboxRelay: Service {
         // Rows still in flight are pending in the store: settle them before reading it.
         var cursor = leftover
         do { try await finish(&cursor, keeping: 0) } catch { cursor.needsRecovery = true }
-        if cursor.needsRecovery { _ = try? await recovery.run() }
-        while let published = try? await publishPending(), published > 0 {}
-        for producer in producers.values { await producer.close() }
+        // Cancelled: the budget is spent, and what is not settled stays pending.
+        if Task.isCancelled { return .leftPending }
+        if cursor.needsRecovery {
+            // A failed step's rows may have reached a broker: they are never sent again unchecked.
+            guard (try? await recovery.run()) != nil, !Task.isCancelled else { return .leftPending }
+        }
+        while !Task.isCancelled {
+            guard let published = try? await publishPending() else { return .leftPending }
+            if published == 0 { return .drained }
+        }
+        return .leftPending
     }
 
     /// Waits until this instance's relay holds the store's relay lease (at once on SQLite);
@@ -134,6 +210,11 @@ package struct OutboxRelay: Service {
         }
         return leased == true
     }
+
+    /// The drain budget when none is configured: well below Docker's 30 s `stop_grace_period`
+    /// (and `RunCommand`'s 30 s graceful shutdown), leaving time for the services stopped after
+    /// the relay and for closing the clients.
+    package static let defaultShutdownDrainBudget: Duration = .seconds(20)
 
     /// Steps enqueued at once: the next one goes to the producers while the previous one's
     /// delivery reports are awaited and marked (publish latency overlaps the store write).
@@ -169,6 +250,10 @@ package struct OutboxRelay: Service {
         /// store builds the same bytes again (`OutboxPayloadDerivation`); taking them from
         /// here spares that for every row this instance decided.
         var builtPayloads: [Int64: [UInt8]] = [:]
+        /// Identified copies their cluster refused, by disclosure id, in the steps settled last:
+        /// a notice or receipt of a later step that follows one of them says withheld. (The
+        /// store records the refusal as the row's failure, not as a withholding.)
+        var refusedCopies: Set<String> = []
     }
 
     /// The rows of one step, enqueued with one batch per side. A step is settled as a whole,
@@ -179,7 +264,8 @@ package struct OutboxRelay: Service {
         /// The step's notices and receipts that report on copies enqueued in it: they are sent
         /// once those copies' delivery reports are in, saying what became of them.
         var followers: [HeldFollower] = []
-        /// The reasons of the identified disclosures withheld, by id, as the step found them.
+        /// The reasons of the identified disclosures withheld, by id, as the step found them
+        /// (and as a later step found those its notices and receipts attached here follow).
         var withheld: [String: String] = [:]
         var enqueuedAt: ContinuousClock.Instant
         var rowCount: Int { batches.reduce(0) { $0 + $1.rows.count } + followers.count }
@@ -372,7 +458,16 @@ package struct OutboxRelay: Service {
         // page) recorded in the store.
         let earlier = Self.copiesBeforePage(rows, headers)
         var withheld: [String: String] = [:]
-        if !earlier.isEmpty { withheld = try await store.withholdingReasons(disclosureIDs: earlier) }
+        // Of those, the ones enqueued in a step still in flight: their notices and receipts are
+        // sent after that step's delivery reports, as if they had been on its page.
+        var copiesInFlight: [String: Int] = [:]
+        if !earlier.isEmpty {
+            withheld = try await store.withholdingReasons(disclosureIDs: earlier)
+            for id in earlier where withheld[id] == nil && cursor.refusedCopies.contains(id) {
+                withheld[id] = Self.refusedByBroker
+            }
+            copiesInFlight = Self.stepsInFlight(holding: earlier.filter { withheld[$0] == nil }, in: cursor.inFlight)
+        }
         // One pass: withheld rows are marked, the others sorted by side (order kept per side).
         // The step keeps only what settling needs of each row; the records go to the producers.
         var sides = SideBatches()
@@ -407,6 +502,18 @@ package struct OutboxRelay: Service {
                         sent: SentRow(
                             sequence: row.sequence, topic: record.topic, isIdentified: false, createdAt: row.createdAt),
                         record: record, headers: headers[index].published, follows: follows))
+                continue
+            } else if !copiesInFlight.isEmpty, case let follows = headers[index].follows,
+                let latest = follows.lazy.compactMap({ copiesInFlight[$0] }).max()
+            {
+                // Reports on copies of earlier pages, one at least still in flight: sent after the
+                // delivery reports of the latest step holding one, saying what became of them.
+                cursor.inFlight[latest].followers.append(
+                    HeldFollower(
+                        sent: SentRow(
+                            sequence: row.sequence, topic: record.topic, isIdentified: false, createdAt: row.createdAt),
+                        record: record, headers: headers[index].published, follows: follows))
+                for id in follows { if let reason = withheld[id] { cursor.inFlight[latest].withheld[id] = reason } }
                 continue
             }
             let sent = SentRow(
@@ -453,6 +560,32 @@ package struct OutboxRelay: Service {
 
     /// How many rows before a notice or receipt are searched for the copies it follows.
     private static let copiesLookedBack = 8
+
+    /// For each of `ids` (copies decided on earlier pages) enqueued in a step still in flight,
+    /// the index of the latest such step. Needed once per page at most (for the notices and
+    /// receipts at its start), and those copies are usually the last rows of the step before:
+    /// each step is searched from its end, and the search stops once every id is found.
+    private static func stepsInFlight(holding ids: [String], in steps: [InFlightStep]) -> [String: Int] {
+        var found: [String: Int] = [:]
+        if ids.isEmpty { return found }
+        for index in steps.indices.reversed() {
+            for batch in steps[index].batches {
+                for row in batch.rows.reversed() {
+                    guard let id = row.disclosureID, ids.contains(id), found[id] == nil else { continue }
+                    found[id] = index
+                    if found.count == ids.count { return found }
+                }
+            }
+        }
+        return found
+    }
+
+    /// The reason a notice or receipt gives for a copy its cluster refused.
+    static let refusedByBroker = "refused-by-broker"
+
+    /// Most refused copies remembered across steps (`Cursor.refusedCopies`); refusals are rare,
+    /// and only the last steps' matter.
+    private static let maxRefusedCopiesKept = 10_000
 
     /// One side's share of a step: what settling needs of each row, and the records to send.
     private struct SideBatch {
@@ -553,25 +686,27 @@ package struct OutboxRelay: Service {
         while cursor.inFlight.count > max(keeping, 0) {
             let oldest = cursor.inFlight.removeFirst()
             do {
-                try await settle(oldest)
+                try await settle(oldest, refusedCopies: &cursor.refusedCopies)
             } catch {
                 let rest = cursor.inFlight
                 cursor.inFlight = []
-                for step in rest { try? await settle(step) }
+                for step in rest { try? await settle(step, refusedCopies: &cursor.refusedCopies) }
                 throw error
             }
         }
     }
 
     /// Awaits one step's delivery reports and marks the published rows (and the relay's
-    /// positions); throws the first failure after marking what made it.
-    private func settle(_ step: InFlightStep) async throws {
+    /// positions); throws the first failure after marking what made it. `refusedCopies` holds
+    /// the copies earlier steps' clusters refused (a held notice or receipt may follow one of
+    /// them too) and gets this step's.
+    private func settle(_ step: InFlightStep, refusedCopies: inout Set<String>) async throws {
         var published: [Int64] = []
         var positions: [KafkaTopicPartition: Int64] = [:]
         var failure: (any Error)?
         var refused: [String: [Int64]] = [:]
         // Identified copies the recipient's cluster refused, by disclosure id.
-        var refusedCopies: Set<String> = []
+        var refusedHere: Set<String> = []
         func collect(_ batches: [(rows: [SentRow], delivery: KafkaPendingDelivery)]) async {
             for batch in batches {
                 for (row, result) in zip(batch.rows, await batch.delivery.results()) {
@@ -590,7 +725,7 @@ package struct OutboxRelay: Service {
                         // Refused for what it is: sending it again cannot succeed, so it is settled
                         // as failed and the rows behind it go on.
                         refused[error.code.name, default: []].append(row.sequence)
-                        if let disclosureID = row.disclosureID { refusedCopies.insert(disclosureID) }
+                        if let disclosureID = row.disclosureID { refusedHere.insert(disclosureID) }
                         if destinationTopics.contains(row.topic) {
                             metrics.recordDelivery(
                                 destination: row.topic, identified: row.isIdentified, outcome: .failed)
@@ -603,6 +738,10 @@ package struct OutboxRelay: Service {
             }
         }
         await collect(step.batches)
+        if !refusedHere.isEmpty {
+            refusedCopies.formUnion(refusedHere)
+            if refusedCopies.count > Self.maxRefusedCopiesKept { refusedCopies = refusedHere }
+        }
         // The held notices and receipts, now that their copies' fate is known. After a failure
         // that leaves rows pending they stay pending too, and go out with their copies.
         if failure == nil, !step.followers.isEmpty {
@@ -646,7 +785,7 @@ package struct OutboxRelay: Service {
         for follower in step.followers {
             var record = follower.record
             let reasons = follower.follows.map {
-                step.withheld[$0] ?? (refusedCopies.contains($0) ? "refused-by-broker" : nil)
+                step.withheld[$0] ?? (refusedCopies.contains($0) ? Self.refusedByBroker : nil)
             }
             if case let first?? = reasons.first, reasons.allSatisfy({ $0 != nil }) {
                 record = try Self.reportingWithheld(record, reason: first, origin: topics.side(of: record.topic))

@@ -72,6 +72,9 @@ struct PublishedRowRecovery: Sendable {
                 break
             }
         }
+        // Cancelled (the relay's shutdown), the stream ends without an assignment: that is not
+        // "nothing to read back", and the caller must not publish as if it were.
+        try Task.checkCancellation()
         var remaining: [KafkaTopicPartition: Int64] = [:]
         for (partition, start) in assigned {
             let high = try await consumer.highWatermark(topic: partition.topic, partition: partition.partition)
@@ -92,6 +95,8 @@ struct PublishedRowRecovery: Sendable {
             }
             if remaining.isEmpty { break }
         }
+        // Batches also end when cancelled, before the high watermarks.
+        try Task.checkCancellation()
         return found
     }
 }

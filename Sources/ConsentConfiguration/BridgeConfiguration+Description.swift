@@ -50,6 +50,7 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "kafka.fetch-wait-max-ms": String(kafkaFetchWaitMaxMilliseconds)
             case "relay.retry-initial-backoff-ms": String(retryInitialBackoffMilliseconds)
             case "relay.retry-max-backoff-ms": String(retryMaxBackoffMilliseconds)
+            case "relay.shutdown-drain-ms": String(relayShutdownDrainMilliseconds)
             case "rejections.sealed-payload-retention-hours": String(sealedPayloadRetentionHours)
             case "http.listen-address": httpListenAddress.description
             case "agreements.registry": agreementsRegistry

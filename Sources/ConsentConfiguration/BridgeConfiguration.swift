@@ -47,6 +47,8 @@ package struct BridgeConfiguration: Sendable {
     package var retryInitialBackoffMilliseconds: Int
     /// Longest retry wait (the wait doubles up to it).
     package var retryMaxBackoffMilliseconds: Int
+    /// How long the relay may drain after a graceful shutdown began (`relay.shutdown-drain-ms`).
+    package var relayShutdownDrainMilliseconds: Int = 20_000
     /// Required by roles `bridge` and `health-sink` unless embedded (then `nil` means: generate an
     /// ephemeral key).
     package var healthSealingKeys: SealingKeyRing?

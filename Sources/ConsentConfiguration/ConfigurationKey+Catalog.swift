@@ -128,6 +128,10 @@ extension ConfigurationKey {
             "relay.retry-max-backoff-ms", .integer, default: "30000",
             "Longest wait between retries (the wait doubles up to this), in milliseconds."),
         .init(
+            "relay.shutdown-drain-ms", .integer, default: "20000",
+            "At graceful shutdown (`SIGTERM`), how long the relay may still wait for delivery reports and publish what is recorded, in milliseconds; then it stops waiting and closes its producers. Rows not confirmed by then stay pending and are published at the next start. Keep it well below the stop grace period (30 s) (0…25000)."
+        ),
+        .init(
             "kafka.session-timeout-ms", .integer, default: "45000",
             "librdkafka `session.timeout.ms` of every consumer (both sides): how long a crashed member holds its partitions (1000…3600000)."
         ),

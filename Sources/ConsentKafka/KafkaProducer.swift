@@ -91,7 +91,14 @@ package final class KafkaProducer: Sendable {
             while true {
                 guard let error = enqueue(record, topic: topic, opaque: batch.opaque(index)) else { break }
                 if error.code == .queueFull {
-                    // Back-pressure: wait for delivery reports to free queue space.
+                    // Back-pressure: wait for delivery reports to free queue space, unless the
+                    // producer is closing (`close` waits for this call, and the queue may never
+                    // drain: its cluster unreachable). Then this record and the rest fail at once.
+                    if isClosed.load(ordering: .sequentiallyConsistent) {
+                        let closed = KafkaError(code: .clientClosed, operation: "produce")
+                        for rest in index..<records.count { batch.complete(index: rest, with: .failure(closed)) }
+                        return KafkaPendingDelivery(batch: batch)
+                    }
                     try? await Task.sleep(for: .milliseconds(1))
                     continue
                 }
@@ -131,8 +138,12 @@ package final class KafkaProducer: Sendable {
 
     /// Flushes queued records (at most `timeout`), then releases the client. Idempotent.
     ///
-    /// Records still undelivered when the timeout passes get a failed delivery report, so no
-    /// caller waits forever and none is told a record was stored when it was not.
+    /// Records still undelivered when the timeout passes are purged (queued and in flight): each
+    /// gets a failed delivery report (`_PURGE_QUEUE`, `_PURGE_INFLIGHT`: the latter may have
+    /// been stored), so no caller waits forever and none is told a record was stored when it
+    /// was not. With `timeout` zero nothing is waited for: closing takes at most about a
+    /// second for the purge's reports, plus destroying the client (bounded, see
+    /// `RdKafkaClient.destroy`). An `enqueue` waiting for queue space gives up.
     package func close(timeout: Duration = .seconds(30)) async {
         guard !isClosed.exchange(true, ordering: .sequentiallyConsistent) else { return }
         // Sends that passed the closed check finish enqueueing first, so the flush covers them

@@ -7,6 +7,7 @@ import ConsentPolicy
 import ConsentStorage
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The relay's store path: the handoff from the pipelines is only a shortcut.
@@ -388,5 +389,197 @@ struct BridgeRelayWithholdingTests {
             try JSONSerialization.jsonObject(with: Data(receipts[0].value ?? [])) as? [String: Any])
         #expect(receipt["messageId"] as? String == id)
         #expect(receipt["outcome"] as? String == "withheld")
+    }
+
+    @Test(
+        "R4/R5: a notice or receipt read on a later outbox page than its copy still waits for the copy's delivery report: copies NAV's cluster refuses are reported to the journal as withheld"
+    )
+    func R4_noticesOnALaterPageFollowTheirCopysDelivery() async throws {
+        // The relay reads pages of four pipeline batches: four records. A referral under this
+        // consent makes five (a copy per NAV role, each with its notice, then the receipt), so
+        // three referrals recorded together are read as [A1 An1 A2 An2] [Ar B1 Bn1 B2]
+        // [Bn2 Br C1 Cn1] [C2 Cn2 Cr]: Ar, Bn2 and Br follow copies of the page before, still
+        // in flight when they are read, and Cr a copy of the page before and one of its own.
+        let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_PIPELINE_BATCH_SIZE": "1"])
+        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        defer { nav.shutdown() }
+        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
+        try await harness.start(navCluster: nav)
+        let patient = BridgeEndToEndTests.patient
+        let granted = try Fixtures.consent(patient: patient)
+        try await harness.publishConsent(patient: patient, granted)
+        // Once an event after the consent is decided, the view (which the relay re-checks
+        // against) has read it. The probe's person has no consent: it makes a receipt only.
+        _ = try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: "03919540000",
+            body: try Fixtures.referral(patient: "03919540000"))
+        _ = try await harness.read(harness.topics.healthReceipts, atLeast: 1)
+
+        // INVALID_RECORD (87), as in `R4_noticesFollowTheirCopysDelivery`: every copy is refused.
+        nav.pushRequestErrors(.produce, Array(repeating: .broker(87), count: 50))
+        // Recorded behind the relay's back, so that it reads them from the store, page by page.
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let builder = Fixtures.recordBuilder(harness.topics, catalog: catalog)
+        var messages: [BridgeMessageRecord] = []
+        for index in 0..<3 {
+            messages.append(
+                try Self.forwarded(
+                    patient: patient, granted: granted, offset: 990_000 + index, topics: harness.topics,
+                    catalog: catalog, builder: builder))
+        }
+        #expect(messages.map(\.outbox.count) == [5, 5, 5], "the page layout above assumes five records per referral")
+        let ids = Set(messages.map(\.decision.messageID))
+        let store = try await harness.openBridgeStore()
+        _ = try await store.record(BridgeBatch(messages: messages, offsets: []))
+
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 6, timeout: .seconds(30))
+            .filter { record in
+                (try? DisclosureNotice(json: StrictJSON.parse(record.value ?? [])))
+                    .map { ids.contains($0.messageID) } == true
+            }
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 4, timeout: .seconds(30))
+            .filter { ids.contains(String(decoding: $0.key ?? [], as: UTF8.self)) }
+        let failed = try await store.failedOutboxCount()
+        await store.close()
+        await harness.finish()
+
+        #expect(failed == 6, "every copy refused")
+        #expect(notices.count == 6 && receipts.count == 3)
+        for notice in notices {
+            let body = try DisclosureNotice(json: StrictJSON.parse(notice.value ?? []))
+            #expect(body.status == .withheld, "the journal reads a refused copy as disclosed")
+            #expect(body.withheldReason == "refused-by-broker")
+        }
+        for receipt in receipts {
+            let body = try BridgeReceipt(json: StrictJSON.parse(receipt.value ?? []))
+            #expect(body.outcome == .withheld, "a receipt says forwarded although no copy crossed")
+            #expect(body.forwardedID == nil)
+        }
+    }
+
+    /// A referral about `patient` decided under `granted` (forwarded) and built into the records
+    /// the pipeline would record, with `offset` as its position.
+    static func forwarded(
+        patient: String, granted: [UInt8], offset: Int, topics: TopicNames, catalog: PolicyCatalog,
+        builder: BridgeRecordBuilder
+    ) throws -> BridgeMessageRecord {
+        var view = ConsentView()
+        _ = view.apply(try ConsentRecord.parse(granted, schema: try #require(catalog.consentSchema)))
+        let headers = CloudEventHeaders(id: UUID().uuidString.lowercased(), type: "no.ips.health.referral.v1")
+        let body = try Fixtures.referral(patient: patient)
+        let decision = PolicyEngine.decide(
+            event: PolicyEvent(headers: headers, body: body, sourceTopic: topics.healthOutbound),
+            consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
+        guard case .forward = decision else { throw DecisionNotForwarded() }
+        let record = KafkaRecord(
+            topic: topics.healthOutbound, partition: 0, offset: Int64(offset), key: Array(patient.utf8), value: body,
+            headers: [], timestamp: nil)
+        return try builder.build(record: record, headers: headers, origin: .health, decision: decision, now: Date())
+    }
+
+    struct DecisionNotForwarded: Error {}
+}
+
+/// A graceful shutdown while the relay waits for a cluster it cannot reach: it stops waiting
+/// once its drain budget is spent, and what it could not deliver is published at the next start.
+@Suite("Relay shutdown (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(4)))
+struct BridgeRelayShutdownTests {
+    @Test(
+        "Shutdown with copies for an unreachable cluster: the relay returns within its drain budget, the rows stay pending, and the next start delivers each exactly once"
+    )
+    func shutdownDrainIsBoundedAndLosesNothing() async throws {
+        let budget = Duration.seconds(2)
+        let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_RELAY_SHUTDOWN_DRAIN_MS": "2000"])
+        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        defer { nav.shutdown() }
+        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
+        try await harness.start(navCluster: nav)
+        let patient = BridgeEndToEndTests.patient
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        // NAV's cluster goes away: the copies wait in the relay's producer for delivery reports
+        // that would come only with `message.timeout.ms` (30 s).
+        nav.setBrokerDown()
+        var ids: [String] = []
+        for _ in 0..<5 {
+            ids.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                    body: try Fixtures.referral(patient: patient)))
+        }
+        let store = try await harness.openBridgeStore()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            var recorded = 0
+            for id in ids where try await store.hasRecorded(messageID: id) { recorded += 1 }
+            if recorded == ids.count { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for id in ids { #expect(try await store.decision(messageID: id)?.outcome == .forward) }
+        let pending = try await store.pendingOutboxCount()
+        #expect(pending == ids.count * 5, "two copies, their notices and a receipt per referral")
+        // Handed to the relay at once; give it a moment to enqueue them.
+        try await Task.sleep(for: .milliseconds(500))
+
+        let stop = StopWatch()
+        let stopping = Task {
+            await harness.stop()
+            stop.finish()
+        }
+        let inTime = await stop.waitForFinish(within: budget + .seconds(10))
+        if !inTime {
+            // An unbounded drain: let it end, so that the test does too.
+            nav.setBrokerUp()
+        }
+        await stopping.value
+        #expect(inTime, "the shutdown took \(stop.elapsed), well past the relay's drain budget of \(budget)")
+        let left = try await store.pendingOutboxCount()
+        #expect(left == pending, "rows not confirmed stay pending")
+        #expect(
+            harness.logs.all.contains {
+                $0.contains("Relay stopped with outbox rows pending") && $0.contains("\(left)")
+            },
+            "the rows left pending are counted in the log")
+
+        // The next start, NAV's cluster back: each row is delivered exactly once.
+        nav.setBrokerUp()
+        try await harness.start(navCluster: nav)
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: ids.count, timeout: .seconds(60))
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 2 * ids.count)
+        let settled = try await BridgeRelayTests.pendingAfterRelay(store, timeout: .seconds(20))
+        var copies: [KafkaRecord] = []
+        for topic in [harness.topics.navInbound, harness.topics.followUpInbound] {
+            copies += try await BridgeHarness.read(topic, bootstrap: nav.bootstrapServers, atLeast: ids.count)
+        }
+        await store.close()
+        await harness.finish()
+
+        #expect(settled.isEmpty)
+        let copyIDs = copies.compactMap { $0.headers.string(named: "ce_id") }
+        #expect(copyIDs.count == 2 * ids.count && Set(copyIDs).count == copyIDs.count, "each copy exactly once")
+        let disclosed = try notices.map { try DisclosureNotice(json: StrictJSON.parse($0.value ?? [])) }
+        #expect(disclosed.allSatisfy { $0.status == .disclosed })
+        #expect(disclosed.map(\.disclosureID).sorted() == copyIDs.sorted(), "one notice per copy, once")
+        let answered = try receipts.map { try BridgeReceipt(json: StrictJSON.parse($0.value ?? [])) }
+        #expect(answered.map(\.messageID).sorted() == ids.sorted(), "one receipt per event, once")
+        #expect(answered.allSatisfy { $0.outcome == .accepted && $0.forwardedID.map(copyIDs.contains) == true })
+    }
+}
+
+/// When a task ended, for a test that must not wait for it without bound.
+final class StopWatch: Sendable {
+    private let started = ContinuousClock.now
+    private let ended = Mutex<ContinuousClock.Instant?>(nil)
+
+    func finish() { ended.withLock { $0 = ContinuousClock.now } }
+
+    /// From creation to `finish` (or to now, if not finished).
+    var elapsed: Duration { (ended.withLock { $0 } ?? ContinuousClock.now) - started }
+
+    /// Whether `finish` was called within `limit` of creation.
+    func waitForFinish(within limit: Duration) async -> Bool {
+        while ended.withLock({ $0 }) == nil, ContinuousClock.now - started < limit {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return ended.withLock { $0 }.map { $0 - started < limit } ?? false
     }
 }

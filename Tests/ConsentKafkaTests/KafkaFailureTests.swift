@@ -37,6 +37,39 @@ struct KafkaFailureTests {
         await consumer.close()
     }
 
+    @Test(
+        "closing without a flush while the broker is unreachable returns at once: queued records, and an enqueue waiting for queue space, fail instead of waiting for the message timeout"
+    )
+    func closeWithUndeliverableRecordsIsBounded() async throws {
+        // Nothing listens on port 1; records would wait `message.timeout.ms` (30 s) for a report.
+        let producer = try KafkaProducer(
+            configuration: KafkaClientConfiguration(
+                bootstrapServers: "127.0.0.1:1",
+                properties: ["message.timeout.ms": "30000", "queue.buffering.max.messages": "5"]),
+            logger: KafkaTestSupport.logger)
+        let records = (0..<20).map {
+            KafkaOutgoingRecord(topic: "health.consent", key: nil, value: Array("record-\($0)".utf8))
+        }
+        let queued = try await producer.enqueue(Array(records.prefix(5)))
+        // The queue is full: this enqueue waits for space that only the message timeout would free.
+        let waiting = Task { try await producer.enqueue(Array(records.dropFirst(5))).results() }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        await producer.close(timeout: .zero)
+        let waited = try await waiting.value
+        let reported = await queued.results()
+        // Bounded, not fast (see `unreachableBrokerFailsInBoundedTime`). While the waiting
+        // enqueue kept waiting on a closing producer, this took 90 s (the message timeout,
+        // once per five records that freed queue space).
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(reported.count == 5 && waited.count == 15)
+        #expect((reported + waited).allSatisfy { if case .failure = $0 { true } else { false } })
+        #expect(
+            waited.contains {
+                if case .failure(let error) = $0 { error.code == .clientClosed } else { false }
+            }, "the waiting enqueue gave up when the producer closed")
+    }
+
     @Test("an unknown configuration key fails at start-up, naming the key")
     func unknownConfigurationKeyIsRejected() throws {
         let configuration = KafkaClientConfiguration(
