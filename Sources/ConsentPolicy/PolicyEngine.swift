@@ -268,7 +268,7 @@ package enum PolicyEngine {
             // string of every event, 2% of a decision.)
             let isTyped = plan?.classification == .freeText || plan?.acceptsAnyText ?? true
             guard mayHoldIdentifier(text, minimumDigits: isTyped ? 8 : 11, orAddress: isTyped) else { return nil }
-            for finding in PersonalDataScanner.findings(in: text, allowSynthetic: true) {
+            for finding in PersonalDataScanner.findings(in: text, allowSynthetic: true, windows: true) {
                 switch finding.kind {
                 case .nationalIdentityNumber:
                     if !isSubjectsNumber(text[finding.range], subject: subject) { return "" }
@@ -338,7 +338,7 @@ package enum PolicyEngine {
             // The subject and a fødselsnummer are 11 digits in a row, an address needs an @.
             guard mayHoldIdentifier(text, minimumDigits: 11, orAddress: true) else { return true }
             if containsBytes(text, subject) { return false }
-            return !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains {
+            return !PersonalDataScanner.findings(in: text, allowSynthetic: true, windows: true).contains {
                 $0.kind == .nationalIdentityNumber || $0.kind == .emailAddress
             }
         case .array(let items):

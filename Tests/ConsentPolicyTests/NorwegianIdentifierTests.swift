@@ -159,8 +159,8 @@ struct NorwegianIdentifierTests {
         #expect(kinds("Pasient 15476545657") == [.nationalIdentityNumber])
         // Invalid checksums are not identity numbers (and 11 digits are no phone number).
         #expect(found("Saksnummer 15476545667 i arkivet") == [])
-        // Digits glued to letters are codes, not numbers on their own.
-        #expect(found("ref AB15476545657") == [])
+        // Glued to letters the number is still there (R16, fail closed): "fnr15476545657".
+        #expect(found("ref AB15476545657") == ["15476545657"])
     }
 
     @Test("synthetic numbers in text are found only when synthetic numbers are allowed")

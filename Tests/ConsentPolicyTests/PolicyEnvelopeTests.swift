@@ -127,19 +127,31 @@ import Testing
     )
     func senderStringsAreChecked() throws {
         let view = F.view(F.consent(F.kari))
+        let (head, tail) = (F.kari.prefix(6), F.kari.dropFirst(6))
         for id in [
             "case-\(F.kari)", "case \(UUIDText.sample)", "kari@example.no", "a/b", String(repeating: "a", count: 201),
             "å",
+            // Glued to letters, or split by the id alphabet's separators (the second audit).
+            "pasient\(F.kari)x", "\(F.kari)x", "x\(F.kari)", "\(head)_\(tail)", "\(head)..\(tail)", "\(head)--\(tail)",
+            "\(head):\(tail)",
         ] {
             var event = try F.exampleEvent("job-status-update", "job-started")
             event.headers.id = id
             #expect(try F.decide(event, view).code == "invalid-envelope", "ce_id \(id.count) chars")
         }
-        for source in ["urn:epj:\(F.kari)", "no-scheme", "Urn:x", "urn:x y", "mailto:kari@example.no"] {
+        for source in [
+            "urn:epj:\(F.kari)", "no-scheme", "Urn:x", "urn:x y", "mailto:kari@example.no", "urn:epj:\(F.kari)x",
+            "urn:pasient\(F.kari)x", "https://epj.example/p/fnr\(F.kari)", "urn:epj:\(head)_\(tail)",
+        ] {
             var event = try F.exampleEvent("job-status-update", "job-started")
             event.headers.source = source
             #expect(try F.decide(event, view).code == "invalid-envelope", "ce_source")
         }
+        // A long numeric id (a timestamp or snowflake id) is read whole, not window by window:
+        // some 11-digit window of one is a valid number about once in 560 (docs/rules.md R16).
+        var longNumeric = try F.exampleEvent("job-status-update", "job-started")
+        longNumeric.headers.id = "1\(F.kari)9"
+        #expect(try F.decide(longNumeric, view).code != "invalid-envelope")
         var event = try F.exampleEvent("job-status-update", "job-started")
         event.headers.time = "yesterday"
         #expect(try F.decide(event, view).code == "invalid-envelope")

@@ -154,8 +154,8 @@ struct ThirdPartyFormsTests {
         for text in ["ref1 05869420559", "sak A12-058694-20559", "05869420559 x2b", "rom 3B\u{00A0}058694 20559"] {
             #expect(Self.refusedAt(try Self.referral(motivation: text)) == "/referral/motivation", "\(text)")
         }
-        // A number glued to letters on both sides is a code, as before.
-        #expect(try Self.referral(motivation: "kode AB05869420559CD").isForward)
+        // Glued to letters on both sides too: "pasient05869420559x" is how people write it.
+        #expect(Self.refusedAt(try Self.referral(motivation: "kode AB05869420559CD")) == "/referral/motivation")
     }
 
     @Test("R16: the patient's own number in the same forms crosses as before")
@@ -224,11 +224,48 @@ struct ThirdPartyFormsTests {
         }
     }
 
-    @Test("R16: groups are not joined across a newline, a letter or a long gap")
+    /// `number` in the forms the second audit found crossing (glued to letters, other
+    /// separators, wide gaps, superscript digits, inside a longer run of digits), by name.
+    static func gluedAndWideForms(of number: String) -> [(name: String, text: String)] {
+        let digits = Array(number)
+        let head = String(digits[0..<6])
+        let tail = String(digits[6...])
+        let superscripts: [Character] = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
+        return [
+            ("glued after letters", "fnr\(number)"),
+            ("glued inside a word", "pasient\(number)x"),
+            ("underscore", "\(head)_\(tail)"),
+            ("commas", "\(String(digits[0..<2])),\(String(digits[2..<4])),\(String(digits[4..<6])),\(tail)"),
+            ("three spaces", "\(head)   \(tail)"),
+            ("two hyphens", "\(head)--\(tail)"),
+            ("spaced double hyphen", "\(head) -- \(tail)"),
+            ("colon", "\(head):\(tail)"),
+            ("superscript digits", String(digits.map { superscripts[$0.wholeNumberValue!] })),
+            ("inside a longer run", "7\(number)3"),
+        ]
+    }
+
+    @Test(
+        "R16: another person's number glued to letters, across wide gaps, in superscript or inside a longer run is refused"
+    )
+    func R16_aThirdPartysNumberGluedOrSpreadIsRefused() throws {
+        for number in [Self.brother, Self.sister] {
+            for form in Self.gluedAndWideForms(of: number) {
+                for field in Self.fields {
+                    #expect(
+                        Self.refusedAt(try field.decide(form.text)) == field.pointer, "\(form.name) \(field.pointer)")
+                }
+            }
+        }
+        // Codes stay codes for phone numbers: eight digits glued to letters are not one.
+        #expect(try Self.referral(motivation: "Bestilling REF23456789 er sendt.").isForward)
+        // A wide gap never makes a phone number (dates, lists and tables are not).
+        #expect(try Self.referral(motivation: "Tall: 91,23,45,67 og 912   34 567.").isForward)
+    }
+
+    @Test("R16: groups are not joined across a newline or a letter")
     func R16_chainsEndAtNewlinesAndLetters() {
-        for text in [
-            "058694\n20559", "058694 og 20559", "058694 -- 20559", "058694   20559", "912\n34\n567", "912 x 34 567",
-        ] {
+        for text in ["058694\n20559", "058694 og 20559", "912\n34\n567", "912 x 34 567"] {
             #expect(
                 !PersonalDataScanner.findings(in: text, allowSynthetic: true).contains {
                     $0.kind == .nationalIdentityNumber || String(text[$0.range]).contains("\n")

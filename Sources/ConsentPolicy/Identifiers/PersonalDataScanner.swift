@@ -5,21 +5,37 @@
 /// looks like a Norwegian subscriber number counts as a phone number.
 ///
 /// Digits are read as a person reads them (R16): every Unicode decimal digit (`Nd`: fullwidth,
-/// Arabic-Indic, …) counts as its value; format characters (`Cf`: zero-width spaces and joiners,
-/// the byte order mark, the soft hyphen) and combining marks are read as absent; and groups of
-/// digits separated by spaces (ASCII space, tab, any `Zs` such as the no-break spaces), by one
-/// `-`, `.` or `/` (or a Unicode dash, a fullwidth full stop or solidus) with at most two
-/// spaces around it, form one chain. A newline, a letter or any other character ends a chain.
+/// Arabic-Indic, …) and every other digit with a value 0–9 (superscript, subscript, circled)
+/// counts as its value; format characters (`Cf`: zero-width spaces and joiners, the byte order
+/// mark, the soft hyphen) and combining marks are read as absent. Groups of digits separated by
+/// spaces (ASCII space, tab, any `Zs` such as the no-break spaces) and separators (`-`, `.`,
+/// `/`, a Unicode dash, a fullwidth full stop or solidus; `,`, `_`, `:`) form one chain: a
+/// classic gap is at most two spaces and one `-`, `.` or `/`; a wide gap up to 16 spaces and
+/// three separators of any kind (`081055_16577`, `22,08,57,23948`, `221281   44734`). A
+/// newline, a letter or any other character ends a chain; a group glued to letters still
+/// belongs to it (`fnr01095424879`, `pasient01055839650x`).
+///
 /// A fødselsnummer is any run of whole groups in a chain that adds up to eleven digits and
-/// passes the checksum and date checks; a phone number is as before, with one guard against
-/// dates and amounts: groups split by `-`, `.` or `/` count only in the layouts Norwegian phone
-/// numbers are written in (`912-34-567`, `91.23.45.67`, `9123-4567`, not `2025-2026`).
+/// passes the checksum and date checks; with `windows` (free text), also any eleven digits in
+/// a row inside a longer group (`7<number>3`). A phone number is eight digits starting 2–9
+/// (or with +47/0047) in classic gaps and not glued to letters (`REF12345678` is a code), with
+/// one guard against dates and amounts: groups split by `-`, `.` or `/` count only in the
+/// layouts Norwegian phone numbers are written in (`912-34-567`, `91.23.45.67`, `9123-4567`,
+/// not `2025-2026`).
+///
+/// Not read: digits split by letters (`nr010954og24879`), encodings (base64, percent) and
+/// letters for digits (`O` for 0): deliberate disguise, which a scan cannot exhaust; R16's
+/// concern is a clinician writing a relative's number the way people write numbers.
 package enum PersonalDataScanner {
-    /// Every finding in `text`, ordered by position, non-overlapping.
-    package static func findings(in text: String, allowSynthetic: Bool) -> [PersonalDataFinding] {
+    /// Every finding in `text`, ordered by position, non-overlapping. `windows`: also any
+    /// eleven digits in a row inside a longer run (for free text; not for ids, where a long
+    /// numeric id has several windows, each a valid number about once in 560).
+    package static func findings(in text: String, allowSynthetic: Bool, windows: Bool = false)
+        -> [PersonalDataFinding]
+    {
         let bytes = Array(text.utf8)
         var spans: [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] = []
-        for span in digitSpans(bytes, allowSynthetic: allowSynthetic) { spans.append(span) }
+        for span in digitSpans(bytes, allowSynthetic: allowSynthetic, windows: windows) { spans.append(span) }
         for span in emailSpans(bytes) where !spans.contains(where: { $0.start < span.end && span.start < $0.end }) {
             spans.append(span)
         }
@@ -38,8 +54,8 @@ package enum PersonalDataScanner {
     }
 
     /// A cheap pass before `findings` (which allocates): whether `text` has at least
-    /// `minimumDigits` digits joined as `findings` joins them (by separators: at most two spaces
-    /// and one `-`, `.` or `/` between two digits; format characters ignored; looser than the
+    /// `minimumDigits` digits joined as `findings` joins them (by separators: at most 16 spaces
+    /// and three separators between two digits; format characters ignored; looser than the
     /// chains `findings` reads, never stricter), or an `@` when `orAddress`. ASCII is read byte
     /// by byte; only a character beyond it is decoded.
     package static func mayHold(_ text: String, minimumDigits: Int, orAddress: Bool) -> Bool {
@@ -57,10 +73,12 @@ package enum PersonalDataScanner {
                     marks = 0
                 } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
                     spaces += 1
-                    if spaces > 2 { chain = 0 }
-                } else if byte &- UInt8(ascii: "-") < 3 {  // - . /
+                    if spaces > Self.wideSpaces { chain = 0 }
+                } else if byte &- UInt8(ascii: "-") < 3 || byte == UInt8(ascii: ",") || byte == UInt8(ascii: "_")
+                    || byte == UInt8(ascii: ":")
+                {  // - . / , _ :
                     marks += 1
-                    if marks > 1 { chain = 0 }
+                    if marks > Self.wideMarks { chain = 0 }
                 } else {
                     if orAddress, byte == UInt8(ascii: "@") { return true }
                     chain = 0
@@ -84,10 +102,10 @@ package enum PersonalDataScanner {
             case .invisible: break
             case .space:
                 spaces += 1
-                if spaces > 2 { chain = 0 }
-            case .mark:
+                if spaces > Self.wideSpaces { chain = 0 }
+            case .mark, .weakMark:
                 marks += 1
-                if marks > 1 { chain = 0 }
+                if marks > Self.wideMarks { chain = 0 }
             case .word, .other: chain = 0
             }
         }
@@ -106,7 +124,9 @@ package enum PersonalDataScanner {
         case space
         /// `-`, `.` or `/` (a Unicode dash reads as `-`, fullwidth ones as their ASCII forms).
         case mark(UInt8)
-        /// Glues a digit group into a code: letters, `_`, numbers that are not decimal digits.
+        /// `,`, `_` (any connector) or `:`: joins groups only across a wide gap.
+        case weakMark
+        /// Letters (and numbers that are not digits): a digit group may be glued to them.
         case word
         /// Anything else: a boundary (its ASCII byte, or 0 beyond ASCII).
         case other(UInt8)
@@ -115,10 +135,11 @@ package enum PersonalDataScanner {
     @inline(__always)
     private static func asciiSymbol(_ byte: UInt8) -> Symbol {
         if byte &- UInt8(ascii: "0") < 10 { return .digit(byte &- UInt8(ascii: "0")) }
-        if (byte | 0x20) &- UInt8(ascii: "a") < 26 || byte == UInt8(ascii: "_") { return .word }
+        if (byte | 0x20) &- UInt8(ascii: "a") < 26 { return .word }
         switch byte {
         case UInt8(ascii: " "), UInt8(ascii: "\t"): return .space
         case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"): return .mark(byte)
+        case UInt8(ascii: ","), UInt8(ascii: "_"), UInt8(ascii: ":"): return .weakMark
         default: return .other(byte)
         }
     }
@@ -139,11 +160,18 @@ package enum PersonalDataScanner {
         case .decimalNumber:
             guard let value = properties.numericValue, value >= 0, value <= 9 else { return .word }
             return .digit(UInt8(value))
+        case .otherNumber:
+            // Superscript, subscript, circled digits: read as the digit they show.
+            guard let value = properties.numericValue, value >= 0, value <= 9, value == value.rounded() else {
+                return .word
+            }
+            return .digit(UInt8(value))
         case .format, .nonspacingMark, .enclosingMark: return .invisible
         case .spaceSeparator: return .space
         case .dashPunctuation: return .mark(UInt8(ascii: "-"))
+        case .connectorPunctuation: return .weakMark
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .spacingMark,
-            .letterNumber, .otherNumber, .connectorPunctuation:
+            .letterNumber:
             return .word
         default: return .other(0)
         }
@@ -173,14 +201,21 @@ package enum PersonalDataScanner {
         var first: Int
         var count: Int
         /// What separated it from the group before: `-`, `.`, `/`, a space (`" "`: spaces
-        /// only) or 0 for the first group of a chain.
+        /// only), `wideGap`, or 0 for the first group of a chain.
         var gap: UInt8
     }
 
-    /// Chains of digit groups (above), each end bounded by a non-word character; a group glued
-    /// to letters ("ABC123") is a code, not part of a number, and is left out of its chain.
+    /// A gap of more than two spaces or more than one separator (`Group.gap`).
+    private static let wideGap: UInt8 = 0xFF
+    /// Most spaces, and most separators, in a wide gap.
+    private static let wideSpaces = 16
+    private static let wideMarks = 3
+
+    /// Chains of digit groups (above). A group glued to letters ("ABC123") stays in its chain
+    /// for identity numbers (their checks keep codes out) but not for phone numbers (eight
+    /// digits starting 2–9 would make every such code one).
     private static func digitSpans(
-        _ bytes: [UInt8], allowSynthetic: Bool
+        _ bytes: [UInt8], allowSynthetic: Bool, windows: Bool
     ) -> [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] {
         var result: [(kind: PersonalDataFinding.Kind, start: Int, end: Int)] = []
         var digits: [UInt8] = []
@@ -221,21 +256,32 @@ package enum PersonalDataScanner {
                 }
                 if index == bytes.count { after = .other(0) }
                 groups.append(Group(start: start, end: end, first: first, count: digits.count - first, gap: gap))
-                // A gap: spaces and at most one mark, with at most two spaces, then a digit.
+                // A gap, then a digit: classic (at most two spaces and one `-`, `.` or `/`) or
+                // wide (up to 16 spaces and three separators of any kind).
                 var cursor = index
                 var spaces = 0
+                var marks = 0
                 var mark: UInt8 = 0
+                var weak = false
                 gapLoop: while cursor < bytes.count {
                     let (next, length) = symbol(bytes, at: cursor)
                     switch next {
-                    case .space: spaces += 1
+                    case .space:
+                        spaces += 1
+                        if spaces > Self.wideSpaces { break gapLoop }
                     case .mark(let byte):
-                        guard mark == 0 else { break gapLoop }
+                        marks += 1
+                        if marks > Self.wideMarks { break gapLoop }
                         mark = byte
+                    case .weakMark:
+                        marks += 1
+                        if marks > Self.wideMarks { break gapLoop }
+                        weak = true
                     case .invisible: break
                     case .digit:
-                        guard spaces <= 2, spaces > 0 || mark != 0 else { break gapLoop }
-                        gap = mark == 0 ? UInt8(ascii: " ") : mark
+                        guard spaces > 0 || marks > 0 else { break gapLoop }
+                        let isClassic = spaces <= 2 && marks <= 1 && !weak
+                        gap = isClassic ? (marks == 0 ? UInt8(ascii: " ") : mark) : Self.wideGap
                         index = cursor
                         continue chain
                     default: break gapLoop
@@ -244,20 +290,20 @@ package enum PersonalDataScanner {
                 }
                 break chain
             }
-            var chainGroups = groups[...]
-            if before == .word { chainGroups = chainGroups.dropFirst() }
-            if after == .word { chainGroups = chainGroups.dropLast() }
-            if !chainGroups.isEmpty {
-                let plus = chainGroups.startIndex == 0 && before == .other(UInt8(ascii: "+")) ? beforeOffset : nil
-                matchChain(chainGroups, digits, plusOffset: plus, allowSynthetic: allowSynthetic, into: &result)
-            }
+            let plus = before == .other(UInt8(ascii: "+")) ? beforeOffset : nil
+            matchChain(
+                groups[...], digits, plusOffset: plus, glued: (before == .word, after == .word),
+                allowSynthetic: allowSynthetic, windows: windows, into: &result)
             before = .digit(0)
         }
         return result
     }
 
+    /// Identity numbers and phone numbers in one chain. `glued`: whether its first group is
+    /// glued to a letter before it, and its last to one after it.
     private static func matchChain(
-        _ groups: ArraySlice<Group>, _ digits: [UInt8], plusOffset: Int?, allowSynthetic: Bool,
+        _ groups: ArraySlice<Group>, _ digits: [UInt8], plusOffset: Int?, glued: (first: Bool, last: Bool),
+        allowSynthetic: Bool, windows: Bool,
         into result: inout [(kind: PersonalDataFinding.Kind, start: Int, end: Int)]
     ) {
         var position = groups.startIndex
@@ -278,6 +324,23 @@ package enum PersonalDataScanner {
             {
                 result.append((.nationalIdentityNumber, group.start, groups[last - 1].end))
                 position = last
+                continue
+            }
+            // Eleven digits in a row inside a longer run ("7DDMMYYIIIKK3"), in free text.
+            if windows, group.count > 11,
+                (0...(group.count - 11)).contains(where: { offset in
+                    NorwegianIdentifier.parse(
+                        digits: digits[(group.first + offset)..<(group.first + offset + 11)].map { Int($0) },
+                        allowSynthetic: allowSynthetic) != nil
+                })
+            {
+                result.append((.nationalIdentityNumber, group.start, group.end))
+                position += 1
+                continue
+            }
+            // A phone number is never read into a code (a group glued to letters).
+            if glued.first && position == groups.startIndex {
+                position += 1
                 continue
             }
             // Phone with country code in one group: +4791234567 / 004791234567.
@@ -303,7 +366,9 @@ package enum PersonalDataScanner {
                     prefixStart = plusHere ?? group.start
                 }
             }
-            if let end = subscriberEnd(groups, digits, from: subscriberStart) {
+            if let end = subscriberEnd(groups, digits, from: subscriberStart),
+                !(glued.last && end == groups.endIndex - 1)
+            {
                 result.append((.phoneNumber, prefixStart ?? groups[subscriberStart].start, groups[end].end))
                 position = end + 1
                 continue
@@ -328,6 +393,7 @@ package enum PersonalDataScanner {
         }
         guard end > start else { return end }
         let gap = groups[start + 1].gap
+        guard gap != Self.wideGap else { return nil }
         guard groups[(start + 1)...end].allSatisfy({ $0.gap == gap }) else { return nil }
         if gap == UInt8(ascii: " ") { return end }
         switch groups[start...end].map(\.count) {
