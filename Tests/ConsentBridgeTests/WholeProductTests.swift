@@ -216,6 +216,15 @@ struct WholeProductTests {
                 "contract-violation", "nav-case-sink"
             ),
             ("nav.ips.inbound", "no.ips.nav.follow-up-note.v1", jobStatus, "unaccepted-event-type", "nav-case-sink"),
+            // The second NAV-side system's sink, the IPS follow-up solution's.
+            (
+                "nav.followup.inbound", "no.ips.health.referral.v1", try adding("diagnosis", "F20", to: referral),
+                "contract-violation", "nav-followup-sink"
+            ),
+            (
+                "nav.followup.inbound", "no.ips.nav.follow-up-note.v1", jobStatus, "unaccepted-event-type",
+                "nav-followup-sink"
+            ),
         ]
         for breach in provoked {
             try await harness.publishEvent(topic: breach.topic, ceType: breach.ceType, key: patient, body: breach.body)
@@ -259,6 +268,11 @@ struct WholeProductTests {
         }
         #expect(try await journal.quarantined().count == 4)
         #expect(try await navStore.quarantined().count == 2)
+        let followUpStore = try await NavSystemStore.open(
+            .sqlite(path: harness.directory + "/followup.sqlite"), policy: .followUpStandard,
+            logger: Logger(label: "inspect"))
+        #expect(try await followUpStore.quarantined().count == 2)
+        await followUpStore.close()
         #expect(try await journal.eventsAwaitingClinician().isEmpty)
         #expect(try await navStore.eventsFromHealth().isEmpty)
         #expect(try await navStore.participants().isEmpty)
