@@ -43,3 +43,11 @@ package struct OperatorTokens: Sendable {
         return found
     }
 }
+
+/// Tokens are secrets: every way Swift prints a value (a service's description in a debug log
+/// line, `dump`, string interpolation of a struct holding them) shows their count only.
+extension OperatorTokens: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    package var description: String { "OperatorTokens(\(tokens.count) configured)" }
+    package var debugDescription: String { description }
+    package var customMirror: Mirror { Mirror(self, children: ["configured": tokens.count]) }
+}

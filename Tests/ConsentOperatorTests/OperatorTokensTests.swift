@@ -30,4 +30,23 @@ struct OperatorTokensTests {
     func rolesAreOrdered() {
         #expect(OperatorRole.viewer < OperatorRole.operator)
     }
+
+    @Test("tokens never appear in any printed form: a service holding them, logged at debug level, shows a count")
+    func tokensAreNeverPrinted() {
+        struct Holder { let tokens: OperatorTokens }
+        let tokens = OperatorTokens(
+            OperatorAccess(viewerTokens: ["viewer-token-aaaaaaaaaaaa"], operatorTokens: ["operator-token-bbbbbbbbbbbb"])
+        )
+        var dumped = ""
+        dump(Holder(tokens: tokens), to: &dumped)
+        for printed in [
+            String(describing: tokens), String(reflecting: tokens), "\(Holder(tokens: tokens))",
+            String(reflecting: Holder(tokens: tokens)), dumped,
+        ] {
+            #expect(!printed.contains("aaaaaaaaaaaa") && !printed.contains("bbbbbbbbbbbb"), "\(printed)")
+            // Nor as the bytes they are kept as (118 = "v", the first byte of the first token).
+            #expect(!printed.contains("118, 105, 101"), "\(printed)")
+        }
+        #expect(String(describing: tokens) == "OperatorTokens(2 configured)")
+    }
 }
