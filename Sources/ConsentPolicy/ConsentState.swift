@@ -8,8 +8,12 @@ package enum ConsentState: Sendable, Hashable, Codable {
     case granted(ConsentRecord)
     /// The latest record withdraws consent (R5).
     case withdrawn(ConsentRecord)
-    /// The latest message for the key was a tombstone.
+    /// The latest message for the key was a tombstone, and no consent record came before it.
     case tombstoned
+    /// The latest message for the key was a tombstone after a consent record: the consent was
+    /// deleted, which for R5 is its withdrawal (the recipients may know who the person is, so
+    /// the anonymous path closes too). Derived when the view is read, never stored as such.
+    case tombstonedAfterRecord
     /// The latest message for the key could not be read as a consent (fail closed).
     case unreadable
 
@@ -27,7 +31,7 @@ extension ConsentState {
         case .absent: "absent"
         case .granted: "granted"
         case .withdrawn: "withdrawn"
-        case .tombstoned: "tombstoned"
+        case .tombstoned, .tombstonedAfterRecord: "tombstoned"
         case .unreadable: "unreadable"
         }
     }
@@ -41,6 +45,7 @@ extension ConsentState: CustomStringConvertible {
         case .granted(let record): "granted(\(record.reference))"
         case .withdrawn(let record): "withdrawn(\(record.reference))"
         case .tombstoned: "tombstoned"
+        case .tombstonedAfterRecord: "tombstoned(after a record)"
         case .unreadable: "unreadable"
         }
     }

@@ -23,13 +23,13 @@ extension ConsentView.Entry {
         case .absent: out.append(0)
         case .granted: out.append(1)
         case .withdrawn: out.append(2)
-        case .tombstoned: out.append(3)
+        case .tombstoned, .tombstonedAfterRecord: out.append(3)
         case .unreadable: out.append(4)
         }
         Self.append(highestVersion, to: &out)
         switch state {
         case .granted(let record), .withdrawn(let record): Self.append(record, key: patientID, to: &out)
-        case .absent, .tombstoned, .unreadable: break
+        case .absent, .tombstoned, .tombstonedAfterRecord, .unreadable: break
         }
         return out
     }

@@ -67,8 +67,12 @@ package struct ConsentView: Sendable, ConsentLookup {
             ?? Entry(state: .unreadable, highestVersion: nil)
     }
 
+    /// The state the policy decides with. A tombstone after any record (the view kept its
+    /// version) is `tombstonedAfterRecord`: a deleted consent is a withdrawn one (R5).
     package func state(for patientID: String) -> ConsentState {
-        entry(for: patientID)?.state ?? .absent
+        guard let entry = entry(for: patientID) else { return .absent }
+        if case .tombstoned = entry.state, entry.highestVersion != nil { return .tombstonedAfterRecord }
+        return entry.state
     }
 
     private mutating func set(_ entry: Entry, for patientID: String) {

@@ -201,6 +201,9 @@ package enum PolicyEngine {
         let record: ConsentRecord
         switch state {
         case .absent, .tombstoned: return .notCovered(.noConsent, nil)
+        // A consent deleted (a tombstone after a record) is withdrawn: no referral, and the
+        // anonymous path closes as after a withdrawal (R5).
+        case .tombstonedAfterRecord: return .notCovered(.consentWithdrawn, nil)
         case .unreadable: return .notCovered(.consentUnreadable, nil)
         case .withdrawn(let withdrawn): return .notCovered(.consentWithdrawn, withdrawn.reference)
         case .granted(let granted): record = granted

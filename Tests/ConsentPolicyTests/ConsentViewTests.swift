@@ -50,7 +50,7 @@ import Testing
         let schema = try #require(try F.catalog().consentSchema)
         var view = F.view(F.consent(F.kari, version: 3))
         view.apply(key: F.kari, value: nil, schema: schema)
-        #expect(view.state(for: F.kari) == .tombstoned)
+        #expect(view.state(for: F.kari) == .tombstonedAfterRecord)
         #expect(view.apply(F.consent(F.kari, version: 2)) == .ignoredStale)
         #expect(view.apply(F.consent(F.kari, version: 4)) == .applied)
         #expect(view.state(for: F.kari).grantedRecord?.version == 4)
@@ -117,7 +117,7 @@ import Testing
                 == .applied)
         #expect(view.state(for: F.ola).grantedRecord?.version == 3)
         #expect(view.apply(key: F.ola, value: nil, catalog: try F.catalog()) == .applied)
-        #expect(view.state(for: F.ola) == .tombstoned)
+        #expect(view.state(for: F.ola) == .tombstonedAfterRecord)
     }
 
     @Test func viewSnapshotRoundTripsThroughJSON() throws {

@@ -47,9 +47,13 @@ import Testing
         view.apply(key: F.kari, value: Array("{\"patientId\":".utf8), schema: schema)
         let event = try F.exampleEvent("job-status-update", "job-started")
         #expect(try F.decide(event, view).code == "consent-unreadable")
-        view = F.view(F.consent(F.kari))
+        view = ConsentView()
         view.apply(key: F.kari, value: nil, schema: schema)
         #expect(try F.decide(event, view).code == "no-consent")
+        // After a grant a tombstone deletes that consent: withdrawn (R5).
+        view = F.view(F.consent(F.kari))
+        view.apply(key: F.kari, value: nil, schema: schema)
+        #expect(try F.decide(event, view).code == "consent-withdrawn")
     }
 
     // MARK: R2 Anonymous form before consent
@@ -188,6 +192,26 @@ import Testing
         let decision = try F.decide(try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), view)
         #expect(decision.code == "consent-unreadable")
         #expect(!decision.isAnonymous)
+    }
+
+    @Test(
+        "R5: after a grant, a tombstone withdraws the consent and closes the anonymous path; a tombstone alone does not"
+    )
+    func R5_aTombstoneAfterAGrantClosesTheAnonymousPath() throws {
+        let event = try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion")
+        var view = F.view(F.consent(F.caseDiscussion, version: 1))
+        view.applyTombstone(patientID: F.caseDiscussion)
+        let decision = try F.decide(event, view)
+        #expect(decision.code == "consent-withdrawn")
+        #expect(!decision.isAnonymous)
+        // Restored from the persisted view (a restart), the same.
+        var restored = ConsentView()
+        restored.restore(try #require(view.entry(for: F.caseDiscussion)), for: F.caseDiscussion)
+        #expect(try F.decide(event, restored).code == "consent-withdrawn")
+        // A tombstone for a person who never had a record is no consent: the anonymous form.
+        var never = ConsentView()
+        never.applyTombstone(patientID: F.caseDiscussion)
+        #expect(try F.decide(event, never).isAnonymous)
     }
 
     // MARK: R6 Informed, scoped consent
