@@ -492,7 +492,13 @@ package struct OutboxRelay: Service {
                 // A notice follows its own copy; a receipt follows every copy of its message, and
                 // says withheld only when no copy crossed (R5: one role's copy may still go).
                 // (It rewrites the payload only: the headers read above still hold.)
-                record = try Self.reportingWithheld(record, reason: reason, origin: topics.side(of: record.topic))
+                guard
+                    let told = try Self.reportingWithheld(record, reason: reason, origin: topics.side(of: record.topic))
+                else {
+                    try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
+                    continue
+                }
+                record = told
             } else if case let follows = headers[index].follows, !follows.isEmpty,
                 onEarlierPages.isEmpty || follows.contains(where: { !onEarlierPages.contains($0) })
             {
@@ -658,16 +664,23 @@ package struct OutboxRelay: Service {
         }
     }
 
-    /// A disclosure notice or receipt rewritten to say the disclosure was withheld. NAV learns
+    /// A disclosure notice or receipt rewritten to say the disclosure was withheld; nil for a
+    /// disclosure notice to NAV, which is then not sent at all (settled withheld). NAV learns
     /// only that its event was not delivered, never why (R15: the EPJ consent state is health
     /// information).
-    static func reportingWithheld(_ record: OutboxRecord, reason: String, origin: BridgeSide) throws -> OutboxRecord {
+    static func reportingWithheld(_ record: OutboxRecord, reason: String, origin: BridgeSide) throws -> OutboxRecord? {
         let told = origin == .nav ? BridgeReceipt.notDelivered : reason
         let type = record.headerText(BridgeHeaders.type)
         let json = try StrictJSON.parse(record.payload)
         var rewritten = record
         switch type {
         case DisclosureNotice.ceType:
+            // R15: what NAV is told about its own events says nothing of the person's consent.
+            // An event refused when decided gets no notice; one withheld after (the consent
+            // withdrawn or narrowed meanwhile) would get one saying so, which tells NAV the
+            // consent covered it and then changed. So NAV gets none: nothing was disclosed, and
+            // its receipt says not-delivered either way.
+            if origin == .nav { return nil }
             rewritten.payload = try DisclosureNotice(json: json).withheld(reason: told).jsonValue.serializedBytes()
         case BridgeReceipt.ceType:
             let receipt = try BridgeReceipt(json: json).withheld(reason: reason)
@@ -788,7 +801,13 @@ package struct OutboxRelay: Service {
                 step.withheld[$0] ?? (refusedCopies.contains($0) ? Self.refusedByBroker : nil)
             }
             if case let first?? = reasons.first, reasons.allSatisfy({ $0 != nil }) {
-                record = try Self.reportingWithheld(record, reason: first, origin: topics.side(of: record.topic))
+                guard
+                    let told = try Self.reportingWithheld(record, reason: first, origin: topics.side(of: record.topic))
+                else {
+                    try await store.markWithheld(sequence: follower.sent.sequence, reasonCode: first)
+                    continue
+                }
+                record = told
             }
             let outgoing = KafkaOutgoingRecord(
                 topic: record.topic, key: record.key, value: record.payload, headers: follower.headers)

@@ -289,6 +289,68 @@ struct BridgeRelayWithholdingTests {
         }
     }
 
+    @Test(
+        "R15: a NAV event withheld after its decision (the consent withdrawn meanwhile) gets no disclosure notice to NAV, as one refused when decided gets none; its receipt says not-delivered"
+    )
+    func R15_aWithheldNavEventTellsNavNothingOfTheConsent() async throws {
+        let patient = "12848740088"
+        let granted = try Fixtures.consent(patient: patient)
+        var withdrawn = try JSONSerialization.jsonObject(with: Data(granted)) as! [String: Any]
+        withdrawn["version"] = 2
+        withdrawn["status"] = "withdrawn"
+        let harness = try BridgeHarness()
+        try await harness.start()
+        try await harness.publishConsent(patient: patient, granted)
+        try await harness.publishConsent(patient: patient, try Fixtures.bytes(withdrawn))
+        // Once a NAV event is receipted the view has read both consent records.
+        let jobStatus = try Fixtures.with(
+            subject: patient, at: ["participant", "fodselsnummer"],
+            in: try Fixtures.validExamples("job-status-update")[0])
+        let refused = try await harness.publishEvent(
+            topic: harness.topics.followUpOutbound, ceType: "no.ips.nav.job-status.v1", key: patient, body: jobStatus)
+        _ = try await harness.read(harness.topics.followUpReceipts, atLeast: 1)
+
+        // The same kind of event, decided before the withdrawal arrived and recorded behind the
+        // running bridge's back, as a pipeline would have: the relay withholds its copy.
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        var view = ConsentView()
+        _ = view.apply(try ConsentRecord.parse(granted, schema: try #require(catalog.consentSchema)))
+        let id = UUID().uuidString.lowercased()
+        let headers = CloudEventHeaders(id: id, type: "no.ips.nav.job-status.v1")
+        let decision = PolicyEngine.decide(
+            event: PolicyEvent(headers: headers, body: jobStatus, sourceTopic: harness.topics.followUpOutbound),
+            consent: view, contracts: catalog, now: Timestamp(date: Date()), caseReference: CaseReference.random())
+        guard case .forward = decision else {
+            Issue.record("the grant should let the job status through: \(decision)")
+            await harness.finish()
+            return
+        }
+        let record = KafkaRecord(
+            topic: harness.topics.followUpOutbound, partition: 0, offset: 999_999, key: Array(patient.utf8),
+            value: jobStatus, headers: [], timestamp: nil)
+        let message = try Fixtures.recordBuilder(harness.topics, catalog: catalog).build(
+            record: record, headers: headers, origin: .nav, decision: decision, now: Date())
+        let store = try await harness.openBridgeStore()
+        _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
+        let receipts = try await harness.read(harness.topics.followUpReceipts, atLeast: 2, timeout: .seconds(20))
+        let pending = try await BridgeRelayTests.pendingAfterRelay(store, timeout: .seconds(20))
+        let withheld = try await store.withheldDisclosureIDs()
+        await store.close()
+        let notices = try await harness.read(harness.topics.followUpDisclosures, atLeast: 0)
+        let forwarded = try await harness.read(harness.topics.healthInbound, atLeast: 0)
+        await harness.finish()
+
+        #expect(pending.isEmpty, "every row settled")
+        #expect(forwarded.isEmpty, "a withheld copy crossed")
+        #expect(withheld.count == 1, "the copy was withheld (the test's premise)")
+        #expect(notices.isEmpty, "NAV was told of a disclosure withheld after its decision")
+        let told = try receipts.map { try BridgeReceipt(json: StrictJSON.parse($0.value ?? [])) }
+        let ours = try #require(told.first { $0.messageID == id })
+        let refusedReceipt = try #require(told.first { $0.messageID == refused })
+        #expect(ours.outcome == refusedReceipt.outcome && ours.reasonCode == refusedReceipt.reasonCode)
+        #expect(ours.reasonCode == BridgeReceipt.notDelivered && ours.forwardedID == nil)
+    }
+
     /// What the relay published for a referral decided under `granted` and recorded behind its
     /// back after the running bridge's view moved on to `changed` (version 2), as a pipeline
     /// would have decided just before the change arrived. Nil (after recording why) when the
