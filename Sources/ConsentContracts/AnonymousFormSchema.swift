@@ -1,7 +1,8 @@
 /// Derives the published schema of a contract's anonymous form (R2) from the contract itself.
 ///
 /// The anonymous form is what the policy's field filter builds when consent does not cover an
-/// event: operational fields kept, work-related fields kept where `x-anonymize: keep`,
+/// event: operational fields kept (but where `x-anonymize: drop`), work-related fields kept
+/// where `x-anonymize: keep`,
 /// quasi-identifiers generalized by their `x-anonymize` rule, everything else removed, and a
 /// bridge-minted `caseReference` added. Deriving its schema from the same annotations the
 /// filter reads keeps the two from drifting apart; `Contracts/schemas/*.anonymous.schema.json`
@@ -137,7 +138,7 @@ package enum AnonymousFormSchema {
             let classification = node["x-classification"]?.stringValue ?? ""
             let rule = node["x-anonymize"]?.stringValue
             switch classification {
-            case FieldClassification.operational.rawValue:
+            case FieldClassification.operational.rawValue where rule != "drop":
                 return deriveContainer(node)
             case FieldClassification.workRelated.rawValue where rule == "keep":
                 return deriveContainer(node)

@@ -10,8 +10,10 @@ package enum ContractVocabulary {
     /// as a consent (`CloudEventHeaders.isConsentEnvelope`).
     package static let consentType = "no.ips.health.consent.v1"
 
-    /// Generalizations the anonymizer implements; `keep` = survives the anonymous form unchanged.
-    package static let generalizations: Set<String> = ["age-band-10y", "county", "month", "keep"]
+    /// Generalizations the anonymizer implements; `keep` = survives the anonymous form unchanged,
+    /// `drop` = an operational field left out of it (a name a sender types: it could carry
+    /// anything, and the ids beside it say the same).
+    package static let generalizations: Set<String> = ["age-band-10y", "county", "month", "keep", "drop"]
 
     /// NAV-side roles a consent can name (R13).
     package static let recipientRoles: Set<String> = ["ips-job-specialist", "nav-veileder"]

@@ -278,7 +278,12 @@ package struct MessageContractBuilder {
                 if text == "keep", classification != .workRelated, classification != .operational {
                     error(pointer + "/x-anonymize", "'keep' is only allowed on work-related or operational fields")
                 }
-                if text != "keep", classification != .quasiIdentifier {
+                if text == "drop", classification != .operational {
+                    error(
+                        pointer + "/x-anonymize",
+                        "'drop' is only for operational fields (the others are dropped anyway)")
+                }
+                if text != "keep", text != "drop", classification != .quasiIdentifier {
                     error(pointer + "/x-anonymize", "generalization is only for quasi-identifiers")
                 }
             } else {

@@ -150,10 +150,10 @@ struct FieldFilter {
             }
         case .anonymous(let eventDate):
             switch plan.classification {
-            case .operational: return .keep
+            case .operational: return plan.generalization == .drop ? .drop(.anonymousForm) : .keep
             case .workRelated: return plan.generalization == .keep ? .keep : .drop(.anonymousForm)
             case .quasiIdentifier:
-                guard let rule = plan.generalization, rule != .keep else { return .drop(.anonymousForm) }
+                guard let rule = plan.generalization, rule != .keep, rule != .drop else { return .drop(.anonymousForm) }
                 return .generalize(rule, eventDate)
             case .navInternal: return .drop(.navInternal)
             case .directIdentifier, .healthConfidential, .freeText: return .drop(.anonymousForm)

@@ -8,6 +8,9 @@ package enum Generalization: String, Sendable, Hashable, CaseIterable {
     case month
     /// A work-related field the contract allows in the anonymous form unchanged.
     case keep
+    /// An operational field the contract leaves out of the anonymous form (a unit's name, typed
+    /// by a person: it could carry anything).
+    case drop
 
     /// The generalized value of `text`, or nil when it has not the expected shape (the caller
     /// then drops the field rather than forwarding the original).
@@ -31,6 +34,8 @@ package enum Generalization: String, Sendable, Hashable, CaseIterable {
             return String(decoding: bytes[0..<7], as: UTF8.self)
         case .keep:
             return text
+        case .drop:
+            return nil
         }
     }
 }

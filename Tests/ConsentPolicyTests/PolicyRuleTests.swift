@@ -79,6 +79,10 @@ import Testing
             JSONPointer.resolve("/discussion/jobInterests", in: body)
                 == .array([.string("warehouse"), .string("transport")]))
         #expect(JSONPointer.resolve("/caseReference", in: body) == .string(F.fixedCaseReference.rawValue))
+        // The team's ids stay (NAV answers the team); its name, typed by a person, does not: it
+        // could carry anything ("Kari Nordmann" did, in an audit).
+        #expect(JSONPointer.resolve("/team/teamId", in: body) != nil)
+        #expect(JSONPointer.resolve("/team/unitName", in: body) == nil)
         #expect(event.mapping.subject == F.caseDiscussion)
         #expect(event.mapping.keeper == .health)
         #expect(event.publishKey == F.fixedCaseReference.rawValue)
@@ -103,6 +107,8 @@ import Testing
         #expect(event.mapping.keeper == .nav)
         #expect(event.destinationTopic == "health.ips.inbound")
         #expect(JSONPointer.resolve("/benefitType", in: event.body) == .string("arbeidsavklaringspenger"))
+        #expect(JSONPointer.resolve("/navOffice/officeNumber", in: event.body) != nil)
+        #expect(JSONPointer.resolve("/navOffice/name", in: event.body) == nil)
     }
 
     @Test func R2_withConsentTheCaseDiscussionIsIdentified() throws {
