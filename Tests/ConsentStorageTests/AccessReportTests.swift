@@ -1,4 +1,5 @@
 import ConsentBridgeTesting
+import ConsentContracts
 import ConsentStorage
 import Foundation
 import Testing
@@ -73,9 +74,104 @@ struct AccessReportTests {
             func rows(_ title: String) -> Int { report.sections.first { $0.title.hasPrefix(title) }?.rows.count ?? -1 }
             #expect(rows("registered") == 1)
             #expect(rows("received from the health service") == 1)
+            #expect(rows("sent for the health service") == 1, "a candidate suggestion is sent to health")
             #expect(rows("shared with the health service") == 1)
-            #expect(rows("NAV's own follow-up documentation") == 1)
+            #expect(rows("NAV's own follow-up documentation") == 0, "the case system has no never-shared type")
             #expect(nobody.isEmpty)
+        }
+    }
+
+    @Test(
+        "R11/R5/R3: each section of a NAV system's report lists exactly what its title says: shared only what crossed, held back what the relay withheld, never shared only documentation that cannot cross",
+        arguments: TestEngine.available)
+    func R11_navReportSectionsListWhatTheirTitlesSay(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let person = knownFodselsnummer
+            let candidate = "no.ips.nav.candidate-suggestion.v1"
+            let change = "no.ips.nav.participation-change.v1"
+            let jobStatus = "no.ips.nav.job-status.v1"
+            let note = "no.ips.nav.follow-up-note.v1"
+            // What each NAV system published on its own topic, and the bridge's notices about it.
+            let caseSystem = ContractVocabulary.caseSystem
+            let caseRecords = [
+                // Sent without consent: crossed only in the anonymous form; NAV's notice says
+                // disclosed, `as-consented` (R2, R15). The auditor's case.
+                Fixtures.event(
+                    topic: caseSystem.outboundTopic, offset: 0, ceID: "suggestion-1", ceType: candidate, key: person),
+                Fixtures.disclosureEvent(
+                    topic: caseSystem.disclosuresTopic, offset: 0,
+                    notice: Fixtures.navNotice(
+                        subject: person, sentEventID: "suggestion-1", sentType: candidate, role: caseSystem.role,
+                        caseReference: "case-" + String(repeating: "0a", count: 16))),
+                // Withheld by the relay (consent withdrawn before publication), older data: a notice
+                // with status withheld.
+                Fixtures.event(
+                    topic: caseSystem.outboundTopic, offset: 1, ceID: "change-1", ceType: change, key: person),
+                Fixtures.disclosureEvent(
+                    topic: caseSystem.disclosuresTopic, offset: 1,
+                    notice: Fixtures.navNotice(
+                        subject: person, sentEventID: "change-1", sentType: change, role: caseSystem.role,
+                        withheld: true)),
+                // Withheld by a bridge that tells NAV nothing of it (R15): no notice at all.
+                Fixtures.event(
+                    topic: caseSystem.outboundTopic, offset: 2, ceID: "suggestion-2", ceType: candidate, key: person),
+            ]
+            let followUp = ContractVocabulary.followUpSolution
+            let followUpRecords = [
+                Fixtures.event(topic: followUp.outboundTopic, offset: 0, ceID: "note-1", ceType: note, key: person),
+                Fixtures.event(
+                    topic: followUp.outboundTopic, offset: 1, ceID: "status-1", ceType: jobStatus, key: person),
+                Fixtures.disclosureEvent(
+                    topic: followUp.disclosuresTopic, offset: 0,
+                    notice: Fixtures.navNotice(
+                        subject: person, sentEventID: "status-1", sentType: jobStatus, role: followUp.role)),
+                Fixtures.event(
+                    topic: followUp.outboundTopic, offset: 2, ceID: "status-2", ceType: jobStatus, key: person),
+                Fixtures.disclosureEvent(
+                    topic: followUp.disclosuresTopic, offset: 1,
+                    notice: Fixtures.navNotice(
+                        subject: person, sentEventID: "status-2", sentType: jobStatus, role: followUp.role,
+                        withheld: true)),
+            ]
+            var reports: [String: [String: [[String]]]] = [:]
+            for (name, system, records, readPolicy) in [
+                ("navcase", caseSystem, caseRecords, NavSinkPolicy.standard),
+                ("followup", followUp, followUpRecords, NavSinkPolicy.followUpStandard),
+            ] {
+                let location = try await scratch.make(name)
+                // Filed as the system's sink files them (its policy from the contracts)…
+                let sink = try await NavSystemStore.open(
+                    location, policy: NavSinkPolicy(catalog: Fixtures.catalog, system: system),
+                    logger: ScratchLocations.logger)
+                let result = try await sink.apply(SinkBatch(consumerGroup: "\(name)-sink", records: records))
+                await sink.close()
+                #expect(result.stored == records.count && result.rejections.isEmpty, "\(name): \(result.rejections)")
+                // …and reported as `access-report` opens the store.
+                let store = try await NavSystemStore.open(location, policy: readPolicy, logger: ScratchLocations.logger)
+                let report = try await store.accessReport(personID: person)
+                await store.close()
+                reports[name] = Dictionary(uniqueKeysWithValues: report.sections.map { ($0.title, $0.rows) })
+            }
+            let sent = "sent for the health service, through the consent bridge"
+            let shared = "shared with the health service"
+            let heldBack = "held back by the consent bridge, not shared"
+            let own = "NAV's own follow-up documentation (never shared)"
+            let nav = try #require(reports["navcase"])
+            #expect(
+                nav[sent]?.map { $0[0] }.sorted() == [candidate, candidate, change], "everything NAV sent for health")
+            #expect(nav[shared]?.map { [$0[1], $0[6]] } == [[candidate, "disclosed"]], "only what crossed is shared")
+            #expect(nav[heldBack]?.map { [$0[1], $0[4]] } == [[change, "withheld"]], "withheld is not shared")
+            #expect(nav[own] == [], "a candidate suggestion is not NAV's never-shared documentation")
+            let followUpReport = try #require(reports["followup"])
+            #expect(followUpReport[sent]?.map { $0[0] } == [jobStatus, jobStatus])
+            #expect(followUpReport[shared]?.map { [$0[1], $0[6]] } == [[jobStatus, "disclosed"]])
+            #expect(followUpReport[heldBack]?.map { [$0[1], $0[4]] } == [[jobStatus, "withheld"]])
+            #expect(followUpReport[own]?.map { $0[0] } == [note], "follow-up notes never cross (R3)")
+            // No section lists one of NAV's events both as shared and as never shared.
+            for report in [nav, followUpReport] {
+                let sharedTypes = Set(report[shared, default: []].map { $0[1] })
+                #expect(sharedTypes.isDisjoint(with: report[own, default: []].map { $0[0] }))
+            }
         }
     }
 }

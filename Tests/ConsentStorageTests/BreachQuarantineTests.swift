@@ -274,6 +274,8 @@ struct SinkAcceptanceRulesTests {
             #expect(fromCatalog.kind == standard.kind)
             #expect(fromCatalog.acceptedInboundTypes == standard.acceptedInboundTypes, "\(system.role)")
             #expect(fromCatalog.ownDocumentationTypes == standard.ownDocumentationTypes, "\(system.role)")
+            #expect(fromCatalog.neverSharedTypes == standard.neverSharedTypes, "\(system.role)")
+            #expect(fromCatalog.neverSharedTypes.isSubset(of: fromCatalog.ownDocumentationTypes))
             #expect(fromCatalog.participantRegisteringTypes == standard.participantRegisteringTypes)
             #expect(fromCatalog.topics == standard.topics)
             #expect(Set(fromCatalog.inboundSchemas?.keys.map { $0 } ?? []) == fromCatalog.acceptedInboundTypes)
@@ -285,6 +287,10 @@ struct SinkAcceptanceRulesTests {
         #expect(!caseSystem.acceptedInboundTypes.contains("no.ips.health.work-relevant-health.v1"))
         #expect(!caseSystem.acceptedInboundTypes.contains("no.ips.health.treatment-coordination.v1"))
         #expect(caseSystem.ownDocumentationTypes.isDisjoint(with: followUp.ownDocumentationTypes))
+        // R3/R11: only follow-up notes never cross; everything else a system publishes is sent to
+        // health (its access report must not call it never shared).
+        #expect(caseSystem.neverSharedTypes.isEmpty)
+        #expect(followUp.neverSharedTypes == ["no.ips.nav.follow-up-note.v1"])
         #expect(Set(caseSystem.topics).intersection(followUp.topics) == [caseSystem.breachesTopic])
     }
 }

@@ -179,13 +179,37 @@ enum Fixtures {
     }
 
     static func disclosureEvent(topic: String, offset: Int64, _ record: DisclosureRecord) throws -> SinkRecord {
+        disclosureEvent(topic: topic, offset: offset, notice: record.notice)
+    }
+
+    static func disclosureEvent(topic: String, offset: Int64, notice: DisclosureNotice) -> SinkRecord {
         SinkRecord(
-            topic: topic, partition: 0, offset: offset, key: Array(record.subjectID.utf8),
-            value: record.notice.jsonValue.serializedBytes(),
+            topic: topic, partition: 0, offset: offset, key: Array(notice.subjectID.utf8),
+            value: notice.jsonValue.serializedBytes(),
             headers: [
-                MessageHeader(name: "ce_id", text: "ce-\(record.disclosureID)"),
+                MessageHeader(name: "ce_id", text: "ce-\(notice.disclosureID)"),
                 MessageHeader(name: "ce_type", text: DisclosureNotice.ceType),
             ])
+    }
+
+    /// The notice a NAV system's disclosures topic carries about an event it sent
+    /// (`sentEventID` of `sentType`), valid by the published contract, as the bridge builds it:
+    /// told to NAV (R15; `caseReference`: the form that crossed was the anonymous one), and
+    /// `withheld` as the relay rewrites it when consent changed before publication (NAV is told
+    /// only `not-delivered`).
+    static func navNotice(
+        subject: String, sentEventID: String, sentType: String, role: String, caseReference: String? = nil,
+        withheld: Bool = false
+    ) -> DisclosureNotice {
+        let notice = DisclosureNotice(
+            disclosureID: UUID().uuidString.lowercased(), messageID: sentEventID, ceType: sentType,
+            direction: "nav-to-health", subjectID: subject, consentID: nil, consentVersion: nil,
+            recipientRoles: [role], categories: caseReference == nil ? ["work-status"] : [],
+            form: caseReference == nil ? .full : .anonymous, caseReference: caseReference,
+            disclosedFields: ["/eventId"], status: .disclosed, decidedAt: StoreTime.string(from: time),
+            destinationTopic: ContractVocabulary.Topic.healthInbound, contractVersion: catalog.version
+        ).toldToNAV(sentType: sentType)
+        return withheld ? notice.withheld(reason: BridgeReceipt.notDelivered) : notice
     }
 
     static func consentEvent(offset: Int64, patient: String, version: Int64, status: String = "granted") -> SinkRecord {

@@ -600,6 +600,38 @@ def test_access_reports_come_from_each_sides_own_store_alone(scenario, tmp_path)
         "the scenario sends the job specialist work-relevant health or treatment coordination"
 
 
+def test_navs_access_report_lists_as_shared_only_what_crossed(scenario, tmp_path):
+    """R11 (the auditor's case): NAV's candidate suggestion about a person without consent
+    crosses only in the anonymous form; NAV's report lists it as sent and shared, never also as
+    NAV's own documentation "never shared"; what did not cross is never listed as shared."""
+    import shutil
+    patient = PATIENTS["none"].fnr
+    for side, store in (("nav", "nav.sqlite"), ("followup", "followup.sqlite")):
+        alone = tmp_path / side
+        alone.mkdir()
+        for suffix in ("", "-wal", "-shm"):
+            source = scenario.bridge.data_dir / (store + suffix)
+            if source.exists():
+                shutil.copy(source, alone / (store + suffix))
+        result = subprocess.run(
+            [BIN, "access-report", "--side", side, "--patient", patient, "--format", "json", "--allow-synthetic-ids",
+             "--embedded", "true", "--data-directory", str(alone)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"{side}: {result.stderr}"
+        report = {s["title"]: s["rows"] for s in json.loads(result.stdout)["sections"]}
+        sent = {row["type"] for row in report["sent for the health service, through the consent bridge"]}
+        shared = report["shared with the health service"]
+        never_shared = {row["type"] for row in report["NAV's own follow-up documentation (never shared)"]}
+        assert all(row["status"] == "disclosed" for row in shared), f"{side}: {shared}"
+        assert not {row["type"] for row in shared} & never_shared, f"{side}: listed as shared and as never shared"
+        assert not sent & never_shared, f"{side}: an event sent for health listed as never shared"
+        if side == "nav":
+            assert "no.ips.nav.candidate-suggestion.v1" in sent
+            assert any(row["type"] == "no.ips.nav.candidate-suggestion.v1" for row in shared), \
+                "the anonymous form of the candidate suggestion crossed"
+            assert never_shared == set(), "NAV's case system has no documentation that never crosses"
+        else:
+            assert never_shared == {"no.ips.nav.follow-up-note.v1"}, never_shared
+
 # ---- 4. oversized inputs do not hold up ordinary traffic --------------------------------------
 
 OVERSIZED = {"~900 KB": 900 * 1024, "~2 MB": 2 * 1024 * 1024}

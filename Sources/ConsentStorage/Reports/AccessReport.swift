@@ -113,10 +113,17 @@ extension HealthJournalStore {
 extension NavSystemStore {
     /// NAV's part (R11), for the one NAV system this store belongs to (R9: the veileder's case
     /// system or the job specialist's follow-up solution): registration as participant, what the
-    /// system received from health, what it shared with health, and its own follow-up
-    /// documentation (never shared, R3).
+    /// system received from health, what it sent for health and what of that was shared (or held
+    /// back), and its own follow-up documentation (never shared, R3).
+    ///
+    /// Each section lists exactly what its title says. The sink files everything the system
+    /// publishes on its own outbound topic in one table (`follow_up_documentation`), the events
+    /// it sends the health service as well as its internal notes: the table is split by type
+    /// (`NavSinkPolicy.neverSharedTypes`), never listed whole as "never shared". The bridge's
+    /// disclosure notices are split by status: only `disclosed` is shared.
     package func accessReport(personID: String) async throws(StorageError) -> AccessReport {
-        try await database.read { sql in
+        let neverSharedTypes = self.policy.neverSharedTypes
+        return try await database.read { sql in
             let registered = try await sql.raw(
                 "SELECT registered_at FROM participants WHERE participant_key = \(bind: personID)"
             )
@@ -134,23 +141,42 @@ extension NavSystemStore {
                 }
             }
             let received = try await events("events_from_health")
-            let ownDocumentation = try await events("follow_up_documentation")
-            let shared = try await sql.raw(
+            // Only a type that cannot cross (R3) is documentation never shared; every other type
+            // on the system's outbound topic went to the bridge for the health service, whether
+            // or not the consent let it cross (what did is under "shared").
+            let published = try await events("follow_up_documentation")
+            let ownDocumentation = published.filter { neverSharedTypes.contains($0[0]) }
+            let sent = published.filter { !neverSharedTypes.contains($0[0]) }
+            let notices = try await sql.raw(
                 """
                 SELECT disclosed_at, ce_type, recipient_role, recipient_organisation, categories, form, status
                 FROM disclosure_log WHERE subject_id = \(bind: personID) ORDER BY disclosed_at, disclosure_id
                 """
-            ).all().map { row -> [String] in
-                [
-                    try row.decode(column: "disclosed_at", as: String.self),
-                    try row.decode(column: "ce_type", as: String.self),
-                    try row.decode(column: "recipient_role", as: String.self),
-                    try row.decode(column: "recipient_organisation", as: String.self),
-                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
-                        separator: " "),
-                    try row.decode(column: "form", as: String.self),
+            ).all().map { row -> (status: String, columns: [String]) in
+                (
                     try row.decode(column: "status", as: String?.self) ?? "disclosed",
-                ]
+                    [
+                        try row.decode(column: "disclosed_at", as: String.self),
+                        try row.decode(column: "ce_type", as: String.self),
+                        try row.decode(column: "recipient_role", as: String.self),
+                        try row.decode(column: "recipient_organisation", as: String.self),
+                        try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
+                            separator: " "),
+                        try row.decode(column: "form", as: String.self),
+                    ]
+                )
+            }
+            // Shared: what the bridge says crossed (`disclosed`), nothing else.
+            let shared = notices.filter { $0.status == "disclosed" }.map { $0.columns + [$0.status] }
+            // A notice the relay marked `withheld` (consent changed between decision and
+            // publication, R5) is listed apart, as held back, not dropped: the person is owed what
+            // NAV holds about them (GDPR art. 15), and it tells them why an event under "sent" is
+            // missing under "shared". A bridge that sends NAV no notice for a withheld copy (R15)
+            // leaves that event under "sent" alone. Never under "shared": it did not reach the
+            // health service. Status only: a withheld notice to NAV carries no categories, form or
+            // reason beyond `not-delivered` (R15).
+            let heldBack = notices.filter { $0.status != "disclosed" }.map {
+                Array($0.columns.prefix(4)) + [$0.status]
             }
             let isFollowUp = self.policy.kind == .navFollowUp
             return AccessReport(
@@ -159,16 +185,23 @@ extension NavSystemStore {
                     ? "NAV (the data controller), for the IPS job specialist's follow-up solution"
                     : "NAV (the data controller), for NAV's case system (the veileder's)",
                 notice:
-                    "NAV receives from the health service only what the person's consent allows, and shares with it only as that consent allows; NAV's own follow-up documentation stays with NAV. This report covers one NAV system; the other NAV system (case system or IPS follow-up solution) answers for its own part, and what the health service holds is answered by the health service (R11).",
+                    "NAV receives from the health service only what the person's consent allows, and shares with it only as that consent allows: of what NAV sent for the health service, only what is listed as shared reached it. NAV's own follow-up documentation stays with NAV. This report covers one NAV system; the other NAV system (case system or IPS follow-up solution) answers for its own part, and what the health service holds is answered by the health service (R11).",
                 sections: [
                     .init(title: "registered as IPS participant", columns: ["registered"], rows: registered),
                     .init(title: "received from the health service", columns: ["type", "received"], rows: received),
+                    .init(
+                        title: "sent for the health service, through the consent bridge",
+                        columns: ["type", "recorded"],
+                        rows: sent),
                     .init(
                         title: "shared with the health service",
                         columns: ["when", "type", "recipient role", "recipient", "categories", "form", "status"],
                         rows: shared),
                     .init(
-                        title: "NAV's own follow-up documentation (never shared)", columns: ["type", "received"],
+                        title: "held back by the consent bridge, not shared",
+                        columns: ["when", "type", "recipient role", "recipient", "status"], rows: heldBack),
+                    .init(
+                        title: "NAV's own follow-up documentation (never shared)", columns: ["type", "recorded"],
                         rows: ownDocumentation),
                 ])
         }

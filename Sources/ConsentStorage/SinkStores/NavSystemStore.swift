@@ -128,7 +128,9 @@ package final class NavSystemStore: Sendable {
         }
     }
 
-    /// NAV's own follow-up documentation for one participant, oldest first.
+    /// What the system published about one participant on its own outbound topic, oldest first:
+    /// its documentation, both the events it sends the health service and those that never
+    /// cross (`NavSinkPolicy.neverSharedTypes`).
     package func followUpDocumentation(participantKey: String) async throws(StorageError) -> [ReceivedEvent] {
         try await self.database.read { sql in
             try await sql.raw(

@@ -22,8 +22,15 @@ package struct NavSinkPolicy: Sendable {
     package var disclosuresTopic: String
     /// `ce_type`s accepted on `inboundTopic`.
     package var acceptedInboundTypes: Set<String>
-    /// `ce_type`s accepted on `ownOutboundTopic`.
+    /// `ce_type`s accepted on `ownOutboundTopic`: everything the system publishes there, both
+    /// the events it sends the health service through the bridge and its internal documentation.
     package var ownDocumentationTypes: Set<String>
+    /// The part of `ownDocumentationTypes` that never crosses (contracts of direction
+    /// `nav-internal`: the bridge refuses them, R3). Only these are the system's own
+    /// documentation, never shared, in its access report (R11); every other type on its outbound
+    /// topic is an event it sends the health service. Empty (nothing claimed never shared) unless
+    /// set.
+    package var neverSharedTypes: Set<String> = []
     /// `ce_type`s whose arrival registers an IPS participant: referrals only (flow 4: NAV
     /// registers referred, identified participants, never an anonymous case reference).
     package var participantRegisteringTypes: Set<String> = ["no.ips.health.referral.v1"]
@@ -55,6 +62,7 @@ package struct NavSinkPolicy: Sendable {
     package init(catalog: ContractCatalog, system: ContractVocabulary.NavSystem = ContractVocabulary.caseSystem) {
         var accepted: Set<String> = []
         var own: Set<String> = []
+        var neverShared: Set<String> = []
         for contract in catalog.contracts {
             if contract.direction == .healthToNav, contract.destinations.contains(where: { $0.role == system.role }) {
                 accepted.insert(contract.ceType)
@@ -62,12 +70,14 @@ package struct NavSinkPolicy: Sendable {
             }
             if contract.direction != .bridge, contract.sourceTopic == system.outboundTopic {
                 own.insert(contract.ceType)
+                if contract.direction == .navInternal { neverShared.insert(contract.ceType) }
             }
         }
         self.init(
             inboundTopic: system.inboundTopic, ownOutboundTopic: system.outboundTopic,
             disclosuresTopic: system.disclosuresTopic, acceptedInboundTypes: accepted, ownDocumentationTypes: own)
         self.kind = system.role == ContractVocabulary.followUpSolution.role ? .navFollowUp : .navCase
+        self.neverSharedTypes = neverShared
         self.participantRegisteringTypes = Set(catalog.contracts.filter { $0.name == "referral" }.map(\.ceType))
         self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
         self.breachSchema = catalog.contract(forCEType: BreachNotice.ceType)?.schema
@@ -79,6 +89,7 @@ package struct NavSinkPolicy: Sendable {
 
     /// The veileder's case system: ARCHITECTURE.md topic names and the contract types of
     /// `Contracts/schemas`.
+    /// Both its own types are sent to the health service: it has no never-shared documentation.
     package static let standard = NavSinkPolicy(
         inboundTopic: ContractVocabulary.Topic.navInbound,
         ownOutboundTopic: ContractVocabulary.Topic.navOutbound,
@@ -112,6 +123,8 @@ package struct NavSinkPolicy: Sendable {
                 "no.ips.nav.job-status.v1",
             ])
         policy.kind = .navFollowUp
+        // Job status updates are sent to the health service; follow-up notes never cross (R3).
+        policy.neverSharedTypes = ["no.ips.nav.follow-up-note.v1"]
         return policy
     }()
 
