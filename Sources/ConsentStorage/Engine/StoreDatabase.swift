@@ -40,6 +40,8 @@ package final class StoreDatabase: Sendable {
     /// there instead of waiting for one of Swift's two cooperative threads between transactions.
     package var taskExecutor: (any TaskExecutor)? { self.thread }
     private let closeConnection: @Sendable () async throws -> Void
+    /// A SQLite store's background checkpointer (nil on PostgreSQL, and once closed).
+    private let checkpointer = Mutex<BackgroundCheckpointer?>(nil)
     private let isClosed = Mutex(false)
     /// How the SQLite connection syncs its commits now (`PRAGMA synchronous`); nil when not
     /// known (a failed change). Read and changed only with the gate held.
@@ -129,7 +131,6 @@ package final class StoreDatabase: Sendable {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let handle = try SQLiteHandle.open(path: path)
-        let checkpointer = Mutex<BackgroundCheckpointer?>(nil)
         let database = StoreDatabase(
             engine: .sqlite,
             location: location,
@@ -138,7 +139,6 @@ package final class StoreDatabase: Sendable {
             driverLogger: logger,
             thread: thread,
             close: {
-                checkpointer.withLock { $0.take() }?.stop()
                 handle.close()
                 thread.stop()
             }
@@ -165,7 +165,7 @@ package final class StoreDatabase: Sendable {
                 _ = try handle.query(pragma)
             }
             let background = try BackgroundCheckpointer.start(path: path)
-            checkpointer.withLock { $0 = background }
+            database.checkpointer.withLock { $0 = background }
         } catch {
             await database.close()
             throw error
@@ -256,8 +256,21 @@ package final class StoreDatabase: Sendable {
         // On the store's thread: closing checkpoints the WAL into the file (writes and syncs).
         await withTaskExecutorPreference(self.thread) {
             _ = try? await self.gate.withGate {
+                // The checkpointer's connection first: the last to close checkpoints.
+                self.checkpointer.withLock { $0.take() }?.stop()
                 try await self.closeConnection()
             }
+        }
+    }
+
+    /// Runs the SQLite checkpointer's pass at once (what it does four times a second) and
+    /// returns when it is over; nothing on PostgreSQL or once closed. For tests, which then
+    /// need not wait for the checkpointer's next tick.
+    package func checkpointNow() async throws(StorageError) {
+        guard self.engine == .sqlite else { return }
+        try await self.read { _ in
+            // With the gate held, on the store's thread: the store's own connection is idle.
+            self.checkpointer.withLock { $0 }?.passNow()
         }
     }
 
@@ -300,20 +313,31 @@ final class BackgroundCheckpointer: Sendable {
         let stopped = Atomic<Bool>(false)
         let wake = DispatchSemaphore(value: 0)
         let exited = DispatchSemaphore(value: 0)
+        /// The checkpointer's own connection, used by one pass at a time (the thread's, or
+        /// one asked for through `passNow`); nil once closed.
+        let handle: Mutex<SQLiteHandle?>
+
+        init(handle: SQLiteHandle) {
+            self.handle = Mutex(handle)
+        }
     }
-    private let control = Control()
+    private let control: Control
 
     private init(handle: SQLiteHandle) {
-        let thread = Thread { [control] in
+        let control = Control(handle: handle)
+        self.control = control
+        let thread = Thread {
             // Named from inside, as the store's own thread is (`ExecutorThread`).
             consent_sqlite_name_current_thread(StoreDatabase.checkpointThreadName)
             while true {
                 _ = control.wake.wait(timeout: .now() + Self.interval)
                 if control.stopped.load(ordering: .acquiring) { break }
-                // A busy or failed pass is retried at the next tick; the backstop bounds the WAL.
-                _ = try? handle.query("PRAGMA wal_checkpoint(PASSIVE)")
+                Self.pass(control)
             }
-            handle.close()
+            control.handle.withLock { handle in
+                handle?.close()
+                handle = nil
+            }
             control.exited.signal()
         }
         thread.start()
@@ -328,6 +352,21 @@ final class BackgroundCheckpointer: Sendable {
             throw error
         }
         return BackgroundCheckpointer(handle: handle)
+    }
+
+    /// One pass: what the thread does at every tick. A busy or failed pass is retried at the
+    /// next tick; the backstop bounds the WAL.
+    private static func pass(_ control: Control) {
+        control.handle.withLock { handle in
+            guard let handle else { return }
+            _ = try? handle.query("PRAGMA wal_checkpoint(PASSIVE)")
+        }
+    }
+
+    /// Runs a pass at once, on the caller's thread, and returns when it is over (it blocks:
+    /// call it from the store's own thread).
+    func passNow() {
+        Self.pass(self.control)
     }
 
     /// Stops the thread and closes its connection (waits for a pass under way, if any).
