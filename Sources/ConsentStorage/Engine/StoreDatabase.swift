@@ -40,6 +40,8 @@ package final class StoreDatabase: Sendable {
     /// there instead of waiting for one of Swift's two cooperative threads between transactions.
     package var taskExecutor: (any TaskExecutor)? { self.thread }
     private let closeConnection: @Sendable () async throws -> Void
+    /// A SQLite store's background checkpointer (nil on PostgreSQL, and once closed).
+    private let checkpointer = Mutex<BackgroundCheckpointer?>(nil)
     private let isClosed = Mutex(false)
     /// How the SQLite connection syncs its commits now (`PRAGMA synchronous`); nil when not
     /// known (a failed change). Read and changed only with the gate held.
@@ -129,7 +131,6 @@ package final class StoreDatabase: Sendable {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let handle = try SQLiteHandle.open(path: path)
-        let checkpointer = Mutex<BackgroundCheckpointer?>(nil)
         let database = StoreDatabase(
             engine: .sqlite,
             location: location,
@@ -138,7 +139,6 @@ package final class StoreDatabase: Sendable {
             driverLogger: logger,
             thread: thread,
             close: {
-                checkpointer.withLock { $0.take() }?.stop()
                 handle.close()
                 thread.stop()
             }
@@ -165,7 +165,7 @@ package final class StoreDatabase: Sendable {
                 _ = try handle.query(pragma)
             }
             let background = try BackgroundCheckpointer.start(path: path)
-            checkpointer.withLock { $0 = background }
+            database.checkpointer.withLock { $0 = background }
         } catch {
             await database.close()
             throw error
@@ -256,8 +256,21 @@ package final class StoreDatabase: Sendable {
         // On the store's thread: closing checkpoints the WAL into the file (writes and syncs).
         await withTaskExecutorPreference(self.thread) {
             _ = try? await self.gate.withGate {
+                // The checkpointer's connection first: the last to close checkpoints.
+                self.checkpointer.withLock { $0.take() }?.stop()
                 try await self.closeConnection()
             }
+        }
+    }
+
+    /// Runs the SQLite checkpointer's pass at once (what it does four times a second), cutting
+    /// the WAL back to nothing whether or not that is due, and returns when it is over; nothing
+    /// on PostgreSQL or once closed. For tests, which then need not wait for the checkpointer.
+    package func checkpointNow() async throws(StorageError) {
+        guard self.engine == .sqlite else { return }
+        try await self.read { _ in
+            // With the gate held, on the store's thread: the store's own connection is idle.
+            self.checkpointer.withLock { $0 }?.passNow()
         }
     }
 
@@ -291,29 +304,77 @@ extension StoreDatabase {
 /// second, so that the transactions of the hot path do not stop to checkpoint (a checkpoint
 /// took up to a third of a bridge batch's commit time). Passive checkpoints never block the
 /// writer; if they fall behind, the writer's own checkpoint past the backstop takes over.
+///
+/// It also bounds how long erased content stays readable in the WAL file (R9). `secure_delete`
+/// zeroes erased bytes in the database's pages, but the WAL keeps every page image written to
+/// it, the ones from before an erasure included, until later frames happen to overwrite them
+/// (SQLite reuses the file from its start, it does not shrink or clear it): an audit found a
+/// running bridge's erased payloads in `bridge.sqlite-wal` minutes later. So while the WAL file
+/// holds anything, the checkpointer cuts it to zero bytes at most `truncationInterval` after it
+/// last did (`wal_checkpoint(TRUNCATE)`): every frame is copied in and the file truncated, so
+/// what a transaction erased is gone from the file within about `truncationInterval` plus one
+/// tick of its commit. A restarting checkpoint alone would not do: the next writer overwrites
+/// the WAL from its start, and frames past what it writes stay; nor would
+/// `journal_size_limit`, which trims the file only when a writer restarts it, and then only
+/// past the limit. The truncating checkpoint holds the write lock while it finishes (waiting
+/// at most `truncationBusyTimeout` for readers of older frames): a passive checkpoint just
+/// before copies almost everything without the lock, so the writer waits about as long as it
+/// takes to cut the file. A truncation kept from finishing (a writer or reader in the way)
+/// is tried again at the next tick, then less often up to `truncationInterval` while it keeps
+/// failing (a reader holding an old snapshot keeps the frames it reads in any case); it never
+/// fails a transaction.
 final class BackgroundCheckpointer: Sendable {
     /// The writer checkpoints itself once the WAL holds this many pages (64 MiB at 4 KiB).
     static let writerBackstopPages = 16_384
     static let interval = 0.25
+    /// At most this long after one truncation of the WAL the next is made, while the WAL
+    /// holds anything (the bound on erased content in the WAL is this plus one tick).
+    static let truncationInterval: Duration = .seconds(1)
+    /// How long a truncating checkpoint waits for the writer's lock, and then (holding it, so
+    /// the writer waits too) for readers still reading frames (SQLite's busy timeout).
+    static let truncationBusyTimeout = 100
+
+    /// The checkpointer's connection and when it next cuts the WAL back, used by one pass at
+    /// a time (the thread's, or one asked for through `passNow`).
+    private struct Connection {
+        /// nil once closed.
+        var handle: SQLiteHandle?
+        /// The WAL's path, whose size tells whether it holds anything.
+        let walPath: String
+        /// When the next truncation is due (at once when the store opens: a WAL left by a
+        /// crash may hold anything).
+        var nextTruncation = ContinuousClock.now
+        /// How long after a truncation that failed the next is tried.
+        var retryDelay = Duration.seconds(BackgroundCheckpointer.interval)
+    }
 
     private final class Control: Sendable {
         let stopped = Atomic<Bool>(false)
         let wake = DispatchSemaphore(value: 0)
         let exited = DispatchSemaphore(value: 0)
-    }
-    private let control = Control()
+        let connection: Mutex<Connection>
 
-    private init(handle: SQLiteHandle) {
-        let thread = Thread { [control] in
+        init(handle: SQLiteHandle, walPath: String) {
+            self.connection = Mutex(Connection(handle: handle, walPath: walPath))
+        }
+    }
+    private let control: Control
+
+    private init(handle: SQLiteHandle, walPath: String) {
+        let control = Control(handle: handle, walPath: walPath)
+        self.control = control
+        let thread = Thread {
             // Named from inside, as the store's own thread is (`ExecutorThread`).
             consent_sqlite_name_current_thread(StoreDatabase.checkpointThreadName)
             while true {
                 _ = control.wake.wait(timeout: .now() + Self.interval)
                 if control.stopped.load(ordering: .acquiring) { break }
-                // A busy or failed pass is retried at the next tick; the backstop bounds the WAL.
-                _ = try? handle.query("PRAGMA wal_checkpoint(PASSIVE)")
+                Self.pass(control, truncatingNow: false)
             }
-            handle.close()
+            control.connection.withLock { connection in
+                connection.handle?.close()
+                connection.handle = nil
+            }
             control.exited.signal()
         }
         thread.start()
@@ -322,12 +383,48 @@ final class BackgroundCheckpointer: Sendable {
     static func start(path: String) throws -> BackgroundCheckpointer {
         let handle = try SQLiteHandle.open(path: path)
         do {
-            _ = try handle.query("PRAGMA busy_timeout=1000")
+            // Only a truncating checkpoint waits (a passive one never does).
+            _ = try handle.query("PRAGMA busy_timeout=\(Self.truncationBusyTimeout)")
         } catch {
             handle.close()
             throw error
         }
-        return BackgroundCheckpointer(handle: handle)
+        return BackgroundCheckpointer(handle: handle, walPath: path + "-wal")
+    }
+
+    /// One pass: what the thread does at every tick. A passive checkpoint, and when the WAL
+    /// holds anything and its truncation is due (or `truncatingNow`), a truncating one after
+    /// it. A busy or failed pass is retried at the next tick; the backstop bounds the WAL.
+    private static func pass(_ control: Control, truncatingNow: Bool) {
+        control.connection.withLock { connection in
+            guard let handle = connection.handle else { return }
+            _ = try? handle.query("PRAGMA wal_checkpoint(PASSIVE)")
+            let now = ContinuousClock.now
+            guard truncatingNow || now >= connection.nextTruncation, Self.holdsAnything(connection.walPath) else {
+                return
+            }
+            // The result row: busy (1 if it could not finish), frames in the WAL, frames copied.
+            let busy = (try? handle.query("PRAGMA wal_checkpoint(TRUNCATE)"))?.values.first?.first
+            if busy == .integer(0) {
+                connection.nextTruncation = now + Self.truncationInterval
+                connection.retryDelay = .seconds(Self.interval)
+            } else {
+                connection.nextTruncation = now + connection.retryDelay
+                connection.retryDelay = min(connection.retryDelay * 2, Self.truncationInterval)
+            }
+        }
+    }
+
+    /// Whether the file at `path` exists and is not empty.
+    private static func holdsAnything(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_size > 0
+    }
+
+    /// Runs a pass at once, truncating the WAL whether or not it is due, on the caller's
+    /// thread, and returns when it is over (it blocks: call it from the store's own thread).
+    func passNow() {
+        Self.pass(self.control, truncatingNow: true)
     }
 
     /// Stops the thread and closes its connection (waits for a pass under way, if any).
