@@ -74,8 +74,9 @@ struct SideFileErasureTests {
             let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
             let marker = "Tredjeperson" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
             let sequences = try await Self.record(store, marker: marker)
-            // Otherwise the test proves nothing.
-            #expect(Self.filesHolding(marker, path: path).contains("-wal"), "the WAL never held the content")
+            // Otherwise the test proves nothing. (In the WAL, or already in the database file if
+            // the running checkpointer cut the WAL meanwhile, as under a loaded machine.)
+            #expect(!Self.filesHolding(marker, path: path).isEmpty, "the store's files never held the content")
             try await Self.erase(store, sequences: sequences)
             try await store.database.checkpointNow()
             #expect(Self.filesHolding(marker, path: path) == [], "erased content is still in the store's files")
