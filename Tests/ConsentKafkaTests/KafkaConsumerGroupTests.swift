@@ -56,7 +56,8 @@ struct KafkaConsumerGroupTests {
         let (second, secondReader) = try start()
 
         // Both members get a share, and the shares are disjoint and cover the topic.
-        let deadline = ContinuousClock.now + .seconds(30)
+        // A deadline, not a timing assertion (missed by 0.7 s once under the full parallel suite).
+        let deadline = ContinuousClock.now + .seconds(90)
         while first.currentAssignment.isEmpty || second.currentAssignment.isEmpty
             || first.currentAssignment.count + second.currentAssignment.count != Int(partitions)
         {
