@@ -8,14 +8,17 @@ extension BridgeConfiguration {
     ///   - fileContents: the configuration file's text, if one is given.
     ///   - readSecretFile: reads the file named by a `CONSENT_BRIDGE_<SECRET_KEY>_FILE`
     ///     variable; `nil` when it cannot be read.
+    ///   - fileExists: when given (`config check`), every key naming a file or directory (the
+    ///     contracts directory, the IPS agreements registry, the TLS files) is checked with it,
+    ///     and a missing one is an issue beside the others.
     /// - Throws: `ConfigurationError` listing every problem, each naming its key, never a value.
     package static func load(
         arguments: [String], environment: [String: String], fileContents: String?,
-        readSecretFile: (String) -> String? = { _ in nil }
+        readSecretFile: (String) -> String? = { _ in nil }, fileExists: ((String) -> Bool)? = nil
     ) throws(ConfigurationError) -> BridgeConfiguration {
         let layers = ConfigurationLayers(
             arguments: arguments, environment: environment, fileContents: fileContents, readSecretFile: readSecretFile)
-        var reader = ConfigurationReader(layers: layers)
+        var reader = ConfigurationReader(layers: layers, fileExists: fileExists)
         let configuration = reader.readConfiguration()
         let issues = reader.issues
         guard issues.isEmpty, let configuration else {
@@ -30,9 +33,12 @@ extension BridgeConfiguration {
 extension BridgeConfiguration {
     /// Loads the configuration of this process: finds the configuration file (`--config` or
     /// `CONSENT_BRIDGE_CONFIG`), reads it and any `*_FILE` secrets with `readFile`, then `load`s.
-    /// - Parameter readFile: returns a file's text, `nil` when it cannot be read.
+    /// - Parameters:
+    ///   - readFile: returns a file's text, `nil` when it cannot be read.
+    ///   - fileExists: see `load`.
     package static func loadForProcess(
-        arguments: [String], environment: [String: String], readFile: (String) -> String?
+        arguments: [String], environment: [String: String], readFile: (String) -> String?,
+        fileExists: ((String) -> Bool)? = nil
     ) throws(ConfigurationError) -> BridgeConfiguration {
         var fileContents: String?
         if let path = ConfigurationLayers.configFilePath(arguments: arguments, environment: environment) {
@@ -44,6 +50,7 @@ extension BridgeConfiguration {
             fileContents = contents
         }
         return try load(
-            arguments: arguments, environment: environment, fileContents: fileContents, readSecretFile: readFile)
+            arguments: arguments, environment: environment, fileContents: fileContents, readSecretFile: readFile,
+            fileExists: fileExists)
     }
 }

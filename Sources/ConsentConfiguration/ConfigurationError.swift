@@ -24,6 +24,8 @@ package struct ConfigurationError: Error, Sendable, CustomStringConvertible {
             package static let conflict = Code(name: "conflict")
             /// A configuration or secret file that cannot be read.
             package static let unreadableFile = Code(name: "unreadable-file")
+            /// A key naming a file or directory that does not exist (`config check` only).
+            package static let missingFile = Code(name: "missing-file")
         }
 
         /// The kind of problem.

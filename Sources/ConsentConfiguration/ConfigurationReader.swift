@@ -7,10 +7,14 @@ struct ConfigurationReader {
     let layers: ConfigurationLayers
     private(set) var issues: [ConfigurationError.Issue]
     private var sources: [String: ConfigurationSource] = [:]
+    /// Whether a path exists, when the keys naming files and directories are to be checked
+    /// (`config check`); nil for `run`, whose components report a missing file themselves.
+    private let fileExists: ((String) -> Bool)?
 
-    init(layers: ConfigurationLayers) {
+    init(layers: ConfigurationLayers, fileExists: ((String) -> Bool)? = nil) {
         self.layers = layers
         self.issues = layers.issues
+        self.fileExists = fileExists
     }
 
     // MARK: Raw access
@@ -29,6 +33,14 @@ struct ConfigurationReader {
     }
 
     private func isExplicit(_ name: String) -> Bool { layers.values[name] != nil }
+
+    /// Reports `name` when the file or directory it names does not exist (only when checking
+    /// files). In the same pass as every other issue, so one run lists them all. The message
+    /// leaves the path out, as every message leaves values out.
+    private mutating func checkExists(_ name: String, _ path: String?) {
+        guard let path, let fileExists, !fileExists(path) else { return }
+        fail(.missingFile, name, "names a file or directory that does not exist")
+    }
 
     private mutating func fail(_ code: ConfigurationError.Issue.Code, _ name: String, _ message: String) {
         issues.append(.init(code, key: name, message, source: layers.values[name]?.source))
@@ -106,6 +118,7 @@ struct ConfigurationReader {
             fail(.invalidValue, "data.directory", problem)
         }
         let contractsDirectory = string("contracts.directory") ?? "Contracts"
+        checkExists("contracts.directory", contractsDirectory)
 
         let bridgeStore =
             roles.contains(.bridge) ? store("bridge.store", defaultFile: "bridge.sqlite", in: dataDirectory) : nil
@@ -114,10 +127,16 @@ struct ConfigurationReader {
         if roles.contains(.bridge) {
             if isExplicit("agreements.registry") {
                 agreementsRegistry = string("agreements.registry")
+                checkExists("agreements.registry", agreementsRegistry)
             } else if !isEmbedded {
                 fail(.missingValue, "agreements.registry", "required by role `bridge` unless `embedded` is true")
             } else {
                 agreementsRegistry = contractsDirectory + "/registry/ips-agreements.development.json"
+                if let agreementsRegistry, let fileExists, !fileExists(agreementsRegistry) {
+                    fail(
+                        .missingFile, "agreements.registry",
+                        "not set, and contracts.directory holds no registry/ips-agreements.development.json")
+                }
             }
         }
         let healthStore =
@@ -295,6 +314,9 @@ struct ConfigurationReader {
         connection.certificateLocation = optional(prefix + "ssl.certificate-location")
         connection.keyLocation = optional(prefix + "ssl.key-location")
         connection.keyPassword = optional(prefix + "ssl.key-password")
+        checkExists(prefix + "ssl.ca-location", connection.caLocation)
+        checkExists(prefix + "ssl.certificate-location", connection.certificateLocation)
+        checkExists(prefix + "ssl.key-location", connection.keyLocation)
         connection.saslMechanism =
             isExplicit(prefix + "sasl.mechanism") ? choice(prefix + "sasl.mechanism", as: KafkaSASLMechanism.self) : nil
         connection.saslUsername = optional(prefix + "sasl.username")

@@ -22,13 +22,15 @@ struct ConfigurationInput: ParsableArguments {
     var options: [String] = []
 
     /// Loads the configuration as `consent-bridge run` would, or exits 78 (EX_CONFIG) after
-    /// printing every problem (keys only, never values) to standard error.
-    func load() throws -> BridgeConfiguration {
+    /// printing every problem (keys only, never values) to standard error. With
+    /// `checkingFiles`, a key naming a file or directory that does not exist is one of them.
+    func load(checkingFiles: Bool = false) throws -> BridgeConfiguration {
         let arguments = (file.map { ["--config", $0] } ?? []) + options
         do {
             return try BridgeConfiguration.loadForProcess(
                 arguments: arguments, environment: ProcessInfo.processInfo.environment,
-                readFile: { try? String(contentsOfFile: $0, encoding: .utf8) })
+                readFile: { try? String(contentsOfFile: $0, encoding: .utf8) },
+                fileExists: checkingFiles ? { FileManager.default.fileExists(atPath: $0) } : nil)
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(78)
@@ -69,13 +71,7 @@ struct ConfigCheckCommand: ParsableCommand {
     @OptionGroup var input: ConfigurationInput
 
     func run() throws {
-        let configuration = try input.load()
-        let missing = configuration.referencedPaths.filter { !FileManager.default.fileExists(atPath: $0.path) }
-        if !missing.isEmpty {
-            let lines = missing.map { "  - \($0.key): \($0.path) does not exist" }.joined(separator: "\n")
-            FileHandle.standardError.write(Data(("invalid configuration:\n" + lines + "\n").utf8))
-            throw ExitCode(78)
-        }
+        let configuration = try input.load(checkingFiles: true)
         let roles = configuration.roles.sorted().map(\.rawValue).joined(separator: ",")
         print("configuration valid: roles \(roles)\(configuration.isEmbedded ? ", embedded" : "")")
     }
