@@ -101,7 +101,7 @@ struct AccessReportTests {
                 Fixtures.disclosureEvent(
                     topic: caseSystem.disclosuresTopic, offset: 0,
                     notice: Fixtures.navNotice(
-                        subject: person, sentEventID: "suggestion-1", sentType: candidate, role: caseSystem.role,
+                        subject: person, sentEventID: "suggestion-1", sentType: candidate,
                         caseReference: "case-" + String(repeating: "0a", count: 16))),
                 // Withheld by the relay (consent withdrawn before publication), older data: a notice
                 // with status withheld.
@@ -110,7 +110,7 @@ struct AccessReportTests {
                 Fixtures.disclosureEvent(
                     topic: caseSystem.disclosuresTopic, offset: 1,
                     notice: Fixtures.navNotice(
-                        subject: person, sentEventID: "change-1", sentType: change, role: caseSystem.role,
+                        subject: person, sentEventID: "change-1", sentType: change,
                         withheld: true)),
                 // Withheld by a bridge that tells NAV nothing of it (R15): no notice at all.
                 Fixtures.event(
@@ -124,13 +124,13 @@ struct AccessReportTests {
                 Fixtures.disclosureEvent(
                     topic: followUp.disclosuresTopic, offset: 0,
                     notice: Fixtures.navNotice(
-                        subject: person, sentEventID: "status-1", sentType: jobStatus, role: followUp.role)),
+                        subject: person, sentEventID: "status-1", sentType: jobStatus)),
                 Fixtures.event(
                     topic: followUp.outboundTopic, offset: 2, ceID: "status-2", ceType: jobStatus, key: person),
                 Fixtures.disclosureEvent(
                     topic: followUp.disclosuresTopic, offset: 1,
                     notice: Fixtures.navNotice(
-                        subject: person, sentEventID: "status-2", sentType: jobStatus, role: followUp.role,
+                        subject: person, sentEventID: "status-2", sentType: jobStatus,
                         withheld: true)),
             ]
             var reports: [String: [String: [[String]]]] = [:]
