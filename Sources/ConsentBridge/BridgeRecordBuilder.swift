@@ -245,7 +245,7 @@ package struct BridgeRecordBuilder: Sendable {
                 let disclosure = DisclosureRecord(
                     disclosureID: disclosureID, eventID: messageID, ceType: event.ceType,
                     direction: direction, subjectID: event.subject,
-                    recipientRole: copy.role,
+                    recipientRole: Self.recipientRole(of: copy.role, origin: origin),
                     recipientOrganisation: Self.organisation(of: origin.opposite),
                     categories: categories, form: "identified", consentID: event.consent.consentID,
                     consentVersion: event.consent.version, purpose: ConsentRecord.ipsPurpose, disclosedAt: now,
@@ -304,7 +304,9 @@ package struct BridgeRecordBuilder: Sendable {
             let contract = catalog.plan(forCEType: event.ceType)?.contract
             let disclosureID = UUID.timeOrdered(at: now).lowercaseString
             let body = Self.replacingEventID(in: event.body, with: disclosureID)
-            let roles = contract?.recipientRoles ?? []
+            // What NAV sent went to the journal: its recipient is the treatment team (R4).
+            let roles =
+                origin == .nav ? [ContractVocabulary.healthRecipientRole] : contract?.recipientRoles ?? []
             let direction =
                 origin == .health ? MessageDirection.healthToNav.rawValue : MessageDirection.navToHealth.rawValue
             disclosures.append(
@@ -508,6 +510,16 @@ package struct BridgeRecordBuilder: Sendable {
 
     private static func organisation(of side: BridgeSide) -> String {
         side == .nav ? "NAV" : "helsetjenesten"
+    }
+
+    /// The recipient role a disclosure records for a copy made for `role`: that NAV role for
+    /// what the health side sent (the copy went to its own system, R9); for what NAV sent, the
+    /// treatment team, whose journal received it. The copy's role is then the NAV role that
+    /// sent it (the consent must name it): recorded as the recipient, the bridge's disclosure
+    /// log and NAV's notices (so NAV's access report, R11) named the sender as who received
+    /// its own information (found by an outside audit).
+    static func recipientRole(of role: String, origin: BridgeSide) -> String {
+        origin == .nav ? ContractVocabulary.healthRecipientRole : role
     }
 
     /// The consent categories of the fields present in `body` (what actually crossed).

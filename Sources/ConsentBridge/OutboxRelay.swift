@@ -252,7 +252,9 @@ package struct OutboxRelay: Service {
         var builtPayloads: [Int64: [UInt8]] = [:]
         /// Identified copies their cluster refused, by disclosure id, in the steps settled last:
         /// a notice or receipt of a later step that follows one of them says withheld. (The
-        /// store records the refusal as the row's failure, not as a withholding.)
+        /// store records each refusal as a withholding too, before any such notice goes out:
+        /// what is read from the store after a restart says the same; this spares the look-up
+        /// for the steps still in flight.)
         var refusedCopies: Set<String> = []
     }
 
@@ -750,11 +752,31 @@ package struct OutboxRelay: Service {
                 }
             }
         }
+        /// Settles the refused rows collected so far as failed (a refused copy as withheld too).
+        func settleRefused() async throws {
+            for (code, sequences) in refused.sorted(by: { $0.key < $1.key }) {
+                try await store.markFailed(
+                    sequences: sequences, errorCode: code, withholdingReason: Self.refusedByBroker)
+                metrics.recordRefused(sequences.count)
+                logger.error(
+                    "Broker refused outbox records; settled as failed",
+                    metadata: ["kafka.error": "\(code)", "bridge.rows": "\(sequences.count)"])
+            }
+            refused = [:]
+        }
         await collect(step.batches)
         if !refusedHere.isEmpty {
             refusedCopies.formUnion(refusedHere)
             if refusedCopies.count > Self.maxRefusedCopiesKept { refusedCopies = refusedHere }
         }
+        // The refusals are recorded (a refused copy as withheld beside its disclosure) before
+        // any notice or receipt says so. One still pending when the process stops (killed, or
+        // its cluster unreachable) goes out after the restart on the store's verdict, when
+        // `refusedCopies` is gone: while the store kept a refusal as the row's failure only, it
+        // then said disclosed (found by an outside audit). And a refusal recorded after the
+        // notices went out could be lost to a crash in between: the copy, still pending, would be
+        // sent again after the restart although its notice already said withheld.
+        try await settleRefused()
         // The held notices and receipts, now that their copies' fate is known. After a failure
         // that leaves rows pending they stay pending too, and go out with their copies.
         if failure == nil, !step.followers.isEmpty {
@@ -764,13 +786,8 @@ package struct OutboxRelay: Service {
                 failure = error
             }
         }
-        for (code, sequences) in refused.sorted(by: { $0.key < $1.key }) {
-            try await store.markFailed(sequences: sequences, errorCode: code)
-            metrics.recordRefused(sequences.count)
-            logger.error(
-                "Broker refused outbox records; settled as failed",
-                metadata: ["kafka.error": "\(code)", "bridge.rows": "\(sequences.count)"])
-        }
+        // Notices and receipts refused themselves.
+        try await settleRefused()
         metrics.recordStage(.publish, items: step.rowCount, duration: ContinuousClock.now - step.enqueuedAt)
         let start = ContinuousClock.now
         try await store.markPublished(

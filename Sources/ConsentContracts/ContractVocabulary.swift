@@ -18,6 +18,13 @@ package enum ContractVocabulary {
     /// NAV-side roles a consent can name (R13).
     package static let recipientRoles: Set<String> = ["ips-job-specialist", "nav-veileder"]
 
+    /// The recipient a disclosure notice names for what a NAV role sent to the health service
+    /// (`recipientRoles` of a `nav-to-health` notice): the patient's treatment team, whose
+    /// journal (EPJ) receives it. Never the NAV role that sent it, which a NAV→health contract's
+    /// `x-recipient-roles` names (the role whose consent coverage is checked). A consent never
+    /// names it: it names the NAV roles the health service may exchange with.
+    package static let healthRecipientRole = "treatment-team"
+
     /// The topics' default names, as Contracts/asyncapi.yaml and docs/architecture.md's table
     /// name them: the one place the product spells them (a deployment may rename each with the
     /// `topics.*` keys; `TopicNames.defaults` is built from these).

@@ -47,6 +47,77 @@ struct AccessReportTests {
     }
 
     @Test(
+        "R11/R4/R5: each section of the journal's report lists exactly what its title says: disclosed to NAV only what crossed, held back (with why) what the consent bridge withheld",
+        arguments: TestEngine.available)
+    func R11_healthReportSectionsListWhatTheirTitlesSay(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let person = knownFodselsnummer
+            let referral = "no.ips.health.referral.v1"
+            let health = "no.ips.health.work-relevant-health.v1"
+            let discussion = "no.ips.health.case-discussion.anonymous.v1"
+            /// A notice on the journal's disclosures topic, valid by the published contract, as the
+            /// bridge builds it (and rewrites it when the relay withholds the copy).
+            func notice(
+                _ number: Int, type: String, role: String, anonymous: Bool = false, withheld reason: String? = nil
+            ) -> DisclosureNotice {
+                let notice = DisclosureNotice(
+                    disclosureID: "00000000-0000-4000-8000-00000000000\(number)", messageID: "event-\(number)",
+                    ceType: type, direction: "health-to-nav", subjectID: person,
+                    consentID: anonymous ? nil : "5f0c6a2e-1b3d-4c5e-8f70-9a1b2c3d4e5f",
+                    consentVersion: anonymous ? nil : 2,
+                    recipientRoles: [role], categories: anonymous ? [] : ["ips-participation"],
+                    form: anonymous ? .anonymous : .full,
+                    caseReference: anonymous ? "case-" + String(repeating: "0b", count: 16) : nil,
+                    disclosedFields: ["/eventId"], status: .disclosed, decidedAt: StoreTime.string(from: Fixtures.time),
+                    destinationTopic: ContractVocabulary.navSystem(ofRole: role)?.inboundTopic ?? "",
+                    contractVersion: Fixtures.catalog.version)
+                return reason.map { notice.withheld(reason: $0) } ?? notice
+            }
+            let notices = [
+                notice(1, type: referral, role: "ips-job-specialist"),
+                // The consent narrowed to the job specialist before the veileder's copy went out (R5).
+                notice(2, type: referral, role: "nav-veileder", withheld: "recipient-not-covered"),
+                // The job specialist's cluster refused the copy.
+                notice(3, type: health, role: "ips-job-specialist", withheld: "refused-by-broker"),
+                notice(4, type: discussion, role: "ips-job-specialist", anonymous: true),
+            ]
+            let location = try await scratch.make("health")
+            // Filed as the journal's sink files them (its policy from the contracts)…
+            let sink = try await HealthJournalStore.open(
+                location, policy: HealthSinkPolicy(catalog: Fixtures.catalog), logger: ScratchLocations.logger)
+            let result = try await sink.apply(
+                SinkBatch(
+                    consumerGroup: "health-sink",
+                    records: notices.enumerated().map {
+                        Fixtures.disclosureEvent(topic: Self.health.disclosuresTopic, offset: Int64($0), notice: $1)
+                    }))
+            await sink.close()
+            #expect(result.stored == notices.count && result.rejections.isEmpty, "\(result.rejections)")
+            // …and reported as `access-report` opens the store.
+            let store = try await HealthJournalStore.open(location, logger: ScratchLocations.logger)
+            let report = try await store.accessReport(patientID: person)
+            await store.close()
+            let sections = Dictionary(uniqueKeysWithValues: report.sections.map { ($0.title, $0) })
+            let disclosed = try #require(sections["disclosed to NAV"])
+            #expect(
+                disclosed.rows.map { [$0[1], $0[2], $0[5], $0[7]] }.sorted { $0[0] > $1[0] } == [
+                    [referral, "ips-job-specialist", "identified", "disclosed"],
+                    [discussion, "ips-job-specialist", "anonymous", "disclosed"],
+                ], "only what crossed is disclosed to NAV")
+            #expect(!disclosed.columns.contains("withheld because"))
+            let heldBack = try #require(sections["held back by the consent bridge, not disclosed"])
+            #expect(heldBack.columns.last == "withheld because")
+            #expect(
+                heldBack.rows.map { [$0[1], $0[2], $0[7], $0[8]] }.sorted { $0[0] < $1[0] } == [
+                    [referral, "nav-veileder", "withheld", "recipient-not-covered"],
+                    [health, "ips-job-specialist", "withheld", "refused-by-broker"],
+                ], "what the bridge held back, and why")
+            // Every notice in exactly one of the two.
+            #expect(disclosed.rows.count + heldBack.rows.count == notices.count)
+        }
+    }
+
+    @Test(
         "R11: NAV's report lists registration, what NAV received and shared, and NAV's own documentation, from NAV's store alone",
         arguments: TestEngine.available)
     func R11_navReportFromNavsStoreAlone(engine: TestEngine) async throws {
@@ -101,7 +172,7 @@ struct AccessReportTests {
                 Fixtures.disclosureEvent(
                     topic: caseSystem.disclosuresTopic, offset: 0,
                     notice: Fixtures.navNotice(
-                        subject: person, sentEventID: "suggestion-1", sentType: candidate, role: caseSystem.role,
+                        subject: person, sentEventID: "suggestion-1", sentType: candidate,
                         caseReference: "case-" + String(repeating: "0a", count: 16))),
                 // Withheld by the relay (consent withdrawn before publication), older data: a notice
                 // with status withheld.
@@ -110,7 +181,7 @@ struct AccessReportTests {
                 Fixtures.disclosureEvent(
                     topic: caseSystem.disclosuresTopic, offset: 1,
                     notice: Fixtures.navNotice(
-                        subject: person, sentEventID: "change-1", sentType: change, role: caseSystem.role,
+                        subject: person, sentEventID: "change-1", sentType: change,
                         withheld: true)),
                 // Withheld by a bridge that tells NAV nothing of it (R15): no notice at all.
                 Fixtures.event(
@@ -124,13 +195,13 @@ struct AccessReportTests {
                 Fixtures.disclosureEvent(
                     topic: followUp.disclosuresTopic, offset: 0,
                     notice: Fixtures.navNotice(
-                        subject: person, sentEventID: "status-1", sentType: jobStatus, role: followUp.role)),
+                        subject: person, sentEventID: "status-1", sentType: jobStatus)),
                 Fixtures.event(
                     topic: followUp.outboundTopic, offset: 2, ceID: "status-2", ceType: jobStatus, key: person),
                 Fixtures.disclosureEvent(
                     topic: followUp.disclosuresTopic, offset: 1,
                     notice: Fixtures.navNotice(
-                        subject: person, sentEventID: "status-2", sentType: jobStatus, role: followUp.role,
+                        subject: person, sentEventID: "status-2", sentType: jobStatus,
                         withheld: true)),
             ]
             var reports: [String: [String: [[String]]]] = [:]

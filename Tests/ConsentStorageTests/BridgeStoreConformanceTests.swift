@@ -342,7 +342,8 @@ struct BridgeStoreConformanceTests {
             try await store.markWithheld(sequence: numbers[2], reasonCode: "consent-withdrawn")
             #expect(try await isErased() == [true, false, false, false])
             // Refusing the second settles the run up to the third.
-            try await store.markFailed(sequences: [numbers[1]], errorCode: "msg_size_too_large")
+            try await store.markFailed(
+                sequences: [numbers[1]], errorCode: "msg_size_too_large", withholdingReason: "refused-by-broker")
             #expect(try await isErased() == [true, true, true, false])
             // The last record withheld, with nothing after it: erased at once.
             try await store.markWithheld(sequence: numbers[3], reasonCode: "consent-withdrawn")
@@ -355,8 +356,45 @@ struct BridgeStoreConformanceTests {
             #expect(statuses == ["published", "failed", "withheld", "withheld"])
             #expect(try await store.pendingOutboxCount() == 0)
             #expect(try await store.pendingOutbox(limit: 10).isEmpty)
-            #expect(try await store.withheldDisclosureIDs() == ["disclosure-m3", "disclosure-m4"])
+            // The refused copy was not disclosed either.
+            #expect(try await store.withheldDisclosureIDs() == ["disclosure-m2", "disclosure-m3", "disclosure-m4"])
             await store.close()
+        }
+    }
+
+    @Test(
+        "R4/R5: a copy the broker refused is recorded as withheld beside its disclosure when it is settled, and still reads so after the store is reopened; a row settled before keeps its verdict",
+        arguments: TestEngine.available)
+    func R4_refusedCopiesAreRecordedAsWithheld(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("refused")
+            let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            let recorded = try await store.record(
+                BridgeBatch(messages: (1...4).map { Fixtures.message("r\($0)", offset: Int64($0)) }, offsets: []))
+            let numbers = recorded.outbox.map(\.sequence)
+            try await store.markPublished(sequences: [numbers[0]])
+            try await store.markWithheld(sequence: numbers[2], reasonCode: "consent-withdrawn")
+            // The relay settles what a cluster refused; the first and third were settled before.
+            try await store.markFailed(
+                sequences: [numbers[0], numbers[1], numbers[2]], errorCode: "invalid_record",
+                withholdingReason: "refused-by-broker")
+            // Settling it again (a retried step) changes nothing.
+            try await store.markFailed(
+                sequences: [numbers[1]], errorCode: "invalid_record", withholdingReason: "refused-by-broker")
+            await store.close()
+
+            // What a relay reads after a restart, for the notices and receipts still pending.
+            let reopened = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            let reasons = try await reopened.withholdingReasons(
+                disclosureIDs: ["disclosure-r1", "disclosure-r2", "disclosure-r3", "disclosure-r4"])
+            let statuses = try await reopened.database.read { sql in
+                try await sql.raw("SELECT status FROM outbox_status ORDER BY seq").all().map {
+                    try $0.decode(column: "status", as: String.self)
+                }
+            }
+            await reopened.close()
+            #expect(reasons == ["disclosure-r2": "refused-by-broker", "disclosure-r3": "consent-withdrawn"])
+            #expect(statuses == ["published", "failed", "withheld", "pending"])
         }
     }
 

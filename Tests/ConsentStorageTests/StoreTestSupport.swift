@@ -196,15 +196,17 @@ enum Fixtures {
     /// (`sentEventID` of `sentType`), valid by the published contract, as the bridge builds it:
     /// told to NAV (R15; `caseReference`: the form that crossed was the anonymous one), and
     /// `withheld` as the relay rewrites it when consent changed before publication (NAV is told
-    /// only `not-delivered`).
+    /// only `not-delivered`). Its recipient is the journal's treatment team, whichever NAV system
+    /// sent the event.
     static func navNotice(
-        subject: String, sentEventID: String, sentType: String, role: String, caseReference: String? = nil,
+        subject: String, sentEventID: String, sentType: String, caseReference: String? = nil,
         withheld: Bool = false
     ) -> DisclosureNotice {
         let notice = DisclosureNotice(
             disclosureID: UUID().uuidString.lowercased(), messageID: sentEventID, ceType: sentType,
             direction: "nav-to-health", subjectID: subject, consentID: nil, consentVersion: nil,
-            recipientRoles: [role], categories: caseReference == nil ? ["work-status"] : [],
+            recipientRoles: [ContractVocabulary.healthRecipientRole],
+            categories: caseReference == nil ? ["work-status"] : [],
             form: caseReference == nil ? .full : .anonymous, caseReference: caseReference,
             disclosedFields: ["/eventId"], status: .disclosed, decidedAt: StoreTime.string(from: time),
             destinationTopic: ContractVocabulary.Topic.healthInbound, contractVersion: catalog.version

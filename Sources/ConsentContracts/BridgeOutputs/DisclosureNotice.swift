@@ -39,7 +39,8 @@ package struct DisclosureNotice: Sendable, Hashable {
     package var consentID: String?
     /// Its version.
     package var consentVersion: Int64?
-    /// Recipient roles, e.g. `ips-job-specialist`.
+    /// Who received it: the NAV role whose system the copy went to (e.g. `ips-job-specialist`),
+    /// or `treatment-team` for what NAV sent to the journal.
     package var recipientRoles: [String]
     /// Consent categories whose fields crossed.
     package var categories: [String]

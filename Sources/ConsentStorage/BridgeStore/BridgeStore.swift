@@ -513,17 +513,41 @@ package final class BridgeStore: Sendable {
 
     /// Settles pending rows the broker refused for what they are (`failed`, with the broker's
     /// error code), so they never block the rows behind them. A row settled before stays.
-    package func markFailed(sequences: [Int64], errorCode: String) async throws(StorageError) {
+    ///
+    /// A refused row that carried an identified disclosure was not disclosed: the withholding
+    /// (`withholdingReason`) is appended beside that disclosure in the same transaction, as
+    /// `markWithheld` does. Its notice and receipt may still be pending when the relay stops;
+    /// after a restart they read the verdict from the store (`withholdingReasons`) and say
+    /// withheld, never disclosed (R4).
+    package func markFailed(sequences: [Int64], errorCode: String, withholdingReason: String)
+        async throws(StorageError)
+    {
         guard !sequences.isEmpty else { return }
         let now = Date()
         try await self.database.transaction { sql in
             let through = try await Self.settledThrough(sql)
-            _ = try await self.database.bulkInsert(
+            let settled = try await self.database.bulkInsert(
                 sql, into: "outbox_done", columns: Self.outboxDoneColumns,
                 rows: sequences.filter { $0 > through }.map {
                     [.integer($0), .text("failed"), .time(now), .text(errorCode)]
                 },
-                ignoringConflicts: true)
+                ignoringConflicts: true, returning: "seq")
+            // Only rows this call settled: one published or withheld before keeps its verdict.
+            // One lookup per row: refusals are rare.
+            for case .integer(let sequence) in settled {
+                let row = try await sql.raw(
+                    """
+                    SELECT disclosure_id FROM outbox_records o
+                    WHERE o.seq = \(bind: sequence) AND o.row_seq BETWEEN \(bind: sequence - Int64(Self.followersPerRow)) AND \(bind: sequence)
+                    """
+                ).first()
+                guard let disclosureID = try row?.decode(column: "disclosure_id", as: String?.self) else { continue }
+                try await sql.insert(into: "disclosure_withholdings")
+                    .columns("disclosure_id", "reason_code", "withheld_at")
+                    .values(SQLBind(disclosureID), SQLBind(withholdingReason), SQLBind(StoreTime.string(from: now)))
+                    .ignoringConflicts()
+                    .run()
+            }
             try await self.eraseSettledRows(sql)
             try await self.advanceMarkOverSettled(sql)
         }
@@ -538,7 +562,8 @@ package final class BridgeStore: Sendable {
         }
     }
 
-    /// The withholding reason of each of `disclosureIDs` the relay withheld (absent: not withheld).
+    /// The withholding reason of each of `disclosureIDs` the relay withheld, or whose copy the
+    /// broker refused (absent: neither).
     package func withholdingReasons(disclosureIDs: [String]) async throws(StorageError) -> [String: String] {
         guard !disclosureIDs.isEmpty else { return [:] }
         return try await self.database.read { sql in
@@ -555,7 +580,7 @@ package final class BridgeStore: Sendable {
         }
     }
 
-    /// Ids of disclosures the relay withheld.
+    /// Ids of disclosures the relay withheld, or whose copy the broker refused.
     package func withheldDisclosureIDs() async throws(StorageError) -> Set<String> {
         try await self.database.read { sql in
             Set(

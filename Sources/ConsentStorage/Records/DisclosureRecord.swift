@@ -17,7 +17,8 @@ package struct DisclosureRecord: Sendable, Hashable, Codable {
     package var direction: String
     /// The person the information is about (patient id / fødselsnummer, or participant id).
     package var subjectID: String
-    /// Recipient role, e.g. `ips-job-specialist`.
+    /// Who received it: the NAV role whose system the copy went to (`ips-job-specialist`,
+    /// `nav-veileder`), or `treatment-team` for what NAV sent to the journal.
     package var recipientRole: String
     /// Recipient organisation, e.g. a NAV office or health trust identifier.
     package var recipientOrganisation: String

@@ -25,7 +25,12 @@ package struct AccessReport: Sendable, Hashable {
 
 extension HealthJournalStore {
     /// The health side's part (R11): consents (who gave them, what and to whom they allow),
-    /// what was disclosed to NAV or withheld, anonymous case references, what NAV sent.
+    /// what was disclosed to NAV, what the consent bridge held back, anonymous case references,
+    /// what NAV sent.
+    ///
+    /// Each section lists exactly what its title says: the journal's disclosure notices are
+    /// split by status, and only `disclosed` is listed as disclosed to NAV (as NAV's report
+    /// lists as shared only what crossed).
     package func accessReport(patientID: String) async throws(StorageError) -> AccessReport {
         try await database.read { sql in
             let consents = try await sql.raw(
@@ -50,20 +55,30 @@ extension HealthJournalStore {
                 SELECT disclosed_at, ce_type, recipient_role, recipient_organisation, categories, form, consent_version, status, withheld_reason
                 FROM disclosure_log WHERE subject_id = \(bind: patientID) ORDER BY disclosed_at, disclosure_id
                 """
-            ).all().map { row -> [String] in
-                [
-                    try row.decode(column: "disclosed_at", as: String.self),
-                    try row.decode(column: "ce_type", as: String.self),
-                    try row.decode(column: "recipient_role", as: String.self),
-                    try row.decode(column: "recipient_organisation", as: String.self),
-                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
-                        separator: " "),
-                    try row.decode(column: "form", as: String.self),
-                    (try row.decode(column: "consent_version", as: Int64?.self)).map(String.init) ?? "",
+            ).all().map { row -> (status: String, columns: [String], reason: String) in
+                (
                     try row.decode(column: "status", as: String?.self) ?? "disclosed",
-                    try row.decode(column: "withheld_reason", as: String?.self) ?? "",
-                ]
+                    [
+                        try row.decode(column: "disclosed_at", as: String.self),
+                        try row.decode(column: "ce_type", as: String.self),
+                        try row.decode(column: "recipient_role", as: String.self),
+                        try row.decode(column: "recipient_organisation", as: String.self),
+                        try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
+                            separator: " "),
+                        try row.decode(column: "form", as: String.self),
+                        (try row.decode(column: "consent_version", as: Int64?.self)).map(String.init) ?? "",
+                    ],
+                    try row.decode(column: "withheld_reason", as: String?.self) ?? ""
+                )
             }
+            // Disclosed: what the bridge says crossed (`disclosed`), nothing else. A notice the
+            // relay marked `withheld` (the consent changed between decision and publication, R5,
+            // or the recipient's cluster refused the copy) is listed apart, as held back, with
+            // why: the patient is owed it (R4: the journal records withholdings too), but it never
+            // reached NAV, so it is never under "disclosed to NAV". Before this both were listed
+            // there, told apart only by a status column (found by an outside audit).
+            let disclosed = disclosures.filter { $0.status == "disclosed" }.map { $0.columns + [$0.status] }
+            let heldBack = disclosures.filter { $0.status != "disclosed" }.map { $0.columns + [$0.status, $0.reason] }
             let references = try await sql.raw(
                 """
                 SELECT case_reference, created_at FROM case_references WHERE patient_id = \(bind: patientID) ORDER BY created_at
@@ -99,9 +114,16 @@ extension HealthJournalStore {
                         title: "disclosed to NAV",
                         columns: [
                             "when", "type", "recipient role", "recipient", "categories", "form", "consent version",
+                            "status",
+                        ],
+                        rows: disclosed),
+                    .init(
+                        title: "held back by the consent bridge, not disclosed",
+                        columns: [
+                            "when", "type", "recipient role", "recipient", "categories", "form", "consent version",
                             "status", "withheld because",
                         ],
-                        rows: disclosures),
+                        rows: heldBack),
                     .init(
                         title: "anonymous case references", columns: ["case reference", "created"], rows: references),
                     .init(title: "received from NAV", columns: ["type", "received", "status"], rows: received),
