@@ -46,6 +46,10 @@ package struct BridgeBenchmark: Sendable {
         /// CPU of the process the load ran in, per event, over the bridge's run (the load's own
         /// share when it runs in a process of its own).
         package var loadCPUMicrosecondsPerEvent: Double
+        /// The share of the machine's CPU time its host gave to other virtual machines over the
+        /// bridge's run (`/proc/stat` steal; nil where not reported). This machine's figures
+        /// drift 2× between hours; steal says how much of that is the host.
+        package var bridgeMachineStealShare: Double?
         package var bridgePerSecond: Double
         package var bridgeLatency: [Double]
         package var withdrawalLatency: [Double]
@@ -343,6 +347,7 @@ package struct BridgeBenchmark: Sendable {
                 $0.kafka * 1e6 / Double(events)
             },
             loadCPUMicrosecondsPerEvent: bridge.load.cpuSeconds * 1e6 / Double(events),
+            bridgeMachineStealShare: bridge.machineStealShare,
             bridgePerSecond: bridge.load.perSecond, bridgeLatency: bridge.load.latency,
             withdrawalLatency: bridge.extra.sorted(),
             bridgeStages: stages.load())
@@ -388,6 +393,8 @@ package struct BridgeBenchmark: Sendable {
         var writtenBytes: Double?
         /// CPU seconds of the store's thread and of the Kafka clients' threads over the run.
         var threadSeconds: (store: Double, kafka: Double)?
+        /// The host's steal over the run (`MachineCPU`), if reported.
+        var machineStealShare: Double?
         var extra: [Double]
     }
 
@@ -427,10 +434,14 @@ package struct BridgeBenchmark: Sendable {
                 }
             )
         }
+        let machineStealShare = begin?.machine.flatMap { before in
+            end.machine.flatMap { MachineCPU.stealShare(from: before, to: $0) }
+        }
         stop.set()
         let extra = try await system.value
         return Measurement(
-            load: load, cpuSeconds: cpuSeconds, writtenBytes: writtenBytes, threadSeconds: threadSeconds, extra: extra)
+            load: load, cpuSeconds: cpuSeconds, writtenBytes: writtenBytes, threadSeconds: threadSeconds,
+            machineStealShare: machineStealShare, extra: extra)
     }
 }
 
@@ -440,9 +451,12 @@ private struct ProcessUsage {
     var cpuSeconds: Double
     var writtenBytes: Double?
     var threads: ThreadCPU
+    var machine: MachineCPU?
 
     static func now() -> ProcessUsage {
-        ProcessUsage(cpuSeconds: ProcessCPU.seconds(), writtenBytes: ProcessIO.writtenBytes(), threads: .now())
+        ProcessUsage(
+            cpuSeconds: ProcessCPU.seconds(), writtenBytes: ProcessIO.writtenBytes(), threads: .now(),
+            machine: .now())
     }
 }
 

@@ -239,6 +239,33 @@ package enum ProcessIO {
     }
 }
 
+/// The whole machine's CPU time by kind, from `/proc/stat` (Linux): what a virtual machine's
+/// hypervisor gave to others (`steal`) tells a slow run on a busy host from a slow build.
+package struct MachineCPU: Sendable {
+    /// Clock ticks since boot, all kinds summed (guest time is already inside user time).
+    var totalTicks: Double
+    /// Of them, ticks this machine's virtual CPUs were ready to run but the host ran others.
+    var stealTicks: Double
+
+    /// The current figures; nil where `/proc/stat` is absent or unreadable.
+    package static func now() -> MachineCPU? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        // `cpu user nice system idle iowait irq softirq steal guest guest_nice`
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 8 else { return nil }
+        return MachineCPU(totalTicks: ticks.prefix(8).reduce(0, +), stealTicks: ticks[7])
+    }
+
+    /// The share of the machine's CPU time from `begin` to `end` that the host gave to others
+    /// (0…1); nil over no time.
+    static func stealShare(from begin: MachineCPU, to end: MachineCPU) -> Double? {
+        let total = end.totalTicks - begin.totalTicks
+        return total > 0 ? (end.stealTicks - begin.stealTicks) / total : nil
+    }
+}
+
 /// CPU time of this process's threads, by thread, from `/proc/self/task` (Linux; nothing
 /// elsewhere). The threads that matter name themselves: the store's `sqlite-store` or `postgres-store`,
 /// librdkafka's `rdk:…`, the Kafka client's `kafka-consume` and `kafka-delivery`.

@@ -169,6 +169,11 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                     format: "    of b: the store's thread %.0f µs   the Kafka clients' threads %.0f µs", store,
                     kafka))
         }
+        if let steal = result.bridgeMachineStealShare {
+            output.line(
+                String(
+                    format: "  the host's steal over the bridge's run: %.0f%% of the machine's CPU time", steal * 100))
+        }
         if let written = result.bridgeWrittenBytesPerEvent {
             output.line(
                 String(
@@ -217,6 +222,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             }
             if let written = result.bridgeWrittenBytesPerEvent {
                 line["bridge_written_kb_per_event"] = (written / 1024 * 10).rounded() / 10
+            }
+            if let steal = result.bridgeMachineStealShare {
+                line["bridge_machine_steal_pct"] = (steal * 1000).rounded() / 10
             }
             line["withdrawal_p50_ms"] = (percentile(result.withdrawalLatency, 0.5) * 10).rounded() / 10
             line["broker_in_process"] = broker == .embedded ? 1 : 0
