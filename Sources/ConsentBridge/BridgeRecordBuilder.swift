@@ -322,7 +322,9 @@ package struct BridgeRecordBuilder: Sendable {
             var forwardHeaders = cloudEventHeaders(id: disclosureID, type: event.ceType, time: decidedAt)
             forwardHeaders.append(fixedHeaders.policyVersion)
             forwardHeaders.append(fixedHeaders.bridgeVersion)
-            // No relay re-check (no disclosureID on the row): nothing identifying crosses.
+            // No consent re-check by the relay (no disclosureID on the row: nothing identifying
+            // crosses, R2), but the relay knows it as a copy (by its `ce_id`, the disclosure id,
+            // on a recipient's topic): its size is checked, and its notice and receipt follow it.
             outbox.append(
                 OutboxRecord(
                     topic: event.destinationTopic, key: Array(event.publishKey.utf8), headers: forwardHeaders,
@@ -341,8 +343,13 @@ package struct BridgeRecordBuilder: Sendable {
             if !consentVisible { notice = notice.toldToNAV(sentType: ceType ?? event.ceType) }
             // The notice is the only row that ties the case reference to the person: the
             // sending side's journal keeps that link; the bridge store erases it once handed over.
+            // Like an identified copy's, the notice and the receipt follow the copy: the relay
+            // sends them once its delivery report is in, saying withheld if it never crossed (its
+            // cluster refused it, or it was too large to send). Before, they went out at once, and
+            // the journal recorded as disclosed an anonymous copy its recipient's cluster had
+            // refused (R4).
             var anonymousNotice = disclosureNotice(
-                notice, origin: origin, sourceTopic: record.topic, follows: [], outputs: &outputs)
+                notice, origin: origin, sourceTopic: record.topic, follows: [disclosureID], outputs: &outputs)
             anonymousNotice.isErasedOnceSettled = true
             outbox.append(anonymousNotice)
             outbox.append(
@@ -351,7 +358,8 @@ package struct BridgeRecordBuilder: Sendable {
                         messageID: messageID, forwardedID: disclosureID, ceType: ceType, outcome: .anonymized,
                         reasonCode: "anonymized",
                         decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                    origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: [], outputs: &outputs))
+                    origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: [disclosureID],
+                    outputs: &outputs))
 
         case .reject(let reason):
             outcome = .reject
@@ -453,8 +461,8 @@ package struct BridgeRecordBuilder: Sendable {
         return told
     }
 
-    /// `follows`: the identified copies this row reports on; the relay rewrites the row as
-    /// withheld when it withholds all of them.
+    /// `follows`: the copies (identified or anonymous) this row reports on; the relay sends it
+    /// once their delivery reports are in, rewritten as withheld when none of them crossed.
     private func receipt(
         _ receipt: BridgeReceipt, origin: BridgeSide, sourceTopic: String, isRedrive: Bool, follows: [String],
         outputs: inout [(type: String, value: JSONValue)]

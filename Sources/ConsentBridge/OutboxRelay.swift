@@ -22,7 +22,10 @@ import ServiceLifecycle
 ///
 /// Before publishing an identified disclosure it re-checks the consent: if it was withdrawn
 /// (or no longer covers what is disclosed) since the decision, the row is withheld and the
-/// disclosure marked so (R5). Broker or database errors halt and retry.
+/// disclosure marked so (R5). An anonymous copy gets no consent re-check (R2: it may cross
+/// without consent), but like an identified one it is withheld when too large for its cluster,
+/// and its notice and receipt wait for its delivery report. Broker or database errors halt
+/// and retry.
 package struct OutboxRelay: Service {
     /// The bridge store: pending rows are read from it and marked published, withheld or failed.
     package let store: BridgeStore
@@ -45,8 +48,8 @@ package struct OutboxRelay: Service {
     /// Most rows read from the store at a time.
     package let batchSize: Int
     /// The largest record each side's producer sends (`message.max.bytes`; 1,000,000 when not
-    /// set). A disclosure larger than that is withheld before its notice goes out, so the
-    /// journal never records as disclosed what the client would refuse to send.
+    /// set). A copy (identified or anonymous) larger than that is withheld before its notice
+    /// goes out, so the journal never records as disclosed what the client would refuse to send.
     package let maxRecordBytes: [BridgeSide: Int]
     /// Where each side's cluster is, for reading back after a crash.
     package let clients: [BridgeSide: KafkaClientConfiguration]
@@ -250,8 +253,8 @@ package struct OutboxRelay: Service {
         /// store builds the same bytes again (`OutboxPayloadDerivation`); taking them from
         /// here spares that for every row this instance decided.
         var builtPayloads: [Int64: [UInt8]] = [:]
-        /// Identified copies their cluster refused, by disclosure id, in the steps settled last:
-        /// a notice or receipt of a later step that follows one of them says withheld. (The
+        /// Copies (identified or anonymous) their cluster refused, by disclosure id, in the steps
+        /// settled last: a notice or receipt of a later step that follows one of them says withheld. (The
         /// store records each refusal as a withholding too, before any such notice goes out:
         /// what is read from the store after a restart says the same; this spares the look-up
         /// for the steps still in flight.)
@@ -266,8 +269,8 @@ package struct OutboxRelay: Service {
         /// The step's notices and receipts that report on copies enqueued in it: they are sent
         /// once those copies' delivery reports are in, saying what became of them.
         var followers: [HeldFollower] = []
-        /// The reasons of the identified disclosures withheld, by id, as the step found them
-        /// (and as a later step found those its notices and receipts attached here follow).
+        /// The reasons of the disclosures (identified or anonymous) withheld, by id, as the step
+        /// found them (and as a later step found those its notices and receipts attached here follow).
         var withheld: [String: String] = [:]
         var enqueuedAt: ContinuousClock.Instant
         var rowCount: Int { batches.reduce(0) { $0 + $1.rows.count } + followers.count }
@@ -283,7 +286,8 @@ package struct OutboxRelay: Service {
         /// Whether it carries an identified disclosure.
         var isIdentified: Bool
         var createdAt: Date
-        /// The identified disclosure it carries, if any (what its notice and receipt follow).
+        /// The disclosure it carries, identified or anonymous, if it is a copy (what its notice
+        /// and receipt follow).
         var disclosureID: String?
     }
 
@@ -455,10 +459,14 @@ package struct OutboxRelay: Service {
         let now = Timestamp.now()
         // Each row's headers are read once: what the relay itself needs, and what goes out.
         let headers = rows.map { RelayedHeaders($0.record.headers) }
-        // Reasons of the identified disclosures withheld, by id: decided on this page as their
-        // rows come, or (for notice and receipt rows whose disclosure was decided on an earlier
-        // page) recorded in the store.
-        let earlier = Self.copiesBeforePage(rows, headers)
+        // The disclosure each copy carries out (nil for the other rows).
+        let copies = rows.indices.map {
+            Self.copyID(of: rows[$0].record, headers[$0], destinations: destinationTopics)
+        }
+        // Reasons of the disclosures withheld, by id: decided on this page as their copies'
+        // rows come, or (for notice and receipt rows whose copy was decided on an earlier page)
+        // recorded in the store.
+        let earlier = Self.copiesBeforePage(copies, headers)
         var withheld: [String: String] = [:]
         // Of those, the ones enqueued in a step still in flight: their notices and receipts are
         // sent after that step's delivery reports, as if they had been on its page.
@@ -477,14 +485,15 @@ package struct OutboxRelay: Service {
         let onEarlierPages = Set(earlier)
         for (index, row) in rows.enumerated() {
             var record = row.record
-            if let disclosureID = record.disclosureID {
+            if let disclosureID = copies[index] {
                 if let reason = withholdingReason(for: record, headers: headers[index], now: now) {
                     withheld[disclosureID] = reason
                     try await store.markWithheld(sequence: row.sequence, reasonCode: reason)
                     metrics.recordWithheld()
-                    metrics.recordDelivery(destination: record.topic, identified: true, outcome: .withheld)
+                    metrics.recordDelivery(
+                        destination: record.topic, identified: record.disclosureID != nil, outcome: .withheld)
                     logger.notice(
-                        "Disclosure withheld: consent changed since the decision",
+                        "Disclosure withheld: consent changed since the decision, or too large for the broker",
                         metadata: ["bridge.reason": "\(reason)"])
                     continue
                 }
@@ -526,7 +535,7 @@ package struct OutboxRelay: Service {
             }
             let sent = SentRow(
                 sequence: row.sequence, topic: record.topic, isIdentified: record.disclosureID != nil,
-                createdAt: row.createdAt, disclosureID: record.disclosureID)
+                createdAt: row.createdAt, disclosureID: copies[index])
             let outgoing = KafkaOutgoingRecord(
                 topic: record.topic, key: record.key, value: record.payload, headers: headers[index].published)
             sides.append(sent, outgoing, to: topics.side(of: record.topic))
@@ -549,21 +558,32 @@ package struct OutboxRelay: Service {
         }
     }
 
-    /// The identified copies the page's notices and receipts follow that are not on the page
-    /// (decided on an earlier one), each once. A row's copies usually come just before it (a
-    /// notice right after its copy, a receipt after its message's copies), so those few rows
-    /// are looked at first; only ids not found there are hashed (hashing every id was most of
-    /// this step's own time).
-    static func copiesBeforePage(_ rows: [StoredOutboxRow], _ headers: [RelayedHeaders]) -> [String] {
+    /// The copies the page's notices and receipts follow that are not on the page (decided on
+    /// an earlier one), each once; `copies`: the disclosure each row of the page carries out
+    /// (`copyID`). A row's copies usually come just before it (a notice right after its copy, a
+    /// receipt after its message's copies), so those few rows are looked at first; only ids not
+    /// found there are hashed (hashing every id was most of this step's own time).
+    static func copiesBeforePage(_ copies: [String?], _ headers: [RelayedHeaders]) -> [String] {
         var unseen: [String] = []
-        for index in rows.indices {
+        for index in copies.indices {
             for id in headers[index].follows {
-                let nearby = rows[max(0, index - Self.copiesLookedBack)..<index]
-                if !nearby.contains(where: { $0.record.disclosureID == id }) { unseen.append(id) }
+                let nearby = copies[max(0, index - Self.copiesLookedBack)..<index]
+                if !nearby.contains(where: { $0 == id }) { unseen.append(id) }
             }
         }
         if unseen.isEmpty { return [] }
-        return Array(Set(unseen).subtracting(rows.lazy.compactMap(\.record.disclosureID)))
+        return Array(Set(unseen).subtracting(copies.lazy.compactMap { $0 }))
+    }
+
+    /// The disclosure an outbox row carries out, or nil when the row is no copy: an identified
+    /// copy's disclosure id, or an anonymous copy's. An anonymous copy's row has no disclosure
+    /// id (R2: it gets no consent re-check) but is a row on a recipient's inbound topic
+    /// (`destinations`) reporting on nothing, and its `ce_id` is its disclosure's id, which its
+    /// notice and receipt follow (`BridgeRecordBuilder`).
+    static func copyID(of record: OutboxRecord, _ headers: RelayedHeaders, destinations: Set<String>) -> String? {
+        if let disclosureID = record.disclosureID { return disclosureID }
+        guard headers.follows.isEmpty, destinations.contains(record.topic) else { return nil }
+        return headers.id
     }
 
     /// How many rows before a notice or receipt are searched for the copies it follows.
@@ -623,17 +643,21 @@ package struct OutboxRelay: Service {
         var published: [KafkaHeader] = []
         /// `ce_type`, the person an identified disclosure is about and the categories it holds
         /// (comma-separated), as bytes: only the re-check of an identified copy reads them as
-        /// text, so the other rows make no strings of them.
+        /// text, so the other rows make no strings of them. `ce_id` likewise: only an anonymous
+        /// copy's is read (its disclosure id).
         private var typeBytes: [UInt8]?
+        private var idBytes: [UInt8]?
         private var subjectBytes: [UInt8]?
         private var categoriesBytes: [UInt8]?
         /// `ce_type`.
         var type: String? { Self.text(typeBytes) }
+        /// `ce_id`.
+        var id: String? { Self.text(idBytes) }
         /// The person an identified disclosure is about.
         var subject: String? { Self.text(subjectBytes) }
         /// The categories an identified disclosure holds, comma-separated.
         var categories: String? { Self.text(categoriesBytes) }
-        /// The identified copies a notice or receipt reports on (none for other rows).
+        /// The copies a notice or receipt reports on (none for other rows).
         var follows: [String] = []
         /// Bytes of all names and values, the internal ones included (the size check counts them).
         var size = 0
@@ -644,6 +668,7 @@ package struct OutboxRelay: Service {
                 size += header.name.utf8.count + (header.value?.count ?? 0)
                 guard header.name.hasPrefix(BridgeHeaders.internalPrefix) else {
                     if typeBytes == nil, header.name == BridgeHeaders.type { typeBytes = header.value }
+                    if idBytes == nil, header.name == BridgeHeaders.id { idBytes = header.value }
                     published.append(KafkaHeader(name: header.name, value: header.value))
                     continue
                 }
@@ -720,7 +745,7 @@ package struct OutboxRelay: Service {
         var positions: [KafkaTopicPartition: Int64] = [:]
         var failure: (any Error)?
         var refused: [String: [Int64]] = [:]
-        // Identified copies the recipient's cluster refused, by disclosure id.
+        // Copies (identified or anonymous) the recipient's cluster refused, by disclosure id.
         var refusedHere: Set<String> = []
         func collect(_ batches: [(rows: [SentRow], delivery: KafkaPendingDelivery)]) async {
             for batch in batches {
@@ -835,11 +860,14 @@ package struct OutboxRelay: Service {
         return batches
     }
 
-    /// Why an identified disclosure may no longer be published, or `nil` when it may.
+    /// Why a copy may no longer be published, or `nil` when it may. Any copy larger than its
+    /// cluster takes is withheld; only an identified one is re-checked against the consent.
     private func withholdingReason(for record: OutboxRecord, headers: RelayedHeaders, now: Timestamp) -> String? {
-        guard record.disclosureID != nil else { return nil }
         let size = record.payload.count + (record.key?.count ?? 0) + headers.size
         if size > maxRecordBytes[topics.side(of: record.topic)] ?? 1_000_000 { return "too-large-for-broker" }
+        // An anonymous copy may cross without consent (R2): it has no subject or categories to
+        // re-check, and is not withheld for lacking them.
+        guard record.disclosureID != nil else { return nil }
         // The copy is known by where it goes: each role's system has a topic of its own (R9).
         guard let subject = headers.subject, let type = headers.type,
             let plan = catalog.plan(forCEType: type), let copy = plan.copy(publishedOn: record.topic)

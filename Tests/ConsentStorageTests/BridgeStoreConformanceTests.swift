@@ -41,7 +41,7 @@ struct BridgeStoreConformanceTests {
                     try $0.decode(column: "version", as: Int64.self)
                 }
             }
-            #expect(versions == Array(1...15))
+            #expect(versions == Array(1...16))
             let tables = try await second.database.tableNames()
             #expect(
                 tables.isSuperset(of: [
@@ -396,6 +396,78 @@ struct BridgeStoreConformanceTests {
             #expect(reasons == ["disclosure-r2": "refused-by-broker", "disclosure-r3": "consent-withdrawn"])
             #expect(statuses == ["published", "failed", "withheld", "pending"])
         }
+    }
+
+    @Test(
+        "R4/R2: an anonymous copy the broker refused, or withheld before it was sent, is recorded as withheld beside its anonymous disclosure (no person) and still reads so after a reopen; a refused notice or receipt records nothing",
+        arguments: TestEngine.available)
+    func R4_refusedAnonymousCopiesAreRecordedAsWithheld(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let location = try await scratch.make("anonymous-refused")
+            let store = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            let messages = ["a1", "a2", "a3"].enumerated().map { Self.anonymousMessage($1, offset: Int64($0)) }
+            let recorded = try await store.record(BridgeBatch(messages: messages, offsets: []))
+            // Three records each, in order: the copy, its notice, the receipt.
+            let numbers = recorded.outbox.map(\.sequence)
+            #expect(numbers.count == 9)
+            // a1's copy refused by its cluster; a2's withheld before it was sent (too large).
+            try await store.markFailed(
+                sequences: [numbers[0]], errorCode: "invalid_record", withholdingReason: "refused-by-broker")
+            try await store.markWithheld(sequence: numbers[3], reasonCode: "too-large-for-broker")
+            // a3's copy crossed; its notice and receipt were refused themselves.
+            try await store.markPublished(sequences: [numbers[6]])
+            try await store.markFailed(
+                sequences: [numbers[7], numbers[8]], errorCode: "invalid_record", withholdingReason: "refused-by-broker"
+            )
+            await store.close()
+
+            // What a relay reads after a restart, for the notices and receipts still pending.
+            let reopened = try await BridgeStore.open(location, logger: ScratchLocations.logger)
+            let reasons = try await reopened.withholdingReasons(
+                disclosureIDs: ["disclosure-a1", "disclosure-a2", "disclosure-a3"])
+            let withheld = try await reopened.withheldDisclosureIDs()
+            let columns = try await reopened.database.read { sql in
+                try await sql.raw("SELECT * FROM anonymous_disclosure_withholdings").all().map(\.allColumns)
+            }
+            // Append-only, as the identified disclosures' withholdings.
+            await #expect(throws: StorageError.self) {
+                try await reopened.database.transaction { sql in
+                    try await sql.raw("UPDATE anonymous_disclosure_withholdings SET reason_code = 'x'").run()
+                }
+            }
+            await reopened.close()
+            #expect(reasons == ["disclosure-a1": "refused-by-broker", "disclosure-a2": "too-large-for-broker"])
+            #expect(withheld == ["disclosure-a1", "disclosure-a2"])
+            #expect(
+                columns.count == 2 && columns.allSatisfy { Set($0) == ["disclosure_id", "reason_code", "withheld_at"] })
+        }
+    }
+
+    /// An anonymous forward as the bridge records it: the disclosure (anonymous form), the copy
+    /// (no disclosure id on its row, its `ce_id` the disclosure's id), the sending side's
+    /// notice (erased once settled) and the receipt, both following the copy.
+    static func anonymousMessage(_ id: String, offset: Int64) -> BridgeMessageRecord {
+        var message = Fixtures.message(id, offset: offset)
+        message.decision.outcome = .forwardAnonymous
+        message.disclosures[0].form = "anonymous"
+        message.disclosures[0].caseReference = "case-\(id)"
+        let disclosureID = message.disclosures[0].disclosureID
+        let follows = MessageHeader(name: BridgeHeaders.internalFollows, text: disclosureID)
+        message.outbox = [
+            OutboxRecord(
+                topic: "nav.ips.inbound", key: Array("case-\(id)".utf8),
+                headers: [MessageHeader(name: BridgeHeaders.id, text: disclosureID)],
+                payload: Array(#"{"caseReference":"case-\#(id)"}"#.utf8)),
+            OutboxRecord(
+                topic: "health.ips.disclosures", key: Array(knownFodselsnummer.utf8),
+                headers: [MessageHeader(name: BridgeHeaders.id, text: "disclosure:\(disclosureID)"), follows],
+                payload: Array(#"{"form":"anonymous"}"#.utf8), isErasedOnceSettled: true),
+            OutboxRecord(
+                topic: "health.ips.receipts", key: Array(id.utf8),
+                headers: [MessageHeader(name: BridgeHeaders.id, text: "receipt:\(id)"), follows],
+                payload: Array(#"{"outcome":"anonymized"}"#.utf8)),
+        ]
+        return message
     }
 
     @Test(

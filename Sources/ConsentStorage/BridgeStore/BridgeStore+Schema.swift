@@ -382,6 +382,22 @@ extension BridgeStore {
             rewriteRows: { sql, _ in try await BridgeStore.rewriteEarlierHeaderForms(sql) },
             statements: { _ in [] }
         ),
+        // An anonymous copy's notice and receipt follow its delivery as an identified copy's do:
+        // a copy withheld before it was sent (too large for its cluster) or refused by its
+        // cluster is recorded as withheld beside its anonymous disclosure, in the transaction
+        // that settles it, so a notice or receipt still pending at a restart says so (R4).
+        // Append-only, and like `anonymous_disclosures` without person, consent or case
+        // reference (R2).
+        Migration(version: 16, name: "anonymous copies' withholdings") { engine in
+            [
+                """
+                CREATE TABLE anonymous_disclosure_withholdings (
+                    disclosure_id TEXT PRIMARY KEY REFERENCES anonymous_disclosures (disclosure_id),
+                    reason_code TEXT NOT NULL,
+                    withheld_at TEXT NOT NULL)
+                """
+            ] + Migrator.appendOnly("anonymous_disclosure_withholdings", engine: engine)
+        },
     ]
 
     /// Migration 15's rows: every outbox row whose headers are in a form before `h2:` (the rows

@@ -480,45 +480,86 @@ package final class BridgeStore: Sendable {
         try await self.markPublished(sequences: sequences, positions: [])
     }
 
-    /// Withholds a pending row (consent withdrawn since the decision, R5) and, if it carried a
-    /// disclosure, appends the withholding beside that disclosure. A row settled before
+    /// Withholds a pending row (consent withdrawn since the decision, R5, or a copy too large
+    /// for its cluster) and, if it carried a disclosure out (identified or anonymous), appends
+    /// the withholding beside that disclosure (`appendWithholding`). A row settled before
     /// (published or withheld) stays as it is.
     package func markWithheld(sequence: Int64, reasonCode: String) async throws(StorageError) {
         let now = Date()
         try await self.database.transaction { sql in
-            let row = try await sql.raw(
-                """
-                SELECT disclosure_id FROM outbox_records o
-                WHERE o.seq = \(bind: sequence) AND o.row_seq BETWEEN \(bind: sequence - Int64(Self.followersPerRow)) AND \(bind: sequence)
-                """
-            ).first()
-            guard let row else { throw StorageError(.invalidBatch, "no outbox record with that sequence number") }
+            guard let row = try await Self.outboxRecord(sequence, sql) else {
+                throw StorageError(.invalidBatch, "no outbox record with that sequence number")
+            }
             guard sequence > (try await Self.settledThrough(sql)) else { return }
             let settled = try await self.database.bulkInsert(
                 sql, into: "outbox_done", columns: Self.outboxDoneColumns,
                 rows: [[.integer(sequence), .text("withheld"), .time(now), .text(reasonCode)]],
                 ignoringConflicts: true, returning: "seq")
             guard !settled.isEmpty else { return }
-            if let disclosureID = try row.decode(column: "disclosure_id", as: String?.self) {
-                try await sql.insert(into: "disclosure_withholdings")
-                    .columns("disclosure_id", "reason_code", "withheld_at")
-                    .values(SQLBind(disclosureID), SQLBind(reasonCode), SQLBind(StoreTime.string(from: now)))
-                    .ignoringConflicts()
-                    .run()
-            }
+            try await Self.appendWithholding(of: row, sequence: sequence, reasonCode: reasonCode, at: now, sql)
             try await self.eraseSettledRows(sql)
             try await self.advanceMarkOverSettled(sql)
         }
     }
 
+    /// What `appendWithholding` reads of outbox record `sequence` (nil: no such record).
+    private static func outboxRecord(_ sequence: Int64, _ sql: any SQLDatabase) async throws -> (any SQLRow)? {
+        try await sql.raw(
+            """
+            SELECT o.disclosure_id, o.message_id, o.row_seq, o.headers FROM outbox_records o
+            WHERE o.seq = \(bind: sequence) AND o.row_seq BETWEEN \(bind: sequence - Int64(Self.followersPerRow)) AND \(bind: sequence)
+            """
+        ).first()
+    }
+
+    /// Appends the withholding (`reasonCode`) of the disclosure that outbox record `sequence`
+    /// (`row`, read by `outboxRecord`) carried out, if any, beside that disclosure; a disclosure
+    /// withheld before keeps its first reason. An identified copy names its disclosure
+    /// (`disclosure_id`; the withholding goes in `disclosure_withholdings`). An anonymous copy's
+    /// row names none (R2), but its `ce_id` is its anonymous disclosure's id: a record of its
+    /// own row whose `ce_id` is an anonymous disclosure of its message is that copy (its notice
+    /// and receipt have ids of other forms), and the withholding goes in
+    /// `anonymous_disclosure_withholdings`, which like `anonymous_disclosures` holds no person,
+    /// consent or case reference. Until anonymous copies' refusals were recorded, their notices
+    /// and receipts went out saying disclosed and anonymized (R4).
+    private static func appendWithholding(
+        of row: any SQLRow, sequence: Int64, reasonCode: String, at time: Date, _ sql: any SQLDatabase
+    ) async throws {
+        var table = "disclosure_withholdings"
+        var disclosureID = try row.decode(column: "disclosure_id", as: String?.self)
+        if disclosureID == nil {
+            // Only a row's own record can be a copy (the records riding in it are notices and receipts).
+            guard try row.decode(column: "row_seq", as: Int64.self) == sequence else { return }
+            let messageID = try row.decode(column: "message_id", as: String.self)
+            let headers = try OutboxHeaderCodec.decode(try row.decode(column: "headers", as: String.self))
+            guard let id = headers.first(where: { $0.name == BridgeHeaders.id })?.value,
+                case let copyID = String(decoding: id, as: UTF8.self),
+                try await sql.raw(
+                    """
+                    SELECT 1 AS found FROM anonymous_disclosures
+                    WHERE disclosure_id = \(bind: copyID) AND message_id = \(bind: messageID)
+                    """
+                ).first() != nil
+            else { return }
+            table = "anonymous_disclosure_withholdings"
+            disclosureID = copyID
+        }
+        guard let disclosureID else { return }
+        try await sql.insert(into: table)
+            .columns("disclosure_id", "reason_code", "withheld_at")
+            .values(SQLBind(disclosureID), SQLBind(reasonCode), SQLBind(StoreTime.string(from: time)))
+            .ignoringConflicts()
+            .run()
+    }
+
     /// Settles pending rows the broker refused for what they are (`failed`, with the broker's
     /// error code), so they never block the rows behind them. A row settled before stays.
     ///
-    /// A refused row that carried an identified disclosure was not disclosed: the withholding
-    /// (`withholdingReason`) is appended beside that disclosure in the same transaction, as
-    /// `markWithheld` does. Its notice and receipt may still be pending when the relay stops;
-    /// after a restart they read the verdict from the store (`withholdingReasons`) and say
-    /// withheld, never disclosed (R4).
+    /// A refused row that carried a disclosure out (an identified or an anonymous copy) was not
+    /// disclosed: the withholding (`withholdingReason`) is appended beside that disclosure in the
+    /// same transaction, as `markWithheld` does. Its notice and receipt may still be pending when
+    /// the relay stops; after a restart they read the verdict from the store
+    /// (`withholdingReasons`) and say withheld, never disclosed (R4).
     package func markFailed(sequences: [Int64], errorCode: String, withholdingReason: String)
         async throws(StorageError)
     {
@@ -535,18 +576,9 @@ package final class BridgeStore: Sendable {
             // Only rows this call settled: one published or withheld before keeps its verdict.
             // One lookup per row: refusals are rare.
             for case .integer(let sequence) in settled {
-                let row = try await sql.raw(
-                    """
-                    SELECT disclosure_id FROM outbox_records o
-                    WHERE o.seq = \(bind: sequence) AND o.row_seq BETWEEN \(bind: sequence - Int64(Self.followersPerRow)) AND \(bind: sequence)
-                    """
-                ).first()
-                guard let disclosureID = try row?.decode(column: "disclosure_id", as: String?.self) else { continue }
-                try await sql.insert(into: "disclosure_withholdings")
-                    .columns("disclosure_id", "reason_code", "withheld_at")
-                    .values(SQLBind(disclosureID), SQLBind(withholdingReason), SQLBind(StoreTime.string(from: now)))
-                    .ignoringConflicts()
-                    .run()
+                guard let row = try await Self.outboxRecord(sequence, sql) else { continue }
+                try await Self.appendWithholding(
+                    of: row, sequence: sequence, reasonCode: withholdingReason, at: now, sql)
             }
             try await self.eraseSettledRows(sql)
             try await self.advanceMarkOverSettled(sql)
@@ -562,8 +594,8 @@ package final class BridgeStore: Sendable {
         }
     }
 
-    /// The withholding reason of each of `disclosureIDs` the relay withheld, or whose copy the
-    /// broker refused (absent: neither).
+    /// The withholding reason of each of `disclosureIDs` (identified or anonymous) the relay
+    /// withheld, or whose copy the broker refused (absent: neither).
     package func withholdingReasons(disclosureIDs: [String]) async throws(StorageError) -> [String: String] {
         guard !disclosureIDs.isEmpty else { return [:] }
         return try await self.database.read { sql in
@@ -572,7 +604,10 @@ package final class BridgeStore: Sendable {
             var reasons: [String: String] = [:]
             for id in Set(disclosureIDs) {
                 let row = try await sql.raw(
-                    "SELECT reason_code FROM disclosure_withholdings WHERE disclosure_id = \(bind: id)"
+                    """
+                    SELECT reason_code FROM disclosure_withholdings WHERE disclosure_id = \(bind: id)
+                    UNION ALL SELECT reason_code FROM anonymous_disclosure_withholdings WHERE disclosure_id = \(bind: id)
+                    """
                 ).first()
                 if let row { reasons[id] = try row.decode(column: "reason_code", as: String.self) }
             }
@@ -580,11 +615,17 @@ package final class BridgeStore: Sendable {
         }
     }
 
-    /// Ids of disclosures the relay withheld, or whose copy the broker refused.
+    /// Ids of disclosures (identified or anonymous) the relay withheld, or whose copy the broker
+    /// refused.
     package func withheldDisclosureIDs() async throws(StorageError) -> Set<String> {
         try await self.database.read { sql in
             Set(
-                try await sql.raw("SELECT disclosure_id FROM disclosure_withholdings").all().map {
+                try await sql.raw(
+                    """
+                    SELECT disclosure_id FROM disclosure_withholdings
+                    UNION ALL SELECT disclosure_id FROM anonymous_disclosure_withholdings
+                    """
+                ).all().map {
                     try $0.decode(column: "disclosure_id", as: String.self)
                 })
         }
