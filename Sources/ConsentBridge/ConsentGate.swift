@@ -39,8 +39,19 @@ package struct ConsentGate: Sendable {
 
     /// Waits until the view is current; throws `ConsentViewLagging` after `timeout` (an
     /// infrastructure condition: the caller retries, it never decides on a stale view).
+    ///
+    /// Throws `ConsentLogBehindView` when a partition's log ends before what the view has read:
+    /// the view's position then says nothing about the records the log holds now (the topic was
+    /// recreated or truncated, or the cluster replaced by one that lost data), and a withdrawal
+    /// appended there since would pass unseen: the view counted as caught up at once, and an
+    /// outside audit saw a withdrawn person's referral cross after the broker came back empty.
+    /// Like lagging, it is retried and the bridge decides nothing meanwhile; it clears once the
+    /// log reaches past the view's position again (the consent consumer, whose stored offset is
+    /// then out of range, reads such a partition from its start).
     package func waitUntilCurrent() async throws {
         let required = try await highWatermarks()
+        let behind = keeper.partitionsReadBeyond(required)
+        if !behind.isEmpty { throw ConsentLogBehindView(partitions: behind) }
         if keeper.hasRead(upTo: required) { return }
         let keeper = self.keeper
         let caughtUp = await withTaskGroup(of: Bool.self) { group in
@@ -57,6 +68,18 @@ package struct ConsentGate: Sendable {
             return first
         }
         guard caughtUp else { throw ConsentViewLagging() }
+    }
+}
+
+/// A consent partition's log ends before the position the view has read it to.
+package struct ConsentLogBehindView: Error, CustomStringConvertible {
+    /// The partitions, in order.
+    package var partitions: [Int32]
+    /// Fixed text and partition numbers, safe to log.
+    package var description: String {
+        "the consent topic ends before what the consent view has read (partitions "
+            + partitions.map(String.init).joined(separator: ",")
+            + "): recreated, truncated or another cluster; nothing is decided until it reaches past the view's position"
     }
 }
 

@@ -146,6 +146,14 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
         state.withLock { Self.satisfies($0.positions, required) }
     }
 
+    /// Partitions (sorted) the view has read past the given log ends: a view's position is one
+    /// past the last offset it applied, so it never exceeds the log end of the log it read.
+    package func partitionsReadBeyond(_ logEnds: [Int32: Int64]) -> [Int32] {
+        state.withLock { state in
+            logEnds.filter { partition, end in (state.positions[partition] ?? 0) > end }.keys.sorted()
+        }
+    }
+
     /// Suspends until the view has read each partition up to `required`.
     package func waitUntilRead(upTo required: [Int32: Int64]) async {
         let id = state.withLock { state -> Int in

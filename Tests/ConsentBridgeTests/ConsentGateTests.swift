@@ -1,0 +1,49 @@
+import ConsentBridge
+import ConsentKafka
+import ConsentPolicy
+import Foundation
+import Logging
+import Testing
+
+/// The consent gate against a real (embedded) Kafka-protocol log: what counts as caught up.
+@Suite("Consent gate", .timeLimit(.minutes(2)))
+struct ConsentGateTests {
+    @Test(
+        "R5: a consent log that ends before what the view has read (recreated, truncated, another cluster) decides nothing"
+    )
+    func R5_aLogBehindTheViewKeepsTheGateClosed() async throws {
+        let logger = Logger(label: "gate-test") { _ in SwiftLogNoOpLogHandler() }
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+        defer { cluster.shutdown() }
+        let topic = "health.consent"
+        try cluster.createTopic(topic, partitions: 3)
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+        // The cluster came back empty (an outside audit restarted the broker): the first record
+        // on partition 2 since then, say a withdrawal, is at offset 0; the log ends at 1.
+        let producer = try KafkaProducer(configuration: client, logger: logger)
+        for report in try await producer.send([
+            KafkaOutgoingRecord(topic: topic, partition: 2, key: Array("p".utf8), value: Array("{}".utf8))
+        ]) {
+            _ = try report.get()
+        }
+        await producer.close()
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let keeper = ConsentViewKeeper(consentSchema: try #require(catalog.consentSchema))
+        // The bridge store's view had read the old log's partition 2 up to offset 50 (a grant).
+        keeper.restore(entries: [], positions: [2: 50])
+        let gate = ConsentGate(
+            keeper: keeper, consentTopic: topic, partitionCount: 3, watermarkSource: admin, timeout: .seconds(2))
+        // Before, 50 ≥ 1 counted as caught up at once, so events were decided under the old
+        // view while the withdrawal at offset 0 was unread (a withdrawn person's referral crossed).
+        let error = await #expect(throws: ConsentLogBehindView.self) { try await gate.waitUntilCurrent() }
+        #expect(error?.partitions == [2])
+        #expect(error.map { "\($0)" }?.contains("partitions 2") == true)
+
+        // Once the view has read the log as it is (the consent consumer reads a partition whose
+        // stored offset is out of range from its start), the gate opens again.
+        keeper.restore(entries: [], positions: [2: 1])
+        try await gate.waitUntilCurrent()
+        await admin.close()
+    }
+}
