@@ -15,6 +15,35 @@ struct SinkStoreConformanceTests {
     static let followUp = NavSinkPolicy.followUpStandard
 
     @Test(
+        "R16: a record a sink refuses is logged and kept with a published type as it is, any other as a digest, and an id only when a UUID",
+        arguments: TestEngine.available)
+    func R16_refusedRecordsSendersTextIsNeverLoggedOrKept(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let logs = InMemoryLogHandler()
+            var logger = Logger(label: "sink", factory: { _ in logs })
+            logger.logLevel = .info
+            let store = try await NavSystemStore.open(
+                try await scratch.make("nav"), policy: .standard, breaches: Fixtures.breaches(.navCaseSink),
+                logger: logger)
+            // NAV's own outbound topic: a record of a type the sink does not know is refused
+            // locally (not a breach). Its sender wrote a person's number into the type and the id.
+            let record = Fixtures.event(
+                topic: NavSinkPolicy.standard.ownOutboundTopic, offset: 0, ceID: "sak-\(knownFodselsnummer)",
+                ceType: "no.ips.nav.secret-\(knownFodselsnummer).v1", key: "k")
+            let result = try await store.apply(SinkBatch(consumerGroup: "nav-sink", records: [record]))
+            #expect(result.rejections.count == 1 && result.breaches.isEmpty)
+            let kept = try await store.sinkRejections()
+            #expect(kept.count == 1)
+            #expect(kept.allSatisfy { $0.ceType?.hasPrefix("unknown-") == true && $0.ceID == nil })
+            let logText = logs.entries.map { "\($0.message) \($0.metadata)" }.joined()
+            #expect(logText.contains("sink refused record"))
+            // Before, the log line carried `ce.type` as the sender wrote it.
+            #expect(!logText.contains(knownFodselsnummer), "\(logText)")
+            await store.close()
+        }
+    }
+
+    @Test(
         "R3: the health sink refuses NAV follow-up notes with a logged reason; the journal has no table for them",
         arguments: TestEngine.available)
     func R3_navFollowUpNeverReachesJournal(engine: TestEngine) async throws {

@@ -173,7 +173,16 @@ enum SinkWriter {
                     if rowsByTable[row.table] == nil { tableOrder.append(row.table) }
                     rowsByTable[row.table, default: []].append(row)
                 case .reject(let reason):
-                    rejections.append(SinkRejection(record, reason: reason))
+                    var rejection = SinkRejection(record, reason: reason)
+                    // The sender's `ce_type` and `ce_id` are its own text, a fødselsnummer
+                    // possible (R16): the row and the log line say a published contract's type as
+                    // it is and anything else as `unknown-<digest>`, and an id only when it is a
+                    // UUID, as breach notices do (an outside audit found a NAV sender's number in
+                    // the NAV sink's log). A store without quarantine keys (tests) has no
+                    // digest: `unknown`. The position says which record it was.
+                    rejection.ceType = record.ceType.map { breaches?.safeType($0) ?? "unknown" }
+                    rejection.ceID = BreachNotice.safeMessageID(record.ceID)
+                    rejections.append(rejection)
                 case .quarantine(let reason, let rule):
                     guard let breaches else {
                         throw StorageError(
