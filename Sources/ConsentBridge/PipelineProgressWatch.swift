@@ -23,6 +23,11 @@ package final class PipelineProgressWatch: Sendable {
         var problem: String?
     }
     private let state = Mutex(State())
+    /// Whether a read of the stored offsets is still unanswered: a store whose connection died
+    /// may never answer, and each check would otherwise leave one more read waiting.
+    private let storeReadInFlight = Atomic<Bool>(false)
+    /// How long a check waits for the store's answer.
+    static let storeAnswerTimeout: Duration = .seconds(5)
 
     /// Watches `consumer`'s partitions of `topic` against the offsets stored for `group`; a
     /// pipeline waiting without progress for `stallAfter` (default 120 s) is stalled.
@@ -47,14 +52,26 @@ package final class PipelineProgressWatch: Sendable {
     package func check() async -> String? {
         let now = ContinuousClock.now
         let partitions = consumer.currentAssignment.filter { $0.topic == topic }.map(\.partition).sorted()
-        // Unreachable broker or store: reported by their own checks; no verdict on progress.
-        guard !partitions.isEmpty,
-            let highs = try? await consumer.highWatermarks(topic: topic, partitions: partitions),
-            let stored = try? await store.offsets(consumerGroup: group)
+        // An unreachable broker is reported by its own check (the clients reconnect by
+        // themselves); no verdict on progress.
+        guard !partitions.isEmpty, let highs = try? await consumer.highWatermarks(topic: topic, partitions: partitions)
         else {
             return state.withLock { state in
                 if partitions.isEmpty { state.lastProgress = now }
                 return state.problem
+            }
+        }
+        // A store that fails or does not answer is no progress: not ready at once, and not live
+        // once it has lasted `stallAfter`, so that an orchestrator restarts the process, which
+        // connects afresh. (An outside audit terminated the bridge's PostgreSQL connection: the
+        // pipelines stopped for good while both health endpoints kept answering 200, since the
+        // watch gave no verdict without the stored offsets.)
+        guard let stored = await storedOffsets() else {
+            return state.withLock { state in
+                if now - state.lastProgress >= stallAfter {
+                    state.problem = "\(side.rawValue) pipeline stalled: bridge store not answering"
+                }
+                return state.problem ?? "bridge store not answering"
             }
         }
         var offsets: [Int32: Int64] = [:]
@@ -66,7 +83,7 @@ package final class PipelineProgressWatch: Sendable {
             return high > next
         }
         return state.withLock { state in
-            if !waiting || offsets != state.offsets {
+            if !waiting || offsets != state.offsets || state.problem?.hasSuffix("not answering") == true {
                 state.offsets = offsets
                 state.lastProgress = now
                 state.problem = nil
@@ -75,5 +92,38 @@ package final class PipelineProgressWatch: Sendable {
             }
             return state.problem
         }
+    }
+
+    /// The offsets stored for the group, or nil when the store fails or has not answered within
+    /// `storeAnswerTimeout` (or an earlier read is still unanswered).
+    private func storedOffsets() async -> [ConsumerOffset]? {
+        guard !storeReadInFlight.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<[ConsumerOffset]?, Never>) in
+            let answer = OnceAnswer(continuation)
+            // Unstructured on purpose: a read on a dead connection may never return, and a task
+            // group would wait for it.
+            Task {
+                let offsets = try? await self.store.offsets(consumerGroup: self.group)
+                self.storeReadInFlight.store(false, ordering: .releasing)
+                answer.resume(offsets)
+            }
+            Task {
+                try? await Task.sleep(for: Self.storeAnswerTimeout)
+                answer.resume(nil)
+            }
+        }
+    }
+}
+
+/// A continuation resumed by whichever answer comes first (the store's or the timeout's).
+private final class OnceAnswer: Sendable {
+    private let continuation: Mutex<CheckedContinuation<[ConsumerOffset]?, Never>?>
+
+    init(_ continuation: CheckedContinuation<[ConsumerOffset]?, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ offsets: [ConsumerOffset]?) {
+        continuation.withLock { $0.take() }?.resume(returning: offsets)
     }
 }

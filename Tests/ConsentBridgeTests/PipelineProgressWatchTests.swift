@@ -61,7 +61,17 @@ struct PipelineProgressWatchTests {
         try await Task.sleep(for: .milliseconds(1200))
         #expect(await watch.check() == nil, "caught up: nothing waiting, so no stall however long it is quiet")
 
-        await consumer.close()
+        // The store stops answering (an outside audit terminated the bridge's PostgreSQL
+        // connection; here the store is closed): not ready at once, and not live after the
+        // limit, so that the process is restarted and connects afresh. Before, the watch gave
+        // no verdict without the stored offsets and both health endpoints said 200 for good.
         await store.close()
+        #expect(await watch.check() == "bridge store not answering")
+        #expect(watch.problem == nil, "live until the limit")
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(await watch.check() == "health pipeline stalled: bridge store not answering")
+        #expect(watch.problem == "health pipeline stalled: bridge store not answering")
+
+        await consumer.close()
     }
 }
