@@ -322,13 +322,18 @@ package struct BridgeRecordBuilder: Sendable {
             var forwardHeaders = cloudEventHeaders(id: disclosureID, type: event.ceType, time: decidedAt)
             forwardHeaders.append(fixedHeaders.policyVersion)
             forwardHeaders.append(fixedHeaders.bridgeVersion)
-            // No consent re-check by the relay (no disclosureID on the row: nothing identifying
-            // crosses, R2), but the relay knows it as a copy (by its `ce_id`, the disclosure id,
-            // on a recipient's topic): its size is checked, and its notice and receipt follow it.
+            // No disclosureID on the row (nothing identifying crosses, R2), but the relay knows it
+            // as a copy (by its `ce_id`, the disclosure id, on a recipient's topic): its size is
+            // checked, and its notice and receipt follow it. The person goes with it as the
+            // relay's internal header (never published), last, so that the relay withholds the
+            // copy when a withdrawal has closed the anonymous path since the decision (R5); the
+            // store erases the row once settled, key, payload and that header with them, so it
+            // keeps no link between the case reference and the person (R2, R9).
+            forwardHeaders.append(MessageHeader(name: BridgeHeaders.internalSubject, text: event.mapping.subject))
             outbox.append(
                 OutboxRecord(
                     topic: event.destinationTopic, key: Array(event.publishKey.utf8), headers: forwardHeaders,
-                    payload: body.serializedBytes()))
+                    payload: body.serializedBytes(), isErasedOnceSettled: true))
             outputs.append((event.ceType, body))
             var notice = DisclosureNotice(
                 disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction,

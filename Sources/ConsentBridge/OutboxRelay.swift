@@ -22,9 +22,10 @@ import ServiceLifecycle
 ///
 /// Before publishing an identified disclosure it re-checks the consent: if it was withdrawn
 /// (or no longer covers what is disclosed) since the decision, the row is withheld and the
-/// disclosure marked so (R5). An anonymous copy gets no consent re-check (R2: it may cross
-/// without consent), but like an identified one it is withheld when too large for its cluster,
-/// and its notice and receipt wait for its delivery report. Broker or database errors halt
+/// disclosure marked so (R5). An anonymous copy may cross without consent (R2), but it is
+/// withheld when the person's consent has been withdrawn since the decision (R5: the anonymous
+/// path closes too); like an identified one it is withheld when too large for its cluster, and
+/// its notice and receipt wait for its delivery report. Broker or database errors halt
 /// and retry.
 package struct OutboxRelay: Service {
     /// The bridge store: pending rows are read from it and marked published, withheld or failed.
@@ -641,7 +642,7 @@ package struct OutboxRelay: Service {
     struct RelayedHeaders {
         /// The headers that go out: all but the internal ones, in their order.
         var published: [KafkaHeader] = []
-        /// `ce_type`, the person an identified disclosure is about and the categories it holds
+        /// `ce_type`, the person a copy is about and the categories it holds
         /// (comma-separated), as bytes: only the re-check of an identified copy reads them as
         /// text, so the other rows make no strings of them. `ce_id` likewise: only an anonymous
         /// copy's is read (its disclosure id).
@@ -653,7 +654,7 @@ package struct OutboxRelay: Service {
         var type: String? { Self.text(typeBytes) }
         /// `ce_id`.
         var id: String? { Self.text(idBytes) }
-        /// The person an identified disclosure is about.
+        /// The person a copy is about (identified, or anonymous since the relay re-checks those too).
         var subject: String? { Self.text(subjectBytes) }
         /// The categories an identified disclosure holds, comma-separated.
         var categories: String? { Self.text(categoriesBytes) }
@@ -861,13 +862,20 @@ package struct OutboxRelay: Service {
     }
 
     /// Why a copy may no longer be published, or `nil` when it may. Any copy larger than its
-    /// cluster takes is withheld; only an identified one is re-checked against the consent.
+    /// cluster takes is withheld; an identified one is re-checked against the consent, an
+    /// anonymous one against whether a withdrawal has closed the anonymous path (R5).
     private func withholdingReason(for record: OutboxRecord, headers: RelayedHeaders, now: Timestamp) -> String? {
         let size = record.payload.count + (record.key?.count ?? 0) + headers.size
         if size > maxRecordBytes[topics.side(of: record.topic)] ?? 1_000_000 { return "too-large-for-broker" }
-        // An anonymous copy may cross without consent (R2): it has no subject or categories to
-        // re-check, and is not withheld for lacking them.
-        guard record.disclosureID != nil else { return nil }
+        guard record.disclosureID != nil else {
+            // An anonymous copy may cross without consent (R2), but not once a withdrawal has
+            // closed the anonymous path for its person (R5): the decision's own rule, against the
+            // consent as it is now. It is not withheld for lacking categories, nor (a row
+            // recorded before its person went with it) for lacking the person: such a copy
+            // cannot be re-checked, and crosses as it did.
+            guard let subject = headers.subject else { return nil }
+            return PolicyEngine.recheckAnonymous(consent.state(for: subject))?.code
+        }
         // The copy is known by where it goes: each role's system has a topic of its own (R9).
         guard let subject = headers.subject, let type = headers.type,
             let plan = catalog.plan(forCEType: type), let copy = plan.copy(publishedOn: record.topic)

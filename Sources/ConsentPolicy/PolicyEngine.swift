@@ -148,12 +148,8 @@ package enum PolicyEngine {
                 // R7: without consent in force there is no referral, and never an anonymous one.
                 basis = .referralRequiresConsent
             }
-            // R5: after a withdrawal the recipients know who the person is, so an "anonymous"
-            // form about them would not anonymize: the anonymous path is closed too. So it is
-            // after a record that cannot be read: it may be that withdrawal (fail closed).
-            guard contract.hasAnonymousForm, !plan.isReferral, reason != .consentWithdrawn,
-                reason != .consentUnreadable
-            else {
+            // R5: after a withdrawal the anonymous path is closed too (`closesAnonymousPath`).
+            guard contract.hasAnonymousForm, !plan.isReferral, !Self.closesAnonymousPath(reason) else {
                 return .reject(Rejection(reason: basis, contractName: contract.name, consent: reference))
             }
         }
@@ -199,14 +195,9 @@ package enum PolicyEngine {
         -> ConsentVerdict
     {
         let record: ConsentRecord
-        switch state {
-        case .absent, .tombstoned: return .notCovered(.noConsent, nil)
-        // A consent deleted (a tombstone after a record) is withdrawn: no referral, and the
-        // anonymous path closes as after a withdrawal (R5).
-        case .tombstonedAfterRecord: return .notCovered(.consentWithdrawn, nil)
-        case .unreadable: return .notCovered(.consentUnreadable, nil)
-        case .withdrawn(let withdrawn): return .notCovered(.consentWithdrawn, withdrawn.reference)
-        case .granted(let granted): record = granted
+        switch Self.recordInForce(state) {
+        case .failure(let missing): return .notCovered(missing.reason, missing.reference)
+        case .success(let granted): record = granted
         }
         if now < record.validFrom { return .notCovered(.consentNotYetValid, record.reference) }
         if let until = record.validUntil, now >= until { return .notCovered(.consentExpired, record.reference) }
@@ -218,6 +209,48 @@ package enum PolicyEngine {
             return .notCovered(.recipientNotCovered, record.reference)
         }
         return .covered(record)
+    }
+
+    /// Why there is no consent record in force in `state` (then the reason and the record
+    /// that is not in force, if any), or the record that is (its window and scope still to check).
+    private static func recordInForce(_ state: ConsentState) -> Result<ConsentRecord, MissingConsent> {
+        switch state {
+        case .absent, .tombstoned: .failure(MissingConsent(reason: .noConsent, reference: nil))
+        // A consent deleted (a tombstone after a record) is withdrawn: no referral, and the
+        // anonymous path closes as after a withdrawal (R5).
+        case .tombstonedAfterRecord: .failure(MissingConsent(reason: .consentWithdrawn, reference: nil))
+        case .unreadable: .failure(MissingConsent(reason: .consentUnreadable, reference: nil))
+        case .withdrawn(let withdrawn):
+            .failure(MissingConsent(reason: .consentWithdrawn, reference: withdrawn.reference))
+        case .granted(let granted): .success(granted)
+        }
+    }
+
+    /// Why `recordInForce` found no consent in force.
+    private struct MissingConsent: Error {
+        var reason: RejectReason
+        var reference: ConsentReference?
+    }
+
+    /// Whether a consent not covering an event for `reason` also closes the anonymous path
+    /// (R2) to it (R5): after a withdrawal (or a consent deleted, a tombstone after a record)
+    /// the recipients know who the person is, so an "anonymous" form about them would not
+    /// anonymize. So it is after a record that cannot be read: it may be that withdrawal
+    /// (fail closed). A consent never given, expired, or narrowed leaves it open.
+    static func closesAnonymousPath(_ reason: RejectReason) -> Bool {
+        reason == .consentWithdrawn || reason == .consentUnreadable
+    }
+
+    /// The relay's re-check before publishing an anonymous copy (R5): the reason to withhold it
+    /// when the consent state as it is now closes the anonymous path for the person (the rule
+    /// the decision applies, `closesAnonymousPath`), or nil when the copy may still cross. A
+    /// person who never had a consent, or whose consent merely does not cover the event,
+    /// keeps the anonymous path open (R2).
+    package static func recheckAnonymous(_ state: ConsentState) -> RejectReason? {
+        guard case .failure(let missing) = recordInForce(state), closesAnonymousPath(missing.reason) else {
+            return nil
+        }
+        return missing.reason
     }
 
     /// The relay's re-check before publishing one role's copy of an identified disclosure (R5):

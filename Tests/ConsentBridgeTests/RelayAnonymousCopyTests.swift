@@ -383,4 +383,197 @@ struct RelayAnonymousCopyTests {
                     destinationTopic: topics.followUpInbound, form: "anonymous", status: "published", count: 1),
             ])
     }
+
+    /// What the person's consent became between the decision and the relay: withdrawn, deleted
+    /// (a tombstone after a record), or nothing at all (never had one).
+    static let changesSinceTheDecision = ["withdrawn", "tombstone", "never had consent"]
+
+    @Test(
+        "R5/R2/R4: an anonymous copy decided before the person's consent was withdrawn (or deleted) is withheld (consent-withdrawn): it never reaches the job specialist, the journal's notice says withheld, the receipt says not forwarded; a person who never had a consent keeps the anonymous path; nothing identifying crosses, and the stored copy's person is erased once settled",
+        arguments: changesSinceTheDecision, BridgeStoreEngine.available)
+    func R5_anonymousCopyDecidedBeforeAWithdrawalIsWithheld(change: String, engine: BridgeStoreEngine) async throws {
+        let person = Self.unconsented
+        let harness = try await BridgeHarness.make(engine: engine)
+        try await harness.start()
+        let topics = harness.topics
+        let granted = try Fixtures.consent(patient: person)
+        var withdrawn = try JSONSerialization.jsonObject(with: Data(granted)) as! [String: Any]
+        withdrawn["version"] = 2
+        withdrawn["status"] = "withdrawn"
+        switch change {
+        case "withdrawn":
+            try await harness.publishConsent(patient: person, granted)
+            try await harness.publishConsent(patient: person, try Fixtures.bytes(withdrawn))
+        case "tombstone":
+            try await harness.publishConsent(patient: person, granted)
+            try await harness.publishConsent(patient: person, nil)
+        default: break
+        }
+        // An event through the pipeline passes the consent gate: once it is receipted, the view
+        // the relay re-checks against has read the consent records.
+        _ = try await harness.publishEvent(
+            topic: topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: "03919540000",
+            body: try Fixtures.referral(patient: "03919540000"))
+        _ = try await harness.read(topics.healthReceipts, atLeast: 1)
+
+        // A case discussion decided before any of that reached the bridge (no consent then: it
+        // crosses anonymously), recorded behind the running bridge's back as a pipeline would
+        // have just before the change arrived: its copy is still to be delivered.
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let id = UUID().uuidString.lowercased()
+        let headers = CloudEventHeaders(id: id, type: "no.ips.health.case-discussion.v1")
+        let body = try Self.discussion()
+        let decision = PolicyEngine.decide(
+            event: PolicyEvent(headers: headers, body: body, sourceTopic: topics.healthOutbound),
+            consent: ConsentView(), contracts: catalog, now: Timestamp(date: Date()),
+            caseReference: CaseReference.random())
+        guard case .forwardAnonymous = decision else {
+            Issue.record("a discussion without consent should cross anonymously: \(decision)")
+            await harness.finish()
+            return
+        }
+        let record = KafkaRecord(
+            topic: topics.healthOutbound, partition: 0, offset: 999_999, key: Array(person.utf8), value: body,
+            headers: [], timestamp: nil)
+        let message = try Fixtures.recordBuilder(topics, catalog: catalog).build(
+            record: record, headers: headers, origin: .health, decision: decision, now: Date())
+        let copyRecord = try #require(message.outbox.first { $0.topic == topics.followUpInbound })
+        #expect(
+            copyRecord.headerText(BridgeHeaders.internalSubject) == person,
+            "the stored copy names its person for the relay's re-check")
+        let store = try await harness.openBridgeStore()
+        _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
+
+        let ours = { (record: KafkaRecord) in
+            (try? DisclosureNotice(json: StrictJSON.parse(record.value ?? [])))?.messageID == id
+        }
+        let notices = try await harness.read(topics.healthDisclosures, atLeast: 1, timeout: .seconds(30)).filter(ours)
+        let receipts = try await harness.read(topics.healthReceipts, atLeast: 2, timeout: .seconds(30)).filter {
+            $0.key == Array(id.utf8)
+        }
+        let pending = try await BridgeRelayTests.pendingAfterRelay(store, timeout: .seconds(20))
+        let withheld = try await store.withheldDisclosureIDs()
+        let stored = try await store.storedOutboxContent()
+        await store.close()
+        let forwarded = try await harness.read(topics.followUpInbound, atLeast: 0)
+        await harness.finish()
+
+        #expect(pending.isEmpty, "every row settled")
+        #expect(notices.count == 1 && receipts.count == 1)
+        let noticeValue = try StrictJSON.parse(try #require(notices.first?.value))
+        #expect(
+            try Self.contract(DisclosureNotice.ceType).validate(noticeValue).isEmpty, "the notice breaks its contract")
+        let notice = try DisclosureNotice(json: noticeValue)
+        #expect(notice.form == .anonymous)
+        let receiptValue = try StrictJSON.parse(try #require(receipts.first?.value))
+        #expect(try Self.contract(BridgeReceipt.ceType).validate(receiptValue).isEmpty)
+        let receipt = try BridgeReceipt(json: receiptValue)
+        let copies = forwarded.filter { $0.headers.string(named: "ce_id") == notice.disclosureID }
+        if change == "never had consent" {
+            // R2: without any consent the anonymous path stays open.
+            #expect(copies.count == 1, "an anonymous copy for a person who never had a consent was withheld")
+            #expect(notice.status == .disclosed && notice.withheldReason == nil)
+            #expect(receipt.outcome == .anonymized && receipt.forwardedID == notice.disclosureID)
+            #expect(withheld.isEmpty)
+        } else {
+            #expect(copies.isEmpty, "an anonymous copy crossed after the person's consent was withdrawn")
+            #expect(notice.status == .withheld, "the journal reads as disclosed a copy withheld")
+            #expect(notice.withheldReason == "consent-withdrawn")
+            #expect(receipt.outcome == .withheld && receipt.reasonCode == "consent-withdrawn")
+            #expect(receipt.forwardedID == nil)
+            #expect(withheld == [notice.disclosureID])
+        }
+        // Nothing identifying on the wire: not in the copy, its key, or its headers, which are
+        // the published ones only.
+        for copy in forwarded {
+            #expect(!String(decoding: copy.value ?? [], as: UTF8.self).contains(person))
+            #expect(!String(decoding: copy.key ?? [], as: UTF8.self).contains(person))
+            #expect(copy.headers.allSatisfy { !String(decoding: $0.value ?? [], as: UTF8.self).contains(person) })
+            #expect(
+                Set(copy.headers.map(\.name)) == [
+                    "ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type", "cb_policy_version",
+                    "cb_bridge_version",
+                ])
+        }
+        // R2/R9: once settled, the bridge store keeps neither the person nor the case reference
+        // on the copy's row (nor on any other).
+        let copyRows = stored.filter { $0.headers.contains(notice.disclosureID) }
+        #expect(!copyRows.isEmpty)
+        for row in stored {
+            #expect(!row.headers.contains(person), "a settled row's stored headers still name the person")
+            #expect(!String(decoding: row.payload, as: UTF8.self).contains(person))
+        }
+        for row in copyRows where row.headers.contains("#0=\(notice.disclosureID),") {
+            #expect(row.isErased, "the settled anonymous copy's row keeps its content")
+        }
+        #expect(copyRows.contains { $0.headers.contains("#0=\(notice.disclosureID),") }, "premise: the copy's row")
+    }
+
+    @Test(
+        "R5/R15: an anonymous copy of what NAV sent, decided before the person's consent was withdrawn, is withheld: the journal receives nothing, NAV gets no notice and the receipt it gets for a refused event (not-delivered), so it learns nothing of the consent"
+    )
+    func R15_anonymousCopyOfNavsEventDecidedBeforeAWithdrawalTellsNavNothing() async throws {
+        let person = Self.unconsented
+        let harness = try BridgeHarness()
+        try await harness.start()
+        let topics = harness.topics
+        let granted = try Fixtures.consent(patient: person)
+        var withdrawn = try JSONSerialization.jsonObject(with: Data(granted)) as! [String: Any]
+        withdrawn["version"] = 2
+        withdrawn["status"] = "withdrawn"
+        try await harness.publishConsent(patient: person, granted)
+        try await harness.publishConsent(patient: person, try Fixtures.bytes(withdrawn))
+        let suggestion = try Fixtures.with(
+            subject: person, at: ["candidate", "fodselsnummer"],
+            in: try #require(try Fixtures.validExamples("candidate-suggestion").first))
+        // The same suggestion through the pipeline after the withdrawal: refused when decided
+        // (the anonymous path is closed). Once it is receipted the view has read both records.
+        let refused = try await harness.publishEvent(
+            topic: topics.navOutbound, ceType: "no.ips.nav.candidate-suggestion.v1", key: person, body: suggestion)
+        _ = try await harness.read(topics.navReceipts, atLeast: 1)
+
+        // Decided before the withdrawal arrived (no consent then: anonymously), recorded behind
+        // the running bridge's back.
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let id = UUID().uuidString.lowercased()
+        let headers = CloudEventHeaders(id: id, type: "no.ips.nav.candidate-suggestion.v1")
+        let decision = PolicyEngine.decide(
+            event: PolicyEvent(headers: headers, body: suggestion, sourceTopic: topics.navOutbound),
+            consent: ConsentView(), contracts: catalog, now: Timestamp(date: Date()),
+            caseReference: CaseReference.random())
+        guard case .forwardAnonymous = decision else {
+            Issue.record("a suggestion without consent should cross anonymously: \(decision)")
+            await harness.finish()
+            return
+        }
+        let record = KafkaRecord(
+            topic: topics.navOutbound, partition: 0, offset: 999_999, key: Array(person.utf8), value: suggestion,
+            headers: [], timestamp: nil)
+        let message = try Fixtures.recordBuilder(topics, catalog: catalog).build(
+            record: record, headers: headers, origin: .nav, decision: decision, now: Date())
+        let store = try await harness.openBridgeStore()
+        _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
+        let receipts = try await harness.read(topics.navReceipts, atLeast: 2, timeout: .seconds(30))
+        let pending = try await BridgeRelayTests.pendingAfterRelay(store, timeout: .seconds(20))
+        let withheld = try await store.withheldDisclosureIDs()
+        await store.close()
+        let notices = try await harness.read(topics.navDisclosures, atLeast: 0)
+        let inbound = try await harness.read(topics.healthInbound, atLeast: 0)
+        await harness.finish()
+
+        #expect(pending.isEmpty, "every row settled")
+        #expect(withheld.count == 1, "the copy was withheld")
+        #expect(inbound.isEmpty, "an anonymous copy crossed to the journal after the withdrawal")
+        #expect(notices.isEmpty, "NAV was told of a disclosure withheld after its decision")
+        let receiptContract = try Self.contract(BridgeReceipt.ceType)
+        func receipt(_ id: String) throws -> BridgeReceipt {
+            let value = try StrictJSON.parse(try #require(receipts.first { $0.key == Array(id.utf8) }?.value))
+            #expect(receiptContract.validate(value).isEmpty)
+            return try BridgeReceipt(json: value)
+        }
+        let ours = try receipt(id)
+        let refusedReceipt = try receipt(refused)
+        #expect(ours.outcome == refusedReceipt.outcome && ours.reasonCode == refusedReceipt.reasonCode)
+        #expect(ours.reasonCode == BridgeReceipt.notDelivered && ours.forwardedID == nil)
+    }
 }

@@ -162,6 +162,44 @@ import Testing
 
     // MARK: R5 Consent can be withdrawn
 
+    @Test(
+        "R5/R2: the relay's re-check of an anonymous copy closes the path exactly when the decision would: withdrawn, deleted (tombstone after a record) or unreadable; never given, a tombstone alone, expired or not covering leave it open"
+    )
+    func R5_anonymousRecheckAppliesTheDecisionsRule() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        let person = F.caseDiscussion
+        var tombstoned = ConsentView()
+        tombstoned.apply(key: person, value: nil, schema: schema)
+        var deleted = F.view(F.consent(person))
+        deleted.apply(key: person, value: nil, schema: schema)
+        var unreadable = F.view(F.consent(person))
+        _ = unreadable.apply(key: person, value: Array("not json".utf8), schema: schema)
+        let views: [(name: String, view: ConsentView, closed: RejectReason?)] = [
+            ("never given", ConsentView(), nil),
+            ("tombstone alone", tombstoned, nil),
+            ("expired", F.view(F.consent(person, validUntil: "2026-04-01T00:00:00Z")), nil),
+            ("other direction", F.view(F.consent(person, directions: [.navToHealth])), nil),
+            (
+                "withdrawn", F.view(F.consent(person), F.consent(person, version: 2, status: .withdrawn)),
+                .consentWithdrawn
+            ),
+            ("deleted", deleted, .consentWithdrawn),
+            ("unreadable", unreadable, .consentUnreadable),
+        ]
+        for (name, view, closed) in views {
+            let state = view.state(for: person)
+            #expect(PolicyEngine.recheckAnonymous(state) == closed, "\(name)")
+            // The decision under the same state: anonymous exactly when the re-check lets it cross.
+            let decision = try F.decide(
+                try F.exampleEvent("anonymous-case-discussion", "pre-consent-discussion"), view)
+            if case .forwardAnonymous = decision {
+                #expect(closed == nil, "\(name): decided anonymously, but the re-check withholds it")
+            } else {
+                #expect(closed != nil, "\(name): the re-check lets cross what the decision refuses: \(decision)")
+            }
+        }
+    }
+
     @Test func R5_withdrawalStopsSharingAtOnce() throws {
         var view = F.view(F.consent(F.kari, version: 1))
         let event = try F.exampleEvent("job-status-update", "job-started")

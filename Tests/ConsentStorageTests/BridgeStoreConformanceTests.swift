@@ -578,6 +578,56 @@ struct BridgeStoreConformanceTests {
     }
 
     @Test(
+        "R2/R5/R9: an anonymous copy's row names its person for the relay's re-check only until it is settled: withheld or published, its key, payload and person are erased at once (its id and type stay, the withholding is recorded), even while a row below keeps the settled mark back",
+        arguments: TestEngine.available)
+    func R2_anonymousCopysPersonIsErasedOnceSettled(engine: TestEngine) async throws {
+        try await withScratch(engine) { scratch in
+            let store = try await BridgeStore.open(
+                try await scratch.make("anonymous-person"), logger: ScratchLocations.logger)
+            // As `BridgeRecordBuilder` records the copy: the person last, as the re-check header.
+            func anonymous(_ id: String, offset: Int64) -> BridgeMessageRecord {
+                var message = Self.anonymousMessage(id, offset: offset)
+                message.outbox[0].headers.append(MessageHeader(name: BridgeHeaders.type, text: "no.ips.test.v1"))
+                message.outbox[0].headers.append(
+                    MessageHeader(name: BridgeHeaders.internalSubject, text: knownFodselsnummer))
+                message.outbox[0].isErasedOnceSettled = true
+                return message
+            }
+            // A named message first, left pending: the settled mark cannot pass the copies.
+            let recorded = try await store.record(
+                BridgeBatch(
+                    messages: [
+                        Fixtures.message("named", offset: 0), anonymous("w", offset: 1), anonymous("p", offset: 2),
+                    ],
+                    offsets: []))
+            func copy(_ id: String) throws -> StoredOutboxRow {
+                try #require(recorded.outbox.first { $0.record.headerText(BridgeHeaders.id) == "disclosure-\(id)" })
+            }
+            let withheldCopy = try copy("w")
+            let publishedCopy = try copy("p")
+            #expect(withheldCopy.record.headerText(BridgeHeaders.internalSubject) == knownFodselsnummer)
+            let before = try await store.storedOutboxContent()
+            #expect(before.contains { $0.sequence == withheldCopy.sequence && $0.headers.contains(knownFodselsnummer) })
+
+            try await store.markWithheld(sequence: withheldCopy.sequence, reasonCode: "consent-withdrawn")
+            try await store.markPublished(sequences: [publishedCopy.sequence])
+            let rows = try await store.storedOutboxContent()
+            for sequence in [withheldCopy.sequence, publishedCopy.sequence] {
+                let row = try #require(rows.first { $0.sequence == sequence })
+                #expect(row.isErased, "a settled anonymous copy's row keeps its content or its person")
+                #expect(!row.headers.contains(knownFodselsnummer))
+            }
+            let withheldRow = try #require(rows.first { $0.sequence == withheldCopy.sequence })
+            #expect(withheldRow.headers.contains("disclosure-w"), "the copy's id is kept")
+            #expect(try await store.withheldDisclosureIDs() == ["disclosure-w"])
+            #expect(
+                try await store.pendingOutbox(limit: 20).contains { $0.messageID == "named" },
+                "premise: a row below the copies is still pending")
+            await store.close()
+        }
+    }
+
+    @Test(
         "R2: an anonymous forward keeps no person link: no subject, consent or case reference beside it; its notice is erased once settled",
         arguments: TestEngine.available)
     func R2_anonymousForwardKeepsNoPersonLink(engine: TestEngine) async throws {

@@ -34,7 +34,8 @@ package enum BridgeHeaders {
     /// Headers only the relay reads (to re-check consent before publishing); they are
     /// stripped before anything is published.
     package static let internalPrefix = "cb-internal-"
-    /// The person an identified disclosure is about, for the relay's consent re-check.
+    /// The person a copy is about, for the relay's consent re-check: an identified copy's, and
+    /// an anonymous copy's (withheld when a withdrawal has closed the anonymous path, R5).
     package static let internalSubject = "cb-internal-subject"
     /// The consent categories the disclosure holds, comma-separated, for the relay's re-check.
     package static let internalCategories = "cb-internal-categories"

@@ -196,21 +196,29 @@ extension BridgeStore {
         }
     }
 
-    /// Erases key and payload of the settled rows marked `erase_when_settled` (the notice that
-    /// ties an anonymous forward's case reference to the person; see `OutboxRecord`). Runs in
-    /// the transaction that settles rows, so the link never outlives its hand-over; the partial
-    /// index keeps it to the few marked rows.
+    /// Erases key and payload of the settled rows marked `erase_when_settled` (the two rows that
+    /// tie an anonymous forward's case reference to the person: the sending side's notice, and
+    /// the copy, whose stored headers name the person for the relay's re-check; see
+    /// `OutboxRecord`), and cuts the relay's re-check headers off their stored headers as
+    /// `eraseHandedOverContent` does. Runs in the transaction that settles rows, so the link
+    /// never outlives its hand-over, even while a row below keeps the settled mark from
+    /// passing; the partial index keeps it to the few marked rows.
     func eraseSettledRows(_ sql: any SQLDatabase) async throws {
         try await sql.raw(SQLQueryString(Self.eraseSettledRowsStatement(self.database.engine))).run()
     }
 
-    /// The statement of `eraseSettledRows` (the upgrade to migration 6 runs it too).
-    static func eraseSettledRowsStatement(_ engine: SQLEngine) -> String {
-        """
-        UPDATE outbox SET payload = \(engine.emptyBytes), kafka_key = NULL, erase_when_settled = 0
-        WHERE erase_when_settled = 1
-          AND (seq <= (SELECT settled_through FROM outbox_progress WHERE id = 1)
-               OR EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = outbox.seq))
-        """
+    /// The statement of `eraseSettledRows`; `cuttingReCheckHeaders: false`: as the upgrade to
+    /// migration 6 runs it (before any anonymous copy's row named its person).
+    static func eraseSettledRowsStatement(_ engine: SQLEngine, cuttingReCheckHeaders: Bool = true) -> String {
+        let position = "\(engine.positionFunction)(headers, '\(internalHeadersMarker)')"
+        let headers =
+            cuttingReCheckHeaders
+            ? ", headers = CASE WHEN \(position) > 0 THEN substr(headers, 1, \(position)) ELSE headers END" : ""
+        return """
+            UPDATE outbox SET payload = \(engine.emptyBytes), kafka_key = NULL, erase_when_settled = 0\(headers)
+            WHERE erase_when_settled = 1
+              AND (seq <= (SELECT settled_through FROM outbox_progress WHERE id = 1)
+                   OR EXISTS (SELECT 1 FROM outbox_done d WHERE d.seq = outbox.seq))
+            """
     }
 }

@@ -195,7 +195,7 @@ extension BridgeStore {
                 UPDATE outbox SET erase_when_settled = 1
                 WHERE disclosure_id IS NULL AND \(asText) LIKE '%"form":"anonymous"%' AND \(asText) LIKE '%"caseReference"%'
                 """,
-                BridgeStore.eraseSettledRowsStatement(engine),
+                BridgeStore.eraseSettledRowsStatement(engine, cuttingReCheckHeaders: false),
             ]
                 + Migrator.appendOnly("anonymous_disclosures", engine: engine)
                 + Migrator.correctingAppendOnly(

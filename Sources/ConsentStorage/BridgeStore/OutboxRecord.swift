@@ -12,9 +12,10 @@ package struct OutboxRecord: Sendable, Hashable {
     package var payload: [UInt8]
     /// The disclosure this message carries out, if any (the relay withholds it on withdrawal).
     package var disclosureID: String?
-    /// Whether the store erases the row's key and payload once it is settled: set on the
-    /// sending side's notice of an anonymous forward, the one row that ties a case reference
-    /// to the person. The bridge store keeps no such link beyond handing it over.
+    /// Whether the store erases the row's key and payload (and the relay's re-check headers)
+    /// once it is settled: set on the rows of an anonymous forward that tie a case reference to
+    /// the person, the sending side's notice and the copy (whose re-check header names the
+    /// person). The bridge store keeps no such link beyond handing it over.
     package var isErasedOnceSettled: Bool
     /// Set when the store keeps no payload for the row but builds it again from the decision's
     /// other rows when it is read (`OutboxPayloadDerivation`). The record handed to the relay
