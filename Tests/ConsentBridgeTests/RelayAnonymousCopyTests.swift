@@ -28,6 +28,30 @@ struct RelayAnonymousCopyTests {
     }
 
     /// The published contract of `ceType` (what the other side's sink validates against).
+    /// `body` of `ceType` decided without any consent, so anonymously, and built into the
+    /// records the pipeline would store, as if read at `offset` of `sourceTopic` under `key`:
+    /// for recording behind a running bridge's back. Nil (with an issue recorded) when the
+    /// policy did not decide the anonymous form.
+    static func decidedAnonymously(
+        _ body: [UInt8], type ceType: String, id: String = UUID().uuidString.lowercased(), from sourceTopic: String,
+        origin: BridgeSide, key: String, offset: Int64, topics: TopicNames, catalog: PolicyCatalog
+    ) throws -> BridgeMessageRecord? {
+        let headers = CloudEventHeaders(id: id, type: ceType)
+        let decision = PolicyEngine.decide(
+            event: PolicyEvent(headers: headers, body: body, sourceTopic: sourceTopic),
+            consent: ConsentView(), contracts: catalog, now: Timestamp(date: Date()),
+            caseReference: CaseReference.random())
+        guard case .forwardAnonymous = decision else {
+            Issue.record("\(ceType) without consent should cross anonymously: \(decision)")
+            return nil
+        }
+        let record = KafkaRecord(
+            topic: sourceTopic, partition: 0, offset: offset, key: Array(key.utf8), value: body, headers: [],
+            timestamp: nil)
+        return try Fixtures.recordBuilder(topics, catalog: catalog).build(
+            record: record, headers: headers, origin: origin, decision: decision, now: Date())
+    }
+
     static func contract(_ ceType: String) throws -> JSONSchema {
         try #require(try ContractCatalog.load(directory: BridgeHarness.contractsDirectory).contract(forCEType: ceType))
             .schema
@@ -300,27 +324,18 @@ struct RelayAnonymousCopyTests {
         let harness = try BridgeHarness()
         let topics = harness.topics
         let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
-        let builder = Fixtures.recordBuilder(topics, catalog: catalog)
         // Two discussions decided without any consent (anonymous form), one for each relay below.
         var messages: [BridgeMessageRecord] = []
         for offset in 0..<2 {
-            let headers = CloudEventHeaders(
-                id: UUID().uuidString.lowercased(), type: "no.ips.health.case-discussion.v1")
-            let body = try Self.discussion()
-            let decision = PolicyEngine.decide(
-                event: PolicyEvent(headers: headers, body: body, sourceTopic: topics.healthOutbound),
-                consent: ConsentView(), contracts: catalog, now: Timestamp(date: Date()),
-                caseReference: CaseReference.random())
-            guard case .forwardAnonymous = decision else {
-                Issue.record("a discussion without consent should cross anonymously: \(decision)")
+            guard
+                let message = try Self.decidedAnonymously(
+                    try Self.discussion(), type: "no.ips.health.case-discussion.v1", from: topics.healthOutbound,
+                    origin: .health, key: Self.unconsented, offset: Int64(offset), topics: topics, catalog: catalog)
+            else {
                 await harness.finish()
                 return
             }
-            let record = KafkaRecord(
-                topic: topics.healthOutbound, partition: 0, offset: Int64(offset), key: Array(Self.unconsented.utf8),
-                value: body, headers: [], timestamp: nil)
-            messages.append(
-                try builder.build(record: record, headers: headers, origin: .health, decision: decision, now: Date()))
+            messages.append(message)
         }
         let store = try await harness.openBridgeStore()
         let client = KafkaClientConfiguration(bootstrapServers: harness.cluster.bootstrapServers)
@@ -421,22 +436,14 @@ struct RelayAnonymousCopyTests {
         // have just before the change arrived: its copy is still to be delivered.
         let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
         let id = UUID().uuidString.lowercased()
-        let headers = CloudEventHeaders(id: id, type: "no.ips.health.case-discussion.v1")
-        let body = try Self.discussion()
-        let decision = PolicyEngine.decide(
-            event: PolicyEvent(headers: headers, body: body, sourceTopic: topics.healthOutbound),
-            consent: ConsentView(), contracts: catalog, now: Timestamp(date: Date()),
-            caseReference: CaseReference.random())
-        guard case .forwardAnonymous = decision else {
-            Issue.record("a discussion without consent should cross anonymously: \(decision)")
+        guard
+            let message = try Self.decidedAnonymously(
+                try Self.discussion(), type: "no.ips.health.case-discussion.v1", id: id, from: topics.healthOutbound,
+                origin: .health, key: person, offset: 999_999, topics: topics, catalog: catalog)
+        else {
             await harness.finish()
             return
         }
-        let record = KafkaRecord(
-            topic: topics.healthOutbound, partition: 0, offset: 999_999, key: Array(person.utf8), value: body,
-            headers: [], timestamp: nil)
-        let message = try Fixtures.recordBuilder(topics, catalog: catalog).build(
-            record: record, headers: headers, origin: .health, decision: decision, now: Date())
         let copyRecord = try #require(message.outbox.first { $0.topic == topics.followUpInbound })
         #expect(
             copyRecord.headerText(BridgeHeaders.internalSubject) == person,
@@ -536,21 +543,14 @@ struct RelayAnonymousCopyTests {
         // the running bridge's back.
         let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
         let id = UUID().uuidString.lowercased()
-        let headers = CloudEventHeaders(id: id, type: "no.ips.nav.candidate-suggestion.v1")
-        let decision = PolicyEngine.decide(
-            event: PolicyEvent(headers: headers, body: suggestion, sourceTopic: topics.navOutbound),
-            consent: ConsentView(), contracts: catalog, now: Timestamp(date: Date()),
-            caseReference: CaseReference.random())
-        guard case .forwardAnonymous = decision else {
-            Issue.record("a suggestion without consent should cross anonymously: \(decision)")
+        guard
+            let message = try Self.decidedAnonymously(
+                suggestion, type: "no.ips.nav.candidate-suggestion.v1", id: id, from: topics.navOutbound, origin: .nav,
+                key: person, offset: 999_999, topics: topics, catalog: catalog)
+        else {
             await harness.finish()
             return
         }
-        let record = KafkaRecord(
-            topic: topics.navOutbound, partition: 0, offset: 999_999, key: Array(person.utf8), value: suggestion,
-            headers: [], timestamp: nil)
-        let message = try Fixtures.recordBuilder(topics, catalog: catalog).build(
-            record: record, headers: headers, origin: .nav, decision: decision, now: Date())
         let store = try await harness.openBridgeStore()
         _ = try await store.record(BridgeBatch(messages: [message], offsets: []))
         let receipts = try await harness.read(topics.navReceipts, atLeast: 2, timeout: .seconds(30))
