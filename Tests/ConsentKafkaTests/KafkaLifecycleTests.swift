@@ -35,9 +35,11 @@ struct KafkaLifecycleTests {
 
         let closing = ContinuousClock.now
         await made.close()
-        // Milliseconds alone; a bound, not a benchmark (2.2 s once under the parallel suite with a
-        // build beside it). A consumer in a group waits for its leave to rebalance the group.
-        #expect(ContinuousClock.now - closing < .seconds(5), "nothing to leave: no group round trip")
+        // Milliseconds alone; a bound, not a benchmark: under the fresh-clone CI run's parallel
+        // suite it took 2.2 s once and 7.4 s once (that test took 45 s in all). What it guards
+        // against is a close that waits out the group's session (45 s by default) or hangs; that
+        // it never joined is asserted above.
+        #expect(ContinuousClock.now - closing < .seconds(20), "nothing to leave: no group round trip")
         #expect(throws: KafkaError.self) { try made.start() }
         var batches = made.batches.makeAsyncIterator()
         #expect(try await batches.next() == nil, "its batches end")
