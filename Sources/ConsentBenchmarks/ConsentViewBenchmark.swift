@@ -198,7 +198,7 @@ package struct ConsentViewBenchmark: Sendable {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 client: tuned, groupID: "consent-view-bench-\(UUID().uuidString.prefix(8))", topics: [topic],
-                maxBatchSize: 2_000, startingOffsets: { _ in [:] }),
+                maxBatchSize: 2_000, startingOffsets: { _, _ in [:] }),
             logger: logger)
         let service = ConsentViewService(
             keeper: keeper, consumer: consumer, store: store, consentTopic: topic,

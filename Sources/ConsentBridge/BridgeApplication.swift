@@ -154,7 +154,12 @@ package struct BridgeApplication: Sendable {
                         groupID:
                             "\(configuration.bridgeGroupID)-consent-view-\(UUID().uuidString.prefix(8).lowercased())",
                         topics: [topics.healthConsent],
-                        startingOffsets: { partitions in
+                        startingOffsets: { partitions, clusterID in
+                            // The view's positions, once the consent topic is checked to be on
+                            // the cluster they were read from (a replaced one stops the bridge).
+                            _ = try await store.database.kafkaPositions(
+                                consumerGroup: ConsentViewService.offsetsGroup,
+                                topics: Set(partitions.map(\.topic)), clusterID: clusterID)
                             let positions = keeper.positions
                             var starts: [KafkaTopicPartition: Int64] = [:]
                             for partition in partitions { starts[partition] = positions[partition.partition] }

@@ -1,6 +1,7 @@
 import ConsentContracts
 package import ConsentKafka
 package import ConsentPolicy
+import ConsentSinks
 package import ConsentStorage
 import Foundation
 package import Logging
@@ -51,18 +52,11 @@ package struct EventPipeline: Service {
         self.metrics = metrics
     }
 
-    /// Stored positions for a newly assigned partition set (the consumer's `startingOffsets`).
+    /// Stored positions for a newly assigned partition set (the consumer's `startingOffsets`),
+    /// on the cluster they were read from (a replaced cluster stops the pipeline).
     package static func startingOffsets(store: BridgeStore, group: String) -> KafkaConsumerConfiguration.StartingOffsets
     {
-        { partitions in
-            let stored = try await store.offsets(consumerGroup: group)
-            var result: [KafkaTopicPartition: Int64] = [:]
-            for offset in stored {
-                let key = KafkaTopicPartition(topic: offset.topic, partition: offset.partition)
-                if partitions.contains(key) { result[key] = offset.nextOffset }
-            }
-            return result
-        }
+        KafkaConsumerConfiguration.storedPositions(in: store.database, consumerGroup: group)
     }
 
     /// Starts the consumer (joins the group), then decides and records batch by batch until

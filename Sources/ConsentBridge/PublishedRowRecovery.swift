@@ -59,7 +59,7 @@ struct PublishedRowRecovery: Sendable {
             configuration: KafkaConsumerConfiguration(
                 client: client, groupID: "consent-bridge-relay-recovery-\(UUID().uuidString.prefix(8).lowercased())",
                 topics: topics,
-                startingOffsets: { partitions in startsSnapshot.filter { partitions.contains($0.key) } }),
+                startingOffsets: { partitions, _ in startsSnapshot.filter { partitions.contains($0.key) } }),
             logger: logger)
         defer { Task { await consumer.close() } }
         try consumer.start()

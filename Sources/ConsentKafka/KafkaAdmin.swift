@@ -150,6 +150,20 @@ package final class KafkaAdmin: Sendable {
         try await fetchMetadata(client: client, on: blocking, timeout: timeout)
     }
 
+    /// The cluster's id, as the cluster reports it in its metadata (what a consumer's stored
+    /// positions are bound to: see `KafkaConsumerConfiguration.StartingOffsets`).
+    package func clusterID(timeout: Duration = .seconds(10)) async throws(KafkaError) -> String {
+        let milliseconds = timeout.librdkafkaMilliseconds
+        let client = self.client
+        let id = try await blocking.run("cluster id") { () -> String? in
+            guard let pointer = rd_kafka_clusterid(client.handle, milliseconds) else { return nil }
+            defer { rd_kafka_mem_free(client.handle, pointer) }
+            return String(cString: pointer)
+        }
+        guard let id, !id.isEmpty else { throw KafkaError(code: .clusterIdentityUnknown, operation: "cluster id") }
+        return id
+    }
+
     /// Releases the client.
     package func close() async {
         await blocking.stop()

@@ -3,7 +3,14 @@ package struct KafkaConsumerConfiguration: Sendable {
     /// Returns the stored position (the offset of the next record to read) for each newly
     /// assigned partition. Partitions missing from the result start at the beginning of the
     /// partition, never at its end: a silent jump to the end would lose records.
-    package typealias StartingOffsets = @Sendable ([KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64]
+    ///
+    /// The second argument is the id of the cluster the partitions are on, as the cluster
+    /// itself reports it: a position counts records of one cluster's log, and read on another
+    /// cluster it would skip or repeat records silently, so a caller that stores positions
+    /// keeps the id beside them and throws on a different one.
+    package typealias StartingOffsets =
+        @Sendable (_ partitions: [KafkaTopicPartition], _ clusterID: String)
+        async throws -> [KafkaTopicPartition: Int64]
 
     /// Brokers, client id and librdkafka properties (these override `defaultProperties`).
     package var client: KafkaClientConfiguration
@@ -25,7 +32,7 @@ package struct KafkaConsumerConfiguration: Sendable {
         topics: [String],
         maxBatchSize: Int = 500,
         maxBufferedBatches: Int = 4,
-        startingOffsets: @escaping StartingOffsets = { _ in [:] }
+        startingOffsets: @escaping StartingOffsets = { _, _ in [:] }
     ) {
         self.client = client
         self.groupID = groupID

@@ -19,6 +19,9 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         package static let clientClosed = Code(rawValue: -10_002)
         /// A consumer's batches were read before `start()`: they would never come.
         package static let consumerNotStarted = Code(rawValue: -10_003)
+        /// The cluster did not say which cluster it is (its id), so stored positions cannot be
+        /// checked against it.
+        package static let clusterIdentityUnknown = Code(rawValue: -10_004)
         /// A blocking call did not finish within its time limit.
         package static let timedOut = Code(rawValue: Int32(RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue))
         /// A message was not delivered within `message.timeout.ms`.
@@ -41,6 +44,7 @@ package struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
             case .invalidConfiguration: return "INVALID_CONFIGURATION"
             case .clientClosed: return "CLIENT_CLOSED"
             case .consumerNotStarted: return "CONSUMER_NOT_STARTED"
+            case .clusterIdentityUnknown: return "CLUSTER_IDENTITY_UNKNOWN"
             default: return String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: rawValue)))
             }
         }

@@ -59,18 +59,8 @@ package struct SinkService: Service {
                 groupID: groupID,
                 topics: store.sinkTopics,
                 maxBatchSize: self.maxBatchSize,
-                startingOffsets: { partitions in
-                    let stored = try await store.offsets(consumerGroup: groupID)
-                    var starts: [KafkaTopicPartition: Int64] = [:]
-                    for partition in partitions {
-                        if let offset = stored.first(where: {
-                            $0.topic == partition.topic && $0.partition == partition.partition
-                        }) {
-                            starts[partition] = offset.nextOffset
-                        }
-                    }
-                    return starts
-                }
+                startingOffsets: KafkaConsumerConfiguration.storedPositions(
+                    in: store.database, consumerGroup: groupID)
             ),
             logger: self.logger
         )

@@ -19,6 +19,7 @@ struct ConsentBridgeCommand: AsyncParsableCommand {
             DisclosuresCommand.self,
             AccessReportCommand.self,
             BreachesCommand.self,
+            KafkaClusterCommand.self,
             ConfigCommand.self,
             ContractsCommand.self,
             BenchCommand.self,

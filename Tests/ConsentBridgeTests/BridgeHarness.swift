@@ -35,13 +35,17 @@ final class CapturedLogs: Sendable {
 final class BridgeHarness: Sendable {
     static let contractsDirectory = RepositoryPaths.contractsDirectory
 
-    let cluster: EmbeddedKafkaCluster
+    /// The cluster the bridge runs on, and the producer publishing to it (`replaceCluster`
+    /// swaps both; the replaced ones are kept, running, until `finish`).
+    private let kafka: Mutex<(cluster: EmbeddedKafkaCluster, producer: KafkaProducer, replaced: [EmbeddedKafkaCluster])>
+    var cluster: EmbeddedKafkaCluster { kafka.withLock { $0.cluster } }
+    var producer: KafkaProducer { kafka.withLock { $0.producer } }
     let directory: String
     let logs = CapturedLogs()
     let configuration: BridgeConfiguration
     private let running = Mutex<(group: ServiceGroup, task: Task<Void, any Error>, application: BridgeApplication)?>(
         nil)
-    let producer: KafkaProducer
+    private let partitions: Int
 
     var topics: TopicNames { configuration.topics }
 
@@ -69,8 +73,7 @@ final class BridgeHarness: Sendable {
         environment extra: [String: String] = [:]
     ) throws {
         self.postgresDatabase = postgresDatabase
-        cluster = try EmbeddedKafkaCluster(
-            brokers: 1, logger: Logger(label: "cluster") { _ in SwiftLogNoOpLogHandler() })
+        self.partitions = partitions
         directory =
             FileManager.default.temporaryDirectory.appendingPathComponent("bridge-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -85,12 +88,59 @@ final class BridgeHarness: Sendable {
                 "CONSENT_BRIDGE_RELAY_RETRY_INITIAL_BACKOFF_MS": "50",
             ].merging(extra) { _, new in new },
             fileContents: nil)
-        for topic in configuration.topics.all {
+        let (cluster, producer) = try Self.makeCluster(topics: configuration.topics, partitions: partitions)
+        kafka = Mutex((cluster, producer, []))
+    }
+
+    /// An embedded cluster with every topic, and a producer publishing to it.
+    private static func makeCluster(topics: TopicNames, partitions: Int) throws -> (EmbeddedKafkaCluster, KafkaProducer)
+    {
+        let cluster = try EmbeddedKafkaCluster(
+            brokers: 1, logger: Logger(label: "cluster") { _ in SwiftLogNoOpLogHandler() })
+        for topic in topics.all {
             try cluster.createTopic(topic, partitions: partitions)
         }
-        producer = try KafkaProducer(
+        let producer = try KafkaProducer(
             configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers),
             logger: Logger(label: "p") { _ in SwiftLogNoOpLogHandler() })
+        return (cluster, producer)
+    }
+
+    /// Replaces the Kafka cluster with a new, empty one holding the same topics, as when Kafka
+    /// is rebuilt or a standby cluster takes over: the next `start`, `publish…` and `read` use
+    /// it. The old one keeps running, apart, until `finish` (so the two never share an id).
+    func replaceCluster() async throws {
+        let (cluster, producer) = try Self.makeCluster(topics: topics, partitions: partitions)
+        let old = kafka.withLock { kafka in
+            defer { kafka = (cluster, producer, kafka.replaced + [kafka.cluster]) }
+            return kafka.producer
+        }
+        await old.close()
+    }
+
+    /// Waits up to `timeout` for the running services to stop by themselves, as a halt does,
+    /// and returns the error they stopped with (nil if they are still running then).
+    func haltError(within timeout: Duration) async -> (any Error)? {
+        guard let task = running.withLock({ $0?.task }) else { return nil }
+        let deadline = ContinuousClock.now + timeout
+        let finished = Mutex<Result<Void, any Error>?>(nil)
+        let watcher = Task {
+            do {
+                try await task.value
+                finished.withLock { $0 = .success(()) }
+            } catch {
+                finished.withLock { $0 = .failure(error) }
+            }
+        }
+        defer { watcher.cancel() }
+        while ContinuousClock.now < deadline {
+            if let result = finished.withLock({ $0 }) {
+                if case .failure(let error) = result { return error }
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
     }
 
     static let tuning = EmbeddedKafkaCluster.consumerTuning
@@ -130,7 +180,8 @@ final class BridgeHarness: Sendable {
     func finish() async {
         await stop()
         await producer.close()
-        cluster.shutdown()
+        let clusters = kafka.withLock { [$0.cluster] + $0.replaced }
+        for cluster in clusters { cluster.shutdown() }
         try? FileManager.default.removeItem(atPath: directory)
         if let postgresDatabase, let base = BridgeStoreEngine.postgresURL {
             await PostgresScratchDatabase.drop(url: postgresDatabase, baseURL: base, logger: Logger(label: "scratch"))

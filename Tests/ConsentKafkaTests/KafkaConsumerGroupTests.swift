@@ -43,7 +43,9 @@ struct KafkaConsumerGroupTests {
         let group = KafkaTestSupport.unique("group")
         let collector = RecordCollector()
         func start() throws -> (KafkaConsumer, Task<Void, any Error>) {
-            let consumer = try KafkaTestSupport.consumer(cluster, group: group, topics: [topic]) { store.load($0) }
+            let consumer = try KafkaTestSupport.consumer(cluster, group: group, topics: [topic]) { partitions, _ in
+                store.load(partitions)
+            }
             let reader = Task {
                 for try await batch in consumer.batches {
                     collector.append(batch)
@@ -100,7 +102,7 @@ struct KafkaConsumerGroupTests {
         _ = try await producer.send(KafkaOutgoingRecord(topic: topic, key: nil, value: Array("x".utf8)))
         await producer.close()
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) {
-            _ in throw StoreDown()
+            _, _ in throw StoreDown()
         }
         var received = 0
         await #expect(throws: StoreDown.self) {

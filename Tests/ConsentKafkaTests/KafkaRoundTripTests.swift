@@ -1,5 +1,6 @@
 import ConsentKafka
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Kafka client round trips on the embedded cluster")
@@ -101,7 +102,7 @@ struct KafkaRoundTripTests {
             KafkaTopicPartition(topic: topic, partition: 1): 99,
         ]
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) {
-            partitions in
+            partitions, _ in
             #expect(Set(partitions) == Set(stored.keys))
             return stored
         }
@@ -138,7 +139,7 @@ struct KafkaRoundTripTests {
         // Partition 3 has a stored offset; the others have none.
         let stored = [KafkaTopicPartition(topic: topic, partition: 3): Int64(20)]
         let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic]) {
-            _ in stored
+            _, _ in stored
         }
         let assignment = Task {
             for await change in consumer.assignmentChanges {
@@ -161,6 +162,42 @@ struct KafkaRoundTripTests {
             let offsets = collector.all.filter { $0.partition == partition }.map(\.offset)
             #expect(offsets == Array((partition == 3 ? 20 : 0)..<25), "partition \(partition)")
         }
+    }
+
+    @Test(
+        "an assignment hands over the id of the cluster that made it (stored positions are checked against it): the cluster's own, another cluster's differs"
+    )
+    func assignmentsNameTheirCluster() async throws {
+        let topic = KafkaTestSupport.unique("cluster-id")
+        let first = try KafkaTestSupport.cluster(topics: [topic: 1])
+        defer { first.shutdown() }
+        let second = try KafkaTestSupport.cluster(topics: [topic: 1])
+        defer { second.shutdown() }
+        var handed: [String] = []
+        var reported: [String] = []
+        for cluster in [first, second] {
+            let seen = Mutex<String?>(nil)
+            let consumer = try KafkaTestSupport.consumer(cluster, group: KafkaTestSupport.unique("g"), topics: [topic])
+            {
+                _, clusterID in
+                seen.withLock { $0 = clusterID }
+                return [:]
+            }
+            let deadline = ContinuousClock.now + KafkaTestSupport.arrivalDeadline
+            while seen.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            await consumer.close()
+            handed.append(try #require(seen.withLock { $0 }))
+            let admin = try KafkaAdmin(
+                configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers),
+                logger: KafkaTestSupport.logger)
+            reported.append(try await admin.clusterID())
+            await admin.close()
+        }
+        #expect(handed == reported)
+        #expect(handed.allSatisfy { !$0.isEmpty })
+        #expect(handed[0] != handed[1])
     }
 
     @Test("a tombstone (null value) arrives as a record with a nil value")

@@ -31,7 +31,7 @@ enum KafkaTestSupport {
 
     static func consumer(
         _ cluster: EmbeddedKafkaCluster, group: String, topics: [String],
-        startingOffsets: @escaping KafkaConsumerConfiguration.StartingOffsets = { _ in [:] }
+        startingOffsets: @escaping KafkaConsumerConfiguration.StartingOffsets = { _, _ in [:] }
     ) throws -> KafkaConsumer {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(

@@ -41,7 +41,7 @@ struct BridgeStoreConformanceTests {
                     try $0.decode(column: "version", as: Int64.self)
                 }
             }
-            #expect(versions == Array(1...16))
+            #expect(versions == Array(1...17))
             let tables = try await second.database.tableNames()
             #expect(
                 tables.isSuperset(of: [

@@ -259,11 +259,14 @@ class BrokerProcess:
     """`consent-bridge broker`: the Kafka-protocol broker in a process of its own, with the
     project's topics, so that it outlives a bridge that is stopped and started again."""
 
-    def __init__(self, binary: str, workdir: Path):
+    def __init__(self, binary: str, workdir: Path, port: int | None = None):
+        """`port`: a stable bootstrap address (`--port`), so that a broker started again in
+        its place is reached at the same address, as a rebuilt cluster behind a load balancer."""
+        workdir.mkdir(parents=True, exist_ok=True)
         self.output_path = workdir / "broker.stdout.log"
         self._output = open(self.output_path, "wb")
         self.process = subprocess.Popen(
-            [binary, "broker", "--contracts", str(CONTRACTS)], cwd=workdir,
+            [binary, "broker", "--contracts", str(CONTRACTS)] + (["--port", str(port)] if port else []), cwd=workdir,
             stdout=self._output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.bootstrap = None
 

@@ -23,7 +23,8 @@ struct RebalanceHandler: Sendable {
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             let assigned = partitions.topicPartitions
-            switch lookUpStartingOffsets(assigned) {
+            let lookup = Self.clusterID(rk).map { lookUpStartingOffsets(assigned, clusterID: $0) }
+            switch lookup ?? .failure(KafkaError(code: .clusterIdentityUnknown, operation: "assign")) {
             case .success(let stored):
                 let earliest = earliestOffsets(rk, assigned.filter { stored[$0] == nil })
                 var starts: [KafkaTopicPartition: Int64] = [:]
@@ -114,8 +115,18 @@ struct RebalanceHandler: Sendable {
         return earliest.filter { wanted.contains($0.key) }
     }
 
+    /// The id of the cluster the consumer is connected to, from its metadata (cached by the
+    /// time partitions are assigned; waits up to 10 s otherwise). nil when the cluster does not
+    /// say: the caller then reads nothing (a position cannot be checked against its cluster).
+    private static func clusterID(_ rk: OpaquePointer) -> String? {
+        guard let pointer = rd_kafka_clusterid(rk, 10_000) else { return nil }
+        defer { rd_kafka_mem_free(rk, pointer) }
+        let id = String(cString: pointer)
+        return id.isEmpty ? nil : id
+    }
+
     /// Runs the async lookup and waits for it on the current (poll) thread.
-    private func lookUpStartingOffsets(_ partitions: [KafkaTopicPartition]) -> Result<
+    private func lookUpStartingOffsets(_ partitions: [KafkaTopicPartition], clusterID: String) -> Result<
         [KafkaTopicPartition: Int64], any Error
     > {
         let result = Mutex<Result<[KafkaTopicPartition: Int64], any Error>?>(nil)
@@ -123,7 +134,7 @@ struct RebalanceHandler: Sendable {
         let lookup = startingOffsets
         Task {
             let outcome: Result<[KafkaTopicPartition: Int64], any Error>
-            do { outcome = .success(try await lookup(partitions)) } catch { outcome = .failure(error) }
+            do { outcome = .success(try await lookup(partitions, clusterID)) } catch { outcome = .failure(error) }
             result.withLock { $0 = outcome }
             done.signal()
         }

@@ -398,6 +398,7 @@ extension BridgeStore {
                 """
             ] + Migrator.appendOnly("anonymous_disclosure_withholdings", engine: engine)
         },
+        KafkaClusterBindings.migration(version: 17),
     ]
 
     /// Migration 15's rows: every outbox row whose headers are in a form before `h2:` (the rows

@@ -28,6 +28,10 @@ package struct StorageError: Error, Sendable, CustomStringConvertible {
         package static let invalidBatch = Code("invalid-batch")
         /// The store was used after `close()`.
         package static let closed = Code("closed")
+        /// The stored consumer positions were read from another Kafka cluster than the one now
+        /// answering: reading on would skip or repeat records silently, so nothing is read
+        /// until an operator adopts the new cluster (`KafkaClusterBindings`).
+        package static let kafkaClusterReplaced = Code("kafka-cluster-replaced")
         /// A record must be quarantined (R10) but the store was opened without a quarantine key.
         package static let quarantineUnavailable = Code("quarantine-unavailable")
     }

@@ -56,5 +56,6 @@ extension HealthJournalStore {
             ]
         },
         BreachTables.migration(version: 3),
+        KafkaClusterBindings.migration(version: 4),
     ]
 }

@@ -52,5 +52,6 @@ extension NavSystemStore {
                     ] : []
             }
         ),
+        KafkaClusterBindings.migration(version: 5),
     ]
 }

@@ -133,7 +133,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// A Kafka client for one side's cluster; a side no role uses gets an unused placeholder.
-    private static func client(_ connection: KafkaConnection?, name: String) -> KafkaClientConfiguration {
+    static func client(_ connection: KafkaConnection?, name: String) -> KafkaClientConfiguration {
         guard let connection else { return KafkaClientConfiguration(bootstrapServers: "127.0.0.1:9") }
         var properties = connection.librdkafkaProperties
         properties.removeValue(forKey: "bootstrap.servers")

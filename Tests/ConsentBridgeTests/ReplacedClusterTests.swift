@@ -1,0 +1,99 @@
+import ConsentBridge
+import ConsentBridgeTesting
+import ConsentConfiguration
+import ConsentContracts
+import ConsentKafka
+import ConsentStorage
+import Foundation
+import Logging
+import Testing
+
+/// Kafka rebuilt, restored or failed over behind the same address: the bridge's stored positions
+/// count records of the old cluster's logs, and resumed on the new one they would skip its
+/// first records (consents included) silently. An outside audit saw 12 events per run end with
+/// no receipt, rejection or decision that way.
+@Suite(
+    "A replaced Kafka cluster (embedded broker; SQLite, and PostgreSQL when available)", .serialized,
+    .timeLimit(.minutes(5)))
+struct ReplacedClusterTests {
+    static let patient = "12848740088"
+    static let other = "03919540000"
+
+    @Test(
+        "Nothing lost (R5): a Kafka cluster replaced by one whose logs are longer than the stored positions halts the bridge before it reads anything; adopted by an operator, every event on it is decided exactly once, under its withdrawal",
+        arguments: BridgeStoreEngine.available)
+    func replacedClusterHaltsUntilAdopted(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine, partitions: 1)
+        try await harness.start()
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        for _ in 0..<3 {
+            try await harness.publishEvent(
+                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+                body: try Fixtures.referral(patient: Self.patient))
+        }
+        #expect(try await harness.read(harness.topics.healthReceipts, atLeast: 3).count == 3)
+        await harness.stop()
+
+        // The new cluster's logs are longer than the stored positions (consent topic: 1,
+        // referrals: 3). Its consent log starts with the patient's withdrawal, which a bridge
+        // resuming at position 1 would never read; its referrals, which it would partly skip.
+        try await harness.replaceCluster()
+        try await harness.publishConsent(
+            patient: Self.patient, try Fixtures.consent(patient: Self.patient, status: "withdrawn", version: 2))
+        try await harness.publishConsent(patient: Self.other, try Fixtures.consent(patient: Self.other))
+        var referrals: [String] = []
+        for _ in 0..<6 {
+            referrals.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+                    body: try Fixtures.referral(patient: Self.patient)))
+        }
+
+        try await harness.start()
+        let halt = await harness.haltError(within: .seconds(60))
+        let refusal = try #require(
+            halt as? StorageError, "the bridge kept running on a replaced cluster: \(String(describing: halt))")
+        #expect(refusal.code == .kafkaClusterReplaced)
+        #expect(
+            harness.logs.all.contains { $0.contains("kafka-cluster-replaced") && $0.contains("kafka-cluster adopt") },
+            "the halt's reason is not logged where operators look")
+        await harness.stop()
+        // Halted before reading: nothing crossed, nothing was decided.
+        #expect(try await harness.read(harness.topics.followUpInbound, atLeast: 0).isEmpty)
+        #expect(try await harness.read(harness.topics.healthReceipts, atLeast: 0).isEmpty)
+
+        // The operator's decision, as `kafka-cluster adopt` makes it: the positions read from
+        // the old cluster are forgotten and bound to the new one.
+        let admin = try KafkaAdmin(
+            configuration: KafkaClientConfiguration(bootstrapServers: harness.cluster.bootstrapServers),
+            logger: Logger(label: "admin") { _ in SwiftLogNoOpLogHandler() })
+        let newID = try await admin.clusterID()
+        await admin.close()
+        let store = try await harness.openBridgeStore()
+        let oldIDs = Set(try await store.database.kafkaClusterBindings().map(\.clusterID))
+        #expect(oldIDs.count == 1 && !oldIDs.contains(newID))
+        let moved = try await store.database.adoptKafkaCluster(replacing: try #require(oldIDs.first), with: newID)
+        #expect(Set(moved.map(\.topic)).isSuperset(of: [harness.topics.healthConsent, harness.topics.healthOutbound]))
+        await store.close()
+
+        try await harness.start()
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 6)
+        let forwarded = try await harness.read(harness.topics.followUpInbound, atLeast: 0)
+        await harness.finish()
+
+        // Every referral on the new cluster decided exactly once, under the withdrawal read
+        // from the start of its consent log; each receipt as its contract says.
+        #expect(forwarded.isEmpty, "a referral crossed after its patient's withdrawal")
+        #expect(receipts.count == 6)
+        #expect(Set(receipts.compactMap(\.key).map { String(decoding: $0, as: UTF8.self) }) == Set(referrals))
+        let catalog = try ContractCatalog.load(directory: BridgeHarness.contractsDirectory)
+        for receipt in receipts {
+            let value = try StrictJSON.parse(receipt.value ?? [])
+            let type = try #require(receipt.headers.string(named: "ce_type"))
+            let contract = try #require(catalog.contract(forCEType: type))
+            #expect(contract.schema.validate(value).isEmpty, "a receipt breaks its contract")
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(receipt.value ?? [])) as? [String: Any])
+            #expect(body["reasonCode"] as? String == "referral-requires-consent")
+        }
+    }
+}
