@@ -184,12 +184,11 @@ package struct BridgeApplication: Sendable {
                     let positions = keeper.positions
                     metrics.recordConsentViewLag(
                         required.reduce(0) { $0 + Int(max(0, $1.value - (positions[$1.key] ?? 0))) })
-                    // As the gate judges it: a log that ends before the view's position is not
-                    // caught up with, whatever the positions say.
-                    if !keeper.partitionsReadBeyond(required).isEmpty {
-                        return "consent topic ends before the consent view's position"
+                    switch gate.staleness(against: required) {
+                    case nil: return nil
+                    case .logEndsBeforeView: return "consent topic ends before the consent view's position"
+                    case .notCaughtUp: return "consent view not caught up"
                     }
-                    return keeper.hasRead(upTo: required) ? nil : "consent view not caught up"
                 }
                 services.append(
                     ConsentViewService(

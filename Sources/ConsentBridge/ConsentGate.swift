@@ -37,6 +37,23 @@ package struct ConsentGate: Sendable {
             topic: consentTopic, partitions: Array(0..<partitionCount), timeout: .seconds(5))
     }
 
+    /// Why the view is not current with the consent log ending at `required` (nil: it is):
+    /// the gate's judgement, which readiness reports as well.
+    package enum Staleness: Sendable, Equatable {
+        /// These partitions' logs end before what the view has read (see `waitUntilCurrent`).
+        case logEndsBeforeView([Int32])
+        /// The view has not yet read up to the log's end.
+        case notCaughtUp
+    }
+
+    /// The view's staleness against `required` (the consent partitions' high watermarks). A log
+    /// ending before the view's position counts first, whatever the positions say.
+    package func staleness(against required: [Int32: Int64]) -> Staleness? {
+        let behind = keeper.partitionsReadBeyond(required)
+        if !behind.isEmpty { return .logEndsBeforeView(behind) }
+        return keeper.hasRead(upTo: required) ? nil : .notCaughtUp
+    }
+
     /// Waits until the view is current; throws `ConsentViewLagging` after `timeout` (an
     /// infrastructure condition: the caller retries, it never decides on a stale view).
     ///
@@ -50,9 +67,11 @@ package struct ConsentGate: Sendable {
     /// then out of range, reads such a partition from its start).
     package func waitUntilCurrent() async throws {
         let required = try await highWatermarks()
-        let behind = keeper.partitionsReadBeyond(required)
-        if !behind.isEmpty { throw ConsentLogBehindView(partitions: behind) }
-        if keeper.hasRead(upTo: required) { return }
+        switch staleness(against: required) {
+        case nil: return
+        case .logEndsBeforeView(let partitions): throw ConsentLogBehindView(partitions: partitions)
+        case .notCaughtUp: break
+        }
         let keeper = self.keeper
         let caughtUp = await withTaskGroup(of: Bool.self) { group in
             group.addTask {

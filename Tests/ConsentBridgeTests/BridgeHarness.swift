@@ -118,6 +118,14 @@ final class BridgeHarness: Sendable {
         await old.close()
     }
 
+    /// A cluster of the NAV side's own holding its `nav.*` topics (as many partitions as the
+    /// harness's), for `start(navCluster:)`; the caller shuts it down.
+    func makeNavCluster() throws -> EmbeddedKafkaCluster {
+        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        for topic in topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: partitions) }
+        return nav
+    }
+
     /// Waits up to `timeout` for the running services to stop by themselves, as a halt does,
     /// and returns the error they stopped with (nil if they are still running then).
     func haltError(within timeout: Duration) async -> (any Error)? {
@@ -384,5 +392,17 @@ enum Fixtures {
         }
         object["eventId"] = UUID().uuidString.lowercased()
         return try bytes(object)
+    }
+}
+
+extension EmbeddedKafkaCluster {
+    /// Moves the leader of partitions 0..<`partitions` of each of `topics` to `broker`; -1
+    /// leaves them without one, so that what is produced to them waits in the producer.
+    func setLeaders(of topics: [String], partitions: Int32 = 3, to broker: Int32) {
+        for topic in topics {
+            for partition in Int32(0)..<partitions {
+                setPartitionLeader(topic: topic, partition: partition, broker: broker)
+            }
+        }
     }
 }

@@ -426,9 +426,8 @@ struct BridgeRelayWithholdingTests {
     func R4_noticesFollowTheirCopysDelivery() async throws {
         let harness = try BridgeHarness()
         // The NAV side on a cluster of its own, which refuses the next produce requests.
-        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
-        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
         try await harness.start(navCluster: nav)
         let patient = BridgeEndToEndTests.patient
         try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
@@ -463,9 +462,8 @@ struct BridgeRelayWithholdingTests {
         // [Bn2 Br C1 Cn1] [C2 Cn2 Cr]: Ar, Bn2 and Br follow copies of the page before, still
         // in flight when they are read, and Cr a copy of the page before and one of its own.
         let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_PIPELINE_BATCH_SIZE": "1"])
-        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
-        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
         try await harness.start(navCluster: nav)
         let patient = BridgeEndToEndTests.patient
         let granted = try Fixtures.consent(patient: patient)
@@ -552,9 +550,8 @@ struct BridgeRelayShutdownTests {
     func shutdownDrainIsBoundedAndLosesNothing() async throws {
         let budget = Duration.seconds(2)
         let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_RELAY_SHUTDOWN_DRAIN_MS": "2000"])
-        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
-        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
         try await harness.start(navCluster: nav)
         let patient = BridgeEndToEndTests.patient
         try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))

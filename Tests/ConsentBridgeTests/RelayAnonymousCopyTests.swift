@@ -63,9 +63,8 @@ struct RelayAnonymousCopyTests {
     func R4_refusedAnonymousCopyIsReportedWithheldAcrossARestart(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(
             engine: engine, environment: ["CONSENT_BRIDGE_RELAY_SHUTDOWN_DRAIN_MS": "2000"])
-        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
-        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
         try await harness.start(navCluster: nav)
         let topics = harness.topics
         // The relay is up (its start-up recovery done) once a probe's receipt is out.
@@ -87,13 +86,7 @@ struct RelayAnonymousCopyTests {
         // copy waits in the producer, and is still pending in the store when the bridge stops (as
         // after a kill -9, or with the health side's cluster unreachable).
         let reportTopics = [topics.healthDisclosures, topics.healthReceipts]
-        func setLeaders(_ broker: Int32) {
-            for topic in reportTopics {
-                for partition in Int32(0)..<3 {
-                    harness.cluster.setPartitionLeader(topic: topic, partition: partition, broker: broker)
-                }
-            }
-        }
+        func setLeaders(_ broker: Int32) { harness.cluster.setLeaders(of: reportTopics, to: broker) }
         // Once the first copy's notice and receipt are out.
         _ = try await harness.read(topics.healthDisclosures, atLeast: 1, timeout: .seconds(30))
         _ = try await harness.read(topics.healthReceipts, atLeast: 2, timeout: .seconds(30))
@@ -165,9 +158,8 @@ struct RelayAnonymousCopyTests {
     )
     func R4_deliveredAnonymousCopysNoticeFollowsItsDelivery() async throws {
         let harness = try BridgeHarness()
-        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
-        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
         try await harness.start(navCluster: nav)
         let topics = harness.topics
         _ = try await harness.publishEvent(
@@ -176,11 +168,7 @@ struct RelayAnonymousCopyTests {
         _ = try await harness.read(topics.healthReceipts, atLeast: 1)
 
         // The job specialist's follow-up solution unreachable for a while: the copy waits.
-        func setLeaders(_ broker: Int32) {
-            for partition in Int32(0)..<3 {
-                nav.setPartitionLeader(topic: topics.followUpInbound, partition: partition, broker: broker)
-            }
-        }
+        func setLeaders(_ broker: Int32) { nav.setLeaders(of: [topics.followUpInbound], to: broker) }
         setLeaders(-1)
         let id = try await harness.publishEvent(
             topic: topics.healthOutbound,
@@ -251,9 +239,8 @@ struct RelayAnonymousCopyTests {
     )
     func R15_refusedAnonymousCopyOfNavsEventIsNotDelivered() async throws {
         let harness = try BridgeHarness()
-        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
-        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
         try await harness.start(navCluster: nav)
         let topics = harness.topics
         let navProducer = try KafkaProducer(

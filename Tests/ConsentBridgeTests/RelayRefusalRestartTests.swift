@@ -20,9 +20,8 @@ struct RelayRefusalRestartTests {
     func R4_refusedCopiesStayWithheldAcrossARestart(engine: BridgeStoreEngine) async throws {
         let harness = try await BridgeHarness.make(
             engine: engine, environment: ["CONSENT_BRIDGE_RELAY_SHUTDOWN_DRAIN_MS": "2000"])
-        let nav = try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "nav") { _ in SwiftLogNoOpLogHandler() })
+        let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
-        for topic in harness.topics.all where topic.hasPrefix("nav.") { try nav.createTopic(topic, partitions: 3) }
         try await harness.start(navCluster: nav)
         let topics = harness.topics
         let patient = BridgeEndToEndTests.patient
@@ -37,11 +36,7 @@ struct RelayRefusalRestartTests {
         // waits in the producer, and is still pending in the store when the bridge stops (as
         // after a kill -9, or with the health side's cluster unreachable).
         let reportTopics = [topics.healthDisclosures, topics.healthReceipts]
-        for topic in reportTopics {
-            for partition in Int32(0)..<3 {
-                harness.cluster.setPartitionLeader(topic: topic, partition: partition, broker: -1)
-            }
-        }
+        harness.cluster.setLeaders(of: reportTopics, to: -1)
         // INVALID_RECORD (87): NAV's cluster refuses both copies (one per NAV role) for what they are.
         nav.pushRequestErrors(.produce, Array(repeating: .broker(87), count: 20))
         let id = try await harness.publishEvent(
@@ -62,11 +57,7 @@ struct RelayRefusalRestartTests {
 
         // Restarted, with the journal's topics reachable again: the relay's memory of the refusals
         // is gone, and only the store can say what became of the copies.
-        for topic in reportTopics {
-            for partition in Int32(0)..<3 {
-                harness.cluster.setPartitionLeader(topic: topic, partition: partition, broker: 1)
-            }
-        }
+        harness.cluster.setLeaders(of: reportTopics, to: 1)
         try await harness.start(navCluster: nav)
         let notices = try await harness.read(topics.healthDisclosures, atLeast: 2, timeout: .seconds(30)).filter {
             (try? DisclosureNotice(json: StrictJSON.parse($0.value ?? [])))?.messageID == id

@@ -50,26 +50,8 @@ extension HealthJournalStore {
                     list("categories"), list("recipientRoles"), list("directions"),
                 ]
             }
-            let disclosures = try await sql.raw(
-                """
-                SELECT disclosed_at, ce_type, recipient_role, recipient_organisation, categories, form, consent_version, status, withheld_reason
-                FROM disclosure_log WHERE subject_id = \(bind: patientID) ORDER BY disclosed_at, disclosure_id
-                """
-            ).all().map { row -> (status: String, columns: [String], reason: String) in
-                (
-                    try row.decode(column: "status", as: String?.self) ?? "disclosed",
-                    [
-                        try row.decode(column: "disclosed_at", as: String.self),
-                        try row.decode(column: "ce_type", as: String.self),
-                        try row.decode(column: "recipient_role", as: String.self),
-                        try row.decode(column: "recipient_organisation", as: String.self),
-                        try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
-                            separator: " "),
-                        try row.decode(column: "form", as: String.self),
-                        (try row.decode(column: "consent_version", as: Int64?.self)).map(String.init) ?? "",
-                    ],
-                    try row.decode(column: "withheld_reason", as: String?.self) ?? ""
-                )
+            let disclosures = try await DisclosureLogRow.rows(sql, subjectID: patientID).map {
+                (status: $0.status, columns: $0.columns + [$0.consentVersion], reason: $0.withheldReason)
             }
             // Disclosed: what the bridge says crossed (`disclosed`), nothing else. A notice the
             // relay marked `withheld` (the consent changed between decision and publication, R5,
@@ -169,25 +151,7 @@ extension NavSystemStore {
             let published = try await events("follow_up_documentation")
             let ownDocumentation = published.filter { neverSharedTypes.contains($0[0]) }
             let sent = published.filter { !neverSharedTypes.contains($0[0]) }
-            let notices = try await sql.raw(
-                """
-                SELECT disclosed_at, ce_type, recipient_role, recipient_organisation, categories, form, status
-                FROM disclosure_log WHERE subject_id = \(bind: personID) ORDER BY disclosed_at, disclosure_id
-                """
-            ).all().map { row -> (status: String, columns: [String]) in
-                (
-                    try row.decode(column: "status", as: String?.self) ?? "disclosed",
-                    [
-                        try row.decode(column: "disclosed_at", as: String.self),
-                        try row.decode(column: "ce_type", as: String.self),
-                        try row.decode(column: "recipient_role", as: String.self),
-                        try row.decode(column: "recipient_organisation", as: String.self),
-                        try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
-                            separator: " "),
-                        try row.decode(column: "form", as: String.self),
-                    ]
-                )
-            }
+            let notices = try await DisclosureLogRow.rows(sql, subjectID: personID)
             // Shared: what the bridge says crossed (`disclosed`), nothing else.
             let shared = notices.filter { $0.status == "disclosed" }.map { $0.columns + [$0.status] }
             // A notice the relay marked `withheld` (consent changed between decision and
@@ -226,6 +190,43 @@ extension NavSystemStore {
                         title: "NAV's own follow-up documentation (never shared)", columns: ["type", "recorded"],
                         rows: ownDocumentation),
                 ])
+        }
+    }
+}
+
+/// One `disclosure_log` row as the access reports list it (both sides' logs have its columns).
+private struct DisclosureLogRow {
+    /// `disclosed` or `withheld` (rows from before the column: `disclosed`).
+    let status: String
+    /// Disclosed at, type, recipient role, recipient, categories, form.
+    let columns: [String]
+    /// The consent's version ("" when none: anonymous, or NAV's as-consented notices).
+    let consentVersion: String
+    /// Why the bridge held it back ("" when disclosed).
+    let withheldReason: String
+
+    /// `subjectID`'s rows, oldest first.
+    static func rows(_ sql: any SQLDatabase, subjectID: String) async throws -> [DisclosureLogRow] {
+        try await sql.raw(
+            """
+            SELECT disclosed_at, ce_type, recipient_role, recipient_organisation, categories, form, consent_version,
+                   status, withheld_reason
+            FROM disclosure_log WHERE subject_id = \(bind: subjectID) ORDER BY disclosed_at, disclosure_id
+            """
+        ).all().map { row in
+            DisclosureLogRow(
+                status: try row.decode(column: "status", as: String?.self) ?? "disclosed",
+                columns: [
+                    try row.decode(column: "disclosed_at", as: String.self),
+                    try row.decode(column: "ce_type", as: String.self),
+                    try row.decode(column: "recipient_role", as: String.self),
+                    try row.decode(column: "recipient_organisation", as: String.self),
+                    try StoreSQL.decodeList(try row.decode(column: "categories", as: String.self)).joined(
+                        separator: " "),
+                    try row.decode(column: "form", as: String.self),
+                ],
+                consentVersion: (try row.decode(column: "consent_version", as: Int64?.self)).map(String.init) ?? "",
+                withheldReason: try row.decode(column: "withheld_reason", as: String?.self) ?? "")
         }
     }
 }
