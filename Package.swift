@@ -276,6 +276,7 @@ let package = Package(
                 "ConsentKafka",
                 "ConsentStorage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ], swiftSettings: strictSettings
         ),

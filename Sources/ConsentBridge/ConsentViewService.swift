@@ -143,6 +143,13 @@ package struct ConsentViewService: Service {
                 }
             }
         } catch {
+            // As a pipeline does: the process stops on this error, so say why (codes and fixed
+            // texts only), e.g. a replaced Kafka cluster, with the command that adopts it.
+            if !(error is CancellationError) {
+                logger.critical(
+                    "Consent view stopped: the process stops so that it can be restarted",
+                    metadata: ["error": "\(error)"])
+            }
             persister.cancel()
             await consumer.close()
             throw error

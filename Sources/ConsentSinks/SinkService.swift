@@ -107,6 +107,14 @@ package struct SinkService: Service {
                 Task { await consumer.close() }
             }
         } catch {
+            // The service group stops the process on this error; say why where operators look
+            // (a store's or Kafka's error holds codes and fixed texts, never content), e.g. a
+            // replaced Kafka cluster, with the command that adopts it.
+            if !(error is CancellationError) {
+                self.logger.critical(
+                    "Sink stopped: the process stops so that it can be restarted",
+                    metadata: ["store.kind": "\(store.kind)", "error": "\(error)"])
+            }
             await consumer.close()
             await closeProducers()
             throw error

@@ -4,6 +4,7 @@ import ConsentKafka
 import ConsentSinks
 import ConsentStorage
 import Foundation
+import InMemoryLogging
 import Logging
 import ServiceLifecycle
 import Testing
@@ -75,6 +76,78 @@ struct SinkServiceTests {
             try await group.waitForAll()
             return reached
         }
+    }
+
+    @Test(
+        "Nothing lost: a sink whose positions were read from another Kafka cluster stops before it applies anything and says which clusters; adopted, it takes the new cluster's log from its start"
+    )
+    func replacedClusterStopsTheSinkUntilAdopted() async throws {
+        let policy = HealthSinkPolicy.standard
+        func cluster(events: Range<Int>, prefix: String) async throws -> EmbeddedKafkaCluster {
+            let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.logger)
+            for topic in Set(policy.topics + Self.breachTopics) { try cluster.createTopic(topic, partitions: 1) }
+            let producer = try KafkaProducer(
+                configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers),
+                logger: Self.logger)
+            let records = events.map {
+                Self.event(policy.inboundTopic, "\(prefix)-\($0)", "no.ips.nav.job-status.v1", key: "participant-1")
+            }
+            for report in try await producer.send(records) { _ = try report.get() }
+            await producer.close()
+            return cluster
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sink-replaced-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try await HealthJournalStore.open(
+            .sqlite(path: folder.appendingPathComponent("health.sqlite").path), breaches: Self.breaches,
+            logger: Self.logger)
+        let group = "health-sink-\(UUID().uuidString.prefix(8))"
+
+        let first = try await cluster(events: 0..<10, prefix: "first")
+        defer { first.shutdown() }
+        #expect(
+            try await Self.runSink(store, cluster: first, group: group) {
+                (try? await store.eventsAwaitingClinician().count) == 10
+            })
+
+        // The replacement's log is longer than the stored position (10): resumed there, the sink
+        // would skip its first ten records.
+        let second = try await cluster(events: 0..<25, prefix: "second")
+        defer { second.shutdown() }
+        let logs = InMemoryLogHandler()
+        var logger = Logger(label: "sink") { _ in logs }
+        logger.logLevel = .info
+        let service = SinkService(
+            store: store,
+            client: KafkaClientConfiguration(bootstrapServers: second.bootstrapServers, properties: Self.tuning),
+            groupID: group,
+            breachNotices: .init(
+                source: BreachNotice.Detector.healthJournalSink.ceSource,
+                clients: Dictionary(
+                    uniqueKeysWithValues: Self.breachTopics.map {
+                        ($0, KafkaClientConfiguration(bootstrapServers: second.bootstrapServers))
+                    })),
+            logger: logger)
+        let halted = await #expect(throws: StorageError.self) {
+            try await ServiceGroup(configuration: .init(services: [service], logger: Self.logger)).run()
+        }
+        #expect(halted?.code == .kafkaClusterReplaced)
+        #expect(try await store.eventsAwaitingClinician().count == 10, "the sink applied records of the replacement")
+        let logged = logs.entries.filter { $0.level == .critical }.map { "\($0.message) \($0.metadata)" }
+        #expect(logged.contains { $0.contains("kafka-cluster adopt --replacing") }, "\(logged)")
+
+        let admin = try KafkaAdmin(
+            configuration: KafkaClientConfiguration(bootstrapServers: second.bootstrapServers), logger: Self.logger)
+        let secondID = try await admin.clusterID()
+        await admin.close()
+        let firstID = try #require(try await store.database.kafkaClusterBindings().first?.clusterID)
+        #expect(
+            try await store.database.adoptKafkaCluster(replacing: firstID, with: secondID).count == policy.topics.count)
+        #expect(
+            try await Self.runSink(store, cluster: second, group: group) {
+                (try? await store.eventsAwaitingClinician().count) == 35
+            }, "after the adoption the sink did not take all 25 records of the replacement")
+        await store.close()
     }
 
     @Test(
