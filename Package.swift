@@ -91,11 +91,21 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ], swiftSettings: strictSettings
         ),
+        // What the bridge's and the sinks' services share: retrying infrastructure errors.
+        .target(
+            name: "ConsentResilience",
+            dependencies: [
+                "ConsentKafka",
+                "ConsentStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings
+        ),
         // The sinks' Kafka loop: each side's topics into that side's store (helper C).
         .target(
             name: "ConsentSinks",
             dependencies: [
                 "ConsentKafka",
+                "ConsentResilience",
                 "ConsentStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,6 +117,7 @@ let package = Package(
             name: "ConsentBridge",
             dependencies: [
                 "ConsentKafka",
+                "ConsentResilience",
                 "ConsentContracts",
                 "ConsentPolicy",
                 "ConsentStorage",
@@ -166,7 +177,7 @@ let package = Package(
             name: "ConsentBenchmarks",
             dependencies: [
                 "ConsentBridge", "ConsentBridgeTesting", "ConsentConfiguration", "ConsentContracts", "ConsentKafka",
-                "ConsentPolicy",
+                "ConsentPolicy", "ConsentResilience",
                 "ConsentStorage",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -216,7 +227,7 @@ let package = Package(
             name: "ConsentBridgeTests",
             dependencies: [
                 "ConsentBridge", "ConsentKafka", "ConsentContracts", "ConsentConfiguration", "ConsentPolicy",
-                "ConsentStorage",
+                "ConsentResilience", "ConsentStorage",
                 "ConsentOperator", "ConsentSimulation", "ConsentBridgeTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

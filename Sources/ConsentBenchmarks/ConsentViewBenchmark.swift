@@ -3,6 +3,7 @@ import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
+import ConsentResilience
 import ConsentStorage
 import Foundation
 package import Logging

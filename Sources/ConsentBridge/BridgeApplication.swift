@@ -2,6 +2,7 @@ package import ConsentConfiguration
 import ConsentContracts
 package import ConsentKafka
 import ConsentPolicy
+import ConsentResilience
 import ConsentSinks
 package import ConsentStorage
 import Foundation
@@ -278,9 +279,11 @@ package struct BridgeApplication: Sendable {
                 services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
             }
 
-            /// Runs a side's sink over its opened store: the sink itself, its lag gauge, and a
+            /// Runs a side's sink over its opened store: the sink itself, its lag gauge, a
             /// readiness check that holds only while its cluster answers (a short watermark query
-            /// on its inbound topic). The gauge and the check ask through an admin client of the
+            /// on its inbound topic), and a progress watch per topic, as the pipelines have: a
+            /// store that fails or does not answer makes the process not ready at once and not
+            /// live after 120 s. The gauge and the checks ask through an admin client of the
             /// sink's own; the store and the client close after the services.
             func addSink(
                 _ store: any SinkStore, side: BridgeSide, inboundTopic: String, groupID: String,
@@ -303,13 +306,35 @@ package struct BridgeApplication: Sendable {
                     (try? await admin.highWatermarks(topic: inboundTopic, partitions: [0], timeout: .seconds(2))) == nil
                         ? "\(sink) sink's Kafka cluster unreachable" : nil
                 }
+                let storeName =
+                    switch store.kind {
+                    case .healthJournal: "health journal store"
+                    case .navFollowUp: "follow-up store"
+                    default: "NAV case store"
+                    }
+                for topic in store.sinkTopics {
+                    let watch = PipelineProgressWatch(
+                        name: "\(sink) sink", storeName: storeName, topic: topic,
+                        sources: .init(
+                            partitions: {
+                                let count =
+                                    (try? await admin.metadata(timeout: .seconds(2)))?.topics
+                                    .first { $0.name == topic }?.partitionCount ?? 0
+                                return (0..<Int32(count)).map { $0 }
+                            },
+                            highWatermarks: { try await admin.highWatermarks(topic: topic, partitions: $0) },
+                            storedOffsets: { try await store.offsets(consumerGroup: groupID) }))
+                    readinessChecks.append { await watch.check() }
+                    livenessChecks.append { watch.problem }
+                }
                 services.append(
                     SinkLagGauge(store: store, groupID: groupID, admin: admin, metrics: metrics, logger: logger))
                 let kind = store.kind
                 services.append(
                     SinkService(
                         store: store, client: client, groupID: groupID, maxBatchSize: configuration.batchSize,
-                        breachNotices: notices, onBatch: { metrics.recordSinkBatch($0, sink: kind) }, logger: logger))
+                        breachNotices: notices, onBatch: { metrics.recordSinkBatch($0, sink: kind) }, retry: retry,
+                        logger: logger))
             }
 
             // The sinks: each side's topics into that side's own store (R3, R4, R9).

@@ -1,6 +1,7 @@
 import ConsentContracts
 package import ConsentKafka
 package import ConsentPolicy
+package import ConsentResilience
 package import ConsentStorage
 import Foundation
 package import Logging

@@ -1,6 +1,7 @@
 import ConsentContracts
 package import ConsentKafka
 package import ConsentPolicy
+package import ConsentResilience
 import ConsentSinks
 package import ConsentStorage
 import Foundation

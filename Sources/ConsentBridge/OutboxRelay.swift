@@ -2,6 +2,7 @@ package import ConsentConfiguration
 import ConsentContracts
 package import ConsentKafka
 package import ConsentPolicy
+package import ConsentResilience
 package import ConsentStorage
 import Foundation
 package import Logging

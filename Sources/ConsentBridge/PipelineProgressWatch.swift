@@ -2,19 +2,43 @@ package import ConsentKafka
 package import ConsentStorage
 import Synchronization
 
-/// Notices a pipeline that has stopped making progress while records wait in its topic: a
-/// consumer that stopped fetching, or an outage that outlasts the retries. Nothing is lost either way (offsets live in the bridge
-/// store, so nothing is skipped), but nothing moves either: the process reports itself not
-/// ready and not live, so that an orchestrator restarts it, and it resumes from the store.
+/// Notices a pipeline or sink that has stopped making progress while records wait in its
+/// topic: a consumer that stopped fetching, or an outage that outlasts the retries. Nothing is
+/// lost either way (offsets live in the store, so nothing is skipped), but nothing moves
+/// either: the process reports itself not ready and not live, so that an orchestrator restarts
+/// it, and it resumes from the store.
 ///
-/// Progress is the pipeline's stored offsets moving; "waiting" is a high watermark above them.
+/// Progress is the stored offsets moving; "waiting" is a high watermark above them. A store
+/// that fails or does not answer makes the process not ready at once, and not live once that
+/// has lasted `stallAfter`. The bridge's pipelines and the sinks are watched alike.
 package final class PipelineProgressWatch: Sendable {
-    /// The side whose pipeline is watched (named in the problem text).
-    package let side: BridgeSide
+    /// Where a watch reads what it compares.
+    package struct Sources: Sendable {
+        /// The topic's partitions to judge now (empty: none, or the broker cannot say).
+        package var partitions: @Sendable () async -> [Int32]
+        /// The partitions' high watermarks (throws when the broker cannot be reached).
+        package var highWatermarks: @Sendable ([Int32]) async throws -> [Int32: Int64]
+        /// The offsets stored for the watched consumer group, all topics.
+        package var storedOffsets: @Sendable () async throws -> [ConsumerOffset]
+
+        /// Sources from the given closures.
+        package init(
+            partitions: @escaping @Sendable () async -> [Int32],
+            highWatermarks: @escaping @Sendable ([Int32]) async throws -> [Int32: Int64],
+            storedOffsets: @escaping @Sendable () async throws -> [ConsumerOffset]
+        ) {
+            self.partitions = partitions
+            self.highWatermarks = highWatermarks
+            self.storedOffsets = storedOffsets
+        }
+    }
+
+    /// What is watched, as named in the problem text (e.g. `health pipeline`, `NAV sink`).
+    package let name: String
+    /// The store it records to, as named in the problem text (e.g. `bridge store`).
+    private let storeName: String
     private let topic: String
-    private let group: String
-    private let consumer: KafkaConsumer
-    private let store: BridgeStore
+    private let sources: Sources
     private let stallAfter: Duration
 
     private struct State {
@@ -29,18 +53,33 @@ package final class PipelineProgressWatch: Sendable {
     /// How long a check waits for the store's answer.
     static let storeAnswerTimeout: Duration = .seconds(5)
 
-    /// Watches `consumer`'s partitions of `topic` against the offsets stored for `group`; a
-    /// pipeline waiting without progress for `stallAfter` (default 120 s) is stalled.
+    /// Watches `topic` through `sources`; waiting without progress for `stallAfter` (default
+    /// 120 s) is a stall.
     package init(
+        name: String, storeName: String, topic: String, sources: Sources, stallAfter: Duration = .seconds(120)
+    ) {
+        self.name = name
+        self.storeName = storeName
+        self.topic = topic
+        self.sources = sources
+        self.stallAfter = stallAfter
+    }
+
+    /// Watches a bridge pipeline: `consumer`'s partitions of `topic` against the offsets the
+    /// bridge store holds for `group`.
+    package convenience init(
         side: BridgeSide, topic: String, group: String, consumer: KafkaConsumer, store: BridgeStore,
         stallAfter: Duration = .seconds(120)
     ) {
-        self.side = side
-        self.topic = topic
-        self.group = group
-        self.consumer = consumer
-        self.store = store
-        self.stallAfter = stallAfter
+        self.init(
+            name: "\(side.rawValue) pipeline", storeName: "bridge store", topic: topic,
+            sources: Sources(
+                partitions: {
+                    consumer.currentAssignment.filter { $0.topic == topic }.map(\.partition).sorted()
+                },
+                highWatermarks: { try await consumer.highWatermarks(topic: topic, partitions: $0) },
+                storedOffsets: { try await store.offsets(consumerGroup: group) }),
+            stallAfter: stallAfter)
     }
 
     /// The problem found by the last `check` (`nil`: none).
@@ -51,27 +90,26 @@ package final class PipelineProgressWatch: Sendable {
     @discardableResult
     package func check() async -> String? {
         let now = ContinuousClock.now
-        let partitions = consumer.currentAssignment.filter { $0.topic == topic }.map(\.partition).sorted()
+        let partitions = await sources.partitions()
         // An unreachable broker is reported by its own check (the clients reconnect by
         // themselves); no verdict on progress.
-        guard !partitions.isEmpty, let highs = try? await consumer.highWatermarks(topic: topic, partitions: partitions)
-        else {
+        guard !partitions.isEmpty, let highs = try? await sources.highWatermarks(partitions) else {
             return state.withLock { state in
                 if partitions.isEmpty { state.lastProgress = now }
                 return state.problem
             }
         }
         // A store that fails or does not answer is no progress: not ready at once, and not live
-        // once it has lasted `stallAfter`, so that an orchestrator restarts the process, which
-        // connects afresh. (An outside audit terminated the bridge's PostgreSQL connection: the
-        // pipelines stopped for good while both health endpoints kept answering 200, since the
-        // watch gave no verdict without the stored offsets.)
+        // once it has lasted `stallAfter`. (An outside audit terminated the bridge's PostgreSQL
+        // connection: the pipelines stopped for good while both health endpoints kept answering
+        // 200, since the watch gave no verdict without the stored offsets.)
+        let notAnswering = "\(storeName) not answering"
         guard let stored = await storedOffsets() else {
             return state.withLock { state in
                 if now - state.lastProgress >= stallAfter {
-                    state.problem = "\(side.rawValue) pipeline stalled: bridge store not answering"
+                    state.problem = "\(name) stalled: \(notAnswering)"
                 }
-                return state.problem ?? "bridge store not answering"
+                return state.problem ?? notAnswering
             }
         }
         var offsets: [Int32: Int64] = [:]
@@ -83,12 +121,12 @@ package final class PipelineProgressWatch: Sendable {
             return high > next
         }
         return state.withLock { state in
-            if !waiting || offsets != state.offsets || state.problem?.hasSuffix("not answering") == true {
+            if !waiting || offsets != state.offsets || state.problem?.hasSuffix(notAnswering) == true {
                 state.offsets = offsets
                 state.lastProgress = now
                 state.problem = nil
             } else if now - state.lastProgress >= stallAfter {
-                state.problem = "\(side.rawValue) pipeline stalled"
+                state.problem = "\(name) stalled"
             }
             return state.problem
         }
@@ -103,7 +141,7 @@ package final class PipelineProgressWatch: Sendable {
             // Unstructured on purpose: a read on a dead connection may never return, and a task
             // group would wait for it.
             Task {
-                let offsets = try? await self.store.offsets(consumerGroup: self.group)
+                let offsets = try? await self.sources.storedOffsets()
                 self.storeReadInFlight.store(false, ordering: .releasing)
                 answer.resume(offsets)
             }

@@ -1,4 +1,5 @@
 package import ConsentKafka
+package import ConsentResilience
 package import ConsentStorage
 package import Logging
 import ServiceLifecycle
@@ -9,8 +10,10 @@ import ServiceLifecycle
 /// Offsets live in the store, never in Kafka: on every assignment the consumer starts each
 /// partition at the offset stored with the last applied batch (the beginning when none), so
 /// a crash at any moment replays at most the uncommitted batch, which `ce_id` de-duplicates.
-/// Infrastructure errors (broker, database) end `run()` with the error: the service group
-/// stops and restarts the process rather than skip records.
+/// A database error is retried (`retry`) until it clears: the batch is applied again, which
+/// its offsets and `ce_id`s make safe, and a PostgreSQL store connects afresh meanwhile. A
+/// broker error ends `run()` with the error: the service group stops and restarts the process
+/// rather than skip records.
 package struct SinkService: Service {
     /// Where a sink reports breaches (R10): its notices' `ce_source`, and the cluster of each
     /// breach topic (each party's own).
@@ -30,15 +33,16 @@ package struct SinkService: Service {
     private let maxBatchSize: Int
     private let breachNotices: BreachNotices?
     private let onBatch: @Sendable (SinkBatchResult) -> Void
+    private let retry: RetryPolicy
     private let logger: Logger
 
     /// Creates a sink for `store`, consuming `store.sinkTopics` in consumer group `groupID`;
     /// `breachNotices` says where to publish the notices of what it quarantines, `onBatch`
-    /// sees each applied batch (metrics).
+    /// sees each applied batch (metrics), `retry` paces the retries of a failing store.
     package init(
         store: any SinkStore, client: KafkaClientConfiguration, groupID: String, maxBatchSize: Int = 500,
         breachNotices: BreachNotices? = nil, onBatch: @escaping @Sendable (SinkBatchResult) -> Void = { _ in },
-        logger: Logger
+        retry: RetryPolicy = RetryPolicy(), logger: Logger
     ) {
         self.store = store
         self.client = client
@@ -46,6 +50,7 @@ package struct SinkService: Service {
         self.maxBatchSize = maxBatchSize
         self.breachNotices = breachNotices
         self.onBatch = onBatch
+        self.retry = retry
         self.logger = logger
     }
 
@@ -87,8 +92,12 @@ package struct SinkService: Service {
                 // Notices queued before a crash or a broker outage go out first.
                 _ = try await publisher?.publishPending(from: store)
                 for try await batch in consumer.batches where !batch.isEmpty {
-                    let result = try await store.apply(
-                        SinkBatch(consumerGroup: groupID, records: batch.map(Self.sinkRecord)))
+                    let sinkBatch = SinkBatch(consumerGroup: groupID, records: batch.map(Self.sinkRecord))
+                    let result = try await self.retry.run(
+                        "sink batch", logger: self.logger, isRetried: Self.isInfrastructureError
+                    ) {
+                        try await store.apply(sinkBatch)
+                    }
                     if !result.breaches.isEmpty {
                         guard let publisher else {
                             throw SinkError.breachNoticesNotConfigured
@@ -128,6 +137,13 @@ package struct SinkService: Service {
         var description: String {
             "the sink quarantined a breach but has no breach topics to report it to (R10); it stops rather than stay silent"
         }
+    }
+
+    /// Whether a store error may clear by itself (the database unreachable or failing); others
+    /// (a closed store, a missing quarantine key) end the sink.
+    static func isInfrastructureError(_ error: any Error) -> Bool {
+        guard let error = error as? StorageError else { return false }
+        return error.code == .connectionFailed || error.code == .queryFailed
     }
 
     static func sinkRecord(_ record: KafkaRecord) -> SinkRecord {

@@ -4,6 +4,7 @@ import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
 import ConsentPolicy
+import ConsentResilience
 import ConsentStorage
 import Foundation
 import Logging

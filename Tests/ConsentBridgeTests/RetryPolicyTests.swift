@@ -1,5 +1,6 @@
 import ConsentBridge
 import ConsentKafka
+import ConsentResilience
 import Logging
 import Synchronization
 import Testing

@@ -362,9 +362,8 @@ package final class BridgeStore: Sendable {
     {
         try await self.database.read { sql in
             var rows: [StoredOutboxRow]
-            if let connection = self.database.postgresConnection {
-                rows = try await Self.pendingOutbox(
-                    connection, after: after, limit: limit, logger: self.database.driverLogger)
+            if let link = (sql as? PostgresLinkSQLDatabase)?.link {
+                rows = try await Self.pendingOutbox(link, after: after, limit: limit)
             } else {
                 rows = try await Self.pendingOutbox(sql, after: after, limit: limit)
             }
@@ -403,7 +402,7 @@ package final class BridgeStore: Sendable {
     /// relay of a shared store reads every row back, and SQLKit's decoding by column name was
     /// ~70% of that read (8% of the bridge's CPU on PostgreSQL).
     private static func pendingOutbox(
-        _ connection: PostgresConnection, after: Int64, limit: Int, logger: Logger
+        _ link: PostgresLink, after: Int64, limit: Int
     ) async throws -> [StoredOutboxRow] {
         let query: PostgresQuery = """
             SELECT \(unescaped: Self.pendingRecordColumns) FROM outbox_records o
@@ -412,9 +411,11 @@ package final class BridgeStore: Sendable {
             """
         var rows: [StoredOutboxRow] = []
         let columns = (Int64, String, String, ByteBuffer?, String, ByteBuffer, String?, Int64, String?, String).self
-        for try await (sequence, messageID, topic, key, headers, payload, disclosureID, erase, derived, createdAt)
-            in try await connection.query(query, logger: logger).decode(columns)
-        {
+        // Through the link (the store's current connection), whose check keeps a query from
+        // being lost on a closed one.
+        for row in try await link.query(query).rows {
+            let (sequence, messageID, topic, key, headers, payload, disclosureID, erase, derived, createdAt) =
+                try row.decode(columns)
             rows.append(
                 try Self.outboxRow(
                     sequence: sequence, messageID: messageID, topic: topic,

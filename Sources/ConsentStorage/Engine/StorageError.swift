@@ -57,11 +57,20 @@ package struct StorageError: Error, Sendable, CustomStringConvertible {
         self.line = line
     }
 
+    /// What PostgreSQL (or its driver) said the cause was, without its message: the SQLSTATE
+    /// or driver code and a fixed category (`nil` when the cause is no PostgreSQL error).
+    package var databaseFailure: DatabaseFailure? { DatabaseFailure(self) }
+
     package var description: String {
         var text = "StorageError(\(self.code)): \(self.message)"
         if let cause {
-            // Only the type name of the cause: its text may quote values from the database.
-            text += " [cause: \(type(of: cause))]"
+            // Only the type name of the cause, and for PostgreSQL its codes and a fixed category:
+            // the cause's text may quote values from the database.
+            var innermost = cause
+            while let storage = innermost as? StorageError, let inner = storage.cause { innermost = inner }
+            text += " [cause: \(type(of: innermost))"
+            if let failure = self.databaseFailure { text += ", \(failure)" }
+            text += "]"
         }
         return text
     }

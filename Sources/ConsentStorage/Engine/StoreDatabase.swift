@@ -2,6 +2,7 @@ import CSQLite
 package import ConsentConfiguration
 import Foundation
 package import Logging
+import NIOCore
 import PostgresKit
 package import SQLKit
 import Synchronization
@@ -12,6 +13,12 @@ import Synchronization
 /// one transaction never interleave with another task's. SQL is written once over SQLKit;
 /// `engine` picks the few engine-specific statements. Query logging is switched off because
 /// bound values may be personal data.
+///
+/// On PostgreSQL the connection is replaced when it breaks (the server closed it, or a failure
+/// left its session in an unknown state): the next transaction or read connects afresh, with
+/// the same configuration, before it runs (`currentLink`). A transaction that failed with its
+/// connection is not run again here: it failed as a whole (the server rolls back what a
+/// dropped session did not commit), and the caller's retry decides.
 package final class StoreDatabase: Sendable {
     /// The name a SQLite store's own thread (every transaction) carries where the system shows
     /// threads (`top -H`, perf, `/proc`), for operators and `bench bridge`'s per-thread figures.
@@ -24,14 +31,25 @@ package final class StoreDatabase: Sendable {
     package let engine: SQLEngine
     /// Where the database lives (operator-safe `description`).
     package let location: StoreLocation
-    let sql: any SQLDatabase
+    /// The SQLite connection's SQLKit interface (`nil` on PostgreSQL, whose is its link's).
+    private let sqliteSQL: (any SQLDatabase)?
     /// The SQLite connection itself, for the bulk statements that bypass SQLKit (`nil` on PostgreSQL).
     let sqliteHandle: SQLiteHandle?
-    /// The PostgreSQL connection itself, for hot reads decoded by PostgresNIO directly (`nil` on
-    /// SQLite); use it only inside `read` or `transaction`, which hold the connection.
-    let postgresConnection: PostgresConnection?
+    /// How a PostgreSQL store connects (`nil` on SQLite).
+    private let postgresConfiguration: SQLPostgresConfiguration?
+    /// The PostgreSQL connection now in use (`nil` on SQLite, or until the next transaction
+    /// connects afresh). Replaced and used only with the gate held.
+    private let postgresLink: Mutex<PostgresLink?>
     /// The driver's logger (never below `.info`: its debug output can include bound values).
     let driverLogger: Logger
+    /// The store's own logger (connection lost and re-established).
+    private let logger: Logger
+    /// The longest one `transaction` or `read` on PostgreSQL may wait for its connection's
+    /// answers: past it the connection is closed (the call fails and the next connects afresh),
+    /// so a server that stopped answering without closing the connection cannot hold a caller,
+    /// and every caller behind it, for good. Generous: a long report or erasure is no hang.
+    package static let postgresCallLimit: Duration = .seconds(120)
+    private let callLimit: Duration
     /// The thread the store's transactions run on (see `open`).
     private let thread: ExecutorThread?
     private let gate = AsyncSerialGate()
@@ -50,25 +68,35 @@ package final class StoreDatabase: Sendable {
     private init(
         engine: SQLEngine,
         location: StoreLocation,
-        sql: any SQLDatabase,
+        sqliteSQL: (any SQLDatabase)? = nil,
         sqliteHandle: SQLiteHandle? = nil,
-        postgresConnection: PostgresConnection? = nil,
+        postgresConfiguration: SQLPostgresConfiguration? = nil,
+        postgresLink: PostgresLink? = nil,
         driverLogger: Logger,
+        logger: Logger,
+        callLimit: Duration = StoreDatabase.postgresCallLimit,
         thread: ExecutorThread? = nil,
         close: @escaping @Sendable () async throws -> Void
     ) {
         self.engine = engine
         self.location = location
-        self.sql = sql
+        self.sqliteSQL = sqliteSQL
         self.sqliteHandle = sqliteHandle
-        self.postgresConnection = postgresConnection
+        self.postgresConfiguration = postgresConfiguration
+        self.postgresLink = Mutex(postgresLink)
         self.driverLogger = driverLogger
+        self.logger = logger
+        self.callLimit = callLimit
         self.thread = thread
         self.closeConnection = close
     }
 
     /// Opens a connection to `location` (creating a SQLite file and its folder if needed).
-    package static func open(_ location: StoreLocation, logger: Logger) async throws(StorageError) -> StoreDatabase {
+    ///
+    /// `callLimit`: see `postgresCallLimit` (tests shorten it).
+    package static func open(
+        _ location: StoreLocation, logger: Logger, callLimit: Duration = StoreDatabase.postgresCallLimit
+    ) async throws(StorageError) -> StoreDatabase {
         // Driver loggers never go below .info: their debug/trace output can include bound values.
         var driverLogger = logger
         if driverLogger.logLevel < .info { driverLogger.logLevel = .info }
@@ -79,7 +107,8 @@ package final class StoreDatabase: Sendable {
             let thread = ExecutorThread(name: Self.storeThreadName)
             do {
                 return try await withTaskExecutorPreference(thread) {
-                    try await Self.openSQLite(path: path, location: location, thread: thread, logger: driverLogger)
+                    try await Self.openSQLite(
+                        path: path, location: location, thread: thread, driverLogger: driverLogger, logger: logger)
                 }
             } catch let error as StorageError {
                 thread.stop()
@@ -99,23 +128,19 @@ package final class StoreDatabase: Sendable {
             let thread = ExecutorThread(name: Self.postgresThreadName)
             do {
                 let configuration = try SQLPostgresConfiguration(url: url.url)
-                let connection = try await PostgresConnection.connect(
-                    configuration: configuration.coreConfiguration,
-                    id: Int.random(in: 1...Int.max),
-                    logger: driverLogger
-                )
-                return StoreDatabase(
+                let link = try await PostgresLink.connect(configuration: configuration, driverLogger: driverLogger)
+                let database = StoreDatabase(
                     engine: .postgres,
                     location: location,
-                    sql: connection.sql(queryLogLevel: nil),
-                    postgresConnection: connection,
+                    postgresConfiguration: configuration,
+                    postgresLink: link,
                     driverLogger: driverLogger,
+                    logger: logger,
+                    callLimit: callLimit,
                     thread: thread,
-                    close: {
-                        defer { thread.stop() }
-                        try await connection.close()
-                    }
+                    close: { thread.stop() }
                 )
+                return database
             } catch {
                 thread.stop()
                 throw StorageError(
@@ -125,18 +150,19 @@ package final class StoreDatabase: Sendable {
     }
 
     /// Opens a SQLite store on `thread` (the caller runs there already).
-    private static func openSQLite(path: String, location: StoreLocation, thread: ExecutorThread, logger: Logger)
-        async throws -> StoreDatabase
-    {
+    private static func openSQLite(
+        path: String, location: StoreLocation, thread: ExecutorThread, driverLogger: Logger, logger: Logger
+    ) async throws -> StoreDatabase {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let handle = try SQLiteHandle.open(path: path)
         let database = StoreDatabase(
             engine: .sqlite,
             location: location,
-            sql: SQLiteSQLDatabase(handle: handle, logger: logger),
+            sqliteSQL: SQLiteSQLDatabase(handle: handle, logger: driverLogger),
             sqliteHandle: handle,
-            driverLogger: logger,
+            driverLogger: driverLogger,
+            logger: logger,
             thread: thread,
             close: {
                 handle.close()
@@ -188,25 +214,34 @@ package final class StoreDatabase: Sendable {
             return try await withTaskExecutorPreference(self.thread) {
                 try await self.gate.withGate {
                     try self.checkOpen()
+                    let (sql, link) = try await self.connection()
+                    let watch = link?.watch(limit: TimeAmount(self.callLimit))
+                    defer { watch?.cancel() }
                     try await self.prepareSQLiteDurability(durability)
-                    try await self.sql.raw(SQLQueryString(self.engine.beginTransaction)).run()
+                    do {
+                        try await sql.raw(SQLQueryString(self.engine.beginTransaction)).run()
+                    } catch {
+                        await self.afterFailure(of: link, error)
+                        throw error
+                    }
                     let result: R
                     do {
                         if self.engine == .postgres, durability == .deferred {
                             // This transaction only: the server does not wait for its WAL flush.
-                            try await self.sql.raw("SET LOCAL synchronous_commit TO OFF").run()
+                            try await sql.raw("SET LOCAL synchronous_commit TO OFF").run()
                         }
-                        result = try await body(self.sql)
+                        result = try await body(sql)
                     } catch {
-                        // Roll back, then report the original error (a failed rollback on a broken
-                        // connection adds nothing the caller can act on).
-                        try? await self.sql.raw("ROLLBACK").run()
+                        // Roll back, then report the original error.
+                        await self.rollBack(sql, link: link, after: error)
                         throw error
                     }
                     do {
-                        try await self.sql.raw("COMMIT").run()
+                        try await sql.raw("COMMIT").run()
                     } catch {
-                        try? await self.sql.raw("ROLLBACK").run()
+                        // A commit whose connection died may or may not have been applied: the
+                        // caller's retry must be safe either way, as after a crash.
+                        await self.rollBack(sql, link: link, after: error)
                         throw error
                     }
                     return result
@@ -219,6 +254,63 @@ package final class StoreDatabase: Sendable {
         }
     }
 
+    /// The connection the next transaction or read runs on, with the gate held: on PostgreSQL
+    /// the current link, or a new one when the current is closed or given up (`nil` link on
+    /// SQLite). A failed connection attempt throws `.connectionFailed` within
+    /// `PostgresLink.connectLimit`.
+    private func connection() async throws(StorageError) -> (any SQLDatabase, PostgresLink?) {
+        guard let configuration = self.postgresConfiguration else {
+            guard let sql = self.sqliteSQL else { throw StorageError(.closed, "store connection is closed") }
+            return (sql, nil)
+        }
+        let current = self.postgresLink.withLock { $0 }
+        if let current, current.isUsable { return (current.sql, current) }
+        if let current {
+            // Closed already, or given up: closing it again only releases the channel.
+            try? await current.connection.close()
+            self.postgresLink.withLock { $0 = nil }
+            self.logger.warning(
+                "PostgreSQL store connection lost; connecting afresh", metadata: ["store.location": "\(self.location)"])
+        }
+        let link: PostgresLink
+        do {
+            link = try await PostgresLink.connect(configuration: configuration, driverLogger: self.driverLogger)
+        } catch {
+            throw StorageError(
+                .connectionFailed, "could not connect to PostgreSQL store at \(self.location)", cause: error)
+        }
+        self.postgresLink.withLock { $0 = link }
+        self.logger.notice(
+            "PostgreSQL store connection re-established", metadata: ["store.location": "\(self.location)"])
+        return (link.sql, link)
+    }
+
+    /// Rolls the open transaction back; on PostgreSQL, a connection that cannot roll back (it
+    /// closed, or its session is in an unknown state) is given up, so that the next
+    /// transaction runs on a new one.
+    private func rollBack(_ sql: any SQLDatabase, link: PostgresLink?, after error: any Error) async {
+        guard let link else {
+            // SQLite: a failed rollback on a broken connection adds nothing the caller can act on.
+            try? await sql.raw("ROLLBACK").run()
+            return
+        }
+        guard link.isUsable, DatabaseFailure(error)?.isConnectionLevel != true else {
+            await link.giveUp()
+            return
+        }
+        do {
+            try await sql.raw("ROLLBACK").run()
+        } catch {
+            await link.giveUp()
+        }
+    }
+
+    /// After a statement outside a transaction failed: a PostgreSQL connection that closed
+    /// meanwhile, or that the error says is lost, is given up.
+    private func afterFailure(of link: PostgresLink?, _ error: any Error) async {
+        if let link, !link.isUsable || DatabaseFailure(error)?.isConnectionLevel == true { await link.giveUp() }
+    }
+
     /// Sets the SQLite connection's `synchronous` for the next transaction when it differs
     /// (FULL for `.synced`, NORMAL for `.deferred`); nothing on PostgreSQL. Outside a
     /// transaction, with the gate held: SQLite ignores the setting inside one.
@@ -226,7 +318,7 @@ package final class StoreDatabase: Sendable {
         guard self.engine == .sqlite, self.sqliteDurability.withLock({ $0 }) != durability else { return }
         self.sqliteDurability.withLock { $0 = nil }
         let level = durability == .synced ? "FULL" : "NORMAL"
-        try await self.sql.raw("PRAGMA synchronous=\(unsafeRaw: level)").run()
+        try await self.sqliteSQL?.raw("PRAGMA synchronous=\(unsafeRaw: level)").run()
         self.sqliteDurability.withLock { $0 = durability }
     }
 
@@ -236,7 +328,15 @@ package final class StoreDatabase: Sendable {
             return try await withTaskExecutorPreference(self.thread) {
                 try await self.gate.withGate {
                     try self.checkOpen()
-                    return try await body(self.sql)
+                    let (sql, link) = try await self.connection()
+                    let watch = link?.watch(limit: TimeAmount(self.callLimit))
+                    defer { watch?.cancel() }
+                    do {
+                        return try await body(sql)
+                    } catch {
+                        await self.afterFailure(of: link, error)
+                        throw error
+                    }
                 }
             }
         } catch let error as StorageError {
@@ -258,6 +358,7 @@ package final class StoreDatabase: Sendable {
             _ = try? await self.gate.withGate {
                 // The checkpointer's connection first: the last to close checkpoints.
                 self.checkpointer.withLock { $0.take() }?.stop()
+                if let link = self.postgresLink.withLock({ $0.take() }) { try? await link.connection.close() }
                 try await self.closeConnection()
             }
         }

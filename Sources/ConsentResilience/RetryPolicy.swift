@@ -1,4 +1,5 @@
 import ConsentKafka
+import ConsentStorage
 package import Logging
 
 /// Exponential back-off for infrastructure errors (broker, database).
@@ -19,9 +20,12 @@ package struct RetryPolicy: Sendable {
         self.maximumDelay = maximumDelay
     }
 
-    /// Runs `operation` until it succeeds; rethrows `CancellationError` (shutdown) and fatal
-    /// Kafka errors (retrying cannot clear them).
-    package func run<T: Sendable>(_ what: String, logger: Logger, _ operation: () async throws -> T) async throws -> T {
+    /// Runs `operation` until it succeeds; rethrows `CancellationError` (shutdown), fatal
+    /// Kafka errors (retrying cannot clear them) and the errors `isRetried` refuses.
+    package func run<T: Sendable>(
+        _ what: String, logger: Logger, isRetried: (any Error) -> Bool = { _ in true },
+        _ operation: () async throws -> T
+    ) async throws -> T {
         var delay = initialDelay
         var attempt = 0
         while true {
@@ -37,14 +41,20 @@ package struct RetryPolicy: Sendable {
                         "bridge.operation": "\(what)", "error": "\(error)",
                     ])
                 throw error
+            } catch let error where !isRetried(error) {
+                throw error
             } catch {
                 attempt += 1
                 // Error descriptions of our stores and Kafka client carry no personal data.
-                logger.warning(
-                    "Infrastructure error; retrying",
-                    metadata: [
-                        "bridge.operation": "\(what)", "bridge.attempt": "\(attempt)", "error": "\(error)",
-                    ])
+                var metadata: Logger.Metadata = [
+                    "bridge.operation": "\(what)", "bridge.attempt": "\(attempt)", "error": "\(error)",
+                ]
+                // A database's own code and category (never its message, which can quote values).
+                if let failure = (error as? StorageError)?.databaseFailure {
+                    metadata["store.failure"] = "\(failure.category)"
+                    if let sqlState = failure.sqlState { metadata["store.sqlstate"] = "\(sqlState)" }
+                }
+                logger.warning("Infrastructure error; retrying", metadata: metadata)
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, maximumDelay)
             }
