@@ -62,16 +62,25 @@ package struct BridgeApplication: Sendable {
         configuration: BridgeConfiguration, kafka: KafkaEndpoints, consumerTuning: [String: String] = [:],
         logger: Logger
     ) async throws -> BridgeApplication {
+        let retryStatus = RetryStatus()
         let retry = RetryPolicy(
             initialDelay: .milliseconds(configuration.retryInitialBackoffMilliseconds),
-            maximumDelay: .milliseconds(configuration.retryMaxBackoffMilliseconds))
+            maximumDelay: .milliseconds(configuration.retryMaxBackoffMilliseconds), status: retryStatus)
         let metrics = BridgeMetrics()
         var services: [any Service] = []
         var closers: [@Sendable () async -> Void] = []
         // Clients their services close when they stop; closed here only if `make` fails after
         // making them (nothing then runs the services).
         var closedByTheirServices: [@Sendable () async -> Void] = []
-        var readinessChecks: [@Sendable () async -> String?] = []
+        // Not ready while a pipeline, sink or the relay retries a failing store or broker: it
+        // decides (or publishes, or applies) nothing meanwhile.
+        var readinessChecks: [@Sendable () async -> String?] = [
+            {
+                let failing = retryStatus.problems
+                return failing.isEmpty
+                    ? nil : "retrying after infrastructure errors: " + failing.joined(separator: "; ")
+            }
+        ]
         // Problems a restart would clear (run after the readiness checks, from their results).
         var livenessChecks: [@Sendable () async -> String?] = []
         var consentView: ConsentViewKeeper? = nil

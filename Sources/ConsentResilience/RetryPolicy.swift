@@ -14,10 +14,16 @@ package struct RetryPolicy: Sendable {
     /// Longest wait between attempts.
     package var maximumDelay: Duration
 
-    /// A policy; by default 100 ms, doubling up to 5 s.
-    package init(initialDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(5)) {
+    /// Where failing runs are listed while they retry (readiness), if anywhere.
+    package var status: RetryStatus?
+
+    /// A policy; by default 100 ms, doubling up to 5 s; failing runs listed in `status`.
+    package init(
+        initialDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(5), status: RetryStatus? = nil
+    ) {
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
+        self.status = status
     }
 
     /// Runs `operation` until it succeeds; rethrows `CancellationError` (shutdown), fatal
@@ -28,6 +34,9 @@ package struct RetryPolicy: Sendable {
     ) async throws -> T {
         var delay = initialDelay
         var attempt = 0
+        // Listed in `status` from the first failed attempt until the run ends, whichever way.
+        var token: Int?
+        defer { if let token { status?.ended(token) } }
         while true {
             try Task.checkCancellation()
             do {
@@ -45,6 +54,7 @@ package struct RetryPolicy: Sendable {
                 throw error
             } catch {
                 attempt += 1
+                token = status?.failed(token, operation: what, error: error)
                 // Error descriptions of our stores and Kafka client carry no personal data.
                 var metadata: Logger.Metadata = [
                     "bridge.operation": "\(what)", "bridge.attempt": "\(attempt)", "error": "\(error)",

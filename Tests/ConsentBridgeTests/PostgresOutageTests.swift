@@ -83,6 +83,71 @@ struct PostgresOutageTests {
         }
         #expect(reconnected, "no log line says the store connected afresh")
     }
+
+    @Test(
+        "Readiness says at once that the bridge store turned read-only (as a demoted primary after a failover) and that the bridge retries; writable again, it heals by itself and decides every event once",
+        .enabled(if: BridgeStoreEngine.postgresURL != nil, Comment(rawValue: TestDatabaseEngine.skipMessage)))
+    func readOnlyStoreIsReportedAtOnceAndHeals() async throws {
+        let harness = try await BridgeHarness.make(engine: .postgres)
+        try await harness.start()
+        let topics = harness.topics
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        var ids: [String] = []
+        func publish(_ count: Int) async throws {
+            for _ in 0..<count {
+                ids.append(
+                    try await harness.publishEvent(
+                        topic: topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+                        body: try Fixtures.referral(patient: Self.patient)))
+            }
+        }
+        try await publish(5)
+        #expect(try await harness.read(topics.healthReceipts, atLeast: 5).count == 5)
+        let application = try #require(harness.application)
+
+        let admin = try await StoreDatabase.open(
+            try #require(harness.configuration.bridgeStore), logger: Logger(label: "admin"))
+        func readOnly(_ on: Bool) async throws {
+            try await admin.read { sql in
+                let name = try #require(
+                    try await sql.raw("SELECT current_database() AS name").first()?.decode(
+                        column: "name", as: String.self))
+                try await sql.raw(
+                    "ALTER DATABASE \(ident: name) SET default_transaction_read_only = \(unsafeRaw: on ? "on" : "off")"
+                ).run()
+                if on {
+                    // Sessions take the setting when they start: end the bridge's.
+                    try await sql.raw(
+                        """
+                        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+                        """
+                    ).run()
+                }
+            }
+        }
+        try await readOnly(true)
+        try await publish(5)
+        var problems: [String] = []
+        try await WholeProductTests.poll("readiness names the read-only store", timeout: .seconds(60)) {
+            problems = await application.readiness.problems()
+            return problems.contains { $0.contains("read-only") }
+        }
+        #expect(
+            problems.contains { $0.hasPrefix("retrying after infrastructure errors") && $0.contains("sqlstate 25006") },
+            "\(problems)")
+
+        try await readOnly(false)
+        await admin.close()
+        let receipts = try await harness.read(topics.healthReceipts, atLeast: 10, timeout: .seconds(120))
+        try await WholeProductTests.poll("the bridge is ready again", timeout: .seconds(60)) {
+            await application.readiness.problems().isEmpty
+        }
+        await harness.finish()
+        let keys = receipts.compactMap(\.key).map { String(decoding: $0, as: UTF8.self) }
+        #expect(keys.sorted() == ids.sorted(), "receipts lost or doubled across the read-only spell")
+        #expect(!problems.joined().contains(Self.patient))
+    }
 }
 
 /// A receipt's body, as far as this suite reads it.

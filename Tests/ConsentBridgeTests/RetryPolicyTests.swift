@@ -1,6 +1,7 @@
 import ConsentBridge
 import ConsentKafka
 import ConsentResilience
+import ConsentStorage
 import Logging
 import Synchronization
 import Testing
@@ -37,5 +38,49 @@ struct RetryPolicyTests {
         }
         #expect(error?.isFatal == true)
         #expect(attempts.withLock { $0 } == 1)
+    }
+
+    @Test(
+        "A run that is failing is listed for readiness from its first failed attempt until it succeeds, with its error's code, never its text; runs of one name are told apart"
+    )
+    func failingRunsAreListedUntilTheySucceed() async throws {
+        let status = RetryStatus()
+        let policy = RetryPolicy(initialDelay: .milliseconds(1), maximumDelay: .milliseconds(2), status: status)
+        let runs = Runs()
+        func run(_ index: Int) -> Task<Void, any Error> {
+            Task {
+                try await policy.run("record batch", logger: Self.logger) {
+                    runs.seen.withLock { $0.append(status.problems) }
+                    guard runs.proceed.withLock({ $0[index] }) else {
+                        throw StorageError(.queryFailed, "transaction on postgres store failed for 12848740088")
+                    }
+                }
+            }
+        }
+        #expect(status.problems.isEmpty)
+        let first = run(0)
+        let second = run(1)
+        try await Self.waitUntil { runs.seen.withLock { $0.count } >= 6 }
+        #expect(status.problems == ["record batch: query-failed"])
+        runs.proceed.withLock { $0[0] = true }
+        try await first.value
+        // The other run of the same name still fails: still listed.
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(status.problems == ["record batch: query-failed"])
+        runs.proceed.withLock { $0[1] = true }
+        try await second.value
+        #expect(status.problems.isEmpty)
+        #expect(!runs.seen.withLock { $0 }.joined().contains { $0.contains("12848740088") })
+    }
+
+    /// Two runs' switches (whether their next attempt succeeds) and what each attempt saw.
+    private final class Runs: Sendable {
+        let proceed = Mutex([false, false])
+        let seen = Mutex<[[String]]>([])
+    }
+
+    private static func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
     }
 }

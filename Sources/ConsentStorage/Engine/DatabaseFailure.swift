@@ -81,7 +81,10 @@ package struct DatabaseFailure: Sendable, Hashable, CustomStringConvertible {
     private static func category(sqlState: String?) -> (String, Bool) {
         guard let sqlState else { return ("server", false) }
         switch sqlState {
-        case "25006": return ("read-only", false)
+        // Read-only: most often a primary demoted by a failover, still holding this session; a
+        // new connection through the service's address reaches the promoted one (and a database
+        // made read-only on purpose fails the same way on the new connection: no harm).
+        case "25006": return ("read-only", true)
         case "57P01": return ("admin shutdown", true)
         case "57P02": return ("crash shutdown", true)
         case "57P03": return ("cannot connect now", true)
