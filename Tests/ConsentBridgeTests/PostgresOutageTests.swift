@@ -21,19 +21,10 @@ struct PostgresOutageTests {
         "Nothing lost: the bridge store's connections terminated mid-stream, the bridge connects afresh by itself and decides every event exactly once, and is ready again",
         .enabled(if: BridgeStoreEngine.postgresURL != nil, Comment(rawValue: TestDatabaseEngine.skipMessage)))
     func terminatedConnectionsHealWithoutARestart() async throws {
-        let harness = try await BridgeHarness.make(engine: .postgres)
-        try await harness.start()
+        let (harness, referrals) = try await Self.startWithConsent()
         let topics = harness.topics
-        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
         var ids: [String] = []
-        func publish(_ count: Int) async throws {
-            for _ in 0..<count {
-                ids.append(
-                    try await harness.publishEvent(
-                        topic: topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
-                        body: try Fixtures.referral(patient: Self.patient)))
-            }
-        }
+        func publish(_ count: Int) async throws { ids += try await referrals.publish(count) }
         try await publish(10)
         #expect(try await harness.read(topics.healthReceipts, atLeast: 10).count == 10)
 
@@ -88,19 +79,10 @@ struct PostgresOutageTests {
         "Readiness says at once that the bridge store turned read-only (as a demoted primary after a failover) and that the bridge retries; writable again, it heals by itself and decides every event once",
         .enabled(if: BridgeStoreEngine.postgresURL != nil, Comment(rawValue: TestDatabaseEngine.skipMessage)))
     func readOnlyStoreIsReportedAtOnceAndHeals() async throws {
-        let harness = try await BridgeHarness.make(engine: .postgres)
-        try await harness.start()
+        let (harness, referrals) = try await Self.startWithConsent()
         let topics = harness.topics
-        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
         var ids: [String] = []
-        func publish(_ count: Int) async throws {
-            for _ in 0..<count {
-                ids.append(
-                    try await harness.publishEvent(
-                        topic: topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
-                        body: try Fixtures.referral(patient: Self.patient)))
-            }
-        }
+        func publish(_ count: Int) async throws { ids += try await referrals.publish(count) }
         try await publish(5)
         #expect(try await harness.read(topics.healthReceipts, atLeast: 5).count == 5)
         let application = try #require(harness.application)
@@ -147,6 +129,34 @@ struct PostgresOutageTests {
         let keys = receipts.compactMap(\.key).map { String(decoding: $0, as: UTF8.self) }
         #expect(keys.sorted() == ids.sorted(), "receipts lost or doubled across the read-only spell")
         #expect(!problems.joined().contains(Self.patient))
+    }
+}
+
+extension PostgresOutageTests {
+    /// A running bridge on a scratch PostgreSQL store, with the patient's consent published,
+    /// and what publishes referrals about the patient (returning their ids).
+    static func startWithConsent() async throws -> (BridgeHarness, Referrals) {
+        let harness = try await BridgeHarness.make(engine: .postgres)
+        try await harness.start()
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        return (harness, Referrals(harness: harness))
+    }
+
+    /// Publishes the patient's referrals to the health side's outbound topic.
+    struct Referrals {
+        let harness: BridgeHarness
+
+        func publish(_ count: Int) async throws -> [String] {
+            var ids: [String] = []
+            for _ in 0..<count {
+                ids.append(
+                    try await harness.publishEvent(
+                        topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1",
+                        key: PostgresOutageTests.patient,
+                        body: try Fixtures.referral(patient: PostgresOutageTests.patient)))
+            }
+            return ids
+        }
     }
 }
 
