@@ -74,6 +74,9 @@ package struct BridgeApplication: Sendable {
         var closedByTheirServices: [@Sendable () async -> Void] = []
         // Not ready while a pipeline, sink or the relay retries a failing store or broker: it
         // decides (or publishes, or applies) nothing meanwhile.
+        // Each cluster read from or published to, with the store topics whose positions must
+        // have been read from it (`KafkaClusterGuard`).
+        var clusterWatch: [KafkaClusterGuard.Watched] = []
         var readinessChecks: [@Sendable () async -> String?] = [
             {
                 let failing = retryStatus.problems
@@ -169,7 +172,7 @@ package struct BridgeApplication: Sendable {
                             // the cluster they were read from (a replaced one stops the bridge).
                             _ = try await store.database.kafkaPositions(
                                 consumerGroup: ConsentViewService.offsetsGroup,
-                                topics: Set(partitions.map(\.topic)), clusterID: clusterID)
+                                topics: Set(partitions.map(\.topic)), clusterID: clusterID, store: .bridge)
                             let positions = keeper.positions
                             var starts: [KafkaTopicPartition: Int64] = [:]
                             for partition in partitions { starts[partition] = positions[partition.partition] }
@@ -187,6 +190,19 @@ package struct BridgeApplication: Sendable {
                 let gate = ConsentGate(
                     keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount,
                     watermarkSource: consentWatermarks)
+                // Both sides' clusters checked before the relay publishes to either (each side on
+                // a cluster of its own: the health pipeline would decide and the relay publish to
+                // a NAV cluster never adopted, before the NAV pipeline's assignment halted).
+                let navAdmin = try KafkaAdmin(configuration: kafka.nav, logger: logger)
+                closers.append { await navAdmin.close() }
+                clusterWatch.append(
+                    .init(
+                        admin: consentWatermarks, database: store.database, store: .bridge,
+                        topics: Set(topics.outbound(of: .health) + [topics.healthConsent])))
+                clusterWatch.append(
+                    .init(
+                        admin: navAdmin, database: store.database, store: .bridge,
+                        topics: Set(topics.outbound(of: .nav))))
                 readinessChecks.append {
                     guard let required = try? await gate.highWatermarks() else {
                         return "health Kafka cluster unreachable"
@@ -315,6 +331,8 @@ package struct BridgeApplication: Sendable {
                     (try? await admin.highWatermarks(topic: inboundTopic, partitions: [0], timeout: .seconds(2))) == nil
                         ? "\(sink) sink's Kafka cluster unreachable" : nil
                 }
+                clusterWatch.append(
+                    .init(admin: admin, database: store.database, store: store.kind, topics: Set(store.sinkTopics)))
                 let storeName =
                     switch store.kind {
                     case .healthJournal: "health journal store"
@@ -387,6 +405,12 @@ package struct BridgeApplication: Sendable {
                 let store = try await NavSystemStore.open(location, policy: policy, breaches: breaches, logger: logger)
                 try addSink(store, side: .nav, inboundTopic: policy.inboundTopic, groupID: groupID, notices: notices)
             }
+
+            // Before any service runs: nothing is read from or published to a cluster its store's
+            // positions were not read from; then every few seconds while they run.
+            let clusterGuard = KafkaClusterGuard(watched: clusterWatch, logger: logger)
+            try await clusterGuard.verify()
+            services.insert(clusterGuard, at: 0)
 
             let closeStores = closers
             return BridgeApplication(

@@ -57,7 +57,7 @@ package struct EventPipeline: Service {
     /// on the cluster they were read from (a replaced cluster stops the pipeline).
     package static func startingOffsets(store: BridgeStore, group: String) -> KafkaConsumerConfiguration.StartingOffsets
     {
-        KafkaConsumerConfiguration.storedPositions(in: store.database, consumerGroup: group)
+        KafkaConsumerConfiguration.storedPositions(in: store.database, of: .bridge, consumerGroup: group)
     }
 
     /// Starts the consumer (joins the group), then decides and records batch by batch until

@@ -150,13 +150,19 @@ package final class KafkaAdmin: Sendable {
         try await fetchMetadata(client: client, on: blocking, timeout: timeout)
     }
 
-    /// The cluster's id, as the cluster reports it in its metadata (what a consumer's stored
-    /// positions are bound to: see `KafkaConsumerConfiguration.StartingOffsets`).
+    /// The cluster's id, as the cluster reports it in its metadata now (what a consumer's stored
+    /// positions are bound to: see `KafkaConsumerConfiguration.StartingOffsets`). Asks the
+    /// cluster afresh (a metadata request for no topic): librdkafka's cached id would still name
+    /// a cluster replaced behind the same address.
     package func clusterID(timeout: Duration = .seconds(10)) async throws(KafkaError) -> String {
         let milliseconds = timeout.librdkafkaMilliseconds
         let client = self.client
         let id = try await blocking.run("cluster id") { () -> String? in
-            guard let pointer = rd_kafka_clusterid(client.handle, milliseconds) else { return nil }
+            var metadata: UnsafePointer<rd_kafka_metadata>? = nil
+            let err = rd_kafka_metadata(client.handle, 0, nil, &metadata, milliseconds)
+            if let metadata { rd_kafka_metadata_destroy(metadata) }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+            guard let pointer = rd_kafka_clusterid(client.handle, 0) else { return nil }
             defer { rd_kafka_mem_free(client.handle, pointer) }
             return String(cString: pointer)
         }

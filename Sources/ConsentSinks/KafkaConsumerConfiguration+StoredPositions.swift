@@ -6,10 +6,13 @@ extension KafkaConsumerConfiguration {
     /// assigned topics are checked to be bound to the cluster that assigned them
     /// (`StoreDatabase.kafkaPositions`): positions read from another cluster stop the consumer
     /// (fail closed) instead of skipping the new cluster's records.
-    package static func storedPositions(in database: StoreDatabase, consumerGroup: String) -> StartingOffsets {
+    /// `store`: which store `database` is (named in a refusal).
+    package static func storedPositions(in database: StoreDatabase, of store: StoreKind, consumerGroup: String)
+        -> StartingOffsets
+    {
         { partitions, clusterID in
             let stored = try await database.kafkaPositions(
-                consumerGroup: consumerGroup, topics: Set(partitions.map(\.topic)), clusterID: clusterID)
+                consumerGroup: consumerGroup, topics: Set(partitions.map(\.topic)), clusterID: clusterID, store: store)
             let assigned = Set(partitions)
             var starts: [KafkaTopicPartition: Int64] = [:]
             for offset in stored {

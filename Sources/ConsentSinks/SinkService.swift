@@ -65,7 +65,7 @@ package struct SinkService: Service {
                 topics: store.sinkTopics,
                 maxBatchSize: self.maxBatchSize,
                 startingOffsets: KafkaConsumerConfiguration.storedPositions(
-                    in: store.database, consumerGroup: groupID)
+                    in: store.database, of: store.kind, consumerGroup: groupID)
             ),
             logger: self.logger
         )

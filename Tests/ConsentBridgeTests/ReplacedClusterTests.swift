@@ -49,11 +49,14 @@ struct ReplacedClusterTests {
                     body: try Fixtures.referral(patient: Self.patient)))
         }
 
-        try await harness.start()
-        let halt = await harness.haltError(within: .seconds(60))
-        let refusal = try #require(
-            halt as? StorageError, "the bridge kept running on a replaced cluster: \(String(describing: halt))")
-        #expect(refusal.code == .kafkaClusterReplaced)
+        // Refused before any service runs: neither pipeline reads, and the relay publishes
+        // nothing (with each side on a cluster of its own, an outside audit saw identified
+        // copies published to a NAV cluster never adopted before a consumer's check stopped it).
+        let refusal = await #expect(throws: StorageError.self, "the bridge started on a replaced cluster") {
+            try await harness.start()
+        }
+        #expect(refusal?.code == .kafkaClusterReplaced)
+        #expect(refusal?.description.contains("kafka-cluster adopt --store bridge --replacing") == true)
         #expect(
             harness.logs.all.contains { $0.contains("kafka-cluster-replaced") && $0.contains("kafka-cluster adopt") },
             "the halt's reason is not logged where operators look")

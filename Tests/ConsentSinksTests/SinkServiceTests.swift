@@ -134,7 +134,7 @@ struct SinkServiceTests {
         #expect(halted?.code == .kafkaClusterReplaced)
         #expect(try await store.eventsAwaitingClinician().count == 10, "the sink applied records of the replacement")
         let logged = logs.entries.filter { $0.level == .critical }.map { "\($0.message) \($0.metadata)" }
-        #expect(logged.contains { $0.contains("kafka-cluster adopt --replacing") }, "\(logged)")
+        #expect(logged.contains { $0.contains("kafka-cluster adopt --store health --replacing") }, "\(logged)")
 
         let admin = try KafkaAdmin(
             configuration: KafkaClientConfiguration(bootstrapServers: second.bootstrapServers), logger: Self.logger)

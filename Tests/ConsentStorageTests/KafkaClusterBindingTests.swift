@@ -21,10 +21,14 @@ struct KafkaClusterBindingTests {
             let database = store.database
             // The health side's topics on cluster A, the NAV side's on cluster N; positions read.
             #expect(
-                try await database.kafkaPositions(consumerGroup: "g", topics: [Self.healthTopic], clusterID: "A")
-                    .isEmpty)
+                try await database.kafkaPositions(
+                    consumerGroup: "g", topics: [Self.healthTopic], clusterID: "A", store: .bridge
+                )
+                .isEmpty)
             #expect(
-                try await database.kafkaPositions(consumerGroup: "g", topics: [Self.navTopic], clusterID: "N").isEmpty)
+                try await database.kafkaPositions(
+                    consumerGroup: "g", topics: [Self.navTopic], clusterID: "N", store: .bridge
+                ).isEmpty)
             try await store.saveConsentView(
                 upserts: [], removals: [],
                 offsets: [
@@ -34,19 +38,24 @@ struct KafkaClusterBindingTests {
 
             // The same clusters again: the positions, each topic's own.
             let health = try await database.kafkaPositions(
-                consumerGroup: "g", topics: [Self.healthTopic], clusterID: "A")
+                consumerGroup: "g", topics: [Self.healthTopic], clusterID: "A", store: .bridge)
             #expect(health.map(\.nextOffset) == [50])
             #expect(
-                try await database.kafkaPositions(consumerGroup: "g", topics: [Self.navTopic], clusterID: "N").map(
+                try await database.kafkaPositions(
+                    consumerGroup: "g", topics: [Self.navTopic], clusterID: "N", store: .bridge
+                ).map(
                     \.nextOffset) == [7])
 
             // The health side's cluster replaced by B: refused, and nothing changes.
             let refusal = await #expect(throws: StorageError.self) {
-                try await database.kafkaPositions(consumerGroup: "g", topics: [Self.healthTopic], clusterID: "B")
+                try await database.kafkaPositions(
+                    consumerGroup: "g", topics: [Self.healthTopic], clusterID: "B", store: .bridge)
             }
             #expect(refusal?.code == .kafkaClusterReplaced)
             // The operator is told which clusters and what to run; ids and topics only.
-            #expect(refusal?.description.contains("--replacing A --with B") == true, "\(String(describing: refusal))")
+            #expect(
+                refusal?.description.contains("--store bridge --replacing A --with B") == true,
+                "\(String(describing: refusal))")
             #expect(try await database.kafkaClusterBindings().map(\.clusterID) == ["A", "N"])
 
             // Adopted: the health topic's position is forgotten (read from the new log's start),
@@ -54,14 +63,19 @@ struct KafkaClusterBindingTests {
             let moved = try await database.adoptKafkaCluster(replacing: "A", with: "B")
             #expect(moved.map(\.topic) == [Self.healthTopic])
             #expect(
-                try await database.kafkaPositions(consumerGroup: "g", topics: [Self.healthTopic], clusterID: "B")
-                    .isEmpty)
+                try await database.kafkaPositions(
+                    consumerGroup: "g", topics: [Self.healthTopic], clusterID: "B", store: .bridge
+                )
+                .isEmpty)
             #expect(
-                try await database.kafkaPositions(consumerGroup: "g", topics: [Self.navTopic], clusterID: "N").map(
+                try await database.kafkaPositions(
+                    consumerGroup: "g", topics: [Self.navTopic], clusterID: "N", store: .bridge
+                ).map(
                     \.nextOffset) == [7])
             // And the old cluster is now the stranger.
             await #expect(throws: StorageError.self) {
-                try await database.kafkaPositions(consumerGroup: "g", topics: [Self.healthTopic], clusterID: "A")
+                try await database.kafkaPositions(
+                    consumerGroup: "g", topics: [Self.healthTopic], clusterID: "A", store: .bridge)
             }
             await store.close()
         }
@@ -85,10 +99,11 @@ struct KafkaClusterBindingTests {
                     ]))
             #expect(try await store.database.kafkaClusterBindings().isEmpty)
             let first = try await store.database.kafkaPositions(
-                consumerGroup: "health-sink", topics: [topic], clusterID: "A")
+                consumerGroup: "health-sink", topics: [topic], clusterID: "A", store: .healthJournal)
             #expect(first.map(\.nextOffset) == [1])
             let refusal = await #expect(throws: StorageError.self) {
-                try await store.database.kafkaPositions(consumerGroup: "health-sink", topics: [topic], clusterID: "B")
+                try await store.database.kafkaPositions(
+                    consumerGroup: "health-sink", topics: [topic], clusterID: "B", store: .healthJournal)
             }
             #expect(refusal?.code == .kafkaClusterReplaced)
             await store.close()

@@ -122,7 +122,7 @@ def test_a_replaced_kafka_cluster_halts_the_bridge_until_an_operator_adopts_it(t
         stderr = bridge.stderr_tail(200_000)
         assert code != 0, "a halt exits non-zero, so an orchestrator shows it"
         assert "kafka-cluster-replaced" in stderr, stderr[-3000:]
-        assert f"kafka-cluster adopt --replacing {first_cluster} --with {second_cluster}" in stderr, stderr[-3000:]
+        assert f"kafka-cluster adopt --store bridge --replacing {first_cluster} --with {second_cluster}" in stderr, stderr[-3000:]
         assert patient.fnr not in stderr and other.fnr not in stderr
         outputs = read_everything(broker.bootstrap, INBOUND_TOPICS + RECEIPT_TOPICS, timeout=20)
         assert not any(outputs.values()), "the bridge wrote to the new cluster before an operator adopted it"
@@ -134,6 +134,13 @@ def test_a_replaced_kafka_cluster_halts_the_bridge_until_an_operator_adopts_it(t
         assert {b["clusterId"] for b in view["bindings"]} == {first_cluster}
         assert {b["topic"] for b in view["bindings"]} >= {CONSENT_TOPIC, HEALTH_OUTBOUND}
         assert view["clustersAnswering"] == {"health": second_cluster, "nav": second_cluster}
+        # A mistyped id is refused: no configured cluster reports it, and nothing changes.
+        typo = kafka_cluster(bridge, "adopt", "--store", "bridge", "--replacing", first_cluster,
+                             "--with", second_cluster + "x")
+        assert typo.returncode == 4, typo.stderr
+        assert second_cluster in typo.stderr, typo.stderr
+        still = json.loads(kafka_cluster(bridge, "show", "--store", "bridge", "--json").stdout)
+        assert still["bindings"] == view["bindings"]
         adopted = kafka_cluster(bridge, "adopt", "--store", "bridge", "--replacing", first_cluster,
                                 "--with", second_cluster)
         assert adopted.returncode == 0, adopted.stderr
@@ -163,3 +170,53 @@ def test_a_replaced_kafka_cluster_halts_the_bridge_until_an_operator_adopts_it(t
         exit_code = bridge.stop()
         broker.stop()
     assert exit_code == 0, bridge.stderr_tail(3000)
+
+
+def test_a_kafka_cluster_replaced_under_a_running_bridge_stops_it(tmp_path):
+    """The broker rebuilt at the same address while the bridge runs: the bridge must stop with
+    the documented refusal (an outside audit saw it keep running, not ready, live 200), and
+    nothing may reach the new cluster's inbound topics."""
+    environment = {
+        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-replaced-2",
+        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
+        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-replaced-2",
+        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
+        "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
+    }
+    contracts = load_contracts()
+    referral = contracts[REFERRAL]
+    name, example = referral.valid_examples()[0]
+    patient = Patient("full", date(1985, 5, 6), synthetic_fodselsnummer(date(1985, 5, 6), 213))
+    port = free_loopback_port()
+    broker = BrokerProcess(BIN, tmp_path / "first-broker", port=port)
+    bridge = BridgeProcess(BIN, tmp_path, extra_env=environment, broker=broker.bootstrap)
+    try:
+        bridge.start()
+        bridge.wait_until_ready()
+        first_cluster = cluster_id(broker.bootstrap)
+        broker.stop()
+        broker = BrokerProcess(BIN, tmp_path / "second-broker", port=port)
+        second_cluster = cluster_id(broker.bootstrap)
+        assert second_cluster != first_cluster
+        record = consent_record(consent_example("granted-full-written.json"), patient, "consent-running", 1,
+                                utc_now() - timedelta(minutes=5))
+        event = event_from_example(referral, name, example, "full", patient)
+        assert not publish(producer(broker.bootstrap), [
+            (CONSENT_TOPIC, patient.fnr.encode(), json.dumps(record).encode(),
+             cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1", source_of(CONSENT_TOPIC)), None),
+            (HEALTH_OUTBOUND, patient.fnr.encode(), json.dumps(event.body, ensure_ascii=False).encode("utf-8"),
+             cloud_event_headers(event.ce_id, event.ce_type, source_of(HEALTH_OUTBOUND)), None)])
+        try:
+            code = bridge.process.wait(90)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the bridge kept running on a cluster replaced under it\n" + bridge.diagnostics())
+        stderr = bridge.stderr_tail(200_000)
+        assert code != 0
+        assert f"--store bridge --replacing {first_cluster} --with {second_cluster}" in stderr, stderr[-3000:]
+        assert patient.fnr not in stderr
+        outputs = read_everything(broker.bootstrap, INBOUND_TOPICS, timeout=20)
+        assert not any(outputs.values()), "something crossed to the replacement cluster"
+    finally:
+        bridge.stop()
+        broker.stop()
+

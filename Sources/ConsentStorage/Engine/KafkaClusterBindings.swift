@@ -29,9 +29,11 @@ enum KafkaClusterBindings {
     }
 
     /// Binds `topics` of `consumerGroup` not yet bound to `clusterID`, then checks every one is
-    /// bound to it; throws `.kafkaClusterReplaced` otherwise (nothing changed then).
+    /// bound to it; throws `.kafkaClusterReplaced` otherwise (nothing changed then). `store`:
+    /// the store's `kafka-cluster --store` name, for the command the error gives.
     static func bind(
-        _ sql: any SQLDatabase, consumerGroup: String, topics: Set<String>, clusterID: String, now: Date
+        _ sql: any SQLDatabase, consumerGroup: String, topics: Set<String>, clusterID: String, store: String,
+        now: Date
     ) async throws {
         let stamp = StoreTime.string(from: now)
         for topic in topics.sorted() {
@@ -48,20 +50,35 @@ enum KafkaClusterBindings {
         let bound = try await Self.bindings(sql).filter {
             $0.consumerGroup == consumerGroup && topics.contains($0.topic)
         }
-        let elsewhere = bound.filter { $0.clusterID != clusterID }
-        guard elsewhere.isEmpty else {
-            let earlier = Set(elsewhere.map(\.clusterID)).sorted().joined(separator: ", ")
-            throw StorageError(
-                .kafkaClusterReplaced,
-                """
-                the stored positions of consumer group \(consumerGroup) on \
-                \(elsewhere.map(\.topic).sorted().joined(separator: ", ")) were read from Kafka cluster \(earlier), \
-                but the cluster now answering is \(clusterID): its logs are not the ones those positions count, so \
-                nothing is read from it until an operator adopts it (docs/operations.md, "A replaced Kafka cluster": \
-                consent-bridge kafka-cluster adopt --replacing \(earlier) --with \(clusterID))
-                """
-            )
-        }
+        try Self.requireNone(bound.filter { $0.clusterID != clusterID }, answering: clusterID, store: store)
+    }
+
+    /// Throws `.kafkaClusterReplaced` when any (group, topic) of `topics` is bound to another
+    /// cluster than `clusterID`: what a process checks before it publishes to a cluster or
+    /// reads from it, and then while it runs.
+    static func check(_ sql: any SQLDatabase, topics: Set<String>, clusterID: String, store: String) async throws {
+        let bound = try await Self.bindings(sql).filter { topics.contains($0.topic) }
+        try Self.requireNone(bound.filter { $0.clusterID != clusterID }, answering: clusterID, store: store)
+    }
+
+    /// The refusal for positions bound to other clusters than the one `answering` (none: fine).
+    private static func requireNone(_ elsewhere: [KafkaClusterBinding], answering clusterID: String, store: String)
+        throws
+    {
+        guard !elsewhere.isEmpty else { return }
+        let earlier = Set(elsewhere.map(\.clusterID)).sorted().joined(separator: ", ")
+        let groups = Set(elsewhere.map(\.consumerGroup)).sorted().joined(separator: ", ")
+        throw StorageError(
+            .kafkaClusterReplaced,
+            """
+            the \(store) store's positions of consumer group \(groups) on \
+            \(Set(elsewhere.map(\.topic)).sorted().joined(separator: ", ")) were read from Kafka cluster \(earlier), \
+            but the cluster now answering is \(clusterID): its logs are not the ones those positions count, so \
+            nothing is read from it or published to it until an operator adopts it (docs/operations.md, "A replaced \
+            Kafka cluster": stop the processes using the store, then consent-bridge kafka-cluster adopt --store \
+            \(store) --replacing \(earlier) --with \(clusterID))
+            """
+        )
     }
 
     /// Every binding, by consumer group and topic.
@@ -118,13 +135,25 @@ extension StoreDatabase {
     /// The stored positions of `consumerGroup` on `topics`, once each topic is checked to be
     /// bound to `clusterID` (bound now if it was not): throws `.kafkaClusterReplaced` when a
     /// topic's positions were read from another cluster. What a consumer calls on assignment.
-    package func kafkaPositions(consumerGroup: String, topics: Set<String>, clusterID: String)
+    /// `store`: the store's kind, named in the refusal's command.
+    package func kafkaPositions(consumerGroup: String, topics: Set<String>, clusterID: String, store: StoreKind)
         async throws(StorageError) -> [ConsumerOffset]
     {
         try await self.transaction { sql in
             try await KafkaClusterBindings.bind(
-                sql, consumerGroup: consumerGroup, topics: topics, clusterID: clusterID, now: Date())
+                sql, consumerGroup: consumerGroup, topics: topics, clusterID: clusterID, store: store.commandName,
+                now: Date())
             return try await StoreSQL.offsets(sql, consumerGroup: consumerGroup).filter { topics.contains($0.topic) }
+        }
+    }
+
+    /// Throws `.kafkaClusterReplaced` when positions of any of `topics` were read from another
+    /// cluster than `clusterID` (topics not yet bound pass).
+    package func checkKafkaCluster(_ clusterID: String, topics: Set<String>, store: StoreKind)
+        async throws(StorageError)
+    {
+        try await self.read { sql in
+            try await KafkaClusterBindings.check(sql, topics: topics, clusterID: clusterID, store: store.commandName)
         }
     }
 

@@ -13,4 +13,14 @@ package enum StoreKind: String, Sendable, CaseIterable, CustomStringConvertible 
     case navFollowUp = "nav-followup"
 
     package var description: String { self.rawValue }
+
+    /// The name `consent-bridge kafka-cluster --store` and the store-reading commands give it.
+    package var commandName: String {
+        switch self {
+        case .bridge: "bridge"
+        case .healthJournal: "health"
+        case .navCase: "nav"
+        case .navFollowUp: "followup"
+        }
+    }
 }

@@ -77,7 +77,7 @@ struct KafkaClusterCommand: AsyncParsableCommand {
             commandName: "show",
             abstract:
                 "List each consumer group's topics with the cluster their positions were read from, and the id each configured cluster reports now.",
-            discussion: "Exit codes: 0 listed; 1 store error; 78 invalid configuration.")
+            discussion: "Exit codes: 0 listed; 1 store error; 64 invalid arguments; 78 invalid configuration.")
 
         @Option(help: "Which store: bridge, health, nav (NAV's case system) or followup.")
         var store: Store
@@ -163,7 +163,9 @@ struct KafkaClusterCommand: AsyncParsableCommand {
                 not decided twice; consent records replayed are applied by their versions (an older version never \
                 replaces a newer one). Records the old cluster held and the new one does not are not read again: \
                 republish them to the new cluster if they were not read before the replacement. Exit codes: 0 adopted; \
-                1 store error; 3 no position was read from the cluster --replacing names; 78 invalid configuration.
+                1 store error; 3 no position was read from the cluster --replacing names; 4 no configured cluster \
+                reports the --with id now (nothing changed; --force adopts it anyway); 64 invalid arguments; 78 invalid \
+                configuration.
                 """)
 
         @Option(help: "Which store: bridge, health, nav (NAV's case system) or followup.")
@@ -176,17 +178,34 @@ struct KafkaClusterCommand: AsyncParsableCommand {
             name: .customLong("with"), help: "The id of the cluster that replaced it (as the halt or `show` names it).")
         var newCluster: String
 
+        @Flag(help: "Adopt even when no configured cluster reports the --with id now (unreachable, or not yet).")
+        var force = false
+
         @OptionGroup var input: ConfigurationInput
 
         func validate() throws {
             if replacing == newCluster { throw ValidationError("--replacing and --with name the same cluster") }
-            if replacing.isEmpty || newCluster.isEmpty { throw ValidationError("cluster ids are not empty") }
+            if replacing.isEmpty || newCluster.isEmpty { throw ValidationError("a cluster id cannot be empty") }
         }
 
         func run() async throws {
             let moved = try await KafkaClusterCommand.withDatabase(store, input, command: "kafka-cluster adopt") {
-                database, _ in
-                try await database.adoptKafkaCluster(replacing: replacing, with: newCluster)
+                database, configuration in
+                // A mistyped or stale id would bind the positions to a cluster nobody runs:
+                // the next start would halt again, with the old positions gone.
+                if !force {
+                    let answering = await Show.answering(configuration)
+                    guard answering.values.contains(where: { $0 == newCluster }) else {
+                        let now = answering.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value ?? "no answer")" }
+                        FileHandle.standardError.write(
+                            Data(
+                                ("kafka-cluster adopt: no configured cluster reports \(newCluster) now ("
+                                    + (now.isEmpty ? "none asked" : now.joined(separator: ", "))
+                                    + "); nothing changed. Check the id, or add --force to adopt it anyway\n").utf8))
+                        throw ExitCode(4)
+                    }
+                }
+                return try await database.adoptKafkaCluster(replacing: replacing, with: newCluster)
             }
             guard !moved.isEmpty else {
                 FileHandle.standardError.write(
