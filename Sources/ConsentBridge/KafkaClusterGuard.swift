@@ -53,7 +53,7 @@ package struct KafkaClusterGuard: Service {
             guard let id = try? await watched.admin.clusterID(timeout: .seconds(5)) else { continue }
             do {
                 try await watched.database.checkKafkaCluster(id, topics: watched.topics, store: watched.store)
-            } catch where error.code == .kafkaClusterReplaced {
+            } catch  where error.code == .kafkaClusterReplaced {
                 self.logger.critical(
                     "Kafka cluster replaced: the process stops before it reads from or publishes to it",
                     metadata: ["error": "\(error)"])
