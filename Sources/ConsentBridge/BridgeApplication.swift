@@ -72,11 +72,11 @@ package struct BridgeApplication: Sendable {
         // Clients their services close when they stop; closed here only if `make` fails after
         // making them (nothing then runs the services).
         var closedByTheirServices: [@Sendable () async -> Void] = []
-        // Not ready while a pipeline, sink or the relay retries a failing store or broker: it
-        // decides (or publishes, or applies) nothing meanwhile.
         // Each cluster read from or published to, with the store topics whose positions must
         // have been read from it (`KafkaClusterGuard`).
         var clusterWatch: [KafkaClusterGuard.Watched] = []
+        // Not ready while a pipeline, sink or the relay retries a failing store or broker: it
+        // decides (or publishes, or applies) nothing meanwhile.
         var readinessChecks: [@Sendable () async -> String?] = [
             {
                 let failing = retryStatus.problems
@@ -193,11 +193,15 @@ package struct BridgeApplication: Sendable {
                 // Both sides' clusters checked before the relay publishes to either (each side on
                 // a cluster of its own: the health pipeline would decide and the relay publish to
                 // a NAV cluster never adopted, before the NAV pipeline's assignment halted).
+                // Clients of the guard's own: the gate's watermark query, before every batch,
+                // must not wait behind the guard's metadata request on a client's one thread.
+                let healthAdmin = try KafkaAdmin(configuration: kafka.health, logger: logger)
+                closers.append { await healthAdmin.close() }
                 let navAdmin = try KafkaAdmin(configuration: kafka.nav, logger: logger)
                 closers.append { await navAdmin.close() }
                 clusterWatch.append(
                     .init(
-                        admin: consentWatermarks, database: store.database, store: .bridge,
+                        admin: healthAdmin, database: store.database, store: .bridge,
                         topics: Set(topics.outbound(of: .health) + [topics.healthConsent])))
                 clusterWatch.append(
                     .init(

@@ -26,6 +26,7 @@ package struct KafkaClusterGuard: Service {
         /// The topics on this cluster whose positions the store keeps.
         package var topics: Set<String>
 
+        /// What `admin`'s cluster must be, for `topics` of `store` (`database`).
         package init(admin: KafkaAdmin, database: StoreDatabase, store: StoreKind, topics: Set<String>) {
             self.admin = admin
             self.database = database
