@@ -126,34 +126,8 @@ final class BridgeHarness: Sendable {
         return nav
     }
 
-    /// Waits up to `timeout` for the running services to stop by themselves, as a halt does,
-    /// and returns the error they stopped with (nil if they are still running then).
-    func haltError(within timeout: Duration) async -> (any Error)? {
-        guard let task = running.withLock({ $0?.task }) else { return nil }
-        let deadline = ContinuousClock.now + timeout
-        let finished = Mutex<Result<Void, any Error>?>(nil)
-        let watcher = Task {
-            do {
-                try await task.value
-                finished.withLock { $0 = .success(()) }
-            } catch {
-                finished.withLock { $0 = .failure(error) }
-            }
-        }
-        defer { watcher.cancel() }
-        while ContinuousClock.now < deadline {
-            if let result = finished.withLock({ $0 }) {
-                if case .failure(let error) = result { return error }
-                return nil
-            }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return nil
-    }
-
     static let tuning = EmbeddedKafkaCluster.consumerTuning
 
-    /// Starts the bridge's services.
     /// Starts the bridge's services; `clientProperties` are librdkafka properties of every
     /// client the application makes (e.g. a small `message.max.bytes`).
     /// `navCluster`: the NAV side's own cluster (by default both sides share the harness's).

@@ -58,41 +58,51 @@ def kafka_cluster(bridge: BridgeProcess, *arguments: str) -> subprocess.Complete
                           capture_output=True, text=True, timeout=60)
 
 
+# The bridge alone, as deployed: both sides' sealing keys, and a short session so that a
+# restarted bridge rejoins its groups quickly.
+ENVIRONMENT = {
+    "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-replaced-1",
+    "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
+    "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-replaced-1",
+    "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
+    "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
+}
+
+
+def consent_item(person: Patient, example_name: str, version: int):
+    """A consent record (the example re-targeted to `person`) as `publish` takes it."""
+    record = consent_record(consent_example(example_name), person, f"consent-{person.fnr[-5:]}", version,
+                            utc_now() - timedelta(minutes=10 - version))
+    return (CONSENT_TOPIC, person.fnr.encode(), json.dumps(record).encode(),
+            cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1", source_of(CONSENT_TOPIC)), None)
+
+
+def referral_items(referral, patient: Patient, count: int):
+    """`count` referrals about `patient`: their ce_ids, and the items `publish` takes."""
+    name, example = referral.valid_examples()[0]
+    events = [event_from_example(referral, name, example, "full", patient) for _ in range(count)]
+    items = [(HEALTH_OUTBOUND, patient.fnr.encode(), json.dumps(e.body, ensure_ascii=False).encode("utf-8"),
+              cloud_event_headers(e.ce_id, e.ce_type, source_of(HEALTH_OUTBOUND)), None) for e in events]
+    return [e.ce_id for e in events], items
+
+
 def test_a_replaced_kafka_cluster_halts_the_bridge_until_an_operator_adopts_it(tmp_path):
     contracts = load_contracts()
     referral = contracts[REFERRAL]
-    name, example = referral.valid_examples()[0]
     patient = Patient("full", date(1988, 2, 3), synthetic_fodselsnummer(date(1988, 2, 3), 311))
     other = Patient("full", date(1979, 9, 9), synthetic_fodselsnummer(date(1979, 9, 9), 411))
-    environment = {
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-replaced-1",
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
-        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-replaced-1",
-        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
-        "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
-    }
-
-    def consent(person: Patient, example_name: str, version: int):
-        record = consent_record(consent_example(example_name), person, f"consent-{person.fnr[-5:]}", version,
-                                utc_now() - timedelta(minutes=10 - version))
-        return (CONSENT_TOPIC, person.fnr.encode(), json.dumps(record).encode(),
-                cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1", source_of(CONSENT_TOPIC)), None)
-
     def referrals(count: int):
-        events = [event_from_example(referral, name, example, "full", patient) for _ in range(count)]
-        items = [(HEALTH_OUTBOUND, patient.fnr.encode(), json.dumps(e.body, ensure_ascii=False).encode("utf-8"),
-                  cloud_event_headers(e.ce_id, e.ce_type, source_of(HEALTH_OUTBOUND)), None) for e in events]
-        return [e.ce_id for e in events], items
+        return referral_items(referral, patient, count)
 
     port = free_loopback_port()
     broker = BrokerProcess(BIN, tmp_path / "first-broker", port=port)
-    bridge = BridgeProcess(BIN, tmp_path, extra_env=environment, broker=broker.bootstrap)
+    bridge = BridgeProcess(BIN, tmp_path, extra_env=ENVIRONMENT, broker=broker.bootstrap)
     try:
         # The first cluster: a consent and three referrals, decided.
         bridge.start()
         bridge.wait_until_ready()
         first_ids, items = referrals(3)
-        assert not publish(producer(broker.bootstrap), [consent(patient, "granted-full-written.json", 1)] + items)
+        assert not publish(producer(broker.bootstrap), [consent_item(patient, "granted-full-written.json", 1)] + items)
         watcher = ReceiptWatcher(broker.bootstrap)
         try:
             assert not watcher.wait_for(first_ids, 60, alive=bridge.assert_alive), "no receipts on the first cluster"
@@ -109,7 +119,7 @@ def test_a_replaced_kafka_cluster_halts_the_bridge_until_an_operator_adopts_it(t
         assert second_cluster and second_cluster != first_cluster
         new_ids, items = referrals(6)
         assert not publish(producer(broker.bootstrap),
-                           [consent(patient, "withdrawn.json", 2), consent(other, "granted-full-written.json", 1)]
+                           [consent_item(patient, "withdrawn.json", 2), consent_item(other, "granted-full-written.json", 1)]
                            + items)
 
         # The bridge halts, says why and what to run, and reads nothing.
@@ -176,20 +186,11 @@ def test_a_kafka_cluster_replaced_under_a_running_bridge_stops_it(tmp_path):
     """The broker rebuilt at the same address while the bridge runs: the bridge must stop with
     the documented refusal (an outside audit saw it keep running, not ready, live 200), and
     nothing may reach the new cluster's inbound topics."""
-    environment = {
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-replaced-2",
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
-        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-replaced-2",
-        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
-        "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
-    }
-    contracts = load_contracts()
-    referral = contracts[REFERRAL]
-    name, example = referral.valid_examples()[0]
+    referral = load_contracts()[REFERRAL]
     patient = Patient("full", date(1985, 5, 6), synthetic_fodselsnummer(date(1985, 5, 6), 213))
     port = free_loopback_port()
     broker = BrokerProcess(BIN, tmp_path / "first-broker", port=port)
-    bridge = BridgeProcess(BIN, tmp_path, extra_env=environment, broker=broker.bootstrap)
+    bridge = BridgeProcess(BIN, tmp_path, extra_env=ENVIRONMENT, broker=broker.bootstrap)
     try:
         bridge.start()
         bridge.wait_until_ready()
@@ -198,14 +199,9 @@ def test_a_kafka_cluster_replaced_under_a_running_bridge_stops_it(tmp_path):
         broker = BrokerProcess(BIN, tmp_path / "second-broker", port=port)
         second_cluster = cluster_id(broker.bootstrap)
         assert second_cluster != first_cluster
-        record = consent_record(consent_example("granted-full-written.json"), patient, "consent-running", 1,
-                                utc_now() - timedelta(minutes=5))
-        event = event_from_example(referral, name, example, "full", patient)
-        assert not publish(producer(broker.bootstrap), [
-            (CONSENT_TOPIC, patient.fnr.encode(), json.dumps(record).encode(),
-             cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1", source_of(CONSENT_TOPIC)), None),
-            (HEALTH_OUTBOUND, patient.fnr.encode(), json.dumps(event.body, ensure_ascii=False).encode("utf-8"),
-             cloud_event_headers(event.ce_id, event.ce_type, source_of(HEALTH_OUTBOUND)), None)])
+        _, items = referral_items(referral, patient, 1)
+        assert not publish(producer(broker.bootstrap),
+                           [consent_item(patient, "granted-full-written.json", 1)] + items)
         try:
             code = bridge.process.wait(90)
         except subprocess.TimeoutExpired:
