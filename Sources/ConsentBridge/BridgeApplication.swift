@@ -413,7 +413,7 @@ package struct BridgeApplication: Sendable {
             // Before any service runs: nothing is read from or published to a cluster its store's
             // positions were not read from; then every few seconds while they run.
             let clusterGuard = KafkaClusterGuard(watched: clusterWatch, logger: logger)
-            try await clusterGuard.verify()
+            try await clusterGuard.verify(answerTimeout: .seconds(10))
             services.insert(clusterGuard, at: 0)
 
             let closeStores = closers
