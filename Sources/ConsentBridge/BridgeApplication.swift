@@ -57,10 +57,12 @@ package struct BridgeApplication: Sendable {
     /// Closes the stores after the services have stopped.
     package let shutdown: @Sendable () async -> Void
 
-    /// Builds the services for `configuration.roles`.
+    /// Builds the services for `configuration.roles`. `clusterCheckInterval`: how often the
+    /// Kafka cluster guard checks each cluster besides its confirmations per batch (tests
+    /// lengthen it to prove the confirmations alone).
     package static func make(
         configuration: BridgeConfiguration, kafka: KafkaEndpoints, consumerTuning: [String: String] = [:],
-        logger: Logger
+        clusterCheckInterval: Duration = .seconds(5), logger: Logger
     ) async throws -> BridgeApplication {
         let retryStatus = RetryStatus()
         let retry = RetryPolicy(
@@ -73,8 +75,9 @@ package struct BridgeApplication: Sendable {
         // making them (nothing then runs the services).
         var closedByTheirServices: [@Sendable () async -> Void] = []
         // Each cluster read from or published to, with the store topics whose positions must
-        // have been read from it (`KafkaClusterGuard`).
-        var clusterWatch: [KafkaClusterGuard.Watched] = []
+        // have been read from it: checked before the services run, before each batch is acted
+        // on, and every few seconds.
+        let clusterGuard = KafkaClusterGuard(interval: clusterCheckInterval, logger: logger)
         // Not ready while a pipeline, sink or the relay retries a failing store or broker: it
         // decides (or publishes, or applies) nothing meanwhile.
         var readinessChecks: [@Sendable () async -> String?] = [
@@ -187,9 +190,6 @@ package struct BridgeApplication: Sendable {
                 closers.append { await consentWatermarks.close() }
                 let partitionCount = try await consentPartitionCount(
                     consentWatermarks, topic: topics.healthConsent, retry: retry, logger: logger)
-                let gate = ConsentGate(
-                    keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount,
-                    watermarkSource: consentWatermarks)
                 // Both sides' clusters checked before the relay publishes to either (each side on
                 // a cluster of its own: the health pipeline would decide and the relay publish to
                 // a NAV cluster never adopted, before the NAV pipeline's assignment halted).
@@ -199,14 +199,17 @@ package struct BridgeApplication: Sendable {
                 closers.append { await healthAdmin.close() }
                 let navAdmin = try KafkaAdmin(configuration: kafka.nav, logger: logger)
                 closers.append { await navAdmin.close() }
-                clusterWatch.append(
+                let healthCluster = clusterGuard.watch(
                     .init(
                         admin: healthAdmin, database: store.database, store: .bridge,
                         topics: Set(topics.outbound(of: .health) + [topics.healthConsent])))
-                clusterWatch.append(
+                let navCluster = clusterGuard.watch(
                     .init(
                         admin: navAdmin, database: store.database, store: .bridge,
                         topics: Set(topics.outbound(of: .nav))))
+                let gate = ConsentGate(
+                    keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount,
+                    watermarkSource: consentWatermarks, consentCluster: healthCluster)
                 readinessChecks.append {
                     guard let required = try? await gate.highWatermarks() else {
                         return "health Kafka cluster unreachable"
@@ -282,7 +285,7 @@ package struct BridgeApplication: Sendable {
                     services.append(
                         EventPipeline(
                             origin: side, consumer: consumer, consumerGroup: configuration.bridgeGroupID, gate: gate,
-                            catalog: catalog,
+                            sourceCluster: side == .health ? healthCluster : navCluster, catalog: catalog,
                             builder: builder, store: store, handoff: handoff, retry: retry, logger: logger,
                             metrics: metrics, agreements: agreements))
                 }
@@ -335,7 +338,7 @@ package struct BridgeApplication: Sendable {
                     (try? await admin.highWatermarks(topic: inboundTopic, partitions: [0], timeout: .seconds(2))) == nil
                         ? "\(sink) sink's Kafka cluster unreachable" : nil
                 }
-                clusterWatch.append(
+                let sinkCluster = clusterGuard.watch(
                     .init(admin: admin, database: store.database, store: store.kind, topics: Set(store.sinkTopics)))
                 let storeName =
                     switch store.kind {
@@ -365,7 +368,7 @@ package struct BridgeApplication: Sendable {
                     SinkService(
                         store: store, client: client, groupID: groupID, maxBatchSize: configuration.batchSize,
                         breachNotices: notices, onBatch: { metrics.recordSinkBatch($0, sink: kind) }, retry: retry,
-                        logger: logger))
+                        cluster: sinkCluster, logger: logger))
             }
 
             // The sinks: each side's topics into that side's own store (R3, R4, R9).
@@ -412,7 +415,6 @@ package struct BridgeApplication: Sendable {
 
             // Before any service runs: nothing is read from or published to a cluster its store's
             // positions were not read from; then every few seconds while they run.
-            let clusterGuard = KafkaClusterGuard(watched: clusterWatch, logger: logger)
             try await clusterGuard.verify(answerTimeout: .seconds(10))
             services.insert(clusterGuard, at: 0)
 

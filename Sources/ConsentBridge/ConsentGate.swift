@@ -18,17 +18,20 @@ package struct ConsentGate: Sendable {
     package let watermarkSource: KafkaAdmin
     /// Longest wait for the view before `waitUntilCurrent` throws `ConsentViewLagging`.
     package let timeout: Duration
+    /// Asked once the view is current: the consent cluster is still the one the view read from.
+    package let consentCluster: KafkaClusterConfirmation
 
     /// A gate on `keeper`; `timeout` defaults to 30 s.
     package init(
         keeper: ConsentViewKeeper, consentTopic: String, partitionCount: Int32, watermarkSource: KafkaAdmin,
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30), consentCluster: KafkaClusterConfirmation = .unchecked
     ) {
         self.keeper = keeper
         self.consentTopic = consentTopic
         self.partitionCount = partitionCount
         self.watermarkSource = watermarkSource
         self.timeout = timeout
+        self.consentCluster = consentCluster
     }
 
     /// Current high watermarks of every consent partition (one request, not one per partition).
@@ -65,7 +68,18 @@ package struct ConsentGate: Sendable {
     /// Like lagging, it is retried and the bridge decides nothing meanwhile; it clears once the
     /// log reaches past the view's position again (the consent consumer, whose stored offset is
     /// then out of range, reads such a partition from its start).
+    ///
+    /// Once current, it confirms that the consent cluster is still the one the view read from
+    /// (`KafkaClusterConfirmation`), asking after the view caught up: a view that read on at its
+    /// old positions in a replacement cluster's longer log counts as current, having skipped the
+    /// log's first records. Throws the refusal then (not retried: the process stops).
     package func waitUntilCurrent() async throws {
+        try await waitUntilViewIsCurrent()
+        try await consentCluster(askedAtOrAfter: .now)
+    }
+
+    /// `waitUntilCurrent` without the cluster's confirmation.
+    private func waitUntilViewIsCurrent() async throws {
         let required = try await highWatermarks()
         switch staleness(against: required) {
         case nil: return

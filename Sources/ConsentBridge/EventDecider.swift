@@ -48,14 +48,45 @@ package struct EventDecider: Sendable {
         var tally: DecisionTally
         /// Decides the message at a position again and builds it under its alternative id.
         package var alternative: BridgeStore.AlternativeRecord
+        /// Each decision's log line, by position (none unless `info` lines are logged), written
+        /// once the batch is recorded (`logRecorded`).
+        var lines: [DecisionLine]
+    }
+
+    /// What one `Decided` line says: content-free.
+    struct DecisionLine: Sendable {
+        /// The sender's id (checked: no identifier in it) or the record's position.
+        var messageID: String
+        var knownType: String?
+        var outcome: String
+        var code: String
+    }
+
+    /// Writes one line per decision of a recorded batch, except for the positions `excluded`
+    /// (events found already recorded, which were not recorded again, and events recorded under
+    /// their alternative id, which get a line of their own). Written after the record, so a
+    /// `Decided` line always names a decision the store holds: an event re-read after a crash
+    /// or an adopted cluster was once logged as decided again although nothing crossed again.
+    func logRecorded(_ lines: [DecisionLine], excluding excluded: Set<Int>) {
+        for (position, line) in lines.enumerated() where !excluded.contains(position) {
+            logger.info(
+                "Decided",
+                metadata: [
+                    "event.id": "\(line.messageID)",
+                    "event.type": "\(line.knownType ?? "unknown")",
+                    "event.direction": "\(direction)",
+                    "decision.outcome": "\(line.outcome)",
+                    "decision.code": "\(line.code)",
+                ])
+        }
     }
 
     /// Decides every event of `batch` in order, at `now`; the offsets after each partition's
     /// last record are recorded under `consumerGroup`. Throws only what `BridgeRecordBuilder.build`
     /// throws (a defect or a missing sealing key), never for an event's content.
     ///
-    /// Logs one line per decision; the decisions are counted once the batch is recorded
-    /// (`EventPipeline`), since an event already recorded is skipped there.
+    /// The decisions are counted and logged once the batch is recorded (`EventPipeline`),
+    /// since an event already recorded is skipped there.
     package func decide(_ batch: [KafkaRecord], consumerGroup: String, now: Date) throws -> DecidedBatch {
         let timestamp = Timestamp(date: now)
         // One reading of the registry for the whole batch, as one reading of the view (the gate).
@@ -64,20 +95,18 @@ package struct EventDecider: Sendable {
         messages.reserveCapacity(batch.count)
         var tally = DecisionTally(capacity: batch.count)
         var offsets: [KafkaTopicPartition: Int64] = [:]
+        let logsDecisions = logger.logLevel <= .info
+        var lines: [DecisionLine] = []
+        if logsDecisions { lines.reserveCapacity(batch.count) }
         for record in batch {
             let decided = try decide(record, agreements: agreements, now: now, timestamp: timestamp)
             tally.add(code: decided.code, direction: direction, knownType: decided.knownType)
-            // One content-free line per decision: the sender's id (checked: no identifier in
-            // it) or the record's position, a known type, the outcome and the reason code.
-            logger.info(
-                "Decided",
-                metadata: [
-                    "event.id": "\(decided.message.decision.messageID)",
-                    "event.type": "\(decided.knownType ?? "unknown")",
-                    "event.direction": "\(direction)",
-                    "decision.outcome": "\(decided.message.decision.outcome.rawValue)",
-                    "decision.code": "\(decided.code)",
-                ])
+            if logsDecisions {
+                lines.append(
+                    DecisionLine(
+                        messageID: decided.message.decision.messageID, knownType: decided.knownType,
+                        outcome: decided.message.decision.outcome.rawValue, code: decided.code))
+            }
             messages.append(decided.message)
             offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, record.offset + 1)
         }
@@ -98,7 +127,7 @@ package struct EventDecider: Sendable {
                         consumerGroup: consumerGroup, topic: $0.key.topic, partition: $0.key.partition,
                         nextOffset: $0.value)
                 }),
-            tally: tally, alternative: alternative)
+            tally: tally, alternative: alternative, lines: lines)
     }
 
     /// The metric labels of a recorded decision (one recorded under an alternative id).

@@ -20,6 +20,9 @@ package struct EventPipeline: Service {
     package let consumerGroup: String
     /// Waited on before every batch is decided (R5).
     package let gate: ConsentGate
+    /// Asked before every batch is decided: `consumer`'s cluster is still the one its positions
+    /// were read from (with the gate's own confirmation of the consent cluster).
+    package let sourceCluster: KafkaClusterConfirmation
     /// Decides each batch and builds its rows (no Kafka, no store).
     package let decider: EventDecider
     /// Records each batch, with its offsets, in one transaction.
@@ -35,14 +38,16 @@ package struct EventPipeline: Service {
 
     /// A pipeline; nothing is consumed until `run`.
     package init(
-        origin: BridgeSide, consumer: KafkaConsumer, consumerGroup: String, gate: ConsentGate, catalog: PolicyCatalog,
-        builder: BridgeRecordBuilder, store: BridgeStore, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
-        metrics: BridgeMetrics, agreements: IPSAgreementRegistry
+        origin: BridgeSide, consumer: KafkaConsumer, consumerGroup: String, gate: ConsentGate,
+        sourceCluster: KafkaClusterConfirmation, catalog: PolicyCatalog, builder: BridgeRecordBuilder,
+        store: BridgeStore, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger, metrics: BridgeMetrics,
+        agreements: IPSAgreementRegistry
     ) {
         self.origin = origin
         self.consumer = consumer
         self.consumerGroup = consumerGroup
         self.gate = gate
+        self.sourceCluster = sourceCluster
         self.decider = EventDecider(
             origin: origin, consent: gate.keeper, catalog: catalog, builder: builder, agreements: agreements,
             metrics: metrics, logger: logger)
@@ -84,7 +89,13 @@ package struct EventPipeline: Service {
                             let decided = try await decide(batch)
                             try await recording.next()
                             recording.addTask(executorPreference: store.database.taskExecutor) {
-                                try await record(decided, of: batch)
+                                let recorded = try await record(decided, of: batch)
+                                // The decision lines, once recorded, on the deciding thread (off
+                                // the store's): at once when it waits, else when it next waits
+                                // for this recording anyway.
+                                if !recorded.lines.isEmpty {
+                                    await withTaskExecutorPreference(decidingThread) { log(recorded) }
+                                }
                             }
                         }
                         try await recording.waitForAll()
@@ -108,19 +119,40 @@ package struct EventPipeline: Service {
 
     /// Decides and records one batch; infrastructure errors are retried, never skipped.
     package func process(_ batch: [KafkaRecord]) async throws {
-        try await record(try await decide(batch), of: batch)
+        log(try await record(try await decide(batch), of: batch))
     }
 
-    /// A batch decided and encoded, with its decisions by kind (counted once recorded).
+    /// A batch decided and encoded, with its decisions by kind (counted once recorded) and
+    /// their log lines (written once recorded).
     private struct PreparedDecisions: Sendable {
         let prepared: PreparedBridgeBatch
         let tally: DecisionTally
+        let lines: [EventDecider.DecisionLine]
+    }
+
+    /// A recorded batch's decision lines, and the positions whose events were not recorded as
+    /// decided then (skipped as already recorded, or recorded under an alternative id).
+    private struct RecordedDecisions: Sendable {
+        let lines: [EventDecider.DecisionLine]
+        let excluded: Set<Int>
+    }
+
+    /// Writes a recorded batch's decision lines.
+    private func log(_ recorded: RecordedDecisions) {
+        decider.logRecorded(recorded.lines, excluding: recorded.excluded)
     }
 
     /// Waits for the consent gate, then decides every event of the batch and encodes its rows.
+    /// Before deciding, both clusters are confirmed to be the ones the positions were read from,
+    /// by questions asked after the batch was fetched and the view caught up (a replaced one
+    /// stops the pipeline: see `KafkaClusterConfirmation`).
     private func decide(_ batch: [KafkaRecord]) async throws -> PreparedDecisions {
+        let fetched = ContinuousClock.now
         try await metrics.timed(.gate, items: batch.count) {
-            try await retry.run("consent gate", logger: logger) { try await gate.waitUntilCurrent() }
+            try await retry.run("consent gate", logger: logger) {
+                try await gate.waitUntilCurrent()
+                try await sourceCluster(askedAtOrAfter: fetched)
+            }
         }
         let started = ContinuousClock.now
         let decided = try decider.decide(batch, consumerGroup: consumerGroup, now: Date())
@@ -129,7 +161,7 @@ package struct EventPipeline: Service {
         // stops the pipeline instead of being retried.
         let prepared = try store.prepare(decided.batch, alternative: decided.alternative)
         metrics.recordStage(.decide, items: batch.count, duration: ContinuousClock.now - started)
-        return PreparedDecisions(prepared: prepared, tally: decided.tally)
+        return PreparedDecisions(prepared: prepared, tally: decided.tally, lines: decided.lines)
     }
 
     /// Records a decided batch in one transaction, hands its outbox rows to the relay, and
@@ -141,7 +173,7 @@ package struct EventPipeline: Service {
     /// This runs on the store's thread, so it does per batch what the common case needs (a
     /// counter per kind of decision, not per event); only skipped or re-identified events,
     /// rare, get a line each.
-    private func record(_ decided: PreparedDecisions, of batch: [KafkaRecord]) async throws {
+    private func record(_ decided: PreparedDecisions, of batch: [KafkaRecord]) async throws -> RecordedDecisions {
         let prepared = decided.prepared
         let recorded = try await metrics.timed(.record, items: prepared.count) {
             try await retry.run("record batch", logger: logger) { try await store.record(prepared) }
@@ -154,7 +186,7 @@ package struct EventPipeline: Service {
             for case let time? in batch.lazy.map(\.timestamp) {
                 metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time))))
             }
-            return
+            return RecordedDecisions(lines: decided.lines, excluded: [])
         }
         metrics.recordDecisions(
             decided.tally, excluding: recorded.skippedPositions + recorded.alternates.map(\.position))
@@ -192,5 +224,7 @@ package struct EventPipeline: Service {
             guard let time = record.timestamp else { continue }
             metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time))))
         }
+        return RecordedDecisions(
+            lines: decided.lines, excluded: skipped.union(recorded.alternates.map(\.position)))
     }
 }

@@ -27,7 +27,8 @@ package struct RetryPolicy: Sendable {
     }
 
     /// Runs `operation` until it succeeds; rethrows `CancellationError` (shutdown), fatal
-    /// Kafka errors (retrying cannot clear them) and the errors `isRetried` refuses.
+    /// Kafka errors and a replaced Kafka cluster (retrying cannot clear them) and the errors
+    /// `isRetried` refuses.
     package func run<T: Sendable>(
         _ what: String, logger: Logger, isRetried: (any Error) -> Bool = { _ in true },
         _ operation: () async throws -> T
@@ -49,6 +50,10 @@ package struct RetryPolicy: Sendable {
                     metadata: [
                         "bridge.operation": "\(what)", "error": "\(error)",
                     ])
+                throw error
+            } catch let error as StorageError where error.code == .kafkaClusterReplaced {
+                // An operator's decision, not an outage: the process stops (the refusal, logged
+                // where it was made, names the command that adopts the new cluster).
                 throw error
             } catch let error where !isRetried(error) {
                 throw error

@@ -34,15 +34,18 @@ package struct SinkService: Service {
     private let breachNotices: BreachNotices?
     private let onBatch: @Sendable (SinkBatchResult) -> Void
     private let retry: RetryPolicy
+    private let cluster: KafkaClusterConfirmation
     private let logger: Logger
 
     /// Creates a sink for `store`, consuming `store.sinkTopics` in consumer group `groupID`;
     /// `breachNotices` says where to publish the notices of what it quarantines, `onBatch`
-    /// sees each applied batch (metrics), `retry` paces the retries of a failing store.
+    /// sees each applied batch (metrics), `retry` paces the retries of a failing store or
+    /// cluster, `cluster` is asked before each batch is applied (the process's guard's: the
+    /// cluster is still the one the store's positions were read from).
     package init(
         store: any SinkStore, client: KafkaClientConfiguration, groupID: String, maxBatchSize: Int = 500,
         breachNotices: BreachNotices? = nil, onBatch: @escaping @Sendable (SinkBatchResult) -> Void = { _ in },
-        retry: RetryPolicy = RetryPolicy(), logger: Logger
+        retry: RetryPolicy = RetryPolicy(), cluster: KafkaClusterConfirmation = .unchecked, logger: Logger
     ) {
         self.store = store
         self.client = client
@@ -51,6 +54,7 @@ package struct SinkService: Service {
         self.breachNotices = breachNotices
         self.onBatch = onBatch
         self.retry = retry
+        self.cluster = cluster
         self.logger = logger
     }
 
@@ -92,6 +96,12 @@ package struct SinkService: Service {
                 // Notices queued before a crash or a broker outage go out first.
                 _ = try await publisher?.publishPending(from: store)
                 for try await batch in consumer.batches where !batch.isEmpty {
+                    // Records fetched from a cluster replaced under the sink would be applied at
+                    // positions counted in another log: asked after the fetch, the cluster says.
+                    let fetched = ContinuousClock.now
+                    try await self.retry.run("sink's Kafka cluster check", logger: self.logger) {
+                        try await self.cluster(askedAtOrAfter: fetched)
+                    }
                     let sinkBatch = SinkBatch(consumerGroup: groupID, records: batch.map(Self.sinkRecord))
                     let result = try await self.retry.run(
                         "sink batch", logger: self.logger, isRetried: Self.isInfrastructureError

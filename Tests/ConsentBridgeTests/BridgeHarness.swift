@@ -118,6 +118,67 @@ final class BridgeHarness: Sendable {
         await old.close()
     }
 
+    /// When set, the bridge bootstraps through this fixed loopback port instead of the
+    /// cluster's own (`useStableBootstrap`).
+    private let forwarder = Mutex<LoopbackForwarder?>(nil)
+
+    /// The address the bridge is given: the stable one once `useStableBootstrap` was called.
+    var bridgeBootstrap: String {
+        forwarder.withLock { $0.map { "127.0.0.1:\($0.port)" } } ?? cluster.bootstrapServers
+    }
+
+    /// From the next `start` on, the bridge bootstraps through a fixed loopback port forwarded
+    /// to the cluster (what `consent-bridge broker --port` gives), so that the cluster behind it
+    /// can be replaced while the bridge runs (`replaceClusterUnderTheBridge`).
+    func useStableBootstrap() throws {
+        let target = try Self.port(of: cluster)
+        let forwarding = try LoopbackForwarder(port: 0, targetPort: target, logger: Logger(label: "forwarder"))
+        forwarder.withLock { $0 = forwarding }
+    }
+
+    /// The (one) broker's port of `cluster`.
+    private static func port(of cluster: EmbeddedKafkaCluster) throws -> UInt16 {
+        let port = cluster.bootstrapServers.split(separator: ":").last.flatMap { UInt16($0) }
+        return try #require(port, "a one-broker cluster's address ends in its port")
+    }
+
+    /// Kafka rebuilt behind the bridge's (stable) address while it runs: a new cluster takes
+    /// the bootstrap port, the old one's broker goes down (its connections drop, as when its
+    /// process is killed). The harness publishes to and reads from the new one afterwards.
+    func replaceClusterUnderTheBridge() async throws {
+        let old = cluster
+        try await replaceCluster()
+        old.setBrokerDown()
+        let target = try Self.port(of: cluster)
+        let current = try #require(forwarder.withLock { $0 }, "useStableBootstrap was not called")
+        current.stop()
+        let replacement = try LoopbackForwarder(
+            port: current.port, targetPort: target, logger: Logger(label: "forwarder"))
+        forwarder.withLock { $0 = replacement }
+    }
+
+    /// The running bridge's end: the error that stopped it, or nil when it did not stop within
+    /// `timeout` (or stopped without one).
+    func haltError(within timeout: Duration) async -> (any Error)? {
+        guard let task = running.withLock({ $0?.task }) else { return nil }
+        // Waiting for a task's value does not end when the waiter is cancelled: watched apart.
+        let ended = Mutex<Result<Void, any Error>?>(nil)
+        let watcher = Task {
+            let result = await task.result
+            ended.withLock { $0 = result }
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let result = ended.withLock({ $0 }) {
+                if case .failure(let error) = result { return error }
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        _ = watcher
+        return nil
+    }
+
     /// A cluster of the NAV side's own holding its `nav.*` topics (as many partitions as the
     /// harness's), for `start(navCluster:)`; the caller shuts it down.
     func makeNavCluster() throws -> EmbeddedKafkaCluster {
@@ -131,13 +192,17 @@ final class BridgeHarness: Sendable {
     /// Starts the bridge's services; `clientProperties` are librdkafka properties of every
     /// client the application makes (e.g. a small `message.max.bytes`).
     /// `navCluster`: the NAV side's own cluster (by default both sides share the harness's).
-    func start(clientProperties: [String: String] = [:], navCluster: EmbeddedKafkaCluster? = nil) async throws {
-        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: clientProperties)
+    /// `clusterCheckInterval`: the Kafka cluster guard's period (see `BridgeApplication.make`).
+    func start(
+        clientProperties: [String: String] = [:], navCluster: EmbeddedKafkaCluster? = nil,
+        clusterCheckInterval: Duration = .seconds(5)
+    ) async throws {
+        let client = KafkaClientConfiguration(bootstrapServers: bridgeBootstrap, properties: clientProperties)
         let navClient = KafkaClientConfiguration(
-            bootstrapServers: (navCluster ?? cluster).bootstrapServers, properties: clientProperties)
+            bootstrapServers: navCluster?.bootstrapServers ?? bridgeBootstrap, properties: clientProperties)
         let application = try await BridgeApplication.make(
             configuration: configuration, kafka: .init(health: client, nav: navClient), consumerTuning: Self.tuning,
-            logger: logs.logger)
+            clusterCheckInterval: clusterCheckInterval, logger: logs.logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
@@ -161,6 +226,7 @@ final class BridgeHarness: Sendable {
 
     func finish() async {
         await stop()
+        forwarder.withLock { $0?.stop() }
         await producer.close()
         let clusters = kafka.withLock { [$0.cluster] + $0.replaced }
         for cluster in clusters { cluster.shutdown() }

@@ -99,4 +99,56 @@ struct ReplacedClusterTests {
             #expect(body["reasonCode"] as? String == "referral-requires-consent")
         }
     }
+
+    @Test(
+        "Nothing crosses after a withdrawal (R5): a Kafka cluster replaced under the running bridge, its consent log longer than the view's position and starting with the patient's withdrawal, stops the bridge before it decides anything fetched from it, without waiting for the guard's periodic check",
+        arguments: BridgeStoreEngine.available)
+    func replacedUnderTheRunningBridge(engine: BridgeStoreEngine) async throws {
+        let harness = try await BridgeHarness.make(engine: engine, partitions: 1)
+        try harness.useStableBootstrap()
+        // The guard's periodic check never comes: only the confirmation per batch can catch it.
+        try await harness.start(clusterCheckInterval: .seconds(3600))
+        func referral() async throws -> String {
+            try await harness.publishEvent(
+                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+                body: try Fixtures.referral(patient: Self.patient))
+        }
+        // The first cluster: the consent log 5 records long, 2 referrals crossed.
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        for version in 1...4 {
+            try await harness.publishConsent(
+                patient: Self.other, try Fixtures.consent(patient: Self.other, version: version))
+        }
+        for _ in 0..<2 { _ = try await referral() }
+        #expect(try await harness.read(harness.topics.followUpInbound, atLeast: 2).count == 2)
+        #expect(try await harness.read(harness.topics.healthReceipts, atLeast: 2).count == 2)
+
+        // Rebuilt behind the same address while the bridge runs. The new consent log starts
+        // with the patient's withdrawal and is longer (7) than the view's position (5); the new
+        // referral log is longer (5) than the pipeline's position (2). Resuming there, the
+        // bridge would read the referrals at 2-4 under a view that never read the withdrawal.
+        try await harness.replaceClusterUnderTheBridge()
+        try await harness.publishConsent(
+            patient: Self.patient, try Fixtures.consent(patient: Self.patient, status: "withdrawn", version: 2))
+        for version in 1...6 {
+            try await harness.publishConsent(
+                patient: Self.other, try Fixtures.consent(patient: Self.other, version: version))
+        }
+        for _ in 0..<5 { _ = try await referral() }
+
+        let halt = await harness.haltError(within: .seconds(60))
+        #expect(
+            (halt as? StorageError)?.code == .kafkaClusterReplaced, "the bridge went on: \(String(describing: halt))")
+        #expect(
+            harness.logs.all.contains { $0.contains("kafka-cluster-replaced") },
+            "the halt's reason is not logged where operators look")
+        #expect(
+            try await harness.read(harness.topics.followUpInbound, atLeast: 0).isEmpty,
+            "a referral crossed to the new cluster after its patient's withdrawal")
+        #expect(
+            try await harness.read(harness.topics.healthReceipts, atLeast: 0).isEmpty,
+            "an event on the new cluster was decided")
+        #expect(!harness.logs.all.contains { $0.contains(Self.patient) }, "the fødselsnummer reached a log line")
+        await harness.finish()
+    }
 }

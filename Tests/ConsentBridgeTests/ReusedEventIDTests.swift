@@ -103,6 +103,9 @@ struct ReusedEventIDTests {
             Self.value("consent_bridge_reused_event_ids_total", ["direction": "nav-to-health"], in: text) == 1)
         #expect(Self.value("consent_bridge_duplicate_events_total", [:], in: text) == nil)
         #expect(logs.contains { $0.contains("alternative id") && $0.contains(alternativeID) })
+        // Its own line says how it was recorded; no `Decided` line names it under the plain id
+        // beside the referral's.
+        #expect(logs.filter { $0.hasPrefix("info Decided ") && $0.contains(id) }.count == 1)
     }
 
     @Test(
@@ -159,5 +162,10 @@ struct ReusedEventIDTests {
         #expect(counts["accepted"] == 2)
         #expect(Self.value("consent_bridge_reused_event_ids_total", [:], in: text) == nil)
         #expect(logs.contains { $0.contains("Skipped events already recorded") })
+        // The log tells operators what the store holds: one `Decided` line per event, none for
+        // the copies skipped (they once each said "forward" again, though nothing crossed).
+        let decided = logs.filter { $0.hasPrefix("info Decided ") }
+        #expect(decided.filter { $0.contains(firstID) }.count == 1, "a duplicate was logged as decided")
+        #expect(decided.filter { $0.contains(secondID) }.count == 1, "a duplicate was logged as decided")
     }
 }
