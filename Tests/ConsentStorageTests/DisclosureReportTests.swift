@@ -42,6 +42,16 @@ struct DisclosureReportTests {
                     !text.contains("disclosure-theirs") && !text.contains(Self.otherPatient),
                     "another patient's data in the \(format) report")
             }
+            // A copy held back at the last moment (R5) is listed with its status, and the table
+            // does not count it as a disclosure.
+            var heldBack = Fixtures.disclosure("held-back", subject: knownFodselsnummer)
+            heldBack.status = "withheld"
+            heldBack.withheldReason = "consent-withdrawn"
+            let table = try DisclosureReport.render([mine, heldBack], format: .table)
+            #expect(
+                table.hasSuffix("1 disclosure, 1 withheld by the consent bridge (recorded, not disclosed)\n"),
+                "\(table)")
+            #expect(try DisclosureReport.render([mine], format: .table).hasSuffix("\n1 disclosure\n"))
             let csv = try DisclosureReport.render([mine], format: .csv)
             #expect(csv.contains("\"NAV Grünerløkka, \"\"IPS\"\"\""))
             let json = try DisclosureReport.render([mine], format: .json)

@@ -84,9 +84,19 @@ package enum DisclosureReport {
                     text += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
                 }
             }
-            text += "\(records.count) disclosure\(records.count == 1 ? "" : "s")\n"
+            text += Self.summary(of: records) + "\n"
             return text
         }
+    }
+
+    /// The table's last line: how many rows crossed and how many the bridge held back (R5: a
+    /// withheld row's `status` says so, and it is not a disclosure, so it is not counted as one).
+    static func summary(of records: [DisclosureRecord]) -> String {
+        let withheld = records.count { $0.status == "withheld" }
+        let disclosed = records.count - withheld
+        let counted = "\(disclosed) disclosure\(disclosed == 1 ? "" : "s")"
+        guard withheld > 0 else { return counted }
+        return counted + ", \(withheld) withheld by the consent bridge (recorded, not disclosed)"
     }
 
     static func csvField(_ field: String) -> String {
