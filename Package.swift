@@ -285,6 +285,7 @@ let package = Package(
                 "ConsentSinks",
                 "ConsentContracts",
                 "ConsentKafka",
+                "ConsentResilience",
                 "ConsentStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

@@ -1,12 +1,14 @@
 import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
+import ConsentResilience
 import ConsentSinks
 import ConsentStorage
 import Foundation
 import InMemoryLogging
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// The sink loop over the embedded Kafka cluster: consume → one transaction with offsets (issue 4 item 4).
@@ -231,6 +233,87 @@ struct SinkServiceTests {
             try await store.sinkRejections().count == 1, "the refused note was consumed again: offsets were not resumed"
         )
         #expect(try await Self.breachTopicCounts(cluster) == [1, 1], "a breach was reported twice")
+        await store.close()
+    }
+
+    @Test(
+        "Nothing lost: a sink asks its Kafka cluster confirmation before every batch; one not answering is retried and the batch applied after, one refusing (a cluster replaced under the running sink) stops the sink with nothing applied"
+    )
+    func sinkAppliesNothingItsClusterConfirmationRefuses() async throws {
+        let policy = HealthSinkPolicy.standard
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.logger)
+        defer { cluster.shutdown() }
+        for topic in Set(policy.topics + Self.breachTopics) { try cluster.createTopic(topic, partitions: 1) }
+        let producer = try KafkaProducer(
+            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
+        func publish(_ ids: Range<Int>) async throws {
+            let records = ids.map {
+                Self.event(policy.inboundTopic, "event-\($0)", "no.ips.nav.job-status.v1", key: "participant-1")
+            }
+            for report in try await producer.send(records) { _ = try report.get() }
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sink-confirm-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try await HealthJournalStore.open(
+            .sqlite(path: folder.appendingPathComponent("health.sqlite").path), breaches: Self.breaches,
+            logger: Self.logger)
+        let group = "health-sink-\(UUID().uuidString.prefix(8))"
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning)
+        func sink(_ confirmation: KafkaClusterConfirmation) -> ServiceGroup {
+            let service = SinkService(
+                store: store, client: client, groupID: group,
+                retry: RetryPolicy(initialDelay: .milliseconds(20), maximumDelay: .milliseconds(50)),
+                cluster: confirmation, logger: Self.logger)
+            return ServiceGroup(configuration: .init(services: [service], logger: Self.logger))
+        }
+
+        // The cluster does not answer twice, then does: retried, applied, nothing lost.
+        try await publish(0..<5)
+        let asked = Mutex(0)
+        let flaky = KafkaClusterConfirmation { _ in
+            let attempt = asked.withLock {
+                $0 += 1
+                return $0
+            }
+            if attempt <= 2 { throw KafkaError(code: .timedOut, isRetriable: true, operation: "cluster id") }
+        }
+        let running = sink(flaky)
+        let run = Task { try await running.run() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (try await store.eventsAwaitingClinician().count) < 5, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await running.triggerGracefulShutdown()
+        try await run.value
+        #expect(try await store.eventsAwaitingClinician().count == 5)
+        #expect(asked.withLock { $0 } >= 3, "the sink applied a batch without asking")
+
+        // The cluster has changed under the running sink: the refusal stops it, nothing applied.
+        try await publish(5..<8)
+        let refusing = KafkaClusterConfirmation { _ in
+            throw StorageError(.kafkaClusterReplaced, "cluster A was replaced by B (test)")
+        }
+        let refusingSink = sink(refusing)
+        let outcome = Task { () -> (any Error)? in
+            do {
+                try await refusingSink.run()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        // A sink that never asks would run on: stopped after 30 s, it ends without the refusal.
+        let stopper = Task {
+            try await Task.sleep(for: .seconds(30))
+            await refusingSink.triggerGracefulShutdown()
+        }
+        let halted = await outcome.value
+        stopper.cancel()
+        #expect(
+            (halted as? StorageError)?.code == .kafkaClusterReplaced, "the sink ran on: \(String(describing: halted))")
+        #expect(
+            try await store.eventsAwaitingClinician().count == 5, "the sink applied records its cluster check refused")
+        await producer.close()
         await store.close()
     }
 }
