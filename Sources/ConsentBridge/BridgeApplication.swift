@@ -173,7 +173,7 @@ package struct BridgeApplication: Sendable {
                         startingOffsets: { partitions, clusterID in
                             // The view's positions, once the consent topic is checked to be on
                             // the cluster they were read from (a replaced one stops the bridge).
-                            _ = try await store.database.kafkaPositions(
+                            try await store.database.bindKafkaCluster(
                                 consumerGroup: ConsentViewService.offsetsGroup,
                                 topics: Set(partitions.map(\.topic)), clusterID: clusterID, store: .bridge)
                             let positions = keeper.positions

@@ -147,6 +147,19 @@ extension StoreDatabase {
         }
     }
 
+    /// Checks each of `topics` of `consumerGroup` to be bound to `clusterID` (bound now if it
+    /// was not), as `kafkaPositions` does, for a consumer whose positions are kept elsewhere
+    /// (the consent view restores its own): throws `.kafkaClusterReplaced` otherwise.
+    package func bindKafkaCluster(consumerGroup: String, topics: Set<String>, clusterID: String, store: StoreKind)
+        async throws(StorageError)
+    {
+        try await self.transaction { sql in
+            try await KafkaClusterBindings.bind(
+                sql, consumerGroup: consumerGroup, topics: topics, clusterID: clusterID, store: store.commandName,
+                now: Date())
+        }
+    }
+
     /// Throws `.kafkaClusterReplaced` when positions of any of `topics` were read from another
     /// cluster than `clusterID` (topics not yet bound pass).
     package func checkKafkaCluster(_ clusterID: String, topics: Set<String>, store: StoreKind)
