@@ -6,9 +6,9 @@ import Synchronization
 
 /// Checks that each Kafka cluster a process reads from and publishes to is the one its stores'
 /// positions were read from (`kafka_cluster_bindings`): before any service runs, before every
-/// batch a pipeline or sink acts on (`confirmation(of:)`), and every few seconds while they run.
-/// A different cluster stops the process with the store's refusal (which names both ids and the
-/// command that adopts the new cluster).
+/// batch a pipeline or sink acts on (the confirmations `watch` returns), and every few seconds
+/// while they run. A different cluster stops the process with the store's refusal (which names
+/// both ids and the command that adopts the new cluster).
 ///
 /// The consumers check at every assignment, but that was not enough (an outside audit):
 /// - with each side on a cluster of its own, the health pipeline decided and the relay

@@ -12,8 +12,8 @@ package struct KafkaClusterConfirmation: Sendable {
     private let confirm: @Sendable (ContinuousClock.Instant) async throws -> Void
 
     /// A confirmation that runs `confirm`: it returns once the cluster was found unchanged by a
-    /// question asked at or after the instant it is given, and throws otherwise (an error the
-    /// cluster not answering, a refusal when it changed).
+    /// question asked at or after the instant it is given, and throws otherwise (Kafka's error
+    /// when the cluster does not answer, a refusal when it has changed).
     package init(_ confirm: @escaping @Sendable (_ askedAtOrAfter: ContinuousClock.Instant) async throws -> Void) {
         self.confirm = confirm
     }
