@@ -21,16 +21,27 @@ struct KafkaClusterCommand: AsyncParsableCommand {
         subcommands: [Show.self, Adopt.self]
     )
 
-    /// The store: the bridge's or one sink's, as `run` configures it.
-    enum Store: String, ExpressibleByArgument, CaseIterable {
-        case bridge, health, nav, followup
+    /// The store: the bridge's or one sink's, as `run` configures it, by the name a store's
+    /// refusal prints in the command it gives (`StoreKind.commandName`: one list of names).
+    struct Store: ExpressibleByArgument {
+        let kind: StoreKind
+
+        init?(argument: String) {
+            guard let kind = StoreKind.allCases.first(where: { $0.commandName == argument }) else { return nil }
+            self.kind = kind
+        }
+
+        static var allValueStrings: [String] { StoreKind.allCases.map(\.commandName) }
+
+        /// The name it was given by.
+        var name: String { kind.commandName }
 
         var role: BridgeRole {
-            switch self {
+            switch kind {
             case .bridge: .bridge
-            case .health: .healthSink
-            case .nav: .navSink
-            case .followup: .followUpSink
+            case .healthJournal: .healthSink
+            case .navCase: .navSink
+            case .navFollowUp: .followUpSink
             }
         }
     }
@@ -44,7 +55,7 @@ struct KafkaClusterCommand: AsyncParsableCommand {
         let location = try input.sideStore(store.role, command: command)
         let configuration = try input.load()
         if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
-            FileHandle.standardError.write(Data("\(command): no \(store.rawValue) store at \(location)\n".utf8))
+            FileHandle.standardError.write(Data("\(command): no \(store.name) store at \(location)\n".utf8))
             throw ExitCode.failure
         }
         var logger = Logger(label: "consent-bridge.kafka-cluster")
@@ -109,7 +120,7 @@ struct KafkaClusterCommand: AsyncParsableCommand {
                 return
             }
             print(
-                "Positions in the \(store.rawValue) store, by the Kafka cluster they were read from (\(bindings.count))"
+                "Positions in the \(store.name) store, by the Kafka cluster they were read from (\(bindings.count))"
             )
             if !bindings.isEmpty {
                 print(
@@ -210,12 +221,12 @@ struct KafkaClusterCommand: AsyncParsableCommand {
             guard !moved.isEmpty else {
                 FileHandle.standardError.write(
                     Data(
-                        "kafka-cluster adopt: no position in the \(store.rawValue) store was read from \(replacing); nothing changed\n"
+                        "kafka-cluster adopt: no position in the \(store.name) store was read from \(replacing); nothing changed\n"
                             .utf8))
                 throw ExitCode(3)
             }
             print(
-                "Adopted \(newCluster) in place of \(replacing) in the \(store.rawValue) store; read from the start of its logs at the next start:"
+                "Adopted \(newCluster) in place of \(replacing) in the \(store.name) store; read from the start of its logs at the next start:"
             )
             print(TextTable.render(["consumer group", "topic"], moved.map { [$0.consumerGroup, $0.topic] }))
         }
