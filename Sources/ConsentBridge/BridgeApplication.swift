@@ -54,7 +54,9 @@ package struct BridgeApplication: Sendable {
     package let redrive: RejectionRedrive?
     /// The bridge store (role `bridge`): the operator service lists rejections from it.
     package let bridgeStore: BridgeStore?
-    /// Closes the stores after the services have stopped.
+    /// Closes the stores and the clients no service owns, after the services have stopped. They
+    /// close at once, not one after another, so that a client of an unreachable cluster (whose
+    /// destroy can take seconds) delays the shutdown by its own wait only.
     package let shutdown: @Sendable () async -> Void
 
     /// Builds the services for `configuration.roles`. `clusterCheckInterval`: how often the
@@ -257,6 +259,10 @@ package struct BridgeApplication: Sendable {
                     logger: logger, payloadRetention: payloadRetention)
                 services.append(
                     SealedPayloadRetention(store: store, retention: payloadRetention, metrics: metrics, logger: logger))
+                // The relay goes before the pipelines: a group stops its services in reverse
+                // order, so the pipelines stop deciding first and the relay's drain then
+                // publishes everything they recorded (it cannot end while they still record).
+                let relayPosition = services.count
                 for side in BridgeSide.allCases {
                     let client = side == .health ? kafka.health : kafka.nav
                     let consumer = try KafkaConsumer(
@@ -294,7 +300,7 @@ package struct BridgeApplication: Sendable {
                 let navProducer = try KafkaProducer(configuration: kafka.nav, logger: logger)
                 closedByTheirServices.append { await navProducer.close() }
                 let producers: [BridgeSide: KafkaProducer] = [.health: healthProducer, .nav: navProducer]
-                services.append(
+                services.insert(
                     OutboxRelay(
                         store: store, producers: producers,
                         clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics,
@@ -307,7 +313,8 @@ package struct BridgeApplication: Sendable {
                             .health: kafka.health.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
                             .nav: kafka.nav.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000,
                         ],
-                        shutdownDrainBudget: .milliseconds(configuration.relayShutdownDrainMilliseconds)))
+                        shutdownDrainBudget: .milliseconds(configuration.relayShutdownDrainMilliseconds)),
+                    at: relayPosition)
                 services.append(OutboxBacklogGauge(store: store, metrics: metrics, logger: logger))
             }
 
@@ -426,7 +433,11 @@ package struct BridgeApplication: Sendable {
                 consentView: consentView,
                 redrive: redrive,
                 bridgeStore: bridgeStore,
-                shutdown: { for close in closeStores { await close() } })
+                shutdown: {
+                    await withTaskGroup(of: Void.self) { group in
+                        for close in closeStores { group.addTask { await close() } }
+                    }
+                })
         } catch {
             // Nothing will run or stop the services: close what was made, newest first.
             for close in (closers + closedByTheirServices).reversed() { await close() }

@@ -99,7 +99,7 @@ package struct OutboxRelay: Service {
         // Several instances on one store: one relay publishes at a time. The others wait, and
         // the first to take the lease after its holder died carries on from the store.
         guard try await waitForTheLease() else {
-            for producer in producers.values { await producer.close(timeout: Self.closingFlush) }
+            await closeProducers(flushing: Self.closingFlush)
             return
         }
         let budget = shutdownDrainBudget
@@ -116,7 +116,7 @@ package struct OutboxRelay: Service {
             guard first == .outOfTime else { return first }
             // Stop waiting: the drain is cancelled (it reads nothing more), and closing the
             // producers ends every wait for a delivery report.
-            for producer in producers.values { await producer.close(timeout: .zero) }
+            await closeProducers(flushing: .zero)
             // The drain may have ended just before.
             return (try? await group.next()) == .drained ? .drained : .outOfTime
         }
@@ -130,7 +130,16 @@ package struct OutboxRelay: Service {
                 ])
         }
         // Nothing is in flight any more (or it was purged above): closing does not wait.
-        for producer in producers.values { await producer.close(timeout: Self.closingFlush) }
+        await closeProducers(flushing: Self.closingFlush)
+    }
+
+    /// Closes the producers at once, not one after another: closing one whose cluster is down
+    /// can take seconds (the purge's reports, a destroy bounded at 10 s), and a shutdown should
+    /// wait for the slowest of them, not for their sum.
+    private func closeProducers(flushing timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            for producer in producers.values { group.addTask { await producer.close(timeout: timeout) } }
+        }
     }
 
     /// How the relay's work ended (see `run`).

@@ -584,9 +584,10 @@ struct BridgeRelayShutdownTests {
             await harness.stop()
             stop.finish()
         }
-        // The budget plus closing the clients (each destroy is bounded apart): ~2.3 s alone,
-        // 12.5 s once under the fresh-clone CI run's parallel suite. An unbounded drain waits
-        // for the records' message timeout (30 s) or for ever.
+        // The budget plus closing the clients (each destroy is bounded apart): ~2.5 s alone,
+        // 7–11 s under the whole parallel suite (23–25 s in two fresh-clone CI runs while the
+        // clients were still closed one after another). An unbounded drain waits for the
+        // records' message timeout (30 s) or for ever.
         let inTime = await stop.waitForFinish(within: budget + .seconds(20))
         if !inTime {
             // An unbounded drain: let it end, so that the test does too.
@@ -624,6 +625,59 @@ struct BridgeRelayShutdownTests {
         let answered = try receipts.map { try BridgeReceipt(json: StrictJSON.parse($0.value ?? [])) }
         #expect(answered.map(\.messageID).sorted() == ids.sorted(), "one receipt per event, once")
         #expect(answered.allSatisfy { $0.outcome == .accepted && $0.forwardedID.map(copyIDs.contains) == true })
+    }
+}
+
+extension BridgeRelayShutdownTests {
+    @Test(
+        "Nothing left pending: a graceful shutdown while the pipelines still decide stops them first, and the relay publishes everything they recorded, each copy once"
+    )
+    func shutdownMidStreamPublishesEverythingRecorded() async throws {
+        let harness = try BridgeHarness()
+        let patient = BridgeEndToEndTests.patient
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        // A backlog the pipelines are still working through when the shutdown comes.
+        let body = try Fixtures.referral(patient: patient)
+        let ids = (0..<1_500).map { _ in UUID().uuidString.lowercased() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for start in stride(from: 0, to: ids.count, by: 100) {
+                group.addTask {
+                    for id in ids[start..<min(start + 100, ids.count)] {
+                        try await harness.publishEvent(
+                            topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                            body: body, id: id)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await harness.start()
+        let store = try await harness.openBridgeStore()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, try await !ids.prefix(50).asyncContains(where: store.hasRecorded) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        await harness.stop()
+
+        let pending = try await store.pendingOutboxCount()
+        var forwarded = 0
+        for id in ids where try await store.decision(messageID: id)?.outcome == .forward { forwarded += 1 }
+        await store.close()
+        let copies = try await harness.read(harness.topics.navInbound, atLeast: forwarded)
+        await harness.finish()
+
+        #expect(forwarded > 0 && forwarded < ids.count, "the shutdown came while the pipelines were deciding")
+        #expect(pending == 0, "the relay returned with \(pending) rows of recorded decisions unpublished")
+        let copyIDs = copies.compactMap { $0.headers.string(named: "ce_id") }
+        #expect(copyIDs.count == forwarded && Set(copyIDs).count == forwarded, "each recorded copy on NAV's topic once")
+    }
+}
+
+extension Sequence {
+    /// Whether an element satisfies an asynchronous predicate (checked in order, stopping at the first).
+    fileprivate func asyncContains(where predicate: (Element) async throws -> Bool) async rethrows -> Bool {
+        for element in self where try await predicate(element) { return true }
+        return false
     }
 }
 
