@@ -322,3 +322,20 @@ def test_config_check_reports_a_missing_file_beside_every_other_problem(tmp_path
     assert "agreements.registry" in done.stderr and "pipeline.batch-size" in done.stderr, done.stderr
     assert str(missing) not in done.stderr
     assert run("config", "check", "--embedded", "true", "--roles", "bridge").returncode == 0
+
+
+@pytest.mark.parametrize("command", [["broker"], ["demo", "--duration", "5"]])
+def test_started_outside_the_repository_it_says_where_it_looked_for_the_contracts_and_how_to_point_to_them(
+        command, tmp_path):
+    """The default contracts directory is relative to the working directory: started elsewhere,
+    the process stops at once and says which file it looked for and which option sets it (it
+    used to print only `asyncapi.yaml: missing or unreadable`), and leaves no data directory
+    of its own behind."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    result = subprocess.run([BIN, *command], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "TMPDIR": str(temporary)})
+    assert result.returncode != 0
+    assert not list(temporary.iterdir()), "a data directory was left behind"
+    assert f"{tmp_path}/Contracts/asyncapi.yaml" in result.stderr, result.stderr
+    assert "--contracts" in result.stderr and "contracts.directory" in result.stderr, result.stderr

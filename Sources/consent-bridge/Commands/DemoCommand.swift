@@ -64,6 +64,8 @@ struct DemoCommand: AsyncParsableCommand {
                 "consent-bridge-demo-\(UUID().uuidString.prefix(8))"
             ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A directory of its own is removed however the demo ends (a start that fails too).
+        defer { if dataDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }
         let operatorToken = "demo-operator-" + Self.randomHex(16)
         let viewerToken = "demo-viewer-" + Self.randomHex(16)
         let configuration: BridgeConfiguration
@@ -123,7 +125,6 @@ struct DemoCommand: AsyncParsableCommand {
         }
         defer { timer?.cancel() }
         try await group.run()
-        if dataDirectory == nil { try? FileManager.default.removeItem(atPath: directory) }
         if json {
             print(summary.json())
         } else {
