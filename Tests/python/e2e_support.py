@@ -263,6 +263,7 @@ class BrokerProcess:
         """`port`: a stable bootstrap address (`--port`), so that a broker started again in
         its place is reached at the same address, as a rebuilt cluster behind a load balancer."""
         workdir.mkdir(parents=True, exist_ok=True)
+        self.port = port
         self.output_path = workdir / "broker.stdout.log"
         self._output = open(self.output_path, "wb")
         self.process = subprocess.Popen(

@@ -69,6 +69,15 @@ ENVIRONMENT = {
 }
 
 
+def rebuilt_at_the_same_address(broker: BrokerProcess, directory) -> BrokerProcess:
+    """Stops `broker` and starts a new, empty one on its port: another Kafka cluster (its own
+    id) at the address the bridge is configured with."""
+    broker.stop()
+    replacement = BrokerProcess(BIN, directory, port=broker.port)
+    assert replacement.bootstrap == broker.bootstrap
+    return replacement
+
+
 def consent_item(person: Patient, example_name: str, version: int):
     """A consent record (the example re-targeted to `person`) as `publish` takes it."""
     record = consent_record(consent_example(example_name), person, f"consent-{person.fnr[-5:]}", version,
@@ -94,8 +103,7 @@ def test_a_replaced_kafka_cluster_halts_the_bridge_until_an_operator_adopts_it(t
     def referrals(count: int):
         return referral_items(referral, patient, count)
 
-    port = free_loopback_port()
-    broker = BrokerProcess(BIN, tmp_path / "first-broker", port=port)
+    broker = BrokerProcess(BIN, tmp_path / "first-broker", port=free_loopback_port())
     bridge = BridgeProcess(BIN, tmp_path, extra_env=ENVIRONMENT, broker=broker.bootstrap)
     try:
         # The first cluster: a consent and three referrals, decided.
@@ -112,9 +120,7 @@ def test_a_replaced_kafka_cluster_halts_the_bridge_until_an_operator_adopts_it(t
         assert bridge.stop() == 0, bridge.stderr_tail(3000)
 
         # Rebuilt at the same address: empty, then longer than the stored positions.
-        broker.stop()
-        broker = BrokerProcess(BIN, tmp_path / "second-broker", port=port)
-        assert broker.bootstrap == bridge.broker
+        broker = rebuilt_at_the_same_address(broker, tmp_path / "second-broker")
         second_cluster = cluster_id(broker.bootstrap)
         assert second_cluster and second_cluster != first_cluster
         new_ids, items = referrals(6)
@@ -188,15 +194,13 @@ def test_a_kafka_cluster_replaced_under_a_running_bridge_stops_it(tmp_path):
     nothing may reach the new cluster's inbound topics."""
     referral = load_contracts()[REFERRAL]
     patient = Patient("full", date(1985, 5, 6), synthetic_fodselsnummer(date(1985, 5, 6), 213))
-    port = free_loopback_port()
-    broker = BrokerProcess(BIN, tmp_path / "first-broker", port=port)
+    broker = BrokerProcess(BIN, tmp_path / "first-broker", port=free_loopback_port())
     bridge = BridgeProcess(BIN, tmp_path, extra_env=ENVIRONMENT, broker=broker.bootstrap)
     try:
         bridge.start()
         bridge.wait_until_ready()
         first_cluster = cluster_id(broker.bootstrap)
-        broker.stop()
-        broker = BrokerProcess(BIN, tmp_path / "second-broker", port=port)
+        broker = rebuilt_at_the_same_address(broker, tmp_path / "second-broker")
         second_cluster = cluster_id(broker.bootstrap)
         assert second_cluster != first_cluster
         _, items = referral_items(referral, patient, 1)
