@@ -636,13 +636,14 @@ extension BridgeRelayShutdownTests {
         let harness = try BridgeHarness()
         let patient = BridgeEndToEndTests.patient
         try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
-        // A backlog the pipelines are still working through when the shutdown comes.
+        // A backlog the pipelines are still working through when the shutdown comes: several
+        // of their batches (500 events), so that they cannot finish it while the group stops.
         let body = try Fixtures.referral(patient: patient)
-        let ids = (0..<1_500).map { _ in UUID().uuidString.lowercased() }
+        let ids = (0..<4_000).map { _ in UUID().uuidString.lowercased() }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for start in stride(from: 0, to: ids.count, by: 100) {
+            for start in stride(from: 0, to: ids.count, by: 200) {
                 group.addTask {
-                    for id in ids[start..<min(start + 100, ids.count)] {
+                    for id in ids[start..<min(start + 200, ids.count)] {
                         try await harness.publishEvent(
                             topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
                             body: body, id: id)
