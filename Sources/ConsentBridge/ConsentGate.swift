@@ -21,10 +21,11 @@ package struct ConsentGate: Sendable {
     /// Asked once the view is current: the consent cluster is still the one the view read from.
     package let consentCluster: KafkaClusterConfirmation
 
-    /// A gate on `keeper`; `timeout` defaults to 30 s.
+    /// A gate on `keeper`; `timeout` defaults to 30 s. `consentCluster` has no default, so
+    /// that no gate is left unconfirmed by omission (`.unchecked` is said where it is meant).
     package init(
         keeper: ConsentViewKeeper, consentTopic: String, partitionCount: Int32, watermarkSource: KafkaAdmin,
-        timeout: Duration = .seconds(30), consentCluster: KafkaClusterConfirmation = .unchecked
+        timeout: Duration = .seconds(30), consentCluster: KafkaClusterConfirmation
     ) {
         self.keeper = keeper
         self.consentTopic = consentTopic

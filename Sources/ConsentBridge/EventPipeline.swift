@@ -188,8 +188,9 @@ package struct EventPipeline: Service {
             }
             return RecordedDecisions(lines: decided.lines, excluded: [])
         }
-        metrics.recordDecisions(
-            decided.tally, excluding: recorded.skippedPositions + recorded.alternates.map(\.position))
+        // Positions not recorded as decided here: skipped, or recorded under an alternative id.
+        let notDecidedHere = recorded.skippedPositions + recorded.alternates.map(\.position)
+        metrics.recordDecisions(decided.tally, excluding: notDecidedHere)
         for alternate in recorded.alternates {
             let labels = decider.labels(of: alternate.recordedAs)
             metrics.recordDecision(code: labels.code, direction: labels.direction, knownType: labels.knownType)
@@ -224,7 +225,6 @@ package struct EventPipeline: Service {
             guard let time = record.timestamp else { continue }
             metrics.recordDecisionLatency(.seconds(max(0, now.timeIntervalSince(time))))
         }
-        return RecordedDecisions(
-            lines: decided.lines, excluded: skipped.union(recorded.alternates.map(\.position)))
+        return RecordedDecisions(lines: decided.lines, excluded: Set(notDecidedHere))
     }
 }

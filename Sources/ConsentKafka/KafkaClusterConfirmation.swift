@@ -25,6 +25,6 @@ package struct KafkaClusterConfirmation: Sendable {
     }
 
     /// Confirms nothing: for consumers outside a process's guard (tools, benchmarks, tests of
-    /// other things).
+    /// other things). Never a parameter's default: whoever does without a confirmation says so.
     package static let unchecked = KafkaClusterConfirmation { _ in }
 }

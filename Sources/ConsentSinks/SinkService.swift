@@ -41,11 +41,12 @@ package struct SinkService: Service {
     /// `breachNotices` says where to publish the notices of what it quarantines, `onBatch`
     /// sees each applied batch (metrics), `retry` paces the retries of a failing store or
     /// cluster, `cluster` is asked before each batch is applied (the process's guard's: the
-    /// cluster is still the one the store's positions were read from).
+    /// cluster is still the one the store's positions were read from; no default, as for
+    /// `ConsentGate`).
     package init(
         store: any SinkStore, client: KafkaClientConfiguration, groupID: String, maxBatchSize: Int = 500,
         breachNotices: BreachNotices? = nil, onBatch: @escaping @Sendable (SinkBatchResult) -> Void = { _ in },
-        retry: RetryPolicy = RetryPolicy(), cluster: KafkaClusterConfirmation = .unchecked, logger: Logger
+        retry: RetryPolicy = RetryPolicy(), cluster: KafkaClusterConfirmation, logger: Logger
     ) {
         self.store = store
         self.client = client

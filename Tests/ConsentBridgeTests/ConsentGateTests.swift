@@ -33,7 +33,8 @@ struct ConsentGateTests {
         // The bridge store's view had read the old log's partition 2 up to offset 50 (a grant).
         keeper.restore(entries: [], positions: [2: 50])
         let gate = ConsentGate(
-            keeper: keeper, consentTopic: topic, partitionCount: 3, watermarkSource: admin, timeout: .seconds(2))
+            keeper: keeper, consentTopic: topic, partitionCount: 3, watermarkSource: admin, timeout: .seconds(2),
+            consentCluster: .unchecked)
         // Before, 50 ≥ 1 counted as caught up at once, so events were decided under the old
         // view while the withdrawal at offset 0 was unread (a withdrawn person's referral crossed).
         let error = await #expect(throws: ConsentLogBehindView.self) { try await gate.waitUntilCurrent() }

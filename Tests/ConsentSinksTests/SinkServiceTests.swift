@@ -58,7 +58,7 @@ struct SinkServiceTests {
             breachNotices: .init(
                 source: BreachNotice.Detector.healthJournalSink.ceSource,
                 clients: [Self.breachTopics[0]: producerClient, Self.breachTopics[1]: producerClient]),
-            logger: Self.logger)
+            cluster: .unchecked, logger: Self.logger)
         let serviceGroup = ServiceGroup(configuration: .init(services: [service], logger: Self.logger))
         return try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -129,7 +129,7 @@ struct SinkServiceTests {
                     uniqueKeysWithValues: Self.breachTopics.map {
                         ($0, KafkaClientConfiguration(bootstrapServers: second.bootstrapServers))
                     })),
-            logger: logger)
+            cluster: .unchecked, logger: logger)
         let halted = await #expect(throws: StorageError.self) {
             try await ServiceGroup(configuration: .init(services: [service], logger: Self.logger)).run()
         }
