@@ -7,6 +7,10 @@ import Foundation
 enum ProjectTopics {
     /// The channels of `asyncapi.yaml`. With `names`, topics renamed in the configuration are
     /// created under their configured names (same partitions).
+    ///
+    /// Not inlined: inlined into `BrokerCommand.run`, this function crashed Swift 6.3.1's
+    /// optimizer (signal 11 while splitting that async function's coroutine, release builds).
+    @inline(never)
     static func load(contractsDirectory: String, names: TopicNames? = nil) throws -> [AsyncAPITopics.Topic] {
         // Started from another directory, the default `Contracts` is not there: say where it
         // was looked for and how to point to it, instead of naming a file and nothing else.
