@@ -163,7 +163,7 @@ final class BridgeHarness: Sendable {
         guard let task = running.withLock({ $0?.task }) else { return nil }
         // Waiting for a task's value does not end when the waiter is cancelled: watched apart.
         let ended = Mutex<Result<Void, any Error>?>(nil)
-        let watcher = Task {
+        Task {
             let result = await task.result
             ended.withLock { $0 = result }
         }
@@ -175,7 +175,6 @@ final class BridgeHarness: Sendable {
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        _ = watcher
         return nil
     }
 
