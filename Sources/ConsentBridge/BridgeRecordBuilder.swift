@@ -24,6 +24,10 @@ package struct BridgeRecordBuilder: Sendable {
     /// The headers whose values never change, built once (each header value is an array of
     /// its own: these were a dozen allocations per event).
     private let fixedHeaders: FixedHeaders
+    /// The disclosure notice's and the receipt's contract checks, member by member (no tree
+    /// built per record); nil when their schema needs the tree (`OutputContractCheck`).
+    private let noticeCheck: OutputContractCheck<DisclosureNotice>?
+    private let receiptCheck: OutputContractCheck<BridgeReceipt>?
 
     private struct FixedHeaders: Sendable {
         let source = MessageHeader(name: BridgeHeaders.source, text: BridgeHeaders.bridgeSource)
@@ -61,6 +65,12 @@ package struct BridgeRecordBuilder: Sendable {
         self.fixedHeaders = FixedHeaders(
             policyVersion: MessageHeader(name: BridgeHeaders.policyVersion, text: catalog.version),
             bridgeVersion: MessageHeader(name: BridgeHeaders.bridgeVersion, text: bridgeVersion))
+        self.noticeCheck = catalog.plan(forCEType: DisclosureNotice.ceType).flatMap {
+            OutputContractCheck($0.contract.schema)
+        }
+        self.receiptCheck = catalog.plan(forCEType: BridgeReceipt.ceType).flatMap {
+            OutputContractCheck($0.contract.schema)
+        }
     }
 
     /// The id the bridge records a message under: the sender's `ce_id` when the envelope
@@ -140,12 +150,12 @@ package struct BridgeRecordBuilder: Sendable {
         let built = try buildUnchecked(
             record: record, headers: headers, origin: origin, decision: decision, now: now, isRedrive: isRedrive,
             messageID: messageID)
-        guard violatesContract(built.outputs) else { return Self.carryingTrace(of: record, into: built.record) }
+        if built.outputsConform { return Self.carryingTrace(of: record, into: built.record) }
         let fallback = try buildUnchecked(
             record: record, headers: headers, origin: origin,
             decision: .reject(Rejection(reason: .outputContractViolation, consent: decision.consentUsed)), now: now,
             isRedrive: isRedrive, messageID: messageID)
-        if violatesContract(fallback.outputs) { throw OutputContractError() }
+        if !fallback.outputsConform { throw OutputContractError() }
         return Self.carryingTrace(of: record, into: fallback.record)
     }
 
@@ -195,13 +205,20 @@ package struct BridgeRecordBuilder: Sendable {
         return false
     }
 
-    /// Whether any output fails the contract its `ce_type` names (or names none). The values
-    /// are checked as built, before serialization (no parse back per row).
-    private func violatesContract(_ outputs: [(type: String, value: JSONValue)]) -> Bool {
-        outputs.contains { output in
-            guard let schema = catalog.plan(forCEType: output.type)?.contract.schema else { return true }
-            return !schema.isValid(output.value)
-        }
+    /// Whether `value` meets the contract `type` names (false when it names none). Checked as
+    /// built, before serialization (no parse back per row).
+    private func conforms(_ value: JSONValue, type: String) -> Bool {
+        guard let schema = catalog.plan(forCEType: type)?.contract.schema else { return false }
+        return schema.isValid(value)
+    }
+
+    /// Whether a notice or receipt meets its contract: member by member with `check`, or as a
+    /// tree when its schema needs one.
+    private func conforms<Output: BridgeOutputMembers>(
+        _ output: Output, type: String, check: OutputContractCheck<Output>?
+    ) -> Bool {
+        if let check { return check.conforms(output) }
+        return conforms(output.jsonValue, type: type)
     }
 
     /// A record the bridge built broke its own contract and so did the notice saying so.
@@ -210,13 +227,13 @@ package struct BridgeRecordBuilder: Sendable {
         package var description: String { "a rejection notice failed its own contract (defect)" }
     }
 
-    /// The records for one decision, and each outbox row's `ce_type` and JSON value (in row
-    /// order) for the contract check.
+    /// The records for one decision, and whether every outbox row met the contract its `ce_type`
+    /// names.
     private func buildUnchecked(
         record: KafkaRecord, headers: CloudEventHeaders, origin: BridgeSide, decision: PolicyDecision, now: Date,
         isRedrive: Bool, messageID: String
-    ) throws -> (record: BridgeMessageRecord, outputs: [(type: String, value: JSONValue)]) {
-        var outputs: [(type: String, value: JSONValue)] = []
+    ) throws -> (record: BridgeMessageRecord, outputsConform: Bool) {
+        var outputsConform = true
         let ceType = operatorSafeType(headers.type, origin: origin)
         // As stored (`StoreTime`): a receipt or notice built again from the store says the same.
         let decidedAt = StoreTime.string(from: now)
@@ -278,13 +295,14 @@ package struct BridgeRecordBuilder: Sendable {
                         topic: copy.destinationTopic, key: Array(key.utf8), headers: forwardHeaders,
                         payload: body.serializedBytes(),
                         disclosureID: disclosureID))
-                outputs.append((event.ceType, body))
+                outputsConform = outputsConform && conforms(body, type: event.ceType)
                 // Built as the store builds it again from these rows (not stored, unless a redrive's).
                 let notice = DerivedOutboxPayload.notice(
                     disclosure: disclosure, decidedAt: decidedAt, destinationTopic: copy.destinationTopic,
                     forwardBody: body, contractVersion: catalog.version, namesConsent: consentVisible)
                 var noticeRow = disclosureNotice(
-                    notice, origin: origin, sourceTopic: record.topic, follows: [disclosureID], outputs: &outputs)
+                    notice, origin: origin, sourceTopic: record.topic, follows: [disclosureID],
+                    outputsConform: &outputsConform)
                 if !isRedrive { noticeRow.derivation = consentVisible ? .notice : .noticeWithoutConsent }
                 outbox.append(noticeRow)
             }
@@ -294,7 +312,8 @@ package struct BridgeRecordBuilder: Sendable {
                 DerivedOutboxPayload.receipt(
                     messageID: messageID, firstCopyID: copyIDs.first, ceType: ceType, decidedAt: decidedAt,
                     contractVersion: catalog.version, source: source),
-                origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: copyIDs, outputs: &outputs)
+                origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: copyIDs,
+                outputsConform: &outputsConform)
             // A redrive's decision row is the rejecting one: its receipt is stored as built.
             if !isRedrive, !copyIDs.isEmpty { receiptRow.derivation = .receipt }
             outbox.append(receiptRow)
@@ -334,7 +353,7 @@ package struct BridgeRecordBuilder: Sendable {
                 OutboxRecord(
                     topic: event.destinationTopic, key: Array(event.publishKey.utf8), headers: forwardHeaders,
                     payload: body.serializedBytes(), isErasedOnceSettled: true))
-            outputs.append((event.ceType, body))
+            outputsConform = outputsConform && conforms(body, type: event.ceType)
             var notice = DisclosureNotice(
                 disclosureID: disclosureID, messageID: messageID, ceType: event.ceType, direction: direction,
                 subjectID: event.mapping.subject,
@@ -354,7 +373,8 @@ package struct BridgeRecordBuilder: Sendable {
             // the journal recorded as disclosed an anonymous copy its recipient's cluster had
             // refused (R4).
             var anonymousNotice = disclosureNotice(
-                notice, origin: origin, sourceTopic: record.topic, follows: [disclosureID], outputs: &outputs)
+                notice, origin: origin, sourceTopic: record.topic, follows: [disclosureID],
+                outputsConform: &outputsConform)
             anonymousNotice.isErasedOnceSettled = true
             outbox.append(anonymousNotice)
             outbox.append(
@@ -364,7 +384,7 @@ package struct BridgeRecordBuilder: Sendable {
                         reasonCode: "anonymized",
                         decidedAt: decidedAt, contractVersion: catalog.version, source: source),
                     origin: origin, sourceTopic: record.topic, isRedrive: isRedrive, follows: [disclosureID],
-                    outputs: &outputs))
+                    outputsConform: &outputsConform))
 
         case .reject(let reason):
             outcome = .reject
@@ -388,7 +408,8 @@ package struct BridgeRecordBuilder: Sendable {
                         messageID: messageID, forwardedID: nil, ceType: ceType, outcome: .rejected,
                         reasonCode: reason.reason.code,
                         decidedAt: decidedAt, contractVersion: catalog.version, source: source),
-                    origin: origin, sourceTopic: record.topic, isRedrive: false, follows: [], outputs: &outputs))
+                    origin: origin, sourceTopic: record.topic, isRedrive: false, follows: [],
+                    outputsConform: &outputsConform))
             let plan = reason.contractName.flatMap { catalog.plan(named: $0) }
             let pointers = reason.violations.prefix(50).map { plan?.schemaPath(of: $0.pointer) ?? "/*" }
             var carried: RejectionNotice.SealedPayload?
@@ -413,7 +434,7 @@ package struct BridgeRecordBuilder: Sendable {
                     headers: cloudEventHeaders(
                         id: "rejected:\(messageID)", type: RejectionNotice.ceType, time: decidedAt),
                     payload: noticeValue.serializedBytes()))
-            outputs.append((RejectionNotice.ceType, noticeValue))
+            outputsConform = outputsConform && conforms(noticeValue, type: RejectionNotice.ceType)
         }
 
         let consent = decision.consentUsed
@@ -425,7 +446,8 @@ package struct BridgeRecordBuilder: Sendable {
             bridgeVersion: bridgeVersion, decidedAt: now)
         return (
             BridgeMessageRecord(
-                decision: decisionRecord, disclosures: disclosures, outbox: outbox, rejection: rejection), outputs
+                decision: decisionRecord, disclosures: disclosures, outbox: outbox, rejection: rejection),
+            outputsConform
         )
     }
 
@@ -470,11 +492,10 @@ package struct BridgeRecordBuilder: Sendable {
     /// once their delivery reports are in, rewritten as withheld when none of them crossed.
     private func receipt(
         _ receipt: BridgeReceipt, origin: BridgeSide, sourceTopic: String, isRedrive: Bool, follows: [String],
-        outputs: inout [(type: String, value: JSONValue)]
+        outputsConform: inout Bool
     ) -> OutboxRecord {
         let receipt = origin == .nav ? Self.toldToNAV(receipt) : receipt
-        let value = receipt.jsonValue
-        outputs.append((BridgeReceipt.ceType, value))
+        outputsConform = outputsConform && conforms(receipt, type: BridgeReceipt.ceType, check: receiptCheck)
         let receiptID = isRedrive ? "receipt:\(receipt.messageID):redrive" : "receipt:\(receipt.messageID)"
         var headers = cloudEventHeaders(id: receiptID, type: BridgeReceipt.ceType, time: receipt.decidedAt)
         if !follows.isEmpty {
@@ -482,15 +503,14 @@ package struct BridgeRecordBuilder: Sendable {
         }
         return OutboxRecord(
             topic: topics.receiptsFor(sourceTopic), key: Array(receipt.messageID.utf8), headers: headers,
-            payload: value.serializedBytes())
+            payload: receipt.serializedBytes())
     }
 
     private func disclosureNotice(
         _ notice: DisclosureNotice, origin: BridgeSide, sourceTopic: String, follows: [String],
-        outputs: inout [(type: String, value: JSONValue)]
+        outputsConform: inout Bool
     ) -> OutboxRecord {
-        let value = notice.jsonValue
-        outputs.append((DisclosureNotice.ceType, value))
+        outputsConform = outputsConform && conforms(notice, type: DisclosureNotice.ceType, check: noticeCheck)
         var headers = cloudEventHeaders(
             id: "disclosure:\(notice.disclosureID)", type: DisclosureNotice.ceType, time: notice.decidedAt)
         if !follows.isEmpty {
@@ -498,7 +518,7 @@ package struct BridgeRecordBuilder: Sendable {
         }
         return OutboxRecord(
             topic: topics.disclosuresFor(sourceTopic), key: Array(notice.subjectID.utf8), headers: headers,
-            payload: value.serializedBytes())
+            payload: notice.serializedBytes())
     }
 
     /// `value` with its top-level `eventId` (if any) set to `id`.

@@ -719,11 +719,10 @@ package struct OutboxRelay: Service {
             // consent covered it and then changed. So NAV gets none: nothing was disclosed, and
             // its receipt says not-delivered either way.
             if origin == .nav { return nil }
-            rewritten.payload = try DisclosureNotice(json: json).withheld(reason: told).jsonValue.serializedBytes()
+            rewritten.payload = try DisclosureNotice(json: json).withheld(reason: told).serializedBytes()
         case BridgeReceipt.ceType:
             let receipt = try BridgeReceipt(json: json).withheld(reason: reason)
-            rewritten.payload = (origin == .nav ? BridgeRecordBuilder.toldToNAV(receipt) : receipt).jsonValue
-                .serializedBytes()
+            rewritten.payload = (origin == .nav ? BridgeRecordBuilder.toldToNAV(receipt) : receipt).serializedBytes()
         default:
             throw RelayError.unexpectedFollower
         }

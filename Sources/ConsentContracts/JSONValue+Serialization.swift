@@ -22,7 +22,7 @@ extension JSONValue {
 
 extension ByteWriter {
     /// Writes `value` as compact JSON.
-    fileprivate mutating func write(json value: JSONValue) {
+    mutating func write(json value: JSONValue) {
         switch value {
         case .null: append("null")
         case .bool(true): append("true")
@@ -64,7 +64,7 @@ extension ByteWriter {
     private static let hexDigits: StaticString = "0123456789abcdef"
 
     /// A JSON string: runs that need no escaping are copied whole, each escape written in place.
-    private mutating func write(jsonString string: String) {
+    mutating func write(jsonString string: String) {
         var string = string
         string.withUTF8 { bytes in
             reserve(bytes.count &+ 2)

@@ -2,7 +2,7 @@
 /// system tells the clinician or case worker, e.g. "not sent: no consent"). No content.
 ///
 /// The wire shape of `Contracts/schemas/receipt.schema.json`.
-package struct BridgeReceipt: Sendable, Hashable {
+package struct BridgeReceipt: Sendable, Hashable, BridgeOutputMembers {
     /// `outcome`.
     package enum Outcome: String, Sendable, Hashable {
         case accepted
@@ -51,19 +51,21 @@ package struct BridgeReceipt: Sendable, Hashable {
         self.source = source
     }
 
-    /// The receipt as published.
-    package var jsonValue: JSONValue {
-        var members: [JSONObject.Member] = [.init(key: "messageId", value: .string(messageID))]
-        if let forwardedID { members.append(.init(key: "forwardedId", value: .string(forwardedID))) }
-        if let ceType { members.append(.init(key: "ceType", value: .string(ceType))) }
-        members += [
-            .init(key: "outcome", value: .string(outcome.rawValue)),
-            .init(key: "reasonCode", value: .string(reasonCode)),
-            .init(key: "decidedAt", value: .string(decidedAt)),
-            .init(key: "contractVersion", value: .string(contractVersion)),
-            .init(key: "source", value: source.jsonValue),
-        ]
-        return .object(JSONObject(uniqueMembers: members))
+    package static let memberKeys = [
+        "messageId", "forwardedId", "ceType", "outcome", "reasonCode", "decidedAt", "contractVersion", "source",
+    ]
+    package static let memberKeyPrefixes = keyPrefixes(memberKeys)
+
+    /// The members as published, in a fixed order.
+    package func forEachMember(_ visit: (Int, BridgeOutputMember) -> Void) {
+        visit(0, .string(messageID))
+        if let forwardedID { visit(1, .string(forwardedID)) }
+        if let ceType { visit(2, .string(ceType)) }
+        visit(3, .string(outcome.rawValue))
+        visit(4, .string(reasonCode))
+        visit(5, .string(decidedAt))
+        visit(6, .string(contractVersion))
+        visit(7, .value(source.jsonValue))
     }
 
     /// Reads a receipt from its JSON; an unknown member refuses the whole.

@@ -5,7 +5,7 @@
 /// This type *is* the wire shape of `Contracts/schemas/disclosure.schema.json`: the bridge
 /// encodes with `jsonValue`, the sinks decode with `init(json:)`, so the two cannot drift apart
 /// (they once did, and the journal refused every notice). Lists field pointers, never content.
-package struct DisclosureNotice: Sendable, Hashable {
+package struct DisclosureNotice: Sendable, Hashable, BridgeOutputMembers {
     /// `form`: the identified form under consent, or the anonymous form (R2); on notices to the
     /// NAV side, neither (`asConsented`: which one crossed tells NAV about the EPJ consent, R15).
     package enum Form: String, Sendable, Hashable {
@@ -106,35 +106,33 @@ package struct DisclosureNotice: Sendable, Hashable {
         self.contractVersion = contractVersion
     }
 
-    /// The notice as published (member order fixed: byte-identical for equal notices).
-    package var jsonValue: JSONValue {
-        var members: [JSONObject.Member] = [
-            .init(key: "disclosureId", value: .string(disclosureID)),
-            .init(key: "messageId", value: .string(messageID)),
-            .init(key: "ceType", value: .string(ceType)),
-            .init(key: "direction", value: .string(direction)),
-            .init(key: "subjectId", value: .string(subjectID)),
-        ]
-        if let consentID { members.append(.init(key: "consentId", value: .string(consentID))) }
-        if let consentVersion { members.append(.init(key: "consentVersion", value: .integer(consentVersion))) }
-        members += [
-            .init(key: "recipientRoles", value: .array(recipientRoles.map(JSONValue.string))),
-            .init(key: "purpose", value: .string(Self.ipsPurpose)),
-            .init(key: "categories", value: .array(categories.map(JSONValue.string))),
-            .init(key: "form", value: .string(form.rawValue)),
-        ]
-        if let caseReference { members.append(.init(key: "caseReference", value: .string(caseReference))) }
-        members += [
-            .init(key: "disclosedFields", value: .array(disclosedFields.map(JSONValue.string))),
-            .init(key: "status", value: .string(status.rawValue)),
-        ]
-        if let withheldReason { members.append(.init(key: "withheldReason", value: .string(withheldReason))) }
-        members += [
-            .init(key: "decidedAt", value: .string(decidedAt)),
-            .init(key: "destinationTopic", value: .string(destinationTopic)),
-            .init(key: "contractVersion", value: .string(contractVersion)),
-        ]
-        return .object(JSONObject(uniqueMembers: members))
+    package static let memberKeys = [
+        "disclosureId", "messageId", "ceType", "direction", "subjectId", "consentId", "consentVersion",
+        "recipientRoles", "purpose", "categories", "form", "caseReference", "disclosedFields", "status",
+        "withheldReason", "decidedAt", "destinationTopic", "contractVersion",
+    ]
+    package static let memberKeyPrefixes = keyPrefixes(memberKeys)
+
+    /// The members as published, in a fixed order (byte-identical for equal notices).
+    package func forEachMember(_ visit: (Int, BridgeOutputMember) -> Void) {
+        visit(0, .string(disclosureID))
+        visit(1, .string(messageID))
+        visit(2, .string(ceType))
+        visit(3, .string(direction))
+        visit(4, .string(subjectID))
+        if let consentID { visit(5, .string(consentID)) }
+        if let consentVersion { visit(6, .integer(consentVersion)) }
+        visit(7, .strings(recipientRoles))
+        visit(8, .string(Self.ipsPurpose))
+        visit(9, .strings(categories))
+        visit(10, .string(form.rawValue))
+        if let caseReference { visit(11, .string(caseReference)) }
+        visit(12, .strings(disclosedFields))
+        visit(13, .string(status.rawValue))
+        if let withheldReason { visit(14, .string(withheldReason)) }
+        visit(15, .string(decidedAt))
+        visit(16, .string(destinationTopic))
+        visit(17, .string(contractVersion))
     }
 
     /// Reads a notice from its JSON (after the caller validated it against the contract, or

@@ -51,17 +51,17 @@ extension BridgeStore {
             guard let copyID = copyOfRow[index], let forward = forwards[copyID],
                 let contractVersion = forward.headerText(BridgeHeaders.policyVersion)
             else { throw StorageError(.corruptRow, "derived outbox row lacks its forwarded copy") }
-            let value: JSONValue
+            let payload: [UInt8]
             switch kind {
             case .receipt:
                 guard let decision = decisions[rows[index].messageID] else {
                     throw StorageError(.corruptRow, "derived receipt lacks its decision")
                 }
-                value =
+                payload =
                     DerivedOutboxPayload.receipt(
                         messageID: rows[index].messageID, firstCopyID: copyID, ceType: decision.ceType,
                         decidedAt: decision.decidedAt, contractVersion: contractVersion, source: decision.source
-                    ).jsonValue
+                    ).serializedBytes()
             case .notice, .noticeWithoutConsent:
                 guard let (disclosure, disclosedAt) = disclosures[copyID] else {
                     throw StorageError(.corruptRow, "derived disclosure notice lacks its disclosure")
@@ -72,14 +72,14 @@ extension BridgeStore {
                 } catch {
                     throw StorageError(.corruptRow, "a forwarded copy's stored payload is not JSON", cause: error)
                 }
-                value =
+                payload =
                     DerivedOutboxPayload.notice(
                         disclosure: disclosure, decidedAt: disclosedAt, destinationTopic: forward.topic,
                         forwardBody: body, contractVersion: contractVersion,
                         namesConsent: kind == .notice
-                    ).jsonValue
+                    ).serializedBytes()
             }
-            rows[index].record.payload = value.serializedBytes()
+            rows[index].record.payload = payload
         }
     }
 
