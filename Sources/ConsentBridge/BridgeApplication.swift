@@ -303,6 +303,7 @@ package struct BridgeApplication: Sendable {
                 services.insert(
                     OutboxRelay(
                         store: store, producers: producers,
+                        destinationClusters: [.health: healthCluster, .nav: navCluster],
                         clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics,
                         consent: keeper,
                         catalog: catalog, handoff: handoff, retry: retry,

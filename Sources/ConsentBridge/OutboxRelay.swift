@@ -33,6 +33,12 @@ package struct OutboxRelay: Service {
     package let store: BridgeStore
     /// One producer per side's cluster; `run` closes them after draining.
     package let producers: [BridgeSide: KafkaProducer]
+    /// Each side's cluster, confirmed before every batch enqueued for it to be the one its
+    /// store positions were read from (`KafkaClusterGuard`). Without it, a recipient's cluster
+    /// replaced under the running bridge (a standby taking over, the address pointed elsewhere)
+    /// received the identified copies decided after, and the bridge never stopped while that
+    /// side published nothing for its pipeline to confirm the cluster before.
+    package let destinationClusters: [BridgeSide: KafkaClusterConfirmation]
     /// Topic names: which side's cluster a row goes to.
     package let topics: TopicNames
     /// The consent view an identified disclosure is re-checked against before it is published.
@@ -63,7 +69,8 @@ package struct OutboxRelay: Service {
 
     /// A relay; it publishes only from `run` (or `publishPending`).
     package init(
-        store: BridgeStore, producers: [BridgeSide: KafkaProducer], clients: [BridgeSide: KafkaClientConfiguration],
+        store: BridgeStore, producers: [BridgeSide: KafkaProducer],
+        destinationClusters: [BridgeSide: KafkaClusterConfirmation], clients: [BridgeSide: KafkaClientConfiguration],
         topics: TopicNames,
         consent: ConsentViewKeeper, catalog: PolicyCatalog, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
         metrics: BridgeMetrics, batchSize: Int = 500,
@@ -74,6 +81,7 @@ package struct OutboxRelay: Service {
         self.clients = clients
         self.store = store
         self.producers = producers
+        self.destinationClusters = destinationClusters
         self.topics = topics
         self.destinationTopics = topics.inboundTopics
         self.consent = consent
@@ -102,8 +110,33 @@ package struct OutboxRelay: Service {
             await closeProducers(flushing: Self.closingFlush)
             return
         }
+        let ending: Ending
+        do {
+            ending = try await publishWithinTheDrainBudget()
+        } catch {
+            // Not retried (a replaced cluster, a fatal Kafka error): nothing more is published,
+            // what is in flight is purged, and the rows stay pending for the next start.
+            await closeProducers(flushing: .zero)
+            throw error
+        }
+        if ending != .drained, case let left = try? await store.pendingOutboxCount(), left != 0 {
+            // Counts only: which rows, and about whom, stays in the store.
+            logger.warning(
+                "Relay stopped with outbox rows pending; the next start publishes them",
+                metadata: [
+                    "bridge.rows": "\(left.map(String.init) ?? "unknown")",
+                    "bridge.reason": "\(ending == .outOfTime ? "drain-budget-spent" : "drain-incomplete")",
+                ])
+        }
+        // Nothing is in flight any more (or it was purged above): closing does not wait.
+        await closeProducers(flushing: Self.closingFlush)
+    }
+
+    /// Publishes until graceful shutdown, then drains until done or `shutdownDrainBudget` has
+    /// passed since the shutdown began (see `run`).
+    private func publishWithinTheDrainBudget() async throws -> Ending {
         let budget = shutdownDrainBudget
-        let ending = try await withThrowingTaskGroup(of: Ending.self) { group in
+        return try await withThrowingTaskGroup(of: Ending.self) { group in
             group.addTask { try await publishUntilShutdownThenDrain() }
             group.addTask {
                 // The budget counts from the graceful shutdown (or the relay's cancellation).
@@ -120,17 +153,6 @@ package struct OutboxRelay: Service {
             // The drain may have ended just before.
             return (try? await group.next()) == .drained ? .drained : .outOfTime
         }
-        if ending != .drained, case let left = try? await store.pendingOutboxCount(), left != 0 {
-            // Counts only: which rows, and about whom, stays in the store.
-            logger.warning(
-                "Relay stopped with outbox rows pending; the next start publishes them",
-                metadata: [
-                    "bridge.rows": "\(left.map(String.init) ?? "unknown")",
-                    "bridge.reason": "\(ending == .outOfTime ? "drain-budget-spent" : "drain-incomplete")",
-                ])
-        }
-        // Nothing is in flight any more (or it was purged above): closing does not wait.
-        await closeProducers(flushing: Self.closingFlush)
     }
 
     /// Closes the producers at once, not one after another: closing one whose cluster is down
@@ -170,11 +192,18 @@ package struct OutboxRelay: Service {
         } catch is CancellationError {
             return .leftPending
         }
-        // Keep publishing until shutdown, then drain what is already recorded.
-        let leftover = await cancelWhenGracefulShutdown {
+        // Keep publishing until shutdown, then drain what is already recorded. What the retry
+        // policy does not retry (a replaced cluster, a fatal Kafka error) ends the relay: it
+        // was once swallowed here, and the relay went on stepping (`run`).
+        let leftover = try await cancelWhenGracefulShutdown {
             var cursor = Cursor()
             while !Task.isCancelled {
-                let handled = (try? await retry.run("relay outbox", logger: logger) { try await step(&cursor) }) ?? 0
+                let handled: Int
+                do {
+                    handled = try await retry.run("relay outbox", logger: logger) { try await step(&cursor) }
+                } catch is CancellationError {
+                    break
+                }
                 // A shared store is read again after a short pause (other instances' rows are
                 // not handed over); otherwise the pipelines' handoff wakes the relay.
                 if handled == 0, await !handoff.signal.wait(timeout: .milliseconds(store.isShared ? 20 : 200)) {
@@ -554,8 +583,18 @@ package struct OutboxRelay: Service {
         // What was enqueued is in flight (and settled later) even if the other side fails.
         var step = InFlightStep(
             followers: held, withheld: held.isEmpty ? [:] : withheld, enqueuedAt: ContinuousClock.now)
-        defer { if !step.batches.isEmpty || !step.followers.isEmpty { cursor.inFlight.append(step) } }
-        try await enqueue(sides, into: &step.batches)
+        do {
+            try await enqueue(sides, into: &step.batches)
+        } catch {
+            // A side's batch was not enqueued (its cluster unconfirmed, its producer refusing):
+            // the notices and receipts of this page stay pending and go out with their copies
+            // after the store is read again. Kept with the step, they were sent once the other
+            // side's reports were in, saying disclosed of copies never sent.
+            step.followers = []
+            if !step.batches.isEmpty { cursor.inFlight.append(step) }
+            throw error
+        }
+        if !step.batches.isEmpty || !step.followers.isEmpty { cursor.inFlight.append(step) }
     }
 
     /// Enqueues each side's batch with that side's producer, appending each to `batches` as it
@@ -564,7 +603,12 @@ package struct OutboxRelay: Service {
         _ sides: SideBatches, into batches: inout [(rows: [SentRow], delivery: KafkaPendingDelivery)]
     ) async throws {
         for (side, batch) in [(BridgeSide.health, sides.health), (.nav, sides.nav)] where !batch.rows.isEmpty {
-            guard let producer = producers[side] else { throw RelayError.noProducer }
+            guard let producer = producers[side], let cluster = destinationClusters[side] else {
+                throw RelayError.noProducer
+            }
+            // Asked now, before the batch goes to the producer: a replaced cluster is refused
+            // before it receives anything decided on the positions of the one it replaced.
+            try await cluster(askedAtOrAfter: .now)
             batches.append((batch.rows, try await producer.enqueue(batch.records)))
         }
     }
@@ -912,14 +956,14 @@ package struct OutboxRelay: Service {
 
     /// An error of the relay itself, not of a broker or the store.
     package enum RelayError: Error, CustomStringConvertible {
-        /// No producer for the side a row's topic belongs to.
+        /// No producer, or no cluster confirmation, for the side a row's topic belongs to.
         case noProducer
         /// A row that follows a withheld disclosure is neither a disclosure notice nor a receipt.
         case unexpectedFollower
         /// Fixed text, safe to log.
         package var description: String {
             switch self {
-            case .noProducer: "no producer for the topic's side"
+            case .noProducer: "no producer or cluster confirmation for the topic's side"
             case .unexpectedFollower: "an outbox row following a disclosure is neither a notice nor a receipt"
             }
         }

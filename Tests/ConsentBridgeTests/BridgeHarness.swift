@@ -190,15 +190,17 @@ final class BridgeHarness: Sendable {
 
     /// Starts the bridge's services; `clientProperties` are librdkafka properties of every
     /// client the application makes (e.g. a small `message.max.bytes`).
-    /// `navCluster`: the NAV side's own cluster (by default both sides share the harness's).
+    /// `navCluster`: the NAV side's own cluster (by default both sides share the harness's);
+    /// `navBootstrap`: its address when not its own (a forwarder in front of it).
     /// `clusterCheckInterval`: the Kafka cluster guard's period (see `BridgeApplication.make`).
     func start(
         clientProperties: [String: String] = [:], navCluster: EmbeddedKafkaCluster? = nil,
-        clusterCheckInterval: Duration = .seconds(5)
+        navBootstrap: String? = nil, clusterCheckInterval: Duration = .seconds(5)
     ) async throws {
         let client = KafkaClientConfiguration(bootstrapServers: bridgeBootstrap, properties: clientProperties)
         let navClient = KafkaClientConfiguration(
-            bootstrapServers: navCluster?.bootstrapServers ?? bridgeBootstrap, properties: clientProperties)
+            bootstrapServers: navBootstrap ?? navCluster?.bootstrapServers ?? bridgeBootstrap,
+            properties: clientProperties)
         let application = try await BridgeApplication.make(
             configuration: configuration, kafka: .init(health: client, nav: navClient), consumerTuning: Self.tuning,
             clusterCheckInterval: clusterCheckInterval, logger: logs.logger)

@@ -333,7 +333,8 @@ struct RelayAnonymousCopyTests {
         // at most (far below any copy), then one whose NAV side takes the default.
         func relay(navBytes: Int) throws -> OutboxRelay {
             OutboxRelay(
-                store: store, producers: [.health: producer, .nav: producer], clients: [.health: client, .nav: client],
+                store: store, producers: [.health: producer, .nav: producer],
+                destinationClusters: [.health: .unchecked, .nav: .unchecked], clients: [.health: client, .nav: client],
                 topics: topics, consent: ConsentViewKeeper(consentSchema: try #require(catalog.consentSchema)),
                 catalog: catalog, handoff: OutboxHandoff(), retry: RetryPolicy(),
                 logger: Logger(label: "relay") { _ in SwiftLogNoOpLogHandler() }, metrics: BridgeMetrics(),

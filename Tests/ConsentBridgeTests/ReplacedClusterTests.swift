@@ -151,4 +151,60 @@ struct ReplacedClusterTests {
         #expect(!harness.logs.all.contains { $0.contains(Self.patient) }, "the fødselsnummer reached a log line")
         await harness.finish()
     }
+
+    @Test(
+        "R4/R9: a recipient's Kafka cluster replaced under the running bridge receives nothing: the relay confirms a side's cluster before it publishes there, and the bridge stops, its copy left pending"
+    )
+    func replacedRecipientClusterReceivesNothing() async throws {
+        let harness = try BridgeHarness(partitions: 1)
+        // The NAV side on a cluster of its own, behind a fixed address so that it can be
+        // replaced while the bridge runs. Nothing is published on NAV's side: its pipeline has
+        // no batch to confirm the cluster before, and the guard's periodic check never comes.
+        let nav = try harness.makeNavCluster()
+        func port(_ cluster: EmbeddedKafkaCluster) throws -> UInt16 {
+            try #require(cluster.bootstrapServers.split(separator: ":").last.flatMap { UInt16($0) })
+        }
+        var forwarder = try LoopbackForwarder(port: 0, targetPort: try port(nav), logger: Logger(label: "forwarder"))
+        let address = "127.0.0.1:\(forwarder.port)"
+        try await harness.start(navBootstrap: address, clusterCheckInterval: .seconds(3600))
+        func referral() async throws -> String {
+            try await harness.publishEvent(
+                topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
+                body: try Fixtures.referral(patient: Self.patient))
+        }
+        try await harness.publishConsent(patient: Self.patient, try Fixtures.consent(patient: Self.patient))
+        _ = try await referral()
+        let crossed = try await BridgeHarness.read(
+            harness.topics.followUpInbound, bootstrap: nav.bootstrapServers, atLeast: 1)
+        #expect(crossed.count == 1, "the first referral's copy did not reach NAV's cluster")
+
+        // NAV's cluster rebuilt behind the same address (a standby taking over, or the address
+        // pointed elsewhere): never adopted, so nothing identified may reach it.
+        let replacement = try harness.makeNavCluster()
+        nav.setBrokerDown()
+        forwarder.stop()
+        forwarder = try LoopbackForwarder(
+            port: forwarder.port, targetPort: try port(replacement), logger: Logger(label: "forwarder"))
+        for _ in 0..<3 { _ = try await referral() }
+
+        let halt = await harness.haltError(within: .seconds(60))
+        #expect(
+            (halt as? StorageError)?.code == .kafkaClusterReplaced, "the bridge went on: \(String(describing: halt))")
+        for topic in [harness.topics.followUpInbound, harness.topics.navInbound] {
+            #expect(
+                try await BridgeHarness.read(topic, bootstrap: replacement.bootstrapServers, atLeast: 0).isEmpty,
+                "a copy reached the replaced NAV cluster on \(topic)")
+        }
+        #expect(!harness.logs.all.contains { $0.contains(Self.patient) }, "the fødselsnummer reached a log line")
+        // Nothing lost: what was not published waits in the store for the start after adoption.
+        await harness.stop()
+        let store = try await harness.openBridgeStore()
+        let pending = try await store.pendingOutboxCount()
+        await store.close()
+        #expect(pending >= 3, "the referrals' copies left no pending rows")
+        await harness.finish()
+        forwarder.stop()
+        nav.shutdown()
+        replacement.shutdown()
+    }
 }
