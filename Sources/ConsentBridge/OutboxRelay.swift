@@ -603,9 +603,8 @@ package struct OutboxRelay: Service {
         _ sides: SideBatches, into batches: inout [(rows: [SentRow], delivery: KafkaPendingDelivery)]
     ) async throws {
         for (side, batch) in [(BridgeSide.health, sides.health), (.nav, sides.nav)] where !batch.rows.isEmpty {
-            guard let producer = producers[side], let cluster = destinationClusters[side] else {
-                throw RelayError.noProducer
-            }
+            guard let producer = producers[side] else { throw RelayError.noProducer }
+            guard let cluster = destinationClusters[side] else { throw RelayError.noClusterConfirmation }
             // Asked now, before the batch goes to the producer: a replaced cluster is refused
             // before it receives anything decided on the positions of the one it replaced.
             try await cluster(askedAtOrAfter: .now)
@@ -956,14 +955,18 @@ package struct OutboxRelay: Service {
 
     /// An error of the relay itself, not of a broker or the store.
     package enum RelayError: Error, CustomStringConvertible {
-        /// No producer, or no cluster confirmation, for the side a row's topic belongs to.
+        /// No producer for the side a row's topic belongs to.
         case noProducer
+        /// No confirmation of the cluster of the side a row's topic belongs to (nothing is
+        /// published to a cluster the guard does not watch).
+        case noClusterConfirmation
         /// A row that follows a withheld disclosure is neither a disclosure notice nor a receipt.
         case unexpectedFollower
         /// Fixed text, safe to log.
         package var description: String {
             switch self {
-            case .noProducer: "no producer or cluster confirmation for the topic's side"
+            case .noProducer: "no producer for the topic's side"
+            case .noClusterConfirmation: "no cluster confirmation for the topic's side"
             case .unexpectedFollower: "an outbox row following a disclosure is neither a notice nor a receipt"
             }
         }

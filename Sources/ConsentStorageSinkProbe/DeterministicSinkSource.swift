@@ -65,7 +65,7 @@ package struct DeterministicSinkSource: Sendable {
                 disclosedAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(offset)), bridgeVersion: "probe")
             return SinkRecord(
                 topic: topic, partition: partition, offset: offset, key: Array(Self.patientID(for: offset).utf8),
-                value: disclosure.notice.jsonValue.serializedBytes(),
+                value: disclosure.notice.serializedBytes(),
                 headers: [
                     MessageHeader(name: "ce_id", text: "disc-evt-\(offset)"),
                     MessageHeader(name: "ce_type", text: DisclosureNotice.ceType),

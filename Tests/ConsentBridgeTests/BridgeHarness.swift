@@ -137,7 +137,7 @@ final class BridgeHarness: Sendable {
     }
 
     /// The (one) broker's port of `cluster`.
-    private static func port(of cluster: EmbeddedKafkaCluster) throws -> UInt16 {
+    static func port(of cluster: EmbeddedKafkaCluster) throws -> UInt16 {
         let port = cluster.bootstrapServers.split(separator: ":").last.flatMap { UInt16($0) }
         return try #require(port, "a one-broker cluster's address ends in its port")
     }

@@ -161,10 +161,8 @@ struct ReplacedClusterTests {
         // replaced while the bridge runs. Nothing is published on NAV's side: its pipeline has
         // no batch to confirm the cluster before, and the guard's periodic check never comes.
         let nav = try harness.makeNavCluster()
-        func port(_ cluster: EmbeddedKafkaCluster) throws -> UInt16 {
-            try #require(cluster.bootstrapServers.split(separator: ":").last.flatMap { UInt16($0) })
-        }
-        var forwarder = try LoopbackForwarder(port: 0, targetPort: try port(nav), logger: Logger(label: "forwarder"))
+        var forwarder = try LoopbackForwarder(
+            port: 0, targetPort: try BridgeHarness.port(of: nav), logger: Logger(label: "forwarder"))
         let address = "127.0.0.1:\(forwarder.port)"
         try await harness.start(navBootstrap: address, clusterCheckInterval: .seconds(3600))
         func referral() async throws -> String {
@@ -184,7 +182,8 @@ struct ReplacedClusterTests {
         nav.setBrokerDown()
         forwarder.stop()
         forwarder = try LoopbackForwarder(
-            port: forwarder.port, targetPort: try port(replacement), logger: Logger(label: "forwarder"))
+            port: forwarder.port, targetPort: try BridgeHarness.port(of: replacement),
+            logger: Logger(label: "forwarder"))
         for _ in 0..<3 { _ = try await referral() }
 
         let halt = await harness.haltError(within: .seconds(60))

@@ -92,13 +92,28 @@ struct BridgeOutputMembersTests {
         }
     }
 
-    /// Each valid example, and copies of it with one member broken at a time.
+    /// Each valid example of `folder` read as a record, and copies of it with one member broken
+    /// by each of `breakages` in turn.
+    private static func cases<Record>(
+        _ folder: String, _ read: (JSONValue) throws -> Record, breaking breakages: [(inout Record) -> Void]
+    ) throws -> [Record] {
+        var cases: [Record] = []
+        for example in try examples(folder) {
+            let record = try read(example)
+            cases.append(record)
+            for breakIt in breakages {
+                var copy = record
+                breakIt(&copy)
+                cases.append(copy)
+            }
+        }
+        return cases
+    }
+
     private static func noticeCases() throws -> [DisclosureNotice] {
-        var cases: [DisclosureNotice] = []
-        for example in try examples("disclosure") {
-            let notice = try DisclosureNotice(json: example)
-            cases.append(notice)
-            let broken: [(inout DisclosureNotice) -> Void] = [
+        try cases(
+            "disclosure", { try DisclosureNotice(json: $0) },
+            breaking: [
                 { $0.disclosureID = "not-a-uuid" }, { $0.messageID = "" },
                 { $0.messageID = String(repeating: "m", count: 201) },
                 { $0.messageID = String(repeating: "é", count: 200) }, { $0.ceType = "no.ips.Referral.v1" },
@@ -111,35 +126,19 @@ struct BridgeOutputMembersTests {
                 { $0.withheldReason = "Free Text" },
                 { $0.decidedAt = "2026-13-01T00:00:00Z" }, { $0.destinationTopic = "somewhere.else" },
                 { $0.contractVersion = "sha256:abc" },
-            ]
-            for breakIt in broken {
-                var copy = notice
-                breakIt(&copy)
-                cases.append(copy)
-            }
-        }
-        return cases
+            ])
     }
 
     private static func receiptCases() throws -> [BridgeReceipt] {
-        var cases: [BridgeReceipt] = []
-        for example in try examples("receipt") {
-            let receipt = try BridgeReceipt(json: example)
-            cases.append(receipt)
-            let broken: [(inout BridgeReceipt) -> Void] = [
+        try cases(
+            "receipt", { try BridgeReceipt(json: $0) },
+            breaking: [
                 { $0.messageID = "" }, { $0.forwardedID = "123" }, { $0.ceType = "unknown-xyz" },
                 { $0.ceType = "unknown-0123abcd" }, { $0.reasonCode = "Consent missing" },
                 { $0.reasonCode = String(repeating: "a", count: 101) }, { $0.decidedAt = "yesterday" },
                 { $0.contractVersion = "" }, { $0.source.topic = "nav.ips.inbound" }, { $0.source.partition = -1 },
                 { $0.source.partition = 100_001 }, { $0.source.offset = -1 },
-            ]
-            for breakIt in broken {
-                var copy = receipt
-                breakIt(&copy)
-                cases.append(copy)
-            }
-        }
-        return cases
+            ])
     }
 
     @Test(

@@ -3,7 +3,8 @@
 /// the information came from; its journal or case store records it.
 ///
 /// This type *is* the wire shape of `Contracts/schemas/disclosure.schema.json`: the bridge
-/// encodes with `jsonValue`, the sinks decode with `init(json:)`, so the two cannot drift apart
+/// encodes with `serializedBytes` (`BridgeOutputMembers`), the sinks decode with
+/// `init(json:)`, so the two cannot drift apart
 /// (they once did, and the journal refused every notice). Lists field pointers, never content.
 package struct DisclosureNotice: Sendable, Hashable, BridgeOutputMembers {
     /// `form`: the identified form under consent, or the anonymous form (R2); on notices to the
