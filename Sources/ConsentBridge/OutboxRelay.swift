@@ -605,10 +605,6 @@ package struct OutboxRelay: Service {
         // Asked from now on, before the batches go to the producers: a replaced cluster is refused
         // before it receives anything decided on the positions of the one it replaced. One
         // instant for both sides: with both on one cluster, one question serves both batches.
-        // (Between them is the health batch's hand-over to its producer's queue, microseconds;
-        // with that queue full it waits for delivery reports, and the NAV batch then goes to the
-        // same cluster on the question asked before: what a full queue holds already goes to
-        // whichever cluster answers, the exposure docs/operations.md names.)
         let asked = ContinuousClock.now
         for (side, batch) in [(BridgeSide.health, sides.health), (.nav, sides.nav)] where !batch.rows.isEmpty {
             guard let producer = producers[side] else { throw RelayError.noProducer }
