@@ -197,29 +197,18 @@ package struct BridgeApplication: Sendable {
                 // a NAV cluster never adopted, before the NAV pipeline's assignment halted).
                 // Clients of the guard's own: the gate's watermark query, before every batch,
                 // must not wait behind the guard's metadata request on a client's one thread.
-                // Both sides on one cluster (the same brokers, each side with its own principal, as
-                // docker-compose.yml deploys it) are one watched cluster: one question before a
-                // batch serves both sides' pipelines and the relay's batches for both.
-                let healthTopics = Set(topics.outbound(of: .health) + [topics.healthConsent])
-                let navTopics = Set(topics.outbound(of: .nav))
                 let healthAdmin = try KafkaAdmin(configuration: kafka.health, logger: logger)
                 closers.append { await healthAdmin.close() }
-                let healthCluster: KafkaClusterConfirmation
-                let navCluster: KafkaClusterConfirmation
-                if kafka.health.bootstrapsFromTheSameBrokers(as: kafka.nav) {
-                    healthCluster = clusterGuard.watch(
-                        .init(
-                            admin: healthAdmin, database: store.database, store: .bridge,
-                            topics: healthTopics.union(navTopics)))
-                    navCluster = healthCluster
-                } else {
-                    let navAdmin = try KafkaAdmin(configuration: kafka.nav, logger: logger)
-                    closers.append { await navAdmin.close() }
-                    healthCluster = clusterGuard.watch(
-                        .init(admin: healthAdmin, database: store.database, store: .bridge, topics: healthTopics))
-                    navCluster = clusterGuard.watch(
-                        .init(admin: navAdmin, database: store.database, store: .bridge, topics: navTopics))
-                }
+                let navAdmin = try KafkaAdmin(configuration: kafka.nav, logger: logger)
+                closers.append { await navAdmin.close() }
+                let healthCluster = clusterGuard.watch(
+                    .init(
+                        admin: healthAdmin, database: store.database, store: .bridge,
+                        topics: Set(topics.outbound(of: .health) + [topics.healthConsent])))
+                let navCluster = clusterGuard.watch(
+                    .init(
+                        admin: navAdmin, database: store.database, store: .bridge,
+                        topics: Set(topics.outbound(of: .nav))))
                 let gate = ConsentGate(
                     keeper: keeper, consentTopic: topics.healthConsent, partitionCount: partitionCount,
                     watermarkSource: consentWatermarks, consentCluster: healthCluster)

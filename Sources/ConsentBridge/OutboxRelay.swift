@@ -602,14 +602,12 @@ package struct OutboxRelay: Service {
     private func enqueue(
         _ sides: SideBatches, into batches: inout [(rows: [SentRow], delivery: KafkaPendingDelivery)]
     ) async throws {
-        // Asked from now on, before the batches go to the producers: a replaced cluster is refused
-        // before it receives anything decided on the positions of the one it replaced. One
-        // instant for both sides: with both on one cluster, one question serves both batches.
-        let asked = ContinuousClock.now
         for (side, batch) in [(BridgeSide.health, sides.health), (.nav, sides.nav)] where !batch.rows.isEmpty {
             guard let producer = producers[side] else { throw RelayError.noProducer }
             guard let cluster = destinationClusters[side] else { throw RelayError.noClusterConfirmation }
-            try await cluster(askedAtOrAfter: asked)
+            // Asked now, before the batch goes to the producer: a replaced cluster is refused
+            // before it receives anything decided on the positions of the one it replaced.
+            try await cluster(askedAtOrAfter: .now)
             batches.append((batch.rows, try await producer.enqueue(batch.records)))
         }
     }

@@ -19,20 +19,6 @@ package struct KafkaClientConfiguration: Sendable {
         self.properties = properties
     }
 
-    /// Whether this configuration and `other` bootstrap from the same brokers (the same
-    /// addresses, in any order or case, `bootstrap.servers` in `properties` counted): then both
-    /// reach one cluster, whatever else differs (each side's own principal, say).
-    package func bootstrapsFromTheSameBrokers(as other: KafkaClientConfiguration) -> Bool {
-        func brokers(_ configuration: KafkaClientConfiguration) -> Set<String> {
-            let list = configuration.properties["bootstrap.servers"] ?? configuration.bootstrapServers
-            return Set(
-                list.split(separator: ",").map { String($0.filter { !$0.isWhitespace }).lowercased() }
-                    .filter { !$0.isEmpty })
-        }
-        let mine = brokers(self)
-        return !mine.isEmpty && mine == brokers(other)
-    }
-
     /// Defaults, then the bootstrap list and client id, then the caller's properties.
     func librdkafkaProperties(defaults: [String: String]) -> [String: String] {
         var merged = defaults
