@@ -102,6 +102,13 @@ package struct EventPipeline: Service {
                     }
                 }
             }
+        } catch is CancellationError where !Task.isCancelled {
+            // A graceful shutdown cancelled the batch in hand (gated, decided or being recorded;
+            // one not recorded is consumed again after the restart). That is this service's
+            // normal end: thrown, it made the service group cancel every other service, the
+            // relay's drain of what the pipelines recorded among them.
+            await consumer.close()
+            return
         } catch {
             // The service group stops the process on this error; say why where operators look
             // (errors hold codes and fixed texts, never content). Nothing is lost: the batch was

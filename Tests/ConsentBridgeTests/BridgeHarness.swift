@@ -212,17 +212,26 @@ final class BridgeHarness: Sendable {
         running.withLock { $0 = (group, task, application) }
     }
 
-    /// Stops the services gracefully and closes the stores.
-    func stop() async {
+    /// Stops the services gracefully and closes the stores. Returns the error the service
+    /// group ended with (nil when every service returned normally, or nothing ran).
+    @discardableResult
+    func stop() async -> (any Error)? {
         guard
             let current = running.withLock({ state in
                 defer { state = nil }
                 return state
             })
-        else { return }
+        else { return nil }
         await current.group.triggerGracefulShutdown()
-        _ = try? await current.task.value
+        var ending: (any Error)?
+        do { try await current.task.value } catch { ending = error }
         await current.application.shutdown()
+        // Asked to stop, every service returns: one that throws its cancellation instead makes
+        // the group cancel the services stopped after it (the relay's drain among them).
+        if ending is CancellationError {
+            Issue.record("a graceful stop ended in cancellation: a service threw at its graceful shutdown")
+        }
+        return ending
     }
 
     func finish() async {

@@ -658,7 +658,7 @@ extension BridgeRelayShutdownTests {
         while ContinuousClock.now < deadline, try await !ids.prefix(50).asyncContains(where: store.hasRecorded) {
             try await Task.sleep(for: .milliseconds(20))
         }
-        await harness.stop()
+        let ending = await harness.stop()
 
         let pending = try await store.pendingOutboxCount()
         var forwarded = 0
@@ -668,6 +668,9 @@ extension BridgeRelayShutdownTests {
         await harness.finish()
 
         #expect(forwarded > 0 && forwarded < ids.count, "the shutdown came while the pipelines were deciding")
+        // A service that throws at graceful shutdown makes the group cancel the others, the
+        // relay's drain among them.
+        #expect(ending == nil, "the bridge ended with \(String(describing: ending)) instead of stopping cleanly")
         #expect(pending == 0, "the relay returned with \(pending) rows of recorded decisions unpublished")
         let copyIDs = copies.compactMap { $0.headers.string(named: "ce_id") }
         #expect(copyIDs.count == forwarded && Set(copyIDs).count == forwarded, "each recorded copy on NAV's topic once")

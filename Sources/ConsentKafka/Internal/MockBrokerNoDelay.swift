@@ -21,6 +21,8 @@ enum MockBrokerNoDelay {
     private static let ports = Mutex<[UInt16: Int]>([:])  // port -> registrations
     private static let thread = Mutex<Bool>(false)
     static let interval: useconds_t = 50_000
+    /// Where a `dirent`'s name starts.
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
 
     /// Starts switching the connections of brokers listening on `ports`.
     static func register(_ brokerPorts: Set<UInt16>) {
@@ -58,9 +60,12 @@ enum MockBrokerNoDelay {
         var seen = Set<String>()
         var link = [CChar](repeating: 0, count: 64)
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            // The name is read in place, up to its NUL. Copying `entry.pointee.d_name` (256
+            // bytes) read past readdir's buffer when an entry sat at its tail, as entries are only
+            // as long as their names: it crashed a full test run ("Bad pointer dereference" in
+            // this thread), the bug `SpawnedProcess` works around in Foundation's `Process`.
+            let name = String(
+                cString: (UnsafeRawPointer(entry) + Self.nameOffset).assumingMemoryBound(to: CChar.self))
             guard let descriptor = Int32(name) else { continue }
             // One syscall tells sockets ("socket:[inode]") from files, and names the socket.
             let length = readlink("/proc/self/fd/" + name, &link, link.count - 1)
