@@ -28,7 +28,7 @@ import pytest
 from e2e_support import (
     CONSENT_TOPIC, HEALTH_OUTBOUND, INBOUND_TOPICS, BridgeProcess, BrokerProcess, Patient, ReceiptWatcher,
     cloud_event_headers, consent_example, consent_record, event_from_example, load_contracts, producer, publish,
-    read_everything, read_only, source_of, synthetic_fodselsnummer, utc_now, wait_until,
+    read_everything, read_only, source_of, synthetic_fodselsnummer, utc_now, wait_for_consent_view, wait_until,
 )
 
 BIN = os.environ.get("CONSENT_BRIDGE_BIN")
@@ -114,12 +114,15 @@ def test_a_rejections_sealed_payload_is_erased_when_its_retention_ends(tmp_path)
         assert after["sealedCopyErasedAt"], after
         assert (after["reasonCode"], after["receivedAt"][:19]) == (before["reasonCode"], received[:19])
         # The patient consents now; the rejected message is past its retention all the same.
-        consent = consent_record(consent_example("granted-full-written.json"), patient, f"consent-{uuid.uuid4()}", 1,
-                                 utc_now())
+        # (A consent id that is not a UUID makes the record unreadable: the person would have no
+        # consent, and the redrive's answer would not show that the retention decides it.)
+        consent = consent_record(consent_example("granted-full-written.json"), patient, str(uuid.uuid4()), 1,
+                                 utc_now() - timedelta(days=1))
         errors = publish(prod, [(CONSENT_TOPIC, patient.fnr.encode(), json.dumps(consent).encode(),
                                  cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1",
                                                      source_of(CONSENT_TOPIC)), None)])
         assert not errors, errors
+        wait_for_consent_view(bridge, {patient.fnr: 1})
         redriven = api(bridge, f"/api/rejections/{event.ce_id}/redrive", method="POST")
         assert redriven["outcome"] == "expired", redriven
         counts = api(bridge, "/api/rejections/counts?bucket=day")
