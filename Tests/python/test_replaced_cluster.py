@@ -79,8 +79,12 @@ def rebuilt_at_the_same_address(broker: BrokerProcess, directory) -> BrokerProce
 
 
 def consent_item(person: Patient, example_name: str, version: int):
-    """A consent record (the example re-targeted to `person`) as `publish` takes it."""
-    record = consent_record(consent_example(example_name), person, f"consent-{person.fnr[-5:]}", version,
+    """A consent record (the example re-targeted to `person`) as `publish` takes it. The consent
+    id is a UUID, as the consent contract requires, and the same for every version of the
+    person's consent: with any other id the record is unreadable, the person has no consent, and
+    nothing would cross whether or not the bridge noticed the replaced cluster."""
+    consent_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:test:consent:{person.fnr}"))
+    record = consent_record(consent_example(example_name), person, consent_id, version,
                             utc_now() - timedelta(minutes=10 - version))
     return (CONSENT_TOPIC, person.fnr.encode(), json.dumps(record).encode(),
             cloud_event_headers(str(uuid.uuid4()), "no.ips.health.consent.v1", source_of(CONSENT_TOPIC)), None)
@@ -116,6 +120,10 @@ def test_a_replaced_kafka_cluster_halts_the_bridge_until_an_operator_adopts_it(t
             assert not watcher.wait_for(first_ids, 60, alive=bridge.assert_alive), "no receipts on the first cluster"
         finally:
             watcher.close()
+        # The consent is readable and covers the referrals: what is refused later is refused
+        # for the cluster and the withdrawal, not for a consent the bridge could not read.
+        outcomes = {watcher.receipts[ce_id][1]["outcome"] for ce_id in first_ids}
+        assert outcomes == {"accepted"}, outcomes
         first_cluster = cluster_id(broker.bootstrap)
         assert bridge.stop() == 0, bridge.stderr_tail(3000)
 
