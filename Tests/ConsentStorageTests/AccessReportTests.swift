@@ -17,10 +17,12 @@ struct AccessReportTests {
         try await withScratch(engine) { scratch in
             let store = try await HealthJournalStore.open(
                 try await scratch.make("health"), logger: ScratchLocations.logger)
-            var byParent = Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2)
-            byParent.value = Array(
-                #"{"patientId":"\#(knownFodselsnummer)","consentId":"c-1","version":2,"status":"granted","categories":["identity-and-contact"],"recipientRoles":["ips-job-specialist"],"directions":["health-to-nav"],"givenBy":"parent","recordedAt":"2026-03-02T09:14:00+01:00"}"#
-                    .utf8)
+            let byParent = Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2) {
+                $0["categories"] = ["identity-and-contact"]
+                $0["recipientRoles"] = ["ips-job-specialist"]
+                $0["directions"] = ["health-to-nav"]
+                $0["givenBy"] = "parent"
+            }
             let records = [
                 Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1),
                 byParent,

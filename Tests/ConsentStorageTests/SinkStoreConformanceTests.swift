@@ -11,6 +11,9 @@ import Testing
 @Suite("Sink stores conformance")
 struct SinkStoreConformanceTests {
     static let health = HealthSinkPolicy.standard
+    /// The journal's policy as `consent-bridge run` makes it: from the contracts, so records are
+    /// checked against them (the consent contract among them).
+    static let healthAsRun = HealthSinkPolicy(catalog: Fixtures.catalog)
     static let nav = NavSinkPolicy.standard
     static let followUp = NavSinkPolicy.followUpStandard
 
@@ -273,7 +276,7 @@ struct SinkStoreConformanceTests {
     func R5_journalRecordsConsentWithoutEnvelopeAsUnreadable(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await HealthJournalStore.open(
-                try await scratch.make("health"), logger: ScratchLocations.logger)
+                try await scratch.make("health"), policy: Self.healthAsRun, logger: ScratchLocations.logger)
             let other = "03919540000"
             var headerless = Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2)
             headerless.headers = []
@@ -304,12 +307,12 @@ struct SinkStoreConformanceTests {
     }
 
     @Test(
-        "R5: a consent record without its key, under another person's key, or unreadable under its person's key, is journalled as unreadable for each person it names",
+        "R5: a consent record without its key, under another person's key, unreadable or breaking the consent contract under its person's key, is journalled as unreadable for each person it names, as the bridge reads it",
         arguments: TestEngine.available)
     func R5_journalAgreesWithTheBridgeOnKeylessAndMismatchedRecords(engine: TestEngine) async throws {
         try await withScratch(engine) { scratch in
             let store = try await HealthJournalStore.open(
-                try await scratch.make("health"), logger: ScratchLocations.logger)
+                try await scratch.make("health"), policy: Self.healthAsRun, logger: ScratchLocations.logger)
             let other = "03919540000"
             var keyless = Fixtures.consentEvent(offset: 1, patient: knownFodselsnummer, version: 2, status: "withdrawn")
             keyless.key = nil
@@ -321,16 +324,25 @@ struct SinkStoreConformanceTests {
             var brokenKeyless = Fixtures.consentEvent(offset: 4, patient: knownFodselsnummer, version: 5)
             brokenKeyless.value = broken.value
             brokenKeyless.key = nil
+            // JSON, under the person's key and envelope, but breaking the consent contract (a
+            // consent id that is no UUID; a required field missing): no consent for the bridge, so
+            // none for the journal, whatever status it claims (until 2026-12-07: "granted").
+            let notAUUID = Fixtures.consentEvent(offset: 5, patient: knownFodselsnummer, version: 6) {
+                $0["consentId"] = "consent-\(knownFodselsnummer)"
+            }
+            let withoutForm = Fixtures.consentEvent(offset: 6, patient: knownFodselsnummer, version: 7) {
+                $0["form"] = nil
+            }
             let records = [
                 Fixtures.consentEvent(offset: 0, patient: knownFodselsnummer, version: 1), keyless, mismatched, broken,
-                brokenKeyless,
+                brokenKeyless, notAUUID, withoutForm,
             ]
             let result = try await store.apply(SinkBatch(consumerGroup: "health-sink", records: records))
             // Without a key the broken record names nobody: refused, not journalled.
             #expect(result.rejections.count == 1)
             #expect(
                 try await store.consentHistory(patientID: knownFodselsnummer).map(\.status) == [
-                    "granted", "unreadable", "unreadable", "unreadable",
+                    "granted", "unreadable", "unreadable", "unreadable", "unreadable", "unreadable",
                 ])
             #expect(try await store.consentHistory(patientID: other).map(\.status) == ["unreadable"])
             await store.close()

@@ -214,12 +214,25 @@ enum Fixtures {
         return withheld ? notice.withheld(reason: BridgeReceipt.notDelivered) : notice
     }
 
-    static func consentEvent(offset: Int64, patient: String, version: Int64, status: String = "granted") -> SinkRecord {
-        let body = """
-            {"patientId":"\(patient)","consentId":"consent-\(patient)","version":\(version),"status":"\(status)","recordedAt":"2026-03-02T09:14:00+01:00"}
-            """
+    /// A consent record as the EPJ publishes it: the contract's example (granted, or withdrawn),
+    /// re-addressed to `patient`, under one consent id per person (a UUID, as the contract
+    /// requires: a fixture breaking the contract is a consent the bridge cannot read, and a test
+    /// built on it proves nothing about readable ones). `edit` changes the body further.
+    static func consentEvent(
+        offset: Int64, patient: String, version: Int64, status: String = "granted",
+        _ edit: (inout [String: Any]) -> Void = { _ in }
+    ) -> SinkRecord {
+        let example = status == "withdrawn" ? "withdrawn.json" : "granted-full-written.json"
+        let url = URL(fileURLWithPath: contractsDirectory).appendingPathComponent("examples/consent/valid/\(example)")
+        var object = try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        object["patientId"] = patient
+        object["consentId"] = consentID(of: patient)
+        object["version"] = version
+        object["status"] = status
+        edit(&object)
+        let body = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return SinkRecord(
-            topic: "health.consent", partition: 0, offset: offset, key: Array(patient.utf8), value: Array(body.utf8),
+            topic: "health.consent", partition: 0, offset: offset, key: Array(patient.utf8), value: Array(body),
             headers: [
                 MessageHeader(name: "ce_id", text: "consent-evt-\(offset)"),
                 MessageHeader(name: "ce_type", text: "no.ips.health.consent.v1"),
@@ -228,5 +241,10 @@ enum Fixtures {
                 MessageHeader(name: "ce_specversion", text: "1.0"),
                 MessageHeader(name: "content-type", text: "application/json"),
             ])
+    }
+
+    /// The one consent id of `patient`'s consent (every version shares it), a UUID.
+    static func consentID(of patient: String) -> String {
+        "5e0c0a1d-0000-4000-8000-" + String(("000000000000" + patient).suffix(12))
     }
 }

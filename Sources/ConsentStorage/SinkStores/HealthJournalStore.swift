@@ -59,7 +59,7 @@ package final class HealthJournalStore: Sendable {
     static func route(_ record: SinkRecord, policy: HealthSinkPolicy, now: Date) -> SinkRoute {
         switch record.topic {
         case policy.consentTopic:
-            return Self.routeConsent(record, now: now)
+            return Self.routeConsent(record, schema: policy.consentSchema, now: now)
         case policy.disclosuresTopic:
             guard let value = record.value else { return .reject(.unexpectedTombstone) }
             guard let ceID = record.ceID, let ceType = record.ceType else { return .reject(.missingCloudEventHeaders) }
@@ -130,7 +130,9 @@ package final class HealthJournalStore: Sendable {
         "source_topic", "partition_id", "source_offset", "received_at",
     ]
 
-    private static func routeConsent(_ record: SinkRecord, now: Date) -> SinkRoute {
+    /// `schema`: the consent contract; a record that breaks it (or is not strict JSON) is
+    /// recorded as unreadable.
+    private static func routeConsent(_ record: SinkRecord, schema: JSONSchema?, now: Date) -> SinkRoute {
         let position: [any SQLExpression] = [
             SQLBind(record.topic), SQLBind(Int64(record.partition)), SQLBind(record.offset), StoreSQL.time(now),
         ]
@@ -174,11 +176,14 @@ package final class HealthJournalStore: Sendable {
                     ] + position,
                     ceID: ceID))
         }
-        guard isConsent, record.keyText == fields.patientId else {
-            // Without its envelope or its key, or under another person's key, the record is
-            // nobody's readable consent: the journal records it as unreadable for every person it
-            // names, as the bridge treats it (R5: no consent in force for them until a newer
-            // valid record).
+        guard isConsent, record.keyText == fields.patientId, Self.meetsContract(value, schema: schema) else {
+            // Without its envelope or its key, under another person's key, or breaking the
+            // consent contract (a consent id that is no UUID, a required field missing, a
+            // duplicate key), the record is nobody's readable consent: the journal records it as
+            // unreadable for every person it names, as the bridge treats it (R5: no consent in
+            // force for them until a newer valid record). Until 2026-12-07 a record breaking the
+            // contract was recorded under the status it claimed, so the journal said granted
+            // where the bridge found no consent.
             var row = SinkRow(
                 table: "consent_history", columns: Self.consentColumns,
                 values: [
@@ -208,6 +213,13 @@ package final class HealthJournalStore: Sendable {
                 ] + position,
                 ceID: ceID
             ))
+    }
+
+    /// Whether a consent body is strict JSON that meets the consent contract (always, without it).
+    private static func meetsContract(_ value: [UInt8], schema: JSONSchema?) -> Bool {
+        guard let schema else { return true }
+        guard let parsed = try? StrictJSON.parse(value) else { return false }
+        return schema.validate(parsed).isEmpty
     }
 
     // MARK: Reads

@@ -24,6 +24,10 @@ package struct HealthSinkPolicy: Sendable {
     package var breachesTopic: String = ContractVocabulary.Topic.healthBreaches
     /// The published breach-notice contract; notices that fail it are refused (when set).
     package var breachSchema: JSONSchema?
+    /// The consent contract (when set): a consent record that breaks it is recorded as
+    /// unreadable, as the bridge reads it (no consent in force for its person, R5), never under
+    /// the status it claims.
+    package var consentSchema: JSONSchema?
     /// The published contract of each accepted inbound type (`init(catalog:)`): an inbound
     /// record that breaks it is quarantined as `contract-violation` (R10). Nil only for a
     /// policy made without the catalog (stores opened to read, not to consume).
@@ -66,6 +70,7 @@ package struct HealthSinkPolicy: Sendable {
             navInternalTypes: navInternal)
         self.disclosureSchema = catalog.contract(forCEType: DisclosureNotice.ceType)?.schema
         self.breachSchema = catalog.contract(forCEType: BreachNotice.ceType)?.schema
+        self.consentSchema = catalog.contracts.first { $0.direction == .consent }?.schema
         self.inboundSchemas = Dictionary(
             uniqueKeysWithValues: accepted.compactMap { type in
                 catalog.contract(forCEType: type).map { (type, $0.schema) }
