@@ -283,6 +283,7 @@ let package = Package(
             name: "ConsentSinksTests",
             dependencies: [
                 "ConsentSinks",
+                "ConsentBridgeTesting",
                 "ConsentContracts",
                 "ConsentKafka",
                 "ConsentResilience",

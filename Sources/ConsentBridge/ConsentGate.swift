@@ -101,6 +101,8 @@ package struct ConsentGate: Sendable {
             group.cancelAll()
             return first
         }
+        // A cancelled wait (a shutdown) is not a lagging view: no retry, no warning.
+        try Task.checkCancellation()
         guard caughtUp else { throw ConsentViewLagging() }
     }
 }

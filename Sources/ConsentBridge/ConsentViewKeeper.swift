@@ -163,7 +163,9 @@ package final class ConsentViewKeeper: Sendable, ConsentLookup {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let isSatisfied = state.withLock { state -> Bool in
-                    if Self.satisfies(state.positions, required) { return true }
+                    // Cancelled before the waiter is registered, the handler below found nothing
+                    // to resume: the waiter would wait for the view, however long that takes.
+                    if Self.satisfies(state.positions, required) || Task.isCancelled { return true }
                     state.waiters[id] = Waiter(required: required, continuation: continuation)
                     return false
                 }

@@ -157,7 +157,16 @@ package struct ConsentViewService: Service {
         }
         persister.cancel()
         _ = try? await persister.value
-        try await persist()
+        do {
+            try await persist()
+        } catch is CancellationError {
+            // The service group is cancelling (its shutdown ran out of time): what was not saved
+            // is read again from the consent topic at the next start. Thrown, it made the
+            // process exit 1 although nothing had failed.
+        } catch {
+            await consumer.close()
+            throw error
+        }
         await consumer.close()
     }
 

@@ -61,8 +61,8 @@ package struct OutboxRelay: Service {
     package let maxRecordBytes: [BridgeSide: Int]
     /// Where each side's cluster is, for reading back after a crash.
     package let clients: [BridgeSide: KafkaClientConfiguration]
-    /// How long after a graceful shutdown began the relay may still wait for delivery reports
-    /// and publish what is recorded (`relay.shutdown-drain-ms`); see `run`.
+    /// How long after it is asked to stop the relay may still wait for delivery reports and
+    /// publish what is recorded (`relay.shutdown-drain-ms`); see `run`.
     package let shutdownDrainBudget: Duration
     /// The recipient systems' inbound topics (computed once: looked up per published row).
     private let destinationTopics: Set<String>
@@ -96,8 +96,11 @@ package struct OutboxRelay: Service {
     /// Marks rows published before a crash, then publishes until graceful shutdown; then settles
     /// what is in flight, publishes what is still pending and closes the producers.
     ///
-    /// The shutdown is bounded: once `shutdownDrainBudget` has passed since the graceful
-    /// shutdown began (at once if the relay is cancelled), the relay stops waiting. It closes its
+    /// The shutdown is bounded: once `shutdownDrainBudget` has passed since the relay's graceful
+    /// shutdown (at once if the relay is cancelled), the relay stops waiting. A service group
+    /// asks it after the services registered after it have stopped (the operator service, the
+    /// gauges, the pipelines: normally well within a second of the process's shutdown), so the
+    /// budget counts from then, not from the signal. It closes its
     /// producers without flushing (records not yet delivered are purged, so every delivery report
     /// it awaits fails at once), stops reading the store and the clusters, and returns. Rows not
     /// confirmed stay pending and are published at the next start, after the recovery has
@@ -133,7 +136,7 @@ package struct OutboxRelay: Service {
     }
 
     /// Publishes until graceful shutdown, then drains until done or `shutdownDrainBudget` has
-    /// passed since the shutdown began (see `run`).
+    /// passed since the relay's graceful shutdown (see `run`).
     private func publishWithinTheDrainBudget() async throws -> Ending {
         let budget = shutdownDrainBudget
         return try await withThrowingTaskGroup(of: Ending.self) { group in

@@ -69,7 +69,10 @@ package struct SealedPayloadRetention: Service {
                 receivedBefore: cutoff, limit: Self.rowsPerTransaction, now: now)
             total += erased
             if erased > 0 { metrics.recordSealedPayloadsErased(erased) }
-            if erased < Self.rowsPerTransaction { break }
+            // A store with a long history takes many transactions: a shutdown does not wait for
+            // them (the rest is erased at the next pass). Without this the service group's
+            // cancellation deadline ended the process with a crash.
+            if erased < Self.rowsPerTransaction || Task.isCancelled { break }
         }
         if total > 0 {
             logger.notice(

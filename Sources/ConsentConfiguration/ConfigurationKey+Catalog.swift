@@ -129,7 +129,7 @@ extension ConfigurationKey {
             "Longest wait between retries (the wait doubles up to this), in milliseconds."),
         .init(
             "relay.shutdown-drain-ms", .integer, default: "20000",
-            "At graceful shutdown (`SIGTERM`), how long the relay may still wait for delivery reports and publish what is recorded, in milliseconds; then it stops waiting and closes its producers. Rows not confirmed by then stay pending and are published at the next start. Keep it well below the process's 30 s graceful shutdown (0…25000)."
+            "At graceful shutdown (`SIGTERM`), how long the relay may still wait for delivery reports and publish what is recorded, in milliseconds, counted from when the pipelines have stopped deciding (normally within a second of the signal); then it stops waiting and closes its producers. Rows not confirmed by then stay pending and are published at the next start. Keep it well below the process's 30 s graceful shutdown (0…25000)."
         ),
         .init(
             "kafka.session-timeout-ms", .integer, default: "45000",

@@ -93,7 +93,11 @@ package struct SinkService: Service {
         }
         self.logger.info("sink started", metadata: ["store.kind": "\(store.kind)", "kafka.group": "\(groupID)"])
         do {
-            try await withGracefulShutdownHandler {
+            // A graceful shutdown cancels the loop: a batch being applied still commits (the
+            // store's calls finish what they began), but a retry during an outage (the store or
+            // the cluster down) ends instead of holding the shutdown until the service group's
+            // deadline, which then cancelled every other service, the relay's drain among them.
+            try await cancelWhenGracefulShutdown {
                 // Notices queued before a crash or a broker outage go out first.
                 _ = try await publisher?.publishPending(from: store)
                 for try await batch in consumer.batches where !batch.isEmpty {
@@ -123,9 +127,10 @@ package struct SinkService: Service {
                             "sink.duplicates": "\(result.duplicates)", "sink.refused": "\(result.rejections.count)",
                         ])
                 }
-            } onGracefulShutdown: {
-                Task { await consumer.close() }
             }
+        } catch is CancellationError where !Task.isCancelled {
+            // The graceful shutdown's cancellation: this service's normal end. What was not
+            // applied is read again at the next start (the offsets commit with each batch).
         } catch {
             // The service group stops the process on this error; say why where operators look
             // (a store's or Kafka's error holds codes and fixed texts, never content), e.g. a

@@ -684,22 +684,3 @@ extension Sequence {
         return false
     }
 }
-
-/// When a task ended, for a test that must not wait for it without bound.
-final class StopWatch: Sendable {
-    private let started = ContinuousClock.now
-    private let ended = Mutex<ContinuousClock.Instant?>(nil)
-
-    func finish() { ended.withLock { $0 = ContinuousClock.now } }
-
-    /// From creation to `finish` (or to now, if not finished).
-    var elapsed: Duration { (ended.withLock { $0 } ?? ContinuousClock.now) - started }
-
-    /// Whether `finish` was called within `limit` of creation.
-    func waitForFinish(within limit: Duration) async -> Bool {
-        while ended.withLock({ $0 }) == nil, ContinuousClock.now - started < limit {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return ended.withLock { $0 }.map { $0 - started < limit } ?? false
-    }
-}

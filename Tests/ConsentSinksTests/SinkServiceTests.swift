@@ -1,3 +1,4 @@
+import ConsentBridgeTesting
 import ConsentConfiguration
 import ConsentContracts
 import ConsentKafka
@@ -314,6 +315,68 @@ struct SinkServiceTests {
         #expect(
             try await store.eventsAwaitingClinician().count == 5, "the sink applied records its cluster check refused")
         await producer.close()
+        await store.close()
+    }
+
+    @Test(
+        "A graceful stop while the sink retries (its cluster not answering, an outage) ends the retries: the sink returns at once without an error, nothing applied, so the group does not wait for its deadline and cancel the other services"
+    )
+    func gracefulStopEndsAnOutagesRetries() async throws {
+        let policy = HealthSinkPolicy.standard
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.logger)
+        defer { cluster.shutdown() }
+        for topic in Set(policy.topics + Self.breachTopics) { try cluster.createTopic(topic, partitions: 1) }
+        let producer = try KafkaProducer(
+            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: Self.logger)
+        for report in try await producer.send([
+            Self.event(policy.inboundTopic, "event-0", "no.ips.nav.job-status.v1", key: "participant-1")
+        ]) { _ = try report.get() }
+        await producer.close()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sink-stop-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try await HealthJournalStore.open(
+            .sqlite(path: folder.appendingPathComponent("health.sqlite").path), breaches: Self.breaches,
+            logger: Self.logger)
+        // The cluster never answers: the batch waits, retried, for as long as the outage lasts.
+        let asked = Mutex(0)
+        let unanswered = KafkaClusterConfirmation { _ in
+            asked.withLock { $0 += 1 }
+            throw KafkaError(code: .timedOut, isRetriable: true, operation: "cluster id")
+        }
+        let service = SinkService(
+            store: store,
+            client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers, properties: Self.tuning),
+            groupID: "health-sink-\(UUID().uuidString.prefix(8))",
+            retry: RetryPolicy(initialDelay: .milliseconds(20), maximumDelay: .milliseconds(200)),
+            cluster: unanswered, logger: Self.logger)
+        let running = ServiceGroup(configuration: .init(services: [service], logger: Self.logger))
+        let ending = Task { () -> (any Error)? in
+            do {
+                try await running.run()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while asked.withLock({ $0 }) < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(asked.withLock { $0 } >= 3, "the sink never reached its batch")
+        await running.triggerGracefulShutdown()
+        let stop = StopWatch()
+        let stopped = Task {
+            _ = await ending.value
+            stop.finish()
+        }
+        // Before the sinks were cancellable this waited for the outage to end (for ever here).
+        let inTime = await stop.waitForFinish(within: .seconds(10))
+        if !inTime { ending.cancel() }
+        await stopped.value
+        #expect(inTime, "the sink kept retrying after it was asked to stop")
+        let error = await ending.value
+        #expect(error == nil, "the sink ended with \(String(describing: error))")
+        #expect(try await store.eventsAwaitingClinician().isEmpty)
         await store.close()
     }
 }
