@@ -358,7 +358,16 @@ final class BridgeHarness: Sendable {
         }
         await consumer.close()
         _ = try? await reader.value
-        return collected.withLock { $0 }
+        let records = collected.withLock { $0 }
+        // A reader that never joined, or never reached the ends, returns too little: a test that
+        // then checks a topic is empty (or holds only so much) would pass whatever the bridge
+        // did. Said, so that it fails instead.
+        if assigned.isEmpty || !caughtUp(records) {
+            Issue.record(
+                "reading \(topic) was cut off at \(timeout): \(assigned.isEmpty ? "never assigned" : "not caught up to the high watermarks"), so what it returned proves nothing"
+            )
+        }
+        return records
     }
 }
 

@@ -31,7 +31,14 @@ struct ReplacedClusterTests {
                 topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: Self.patient,
                 body: try Fixtures.referral(patient: Self.patient))
         }
-        #expect(try await harness.read(harness.topics.healthReceipts, atLeast: 3).count == 3)
+        let firstReceipts = try await harness.read(harness.topics.healthReceipts, atLeast: 3)
+        #expect(firstReceipts.count == 3)
+        // Accepted: the consent is read and in force, so what the new cluster's referrals meet
+        // below is the withdrawal, not a consent the bridge never could read.
+        #expect(
+            try firstReceipts.allSatisfy {
+                try BridgeReceipt(json: StrictJSON.parse($0.value ?? [])).outcome == .accepted
+            })
         await harness.stop()
 
         // The new cluster's logs are longer than the stored positions (consent topic: 1,
