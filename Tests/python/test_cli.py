@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +57,10 @@ def test_decide_shows_what_would_cross_in_which_form_and_why(tmp_path):
     anonymous = json.loads(run("decide", "--type", "anonymous-case-discussion", "--event", str(discussion), "--json").stdout)
     assert anonymous["outcome"] == "forward-anonymous"
     assert "fodselsnummer" not in json.dumps(anonymous["wouldCross"])
+    # Nor the person's number under another name: every 11-digit number of the example is gone.
+    numbers = set(re.findall(r"(?<!\d)\d{11}(?!\d)", discussion.read_text(encoding="utf-8")))
+    assert numbers, "the example names nobody: the check below would prove nothing"
+    assert not numbers & set(re.findall(r"\d{11}", json.dumps(anonymous["wouldCross"])))
 
 
 def test_decide_applies_the_registry_of_ips_agreements(tmp_path):

@@ -793,10 +793,15 @@ def check_rejection_notices(bridge, bootstrap, contracts, oversized: dict) -> li
 
 def test_R10_sinks_take_nothing_the_bridge_published_for_a_breach(scenario):
     """Every record the bridge forwarded honours its contract, so neither sink quarantined
-    anything and no breach notice exists."""
+    anything and no breach notice exists. The sinks must have taken the scenario's output
+    first (an empty quarantine of a sink that read nothing proves nothing)."""
+    assert not scenario.problems, scenario.problems
     data = scenario.bridge.data_dir
-    for store in ("health.sqlite", "nav.sqlite", "followup.sqlite"):
+    taken = {"health.sqlite": "disclosure_log", "nav.sqlite": "events_from_health",
+             "followup.sqlite": "events_from_health"}
+    for store, table in taken.items():
         with read_only(data / store) as db:
+            assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] > 0, f"{store}: {table} is empty"
             require_columns(db, "quarantine", "breach_id", "reason_code")
             reasons = [row["reason_code"] for row in db.execute("SELECT reason_code FROM quarantine")]
             assert not reasons, f"{store} quarantined bridge output: {Counter(reasons)}"
