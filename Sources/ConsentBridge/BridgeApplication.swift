@@ -305,7 +305,7 @@ package struct BridgeApplication: Sendable {
                         store: store, producers: producers,
                         destinationClusters: [.health: healthCluster, .nav: navCluster],
                         clients: [.health: tuned(kafka.health), .nav: tuned(kafka.nav)], topics: topics,
-                        consent: keeper,
+                        consent: keeper, gate: gate,
                         catalog: catalog, handoff: handoff, retry: retry,
                         // An event makes about three outbox rows: the relay reads pages of several
                         // pipeline batches, so that after a handoff overflow it catches up from the store.

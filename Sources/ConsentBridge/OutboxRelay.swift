@@ -43,6 +43,12 @@ package struct OutboxRelay: Service {
     package let topics: TopicNames
     /// The consent view an identified disclosure is re-checked against before it is published.
     package let consent: ConsentViewKeeper
+    /// The pipelines' consent gate, passed before a page with copies is re-checked: the view
+    /// must have read every consent change appended before then (R5). Without it the relay
+    /// re-checked against whatever the view held: after a restart, the view as last saved while
+    /// its consumer was still joining, so a copy decided before a withdrawal made while the
+    /// bridge was down crossed (found in review, 2026-12-07).
+    package let gate: ConsentGate
     /// The contracts, for the re-check (the same evaluation as the decision).
     package let catalog: PolicyCatalog
     /// Rows just committed by the pipelines; the store is the fallback.
@@ -72,7 +78,9 @@ package struct OutboxRelay: Service {
         store: BridgeStore, producers: [BridgeSide: KafkaProducer],
         destinationClusters: [BridgeSide: KafkaClusterConfirmation], clients: [BridgeSide: KafkaClientConfiguration],
         topics: TopicNames,
-        consent: ConsentViewKeeper, catalog: PolicyCatalog, handoff: OutboxHandoff, retry: RetryPolicy, logger: Logger,
+        consent: ConsentViewKeeper, gate: ConsentGate, catalog: PolicyCatalog, handoff: OutboxHandoff,
+        retry: RetryPolicy,
+        logger: Logger,
         metrics: BridgeMetrics, batchSize: Int = 500,
         maxRecordBytes: [BridgeSide: Int] = [:], shutdownDrainBudget: Duration = Self.defaultShutdownDrainBudget
     ) {
@@ -85,6 +93,7 @@ package struct OutboxRelay: Service {
         self.topics = topics
         self.destinationTopics = topics.inboundTopics
         self.consent = consent
+        self.gate = gate
         self.catalog = catalog
         self.handoff = handoff
         self.retry = retry
@@ -499,13 +508,16 @@ package struct OutboxRelay: Service {
     /// are published saying so (`withheld`), never as if it had crossed.
     private func start(_ rows: [StoredOutboxRow], _ cursor: inout Cursor) async throws {
         if rows.isEmpty { return }
-        let now = Timestamp.now()
         // Each row's headers are read once: what the relay itself needs, and what goes out.
         let headers = rows.map { RelayedHeaders($0.record.headers) }
         // The disclosure each copy carries out (nil for the other rows).
         let copies = rows.indices.map {
             Self.copyID(of: rows[$0].record, headers[$0], destinations: destinationTopics)
         }
+        // The copies are re-checked against a view that has read every consent change appended
+        // until now (a lagging view is an infrastructure error: retried, nothing sent).
+        if copies.contains(where: { $0 != nil }) { try await gate.waitUntilCurrent() }
+        let now = Timestamp.now()
         // Reasons of the disclosures withheld, by id: decided on this page as their copies'
         // rows come, or (for notice and receipt rows whose copy was decided on an earlier page)
         // recorded in the store.

@@ -29,6 +29,21 @@ package struct KafkaClientConfiguration: Sendable {
     }
 }
 
+extension KafkaClientConfiguration: CustomStringConvertible {
+    /// The brokers, the client id and the properties, secrets redacted. A service holding a
+    /// configuration is described with it: swift-service-lifecycle names each service
+    /// `"\(service)"`, logs that name ("Starting service", debug) and puts it in the error a
+    /// process exits with, and before this the dump carried `sasl.password` in clear (found in
+    /// review, 2026-12-07).
+    package var description: String {
+        let shown = properties.sorted { $0.key < $1.key }.map {
+            "\($0.key)=\(Self.isSecret($0.key) ? "<redacted>" : $0.value)"
+        }
+        return
+            "KafkaClientConfiguration(bootstrapServers: \(bootstrapServers), clientID: \(clientID), properties: [\(shown.joined(separator: ", "))])"
+    }
+}
+
 extension KafkaClientConfiguration {
     /// Keys whose values are secrets: never echoed in errors or logs.
     static func isSecret(_ key: String) -> Bool {

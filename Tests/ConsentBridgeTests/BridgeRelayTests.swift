@@ -630,6 +630,64 @@ struct BridgeRelayShutdownTests {
 
 extension BridgeRelayShutdownTests {
     @Test(
+        "R5 across a restart: copies decided before a withdrawal made while the bridge was stopped are withheld at the next start, because the relay re-checks them only once the consent view has read the withdrawal (it re-checked against the view as last saved)"
+    )
+    func withdrawalWhileStoppedWithholdsPendingCopies() async throws {
+        let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_RELAY_SHUTDOWN_DRAIN_MS": "1000"])
+        let nav = try harness.makeNavCluster()
+        defer { nav.shutdown() }
+        try await harness.start(navCluster: nav)
+        let patient = BridgeEndToEndTests.patient
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        // NAV's cluster is away: the copies are decided and recorded, and stay pending.
+        nav.setBrokerDown()
+        var ids: [String] = []
+        for _ in 0..<3 {
+            ids.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                    body: try Fixtures.referral(patient: patient)))
+        }
+        let store = try await harness.openBridgeStore()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, try await !ids.asyncAllSatisfy(store.hasRecorded) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for id in ids { #expect(try await store.decision(messageID: id)?.outcome == .forward) }
+        await harness.stop()
+        let pending = try await store.pendingOutboxCount()
+        #expect(pending == ids.count * 5, "two copies, their notices and a receipt per referral, all pending")
+
+        // Stopped, the patient withdraws; then the bridge starts again, NAV's cluster back, but
+        // the health cluster's fetches failing for a while (each consumer backs off 500 ms per
+        // error), so the consent view stays as it was saved: granted. The relay must not
+        // re-check against it.
+        try await harness.publishConsent(
+            patient: patient, try Fixtures.consent(patient: patient, status: "withdrawn", version: 2))
+        harness.cluster.pushRequestErrors(.fetch, Array(repeating: .broker(7), count: 30))
+        nav.setBrokerUp()
+        try await harness.start(navCluster: nav)
+        try await Task.sleep(for: .seconds(3))
+        let crossedMeanwhile = try await BridgeHarness.read(
+            harness.topics.navInbound, bootstrap: nav.bootstrapServers, atLeast: 0)
+        let notices = try await harness.read(harness.topics.healthDisclosures, atLeast: 2 * ids.count)
+        let settled = try await BridgeRelayTests.pendingAfterRelay(store, timeout: .seconds(30))
+        var crossed: [KafkaRecord] = []
+        for topic in [harness.topics.navInbound, harness.topics.followUpInbound] {
+            crossed += try await BridgeHarness.read(topic, bootstrap: nav.bootstrapServers, atLeast: 0)
+        }
+        await store.close()
+        await harness.finish()
+
+        #expect(settled.isEmpty)
+        #expect(crossedMeanwhile.count == 0, "copies crossed while the view was stale")
+        #expect(crossed.count == 0, "copies crossed after the withdrawal")
+        let told = try notices.map { try DisclosureNotice(json: StrictJSON.parse($0.value ?? [])) }
+        #expect(
+            told.count == 2 * ids.count && told.allSatisfy { $0.status == .withheld }, "the journal is told withheld")
+    }
+
+    @Test(
         "Nothing left pending: a graceful shutdown while the pipelines still decide stops them first, and the relay publishes everything they recorded, each copy once"
     )
     func shutdownMidStreamPublishesEverythingRecorded() async throws {
@@ -678,6 +736,12 @@ extension BridgeRelayShutdownTests {
 }
 
 extension Sequence {
+    /// Whether every element satisfies an asynchronous predicate (checked in order, stopping at the first that does not).
+    fileprivate func asyncAllSatisfy(_ predicate: (Element) async throws -> Bool) async rethrows -> Bool {
+        for element in self where try await !predicate(element) { return false }
+        return true
+    }
+
     /// Whether an element satisfies an asynchronous predicate (checked in order, stopping at the first).
     fileprivate func asyncContains(where predicate: (Element) async throws -> Bool) async rethrows -> Bool {
         for element in self where try await predicate(element) { return true }

@@ -329,13 +329,18 @@ struct RelayAnonymousCopyTests {
         let client = KafkaClientConfiguration(bootstrapServers: harness.cluster.bootstrapServers)
         let producer = try KafkaProducer(
             configuration: client, logger: Logger(label: "p") { _ in SwiftLogNoOpLogHandler() })
+        let admin = try KafkaAdmin(configuration: client, logger: Logger(label: "a") { _ in SwiftLogNoOpLogHandler() })
         // A relay of the real kind on the real store, whose NAV side takes records of 100 bytes
         // at most (far below any copy), then one whose NAV side takes the default.
         func relay(navBytes: Int) throws -> OutboxRelay {
-            OutboxRelay(
+            let keeper = ConsentViewKeeper(consentSchema: try #require(catalog.consentSchema))
+            return OutboxRelay(
                 store: store, producers: [.health: producer, .nav: producer],
                 destinationClusters: [.health: .unchecked, .nav: .unchecked], clients: [.health: client, .nav: client],
-                topics: topics, consent: ConsentViewKeeper(consentSchema: try #require(catalog.consentSchema)),
+                topics: topics, consent: keeper,
+                gate: ConsentGate(
+                    keeper: keeper, consentTopic: topics.healthConsent, partitionCount: 1, watermarkSource: admin,
+                    consentCluster: .unchecked),
                 catalog: catalog, handoff: OutboxHandoff(), retry: RetryPolicy(),
                 logger: Logger(label: "relay") { _ in SwiftLogNoOpLogHandler() }, metrics: BridgeMetrics(),
                 maxRecordBytes: [.health: 1_000_000, .nav: navBytes])
@@ -349,6 +354,7 @@ struct RelayAnonymousCopyTests {
         let deliveries = try await store.deliveryCounts(destinations: [topics.followUpInbound])
         await store.close()
         await producer.close()
+        await admin.close()
         let copies = try await harness.read(topics.followUpInbound, atLeast: 1)
         let notices = try await harness.read(topics.healthDisclosures, atLeast: 2)
         let receipts = try await harness.read(topics.healthReceipts, atLeast: 2)
