@@ -271,6 +271,13 @@ package struct OutboxRelay: Service {
     /// the relay and for closing the clients.
     package static let defaultShutdownDrainBudget: Duration = .seconds(20)
 
+    /// How recent a consent-gate pass (usually a pipeline's, before its latest batch) may be for
+    /// the relay to re-check copies without a pass of its own: a withdrawal appended longer ago
+    /// than this before a copy is handed over always withholds it. Shorter than a copy takes
+    /// from decision to hand-over under load, so it widens the window a withdrawal can race a
+    /// copy in by little; the copies already in librdkafka's queue race it anyway.
+    static let recentGatePass: Duration = .milliseconds(250)
+
     /// Steps enqueued at once: the next one goes to the producers while the previous one's
     /// delivery reports are awaited and marked (publish latency overlaps the store write).
     /// `bench bridge`'s pipelined passthrough keeps as many batches in flight.
@@ -515,8 +522,11 @@ package struct OutboxRelay: Service {
             Self.copyID(of: rows[$0].record, headers[$0], destinations: destinationTopics)
         }
         // The copies are re-checked against a view that has read every consent change appended
-        // until now (a lagging view is an infrastructure error: retried, nothing sent).
-        if copies.contains(where: { $0 != nil }) { try await gate.waitUntilCurrent() }
+        // until now, or until a gate pass at most `recentGatePass` ago (a lagging view is an
+        // infrastructure error: retried, nothing sent).
+        if copies.contains(where: { $0 != nil }) {
+            try await gate.waitUntilCurrent(orPassedWithin: Self.recentGatePass)
+        }
         let now = Timestamp.now()
         // Reasons of the disclosures withheld, by id: decided on this page as their copies'
         // rows come, or (for notice and receipt rows whose copy was decided on an earlier page)
