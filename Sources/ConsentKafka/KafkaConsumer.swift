@@ -307,29 +307,53 @@ func queryHighWatermarks(
     if partitions.isEmpty { return [:] }
     let milliseconds = timeout.librdkafkaMilliseconds
     let result = try await thread.run("query watermarks") { () -> Result<[Int32: Int64], KafkaError> in
-        let list = TopicPartitionList(partitions: partitions.map { KafkaTopicPartition(topic: topic, partition: $0) })
-        // As a timestamp, RD_KAFKA_OFFSET_END (-1) asks for the latest offset.
-        for index in 0..<Int(list.pointer.pointee.cnt) {
-            list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END)
-        }
-        let err = rd_kafka_offsets_for_times(client.handle, list.pointer, milliseconds)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            return .failure(KafkaError.from(err, operation: "query watermarks"))
-        }
-        var highs: [Int32: Int64] = [:]
-        for index in 0..<Int(list.pointer.pointee.cnt) {
-            let element = list.pointer.pointee.elems[index]
-            guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else {
-                return .failure(
-                    KafkaError.from(
-                        element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__BAD_MSG : element.err,
-                        operation: "query watermarks"))
-            }
-            highs[element.partition] = element.offset
-        }
-        return .success(highs)
+        let first = offsetsAtEnd(client: client, topic: topic, partitions: partitions, milliseconds: milliseconds)
+        guard case .failure(let error) = first, leaderlessCodes.contains(error.code.rawValue) else { return first }
+        // `offsets_for_times` finds leaders in the client's metadata cache, and a partition the
+        // client first met without a leader stayed unknown there after it had one again: every
+        // query failed with an unknown partition for more than a minute (librdkafka 2.0.2, the
+        // mock; the class of librdkafka #1641 and #3295), and the consent gate held every
+        // decision and the relay meanwhile. A metadata request refreshes the cache; then the
+        // query is asked once more.
+        var metadata: UnsafePointer<rd_kafka_metadata>? = nil
+        _ = rd_kafka_metadata(client.handle, 1, nil, &metadata, milliseconds)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        return offsetsAtEnd(client: client, topic: topic, partitions: partitions, milliseconds: milliseconds)
     }
     return try result.get()
+}
+
+/// Errors of a query whose partition had no leader when the client last looked.
+private let leaderlessCodes: Set<Int32> = [
+    Int32(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION.rawValue), Int32(RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE.rawValue),
+    Int32(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue),
+]
+
+/// One `offsets_for_times` query for the ends of `partitions` (blocks on a broker round trip).
+private func offsetsAtEnd(client: RdKafkaClient, topic: String, partitions: [Int32], milliseconds: Int32)
+    -> Result<[Int32: Int64], KafkaError>
+{
+    let list = TopicPartitionList(partitions: partitions.map { KafkaTopicPartition(topic: topic, partition: $0) })
+    // As a timestamp, RD_KAFKA_OFFSET_END (-1) asks for the latest offset.
+    for index in 0..<Int(list.pointer.pointee.cnt) {
+        list.pointer.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END)
+    }
+    let err = rd_kafka_offsets_for_times(client.handle, list.pointer, milliseconds)
+    guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        return .failure(KafkaError.from(err, operation: "query watermarks"))
+    }
+    var highs: [Int32: Int64] = [:]
+    for index in 0..<Int(list.pointer.pointee.cnt) {
+        let element = list.pointer.pointee.elems[index]
+        guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else {
+            return .failure(
+                KafkaError.from(
+                    element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__BAD_MSG : element.err,
+                    operation: "query watermarks"))
+        }
+        highs[element.partition] = element.offset
+    }
+    return .success(highs)
 }
 
 /// Queries low and high watermarks on `thread` (the call blocks on a broker round trip).

@@ -143,4 +143,35 @@ struct KafkaFailureTests {
         #expect(next?.isFatal == true)
         await producer.close(timeout: .seconds(2))
     }
+
+    @Test(
+        "High watermarks come back once a leaderless partition has a leader again: the client's stale metadata is refreshed instead of failing with an unknown partition until its next periodic refresh"
+    )
+    func watermarksRecoverAfterALeaderlessPartition() async throws {
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: KafkaTestSupport.logger)
+        defer { cluster.shutdown() }
+        try cluster.createTopic("health.consent", partitions: 1)
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: client, logger: KafkaTestSupport.logger)
+        _ = try await producer.send(KafkaOutgoingRecord(topic: "health.consent", key: nil, value: Array("{}".utf8)))
+        await producer.close()
+        // The client first meets the partition without a leader (a bridge starting while the
+        // consent topic's leader is away).
+        cluster.setPartitionLeader(topic: "health.consent", partition: 0, broker: -1)
+        let admin = try KafkaAdmin(configuration: client, logger: KafkaTestSupport.logger)
+        await #expect(throws: KafkaError.self) {
+            _ = try await admin.highWatermarks(topic: "health.consent", partitions: [0], timeout: .seconds(2))
+        }
+        cluster.setPartitionLeader(topic: "health.consent", partition: 0, broker: 1)
+        // Before the refresh, every query failed for more than a minute after this (the consent
+        // gate, and with it every decision and the relay, held all that time).
+        var answer: [Int32: Int64]?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while answer == nil, ContinuousClock.now < deadline {
+            answer = try? await admin.highWatermarks(topic: "health.consent", partitions: [0], timeout: .seconds(2))
+            if answer == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(answer == [0: 1], "no answer within 20 s of the leader's return")
+        await admin.close()
+    }
 }
