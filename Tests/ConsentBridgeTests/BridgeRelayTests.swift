@@ -586,9 +586,13 @@ struct BridgeRelayShutdownTests {
         }
         // The budget plus closing the clients (each destroy is bounded apart): ~2.5 s alone,
         // 7–11 s under the whole parallel suite (23–25 s in two fresh-clone CI runs while the
-        // clients were still closed one after another). An unbounded drain waits for the
-        // records' message timeout (30 s) or for ever.
-        let inTime = await stop.waitForFinish(within: budget + .seconds(20))
+        // clients were still closed one after another). Since 2026-12-07 the services stop one
+        // after another as a graceful shutdown should (a pipeline's rethrown cancellation had
+        // made the group cancel them all at once), and with NAV's cluster down its pipeline's
+        // consumer takes up to its 10 s destroy bound first: 23.1 s once in a fresh-clone CI
+        // run. The bound is what users need: within the 30 s a container gets to stop. An
+        // unbounded drain waits for the records' message timeout (30 s) or for ever.
+        let inTime = await stop.waitForFinish(within: budget + .seconds(25))
         if !inTime {
             // An unbounded drain: let it end, so that the test does too.
             nav.setBrokerUp()
