@@ -553,26 +553,9 @@ struct BridgeRelayShutdownTests {
         let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
         try await harness.start(navCluster: nav)
-        let patient = BridgeEndToEndTests.patient
-        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
         // NAV's cluster goes away: the copies wait in the relay's producer for delivery reports
         // that would come only with `message.timeout.ms` (30 s).
-        nav.setBrokerDown()
-        var ids: [String] = []
-        for _ in 0..<5 {
-            ids.append(
-                try await harness.publishEvent(
-                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
-                    body: try Fixtures.referral(patient: patient)))
-        }
-        let store = try await harness.openBridgeStore()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            var recorded = 0
-            for id in ids where try await store.hasRecorded(messageID: id) { recorded += 1 }
-            if recorded == ids.count { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let (ids, store) = try await Self.recordReferralsWhileNavIsDown(5, harness: harness, nav: nav)
         for id in ids { #expect(try await store.decision(messageID: id)?.outcome == .forward) }
         let pending = try await store.pendingOutboxCount()
         #expect(pending == ids.count * 5, "two copies, their notices and a receipt per referral")
@@ -642,21 +625,8 @@ extension BridgeRelayShutdownTests {
         defer { nav.shutdown() }
         try await harness.start(navCluster: nav)
         let patient = BridgeEndToEndTests.patient
-        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
         // NAV's cluster is away: the copies are decided and recorded, and stay pending.
-        nav.setBrokerDown()
-        var ids: [String] = []
-        for _ in 0..<3 {
-            ids.append(
-                try await harness.publishEvent(
-                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
-                    body: try Fixtures.referral(patient: patient)))
-        }
-        let store = try await harness.openBridgeStore()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, try await !ids.asyncAllSatisfy(store.hasRecorded) {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let (ids, store) = try await Self.recordReferralsWhileNavIsDown(3, harness: harness, nav: nav)
         for id in ids { #expect(try await store.decision(messageID: id)?.outcome == .forward) }
         await harness.stop()
         let pending = try await store.pendingOutboxCount()
@@ -736,6 +706,32 @@ extension BridgeRelayShutdownTests {
         #expect(pending == 0, "the relay returned with \(pending) rows of recorded decisions unpublished")
         let copyIDs = copies.compactMap { $0.headers.string(named: "ce_id") }
         #expect(copyIDs.count == forwarded && Set(copyIDs).count == forwarded, "each recorded copy on NAV's topic once")
+    }
+}
+
+extension BridgeRelayShutdownTests {
+    /// Grants the consent of `BridgeEndToEndTests.patient`, takes NAV's cluster down and
+    /// publishes `count` referrals about the patient; returns their ids once the running bridge
+    /// has recorded them all (or 60 s passed), and the bridge store, open.
+    static func recordReferralsWhileNavIsDown(_ count: Int, harness: BridgeHarness, nav: EmbeddedKafkaCluster)
+        async throws -> (ids: [String], store: BridgeStore)
+    {
+        let patient = BridgeEndToEndTests.patient
+        try await harness.publishConsent(patient: patient, try Fixtures.consent(patient: patient))
+        nav.setBrokerDown()
+        var ids: [String] = []
+        for _ in 0..<count {
+            ids.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: "no.ips.health.referral.v1", key: patient,
+                    body: try Fixtures.referral(patient: patient)))
+        }
+        let store = try await harness.openBridgeStore()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, try await !ids.asyncAllSatisfy(store.hasRecorded) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return (ids, store)
     }
 }
 
