@@ -157,7 +157,7 @@ package struct EventDecider: Sendable {
         // R14: a referral crosses only from a team with an IPS agreement holding today.
         let plan = headers.type.flatMap { catalog.plan(forCEType: $0) }
         if plan?.isReferral == true {
-            decision = decision.requiringIPSAgreement(agreements, on: timestamp.utcDate)
+            decision = decision.requiringIPSAgreement(agreements, at: timestamp)
         }
         var messageID: String?
         if alternativeID {

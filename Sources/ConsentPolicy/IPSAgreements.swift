@@ -73,6 +73,12 @@ package struct IPSAgreements: Sendable, Hashable {
 }
 
 extension PolicyDecision {
+    /// R14 at an instant: the agreement must hold on that instant's date in Norway (an
+    /// agreement's last day ends at midnight in Oslo, not in Greenwich).
+    package func requiringIPSAgreement(_ agreements: IPSAgreements?, at instant: Timestamp) -> PolicyDecision {
+        requiringIPSAgreement(agreements, on: instant.norwegianDate)
+    }
+
     /// R14 on a decided referral: a forward is turned into `no-ips-agreement` unless the
     /// referring team has an agreement holding on `day` (`agreements` nil: the registry could
     /// not be read, so no referral crosses). Other decisions are returned as they are.

@@ -82,7 +82,7 @@ package enum PolicyEngine {
         var consentFound: ConsentReference?
         switch evaluate(state, plan: plan, now: now) {
         case .covered(let record):
-            if plan.isReferral, !methodSupervisorRequirementMet(body, today: now.utcDate) {
+            if plan.isReferral, !methodSupervisorRequirementMet(body, today: now.norwegianDate) {
                 return .reject(
                     Rejection(
                         reason: .sickListedNeedsMethodSupervisor, contractName: contract.name, consent: record.reference
@@ -156,7 +156,7 @@ package enum PolicyEngine {
 
         // Anonymous form (R2).
         let eventTime = event.headers.time.flatMap(Timestamp.init(rfc3339:)) ?? now
-        var filter = FieldFilter(mode: .anonymous(eventDate: eventTime.utcDate), subjectPlan: plan.subjectPlan)
+        var filter = FieldFilter(mode: .anonymous(eventDate: eventTime.norwegianDate), subjectPlan: plan.subjectPlan)
         guard case .object(let anonymous)? = filter.filter(body, plan: plan.root), filter.contentKept > 0 else {
             return .reject(
                 Rejection(

@@ -37,6 +37,28 @@ package struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringC
         return CivilDate(daysSinceEpoch: days)
     }
 
+    /// The calendar date of this instant in Norway (Europe/Oslo), the date the rules' days are
+    /// counted in: an IPS agreement's last day (R14), "not in the future" (R12), a birthday.
+    /// Norway keeps Central European Time, UTC+1, and summer time, UTC+2, from 01:00 UTC on the
+    /// last Sunday of March to 01:00 UTC on the last Sunday of October (the EU rule, in force
+    /// since 1996); computed here so the pure policy needs no time-zone database.
+    package var norwegianDate: CivilDate {
+        let year = utcDate.year
+        let summerStarts = Self.lastSunday(month: 3, year: year).daysSinceEpoch * 86_400_000 + 3_600_000
+        let summerEnds = Self.lastSunday(month: 10, year: year).daysSinceEpoch * 86_400_000 + 3_600_000
+        let isSummer = summerStarts <= millisecondsSinceEpoch && millisecondsSinceEpoch < summerEnds
+        let offset: Int64 = isSummer ? 7_200_000 : 3_600_000
+        return Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + offset).utcDate
+    }
+
+    /// The last Sunday of `month` in `year`.
+    static func lastSunday(month: Int, year: Int) -> CivilDate {
+        let last = CivilDate(year: year, month: month, day: CivilDate.daysIn(month: month, year: year)).daysSinceEpoch
+        // 1970-01-01 was a Thursday: (days + 4) mod 7 is the weekday, Sunday 0.
+        let weekday = ((last + 4) % 7 + 7) % 7
+        return CivilDate(daysSinceEpoch: last - weekday)
+    }
+
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-03-02T08:14:00.000Z`.
     package var description: String {
         let date = utcDate

@@ -82,6 +82,24 @@ struct IPSAgreementsTests {
         #expect(!RejectReason.consentDependentCodes.contains("no-ips-agreement"), "a consent change cannot lift it")
     }
 
+    @Test("R14: an agreement's last day ends at midnight in Oslo, and its first begins there")
+    func R14_agreementDaysAreNorwegianDays() throws {
+        let event = try PolicyFixtures.exampleEvent("referral", "not-sick-listed-minimal")
+        let decision = try PolicyFixtures.decide(event, PolicyFixtures.view(PolicyFixtures.consent("03919540000")))
+        let registry = try Self.registry(
+            #"{"agreements": [{"teamId": "act-bergen-nord", "organisationNumber": "983974724", "validFrom": "2026-01-01", "validUntil": "2026-06-30"}]}"#
+        )
+        func code(at instant: String) -> String {
+            decision.requiringIPSAgreement(registry, at: Timestamp(rfc3339: instant)!).code
+        }
+        #expect(code(at: "2026-06-30T21:59:59Z") == "accepted", "23:59:59 on the last day, summer time")
+        #expect(
+            code(at: "2026-06-30T22:30:00Z") == "no-ips-agreement", "00:30 the day after in Oslo, still the 30th in UTC"
+        )
+        #expect(code(at: "2025-12-31T22:59:59Z") == "no-ips-agreement", "23:59:59 the day before it starts")
+        #expect(code(at: "2025-12-31T23:30:00Z") == "accepted", "00:30 on its first day in Oslo, still 2025 in UTC")
+    }
+
     @Test("R14: the development registry the embedded runs use is valid and names the teams of the examples")
     func R14_developmentRegistryIsValid() throws {
         let data = try Data(

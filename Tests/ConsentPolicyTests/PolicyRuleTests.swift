@@ -377,23 +377,39 @@ import Testing
 
     @Test("R12: the method supervisor's assessment must be dated on or before the referral, and not in the future")
     func R12_assessmentDatedAfterTheReferralDoesNotCount() throws {
-        let view = F.view(F.consent(F.kari))
-        func decide(assessedOn: String) throws -> PolicyDecision {
-            var root = try #require(
-                try F.exampleValue("referral", "sick-listed-with-method-supervisor-assessment").objectValue)
-            var referral = try #require(root["referral"]?.objectValue)
-            referral["methodSupervisorAssessment"] = .object(
-                JSONObject(uniqueMembers: [
-                    .init(key: "assessedOn", value: .string(assessedOn)),
-                    .init(key: "outcome", value: .string("referral-supported")),
-                ]))
-            root["referral"] = .object(referral)
-            return try F.decide(try F.event("referral", body: JSONValue.object(root).serializedBytes()), view)
-        }
         // The example's referral is dated 2026-03-05.
-        #expect(try decide(assessedOn: "2026-03-05").isForward, "the same day counts")
-        #expect(try decide(assessedOn: "2026-03-06").code == "sick-listed-needs-method-supervisor")
-        #expect(try decide(assessedOn: "2099-01-01").code == "sick-listed-needs-method-supervisor")
+        #expect(try Self.decideSickListed(assessedOn: "2026-03-05").isForward, "the same day counts")
+        #expect(try Self.decideSickListed(assessedOn: "2026-03-06").code == "sick-listed-needs-method-supervisor")
+        #expect(try Self.decideSickListed(assessedOn: "2099-01-01").code == "sick-listed-needs-method-supervisor")
+    }
+
+    /// The example sick-listed referral (dated 2026-03-05) with a supporting assessment dated
+    /// `assessedOn`, decided at `now` under Kari's consent.
+    static func decideSickListed(assessedOn: String, now: Timestamp = F.now) throws -> PolicyDecision {
+        var root = try #require(
+            try F.exampleValue("referral", "sick-listed-with-method-supervisor-assessment").objectValue)
+        var referral = try #require(root["referral"]?.objectValue)
+        referral["methodSupervisorAssessment"] = .object(
+            JSONObject(uniqueMembers: [
+                .init(key: "assessedOn", value: .string(assessedOn)),
+                .init(key: "outcome", value: .string("referral-supported")),
+            ]))
+        root["referral"] = .object(referral)
+        return try F.decide(
+            try F.event("referral", body: JSONValue.object(root).serializedBytes()), F.view(F.consent(F.kari)), now: now
+        )
+    }
+
+    @Test("R12: an assessment dated today counts from midnight in Oslo, an hour or two before midnight UTC")
+    func R12_todayIsTheNorwegianDay() throws {
+        // Assessed on the referral's day, 2026-03-05, and decided as that day begins.
+        let justAfterMidnightInOslo = Timestamp(rfc3339: "2026-03-04T23:30:00Z")!
+        #expect(try Self.decideSickListed(assessedOn: "2026-03-05", now: justAfterMidnightInOslo).isForward)
+        let justBeforeMidnightInOslo = Timestamp(rfc3339: "2026-03-04T22:59:00Z")!
+        #expect(
+            try Self.decideSickListed(assessedOn: "2026-03-05", now: justBeforeMidnightInOslo).code
+                == "sick-listed-needs-method-supervisor",
+            "still the 4th in Oslo: an assessment dated the 5th is in the future")
     }
 
     // MARK: R16 Third parties

@@ -22,11 +22,11 @@ struct AgreementsInput: ParsableArguments {
     @Option(help: "Contracts directory (its registry/ips-agreements.schema.json checks the file).")
     var contracts: String = "Contracts"
 
-    @Option(help: "The day to judge on (YYYY-MM-DD; default: today, UTC).")
+    @Option(help: "The day to judge on (YYYY-MM-DD; default: today in Norway, Europe/Oslo).")
     var on: String?
 
     func day() throws -> CivilDate {
-        guard let on else { return Timestamp(date: Date()).utcDate }
+        guard let on else { return Timestamp(date: Date()).norwegianDate }
         guard let day = CivilDate(iso: on) else { throw ValidationError("--on must be a date like 2026-12-04") }
         return day
     }

@@ -70,7 +70,7 @@ struct DecideCommand: ParsableCommand {
         if policy.plan(forCEType: contract.ceType)?.isReferral == true {
             let registry = try? AgreementsInput.load(
                 file: agreements ?? contracts + "/registry/ips-agreements.development.json", contracts: contracts)
-            decision = decision.requiringIPSAgreement(registry, on: Timestamp(date: Date()).utcDate)
+            decision = decision.requiringIPSAgreement(registry, at: Timestamp(date: Date()))
         }
         if json {
             print(
