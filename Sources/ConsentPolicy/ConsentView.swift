@@ -178,8 +178,21 @@ package struct ConsentView: Sendable, ConsentLookup {
             return apply(record)
         } catch {
             applyUnreadable(patientID: key)
+            // A record that breaks the contract and names someone other than its key (two
+            // producer faults) may be that person's withdrawal: their consent is unreadable too,
+            // as for a record sent without a key (R5, fail closed).
+            if let named = Self.namedPatient(in: value), named != key { applyUnreadable(patientID: named) }
             return .unreadable(error)
         }
+    }
+
+    /// The `patientId` a consent record's body names, read from any strict JSON object
+    /// whatever else is wrong with it; nil when there is none.
+    static func namedPatient(in value: [UInt8]) -> String? {
+        guard let body = try? StrictJSON.parse(value), let patient = body.objectValue?["patientId"]?.stringValue,
+            !patient.isEmpty
+        else { return nil }
+        return patient
     }
 }
 
@@ -190,10 +203,7 @@ extension ConsentView {
     /// leave the old grant in force). Returns the person it named, if any.
     @discardableResult
     package mutating func applyKeyless(value: [UInt8]?) -> String? {
-        guard let value, let body = try? StrictJSON.parse(value),
-            let patient = body.objectValue?["patientId"]?.stringValue,
-            !patient.isEmpty
-        else { return nil }
+        guard let value, let patient = Self.namedPatient(in: value) else { return nil }
         applyUnreadable(patientID: patient)
         return patient
     }

@@ -97,6 +97,23 @@ import Testing
         #expect(view.state(for: F.kari).grantedRecord != nil)
     }
 
+    @Test("R5: a record that breaks the contract under another person's key makes both persons unreadable")
+    func R5_invalidRecordUnderAnotherKeyFailsClosedForBoth() throws {
+        let schema = try #require(try F.catalog().consentSchema)
+        var view = F.view(F.consent(F.kari), F.consent(F.ola))
+        // Kari's withdrawal, published under Ola's key and missing a required field.
+        var body = try #require(try StrictJSON.parse(try F.example("consent", "withdrawn")).objectValue)
+        body["patientId"] = .string(F.kari)
+        body["recordedBy"] = nil
+        let outcome = view.apply(key: F.ola, value: try JSONValue.object(body).serializedBytes(), schema: schema)
+        guard case .unreadable = outcome else {
+            Issue.record("a record missing recordedBy was read: \(outcome)")
+            return
+        }
+        #expect(view.state(for: F.ola) == .unreadable, "the key's person")
+        #expect(view.state(for: F.kari) == .unreadable, "the person it names: it may be her withdrawal")
+    }
+
     @Test("R5: a record without a key makes the person its body names unreadable, even when it is otherwise invalid")
     func R5_keylessRecordFailsClosedForThePersonItNames() throws {
         var view = F.view(F.consent(F.kari))
