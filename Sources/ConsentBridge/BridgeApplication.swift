@@ -36,10 +36,20 @@ package struct BridgeApplication: Sendable {
     /// so on them this only adds idle fetches (at most 100 a second, one small request each).
     package static let consentFetchWaitMaxMilliseconds = 10
 
+    /// How often the consent consumer asks for the topic's metadata. librdkafka's default is
+    /// 5 minutes, and a subscribed consumer is assigned partitions added to `health.consent` only
+    /// then: meanwhile the consent gate, which counts the partitions every second, holds every
+    /// batch (fail closed) until the view has read the new ones.
+    package static let consentMetadataRefreshMilliseconds = 10_000
+
     /// Consumer defaults for the consent topic: the configured fetch wait, capped (see
-    /// `consentFetchWaitMaxMilliseconds`).
+    /// `consentFetchWaitMaxMilliseconds`), and metadata asked every 10 s (see
+    /// `consentMetadataRefreshMilliseconds`).
     package static func consentConsumerProperties(configuredFetchWait: Int) -> [String: String] {
-        ["fetch.wait.max.ms": "\(min(configuredFetchWait, consentFetchWaitMaxMilliseconds))"]
+        [
+            "fetch.wait.max.ms": "\(min(configuredFetchWait, consentFetchWaitMaxMilliseconds))",
+            "topic.metadata.refresh.interval.ms": "\(consentMetadataRefreshMilliseconds)",
+        ]
     }
 
     /// The services for the configured roles, to run in one service group.

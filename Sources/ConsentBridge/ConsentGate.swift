@@ -12,8 +12,9 @@ package struct ConsentGate: Sendable {
     package let keeper: ConsentViewKeeper
     /// The consent topic (`health.consent`).
     package let consentTopic: String
-    /// Partitions of the consent topic: the gate asks for the watermarks of all of them.
-    package let partitionCount: Int32
+    /// Partitions of the consent topic, as last asked (see `partitionCountInterval`): the gate
+    /// asks for the watermarks of all of them.
+    package var partitionCount: Int32 { partitions.known.count }
     /// A client on the consent topic's cluster that does not fetch (see
     /// `KafkaAdmin.highWatermarks`: a consumer's query can wait behind its own long poll).
     package let watermarkSource: KafkaAdmin
@@ -23,6 +24,14 @@ package struct ConsentGate: Sendable {
     package let consentCluster: KafkaClusterConfirmation
     /// When the watermarks of the latest pass were fetched (shared by the gate's copies).
     private let latestPass = LatestPass()
+    /// The consent topic's partition count and when it was asked (shared by the gate's copies).
+    private let partitions: KnownPartitions
+
+    /// How often the gate asks the consent topic's partition count again. Partitions added to
+    /// `health.consent` while the bridge runs hold records the view must read too: keyed by
+    /// person, a withdrawal can land on a new partition while the grant it revokes sits on an
+    /// old one. Asked once at start only, the gate never waited for them.
+    package static let partitionCountInterval: Duration = .seconds(1)
 
     /// A gate on `keeper`; `timeout` defaults to 30 s. `consentCluster` has no default, so
     /// that no gate is left unconfirmed by omission (`.unchecked` is said where it is meant).
@@ -32,16 +41,36 @@ package struct ConsentGate: Sendable {
     ) {
         self.keeper = keeper
         self.consentTopic = consentTopic
-        self.partitionCount = partitionCount
+        self.partitions = KnownPartitions(count: partitionCount)
         self.watermarkSource = watermarkSource
         self.timeout = timeout
         self.consentCluster = consentCluster
     }
 
-    /// Current high watermarks of every consent partition (one request, not one per partition).
+    /// Current high watermarks of every consent partition (one request, not one per partition),
+    /// the partitions counted at most `partitionCountInterval` ago.
     package func highWatermarks() async throws -> [Int32: Int64] {
-        try await watermarkSource.highWatermarks(
-            topic: consentTopic, partitions: Array(0..<partitionCount), timeout: .seconds(5))
+        let count = try await currentPartitionCount()
+        return try await watermarkSource.highWatermarks(
+            topic: consentTopic, partitions: Array(0..<count), timeout: .seconds(5))
+    }
+
+    /// The consent topic's partition count, asked again when the last answer is older than
+    /// `partitionCountInterval`. A cluster-wide metadata request, as at start: one naming the
+    /// topic would let a broker with automatic topic creation create a deleted consent topic.
+    private func currentPartitionCount() async throws -> Int32 {
+        let known = partitions.known
+        if let asked = known.askedAt, ContinuousClock.now - asked < Self.partitionCountInterval { return known.count }
+        let asked = ContinuousClock.now
+        let metadata = try await watermarkSource.metadata(timeout: .seconds(5))
+        guard let topic = metadata.topics.first(where: { $0.name == consentTopic }), topic.error == nil,
+            topic.partitionCount > 0
+        else {
+            throw KafkaError(code: .unknownTopicOrPartition, operation: "consent topic partitions")
+        }
+        let count = Int32(topic.partitionCount)
+        partitions.record(count: count, askedAt: asked)
+        return count
     }
 
     /// Why the view is not current with the consent log ending at `required` (nil: it is):
@@ -142,6 +171,24 @@ package struct ConsentViewLagging: Error, CustomStringConvertible {
 }
 
 /// The latest instant a gate pass fetched its watermarks at (the latest wins).
+/// The consent topic's partition count as last asked, and when.
+private final class KnownPartitions: Sendable {
+    private let state: Mutex<(count: Int32, askedAt: ContinuousClock.Instant?)>
+
+    /// The count read at start; asked again at the first pass.
+    init(count: Int32) { state = Mutex((count, nil)) }
+
+    var known: (count: Int32, askedAt: ContinuousClock.Instant?) { state.withLock { $0 } }
+
+    func record(count: Int32, askedAt: ContinuousClock.Instant) {
+        state.withLock { state in
+            // A slower, older answer does not overwrite a newer one.
+            if let previous = state.askedAt, previous > askedAt { return }
+            state = (count, askedAt)
+        }
+    }
+}
+
 private final class LatestPass: Sendable {
     private let latest = Mutex<ContinuousClock.Instant?>(nil)
 

@@ -12,4 +12,11 @@ struct ConsentConsumerSettingsTests {
         let properties = BridgeApplication.consentConsumerProperties(configuredFetchWait: configured)
         #expect(properties["fetch.wait.max.ms"] == expected)
     }
+
+    @Test("R5: the consent consumer asks for the topic's metadata every 10 s, not librdkafka's 5 minutes")
+    func R5_consentConsumerFindsAddedPartitionsWithinSeconds() {
+        // Until it is assigned a partition added to the topic, the gate holds every batch.
+        let properties = BridgeApplication.consentConsumerProperties(configuredFetchWait: 100)
+        #expect(properties["topic.metadata.refresh.interval.ms"] == "10000")
+    }
 }

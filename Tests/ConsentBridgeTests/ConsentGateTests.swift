@@ -47,4 +47,39 @@ struct ConsentGateTests {
         try await gate.waitUntilCurrent()
         await admin.close()
     }
+
+    @Test("R5: partitions added to the consent topic after the start are waited for too")
+    func R5_partitionsAddedLaterAreWaitedFor() async throws {
+        let logger = Logger(label: "gate-test") { _ in SwiftLogNoOpLogHandler() }
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+        defer { cluster.shutdown() }
+        let topic = "health.consent"
+        // The bridge counted 3 partitions at its start; the topic has 6 now (librdkafka's mock
+        // cannot add partitions to a topic, so the start's count is given as 3).
+        try cluster.createTopic(topic, partitions: 6)
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+        // A withdrawal keyed to one of the new partitions, not yet in the view.
+        let producer = try KafkaProducer(configuration: client, logger: logger)
+        for report in try await producer.send([
+            KafkaOutgoingRecord(topic: topic, partition: 5, key: Array("p".utf8), value: Array("{}".utf8))
+        ]) {
+            _ = try report.get()
+        }
+        await producer.close()
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let keeper = ConsentViewKeeper(consentSchema: try #require(catalog.consentSchema))
+        let gate = ConsentGate(
+            keeper: keeper, consentTopic: topic, partitionCount: 3, watermarkSource: admin, timeout: .seconds(2),
+            consentCluster: .unchecked)
+        // Asking partitions 0–2 only, the gate found the view current and events were decided
+        // without the withdrawal.
+        await #expect(throws: ConsentViewLagging.self) { try await gate.waitUntilCurrent() }
+        #expect(gate.partitionCount == 6)
+        #expect(try await gate.highWatermarks()[5] == 1)
+
+        keeper.restore(entries: [], positions: [5: 1])
+        try await gate.waitUntilCurrent()
+        await admin.close()
+    }
 }
