@@ -529,17 +529,20 @@ package struct BridgeReadiness: Sendable {
         self.livenessChecks = livenessChecks
     }
 
-    /// Reasons the process is not ready; empty when ready.
-    package func problems() async -> [String] {
-        var problems: [String] = []
-        for check in checks { if let problem = await check() { problems.append(problem) } }
-        return problems
-    }
+    /// Reasons the process is not ready, in the order of the checks; empty when ready.
+    package func problems() async -> [String] { await Self.run(checks) }
 
     /// Reasons the process should be restarted; empty when live.
-    package func livenessProblems() async -> [String] {
-        var problems: [String] = []
-        for check in livenessChecks { if let problem = await check() { problems.append(problem) } }
-        return problems
+    package func livenessProblems() async -> [String] { await Self.run(livenessChecks) }
+
+    /// The checks at once, not one after another: with a cluster down, each check asking it
+    /// waits up to its timeout (5–10 s), and a pass took their sum.
+    private static func run(_ checks: [@Sendable () async -> String?]) async -> [String] {
+        await withTaskGroup(of: (Int, String?).self) { group in
+            for (index, check) in checks.enumerated() { group.addTask { (index, await check()) } }
+            var found: [(Int, String)] = []
+            for await (index, problem) in group { if let problem { found.append((index, problem)) } }
+            return found.sorted { $0.0 < $1.0 }.map(\.1)
+        }
     }
 }

@@ -85,7 +85,15 @@ package struct OperatorService: Service {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
-                    snapshot.set(await readiness.problems(), liveness: await readiness.livenessProblems())
+                    // A pass can wait on Kafka for seconds, in calls that cannot be interrupted:
+                    // at shutdown it is left to finish on its own, so the loop ends at once
+                    // (with a cluster down, the stop waited 10–20 s for it here).
+                    guard
+                        let (problems, liveness) = await Self.unlessCancelled({
+                            (await readiness.problems(), await readiness.livenessProblems())
+                        })
+                    else { return }
+                    snapshot.set(problems, liveness: liveness)
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
@@ -144,6 +152,51 @@ package struct OperatorService: Service {
         // Last: it applies only to requests no route above takes (405 or 404, in JSON).
         router.add(middleware: UnmatchedRequests(routes: router.routes, authentication: authentication))
         return router
+    }
+}
+
+extension OperatorService {
+    /// `work`'s result, or nil as soon as the calling task is cancelled: `work` then runs on to
+    /// its end in a task of its own, and its result is dropped.
+    static func unlessCancelled<Result: Sendable>(_ work: @escaping @Sendable () async -> Result) async -> Result? {
+        let outcome = FirstOutcome<Result?>()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                outcome.await(continuation)
+                Task { outcome.resolve(await work()) }
+            }
+        } onCancel: {
+            outcome.resolve(nil)
+        }
+    }
+}
+
+/// A value set once, by whichever comes first, handed to the one waiter.
+private final class FirstOutcome<Value: Sendable>: Sendable {
+    private enum Phase {
+        /// No outcome yet; the waiter once it waits.
+        case waiting(CheckedContinuation<Value, Never>?)
+        case resolved(Value)
+    }
+    private let phase = Mutex<Phase>(.waiting(nil))
+
+    /// Resumes `continuation` with the outcome: now if there is one, else once there is.
+    func await(_ continuation: CheckedContinuation<Value, Never>) {
+        let now: Phase = phase.withLock { phase in
+            if case .waiting = phase { phase = .waiting(continuation) }
+            return phase
+        }
+        if case .resolved(let value) = now { continuation.resume(returning: value) }
+    }
+
+    /// Sets the outcome unless one is set, and resumes the waiter if it waits.
+    func resolve(_ value: Value) {
+        let waiter: CheckedContinuation<Value, Never>?? = phase.withLock { phase in
+            guard case .waiting(let waiter) = phase else { return .none }
+            phase = .resolved(value)
+            return .some(waiter)
+        }
+        if case .some(.some(let waiter)) = waiter { waiter.resume(returning: value) }
     }
 }
 
