@@ -954,7 +954,9 @@ package struct OutboxRelay: Service {
             return PolicyEngine.recheckAnonymous(consent.state(for: subject))?.code
         }
         // The copy is known by where it goes: each role's system has a topic of its own (R9).
-        guard let subject = headers.subject, let type = headers.type,
+        // Every identified copy is recorded with its person and its categories (an empty list
+        // when it carries none); without them it cannot be re-checked, so it does not cross.
+        guard let subject = headers.subject, let recordedCategories = headers.categories, let type = headers.type,
             let plan = catalog.plan(forCEType: type), let copy = plan.copy(publishedOn: record.topic)
         else { return "consent-unverifiable" }
         // The policy's own evaluation, against the consent as it is now: a consent withdrawn,
@@ -964,7 +966,7 @@ package struct OutboxRelay: Service {
         var disclosed: ConsentCategories = []
         // Comma-separated names, empty ones passed over; split on the bytes (splitting the
         // string walks it by grapheme: ~1% of the bridge's CPU).
-        var rest = Substring(headers.categories ?? "")
+        var rest = Substring(recordedCategories)
         while !rest.isEmpty {
             let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
             let name = rest[..<comma]

@@ -256,24 +256,30 @@ struct BridgeRelayWithholdingTests {
     }
 
     @Test(
-        "Fail closed: a stored copy whose recorded categories name one the policy does not know is withheld as unverifiable; known names around an empty one are read"
+        "Fail closed: a stored copy whose recorded categories name one the policy does not know, or that records none, is withheld as unverifiable; known names around an empty one are read"
     )
     func unknownRecordedCategoryIsWithheld() async throws {
         let patient = "12848740088"
         let granted = try Fixtures.consent(patient: patient, roles: ["ips-job-specialist"])
         var same = try JSONSerialization.jsonObject(with: Data(granted)) as! [String: Any]
         same["version"] = 2
-        for (categories, reason) in [
+        // nil: the header is missing (every copy the builder records has one; read as "no
+        // categories", a copy was re-checked for none of what it carries).
+        let cases: [(categories: String?, reason: String?)] = [
             ("ips-participation,unknown-category", "consent-unverifiable"), (",ips-participation,,", nil),
-        ] {
+            (nil, "consent-unverifiable"),
+        ]
+        for (categories, reason) in cases {
             guard
                 let seen = try await Self.decidedThenChanged(
                     patient: patient, granted: granted, changed: same,
                     altering: { message in
                         for index in message.outbox.indices where message.outbox[index].disclosureID != nil {
                             message.outbox[index].headers.removeAll { $0.name == BridgeHeaders.internalCategories }
-                            message.outbox[index].headers.append(
-                                MessageHeader(name: BridgeHeaders.internalCategories, text: categories))
+                            if let categories {
+                                message.outbox[index].headers.append(
+                                    MessageHeader(name: BridgeHeaders.internalCategories, text: categories))
+                            }
                         }
                     })
             else { return }
@@ -283,7 +289,7 @@ struct BridgeRelayWithholdingTests {
                 #expect(notice.status == .withheld)
                 #expect(notice.withheldReason == reason)
             } else {
-                #expect(seen.forwarded.map(\.topic) == ["nav.followup.inbound"], "\(categories)")
+                #expect(seen.forwarded.map(\.topic) == ["nav.followup.inbound"], "\(categories ?? "none")")
                 #expect(notice.status == .disclosed)
             }
         }
