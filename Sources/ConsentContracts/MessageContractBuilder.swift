@@ -297,6 +297,11 @@ package struct MessageContractBuilder {
             error(pointer, "\(classification.rawValue) property needs x-consent-category")
         }
         let isArray = target?["items"] != nil
+        if !isArray, Self.declaresType("array", in: target) {
+            // The filter walks an array through its `items`: without them it could only copy the
+            // array whole, whatever it holds (or drop it), so every array says what it holds.
+            error(pointer, "an array property declares its items")
+        }
         let isObject = target?["properties"] != nil || isArray
         guard let classification else { return }
         let rule = FieldRule(
@@ -310,6 +315,15 @@ package struct MessageContractBuilder {
                 visiting: visiting, inherited: rule)
         } else if target?["properties"] != nil {
             collectFields(of: resolved, schemaPointer: resolvedPointer, path: path, into: &fields, visiting: visiting)
+        }
+    }
+
+    /// Whether `schema`'s `type` is `name` or a list holding it.
+    private static func declaresType(_ name: String, in schema: JSONObject?) -> Bool {
+        switch schema?["type"] {
+        case .string(let type)?: type == name
+        case .array(let types)?: types.contains { $0.stringValue == name }
+        default: false
         }
     }
 

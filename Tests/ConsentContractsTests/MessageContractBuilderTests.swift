@@ -96,6 +96,20 @@ struct MessageContractBuilderTests {
         #expect(found.contains("/properties/secret/x-classification unknown classification"))
     }
 
+    @Test("R8: an array property declares what it holds (the filter reads content through items)")
+    func arraysDeclareTheirItems() throws {
+        let found = try diagnostics(
+            properties: #"""
+                "id":{"type":"string","x-classification":"operational"},
+                "tags":{"type":"array","x-classification":"operational"},
+                "codes":{"type":["array","null"],"x-classification":"operational"},
+                "goals":{"type":"array","x-classification":"operational","items":{"type":"string"}}
+                """#)
+        #expect(found.contains("/properties/tags an array property declares its items"))
+        #expect(found.contains("/properties/codes an array property declares its items"))
+        #expect(!found.contains { $0.hasPrefix("/properties/goals") })
+    }
+
     @Test("ce_type shape, unknown roles and dangling pointers are reported together")
     func metadataShapes() throws {
         let text = """
