@@ -170,7 +170,6 @@ package struct ConsentViewLagging: Error, CustomStringConvertible {
     package var description: String { "the consent view has not caught up with the consent topic" }
 }
 
-/// The latest instant a gate pass fetched its watermarks at (the latest wins).
 /// The consent topic's partition count as last asked, and when.
 private final class KnownPartitions: Sendable {
     private let state: Mutex<(count: Int32, askedAt: ContinuousClock.Instant?)>
@@ -189,6 +188,7 @@ private final class KnownPartitions: Sendable {
     }
 }
 
+/// The latest instant a gate pass fetched its watermarks at (the latest wins).
 private final class LatestPass: Sendable {
     private let latest = Mutex<ContinuousClock.Instant?>(nil)
 
