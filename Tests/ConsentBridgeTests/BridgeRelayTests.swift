@@ -548,7 +548,7 @@ struct BridgeRelayWithholdingTests {
 
 /// A graceful shutdown while the relay waits for a cluster it cannot reach: it stops waiting
 /// once its drain budget is spent, and what it could not deliver is published at the next start.
-@Suite("Relay shutdown (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(4)))
+@Suite("Relay shutdown (embedded broker; SQLite)", .serialized, .timeLimit(.minutes(6)))
 struct BridgeRelayShutdownTests {
     @Test(
         "Shutdown with copies for an unreachable cluster: the relay returns within its drain budget, the rows stay pending, and the next start delivers each exactly once"
@@ -558,9 +558,11 @@ struct BridgeRelayShutdownTests {
         let harness = try BridgeHarness(environment: ["CONSENT_BRIDGE_RELAY_SHUTDOWN_DRAIN_MS": "2000"])
         let nav = try harness.makeNavCluster()
         defer { nav.shutdown() }
-        try await harness.start(navCluster: nav)
-        // NAV's cluster goes away: the copies wait in the relay's producer for delivery reports
-        // that would come only with `message.timeout.ms` (30 s).
+        // Delivery reports for a cluster that cannot be reached come only with the records'
+        // message timeout: 5 minutes here (30 s by default), so that a drain waiting for them
+        // cannot be mistaken for a slow bounded one.
+        try await harness.start(clientProperties: ["message.timeout.ms": "300000"], navCluster: nav)
+        // NAV's cluster goes away: the copies wait in the relay's producer for delivery reports.
         let (ids, store) = try await Self.recordReferralsWhileNavIsDown(5, harness: harness, nav: nav)
         for id in ids { #expect(try await store.decision(messageID: id)?.outcome == .forward) }
         let pending = try await store.pendingOutboxCount()
@@ -573,15 +575,14 @@ struct BridgeRelayShutdownTests {
             await harness.stop()
             stop.finish()
         }
-        // The budget plus closing the clients (each destroy is bounded apart): ~2.5 s alone,
-        // 7–11 s under the whole parallel suite (23–25 s in two fresh-clone CI runs while the
-        // clients were still closed one after another). Since 2026-12-07 the services stop one
-        // after another as a graceful shutdown should (a pipeline's rethrown cancellation had
-        // made the group cancel them all at once), and with NAV's cluster down its pipeline's
-        // consumer takes up to its 10 s destroy bound first: 23.1 s once in a fresh-clone CI
-        // run. The bound is what users need: within the 30 s a container gets to stop. An
-        // unbounded drain waits for the records' message timeout (30 s) or for ever.
-        let inTime = await stop.waitForFinish(within: budget + .seconds(25))
+        // Alone the whole stop takes ~2.5 s: the budget, then closing the clients (each destroy
+        // bounded apart). Under the whole parallel suite every step waits for the two cores: 7–28 s
+        // in fresh-clone CI runs, the last 28.1 s against a bound of 27 s. A time bound near the
+        // 30 s a container gets cannot be kept there, so the test tells bounded from unbounded by
+        // what an unbounded drain waits for, the message timeout (5 minutes): the stop must end
+        // well before it, with NAV's cluster still down. (What a stop takes on a quiet machine is
+        // measured, not asserted: docs/architecture.md, Shutdown.)
+        let inTime = await stop.waitForFinish(within: .seconds(90))
         if !inTime {
             // An unbounded drain: let it end, so that the test does too.
             nav.setBrokerUp()

@@ -105,7 +105,7 @@ import Testing
         var body = try #require(try StrictJSON.parse(try F.example("consent", "withdrawn")).objectValue)
         body["patientId"] = .string(F.kari)
         body["recordedBy"] = nil
-        let outcome = view.apply(key: F.ola, value: try JSONValue.object(body).serializedBytes(), schema: schema)
+        let outcome = view.apply(key: F.ola, value: JSONValue.object(body).serializedBytes(), schema: schema)
         guard case .unreadable = outcome else {
             Issue.record("a record missing recordedBy was read: \(outcome)")
             return
