@@ -45,9 +45,11 @@ struct BridgeRelayTests {
                 offsets: []))
         #expect(recorded.outbox.count == 1)
 
-        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1, timeout: .seconds(20))
+        // Read back in ~3 s alone (most of it the reader joining its group); the full suite in a
+        // fresh-clone CI run once starved it past a 20 s wait (it was published, once, later).
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 1, timeout: .seconds(60))
         // Wait until the relay has marked it, then check nothing is left and nothing doubled.
-        let pending = try await Self.pendingAfterRelay(store, timeout: .seconds(10))
+        let pending = try await Self.pendingAfterRelay(store, timeout: .seconds(30))
         let again = try await harness.read(harness.topics.healthReceipts, atLeast: 0)
         await store.close()
         await harness.finish()
