@@ -12,24 +12,11 @@ struct ConsentGateTests {
         "R5: a consent log that ends before what the view has read (recreated, truncated, another cluster) decides nothing"
     )
     func R5_aLogBehindTheViewKeepsTheGateClosed() async throws {
-        let logger = Logger(label: "gate-test") { _ in SwiftLogNoOpLogHandler() }
-        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-        defer { cluster.shutdown() }
-        let topic = "health.consent"
-        try cluster.createTopic(topic, partitions: 3)
-        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
         // The cluster came back empty (an outside audit restarted the broker): the first record
         // on partition 2 since then, say a withdrawal, is at offset 0; the log ends at 1.
-        let producer = try KafkaProducer(configuration: client, logger: logger)
-        for report in try await producer.send([
-            KafkaOutgoingRecord(topic: topic, partition: 2, key: Array("p".utf8), value: Array("{}".utf8))
-        ]) {
-            _ = try report.get()
-        }
-        await producer.close()
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
-        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
-        let keeper = ConsentViewKeeper(consentSchema: try #require(catalog.consentSchema))
+        let (cluster, admin, keeper) = try await Self.consentLog(partitions: 3, oneRecordOn: 2)
+        defer { cluster.shutdown() }
+        let topic = Self.topic
         // The bridge store's view had read the old log's partition 2 up to offset 50 (a grant).
         keeper.restore(entries: [], positions: [2: 50])
         let gate = ConsentGate(
@@ -50,25 +37,12 @@ struct ConsentGateTests {
 
     @Test("R5: partitions added to the consent topic after the start are waited for too")
     func R5_partitionsAddedLaterAreWaitedFor() async throws {
-        let logger = Logger(label: "gate-test") { _ in SwiftLogNoOpLogHandler() }
-        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-        defer { cluster.shutdown() }
-        let topic = "health.consent"
         // The bridge counted 3 partitions at its start; the topic has 6 now (librdkafka's mock
-        // cannot add partitions to a topic, so the start's count is given as 3).
-        try cluster.createTopic(topic, partitions: 6)
-        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
-        // A withdrawal keyed to one of the new partitions, not yet in the view.
-        let producer = try KafkaProducer(configuration: client, logger: logger)
-        for report in try await producer.send([
-            KafkaOutgoingRecord(topic: topic, partition: 5, key: Array("p".utf8), value: Array("{}".utf8))
-        ]) {
-            _ = try report.get()
-        }
-        await producer.close()
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
-        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
-        let keeper = ConsentViewKeeper(consentSchema: try #require(catalog.consentSchema))
+        // cannot add partitions to a topic, so the start's count is given as 3). A withdrawal
+        // keyed to one of the new partitions is not yet in the view.
+        let (cluster, admin, keeper) = try await Self.consentLog(partitions: 6, oneRecordOn: 5)
+        defer { cluster.shutdown() }
+        let topic = Self.topic
         let gate = ConsentGate(
             keeper: keeper, consentTopic: topic, partitionCount: 3, watermarkSource: admin, timeout: .seconds(2),
             consentCluster: .unchecked)
@@ -81,5 +55,28 @@ struct ConsentGateTests {
         keeper.restore(entries: [], positions: [5: 1])
         try await gate.waitUntilCurrent()
         await admin.close()
+    }
+
+    static let topic = "health.consent"
+
+    /// An embedded cluster whose consent topic has `partitions` partitions and one record on
+    /// partition `oneRecordOn` (its log there ends at 1), a client that asks it, and an empty view.
+    static func consentLog(partitions: Int, oneRecordOn partition: Int32) async throws -> (
+        EmbeddedKafkaCluster, KafkaAdmin, ConsentViewKeeper
+    ) {
+        let logger = Logger(label: "gate-test") { _ in SwiftLogNoOpLogHandler() }
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+        try cluster.createTopic(topic, partitions: partitions)
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: client, logger: logger)
+        for report in try await producer.send([
+            KafkaOutgoingRecord(topic: topic, partition: partition, key: Array("p".utf8), value: Array("{}".utf8))
+        ]) {
+            _ = try report.get()
+        }
+        await producer.close()
+        let catalog = try PolicyCatalog.load(directory: BridgeHarness.contractsDirectory)
+        let keeper = ConsentViewKeeper(consentSchema: try #require(catalog.consentSchema))
+        return (cluster, try KafkaAdmin(configuration: client, logger: logger), keeper)
     }
 }
