@@ -473,13 +473,10 @@ package struct BridgeApplication: Sendable {
         async throws -> Int32
     {
         try await retry.run("consent topic metadata", logger: logger) {
-            let metadata = try await admin.metadata()
-            guard let found = metadata.topics.first(where: { $0.name == topic }), found.error == nil,
-                found.partitionCount > 0
-            else {
+            guard let count = try await admin.metadata().partitionCount(of: topic) else {
                 throw ApplicationError.topicMissing(topic)
             }
-            return Int32(found.partitionCount)
+            return count
         }
     }
 

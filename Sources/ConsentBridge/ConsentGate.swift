@@ -62,13 +62,10 @@ package struct ConsentGate: Sendable {
         let known = partitions.known
         if let asked = known.askedAt, ContinuousClock.now - asked < Self.partitionCountInterval { return known.count }
         let asked = ContinuousClock.now
-        let metadata = try await watermarkSource.metadata(timeout: .seconds(5))
-        guard let topic = metadata.topics.first(where: { $0.name == consentTopic }), topic.error == nil,
-            topic.partitionCount > 0
+        guard let count = try await watermarkSource.metadata(timeout: .seconds(5)).partitionCount(of: consentTopic)
         else {
             throw KafkaError(code: .unknownTopicOrPartition, operation: "consent topic partitions")
         }
-        let count = Int32(topic.partitionCount)
         partitions.record(count: count, askedAt: asked)
         return count
     }

@@ -47,6 +47,14 @@ package struct KafkaClusterMetadata: Sendable, Hashable {
     package var brokers: [Broker]
     /// Every topic in the cluster, including those in error (see `Topic.error`).
     package var topics: [Topic]
+
+    /// The partition count of `topic`; nil when the cluster does not report it healthy with
+    /// at least one partition.
+    package func partitionCount(of topic: String) -> Int32? {
+        guard let found = topics.first(where: { $0.name == topic }), found.error == nil, found.partitionCount > 0
+        else { return nil }
+        return Int32(found.partitionCount)
+    }
 }
 
 /// Cluster administration: topic creation and metadata. Every call blocks on the broker, so
