@@ -137,31 +137,19 @@ package final class PipelineProgressWatch: Sendable {
     private func storedOffsets() async -> [ConsumerOffset]? {
         guard !storeReadInFlight.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
         return await withCheckedContinuation { (continuation: CheckedContinuation<[ConsumerOffset]?, Never>) in
-            let answer = OnceAnswer(continuation)
+            let answer = FirstAnswer<[ConsumerOffset]?>()
+            answer.await(continuation)
             // Unstructured on purpose: a read on a dead connection may never return, and a task
             // group would wait for it.
             Task {
                 let offsets = try? await self.sources.storedOffsets()
                 self.storeReadInFlight.store(false, ordering: .releasing)
-                answer.resume(offsets)
+                answer.resolve(offsets)
             }
             Task {
                 try? await Task.sleep(for: Self.storeAnswerTimeout)
-                answer.resume(nil)
+                answer.resolve(nil)
             }
         }
-    }
-}
-
-/// A continuation resumed by whichever answer comes first (the store's or the timeout's).
-private final class OnceAnswer: Sendable {
-    private let continuation: Mutex<CheckedContinuation<[ConsumerOffset]?, Never>?>
-
-    init(_ continuation: CheckedContinuation<[ConsumerOffset]?, Never>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    func resume(_ offsets: [ConsumerOffset]?) {
-        continuation.withLock { $0.take() }?.resume(returning: offsets)
     }
 }

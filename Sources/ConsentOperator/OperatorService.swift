@@ -159,7 +159,7 @@ extension OperatorService {
     /// `work`'s result, or nil as soon as the calling task is cancelled: `work` then runs on to
     /// its end in a task of its own, and its result is dropped.
     static func unlessCancelled<Result: Sendable>(_ work: @escaping @Sendable () async -> Result) async -> Result? {
-        let outcome = FirstOutcome<Result?>()
+        let outcome = FirstAnswer<Result?>()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 outcome.await(continuation)
@@ -168,35 +168,6 @@ extension OperatorService {
         } onCancel: {
             outcome.resolve(nil)
         }
-    }
-}
-
-/// A value set once, by whichever comes first, handed to the one waiter.
-private final class FirstOutcome<Value: Sendable>: Sendable {
-    private enum Phase {
-        /// No outcome yet; the waiter once it waits.
-        case waiting(CheckedContinuation<Value, Never>?)
-        case resolved(Value)
-    }
-    private let phase = Mutex<Phase>(.waiting(nil))
-
-    /// Resumes `continuation` with the outcome: now if there is one, else once there is.
-    func await(_ continuation: CheckedContinuation<Value, Never>) {
-        let now: Phase = phase.withLock { phase in
-            if case .waiting = phase { phase = .waiting(continuation) }
-            return phase
-        }
-        if case .resolved(let value) = now { continuation.resume(returning: value) }
-    }
-
-    /// Sets the outcome unless one is set, and resumes the waiter if it waits.
-    func resolve(_ value: Value) {
-        let waiter: CheckedContinuation<Value, Never>?? = phase.withLock { phase in
-            guard case .waiting(let waiter) = phase else { return .none }
-            phase = .resolved(value)
-            return .some(waiter)
-        }
-        if case .some(.some(let waiter)) = waiter { waiter.resume(returning: value) }
     }
 }
 
