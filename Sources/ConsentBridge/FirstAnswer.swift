@@ -10,6 +10,7 @@ package final class FirstAnswer<Value: Sendable>: Sendable {
     }
     private let phase = Mutex<Phase>(.waiting(nil))
 
+    /// An answer not yet given, no one waiting.
     package init() {}
 
     /// Resumes `continuation` with the outcome: now if there is one, else once there is.
