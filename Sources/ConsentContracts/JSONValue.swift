@@ -91,3 +91,20 @@ extension JSONValue {
         }
     }
 }
+
+extension JSONValue {
+    /// Whether the value holds a member at the contract path `path` (`FieldRule.path`: property
+    /// names, `"[]"` for every item of an array), in any item of the arrays along it.
+    package func holds(_ path: some Collection<String>) -> Bool {
+        guard let first = path.first else { return true }
+        let rest = path.dropFirst()
+        switch self {
+        case .object(let object) where first != "[]":
+            return object[first]?.holds(rest) ?? false
+        case .array(let items) where first == "[]":
+            return items.contains { $0.holds(rest) }
+        default:
+            return false
+        }
+    }
+}

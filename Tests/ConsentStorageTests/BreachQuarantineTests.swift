@@ -175,6 +175,59 @@ struct BreachQuarantineTests {
     }
 
     @Test(
+        "R13/R10: a copy at the veileder's case system holding health information (a participation change's treatment reason) is a breach there; the job specialist's follow-up solution stores the same copy",
+        arguments: TestEngine.available)
+    func R13_healthInformationAtTheCaseSystemIsABreach(engine: TestEngine) async throws {
+        let withReason = try Self.example("health-participation-change", "paused-admission.json")
+        guard case .object(var object) = try StrictJSON.parse(withReason), object["reason"] != nil else {
+            Issue.record("the example has no treatment reason to test with")
+            return
+        }
+        object["reason"] = nil
+        let withoutReason = JSONValue.object(object).serializedBytes()
+        let type = "no.ips.health.participation-change.v1"
+        let copyID = "3c9e1f70-2b4d-4e8a-9f61-5a7d0c2b8e14"
+        let followUpPolicy = NavSinkPolicy(catalog: Fixtures.catalog, system: ContractVocabulary.followUpSolution)
+        try await withScratch(engine) { scratch in
+            let caseStore = try await NavSystemStore.open(
+                try await scratch.make("nav"), policy: Self.nav, breaches: Fixtures.breaches(.navCaseSink),
+                logger: ScratchLocations.logger)
+            let atCase = try await caseStore.apply(
+                SinkBatch(
+                    consumerGroup: "nav-sink",
+                    records: [
+                        Self.record(Self.nav.inboundTopic, 0, ceID: copyID, ceType: type, value: withReason),
+                        Self.record(Self.nav.inboundTopic, 1, ceID: "p-2", ceType: type, value: withoutReason),
+                    ]))
+            #expect(try await caseStore.eventsFromHealth().map(\.ceID) == ["p-2"])
+            #expect(atCase.breaches.map(\.reason) == ["not-for-recipient-role"])
+            #expect(atCase.breaches.map(\.rule) == ["R13"])
+            #expect(atCase.breaches.first?.messageID == copyID && atCase.breaches.first?.messageType == type)
+            #expect(try await caseStore.quarantined().count == 1)
+            let pending = try await caseStore.pendingBreachNotices(limit: 10)
+            #expect(pending.count == Fixtures.breachTopics.count)
+            for notice in pending {
+                #expect(
+                    Self.noticeSchema.isValid(try StrictJSON.parse(notice.payload)), "breaks breach-notice.schema.json")
+            }
+            await caseStore.close()
+
+            let followUpStore = try await NavSystemStore.open(
+                try await scratch.make("followup"), policy: followUpPolicy,
+                breaches: Fixtures.breaches(.navFollowUpSink), logger: ScratchLocations.logger)
+            let atFollowUp = try await followUpStore.apply(
+                SinkBatch(
+                    consumerGroup: "followup-sink",
+                    records: [
+                        Self.record(followUpPolicy.inboundTopic, 0, ceID: copyID, ceType: type, value: withReason)
+                    ]))
+            #expect(atFollowUp.breaches.isEmpty)
+            #expect(try await followUpStore.eventsFromHealth().map(\.ceID) == [copyID])
+            await followUpStore.close()
+        }
+    }
+
+    @Test(
         "R10: without a quarantine key the sink refuses the whole batch (fail closed): nothing stored, offsets kept",
         arguments: TestEngine.available)
     func R10_withoutAQuarantineKeyNothingIsApplied(engine: TestEngine) async throws {
@@ -279,7 +332,15 @@ struct SinkAcceptanceRulesTests {
             #expect(fromCatalog.participantRegisteringTypes == standard.participantRegisteringTypes)
             #expect(fromCatalog.topics == standard.topics)
             #expect(Set(fromCatalog.inboundSchemas?.keys.map { $0 } ?? []) == fromCatalog.acceptedInboundTypes)
+            #expect(Set(fromCatalog.notReceivablePaths.keys).isSubset(of: fromCatalog.acceptedInboundTypes))
         }
+        // R13: what the veileder may never receive, outermost properties only; the job specialist
+        // may receive every category.
+        let caseFromCatalog = NavSinkPolicy(catalog: Fixtures.catalog, system: ContractVocabulary.caseSystem)
+        #expect(caseFromCatalog.notReceivablePaths == ["no.ips.health.participation-change.v1": [["reason"]]])
+        #expect(
+            NavSinkPolicy(catalog: Fixtures.catalog, system: ContractVocabulary.followUpSolution).notReceivablePaths
+                .isEmpty)
         // Neither system takes what is the other's: the veileder's case system never receives
         // health information, and the two systems document different things.
         let caseSystem = NavSinkPolicy.standard

@@ -819,12 +819,19 @@ def test_R10_breaches_at_either_sink_reach_both_parties(tmp_path, contracts):
     job_status = example("no.ips.nav.job-status.v1")
     referral = example("no.ips.health.referral.v1")
     with_diagnosis = dict(referral, diagnosis=f"F20 hos {patient}")
+    # Valid against its contract, but its treatment reason is health information the veileder's
+    # case system may never hold (R13); the bridge removes it from the veileder's copy.
+    change = contracts["no.ips.health.participation-change.v1"]
+    with_reason = next(
+        event_from_example(change, name, body, "full", PATIENTS["full"]).body
+        for name, body in change.valid_examples() if "reason" in body)
     provoked = [  # (topic, ce_type, body, reason, detecting sink)
         (HEALTH_INBOUND, "no.ips.nav.follow-up-note.v1", {"note": f"oppfølging av {patient}"},
          "nav-internal-documentation", "health-journal-sink"),
         (HEALTH_INBOUND, "no.ips.nav.job-status.v1", dict(job_status, extra=patient), "contract-violation", "health-journal-sink"),
         (NAV_INBOUND, "no.ips.health.referral.v1", with_diagnosis, "contract-violation", "nav-case-sink"),
         (NAV_INBOUND, "no.ips.nav.follow-up-note.v1", job_status, "unaccepted-event-type", "nav-case-sink"),
+        (NAV_INBOUND, "no.ips.health.participation-change.v1", with_reason, "not-for-recipient-role", "nav-case-sink"),
     ]
     # Sealing keys of the two sides, so that the security officer can open the quarantine after the
     # run (an embedded run without them seals with a key that ends with the run).
@@ -870,7 +877,7 @@ def test_R10_breaches_at_either_sink_reach_both_parties(tmp_path, contracts):
     assert not report, report.render("breach notices")
 
     data = bridge.data_dir
-    for store, table, quarantined in (("health.sqlite", "events_from_nav", 2), ("nav.sqlite", "events_from_health", 2)):
+    for store, table, quarantined in (("health.sqlite", "events_from_nav", 2), ("nav.sqlite", "events_from_health", 3)):
         with read_only(data / store) as db:
             filed = db.execute("SELECT COUNT(*) AS n FROM breach_log").fetchone()["n"]
             assert filed == len(provoked), f"{store} filed {filed} of {len(provoked)} breach notices"
@@ -882,7 +889,7 @@ def test_R10_breaches_at_either_sink_reach_both_parties(tmp_path, contracts):
     assert patient not in bridge.stderr_tail(10_000_000), "the person reached the logs"
 
     # The security officer's view of each side: filed notices and the own quarantine, no content.
-    for side, quarantined in (("health", 2), ("nav", 2)):
+    for side, quarantined in (("health", 2), ("nav", 3)):
         listed = subprocess.run(
             [BIN, "breaches", "--side", side, "--json", "--embedded", "true"],
             env=bridge.environment, capture_output=True, text=True, timeout=60)

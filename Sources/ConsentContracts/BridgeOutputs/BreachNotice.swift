@@ -36,7 +36,7 @@ package struct BreachNotice: Sendable, Hashable {
     package var messageType: String
     /// The sink's refusal code (`SinkRejection.Reason`).
     package var reason: String
-    /// The rule broken (`R3`, `R8`).
+    /// The rule broken (`R3`, `R8`, `R13`).
     package var rule: String
     /// Where the sink read the record.
     package var source: SourcePosition

@@ -71,11 +71,19 @@ package final class NavSystemStore: Sendable {
             guard let ceID = record.ceID, let ceType = record.ceType else { return refuse(.missingCloudEventHeaders) }
             let accepted = isInbound ? policy.acceptedInboundTypes : policy.ownDocumentationTypes
             guard accepted.contains(ceType) else { return refuse(.unacceptedEventType) }
-            if isInbound,
-                case .breach(let breach) = SinkWriter.checkContract(
-                    value, ceType: ceType, schemas: policy.inboundSchemas)
-            {
-                return breach
+            if isInbound {
+                switch SinkWriter.checkContract(value, ceType: ceType, schemas: policy.inboundSchemas) {
+                case .breach(let breach):
+                    return breach
+                case .valid(let body):
+                    // Valid against the contract is not enough: the contract describes every
+                    // role's copy, and this role may not hold all of it (R13).
+                    if policy.holdsNotReceivableField(body, ceType: ceType) {
+                        return .quarantine(.notForRecipientRole, rule: "R13")
+                    }
+                case .notChecked:
+                    break
+                }
             }
             var row = SinkWriter.eventRow(
                 table: isInbound ? "events_from_health" : "follow_up_documentation",

@@ -22,6 +22,9 @@ package struct SinkRejection: Sendable, Hashable {
         /// An inbound record breaks its type's published contract (unknown or malformed members,
         /// not strict JSON): it crossed carrying more, or other, than the contract lets cross.
         package static let contractViolation = Reason("contract-violation")
+        /// An inbound record holds content of a consent category the receiving system's role may
+        /// never receive (R13: the veileder's case system never holds health information).
+        package static let notForRecipientRole = Reason("not-for-recipient-role")
         /// The record came from a topic this sink does not read.
         package static let unexpectedTopic = Reason("unexpected-topic")
 

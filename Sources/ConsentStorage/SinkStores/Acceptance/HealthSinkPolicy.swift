@@ -109,14 +109,6 @@ package struct HealthSinkPolicy: Sendable {
     /// Whether `body`, of type `ceType`, holds a field its contract classifies `nav-internal`.
     package func holdsNavInternalField(_ body: JSONValue, ceType: String) -> Bool {
         guard let paths = self.navInternalFields[ceType] else { return false }
-        return paths.contains { Self.holds(body, at: $0[...]) }
-    }
-
-    /// Whether `value` has a member at `path` (`"[]"`: any item of an array).
-    private static func holds(_ value: JSONValue, at path: ArraySlice<String>) -> Bool {
-        guard let head = path.first else { return true }
-        if head == "[]" { return value.arrayValue?.contains { holds($0, at: path.dropFirst()) } ?? false }
-        guard let member = value.objectValue?[head] else { return false }
-        return holds(member, at: path.dropFirst())
+        return paths.contains { body.holds($0) }
     }
 }

@@ -44,6 +44,12 @@ package struct NavSinkPolicy: Sendable {
     /// record that breaks it is quarantined as `contract-violation` (R10). Nil only for a
     /// policy made without the catalog (stores opened to read, not to consume).
     package var inboundSchemas: [String: JSONSchema]?
+    /// For each accepted inbound type, the properties whose consent category this system's role
+    /// may never receive (`NavSystem.receivableCategories`, R13), outermost only, as contract
+    /// paths (`"[]"`: every item of an array). The bridge removes them from the role's copy; one
+    /// arriving anyway crossed wrongly and is quarantined (R10). Empty for a policy made without
+    /// the catalog.
+    package var notReceivablePaths: [String: [[String]]] = [:]
 
     /// Creates a policy.
     package init(
@@ -63,10 +69,15 @@ package struct NavSinkPolicy: Sendable {
         var accepted: Set<String> = []
         var own: Set<String> = []
         var neverShared: Set<String> = []
+        var notReceivable: [String: [[String]]] = [:]
         for contract in catalog.contracts {
             if contract.direction == .healthToNav, contract.destinations.contains(where: { $0.role == system.role }) {
                 accepted.insert(contract.ceType)
-                if let anonymous = catalog.anonymousForm(of: contract) { accepted.insert(anonymous.ceType) }
+                notReceivable[contract.ceType] = Self.paths(in: contract, notReceivableBy: system)
+                if let anonymous = catalog.anonymousForm(of: contract) {
+                    accepted.insert(anonymous.ceType)
+                    notReceivable[anonymous.ceType] = Self.paths(in: anonymous, notReceivableBy: system)
+                }
             }
             if contract.direction != .bridge, contract.sourceTopic == system.outboundTopic {
                 own.insert(contract.ceType)
@@ -85,6 +96,22 @@ package struct NavSinkPolicy: Sendable {
             uniqueKeysWithValues: accepted.compactMap { type in
                 catalog.contract(forCEType: type).map { (type, $0.schema) }
             })
+        self.notReceivablePaths = notReceivable.filter { !$0.value.isEmpty }
+    }
+
+    /// The outermost properties of `contract` whose consent category `system`'s role may never
+    /// receive (an inner property inherits its container's category, so it is covered by it).
+    static func paths(in contract: MessageContract, notReceivableBy system: ContractVocabulary.NavSystem) -> [[String]]
+    {
+        var paths: [[String]] = []
+        for field in contract.fields.sorted(by: { $0.path.count < $1.path.count }) {
+            guard let category = field.consentCategory, !system.receivableCategories.contains(category) else {
+                continue
+            }
+            if paths.contains(where: { field.path.starts(with: $0) }) { continue }
+            paths.append(field.path)
+        }
+        return paths
     }
 
     /// The veileder's case system: ARCHITECTURE.md topic names and the contract types of
@@ -127,6 +154,12 @@ package struct NavSinkPolicy: Sendable {
         policy.neverSharedTypes = ["no.ips.nav.follow-up-note.v1"]
         return policy
     }()
+
+    /// Whether `body`, of type `ceType`, holds a property this system's role may never receive.
+    package func holdsNotReceivableField(_ body: JSONValue, ceType: String) -> Bool {
+        guard let paths = self.notReceivablePaths[ceType] else { return false }
+        return paths.contains { body.holds($0) }
+    }
 
     /// Topics the sink consumes.
     package var topics: [String] {
