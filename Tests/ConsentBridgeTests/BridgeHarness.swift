@@ -309,13 +309,15 @@ final class BridgeHarness: Sendable {
     /// Reads `topic` from the beginning until at least `count` records arrived and everything
     /// up to the high watermarks (taken once the reader is assigned) has been read, or until
     /// `timeout`. With `count` 0 it returns exactly what the topic holds now, so an empty
-    /// result proves the topic is empty (the reader has really joined and caught up).
-    func read(_ topic: String, atLeast count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaRecord] {
+    /// result proves the topic is empty (the reader has really joined and caught up). The
+    /// default timeout is wide: a read ends as soon as the records are in, and with 30 s the
+    /// bridge had once not decided one referral yet in the full parallel run on two cores.
+    func read(_ topic: String, atLeast count: Int, timeout: Duration = .seconds(90)) async throws -> [KafkaRecord] {
         try await Self.read(topic, bootstrap: cluster.bootstrapServers, atLeast: count, timeout: timeout)
     }
 
     /// `read` against any cluster.
-    static func read(_ topic: String, bootstrap: String, atLeast count: Int, timeout: Duration = .seconds(30))
+    static func read(_ topic: String, bootstrap: String, atLeast count: Int, timeout: Duration = .seconds(90))
         async throws -> [KafkaRecord]
     {
         let consumer = try KafkaConsumer(

