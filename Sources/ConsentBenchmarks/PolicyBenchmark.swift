@@ -146,11 +146,13 @@ package enum PolicyBenchmark {
             }
             let subject = patients[Int(rng.next() % UInt64(patients.count))]
             var body = replace(template.body, path: template.plan.contract.subjectPath, with: .string(subject))
-            body = replace(body, path: ["eventId"], with: .string(uuid(&rng)))
+            // The id is also the `ce_id`, as the contracts say (the policy refuses any other).
+            let eventID = uuid(&rng)
+            body = replace(body, path: ["eventId"], with: .string(eventID))
             events.append(
                 PolicyEvent(
                     headers: CloudEventHeaders(
-                        id: "bench-\(index)", type: template.plan.contract.ceType, source: "urn:bench",
+                        id: eventID, type: template.plan.contract.ceType, source: "urn:bench",
                         time: "2026-10-15T09:00:00Z"),
                     body: body.serializedBytes(), sourceTopic: template.plan.contract.sourceTopic))
         }

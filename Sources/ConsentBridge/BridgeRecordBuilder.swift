@@ -74,18 +74,15 @@ package struct BridgeRecordBuilder: Sendable {
     }
 
     /// The id the bridge records a message under: the sender's `ce_id` when the envelope
-    /// passed its checks (a closed alphabet, no personal identifier), otherwise the record's
-    /// position. Whatever the sender put in a refused envelope never reaches a store or operator.
+    /// passed its checks (a UUID, no personal identifier), otherwise the record's position.
+    /// Whatever the sender put in a refused envelope never reaches a store or operator.
     ///
-    /// Ids starting `kafka:` are the bridge's own (`positionID`, `alternativeMessageID`): a
-    /// `ce_id` of that form is not used, so no sender can take the id another event is
-    /// recorded under.
+    /// Ids starting `kafka:` are the bridge's own (`positionID`, `alternativeMessageID`); no
+    /// UUID starts so, so no sender can take the id another event is recorded under.
     package static func messageID(of record: KafkaRecord, headers: CloudEventHeaders, decision: PolicyDecision)
         -> String
     {
-        if decision.rejectReason != .invalidEnvelope, let id = headers.id, CloudEventHeaders.isWellFormedID(id),
-            !id.hasPrefix(Self.bridgeIDPrefix)
-        {
+        if decision.rejectReason != .invalidEnvelope, let id = headers.id, CloudEventHeaders.isUUID(id) {
             return id
         }
         return positionID(of: record)

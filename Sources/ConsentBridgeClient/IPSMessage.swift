@@ -70,6 +70,11 @@ extension IPSMessage {
         return (Array(data), value)
     }
 
+    /// The message's `eventId`, if its contract has one.
+    func eventID(in value: JSONValue) -> String? {
+        JSONPointer.resolve("/eventId", in: value)?.stringValue
+    }
+
     /// The person the message is about (its subject field), if it names one.
     func subject(in value: JSONValue) -> String? {
         JSONPointer.resolve(Self.subjectPointer, in: value)?.stringValue

@@ -29,11 +29,18 @@ public final class IPSProducer: Sendable {
 
     /// Validates and sends `message`; returns its `ce_id`. A message that breaks its contract
     /// throws `IPSValidationError` and is not sent.
+    ///
+    /// The `ce_id` is `id` if given, else the message's `eventId` (every event contract says
+    /// the two are the same), else a fresh UUID. The bridge refuses an event whose `ce_id` is
+    /// not a UUID (the id reaches receipts and operators), so such an `id` throws
+    /// `IPSProducerError.invalidID` and nothing is sent.
     @discardableResult
     public func send<Message: IPSMessage>(
-        _ message: Message, id: String = UUID().uuidString.lowercased(), traceparent: String? = nil
+        _ message: Message, id: String? = nil, traceparent: String? = nil
     ) async throws -> String {
         let json = try message.validatedJSON()
+        let id = id ?? message.eventID(in: json.value) ?? UUID().uuidString.lowercased()
+        guard UUID(uuidString: id) != nil, id.utf8.count == 36 else { throw IPSProducerError.invalidID }
         var headers = [
             KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: Message.ceType),
             KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
@@ -61,12 +68,16 @@ public final class IPSProducer: Sendable {
 public enum IPSProducerError: Error, Sendable, CustomStringConvertible {
     /// `source` is not an absolute URI.
     case invalidSource
+    /// The `ce_id` asked for is not a UUID.
+    case invalidID
     /// The brokers did not take the record (the Kafka error's description).
     case kafka(String)
 
     public var description: String {
         switch self {
         case .invalidSource: "the source must be an absolute URI, e.g. urn:no:example:epj"
+        case .invalidID:
+            "the ce_id must be a UUID, e.g. 3f0c1a52-9d4b-4e7a-b1c6-0a8e2d5f7c91 (the bridge refuses any other)"
         case .kafka(let detail): "not sent: \(detail)"
         }
     }

@@ -158,6 +158,31 @@ package struct CloudEventHeaders: Sendable, Hashable {
         return !bytes.isEmpty && bytes.count <= maxTextLength && bytes.allSatisfy(isIDByte)
     }
 
+    /// Whether `text` is a UUID in its canonical text form: 8-4-4-4-12 hex digits, either case.
+    /// Every event contract's `eventId` is one, and it is also the event's `ce_id`; the policy
+    /// lets an event cross with no other `ce_id` (`PolicyEngine`). The id reaches receipts, the
+    /// rejection topic, logs and operators, and a UUID holds no name, number or address of the
+    /// sender's choosing, where the id alphabet alone still let `Kari.Nordmann` through.
+    package static func isUUID(_ text: String) -> Bool {
+        let bytes = text.utf8
+        guard bytes.count == 36 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            switch index {
+            case 8, 13, 18, 23:
+                guard byte == UInt8(ascii: "-") else { return false }
+            default:
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+                    UInt8(ascii: "A")...UInt8(ascii: "F"):
+                    continue
+                default:
+                    return false
+                }
+            }
+        }
+        return true
+    }
+
     /// `ce_source`: an absolute URI (`scheme:rest`) of at most 200 characters from the closed
     /// alphabet of ids plus `/`.
     package static func isWellFormedSource(_ text: String) -> Bool {

@@ -20,9 +20,11 @@ package enum PolicyEngine {
         event: PolicyEvent, consent: some ConsentLookup, contracts: PolicyCatalog, now: Timestamp,
         caseReference makeCaseReference: @autoclosure () -> CaseReference
     ) -> PolicyDecision {
-        // Envelope: every required header once and well formed, and no personal identifier in
-        // the sender's own strings (its id and source reach receipts and operators).
-        if event.headers.problem != nil || !isFreeOfPersonalIdentifiers(event.headers.id ?? "")
+        // Envelope: every required header once and well formed, the id a UUID (as the
+        // contracts' `eventId`), and no personal identifier in the sender's own strings (its id
+        // and source reach receipts and operators).
+        if event.headers.problem != nil || !CloudEventHeaders.isUUID(event.headers.id ?? "")
+            || !isFreeOfPersonalIdentifiers(event.headers.id ?? "")
             || !isFreeOfPersonalIdentifiers(event.headers.source ?? "")
         {
             return .reject(Rejection(reason: .invalidEnvelope))
@@ -398,10 +400,10 @@ package enum PolicyEngine {
 
     /// Whether `text` is free of fødselsnummer/D-numbers (synthetic ones included), read as a
     /// person reads them: a group of eleven digits (separators and other scripts allowed), not
-    /// any eleven-digit window of a longer number. A sender's `ce_id` may be a long number (a
-    /// snowflake or timestamp id of 16–19 digits has 6–9 windows, and a random window passes the
+    /// any eleven-digit window of a longer number. A sender's `ce_source` may hold a long number
+    /// (a snowflake or timestamp of 16–19 digits has 6–9 windows, and a random window passes the
     /// date and check-digit tests about once in 560): windows would reject 1–1.6% of such a
-    /// sender's events. The trace check
+    /// sender's events. (`ce_id` is a UUID, whose last group is twelve hex digits.) The trace check
     /// (`BridgeRecordBuilder.holdsNationalIdentifier`) looks at every window, since what it
     /// costs there is a trace, never an event.
     static func isFreeOfPersonalIdentifiers(_ text: String) -> Bool {

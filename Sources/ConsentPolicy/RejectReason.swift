@@ -37,8 +37,8 @@ package struct RejectReason: Sendable, Hashable, CustomStringConvertible {
     /// personal identifier), so the bridge cannot tell what the message is.
     package static let invalidEnvelope = RejectReason(
         "invalid-envelope", nil,
-        "The message's CloudEvents headers (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) must each be present once and well formed.",
-        "Meldingens CloudEvents-hoder (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) må finnes én gang hver og være gyldige."
+        "The message's CloudEvents headers (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) must each be present once and well formed; ce_id is a UUID (the event's eventId).",
+        "Meldingens CloudEvents-hoder (ce_id, ce_type, ce_source, ce_time, ce_specversion, content-type) må finnes én gang hver og være gyldige; ce_id er en UUID (hendelsens eventId)."
     )
     /// The body is larger than the contracts allow (256 KiB); it is not opened, and not kept.
     package static let tooLarge = RejectReason(

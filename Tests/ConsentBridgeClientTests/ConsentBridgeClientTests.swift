@@ -76,7 +76,7 @@ struct ConsentBridgeClientTests {
     }
 
     @Test(
-        "send publishes a checked message with every CloudEvents header once, keyed by the person, on the contract's topic; a broken one is not sent"
+        "send publishes a checked message with every CloudEvents header once (ce_id its eventId), keyed by the person, on the contract's topic; a broken one, or one asked to go under an id the bridge refuses, is not sent"
     )
     func producerSendsWhatTheBridgeReads() async throws {
         let logger = Logger(label: "client-test") { _ in SwiftLogNoOpLogHandler() }
@@ -86,7 +86,11 @@ struct ConsentBridgeClientTests {
         let producer = try IPSProducer(bootstrapServers: cluster.bootstrapServers, source: "urn:no:test:epj")
         let message = Self.referral()
         let id = try await producer.send(message)
+        #expect(id == message.eventId)
         await #expect(throws: IPSValidationError.self) { try await producer.send(Self.referral(fodselsnummer: "1234")) }
+        for refused in ["Kari.Nordmann", "evt-1", "{\(message.eventId)}"] {
+            await #expect(throws: IPSProducerError.self) { try await producer.send(message, id: refused) }
+        }
         await producer.close()
         #expect(throws: IPSProducerError.self) {
             try IPSProducer(bootstrapServers: cluster.bootstrapServers, source: "not a uri")

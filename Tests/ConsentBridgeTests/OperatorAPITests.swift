@@ -521,9 +521,26 @@ struct OperatorAPITests {
         await harness.finish()
     }
 
-    @Test("No API answer, page, metric or log line holds the fødselsnummer planted in every rejected message")
+    @Test(
+        "No API answer, page, metric, log line, receipt or rejection notice holds the fødselsnummer planted in every rejected message, or the name a sender put in a ce_id"
+    )
     func canaryNoPersonalDataInOperatorViews() async throws {
         let (harness, ids) = try await bridgeWithRejections()
+        // A name fits the ce_id alphabet and holds no number: refused as not a UUID, and the
+        // message recorded under its position.
+        let name = "Kari.Nordmann"
+        try await harness.publishEvent(
+            topic: harness.topics.healthOutbound, ceType: BridgeRedriveTests.ceType, key: Self.patient,
+            body: try BridgeRedriveTests.information(), id: name)
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 4)
+        let named = try receipts.compactMap { record -> [String: Any]? in
+            let body = try JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any]
+            return (body?["messageId"] as? String)?.hasPrefix("kafka:\(harness.topics.healthOutbound):") == true
+                ? body : nil
+        }
+        #expect(named.count == 1)
+        #expect(named.first?["reasonCode"] as? String == "invalid-envelope")
+        let notices = try await harness.read(harness.topics.rejected, atLeast: 5)
         let app = try application(harness)
         let seen = try await app.test(.router) { client -> [String] in
             var seen: [String] = []
@@ -547,7 +564,7 @@ struct OperatorAPITests {
         #expect(seen.count >= 10)
         // Every decision is one content-free log line at info.
         let decided = harness.logs.all.filter { $0.hasPrefix("info Decided ") }
-        #expect(decided.count == 4)
+        #expect(decided.count == 5)
         for id in ids.values { #expect(decided.filter { $0.contains(id) }.count == 1, "\(id)") }
         #expect(
             decided.contains {
@@ -564,9 +581,16 @@ struct OperatorAPITests {
                 #"consent_bridge_events_total{direction="health-to-nav",type="no.ips.health.referral.v1",outcome="rejected"} 2"#
             ))
         #expect(metrics.contains(#"consent_bridge_rejections_total{reason="referral-requires-consent"} 1"#))
-        #expect(metrics.contains("consent_bridge_decision_latency_seconds_count 4"))
-        for text in seen + harness.logs.all {
+        #expect(metrics.contains("consent_bridge_decision_latency_seconds_count 5"))
+        #expect(metrics.contains(#"consent_bridge_rejections_total{reason="invalid-envelope"} 1"#))
+        let published = (receipts + notices).map { record in
+            String(decoding: record.value ?? [], as: UTF8.self) + String(decoding: record.key ?? [], as: UTF8.self)
+                + record.headers.map { String(decoding: $0.value ?? [], as: UTF8.self) }.joined(separator: " ")
+        }
+        #expect(published.contains { $0.contains("invalid-envelope") })
+        for text in seen + harness.logs.all + published {
             #expect(!text.contains(Self.patient), "\(text.prefix(200))")
+            #expect(!text.contains("Nordmann"), "\(text.prefix(200))")
         }
     }
 }

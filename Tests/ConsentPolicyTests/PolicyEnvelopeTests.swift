@@ -123,7 +123,7 @@ import Testing
     }
 
     @Test(
-        "R15/R16: a personal identifier, a space or an address in ce_id or ce_source is refused (they reach receipts and operators)"
+        "R15/R16: a personal identifier, a space or an address in ce_source, or a ce_id other than a UUID, is refused (they reach receipts and operators)"
     )
     func senderStringsAreChecked() throws {
         let view = F.view(F.consent(F.kari))
@@ -134,6 +134,11 @@ import Testing
             // Glued to letters, or split by the id alphabet's separators (the second audit).
             "pasient\(F.kari)x", "\(F.kari)x", "x\(F.kari)", "\(head)_\(tail)", "\(head)..\(tail)", "\(head)--\(tail)",
             "\(head):\(tail)",
+            // A name fits the id alphabet and holds no number: only "a UUID" keeps it out.
+            "Kari.Nordmann", "evt-1", "1\(F.kari)9",
+            // Near misses of a UUID.
+            "{\(UUIDText.sample)}", String(UUIDText.sample.filter { $0 != "-" }), "\(UUIDText.sample)0",
+            "g" + UUIDText.sample.dropFirst(), String(UUIDText.sample.map { $0 == "-" ? "_" : $0 }),
         ] {
             var event = try F.exampleEvent("job-status-update", "job-started")
             event.headers.id = id
@@ -147,10 +152,14 @@ import Testing
             event.headers.source = source
             #expect(try F.decide(event, view).code == "invalid-envelope", "ce_source")
         }
-        // A long numeric id (a timestamp or snowflake id) is read whole, not window by window:
-        // some 11-digit window of one is a valid number about once in 560 (docs/rules.md R16).
+        // A UUID is taken in either case.
+        var upper = try F.exampleEvent("job-status-update", "job-started")
+        upper.headers.id = UUIDText.sample.uppercased()
+        #expect(try F.decide(upper, view).isForward)
+        // A long number in a source (a timestamp or snowflake id) is read whole, not window by
+        // window: some 11-digit window of one is a valid number about once in 560 (docs/rules.md R16).
         var longNumeric = try F.exampleEvent("job-status-update", "job-started")
-        longNumeric.headers.id = "1\(F.kari)9"
+        longNumeric.headers.source = "urn:epj:1\(F.kari)9"
         #expect(try F.decide(longNumeric, view).code != "invalid-envelope")
         var event = try F.exampleEvent("job-status-update", "job-started")
         event.headers.time = "yesterday"

@@ -48,11 +48,14 @@ enum PolicyFixtures {
         try StrictJSON.parse(try example(contract, name))
     }
 
+    /// The `ce_id` of `event`'s events: a UUID, as every event contract's `eventId`.
+    static let eventID = "3f0c1a52-9d4b-4e7a-b1c6-0a8e2d5f7c91"
+
     /// An event for `contract` carrying `body`.
     static func event(_ contract: String, body: [UInt8], time: String? = "2026-10-15T09:59:00Z") throws -> PolicyEvent {
         let plan = try #require(try catalog().plan(named: contract))
         return PolicyEvent(
-            headers: CloudEventHeaders(id: "evt-1", type: plan.contract.ceType, source: "urn:test", time: time),
+            headers: CloudEventHeaders(id: Self.eventID, type: plan.contract.ceType, source: "urn:test", time: time),
             body: body, sourceTopic: plan.contract.sourceTopic)
     }
 

@@ -33,6 +33,12 @@ import Testing
             seed: seed)
     }
 
+    /// A UUID (the only `ce_id` the policy lets cross) that differs by `seed`.
+    static func eventID(_ seed: UInt64) -> String {
+        let hex = String(seed, radix: 16)
+        return "00000000-0000-4000-8000-" + String(repeating: "0", count: max(0, 12 - hex.count)) + hex.suffix(12)
+    }
+
     static func makeCase(
         example: Int, categories: UInt8, roles: UInt8, directions: UInt8, consentKind: Int, seed: UInt64
     ) -> Case? {
@@ -66,7 +72,8 @@ import Testing
             view.apply(F.consent(subject, validUntil: "2026-05-01T00:00:00Z"))
         }
         let event = PolicyEvent(
-            headers: CloudEventHeaders(id: "evt-\(seed)", type: plan.contract.ceType, time: "2026-10-15T09:00:00Z"),
+            headers: CloudEventHeaders(
+                id: Self.eventID(seed), type: plan.contract.ceType, time: "2026-10-15T09:00:00Z"),
             body: body.serializedBytes(), sourceTopic: plan.contract.sourceTopic)
         return Case(contract: contract, event: event, view: view, subject: subject, categories: scope)
     }
