@@ -86,6 +86,8 @@ package struct BridgeBenchmark: Sendable {
     /// `linger.ms` of the measured systems' producers (the passthroughs' and the bridge's);
     /// nil: the producers' default (2 ms). The load generator's producer keeps its own.
     package var producerLingerMilliseconds: Int?
+    /// The bridge's `pipeline.batch-linger-ms` (its default when nil).
+    package var batchLingerMilliseconds: Int?
     /// Runs one measured run's load against the broker at the given bootstrap address, calling
     /// `onBegin` when the timed part begins and `onEnd` when it ends (before the load's result is
     /// handed over: reading a child's result is not the system's work). `nil`: in this process
@@ -105,11 +107,13 @@ package struct BridgeBenchmark: Sendable {
         postgresBaseURL: String? = nil,
         instances: Int = 1,
         producerLingerMilliseconds: Int? = nil,
+        batchLingerMilliseconds: Int? = nil,
         runLoad: RunLoad? = nil,
         logger: Logger
     ) throws {
         guard instances == 1 || postgresBaseURL != nil else { throw BenchmarkError.instancesNeedPostgres }
         self.producerLingerMilliseconds = producerLingerMilliseconds
+        self.batchLingerMilliseconds = batchLingerMilliseconds
         self.instances = instances
         self.events = events
         self.rate = rate
@@ -245,19 +249,22 @@ package struct BridgeBenchmark: Sendable {
                     baseURL: postgresBaseURL, prefix: "bench_bridge", logger: logger)
             }
             let scratchDatabase = postgresBaseURL.map { (base: $0, url: storeLocation) }
+            var environment = [
+                "CONSENT_BRIDGE_ROLES": "bridge", "CONSENT_BRIDGE_EMBEDDED": "true",
+                "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
+                "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contractsDirectory,
+                "CONSENT_BRIDGE_BRIDGE_STORE": storeLocation,
+                "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": isExternal ? "50" : "500",
+                // Several instances: a member the group stops hearing from is expelled after
+                // 6 s (as the two-instance crash test sets it; docs/operations.md, failover), not
+                // librdkafka's default 45 s, which once held a member's partitions idle that long.
+                "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": instances > 1 ? "6000" : "45000",
+            ]
+            if let batchLingerMilliseconds {
+                environment["CONSENT_BRIDGE_PIPELINE_BATCH_LINGER_MS"] = String(batchLingerMilliseconds)
+            }
             let configuration = try BridgeConfiguration.load(
-                arguments: [],
-                environment: [
-                    "CONSENT_BRIDGE_ROLES": "bridge", "CONSENT_BRIDGE_EMBEDDED": "true",
-                    "CONSENT_BRIDGE_DATA_DIRECTORY": directory,
-                    "CONSENT_BRIDGE_CONTRACTS_DIRECTORY": contractsDirectory,
-                    "CONSENT_BRIDGE_BRIDGE_STORE": storeLocation,
-                    "CONSENT_BRIDGE_KAFKA_FETCH_WAIT_MAX_MS": isExternal ? "50" : "500",
-                    // Several instances: a member the group stops hearing from is expelled after
-                    // 6 s (as the two-instance crash test sets it; docs/operations.md, failover), not
-                    // librdkafka's default 45 s, which once held a member's partitions idle that long.
-                    "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": instances > 1 ? "6000" : "45000",
-                ], fileContents: nil)
+                arguments: [], environment: environment, fileContents: nil)
             // The clients' settings serve the bridge's consumers too; librdkafka leaves a
             // producer setting to producers.
             let client = KafkaClientConfiguration(

@@ -281,6 +281,7 @@ package struct BridgeApplication: Sendable {
                             groupID: Self.pipelineGroupID(configuration.bridgeGroupID, side: side),
                             topics: topics.outbound(of: side),
                             maxBatchSize: configuration.batchSize,
+                            batchLingerMilliseconds: configuration.batchLingerMilliseconds,
                             startingOffsets: EventPipeline.startingOffsets(
                                 store: store, group: configuration.bridgeGroupID)
                         ),

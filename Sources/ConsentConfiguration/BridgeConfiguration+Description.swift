@@ -46,6 +46,7 @@ extension BridgeConfiguration: CustomStringConvertible {
             case "health.sealing.previous-key-id", "nav.sealing.previous-key-id": keys?.previous?.id
             case "health.sealing.previous-key", "nav.sealing.previous-key": keys?.previous.map { _ in "<redacted>" }
             case "pipeline.batch-size": String(batchSize)
+            case "pipeline.batch-linger-ms": String(batchLingerMilliseconds)
             case "kafka.session-timeout-ms": String(kafkaSessionTimeoutMilliseconds)
             case "kafka.fetch-wait-max-ms": String(kafkaFetchWaitMaxMilliseconds)
             case "relay.retry-initial-backoff-ms": String(retryInitialBackoffMilliseconds)

@@ -36,6 +36,9 @@ package struct BridgeConfiguration: Sendable {
     package var topics: TopicNames
     /// Most events decided and recorded in one transaction (`pipeline.batch-size`).
     package var batchSize: Int
+    /// How long the pipelines' consumers wait, after a batch's first event, for more
+    /// (`pipeline.batch-linger-ms`).
+    package var batchLingerMilliseconds: Int = 25
     /// librdkafka `session.timeout.ms` of every consumer (`kafka.session-timeout-ms`).
     package var kafkaSessionTimeoutMilliseconds: Int = 45_000
     /// librdkafka `fetch.wait.max.ms` of the event consumers (`kafka.fetch-wait-max-ms`).

@@ -224,6 +224,7 @@ struct ConfigurationReader {
         result.followUpSinkGroupID = groupID("followup-sink.group-id")
         result.kafkaSessionTimeoutMilliseconds = integer("kafka.session-timeout-ms", in: 1000...3_600_000)
         result.kafkaFetchWaitMaxMilliseconds = integer("kafka.fetch-wait-max-ms", in: 0...10_000)
+        result.batchLingerMilliseconds = integer("pipeline.batch-linger-ms", in: 0...1_000)
         result.relayShutdownDrainMilliseconds = integer("relay.shutdown-drain-ms", in: 0...25_000)
         result.sealedPayloadRetentionHours = integer("rejections.sealed-payload-retention-hours", in: 1...87_600)
         result.operatorAccess = OperatorAccess(viewerTokens: viewerTokens, operatorTokens: operatorTokens)

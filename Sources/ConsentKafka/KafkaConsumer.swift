@@ -31,6 +31,8 @@ package final class KafkaConsumer: Sendable {
     private let state = LockedBox<State>(.made)
     private let topics: [String]
     private let maxBatchSize: Int
+    /// `KafkaConsumerConfiguration.batchLingerMilliseconds`.
+    private let batchLinger: Int32
 
     /// Record batches in partition order, once started. Finishes after `close()`; throws if the
     /// consumer hit a fatal error or the caller's `startingOffsets` failed, and at once
@@ -77,6 +79,7 @@ package final class KafkaConsumer: Sendable {
 
         topics = configuration.topics
         maxBatchSize = max(1, configuration.maxBatchSize)
+        batchLinger = Int32(clamping: max(0, configuration.batchLingerMilliseconds))
     }
 
     /// Subscribes to the topics and starts the poll thread: the consumer joins its group.
@@ -96,12 +99,14 @@ package final class KafkaConsumer: Sendable {
             guard subscribeError == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 return .failure(KafkaError.from(subscribeError, operation: "subscribe"))
             }
-            let maxBatchSize = self.maxBatchSize
+            let (maxBatchSize, batchLinger) = (self.maxBatchSize, self.batchLinger)
             channel.markFed()
             let thread = Thread { [client, channel, stopFlag, pollThreadFinished] in
                 // Named from inside (see ConsentStorage's `ExecutorThread`): what `top -H`, perf and `/proc` show.
                 consent_name_current_thread(KafkaThreadNames.consume)
-                Self.pollLoop(client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize)
+                Self.pollLoop(
+                    client: client, channel: channel, stopFlag: stopFlag, maxBatchSize: maxBatchSize,
+                    batchLinger: batchLinger)
                 // Leave the group (serves the final revocation) from the thread that polled.
                 rd_kafka_consumer_close(client.handle)
                 channel.finish(throwing: nil)
@@ -187,14 +192,14 @@ package final class KafkaConsumer: Sendable {
 
     /// Reads batches until stopped, handing each to the channel (waiting while it is full).
     private static func pollLoop(
-        client: RdKafkaClient, channel: RecordBatchChannel, stopFlag: StopFlag, maxBatchSize: Int
+        client: RdKafkaClient, channel: RecordBatchChannel, stopFlag: StopFlag, maxBatchSize: Int, batchLinger: Int32
     ) {
         guard let queue = rd_kafka_queue_get_consumer(client.handle) else { return }
         defer { rd_kafka_queue_destroy(queue) }
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxBatchSize)
         var topicNames = TopicNameCache()
         while !stopFlag.isSet {
-            let count = Self.nextBatch(queue, into: &messages)
+            let count = Self.nextBatch(queue, into: &messages, linger: batchLinger)
             guard count > 0 else {
                 if let fatal = client.currentFatalError(operation: "consume") {
                     channel.finish(throwing: fatal)
@@ -219,21 +224,28 @@ package final class KafkaConsumer: Sendable {
     }
 
     /// Fills `messages` with what is available now, or waits (at most 100 ms) for the first
-    /// record and then takes whatever else is already there.
+    /// record; then takes whatever else is there, waiting up to `linger` ms more for the batch
+    /// to fill.
     ///
     /// `rd_kafka_consume_batch_queue` with a timeout waits until the batch is *full* or the
-    /// timeout passes, which would add up to the whole timeout to every record's latency.
+    /// timeout passes, which adds up to the whole timeout to the first record's latency: hence
+    /// the wait for the first record alone, and a linger only when asked for.
     private static func nextBatch(
-        _ queue: OpaquePointer, into messages: inout [UnsafeMutablePointer<rd_kafka_message_t>?]
+        _ queue: OpaquePointer, into messages: inout [UnsafeMutablePointer<rd_kafka_message_t>?], linger: Int32
     ) -> Int {
         messages.withUnsafeMutableBufferPointer { buffer -> Int in
             guard let base = buffer.baseAddress else { return 0 }
             let available = rd_kafka_consume_batch_queue(queue, 0, base, buffer.count)
-            if available != 0 { return available }
-            guard let first = rd_kafka_consume_queue(queue, 100) else { return 0 }
-            base[0] = first
-            let more = buffer.count > 1 ? rd_kafka_consume_batch_queue(queue, 0, base + 1, buffer.count - 1) : 0
-            return 1 + max(more, 0)
+            if available != 0 && (linger == 0 || available < 0 || available == buffer.count) { return available }
+            var count = max(available, 0)
+            if count == 0 {
+                guard let first = rd_kafka_consume_queue(queue, 100) else { return 0 }
+                base[0] = first
+                count = 1
+            }
+            guard count < buffer.count else { return count }
+            let more = rd_kafka_consume_batch_queue(queue, linger, base + count, buffer.count - count)
+            return count + max(more, 0)
         }
     }
 

@@ -24,6 +24,11 @@ package struct KafkaConsumerConfiguration: Sendable {
     package var maxBatchSize: Int
     /// Batches read ahead of the caller before the poll thread waits (bounds memory).
     package var maxBufferedBatches: Int
+    /// How long a batch waits, after its first record, for more (until `maxBatchSize`), in
+    /// milliseconds; 0 hands over what is there at once. Below saturation every batch costs
+    /// its caller fixed work (a commit, a few Kafka requests): gathering cuts that per record
+    /// at up to this much latency. At saturation batches fill at once and it costs nothing.
+    package var batchLingerMilliseconds: Int
 
     /// A configuration; with the default `startingOffsets` every partition starts at its beginning.
     package init(
@@ -32,6 +37,7 @@ package struct KafkaConsumerConfiguration: Sendable {
         topics: [String],
         maxBatchSize: Int = 500,
         maxBufferedBatches: Int = 4,
+        batchLingerMilliseconds: Int = 0,
         startingOffsets: @escaping StartingOffsets = { _, _ in [:] }
     ) {
         self.client = client
@@ -39,6 +45,7 @@ package struct KafkaConsumerConfiguration: Sendable {
         self.topics = topics
         self.maxBatchSize = maxBatchSize
         self.maxBufferedBatches = maxBufferedBatches
+        self.batchLingerMilliseconds = batchLingerMilliseconds
         self.startingOffsets = startingOffsets
     }
 

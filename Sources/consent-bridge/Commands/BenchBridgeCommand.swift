@@ -54,6 +54,12 @@ struct BenchBridgeCommand: AsyncParsableCommand {
 
     @Option(
         help:
+            "The bridge's `pipeline.batch-linger-ms`: after a batch's first event, how long its pipelines wait for more (default: the setting's default, 25). Compare CPU per event and p99 below saturation with --rate."
+    )
+    var batchLingerMs: Int?
+
+    @Option(
+        help:
             "Write the log as `run` does by default (info: a line per decision) in this format, `text` or `json`, to standard error (redirect it), so the figures include logging; default: errors only, as in earlier rounds."
     )
     var logFormat: LogSettings.Format?
@@ -78,6 +84,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         guard (1...8).contains(instances) else { throw ValidationError("--instances must be between 1 and 8") }
         if let lingerMs, !(0...1000).contains(lingerMs) {
             throw ValidationError("--linger-ms must be between 0 and 1000")
+        }
+        if let batchLingerMs, !(0...1000).contains(batchLingerMs) {
+            throw ValidationError("--batch-linger-ms must be between 0 and 1000")
         }
         if instances > 1, store != .postgres {
             throw ValidationError(
@@ -109,6 +118,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let result = try await BridgeBenchmark(
             events: events, rate: rate, contractsDirectory: contracts, startBroker: startBroker,
             postgresBaseURL: postgres, instances: instances, producerLingerMilliseconds: lingerMs,
+            batchLingerMilliseconds: batchLingerMs,
             // The load generator and reader in a process of their own: this process's CPU is then
             // the measured system's alone.
             runLoad: { bootstrap, onBegin, onEnd in
@@ -126,7 +136,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let placement = broker == .embedded ? "embedded broker" : "broker in a child process"
         let stored = store == .postgres ? "PostgreSQL" : "SQLite"
         let running = instances == 1 ? "" : ", \(instances) bridge instances in one group"
-        let lingering = lingerMs.map { ", producers' linger.ms \($0)" } ?? ""
+        let lingering =
+            (lingerMs.map { ", producers' linger.ms \($0)" } ?? "")
+            + (batchLingerMs.map { ", pipeline.batch-linger-ms \($0)" } ?? "")
         let logging = logFormat.map { ", log at info in \($0.rawValue)" } ?? ""
         output.line(
             "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)\(lingering)\(logging); allocator \(ProcessAllocator.name)"
@@ -232,6 +244,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             line["instances"] = Double(instances)
             if let rate { line["offered_per_s"] = Double(rate) }
             if let lingerMs { line["linger_ms"] = Double(lingerMs) }
+            if let batchLingerMs { line["batch_linger_ms"] = Double(batchLingerMs) }
             // The CPU figures depend on them: the allocator (ProcessAllocator) and whether a line
             // per decision was written (`none`: filtered, as in every round before the option).
             line["allocator"] = ProcessAllocator.name
