@@ -134,7 +134,7 @@ package enum PolicyBenchmark {
 
         var events: [PolicyEvent] = []
         events.reserveCapacity(configuration.distinctEvents)
-        for index in 0..<configuration.distinctEvents {
+        for _ in 0..<configuration.distinctEvents {
             var pick = Int(rng.next() % UInt64(totalWeight))
             var template = templates[0]
             for candidate in templates {

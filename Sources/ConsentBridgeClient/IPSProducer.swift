@@ -1,5 +1,5 @@
 internal import ConsentKafka
-public import Foundation
+internal import Foundation
 internal import Logging
 
 /// Sends typed messages the way the bridge expects them: checked against the contract first,
