@@ -1,3 +1,4 @@
+internal import ConsentContracts
 internal import ConsentKafka
 internal import Foundation
 internal import Logging
@@ -40,7 +41,7 @@ public final class IPSProducer: Sendable {
     ) async throws -> String {
         let json = try message.validatedJSON()
         let id = id ?? message.eventID(in: json.value) ?? UUID().uuidString.lowercased()
-        guard UUID(uuidString: id) != nil, id.utf8.count == 36 else { throw IPSProducerError.invalidID }
+        guard CloudEventHeaders.isUUID(id) else { throw IPSProducerError.invalidID }
         var headers = [
             KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_type", string: Message.ceType),
             KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
