@@ -64,6 +64,8 @@ package struct BridgeApplication: Sendable {
     package let redrive: RejectionRedrive?
     /// The bridge store (role `bridge`): the operator service lists rejections from it.
     package let bridgeStore: BridgeStore?
+    /// How the operator service shows a rejection's `ce_source` (`operator.known-sources`).
+    package let operatorSources: OperatorSafeSources
     /// Closes the stores and the clients no service owns, after the services have stopped. They
     /// close at once, not one after another, so that a client of an unreachable cluster (whose
     /// destroy can take seconds) delays the shutdown by its own wait only.
@@ -104,6 +106,7 @@ package struct BridgeApplication: Sendable {
         var consentView: ConsentViewKeeper? = nil
         var redrive: RejectionRedrive? = nil
         var bridgeStore: BridgeStore? = nil
+        var operatorSources = OperatorSafeSources(known: configuration.knownSources, sealer: nil)
         do {
             let topics = configuration.topics
             let configured = [
@@ -242,6 +245,7 @@ package struct BridgeApplication: Sendable {
                         logger: logger))
 
                 let sealer = PayloadSealer(health: try sealingKeys(.health), nav: try sealingKeys(.nav))
+                operatorSources = OperatorSafeSources(known: configuration.knownSources, sealer: sealer)
                 let builder = BridgeRecordBuilder(
                     topics: .init(topics),
                     catalog: catalog, sealer: sealer, bridgeVersion: version)
@@ -445,6 +449,7 @@ package struct BridgeApplication: Sendable {
                 consentView: consentView,
                 redrive: redrive,
                 bridgeStore: bridgeStore,
+                operatorSources: operatorSources,
                 shutdown: {
                     await withTaskGroup(of: Void.self) { group in
                         for close in closeStores { group.addTask { await close() } }

@@ -59,6 +59,7 @@ extension BridgeConfiguration: CustomStringConvertible {
                 operatorAccess.viewerTokens.isEmpty ? nil : "<redacted: \(operatorAccess.viewerTokens.count)>"
             case "operator.operator-tokens":
                 operatorAccess.operatorTokens.isEmpty ? nil : "<redacted: \(operatorAccess.operatorTokens.count)>"
+            case "operator.known-sources": knownSources.isEmpty ? nil : knownSources.joined(separator: ",")
             case "log.level": log.level
             case "log.format": log.format.rawValue
             default: topicName(for: key.name)

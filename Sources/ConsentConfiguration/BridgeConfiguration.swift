@@ -63,6 +63,9 @@ package struct BridgeConfiguration: Sendable {
     package var agreementsRegistry: String?
     /// Who may use the operator service's API and page (`operator.*-tokens`).
     package var operatorAccess = OperatorAccess()
+    /// `operator.known-sources`: the `ce_source`s operators see as written (any other as a
+    /// keyed digest).
+    package var knownSources: [String] = []
     /// Log level and format, for the executable's bootstrap.
     package var log: LogSettings
     /// Effective raw source of every key, for `config print`.

@@ -179,6 +179,10 @@ extension ConfigurationKey {
             "Comma-separated bearer tokens that may also redrive rejections (role operator; at least 16 characters each)."
         ),
         .init(
+            "operator.known-sources", .list,
+            "Comma-separated `ce_source` URIs of the deployment's own systems (for example `urn:no:helse-vest:epj`), shown to operators as written. Any other source is shown as `unlisted-` and 8 hex digits of a keyed digest: a source is text the sender chose and may hold a name (R16), so without a list every source is shown that way. The same source gives the same digest while the sealing key stays."
+        ),
+        .init(
             "rejections.sealed-payload-retention-hours", .integer, default: "720",
             "How long the bridge store keeps a rejected message's sealed payload, for a redrive (1…87600 hours; 720 = 30 days). Older payloads are erased; the rejection's metadata stays for counts and trends, and a redrive answers `expired` (R9)."
         ),

@@ -1,3 +1,5 @@
+import ConsentContracts
+
 /// Turns merged raw values into a typed `BridgeConfiguration`, collecting every issue.
 ///
 /// A key's default is the `default` text of its `ConfigurationKey` (unless it is a
@@ -73,6 +75,19 @@ struct ConfigurationReader {
             fail(.invalidValue, name, "token \(index + 1) must be at least 16 characters of A–Z, a–z, 0–9 and -._~+/=")
         }
         return tokens
+    }
+
+    /// A list of `ce_source` URIs, each one the bridge itself would accept in an envelope.
+    private mutating func sourceURIs(_ name: String) -> [String] {
+        guard let text = string(name) else { return [] }
+        let uris = text.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+        for (index, uri) in uris.enumerated() where !CloudEventHeaders.isWellFormedSource(uri) {
+            fail(
+                .invalidValue, name,
+                "source \(index + 1) must be an absolute URI (`scheme:rest`) of at most 200 characters of A–Z, a–z, 0–9 and ._:-/"
+            )
+        }
+        return uris
     }
 
     private mutating func bool(_ name: String) -> Bool {
@@ -228,6 +243,7 @@ struct ConfigurationReader {
         result.relayShutdownDrainMilliseconds = integer("relay.shutdown-drain-ms", in: 0...25_000)
         result.sealedPayloadRetentionHours = integer("rejections.sealed-payload-retention-hours", in: 1...87_600)
         result.operatorAccess = OperatorAccess(viewerTokens: viewerTokens, operatorTokens: operatorTokens)
+        result.knownSources = sourceURIs("operator.known-sources")
         result.agreementsRegistry = agreementsRegistry
         // Record sources last so every key read above is included.
         for key in ConfigurationKey.all where sources[key.name] == nil {

@@ -34,12 +34,14 @@ package struct OperatorService: Service {
         package var redrive: RejectionRedrive?
         package var topics: TopicNames
         package var tokens: OperatorTokens
+        /// How a rejection's `ce_source` is shown (`BridgeApplication.operatorSources`).
+        package var sources: OperatorSafeSources
 
         /// Everything the service serves from.
         package init(
             readiness: BridgeReadiness, metrics: BridgeMetrics, store: BridgeStore?, redrive: RejectionRedrive?,
             topics: TopicNames,
-            tokens: OperatorTokens
+            tokens: OperatorTokens, sources: OperatorSafeSources = OperatorSafeSources(known: [], sealer: nil)
         ) {
             self.readiness = readiness
             self.metrics = metrics
@@ -47,6 +49,7 @@ package struct OperatorService: Service {
             self.redrive = redrive
             self.topics = topics
             self.tokens = tokens
+            self.sources = sources
         }
     }
 
@@ -139,8 +142,11 @@ package struct OperatorService: Service {
         let authentication = BearerAuthentication(tokens: dependencies.tokens)
         let api = router.group("api").add(middleware: authentication)
         if let store = dependencies.store {
-            RejectionsAPI(store: store, redrive: dependencies.redrive, topics: dependencies.topics, logger: logger)
-                .register(on: api)
+            RejectionsAPI(
+                store: store, redrive: dependencies.redrive, topics: dependencies.topics,
+                sources: dependencies.sources, logger: logger
+            )
+            .register(on: api)
             DeliveriesAPI(store: store, topics: dependencies.topics).register(on: api)
         } else {
             api.get("rejections") { _, _ -> Response in

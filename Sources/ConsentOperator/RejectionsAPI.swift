@@ -13,6 +13,8 @@ struct RejectionsAPI: Sendable {
     let store: BridgeStore
     let redrive: RejectionRedrive?
     let topics: TopicNames
+    /// Shows a sender's `ce_source` only if it is one of the deployment's own.
+    let sources: OperatorSafeSources
     let logger: Logger
 
     /// Largest page and largest redrive request.
@@ -253,15 +255,16 @@ struct RejectionsAPI: Sendable {
     }
 
     private func summaryJSON(_ summary: RejectionSummary) -> [String: Any] {
+        let origin = topics.side(of: summary.sourceTopic)
         var json: [String: Any] = [
             "messageId": summary.messageID, "reasonCode": summary.reasonCode,
             "receivedAt": summary.receivedAt.formatted(Self.timeStyle),
-            "direction": topics.side(of: summary.sourceTopic) == .nav ? "nav-to-health" : "health-to-nav",
+            "direction": origin == .nav ? "nav-to-health" : "health-to-nav",
             "sourceTopic": summary.sourceTopic, "partition": summary.partition, "offset": summary.offset,
             "sealed": summary.isSealed,
         ]
         json["ceType"] = summary.ceType ?? NSNull()
-        json["ceSource"] = summary.ceSource ?? NSNull()
+        json["ceSource"] = sources.shown(summary.ceSource, origin: origin) ?? NSNull()
         json["redrivenOutcome"] = summary.redrivenOutcome ?? NSNull()
         json["sealedCopyErasedAt"] = summary.sealedPayloadErasedAt.map { $0.formatted(Self.timeStyle) } ?? NSNull()
         json["redrivable"] = isRedrivable(summary)

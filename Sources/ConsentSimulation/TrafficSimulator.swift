@@ -24,6 +24,9 @@ package struct TrafficSimulator: Sendable {
         case epj
         /// NAV's case system.
         case nav
+
+        /// The `ce_source` of its events (the demo lists them in `operator.known-sources`).
+        package var source: String { "urn:no:ips:simulator:\(rawValue)" }
     }
 
     /// How much to send, how fast.
@@ -210,7 +213,7 @@ package struct TrafficSimulator: Sendable {
     }
 
     private var topic: String { system == .epj ? topics.healthOutbound : topics.navOutbound }
-    private var source: String { "urn:no:ips:simulator:\(system.rawValue)" }
+    private var source: String { system.source }
 
     /// A valid event of `contract` about `patient`, from one of its examples.
     func event(_ contractName: String, about patient: String, choice: UInt64) throws -> KafkaOutgoingRecord {

@@ -282,10 +282,12 @@ final class BridgeHarness: Sendable {
     /// Publishes an event with CloudEvents headers; returns its ce_id.
     @discardableResult
     func publishEvent(
-        topic: String, ceType: String, key: String, body: [UInt8], id: String = UUID().uuidString.lowercased()
+        topic: String, ceType: String, key: String, body: [UInt8], id: String = UUID().uuidString.lowercased(),
+        source: String = "urn:test"
     ) async throws -> String {
         try await self.publishEvent(
-            topic: topic, typeHeaders: [KafkaHeader(name: "ce_type", string: ceType)], key: key, body: body, id: id)
+            topic: topic, typeHeaders: [KafkaHeader(name: "ce_type", string: ceType)], key: key, body: body, id: id,
+            source: source)
     }
 
     /// Publishes an event with CloudEvents headers, its `ce_type` headers as given (none, empty,
@@ -293,11 +295,11 @@ final class BridgeHarness: Sendable {
     @discardableResult
     func publishEvent(
         topic: String, typeHeaders: [KafkaHeader], key: String, body: [UInt8],
-        id: String = UUID().uuidString.lowercased()
+        id: String = UUID().uuidString.lowercased(), source: String = "urn:test"
     ) async throws -> String {
         let headers =
             [KafkaHeader(name: "ce_id", string: id)] + typeHeaders + [
-                KafkaHeader(name: "ce_source", string: "urn:test"), KafkaHeader(name: "ce_specversion", string: "1.0"),
+                KafkaHeader(name: "ce_source", string: source), KafkaHeader(name: "ce_specversion", string: "1.0"),
                 KafkaHeader(name: "ce_time", string: "2026-06-01T10:00:00Z"),
                 KafkaHeader(name: "content-type", string: "application/json"),
             ]

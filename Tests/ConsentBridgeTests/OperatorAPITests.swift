@@ -20,8 +20,10 @@ struct OperatorAPITests {
     static let patient = "12848740088"
 
     /// A bridge with one rejection of each kind an operator meets; returns the harness and the ids.
-    private func bridgeWithRejections() async throws -> (BridgeHarness, [String: String]) {
-        let harness = try BridgeHarness()
+    private func bridgeWithRejections(environment: [String: String] = [:]) async throws -> (
+        BridgeHarness, [String: String]
+    ) {
+        let harness = try BridgeHarness(environment: environment)
         try await harness.start()
         var ids: [String: String] = [:]
         // Consent-dependent (redrivable): work-relevant health information without consent.
@@ -49,7 +51,8 @@ struct OperatorAPITests {
         let dependencies = OperatorService.Dependencies(
             readiness: running.readiness, metrics: running.metrics, store: running.bridgeStore,
             redrive: running.redrive, topics: harness.topics,
-            tokens: OperatorTokens(OperatorAccess(viewerTokens: [Self.viewer], operatorTokens: [Self.operatorToken])))
+            tokens: OperatorTokens(OperatorAccess(viewerTokens: [Self.viewer], operatorTokens: [Self.operatorToken])),
+            sources: running.operatorSources)
         return Application(
             router: OperatorService.router(dependencies, snapshot: ReadinessSnapshot(), logger: harness.logs.logger))
     }
@@ -522,17 +525,31 @@ struct OperatorAPITests {
     }
 
     @Test(
-        "No API answer, page, metric, log line, receipt or rejection notice holds the fødselsnummer planted in every rejected message, or the name a sender put in a ce_id"
+        "No API answer, page, metric, log line, receipt or rejection notice holds the fødselsnummer planted in every rejected message, or the name a sender put in a ce_id or a ce_source (R16)"
     )
     func canaryNoPersonalDataInOperatorViews() async throws {
-        let (harness, ids) = try await bridgeWithRejections()
+        // `urn:test` (every other event's source) is listed as one of the deployment's own.
+        let (harness, ids) = try await bridgeWithRejections(environment: [
+            "CONSENT_BRIDGE_OPERATOR_KNOWN_SOURCES": "urn:no:ips:other, urn:test"
+        ])
         // A name fits the ce_id alphabet and holds no number: refused as not a UUID, and the
         // message recorded under its position.
         let name = "Kari.Nordmann"
         try await harness.publishEvent(
             topic: harness.topics.healthOutbound, ceType: BridgeRedriveTests.ceType, key: Self.patient,
             body: try BridgeRedriveTests.information(), id: name)
-        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 4)
+        // A name fits a URI too: this envelope is well formed, the event is refused for want of
+        // consent, and its source is recorded as sent (a redrive decides it again with it).
+        // Twice, from the same source: operators can tell the two came from one system.
+        var sent: [String] = []
+        for _ in 0..<2 {
+            sent.append(
+                try await harness.publishEvent(
+                    topic: harness.topics.healthOutbound, ceType: BridgeRedriveTests.ceType, key: Self.patient,
+                    body: try BridgeRedriveTests.information(), source: "urn:epj:\(name)"))
+        }
+        let namedSource = sent
+        let receipts = try await harness.read(harness.topics.healthReceipts, atLeast: 6)
         let named = try receipts.compactMap { record -> [String: Any]? in
             let body = try JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any]
             return (body?["messageId"] as? String)?.hasPrefix("kafka:\(harness.topics.healthOutbound):") == true
@@ -540,7 +557,7 @@ struct OperatorAPITests {
         }
         #expect(named.count == 1)
         #expect(named.first?["reasonCode"] as? String == "invalid-envelope")
-        let notices = try await harness.read(harness.topics.rejected, atLeast: 5)
+        let notices = try await harness.read(harness.topics.rejected, atLeast: 7)
         let app = try application(harness)
         let seen = try await app.test(.router) { client -> [String] in
             var seen: [String] = []
@@ -549,7 +566,7 @@ struct OperatorAPITests {
                 "/operator",
                 "/operator/app.js", "/metrics", "/health/ready",
             ]
-            uris += ids.values.map { "/api/rejections/\($0)" }
+            uris += (Array(ids.values) + namedSource).map { "/api/rejections/\($0)" }
             for uri in uris {
                 let response = try await client.execute(uri: uri, method: .get, headers: Self.bearer(Self.viewer))
                 seen.append("\(uri): \(String(buffer: response.body))")
@@ -561,10 +578,20 @@ struct OperatorAPITests {
             return seen
         }
         await harness.finish()
-        #expect(seen.count >= 10)
+        #expect(seen.count >= 12)
+        // The listed source as written; the other as a keyed digest, the same for both events.
+        let sources = try seen.filter { $0.hasPrefix("/api/rejections/") }.map { text in
+            let body = try JSONSerialization.jsonObject(with: Data(text.drop { $0 != "{" }.utf8)) as? [String: Any]
+            return (id: body?["messageId"] as? String ?? "", source: body?["ceSource"] as? String)
+        }
+        #expect(sources.first { $0.id == ids["no-consent"] }?.source == "urn:test")
+        let digests = Set(sources.filter { namedSource.contains($0.id) }.map(\.source))
+        #expect(digests.count == 1)
+        let digest = try #require(digests.first ?? nil)
+        #expect(digest.wholeMatch(of: /unlisted-[0-9a-f]{8}/) != nil, "\(digest)")
         // Every decision is one content-free log line at info.
         let decided = harness.logs.all.filter { $0.hasPrefix("info Decided ") }
-        #expect(decided.count == 5)
+        #expect(decided.count == 7)
         for id in ids.values { #expect(decided.filter { $0.contains(id) }.count == 1, "\(id)") }
         #expect(
             decided.contains {
@@ -581,7 +608,7 @@ struct OperatorAPITests {
                 #"consent_bridge_events_total{direction="health-to-nav",type="no.ips.health.referral.v1",outcome="rejected"} 2"#
             ))
         #expect(metrics.contains(#"consent_bridge_rejections_total{reason="referral-requires-consent"} 1"#))
-        #expect(metrics.contains("consent_bridge_decision_latency_seconds_count 5"))
+        #expect(metrics.contains("consent_bridge_decision_latency_seconds_count 7"))
         #expect(metrics.contains(#"consent_bridge_rejections_total{reason="invalid-envelope"} 1"#))
         let published = (receipts + notices).map { record in
             String(decoding: record.value ?? [], as: UTF8.self) + String(decoding: record.key ?? [], as: UTF8.self)

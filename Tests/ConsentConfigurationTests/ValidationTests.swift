@@ -24,6 +24,9 @@ struct ValidationTests {
         ("topics.rejected", "CONSENT_BRIDGE_TOPICS_REJECTED", "S3cret topic!"),
         ("health.sealing.key", "CONSENT_BRIDGE_HEALTH_SEALING_KEY", "S3cret-not-base64!!"),
         ("nav.sealing.key-id", "CONSENT_BRIDGE_NAV_SEALING_KEY_ID", "S3cret key id with spaces"),
+        // A listed source is shown to operators as written: only what an envelope may carry.
+        ("operator.known-sources", "CONSENT_BRIDGE_OPERATOR_KNOWN_SOURCES", "urn:no:epj,S3cret@example.no"),
+        ("operator.known-sources", "CONSENT_BRIDGE_OPERATOR_KNOWN_SOURCES", "urn:no:epj,/relative/S3cret"),
     ]
 
     @Test(arguments: badValues)
@@ -48,6 +51,17 @@ struct ValidationTests {
                 "CONSENT_BRIDGE_LOG_LEVEL": "chatty",
             ]))
         #expect(Set(error.keys) == ["pipeline.batch-size", "log.level"])
+    }
+
+    @Test func knownSourcesAreAListOfURIs() throws {
+        let configuration = try BridgeConfiguration.load(
+            arguments: ["--embedded"],
+            environment: ["CONSENT_BRIDGE_OPERATOR_KNOWN_SOURCES": " urn:no:helse-vest:epj , https://nav.no/ips,,"],
+            fileContents: nil)
+        #expect(configuration.knownSources == ["urn:no:helse-vest:epj", "https://nav.no/ips"])
+        #expect(
+            try BridgeConfiguration.load(arguments: ["--embedded"], environment: [:], fileContents: nil).knownSources
+                == [])
     }
 
     @Test func sealingKeyMustBeBase64OfExactly32Bytes() throws {

@@ -79,6 +79,9 @@ struct DemoCommand: AsyncParsableCommand {
                     "CONSENT_BRIDGE_OPERATOR_OPERATOR_TOKENS": operatorToken,
                     "CONSENT_BRIDGE_OPERATOR_VIEWER_TOKENS": viewerToken,
                     "CONSENT_BRIDGE_LOG_LEVEL": "error",
+                    // The simulators are this deployment's own systems: their sources are shown.
+                    "CONSENT_BRIDGE_OPERATOR_KNOWN_SOURCES": TrafficSimulator.System.allCases.map(\.source)
+                        .joined(separator: ","),
                 ], fileContents: nil)
         } catch {
             throw ValidationError(error.description)

@@ -128,7 +128,8 @@ struct RunCommand: AsyncParsableCommand {
             dependencies: .init(
                 readiness: application.readiness, metrics: application.metrics, store: application.bridgeStore,
                 redrive: application.redrive,
-                topics: configuration.topics, tokens: OperatorTokens(configuration.operatorAccess)),
+                topics: configuration.topics, tokens: OperatorTokens(configuration.operatorAccess),
+                sources: application.operatorSources),
             logger: logger, onListening: onListening)
     }
 
