@@ -56,10 +56,11 @@ package struct BreachNotice: Sendable, Hashable {
         self.source = source
     }
 
-    /// A record's `ce_id` as a notice may repeat it: only a UUID (what the bridge mints for
-    /// every copy it forwards). Any other string could be a sender's text holding a person.
+    /// A record's `ce_id` as a notice may repeat it: only a UUID (what the bridge mints for every
+    /// copy it forwards), by the rule the bridge and the client apply (`CloudEventHeaders.isUUID`).
+    /// Any other string could be a sender's text holding a person.
     package static func safeMessageID(_ ceID: String?) -> String? {
-        guard let ceID, UUID(uuidString: ceID) != nil else { return nil }
+        guard let ceID, CloudEventHeaders.isUUID(ceID) else { return nil }
         return ceID
     }
 
