@@ -88,6 +88,8 @@ package struct BridgeBenchmark: Sendable {
     package var producerLingerMilliseconds: Int?
     /// The bridge's `pipeline.batch-linger-ms` (its default when nil).
     package var batchLingerMilliseconds: Int?
+    /// The bridge's `pipeline.batch-size` (its default when nil).
+    package var batchSize: Int?
     /// Runs one measured run's load against the broker at the given bootstrap address, calling
     /// `onBegin` when the timed part begins and `onEnd` when it ends (before the load's result is
     /// handed over: reading a child's result is not the system's work). `nil`: in this process
@@ -108,12 +110,14 @@ package struct BridgeBenchmark: Sendable {
         instances: Int = 1,
         producerLingerMilliseconds: Int? = nil,
         batchLingerMilliseconds: Int? = nil,
+        batchSize: Int? = nil,
         runLoad: RunLoad? = nil,
         logger: Logger
     ) throws {
         guard instances == 1 || postgresBaseURL != nil else { throw BenchmarkError.instancesNeedPostgres }
         self.producerLingerMilliseconds = producerLingerMilliseconds
         self.batchLingerMilliseconds = batchLingerMilliseconds
+        self.batchSize = batchSize
         self.instances = instances
         self.events = events
         self.rate = rate
@@ -263,6 +267,7 @@ package struct BridgeBenchmark: Sendable {
             if let batchLingerMilliseconds {
                 environment["CONSENT_BRIDGE_PIPELINE_BATCH_LINGER_MS"] = String(batchLingerMilliseconds)
             }
+            if let batchSize { environment["CONSENT_BRIDGE_PIPELINE_BATCH_SIZE"] = String(batchSize) }
             let configuration = try BridgeConfiguration.load(
                 arguments: [], environment: environment, fileContents: nil)
             // The clients' settings serve the bridge's consumers too; librdkafka leaves a

@@ -60,6 +60,12 @@ struct BenchBridgeCommand: AsyncParsableCommand {
 
     @Option(
         help:
+            "The bridge's `pipeline.batch-size`: at most this many events decided and recorded in one transaction (default: the setting's default, 500)."
+    )
+    var batchSize: Int?
+
+    @Option(
+        help:
             "Write the log as `run` does by default (info: a line per decision) in this format, `text` or `json`, to standard error (redirect it), so the figures include logging; default: errors only, as in earlier rounds."
     )
     var logFormat: LogSettings.Format?
@@ -87,6 +93,9 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         }
         if let batchLingerMs, !(0...1000).contains(batchLingerMs) {
             throw ValidationError("--batch-linger-ms must be between 0 and 1000")
+        }
+        if let batchSize, !(1...10_000).contains(batchSize) {
+            throw ValidationError("--batch-size must be between 1 and 10000")
         }
         if instances > 1, store != .postgres {
             throw ValidationError(
@@ -118,7 +127,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let result = try await BridgeBenchmark(
             events: events, rate: rate, contractsDirectory: contracts, startBroker: startBroker,
             postgresBaseURL: postgres, instances: instances, producerLingerMilliseconds: lingerMs,
-            batchLingerMilliseconds: batchLingerMs,
+            batchLingerMilliseconds: batchLingerMs, batchSize: batchSize,
             // The load generator and reader in a process of their own: this process's CPU is then
             // the measured system's alone.
             runLoad: { bootstrap, onBegin, onEnd in
@@ -139,6 +148,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let lingering =
             (lingerMs.map { ", producers' linger.ms \($0)" } ?? "")
             + (batchLingerMs.map { ", pipeline.batch-linger-ms \($0)" } ?? "")
+            + (batchSize.map { ", pipeline.batch-size \($0)" } ?? "")
         let logging = logFormat.map { ", log at info in \($0.rawValue)" } ?? ""
         output.line(
             "Bridge benchmark: \(events) referral events (64 consented patients) \(offered), \(placement), \(stored)\(running)\(lingering)\(logging); allocator \(ProcessAllocator.name)"
@@ -245,6 +255,7 @@ struct BenchBridgeCommand: AsyncParsableCommand {
             if let rate { line["offered_per_s"] = Double(rate) }
             if let lingerMs { line["linger_ms"] = Double(lingerMs) }
             if let batchLingerMs { line["batch_linger_ms"] = Double(batchLingerMs) }
+            if let batchSize { line["batch_size"] = Double(batchSize) }
             // The CPU figures depend on them: the allocator (ProcessAllocator) and whether a line
             // per decision was written (`none`: filtered, as in every round before the option).
             line["allocator"] = ProcessAllocator.name
