@@ -8,6 +8,7 @@ examples in Contracts/examples, never from the bridge's encoders.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -253,6 +254,18 @@ def terminate(process: subprocess.Popen, timeout: float):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+def sealing_keys(label: str) -> dict[str, str]:
+    """Both sides' sealing keys for a bridge run as deployed (each side its own key, as R9
+    requires), or for an embedded run whose quarantine must be opened after it ends. The keys
+    are fixed test keys; `label` names their ids (`health-<label>-1`, `nav-<label>-1`)."""
+    return {
+        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": f"health-{label}-1",
+        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
+        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": f"nav-{label}-1",
+        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
+    }
 
 
 class BrokerProcess:

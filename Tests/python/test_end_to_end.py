@@ -32,14 +32,12 @@ from datetime import date, timedelta
 import pytest
 
 from e2e_support import (
-    CONSENT_TOPIC, DISCLOSURE_TOPICS, EVENT_DIRECTIONS, HEALTH_BREACHES, HEALTH_INBOUND, HEALTH_OUTBOUND, INBOUND_TOPICS,
-    NAV_BREACHES, NAV_INBOUND, NAV_OUTBOUND_TOPICS, NAV_STORE_OF, OUTPUT_TOPICS, RECEIPTS_OF, REJECTED, BridgeProcess,
-    FailureReport,
-    Patient, PublishedEvent, ReceiptWatcher,
-    check_record_against_contract, cloud_event_headers, consent_example, consent_record, event_from_example,
-    format_checker, get_pointer, load_contracts, producer, publish, read_everything, read_only, require_columns,
-    source_of, synthetic_fodselsnummer, utc_now, wait_for_consent_view, wait_for_outbox_settled, wait_for_sinks,
-    wait_until,
+    CONSENT_TOPIC, DISCLOSURE_TOPICS, EVENT_DIRECTIONS, HEALTH_BREACHES, HEALTH_INBOUND, HEALTH_OUTBOUND,
+    INBOUND_TOPICS, NAV_BREACHES, NAV_INBOUND, NAV_OUTBOUND_TOPICS, NAV_STORE_OF, OUTPUT_TOPICS, RECEIPTS_OF,
+    REJECTED, BridgeProcess, FailureReport, Patient, PublishedEvent, ReceiptWatcher, check_record_against_contract,
+    cloud_event_headers, consent_example, consent_record, event_from_example, format_checker, get_pointer,
+    load_contracts, producer, publish, read_everything, read_only, require_columns, sealing_keys, source_of,
+    synthetic_fodselsnummer, utc_now, wait_for_consent_view, wait_for_outbox_settled, wait_for_sinks, wait_until,
 )
 
 BIN = os.environ.get("CONSENT_BRIDGE_BIN")
@@ -835,12 +833,7 @@ def test_R10_breaches_at_either_sink_reach_both_parties(tmp_path, contracts):
     ]
     # Sealing keys of the two sides, so that the security officer can open the quarantine after the
     # run (an embedded run without them seals with a key that ends with the run).
-    keys = {
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-test-1",
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
-        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-test-1",
-        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
-    }
+    keys = sealing_keys("test")
     bridge = BridgeProcess(BIN, tmp_path, extra_env=keys).start()
     try:
         bootstrap = bridge.wait_for_bootstrap()

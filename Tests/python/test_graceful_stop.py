@@ -13,7 +13,6 @@ Needs CONSENT_BRIDGE_BIN (CI sets it to the debug binary); skipped only without 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sqlite3
@@ -25,8 +24,8 @@ import pytest
 
 from e2e_support import (
     CONSENT_TOPIC, INBOUND_TOPICS, BridgeProcess, BrokerProcess, Patient, cloud_event_headers, consent_example,
-    consent_record, event_from_example, load_contracts, producer, publish, read_everything, read_only, source_of,
-    synthetic_fodselsnummer, utc_now, wait_until,
+    consent_record, event_from_example, load_contracts, producer, publish, read_everything, read_only, sealing_keys,
+    source_of, synthetic_fodselsnummer, utc_now, wait_until,
 )
 
 BIN = os.environ.get("CONSENT_BRIDGE_BIN")
@@ -54,12 +53,7 @@ def test_sigterm_while_deciding_exits_0_and_publishes_everything_recorded(tmp_pa
     birth = date(1988, 2, 14)
     patient = Patient("full", birth, synthetic_fodselsnummer(birth, 211))
     name, example = contract.valid_examples()[0]
-    environment = {
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-stop-1",
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
-        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-stop-1",
-        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
-    }
+    environment = sealing_keys("stop")
     broker = BrokerProcess(BIN, tmp_path)
     bridge = BridgeProcess(BIN, tmp_path, extra_env=environment, broker=broker.bootstrap)
     try:

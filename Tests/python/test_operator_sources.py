@@ -13,7 +13,6 @@ Needs CONSENT_BRIDGE_BIN (CI sets it to the debug binary); skipped only without 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -25,7 +24,7 @@ import pytest
 
 from e2e_support import (
     HEALTH_OUTBOUND, BridgeProcess, BrokerProcess, Patient, ReceiptWatcher, cloud_event_headers, event_from_example,
-    load_contracts, producer, publish, read_only, synthetic_fodselsnummer,
+    load_contracts, producer, publish, read_only, sealing_keys, synthetic_fodselsnummer,
 )
 
 BIN = os.environ.get("CONSENT_BRIDGE_BIN")
@@ -56,10 +55,7 @@ def test_operators_see_a_source_as_written_only_when_it_is_listed(tmp_path):
     assert all(event.topic == HEALTH_OUTBOUND for event in events)
     sources = {events[0].ce_id: LISTED, events[1].ce_id: NAMED, events[2].ce_id: NAMED}
     environment = {
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-sources-1",
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
-        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-sources-1",
-        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
+        **sealing_keys("sources"),
         "CONSENT_BRIDGE_OPERATOR_VIEWER_TOKENS": TOKEN,
         "CONSENT_BRIDGE_OPERATOR_KNOWN_SOURCES": f"urn:no:ips:helse-vest:nav, {LISTED}",
     }

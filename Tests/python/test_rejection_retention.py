@@ -15,7 +15,6 @@ Needs CONSENT_BRIDGE_BIN (CI sets it to the debug binary); skipped only without 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sqlite3
@@ -28,7 +27,8 @@ import pytest
 from e2e_support import (
     CONSENT_TOPIC, HEALTH_OUTBOUND, INBOUND_TOPICS, BridgeProcess, BrokerProcess, Patient, ReceiptWatcher,
     cloud_event_headers, consent_example, consent_record, event_from_example, load_contracts, producer, publish,
-    read_everything, read_only, source_of, synthetic_fodselsnummer, utc_now, wait_for_consent_view, wait_until,
+    read_everything, read_only, sealing_keys, source_of, synthetic_fodselsnummer, utc_now, wait_for_consent_view,
+    wait_until,
 )
 
 BIN = os.environ.get("CONSENT_BRIDGE_BIN")
@@ -66,10 +66,7 @@ def test_a_rejections_sealed_payload_is_erased_when_its_retention_ends(tmp_path)
     event = event_from_example(contract, name, example, "none", patient)
     assert event.topic == HEALTH_OUTBOUND
     environment = {
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-retention-1",
-        "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
-        "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-retention-1",
-        "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
+        **sealing_keys("retention"),
         "CONSENT_BRIDGE_OPERATOR_OPERATOR_TOKENS": TOKEN,
         "CONSENT_BRIDGE_REJECTIONS_SEALED_PAYLOAD_RETENTION_HOURS": str(RETENTION_HOURS),
         # The mock broker keeps a stopped member in its group until its session times out, and

@@ -18,7 +18,6 @@ Needs CONSENT_BRIDGE_BIN (CI sets it to the debug binary); skipped only without 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -29,9 +28,10 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from e2e_support import (
-    CONSENT_TOPIC, CONTRACTS, HEALTH_OUTBOUND, INBOUND_TOPICS, RECEIPT_TOPICS, BridgeProcess, BrokerProcess, Patient,
-    ReceiptWatcher, cloud_event_headers, consent_example, consent_record, event_from_example, free_loopback_port,
-    load_contracts, producer, publish, read_everything, source_of, strict_json, synthetic_fodselsnummer, utc_now,
+    CONSENT_TOPIC, CONTRACTS, HEALTH_OUTBOUND, INBOUND_TOPICS, RECEIPT_TOPICS, BridgeProcess, BrokerProcess,
+    Patient, ReceiptWatcher, cloud_event_headers, consent_example, consent_record, event_from_example,
+    free_loopback_port, load_contracts, producer, publish, read_everything, sealing_keys, source_of, strict_json,
+    synthetic_fodselsnummer, utc_now,
 )
 
 BIN = os.environ.get("CONSENT_BRIDGE_BIN")
@@ -61,10 +61,7 @@ def kafka_cluster(bridge: BridgeProcess, *arguments: str) -> subprocess.Complete
 # The bridge alone, as deployed: both sides' sealing keys, and a short session so that a
 # restarted bridge rejoins its groups quickly.
 ENVIRONMENT = {
-    "CONSENT_BRIDGE_HEALTH_SEALING_KEY_ID": "health-replaced-1",
-    "CONSENT_BRIDGE_HEALTH_SEALING_KEY": base64.b64encode(bytes(range(32))).decode(),
-    "CONSENT_BRIDGE_NAV_SEALING_KEY_ID": "nav-replaced-1",
-    "CONSENT_BRIDGE_NAV_SEALING_KEY": base64.b64encode(bytes(range(100, 132))).decode(),
+    **sealing_keys("replaced"),
     "CONSENT_BRIDGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
 }
 
