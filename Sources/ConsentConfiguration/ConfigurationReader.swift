@@ -65,11 +65,17 @@ struct ConfigurationReader {
         return string(name)
     }
 
+    /// The comma-separated items of a `.list` key, whitespace removed, empty items skipped
+    /// (none when the key is not set).
+    private mutating func listItems(_ name: String) -> [String] {
+        guard let text = string(name) else { return [] }
+        return text.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+    }
+
     /// A list of bearer tokens: each long enough to resist guessing and free of characters
     /// an `Authorization` header cannot carry. Messages never repeat a token.
     private mutating func tokens(_ name: String) -> [String] {
-        guard let text = string(name) else { return [] }
-        let tokens = text.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+        let tokens = listItems(name)
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=")
         for (index, token) in tokens.enumerated() where token.count < 16 || !token.allSatisfy(allowed.contains) {
             fail(.invalidValue, name, "token \(index + 1) must be at least 16 characters of A–Z, a–z, 0–9 and -._~+/=")
@@ -79,8 +85,7 @@ struct ConfigurationReader {
 
     /// A list of `ce_source` URIs, each one the bridge itself would accept in an envelope.
     private mutating func sourceURIs(_ name: String) -> [String] {
-        guard let text = string(name) else { return [] }
-        let uris = text.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+        let uris = listItems(name)
         for (index, uri) in uris.enumerated() where !CloudEventHeaders.isWellFormedSource(uri) {
             fail(
                 .invalidValue, name,
