@@ -385,6 +385,16 @@ class BridgeProcess:
                     f"no `bootstrap: HOST:PORT` line on stdout within {timeout} s\n{self.diagnostics()}")
         return self.bootstrap
 
+    def operator_api(self, path: str, token: str, method: str = "GET") -> dict | str:
+        """One request to the operator service over HTTP with a bearer token: the decoded JSON
+        body, or the text of `/metrics`."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}{path}", method=method,
+            headers={"Authorization": f"Bearer {token}"}, data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read().decode("utf-8")
+        return body if path == "/metrics" else json.loads(body)
+
     def wait_until_ready(self, timeout: float = 90):
         url = f"http://127.0.0.1:{self.http_port}/health/ready"
 

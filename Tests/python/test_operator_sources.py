@@ -17,7 +17,6 @@ import json
 import os
 import re
 import subprocess
-import urllib.request
 from datetime import date
 
 import pytest
@@ -40,10 +39,7 @@ NAMED = "urn:epj:Kari.Nordmann"
 
 
 def api(bridge: BridgeProcess, path: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{bridge.http_port}{path}", headers={"Authorization": f"Bearer {TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read().decode("utf-8"))
+    return bridge.operator_api(path, TOKEN)
 
 
 def test_operators_see_a_source_as_written_only_when_it_is_listed(tmp_path):

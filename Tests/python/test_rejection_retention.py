@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import urllib.request
 import uuid
 from datetime import date, timedelta
 
@@ -43,12 +42,7 @@ CE_TYPE = "no.ips.health.work-relevant-health.v1"
 
 
 def api(bridge: BridgeProcess, path: str, method: str = "GET") -> dict | str:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{bridge.http_port}{path}", method=method,
-        headers={"Authorization": f"Bearer {TOKEN}"}, data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        body = response.read().decode("utf-8")
-    return body if path == "/metrics" else json.loads(body)
+    return bridge.operator_api(path, TOKEN, method)
 
 
 def sealed_payload(bridge: BridgeProcess, message_id: str) -> bytes | None:
